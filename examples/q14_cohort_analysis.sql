@@ -1,38 +1,47 @@
 -- Spec 4.6 Query 14 (Cohort Analysis): users grouped by the day of their
 -- first request (cohort) and the number of days since it; active users and
--- average daily requests per (cohort, day offset).
--- Changed from the spec, which is invalid as written: it computed
---   DATEDIFF(day, first_request_date, request_date)
--- in the same SELECT list that defines those two aliases (a SELECT alias
--- cannot be referenced at the same level), and DATEDIFF is not a Flink
--- function. The aliases are now defined in an inner subquery and the
--- difference is taken one level up with TIMESTAMPDIFF(DAY, ...) (standard /
--- Flink; both operands are truncated to the day, so it counts calendar days).
--- Everything else is kept: DATE_TRUNC (Flink: FLOOR(ts TO DAY)), OVER
--- windows without ORDER BY (whole-partition aggregates: Flink's streaming
--- mode rejects them, and on an unbounded stream the result is only final at
--- end of input) and the final ORDER BY. Note that AVG(daily_requests) averages over requests (each
--- request row carries its user-day count), not over users, as in the spec.
-SELECT
-    first_request_date,
-    days_since_first,
-    COUNT(DISTINCT user_id) as active_users,
-    AVG(daily_requests) as avg_requests_per_user
-FROM (
+-- average requests per active user and day, per (cohort, day offset).
+-- Changed from the spec, which is not valid streaming SQL as written:
+--  * it computed DATEDIFF(day, first_request_date, request_date) in the same
+--    SELECT list that defines those aliases (not allowed), and DATEDIFF is not
+--    a Flink function: the day offset is TIMESTAMPDIFF(DAY, ...) one level up;
+--  * MIN(...) OVER (PARTITION BY user_id) and COUNT(*) OVER (PARTITION BY
+--    user_id, day) have no ORDER BY: on a stream such a partition never ends,
+--    so Flink (and sqlc) reject them. Requests per user and day are now a
+--    1-day TUMBLE window, and the cohort day is the running minimum of those
+--    days per user (MIN ... OVER ORDER BY the window's time attribute), which
+--    is the first day once the user's first window has fired;
+--  * AVG(daily_requests) now averages over active users (one row per user and
+--    day) rather than over requests, which is what avg_requests_per_user means;
+--  * the final ORDER BY is dropped: an updating result cannot be sorted on a
+--    stream (sort the sink's table instead).
+WITH daily AS (
     SELECT
         user_id,
-        first_request_date,
-        request_date,
-        TIMESTAMPDIFF(DAY, first_request_date, request_date) as days_since_first,
-        daily_requests
-    FROM (
-        SELECT
-            user_id,
-            DATE_TRUNC('day', MIN(event_time) OVER (PARTITION BY user_id)) as first_request_date,
-            DATE_TRUNC('day', event_time) as request_date,
-            COUNT(*) OVER (PARTITION BY user_id, DATE_TRUNC('day', event_time)) as daily_requests
-        FROM llm_requests
+        window_start AS request_date,
+        window_time,
+        COUNT(*) AS daily_requests
+    FROM TABLE(
+        TUMBLE(TABLE llm_requests, DESCRIPTOR(event_time), INTERVAL '1' DAY)
     )
+    GROUP BY user_id, window_start, window_end, window_time
+),
+cohorts AS (
+    SELECT
+        user_id,
+        request_date,
+        daily_requests,
+        MIN(request_date) OVER (
+            PARTITION BY user_id
+            ORDER BY window_time
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS first_request_date
+    FROM daily
 )
-GROUP BY first_request_date, days_since_first
-ORDER BY first_request_date, days_since_first;
+SELECT
+    first_request_date,
+    TIMESTAMPDIFF(DAY, first_request_date, request_date) AS days_since_first,
+    COUNT(DISTINCT user_id) AS active_users,
+    AVG(daily_requests) AS avg_requests_per_user
+FROM cohorts
+GROUP BY first_request_date, TIMESTAMPDIFF(DAY, first_request_date, request_date);

@@ -1,0 +1,482 @@
+"""The syntax tree sqlc works on: what the parser produces, independent of sqlglot.
+
+Nodes are frozen dataclasses. Every node carries the ``span`` of the SQL text it
+came from; spans never take part in equality, so ``SUM(cost)`` in the SELECT
+list equals ``SUM(cost)`` in HAVING and the two can be matched structurally.
+Names keep the user's spelling; keywords and function names are upper case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from compiler.errors import NO_SPAN, Span
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------- types
+
+
+@dataclass(frozen=True)
+class TypeName:
+    """A SQL type as written: ``DECIMAL(10, 2)``, ``ARRAY<INT>``, ``TIMESTAMP(3)``."""
+
+    name: str
+    params: tuple[int, ...] = ()
+    children: tuple[TypeName, ...] = ()
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        if self.name == "ARRAY":
+            return f"ARRAY<{self.children[0]}>"
+        if self.name == "MAP":
+            return f"MAP<{self.children[0]}, {self.children[1]}>"
+        if self.name == "ROW":
+            return "ROW<" + ", ".join(str(c) for c in self.children) + ">"
+        if self.params:
+            return f"{self.name}({', '.join(str(p) for p in self.params)})"
+        return self.name
+
+
+# --------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    table: str | None = None
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.name}" if self.table else self.name
+
+
+@dataclass(frozen=True)
+class Star:
+    table: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Literal:
+    """``kind`` is one of string, integer, decimal, boolean, null, timestamp, date, time."""
+
+    value: object
+    kind: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Interval:
+    """``INTERVAL '5' MINUTES`` -> Interval('5', 'MINUTE'); units are singular."""
+
+    text: str
+    unit: str
+    to_unit: str | None = None  # INTERVAL '1:30' MINUTE TO SECOND
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unary:
+    op: str  # '-', '+', 'NOT'
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Binary:
+    op: str  # + - * / % || = <> < <= > >= AND OR
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IsNull:
+    operand: Expr
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IsBool:
+    """``x IS [NOT] TRUE|FALSE``."""
+
+    operand: Expr
+    value: bool
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class InList:
+    operand: Expr
+    items: tuple[Expr, ...]
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Between:
+    operand: Expr
+    low: Expr
+    high: Expr
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Like:
+    operand: Expr
+    pattern: Expr
+    escape: Expr | None = None
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Case:
+    operand: Expr | None
+    whens: tuple[tuple[Expr, Expr], ...]
+    else_: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Cast:
+    operand: Expr
+    to: TypeName
+    safe: bool = False  # TRY_CAST
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Extract:
+    unit: str
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class OrderItem:
+    expr: Expr
+    descending: bool = False
+    nulls_first: bool | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FrameBound:
+    """kind: UNBOUNDED PRECEDING | PRECEDING | CURRENT ROW | FOLLOWING | UNBOUNDED FOLLOWING."""
+
+    kind: str
+    offset: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Frame:
+    unit: str  # ROWS | RANGE
+    start: FrameBound
+    end: FrameBound
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    partition_by: tuple[Expr, ...] = ()
+    order_by: tuple[OrderItem, ...] = ()
+    frame: Frame | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    """A function call, aggregate or not: ``COUNT(DISTINCT x) FILTER (WHERE ...)``,
+    ``PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY x)``, ``AVG(x) OVER (...)``."""
+
+    name: str
+    args: tuple[Expr, ...] = ()
+    distinct: bool = False
+    filter: Expr | None = None
+    within_group: tuple[OrderItem, ...] = ()
+    over: WindowSpec | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ScalarSubquery:
+    query: Query
+    span: Span = _span()
+
+
+Expr = Union[
+    Column,
+    Star,
+    Literal,
+    Interval,
+    Unary,
+    Binary,
+    IsNull,
+    IsBool,
+    InList,
+    Between,
+    Like,
+    Case,
+    Cast,
+    Extract,
+    Call,
+    ScalarSubquery,
+]
+
+
+# ----------------------------------------------------------------- relations
+
+
+@dataclass(frozen=True)
+class TableRef:
+    name: str
+    alias: str | None = None
+    system_time: Expr | None = None  # FOR SYSTEM_TIME AS OF <expr>
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SubqueryRef:
+    query: Query
+    alias: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class WindowTVF:
+    """``TABLE(TUMBLE|HOP|CUMULATE|SESSION(TABLE t [PARTITION BY k], DESCRIPTOR(c), ...))``.
+
+    Positional and named (``SIZE => ...``) arguments are normalized into the
+    fields below; ``input`` is the table, view or CTE the TVF reads."""
+
+    kind: str
+    input: TableRef
+    time_column: Column
+    partition_by: tuple[Column, ...] = ()
+    size: Expr | None = None
+    slide: Expr | None = None
+    step: Expr | None = None
+    gap: Expr | None = None
+    offset: Expr | None = None
+    alias: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Join:
+    kind: str  # INNER | LEFT | RIGHT | FULL | CROSS
+    left: Relation
+    right: Relation
+    on: Expr | None = None
+    using: tuple[str, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MatchRecognize:
+    input: Relation
+    partition_by: tuple[Expr, ...]
+    order_by: tuple[OrderItem, ...]
+    measures: tuple[SelectItem, ...]
+    pattern: str
+    define: tuple[tuple[str, Expr], ...]
+    after_match: str | None = None  # e.g. 'SKIP PAST LAST ROW'
+    rows_per_match: str | None = None  # 'ONE ROW PER MATCH' | 'ALL ROWS PER MATCH'
+    within: Expr | None = None
+    alias: str | None = None
+    span: Span = _span()
+
+
+Relation = Union[TableRef, SubqueryRef, WindowTVF, Join, MatchRecognize]
+
+
+# ------------------------------------------------------------------- queries
+
+
+@dataclass(frozen=True)
+class SelectItem:
+    expr: Expr
+    alias: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class GroupingSets:
+    """``GROUPING SETS ((a, b), (a), ())``; ROLLUP and CUBE are expanded into sets."""
+
+    sets: tuple[tuple[Expr, ...], ...]
+    written_as: str = "GROUPING SETS"  # or ROLLUP / CUBE, for messages
+    span: Span = _span()
+
+
+GroupItem = Union[Expr, GroupingSets]
+
+
+@dataclass(frozen=True)
+class Emit:
+    kind: str  # CHANGES | AFTER WATERMARK
+    delay: Interval | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CTE:
+    name: str
+    query: Query
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Select:
+    items: tuple[SelectItem, ...]
+    from_: Relation | None = None
+    where: Expr | None = None
+    group_by: tuple[GroupItem, ...] = ()
+    having: Expr | None = None
+    order_by: tuple[OrderItem, ...] = ()
+    limit: int | None = None
+    distinct: bool = False
+    emit: Emit | None = None
+    ctes: tuple[CTE, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class SetOp:
+    op: str  # UNION | UNION ALL | INTERSECT | EXCEPT
+    left: Query
+    right: Query
+    order_by: tuple[OrderItem, ...] = ()
+    limit: int | None = None
+    emit: Emit | None = None
+    ctes: tuple[CTE, ...] = ()
+    span: Span = _span()
+
+
+Query = Union[Select, SetOp]
+
+
+# ---------------------------------------------------------------- statements
+
+
+@dataclass(frozen=True)
+class ColumnDef:
+    """A physical column, a computed column (``AS expr``) or a metadata column."""
+
+    name: str
+    type: TypeName | None = None
+    not_null: bool = False
+    computed: Expr | None = None
+    metadata_key: str | None = None  # METADATA FROM 'timestamp'; '' = the column's name
+    virtual: bool = False
+    comment: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class WatermarkDef:
+    column: Column
+    expr: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class PrimaryKey:
+    columns: tuple[Column, ...]
+    enforced: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Property:
+    key: str
+    value: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CreateSource:
+    """``CREATE STREAM`` or ``CREATE TABLE``."""
+
+    kind: str  # STREAM | TABLE
+    name: str
+    columns: tuple[ColumnDef, ...]
+    watermark: WatermarkDef | None = None
+    primary_key: PrimaryKey | None = None
+    properties: tuple[Property, ...] = ()
+    if_not_exists: bool = False
+    comment: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CreateView:
+    name: str
+    query: Query
+    column_names: tuple[str, ...] = ()
+    if_not_exists: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Drop:
+    kind: str  # STREAM | TABLE | VIEW
+    name: str
+    if_exists: bool = False
+    cascade: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Insert:
+    target: str
+    query: Query
+    columns: tuple[str, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class QueryStatement:
+    query: Query
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Show:
+    kind: str  # STREAMS | TABLES | VIEWS
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Describe:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Explain:
+    statement: Statement
+    verbose: bool = False
+    span: Span = _span()
+
+
+Statement = Union[
+    CreateSource, CreateView, Drop, Insert, QueryStatement, Show, Describe, Explain
+]
+
+
+@dataclass(frozen=True)
+class Script:
+    """All statements of one SQL file, in order."""
+
+    statements: tuple[Statement, ...]

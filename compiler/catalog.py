@@ -1,0 +1,338 @@
+"""The catalog: streams, tables and views, their columns, watermarks, connectors
+and dependencies. Definitions arrive already analyzed (``compiler.analyze``
+types computed columns and watermarks); the catalog checks what concerns the
+object as a whole: unique names, connector properties, and who depends on whom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compiler import ast
+from compiler.errors import Diagnostics, Span, did_you_mean
+from compiler.types import SqlType
+
+# connector -> (required properties, {property: allowed values}); any other
+# property is accepted when it starts with one of the prefixes.
+CONNECTORS: dict[str, dict] = {
+    "kafka": {
+        "required": ("topic", "format"),
+        "values": {
+            "format": ("json", "csv", "raw"),
+            "value.format": ("json", "csv", "raw"),
+            "key.format": ("json", "csv", "raw"),
+            "scan.startup.mode": (
+                "earliest-offset",
+                "latest-offset",
+                "group-offsets",
+                "timestamp",
+            ),
+        },
+        "known": (
+            "topic",
+            "format",
+            "value.format",
+            "key.format",
+            "key.fields",
+            "scan.startup.mode",
+            "scan.startup.timestamp-millis",
+            "scan.watermark.idle-timeout",
+            "dead-letter.topic",
+            "late-events.topic",
+            "sink.delivery-guarantee",
+            "sink.transactional-id-prefix",
+        ),
+        "prefixes": ("properties.",),
+    },
+    "upsert-kafka": {
+        "required": ("topic", "key.format", "value.format"),
+        "values": {"key.format": ("json", "csv", "raw"), "value.format": ("json", "csv", "raw")},
+        "known": ("topic", "key.format", "value.format", "dead-letter.topic"),
+        "prefixes": ("properties.",),
+    },
+    "file": {
+        "required": ("path",),
+        "values": {"format": ("json", "csv")},
+        "known": ("path", "format", "scan.watermark.idle-timeout", "csv.delimiter"),
+        "prefixes": (),
+    },
+    "postgres": {
+        "required": ("table-name",),
+        "values": {},
+        "known": (
+            "url",
+            "hostname",
+            "port",
+            "database",
+            "schema",
+            "table-name",
+            "username",
+            "password",
+            "lookup.cache.max-rows",
+            "lookup.cache.ttl",
+            "lookup.max-retries",
+            "state.ttl",
+        ),
+        "prefixes": (),
+    },
+    "redis": {
+        "required": ("key-pattern",),
+        "values": {"value.format": ("hash", "json")},
+        "known": (
+            "url",
+            "host",
+            "port",
+            "password",
+            "db",
+            "key-pattern",
+            "value.format",
+            "lookup.cache.max-rows",
+            "lookup.cache.ttl",
+            "lookup.max-retries",
+        ),
+        "prefixes": (),
+    },
+    "print": {"required": (), "values": {}, "known": ("print-identifier",), "prefixes": ()},
+    "blackhole": {"required": (), "values": {}, "known": (), "prefixes": ()},
+    "datagen": {
+        "required": (),
+        "values": {},
+        "known": ("rows-per-second", "number-of-rows"),
+        "prefixes": ("fields.",),
+    },
+}
+CONNECTORS["filesystem"] = CONNECTORS["file"]
+CONNECTORS["jdbc"] = CONNECTORS["postgres"]
+
+
+@dataclass(frozen=True)
+class CatalogColumn:
+    name: str
+    type: SqlType
+    computed: ast.Expr | None = None  # the DDL expression, for computed columns
+    metadata_key: str | None = None
+    comment: str | None = None
+    span: Span = Span(0, 0)
+
+    @property
+    def kind(self) -> str:
+        if self.computed is not None:
+            return "computed"
+        if self.metadata_key is not None:
+            return "metadata"
+        return "physical"
+
+
+@dataclass(frozen=True)
+class Watermark:
+    column: str
+    expr: ast.Expr
+    bound_ms: int | None  # `c - INTERVAL ...` -> the interval; `c` -> 0; other -> None
+    text: str  # as written, for SHOW STREAMS
+
+    @property
+    def strategy(self) -> str:
+        if self.bound_ms is None:
+            return f"custom: {self.text}"
+        if self.bound_ms == 0:
+            return "ascending"
+        return f"bounded out-of-orderness {self.bound_ms} ms"
+
+
+@dataclass(frozen=True)
+class SourceDef:
+    kind: str  # STREAM | TABLE
+    name: str
+    columns: tuple[CatalogColumn, ...]
+    watermark: Watermark | None
+    primary_key: tuple[str, ...]
+    properties: dict[str, str]
+    span: Span
+    property_spans: dict[str, Span] = field(default_factory=dict)
+    origin: str = ""  # path of the file that defined it
+
+    def column(self, name: str) -> CatalogColumn | None:
+        lowered = name.lower()
+        for col in self.columns:
+            if col.name.lower() == lowered:
+                return col
+        return None
+
+    @property
+    def connector(self) -> str:
+        return self.properties.get("connector", "")
+
+
+@dataclass(frozen=True)
+class ViewDef:
+    name: str
+    query: ast.Query
+    columns: tuple[CatalogColumn, ...]
+    dependencies: tuple[str, ...]
+    span: Span
+    origin: str = ""
+
+    kind = "VIEW"
+
+
+CatalogObject = SourceDef | ViewDef
+
+
+class Catalog:
+    def __init__(self) -> None:
+        self._objects: dict[str, CatalogObject] = {}
+
+    # -- lookup ------------------------------------------------------------------
+
+    def get(self, name: str) -> CatalogObject | None:
+        return self._objects.get(name.lower())
+
+    def names(self) -> list[str]:
+        return [obj.name for obj in self._objects.values()]
+
+    def suggest(self, name: str) -> str | None:
+        return did_you_mean(name, self.names())
+
+    def objects(self, kind: str | None = None) -> list[CatalogObject]:
+        return [o for o in self._objects.values() if kind is None or o.kind == kind]
+
+    def dependents(self, name: str) -> list[ViewDef]:
+        lowered = name.lower()
+        return [
+            o
+            for o in self._objects.values()
+            if isinstance(o, ViewDef) and lowered in (d.lower() for d in o.dependencies)
+        ]
+
+    # -- changes -------------------------------------------------------------------
+
+    def add(self, obj: CatalogObject, if_not_exists: bool, diagnostics: Diagnostics) -> None:
+        existing = self.get(obj.name)
+        if existing is not None:
+            if if_not_exists:
+                return
+            where = f" (defined in {existing.origin})" if existing.origin else ""
+            diagnostics.error(
+                "BindError",
+                f"{existing.kind.lower()} '{existing.name}' already exists{where}",
+                obj.span,
+                hint="use CREATE ... IF NOT EXISTS, or DROP it first",
+            )
+            return
+        self._objects[obj.name.lower()] = obj
+
+    def drop(self, stmt: ast.Drop, diagnostics: Diagnostics) -> None:
+        obj = self.get(stmt.name)
+        if obj is None:
+            if not stmt.if_exists:
+                suggestion = self.suggest(stmt.name)
+                diagnostics.error(
+                    "BindError",
+                    f"cannot drop unknown {stmt.kind.lower()} '{stmt.name}'"
+                    + (f"; did you mean '{suggestion}'?" if suggestion else ""),
+                    stmt.span,
+                )
+            return
+        if obj.kind != stmt.kind:
+            diagnostics.error(
+                "BindError",
+                f"'{obj.name}' is a {obj.kind.lower()}, not a {stmt.kind.lower()}",
+                stmt.span,
+                hint=f"use DROP {obj.kind} {obj.name}",
+            )
+            return
+        dependents = self.dependents(obj.name)
+        if dependents and not stmt.cascade:
+            names = ", ".join(v.name for v in dependents)
+            diagnostics.error(
+                "BindError",
+                f"cannot drop {obj.kind.lower()} '{obj.name}': view(s) {names} depend on it",
+                stmt.span,
+                hint="drop the views first, or use DROP ... CASCADE",
+            )
+            return
+        for view in dependents:  # CASCADE, transitively
+            self.drop(ast.Drop("VIEW", view.name, True, True, span=stmt.span), diagnostics)
+        del self._objects[obj.name.lower()]
+
+
+def check_properties(
+    kind: str,
+    name: str,
+    properties: tuple[ast.Property, ...],
+    stmt_span: Span,
+    diagnostics: Diagnostics,
+) -> None:
+    """Connector properties: known connector, required keys, allowed values."""
+    seen: dict[str, ast.Property] = {}
+    for prop in properties:
+        if prop.key in seen:
+            diagnostics.error("BindError", f"property '{prop.key}' is set twice", prop.span)
+        seen[prop.key] = prop
+    connector_prop = seen.get("connector")
+    if connector_prop is None:
+        if kind == "STREAM" or properties:
+            diagnostics.error(
+                "BindError",
+                f"{kind.lower()} '{name}' has no 'connector' property",
+                stmt_span,
+                hint="add WITH ('connector' = 'kafka', ...) or 'file', 'postgres', 'redis'",
+            )
+        return
+    spec = CONNECTORS.get(connector_prop.value)
+    if spec is None:
+        suggestion = did_you_mean(connector_prop.value, list(CONNECTORS))
+        diagnostics.error(
+            "BindError",
+            f"unknown connector '{connector_prop.value}'"
+            + (f"; did you mean '{suggestion}'?" if suggestion else ""),
+            connector_prop.span,
+            hint="known connectors: " + ", ".join(sorted(CONNECTORS)),
+        )
+        return
+    for required in spec["required"]:
+        if required == "format" and "value.format" in seen:
+            continue
+        if required not in seen:
+            diagnostics.error(
+                "BindError",
+                f"connector '{connector_prop.value}' needs the property '{required}'",
+                connector_prop.span,
+            )
+    for key, prop in seen.items():
+        if key == "connector":
+            continue
+        allowed = spec["values"].get(key)
+        if allowed and prop.value not in allowed:
+            diagnostics.error(
+                "BindError",
+                f"property '{key}' = '{prop.value}' is not one of " + ", ".join(allowed),
+                prop.span,
+            )
+        if key not in spec["known"] and not key.startswith(spec["prefixes"]) and not allowed:
+            suggestion = did_you_mean(key, list(spec["known"]))
+            diagnostics.error(
+                "BindError",
+                f"unknown property '{key}' for connector '{connector_prop.value}'"
+                + (f"; did you mean '{suggestion}'?" if suggestion else ""),
+                prop.span,
+            )
+    mode = seen.get("scan.startup.mode")
+    if mode is not None and mode.value == "timestamp" and "scan.startup.timestamp-millis" not in seen:
+        diagnostics.error(
+            "BindError",
+            "'scan.startup.mode' = 'timestamp' needs 'scan.startup.timestamp-millis'",
+            mode.span,
+        )
+    if "scan.startup.timestamp-millis" in seen and (mode is None or mode.value != "timestamp"):
+        diagnostics.error(
+            "BindError",
+            "'scan.startup.timestamp-millis' is only used with 'scan.startup.mode' = 'timestamp'",
+            seen["scan.startup.timestamp-millis"].span,
+        )
+    if connector_prop.value in ("postgres", "jdbc", "redis") and kind == "STREAM":
+        diagnostics.error(
+            "BindError",
+            f"connector '{connector_prop.value}' serves lookup tables; use CREATE TABLE",
+            connector_prop.span,
+        )

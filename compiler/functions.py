@@ -1,0 +1,345 @@
+"""The function catalog: which SQL functions exist, what they accept and return.
+
+Scalar functions map to a ``runtime_lib.scalar`` function of the name in
+``SCALARS[fn].runtime``; aggregate and window functions are listed with their
+result-type rules. The analyzer asks ``check_scalar``/``aggregate_type`` and
+reports the returned message at the call's position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from compiler import types as t
+from compiler.types import SqlType
+
+
+@dataclass(frozen=True)
+class Scalar:
+    runtime: str  # function name in runtime_lib.scalar
+    min_args: int
+    max_args: int | None  # None = variadic
+    result: Callable[[list[SqlType]], SqlType | str]  # a type, or an error message
+    sql: str | None = None  # operator spelling for EXPLAIN, e.g. '>'
+
+
+def _nullable(args: list[SqlType]) -> bool:
+    return any(a.nullable for a in args)
+
+
+def _numeric_same(name: str) -> Callable[[list[SqlType]], SqlType | str]:
+    def rule(args: list[SqlType]) -> SqlType | str:
+        if not (args[0].is_numeric or args[0].is_null):
+            return f"{name} takes a number, got {args[0].sql()}"
+        base = args[0] if not args[0].is_null else t.DOUBLE
+        return base.plain().with_nullable(_nullable(args))
+
+    return rule
+
+
+def _double(name: str, count: int = 1) -> Callable[[list[SqlType]], SqlType | str]:
+    def rule(args: list[SqlType]) -> SqlType | str:
+        for a in args[:count]:
+            if not (a.is_numeric or a.is_null):
+                return f"{name} takes numbers, got {a.sql()}"
+        return t.DOUBLE.with_nullable(_nullable(args))
+
+    return rule
+
+
+def _string_to(result: SqlType, name: str, string_args: int = 1,
+               int_args: tuple[int, ...] = ()) -> Callable[[list[SqlType]], SqlType | str]:
+    def rule(args: list[SqlType]) -> SqlType | str:
+        for i, a in enumerate(args):
+            if i < string_args and not (a.is_string or a.is_null):
+                return f"{name} takes a string as argument {i + 1}, got {a.sql()}"
+            if i in int_args and not (a.is_integer or a.is_null):
+                return f"{name} takes an integer as argument {i + 1}, got {a.sql()}"
+        return result.with_nullable(_nullable(args))
+
+    return rule
+
+
+def _concat(args: list[SqlType]) -> SqlType | str:
+    for i, a in enumerate(args):
+        if not (a.is_string or a.is_null):
+            return (
+                f"CONCAT takes strings, argument {i + 1} is {a.sql()}; "
+                f"use CAST(... AS VARCHAR)"
+            )
+    return t.VARCHAR.with_nullable(_nullable(args))
+
+
+def _concat_ws(args: list[SqlType]) -> SqlType | str:
+    message = _concat(args)
+    if isinstance(message, str):
+        return message.replace("CONCAT", "CONCAT_WS")
+    return t.VARCHAR.with_nullable(args[0].nullable)
+
+
+def _coalesce(args: list[SqlType]) -> SqlType | str:
+    result = args[0]
+    for a in args[1:]:
+        common = t.common_type(result, a)
+        if common is None:
+            return f"COALESCE arguments have incompatible types {result.sql()} and {a.sql()}"
+        result = common
+    return result.plain().with_nullable(all(a.nullable for a in args))
+
+
+def _nullif(args: list[SqlType]) -> SqlType | str:
+    if t.common_type(args[0], args[1]) is None:
+        return f"NULLIF compares {args[0].sql()} with {args[1].sql()}"
+    return args[0].plain().with_nullable(True)
+
+
+def _greatest(args: list[SqlType]) -> SqlType | str:
+    result = _coalesce(args)
+    if isinstance(result, str):
+        return result.replace("COALESCE", "GREATEST/LEAST")
+    return result.with_nullable(_nullable(args))
+
+
+def _to_timestamp(args: list[SqlType]) -> SqlType | str:
+    a = args[0]
+    if not (a.is_integer or a.is_string or a.is_null):
+        return f"TO_TIMESTAMP takes epoch milliseconds (BIGINT) or a string, got {a.sql()}"
+    return t.TIMESTAMP.with_nullable(_nullable(args))
+
+
+def _to_timestamp_ltz(args: list[SqlType]) -> SqlType | str:
+    if not (args[0].is_numeric or args[0].is_null):
+        return f"TO_TIMESTAMP_LTZ takes an epoch number, got {args[0].sql()}"
+    return t.TIMESTAMP_LTZ.with_nullable(args[0].nullable)
+
+
+def _temporal_arg(name: str, result: SqlType, index: int = 0
+                  ) -> Callable[[list[SqlType]], SqlType | str]:
+    def rule(args: list[SqlType]) -> SqlType | str:
+        a = args[index]
+        if not (a.name in t.TEMPORALS or a.is_null):
+            return f"{name} takes a TIMESTAMP, got {a.sql()}"
+        return result.with_nullable(_nullable(args))
+
+    return rule
+
+
+def _now(args: list[SqlType]) -> SqlType:
+    return t.TIMESTAMP_LTZ.with_nullable(False)
+
+
+def _proctime(args: list[SqlType]) -> SqlType:
+    return SqlType("TIMESTAMP_LTZ", False, (3,), time_attribute="PROCTIME")
+
+
+def _mod(args: list[SqlType]) -> SqlType | str:
+    for a in args:
+        if not (a.is_integer or a.is_null):
+            return f"MOD takes integers, got {a.sql()}"
+    result = t.arithmetic_type(args[0], args[1], "%")
+    return result if result is not None else "MOD takes integers"
+
+
+def _round(args: list[SqlType]) -> SqlType | str:
+    if not (args[0].is_numeric or args[0].is_null):
+        return f"ROUND takes a number, got {args[0].sql()}"
+    if len(args) > 1 and not (args[1].is_integer):
+        return "ROUND takes an integer number of decimal places"
+    return args[0].plain().with_nullable(_nullable(args))
+
+
+def _regexp_extract(args: list[SqlType]) -> SqlType | str:
+    for i in (0, 1):
+        if not (args[i].is_string or args[i].is_null):
+            return f"REGEXP_EXTRACT takes a string as argument {i + 1}, got {args[i].sql()}"
+    if len(args) == 3 and not args[2].is_integer:
+        return "REGEXP_EXTRACT takes an integer group index"
+    return t.VARCHAR.with_nullable(True)
+
+
+def _split_index(args: list[SqlType]) -> SqlType | str:
+    if not (args[0].is_string and args[1].is_string):
+        return "SPLIT_INDEX takes a string and a separator string"
+    if not args[2].is_integer:
+        return "SPLIT_INDEX takes an integer index"
+    return t.VARCHAR.with_nullable(True)
+
+
+def _timestampdiff(args: list[SqlType]) -> SqlType | str:
+    for a in args[1:]:
+        if not (a.name in t.TEMPORALS or a.is_null):
+            return f"TIMESTAMPDIFF compares timestamps, got {a.sql()}"
+    return t.INT.with_nullable(_nullable(args[1:]))
+
+
+SCALARS: dict[str, Scalar] = {
+    # string
+    "UPPER": Scalar("upper", 1, 1, _string_to(t.VARCHAR, "UPPER")),
+    "LOWER": Scalar("lower", 1, 1, _string_to(t.VARCHAR, "LOWER")),
+    "TRIM": Scalar("trim", 1, 1, _string_to(t.VARCHAR, "TRIM")),
+    "LTRIM": Scalar("ltrim", 1, 1, _string_to(t.VARCHAR, "LTRIM")),
+    "RTRIM": Scalar("rtrim", 1, 1, _string_to(t.VARCHAR, "RTRIM")),
+    "SUBSTRING": Scalar("substring", 2, 3, _string_to(t.VARCHAR, "SUBSTRING", 1, (1, 2))),
+    "CONCAT": Scalar("concat", 1, None, _concat),
+    "CONCAT_WS": Scalar("concat_ws", 2, None, _concat_ws),
+    "LENGTH": Scalar("length", 1, 1, _string_to(t.INT, "LENGTH")),
+    "REPLACE": Scalar("replace", 3, 3, _string_to(t.VARCHAR, "REPLACE", 3)),
+    "POSITION": Scalar("position", 2, 2, _string_to(t.INT, "POSITION", 2)),
+    "REGEXP_EXTRACT": Scalar("regexp_extract", 2, 3, _regexp_extract),
+    "SPLIT_INDEX": Scalar("split_index", 3, 3, _split_index),
+    # numeric
+    "ABS": Scalar("abs", 1, 1, _numeric_same("ABS")),
+    "ROUND": Scalar("round", 1, 2, _round),
+    "CEIL": Scalar("ceil", 1, 1, _numeric_same("CEIL")),
+    "FLOOR": Scalar("floor", 1, 1, _numeric_same("FLOOR")),
+    "MOD": Scalar("mod", 2, 2, _mod),
+    "POWER": Scalar("power", 2, 2, _double("POWER", 2)),
+    "SQRT": Scalar("sqrt", 1, 1, _double("SQRT")),
+    "LN": Scalar("ln", 1, 1, _double("LN")),
+    "LOG10": Scalar("log10", 1, 1, _double("LOG10")),
+    "EXP": Scalar("exp", 1, 1, _double("EXP")),
+    "SIGN": Scalar("sign", 1, 1, _numeric_same("SIGN")),
+    # null handling
+    "COALESCE": Scalar("coalesce", 1, None, _coalesce),
+    "NULLIF": Scalar("nullif", 2, 2, _nullif),
+    "GREATEST": Scalar("greatest", 1, None, _greatest),
+    "LEAST": Scalar("least", 1, None, _greatest),
+    # time
+    "NOW": Scalar("now", 0, 0, _now),
+    "CURRENT_TIMESTAMP": Scalar("current_timestamp", 0, 0, _now),
+    "LOCALTIMESTAMP": Scalar("current_timestamp", 0, 0, _now),
+    "CURRENT_DATE": Scalar("current_date", 0, 0, lambda a: t.DATE.with_nullable(False)),
+    "PROCTIME": Scalar("now", 0, 0, _proctime),
+    "TO_TIMESTAMP": Scalar("to_timestamp", 1, 2, _to_timestamp),
+    "TO_TIMESTAMP_LTZ": Scalar("to_timestamp_ltz", 1, 2, _to_timestamp_ltz),
+    "DATE_FORMAT": Scalar("date_format", 2, 2, _temporal_arg("DATE_FORMAT", t.VARCHAR)),
+    "DATE_TRUNC": Scalar("date_trunc", 2, 2, _temporal_arg("DATE_TRUNC", t.TIMESTAMP, 1)),
+    "TIMESTAMPDIFF": Scalar("timestampdiff", 3, 3, _timestampdiff),
+}
+
+# Operators and special forms the analyzer builds directly (Call.fn values).
+OPERATORS = {
+    "+": "add",
+    "-": "sub",
+    "*": "mul",
+    "/": "div",
+    "%": "mod",
+    "=": "eq",
+    "<>": "ne",
+    "<": "lt",
+    "<=": "le",
+    ">": "gt",
+    ">=": "ge",
+    "AND": "and_",
+    "OR": "or_",
+    "NOT": "not_",
+    "NEG": "neg",
+    "||": "concat",
+    "IS NULL": "is_null",
+    "IS NOT NULL": "is_not_null",
+    "IS TRUE": "is_true",
+    "IS FALSE": "is_false",
+    "IS NOT TRUE": "is_not_true",
+    "IS NOT FALSE": "is_not_false",
+    "IN": "in_list",
+    "NOT IN": "not_in_list",
+    "BETWEEN": "between",
+    "NOT BETWEEN": "not_between",
+    "LIKE": "like",
+    "NOT LIKE": "not_like",
+    "CASE": "case_when",
+    "CAST": "cast",
+    "TRY_CAST": "try_cast",
+    "EXTRACT": "extract",
+}
+
+AGGREGATES = {
+    "COUNT",
+    "SUM",
+    "AVG",
+    "MIN",
+    "MAX",
+    "STDDEV",
+    "STDDEV_SAMP",
+    "STDDEV_POP",
+    "VARIANCE",
+    "VAR_SAMP",
+    "VAR_POP",
+    "FIRST_VALUE",
+    "LAST_VALUE",
+    "CORR",
+    "PERCENTILE_CONT",
+    "PERCENTILE_DISC",
+    "PERCENTILE",
+    "APPROX_PERCENTILE",
+}
+
+WINDOW_ONLY = {"ROW_NUMBER", "RANK", "DENSE_RANK", "LAG", "LEAD"}
+
+# Legacy group-window functions: GROUP BY TUMBLE(ts, size) and friends.
+GROUP_WINDOWS = {"TUMBLE": 2, "HOP": 3, "SESSION": 2}
+GROUP_WINDOW_PROPERTIES = {
+    "TUMBLE_START": "window_start",
+    "TUMBLE_END": "window_end",
+    "TUMBLE_ROWTIME": "window_time",
+    "HOP_START": "window_start",
+    "HOP_END": "window_end",
+    "HOP_ROWTIME": "window_time",
+    "SESSION_START": "window_start",
+    "SESSION_END": "window_end",
+    "SESSION_ROWTIME": "window_time",
+}
+
+KNOWN_FUNCTIONS = sorted(
+    set(SCALARS) | AGGREGATES | WINDOW_ONLY | set(GROUP_WINDOWS) | set(GROUP_WINDOW_PROPERTIES)
+    | {"CAST", "TRY_CAST", "EXTRACT", "IF"}
+)
+
+
+def aggregate_type(fn: str, args: list[SqlType]) -> SqlType | str:
+    """Result type of an aggregate (sqlc's deviations from Flink are in the README)."""
+    if fn == "COUNT":
+        return t.BIGINT.with_nullable(False)
+    if not args:
+        return f"{fn} needs an argument"
+    a = args[0]
+    if fn in ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE"):
+        if a.name in ("ARRAY", "MAP", "ROW"):
+            return f"{fn} does not take {a.sql()}"
+        return a.plain().with_nullable(True)
+    if not (a.is_numeric or a.is_null):
+        return f"{fn} takes a number, got {a.sql()}"
+    if fn == "SUM":
+        return (t.BIGINT if a.is_integer else t.DOUBLE).with_nullable(True)
+    if fn == "CORR":
+        if len(args) != 2 or not (args[1].is_numeric or args[1].is_null):
+            return "CORR takes two numbers"
+    return t.DOUBLE.with_nullable(True)
+
+
+def render_call(fn: str, args: list[str], typ: SqlType) -> str:
+    """EXPLAIN text for a bound call."""
+    infix = {"+", "-", "*", "/", "%", "=", "<>", "<", "<=", ">", ">=", "AND", "OR", "||"}
+    if fn in infix:
+        return f"({args[0]} {fn} {args[1]})"
+    if fn == "NOT":
+        return f"NOT {args[0]}"
+    if fn == "NEG":
+        return f"-{args[0]}"
+    if fn.startswith("IS "):
+        return f"{args[0]} {fn}"
+    if fn in ("IN", "NOT IN"):
+        return f"{args[0]} {fn} ({', '.join(args[1:])})"
+    if fn in ("BETWEEN", "NOT BETWEEN"):
+        return f"{args[0]} {fn} {args[1]} AND {args[2]}"
+    if fn in ("LIKE", "NOT LIKE"):
+        return f"{args[0]} {fn} {args[1]}"
+    if fn in ("CAST", "TRY_CAST"):
+        return f"{fn}({args[0]} AS {typ.sql()})"
+    if fn == "CASE":
+        parts = [f"WHEN {c} THEN {v}" for c, v in zip(args[0:-1:2], args[1:-1:2])]
+        return "CASE " + " ".join(parts) + f" ELSE {args[-1]} END"
+    if fn == "EXTRACT":
+        return f"EXTRACT({args[0].strip(chr(39))} FROM {args[1]})"
+    return f"{fn}({', '.join(args)})"

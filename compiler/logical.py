@@ -1,0 +1,473 @@
+"""Logical plan: relational operators over bound, typed expressions.
+
+A closed set of frozen nodes, each with ``inputs()`` and ``schema``. Bound
+expressions refer to input columns by position (``ColumnRef.index``) and keep
+the column's name for EXPLAIN and for generated code. Nodes refuse states that
+cannot exist; the analyzer reports user errors before it builds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compiler.errors import NO_SPAN, Span
+from compiler.types import SqlType
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: SqlType
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.type}"
+
+
+Schema = tuple[Field, ...]
+
+
+# ------------------------------------------------------------ bound expressions
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    index: int
+    name: str
+    type: SqlType
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Const:
+    value: object  # Python value in runtime storage form (timestamps as epoch ms)
+    type: SqlType
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    """A scalar function or operator; ``fn`` is a key of ``compiler.functions.SCALARS``."""
+
+    fn: str
+    args: tuple[BoundExpr, ...]
+    type: SqlType
+    span: Span = _span()
+
+
+BoundExpr = ColumnRef | Const | Call
+
+
+@dataclass(frozen=True)
+class AggCall:
+    fn: str  # COUNT, SUM, ..., PERCENTILE_CONT
+    args: tuple[BoundExpr, ...]
+    type: SqlType
+    distinct: bool = False
+    filter: BoundExpr | None = None
+    param: float | None = None  # the percentile of PERCENTILE_*
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    expr: BoundExpr
+    descending: bool = False
+    nulls_first: bool | None = None
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    unit: str  # ROWS | RANGE
+    start: int | None  # offset before the current row (rows or ms); None = unbounded
+    end: int  # 0 = current row; 1 = 1 PRECEDING
+
+
+@dataclass(frozen=True)
+class OverCall:
+    fn: str
+    args: tuple[BoundExpr, ...]
+    type: SqlType
+    partition_by: tuple[BoundExpr, ...]
+    order_by: tuple[OrderKey, ...]
+    frame: FrameSpec | None
+    span: Span = _span()
+
+
+def walk(expr: BoundExpr):
+    yield expr
+    if isinstance(expr, Call):
+        for arg in expr.args:
+            yield from walk(arg)
+
+
+def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
+    """EXPLAIN text of a bound expression."""
+    from compiler.functions import render_call
+
+    if isinstance(expr, ColumnRef):
+        return expr.name
+    if isinstance(expr, Const):
+        if expr.value is None:
+            return "NULL"
+        if expr.type.name == "INTERVAL":
+            return f"INTERVAL {expr.value} ms"
+        if expr.type.is_timestamp:
+            from datetime import datetime, timezone
+
+            moment = datetime.fromtimestamp(expr.value / 1000, tz=timezone.utc)  # type: ignore[operator]
+            return f"TIMESTAMP '{moment.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]}'"
+        if isinstance(expr.value, str):
+            return "'" + expr.value.replace("'", "''") + "'"
+        if isinstance(expr.value, bool):
+            return "TRUE" if expr.value else "FALSE"
+        return repr(expr.value)
+    if isinstance(expr, Call):
+        return render_call(expr.fn, [expr_sql(a) for a in expr.args], expr.type)
+    if isinstance(expr, AggCall):
+        inner = ", ".join(expr_sql(a) for a in expr.args) or "*"
+        if expr.distinct:
+            inner = "DISTINCT " + inner
+        text = f"{expr.fn}({inner})"
+        if expr.param is not None:
+            text = f"{expr.fn}({expr.param}) WITHIN GROUP (ORDER BY {inner})"
+        if expr.filter is not None:
+            text += f" FILTER (WHERE {expr_sql(expr.filter)})"
+        return text
+    inner = ", ".join(expr_sql(a) for a in expr.args)
+    parts = []
+    if expr.partition_by:
+        parts.append("PARTITION BY " + ", ".join(expr_sql(p) for p in expr.partition_by))
+    if expr.order_by:
+        parts.append(
+            "ORDER BY "
+            + ", ".join(expr_sql(k.expr) + (" DESC" if k.descending else "") for k in expr.order_by)
+        )
+    if expr.frame is not None:
+        f = expr.frame
+        start = "UNBOUNDED" if f.start is None else str(f.start)
+        parts.append(f"{f.unit} {start} PRECEDING TO {f.end} PRECEDING")
+    return f"{expr.fn}({inner}) OVER ({' '.join(parts)})"
+
+
+# ---------------------------------------------------------------------- nodes
+
+
+@dataclass(frozen=True)
+class WatermarkSpec:
+    column: int  # index into the scan's schema
+    bound_ms: int | None  # None: a custom expression, see expr
+    expr: BoundExpr | None = None
+    idle_timeout_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class Scan:
+    source: str
+    kind: str  # STREAM | TABLE | VIEW-expanded scans never exist
+    schema: Schema
+    physical: tuple[int, ...]  # indices of columns read from the connector
+    computed: tuple[tuple[int, BoundExpr], ...]  # computed column index -> expr over the schema
+    metadata: tuple[tuple[int, str], ...]  # metadata column index -> key
+    watermark: WatermarkSpec | None
+    properties: tuple[tuple[str, str], ...]
+    alias: str | None = None
+    span: Span = _span()
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class Filter:
+    input: LogicalNode
+    predicate: BoundExpr
+    span: Span = _span()
+
+    def __post_init__(self) -> None:
+        if self.predicate.type.name not in ("BOOLEAN", "NULL"):
+            raise ValueError("Filter predicate must be BOOLEAN")
+
+    @property
+    def schema(self) -> Schema:
+        return self.input.schema
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
+class Project:
+    input: LogicalNode
+    exprs: tuple[BoundExpr, ...]
+    names: tuple[str, ...]
+    span: Span = _span()
+
+    def __post_init__(self) -> None:
+        if len(self.exprs) != len(self.names):
+            raise ValueError("Project needs one name per expression")
+
+    @property
+    def schema(self) -> Schema:
+        return tuple(Field(n, e.type) for n, e in zip(self.names, self.exprs))
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
+class WindowTVF:
+    """Adds window_start, window_end, window_time to each row of its input."""
+
+    input: LogicalNode
+    kind: str  # TUMBLE | HOP | CUMULATE | SESSION
+    time_column: int
+    size_ms: int | None = None
+    slide_ms: int | None = None
+    step_ms: int | None = None
+    gap_ms: int | None = None
+    offset_ms: int = 0
+    partition_by: tuple[int, ...] = ()
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        from compiler import types as t
+
+        ts = t.TIMESTAMP.with_nullable(False)
+        rowtime = SqlType("TIMESTAMP", False, (3,), time_attribute="ROWTIME")
+        plain_input = tuple(
+            Field(f.name, f.type.plain()) if f.type.time_attribute == "ROWTIME" else f
+            for f in self.input.schema
+        )
+        return plain_input + (
+            Field("window_start", ts),
+            Field("window_end", ts),
+            Field("window_time", rowtime),
+        )
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """GROUP BY. With ``window`` set it is a window aggregate: keys include the
+    window and results are final once the watermark passes the window's end."""
+
+    input: LogicalNode
+    keys: tuple[BoundExpr, ...]
+    key_names: tuple[str, ...]
+    aggs: tuple[AggCall, ...]
+    agg_names: tuple[str, ...]
+    window: WindowTVF | None = None
+    grouping_sets: tuple[tuple[int, ...], ...] | None = None  # indices into keys
+    emit: str = "AFTER WATERMARK"  # or CHANGES
+    emit_delay_ms: int = 0
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        fields = []
+        for name, key in zip(self.key_names, self.keys):
+            typ = key.type
+            if self.grouping_sets is not None:
+                typ = typ.with_nullable(True)
+            fields.append(Field(name, typ))
+        fields.extend(Field(n, a.type) for n, a in zip(self.agg_names, self.aggs))
+        return tuple(fields)
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
+class Join:
+    left: LogicalNode
+    right: LogicalNode
+    kind: str  # INNER | LEFT | RIGHT | FULL | CROSS
+    condition: BoundExpr | None
+    equi_keys: tuple[tuple[int, int], ...] = ()  # (left index, right index)
+    interval: tuple[int, int, int, int] | None = None  # left time, right time, lower ms, upper ms
+    lookup: bool = False  # stream-table join against a lookup table
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        left = self.left.schema
+        right = self.right.schema
+        if self.kind in ("RIGHT", "FULL"):
+            left = tuple(Field(f.name, f.type.with_nullable(True).plain()) for f in left)
+        if self.kind in ("LEFT", "FULL"):
+            right = tuple(Field(f.name, f.type.with_nullable(True).plain()) for f in right)
+        # Time attributes pass through the join on the side that is never NULL-padded
+        # (Flink 2.3 keeps them, e.g. a TUMBLE group window after a LEFT JOIN).
+        return left + right
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Over:
+    input: LogicalNode
+    calls: tuple[OverCall, ...]
+    names: tuple[str, ...]
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        return self.input.schema + tuple(Field(n, c.type) for n, c in zip(self.names, self.calls))
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
+class TopN:
+    """ROW_NUMBER() OVER (PARTITION BY p ORDER BY o) filtered by rn <= n."""
+
+    input: LogicalNode
+    partition_by: tuple[BoundExpr, ...]
+    order_by: tuple[OrderKey, ...]
+    limit: int
+    rank_name: str | None  # the row-number column, when the query keeps it
+    window: bool = False  # partitioned by window_start/window_end: final per window
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        from compiler import types as t
+
+        extra = (Field(self.rank_name, t.BIGINT.with_nullable(False)),) if self.rank_name else ()
+        return self.input.schema + extra
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
+class Match:
+    input: LogicalNode
+    partition_by: tuple[BoundExpr, ...]
+    order_by: tuple[OrderKey, ...]
+    pattern: str
+    defines: tuple[tuple[str, str], ...]  # variable -> condition (EXPLAIN text)
+    measure_names: tuple[str, ...]
+    measure_types: tuple[SqlType, ...]
+    measure_sql: tuple[str, ...]
+    after_match: str
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        keys = tuple(
+            Field(p.name if isinstance(p, ColumnRef) else f"key{i}", p.type)
+            for i, p in enumerate(self.partition_by)
+        )
+        return keys + tuple(Field(n, t) for n, t in zip(self.measure_names, self.measure_types))
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
+class Union:
+    inputs_: tuple[LogicalNode, ...]
+    distinct: bool = False
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        return self.inputs_[0].schema
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return self.inputs_
+
+
+@dataclass(frozen=True)
+class Sort:
+    """ORDER BY a time attribute ascending: rows leave in event-time order."""
+
+    input: LogicalNode
+    keys: tuple[OrderKey, ...]
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        return self.input.schema
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
+class Limit:
+    input: LogicalNode
+    count: int
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        return self.input.schema
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
+class Sink:
+    input: LogicalNode
+    target: str | None  # None: the command line's output (stdout or --output)
+    properties: tuple[tuple[str, str], ...] = ()
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        return self.input.schema
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+LogicalNode = (
+    Scan | Filter | Project | WindowTVF | Aggregate | Join | Over | TopN | Match | Union | Sort
+    | Limit | Sink
+)
+
+
+def with_inputs(node: LogicalNode, inputs: tuple[LogicalNode, ...]) -> LogicalNode:
+    """The same node over new inputs (the same object when nothing changed)."""
+    from dataclasses import replace
+
+    if inputs == node.inputs() and all(a is b for a, b in zip(inputs, node.inputs())):
+        return node
+    if isinstance(node, Join):
+        return replace(node, left=inputs[0], right=inputs[1])
+    if isinstance(node, Union):
+        return replace(node, inputs_=inputs)
+    if isinstance(node, Scan):
+        return node
+    return replace(node, input=inputs[0])  # type: ignore[call-arg]
+
+
+def changelog(node: LogicalNode) -> str:
+    """Flink's changelog mode of a node's output: I (insert-only) or I,UB,UA,D."""
+    if isinstance(node, Aggregate):
+        if node.window is not None and node.emit != "CHANGES":
+            return "I"
+        return "I,UB,UA,D"
+    if isinstance(node, TopN):
+        return "I" if node.window else "I,UB,UA,D"
+    if isinstance(node, Join) and not node.lookup and node.interval is None:
+        return "I,UB,UA,D"
+    if isinstance(node, Limit):
+        return changelog(node.input)
+    inputs = node.inputs()
+    if not inputs:
+        return "I"
+    modes = {changelog(i) for i in inputs}
+    return "I" if modes == {"I"} else "I,UB,UA,D"
