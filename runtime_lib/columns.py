@@ -1,0 +1,117 @@
+"""Columnar batches: the unit every runtime operator consumes and produces.
+
+A column is a numpy array of values plus an optional validity mask (``None``
+means "no NULLs", which is the common case and costs nothing). Physical types:
+
+=================  ==========================================================
+SQL type           numpy storage
+=================  ==========================================================
+BOOLEAN            bool
+TINYINT..BIGINT    int64 (INT semantics are checked by the compiler)
+FLOAT, DOUBLE      float64
+DECIMAL(p, s)      float64 (deliberate deviation, see README)
+VARCHAR, CHAR      object (Python ``str``)
+TIMESTAMP(3),      int64 epoch milliseconds, UTC
+TIMESTAMP_LTZ(3)
+DATE               int64 days since 1970-01-01
+TIME               int64 milliseconds since midnight
+ARRAY, MAP, ROW    object (Python list / dict)
+=================  ==========================================================
+
+Where a value is NULL its slot in ``values`` holds a harmless filler (0, 0.0,
+False, "" or None) so that vectorized arithmetic never trips over it; every
+operation must combine validity masks, never look at fillers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+FILLERS: dict[str, object] = {"b": False, "i": 0, "f": 0.0, "O": None}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    values: np.ndarray
+    valid: np.ndarray | None = None  # bool mask, True = not NULL; None = no NULLs
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @property
+    def null_count(self) -> int:
+        return 0 if self.valid is None else int(len(self.valid) - self.valid.sum())
+
+    def take(self, index: np.ndarray) -> Column:
+        """Rows selected by a boolean mask or an integer index array."""
+        valid = None if self.valid is None else self.valid[index]
+        return Column(self.values[index], valid)
+
+    def is_valid(self) -> np.ndarray:
+        """The validity mask, materialized (all True when there are no NULLs)."""
+        if self.valid is None:
+            return np.ones(len(self.values), dtype=bool)
+        return self.valid
+
+    def to_pylist(self) -> list:
+        """Python values with None for NULL (slow path: output and tests only)."""
+        values = self.values.tolist()
+        if self.valid is None:
+            return values
+        return [v if ok else None for v, ok in zip(values, self.valid.tolist())]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Named columns of equal length, in schema order."""
+
+    columns: dict[str, Column]
+    num_rows: int
+
+    def __getitem__(self, name: str) -> Column:
+        return self.columns[name]
+
+    def take(self, index: np.ndarray) -> Batch:
+        taken = {name: col.take(index) for name, col in self.columns.items()}
+        num_rows = int(index.sum()) if index.dtype == bool else len(index)
+        return Batch(taken, num_rows)
+
+    def to_rows(self) -> list[tuple]:
+        return list(zip(*(col.to_pylist() for col in self.columns.values())))
+
+
+def column_from_pylist(values: list, dtype: str) -> Column:
+    """Build a column from Python values (None = NULL). ``dtype`` is a numpy
+    kind: 'b' bool, 'i' int64, 'f' float64, 'O' object."""
+    valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
+    filler = FILLERS[dtype]
+    filled = [filler if v is None else v for v in values]
+    np_dtype = {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}[dtype]
+    if dtype == "O":
+        arr = np.empty(len(filled), dtype=object)
+        arr[:] = filled
+    else:
+        arr = np.asarray(filled, dtype=np_dtype)
+    return Column(arr, None if valid.all() else valid)
+
+
+def concat_columns(parts: list[Column]) -> Column:
+    """One column holding the rows of ``parts`` in order (masks combined)."""
+    if len(parts) == 1:
+        return parts[0]
+    values = np.concatenate([p.values for p in parts])
+    if all(p.valid is None for p in parts):
+        return Column(values)
+    valid = np.concatenate([p.is_valid() for p in parts])
+    return Column(values, None if valid.all() else valid)
+
+
+def concat_batches(parts: list[Batch]) -> Batch:
+    """The rows of batches with the same columns, in order."""
+    if len(parts) == 1:
+        return parts[0]
+    names = list(parts[0].columns)
+    columns = {name: concat_columns([p.columns[name] for p in parts]) for name in names}
+    return Batch(columns, sum(p.num_rows for p in parts))
