@@ -57,6 +57,11 @@ class ScopeField:
     name: str
     type: SqlType
     index: int
+    label: str | None = None  # the plan's (unique) field name, when it differs from name
+
+    @property
+    def ref_name(self) -> str:
+        return self.label or self.name
 
 
 @dataclass
@@ -71,7 +76,7 @@ class Scope:
         offset = len(self.fields)
         return Scope(
             self.fields
-            + [ScopeField(f.qualifier, f.name, f.type, f.index + offset) for f in other.fields]
+            + [ScopeField(f.qualifier, f.name, f.type, f.index + offset, f.label) for f in other.fields]
         )
 
     def find(self, name: str, qualifier: str | None) -> list[ScopeField]:
@@ -800,6 +805,12 @@ class Analyzer:
             raise _Abort
         scope = left.scope.concat(right.scope)
         width = len(left.scope.fields)
+        # the join's output names are unique (request_id, request_id0): label the scope
+        provisional = lg.Join(left.plan, right.plan, rel.kind, None)
+        scope = Scope([
+            replace(f, label=out.name if out.name != f.name else None)
+            for f, out in zip(scope.fields, provisional.schema)
+        ])
         condition = None
         if rel.using:
             parts = []
@@ -810,8 +821,9 @@ class Analyzer:
                                     rel.span)
                     raise _Abort
                 parts.append(lg.Call("=", (
-                    lg.ColumnRef(lf[0].index, lf[0].name, lf[0].type),
-                    lg.ColumnRef(rf[0].index + width, rf[0].name, rf[0].type),
+                    lg.ColumnRef(lf[0].index, lf[0].ref_name, lf[0].type),
+                    lg.ColumnRef(rf[0].index + width, scope.fields[rf[0].index + width].ref_name,
+                                 rf[0].type),
                 ), t.BOOLEAN))
             condition = parts[0]
             for p in parts[1:]:
@@ -863,11 +875,11 @@ class Analyzer:
                        span=rel.span)
         if not lookup:
             node = replace(node, interval=_interval_bounds(condition, width, _rowtimes(node)))
-        out_scope = Scope.of(node.schema, None)
         out_scope = Scope(
             [
-                ScopeField(f.qualifier, f.name, out.type, f.index)
-                for f, out in zip(scope.fields, out_scope.fields)
+                ScopeField(f.qualifier, f.name, out.type, f.index,
+                           out.name if out.name != f.name else None)
+                for f, out in zip(scope.fields, node.schema)
             ]
         )
         window = left.window or right.window
@@ -1077,7 +1089,7 @@ class Analyzer:
             # GROUP BY TUMBLE(PROCTIME(), ...): window on the arrival time of each row
             width = len(bound.scope.fields)
             proc = self.expr(time_arg, bound.scope, "GROUP BY")
-            refs = tuple(lg.ColumnRef(f.index, f.name, f.type) for f in bound.scope.fields)
+            refs = tuple(lg.ColumnRef(f.index, f.ref_name, f.type) for f in bound.scope.fields)
             projected = lg.Project(bound.plan, refs + (proc,),
                                    tuple(f.name for f in bound.scope.fields) + ("proctime",),
                                    span=time_arg.span)
@@ -1225,7 +1237,7 @@ class Analyzer:
                 if name in present:
                     continue
                 f = next(f for f in scope.fields if f.name == name and f.index in window_indices)
-                key_bound.append(lg.ColumnRef(f.index, f.name, f.type))
+                key_bound.append(lg.ColumnRef(f.index, f.ref_name, f.type))
                 key_asts.append(ast.Column(name))
                 key_names.append(name)
                 if grouping_sets is not None:
@@ -1667,10 +1679,10 @@ class Analyzer:
         span = node.span
         if isinstance(node, _Ref):
             f = scope.fields[node.index]
-            return lg.ColumnRef(f.index, f.name, f.type, span=span)
+            return lg.ColumnRef(f.index, f.ref_name, f.type, span=span)
         if isinstance(node, ast.Column):
             f = self.resolve(node, scope)
-            return lg.ColumnRef(f.index, f.name, f.type, span=span)
+            return lg.ColumnRef(f.index, f.ref_name, f.type, span=span)
         if isinstance(node, ast.Literal):
             return self.literal(node)
         if isinstance(node, ast.Interval):

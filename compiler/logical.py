@@ -8,7 +8,7 @@ cannot exist; the analyzer reports user errors before it builds them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from compiler.errors import NO_SPAN, Span
 from compiler.types import SqlType
@@ -104,6 +104,55 @@ def walk(expr: BoundExpr):
             yield from walk(arg)
 
 
+def referenced(expr: BoundExpr | AggCall | OverCall | None) -> set[int]:
+    """Input column positions an expression reads."""
+    if expr is None:
+        return set()
+    if isinstance(expr, ColumnRef):
+        return {expr.index}
+    if isinstance(expr, Const):
+        return set()
+    found: set[int] = set()
+    for arg in expr.args:
+        found |= referenced(arg)
+    if isinstance(expr, AggCall):
+        found |= referenced(expr.filter)
+    if isinstance(expr, OverCall):
+        for p in expr.partition_by:
+            found |= referenced(p)
+        for k in expr.order_by:
+            found |= referenced(k.expr)
+    return found
+
+
+def remap(expr: BoundExpr, mapping: dict[int, int]) -> BoundExpr:
+    """The expression with column positions renumbered (``old -> new``)."""
+    if isinstance(expr, ColumnRef):
+        new = mapping[expr.index]
+        return expr if new == expr.index else replace(expr, index=new)
+    if isinstance(expr, Const):
+        return expr
+    args = tuple(remap(a, mapping) for a in expr.args)
+    return expr if args == expr.args else replace(expr, args=args)
+
+
+def substitute(expr: BoundExpr, exprs: tuple[BoundExpr, ...]) -> BoundExpr:
+    """Inline a projection: column ``i`` becomes ``exprs[i]``."""
+    if isinstance(expr, ColumnRef):
+        return exprs[expr.index]
+    if isinstance(expr, Const):
+        return expr
+    return replace(expr, args=tuple(substitute(a, exprs) for a in expr.args))
+
+
+def is_deterministic(expr: BoundExpr) -> bool:
+    return all(
+        not (isinstance(e, Call) and e.fn in ("NOW", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP",
+                                                "CURRENT_DATE", "PROCTIME"))
+        for e in walk(expr)
+    )
+
+
 def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
     """EXPLAIN text of a bound expression."""
     from compiler.functions import render_call
@@ -114,7 +163,12 @@ def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
         if expr.value is None:
             return "NULL"
         if expr.type.name == "INTERVAL":
-            return f"INTERVAL {expr.value} ms"
+            ms = int(expr.value)  # type: ignore[call-overload]
+            for unit, size in (("DAY", 86_400_000), ("HOUR", 3_600_000), ("MINUTE", 60_000),
+                               ("SECOND", 1000)):
+                if ms and ms % size == 0:
+                    return f"INTERVAL '{ms // size}' {unit}"
+            return f"INTERVAL '{ms}' MILLISECOND"
         if expr.type.is_timestamp:
             from datetime import datetime, timezone
 
@@ -219,6 +273,25 @@ class Project:
 
 
 @dataclass(frozen=True)
+class Calc:
+    """Filter and projection fused (Flink's Calc): rows where ``condition`` holds,
+    then ``exprs``; both over the input's columns."""
+
+    input: LogicalNode
+    exprs: tuple[BoundExpr, ...]
+    names: tuple[str, ...]
+    condition: BoundExpr | None = None
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        return tuple(Field(n, e.type) for n, e in zip(self.names, self.exprs))
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
 class WindowTVF:
     """Adds window_start, window_end, window_time to each row of its input."""
 
@@ -305,7 +378,18 @@ class Join:
             right = tuple(Field(f.name, f.type.with_nullable(True).plain()) for f in right)
         # Time attributes pass through the join on the side that is never NULL-padded
         # (Flink 2.3 keeps them, e.g. a TUMBLE group window after a LEFT JOIN).
-        return left + right
+        # Right-side names that clash get a suffix, as in Flink (request_id0).
+        taken = {f.name.lower() for f in left}
+        renamed = []
+        for f in right:
+            name = f.name
+            suffix = 0
+            while name.lower() in taken:
+                name = f"{f.name}{suffix}"
+                suffix += 1
+            taken.add(name.lower())
+            renamed.append(Field(name, f.type))
+        return left + tuple(renamed)
 
     def inputs(self) -> tuple[LogicalNode, ...]:
         return (self.left, self.right)
@@ -434,15 +518,13 @@ class Sink:
 
 
 LogicalNode = (
-    Scan | Filter | Project | WindowTVF | Aggregate | Join | Over | TopN | Match | Union | Sort
+    Scan | Filter | Project | Calc | WindowTVF | Aggregate | Join | Over | TopN | Match | Union | Sort
     | Limit | Sink
 )
 
 
 def with_inputs(node: LogicalNode, inputs: tuple[LogicalNode, ...]) -> LogicalNode:
     """The same node over new inputs (the same object when nothing changed)."""
-    from dataclasses import replace
-
     if inputs == node.inputs() and all(a is b for a, b in zip(inputs, node.inputs())):
         return node
     if isinstance(node, Join):
@@ -452,6 +534,12 @@ def with_inputs(node: LogicalNode, inputs: tuple[LogicalNode, ...]) -> LogicalNo
     if isinstance(node, Scan):
         return node
     return replace(node, input=inputs[0])  # type: ignore[call-arg]
+
+
+def transform_up(node: LogicalNode, fn) -> LogicalNode:
+    """Apply ``fn`` to every node, children first; unchanged subtrees stay the same objects."""
+    children = tuple(transform_up(c, fn) for c in node.inputs())
+    return fn(with_inputs(node, children))
 
 
 def changelog(node: LogicalNode) -> str:

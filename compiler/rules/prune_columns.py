@@ -1,0 +1,221 @@
+"""prune_columns: carry only the columns a query needs, down to the source, so
+the decoder never materializes fields nobody reads (``prompt_text`` is the
+largest field of an LLM request and most queries never look at it).
+
+Before::
+
+    Project: select=[model_id, latency_ms]
+      Scan: source=[llm_requests], fields=[request_id, ..., prompt_text, event_time]
+
+After::
+
+    Project: select=[model_id, latency_ms]
+      Scan: source=[llm_requests], fields=[model_id, timestamp_ms, latency_ms, event_time]
+
+The watermark's column is always kept: event time drives every stateful
+operator. Each node is rebuilt over its pruned input with column positions
+renumbered; a node's own output columns are only dropped by projections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from compiler import logical as lg
+
+Mapping = dict[int, int]
+
+
+def _keep(width: int, required: set[int]) -> tuple[list[int], Mapping]:
+    kept = sorted(i for i in required if i < width)
+    return kept, {old: new for new, old in enumerate(kept)}
+
+
+def _scan(node: lg.Scan, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    needed = set(required)
+    if node.watermark is not None:
+        needed.add(node.watermark.column)
+        needed |= lg.referenced(node.watermark.expr)
+    computed = dict(node.computed)
+    while True:  # computed columns pull in the columns they are computed from
+        extra = set()
+        for i in needed:
+            if i in computed:
+                extra |= lg.referenced(computed[i])
+        if extra <= needed:
+            break
+        needed |= extra
+    kept, mapping = _keep(len(node.schema), needed)
+    if len(kept) == len(node.schema):
+        return node, mapping
+    watermark = node.watermark
+    if watermark is not None:
+        watermark = replace(
+            watermark,
+            column=mapping[watermark.column],
+            expr=lg.remap(watermark.expr, mapping) if watermark.expr is not None else None,
+        )
+    pruned = replace(
+        node,
+        schema=tuple(node.schema[i] for i in kept),
+        physical=tuple(mapping[i] for i in node.physical if i in mapping),
+        computed=tuple((mapping[i], lg.remap(e, mapping)) for i, e in node.computed
+                       if i in mapping),
+        metadata=tuple((mapping[i], k) for i, k in node.metadata if i in mapping),
+        watermark=watermark,
+    )
+    return pruned, mapping
+
+
+def _find_tvf(node: lg.LogicalNode) -> lg.WindowTVF | None:
+    while True:
+        if isinstance(node, lg.WindowTVF):
+            return node
+        if isinstance(node, (lg.Filter, lg.Calc, lg.Project)):
+            node = node.input
+            continue
+        return None
+
+
+def prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    """``node`` rebuilt to produce at least ``required``; old -> new positions."""
+    width = len(node.schema)
+    if isinstance(node, lg.Scan):
+        return _scan(node, required)
+    if isinstance(node, lg.Sink):
+        child, mapping = prune(node.input, set(range(width)))
+        return replace(node, input=child), mapping
+    if isinstance(node, (lg.Project, lg.Calc)):
+        kept, mapping = _keep(width, required)
+        exprs = [node.exprs[i] for i in kept]
+        needed = set().union(*(lg.referenced(e) for e in exprs)) if exprs else set()
+        condition = node.condition if isinstance(node, lg.Calc) else None
+        needed |= lg.referenced(condition)
+        child, child_map = prune(node.input, needed)
+        changes = dict(
+            input=child,
+            exprs=tuple(lg.remap(e, child_map) for e in exprs),
+            names=tuple(node.names[i] for i in kept),
+        )
+        if isinstance(node, lg.Calc) and condition is not None:
+            changes["condition"] = lg.remap(condition, child_map)
+        return replace(node, **changes), mapping
+    if isinstance(node, lg.Filter):
+        child, mapping = prune(node.input, required | lg.referenced(node.predicate))
+        return replace(node, input=child, predicate=lg.remap(node.predicate, mapping)), mapping
+    if isinstance(node, lg.WindowTVF):
+        inner_width = len(node.input.schema)
+        needed = {i for i in required if i < inner_width} | {node.time_column}
+        needed |= set(node.partition_by)
+        child, child_map = prune(node.input, needed)
+        new_width = len(child.schema)
+        tvf = replace(
+            node,
+            input=child,
+            time_column=child_map[node.time_column],
+            partition_by=tuple(child_map[i] for i in node.partition_by),
+        )
+        mapping = dict(child_map)
+        for k in range(3):
+            mapping[inner_width + k] = new_width + k
+        return tvf, mapping
+    if isinstance(node, lg.Aggregate):
+        needed: set[int] = set()
+        for e in node.keys:
+            needed |= lg.referenced(e)
+        for a in node.aggs:
+            needed |= lg.referenced(a)
+        child, child_map = prune(node.input, needed)
+        window = _find_tvf(child) if node.window is not None else None
+        aggregate = replace(
+            node,
+            input=child,
+            keys=tuple(lg.remap(e, child_map) for e in node.keys),
+            aggs=tuple(
+                replace(a, args=tuple(lg.remap(x, child_map) for x in a.args),
+                        filter=lg.remap(a.filter, child_map) if a.filter is not None else None)
+                for a in node.aggs
+            ),
+            window=window,
+        )
+        return aggregate, {i: i for i in range(width)}
+    if isinstance(node, lg.Join):
+        left_width = len(node.left.schema)
+        needed = set(required) | lg.referenced(node.condition)
+        for li, ri in node.equi_keys:
+            needed |= {li, ri + left_width}
+        if node.interval is not None:
+            lt, rt, _, _ = node.interval
+            needed |= {lt, rt + left_width}
+        left, left_map = prune(node.left, {i for i in needed if i < left_width})
+        right, right_map = prune(node.right,
+                                 {i - left_width for i in needed if i >= left_width})
+        new_left = len(left.schema)
+        mapping = dict(left_map)
+        for old, new in right_map.items():
+            mapping[old + left_width] = new + new_left
+        interval = node.interval
+        if interval is not None:
+            lt, rt, lo, hi = interval
+            interval = (left_map[lt], right_map[rt], lo, hi)
+        join = replace(
+            node,
+            left=left,
+            right=right,
+            condition=lg.remap(node.condition, mapping) if node.condition is not None else None,
+            equi_keys=tuple((left_map[li], right_map[ri]) for li, ri in node.equi_keys),
+            interval=interval,
+        )
+        return join, mapping
+    if isinstance(node, lg.Over):
+        inner_width = len(node.input.schema)
+        needed = {i for i in required if i < inner_width}
+        for c in node.calls:
+            needed |= lg.referenced(c)
+        child, child_map = prune(node.input, needed)
+        new_width = len(child.schema)
+
+        def remap_call(c: lg.OverCall) -> lg.OverCall:
+            return replace(
+                c,
+                args=tuple(lg.remap(a, child_map) for a in c.args),
+                partition_by=tuple(lg.remap(p, child_map) for p in c.partition_by),
+                order_by=tuple(replace(k, expr=lg.remap(k.expr, child_map)) for k in c.order_by),
+            )
+
+        over = replace(node, input=child, calls=tuple(remap_call(c) for c in node.calls))
+        mapping = dict(child_map)
+        for k in range(len(node.calls)):
+            mapping[inner_width + k] = new_width + k
+        return over, mapping
+    if isinstance(node, (lg.TopN, lg.Sort)):
+        inner_width = len(node.input.schema)
+        keys = node.order_by if isinstance(node, lg.TopN) else node.keys
+        needed = {i for i in required if i < inner_width}
+        for k in keys:
+            needed |= lg.referenced(k.expr)
+        if isinstance(node, lg.TopN):
+            for p in node.partition_by:
+                needed |= lg.referenced(p)
+        child, child_map = prune(node.input, needed)
+        new_keys = tuple(replace(k, expr=lg.remap(k.expr, child_map)) for k in keys)
+        mapping = dict(child_map)
+        if isinstance(node, lg.TopN):
+            pruned = replace(node, input=child, order_by=new_keys,
+                             partition_by=tuple(lg.remap(p, child_map)
+                                                for p in node.partition_by))
+            if node.rank_name is not None:
+                mapping[inner_width] = len(child.schema)
+            return pruned, mapping
+        return replace(node, input=child, keys=new_keys), mapping
+    if isinstance(node, lg.Limit):
+        child, mapping = prune(node.input, required)
+        return replace(node, input=child), mapping
+    # Match, Union: keep their whole input (their columns are matched by position)
+    children = tuple(prune(c, set(range(len(c.schema))))[0] for c in node.inputs())
+    return lg.with_inputs(node, children), {i: i for i in range(width)}
+
+
+def prune_columns(plan: lg.LogicalNode) -> lg.LogicalNode:
+    pruned, _ = prune(plan, set(range(len(plan.schema))))
+    return pruned
