@@ -65,10 +65,15 @@ class Column:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """Named columns of equal length, in schema order."""
+    """Named columns of equal length, in schema order.
+
+    ``watermarks`` (int64 epoch ms per row, optional) is the watermark that held
+    when each row arrived: stateful operators decide lateness per row with it,
+    so results do not depend on where micro-batches happen to be cut."""
 
     columns: dict[str, Column]
     num_rows: int
+    watermarks: np.ndarray | None = None
 
     def __getitem__(self, name: str) -> Column:
         return self.columns[name]
@@ -76,7 +81,12 @@ class Batch:
     def take(self, index: np.ndarray) -> Batch:
         taken = {name: col.take(index) for name, col in self.columns.items()}
         num_rows = int(index.sum()) if index.dtype == bool else len(index)
-        return Batch(taken, num_rows)
+        watermarks = None if self.watermarks is None else self.watermarks[index]
+        return Batch(taken, num_rows, watermarks)
+
+    def project(self, columns: dict[str, Column]) -> Batch:
+        """The same rows with other columns (a projection)."""
+        return Batch(columns, self.num_rows, self.watermarks)
 
     def to_rows(self) -> list[tuple]:
         return list(zip(*(col.to_pylist() for col in self.columns.values())))
@@ -114,4 +124,7 @@ def concat_batches(parts: list[Batch]) -> Batch:
         return parts[0]
     names = list(parts[0].columns)
     columns = {name: concat_columns([p.columns[name] for p in parts]) for name in names}
-    return Batch(columns, sum(p.num_rows for p in parts))
+    watermarks = None
+    if all(p.watermarks is not None for p in parts):
+        watermarks = np.concatenate([p.watermarks for p in parts])
+    return Batch(columns, sum(p.num_rows for p in parts), watermarks)
