@@ -1,0 +1,931 @@
+"""Aggregate functions: specs, result types, state layouts, reference implementations.
+
+An operator describes its aggregates as a list of ``Agg`` specs and keeps their
+state in one ``AggregateStates``: columnar arrays indexed by *slot* (one slot per
+(group key, pane) or (group key, session)). Rows are added with ``update``;
+results come out of ``results(idx, offs)`` for *groups of slots* (a HOP window
+is the group of its panes, a TUMBLE window a group of one), without changing the
+state; ``take`` keeps some slots (state freed once windows fire) and ``merge``
+fuses groups of slots for good (merging sessions).
+
+=====================  =============  =========================================
+function               input kinds    result (NULL when ...)
+=====================  =============  =========================================
+count_star             -              BIGINT 'i' (never NULL)
+count (distinct=...)   any            BIGINT 'i' (never NULL)
+sum                    i / f          BIGINT 'i' / DOUBLE 'f' (no input)
+avg                    i / f          DOUBLE (no input)
+min, max               b, i, f, O     same as input (no input); strings by
+                                      code point, NaN above every number
+stddev, stddev_samp,   i / f          DOUBLE (samp: fewer than 2 inputs;
+variance, var_samp,                   pop: no input, 0.0 for one)
+stddev_pop, var_pop
+first_value,           any            same as input (no input); arrival order;
+last_value                            NULL inputs skipped, as Flink does
+corr(x, y)             i / f, i / f   DOUBLE (fewer than 2 pairs or a constant
+                                      side; rows with a NULL in x or y skipped)
+percentile_cont(p)     i / f          DOUBLE, linear interpolation at rank
+                                      p*(n-1) (DuckDB quantile_cont)
+percentile_disc(p)     i / f          same as input, value of rank
+                                      max(ceil(p*n)-1, 0) (SQL standard)
+approx_percentile(p)   i / f          DOUBLE, see below
+=====================  =============  =========================================
+
+Every aggregate skips NULL inputs and rows whose FILTER is not TRUE; ``count``
+with ``distinct=True`` is COUNT(DISTINCT x) (NaN is one value, -0.0 = 0.0).
+Variance-type states are Welford moments merged with Chan's formula, so merging
+panes and sessions is numerically stable and associative.
+
+Strings (MIN/MAX/FIRST_VALUE/LAST_VALUE on VARCHAR): state is an object array
+of the current winner per slot. A batch is ranked once (its distinct strings
+sorted in Python, which orders by code point), a kernel picks each slot's
+winning row by rank, and Python compares that winner with the stored one only
+for the slots touched: Python work is per group, not per row.
+
+Exact percentiles keep every value: per slot one sorted run in a shared store
+(values are sorted once, when a window that needs them fires, and merged into
+the slot's run); a window made of several panes selects the wanted ranks
+across the runs of its panes without re-sorting
+(``kernels.percentiles_from_runs``). Several PERCENTILE_CONT/DISC of one column
+and FILTER share one store and one selection pass.
+
+APPROX_PERCENTILE(x, p) uses a fixed-size log-bucket histogram per slot
+(DDSketch, "collapsing lowest" store of ``sketch_buckets`` buckets for positive
+and as many for negative values, plus a zero count): memory is
+``4 * sketch_buckets`` bytes per slot for positive values (again for negative
+ones, allocated only once a negative value arrives), whatever the number of
+rows. **Error bound**: the result ``e`` for fraction p satisfies
+``|e - x_r| <= alpha * |x_r|``, where ``x_r`` is the exact value of 0-based rank
+``r = floor(p * (n - 1))`` among the n non-NULL, non-NaN inputs, provided the
+inputs of the window with the same sign as ``x_r`` span less than
+``gamma ** sketch_buckets`` in magnitude (gamma = (1 + alpha) / (1 - alpha);
+for alpha = 0.01 and 1024 buckets a ratio of 8e8 between largest and smallest
+magnitude). Beyond that span the smallest magnitudes collapse into the lowest
+kept bucket and only the ranks that fall there lose the bound. Zero is exact.
+
+>>> import numpy as np
+>>> from runtime_lib.columns import Column
+>>> st = AggregateStates([Agg("count_star"), Agg("sum", arg=0), Agg("max", arg=0)], ["i"])
+>>> st.ensure(2)
+>>> st.update(np.array([0, 1, 0]), [Column(np.array([5, 7, 9]))], [], np.arange(3))
+>>> [c.to_pylist() for c in st.results(np.array([0, 1]), np.array([0, 1, 2]))]
+[[2, 1], [14, 7], [9, 7]]
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from runtime_lib import kernels as K
+from runtime_lib.columns import FILLERS, Column
+from runtime_lib.keys import Dictionary, PairTable, _numeric_bits
+
+VARIANCE_FUNCS = {"stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"}
+FUNCS = {
+    "count_star", "count", "sum", "avg", "min", "max", "first_value", "last_value", "corr",
+    "percentile_cont", "percentile_disc", "approx_percentile",
+} | VARIANCE_FUNCS
+NUMERIC = {"i", "f"}
+
+
+@dataclass(frozen=True)
+class Agg:
+    """One aggregate call. ``arg``/``arg2`` index the operator's argument
+    columns, ``filter`` its FILTER masks; ``param`` is the percentile fraction."""
+
+    func: str
+    arg: int | None = None
+    arg2: int | None = None
+    param: float | None = None
+    filter: int | None = None
+    distinct: bool = False
+    alpha: float = 0.01  # approx_percentile relative accuracy
+    sketch_buckets: int = 1024  # approx_percentile buckets per sign
+
+    def __post_init__(self):
+        if self.func not in FUNCS:
+            raise ValueError(f"unknown aggregate {self.func!r}")
+        if (self.func == "count_star") != (self.arg is None):
+            raise ValueError(f"{self.func}: wrong number of arguments")
+        if (self.func == "corr") != (self.arg2 is not None):
+            raise ValueError(f"{self.func}: wrong number of arguments")
+        if self.distinct and self.func != "count":
+            raise ValueError("DISTINCT is supported for COUNT only")
+        pct = self.func in ("percentile_cont", "percentile_disc", "approx_percentile")
+        if pct != (self.param is not None):
+            raise ValueError(f"{self.func}: percentile fraction required exactly for percentiles")
+        if pct and not 0.0 <= float(self.param) <= 1.0:
+            raise ValueError(f"{self.func}: fraction {self.param} not in [0, 1]")
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError("alpha must be in (0, 1)")
+
+
+def result_kind(agg: Agg, arg_kinds: list[str]) -> str:
+    """Column kind of the result ('b', 'i', 'f', 'O'); raises for bad input types."""
+    f = agg.func
+    if f in ("count_star", "count"):
+        return "i"
+    kind = arg_kinds[agg.arg]
+    if f in ("min", "max", "first_value", "last_value"):
+        return kind
+    if kind not in NUMERIC or (f == "corr" and arg_kinds[agg.arg2] not in NUMERIC):
+        raise TypeError(f"{f.upper()} needs a numeric argument, got kind {kind!r}")
+    if f in ("sum", "percentile_disc"):
+        return kind
+    return "f"
+
+
+def _grow(arr: np.ndarray, cap: int, fill) -> np.ndarray:
+    if arr.shape[0] >= cap:
+        return arr
+    new = np.full((cap,) + arr.shape[1:], fill, dtype=arr.dtype)
+    new[: arr.shape[0]] = arr
+    return new
+
+
+def _nullable(values: np.ndarray, valid: np.ndarray, kind: str) -> Column:
+    if valid.all():
+        return Column(values)
+    values = values.copy()
+    values[~valid] = FILLERS[kind]
+    return Column(values, valid)
+
+
+def _store_dtype(kind: str):
+    return object if kind == "O" else (np.float64 if kind == "f" else np.int64)
+
+
+def _is_singletons(offs: np.ndarray) -> bool:
+    return len(offs) - 1 == (offs[-1] - offs[0]) if len(offs) else True
+
+
+class _State:
+    """Interface of one state layout serving one or more Agg specs."""
+
+    arrays: tuple[str, ...] = ()  # names of per-slot arrays (first axis = slot)
+    fills: tuple = ()
+
+    def ensure(self, cap: int) -> None:
+        for name, fill in zip(self.arrays, self.fills):
+            setattr(self, name, _grow(getattr(self, name), cap, fill))
+
+    def take(self, keep: np.ndarray) -> None:
+        for name in self.arrays:
+            setattr(self, name, getattr(self, name)[keep])
+
+    def snapshot(self) -> dict:
+        return {name: getattr(self, name) for name in self.arrays}
+
+    def restore(self, snap: dict) -> None:
+        for name in self.arrays:
+            setattr(self, name, np.array(snap[name]))
+
+    def merge(self, idx: np.ndarray, offs: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+class CountState(_State):
+    arrays, fills = ("cnt",), (0,)
+
+    def __init__(self):
+        self.cnt = np.zeros(0, np.int64)
+
+    def update(self, slots, cols, seqs):
+        K.update_count(slots, self.cnt)
+
+    def _combined(self, idx, offs):
+        if _is_singletons(offs):
+            return self.cnt[idx]
+        out = np.zeros(len(offs) - 1, np.int64)
+        K.combine_sum(idx, offs, self.cnt, self.cnt, out, np.zeros(len(out), np.int64))
+        return out
+
+    def results(self, aggs, idx, offs):
+        c = self._combined(idx, offs)
+        return [Column(c.copy()) for _ in aggs]
+
+    def merge(self, idx, offs):
+        self.cnt = self._combined(idx, offs)
+
+
+class SumState(_State):
+    """SUM and AVG of one argument."""
+
+    arrays, fills = ("acc", "cnt"), (0, 0)
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.acc = np.zeros(0, np.float64 if kind == "f" else np.int64)
+        self.cnt = np.zeros(0, np.int64)
+
+    def update(self, slots, cols, seqs):
+        K.update_sum(slots, cols[0].values, self.acc, self.cnt)
+
+    def _combined(self, idx, offs):
+        if _is_singletons(offs):
+            return self.acc[idx], self.cnt[idx]
+        acc = np.zeros(len(offs) - 1, self.acc.dtype)
+        cnt = np.zeros(len(offs) - 1, np.int64)
+        K.combine_sum(idx, offs, self.acc, self.cnt, acc, cnt)
+        return acc, cnt
+
+    def results(self, aggs, idx, offs):
+        acc, cnt = self._combined(idx, offs)
+        out = []
+        for agg in aggs:
+            if agg.func == "sum":
+                out.append(_nullable(acc.copy(), cnt > 0, self.kind))
+            else:
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    avg = acc.astype(np.float64) / cnt
+                out.append(_nullable(avg, cnt > 0, "f"))
+        return out
+
+    def merge(self, idx, offs):
+        self.acc, self.cnt = self._combined(idx, offs)
+
+
+def _batch_ranks(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Ranks (by Python ordering, i.e. code point for str) of values[rows],
+    as an int64 array over all rows of the batch (0 elsewhere)."""
+    ranks = np.zeros(len(values), np.int64)
+    if len(rows):
+        _, inv = np.unique(values[rows], return_inverse=True)
+        ranks[rows] = inv
+    return ranks
+
+
+class MinMaxState(_State):
+    arrays, fills = ("has", "best"), (False, None)
+
+    def __init__(self, kind, is_min):
+        self.kind, self.is_min = kind, is_min
+        self.has = np.zeros(0, bool)
+        self.best = np.zeros(0, _store_dtype(kind) if kind != "b" else np.int64)
+        self.fills = (False, None if kind == "O" else 0)
+        self._win = np.zeros(0, np.int64)
+
+    def ensure(self, cap):
+        super().ensure(cap)
+        self._win = _grow(self._win, cap, -1)
+
+    def take(self, keep):
+        super().take(keep)
+        self._win = np.full(len(keep), -1, np.int64)
+
+    def update(self, slots, cols, seqs):
+        vals = cols[0].values
+        if self.kind == "O":
+            rows = np.flatnonzero(slots >= 0)
+            ranks = _batch_ranks(vals, rows)
+            (K.batch_arg_min if self.is_min else K.batch_arg_max)(slots, ranks, self._win)
+            winners = rows[self._win[slots[rows]] == rows]
+            ws = slots[winners]
+            self._win[ws] = -1
+            cand = vals[winners]
+            cur = self.best[ws]
+            had = self.has[ws]
+            if self.is_min:
+                better = [not h or c < b for c, b, h in zip(cand, cur, had)]
+            else:
+                better = [not h or c > b for c, b, h in zip(cand, cur, had)]
+            better = np.array(better, dtype=bool)
+            self.best[ws[better]] = cand[better]
+            self.has[ws] = True
+            return
+        if self.kind == "b":
+            vals = vals.astype(np.int64)
+        (K.update_min if self.is_min else K.update_max)(slots, vals, self.has, self.best)
+
+    def _winners(self, idx, offs):
+        if _is_singletons(offs):
+            return np.where(self.has[idx], idx, -1)
+        key = self.best
+        if self.kind == "O":
+            key = np.zeros(len(self.best), np.int64)
+            live = idx[self.has[idx]]
+            key[live] = _batch_ranks(self.best, live)[live]
+        src = np.empty(len(offs) - 1, np.int64)
+        (K.combine_arg_min if self.is_min else K.combine_arg_max)(idx, offs, self.has, key, src)
+        return src
+
+    def results(self, aggs, idx, offs):
+        src = self._winners(idx, offs)
+        ok = src >= 0
+        vals = self.best[np.where(ok, src, 0)]
+        if self.kind == "b":
+            vals = vals.astype(bool)
+        return [_nullable(vals, ok, self.kind) for _ in aggs]
+
+    def merge(self, idx, offs):
+        src = self._winners(idx, offs)
+        ok = src >= 0
+        self.best = self.best[np.where(ok, src, 0)] if len(self.best) else np.zeros(len(src), self.best.dtype)
+        self.has = ok
+        self._win = np.full(len(src), -1, np.int64)
+
+    def snapshot(self):
+        if self.kind == "O":
+            return {"has": self.has, "best": [v if h else None for v, h in zip(self.best.tolist(), self.has)]}
+        return super().snapshot()
+
+    def restore(self, snap):
+        self.has = np.array(snap["has"], bool)
+        if self.kind == "O":
+            self.best = np.empty(len(snap["best"]), object)
+            self.best[:] = list(snap["best"])
+        else:
+            self.best = np.array(snap["best"])
+        self._win = np.full(len(self.has), -1, np.int64)
+
+
+class FirstLastState(MinMaxState):
+    """FIRST_VALUE / LAST_VALUE by arrival sequence number (NULLs skipped)."""
+
+    arrays = ("has", "best", "seq")
+
+    def __init__(self, kind, is_first):
+        super().__init__(kind, is_first)
+        self.seq = np.zeros(0, np.int64)
+        self.fills = (False, None if kind == "O" else 0, 0)
+
+    def update(self, slots, cols, seqs):
+        vals = cols[0].values
+        (K.update_arg_first if self.is_min else K.update_arg_last)(slots, seqs, self.has, self.seq, self._win)
+        rows = np.flatnonzero(slots >= 0)
+        winners = rows[self._win[slots[rows]] == rows]
+        ws = slots[winners]
+        self._win[ws] = -1
+        self.best[ws] = vals[winners] if self.kind != "b" else vals[winners].astype(np.int64)
+
+    def _winners(self, idx, offs):
+        if _is_singletons(offs):
+            return np.where(self.has[idx], idx, -1)
+        src = np.empty(len(offs) - 1, np.int64)
+        (K.combine_arg_min if self.is_min else K.combine_arg_max)(idx, offs, self.has, self.seq, src)
+        return src
+
+    def merge(self, idx, offs):
+        src = self._winners(idx, offs)
+        self.seq = self.seq[np.where(src >= 0, src, 0)] if len(self.seq) else np.zeros(len(src), np.int64)
+        super().merge(idx, offs)
+
+    def snapshot(self):
+        snap = super().snapshot()
+        snap["seq"] = self.seq
+        return snap
+
+    def restore(self, snap):
+        super().restore(snap)
+        self.seq = np.array(snap["seq"], np.int64)
+
+
+class MomentsState(_State):
+    """Welford moments serving STDDEV/VARIANCE in all their variants."""
+
+    arrays, fills = ("n", "mean", "m2"), (0, 0.0, 0.0)
+
+    def __init__(self):
+        self.n = np.zeros(0, np.int64)
+        self.mean = np.zeros(0)
+        self.m2 = np.zeros(0)
+
+    def update(self, slots, cols, seqs):
+        K.update_moments(slots, cols[0].values, self.n, self.mean, self.m2)
+
+    def _combined(self, idx, offs):
+        if _is_singletons(offs):
+            return self.n[idx].astype(np.float64), self.mean[idx], self.m2[idx]
+        g = len(offs) - 1
+        n, mean, m2 = np.zeros(g), np.zeros(g), np.zeros(g)
+        K.combine_moments(idx, offs, self.n, self.mean, self.m2, n, mean, m2)
+        return n, mean, m2
+
+    def results(self, aggs, idx, offs):
+        n, _, m2 = self._combined(idx, offs)
+        m2 = np.maximum(m2, 0.0)
+        out = []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for agg in aggs:
+                pop = agg.func in ("stddev_pop", "var_pop")
+                v = m2 / n if pop else m2 / (n - 1)
+                if agg.func.startswith("stddev"):
+                    v = np.sqrt(v)
+                out.append(_nullable(v, n >= (1 if pop else 2), "f"))
+        return out
+
+    def merge(self, idx, offs):
+        n, self.mean, self.m2 = self._combined(idx, offs)
+        self.n = n.astype(np.int64)
+
+
+class CorrState(_State):
+    arrays, fills = ("n", "mx", "my", "m2x", "m2y", "cxy"), (0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+    def __init__(self):
+        self.n = np.zeros(0, np.int64)
+        self.mx, self.my, self.m2x, self.m2y, self.cxy = (np.zeros(0) for _ in range(5))
+
+    def update(self, slots, cols, seqs):
+        K.update_comoments(slots, cols[0].values, cols[1].values, self.n, self.mx, self.my,
+                           self.m2x, self.m2y, self.cxy)
+
+    def _combined(self, idx, offs):
+        if _is_singletons(offs):
+            return [self.n[idx].astype(np.float64)] + [getattr(self, a)[idx] for a in self.arrays[1:]]
+        g = len(offs) - 1
+        outs = [np.zeros(g) for _ in range(6)]
+        K.combine_comoments(idx, offs, self.n, self.mx, self.my, self.m2x, self.m2y, self.cxy, *outs)
+        return outs
+
+    def results(self, aggs, idx, offs):
+        n, _, _, m2x, m2y, cxy = self._combined(idx, offs)
+        ok = (n >= 2) & (m2x > 0) & (m2y > 0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.clip(cxy / np.sqrt(m2x * m2y), -1.0, 1.0)
+        return [_nullable(r, ok, "f") for _ in aggs]
+
+    def merge(self, idx, offs):
+        outs = self._combined(idx, offs)
+        outs[0] = outs[0].astype(np.int64)
+        for name, arr in zip(self.arrays, outs):
+            setattr(self, name, arr)
+
+
+class DistinctState(_State):
+    """COUNT(DISTINCT x): the set of (slot, value code) pairs, deduplicated on insert."""
+
+    arrays, fills = ("cnt",), (0,)
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.cnt = np.zeros(0, np.int64)
+        self.pairs = PairTable()
+        self.dictionary = Dictionary("O") if kind == "O" else None
+
+    def _codes(self, slots: np.ndarray, col: Column) -> np.ndarray:
+        if self.kind == "O":
+            codes = np.zeros(len(slots), np.int64)
+            rows = np.flatnonzero(slots >= 0)
+            codes[rows] = self.dictionary.encode(Column(col.values[rows]))
+            return codes
+        return _numeric_bits(Column(col.values), self.kind)
+
+    def update(self, slots, cols, seqs):
+        n_before = self.pairs.n
+        self.pairs.insert(slots, self._codes(slots, cols[0]))
+        if self.pairs.n > n_before:
+            np.add.at(self.cnt, self.pairs.keys1[n_before: self.pairs.n], 1)
+
+    def _counts(self, idx, offs):
+        if _is_singletons(offs):
+            return self.cnt[idx]
+        n = self.pairs.n
+        ent_slot = self.pairs.keys1[:n]
+        order = np.argsort(ent_slot, kind="stable")
+        count = np.bincount(ent_slot, minlength=len(self.cnt)).astype(np.int64)
+        first = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+        out = np.zeros(len(offs) - 1, np.int64)
+        K.count_distinct_groups(idx, offs, ent_slot, self.pairs.keys2[:n], order, first, count, out)
+        return out
+
+    def results(self, aggs, idx, offs):
+        c = self._counts(idx, offs)
+        return [Column(c.copy()) for _ in aggs]
+
+    def _rebuild(self, new_slot_of_old: np.ndarray, n_new: int) -> None:
+        n = self.pairs.n
+        slot = new_slot_of_old[self.pairs.keys1[:n]] if n else np.zeros(0, np.int64)
+        code = self.pairs.keys2[:n]
+        live = slot >= 0
+        table = PairTable()
+        table.insert(slot[live], code[live])  # dedupes pairs that now share a slot
+        self.pairs = table
+        self.cnt = np.bincount(table.keys1[: table.n], minlength=n_new).astype(np.int64)
+        if self.dictionary is not None and len(self.dictionary) > 2 * table.n + 4096:
+            self._compact_dictionary()
+
+    def _compact_dictionary(self) -> None:
+        n = self.pairs.n
+        live = np.unique(self.pairs.keys2[:n])
+        values = self.dictionary.decode(live)
+        fresh = Dictionary("O")
+        codes = fresh.encode(values)
+        remap = np.full(len(self.dictionary), -1, np.int64)
+        remap[live] = codes
+        self.dictionary = fresh
+        self.pairs = PairTable.from_pairs(self.pairs.keys1[:n], remap[self.pairs.keys2[:n]])
+
+    def take(self, keep):
+        new = np.full(len(self.cnt), -1, np.int64)
+        new[keep] = np.arange(len(keep))
+        self._rebuild(new, len(keep))
+
+    def merge(self, idx, offs):
+        new = np.full(len(self.cnt), -1, np.int64)
+        new[idx] = np.repeat(np.arange(len(offs) - 1), np.diff(offs))
+        self._rebuild(new, len(offs) - 1)
+
+    def ensure(self, cap):
+        self.cnt = _grow(self.cnt, cap, 0)
+
+    def snapshot(self):
+        n = self.pairs.n
+        snap = {"cnt": self.cnt, "slot": self.pairs.keys1[:n].copy(), "code": self.pairs.keys2[:n].copy()}
+        if self.dictionary is not None:
+            snap["dictionary"] = self.dictionary.decode(np.arange(len(self.dictionary))).to_pylist()
+        return snap
+
+    def restore(self, snap):
+        self.cnt = np.array(snap["cnt"], np.int64)
+        if self.dictionary is not None:
+            self.dictionary = Dictionary("O")
+            vals = np.empty(len(snap["dictionary"]), object)
+            vals[:] = list(snap["dictionary"])
+            self.dictionary.encode(Column(vals))
+        self.pairs = PairTable.from_pairs(np.asarray(snap["slot"], np.int64), np.asarray(snap["code"], np.int64))
+
+
+class PercentileState(_State):
+    """Exact PERCENTILE_CONT / PERCENTILE_DISC of one argument: sorted runs."""
+
+    arrays, fills = ("start", "length"), (0, 0)
+
+    def __init__(self, kind):
+        self.kind = kind
+        self.dtype = np.float64 if kind == "f" else np.int64
+        self.start = np.zeros(0, np.int64)
+        self.length = np.zeros(0, np.int64)
+        self.store = np.zeros(1024, self.dtype)
+        self.top = 0
+        self.garbage = 0
+        self._pend_slots: list[np.ndarray] = []
+        self._pend_vals: list[np.ndarray] = []
+
+    def update(self, slots, cols, seqs):
+        keep = slots >= 0
+        if keep.any():
+            self._pend_slots.append(slots[keep])
+            self._pend_vals.append(cols[0].values[keep].astype(self.dtype, copy=False))
+
+    def _reserve(self, extra: int) -> None:
+        need = self.top + extra
+        if need > len(self.store):
+            live = int(self.length.sum())
+            if self.garbage > live // 2:
+                self._compact(extra)
+                need = self.top + extra
+            if need > len(self.store):
+                new = np.zeros(max(need, 2 * len(self.store)), self.dtype)
+                new[: self.top] = self.store[: self.top]
+                self.store = new
+
+    def _compact(self, extra: int = 0) -> None:
+        live = int(self.length.sum())
+        new = np.zeros(max(1024, 2 * (live + extra)), self.dtype)
+        self.top = K.compact_runs(self.start, self.length, self.store, new)
+        self.store = new
+        self.garbage = 0
+
+    def seal(self) -> None:
+        if not self._pend_slots:
+            return
+        slots = np.concatenate(self._pend_slots)
+        vals = np.concatenate(self._pend_vals)
+        self._pend_slots, self._pend_vals = [], []
+        order = np.argsort(slots, kind="stable")
+        sorted_slots = slots[order]
+        bounds = np.flatnonzero(np.diff(sorted_slots)) + 1
+        grp_offs = np.concatenate([[0], bounds, [len(slots)]]).astype(np.int64)
+        grp_slot = sorted_slots[grp_offs[:-1]]
+        old = int(self.length[grp_slot].sum())
+        self._reserve(old + len(vals))
+        self.top = K.seal_runs(vals, order, grp_slot, grp_offs, self.start, self.length, self.store, self.top)
+        self.garbage += old
+
+    def results(self, aggs, idx, offs):
+        self.seal()
+        g = len(offs) - 1
+        qc = np.array([a.param for a in aggs if a.func == "percentile_cont"], np.float64)
+        qd = np.array([a.param for a in aggs if a.func == "percentile_disc"], np.float64)
+        out_c = np.full((g, len(qc)), np.nan)
+        out_d = np.zeros((g, len(qd)), self.dtype)
+        n = np.zeros(g, np.int64)
+        K.percentiles_from_runs(idx, offs, self.start, self.length, self.store, qc, qd, out_c, out_d, n)
+        ok = n > 0
+        cols, ic, id_ = [], 0, 0
+        for a in aggs:
+            if a.func == "percentile_cont":
+                cols.append(_nullable(out_c[:, ic].copy(), ok, "f"))
+                ic += 1
+            else:
+                cols.append(_nullable(out_d[:, id_].copy(), ok, self.kind))
+                id_ += 1
+        return cols
+
+    def take(self, keep):
+        self.seal()
+        self.garbage += int(self.length.sum()) - int(self.length[keep].sum())
+        super().take(keep)
+        if self.garbage > max(1 << 16, int(self.length.sum())):
+            self._compact()
+
+    def merge(self, idx, offs):
+        self.seal()
+        g = len(offs) - 1
+        start = np.zeros(g, np.int64)
+        length = np.zeros(g, np.int64)
+        total = int(self.length[idx].sum())
+        self._reserve(total)
+        self.garbage += int(self.length.sum())
+        self.top = K.merge_runs(idx, offs, self.start, self.length, self.store, start, length, self.top)
+        self.start, self.length = start, length
+
+    def snapshot(self):
+        self.seal()
+        self._compact()
+        return {"length": self.length, "store": self.store[: self.top].copy()}
+
+    def restore(self, snap):
+        self.length = np.array(snap["length"], np.int64)
+        self.start = np.concatenate([[0], np.cumsum(self.length)[:-1]]).astype(np.int64)
+        store = np.asarray(snap["store"], self.dtype)
+        self.store = np.zeros(max(1024, 2 * len(store)), self.dtype)
+        self.store[: len(store)] = store
+        self.top = len(store)
+        self.garbage = 0
+        self._pend_slots, self._pend_vals = [], []
+
+
+class SketchState(_State):
+    """APPROX_PERCENTILE: one log-bucket histogram per slot (see module docstring)."""
+
+    arrays = ("pos", "pos_off", "pos_lo", "pos_hi", "neg", "neg_off", "neg_lo", "neg_hi", "zeros")
+    fills = (0, 0, 1, 0, 0, 0, 1, 0, 0)
+
+    def __init__(self, alpha, buckets):
+        self.alpha, self.buckets = alpha, buckets
+        self.gamma = (1.0 + alpha) / (1.0 - alpha)
+        self.inv_log_gamma = 1.0 / math.log(self.gamma)
+        self.pos = np.zeros((0, buckets), np.int32)
+        self.neg = np.zeros((0, buckets), np.int32)  # allocated on the first negative value
+        for name in ("pos_off", "pos_lo", "pos_hi", "neg_off", "neg_lo", "neg_hi", "zeros"):
+            setattr(self, name, np.zeros(0, np.int64))
+
+    def ensure(self, cap):
+        neg_used = self.neg.shape[0] > 0
+        for name, fill in zip(self.arrays, self.fills):
+            if name == "neg" and not neg_used:
+                continue
+            setattr(self, name, _grow(getattr(self, name), cap, fill))
+
+    def take(self, keep):
+        for name in self.arrays:
+            if name == "neg" and self.neg.shape[0] == 0:
+                continue
+            setattr(self, name, getattr(self, name)[keep])
+
+    def update(self, slots, cols, seqs):
+        vals = cols[0].values
+        if self.neg.shape[0] == 0 and np.any((vals < 0) & (slots >= 0)):
+            self.neg = np.zeros((len(self.pos_off), self.buckets), np.int32)
+        K.update_sketch(slots, vals, self.inv_log_gamma, self.pos, self.pos_off, self.pos_lo, self.pos_hi,
+                        self.neg, self.neg_off, self.neg_lo, self.neg_hi, self.zeros)
+
+    def _combined(self, idx, offs):
+        g = len(offs) - 1
+        m = self.buckets
+        o_pos = np.zeros((g, m), np.int32)
+        o_neg = np.zeros((g if self.neg.shape[0] else 0, m), np.int32)
+        o = [np.zeros(g, np.int64) for _ in range(7)]
+        K.combine_sketch(idx, offs, self.pos, self.pos_off, self.pos_lo, self.pos_hi, self.neg, self.neg_off,
+                         self.neg_lo, self.neg_hi, self.zeros, o_pos, o[0], o[1], o[2], o_neg, o[3], o[4],
+                         o[5], o[6])
+        return [o_pos, o[0], o[1], o[2], o_neg, o[3], o[4], o[5], o[6]]
+
+    def results(self, aggs, idx, offs):
+        parts = self._combined(idx, offs)
+        qs = np.array([a.param for a in aggs], np.float64)
+        out = np.zeros((len(offs) - 1, len(qs)))
+        K.sketch_quantiles(self.gamma, *parts, qs, out)
+        return [_nullable(out[:, t].copy(), ~np.isnan(out[:, t]), "f") for t in range(len(qs))]
+
+    def merge(self, idx, offs):
+        for name, arr in zip(self.arrays, self._combined(idx, offs)):
+            setattr(self, name, arr)
+
+    def restore(self, snap):
+        super().restore(snap)
+        self.pos = self.pos.astype(np.int32).reshape(-1, self.buckets)
+        self.neg = self.neg.astype(np.int32).reshape(-1, self.buckets)
+
+
+@dataclass
+class _Part:
+    state: _State
+    inputs: tuple[int, ...]  # argument columns the state reads
+    filter: int | None
+    positions: list[int]  # positions of the Aggs it serves
+    count_star: bool = False
+
+
+class AggregateStates:
+    """The state of all aggregates of one operator, over ``n_slots`` slots.
+
+    ``rows`` counts every row added to a slot (a window exists when it has one).
+    ``update(slots, args, filters, seqs)``: ``slots[i]`` is row i's slot or -1;
+    ``args`` the argument columns, ``filters`` boolean masks (None = all true),
+    ``seqs`` the rows' arrival sequence numbers (for FIRST/LAST_VALUE)."""
+
+    def __init__(self, aggs: list[Agg], arg_kinds: list[str]):
+        self.aggs = list(aggs)
+        self.arg_kinds = list(arg_kinds)
+        self.output_kinds = [result_kind(a, self.arg_kinds) for a in self.aggs]
+        self.rows = CountState()
+        self.n_slots = 0
+        self._parts: list[_Part] = []
+        shared: dict[tuple, _Part] = {}
+        for pos, a in enumerate(self.aggs):
+            kind = self.arg_kinds[a.arg] if a.arg is not None else None
+            if a.func == "count_star":
+                key, make, inputs = ("count_star", a.filter), CountState, ()
+            elif a.func == "count" and a.distinct:
+                key, make, inputs = ("distinct", a.arg, a.filter, pos), lambda k=kind: DistinctState(k), (a.arg,)
+            elif a.func == "count":
+                key, make, inputs = ("count", a.arg, a.filter), CountState, (a.arg,)
+            elif a.func in ("sum", "avg"):
+                key, make, inputs = ("sum", a.arg, a.filter), lambda k=kind: SumState(k), (a.arg,)
+            elif a.func in ("min", "max"):
+                key = (a.func, a.arg, a.filter)
+                make, inputs = (lambda k=kind, m=a.func == "min": MinMaxState(k, m)), (a.arg,)
+            elif a.func in ("first_value", "last_value"):
+                key = (a.func, a.arg, a.filter)
+                make, inputs = (lambda k=kind, f=a.func == "first_value": FirstLastState(k, f)), (a.arg,)
+            elif a.func in VARIANCE_FUNCS:
+                key, make, inputs = ("moments", a.arg, a.filter), MomentsState, (a.arg,)
+            elif a.func == "corr":
+                key, make, inputs = ("corr", a.arg, a.arg2, a.filter), CorrState, (a.arg, a.arg2)
+            elif a.func in ("percentile_cont", "percentile_disc"):
+                key, make, inputs = ("pct", a.arg, a.filter), lambda k=kind: PercentileState(k), (a.arg,)
+            else:
+                key = ("approx", a.arg, a.filter, a.alpha, a.sketch_buckets)
+                make, inputs = (lambda al=a.alpha, b=a.sketch_buckets: SketchState(al, b)), (a.arg,)
+            if key not in shared:
+                shared[key] = _Part(make(), inputs, a.filter, [], a.func == "count_star")
+                self._parts.append(shared[key])
+            shared[key].positions.append(pos)
+
+    def ensure(self, n_slots: int) -> None:
+        """Make room for slots 0..n_slots-1 (new slots start empty)."""
+        self.n_slots = max(self.n_slots, n_slots)
+        cap = len(self.rows.cnt)
+        if n_slots > cap:
+            cap = max(16, n_slots, 2 * cap)
+            self.rows.ensure(cap)
+            for p in self._parts:
+                p.state.ensure(cap)
+
+    def update(self, slots: np.ndarray, args: list[Column], filters: list, seqs: np.ndarray) -> None:
+        K.update_count(slots, self.rows.cnt)
+        masked: dict[tuple, np.ndarray] = {}
+        for p in self._parts:
+            mkey = (p.inputs, p.filter)
+            if mkey not in masked:
+                ok = None
+                if p.filter is not None and filters[p.filter] is not None:
+                    f = filters[p.filter]
+                    ok = f.values.astype(bool) & f.is_valid() if isinstance(f, Column) else np.asarray(f, bool)
+                for i in p.inputs:
+                    if args[i].valid is not None:
+                        ok = args[i].valid if ok is None else ok & args[i].valid
+                masked[mkey] = slots if ok is None else np.where(ok, slots, -1)
+            p.state.update(masked[mkey], [args[i] for i in p.inputs], seqs)
+
+    def results(self, idx: np.ndarray, offs: np.ndarray) -> list[Column]:
+        """One column per Agg, one row per group of slots (CSR ``idx``/``offs``)."""
+        idx = np.asarray(idx, np.int64)
+        offs = np.asarray(offs, np.int64)
+        out: list = [None] * len(self.aggs)
+        for p in self._parts:
+            cols = p.state.results([self.aggs[i] for i in p.positions], idx, offs)
+            for pos, col in zip(p.positions, cols):
+                out[pos] = col
+        return out
+
+    def row_counts(self, idx: np.ndarray, offs: np.ndarray) -> np.ndarray:
+        return self.rows._combined(np.asarray(idx, np.int64), np.asarray(offs, np.int64))
+
+    def take(self, keep: np.ndarray) -> None:
+        """Keep slots ``keep`` (renumbered 0..len-1 in that order); free the rest."""
+        keep = np.asarray(keep, np.int64)
+        self.rows.take(keep)
+        for p in self._parts:
+            p.state.take(keep)
+        self.n_slots = len(keep)
+        self.ensure(max(16, len(keep)))
+        self.n_slots = len(keep)
+
+    def merge(self, idx: np.ndarray, offs: np.ndarray) -> None:
+        """Replace the state by one slot per group of slots (each slot in at most one group)."""
+        idx = np.asarray(idx, np.int64)
+        offs = np.asarray(offs, np.int64)
+        self.rows.merge(idx, offs)
+        for p in self._parts:
+            p.state.merge(idx, offs)
+        g = len(offs) - 1
+        self.n_slots = g
+        cap = len(self.rows.cnt)
+        for p in self._parts:  # bring every array back to one common capacity
+            p.state.ensure(cap)
+        self.ensure(max(16, g))
+        self.n_slots = g
+
+    def snapshot(self) -> dict:
+        n = self.n_slots
+        self.take(np.arange(n))  # trims every array to n slots (and seals percentiles)
+        snap = {"n_slots": n, "rows.cnt": self.rows.cnt[:n].copy()}
+        for j, p in enumerate(self._parts):
+            for name, val in p.state.snapshot().items():
+                snap[f"part{j}.{name}"] = val[:n] if name in p.state.arrays else val
+        return snap
+
+    def restore(self, snap: dict) -> None:
+        self.__init__(self.aggs, self.arg_kinds)
+        self.n_slots = int(snap["n_slots"])
+        self.rows.cnt = np.array(snap["rows.cnt"], np.int64)
+        for j, p in enumerate(self._parts):
+            prefix = f"part{j}."
+            p.state.restore({k[len(prefix):]: v for k, v in snap.items() if k.startswith(prefix)})
+        cap = max(16, self.n_slots)
+        self.rows.ensure(cap)
+        for p in self._parts:
+            p.state.ensure(cap)
+            if isinstance(p.state, MinMaxState):
+                p.state._win = np.full(cap, -1, np.int64)
+
+
+# ---------------------------------------------------------------------------
+# Reference implementations: plain Python over the values of one group, in
+# arrival order (None = NULL). Tests use them where DuckDB has no equivalent.
+# ---------------------------------------------------------------------------
+
+
+def reference_aggregate(agg: Agg, values: list, values2: list | None = None, mask: list | None = None):
+    """The aggregate of one group's rows, the slow and obvious way."""
+    rows = list(range(len(values)))
+    if mask is not None:
+        rows = [i for i in rows if mask[i]]
+    if agg.func == "count_star":
+        return len(rows)
+    xs = [values[i] for i in rows if values[i] is not None and (values2 is None or values2[i] is not None)]
+    ys = [values2[i] for i in rows if values[i] is not None and values2[i] is not None] if values2 else None
+    f = agg.func
+    if f == "count":
+        if agg.distinct:
+            return len({0.0 if x == 0 else ("nan" if x != x else x) for x in xs})
+        return len(xs)
+    if not xs:
+        return None
+    if f == "sum":
+        return sum(xs)
+    if f == "avg":
+        return sum(xs) / len(xs)
+    if f == "min":
+        return min(xs, key=lambda v: (v != v, v) if isinstance(v, float) else v)
+    if f == "max":
+        return max(xs, key=lambda v: (v != v, v) if isinstance(v, float) else v)
+    if f == "first_value":
+        return xs[0]
+    if f == "last_value":
+        return xs[-1]
+    if f in VARIANCE_FUNCS:
+        n = len(xs)
+        mean = sum(xs) / n
+        m2 = sum((x - mean) ** 2 for x in xs)
+        pop = f in ("stddev_pop", "var_pop")
+        if not pop and n < 2:
+            return None
+        v = m2 / n if pop else m2 / (n - 1)
+        return math.sqrt(v) if f.startswith("stddev") else v
+    if f == "corr":
+        n = len(xs)
+        mx, my = sum(xs) / n, sum(ys) / n
+        sxx = sum((x - mx) ** 2 for x in xs)
+        syy = sum((y - my) ** 2 for y in ys)
+        if n < 2 or sxx == 0 or syy == 0:
+            return None
+        return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / math.sqrt(sxx * syy)
+    s = sorted(xs, key=lambda v: (v != v, v))
+    if f == "percentile_cont":
+        pos = agg.param * (len(s) - 1)
+        lo, hi = math.floor(pos), math.ceil(pos)
+        return float(s[lo] + (pos - lo) * (s[hi] - s[lo])) if hi != lo else float(s[lo])
+    if f == "percentile_disc":
+        return s[max(math.ceil(agg.param * len(s)) - 1, 0)]
+    if f == "approx_percentile":
+        s = [x for x in s if x == x]
+        return float(s[math.floor(agg.param * (len(s) - 1))]) if s else None
+    raise AssertionError(f)
