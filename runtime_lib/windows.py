@@ -90,7 +90,7 @@ import numpy as np
 
 from runtime_lib import kernels as K
 from runtime_lib.aggregates import Agg, AggregateStates
-from runtime_lib.columns import FILLERS, Batch, Column
+from runtime_lib.columns import FILLERS, Batch, Column, concat_columns
 from runtime_lib.keys import KeyEncoder, PairTable
 from runtime_lib.watermarks import WM_MAX, WM_MIN
 
@@ -249,26 +249,13 @@ def _empty_column(kind: str) -> Column:
     return Column(np.zeros(0, dtype={"b": bool, "i": np.int64, "f": np.float64, "O": object}[kind]))
 
 
-def concat_batches(batches: list[Batch], names: list[str], kinds: list[str]) -> Batch:
-    """Concatenate batches with the same columns (an empty Batch for none)."""
+def _concat_output(batches: list[Batch], names: list[str], kinds: list[str]) -> Batch:
+    """Concatenate output batches (an empty Batch with the schema for none)."""
     batches = [b for b in batches if b.num_rows]
     if not batches:
         return Batch({n: _empty_column(k) for n, k in zip(names, kinds)}, 0)
-    if len(batches) == 1:
-        return batches[0]
-    cols = {}
-    for name in names:
-        parts = [b[name] for b in batches]
-        vals = np.concatenate([c.values for c in parts])
-        valid = None
-        if any(c.valid is not None for c in parts):
-            valid = np.concatenate([c.is_valid() for c in parts])
-        cols[name] = Column(vals, valid)
+    cols = {name: concat_columns([b[name] for b in batches]) for name in names}
     return Batch(cols, sum(b.num_rows for b in batches))
-
-
-def _take_col(col: Column, index: np.ndarray) -> Column:
-    return col.take(index)
 
 
 class _Slots:
@@ -507,7 +494,7 @@ class WindowAggregate:
         self._fire(int(watermark))
         if self.changes:
             self._emit_changes(int(self.grid.w_upto(self._fired_wm)) + 1, None)
-        out = concat_batches(self._pending, self.names, self.kinds)
+        out = _concat_output(self._pending, self.names, self.kinds)
         self._pending = []
         return out
 
