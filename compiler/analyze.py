@@ -161,6 +161,10 @@ def derive_name(expr: ast.Expr) -> str:
         return expr.name
     if isinstance(expr, ast.Star):
         return "star"
+    if isinstance(expr, ast.Call) and expr.name in ("PERCENTILE_CONT", "PERCENTILE_DISC") and (
+            expr.args and isinstance(expr.args[0], ast.Literal) and expr.within_group):
+        percent = f"{float(expr.args[0].value) * 100:g}".replace(".", "_")  # type: ignore[arg-type]
+        return f"p{percent}_{derive_name(expr.within_group[0].expr)}"
     if isinstance(expr, ast.Call):
         parts = [expr.name.lower()]
         for arg in expr.args[:2]:

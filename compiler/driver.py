@@ -13,7 +13,7 @@ from pathlib import Path
 
 from compiler.analyze import AnalyzedScript, Analyzer
 from compiler.catalog import Catalog
-from compiler.errors import Diagnostic, Diagnostics, Source
+from compiler.errors import Diagnostic, Diagnostics, Source, Span
 from compiler.parse import parse_script
 
 
@@ -51,3 +51,44 @@ def analyze(source: Source, catalog_paths: list[str | Path] = ()) -> Analysis:  
     catalog = load_catalog(list(catalog_paths))
     script, diagnostics = analyze_source(source, catalog)
     return Analysis(source, script, catalog, diagnostics.warnings)
+
+
+@dataclass
+class Compiled:
+    analysis: Analysis
+    logical: list  # optimized logical plans, one per query
+    physical: list  # Exec roots
+    module: str | None  # generated Python source (None for EXPLAIN-only)
+    traces: list = field(default_factory=list)  # per query: [(rule name, plan)]
+
+
+def plan(analysis: Analysis, verbose: bool = False) -> Compiled:
+    from compiler.physical import plan_physical
+    from compiler.rules import optimize
+
+    logical, physical, traces = [], [], []
+    for query in analysis.script.queries:
+        trace: list = []
+        optimized = optimize(query.plan, trace if verbose else None)
+        logical.append(optimized)
+        physical.append(plan_physical(optimized))
+        traces.append(trace)
+    return Compiled(analysis, logical, physical, None, traces)
+
+
+def compile_source(source: Source, catalog_paths: list[str | Path] = (),  # type: ignore[assignment]
+                   display_path: str | None = None) -> Compiled:
+    """SQL text to a generated module (the whole pipeline of DESIGN.md)."""
+    from compiler.codegen import render_module
+    from compiler.errors import Diagnostic, SqlcError
+
+    analysis = analyze(source, catalog_paths)
+    compiled = plan(analysis)
+    if not compiled.physical:
+        raise SqlcError(
+            [Diagnostic("BindError", "the file has no query (SELECT or INSERT) to compile",
+                        Span(0, max(len(source.text), 1)))],
+            source,
+        )
+    compiled.module = render_module(source, compiled.physical, display_path or source.path)
+    return compiled

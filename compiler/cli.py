@@ -1,0 +1,328 @@
+"""The ``sqlc`` command.
+
+    sqlc compile [FILE.sql] [--catalog FILE.sql ...] [-o OUT.py] [--check] [--json]
+    sqlc explain FILE.sql [--catalog ...] [--verbose]
+    sqlc run FILE.sql [--catalog ...] --input NAME=PATH ... [--output PATH] [--pretty]
+    sqlc exec FILE.sql [--catalog ...]      # DDL, SHOW, DESCRIBE, EXPLAIN from a file
+    sqlc shell [--catalog ...]              # the same, interactively
+    sqlc demo                               # compile the examples, run them on sample data
+
+Exit codes: 0 success, 1 check failed or pipeline failed, 2 user error. A user
+error never shows a Python traceback (set SQLC_DEBUG=1 to see one for a bug).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+from compiler.errors import SqlcError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake on the command line: message, exit code 2."""
+
+
+# ------------------------------------------------------------------ configuration
+
+
+def find_project(start: Path | None = None) -> Path | None:
+    """The nearest directory (upwards) whose pyproject.toml has [tool.sqlc]."""
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError:
+                continue
+            if "sqlc" in data.get("tool", {}):
+                return directory
+    return None
+
+
+def project_config(root: Path) -> dict:
+    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    return data["tool"]["sqlc"]
+
+
+def default_catalogs(explicit: list[str] | None) -> list[str]:
+    if explicit:
+        return explicit
+    root = find_project()
+    if root is None:
+        return []
+    config = project_config(root)
+    return [str(root / c) for c in config.get("catalog", [])]
+
+
+def configured_entries(root: Path) -> list[tuple[Path, Path]]:
+    """(sql file, generated module) pairs from [tool.sqlc]."""
+    config = project_config(root)
+    excluded = {(root / e).resolve() for e in config.get("exclude", [])}
+    excluded |= {(root / c).resolve() for c in config.get("catalog", [])}
+    out_dir = root / config.get("out_dir", "generated")
+    entries = []
+    for pattern in config.get("sources", []):
+        for path in sorted(glob.glob(str(root / pattern))):
+            p = Path(path).resolve()
+            if p in excluded:
+                continue
+            entries.append((p, out_dir / (p.stem + ".py")))
+    return entries
+
+
+# ------------------------------------------------------------------------ commands
+
+
+def _read(path: str):
+    from compiler.driver import read_source
+
+    try:
+        return read_source(path)
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory, not a SQL file") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    if root is not None:
+        try:
+            return str(path.resolve().relative_to(root))
+        except ValueError:
+            pass
+    return str(path)
+
+
+def _print_warnings(compiled_or_analysis) -> None:
+    analysis = getattr(compiled_or_analysis, "analysis", compiled_or_analysis)
+    for warning in analysis.warnings:
+        print(warning.render(analysis.source), file=sys.stderr)
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from compiler.driver import compile_source
+
+    root = find_project()
+    if args.file:
+        catalogs = default_catalogs(args.catalog)
+        source = _read(args.file)
+        display = _relative(Path(args.file), root)
+        compiled = compile_source(source, catalogs, display)
+        _print_warnings(compiled)
+        assert compiled.module is not None
+        out = Path(args.output) if args.output else Path(args.file).with_suffix(".py")
+        if args.check:
+            current = out.read_text(encoding="utf-8") if out.exists() else None
+            if current != compiled.module:
+                print(f"stale: {out}", file=sys.stderr)
+                return EXIT_FAILED
+            return EXIT_OK
+        out.write_text(compiled.module, encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+        return EXIT_OK
+    if root is None:
+        raise UsageError("no FILE.sql given and no pyproject.toml with [tool.sqlc] found")
+    config = project_config(root)
+    catalogs = [str(root / c) for c in config.get("catalog", [])]
+    stale, failed = [], 0
+    for sql_path, out in configured_entries(root):
+        source = _read(str(sql_path))
+        compiled = compile_source(source, catalogs, _relative(sql_path, root))
+        assert compiled.module is not None
+        if args.check:
+            current = out.read_text(encoding="utf-8") if out.exists() else None
+            if current != compiled.module:
+                stale.append(out)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            if not out.exists() or out.read_text(encoding="utf-8") != compiled.module:
+                out.write_text(compiled.module, encoding="utf-8")
+                print(f"wrote {_relative(out, root)}", file=sys.stderr)
+    if args.check:
+        expected = {out.resolve() for _, out in configured_entries(root)}
+        out_dir = root / config.get("out_dir", "generated")
+        for extra in sorted(out_dir.glob("*.py")):
+            if extra.resolve() not in expected and extra.name != "__init__.py":
+                stale.append(extra)
+                print(f"not produced by any configured query: {_relative(extra, root)}",
+                      file=sys.stderr)
+        for path in stale:
+            print(f"stale: {_relative(path, root)}", file=sys.stderr)
+        if stale:
+            print("run `sqlc compile` to regenerate", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"{len(expected)} generated modules are up to date", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from compiler.driver import analyze, plan
+    from compiler.explain import explain_logical
+    from compiler.physical import explain_physical
+
+    source = _read(args.file)
+    analysis = analyze(source, default_catalogs(args.catalog))
+    _print_warnings(analysis)
+    compiled = plan(analysis, verbose=args.verbose)
+    for i, (query, logical, physical, trace) in enumerate(
+        zip(analysis.script.queries, compiled.logical, compiled.physical, compiled.traces)
+    ):
+        if i:
+            print()
+        if args.verbose:
+            print("== Analyzed Logical Plan ==")
+            print(explain_logical(query.plan))
+            for rule, after in trace:
+                print(f"\n== After {rule} ==")
+                print(explain_logical(after))
+            print()
+        print("== Logical Plan ==")
+        print(explain_logical(logical))
+        print()
+        print("== Physical Plan ==")
+        print(explain_physical(physical))
+    if not analysis.script.queries:
+        print("(no query in this file)")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from compiler.driver import compile_source
+
+    source = _read(args.file)
+    compiled = compile_source(source, default_catalogs(args.catalog), args.file)
+    _print_warnings(compiled)
+    assert compiled.module is not None
+    with tempfile.TemporaryDirectory(prefix="sqlc-run-") as tmp:
+        module_path = Path(tmp) / (Path(args.file).stem + ".py")
+        module_path.write_text(compiled.module, encoding="utf-8")
+        return run_module(module_path, args.run_args)
+
+
+def run_module(module_path: Path, argv: list[str]) -> int:
+    """Import a generated module and run its pipeline in this process."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"sqlc_query_{module_path.stem}", module_path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from runtime_lib.pipeline import run
+
+    return run(module.Query, argv)
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    from compiler.shell import Shell
+
+    shell = Shell(default_catalogs(args.catalog))
+    source = _read(args.file)
+    return shell.execute_source(source)
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    from compiler.shell import Shell
+
+    return Shell(default_catalogs(args.catalog)).interactive()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from compiler.demo import demo
+
+    return demo(args)
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sqlc", description="Compile streaming SQL to Python.")
+    parser.add_argument("--json", action="store_true",
+                        help="print errors as JSON (for editors and CI)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def catalog(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--catalog", action="append", metavar="FILE.sql",
+                       help="DDL files defining streams and tables (default: [tool.sqlc])")
+
+    p = sub.add_parser("compile", help="compile SQL to a Python module")
+    p.add_argument("file", nargs="?", help="the SQL file (default: every [tool.sqlc] entry)")
+    catalog(p)
+    p.add_argument("-o", "--output", help="where to write the module")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 if a checked-in module differs from a fresh compile")
+    p.set_defaults(handler=cmd_compile)
+
+    p = sub.add_parser("explain", help="print the logical and physical plans")
+    p.add_argument("file")
+    catalog(p)
+    p.add_argument("--verbose", action="store_true", help="show the plan after each rule")
+    p.set_defaults(handler=cmd_explain)
+
+    p = sub.add_parser("run", help="compile to a temporary module and run it",
+                       description="Arguments after the file go to the pipeline: "
+                       "--input NAME=PATH, --output PATH, --pretty, --dead-letter PATH, "
+                       "--late-events PATH, --batch-size N")
+    p.add_argument("file")
+    catalog(p)
+    p.add_argument("run_args", nargs=argparse.REMAINDER)
+    p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("exec", help="execute DDL, SHOW, DESCRIBE and EXPLAIN from a file")
+    p.add_argument("file")
+    catalog(p)
+    p.set_defaults(handler=cmd_exec)
+
+    p = sub.add_parser("shell", help="an interactive prompt for DDL, SHOW, DESCRIBE, EXPLAIN")
+    catalog(p)
+    p.set_defaults(handler=cmd_shell)
+
+    p = sub.add_parser("demo", help="compile the examples and run them on the sample events")
+    p.add_argument("--limit", type=int, default=8, help="rows to print per query")
+    p.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    json_errors = "--json" in argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return args.handler(args)
+    except SqlcError as error:
+        if json_errors and error.source is not None:
+            print(error.to_json())
+        else:
+            print(error.render(), file=sys.stderr)
+            count = len(error.diagnostics)
+            print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as error:
+        print(f"sqlc: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except SystemExit as exit_:
+        return int(exit_.code) if isinstance(exit_.code, int) else EXIT_USAGE
+    except Exception as error:  # a bug in sqlc, not a user error
+        if os.environ.get("SQLC_DEBUG"):
+            raise
+        print(f"sqlc: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        print("this is a bug in sqlc; rerun with SQLC_DEBUG=1 for a traceback", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,429 @@
+"""Codegen: physical plans -> one black-formatted Python module.
+
+Python decides every name, expression and comment; ``templates/module.py.j2``
+only lays them out. Identifiers and literals from the SQL reach the module
+only through ``repr()`` (string keys, literal values) or through
+``_identifier`` (operator and source names, reduced to ``[a-z0-9_]``), and
+comments are flattened to one line, so no SQL text can become code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import keyword
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+
+import black
+import jinja2
+
+from compiler import __version__
+from compiler import logical as lg
+from compiler.errors import Diagnostic, Source, Span, UnsupportedError
+from compiler.functions import OPERATORS, SCALARS
+from compiler.physical import Exec, explain_physical, walk
+
+# Every runtime symbol the generated code names, in one place (a test checks
+# that each exists in runtime_lib).
+RUNTIME_IMPORTS = {
+    "runtime_lib.columns": ("Batch",),
+    "runtime_lib.pipeline": ("Context", "Field", "Output", "Pipeline", "Source", "Watermark",
+                             "main"),
+}
+SCALAR_MODULE = "runtime_lib.scalar"
+
+RUNNABLE = {"SourceExec", "CalcExec", "SinkExec"}
+NOT_YET = {
+    "WindowAggregateExec": "window aggregations",
+    "GroupAggregateExec": "GROUP BY aggregations",
+    "LookupJoinExec": "lookup joins",
+    "IntervalJoinExec": "interval joins",
+    "JoinExec": "regular joins",
+    "OverAggregateExec": "OVER windows",
+    "RankExec": "Top-N",
+    "WindowRankExec": "window Top-N",
+    "MatchExec": "MATCH_RECOGNIZE",
+    "UnionExec": "UNION",
+    "TemporalSortExec": "ORDER BY on a stream",
+    "LimitExec": "LIMIT on a stream",
+    "WindowTableFunctionExec": "window TVFs outside an aggregation",
+}
+
+
+def _identifier(name: str) -> str:
+    """A Python identifier for an SQL name: only [a-z0-9_], never a keyword."""
+    text = re.sub(r"[^0-9a-zA-Z_]", "_", name).lower().strip("_") or "x"
+    if text[0].isdigit():
+        text = "_" + text
+    if keyword.iskeyword(text) or keyword.issoftkeyword(text):
+        text += "_"
+    return text
+
+
+def _comment(text: str, limit: int = 90) -> str:
+    """One line of SQL for a comment: whitespace (newlines too) flattened."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _docstring_safe(text: str) -> str:
+    """Text that can sit inside a triple-quoted string and not end it."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    return text[:-1] + '\\"' if text.endswith('"') else text
+
+
+def _literal(value: object) -> str:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return repr(value)
+    raise TypeError(f"cannot emit literal {value!r}")
+
+
+class ExprEmitter:
+    """Python source for a bound expression over the columns of ``schema``."""
+
+    def __init__(self, schema: lg.Schema, batch: str = "batch"):
+        self.schema = schema
+        self.batch = batch
+
+    def emit(self, expr: lg.BoundExpr) -> str:
+        if isinstance(expr, lg.ColumnRef):
+            return f"{self.batch}[{self.schema[expr.index].name!r}]"
+        if isinstance(expr, lg.Const):
+            return _literal(expr.value)
+        args = [self.emit(a) for a in expr.args]
+        fn = expr.fn
+        if fn in ("CAST", "TRY_CAST"):
+            return f"sql.{OPERATORS[fn]}({args[0]}, {expr.type.sql()!r})"
+        if fn == "CASE":
+            conditions = ", ".join(args[0:-1:2])
+            values = ", ".join(args[1:-1:2])
+            return f"sql.case_when([{conditions}], [{values}], {args[-1]})"
+        if fn in ("IN", "NOT IN"):
+            return f"sql.{OPERATORS[fn]}({args[0]}, [{', '.join(args[1:])}])"
+        if fn in ("NOW", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "PROCTIME", "CURRENT_DATE"):
+            return f"sql.{SCALARS[fn].runtime}({self.batch}.num_rows)"
+        if fn in OPERATORS:
+            return f"sql.{OPERATORS[fn]}({', '.join(args)})"
+        if fn in SCALARS:
+            return f"sql.{SCALARS[fn].runtime}({', '.join(args)})"
+        raise TypeError(f"no runtime function for {fn}")
+
+
+@dataclass
+class _Module:
+    source: Source
+    imports: set[str] = field(default_factory=set)
+    sources: list[str] = field(default_factory=list)
+    source_names: list[str] = field(default_factory=list)
+    functions: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)
+    state: list[str] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)
+    spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    names: set[str] = field(default_factory=set)
+
+    def unique(self, base: str) -> str:
+        name, n = base, 2
+        while name in self.names:
+            name, n = f"{base}_{n}", n + 1
+        self.names.add(name)
+        return name
+
+    def where(self, span: Span) -> str:
+        line, col = self.source.line_col(span.start)
+        return f"{self.source.path.rsplit('/', 1)[-1]}:{line}:{col}"
+
+    def span_entry(self, name: str, span: Span) -> None:
+        self.spans[name] = self.source.line_col(span.start)
+
+
+def _field_call(f: lg.Field) -> str:
+    return f"Field({f.name!r}, {f.type.sql()!r}, {f.type.nullable!r})"
+
+
+def _calc_function(m: _Module, name: str, node: lg.LogicalNode, doc: str) -> str:
+    """A pure function for a CalcExec: filter the batch, then project it."""
+    input_schema = node.inputs()[0].schema
+    emitter = ExprEmitter(input_schema)
+    if isinstance(node, lg.Calc):
+        condition, exprs, names = node.condition, node.exprs, node.names
+    elif isinstance(node, lg.Filter):
+        condition = node.predicate
+        exprs = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(input_schema))
+        names = tuple(f.name for f in input_schema)
+    else:
+        assert isinstance(node, lg.Project)
+        condition, exprs, names = None, node.exprs, node.names
+    lines = [f"def {name}(batch: Batch) -> Batch:", f'    """{_docstring_safe(doc)}"""']
+    if condition is not None:
+        lines.append(f"    batch = batch.take(sql.filter_mask({emitter.emit(condition)}))")
+    identity = [isinstance(e, lg.ColumnRef) and e.index == i and n == input_schema[i].name
+                for i, (e, n) in enumerate(zip(exprs, names))]
+    if all(identity) and len(exprs) == len(input_schema):
+        lines.append("    return batch")
+    else:
+        lines.append("    return batch.project(")
+        lines.append("        {")
+        for expr, out in zip(exprs, names):
+            lines.append(f"            {out!r}: {emitter.emit(expr)},")
+        lines.append("        }")
+        lines.append("    )")
+    return "\n".join(lines)
+
+
+class _Generator:
+    def __init__(self, source: Source, roots: list[Exec]):
+        self.m = _Module(source)
+        self.roots = roots
+        self.parent: dict[int, Exec] = {}
+        for root in roots:
+            for e in walk(root):
+                for child in e.inputs:
+                    self.parent[id(child)] = e
+        self.op_names: dict[int, str] = {}
+        self.sink_index: dict[int, int] = {}
+
+    def refuse_unsupported(self) -> None:
+        problems = []
+        for root in self.roots:
+            for e in walk(root):
+                if e.name not in RUNNABLE:
+                    what = NOT_YET.get(e.name, e.name)
+                    problems.append(Diagnostic(
+                        "UnsupportedError",
+                        f"{what} ({e.name}) compile and EXPLAIN but do not run yet",
+                        e.span,
+                    ))
+                if e.name == "WindowAggregateExec":
+                    node = e.logical
+                    assert isinstance(node, lg.Aggregate)
+                    if node.window is not None and node.input is not node.window:
+                        problems.append(Diagnostic(
+                            "UnsupportedError",
+                            "a filter on window columns between the window TVF and its "
+                            "aggregation does not run yet",
+                            e.span,
+                        ))
+        if problems:
+            raise UnsupportedError(problems, self.m.source)
+
+    # -- naming -----------------------------------------------------------------
+
+    def name_of(self, e: Exec) -> str:
+        key = id(e)
+        if key not in self.op_names:
+            base = {
+                "CalcExec": "calc",
+                "WindowAggregateExec": "window_aggregate",
+                "GroupAggregateExec": "group_aggregate",
+                "SinkExec": "sink",
+            }.get(e.name, _identifier(e.name))
+            self.op_names[key] = self.m.unique(base)
+        return self.op_names[key]
+
+    # -- the module -------------------------------------------------------------------
+
+    def generate(self) -> dict:
+        self.refuse_unsupported()
+        m = self.m
+        scans: dict[str, list[Exec]] = {}
+        for root in self.roots:
+            for e in walk(root):
+                if e.name == "SourceExec":
+                    assert isinstance(e.logical, lg.Scan)
+                    scans.setdefault(e.logical.source, []).append(e)
+                if e.name == "SinkExec":
+                    self.sink_index[id(e)] = len(self.sink_index)
+                    node = e.logical
+                    assert isinstance(node, lg.Sink)
+                    fields = ", ".join(_field_call(f) for f in node.schema)
+                    m.outputs.append(f"Output({node.target!r}, ({fields},))")
+        for source_name, execs in scans.items():
+            self.source(source_name, execs)
+        # stateful operators: state in __init__, their output in a method each
+        for root in self.roots:
+            for e in walk(root):
+                if e.name in ("WindowAggregateExec", "GroupAggregateExec"):
+                    self.aggregate(e)
+        return {}
+
+    def source(self, source_name: str, execs: list[Exec]) -> None:
+        """The Source spec, its computed columns, and the method its batches enter by."""
+        m = self.m
+        scans = [e.logical for e in execs]
+        assert all(isinstance(s, lg.Scan) for s in scans)
+        first: lg.Scan = scans[0]  # type: ignore[assignment]
+        # the union of the columns the queries read, in the source's order
+        wanted: dict[str, lg.Field] = {}
+        for scan in scans:
+            for f in scan.schema:  # type: ignore[union-attr]
+                wanted.setdefault(f.name, f)
+        computed_exprs: dict[str, tuple[lg.BoundExpr, lg.Schema]] = {}
+        metadata: dict[str, str] = {}
+        physical: list[lg.Field] = []
+        for scan in scans:
+            computed = dict(scan.computed)  # type: ignore[union-attr]
+            meta = dict(scan.metadata)  # type: ignore[union-attr]
+            for i, f in enumerate(scan.schema):  # type: ignore[union-attr]
+                if i in computed:
+                    computed_exprs.setdefault(f.name, (computed[i], scan.schema))  # type: ignore
+                elif i in meta:
+                    metadata.setdefault(f.name, meta[i])
+                elif f.name not in [p.name for p in physical]:
+                    physical.append(f)
+        const = m.unique(_identifier(source_name).upper())
+        ident = _identifier(source_name)
+        lines = [f"# SourceExec: {_comment(source_name)} ({m.where(first.span)})"]
+        lines.append(f"{const} = Source(")
+        lines.append(f"    name={source_name!r},")
+        lines.append("    fields=(")
+        for f in physical:
+            lines.append(f"        {_field_call(f)},")
+        lines.append("    ),")
+        if metadata:
+            lines.append("    metadata={")
+            for name, key in metadata.items():
+                lines.append(f"        {name!r}: {key!r},")
+            lines.append("    },")
+        lines.append("    properties={")
+        for key, value in first.properties:
+            lines.append(f"        {key!r}: {value!r},")
+        lines.append("    },")
+        wm = first.watermark
+        if wm is not None:
+            column = first.schema[wm.column].name
+            if wm.bound_ms is not None:
+                lines.append(f"    watermark=Watermark({column!r}, delay_ms={wm.bound_ms!r}, "
+                             f"idle_timeout_ms={wm.idle_timeout_ms!r}),")
+            else:
+                fn = m.unique(f"watermark_{ident}")
+                emitter = ExprEmitter(first.schema)
+                assert wm.expr is not None
+                m.functions.append(
+                    f"def {fn}(batch: Batch):\n"
+                    f'    """The watermark expression of {_comment(source_name)}."""\n'
+                    f"    return {emitter.emit(wm.expr)}"
+                )
+                lines.append(f"    watermark=Watermark({column!r}, expression={fn}, "
+                             f"idle_timeout_ms={wm.idle_timeout_ms!r}),")
+        if computed_exprs:
+            fn = m.unique(f"computed_{ident}")
+            lines.append(f"    computed={fn},")
+            body = [f"def {fn}(batch: Batch) -> Batch:",
+                    f'    """Computed columns of {_comment(source_name)}."""',
+                    "    return batch.project(", "        {"]
+            for name, f in wanted.items():
+                if name in computed_exprs:
+                    expr, schema = computed_exprs[name]
+                    body.append(f"            # {_comment(name + ' AS ' + lg.expr_sql(expr))}")
+                    body.append(f"            {name!r}: {ExprEmitter(schema).emit(expr)},")
+                else:
+                    body.append(f"            {name!r}: batch[{name!r}],")
+            body += ["        }", "    )"]
+            m.functions.append("\n".join(body))
+        lines.append(")")
+        m.sources.append("\n".join(lines))
+        m.source_names.append(const)
+        # the entry method: each query reading this source gets its columns
+        method = [f"    def on_{ident}(self, batch: Batch) -> None:",
+                  f'        """Rows of {_comment(source_name)}."""']
+        for e in execs:
+            scan = e.logical
+            assert isinstance(scan, lg.Scan)
+            names = [f.name for f in scan.schema]
+            if len(execs) > 1 and names != list(wanted):
+                method.append(f"        {ident} = batch.project("
+                              f"{{name: batch[name] for name in {tuple(names)!r}}})")
+                method += self.chain(e, ident, "        ")
+            else:
+                method += self.chain(e, "batch", "        ")
+        m.methods.append("\n".join(method))
+
+    def chain(self, start: Exec, var: str, indent: str) -> list[str]:
+        """Code that pushes ``var`` (the output of ``start``) up to the next stateful
+        operator or sink."""
+        m = self.m
+        lines: list[str] = []
+        current = start
+        while True:
+            parent = self.parent.get(id(current))
+            if parent is None:
+                return lines
+            if parent.name == "CalcExec":
+                name = self.name_of(parent)
+                doc = self.calc_doc(parent)
+                m.functions.append(_calc_function(m, name, parent.logical, doc))
+                m.span_entry(name, parent.span)
+                lines.append(f"{indent}# CalcExec ({m.where(parent.span)}): {_comment(doc)}")
+                lines.append(f"{indent}{var} = {name}({var})")
+                current = parent
+                continue
+            if parent.name == "SinkExec":
+                index = self.sink_index[id(parent)]
+                target = parent.logical.target  # type: ignore[union-attr]
+                lines.append(f"{indent}# SinkExec: {_comment(target or 'the output')}")
+                lines.append(f"{indent}self.write({index}, {var})")
+                return lines
+            # a stateful operator: hand the rows over
+            name = self.name_of(parent)
+            lines.append(f"{indent}self.on_{name}(self.{name}.process({var}))")
+            return lines
+
+    def calc_doc(self, e: Exec) -> str:
+        node = e.logical
+        parts = []
+        condition = node.condition if isinstance(node, lg.Calc) else (
+            node.predicate if isinstance(node, lg.Filter) else None)
+        if condition is not None:
+            parts.append("WHERE " + lg.expr_sql(condition))
+        if not isinstance(node, lg.Filter):
+            parts.append("SELECT " + ", ".join(node.names))  # type: ignore[union-attr]
+        return "; ".join(parts)
+
+    def aggregate(self, e: Exec) -> None:
+        raise NotImplementedError("aggregates are generated once the window runtime lands")
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
+    gen = _Generator(source, roots)
+    gen.generate()
+    m = gen.m
+    imports = [f"from runtime_lib import scalar as sql"]
+    for module, names in RUNTIME_IMPORTS.items():
+        imports.append(f"from {module} import {', '.join(names)}")
+    plan = "\n\n".join(explain_physical(r) for r in roots)
+    docstring = (
+        f"{_docstring_safe(source.text.strip())}\n\n"
+        "Physical plan:\n\n" + "\n".join("    " + line for line in _docstring_safe(plan).splitlines())
+        + "\n"
+    )
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(
+            lambda name: resources.files("templates").joinpath(name).read_text("utf-8")
+        ),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    text = env.get_template("module.py.j2").render(
+        header=f"# Generated by sqlc {__version__} from {' '.join(display_path.split())} "
+        f"(sha256:{_sha(source.text)}). Do not edit.",
+        docstring=docstring,
+        imports=imports,
+        sources=m.sources,
+        source_names=m.source_names,
+        functions=m.functions,
+        path_repr=_comment(display_path),
+        outputs=m.outputs,
+        state=m.state,
+        methods=m.methods,
+        spans=repr(dict(sorted(m.spans.items()))),
+    )
+    return black.format_str(text, mode=black.Mode(line_length=100))

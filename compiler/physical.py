@@ -1,0 +1,167 @@
+"""Physical plan: streaming operators, each stating its state and time behaviour.
+
+``plan_physical`` maps the optimized logical plan one node at a time, fusing a
+window TVF into the window aggregate that consumes it (Flink's window-aggregate
+fusion). Every operator says what it keeps (``state``), what makes it emit
+(``fires``) and its changelog; EXPLAIN prints all three.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from compiler import logical as lg
+from compiler.errors import NO_SPAN, Span
+from compiler.explain import format_ms, logical_attrs, window_text
+
+
+@dataclass(frozen=True)
+class Exec:
+    """One physical operator over the logical node it implements."""
+
+    name: str  # SourceExec, CalcExec, WindowAggregateExec, ...
+    logical: lg.LogicalNode
+    inputs: tuple[Exec, ...] = ()
+    state: str = ""
+    fires: str = ""
+    span: Span = field(default=NO_SPAN, compare=False)
+
+    @property
+    def schema(self) -> lg.Schema:
+        return self.logical.schema
+
+    @property
+    def changelog(self) -> str:
+        return lg.changelog(self.logical)
+
+
+def _window_state(agg: lg.Aggregate) -> tuple[str, str]:
+    assert agg.window is not None
+    window = agg.window
+    delay = f" + {format_ms(agg.emit_delay_ms)}" if agg.emit_delay_ms else ""
+    if window.kind == "SESSION":
+        state = "per key: open sessions and their accumulators; freed when a session fires"
+        fires = f"session end{delay} <= watermark"
+    elif window.kind == "HOP":
+        panes = (window.size_ms or 0) // (window.slide_ms or 1)
+        state = (f"per key and {format_ms(window.slide_ms)} pane: accumulators, shared by "
+                 f"{panes} windows; freed when the last window using a pane fires")
+        fires = f"window_end - 1 ms{delay} <= watermark"
+    else:
+        state = "per key and window: accumulators; freed when the window fires"
+        fires = f"window_end - 1 ms{delay} <= watermark"
+    if agg.emit == "CHANGES":
+        fires = "every micro-batch that changes a window (retracting the previous row); " \
+                f"final when {fires}"
+    return state, fires
+
+
+def plan_physical(node: lg.LogicalNode) -> Exec:
+    """The physical operator tree of an optimized logical plan."""
+    span = getattr(node, "span", NO_SPAN)
+    if isinstance(node, lg.Scan):
+        state = "watermark per partition" if node.watermark is not None else ""
+        return Exec("SourceExec", node, (), state, "", span)
+    if isinstance(node, lg.Calc):
+        return Exec("CalcExec", node, (plan_physical(node.input),), span=span)
+    if isinstance(node, (lg.Filter, lg.Project)):
+        return Exec("CalcExec", node, (plan_physical(node.input),), span=span)
+    if isinstance(node, lg.Aggregate):
+        if node.window is not None:
+            tvf = node.window
+            # the TVF is fused into the aggregate: assign windows while aggregating
+            below = node.input
+            if below is tvf:
+                child = plan_physical(tvf.input)
+            else:
+                child = plan_physical(below)
+            state, fires = _window_state(node)
+            return Exec("WindowAggregateExec", node, (child,), state, fires, span)
+        return Exec(
+            "GroupAggregateExec", node, (plan_physical(node.input),),
+            "per key: accumulators, kept until the key is retracted (no TTL)",
+            "every micro-batch that changes a key", span,
+        )
+    if isinstance(node, lg.WindowTVF):
+        return Exec("WindowTableFunctionExec", node, (plan_physical(node.input),), "", "",
+                    span)
+    if isinstance(node, lg.Join):
+        children = (plan_physical(node.left), plan_physical(node.right))
+        if node.lookup:
+            return Exec("LookupJoinExec", node, children,
+                        "LRU cache of table rows by key", "per input row", span)
+        if node.interval is not None:
+            _, _, lo, hi = node.interval
+            return Exec(
+                "IntervalJoinExec", node, children,
+                f"rows of each side, freed once the watermark passes their bound "
+                f"({format_ms(lo)} .. {format_ms(hi)})",
+                "per matching pair; unmatched outer rows when the watermark passes the bound",
+                span,
+            )
+        return Exec("JoinExec", node, children, "all rows of both sides (no TTL)",
+                    "per matching pair, retracting NULL-padded rows", span)
+    if isinstance(node, lg.Over):
+        return Exec("OverAggregateExec", node, (plan_physical(node.input),),
+                    "per partition: the rows of the frame", "per row, in event-time order",
+                    span)
+    if isinstance(node, lg.TopN):
+        name = "WindowRankExec" if node.window else "RankExec"
+        state = (f"per window: the top {node.limit} rows; freed when the window's rows arrive"
+                 if node.window else f"per partition: the top {node.limit} rows")
+        return Exec(name, node, (plan_physical(node.input),), state, "", span)
+    if isinstance(node, lg.Match):
+        return Exec("MatchExec", node, (plan_physical(node.input),),
+                    "per partition: rows of partial matches, freed by the watermark",
+                    "per completed match", span)
+    if isinstance(node, lg.Union):
+        return Exec("UnionExec", node, tuple(plan_physical(i) for i in node.inputs_), span=span)
+    if isinstance(node, lg.Sort):
+        return Exec("TemporalSortExec", node, (plan_physical(node.input),),
+                    "rows until the watermark passes their time", "rows in event-time order",
+                    span)
+    if isinstance(node, lg.Limit):
+        return Exec("LimitExec", node, (plan_physical(node.input),), "row count", "", span)
+    if isinstance(node, lg.Sink):
+        return Exec("SinkExec", node, (plan_physical(node.input),), span=span)
+    raise TypeError(f"no physical operator for {type(node).__name__}")
+
+
+def physical_attrs(exec_: Exec) -> list[tuple[str, str]]:
+    node = exec_.logical
+    if exec_.name == "WindowAggregateExec":
+        assert isinstance(node, lg.Aggregate) and node.window is not None
+        attrs = [("window", window_text(node.window))]
+        attrs += [a for a in logical_attrs(node) if a[0] != "window"]
+    elif exec_.name == "CalcExec" and not isinstance(node, lg.Calc):
+        attrs = logical_attrs(node)
+    else:
+        attrs = logical_attrs(node)
+    if isinstance(node, lg.Scan):
+        connector = dict(node.properties).get("connector", "")
+        attrs.insert(1, ("connector", connector))
+    if exec_.state:
+        attrs.append(("state", exec_.state))
+    if exec_.fires:
+        attrs.append(("fires", exec_.fires))
+    attrs.append(("changelog", exec_.changelog))
+    return attrs
+
+
+def explain_physical(root: Exec) -> str:
+    lines: list[str] = []
+
+    def visit(e: Exec, depth: int) -> None:
+        body = ", ".join(f"{k}=[{v}]" for k, v in physical_attrs(e))
+        lines.append(f"{'  ' * depth}{e.name}: {body}")
+        for child in e.inputs:
+            visit(child, depth + 1)
+
+    visit(root, 0)
+    return "\n".join(lines)
+
+
+def walk(root: Exec):
+    yield root
+    for child in root.inputs:
+        yield from walk(child)
