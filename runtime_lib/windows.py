@@ -494,6 +494,7 @@ class WindowAggregate:
         self._fire(int(watermark))
         if self.changes:
             self._emit_changes(int(self.grid.w_upto(self._fired_wm)) + 1, None)
+        self._compact()
         out = _concat_output(self._pending, self.names, self.kinds)
         self._pending = []
         return out
@@ -705,6 +706,9 @@ class PaneWindowAggregate(WindowAggregate):
             touched = remap[np.concatenate(self._touched)]
             self._touched = [touched[touched >= 0]]
         self.slots.take(keep)
+
+    def _compact(self) -> None:
+        """Drop keys no state refers to (between batches only: ids stay valid within one)."""
         live = np.unique(self.slots.a[: self.slots.n])
         if len(self.keys) > 2 * len(live) + 1024:
             remap = self.keys.compact(live)
@@ -864,9 +868,8 @@ class SessionWindowAggregate(WindowAggregate):
         keep = np.flatnonzero(~closing[node_of_slot])
         self.states.take(keep)
         self.slots.take(keep)
-        self._maybe_compact()
 
-    def _maybe_compact(self) -> None:
+    def _compact(self) -> None:
         u = self.n_used
         live = np.flatnonzero(self.n_open[:u])
         if u > 2 * len(live) + 1024:
