@@ -1216,6 +1216,19 @@ class Analyzer:
                 sel.span,
             )
             raise _Abort
+        if is_window_agg and window.kind == "SESSION" and not window.partition_by:
+            other_keys = [key_names_ for key_names_, k in zip(
+                [derive_name(a) for a in key_asts], key_bound)
+                if not (isinstance(k, lg.ColumnRef) and k.index in window_indices)]
+            if other_keys and _is_session_tvf(sel):
+                self.diag.warning(
+                    "SESSION without PARTITION BY builds global sessions over the whole "
+                    f"stream (as Flink does); GROUP BY {', '.join(other_keys)} only splits each "
+                    "global session",
+                    sel.from_.span if sel.from_ is not None else sel.span,
+                    hint=f"for sessions per {other_keys[0]} write SESSION(TABLE t PARTITION BY "
+                    f"{other_keys[0]}, DESCRIPTOR(...), ...)",
+                )
         grouping_sets = None
         if sets_node is not None:
             base = [key_asts.index(k) for k in plain_keys]
@@ -2073,6 +2086,10 @@ def _over_calls(exprs: list[ast.Expr]) -> list[ast.Call]:
             if isinstance(node, ast.Call) and node.over is not None and node not in calls:
                 calls.append(node)
     return calls
+
+
+def _is_session_tvf(sel: ast.Select) -> bool:
+    return isinstance(sel.from_, ast.WindowTVF) and sel.from_.kind == "SESSION"
 
 
 def _window_columns_used(items: list[ast.SelectItem], sel: ast.Select) -> bool:
