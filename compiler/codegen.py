@@ -393,9 +393,17 @@ def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
     gen = _Generator(source, roots)
     gen.generate()
     m = gen.m
-    imports = [f"from runtime_lib import scalar as sql"]
+    body = "\n".join(m.functions + m.sources + m.methods + m.state + m.outputs)
+    body += "\nPipeline main"  # the template itself names these two
+
+    def used(name: str) -> bool:
+        return re.search(rf"\b{name}\b", body) is not None
+
+    imports = ["from runtime_lib import scalar as sql"] if used("sql") else []
     for module, names in RUNTIME_IMPORTS.items():
-        imports.append(f"from {module} import {', '.join(names)}")
+        needed = [n for n in names if used(n)]
+        if needed:
+            imports.append(f"from {module} import {', '.join(needed)}")
     plan = "\n\n".join(explain_physical(r) for r in roots)
     docstring = (
         f"{_docstring_safe(source.text.strip())}\n\n"

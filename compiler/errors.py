@@ -69,7 +69,8 @@ class Diagnostic:
         text = source.line_text(line)
         end_line, end_col = source.line_col(max(self.span.end - 1, self.span.start))
         width = (end_col - col + 1) if end_line == line else len(text) - col + 1
-        head = f"{source.path}:{line}:{col}: {self.severity}: {self.kind}: {self.message}"
+        kind = "" if self.severity == "warning" else f"{self.kind}: "
+        head = f"{source.path}:{line}:{col}: {self.severity}: {kind}{self.message}"
         caret = " " * (col - 1) + "^" * max(width, 1)
         lines = [head, f"    {text}", f"    {caret}"]
         if self.hint:
