@@ -69,11 +69,15 @@ class Batch:
 
     ``watermarks`` (int64 epoch ms per row, optional) is the watermark that held
     when each row arrived: stateful operators decide lateness per row with it,
-    so results do not depend on where micro-batches happen to be cut."""
+    so results do not depend on where micro-batches happen to be cut.
+
+    ``ops`` (object array of '+I', '-U', '+U', '-D', optional) marks the rows of
+    an updating result (a changelog); ``None`` means insert-only."""
 
     columns: dict[str, Column]
     num_rows: int
     watermarks: np.ndarray | None = None
+    ops: np.ndarray | None = None
 
     def __getitem__(self, name: str) -> Column:
         return self.columns[name]
@@ -82,11 +86,19 @@ class Batch:
         taken = {name: col.take(index) for name, col in self.columns.items()}
         num_rows = int(index.sum()) if index.dtype == bool else len(index)
         watermarks = None if self.watermarks is None else self.watermarks[index]
-        return Batch(taken, num_rows, watermarks)
+        ops = None if self.ops is None else self.ops[index]
+        return Batch(taken, num_rows, watermarks, ops)
 
     def project(self, columns: dict[str, Column]) -> Batch:
         """The same rows with other columns (a projection)."""
-        return Batch(columns, self.num_rows, self.watermarks)
+        return Batch(columns, self.num_rows, self.watermarks, self.ops)
+
+    def split_ops(self, name: str = "op") -> Batch:
+        """A changelog batch whose ``name`` column holds the row kinds, with the
+        kinds moved to ``ops``."""
+        ops = self.columns[name].values
+        columns = {k: v for k, v in self.columns.items() if k != name}
+        return Batch(columns, self.num_rows, self.watermarks, ops)
 
     def to_rows(self) -> list[tuple]:
         return list(zip(*(col.to_pylist() for col in self.columns.values())))
@@ -127,4 +139,7 @@ def concat_batches(parts: list[Batch]) -> Batch:
     watermarks = None
     if all(p.watermarks is not None for p in parts):
         watermarks = np.concatenate([p.watermarks for p in parts])
-    return Batch(columns, sum(p.num_rows for p in parts), watermarks)
+    ops = None
+    if all(p.ops is not None for p in parts):
+        ops = np.concatenate([p.ops for p in parts])
+    return Batch(columns, sum(p.num_rows for p in parts), watermarks, ops)

@@ -86,10 +86,10 @@ class Pipeline:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    def write(self, index: int, batch: Batch, ops: np.ndarray | None = None) -> None:
+    def write(self, index: int, batch: Batch) -> None:
         if batch.num_rows:
             self.ctx.counters.rows_out += batch.num_rows
-            self.ctx.outputs[index].write(batch, ops)
+            self.ctx.outputs[index].write(batch, batch.ops)
 
     def late(self, operator: str, batch: Batch, reason: str) -> None:
         """Rows an operator dropped because their window had fired: counted, and
