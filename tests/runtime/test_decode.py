@@ -194,7 +194,39 @@ _values = {
     "ok": st.one_of(st.none(), st.booleans(), st.integers(0, 1)),
     "small": st.one_of(st.none(), st.integers(-(2**32), 2**32)),
 }
-_objects = st.fixed_dictionaries({}, optional=_values).map(orjson.dumps)
+_good_values = {
+    "request_id": st.text(max_size=5),
+    "user_id": st.text(max_size=3),
+    "ts": st.one_of(
+        st.integers(-(2**40), 2**45), st.sampled_from(["2024-01-01 00:00:00", "2024-02-29T23:59"])
+    ),
+    "latency_ms": st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False), st.integers(-(10**6), 10**6)
+    ),
+    "tokens_used": st.integers(-(2**63), 2**63 - 1),
+    "error_code": st.one_of(st.none(), st.text(max_size=4)),
+    "ok": st.one_of(st.none(), st.booleans()),
+    "small": st.one_of(st.none(), st.integers(-(2**31), 2**31 - 1)),
+}
+
+
+def _merge(good: dict, changes: dict, dropped: list) -> bytes:
+    merged = {**good, **changes}
+    for key in dropped:
+        merged.pop(key, None)
+    return orjson.dumps(merged)
+
+
+# a valid record with 0-2 fields replaced by arbitrary (often wrong) values and
+# 0-1 fields removed: about half the records are good
+_objects = st.builds(
+    _merge,
+    st.fixed_dictionaries(_good_values),
+    st.lists(st.sampled_from(sorted(_values)), max_size=2).flatmap(
+        lambda keys: st.fixed_dictionaries({k: _values[k] for k in keys})
+    ),
+    st.lists(st.sampled_from(sorted(_values)), max_size=1),
+)
 _garbage = st.one_of(
     st.binary(max_size=10),
     st.sampled_from([b"[]", b"null", b'{"a":', b"{}}", b'{"ts": 1}{"ts": 2}']),
@@ -217,6 +249,18 @@ def test_bulk_equals_reference(records, chunk):
     assert bulk_dead == ref_dead
     assert bulk_batch.num_rows + len(bulk_dead) == len(records)
     assert [d.position for d in bulk_dead] == sorted(d.position for d in bulk_dead)
+    GENERATED["good"] += bulk_batch.num_rows
+    GENERATED["bad"] += len(bulk_dead)
+
+
+GENERATED = {"good": 0, "bad": 0}
+
+
+def test_generated_records_were_mixed():
+    """The property test above saw both good and bad records (not vacuous)."""
+    if GENERATED["good"] + GENERATED["bad"] == 0:
+        test_bulk_equals_reference()
+    assert GENERATED["good"] > 20 and GENERATED["bad"] > 20, GENERATED
 
 
 def test_bulk_equals_reference_on_a_large_mixed_batch():
