@@ -30,13 +30,14 @@ RUNTIME_IMPORTS = {
     "runtime_lib.columns": ("Batch",),
     "runtime_lib.pipeline": ("Context", "Field", "Output", "Pipeline", "Source", "Watermark",
                              "main"),
+    "runtime_lib.aggregates": ("Agg",),
+    "runtime_lib.windows": ("AfterWatermark", "Changes", "Cumulate", "GroupAggregate", "Hop",
+                            "Session", "Tumble", "WindowAggregate"),
 }
 SCALAR_MODULE = "runtime_lib.scalar"
 
-RUNNABLE = {"SourceExec", "CalcExec", "SinkExec"}
+RUNNABLE = {"SourceExec", "CalcExec", "SinkExec", "WindowAggregateExec", "GroupAggregateExec"}
 NOT_YET = {
-    "WindowAggregateExec": "window aggregations",
-    "GroupAggregateExec": "GROUP BY aggregations",
     "LookupJoinExec": "lookup joins",
     "IntervalJoinExec": "interval joins",
     "JoinExec": "regular joins",
@@ -183,6 +184,7 @@ class _Generator:
                     self.parent[id(child)] = e
         self.op_names: dict[int, str] = {}
         self.sink_index: dict[int, int] = {}
+        self.stateful: list[tuple[Exec, str]] = []
 
     def refuse_unsupported(self) -> None:
         problems = []
@@ -195,9 +197,34 @@ class _Generator:
                         f"{what} ({e.name}) compile and EXPLAIN but do not run yet",
                         e.span,
                     ))
+                node = e.logical
+                if isinstance(node, lg.Aggregate) and node.grouping_sets is not None:
+                    problems.append(Diagnostic(
+                        "UnsupportedError", "GROUPING SETS / ROLLUP / CUBE do not run yet",
+                        e.span))
+                if e.name in ("WindowAggregateExec", "GroupAggregateExec") and any(
+                        x.name in ("WindowAggregateExec", "GroupAggregateExec")
+                        for child in e.inputs for x in walk(child)):
+                    problems.append(Diagnostic(
+                        "UnsupportedError", "an aggregation over another aggregation does not "
+                        "run yet", e.span))
+                if e.name == "GroupAggregateExec" and any(
+                        lg.changelog(child.logical) != "I" for child in e.inputs):
+                    problems.append(Diagnostic(
+                        "UnsupportedError", "GROUP BY over an updating input does not run yet",
+                        e.span))
                 if e.name == "WindowAggregateExec":
-                    node = e.logical
                     assert isinstance(node, lg.Aggregate)
+                    assert node.window is not None
+                    time_type = node.window.input.schema[node.window.time_column].type
+                    if time_type.time_attribute == "PROCTIME":
+                        problems.append(Diagnostic(
+                            "UnsupportedError", "processing-time windows do not run yet",
+                            e.span))
+                    if node.window.kind == "SESSION" and node.emit == "CHANGES":
+                        problems.append(Diagnostic(
+                            "UnsupportedError", "EMIT CHANGES on SESSION windows does not run "
+                            "yet", e.span))
                     if node.window is not None and node.input is not node.window:
                         problems.append(Diagnostic(
                             "UnsupportedError",
@@ -246,6 +273,7 @@ class _Generator:
             for e in walk(root):
                 if e.name in ("WindowAggregateExec", "GroupAggregateExec"):
                     self.aggregate(e)
+        self.advance_method()
         return {}
 
     def source(self, source_name: str, execs: list[Exec]) -> None:
@@ -366,9 +394,7 @@ class _Generator:
                 lines.append(f"{indent}self.write({index}, {var})")
                 return lines
             # a stateful operator: hand the rows over
-            name = self.name_of(parent)
-            lines.append(f"{indent}self.on_{name}(self.{name}.process({var}))")
-            return lines
+            return lines + self.push_into(parent, var, indent)
 
     def calc_doc(self, e: Exec) -> str:
         node = e.logical
@@ -382,7 +408,179 @@ class _Generator:
         return "; ".join(parts)
 
     def aggregate(self, e: Exec) -> None:
-        raise NotImplementedError("aggregates are generated once the window runtime lands")
+        """State in ``__init__``, and ``on_<name>`` for the rows the operator emits."""
+        m = self.m
+        node = e.logical
+        assert isinstance(node, lg.Aggregate)
+        name = self.name_of(e)
+        m.span_entry(name, e.span)
+        plan = _AggregatePlan(node, e.inputs[0].schema)
+        window = node.window
+        lines = [f"# {e.name} ({m.where(e.span)}): {_comment(e.state)}"]
+        if window is not None:
+            lines.append(f"self.{name} = WindowAggregate(")
+            lines.append(f"    window={plan.window_spec()},")
+        else:
+            lines.append(f"self.{name} = GroupAggregate(")
+        lines.append(f"    key_kinds={plan.key_kinds!r},")
+        lines.append(f"    arg_kinds={plan.arg_kinds!r},")
+        lines.append("    aggs=[")
+        for agg in plan.aggs:
+            lines.append(f"        {agg},")
+        lines.append("    ],")
+        if window is not None:
+            emit = (f"Changes(delay_ms={node.emit_delay_ms})" if node.emit == "CHANGES"
+                    else f"AfterWatermark(delay_ms={node.emit_delay_ms})")
+            lines.append(f"    emit={emit},")
+        lines.append(f"    names={plan.runtime_names!r},")
+        lines.append(")")
+        m.state.extend(lines)
+        # the rows it emits go on up the plan
+        method = [f"    def on_{name}(self, batch: Batch) -> None:",
+                  f'        """Rows emitted by {e.name} {name}."""']
+        if node.emit == "CHANGES" or window is None:
+            method.append('        batch = batch.split_ops("op")')
+        if plan.reorder:
+            method.append("        batch = batch.project(")
+            method.append("            {")
+            for out in node.schema:
+                method.append(f"                {out.name!r}: batch[{out.name!r}],")
+            method.append("            }")
+            method.append("        )")
+        method += self.chain(e, "batch", "        ")
+        m.methods.append("\n".join(method))
+        self.stateful.append((e, name))
+
+    def push_into(self, e: Exec, var: str, indent: str) -> list[str]:
+        """Code that hands ``var`` (rows of its input) to the stateful operator ``e``."""
+        name = self.name_of(e)
+        node = e.logical
+        assert isinstance(node, lg.Aggregate)
+        plan = _AggregatePlan(node, e.inputs[0].schema)
+        emitter = ExprEmitter(e.inputs[0].schema, var)
+        keys = ", ".join(emitter.emit(k) for k in plan.key_exprs)
+        args = ", ".join(emitter.emit(a) for a in plan.arg_exprs)
+        filters = ", ".join(f"sql.filter_mask({emitter.emit(f)})" for f in plan.filter_exprs)
+        comment = f"{indent}# {e.name} ({self.m.where(e.span)}): " + _comment(
+            "GROUP BY " + ", ".join(node.key_names))
+        if node.window is not None:
+            time_name = node.window.input.schema[node.window.time_column].name
+            return [
+                comment,
+                f"{indent}late = self.{name}.process(",
+                f"{indent}    keys=[{keys}],",
+                f"{indent}    ts={var}[{time_name!r}].values,",
+                f"{indent}    watermark_before={var}.watermarks,",
+                f"{indent}    args=[{args}],",
+                f"{indent}    filters=[{filters}],",
+                f"{indent})",
+                f"{indent}self.late({name!r}, {var}.take(late), \"its window had already fired\")",
+            ]
+        return [
+            comment,
+            f"{indent}self.on_{name}(",
+            f"{indent}    self.{name}.process(",
+            f"{indent}        keys=[{keys}],",
+            f"{indent}        args=[{args}],",
+            f"{indent}        filters=[{filters}],",
+            f"{indent}        num_rows={var}.num_rows,",
+            f"{indent}    )",
+            f"{indent})",
+        ]
+
+    def advance_method(self) -> None:
+        """``advance``: fire what the new watermarks allow, lowest operators first."""
+        windows = [(e, name) for e, name in self.stateful if e.name == "WindowAggregateExec"]
+        if not windows:
+            return
+        lines = ["    def advance(self, watermarks: dict[str, int]) -> None:",
+                 '        """Fire the windows the sources\' watermarks have passed."""']
+        for e, name in windows:
+            sources = sorted({x.logical.source for x in walk(e)  # type: ignore[union-attr]
+                              if x.name == "SourceExec"})
+            if len(sources) == 1:
+                watermark = f"watermarks[{sources[0]!r}]"
+            else:
+                watermark = "min(" + ", ".join(f"watermarks[{s!r}]" for s in sources) + ")"
+            lines.append(f"        self.on_{name}(self.{name}.advance({watermark}))")
+        self.m.methods.append("\n".join(lines))
+
+
+class _AggregatePlan:
+    """How a logical Aggregate maps onto the runtime operator's arguments."""
+
+    FUNCS = {
+        "COUNT": "count", "SUM": "sum", "AVG": "avg", "MIN": "min", "MAX": "max",
+        "STDDEV": "stddev_samp", "STDDEV_SAMP": "stddev_samp", "STDDEV_POP": "stddev_pop",
+        "VARIANCE": "var_samp", "VAR_SAMP": "var_samp", "VAR_POP": "var_pop",
+        "FIRST_VALUE": "first_value", "LAST_VALUE": "last_value", "CORR": "corr",
+        "PERCENTILE_CONT": "percentile_cont", "PERCENTILE_DISC": "percentile_disc",
+        "APPROX_PERCENTILE": "approx_percentile",
+    }
+    WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
+
+    def __init__(self, node: lg.Aggregate, input_schema: lg.Schema):
+        self.node = node
+        width = len(input_schema)
+        window_positions = []
+        self.key_exprs: list[lg.BoundExpr] = []
+        self.key_names: list[str] = []
+        for key, key_name in zip(node.keys, node.key_names):
+            if node.window is not None and isinstance(key, lg.ColumnRef) and key.index >= width:
+                window_positions.append(key_name)
+                continue
+            self.key_exprs.append(key)
+            self.key_names.append(key_name)
+        self.key_kinds = [k.type.storage for k in self.key_exprs]
+        self.arg_exprs: list[lg.BoundExpr] = []
+        self.filter_exprs: list[lg.BoundExpr] = []
+        self.aggs: list[str] = []
+        for call in node.aggs:
+            self.aggs.append(self.agg(call))
+        self.arg_kinds = [a.type.storage for a in self.arg_exprs]
+        window_names = list(self.WINDOW_COLUMNS) if node.window is not None else []
+        self.runtime_names = self.key_names + window_names + list(node.agg_names)
+        self.reorder = self.runtime_names != [f.name for f in node.schema]
+
+    def _index(self, exprs: list[lg.BoundExpr], expr: lg.BoundExpr) -> int:
+        if expr not in exprs:
+            exprs.append(expr)
+        return exprs.index(expr)
+
+    def agg(self, call: lg.AggCall) -> str:
+        func = self.FUNCS[call.fn]
+        parts = []
+        if call.fn == "COUNT" and not call.args:
+            func = "count_star"
+        else:
+            parts.append(f"arg={self._index(self.arg_exprs, call.args[0])}")
+        if call.fn == "CORR":
+            parts.append(f"arg2={self._index(self.arg_exprs, call.args[1])}")
+        if call.param is not None:
+            parts.append(f"param={call.param!r}")
+        if call.filter is not None:
+            parts.append(f"filter={self._index(self.filter_exprs, call.filter)}")
+        if call.distinct:
+            parts.append("distinct=True")
+        return f"Agg({', '.join([repr(func)] + parts)})"
+
+    def window_spec(self) -> str:
+        window = self.node.window
+        assert window is not None
+        if window.kind == "TUMBLE":
+            return f"Tumble(size_ms={window.size_ms}, offset_ms={window.offset_ms})"
+        if window.kind == "HOP":
+            return (f"Hop(slide_ms={window.slide_ms}, size_ms={window.size_ms}, "
+                    f"offset_ms={window.offset_ms})")
+        if window.kind == "CUMULATE":
+            return (f"Cumulate(step_ms={window.step_ms}, max_size_ms={window.size_ms}, "
+                    f"offset_ms={window.offset_ms})")
+        positions = []
+        for index in window.partition_by:
+            ref = [i for i, k in enumerate(self.key_exprs)
+                   if isinstance(k, lg.ColumnRef) and k.index == index]
+            positions.append(ref[0])
+        return f"Session(gap_ms={window.gap_ms}, partition_by={tuple(positions)!r})"
 
 
 def _sha(text: str) -> str:
