@@ -593,13 +593,15 @@ def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
     m = gen.m
     body = "\n".join(m.functions + m.sources + m.methods + m.state + m.outputs)
     body += "\nPipeline main"  # the template itself names these two
+    if m.state:
+        body += "\nContext"  # the __init__ the template writes for stateful queries
 
     def used(name: str) -> bool:
         return re.search(rf"\b{name}\b", body) is not None
 
     imports = ["from runtime_lib import scalar as sql"] if used("sql") else []
-    for module, names in RUNTIME_IMPORTS.items():
-        needed = [n for n in names if used(n)]
+    for module, names in sorted(RUNTIME_IMPORTS.items()):
+        needed = sorted(n for n in names if used(n))
         if needed:
             imports.append(f"from {module} import {', '.join(needed)}")
     plan = "\n\n".join(explain_physical(r) for r in roots)
