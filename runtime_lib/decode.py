@@ -78,9 +78,10 @@ import csv
 import math
 import re
 import typing
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Annotated, Any, Callable, Iterable, Sequence
+from typing import Annotated, Any
 
 import msgspec
 import numpy as np
@@ -100,7 +101,7 @@ from .schema import (
 )
 from .temporal import parse_dates, parse_times, parse_timestamps
 
-__all__ = ["DeadLetter", "JsonDecoder", "CsvDecoder", "describe_json_value"]
+__all__ = ["CsvDecoder", "DeadLetter", "JsonDecoder", "describe_json_value"]
 
 CHUNK = 1024  # records decoded and transposed together (cache locality)
 
@@ -277,8 +278,7 @@ def _convert_json_value(field: Field, value: Any) -> Any:
 
 def _describe_malformed(exc: Exception) -> str:
     message = str(exc)
-    if message.startswith("JSON is malformed: "):
-        message = message[len("JSON is malformed: ") :]
+    message = message.removeprefix("JSON is malformed: ")
     return f"malformed JSON: {message[:1].lower()}{message[1:]}"
 
 
@@ -296,7 +296,7 @@ def _null_split(values: list, dtype: Any, filler: Any, nullable: bool = True) ->
     if not nullable or None not in values:
         return Column(np.fromiter(values, dtype=dtype, count=len(values)))
     arr = _object_array(values)
-    valid = arr != None  # noqa: E711  (elementwise identity test on object arrays)
+    valid = arr != None
     arr[~valid] = filler
     return Column(arr.astype(dtype), valid)
 
@@ -305,7 +305,7 @@ def _object_column(values: list, nullable: bool = True) -> Column:
     arr = _object_array(values)
     if not nullable or None not in values:
         return Column(arr)
-    return Column(arr, arr != None)  # noqa: E711
+    return Column(arr, arr != None)
 
 
 # A builder turns one field's decoded values into a Column plus a dict of bad

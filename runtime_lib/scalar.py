@@ -50,8 +50,9 @@ import operator
 import re
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -443,7 +444,6 @@ def is_not_false(a: Arg) -> Column:
 
 def is_distinct_from(a: Arg, b: Arg) -> Column:
     """NULL-safe inequality: never NULL; NULL is not distinct from NULL."""
-    n = _length((a, b))
     a_null = is_null(a).values
     b_null = is_null(b).values
     both = ~a_null & ~b_null
@@ -538,7 +538,7 @@ def _like_matcher(pattern: str, escape: str | None) -> Callable[[str], bool]:
                 matcher = _like_regex(pattern, escape).fullmatch
         else:
             regex = _like_regex(pattern, escape)
-            matcher = lambda s, f=regex.fullmatch: f(s) is not None  # noqa: E731
+            matcher = lambda s, f=regex.fullmatch: f(s) is not None
         _LIKE_CACHE[key] = matcher
     return matcher
 
@@ -674,7 +674,7 @@ def _unary(fn: Callable, a: Arg, dtype: Any = None) -> Column:
     return _result(np.asarray(values, dtype=dtype) if dtype else np.asarray(values), valid, n)
 
 
-def abs(a: Arg) -> Column:  # noqa: A001  (the SQL name)
+def abs(a: Arg) -> Column:
     return _unary(np.abs, a)
 
 
@@ -764,7 +764,7 @@ def _round_int(x: np.ndarray, digits: int) -> np.ndarray:
     return np.where(x < 0, -magnitude, magnitude)
 
 
-def round(x: Arg, d: int = 0) -> Column:  # noqa: A001  (the SQL name)
+def round(x: Arg, d: int = 0) -> Column:
     """ROUND(x, d): HALF_UP (away from zero on ties) for integers and DOUBLE:
     ROUND(2.5) = 3.0, ROUND(-2.5) = -3.0, ROUND(2.675, 2) = 2.68,
     ROUND(1250, -2) = 1300. ``d`` is a literal."""
@@ -842,7 +842,7 @@ def _substring(text: str, pos: int, count: int | None) -> str | None:
     return text[start:end]
 
 
-def substring(s: Arg, start: Arg, length: Arg = None) -> Column:  # noqa: A002
+def substring(s: Arg, start: Arg, length: Arg = None) -> Column:
     """SUBSTRING(s FROM start [FOR length]), 1-based (Flink rules): start 0 is
     treated as 1; a negative start counts from the end (-3 = the last three
     characters), and before the beginning gives ''; a negative length is NULL."""
@@ -966,7 +966,7 @@ def _infer_type(x: Arg) -> str:
 
 def java_double_to_string(x: float) -> str:
     """Java Double.toString: '1.5', '100.0', '1.0E7', '1.0E-4', 'NaN', 'Infinity'."""
-    if x != x:
+    if math.isnan(x):
         return "NaN"
     if math.isinf(x):
         return "Infinity" if x > 0 else "-Infinity"
@@ -1388,7 +1388,7 @@ def _months_between(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
     d0, d1 = np.floor_divide(later, MS_PER_DAY), np.floor_divide(earlier, MS_PER_DAY)
     forward = d0 >= d1
     hi, lo = np.where(forward, d0, d1), np.where(forward, d1, d0)
-    months_of = lambda d: d.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)  # noqa: E731
+    months_of = lambda d: d.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
     m = months_of(hi) - months_of(lo)
     m = np.where(add_months(lo, m) > hi, m - 1, m)
     x = np.where(forward, m, -m)

@@ -24,8 +24,8 @@ The physical storage of each type is the numpy *kind* of ``columns.py``:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 # base type name -> numpy kind (columns.py conventions)
 KINDS: dict[str, str] = {
@@ -84,7 +84,7 @@ _ALIASES = {
 # Length arguments that do not change the runtime representation.
 _DROP_ARGS = frozenset({"VARCHAR", "BYTES"})
 
-_HEAD = re.compile(r"([A-Z_]+)(.*)", re.S)
+_HEAD = re.compile(r"([A-Z_]+)(.*)", re.DOTALL)
 
 
 class SchemaError(ValueError):
@@ -108,7 +108,7 @@ def normalize_type_name(type_name: str) -> str:
         head, inner = text.split("<", 1)
         parts = [normalize_type_name(p) for p in _split_top_level(inner.rstrip(">").strip())]
         return f"{head}<{','.join(parts)}>"
-    if text.startswith("ROW<") or text.startswith("ROW("):
+    if text.startswith(("ROW<", "ROW(")):
         return "ROW" + re.sub(r"\s*,\s*", ", ", text[3:])
     compact = re.sub(r"\s+", "", text)
     match = _HEAD.fullmatch(compact)

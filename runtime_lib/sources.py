@@ -13,9 +13,8 @@ quoted field; its position is the line it starts on. Line endings ``\\n`` and
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-
-from typing import Iterable, Iterator
 
 from .columns import Batch
 from .decode import CsvDecoder, DeadLetter, JsonDecoder
@@ -55,7 +54,7 @@ class FileSource:
         self,
         path: str | Path,
         schema: Schema | Iterable[Field],
-        format: str = "json",  # noqa: A002  (the connector property's name)
+        format: str = "json",
         batch_size: int = DEFAULT_BATCH_SIZE,
         start_line: int = 0,
         source_name: str | None = None,

@@ -26,13 +26,13 @@ from pathlib import Path
 os.environ.setdefault("POLARS_MAX_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import msgspec  # noqa: E402
-import numpy as np  # noqa: E402
-import orjson  # noqa: E402
+import msgspec
+import numpy as np
+import orjson
 
-from runtime_lib.columns import Batch, Column  # noqa: E402
-from runtime_lib.decode import JsonDecoder  # noqa: E402
-from runtime_lib.schema import Field, Schema  # noqa: E402
+from runtime_lib.columns import Batch, Column
+from runtime_lib.decode import JsonDecoder
+from runtime_lib.schema import Field, Schema
 
 BATCH = 65_536
 
@@ -57,10 +57,7 @@ PROJECTED = SCHEMA.select(["user_id", "model_id", "timestamp_ms", "latency_ms", 
 MODELS = ["gpt-4o", "gpt-4o-mini", "claude-3-5-sonnet", "claude-3-haiku", "llama-3-70b"]
 REGIONS = ["us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-1"]
 ERRORS = ["RATE_LIMIT", "TIMEOUT", "CONTEXT_LENGTH", "INTERNAL"]
-WORDS = (
-    "the a model please summarize explain write code python sql stream window "
-    "latency token cost user data report table query join answer short list"
-).split()
+WORDS = ["the", "a", "model", "please", "summarize", "explain", "write", "code", "python", "sql", "stream", "window", "latency", "token", "cost", "user", "data", "report", "table", "query", "join", "answer", "short", "list"]
 
 
 def generate_events(n: int, seed: int = 42) -> list[bytes]:
@@ -105,7 +102,7 @@ def generate_events(n: int, seed: int = 42) -> list[bytes]:
 
 
 def _mask(values: np.ndarray) -> np.ndarray | None:
-    valid = values != None  # noqa: E711
+    valid = values != None
     return None if valid.all() else valid
 
 

@@ -74,7 +74,7 @@ BAD_CASES = [
     (record(tokens_used=1.5), "field 'tokens_used': expected BIGINT, got number 1.5"),
     (record(tokens_used=2.0), "field 'tokens_used': expected BIGINT, got number 2.0"),
     (record(tokens_used=True), "field 'tokens_used': expected BIGINT, got boolean true"),
-    (record(tokens_used=2**64), f"field 'tokens_used': expected BIGINT, got out-of-range integer {2**64}"),  # noqa: E501
+    (record(tokens_used=2**64), f"field 'tokens_used': expected BIGINT, got out-of-range integer {2**64}"),
     (record(small=2**31), f"field 'small': expected INT, got out-of-range integer {2**31}"),
     (record(user_id=7), "field 'user_id': expected VARCHAR, got integer 7"),
     (record(ok="yes"), "field 'ok': expected BOOLEAN, got string 'yes'"),
@@ -83,23 +83,23 @@ BAD_CASES = [
     (record(user_id=None), "field 'user_id': expected VARCHAR NOT NULL, got null"),
     (
         record(ts="yesterday"),
-        "field 'ts': expected TIMESTAMP(3) (epoch millis or 'YYYY-MM-DD HH:MM:SS[.fff]'),"
-        " got string 'yesterday'",
+        ("field 'ts': expected TIMESTAMP(3) (epoch millis or 'YYYY-MM-DD HH:MM:SS[.fff]'),"
+        " got string 'yesterday'"),
     ),
     (
         record(ts="2024-02-30 10:00:00"),
-        "field 'ts': expected TIMESTAMP(3) (epoch millis or 'YYYY-MM-DD HH:MM:SS[.fff]'),"
-        " got string '2024-02-30 10:00:00'",
+        ("field 'ts': expected TIMESTAMP(3) (epoch millis or 'YYYY-MM-DD HH:MM:SS[.fff]'),"
+        " got string '2024-02-30 10:00:00'"),
     ),
     (
         record(ts=1.5),
-        "field 'ts': expected TIMESTAMP(3) (epoch millis or 'YYYY-MM-DD HH:MM:SS[.fff]'),"
-        " got number 1.5",
+        ("field 'ts': expected TIMESTAMP(3) (epoch millis or 'YYYY-MM-DD HH:MM:SS[.fff]'),"
+        " got number 1.5"),
     ),
     (
         record(latency_ms="x", user_id=...),
-        "field 'user_id': missing, but the column is NOT NULL;"
-        " field 'latency_ms': expected DOUBLE, got string 'x'",
+        ("field 'user_id': missing, but the column is NOT NULL;"
+        " field 'latency_ms': expected DOUBLE, got string 'x'"),
     ),
     (b'{"user_id": "\xff"}', "malformed JSON: invalid UTF-8 (invalid start byte at byte 0)"),
 ]
@@ -321,8 +321,8 @@ def test_csv_decoding(bulk):
         (8, "field 'ok': expected BOOLEAN, got 'maybe'"),
         (
             9,
-            "field 'ts': expected TIMESTAMP(3) (epoch millis or 'YYYY-MM-DD HH:MM:SS[.fff]'),"
-            " got 'later'",
+            ("field 'ts': expected TIMESTAMP(3) (epoch millis or 'YYYY-MM-DD HH:MM:SS[.fff]'),"
+            " got 'later'"),
         ),
         (10, "malformed CSV: invalid UTF-8 (invalid start byte at byte 2)"),
     ]

@@ -23,7 +23,7 @@ from runtime_lib.sources import FileSource
 
 from .conftest import col
 
-EVENTS = [Field("user_id", "VARCHAR", False), Field("latency_ms", "DOUBLE"), Field("ts", "TIMESTAMP(3)", False)]  # noqa: E501
+EVENTS = [Field("user_id", "VARCHAR", False), Field("latency_ms", "DOUBLE"), Field("ts", "TIMESTAMP(3)", False)]
 
 # --- file source ----------------------------------------------------------------
 
@@ -120,12 +120,12 @@ def out_batch() -> Batch:
 
 
 EXPECTED_LINES = [
-    '{"user_id":"u1","n":1,"avg":1.5,"ok":true,"window_start":"2024-01-01 10:00:00.000",'
-    '"day":"2024-01-01"}',
-    '{"user_id":null,"n":4611686018427387904,"avg":null,"ok":null,'
-    '"window_start":"1969-12-31 23:59:59.999","day":"1970-01-01"}',
-    '{"user_id":"quote \\"},{\\"user_id\\":","n":null,"avg":null,"ok":false,'
-    '"window_start":null,"day":null}',
+    ('{"user_id":"u1","n":1,"avg":1.5,"ok":true,"window_start":"2024-01-01 10:00:00.000",'
+    '"day":"2024-01-01"}'),
+    ('{"user_id":null,"n":4611686018427387904,"avg":null,"ok":null,'
+    '"window_start":"1969-12-31 23:59:59.999","day":"1970-01-01"}'),
+    ('{"user_id":"quote \\"},{\\"user_id\\":","n":null,"avg":null,"ok":false,'
+    '"window_start":null,"day":null}'),
 ]
 
 
@@ -201,10 +201,10 @@ def test_dead_letter_sink(tmp_path):
         )
         sink.write([])
     assert path.read_text(encoding="utf-8").splitlines() == [
-        '{"reason":"malformed JSON: truncated","source":"events","position":7,'
-        '"raw":"{\\"x\\": \\"\ufffd"}',
-        '{"reason":"expected 3 CSV fields, got 2","source":"f.csv","position":"p0:12",'
-        '"raw":"a,b"}',
+        ('{"reason":"malformed JSON: truncated","source":"events","position":7,'
+        '"raw":"{\\"x\\": \\"\ufffd"}'),
+        ('{"reason":"expected 3 CSV fields, got 2","source":"f.csv","position":"p0:12",'
+        '"raw":"a,b"}'),
     ]
     assert sink.count == 2 and sink.by_source == {"events": 1, "f.csv": 1}
 
