@@ -12,7 +12,8 @@ order:
 - BIGINT: a JSON integer (exact, even beyond 2**53). BOOLEAN: true/false.
   ARRAY/MAP/ROW: JSON arrays/objects.
 - Updating results carry a first key ``"_op"`` with ``+I``, ``-U``, ``+U`` or
-  ``-D`` when an ops array is given (strings, or codes 0..3 in that order).
+  ``-D`` when the batch carries ``ops`` (``Batch.ops``) or an ops array is
+  passed explicitly (strings, or codes 0..3 in that order).
 
 Encoding is batch-wise: each column is converted once (timestamps through
 numpy, see temporal.py) and one ``orjson.dumps`` call serializes the whole
@@ -75,6 +76,11 @@ def column_to_json_values(col: Column, type_name: str) -> list:
     return [v if ok else None for v, ok in zip(out, valid.tolist())]
 
 
+def _batch_ops(batch: Batch, ops: Sequence | np.ndarray | None) -> Sequence | np.ndarray | None:
+    """Explicit ops win; otherwise the batch's own changelog kinds, if any."""
+    return ops if ops is not None else getattr(batch, "ops", None)
+
+
 def _ops_list(ops: Sequence | np.ndarray, n: int) -> list[str]:
     ops_list = list(ops.tolist() if isinstance(ops, np.ndarray) else ops)
     if len(ops_list) != n:
@@ -91,6 +97,7 @@ def encode_json_lines(
     n = batch.num_rows
     if n == 0:
         return b""
+    ops = _batch_ops(batch, ops)
     fields = _schema_for(batch, schema)
     keys = [f.name for f in fields]
     columns = [column_to_json_values(batch[f.name], f.type_name) for f in fields]
@@ -140,9 +147,11 @@ class JsonLinesFileSink:
         self.counters = SinkCounters()
 
     def write(self, batch: Batch, ops: Sequence | np.ndarray | None = None) -> None:
+        ops = _batch_ops(batch, ops)
         data = encode_json_lines(batch, self.schema, ops)
         self._handle.write(data)
-        self.counters.count(batch.num_rows, len(data), None if ops is None else _ops_list(ops, batch.num_rows))
+        ops_list = None if ops is None else _ops_list(ops, batch.num_rows)
+        self.counters.count(batch.num_rows, len(data), ops_list)
 
     def flush(self) -> None:
         self._handle.flush()
@@ -176,6 +185,7 @@ def format_table(
     batch: Batch, schema: Schema | Iterable[Field] | None = None, ops: Sequence | None = None
 ) -> str:
     """Plain aligned text table: header, rule, rows; numbers right-aligned."""
+    ops = _batch_ops(batch, ops)
     fields = _schema_for(batch, schema)
     headers = [f.name for f in fields]
     columns = [
@@ -215,6 +225,7 @@ class StdoutSink:
         self.counters = SinkCounters()
 
     def write(self, batch: Batch, ops: Sequence | np.ndarray | None = None) -> None:
+        ops = _batch_ops(batch, ops)
         ops_list = None if ops is None else _ops_list(ops, batch.num_rows)
         if self.pretty:
             if batch.num_rows == 0:

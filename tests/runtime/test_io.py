@@ -138,6 +138,8 @@ def test_encode_with_changelog_ops():
     lines = encode_json_lines(out_batch(), OUT, ops=["+I", "-U", 2]).decode().splitlines()
     assert [line[:13] for line in lines] == ['{"_op":"+I","', '{"_op":"-U","', '{"_op":"+U","']
     assert lines[0] == '{"_op":"+I",' + EXPECTED_LINES[0][1:]
+    carried = Batch(out_batch().columns, 3, ops=np.array(["+I", "-U", "+U"], dtype=object))
+    assert encode_json_lines(carried, OUT).decode().splitlines() == lines
     with pytest.raises(ValueError, match="ops has 1 entries for 3 rows"):
         encode_json_lines(out_batch(), OUT, ops=["+I"])
 
