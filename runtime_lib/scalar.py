@@ -565,7 +565,10 @@ def similar_to(x: Arg, pattern: str) -> Column:
     '?', '{m,n}', '[...]', '(...)'), matching the whole string."""
     if pattern is None:
         return _nulls(_length((x,)), np.bool_)
-    translated = pattern.replace("%", ".*").replace("_", ".")
+    translated = (
+        pattern.replace("\\", "\\\\").replace(".", "\\.").replace("^", "\\^")
+        .replace("$", "\\$").replace("%", ".*").replace("_", ".")
+    )
     regex = re.compile(translated, re.DOTALL)
     return _map_valid(lambda s: regex.fullmatch(s) is not None, (x,), np.bool_)
 

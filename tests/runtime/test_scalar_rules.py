@@ -217,6 +217,13 @@ def test_like_escape_and_literals():
     assert sql.like(s, None).to_pylist() == [None] * 6
 
 
+def test_similar_to():
+    s = strs("a.b", "axb", "ab", "aab", "abc", None)
+    assert sql.similar_to(s, "a.b|a+b").to_pylist() == [True, False, True, True, False, None]
+    assert sql.similar_to(s, "a%").to_pylist() == [True, True, True, True, True, None]
+    assert sql.similar_to(s, "(a|x)_b").to_pylist() == [True, False, False, True, False, None]
+
+
 def test_concat_null_and_concat_ws_skip():
     assert sql.concat(strs("a", None), "b").to_pylist() == ["ab", None]
     assert sql.concat_ws("-", strs("a", None), "b", None).to_pylist() == ["a-b", "b"]
