@@ -221,7 +221,7 @@ def test_similar_to():
     s = strs("a.b", "axb", "ab", "aab", "abc", None)
     assert sql.similar_to(s, "a.b|a+b").to_pylist() == [True, False, True, True, False, None]
     assert sql.similar_to(s, "a%").to_pylist() == [True, True, True, True, True, None]
-    assert sql.similar_to(s, "(a|x)_b").to_pylist() == [True, False, False, True, False, None]
+    assert sql.similar_to(s, "(a|x)_b").to_pylist() == [True, True, False, True, False, None]
 
 
 def test_concat_null_and_concat_ws_skip():
