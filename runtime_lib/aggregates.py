@@ -322,9 +322,7 @@ class MinMaxState(_State):
 
     def merge(self, idx, offs):
         src = self._winners(idx, offs)
-        ok = src >= 0
-        self.best = self.best[np.where(ok, src, 0)] if len(self.best) else np.zeros(len(src), self.best.dtype)
-        self.has = ok
+        self.best, self.has = self.best[np.where(src >= 0, src, 0)], src >= 0
         self._win = np.full(len(src), -1, np.int64)
 
     def snapshot(self):
@@ -370,8 +368,9 @@ class FirstLastState(MinMaxState):
 
     def merge(self, idx, offs):
         src = self._winners(idx, offs)
-        self.seq = self.seq[np.where(src >= 0, src, 0)] if len(self.seq) else np.zeros(len(src), np.int64)
-        super().merge(idx, offs)
+        pick = np.where(src >= 0, src, 0)
+        self.best, self.seq, self.has = self.best[pick], self.seq[pick], src >= 0
+        self._win = np.full(len(src), -1, np.int64)
 
     def snapshot(self):
         snap = super().snapshot()

@@ -763,6 +763,7 @@ class SessionWindowAggregate(WindowAggregate):
         self.n_open = np.zeros(cap, bool)
         self.n_used = 0
         self.head = np.full(16, -1, np.int64)
+        self._closed: list[np.ndarray] = []  # sessions closed inside process(), not fired yet
 
     @property
     def open_windows(self) -> int:
@@ -824,8 +825,8 @@ class SessionWindowAggregate(WindowAggregate):
         slots = self.slots.insert(np.where(late, -1, kid), roots, seqs)
         self.states.ensure(self.slots.n)
         self.states.update(slots, list(args), list(filters), seqs)
-        if n_closed:
-            self._fire_nodes(closed[:n_closed])
+        if n_closed:  # closed while rows passed their end: fired with the others at advance()
+            self._closed.append(closed[:n_closed].copy())
         return late_idx
 
     def _regroup(self, root: np.ndarray) -> None:
@@ -842,12 +843,13 @@ class SessionWindowAggregate(WindowAggregate):
         self.slots.rebuild(k[starts], r[starts], seq)
 
     def _fire(self, wm: int, mid_batch: bool = False) -> None:
-        if wm <= self._fired_wm:
+        if wm <= self._fired_wm and not self._closed:
             return
-        self._fired_wm = wm
+        self._fired_wm = max(wm, self._fired_wm)
         u = self.n_used
         due = self.n_open[:u] & (self.n_end[:u] - 1 + self.delay <= min(wm, _CLAMP))
-        nodes = np.flatnonzero(due)
+        nodes = np.concatenate([np.flatnonzero(due)] + self._closed)
+        self._closed = []
         if len(nodes):
             self.n_open[nodes] = False
             self._fire_nodes(nodes)
