@@ -23,8 +23,8 @@ RULES: list[Rule] = [
     fold_constants,  # first: later rules see simpler predicates (TRUE filters vanish)
     push_filters,  # before rewrite_topn: moves `rn <= N` down onto the Over it tests
     rewrite_topn,
-    prune_columns,  # after pushdown, so filters no longer need columns above the scan
-    fuse_calc,  # last: fuses the Filter/Project pairs the other rules leave
+    fuse_calc,  # fuses the Filter/Project pairs the rules above leave
+    prune_columns,  # last: after pushdown and fusion, each Calc keeps only what is read
 ]
 
 

@@ -78,7 +78,14 @@ def _find_tvf(node: lg.LogicalNode) -> lg.WindowTVF | None:
 
 
 def prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
-    """``node`` rebuilt to produce at least ``required``; old -> new positions."""
+    """``node`` rebuilt to produce at least ``required``; old -> new positions.
+    An equal rebuilt node is replaced by the original: unchanged plans stay the
+    same objects."""
+    pruned, mapping = _prune(node, required)
+    return (node if pruned == node else pruned), mapping
+
+
+def _prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
     width = len(node.schema)
     if isinstance(node, lg.Scan):
         return _scan(node, required)
