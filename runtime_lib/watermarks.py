@@ -78,9 +78,11 @@ class Watermarks:
             self.add_partition(p)
 
     def add_partition(self, partition, now_ms: int | None = None) -> None:
+        """Declare a partition; its idle clock starts at ``now_ms`` or, when not
+        given, at the next ``observe``/``tick``."""
         if partition not in self._max_ts:
             self._max_ts[partition] = WM_MIN
-            self._last_seen[partition] = _now_ms() if now_ms is None else now_ms
+            self._last_seen[partition] = now_ms
 
     @property
     def current(self) -> int:
@@ -91,6 +93,9 @@ class Watermarks:
         return WM_MIN if m == WM_MIN else m - self.bound_ms
 
     def _active(self, now_ms: int) -> list:
+        for p, seen in self._last_seen.items():
+            if seen is None:
+                self._last_seen[p] = now_ms
         if self.idle_timeout_ms is None:
             return list(self._max_ts)
         return [p for p, seen in self._last_seen.items() if now_ms - seen < self.idle_timeout_ms]
