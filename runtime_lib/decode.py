@@ -7,35 +7,43 @@ a precise reason and its position.
 JSON: how it works and why
 ==========================
 Candidates measured on 1,000,000 generated LLM request events (12 fields,
-~355 bytes each; one core, best of 3; ``POLARS_MAX_THREADS=1``,
-pyarrow ``use_threads=False``), each producing the same validated numpy
-columns::
+~355 bytes each), each producing the same validated numpy columns (VARCHAR as
+Python ``str``, NULL masks), in events per CPU-second of one process (one
+core; polars with ``POLARS_MAX_THREADS=1``, pyarrow with ``use_threads=False``;
+best of 3 rounds, on a shared 2-core machine under load)::
 
-    .venv/bin/python benchmarks/decode/bench_decode.py --events 1000000
+    .venv/bin/python benchmarks/decode/bench_decode.py --events 1000000 --repeat 3
 
-    candidate                                       all 12 fields   5 fields
-    msgspec Struct, one JSON array per batch         ~0.40 M/s       -
-    msgspec Struct, Decoder.decode_lines             ~0.45 M/s       -
-    msgspec Struct, one decode per line (chosen)     ~0.50 M/s       ~1.3 M/s
-    orjson.loads per line + Python type checks       ~0.27 M/s       -
-    polars.read_ndjson(schema) + to_numpy            ~0.55 M/s       ~1.4 M/s
-    pyarrow.json.read_json(schema) + to_numpy        ~0.45 M/s       -
+    candidate                                      all 12 fields   5 fields
+    msgspec Struct, one JSON array per batch          0.55 M/s     1.13 M/s
+    msgspec Struct, Decoder.decode_lines              0.63 M/s     1.17 M/s
+    msgspec Struct, one decode per line (chosen)      0.60 M/s     1.10 M/s
+    orjson.loads per line + Python type checks        0.16 M/s     0.29 M/s
+    polars.read_ndjson(schema) + to_numpy             0.69 M/s     0.97 M/s
+    pyarrow.json.read_json(schema) + to_numpy         0.52 M/s     0.78 M/s
+    whole path decode+filter+project+encode (chosen)  0.50 M/s     0.83 M/s
 
-(Exact figures of the last run are in ``benchmarks/decode/RESULTS.md``.) The
-Rust/C++ readers are about as fast as msgspec once their strings are turned
-into Python ``str`` objects (the column convention for VARCHAR), and neither
-can report which record was bad nor accept "epoch millis or timestamp string"
-in one column. So the decoder is built on msgspec:
+(full output in ``benchmarks/decode/RESULTS.md``). The three msgspec variants
+are within noise of each other; their order changed from run to run. The
+Rust/C++ readers are no faster once their strings become Python ``str``
+objects (the VARCHAR convention): polars is 15% ahead on all 12 fields and
+behind on the 5-field projection real queries decode. Neither can say which
+record was bad (polars fails the whole read, and turns JSON numbers into
+strings for VARCHAR, which we reject) nor accept "epoch millis or timestamp
+string" in one column. So the decoder is built on msgspec:
 
 - **Bulk path.** A ``msgspec.Struct`` type is generated from the schema
   (``BIGINT`` -> range-checked ``int``, ``DOUBLE`` -> ``float`` which accepts
   JSON integers, ``TIMESTAMP`` -> ``int | str``, nullable -> ``T | None = None``,
   unknown keys ignored). Records are decoded one per call with
-  ``list.extend(map(decode, it))``: as fast as ``decode_lines`` on one joined
-  buffer, and, unlike any joining of records into one document, a record can
-  never bleed into its neighbour (a truncated line followed by a line that
-  completes it would otherwise decode as one "good" record). Columns are then
-  cut out of the structs with ``operator.attrgetter`` and numpy.
+  ``list.extend(map(decode, it))``, in slices of 1,024 records whose structs
+  are still in the CPU cache when columns are cut out of them with
+  ``operator.attrgetter`` and numpy (1.6x faster than whole 65,536-record
+  batches). As fast as ``decode_lines`` on a joined buffer (also measured with
+  a vectorized check that every line starts with '{' and ends with '}': no
+  gain), and, unlike any joining of records into one document, a record can
+  never bleed into its neighbour (a truncated line followed by lines that
+  complete it would otherwise decode as one "good" record).
 - **Isolation.** When a record fails, ``extend`` has kept every row decoded so
   far and the iterator stands just after the bad record: its index is known
   exactly, so the record alone is explained by a slow Python validator and
