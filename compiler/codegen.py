@@ -30,7 +30,7 @@ from compiler.physical import Exec, explain_physical, walk
 # Every runtime symbol the generated code names, in one place (a test checks
 # that each exists in runtime_lib).
 RUNTIME_IMPORTS = {
-    "runtime_lib.columns": ("Batch",),
+    "runtime_lib.columns": ("Batch", "null_column"),
     "runtime_lib.pipeline": ("Context", "Field", "Output", "Pipeline", "Source", "Watermark",
                              "main"),
     "runtime_lib.aggregates": ("Agg",),
@@ -201,10 +201,13 @@ class _Generator:
                         e.span,
                     ))
                 node = e.logical
-                if isinstance(node, lg.Aggregate) and node.grouping_sets is not None:
-                    problems.append(Diagnostic(
-                        "UnsupportedError", "GROUPING SETS / ROLLUP / CUBE do not run yet",
-                        e.span))
+                if isinstance(node, lg.Aggregate):
+                    for call in node.aggs:
+                        if call.distinct and call.fn not in ("COUNT", "MIN", "MAX"):
+                            problems.append(Diagnostic(
+                                "UnsupportedError",
+                                f"{call.fn}(DISTINCT ...) does not run yet; COUNT(DISTINCT) "
+                                "does", call.span))
                 if e.name in ("WindowAggregateExec", "GroupAggregateExec") and any(
                         x.name in ("WindowAggregateExec", "GroupAggregateExec")
                         for child in e.inputs for x in walk(child)):
@@ -411,20 +414,57 @@ class _Generator:
         return "; ".join(parts)
 
     def aggregate(self, e: Exec) -> None:
-        """State in ``__init__``, and ``on_<name>`` for the rows the operator emits."""
+        """State in ``__init__``, and ``on_<name>`` for the rows the operator emits.
+        GROUPING SETS become one runtime operator per set, whose rows get NULL for
+        the keys the set rolls up."""
         m = self.m
         node = e.logical
         assert isinstance(node, lg.Aggregate)
         name = self.name_of(e)
         m.span_entry(name, e.span)
-        plan = _AggregatePlan(node, e.inputs[0].schema)
+        for operator, plan in self.operators(e):
+            self.operator_state(e, operator, plan)
+            method = [f"    def on_{operator}(self, batch: Batch) -> None:",
+                      f'        """Rows emitted by {e.name} {operator}."""']
+            if node.emit == "CHANGES" or node.window is None:
+                method.append('        batch = batch.split_ops("op")')
+            if plan.reorder:
+                method.append("        batch = batch.project(")
+                method.append("            {")
+                for i, out in enumerate(node.schema):
+                    if out.name in plan.runtime_names:
+                        method.append(f"                {out.name!r}: batch[{out.name!r}],")
+                    else:  # rolled up by this grouping set
+                        method.append(f"                {out.name!r}: "
+                                      f"null_column({out.type.storage!r}, batch.num_rows),")
+                method.append("            }")
+                method.append("        )")
+            method += self.chain(e, "batch", "        ")
+            m.methods.append("\n".join(method))
+            self.stateful.append((e, operator))
+
+    def operators(self, e: Exec) -> list[tuple[str, _AggregatePlan]]:
+        """(attribute name, plan) of each runtime operator an Aggregate needs."""
+        node = e.logical
+        assert isinstance(node, lg.Aggregate)
+        name = self.name_of(e)
+        if node.grouping_sets is None:
+            return [(name, _AggregatePlan(node, e.inputs[0].schema))]
+        return [(f"{name}_{i + 1}", _AggregatePlan(node, e.inputs[0].schema, keys))
+                for i, keys in enumerate(node.grouping_sets)]
+
+    def operator_state(self, e: Exec, operator: str, plan: _AggregatePlan) -> None:
+        node = e.logical
+        assert isinstance(node, lg.Aggregate)
         window = node.window
-        lines = [f"# {e.name} ({m.where(e.span)}): {_comment(e.state)}"]
+        keys = ", ".join(plan.key_names) or "()"
+        lines = [f"# {e.name} ({self.m.where(e.span)}) GROUP BY {_comment(keys)}: "
+                 f"{_comment(e.state)}"]
         if window is not None:
-            lines.append(f"self.{name} = WindowAggregate(")
+            lines.append(f"self.{operator} = WindowAggregate(")
             lines.append(f"    window={plan.window_spec()},")
         else:
-            lines.append(f"self.{name} = GroupAggregate(")
+            lines.append(f"self.{operator} = GroupAggregate(")
         lines.append(f"    key_kinds={plan.key_kinds!r},")
         lines.append(f"    arg_kinds={plan.arg_kinds!r},")
         lines.append("    aggs=[")
@@ -437,59 +477,48 @@ class _Generator:
             lines.append(f"    emit={emit},")
         lines.append(f"    names={plan.runtime_names!r},")
         lines.append(")")
-        m.state.extend(lines)
-        # the rows it emits go on up the plan
-        method = [f"    def on_{name}(self, batch: Batch) -> None:",
-                  f'        """Rows emitted by {e.name} {name}."""']
-        if node.emit == "CHANGES" or window is None:
-            method.append('        batch = batch.split_ops("op")')
-        if plan.reorder:
-            method.append("        batch = batch.project(")
-            method.append("            {")
-            for out in node.schema:
-                method.append(f"                {out.name!r}: batch[{out.name!r}],")
-            method.append("            }")
-            method.append("        )")
-        method += self.chain(e, "batch", "        ")
-        m.methods.append("\n".join(method))
-        self.stateful.append((e, name))
+        self.m.state.extend(lines)
 
     def push_into(self, e: Exec, var: str, indent: str) -> list[str]:
         """Code that hands ``var`` (rows of its input) to the stateful operator ``e``."""
-        name = self.name_of(e)
         node = e.logical
         assert isinstance(node, lg.Aggregate)
-        plan = _AggregatePlan(node, e.inputs[0].schema)
-        emitter = ExprEmitter(e.inputs[0].schema, var)
-        keys = ", ".join(emitter.emit(k) for k in plan.key_exprs)
-        args = ", ".join(emitter.emit(a) for a in plan.arg_exprs)
-        filters = ", ".join(f"sql.filter_mask({emitter.emit(f)})" for f in plan.filter_exprs)
-        comment = f"{indent}# {e.name} ({self.m.where(e.span)}): " + _comment(
-            "GROUP BY " + ", ".join(node.key_names))
-        if node.window is not None:
-            time_name = node.window.input.schema[node.window.time_column].name
-            return [
-                comment,
-                f"{indent}late = self.{name}.process(",
-                f"{indent}    keys=[{keys}],",
-                f"{indent}    ts={var}[{time_name!r}].values,",
-                f"{indent}    watermark_before={var}.watermarks,",
-                f"{indent}    args=[{args}],",
-                f"{indent}    filters=[{filters}],",
-                f"{indent})",
-                f"{indent}self.late({name!r}, {var}.take(late), \"its window had already fired\")",
-            ]
-        return [
-            comment,
-            f"{indent}self.on_{name}(",
-            f"{indent}    self.{name}.process(",
-            f"{indent}        keys=[{keys}],",
-            f"{indent}        args=[{args}],",
-            f"{indent}        filters=[{filters}],",
-            f"{indent}        num_rows={var}.num_rows,",
-            f"{indent}    )",
-            f"{indent})",
-        ]
+        lines: list[str] = []
+        for number, (operator, plan) in enumerate(self.operators(e)):
+            emitter = ExprEmitter(e.inputs[0].schema, var)
+            keys = ", ".join(emitter.emit(k) for k in plan.key_exprs)
+            args = ", ".join(emitter.emit(a) for a in plan.arg_exprs)
+            filters = ", ".join(f"sql.filter_mask({emitter.emit(f)})" for f in plan.filter_exprs)
+            lines.append(f"{indent}# {e.name} ({self.m.where(e.span)}): "
+                         + _comment("GROUP BY " + (", ".join(plan.key_names) or "()")))
+            if node.window is not None:
+                time_name = node.window.input.schema[node.window.time_column].name
+                # every grouping set sees the same rows late: count them once
+                target = "late = " if number == 0 else ""
+                lines += [
+                    f"{indent}{target}self.{operator}.process(",
+                    f"{indent}    keys=[{keys}],",
+                    f"{indent}    ts={var}[{time_name!r}].values,",
+                    f"{indent}    watermark_before={var}.watermarks,",
+                    f"{indent}    args=[{args}],",
+                    f"{indent}    filters=[{filters}],",
+                    f"{indent})",
+                ]
+                if number == 0:
+                    lines.append(f"{indent}self.late({self.name_of(e)!r}, {var}.take(late), "
+                                 "\"its window had already fired\")")
+            else:
+                lines += [
+                    f"{indent}self.on_{operator}(",
+                    f"{indent}    self.{operator}.process(",
+                    f"{indent}        keys=[{keys}],",
+                    f"{indent}        args=[{args}],",
+                    f"{indent}        filters=[{filters}],",
+                    f"{indent}        num_rows={var}.num_rows,",
+                    f"{indent}    )",
+                    f"{indent})",
+                ]
+        return lines
 
     def advance_method(self) -> None:
         """``advance``: fire what the new watermarks allow, lowest operators first."""
@@ -522,15 +551,16 @@ class _AggregatePlan:
     }
     WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
 
-    def __init__(self, node: lg.Aggregate, input_schema: lg.Schema):
+    def __init__(self, node: lg.Aggregate, input_schema: lg.Schema,
+                 grouping_set: tuple[int, ...] | None = None):
         self.node = node
         width = len(input_schema)
-        window_positions = []
         self.key_exprs: list[lg.BoundExpr] = []
         self.key_names: list[str] = []
-        for key, key_name in zip(node.keys, node.key_names):
+        for i, (key, key_name) in enumerate(zip(node.keys, node.key_names)):
             if node.window is not None and isinstance(key, lg.ColumnRef) and key.index >= width:
-                window_positions.append(key_name)
+                continue  # window_start, window_end, window_time: the operator's own
+            if grouping_set is not None and i not in grouping_set:
                 continue
             self.key_exprs.append(key)
             self.key_names.append(key_name)
@@ -552,6 +582,7 @@ class _AggregatePlan:
 
     def agg(self, call: lg.AggCall) -> str:
         func = self.FUNCS[call.fn]
+        distinct = call.distinct and call.fn == "COUNT"  # MIN/MAX(DISTINCT x) = MIN/MAX(x)
         parts = []
         if call.fn == "COUNT" and not call.args:
             func = "count_star"
@@ -563,7 +594,7 @@ class _AggregatePlan:
             parts.append(f"param={call.param!r}")
         if call.filter is not None:
             parts.append(f"filter={self._index(self.filter_exprs, call.filter)}")
-        if call.distinct:
+        if distinct:
             parts.append("distinct=True")
         return f"Agg({', '.join([repr(func)] + parts)})"
 

@@ -98,7 +98,7 @@ class Query(Pipeline):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        # GroupAggregateExec (fr_dql_002_aggregations.sql:7:1): per key: accumulators, kept until the key is retracted (no TTL)
+        # GroupAggregateExec (fr_dql_002_aggregations.sql:7:1) GROUP BY model_id: per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate = GroupAggregate(
             key_kinds=["O"],
             arg_kinds=["f", "f"],

@@ -94,7 +94,7 @@ class Query(Pipeline):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        # WindowAggregateExec (fr_dql_004_hop.sql:3:1): per key and 1 min pane: accumulators, shared by 10 windows; freed when the last window ...
+        # WindowAggregateExec (fr_dql_004_hop.sql:3:1) GROUP BY model_id: per key and 1 min pane: accumulators, shared by 10 windows; freed when the last window ...
         self.window_aggregate = WindowAggregate(
             window=Hop(slide_ms=60000, size_ms=600000, offset_ms=0),
             key_kinds=["O"],
@@ -108,7 +108,7 @@ class Query(Pipeline):
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
-        # WindowAggregateExec (fr_dql_004_hop.sql:3:1): GROUP BY model_id, window_start, window_end, window_time
+        # WindowAggregateExec (fr_dql_004_hop.sql:3:1): GROUP BY model_id
         late = self.window_aggregate.process(
             keys=[batch["model_id"]],
             ts=batch["event_time"].values,

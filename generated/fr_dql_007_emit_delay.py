@@ -89,7 +89,7 @@ class Query(Pipeline):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        # WindowAggregateExec (fr_dql_007_emit_delay.sql:7:1): per key and window: accumulators; freed when the window fires
+        # WindowAggregateExec (fr_dql_007_emit_delay.sql:7:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=300000, offset_ms=0),
             key_kinds=["O"],
@@ -103,7 +103,7 @@ class Query(Pipeline):
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
-        # WindowAggregateExec (fr_dql_007_emit_delay.sql:7:1): GROUP BY model_id, window_start, window_end, window_time
+        # WindowAggregateExec (fr_dql_007_emit_delay.sql:7:1): GROUP BY model_id
         late = self.window_aggregate.process(
             keys=[batch["model_id"]],
             ts=batch["event_time"].values,

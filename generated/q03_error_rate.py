@@ -102,7 +102,7 @@ class Query(Pipeline):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        # WindowAggregateExec (q03_error_rate.sql:6:1): per key and window: accumulators; freed when the window fires
+        # WindowAggregateExec (q03_error_rate.sql:6:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=300000, offset_ms=0),
             key_kinds=["O"],
@@ -117,7 +117,7 @@ class Query(Pipeline):
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
-        # WindowAggregateExec (q03_error_rate.sql:6:1): GROUP BY model_id, window_start, window_end, window_time
+        # WindowAggregateExec (q03_error_rate.sql:6:1): GROUP BY model_id
         late = self.window_aggregate.process(
             keys=[batch["model_id"]],
             ts=batch["event_time"].values,

@@ -117,7 +117,7 @@ class Query(Pipeline):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        # WindowAggregateExec (q06_session_analytics.sql:16:1): per key: open sessions and their accumulators; freed when a session fires
+        # WindowAggregateExec (q06_session_analytics.sql:16:1) GROUP BY user_id: per key: open sessions and their accumulators; freed when a session fires
         self.window_aggregate = WindowAggregate(
             window=Session(gap_ms=1800000, partition_by=()),
             key_kinds=["O"],
@@ -141,7 +141,7 @@ class Query(Pipeline):
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
-        # WindowAggregateExec (q06_session_analytics.sql:16:1): GROUP BY user_id, window_start, window_end, window_time
+        # WindowAggregateExec (q06_session_analytics.sql:16:1): GROUP BY user_id
         late = self.window_aggregate.process(
             keys=[batch["user_id"]],
             ts=batch["event_time"].values,

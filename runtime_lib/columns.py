@@ -143,3 +143,10 @@ def concat_batches(parts: list[Batch]) -> Batch:
     if all(p.ops is not None for p in parts):
         ops = np.concatenate([p.ops for p in parts])
     return Batch(columns, sum(p.num_rows for p in parts), watermarks, ops)
+
+
+def null_column(kind: str, n: int) -> Column:
+    """``n`` NULLs of storage kind 'b', 'i', 'f' or 'O' (a rolled-up grouping key)."""
+    np_dtype = {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}[kind]
+    values = np.empty(n, dtype=object) if kind == "O" else np.zeros(n, dtype=np_dtype)
+    return Column(values, np.zeros(n, dtype=bool))

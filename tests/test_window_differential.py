@@ -357,3 +357,41 @@ def test_group_by_changelog_materializes_to_the_batch_result(events: list[dict],
     assert table.keys() == expected.keys()
     for key in table:
         assert same(table[key], expected[key]), (table[key], expected[key])
+
+
+# ------------------------------------------------------------- grouping sets
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(events=event_streams())
+def test_grouping_sets_equal_duckdb(events: list[dict], workspace: Path) -> None:
+    module = workspace / "sets.py"
+    if not module.exists():
+        compile_query(workspace, "sets", (
+            "SELECT k, window_start, window_end, COUNT(*) AS c_all, SUM(v) AS s_v "
+            "FROM TABLE(TUMBLE(TABLE ev, DESCRIPTOR(event_time), INTERVAL '10' SECOND)) "
+            "GROUP BY GROUPING SETS ((k, window_start, window_end), (window_start, window_end));"))
+    actual = run(module, events, workspace, "sets")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE ev (i BIGINT, k VARCHAR, v DOUBLE)")
+    con.execute("CREATE TABLE w (i BIGINT, ws BIGINT, we BIGINT)")
+    if events:
+        con.executemany("INSERT INTO ev VALUES (?, ?, ?)",
+                        [(i, e["k"], e["v"]) for i, e in enumerate(events)])
+    pairs = on_time_pairs("tumble", [e["ts"] for e in events], 0)
+    if pairs:
+        con.executemany("INSERT INTO w VALUES (?, ?, ?)", pairs)
+    cursor = con.execute("""SELECT k, ws AS window_start, we AS window_end, COUNT(*) AS c_all,
+        SUM(v) AS s_v, GROUPING(k) AS rolled FROM ev JOIN w USING (i)
+        GROUP BY GROUPING SETS ((k, ws, we), (ws, we))""")
+    names = [d[0] for d in cursor.description]
+    expected = [dict(zip(names, r)) for r in cursor.fetchall()]
+
+    def key(row: dict) -> tuple:
+        start = row["window_start"]
+        start = to_ms(start) if isinstance(start, str) else start
+        return (start, str(row["k"]), row["c_all"], round(row["s_v"] or 0.0, 6))
+
+    # a rolled-up key is NULL, like a NULL key (as in Flink): compare as multisets
+    assert sorted(map(key, actual)) == sorted(map(key, expected))
