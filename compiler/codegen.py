@@ -188,6 +188,7 @@ class _Generator:
         self.op_names: dict[int, str] = {}
         self.sink_index: dict[int, int] = {}
         self.stateful: list[tuple[Exec, str]] = []
+        self.emitted: set[str] = set()
 
     def refuse_unsupported(self) -> None:
         problems = []
@@ -387,8 +388,10 @@ class _Generator:
             if parent.name == "CalcExec":
                 name = self.name_of(parent)
                 doc = self.calc_doc(parent)
-                m.functions.append(_calc_function(m, name, parent.logical, doc))
-                m.span_entry(name, parent.span)
+                if name not in self.emitted:  # several producers may feed one Calc
+                    self.emitted.add(name)
+                    m.functions.append(_calc_function(m, name, parent.logical, doc))
+                    m.span_entry(name, parent.span)
                 lines.append(f"{indent}# CalcExec ({m.where(parent.span)}): {_comment(doc)}")
                 lines.append(f"{indent}{var} = {name}({var})")
                 current = parent

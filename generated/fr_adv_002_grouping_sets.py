@@ -56,28 +56,6 @@ def calc(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, count"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "region": batch["region"],
-            "count": batch["count_star"],
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, count"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "region": batch["region"],
-            "count": batch["count_star"],
-        }
-    )
-
-
 # SourceExec: llm_requests (fr_adv_002_grouping_sets.sql:10:6)
 LLM_REQUESTS = Source(
     name="llm_requests",

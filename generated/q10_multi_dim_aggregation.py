@@ -65,45 +65,6 @@ def calc(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, window_start, request_count, avg_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "region": batch["region"],
-            "window_start": batch["window_start"],
-            "request_count": batch["count_star"],
-            "avg_latency": batch["avg_latency_ms"],
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, window_start, request_count, avg_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "region": batch["region"],
-            "window_start": batch["window_start"],
-            "request_count": batch["count_star"],
-            "avg_latency": batch["avg_latency_ms"],
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, window_start, request_count, avg_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "region": batch["region"],
-            "window_start": batch["window_start"],
-            "request_count": batch["count_star"],
-            "avg_latency": batch["avg_latency_ms"],
-        }
-    )
-
-
 # SourceExec: llm_requests (q10_multi_dim_aggregation.sql:13:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
