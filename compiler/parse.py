@@ -73,9 +73,11 @@ def _with_span(method: Callable) -> Callable:
 
     @functools.wraps(method)
     def wrapper(self: SqlcParser, *args: Any, **kwargs: Any) -> Any:
-        first = self._curr
+        first, index = self._curr, self._index
         node = method(self, *args, **kwargs)
-        if isinstance(node, exp.Expression) and first is not None and self._prev is not None:
+        # only a method that consumed tokens knows the node's extent (at the end of
+        # a statement sqlglot's current token is a falsy sentinel at offset 0)
+        if isinstance(node, exp.Expression) and first and self._index > index:
             if _SPAN not in node.meta and self._prev.end >= first.start:
                 node.meta[_SPAN] = Span(first.start, self._prev.end + 1)
         return node

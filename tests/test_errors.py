@@ -257,8 +257,7 @@ case("types-where-string",
      "1:41", B, "WHERE must be a boolean condition, got VARCHAR", at="region")
 case("types-having-not-boolean",
      "SELECT model_id FROM llm_requests GROUP BY model_id HAVING COUNT(*);",
-     "1:60", B, "HAVING must be a boolean condition, got BIGINT", at="COUNT(*)",
-     xfail="caret at 1:1 (the whole statement), not at the HAVING condition")
+     "1:60", B, "HAVING must be a boolean condition, got BIGINT", at="COUNT(*)")
 case("types-not-on-number",
      "SELECT model_id FROM llm_requests WHERE NOT latency_ms;",
      "1:45", B, "NOT must be a boolean condition, got DOUBLE", at="latency_ms")
@@ -378,8 +377,7 @@ case("agg-in-join-condition",
      "3:32", B, "aggregate function COUNT is not allowed in a join condition", at="COUNT(*)")
 case("agg-in-group-by",
      "SELECT COUNT(*) FROM llm_requests GROUP BY COUNT(*);",
-     "1:44", B, "GROUP BY cannot contain an aggregate", at="COUNT(*);",
-     xfail="caret at 1:1 (the whole statement), not at the aggregate in GROUP BY")
+     "1:44", B, "GROUP BY cannot contain an aggregate", at="COUNT(*);")
 case("agg-column-not-grouped",
      "SELECT model_id, region, COUNT(*) FROM llm_requests GROUP BY model_id;",
      "1:18", B, "column 'region' must appear in GROUP BY or be used in an aggregate function",
@@ -587,14 +585,12 @@ case("win-group-window-hop-not-multiple",
      "2:47", B, "HOP size must be an integral multiple of its slide", at="INTERVAL '5'")
 case("win-group-window-arity",
      "SELECT COUNT(*) FROM llm_requests GROUP BY TUMBLE(event_time);",
-     "1:44", B, "TUMBLE takes 2 arguments: TUMBLE(time_attr, size)", at="TUMBLE(",
-     xfail="caret at 1:1 (the whole statement), not at the TUMBLE call")
+     "1:44", B, "TUMBLE takes 2 arguments: TUMBLE(time_attr, size)", at="TUMBLE(")
 case("win-two-group-windows",
      "SELECT COUNT(*) FROM llm_requests\n"
      "GROUP BY TUMBLE(event_time, INTERVAL '1' HOUR),\n"
      "         HOP(event_time, INTERVAL '1' MINUTE, INTERVAL '1' HOUR);",
-     "3:10", B, "GROUP BY takes at most one group window", at="HOP(",
-     xfail="caret at 1:1 (the whole statement), not at the second group window")
+     "3:10", B, "GROUP BY takes at most one group window", at="HOP(")
 
 # -------------------------------------------------------------------------- emits
 
