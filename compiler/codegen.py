@@ -98,7 +98,14 @@ class ExprEmitter:
         args = [self.emit(a) for a in expr.args]
         fn = expr.fn
         if fn in ("CAST", "TRY_CAST"):
-            return f"sql.{OPERATORS[fn]}({args[0]}, {expr.type.sql()!r})"
+            # TIMESTAMP, DATE and TIME are all int64 underneath: say which one it is
+            source = expr.args[0].type
+            from_type = "" if source.is_null else f", {source.sql()!r}"
+            return f"sql.{OPERATORS[fn]}({args[0]}, {expr.type.sql()!r}{from_type})"
+        if fn in ("EXTRACT", "DATE_FORMAT"):
+            temporal = expr.args[1] if fn == "EXTRACT" else expr.args[0]
+            name = OPERATORS.get(fn) or SCALARS[fn].runtime
+            return f"sql.{name}({', '.join(args)}, {temporal.type.sql()!r})"
         if fn == "CASE":
             conditions = ", ".join(args[0:-1:2])
             values = ", ".join(args[1:-1:2])

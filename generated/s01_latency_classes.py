@@ -62,7 +62,9 @@ def calc(batch: Batch) -> Batch:
             "request_id": batch["request_id"],
             "model_id": batch["model_id"],
             "region": sql.upper(sql.coalesce(batch["region"], "unknown")),
-            "requested_at": sql.date_format(batch["event_time"], "yyyy-MM-dd HH:mm:ss"),
+            "requested_at": sql.date_format(
+                batch["event_time"], "yyyy-MM-dd HH:mm:ss", "TIMESTAMP(3)"
+            ),
             "latency_ms": batch["latency_ms"],
             "latency_category": sql.case_when(
                 [sql.lt(batch["latency_ms"], 500), sql.lt(batch["latency_ms"], 2000)],

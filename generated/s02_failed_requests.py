@@ -59,10 +59,10 @@ def calc(batch: Batch) -> Batch:
             "request_id": batch["request_id"],
             "model_id": batch["model_id"],
             "error_code": batch["error_code"],
-            "hour_of_day": sql.extract("HOUR", batch["event_time"]),
+            "hour_of_day": sql.extract("HOUR", batch["event_time"], "TIMESTAMP(3)"),
             "prompt_preview": sql.concat(sql.substring(batch["prompt_text"], 1, 24), "..."),
             "prompt_chars": sql.length(batch["prompt_text"]),
-            "kilo_tokens": sql.div(sql.cast(batch["tokens_used"], "DOUBLE"), 1000),
+            "kilo_tokens": sql.div(sql.cast(batch["tokens_used"], "DOUBLE", "INT"), 1000),
         }
     )
 

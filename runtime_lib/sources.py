@@ -46,6 +46,40 @@ def _lines(path: Path, start_line: int) -> Iterator[tuple[int, bytes]]:
                 yield number, tail[:-1] if tail.endswith(b"\r") else tail
 
 
+def _line_blocks(path: Path, start_line: int) -> Iterator[tuple[int, list[bytes]]]:
+    """(1-based number of the first line, the lines) per block read, without line
+    terminators (``\\n`` or ``\\r\\n``), skipping the first ``start_line`` lines."""
+    number = 0
+    with open(path, "rb") as handle:
+        tail = b""
+        while True:
+            block = handle.read(_READ_SIZE)
+            if not block:
+                break
+            lines = (tail + block).split(b"\n")
+            tail = lines.pop()
+            if b"\r" in block:
+                lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+            first = number + 1
+            number += len(lines)
+            if number > start_line:
+                skip = max(0, start_line - first + 1)
+                yield first + skip, lines[skip:]
+        if tail:
+            number += 1
+            if number > start_line:
+                yield number, [tail[:-1] if tail.endswith(b"\r") else tail]
+
+
+def _concat_positions(a: list[int] | range, b: list[int] | range) -> list[int] | range:
+    """Two runs of line numbers as one; stays a ``range`` while they are contiguous."""
+    if not len(a):
+        return b
+    if isinstance(a, range) and isinstance(b, range) and (not len(b) or a.stop == b.start):
+        return range(a.start, b.stop if len(b) else a.stop)
+    return list(a) + list(b)
+
+
 class FileSource:
     """Micro-batches from one file, ``format`` 'json' (JSON lines) or 'csv'
     (header row first)."""
@@ -93,19 +127,27 @@ class FileSource:
         return batch, dead
 
     def _json_batches(self) -> Iterator[tuple[Batch, list[DeadLetter]]]:
+        """Whole blocks are split into lines at once; positions are computed only
+        as a ``range`` unless blank lines had to be removed (no Python work per
+        record on this path)."""
         decoder = JsonDecoder(self.schema, self.source_name)
         records: list[bytes] = []
-        positions: list[int] = []
+        positions: list[int] | range = range(0)
         last = self.start_line
-        for number, line in _lines(self.path, self.start_line):
-            last = number
-            if not line.strip():
-                continue
-            records.append(line)
-            positions.append(number)
-            if len(records) >= self.batch_size:
-                yield self._emit(decoder, records, positions, number)
-                records, positions = [], []
+        for first, lines in _line_blocks(self.path, self.start_line):
+            last = first + len(lines) - 1
+            kept = [line for line in lines if line and not line.isspace()]
+            if len(kept) == len(lines):
+                where: list[int] | range = range(first, first + len(lines))
+            else:
+                where = [first + i for i, line in enumerate(lines) if line and not line.isspace()]
+            records.extend(kept)
+            positions = _concat_positions(positions, where)
+            while len(records) >= self.batch_size:
+                size = self.batch_size
+                yield self._emit(decoder, records[:size], positions[:size],
+                                 positions[size - 1] if size else last)
+                records, positions = records[size:], positions[size:]
         if records:
             yield self._emit(decoder, records, positions, last)
         self.offset = max(self.offset, last)
