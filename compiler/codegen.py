@@ -65,15 +65,23 @@ def _identifier(name: str) -> str:
     return text
 
 
+def _printable(text: str, keep: str = "") -> str:
+    """Control characters (NUL, CR, ...) written as escapes: a module may not
+    contain them raw, and a CR would end a comment line."""
+    return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
+
+
 def _comment(text: str, limit: int = 90) -> str:
-    """One line of SQL for a comment: whitespace (newlines too) flattened."""
-    flat = " ".join(text.split())
+    """One line of text for a comment or a one-line docstring: whitespace
+    (newlines too) flattened, control characters escaped."""
+    flat = _printable(" ".join(text.split()))
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _docstring_safe(text: str) -> str:
     """Text that can sit inside a triple-quoted string and not end it."""
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    text = _printable(text, keep="\n\t")
     return text[:-1] + '\\"' if text.endswith('"') else text
 
 
@@ -120,6 +128,20 @@ class ExprEmitter:
             return f"sql.{SCALARS[fn].runtime}({', '.join(args)})"
         raise TypeError(f"no runtime function for {fn}")
 
+    def column(self, expr: lg.BoundExpr) -> str:
+        """Like ``emit``, but always a column of the batch's length: a constant
+        (SELECT 'x' AS a, SUM(1)) becomes a constant column."""
+        if isinstance(expr, lg.Const):
+            return (f"sql.literal({_literal(expr.value)}, {self.batch}.num_rows, "
+                    f"{expr.type.sql()!r})")
+        return self.emit(expr)
+
+    def mask(self, expr: lg.BoundExpr) -> str:
+        """The rows a condition keeps, as a boolean array."""
+        if isinstance(expr, lg.Const):
+            return f"sql.filter_mask({_literal(expr.value)}, {self.batch}.num_rows)"
+        return f"sql.filter_mask({self.emit(expr)})"
+
 
 @dataclass
 class _Module:
@@ -143,7 +165,7 @@ class _Module:
 
     def where(self, span: Span) -> str:
         line, col = self.source.line_col(span.start)
-        return f"{self.source.path.rsplit('/', 1)[-1]}:{line}:{col}"
+        return _comment(f"{self.source.path.rsplit('/', 1)[-1]}:{line}:{col}")
 
     def span_entry(self, name: str, span: Span) -> None:
         self.spans[name] = self.source.line_col(span.start)
@@ -168,7 +190,7 @@ def _calc_function(m: _Module, name: str, node: lg.LogicalNode, doc: str) -> str
         condition, exprs, names = None, node.exprs, node.names
     lines = [f"def {name}(batch: Batch) -> Batch:", f'    """{_docstring_safe(doc)}"""']
     if condition is not None:
-        lines.append(f"    batch = batch.take(sql.filter_mask({emitter.emit(condition)}))")
+        lines.append(f"    batch = batch.take({emitter.mask(condition)})")
     identity = [isinstance(e, lg.ColumnRef) and e.index == i and n == input_schema[i].name
                 for i, (e, n) in enumerate(zip(exprs, names))]
     if all(identity) and len(exprs) == len(input_schema):
@@ -177,7 +199,7 @@ def _calc_function(m: _Module, name: str, node: lg.LogicalNode, doc: str) -> str
         lines.append("    return batch.project(")
         lines.append("        {")
         for expr, out in zip(exprs, names):
-            lines.append(f"            {out!r}: {emitter.emit(expr)},")
+            lines.append(f"            {out!r}: {emitter.column(expr)},")
         lines.append("        }")
         lines.append("    )")
     return "\n".join(lines)
@@ -319,8 +341,19 @@ class _Generator:
         lines = [f"# SourceExec: {_comment(source_name)} ({m.where(first.span)})"]
         lines.append(f"{const} = Source(")
         lines.append(f"    name={source_name!r},")
+        # the event time cannot be NULL: records without the columns it is computed
+        # from are dead letters at decoding, with their position and raw text
+        required: set[str] = set()
+        if first.watermark is not None:
+            time_index = first.watermark.column
+            time_expr = dict(first.computed).get(time_index)
+            refs = lg.referenced(time_expr) if time_expr is not None else {time_index}
+            required = {first.schema[i].name for i in refs}
         lines.append("    fields=(")
         for f in physical:
+            if f.name in required and f.type.nullable:
+                f = lg.Field(f.name, f.type.with_nullable(False))
+                lines.append(f"        # {_comment(f.name)}: NOT NULL here, the event time needs it")
             lines.append(f"        {_field_call(f)},")
         lines.append("    ),")
         if metadata:
@@ -359,7 +392,7 @@ class _Generator:
                 if name in computed_exprs:
                     expr, schema = computed_exprs[name]
                     body.append(f"            # {_comment(name + ' AS ' + lg.expr_sql(expr))}")
-                    body.append(f"            {name!r}: {ExprEmitter(schema).emit(expr)},")
+                    body.append(f"            {name!r}: {ExprEmitter(schema).column(expr)},")
                 else:
                     body.append(f"            {name!r}: batch[{name!r}],")
             body += ["        }", "    )"]
@@ -496,9 +529,9 @@ class _Generator:
         lines: list[str] = []
         for number, (operator, plan) in enumerate(self.operators(e)):
             emitter = ExprEmitter(e.inputs[0].schema, var)
-            keys = ", ".join(emitter.emit(k) for k in plan.key_exprs)
-            args = ", ".join(emitter.emit(a) for a in plan.arg_exprs)
-            filters = ", ".join(f"sql.filter_mask({emitter.emit(f)})" for f in plan.filter_exprs)
+            keys = ", ".join(emitter.column(k) for k in plan.key_exprs)
+            args = ", ".join(emitter.column(a) for a in plan.arg_exprs)
+            filters = ", ".join(emitter.mask(f) for f in plan.filter_exprs)
             lines.append(f"{indent}# {e.name} ({self.m.where(e.span)}): "
                          + _comment("GROUP BY " + (", ".join(plan.key_names) or "()")))
             if node.window is not None:
@@ -655,14 +688,14 @@ def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
         + "\n"
     )
     text = _template().render(
-        header=f"# Generated by sqlc {__version__} from {' '.join(display_path.split())} "
+        header=f"# Generated by sqlc {__version__} from {_comment(display_path, 300)} "
         f"(sha256:{_sha(source.text)}). Do not edit.",
         docstring=docstring,
         imports=imports,
         sources=m.sources,
         source_names=m.source_names,
         functions=m.functions,
-        path_repr=_comment(display_path),
+        path_repr=_docstring_safe(_comment(display_path)),
         outputs=m.outputs,
         state=m.state,
         methods=m.methods,

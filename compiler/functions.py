@@ -184,6 +184,8 @@ SCALARS: dict[str, Scalar] = {
     "CONCAT": Scalar("concat", 1, None, _concat),
     "CONCAT_WS": Scalar("concat_ws", 2, None, _concat_ws),
     "LENGTH": Scalar("length", 1, 1, _string_to(t.INT, "LENGTH")),
+    "CHAR_LENGTH": Scalar("char_length", 1, 1, _string_to(t.INT, "CHAR_LENGTH")),
+    "CHARACTER_LENGTH": Scalar("char_length", 1, 1, _string_to(t.INT, "CHARACTER_LENGTH")),
     "REPLACE": Scalar("replace", 3, 3, _string_to(t.VARCHAR, "REPLACE", 3)),
     "POSITION": Scalar("position", 2, 2, _string_to(t.INT, "POSITION", 2)),
     "REGEXP_EXTRACT": Scalar("regexp_extract", 2, 3, _regexp_extract),

@@ -153,10 +153,6 @@ def test_identifiers_and_literals_never_become_code(aliases, literals, where,
     assert not canary.exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: a constant SELECT item (`'x' AS a`, `1 AS one`, also folded ones like "
-    "UPPER('x')) is emitted as a bare Python value in batch.project({...}); the sink "
-    "fails with AttributeError: 'str' object has no attribute 'valid' (mypy: dict-item)"))
 def test_literal_select_items_come_through(tmp_path: Path) -> None:
     canary = tmp_path / "pwned"
     literal = "a'b\"\"\"c\\d\n#{{x}}" + payload(canary)
@@ -170,10 +166,6 @@ def test_literal_select_items_come_through(tmp_path: Path) -> None:
     assert not canary.exists()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: a NUL character in a SQL string literal is written raw into the module "
-    "docstring; the module cannot be imported (SyntaxError: source code string cannot "
-    "contain null bytes)"))
 def test_nul_character_in_a_literal(tmp_path: Path) -> None:
     module = compile_text(
         "SELECT COALESCE(user_id, 'a\x00b') AS v FROM llm_requests WHERE prompt_text = 'p'"
@@ -190,12 +182,6 @@ ODD_NAMES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: the SQL file's path reaches the module unescaped: in the Query docstring "
-    "(`\"\"\"The pipeline of <path>: ...\"\"\"`, not passed through _docstring_safe) and in "
-    "the operator comments (`_Module.where`, not flattened). A name with `\"\"\"` or a "
-    "newline makes black raise InvalidInput (sqlc: internal error); one with `\\N` gives "
-    "a module that does not compile"))
 @pytest.mark.parametrize("name", list(ODD_NAMES.values()), ids=list(ODD_NAMES))
 def test_odd_file_names(name: str, tmp_path: Path) -> None:
     canary = tmp_path / "pwned"

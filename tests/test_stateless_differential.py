@@ -402,18 +402,9 @@ EDGE_ROWS = [
 KNOWN_DEFECTS = {
     "not_like": "defect: `s NOT LIKE p` compiles to `sql.like(s, p)` (negation lost); "
     "compiler/parse.py ignores the `negate` flag sqlglot 30 sets on exp.Like",
-    "cast_timestamp": "defect: CAST of a TIMESTAMP column is generated as "
-    "`sql.cast(col, 'VARCHAR')` without the source type, so the runtime sees BIGINT: "
-    "CAST(event_time AS VARCHAR) gives '0' for 1970-01-01 00:00:00.000 and "
-    "CAST(event_time AS DATE) raises TypeError 'CAST from BIGINT to DATE is not supported'",
-    "case_with_null_condition": "defect: constant folding turns "
-    "`CASE WHEN NULL THEN 1 ELSE 2 END` into NULL (should be 2): `... + a` is NULL "
-    "on every row",
     "trim_from": "defect: TRIM(BOTH ' ' FROM s) crashes the parser with AttributeError: "
     "'str' object has no attribute 'meta' (compiler/parse.py span_of; the CLI reports "
     "'internal error')",
-    "char_length": "gap: CHAR_LENGTH/CHARACTER_LENGTH (Flink built-ins; runtime_lib.scalar "
-    "has char_length) are unknown functions to the compiler",
     "is_distinct_from": "gap: IS [NOT] DISTINCT FROM (Flink built-in; runtime_lib.scalar has "
     "is_distinct_from) is refused with UnsupportedError",
 }

@@ -26,6 +26,10 @@ from compiler import types as t
 
 _NULL = object()  # "not a constant"
 
+# operators whose result is NULL as soon as one argument is NULL
+_STRICT = {"+", "-", "*", "/", "%", "NEG", "=", "<>", "<", "<=", ">", ">=", "||", "UPPER",
+           "LOWER"}
+
 
 def _value(expr: lg.BoundExpr) -> object:
     return expr.value if isinstance(expr, lg.Const) else _NULL
@@ -53,8 +57,17 @@ def _evaluate(fn: str, values: list[object], typ: t.SqlType) -> object:
         return values[0] is None
     if fn == "IS NOT NULL":
         return values[0] is not None
+    if fn == "CASE":
+        for condition, value in zip(values[0:-1:2], values[1:-1:2]):
+            if condition is True:
+                return value
+            if condition not in (False, None):
+                return _NULL
+        return values[-1]
+    if fn not in _STRICT:
+        return _NULL
     if any(v is None for v in values):
-        return None  # NULL in, NULL out for every other operator folded here
+        return None  # NULL in, NULL out for the strict operators folded here
     if fn in ("+", "-", "*", "/", "%"):
         a, b = values
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (a, b)):
@@ -91,6 +104,45 @@ def _evaluate(fn: str, values: list[object], typ: t.SqlType) -> object:
     return _NULL
 
 
+def _runtime_value(expr: lg.Call, values: list[object]) -> object:
+    """Evaluate a call on constants with the runtime's own scalar functions (one
+    row), so folding can never disagree with run time; _NULL if it cannot."""
+    from compiler.functions import OPERATORS, SCALARS
+    from runtime_lib import scalar as sql
+
+    fn = expr.fn
+    try:
+        if fn in ("CAST", "TRY_CAST"):
+            source = expr.args[0].type
+            result = getattr(sql, OPERATORS[fn])(values[0], expr.type.sql(),
+                                                 None if source.is_null else source.sql())
+        elif fn in ("IN", "NOT IN"):
+            result = getattr(sql, OPERATORS[fn])(values[0], values[1:])
+        elif fn in ("EXTRACT", "DATE_FORMAT"):
+            temporal = expr.args[1] if fn == "EXTRACT" else expr.args[0]
+            name = OPERATORS.get(fn) or SCALARS[fn].runtime
+            result = getattr(sql, name)(*values, temporal.type.sql())
+        elif fn == "CASE":
+            return _NULL
+        elif fn in OPERATORS:
+            result = getattr(sql, OPERATORS[fn])(*values)
+        elif fn in SCALARS:
+            result = getattr(sql, SCALARS[fn].runtime)(*values)
+        else:
+            return _NULL
+    except Exception:  # noqa: BLE001  whatever fails here is left for run time
+        return _NULL
+    rows = result.to_pylist() if hasattr(result, "to_pylist") else [result]
+    if len(rows) != 1:
+        return _NULL
+    value = rows[0]
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return _NULL  # NaN: keep the expression
+    return value
+
+
 def fold_expr(expr: lg.BoundExpr) -> lg.BoundExpr:
     if not isinstance(expr, lg.Call):
         return expr
@@ -117,6 +169,8 @@ def fold_expr(expr: lg.BoundExpr) -> lg.BoundExpr:
         return expr
     result = _evaluate(fn, values, expr.type)
     if result is _NULL:
+        result = _runtime_value(expr, values)
+    if result is _NULL:
         return expr
     return lg.Const(result, expr.type if result is not None else expr.type.with_nullable(True),
                     span=expr.span)
@@ -132,6 +186,16 @@ def _fold_node(node: lg.LogicalNode) -> lg.LogicalNode:
         exprs = tuple(fold_expr(e) for e in node.exprs)
         return node if exprs == node.exprs and all(
             a is b for a, b in zip(exprs, node.exprs)) else replace(node, exprs=exprs)
+    if isinstance(node, lg.Aggregate):
+        keys = tuple(fold_expr(k) for k in node.keys)
+        aggs = tuple(
+            replace(a, args=tuple(fold_expr(x) for x in a.args),
+                    filter=fold_expr(a.filter) if a.filter is not None else None)
+            for a in node.aggs
+        )
+        if keys == node.keys and aggs == node.aggs:
+            return node
+        return replace(node, keys=keys, aggs=aggs)
     if isinstance(node, lg.Join) and node.condition is not None:
         condition = fold_expr(node.condition)
         return node if condition is node.condition else replace(node, condition=condition)
