@@ -171,6 +171,36 @@ class _Module:
         self.spans[name] = self.source.line_col(span.start)
 
 
+def _upsert_key(sink: lg.Sink) -> tuple[str, ...]:
+    """The columns that identify a row of an updating result (the grouping keys
+    of the aggregate that makes it updating), as the sink names them; () for an
+    insert-only result. An upsert sink writes each key's latest row."""
+    if lg.changelog(sink.input) == "I":
+        return ()
+    node: lg.LogicalNode = sink.input
+    names = [f.name for f in sink.schema]
+    # follow the columns down through projections to the aggregate
+    positions = list(range(len(names)))
+    while not isinstance(node, lg.Aggregate):
+        if isinstance(node, (lg.Calc, lg.Project)):
+            exprs = node.exprs
+            mapped = []
+            for p in positions:
+                e = exprs[p] if p is not None else None
+                mapped.append(e.index if isinstance(e, lg.ColumnRef) else None)
+            positions = mapped
+        elif not isinstance(node, (lg.Filter, lg.Limit)):
+            return ()
+        node = node.inputs()[0]
+    key_positions = set(range(len(node.keys)))
+    if node.window is not None:  # window_time follows from window_end
+        key_positions = {i for i in key_positions if node.key_names[i] != "window_time"}
+    found = {p: names[i] for i, p in enumerate(positions) if p is not None}
+    if not key_positions <= set(found):
+        return ()  # a key column is not in the output: no upsert key
+    return tuple(found[p] for p in sorted(key_positions))
+
+
 def _field_call(f: lg.Field) -> str:
     return f"Field({f.name!r}, {f.type.sql()!r}, {f.type.nullable!r})"
 
@@ -301,7 +331,13 @@ class _Generator:
                     node = e.logical
                     assert isinstance(node, lg.Sink)
                     fields = ", ".join(_field_call(f) for f in node.schema)
-                    m.outputs.append(f"Output({node.target!r}, ({fields},))")
+                    extra = ""
+                    key = _upsert_key(node)
+                    if key:
+                        extra += f", key={key!r}"
+                    if node.properties:
+                        extra += f", properties={dict(node.properties)!r}"
+                    m.outputs.append(f"Output({node.target!r}, ({fields},){extra})")
         for source_name, execs in scans.items():
             self.source(source_name, execs)
         # stateful operators: state in __init__, their output in a method each

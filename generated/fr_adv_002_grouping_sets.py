@@ -88,6 +88,7 @@ class Query(Pipeline):
                 Field("region", "VARCHAR", True),
                 Field("count", "BIGINT", False),
             ),
+            key=("model_id", "region"),
         ),
     )
 

@@ -93,6 +93,7 @@ class Query(Pipeline):
                 Field("p95_latency", "DOUBLE", True),
                 Field("total_cost", "DOUBLE", True),
             ),
+            key=("model_id",),
         ),
     )
 

@@ -89,6 +89,7 @@ class Query(Pipeline):
                 Field("request_count", "BIGINT", False),
                 Field("requests_per_second", "DOUBLE", False),
             ),
+            key=("model_id", "window_start", "window_end"),
         ),
     )
 

@@ -57,6 +57,8 @@ class Source:
 class Output:
     target: str | None  # None: the command line's output; else a catalog sink
     fields: tuple[Field, ...]
+    key: tuple[str, ...] = ()  # the upsert key of an updating result
+    properties: dict[str, str] = field(default_factory=dict)  # the sink's connector
 
 
 @dataclass
