@@ -595,14 +595,10 @@ class PercentileState(_State):
         slots = np.concatenate(self._pend_slots)
         vals = np.concatenate(self._pend_vals)
         self._pend_slots, self._pend_vals = [], []
-        order = np.argsort(slots, kind="stable")
-        sorted_slots = slots[order]
-        bounds = np.flatnonzero(np.diff(sorted_slots)) + 1
-        grp_offs = np.concatenate([[0], bounds, [len(slots)]]).astype(np.int64)
-        grp_slot = sorted_slots[grp_offs[:-1]]
-        old = int(self.length[grp_slot].sum())
+        touched = np.bincount(slots, minlength=len(self.length)) > 0
+        old = int(self.length[touched].sum())
         self._reserve(old + len(vals))
-        self.top = K.seal_runs(vals, order, grp_slot, grp_offs, self.start, self.length, self.store, self.top)
+        self.top = K.seal_runs(slots, vals, self.start, self.length, self.store, self.top)
         self.garbage += old
 
     def results(self, aggs, idx, offs):

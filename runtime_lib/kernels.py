@@ -387,19 +387,36 @@ def combine_comoments(idx, offs, n, mx, my, m2x, m2y, cxy, o_n, o_mx, o_my, o_m2
 
 
 @jit
-def seal_runs(p_vals, order, grp_slot, grp_offs, start, length, store, top):
-    """Merge newly arrived values into their slot's sorted run.
+def group_by_slot(p_slots, p_vals, counts, buf):
+    """Counting sort of values by slot: slot s's values end up in
+    ``buf[counts[s]:counts[s + 1]]`` (arrival order). ``counts`` has
+    n_slots + 1 zeros on entry."""
+    n_slots = len(counts) - 1
+    for i in range(len(p_slots)):
+        counts[p_slots[i] + 1] += 1
+    for s in range(n_slots):
+        counts[s + 1] += counts[s]
+    pos = counts[:-1].copy()
+    for i in range(len(p_slots)):
+        s = p_slots[i]
+        buf[pos[s]] = p_vals[i]
+        pos[s] += 1
 
-    ``order`` sorts the pending values by slot; ``grp_slot[k]`` is the slot of
-    the k-th group of ``order[grp_offs[k]:grp_offs[k + 1]]``. New runs are
-    written at ``store[top:]`` (Python sized it); returns the new top."""
-    for k in range(len(grp_slot)):
-        s = grp_slot[k]
-        m = grp_offs[k + 1] - grp_offs[k]
-        new = np.empty(m, store.dtype)
-        for j in range(m):
-            new[j] = p_vals[order[grp_offs[k] + j]]
-        new.sort()
+
+@jit
+def merge_into_runs(counts, buf, presorted_from, start, length, store, top):
+    """For each slot s with new values ``buf[counts[s]:counts[s + 1]]`` (already
+    sorted when there are at least ``presorted_from`` of them; sorted here
+    otherwise): merge them with the slot's run into ``store[top:]`` (NaN last).
+    Returns the new top."""
+    for s in range(len(counts) - 1):
+        lo = counts[s]
+        m = counts[s + 1] - lo
+        if m == 0:
+            continue
+        new = buf[lo: lo + m]
+        if m < presorted_from:
+            new.sort()
         a0 = start[s]
         na = length[s]
         i = 0
@@ -428,6 +445,23 @@ def seal_runs(p_vals, order, grp_slot, grp_offs, start, length, store, top):
         length[s] = na + m
         top = o
     return top
+
+
+NUMPY_SORT_FROM = 64  # numpy's (SIMD) sort beats numba's from about this length
+
+
+def seal_runs(p_slots, p_vals, start, length, store, top):
+    """Merge newly arrived values (slot p_slots[i], value p_vals[i]) into their
+    slot's sorted run, written at ``store[top:]`` (Python sized it): counting
+    sort by slot, numpy's sort for long groups, numba for short ones, then a
+    merge with each old run. Returns the new top."""
+    counts = np.zeros(len(start) + 1, np.int64)
+    buf = np.empty(len(p_vals), store.dtype)
+    group_by_slot(p_slots, p_vals, counts, buf)
+    sizes = np.diff(counts)
+    for s in np.flatnonzero(sizes >= NUMPY_SORT_FROM).tolist():
+        buf[counts[s]: counts[s + 1]].sort()
+    return merge_into_runs(counts, buf, NUMPY_SORT_FROM, start, length, store, top)
 
 
 @jit
@@ -1070,6 +1104,17 @@ def _ref_combine_comoments(idx, offs, n, mx, my, m2x, m2y, cxy, o_n, o_mx, o_my,
         o_cxy[g] = sum(cxy[s] + n[s] * (mx[s] - ax) * (my[s] - ay) for s in members)
 
 
+def _ref_seal_runs(p_slots, p_vals, start, length, store, top):
+    for s in sorted(set(int(v) for v in p_slots)):
+        old = store[start[s]: start[s] + length[s]].tolist()
+        new = [v for q, v in zip(p_slots, p_vals) if q == s]
+        vals = sorted(old + new, key=lambda v: (v != v, v))
+        store[top: top + len(vals)] = vals
+        start[s], length[s] = top, len(vals)
+        top += len(vals)
+    return top
+
+
 def _ref_percentiles_from_runs(idx, offs, start, length, store, q_cont, q_disc, out_cont, out_disc, out_n):
     for g, members in enumerate(_groups(idx, offs)):
         vals = sorted(
@@ -1203,6 +1248,19 @@ def _ex_combine_comoments(rng):
     return (idx, offs, n, z(), z(), np.abs(z()) * n, np.abs(z()) * n, z() * n, *(np.zeros(g) for _ in range(6)))
 
 
+def _ex_seal_runs(rng):
+    k = int(rng.integers(1, 7))
+    lengths = rng.integers(0, 10, k).astype(np.int64)
+    runs = [np.sort(rng.integers(0, 20, n).astype(np.float64)) for n in lengths]
+    store = np.zeros(1000)
+    store[: lengths.sum()] = np.concatenate(runs)
+    start = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    m = int(rng.integers(0, 400))  # long groups take numpy's sort, short ones numba's
+    p_vals = rng.integers(0, 20, m).astype(np.float64)
+    p_vals[rng.random(m) < 0.1] = np.nan
+    return (rng.integers(0, k, m).astype(np.int64), p_vals, start, lengths, store, int(lengths.sum()))
+
+
 def _ex_percentiles(rng):
     k = 8
     lengths = rng.integers(0, 30, k).astype(np.int64)
@@ -1260,6 +1318,7 @@ REGISTRY: dict[str, Kernel] = {
     "combine_arg_max": Kernel(combine_arg_max, _ref_combine_arg_max, _ex_combine_arg),
     "combine_moments": Kernel(combine_moments, _ref_combine_moments, _ex_combine_moments),
     "combine_comoments": Kernel(combine_comoments, _ref_combine_comoments, _ex_combine_comoments),
+    "seal_runs": Kernel(seal_runs, _ref_seal_runs, _ex_seal_runs),
     "percentiles_from_runs": Kernel(percentiles_from_runs, _ref_percentiles_from_runs, _ex_percentiles),
     "count_distinct_groups": Kernel(count_distinct_groups, _ref_count_distinct_groups, _ex_count_distinct),
     "find_roots": Kernel(find_roots, _ref_find_roots, _ex_find_roots, compare=(2,)),

@@ -282,8 +282,11 @@ class _Slots:
                     arr = np.zeros(cap, np.int64)
                     arr[:n_before] = getattr(self, name)[:n_before]
                     setattr(self, name, arr)
-            new_ids, first = np.unique(slots[slots >= n_before], return_index=True)
-            rows = np.flatnonzero(slots >= n_before)[first]
+            # ids are handed out in order of first appearance: a row is the first
+            # of a new slot where the id exceeds every id before it
+            prev = np.maximum.accumulate(np.concatenate([[n_before - 1], slots[:-1]]))
+            rows = np.flatnonzero(slots > prev)
+            new_ids = slots[rows]
             self.a[new_ids] = a[rows]
             self.b[new_ids] = b[rows]
             self.seq[new_ids] = seqs[rows]
