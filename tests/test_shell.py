@@ -1,0 +1,42 @@
+"""`sqlc shell` read from a pipe (no terminal: plain input() instead of the
+prompt_toolkit session) executes DDL, SHOW, DESCRIBE and EXPLAIN statements,
+statements may span lines, and an error does not end the session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shell_session_from_stdin(tmp_path: Path) -> None:
+    script = "\n".join([
+        "CREATE STREAM clicks (",
+        "  user_id VARCHAR, ts BIGINT, t AS TO_TIMESTAMP(ts),",
+        "  WATERMARK FOR t AS t - INTERVAL '5' SECOND",
+        ") WITH ('connector' = 'kafka', 'topic' = 'clicks', 'format' = 'json');",
+        "SHOW STREAMS;",
+        "DESCRIBE clicks;",
+        "SELECT user_idd FROM clicks;",
+        "EXPLAIN SELECT user_id, COUNT(*) AS n FROM clicks GROUP BY user_id;",
+        "DROP STREAM clicks;",
+        "SHOW STREAMS;",
+    ]) + "\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler.cli", "shell"], input=script, text=True,
+        capture_output=True, cwd=tmp_path, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "created stream clicks" in out
+    assert "| clicks      | clicks | json   | bounded out-of-orderness 5000 ms |" in out
+    assert "| t           | TIMESTAMP(3) | YES      | computed; event time, WATERMARK AS t - " \
+           "INTERVAL '5' SECOND |" in out
+    assert "unknown column 'user_idd'; did you mean 'user_id'?" in result.stderr
+    assert "== Physical Plan ==" in out and "GroupAggregateExec" in out
+    assert "dropped stream clicks" in out
+    assert out.rstrip().endswith("0 rows")
+    assert "Traceback" not in result.stderr
