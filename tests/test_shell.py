@@ -38,5 +38,5 @@ def test_shell_session_from_stdin(tmp_path: Path) -> None:
     assert "unknown column 'user_idd'; did you mean 'user_id'?" in result.stderr
     assert "== Physical Plan ==" in out and "GroupAggregateExec" in out
     assert "dropped stream clicks" in out
-    assert out.rstrip().endswith("0 rows")
+    assert out.rstrip().endswith("0 rows\nsqlc>")  # the last SHOW, then the prompt at EOF
     assert "Traceback" not in result.stderr
