@@ -104,14 +104,28 @@ def encode_json_lines(
     if ops is not None:
         keys.insert(0, "_op")
         columns.insert(0, _ops_list(ops, n))
-    rows = [dict(zip(keys, row)) for row in zip(*columns)]
     if any(f.base in _NESTED or f.base not in STRING_TYPES and f.kind == "O" for f in fields):
         dumps = orjson.dumps
+        rows = [dict(zip(keys, row)) for row in zip(*columns)]
         return b"".join(dumps(row) + b"\n" for row in rows)
-    text = orjson.dumps(rows)
-    first_key = orjson.dumps(keys[0])
-    boundary = b"},{" + first_key + b":"
-    return text[1:-1].replace(boundary, b"}\n{" + first_key + b":") + b"\n"
+    # Flat rows: each column becomes a list of JSON fragments at once, and one
+    # bytes template per row joins them (no dict per row).
+    kinds = ["O"] + [f.kind for f in fields] if ops is not None else [f.kind for f in fields]
+    fragments = [_json_fragments(values, kind) for values, kind in zip(columns, kinds)]
+    template = (b"{" + b",".join(orjson.dumps(k).replace(b"%", b"%%") + b":%b" for k in keys)
+                + b"}")
+    return b"\n".join(map(template.__mod__, zip(*fragments))) + b"\n"
+
+
+def _json_fragments(values: list, kind: str) -> list[bytes]:
+    """JSON text of each value of a column. Numbers and booleans are encoded as
+    one array and split (they contain no commas); strings one by one, with
+    repeated values (model ids, regions) encoded once."""
+    if kind in "bif":
+        return orjson.dumps(values)[1:-1].split(b",")
+    encoded: dict = {}
+    dumps = orjson.dumps
+    return [encoded[v] if v in encoded else encoded.setdefault(v, dumps(v)) for v in values]
 
 
 @dataclass

@@ -46,9 +46,10 @@ def _lines(path: Path, start_line: int) -> Iterator[tuple[int, bytes]]:
                 yield number, tail[:-1] if tail.endswith(b"\r") else tail
 
 
-def _line_blocks(path: Path, start_line: int) -> Iterator[tuple[int, list[bytes]]]:
-    """(1-based number of the first line, the lines) per block read, without line
-    terminators (``\\n`` or ``\\r\\n``), skipping the first ``start_line`` lines."""
+def _line_blocks(path: Path, start_line: int) -> Iterator[tuple[int, list[bytes], bool]]:
+    """(1-based number of the first line, the lines, whether none is blank) per
+    block read, without line terminators (``\\n`` or ``\\r\\n``), skipping the
+    first ``start_line`` lines."""
     number = 0
     with open(path, "rb") as handle:
         tail = b""
@@ -56,19 +57,24 @@ def _line_blocks(path: Path, start_line: int) -> Iterator[tuple[int, list[bytes]
             block = handle.read(_READ_SIZE)
             if not block:
                 break
-            lines = (tail + block).split(b"\n")
+            data = tail + block
+            lines = data.split(b"\n")
             tail = lines.pop()
+            # JSON lines are objects: when every line starts with '{', none is blank
+            # (a cheap count instead of a look at each line)
+            braces = data.count(b"\n{") - (1 if tail.startswith(b"{") else 0)
+            clean = bool(lines) and lines[0].startswith(b"{") and braces == len(lines) - 1
             if b"\r" in block:
                 lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
             first = number + 1
             number += len(lines)
             if number > start_line:
                 skip = max(0, start_line - first + 1)
-                yield first + skip, lines[skip:]
+                yield first + skip, lines[skip:], clean
         if tail:
             number += 1
             if number > start_line:
-                yield number, [tail[:-1] if tail.endswith(b"\r") else tail]
+                yield number, [tail[:-1] if tail.endswith(b"\r") else tail], False
 
 
 def _concat_positions(a: list[int] | range, b: list[int] | range) -> list[int] | range:
@@ -134,9 +140,12 @@ class FileSource:
         records: list[bytes] = []
         positions: list[int] | range = range(0)
         last = self.start_line
-        for first, lines in _line_blocks(self.path, self.start_line):
+        for first, lines, clean in _line_blocks(self.path, self.start_line):
             last = first + len(lines) - 1
-            kept = [line for line in lines if line and not line.isspace()]
+            if clean:
+                kept = lines  # the common case: no blank line in the block
+            else:
+                kept = [line for line in lines if line and not line.isspace()]
             if len(kept) == len(lines):
                 where: list[int] | range = range(first, first + len(lines))
             else:
