@@ -72,6 +72,8 @@ kept bucket and only the ranks that fall there lose the bound. Zero is exact.
 [[2, 1], [14, 7], [9, 7]]
 """
 
+# ruff: noqa: PLR0124  (x != x is the NaN test numba compiles for every dtype)
+
 from __future__ import annotations
 
 import math

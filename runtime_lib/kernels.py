@@ -18,7 +18,9 @@ file, or ``NUMBA_CACHE_DIR``) so that a pipeline that starts again does not
 compile again; numba writes cache files atomically (temporary file + rename),
 and ``tests/runtime_windows/test_kernels.py::test_cache_two_processes`` starts
 two cold processes at once against one cache directory to check that this holds
-here. ``SQLC_NUMBA_CACHE=0`` turns the cache off.
+here. ``SQLC_NUMBA_CACHE=0`` turns the cache off, and so does importing this file
+under another module name (see ``CACHE``). Cold start (empty cache) compiles for
+several seconds; ``WindowAggregate.warmup()`` does it before the first batch.
 
 ``REGISTRY`` maps every kernel name to ``Kernel(jit, ref, make_args)``: the
 jitted function, a pure-Python reference implementation with the same signature
@@ -32,17 +34,23 @@ inputs and compare every output array; the benchmarks time both.
 [1, 0, 2]
 """
 
+# ruff: noqa: PLR0124  (x != x is the NaN test numba compiles for every dtype)
+
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 from numba import njit
 
-CACHE = os.environ.get("SQLC_NUMBA_CACHE", "1") != "0"
+# numba keys its cache by source file and function, not by module name, and the
+# cached code refers to the module by name: imported under another name (run as
+# a script, ``python -m doctest runtime_lib/kernels.py``) this file would write
+# entries that fail to load as runtime_lib.kernels. So cache only under its name.
+CACHE = os.environ.get("SQLC_NUMBA_CACHE", "1") != "0" and __name__ == "runtime_lib.kernels"
 
 jit = njit(cache=CACHE, nogil=True)
 
@@ -226,22 +234,20 @@ def update_arg_first(slots, seqs, has, best_seq, win_row):
     ``win_row[s]`` = that row of this batch, or stays -1 when an older row wins."""
     for i in range(len(slots)):
         s = slots[i]
-        if s >= 0:
-            if not has[s] or seqs[i] < best_seq[s]:
-                has[s] = True
-                best_seq[s] = seqs[i]
-                win_row[s] = i
+        if s >= 0 and (not has[s] or seqs[i] < best_seq[s]):
+            has[s] = True
+            best_seq[s] = seqs[i]
+            win_row[s] = i
 
 
 @jit
 def update_arg_last(slots, seqs, has, best_seq, win_row):
     for i in range(len(slots)):
         s = slots[i]
-        if s >= 0:
-            if not has[s] or seqs[i] > best_seq[s]:
-                has[s] = True
-                best_seq[s] = seqs[i]
-                win_row[s] = i
+        if s >= 0 and (not has[s] or seqs[i] > best_seq[s]):
+            has[s] = True
+            best_seq[s] = seqs[i]
+            win_row[s] = i
 
 
 @jit
@@ -565,8 +571,8 @@ def percentiles_from_runs(idx, offs, start, length, store, q_cont, q_disc, out_c
         pu = np.empty(k, np.int64)
         for t in range(len(q_cont)):
             pos = q_cont[t] * (n_all - 1)
-            r0 = int(math.floor(pos))
-            r1 = int(math.ceil(pos))
+            r0 = math.floor(pos)
+            r1 = math.ceil(pos)
             if r0 >= n:
                 out_cont[g, t] = np.nan
                 continue
@@ -586,9 +592,8 @@ def percentiles_from_runs(idx, offs, start, length, store, q_cont, q_disc, out_c
                 v1 = np.float64(_select(store, a, b, r1, lo, hi, pl, pu))
             out_cont[g, t] = v0 + (pos - r0) * (v1 - v0)
         for t in range(len(q_disc)):
-            r = int(math.ceil(q_disc[t] * n_all)) - 1
-            if r < 0:
-                r = 0
+            r = math.ceil(q_disc[t] * n_all) - 1
+            r = max(r, 0)
             if r >= n:
                 out_disc[g, t] = np.nan  # only reachable for float stores (NaN values)
                 continue
@@ -710,23 +715,19 @@ def _sketch_add(counts, off, lo, hi, s, i, c):
             cc = counts[s, t]
             if cc != 0:
                 j = off[s] + t - new_off
-                if j < 0:
-                    j = 0
+                j = max(j, 0)
                 tmp[j] += cc
         for t in range(m):
             counts[s, t] = tmp[t]
         off[s] = new_off
-        if lo[s] < new_off:
-            lo[s] = new_off
+        lo[s] = max(lo[s], new_off)
     j = i - off[s]
     if j < 0:
         j = 0
         i = off[s]
     counts[s, j] += c
-    if i < lo[s]:
-        lo[s] = i
-    if i > hi[s]:
-        hi[s] = i
+    lo[s] = min(lo[s], i)
+    hi[s] = max(hi[s], i)
 
 
 @jit
@@ -776,8 +777,7 @@ def _sketch_merge_store(idx, offs, g, counts, off, lo, hi, o_counts, o_off, o_lo
             cc = counts[s, t]
             if cc != 0:
                 k = off[s] + t - new_off
-                if k < 0:
-                    k = 0
+                k = max(k, 0)
                 o_counts[g, k] += cc
 
 
@@ -878,17 +878,13 @@ def assign_sessions(parts, ts, wm, gap, delay, head, nxt, n_start, n_end, n_pare
             if n_start[node] <= e and t <= n_end[node]:
                 if target < 0:
                     target = node
-                    if t < n_start[target]:
-                        n_start[target] = t
-                    if e > n_end[target]:
-                        n_end[target] = e
+                    n_start[target] = min(n_start[target], t)
+                    n_end[target] = max(n_end[target], e)
                     prev = node
                 else:
                     # absorb node into target, unlink it
-                    if n_start[node] < n_start[target]:
-                        n_start[target] = n_start[node]
-                    if n_end[node] > n_end[target]:
-                        n_end[target] = n_end[node]
+                    n_start[target] = min(n_start[target], n_start[node])
+                    n_end[target] = max(n_end[target], n_end[node])
                     n_parent[node] = target
                     n_open[node] = False
                     if prev < 0:
@@ -1105,7 +1101,7 @@ def _ref_combine_comoments(idx, offs, n, mx, my, m2x, m2y, cxy, o_n, o_mx, o_my,
 
 
 def _ref_seal_runs(p_slots, p_vals, start, length, store, top):
-    for s in sorted(set(int(v) for v in p_slots)):
+    for s in sorted({int(v) for v in p_slots}):
         old = store[start[s]: start[s] + length[s]].tolist()
         new = [v for q, v in zip(p_slots, p_vals) if q == s]
         vals = sorted(old + new, key=lambda v: (v != v, v))
@@ -1134,7 +1130,7 @@ def _ref_percentiles_from_runs(idx, offs, start, length, store, q_cont, q_disc, 
 
 def _ref_count_distinct_groups(idx, offs, ent_slot, ent_code, ent_order, slot_first, slot_count, out):
     for g, members in enumerate(_groups(idx, offs)):
-        ms = set(int(s) for s in members)
+        ms = {int(s) for s in members}
         out[g] = len({int(c) for s, c in zip(ent_slot, ent_code) if int(s) in ms})
 
 
@@ -1244,7 +1240,7 @@ def _ex_combine_comoments(rng):
     k = 12
     idx, offs, g = _ex_csr(rng, k)
     n = rng.integers(0, 9, k).astype(np.float64)
-    z = lambda: np.where(n > 0, rng.normal(size=k), 0.0)  # noqa: E731
+    z = lambda: np.where(n > 0, rng.normal(size=k), 0.0)
     return (idx, offs, n, z(), z(), np.abs(z()) * n, np.abs(z()) * n, z() * n, *(np.zeros(g) for _ in range(6)))
 
 

@@ -44,7 +44,7 @@ class PairTable:
     component is negative are skipped (id -1). Used for slot tables ((key, pane)
     -> state row), distinct sets and multi-column keys."""
 
-    __slots__ = ("n", "keys1", "keys2", "_tk1", "_tk2", "_tval")
+    __slots__ = ("_tk1", "_tk2", "_tval", "keys1", "keys2", "n")
 
     def __init__(self, capacity: int = 16):
         cap = 16

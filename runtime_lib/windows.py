@@ -80,11 +80,14 @@ Exact percentiles and COUNT(DISTINCT) hold their values until then.
 configuration back to that state. Call it after ``advance`` (nothing pending).
 """
 
+# ruff: noqa: PLR0124  (x != x is the NaN test numba compiles for every dtype)
+
 from __future__ import annotations
 
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -425,7 +428,8 @@ class WindowAggregate:
 
     def __new__(cls, window=None, **kwargs):
         if cls is WindowAggregate:
-            cls = SessionWindowAggregate if isinstance(window, Session) else PaneWindowAggregate
+            impl = SessionWindowAggregate if isinstance(window, Session) else PaneWindowAggregate
+            return super().__new__(impl)
         return super().__new__(cls)
 
     def __init__(self, window, key_kinds: list[str], aggs: list[Agg], arg_kinds: list[str] = (),
@@ -572,7 +576,7 @@ class PaneWindowAggregate(WindowAggregate):
             bounds = np.array([0, n])
         args = list(args)
         filters = list(filters)
-        for a, b in zip(bounds[:-1], bounds[1:]):
+        for a, b in itertools.pairwise(bounds):
             if g.shared:
                 self._fire(int(eff[a]), mid_batch=True)
             slots = self.slots.insert(kid[a:b], pane[a:b], seqs[a:b])

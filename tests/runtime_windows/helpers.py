@@ -287,8 +287,8 @@ def _norm(v):
 
 def assert_same(got: dict, want: dict, cases=AGG_CASES):
     assert set(got) == set(want), f"groups differ: only got {set(got) - set(want)}, only want {set(want) - set(got)}"
-    for key in want:
-        for (agg, sql), a, b in zip(cases, got[key], want[key]):
+    for key, want_row in want.items():
+        for (agg, sql), a, b in zip(cases, got[key], want_row):
             assert values_equal(a, b), f"{key} {sql} ({agg.func}): got {a!r}, DuckDB {b!r}"
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import values_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import values_equal
 from runtime_lib import kernels as K
 from runtime_lib.aggregates import Agg, AggregateStates, reference_aggregate
 from runtime_lib.columns import column_from_pylist
@@ -187,3 +187,14 @@ def test_cache_two_processes(tmp_path):
     assert warm_out["digest"] == outs[0]["digest"]
     # warm start loads machine code instead of compiling: several times faster
     assert warm_out["seconds"] < 0.5 * min(o["seconds"] for o in outs), (warm_out, outs, time.perf_counter() - t)
+
+
+def test_cache_survives_import_under_another_name(tmp_path):
+    """Running kernels.py under another module name (as doctest or a script
+    does) must not leave cache entries that break ``runtime_lib.kernels``."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), PYTHONPATH=str(REPO / "runtime_lib") + os.pathsep + str(REPO))
+    code = "import numpy as np, kernels; c = np.zeros(2, np.int64); kernels.update_count(np.array([1]), c)"
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, check=True, capture_output=True)
+    p = _spawn(tmp_path)
+    out, err = p.communicate(timeout=600)
+    assert p.returncode == 0, err

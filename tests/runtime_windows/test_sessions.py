@@ -4,20 +4,31 @@ in-order input, a pure DuckDB gaps-and-islands query."""
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pytest
+from helpers import (
+    AGG_CASES,
+    ARG_KINDS,
+    BASE,
+    Session,
+    Stream,
+    assert_same,
+    events_table,
+    expected_rows,
+    random_stream,
+    reference_sessions,
+    reference_watermarks,
+    result_dict,
+    run,
+    streams,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import (
-    AGG_CASES, ARG_KINDS, BASE, Session, Stream, assert_same, events_table, expected_rows, random_stream,
-    reference_sessions, reference_watermarks, result_dict, run, streams,
-)
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import column_from_pylist as col
 from runtime_lib.windows import AfterWatermark, WindowAggregate
-
-import duckdb
 
 AGGS = [a for a, _ in AGG_CASES]
 
@@ -119,7 +130,7 @@ def test_session_closes_then_new_session():
 @given(ev=streams(max_events=100), every=st.integers(1, 3), global_=st.booleans())
 def test_session_snapshot_restore(ev, every, global_):
     pb = () if global_ else (0,)
-    make = lambda: session_op(8, pb)  # noqa: E731
+    make = lambda: session_op(8, pb)
     assert run(ev, make(), 4)[:2] == run(ev, make(), 4, snapshot_every=every, make=make)[:2]
 
 
