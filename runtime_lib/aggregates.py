@@ -31,6 +31,9 @@ percentile_disc(p)     i / f          same as input, value of rank
 approx_percentile(p)   i / f          DOUBLE, see below
 =====================  =============  =========================================
 
+SUM of BIGINT accumulates in int64 and wraps on overflow (beyond 9.2e18, where
+DuckDB would widen to HUGEINT); AVG of BIGINT divides that int64 sum.
+
 Every aggregate skips NULL inputs and rows whose FILTER is not TRUE; ``count``
 with ``distinct=True`` is COUNT(DISTINCT x) (NaN is one value, -0.0 = 0.0).
 Variance-type states are Welford moments merged with Chan's formula, so merging

@@ -523,7 +523,7 @@ class WindowAggregate:
         twin.advance(WM_MAX)
 
     def _check_pending(self) -> None:
-        if self._pending:
+        if self._pending or getattr(self, "_closed", None):
             raise RuntimeError("call advance() before snapshot(): fired rows are pending")
 
 

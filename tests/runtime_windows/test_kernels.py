@@ -196,5 +196,5 @@ def test_cache_survives_import_under_another_name(tmp_path):
     code = "import numpy as np, kernels; c = np.zeros(2, np.int64); kernels.update_count(np.array([1]), c)"
     subprocess.run([sys.executable, "-c", code], env=env, cwd=REPO, check=True, capture_output=True)
     p = _spawn(tmp_path)
-    out, err = p.communicate(timeout=600)
+    _, err = p.communicate(timeout=600)
     assert p.returncode == 0, err
