@@ -248,8 +248,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sqlc", description="Compile streaming SQL to Python.")
-    parser.add_argument("--json", action="store_true",
-                        help="print errors as JSON (for editors and CI)")
+    json_help = "print errors as JSON (for editors and CI)"
+    parser.add_argument("--json", action="store_true", help=json_help)
     sub = parser.add_subparsers(dest="command", required=True)
 
     def catalog(p: argparse.ArgumentParser) -> None:
@@ -291,11 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="compile the examples and run them on the sample events")
     p.add_argument("--limit", type=int, default=8, help="rows to print per query")
     p.set_defaults(handler=cmd_demo)
+    for p in sub.choices.values():
+        # `sqlc compile FILE --json` as well as `sqlc --json compile FILE`; SUPPRESS
+        # keeps a flag given before the subcommand from being reset to False
+        p.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help=json_help)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    # known before parsing, so that errors raised while parsing are JSON too
     json_errors = "--json" in argv
     parser = build_parser()
     try:

@@ -1165,8 +1165,6 @@ def test_cli_json(bad_file: Path) -> None:
     assert all(i["path"] == str(bad_file) for i in items)
 
 
-@pytest.mark.xfail(strict=True, reason="`sqlc compile FILE --json` (as the cli docstring writes "
-                   "it) is an argparse error: unrecognized arguments: --json")
 def test_cli_json_after_the_subcommand(bad_file: Path) -> None:
     result = sqlc("compile", str(bad_file), "--catalog", str(CATALOG), "--json")
     assert result.returncode == 2, result.stderr
