@@ -3,13 +3,16 @@
 ``Analyzer.script`` walks a parsed file in order: DDL changes the catalog
 (computed columns and watermarks are typed here), each query or INSERT becomes
 a logical plan ending in a ``Sink``. Every user error becomes a positioned
-diagnostic; analysis of a statement stops at its first fatal error but the
-other statements, and independent parts of the same SELECT list, are still
-checked so the user sees every problem at once.
+diagnostic, and the user sees every problem at once: each statement is checked,
+and within a SELECT each clause (WHERE, GROUP BY, every SELECT item, HAVING) is
+bound on its own. What depends on a name that failed fails silently instead of
+cascading: a column of a GROUP BY that failed is not "ungrouped", a view whose
+definition failed is not "unknown".
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -155,6 +158,15 @@ def parse_timestamp_literal(text: str) -> int | None:
     return None
 
 
+def parse_date_literal(text: str) -> int | None:
+    """Days since the epoch of ``YYYY-MM-DD``, or None."""
+    try:
+        day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return int(day.timestamp()) // 86_400
+
+
 def derive_name(expr: ast.Expr) -> str:
     """A column name for an unaliased SELECT item, from the expression itself."""
     if isinstance(expr, ast.Column):
@@ -245,6 +257,9 @@ class Analyzer:
         self.catalog = catalog
         self.diag = diagnostics
         self.ctes: list[dict[str, ast.CTE]] = []
+        # streams, tables and views whose definition failed (already reported): a
+        # later use of the name is not an "unknown" error of its own
+        self.failed_names: set[str] = set()
 
     # ================================================================== statements
 
@@ -263,13 +278,22 @@ class Analyzer:
         return AnalyzedScript(queries, utilities)
 
     def statement(self, stmt: ast.Statement) -> AnalyzedQuery | ast.Statement | None:
-        if isinstance(stmt, ast.CreateSource):
-            self.create_source(stmt)
-            return None
-        if isinstance(stmt, ast.CreateView):
-            self.create_view(stmt)
+        if isinstance(stmt, (ast.CreateSource, ast.CreateView)):
+            errors_before = len(self.diag.errors)
+            try:
+                if isinstance(stmt, ast.CreateSource):
+                    self.create_source(stmt)
+                else:
+                    self.create_view(stmt)
+            finally:
+                if self.catalog.get(stmt.name) is not None:
+                    self.failed_names.discard(stmt.name.lower())
+                elif len(self.diag.errors) > errors_before:
+                    self.failed_names.add(stmt.name.lower())
             return None
         if isinstance(stmt, ast.Drop):
+            if self.catalog.get(stmt.name) is None and stmt.name.lower() in self.failed_names:
+                return None  # its definition failed; that error is reported already
             self.catalog.drop(stmt, self.diag)
             return None
         if isinstance(stmt, ast.QueryStatement):
@@ -279,7 +303,7 @@ class Analyzer:
             return self.insert(stmt)
         if isinstance(stmt, ast.Describe):
             if self.catalog.get(stmt.name) is None:
-                self.unknown_object(stmt.name, stmt.span)
+                self.unknown_object(stmt.name, stmt.name_span)
             return stmt
         if isinstance(stmt, ast.Explain):
             inner = stmt.statement
@@ -292,6 +316,8 @@ class Analyzer:
         return stmt  # SHOW
 
     def unknown_object(self, name: str, span: Span) -> None:
+        if name.lower() in self.failed_names:
+            raise _Abort  # its definition failed, and that error is reported already
         suggestion = self.catalog.suggest(name)
         self.diag.error(
             "BindError",
@@ -305,8 +331,17 @@ class Analyzer:
 
     def create_source(self, stmt: ast.CreateSource) -> None:
         errors_before = len(self.diag.errors)
-        check_properties(stmt.kind, stmt.name, stmt.properties, stmt.span, self.diag)
+        check_properties(stmt.kind, stmt.name, stmt.properties, stmt.name_span, self.diag)
         connector = next((p.value for p in stmt.properties if p.key == "connector"), "")
+        if connector == "upsert-kafka" and stmt.primary_key is None:
+            prop = next(p for p in stmt.properties if p.key == "connector")
+            self.diag.error(
+                "BindError",
+                "connector 'upsert-kafka' needs a PRIMARY KEY (the message key that rows "
+                "are upserted by)",
+                prop.span,
+                hint="declare e.g. PRIMARY KEY (id) NOT ENFORCED",
+            )
         seen: dict[str, ast.ColumnDef] = {}
         for col in stmt.columns:
             if col.name.lower() in seen:
@@ -324,11 +359,13 @@ class Analyzer:
             if col.metadata_key is not None:
                 key = col.metadata_key or col.name
                 if connector in ("kafka", "upsert-kafka") and key not in KAFKA_METADATA:
+                    suggestion = did_you_mean(key, list(KAFKA_METADATA))
                     self.diag.error(
                         "BindError",
-                        f"unknown Kafka metadata key '{key}'; available: "
-                        + ", ".join(KAFKA_METADATA),
-                        col.span,
+                        f"unknown Kafka metadata key '{key}'"
+                        + (f"; did you mean '{suggestion}'?" if suggestion else ""),
+                        col.metadata_span,
+                        hint="available: " + ", ".join(KAFKA_METADATA),
                     )
                 elif connector not in ("kafka", "upsert-kafka"):
                     self.diag.error(
@@ -388,12 +425,13 @@ class Analyzer:
                     )
                     continue
                 names.append(col.name)
-            if stmt.primary_key.enforced:
+            if stmt.primary_key.enforced:  # written ENFORCED, or nothing (the SQL default)
                 self.diag.error(
                     "UnsupportedError",
                     "sqlc cannot enforce a primary key; declare it NOT ENFORCED (as Flink "
                     "requires)",
                     stmt.primary_key.span,
+                    hint="a PRIMARY KEY without NOT ENFORCED is ENFORCED, the SQL default",
                 )
             primary_key = tuple(names)
             # key columns are NOT NULL, as in Flink
@@ -414,12 +452,12 @@ class Analyzer:
             property_spans={p.key: p.span for p in stmt.properties},
             origin=self.diag.source.path,
         )
-        self.catalog.add(definition, stmt.if_not_exists, self.diag)
+        self.catalog.add(definition, stmt.if_not_exists, self.diag, stmt.name_span)
 
     def type_of(self, name: ast.TypeName) -> SqlType | None:
         base = t.ALIASES.get(name.name, name.name)
         if base not in t.KNOWN:
-            suggestion = did_you_mean(base, sorted(t.KNOWN))
+            suggestion = did_you_mean(base, sorted(t.KNOWN | set(t.ALIASES)))
             self.diag.error(
                 "BindError",
                 f"unknown data type '{name.name}'"
@@ -433,6 +471,16 @@ class Analyzer:
             if typ is None:
                 return None
             children.append(typ)
+        if base == "DECIMAL" and name.params:
+            precision, scale = name.params[0], (name.params[1] if len(name.params) > 1 else 0)
+            problems = []
+            if not 1 <= precision <= 38:
+                problems.append(f"the precision must be 1 to 38, got {precision}")
+            if not 0 <= scale <= precision:
+                problems.append(f"the scale must be 0 to the precision, got {scale}")
+            if problems:
+                self.diag.error("BindError", f"{name}: " + "; ".join(problems), name.span)
+                return None
         if base in t.TIMESTAMPS and name.params and name.params[0] != 3:
             self.diag.error(
                 "UnsupportedError",
@@ -506,7 +554,7 @@ class Analyzer:
                     "BindError",
                     f"view {stmt.name} names {len(stmt.column_names)} columns but its query "
                     f"has {len(schema)}",
-                    stmt.span,
+                    stmt.columns_span,
                 )
                 raise _Abort
             names = list(stmt.column_names)
@@ -522,15 +570,16 @@ class Analyzer:
         )
         view = ViewDef(stmt.name, stmt.query, columns, tuple(dependencies), stmt.span,
                        self.diag.source.path)
-        self.catalog.add(view, stmt.if_not_exists, self.diag)
+        self.catalog.add(view, stmt.if_not_exists, self.diag, stmt.name_span)
 
     def insert(self, stmt: ast.Insert) -> AnalyzedQuery:
         target = self.catalog.get(stmt.target)
         if target is None:
-            self.unknown_object(stmt.target, stmt.span)
+            self.unknown_object(stmt.target, stmt.target_span)
         assert target is not None
         if isinstance(target, ViewDef):
-            self.diag.error("BindError", f"cannot INSERT INTO view '{target.name}'", stmt.span)
+            self.diag.error("BindError", f"cannot INSERT INTO view '{target.name}'",
+                            stmt.target_span)
             raise _Abort
         plan, _ = self.query(stmt.query)
         writable = [c for c in target.columns if c.kind == "physical"]
@@ -540,7 +589,7 @@ class Analyzer:
             for name in stmt.columns:
                 if name.lower() not in by_name:
                     self.diag.error("BindError", f"'{name}' is not a column of {target.name}",
-                                    stmt.span)
+                                    stmt.target_span)
                     raise _Abort
                 chosen.append(by_name[name.lower()])
             writable = chosen
@@ -553,15 +602,18 @@ class Analyzer:
                 stmt.query.span,
             )
             raise _Abort
-        for out, col in zip(schema, writable):
+        failed = False
+        for i, (out, col) in enumerate(zip(schema, writable)):
             if t.common_type(out.type, col.type) is None and not col.type.is_string:
                 self.diag.error(
                     "BindError",
                     f"column '{out.name}' is {out.type.sql()} but {target.name}.{col.name} is "
                     f"{col.type.sql()}",
-                    stmt.query.span,
+                    _column_span(stmt.query, i),
                 )
-                raise _Abort
+                failed = True
+        if failed:
+            raise _Abort
         exprs = tuple(
             lg.ColumnRef(i, f.name, f.type) if f.type.name == col.type.name or f.type.is_null
             else lg.Call("CAST", (lg.ColumnRef(i, f.name, f.type),),
@@ -587,27 +639,37 @@ class Analyzer:
     def set_op(self, query: ast.SetOp) -> tuple[lg.LogicalNode, _Bound]:
         if query.op not in ("UNION ALL", "UNION"):
             self.diag.error("UnsupportedError", f"{query.op} is not supported on streams yet",
-                            query.span)
+                            query.op_span)
             raise _Abort
-        left, _ = self.query(query.left)
-        right, _ = self.query(query.right)
+        sides = []
+        for side in (query.left, query.right):  # independent: check both
+            try:
+                sides.append(self.query(side)[0])
+            except _Abort:
+                pass
+        if len(sides) < 2:
+            raise _Abort
+        left, right = sides
         ls, rs = left.schema, right.schema
         if len(ls) != len(rs):
             self.diag.error(
                 "BindError",
                 f"{query.op} sides have {len(ls)} and {len(rs)} columns",
-                query.span,
+                query.right.span,
             )
             raise _Abort
-        for a, b in zip(ls, rs):
+        failed = False
+        for i, (a, b) in enumerate(zip(ls, rs)):
             if t.common_type(a.type, b.type) is None:
                 self.diag.error(
                     "BindError",
                     f"{query.op} column '{a.name}' is {a.type.sql()} on the left and "
                     f"{b.type.sql()} on the right",
-                    query.span,
+                    _column_span(query.right, i),
                 )
-                raise _Abort
+                failed = True
+        if failed:
+            raise _Abort
         plan: lg.LogicalNode = lg.Union((left, right), query.op == "UNION", span=query.span)
         if query.op == "UNION":
             keys = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(ls))
@@ -756,6 +818,16 @@ class Analyzer:
                 self.diag.error("BindError", f"{rel.kind} needs its {name.upper()} interval",
                                 rel.span)
                 raise _Abort
+        if rel.kind == "HOP" and params["slide"] > params["size"]:
+            self.diag.error(
+                "BindError",
+                f"HOP slide ({_duration_text(params['slide'])}) must not exceed its size "
+                f"({_duration_text(params['size'])})",
+                rel.slide.span if rel.slide else rel.span,
+                hint="HOP takes the slide first, then the size: HOP(TABLE t, DESCRIPTOR(ts), "
+                "slide, size)",
+            )
+            raise _Abort
         if rel.kind == "HOP" and params["size"] % params["slide"] != 0:
             self.diag.error(
                 "BindError",
@@ -818,11 +890,12 @@ class Analyzer:
         condition = None
         if rel.using:
             parts = []
-            for name in rel.using:
+            for column in rel.using:
+                name = column.name
                 lf, rf = left.scope.find(name, None), right.scope.find(name, None)
                 if not lf or not rf:
                     self.diag.error("BindError", f"USING column '{name}' is not on both sides",
-                                    rel.span)
+                                    column.span)
                     raise _Abort
                 parts.append(lg.Call("=", (
                     lg.ColumnRef(lf[0].index, lf[0].ref_name, lf[0].type),
@@ -837,13 +910,17 @@ class Analyzer:
             condition = self.expr(rel.on, scope, "a join condition")
             self.require_boolean(condition, rel.on, "The join condition")
         elif rel.kind != "CROSS":
-            self.diag.error("BindError", f"{rel.kind} JOIN needs an ON condition", rel.span)
+            self.diag.error("BindError", f"{self.join_keyword(rel)} needs an ON condition",
+                            rel.span, hint="write CROSS JOIN for every pair of rows")
             raise _Abort
         lookup = False
         right_rel = rel.right
         if isinstance(right_rel, ast.TableRef):
             obj = self.catalog.get(right_rel.name)
             lookup = isinstance(obj, SourceDef) and obj.kind == "TABLE"
+            if right_rel.system_time is not None:
+                self.system_time(right_rel, obj, lookup, left.scope)
+        left_name = next((f.qualifier for f in left.scope.fields if f.qualifier), "s")
         if rel.kind in ("RIGHT", "FULL") and lookup:
             self.diag.error(
                 "UnsupportedError",
@@ -862,7 +939,7 @@ class Analyzer:
                 self.diag.error(
                     "BindError",
                     f"a join with lookup table '{obj.name}' needs an equality on its key, e.g. "
-                    f"ON s.{(obj.primary_key or ('id',))[0]} = "
+                    f"ON {left_name}.{(obj.primary_key or ('id',))[0]} = "
                     f"{right_rel.alias or obj.name}.{(obj.primary_key or ('id',))[0]}",
                     rel.span,
                 )
@@ -889,6 +966,38 @@ class Analyzer:
         window = left.window or right.window
         return _Bound(node, out_scope, window)
 
+    def join_keyword(self, rel: ast.Join) -> str:
+        """The join as written (``JOIN``, ``LEFT OUTER JOIN``), for messages."""
+        written = re.match(r"\s*((?:(?:INNER|LEFT|RIGHT|FULL|OUTER)\s+)*JOIN)\b",
+                           self.diag.source.fragment(rel.span), re.IGNORECASE)
+        return " ".join(written.group(1).upper().split()) if written else f"{rel.kind} JOIN"
+
+    def system_time(self, rel: ast.TableRef, obj: object, lookup: bool, left: Scope) -> None:
+        """``JOIN t FOR SYSTEM_TIME AS OF s.proc_time``: t is a lookup table, and the
+        time is a time attribute of the stream."""
+        assert rel.system_time is not None
+        if not lookup:
+            what = f"a {obj.kind.lower()}" if isinstance(obj, (SourceDef, ViewDef)) else "a query"
+            self.diag.error(
+                "BindError",
+                f"FOR SYSTEM_TIME AS OF reads a lookup table (CREATE TABLE); '{rel.name}' is "
+                f"{what}",
+                rel.span,
+                hint="join two streams with a time bound instead, e.g. ON ... AND b.event_time "
+                "BETWEEN a.event_time AND a.event_time + INTERVAL '1' MINUTE",
+            )
+            raise _Abort
+        time = self.expr(rel.system_time, left, "FOR SYSTEM_TIME AS OF")
+        if time.type.time_attribute is None:
+            self.diag.error(
+                "BindError",
+                "FOR SYSTEM_TIME AS OF takes a time attribute of the stream, but "
+                f"'{self.diag.source.fragment(rel.system_time.span)}' is {time.type.sql()}",
+                rel.system_time.span,
+                hint="use the stream's processing-time column, e.g. proc_time AS PROCTIME()",
+            )
+            raise _Abort
+
     def match_recognize(self, rel: ast.MatchRecognize) -> _Bound:
         inner = self.relation(rel.input)
         partition = tuple(self.expr(p, inner.scope, "PARTITION BY") for p in rel.partition_by)
@@ -909,16 +1018,29 @@ class Analyzer:
             raise _Abort
         variables = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", rel.pattern))
         defines = []
-        for name, cond in rel.define:
-            if name.upper() not in {v.upper() for v in variables}:
-                self.diag.error("BindError",
-                                f"DEFINE {name} names no variable of PATTERN ({rel.pattern})",
-                                cond.span)
-                raise _Abort
-            self.expr(_strip_pattern_refs(cond, variables), inner.scope, "DEFINE")
+        failed = False
+        for define in rel.define:  # each is checked on its own
+            name, cond = define.name, define.condition
+            try:
+                if name.upper() not in {v.upper() for v in variables}:
+                    self.diag.error("BindError",
+                                    f"DEFINE {name} names no variable of PATTERN ({rel.pattern})",
+                                    define.name_span)
+                    raise _Abort
+                bound = self.expr(_strip_pattern_refs(cond, variables), inner.scope, "DEFINE")
+                self.require_boolean(bound, cond, f"DEFINE {name}")
+            except _Abort:
+                failed = True
+                continue
             defines.append((name, self.diag.source.fragment(cond.span)))
+        if failed:
+            raise _Abort
         names, types, texts = [], [], []
         for item in rel.measures:
+            if item.alias is None:
+                self.diag.error("BindError", "every MEASURES expression needs an AS name",
+                                item.span)
+                raise _Abort
             expr = _strip_pattern_refs(item.expr, variables)
             if isinstance(expr, ast.Call) and expr.name in ("FIRST", "LAST", "PREV", "NEXT"):
                 expr = expr.args[0]
@@ -934,10 +1056,6 @@ class Analyzer:
                 typ = result
             else:
                 typ = self.expr(expr, inner.scope, "MEASURES").type
-            if item.alias is None:
-                self.diag.error("BindError", "every MEASURES expression needs an AS name",
-                                item.span)
-                raise _Abort
             names.append(item.alias)
             types.append(typ)
             texts.append(self.diag.source.fragment(item.expr.span))
@@ -949,44 +1067,66 @@ class Analyzer:
     # ---------------------------------------------------------------- SELECT
 
     def select(self, sel: ast.Select) -> tuple[lg.LogicalNode, _Bound]:
+        """Each clause is bound on its own (WHERE, GROUP BY, every SELECT item, HAVING),
+        so one query reports all its independent errors; a name that failed to bind
+        makes what depends on it fail silently rather than cascade."""
         if sel.from_ is None:
             self.diag.error("UnsupportedError", "a streaming query needs a FROM clause",
                             sel.span)
             raise _Abort
         bound = self.relation(sel.from_)
+        failed = False
         plan = bound.plan
         if sel.where is not None:
-            self.no_aggregates(sel.where, "WHERE")
-            predicate = self.expr(sel.where, bound.scope, "WHERE")
-            self.require_boolean(predicate, sel.where, "WHERE")
-            bound, predicate = self.time_bounds_into_join(bound, predicate, sel.where)
-            plan = bound.plan
-            if predicate is not None:
-                plan = lg.Filter(plan, predicate, span=sel.where.span)
+            try:
+                self.no_aggregates(sel.where, "WHERE")
+                predicate = self.expr(sel.where, bound.scope, "WHERE")
+                self.require_boolean(predicate, sel.where, "WHERE")
+                bound, predicate = self.time_bounds_into_join(bound, predicate, sel.where)
+                plan = bound.plan
+                if predicate is not None:
+                    plan = lg.Filter(plan, predicate, span=sel.where.span)
+            except _Abort:
+                failed = True
         bound = _Bound(plan, bound.scope, bound.window)
         group_items = list(sel.group_by)
-        bound, group_items = self.legacy_group_window(sel, bound, group_items)
-        items = self.expand_stars(sel.items, bound.scope)
-        aggregating = bool(group_items) or any(
+        group_failed = False
+        try:
+            bound, group_items = self.legacy_group_window(sel, bound, group_items)
+        except _Abort:
+            failed = group_failed = True
+            group_items = [g for g in group_items
+                           if not (isinstance(g, ast.Call) and g.name in functions.GROUP_WINDOWS)]
+        items, stars, stars_failed = self.expand_stars(sel.items, bound.scope)
+        failed = failed or stars_failed
+        aggregating = bool(sel.group_by) or any(
             contains_aggregate(i.expr) for i in items
         ) or (sel.having is not None)
+        item_exprs: list[ast.Expr | None]
         if aggregating:
-            plan, post_scope, item_exprs, having = self.aggregate(sel, bound, group_items, items)
+            plan, post_scope, item_exprs, having, agg_failed = self.aggregate(
+                sel, bound, group_items, items, stars, group_failed)
+            failed = failed or agg_failed
         else:
-            if sel.distinct:
-                pass  # handled after projection
             plan = bound.plan
             post_scope = bound.scope
             item_exprs = [i.expr for i in items]
             having = None
         # OVER window functions, evaluated on the (aggregated) rows
-        over_calls = _over_calls(item_exprs)
+        over_calls = _over_calls([e for e in item_exprs if e is not None])
         if over_calls:
-            plan, post_scope, item_exprs = self.over(plan, post_scope, over_calls, item_exprs,
-                                                     bound.window is not None and aggregating)
+            try:
+                plan, post_scope, item_exprs = self.over(
+                    plan, post_scope, over_calls, item_exprs,
+                    bound.window is not None and aggregating)
+            except _Abort:  # reported; the items with OVER calls are not bound again
+                failed = True
+                item_exprs = [None if e is not None and _over_calls([e]) else e
+                              for e in item_exprs]
         exprs: list[lg.BoundExpr] = []
-        failed = False
         for item, expr in zip(items, item_exprs):
+            if expr is None:  # its error is reported already
+                continue
             try:
                 exprs.append(self.expr(expr, post_scope, "SELECT"))
             except _Abort:
@@ -1049,8 +1189,12 @@ class Analyzer:
         return _Bound(new_join, scope, bound.window), _and_all(rest)
 
     def expand_stars(self, items: tuple[ast.SelectItem, ...], scope: Scope
-                     ) -> list[ast.SelectItem]:
+                     ) -> tuple[list[ast.SelectItem], list[ast.Star | None], bool]:
+        """The SELECT items with every ``*`` expanded; for each, the star it came from
+        (or None); and whether a star failed (it is dropped, its error reported)."""
         out: list[ast.SelectItem] = []
+        stars: list[ast.Star | None] = []
+        failed = False
         for item in items:
             if isinstance(item.expr, ast.Star):
                 q = item.expr.table
@@ -1059,13 +1203,15 @@ class Analyzer:
                 if q is not None and not fields:
                     self.diag.error("BindError", f"unknown table or alias '{q}' in {q}.*",
                                     item.span)
-                    raise _Abort
+                    failed = True
                 for f in fields:
                     out.append(ast.SelectItem(ast.Column(f.name, f.qualifier, span=item.span),
                                               None, span=item.span))
+                    stars.append(item.expr)
             else:
                 out.append(item)
-        return out
+                stars.append(None)
+        return out, stars, failed
 
     def legacy_group_window(self, sel: ast.Select, bound: _Bound, group_items: list
                             ) -> tuple[_Bound, list]:
@@ -1126,6 +1272,15 @@ class Analyzer:
                 self.diag.error("BindError", f"{call.name} {name.upper()} must be positive",
                                 arg.span)
                 raise _Abort
+        if call.name == "HOP" and values["slide"] > values["size"]:
+            self.diag.error(
+                "BindError",
+                f"HOP slide ({_duration_text(values['slide'])}) must not exceed its size "
+                f"({_duration_text(values['size'])})",
+                call.args[1].span,
+                hint="HOP takes the slide first, then the size: HOP(time_attr, slide, size)",
+            )
+            raise _Abort
         if call.name == "HOP" and values["size"] % values["slide"]:
             self.diag.error("BindError", "HOP size must be an integral multiple of its slide",
                             call.args[2].span)
@@ -1161,8 +1316,14 @@ class Analyzer:
         return _Bound(tvf, scope, tvf), new_items
 
     def aggregate(self, sel: ast.Select, bound: _Bound, group_items: list,
-                  items: list[ast.SelectItem]):
+                  items: list[ast.SelectItem], stars: list[ast.Star | None],
+                  group_failed: bool):
+        """The Aggregate node, the scope after it, each SELECT item rewritten over it
+        (None where the item failed), the bound HAVING, and whether anything failed.
+        ``group_failed``: a GROUP BY item failed already, so which columns are grouped
+        is unknown and "must appear in GROUP BY" would be a guess."""
         scope = bound.scope
+        failed = False
         plain_keys: list[ast.Expr] = []
         sets_node: ast.GroupingSets | None = None
         for g in group_items:
@@ -1173,10 +1334,14 @@ class Analyzer:
                     raise _Abort
                 sets_node = g
             else:
-                if contains_aggregate(g):
+                aggregate = next((n for n in iter_ast(g, into_over=False)
+                                  if isinstance(n, ast.Call) and n.over is None
+                                  and n.name in functions.AGGREGATES), None)
+                if aggregate is not None:
                     self.diag.error("BindError", "GROUP BY cannot contain an aggregate",
-                                    g.span)
-                    raise _Abort
+                                    aggregate.span)
+                    group_failed = True
+                    continue
                 plain_keys.append(g)
         # every distinct key expression, in first-seen order
         key_asts: list[ast.Expr] = []
@@ -1185,11 +1350,13 @@ class Analyzer:
                 key_asts.append(k)
         aliases = {i.alias.lower(): i.expr for i in items if i.alias}
         key_bound: list[lg.BoundExpr] = []
-        for k in key_asts:
+        for k in list(key_asts):
             try:
                 key_bound.append(self.expr(k, scope, "GROUP BY"))
             except _Abort:
-                raise
+                key_asts.remove(k)
+                group_failed = True
+        failed = failed or group_failed
         window = bound.window
         window_indices: set[int] = set()
         if window is not None:
@@ -1208,12 +1375,13 @@ class Analyzer:
             and k.index in window_indices
         ]
         is_window_agg = window is not None and bool(grouped_window)
-        if window is not None and not grouped_window and _window_columns_used(items, sel):
+        used = _window_column_used(items) if window is not None and not grouped_window else None
+        if used is not None and not group_failed:
             self.diag.error(
                 "BindError",
                 "window_start/window_end are selected but not grouped by; add them to "
                 "GROUP BY",
-                sel.span,
+                used.span,
             )
             raise _Abort
         if is_window_agg and window.kind == "SESSION" and not window.partition_by:
@@ -1233,8 +1401,9 @@ class Analyzer:
         if sets_node is not None:
             base = [key_asts.index(k) for k in plain_keys]
             grouping_sets = []
-            for s in sets_node.sets:
-                grouping_sets.append(tuple(sorted(set(base + [key_asts.index(e) for e in s]))))
+            for s in sets_node.sets:  # (keys that failed to bind are left out)
+                grouping_sets.append(tuple(sorted(set(
+                    base + [key_asts.index(e) for e in s if e in key_asts]))))
             if is_window_agg:
                 for s, members in zip(sets_node.sets, grouping_sets):
                     if not any(i in members for i in grouped_window):
@@ -1274,8 +1443,14 @@ class Analyzer:
                     if node not in agg_asts:
                         agg_asts.append(node)
         aggs = []
-        for call in agg_asts:
-            aggs.append(self.agg_call(call, scope))
+        failed_aggs: list[ast.Call] = []
+        for call in list(agg_asts):  # each aggregate on its own
+            try:
+                aggs.append(self.agg_call(call, scope))
+            except _Abort:
+                agg_asts.remove(call)
+                failed_aggs.append(call)
+                failed = True
         agg_names = unique_names([derive_name(c) for c in agg_asts])
         agg_names = [n if n.lower() not in {k.lower() for k in key_names} else f"{n}_agg"
                      for n in agg_names]
@@ -1283,20 +1458,24 @@ class Analyzer:
         delay = 0
         if sel.emit is not None:
             if sel.emit.kind == "AFTER WATERMARK" and not is_window_agg:
-                self.diag.error(
-                    "BindError",
-                    "EMIT AFTER WATERMARK needs a window aggregation (GROUP BY window_start, "
-                    "window_end of a window TVF)",
-                    sel.emit.span,
-                )
+                if not group_failed:
+                    self.diag.error(
+                        "BindError",
+                        "EMIT AFTER WATERMARK needs a window aggregation (GROUP BY "
+                        "window_start, window_end of a window TVF)",
+                        sel.emit.span,
+                    )
                 raise _Abort
             emit = sel.emit.kind
             if sel.emit.delay is not None:
-                delay = interval_ms(sel.emit.delay, self.diag, "EMIT delay")
-                if delay < 0:
-                    self.diag.error("BindError", "the EMIT delay must not be negative",
-                                    sel.emit.delay.span)
-                    raise _Abort
+                try:
+                    delay = interval_ms(sel.emit.delay, self.diag, "EMIT delay")
+                    if delay < 0:
+                        self.diag.error("BindError", "the EMIT delay must not be negative",
+                                        sel.emit.delay.span)
+                        raise _Abort
+                except _Abort:
+                    failed, delay = True, 0
         node = lg.Aggregate(
             bound.plan, tuple(key_bound), tuple(key_names), tuple(aggs), tuple(agg_names),
             window if is_window_agg else None, grouping_sets, emit, delay, span=sel.span,
@@ -1315,37 +1494,55 @@ class Analyzer:
         key_by_index = {
             b.index: i for i, b in enumerate(key_bound) if isinstance(b, lg.ColumnRef)
         }
-        rewritten = []
-        failed = False
-        for item in items:
+        ctx = _AggContext(replacements, scope, key_by_index, out, failed_aggs, group_failed)
+        rewritten: list[ast.Expr | None] = []
+        ungrouped: dict[int, list[str]] = {}  # per SELECT *: its columns not grouped
+        for item, star in zip(items, stars):
             try:
-                rewritten.append(self.post_aggregate(item.expr, replacements, scope,
-                                                     key_by_index, out))
+                if star is not None:
+                    assert isinstance(item.expr, ast.Column)
+                    index = self.resolve(item.expr, scope).index
+                    if index not in key_by_index:
+                        ungrouped.setdefault(id(star), []).append(item.expr.name)
+                        raise _Abort
+                rewritten.append(self.post_aggregate(item.expr, ctx))
             except _Abort:
+                rewritten.append(None)
                 failed = True
+        for star in {id(s): s for s in stars if s is not None and id(s) in ungrouped}.values():
+            if not group_failed:  # one error per star, not one per column
+                names = ungrouped[id(star)]
+                self.diag.error(
+                    "BindError",
+                    f"SELECT * with GROUP BY selects {len(names)} column(s) that are neither "
+                    f"grouped nor aggregated: {', '.join(names)}",
+                    star.span,
+                    hint="list the grouped columns and the aggregates instead of *",
+                )
         having = None
         if having_expr is not None:
             try:
-                h = self.post_aggregate(having_expr, replacements, scope, key_by_index, out)
+                h = self.post_aggregate(having_expr, ctx)
                 having = self.expr(h, post, "HAVING")
                 self.require_boolean(having, having_expr, "HAVING")
             except _Abort:
                 failed = True
-        if failed:
-            raise _Abort
-        return node, post, rewritten, having
+        return node, post, rewritten, having, failed
 
-    def post_aggregate(self, expr: ast.Expr, replacements, scope: Scope,
-                       key_by_index: dict[int, int], out: lg.Schema) -> ast.Expr:
+    def post_aggregate(self, expr: ast.Expr, ctx: _AggContext) -> ast.Expr:
         """Rewrite an expression over aggregate output: keys and aggregates become refs."""
-        for original, ref in replacements:
+        for original, ref in ctx.replacements:
             if expr == original:
                 return ref
+        if isinstance(expr, ast.Call) and expr in ctx.failed_aggs:
+            raise _Abort  # its error is reported already
         if isinstance(expr, ast.Column):
-            field_ = self.resolve(expr, scope)
-            if field_.index in key_by_index:
-                i = key_by_index[field_.index]
-                return _Ref(i, out[i].name, span=expr.span)
+            field_ = self.resolve(expr, ctx.scope)
+            if field_.index in ctx.key_by_index:
+                i = ctx.key_by_index[field_.index]
+                return _Ref(i, ctx.out[i].name, span=expr.span)
+            if ctx.group_failed:
+                raise _Abort  # perhaps the GROUP BY item that failed meant this column
             self.diag.error(
                 "BindError",
                 f"column '{expr}' must appear in GROUP BY or be used in an aggregate function",
@@ -1354,32 +1551,30 @@ class Analyzer:
             raise _Abort
         if isinstance(expr, ast.Call) and expr.name in functions.GROUP_WINDOW_PROPERTIES:
             name = functions.GROUP_WINDOW_PROPERTIES[expr.name]
-            for i, f in enumerate(out):
+            for i, f in enumerate(ctx.out):
                 if f.name == name:
                     return _Ref(i, name, span=expr.span)
+            if ctx.group_failed:
+                raise _Abort
             self.diag.error("BindError", f"{expr.name} needs a {expr.name.split('_')[0]} group "
                             "window in GROUP BY", expr.span)
             raise _Abort
+        if isinstance(expr, ast.Call) and expr.over is None and (
+                expr.name not in functions.KNOWN_FUNCTIONS):
+            self.unknown_function(expr)  # before its arguments' GROUP BY validity
         if isinstance(expr, ast.Call) and expr.over is not None:
             return replace(
                 expr,
-                args=tuple(self.post_aggregate(a, replacements, scope, key_by_index, out)
-                           for a in expr.args),
+                args=tuple(self.post_aggregate(a, ctx) for a in expr.args),
                 over=replace(
                     expr.over,
-                    partition_by=tuple(
-                        self.post_aggregate(p, replacements, scope, key_by_index, out)
-                        for p in expr.over.partition_by
-                    ),
-                    order_by=tuple(
-                        replace(o, expr=self.post_aggregate(o.expr, replacements, scope,
-                                                            key_by_index, out))
-                        for o in expr.over.order_by
-                    ),
+                    partition_by=tuple(self.post_aggregate(p, ctx)
+                                       for p in expr.over.partition_by),
+                    order_by=tuple(replace(o, expr=self.post_aggregate(o.expr, ctx))
+                                   for o in expr.over.order_by),
                 ),
             )
-        return _map_children(expr, lambda e: self.post_aggregate(e, replacements, scope,
-                                                                 key_by_index, out))
+        return _map_children(expr, lambda e: self.post_aggregate(e, ctx))
 
     def agg_call(self, call: ast.Call, scope: Scope) -> lg.AggCall:
         name = call.name
@@ -1457,10 +1652,16 @@ class Analyzer:
         return value
 
     def over(self, plan: lg.LogicalNode, scope: Scope, calls: list[ast.Call],
-             item_exprs: list[ast.Expr], after_window_agg: bool):
+             item_exprs: list[ast.Expr | None], after_window_agg: bool):
         bound_calls = []
-        for call in calls:
-            bound_calls.append(self.over_call(call, scope, after_window_agg))
+        failed = False
+        for call in calls:  # each OVER call on its own
+            try:
+                bound_calls.append(self.over_call(call, scope, after_window_agg))
+            except _Abort:
+                failed = True
+        if failed:
+            raise _Abort
         names = unique_names([derive_name(c) + "_over" for c in calls])
         node = lg.Over(plan, tuple(bound_calls), tuple(names), span=calls[0].span)
         width = len(scope.fields)
@@ -1477,11 +1678,17 @@ class Analyzer:
                         return refs[id(c)]
             return _map_children(expr, swap)
 
-        return node, new_scope, [swap(e) for e in item_exprs]
+        return node, new_scope, [swap(e) if e is not None else None for e in item_exprs]
 
     def over_call(self, call: ast.Call, scope: Scope, after_window_agg: bool) -> lg.OverCall:
         assert call.over is not None
         spec = call.over
+        if call.name in _UNSUPPORTED_WINDOW_FUNCTIONS:
+            self.diag.error("UnsupportedError", f"{call.name}(...) OVER is not supported yet",
+                            call.span,
+                            hint="ROW_NUMBER, RANK, DENSE_RANK, LAG, LEAD and the aggregates "
+                            "work with OVER")
+            raise _Abort
         partition = tuple(self.expr(p, scope, "PARTITION BY") for p in spec.partition_by)
         order = tuple(
             lg.OrderKey(self.expr(o.expr, scope, "ORDER BY"), o.descending, o.nulls_first)
@@ -1606,6 +1813,14 @@ class Analyzer:
                 bound = by_alias[expr.name.lower()]
             else:
                 bound = self.expr(expr, scope, "ORDER BY")
+                if sel.distinct and bound not in exprs:
+                    self.diag.error(
+                        "BindError",
+                        f"with SELECT DISTINCT, ORDER BY may only use selected columns; "
+                        f"'{self.diag.source.fragment(expr.span)}' is not selected",
+                        expr.span,
+                    )
+                    raise _Abort
             keys.append(lg.OrderKey(bound, item.descending, item.nulls_first))
         first = keys[0]
         if first.expr.type.time_attribute is not None and not first.descending:
@@ -1795,6 +2010,10 @@ class Analyzer:
             typ = t.INT if -(2**31) <= value < 2**31 else t.BIGINT  # type: ignore[operator]
             return lg.Const(value, typ.with_nullable(False), span=span)
         if kind == "decimal":
+            if math.isinf(value):  # type: ignore[arg-type]
+                self.diag.error("BindError", f"the number {self.diag.source.fragment(span)} is "
+                                "out of range for DOUBLE", span)
+                raise _Abort
             return lg.Const(value, t.DOUBLE.with_nullable(False), span=span)
         if kind == "boolean":
             return lg.Const(value, t.BOOLEAN.with_nullable(False), span=span)
@@ -1943,9 +2162,32 @@ class Analyzer:
             self.diag.error("BindError", f"cannot CAST {source.sql()} to {target.sql()}",
                             node.span)
             raise _Abort
+        literal = node.operand
+        if isinstance(literal, ast.Literal) and literal.kind == "string" and not node.safe:
+            # TIMESTAMP '...' and DATE '...' (and CASTs of constants): read them now,
+            # rather than fail on every row
+            text = str(literal.value)
+            if target.is_timestamp and parse_timestamp_literal(text) is None:
+                self.diag.error("BindError", f"cannot read timestamp '{text}'; write "
+                                "'YYYY-MM-DD HH:MM:SS[.fff]'", node.span)
+                raise _Abort
+            if target.name == "DATE" and parse_date_literal(text) is None:
+                self.diag.error("BindError", f"cannot read date '{text}'; write 'YYYY-MM-DD'",
+                                node.span)
+                raise _Abort
         nullable = source.nullable or node.safe or (source.is_string and not target.is_string)
         fn = "TRY_CAST" if node.safe else "CAST"
         return lg.Call(fn, (operand,), target.with_nullable(nullable), span=node.span)
+
+    def unknown_function(self, node: ast.Call) -> None:
+        suggestion = did_you_mean(node.name, functions.KNOWN_FUNCTIONS)
+        self.diag.error(
+            "BindError",
+            f"unknown function {node.name}"
+            + (f"; did you mean {suggestion}?" if suggestion else ""),
+            node.span,
+        )
+        raise _Abort
 
     def call(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
         name = node.name
@@ -1985,14 +2227,7 @@ class Analyzer:
                                       span=node.span), scope, where)
         scalar = functions.SCALARS.get(name)
         if scalar is None:
-            suggestion = did_you_mean(name, functions.KNOWN_FUNCTIONS)
-            self.diag.error(
-                "BindError",
-                f"unknown function {name}"
-                + (f"; did you mean {suggestion}?" if suggestion else ""),
-                node.span,
-            )
-            raise _Abort
+            self.unknown_function(node)
         args_ast = list(node.args)
         if name in ("DATE_TRUNC", "TIMESTAMPDIFF") and args_ast:
             unit = args_ast[0]
@@ -2027,6 +2262,22 @@ class Analyzer:
 # --------------------------------------------------------------------- helpers
 
 
+# SQL window functions sqlc does not run (yet)
+_UNSUPPORTED_WINDOW_FUNCTIONS = {"NTILE", "PERCENT_RANK", "CUME_DIST", "NTH_VALUE"}
+
+
+@dataclass(frozen=True)
+class _AggContext:
+    """What rewriting an expression over an aggregate's output needs."""
+
+    replacements: list  # [(key or aggregate AST, _Ref to its output column)]
+    scope: Scope  # the aggregate's input
+    key_by_index: dict[int, int]  # input column -> key position, for grouped columns
+    out: lg.Schema  # the aggregate's output
+    failed_aggs: list  # aggregate calls whose errors are reported already
+    group_failed: bool  # a GROUP BY item failed: grouping is unknown
+
+
 @dataclass(frozen=True)
 class _Ref:
     """An expression already computed below: column ``index`` of the current scope."""
@@ -2034,6 +2285,17 @@ class _Ref:
     index: int
     name: str
     span: Span = field(default=Span(0, 0), compare=False)
+
+
+def _column_span(query: ast.Query, index: int) -> Span:
+    """Where output column ``index`` of ``query`` is written (its SELECT item), or
+    the query itself when a ``*`` or a set operation hides it."""
+    while isinstance(query, ast.SetOp):
+        query = query.left
+    items = query.items
+    if index < len(items) and not any(isinstance(i.expr, ast.Star) for i in items[: index + 1]):
+        return items[index].expr.span
+    return query.span
 
 
 def _map_children(expr: ast.Expr, fn) -> ast.Expr:
@@ -2092,13 +2354,14 @@ def _is_session_tvf(sel: ast.Select) -> bool:
     return isinstance(sel.from_, ast.WindowTVF) and sel.from_.kind == "SESSION"
 
 
-def _window_columns_used(items: list[ast.SelectItem], sel: ast.Select) -> bool:
+def _window_column_used(items: list[ast.SelectItem]) -> ast.Column | None:
+    """The first use of window_start or window_end in the SELECT list."""
     for item in items:
         for node in iter_ast(item.expr, into_over=False):
             if isinstance(node, ast.Column) and node.name.lower() in ("window_start",
                                                                       "window_end"):
-                return True
-    return False
+                return node
+    return None
 
 
 def _key_name(k: ast.Expr, b: lg.BoundExpr) -> str:
@@ -2250,6 +2513,14 @@ def _strip_pattern_refs(expr: ast.Expr, variables: set[str]) -> ast.Expr:
     if isinstance(expr, ast.Call) and expr.name in ("MATCH_ROWTIME", "CLASSIFIER"):
         return expr
     return _map_children(expr, lambda e: _strip_pattern_refs(e, variables))
+
+
+def _duration_text(ms: int) -> str:
+    """300000 -> '5 min', for messages."""
+    for unit, size in (("h", 3_600_000), ("min", 60_000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size} {unit}"
+    return f"{ms} ms"
 
 
 def _duration_ms(text: str) -> int | None:

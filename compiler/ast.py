@@ -278,7 +278,17 @@ class Join:
     left: Relation
     right: Relation
     on: Expr | None = None
-    using: tuple[str, ...] = ()
+    using: tuple[Column, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Define:
+    """``DEFINE A AS <condition>`` of MATCH_RECOGNIZE; ``name_span`` covers ``A``."""
+
+    name: str
+    condition: Expr
+    name_span: Span = _span()
     span: Span = _span()
 
 
@@ -289,7 +299,7 @@ class MatchRecognize:
     order_by: tuple[OrderItem, ...]
     measures: tuple[SelectItem, ...]
     pattern: str
-    define: tuple[tuple[str, Expr], ...]
+    define: tuple[Define, ...]
     after_match: str | None = None  # e.g. 'SKIP PAST LAST ROW'
     rows_per_match: str | None = None  # 'ONE ROW PER MATCH' | 'ALL ROWS PER MATCH'
     within: Expr | None = None
@@ -360,6 +370,7 @@ class SetOp:
     limit: int | None = None
     emit: Emit | None = None
     ctes: tuple[CTE, ...] = ()
+    op_span: Span = _span()  # the operator keyword(s), e.g. UNION ALL
     span: Span = _span()
 
 
@@ -380,6 +391,7 @@ class ColumnDef:
     metadata_key: str | None = None  # METADATA FROM 'timestamp'; '' = the column's name
     virtual: bool = False
     comment: str | None = None
+    metadata_span: Span = _span()  # the quoted key after METADATA FROM
     span: Span = _span()
 
 
@@ -416,6 +428,7 @@ class CreateSource:
     properties: tuple[Property, ...] = ()
     if_not_exists: bool = False
     comment: str | None = None
+    name_span: Span = _span()
     span: Span = _span()
 
 
@@ -425,6 +438,8 @@ class CreateView:
     query: Query
     column_names: tuple[str, ...] = ()
     if_not_exists: bool = False
+    name_span: Span = _span()
+    columns_span: Span = _span()  # the parenthesized column list, when given
     span: Span = _span()
 
 
@@ -434,6 +449,8 @@ class Drop:
     name: str
     if_exists: bool = False
     cascade: bool = False
+    kind_span: Span = _span()
+    name_span: Span = _span()
     span: Span = _span()
 
 
@@ -442,6 +459,7 @@ class Insert:
     target: str
     query: Query
     columns: tuple[str, ...] = ()
+    target_span: Span = _span()
     span: Span = _span()
 
 
@@ -460,6 +478,7 @@ class Show:
 @dataclass(frozen=True)
 class Describe:
     name: str
+    name_span: Span = _span()
     span: Span = _span()
 
 

@@ -206,7 +206,9 @@ class Catalog:
 
     # -- changes -------------------------------------------------------------------
 
-    def add(self, obj: CatalogObject, if_not_exists: bool, diagnostics: Diagnostics) -> None:
+    def add(self, obj: CatalogObject, if_not_exists: bool, diagnostics: Diagnostics,
+            name_span: Span | None = None) -> None:
+        """Add ``obj``; ``name_span`` is where its name is written (for "already exists")."""
         existing = self.get(obj.name)
         if existing is not None:
             if if_not_exists:
@@ -215,7 +217,7 @@ class Catalog:
             diagnostics.error(
                 "BindError",
                 f"{existing.kind.lower()} '{existing.name}' already exists{where}",
-                obj.span,
+                name_span or obj.span,
                 hint="use CREATE ... IF NOT EXISTS, or DROP it first",
             )
             return
@@ -230,14 +232,14 @@ class Catalog:
                     "BindError",
                     f"cannot drop unknown {stmt.kind.lower()} '{stmt.name}'"
                     + (f"; did you mean '{suggestion}'?" if suggestion else ""),
-                    stmt.span,
+                    stmt.name_span,
                 )
             return
         if obj.kind != stmt.kind:
             diagnostics.error(
                 "BindError",
                 f"'{obj.name}' is a {obj.kind.lower()}, not a {stmt.kind.lower()}",
-                stmt.span,
+                stmt.kind_span,
                 hint=f"use DROP {obj.kind} {obj.name}",
             )
             return
@@ -247,12 +249,13 @@ class Catalog:
             diagnostics.error(
                 "BindError",
                 f"cannot drop {obj.kind.lower()} '{obj.name}': view(s) {names} depend on it",
-                stmt.span,
+                stmt.name_span,
                 hint="drop the views first, or use DROP ... CASCADE",
             )
             return
         for view in dependents:  # CASCADE, transitively
-            self.drop(ast.Drop("VIEW", view.name, True, True, span=stmt.span), diagnostics)
+            self.drop(ast.Drop("VIEW", view.name, True, True, kind_span=stmt.kind_span,
+                               name_span=stmt.name_span, span=stmt.span), diagnostics)
         del self._objects[obj.name.lower()]
 
 
@@ -260,10 +263,11 @@ def check_properties(
     kind: str,
     name: str,
     properties: tuple[ast.Property, ...],
-    stmt_span: Span,
+    name_span: Span,
     diagnostics: Diagnostics,
 ) -> None:
-    """Connector properties: known connector, required keys, allowed values."""
+    """Connector properties: known connector, required keys, allowed values.
+    ``name_span`` is where the object's name is written (for a missing connector)."""
     seen: dict[str, ast.Property] = {}
     for prop in properties:
         if prop.key in seen:
@@ -275,7 +279,7 @@ def check_properties(
             diagnostics.error(
                 "BindError",
                 f"{kind.lower()} '{name}' has no 'connector' property",
-                stmt_span,
+                name_span,
                 hint="add WITH ('connector' = 'kafka', ...) or 'file', 'postgres', 'redis'",
             )
         return

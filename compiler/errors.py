@@ -169,4 +169,6 @@ class Diagnostics:
             return
         classes = {c.kind: c for c in (SqlSyntaxError, BindError, UnsupportedError)}
         cls = classes.get(errors[0].kind, SqlcError)
-        raise cls(sorted(errors, key=lambda d: d.span.start), self.source)
+        # the same error found twice (a CTE read twice is checked twice) is shown once
+        unique = list(dict.fromkeys(errors))
+        raise cls(sorted(unique, key=lambda d: d.span.start), self.source)

@@ -33,6 +33,13 @@ from compiler.errors import Diagnostics, Source, Span, did_you_mean
 
 _SPAN = "sqlc_span"
 
+# sqlglot's messages for a missing closing token
+_MISSING_CLOSER = ("Expecting )", "Expected END after CASE")
+
+# clause keywords a misspelling of which sqlglot would read as an alias
+_CLAUSE_KEYWORDS = ["WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "FROM", "JOIN", "UNION",
+                    "EMIT", "WINDOW", "SELECT", "INNER", "LEFT", "RIGHT", "FULL", "CROSS"]
+
 INTERVAL_UNITS = {
     "MILLISECOND": "MILLISECOND",
     "MILLISECONDS": "MILLISECOND",
@@ -107,18 +114,58 @@ class SqlcParser(_SqlglotParser):
     }
 
     sqlc_error_span: Span | None = None
+    # where the statement ends: its ';', or just past its last token
+    sqlc_end_span: Span | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # errors that do not stop the statement's parse: (message, span)
+        self.sqlc_soft_errors: list[tuple[str, Span]] = []
+        self._sqlc_bound_spans: list[Span] = []
 
     # -- errors ----------------------------------------------------------------
 
     def raise_error(self, message: str, token: Token | None = None) -> None:
+        if message in _MISSING_CLOSER:
+            # report a missing ')' or END where it is missing, not at the last good token
+            token = self._curr or None
+            if token is None and self.sqlc_error_span is None and self.sqlc_end_span:
+                self.sqlc_error_span = self.sqlc_end_span
+        elif message == "Invalid expression / Unexpected token":
+            token = token or self._curr
+            message = self._unexpected_message(token)
         token = token or self._curr or self._prev
-        if token is not None and self.sqlc_error_span is None:
+        if token and self.sqlc_error_span is None:
             self.sqlc_error_span = Span(token.start, token.end + 1)
         super().raise_error(message, token)
 
     def _error_at(self, message: str, token: Token | None = None) -> None:
         self.sqlc_error_span = None
         self.raise_error(message, token)
+
+    def _soft_error(self, message: str, span: Span) -> None:
+        """A syntax error that leaves the statement readable: report it, keep parsing."""
+        self.sqlc_soft_errors.append((message, span))
+
+    def _unexpected_message(self, token: Token) -> str:
+        """Name the token sqlglot could not place, and guess why it is there."""
+        if not token:
+            return "Unexpected end of statement"
+        text = token.text if token.token_type != TokenType.STRING else f"'{token.text}'"
+        prev = self._tokens[self._index - 1] if self._index > 0 else None
+        if prev and prev.text.upper() in ("GROUP", "ORDER") and token.text.upper() != "BY":
+            return f"Expected BY after {prev.text.upper()}, found '{text}'"
+        message = f"Unexpected '{text}'"
+        if token.token_type == TokenType.R_PAREN:
+            return message + ": no '(' is open here"
+        if prev and prev.token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+            # `FROM t WHER x > 1`: the misspelt keyword was read as an alias
+            suggestion = did_you_mean(prev.text, _CLAUSE_KEYWORDS)
+            if suggestion and prev.token_type == TokenType.VAR:
+                return message + f"; did you mean {suggestion} instead of '{prev.text}'?"
+            if token.token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+                return message + f" after '{prev.text}'; is a comma missing between them?"
+        return message
 
     # -- statements --------------------------------------------------------------
 
@@ -136,8 +183,8 @@ class SqlcParser(_SqlglotParser):
             statement = self._parse_sqlc_show()
         elif word in ("DESCRIBE", "DESC"):
             self._advance()
-            name = self._parse_sqlc_name()
-            statement = ast.Describe(name, span=self._span_from(first))
+            name, name_span = self._parse_sqlc_name_spanned()
+            statement = ast.Describe(name, name_span=name_span, span=self._span_from(first))
         elif first.token_type in (TokenType.VAR, TokenType.IDENTIFIER) and word != "EXPLAIN":
             known = ["SELECT", "INSERT", "CREATE", "DROP", "SHOW", "DESCRIBE", "EXPLAIN", "WITH"]
             suggestion = did_you_mean(word, known)
@@ -156,7 +203,11 @@ class SqlcParser(_SqlglotParser):
             )
         if statement is not None:
             return _Node(node=statement)
+        index = self._index
         node = super()._parse_statement()
+        # INSERT and queries: sqlglot consumed the first keyword before building the node
+        if isinstance(node, exp.Expression) and self._index > index and _SPAN not in node.meta:
+            node.meta[_SPAN] = self._span_from(first)
         return node
 
     def _statement_of(self, node: exp.Expression | None) -> ast.Statement:
@@ -171,10 +222,14 @@ class SqlcParser(_SqlglotParser):
 
     def _parse_sqlc_name(self) -> str:
         """A possibly qualified object name: ``db.schema.name`` -> 'db.schema.name'."""
+        return self._parse_sqlc_name_spanned()[0]
+
+    def _parse_sqlc_name_spanned(self) -> tuple[str, Span]:
+        first = self._curr
         parts = [self._parse_sqlc_identifier()]
         while self._match(TokenType.DOT):
             parts.append(self._parse_sqlc_identifier())
-        return ".".join(parts)
+        return ".".join(parts), self._span_from(first)
 
     def _parse_sqlc_identifier(self) -> str:
         token = self._curr
@@ -213,7 +268,7 @@ class SqlcParser(_SqlglotParser):
 
     def _parse_sqlc_create_source(self, first: Token, kind: str) -> ast.CreateSource:
         if_not_exists = self._parse_sqlc_if_not_exists()
-        name = self._parse_sqlc_name()
+        name, name_span = self._parse_sqlc_name_spanned()
         if not self._match(TokenType.L_PAREN):
             self._error_at(f"Expected '(' and the column list of {kind.lower()} {name}")
         columns: list[ast.ColumnDef] = []
@@ -227,8 +282,14 @@ class SqlcParser(_SqlglotParser):
                     self._error_at("Expected AS and the watermark expression")
                 expr = _Converter().expr(self._parse_assignment())
                 if watermark is not None:
-                    self.sqlc_duplicate_watermark = Span(element_first.start, self._prev.end + 1)
-                watermark = ast.WatermarkDef(column, expr, span=self._span_from(element_first))
+                    self._soft_error(
+                        f"{kind.lower()} {name} already has WATERMARK FOR "
+                        f"{watermark.column.name}; only one WATERMARK is allowed",
+                        Span(element_first.start, element_first.end + 1),
+                    )
+                else:
+                    watermark = ast.WatermarkDef(column, expr,
+                                                 span=self._span_from(element_first))
             elif self._match(TokenType.PRIMARY_KEY) or self._match_text_seq("PRIMARY", "KEY"):
                 cols = self._parse_sqlc_column_list()
                 enforced = self._parse_sqlc_enforced() == "ENFORCED"
@@ -265,6 +326,7 @@ class SqlcParser(_SqlglotParser):
             properties=tuple(properties),
             if_not_exists=if_not_exists,
             comment=comment,
+            name_span=name_span,
             span=self._span_from(first),
         )
 
@@ -286,9 +348,8 @@ class SqlcParser(_SqlglotParser):
     def _parse_sqlc_enforced(self) -> str:
         if self._match_text_seq("NOT", "ENFORCED"):
             return "NOT ENFORCED"
-        if self._match_text_seq("ENFORCED"):
-            return "ENFORCED"
-        return "NOT ENFORCED"
+        self._match_text_seq("ENFORCED")
+        return "ENFORCED"  # the SQL default, which Flink (and sqlc) reject
 
     def _parse_sqlc_column_def(self) -> tuple[ast.ColumnDef, str | None]:
         first = self._curr
@@ -300,11 +361,22 @@ class SqlcParser(_SqlglotParser):
                                  span=self._span_from(first)), None
         type_first = self._curr
         type_node = self._parse_types(check_func=False, schema=True, allow_identifiers=False)
-        if not isinstance(type_node, exp.DataType):
+        if isinstance(type_node, exp.DataType):
+            type_name = _Converter().type_name(type_node,
+                                               Span(type_first.start, self._prev.end + 1))
+        elif type_first and type_first.token_type in (TokenType.VAR, TokenType.IDENTIFIER):
+            # a name sqlglot does not know as a type: the analyzer reports it with a suggestion
+            self._advance()
+            type_name = ast.TypeName(type_first.text.upper(),
+                                     span=Span(type_first.start, type_first.end + 1))
+            if self._match(TokenType.L_PAREN):
+                while self._curr and not self._match(TokenType.R_PAREN):
+                    self._advance()
+        else:
             self._error_at(f"Expected a data type for column {name}", type_first)
-        type_name = _Converter().type_name(type_node, Span(type_first.start, self._prev.end + 1))
         not_null = False
         metadata_key: str | None = None
+        metadata_span: Span | None = None
         virtual = False
         inline_pk: str | None = None
         comment: str | None = None
@@ -315,7 +387,9 @@ class SqlcParser(_SqlglotParser):
                 not_null = False
             elif self._match_text_seq("METADATA"):
                 metadata_key = ""
+                metadata_span = Span(self._prev.start, self._prev.end + 1)
                 if self._match(TokenType.FROM):
+                    metadata_span = Span(self._curr.start, self._curr.end + 1)
                     metadata_key = self._parse_sqlc_string()
                 virtual = bool(self._match_text_seq("VIRTUAL"))
             elif self._match(TokenType.PRIMARY_KEY) or self._match_text_seq("PRIMARY", "KEY"):
@@ -331,6 +405,7 @@ class SqlcParser(_SqlglotParser):
             metadata_key=metadata_key,
             virtual=virtual,
             comment=comment,
+            metadata_span=metadata_span or self._span_from(first),
             span=self._span_from(first),
         )
         return column, inline_pk
@@ -363,17 +438,21 @@ class SqlcParser(_SqlglotParser):
 
     def _parse_sqlc_create_view(self, first: Token) -> ast.CreateView:
         if_not_exists = self._parse_sqlc_if_not_exists()
-        name = self._parse_sqlc_name()
+        name, name_span = self._parse_sqlc_name_spanned()
         column_names: tuple[str, ...] = ()
+        columns_span = name_span
         if self._match(TokenType.L_PAREN, advance=False):
+            list_first = self._curr
             column_names = tuple(c.name for c in self._parse_sqlc_column_list())
+            columns_span = self._span_from(list_first)
         if not self._match(TokenType.ALIAS):
             self._error_at(f"Expected AS and a query for view {name}")
         query_node = self._parse_select(nested=True) or self._parse_sqlc_with_query()
         if query_node is None:
             self._error_at("Expected a SELECT query")
         query = _Converter().query(query_node)
-        return ast.CreateView(name, query, column_names, if_not_exists, span=self._span_from(first))
+        return ast.CreateView(name, query, column_names, if_not_exists, name_span=name_span,
+                              columns_span=columns_span, span=self._span_from(first))
 
     def _parse_sqlc_with_query(self) -> exp.Expression | None:
         return self._parse_select()
@@ -385,12 +464,14 @@ class SqlcParser(_SqlglotParser):
         word = self._curr.text.upper() if self._curr else ""
         if word not in ("STREAM", "TABLE", "VIEW"):
             self._error_at("Expected STREAM, TABLE or VIEW after DROP")
+        kind_span = Span(self._curr.start, self._curr.end + 1)
         self._advance()
         if_exists = bool(self._match_text_seq("IF", "EXISTS"))
-        name = self._parse_sqlc_name()
+        name, name_span = self._parse_sqlc_name_spanned()
         cascade = bool(self._match_text_seq("CASCADE"))
         self._match_text_seq("RESTRICT")
-        return ast.Drop(word, name, if_exists, cascade, span=self._span_from(first))
+        return ast.Drop(word, name, if_exists, cascade, kind_span=kind_span, name_span=name_span,
+                        span=self._span_from(first))
 
     def _parse_sqlc_show(self) -> ast.Show:
         first = self._curr
@@ -400,6 +481,70 @@ class SqlcParser(_SqlglotParser):
             self._error_at("Expected STREAMS, TABLES or VIEWS after SHOW")
         self._advance()
         return ast.Show(word, span=self._span_from(first))
+
+    # -- SELECT list, joins, OVER, MATCH_RECOGNIZE -------------------------------------
+
+    def _parse_projections(self) -> Any:
+        projections = super()._parse_projections()
+        if self._prev and self._prev.token_type == TokenType.COMMA:  # `SELECT a, FROM t`
+            found = f"found '{self._curr.text}'" if self._curr else "found the end of the statement"
+            self._error_at(f"Expected an expression after ',' in the SELECT list, {found}",
+                           self._curr or self._prev)
+        return projections
+
+    def _parse_join(self, *args: Any, **kwargs: Any) -> Any:
+        comma = self._curr and self._curr.token_type == TokenType.COMMA
+        join = super()._parse_join(*args, **kwargs)
+        if comma and isinstance(join, exp.Join):
+            join.meta["sqlc_comma"] = True  # `FROM a, b` is a cross join; `JOIN b` needs ON
+        return join
+
+    def parse_set_operation(self, this: Any, *args: Any, **kwargs: Any) -> Any:
+        first, index = self._curr, self._index
+        setop = super().parse_set_operation(this, *args, **kwargs)
+        if isinstance(setop, exp.SetOperation) and first:
+            # the operator as written: UNION [ALL | DISTINCT], INTERSECT, EXCEPT
+            last = first
+            following = self._tokens[index + 1] if index + 1 < len(self._tokens) else None
+            if following is not None and following.token_type in (TokenType.ALL,
+                                                                   TokenType.DISTINCT):
+                last = following
+            setop.meta["sqlc_op_span"] = Span(first.start, last.end + 1)
+        return setop
+
+    def _parse_window_spec(self) -> Any:
+        self._match(TokenType.BETWEEN)
+        first = self._curr
+        bound = super()._parse_window_spec()
+        if first and self._prev and self._prev.end >= first.start:
+            self._sqlc_bound_spans.append(self._span_from(first))
+        return bound
+
+    def _parse_window(self, this: Any, *args: Any, **kwargs: Any) -> Any:
+        before = len(self._sqlc_bound_spans)
+        node = super()._parse_window(this, *args, **kwargs)
+        spans = self._sqlc_bound_spans[before:]
+        del self._sqlc_bound_spans[before:]
+        spec = node.args.get("spec") if isinstance(node, exp.Window) else None
+        if spec is not None:
+            spec.meta["sqlc_bound_spans"] = spans  # frame start (and end) as written
+        return node
+
+    def _parse_match_recognize_measure(self) -> Any:
+        # Flink writes `expr AS name`; without AS, sqlglot would take the next
+        # keyword (PATTERN) for the name
+        first = self._curr
+        window_frame = self._match_texts(("FINAL", "RUNNING")) and self._prev.text.upper()
+        this = self._parse_assignment()
+        if self._match(TokenType.ALIAS):
+            this = self.expression(exp.Alias(this=this, alias=self._parse_id_var(any_token=True)))
+        elif self._curr and self._curr.token_type in (TokenType.VAR, TokenType.IDENTIFIER) and (
+            self._curr.text.upper() not in ("ONE", "ALL", "AFTER", "PATTERN", "DEFINE", "WITHIN")
+        ):
+            self._error_at(f"Expected AS before the MEASURES name '{self._curr.text}'")
+        measure = self.expression(exp.MatchRecognizeMeasure(window_frame=window_frame, this=this))
+        measure.meta[_SPAN] = self._span_from(first)
+        return measure
 
     # -- window table functions ----------------------------------------------------
 
@@ -460,14 +605,19 @@ class SqlcParser(_SqlglotParser):
                     self._error_at("Expected '(' after DESCRIPTOR")
                 time_column = self._parse_sqlc_column_ref()
                 if not self._match(TokenType.R_PAREN):
-                    self._error_at("DESCRIPTOR takes exactly one time column")
+                    extra = self._next if self._curr.token_type == TokenType.COMMA else None
+                    self._error_at("DESCRIPTOR takes exactly one time column", extra)
             else:
                 value = _Converter().expr(self._parse_assignment())
                 if param is not None:
                     key = param.lower()
                     if key == "max_size":
                         key = "size"
-                    named[key] = (value, arg_first)
+                    if key in named:
+                        self._soft_error(f"{kind} parameter {param} is given twice",
+                                         self._span_from(arg_first))
+                    else:
+                        named[key] = (value, arg_first)
                 else:
                     positional.append((value, arg_first))
             if self._match(TokenType.COMMA):
@@ -495,6 +645,10 @@ class SqlcParser(_SqlglotParser):
                     + ", ".join(n.upper() for n in names),
                     token,
                 )
+            if key in values:
+                self._soft_error(f"{kind} parameter {key.upper()} is given twice, by position "
+                                 "and by name", Span(token.start, token.end + 1))
+                continue
             values[key] = value
         alias = self._parse_table_alias()
         tvf = ast.WindowTVF(
@@ -643,7 +797,9 @@ class _Converter:
                 columns = tuple(c.name for c in target.expressions)
                 target = target.this
             return ast.Insert(
-                self.table_name(target), self.query(node.expression), columns, span=self.sp(node)
+                self.table_name(target), self.query(node.expression), columns,
+                target_span=self.sp(target.this if isinstance(target, exp.Table) else target),
+                span=self.sp(node),
             )
         if isinstance(node, exp.Query):
             return ast.QueryStatement(self.query(node), span=self.sp(node))
@@ -684,6 +840,7 @@ class _Converter:
                 limit,
                 emit,
                 ctes,
+                op_span=node.meta.get("sqlc_op_span") or self.sp(node),
                 span=self.sp(node),
             )
         if not isinstance(node, exp.Select):
@@ -733,15 +890,17 @@ class _Converter:
     def join(self, left: ast.Relation, join: exp.Join) -> ast.Join:
         side = (join.side or "").upper()
         kind = (join.kind or "").upper()
-        if kind == "CROSS" or (not side and not join.args.get("on") and not join.args.get("using")
-                               and kind != "INNER"):
+        if (join.method or "").upper() == "NATURAL":
+            return self.fail("NATURAL JOIN is not supported; write JOIN ... ON or USING (...)",
+                             join)
+        if kind == "CROSS" or join.meta.get("sqlc_comma"):
             join_kind = "CROSS"
         elif side in ("LEFT", "RIGHT", "FULL"):
             join_kind = side
         else:
             join_kind = "INNER"
         on = join.args.get("on")
-        using = tuple(u.name for u in join.args.get("using") or [])
+        using = tuple(ast.Column(u.name, span=self.sp(u)) for u in join.args.get("using") or [])
         return ast.Join(
             join_kind,
             left,
@@ -777,7 +936,10 @@ class _Converter:
             measures.append(self.select_item(measure.this))
         define = []
         for item in node.args.get("define") or []:
-            define.append((item.alias, self.expr(item.this)))
+            name = item.args.get("alias")
+            define.append(ast.Define(item.alias, self.expr(item.this),
+                                     name_span=self.sp(name) if name else self.sp(item),
+                                     span=self.sp(item)))
         pattern = node.args.get("pattern")
         rows = node.args.get("rows")
         after = node.args.get("after")
@@ -851,6 +1013,8 @@ class _Converter:
         span = span or self.sp(node)
         this = node.this
         name = this.name if isinstance(this, exp.DataType.Type) else str(this)
+        if name == "USERDEFINED":  # a name sqlglot does not know; the analyzer reports it
+            name = str(node.args.get("kind") or name).upper()
         name = {
             "TEXT": "VARCHAR",
             "CHAR": "CHAR",
@@ -997,6 +1161,9 @@ class _Converter:
             return ast.Cast(operand, type_name, safe, span=span)
         if isinstance(node, exp.Extract):
             return ast.Extract(node.this.name.upper(), self.expr(node.expression), span=span)
+        if isinstance(node, (exp.Window, exp.WithinGroup, exp.Filter)):
+            # the call starts at its function name, not at OVER / WITHIN / FILTER
+            span = self.sp(node.this).to(span)
         if isinstance(node, exp.Window):
             call = self.expr(node.this)
             if not isinstance(call, ast.Call):
@@ -1008,7 +1175,7 @@ class _Converter:
                 tuple(self.expr(e) for e in node.args.get("partition_by") or []),
                 self.order(node.args.get("order")),
                 self.frame(node.args.get("spec")),
-                span=span,
+                span=self.sp(node),
             )
             return ast.Call(call.name, call.args, call.distinct, call.filter,
                             call.within_group, spec, span=span)
@@ -1033,8 +1200,8 @@ class _Converter:
                 args = tuple(self.expr(e) for e in arg.expressions)
             elif arg is None:
                 args = ()
-            else:
-                args = (self.expr(arg),)
+            else:  # COUNT(a, b) keeps both, for the analyzer to refuse
+                args = tuple(self.expr(e) for e in [arg, *node.expressions])
             if not args:
                 args = (ast.Star(span=span),)
             return ast.Call("COUNT", args, distinct, span=span)
@@ -1044,6 +1211,9 @@ class _Converter:
                 return ast.Call(name, (self.expr(arg),) if arg is not None else (), span=span)
         if isinstance(node, exp.Anonymous):
             return self.call(node.name.upper(), node.expressions, node, span)
+        if isinstance(node, exp.Exists):
+            return self.fail("EXISTS (subquery) is not supported on streams yet; use a join",
+                             node)
         if isinstance(node, exp.Subquery):
             return ast.ScalarSubquery(self.query(node.this), span=span)
         if isinstance(node, exp.Select):
@@ -1117,23 +1287,25 @@ class _Converter:
         if spec is None:
             return None
         unit = (spec.args.get("kind") or "ROWS").upper()
+        written = list(spec.meta.get("sqlc_bound_spans") or [])
 
-        def bound(value: Any, side: Any) -> ast.FrameBound:
+        def bound(value: Any, side: Any, index: int) -> ast.FrameBound:
             side_text = (side or "").upper()
+            span = written[index] if index < len(written) else self.sp(spec)
             if isinstance(value, str):
                 text = value.upper()
                 if text == "UNBOUNDED":
-                    return ast.FrameBound(f"UNBOUNDED {side_text}", span=self.sp(spec))
+                    return ast.FrameBound(f"UNBOUNDED {side_text}", span=span)
                 if text == "CURRENT ROW":
-                    return ast.FrameBound("CURRENT ROW", span=self.sp(spec))
+                    return ast.FrameBound("CURRENT ROW", span=span)
             if isinstance(value, exp.Expression):
-                return ast.FrameBound(side_text, self.expr(value), span=self.sp(value))
+                return ast.FrameBound(side_text, self.expr(value), span=span)
             return self.fail(f"Unsupported window frame bound {value}", spec)
 
-        start = bound(spec.args.get("start"), spec.args.get("start_side"))
+        start = bound(spec.args.get("start"), spec.args.get("start_side"), 0)
         end_value = spec.args.get("end")
         end = (
-            bound(end_value, spec.args.get("end_side"))
+            bound(end_value, spec.args.get("end_side"), 1)
             if end_value is not None
             else ast.FrameBound("CURRENT ROW", span=self.sp(spec))
         )
@@ -1144,28 +1316,48 @@ class _Converter:
 # entry points
 
 
-def _statement_chunks(all_tokens: list[Token]) -> list[list[Token]]:
-    chunks: list[list[Token]] = [[]]
+def _statement_chunks(all_tokens: list[Token]) -> list[tuple[list[Token], Token | None]]:
+    """The tokens of each statement, with the ';' that ends it (None at the end of text)."""
+    chunks: list[tuple[list[Token], Token | None]] = []
+    current: list[Token] = []
     for token in all_tokens:
         if token.token_type == TokenType.SEMICOLON:
-            chunks.append([])
+            if current:
+                chunks.append((current, token))
+            current = []
         else:
-            chunks[-1].append(token)
-    return [c for c in chunks if c]
+            current.append(token)
+    if current:
+        chunks.append((current, None))
+    return chunks
 
 
-def _tokenize(source: Source, diagnostics: Diagnostics) -> list[Token] | None:
+def _tokenize(source: Source, diagnostics: Diagnostics) -> list[Token]:
+    """The file's tokens. Text that cannot be tokenized (a quote or comment that never
+    closes) is reported once; the statements before it are still parsed."""
     try:
         return SqlcTokenizer(dialect=SqlcDialect).tokenize(source.text)
     except TokenError as error:
-        span = _unterminated_span(source.text)
-        message = "Unterminated string or quoted identifier" if span else str(error)
-        diagnostics.error("SqlSyntaxError", message, span or Span(0, 1))
-        return None
+        problem = _unterminated(source.text)
+        if problem is None:
+            message = str(error).split(". Line ")[0]
+            diagnostics.error("SqlSyntaxError", message, Span(0, 1))
+            return []
+        message, span = problem
+        diagnostics.error("SqlSyntaxError", message, span)
+    try:
+        tokens = SqlcTokenizer(dialect=SqlcDialect).tokenize(source.text[: span.start])
+    except TokenError:
+        return []
+    # the statement the unterminated text starts in is unreadable: drop its beginning too
+    last_semicolon = max(
+        (i for i, tok in enumerate(tokens) if tok.token_type == TokenType.SEMICOLON), default=-1
+    )
+    return tokens[: last_semicolon + 1]
 
 
-def _unterminated_span(text: str) -> Span | None:
-    """Where a quote opens that never closes (outside comments)."""
+def _unterminated(text: str) -> tuple[str, Span] | None:
+    """A quote or ``/*`` comment that never closes: the message and where it opens."""
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
@@ -1174,7 +1366,9 @@ def _unterminated_span(text: str) -> Span | None:
             i = n if j < 0 else j
         elif text.startswith("/*", i):
             j = text.find("*/", i + 2)
-            i = n if j < 0 else j + 2
+            if j < 0:
+                return "Unterminated /* comment: it never ends with */", Span(i, i + 2)
+            i = j + 2
         elif ch in "'`\"":
             j = i + 1
             while j < n:
@@ -1186,7 +1380,8 @@ def _unterminated_span(text: str) -> Span | None:
                 j += 1
             if j >= n:
                 line_end = text.find("\n", i)
-                return Span(i, line_end if line_end > i else n)
+                return ("Unterminated string or quoted identifier",
+                        Span(i, line_end if line_end > i else n))
             i = j + 1
         else:
             i += 1
@@ -1195,14 +1390,17 @@ def _unterminated_span(text: str) -> Span | None:
 
 def parse_script(source: Source, diagnostics: Diagnostics) -> ast.Script:
     """Parse every statement of a file; syntax errors are collected, one per statement."""
-    all_tokens = _tokenize(source, diagnostics)
-    if all_tokens is None:
-        return ast.Script(())
     statements: list[ast.Statement] = []
-    for chunk in _statement_chunks(all_tokens):
+    for chunk, terminator in _statement_chunks(_tokenize(source, diagnostics)):
         parser = SqlcParser(error_level=ErrorLevel.IMMEDIATE, dialect=SqlcDialect)
+        end = terminator.start if terminator is not None else chunk[-1].end + 1
+        parser.sqlc_end_span = Span(end, end + 1)
         try:
-            nodes = parser.parse(chunk, source.text)
+            try:
+                nodes = parser.parse(chunk, source.text)
+            finally:
+                for message, span in parser.sqlc_soft_errors:
+                    diagnostics.error("SqlSyntaxError", message, span)
             for node in nodes:
                 if node is not None:
                     statements.append(_Converter().statement(node))
