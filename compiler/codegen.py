@@ -34,12 +34,15 @@ RUNTIME_IMPORTS = {
     "runtime_lib.pipeline": ("Context", "Field", "Output", "Pipeline", "Source", "Watermark",
                              "main"),
     "runtime_lib.aggregates": ("Agg",),
+    "runtime_lib.joins": ("IntervalJoin",),
+    "runtime_lib.watermarks": ("WM_MIN",),
     "runtime_lib.windows": ("AfterWatermark", "Changes", "Cumulate", "GroupAggregate", "Hop",
                             "Session", "Tumble", "WindowAggregate"),
 }
 SCALAR_MODULE = "runtime_lib.scalar"
 
-RUNNABLE = {"SourceExec", "CalcExec", "SinkExec", "WindowAggregateExec", "GroupAggregateExec"}
+RUNNABLE = {"SourceExec", "CalcExec", "SinkExec", "WindowAggregateExec", "GroupAggregateExec",
+            "IntervalJoinExec"}
 NOT_YET = {
     "LookupJoinExec": "lookup joins",
     "IntervalJoinExec": "interval joins",
@@ -279,6 +282,25 @@ class _Generator:
                     problems.append(Diagnostic(
                         "UnsupportedError", "GROUP BY over an updating input does not run yet",
                         e.span))
+                if e.name == "IntervalJoinExec":
+                    assert isinstance(node, lg.Join)
+                    if not node.equi_keys:
+                        problems.append(Diagnostic(
+                            "UnsupportedError", "an interval join needs an equality between the "
+                            "two sides (ON a.k = b.k)", e.span))
+                    for li, ri in node.equi_keys:
+                        if node.left.schema[li].type.storage != node.right.schema[ri].type.storage:
+                            problems.append(Diagnostic(
+                                "UnsupportedError", "join keys of different types "
+                                f"({node.left.schema[li].type.sql()} and "
+                                f"{node.right.schema[ri].type.sql()}) do not run yet; CAST one "
+                                "side", e.span))
+                if e.name in ("WindowAggregateExec", "IntervalJoinExec") and any(
+                        x.name in ("WindowAggregateExec", "GroupAggregateExec")
+                        for child in e.inputs for x in walk(child)):
+                    problems.append(Diagnostic(
+                        "UnsupportedError", f"{e.name} over an aggregation does not run yet",
+                        e.span))
                 if e.name == "WindowAggregateExec":
                     assert isinstance(node, lg.Aggregate)
                     assert node.window is not None
@@ -345,6 +367,8 @@ class _Generator:
             for e in walk(root):
                 if e.name in ("WindowAggregateExec", "GroupAggregateExec"):
                     self.aggregate(e)
+                if e.name == "IntervalJoinExec":
+                    self.interval_join(e)
         self.advance_method()
         return {}
 
@@ -479,6 +503,9 @@ class _Generator:
                 lines.append(f"{indent}self.write({index}, {var})")
                 return lines
             # a stateful operator: hand the rows over
+            if parent.name == "IntervalJoinExec":
+                side = 0 if parent.inputs[0] is current else 1
+                return lines + self.push_into_join(parent, side, var, indent)
             return lines + self.push_into(parent, var, indent)
 
     def calc_doc(self, e: Exec) -> str:
@@ -599,22 +626,147 @@ class _Generator:
                 ]
         return lines
 
+    def watermark_of(self, e: Exec) -> str:
+        """The expression of the watermark that reaches operator ``e``'s output."""
+        if e.name == "SourceExec":
+            return f"watermarks[{e.logical.source!r}]"  # type: ignore[union-attr]
+        if e.name == "IntervalJoinExec":
+            inner = f"min({self.watermark_of(e.inputs[0])}, {self.watermark_of(e.inputs[1])})"
+            return f"self.{self.name_of(e)}.output_watermark({inner})"
+        parts = sorted({self.watermark_of(child) for child in e.inputs})
+        return parts[0] if len(parts) == 1 else f"min({', '.join(parts)})"
+
     def advance_method(self) -> None:
         """``advance``: fire what the new watermarks allow, lowest operators first."""
-        windows = [(e, name) for e, name in self.stateful if e.name == "WindowAggregateExec"]
-        if not windows:
+        timed = [(e, name) for e, name in self.stateful
+                 if e.name in ("WindowAggregateExec", "IntervalJoinExec")]
+        if not timed:
             return
+        order = {id(e): i for root in self.roots for i, e in enumerate(_post_order(root))}
+        timed.sort(key=lambda pair: order[id(pair[0])])
         lines = ["    def advance(self, watermarks: dict[str, int]) -> None:",
-                 '        """Fire the windows the sources\' watermarks have passed."""']
-        for e, name in windows:
-            sources = sorted({x.logical.source for x in walk(e)  # type: ignore[union-attr]
-                              if x.name == "SourceExec"})
-            if len(sources) == 1:
-                watermark = f"watermarks[{sources[0]!r}]"
-            else:
-                watermark = "min(" + ", ".join(f"watermarks[{s!r}]" for s in sources) + ")"
+                 '        """Fire the windows and join bounds the watermarks have passed."""']
+        if any(e.name == "IntervalJoinExec" for e, _ in timed):
+            lines.append("        self.watermarks = watermarks")
+        for e, name in timed:
+            watermark = " ".join(self.watermark_of(e.inputs[0]).split()) if e.name != \
+                "IntervalJoinExec" else f"min({self.watermark_of(e.inputs[0])}, " \
+                f"{self.watermark_of(e.inputs[1])})"
             lines.append(f"        self.on_{name}(self.{name}.advance({watermark}))")
         self.m.methods.append("\n".join(lines))
+
+    # -- interval joins ------------------------------------------------------------
+
+    def interval_join(self, e: Exec) -> None:
+        m = self.m
+        node = e.logical
+        assert isinstance(node, lg.Join) and node.interval is not None
+        name = self.name_of(e)
+        m.span_entry(name, e.span)
+        _, _, lower, upper = node.interval
+        schema = node.schema
+        width = len(node.left.schema)
+        residual = _residual(node)
+        residual_fn = None
+        if residual is not None:
+            residual_fn = m.unique(f"residual_{name}")
+            m.functions.append(
+                f"def {residual_fn}(batch: Batch):\n"
+                f'    """The rest of the ON condition: {_docstring_safe(_comment(lg.expr_sql(residual)))}"""\n'
+                f"    return {ExprEmitter(schema).mask(residual)}"
+            )
+        key_kinds = [node.left.schema[li].type.storage for li, _ in node.equi_keys]
+        lines = [
+            f"# {e.name} ({m.where(e.span)}): {_comment(e.state)}",
+            f"self.{name} = IntervalJoin(",
+            f"    kind={node.kind!r},",
+            f"    key_kinds={key_kinds!r},",
+            f"    lower_ms={lower},",
+            f"    upper_ms={upper},",
+            f"    left_names={[f.name for f in schema[:width]]!r},",
+            f"    right_names={[f.name for f in schema[width:]]!r},",
+            f"    left_kinds={[f.type.storage for f in node.left.schema]!r},",
+            f"    right_kinds={[f.type.storage for f in node.right.schema]!r},",
+        ]
+        if residual_fn:
+            lines.append(f"    residual={residual_fn},")
+        lines.append(")")
+        if not any(line.startswith("self.watermarks") for line in m.state):
+            m.state.append("self.watermarks: dict[str, int] = {}  # the latest, per source")
+        m.state.extend(lines)
+        method = [f"    def on_{name}(self, batch: Batch) -> None:",
+                  f'        """Rows emitted by {e.name} {name}."""']
+        method += self.chain(e, "batch", "        ")
+        m.methods.append("\n".join(method))
+        self.stateful.append((e, name))
+
+    def push_into_join(self, e: Exec, side: int, var: str, indent: str) -> list[str]:
+        node = e.logical
+        assert isinstance(node, lg.Join) and node.interval is not None
+        name = self.name_of(e)
+        child = e.inputs[side]
+        schema = child.schema
+        emitter = ExprEmitter(schema, var)
+        keys = ", ".join(emitter.column(lg.ColumnRef(pair[side], schema[pair[side]].name,
+                                                     schema[pair[side]].type))
+                         for pair in node.equi_keys)
+        time_index = node.interval[side]
+        other = sorted({x.logical.source for x in walk(e.inputs[1 - side])  # type: ignore
+                        if x.name == "SourceExec"})
+        other_wm = ", ".join(f"self.watermarks.get({s!r}, WM_MIN)" for s in other)
+        other_wm = other_wm if len(other) == 1 else f"min({other_wm})"
+        which = ("left", "right")[side]
+        return [
+            f"{indent}# {e.name} ({self.m.where(e.span)}): the {which} side",
+            f"{indent}joined, late = self.{name}.process_{which}(",
+            f"{indent}    [{keys}],",
+            f"{indent}    {var}[{schema[time_index].name!r}].values,",
+            f"{indent}    {var},",
+            f"{indent}    # the join's watermark is the lower of its two inputs'",
+            f"{indent}    watermark_before=np.minimum({var}.row_watermarks(), {other_wm}),",
+            f"{indent})",
+            f"{indent}self.late({name!r}, {var}.take(late), \"its join partners were already "
+            "dropped\")",
+            f"{indent}self.on_{name}(joined)",
+        ]
+
+
+def _post_order(root: Exec):
+    for child in root.inputs:
+        yield from _post_order(child)
+    yield root
+
+
+def _residual(join: lg.Join) -> lg.BoundExpr | None:
+    """The ON condition without the key equalities and the time bounds, which the
+    join operator evaluates itself."""
+    if join.condition is None:
+        return None
+    width = len(join.left.schema)
+    keys = {(li, ri + width) for li, ri in join.equi_keys}
+    lt, rt = (join.interval[0], join.interval[1] + width) if join.interval else (-1, -1)
+    rest = []
+    stack = [join.condition]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, lg.Call) and c.fn == "AND":
+            stack.extend(reversed(c.args))
+            continue
+        refs = lg.referenced(c)
+        if isinstance(c, lg.Call) and c.fn == "=" and len(c.args) == 2 and all(
+                isinstance(a, lg.ColumnRef) for a in c.args):
+            pair = tuple(sorted(a.index for a in c.args))  # type: ignore[union-attr]
+            if pair in keys:
+                continue
+        if refs and refs <= {lt, rt} and len(refs) == 2:
+            continue  # a time bound
+        rest.append(c)
+    if not rest:
+        return None
+    result = rest[0]
+    for part in rest[1:]:
+        result = lg.Call("AND", (result, part), result.type)
+    return result
 
 
 class _AggregatePlan:
@@ -712,7 +864,8 @@ def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
     def used(name: str) -> bool:
         return re.search(rf"\b{name}\b", body) is not None
 
-    imports = ["from runtime_lib import scalar as sql"] if used("sql") else []
+    imports = ["import numpy as np", ""] if used("np") else []
+    imports += ["from runtime_lib import scalar as sql"] if used("sql") else []
     for module, names in sorted(RUNTIME_IMPORTS.items()):
         needed = sorted(n for n in names if used(n))
         if needed:

@@ -150,7 +150,7 @@ class Query(Pipeline):
         self.write(0, batch)
 
     def advance(self, watermarks: dict[str, int]) -> None:
-        """Fire the windows the sources' watermarks have passed."""
+        """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
 

@@ -274,7 +274,7 @@ class Query(Pipeline):
         self.write(0, batch)
 
     def advance(self, watermarks: dict[str, int]) -> None:
-        """Fire the windows the sources' watermarks have passed."""
+        """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate_1(self.window_aggregate_1.advance(watermarks["llm_requests"]))
         self.on_window_aggregate_2(self.window_aggregate_2.advance(watermarks["llm_requests"]))
         self.on_window_aggregate_3(self.window_aggregate_3.advance(watermarks["llm_requests"]))

@@ -89,6 +89,12 @@ class Batch:
         ops = None if self.ops is None else self.ops[index]
         return Batch(taken, num_rows, watermarks, ops)
 
+    def row_watermarks(self) -> np.ndarray:
+        """``watermarks``, or "no watermark yet" for every row when there are none."""
+        if self.watermarks is not None:
+            return self.watermarks
+        return np.full(self.num_rows, np.iinfo(np.int64).min, dtype=np.int64)
+
     def project(self, columns: dict[str, Column]) -> Batch:
         """The same rows with other columns (a projection)."""
         return Batch(columns, self.num_rows, self.watermarks, self.ops)
