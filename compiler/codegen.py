@@ -35,6 +35,7 @@ RUNTIME_IMPORTS = {
                              "main"),
     "runtime_lib.aggregates": ("Agg",),
     "runtime_lib.joins": ("IntervalJoin",),
+    "runtime_lib.sort": ("TemporalSort",),
     "runtime_lib.watermarks": ("WM_MIN",),
     "runtime_lib.windows": ("AfterWatermark", "Changes", "Cumulate", "GroupAggregate", "Hop",
                             "Session", "Tumble", "WindowAggregate"),
@@ -42,7 +43,7 @@ RUNTIME_IMPORTS = {
 SCALAR_MODULE = "runtime_lib.scalar"
 
 RUNNABLE = {"SourceExec", "CalcExec", "SinkExec", "WindowAggregateExec", "GroupAggregateExec",
-            "IntervalJoinExec"}
+            "IntervalJoinExec", "TemporalSortExec"}
 NOT_YET = {
     "LookupJoinExec": "lookup joins",
     "IntervalJoinExec": "interval joins",
@@ -295,7 +296,13 @@ class _Generator:
                                 f"({node.left.schema[li].type.sql()} and "
                                 f"{node.right.schema[ri].type.sql()}) do not run yet; CAST one "
                                 "side", e.span))
-                if e.name in ("WindowAggregateExec", "IntervalJoinExec") and any(
+                if e.name == "TemporalSortExec":
+                    assert isinstance(node, lg.Sort)
+                    if len(node.keys) > 1:
+                        problems.append(Diagnostic(
+                            "UnsupportedError", "ORDER BY a time attribute and more columns "
+                            "does not run yet", e.span))
+                if e.name in ("WindowAggregateExec", "IntervalJoinExec", "TemporalSortExec") and any(
                         x.name in ("WindowAggregateExec", "GroupAggregateExec")
                         for child in e.inputs for x in walk(child)):
                     problems.append(Diagnostic(
@@ -369,6 +376,8 @@ class _Generator:
                     self.aggregate(e)
                 if e.name == "IntervalJoinExec":
                     self.interval_join(e)
+                if e.name == "TemporalSortExec":
+                    self.temporal_sort(e)
         self.advance_method()
         return {}
 
@@ -506,6 +515,15 @@ class _Generator:
             if parent.name == "IntervalJoinExec":
                 side = 0 if parent.inputs[0] is current else 1
                 return lines + self.push_into_join(parent, side, var, indent)
+            if parent.name == "TemporalSortExec":
+                name = self.name_of(parent)
+                return lines + [
+                    f"{indent}# {parent.name} ({self.m.where(parent.span)}): "
+                    "held until the watermark passes each row",
+                    f"{indent}late = self.{name}.process({var})",
+                    f"{indent}self.late({name!r}, {var}.take(late), "
+                    "\"it came after the watermark had passed it\")",
+                ]
             return lines + self.push_into(parent, var, indent)
 
     def calc_doc(self, e: Exec) -> str:
@@ -639,7 +657,7 @@ class _Generator:
     def advance_method(self) -> None:
         """``advance``: fire what the new watermarks allow, lowest operators first."""
         timed = [(e, name) for e, name in self.stateful
-                 if e.name in ("WindowAggregateExec", "IntervalJoinExec")]
+                 if e.name in ("WindowAggregateExec", "IntervalJoinExec", "TemporalSortExec")]
         if not timed:
             return
         order = {id(e): i for root in self.roots for i, e in enumerate(_post_order(root))}
@@ -654,6 +672,31 @@ class _Generator:
                 f"{self.watermark_of(e.inputs[1])})"
             lines.append(f"        self.on_{name}(self.{name}.advance({watermark}))")
         self.m.methods.append("\n".join(lines))
+
+    # -- ORDER BY a time attribute -----------------------------------------------
+
+    def temporal_sort(self, e: Exec) -> None:
+        m = self.m
+        node = e.logical
+        assert isinstance(node, lg.Sort)
+        name = self.name_of(e)
+        m.span_entry(name, e.span)
+        schema = node.schema
+        key = node.keys[0].expr
+        assert isinstance(key, lg.ColumnRef)
+        m.state.extend([
+            f"# {e.name} ({m.where(e.span)}): {_comment(e.state)}",
+            f"self.{name} = TemporalSort(",
+            f"    {schema[key.index].name!r},",
+            f"    names={[f.name for f in schema]!r},",
+            f"    kinds={[f.type.storage for f in schema]!r},",
+            ")",
+        ])
+        method = [f"    def on_{name}(self, batch: Batch) -> None:",
+                  f'        """Rows leaving {e.name} {name}, in event-time order."""']
+        method += self.chain(e, "batch", "        ")
+        m.methods.append("\n".join(method))
+        self.stateful.append((e, name))
 
     # -- interval joins ------------------------------------------------------------
 

@@ -34,6 +34,23 @@ CASES = {
 }
 
 
+def test_q07_rows_leave_in_event_time_order(tmp_path: Path) -> None:
+    """Spec Query 7: the interval join's rows, ORDER BY req.event_time."""
+    argv = ["--output", str(tmp_path / "out.jsonl"), "--quiet",
+            "--input", f"llm_requests={DATA / 'llm_requests.jsonl'}",
+            "--input", f"user_feedback={DATA / 'user_feedback.jsonl'}"]
+    assert run_module(ROOT / "generated" / "q07_user_journey_feedback.py", argv) == 0
+    got = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    expected = duckdb.connect().execute(f"""
+        SELECT req.request_id, req.timestamp_ms FROM read_json('{DATA / "llm_requests.jsonl"}') req
+        JOIN read_json('{DATA / "user_feedback.jsonl"}') fb ON req.request_id = fb.request_id
+        WHERE fb.timestamp_ms BETWEEN req.timestamp_ms AND req.timestamp_ms + 600000""").fetchall()
+    times = dict(expected)
+    assert sorted(g["request_id"] for g in got) == sorted(r[0] for r in expected)
+    order = [times[g["request_id"]] for g in got]
+    assert order == sorted(order)
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_interval_join_equals_duckdb(name: str, tmp_path: Path) -> None:
     sources, sql = CASES[name]
