@@ -3,22 +3,41 @@
 A generated module defines ``Source`` specs and a ``Query(Pipeline)`` class
 with one ``on_<source>(batch)`` method per source and, when it has stateful
 operators, an ``advance(watermarks)`` method. ``run`` does the rest: opens the
-sources (files given by ``--input NAME=PATH`` or the DDL's connectors), decodes
-micro-batches into columns, sends bad records to the dead-letter sink,
-computes watermarks, calls the query, and writes its outputs.
+sources (files given by ``--input NAME=PATH``, or the DDL's connectors: files
+and Kafka, see kafka.py), decodes micro-batches into columns, sends bad records
+to the dead-letter sink (a file, or the source's Kafka ``dead-letter.topic``),
+computes watermarks per source partition, calls the query, and writes its
+outputs (stdout, a file, or Kafka for ``INSERT INTO`` a Kafka stream and
+``--sink kafka:TOPIC``).
 
-Bounded inputs end with a final +inf watermark, so every window fires before
-the process exits 0. Counters go to stderr at exit.
+Readers share one interface (``FileReader``, ``kafka.KafkaSource``):
+``partitions``, ``finished``, ``read(timeout) -> Chunk | None``, ``commits``,
+``commit(offsets)``, ``close()``. Bounded inputs (files; Kafka with
+``--until-end``) end with a final +inf watermark, so every window fires before
+the process exits 0; unbounded Kafka sources run until SIGINT/SIGTERM, which
+stop cleanly (flush, commit, exit 0). Counters go to stderr at exit.
+
+Delivery (at-least-once): every ``--commit-interval`` seconds and at the end,
+the driver works out which source offsets are done (all results derived from
+them emitted: at once for stateless queries; for windowed ones once the
+watermark has passed their event time by the window size + delay), flushes
+every sink and waits for Kafka to acknowledge every record, and only then
+commits those offsets to the source's consumer group. Queries with other state
+(GROUP BY without windows, sessions, joins) commit nothing until checkpoints
+exist: a restart reads from the start position again, and an upsert output
+converges to the same values.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
@@ -114,14 +133,31 @@ def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
     names = ", ".join(s.name for s in query.sources)
     parser = argparse.ArgumentParser(
         description=f"Run the pipeline (sources: {names}).",
-        epilog="Without --input a source uses the connector of its DDL.",
+        epilog="Without --input a source uses the connector of its DDL. Exit codes: 0 done "
+               "(or stopped by SIGINT/SIGTERM), 1 a run-time fault (Kafka unreachable, a "
+               "failed delivery), 2 a bad flag or property.",
     )
     parser.add_argument("--input", action="append", default=[], metavar="NAME=PATH",
-                        help="read source NAME from a JSON-lines or CSV file")
+                        help="read source NAME from a JSON-lines or CSV file, or from a Kafka "
+                             "topic with NAME=kafka:TOPIC")
     parser.add_argument("--output", metavar="PATH", help="write result rows as JSON lines")
+    parser.add_argument("--sink", metavar="kafka:TOPIC",
+                        help="write the query's result (not its INSERT INTOs) to a Kafka topic")
+    parser.add_argument("--bootstrap", metavar="HOST:PORT",
+                        help="Kafka bootstrap servers for every Kafka source and sink "
+                             "(overrides 'properties.bootstrap.servers')")
+    parser.add_argument("--until-end", action="store_true",
+                        help="bounded run: read Kafka sources up to the end of each partition, "
+                             "fire every window, and exit")
+    parser.add_argument("--connect-timeout", type=float, default=60.0, metavar="SECONDS",
+                        help="how long to retry an unreachable Kafka at start (default 60)")
+    parser.add_argument("--commit-interval", type=float, default=1.0, metavar="SECONDS",
+                        help="how often delivered results are flushed and source offsets "
+                             "committed (default 1)")
     parser.add_argument("--pretty", action="store_true", help="print an aligned table")
     parser.add_argument("--dead-letter", metavar="PATH",
-                        help="where bad records go (default: beside the output, or stderr)")
+                        help="where bad records go (default: the source's 'dead-letter.topic', "
+                             "else beside the output, or stderr)")
     parser.add_argument("--late-events", metavar="PATH",
                         help="write rows dropped as late to this JSON-lines file")
     parser.add_argument("--batch-size", type=int, default=65_536, metavar="N",
@@ -142,79 +178,324 @@ def _inputs(args: argparse.Namespace, query: type[Pipeline]) -> dict[str, str]:
                 f"--input {name}: this query reads no source of that name "
                 f"(it reads {', '.join(known.values())})"
             )
-        if not Path(path).is_file():
+        if path.startswith("kafka:"):
+            if not path[len("kafka:"):]:
+                raise PipelineError(f"--input {name}=kafka:TOPIC needs a topic")
+        elif not Path(path).is_file():
             raise PipelineError(f"--input {name}: no such file: {path}")
         inputs[known[name.lower()]] = path
     return inputs
 
 
-def _open_source(source: Source, path: str | None, batch_size: int):
+def _kafka_properties(properties: dict[str, str], args: argparse.Namespace) -> dict[str, str]:
+    """Connector properties with --bootstrap applied, ${VAR} resolved."""
     from runtime_lib.env import resolve_properties
+
+    properties = dict(properties)
+    if args.bootstrap:
+        properties["properties.bootstrap.servers"] = args.bootstrap
+    return resolve_properties(properties)
+
+
+class FileReader:
+    """A bounded file source behind the reader interface the driver uses:
+    ``partitions``, ``finished``, ``read(timeout) -> Chunk | None``,
+    ``commits``, ``commit(offsets)``, ``close()``."""
+
+    commits = False
+    partitions = (0,)
+    dead_letter_topic = None
+
+    def __init__(self, source) -> None:
+        self.source = source
+        self._batches = iter(source)
+        self.finished = False
+
+    def read(self, timeout: float = 0.0):
+        from runtime_lib.kafka import Chunk
+
+        try:
+            batch, dead = next(self._batches)
+        except StopIteration:
+            self.finished = True
+            return None
+        return Chunk(batch, dead)
+
+    def commit(self, offsets: dict) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def _open_source(source: Source, path: str | None, args: argparse.Namespace):
+    """The reader of one source: a file (--input PATH, or a file connector) or
+    Kafka (its connector, or --input NAME=kafka:TOPIC). Kafka readers are
+    returned unopened (``open()`` connects)."""
+    from runtime_lib.env import resolve_properties
+    from runtime_lib.kafka import KafkaSource
     from runtime_lib.sources import FileSource
 
-    if path is not None:
+    batch_size = args.batch_size
+    if path is not None and not path.startswith("kafka:"):
         fmt = "csv" if path.lower().endswith(".csv") else "json"
-        return FileSource(path, source.fields, format=fmt, batch_size=batch_size,
-                          source_name=source.name)
-    properties = resolve_properties(source.properties)
+        return FileReader(FileSource(path, source.fields, format=fmt, batch_size=batch_size,
+                                     source_name=source.name))
+    properties = dict(source.properties)
+    if path is not None:  # --input NAME=kafka:TOPIC
+        if properties.get("connector") != "kafka":
+            properties = {k: v for k, v in properties.items()
+                          if k in ("format", "scan.watermark.idle-timeout")}
+            properties["connector"] = "kafka"
+            properties.setdefault("properties.bootstrap.servers", "${KAFKA_BOOTSTRAP_SERVERS}")
+        properties["topic"] = path[len("kafka:"):]
     connector = properties.get("connector", "")
+    if connector == "kafka":
+        if source.metadata and any(k not in ("timestamp", "partition", "offset", "topic",
+                                             "timestamp-type", "leader-epoch")
+                                   for k in source.metadata.values()):
+            raise PipelineError(f"source {source.name}: unknown metadata key")
+        return KafkaSource(source.name, source.fields, _kafka_properties(properties, args),
+                           metadata=source.metadata, batch_size=batch_size,
+                           bounded=args.until_end, connect_timeout=args.connect_timeout)
+    properties = resolve_properties(properties)
     if connector in ("file", "filesystem"):
-        return FileSource(properties["path"], source.fields,
-                          format=properties.get("format", "json"), batch_size=batch_size,
-                          source_name=source.name)
+        return FileReader(FileSource(properties["path"], source.fields,
+                                     format=properties.get("format", "json"),
+                                     batch_size=batch_size, source_name=source.name))
     raise PipelineError(
         f"source {source.name} uses connector '{connector}', which this runtime cannot open "
         f"yet; pass --input {source.name}=FILE to read a file instead"
     )
 
 
-def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
-    """Run a generated pipeline to the end of its inputs; returns the exit code."""
+def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sources=()):
+    """The sink of one output: a catalog sink (INSERT INTO a Kafka stream), the
+    --sink override, --output, or stdout."""
     from runtime_lib import sinks
+    from runtime_lib.kafka import KafkaSink
 
+    if output.target is not None:
+        properties = dict(output.properties)
+        connector = properties.get("connector", "")
+        if connector in ("kafka", "upsert-kafka"):
+            assert pool is not None
+            properties = _kafka_properties(properties, args)
+            return KafkaSink(properties.get("topic", ""), output.fields, output.key,
+                             properties, pool, f"sink {output.target}")
+        if connector in ("print",):
+            return sinks.StdoutSink(output.fields, pretty=args.pretty)
+        raise PipelineError(
+            f"INSERT INTO {output.target}: connector '{connector}' cannot be written by this "
+            "runtime yet"
+        )
+    if args.sink:
+        scheme, _, topic = args.sink.partition(":")
+        if scheme != "kafka" or not topic:
+            raise PipelineError(f"--sink takes kafka:TOPIC, got {args.sink!r}")
+        assert pool is not None
+        import os
+
+        bootstrap = (args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+                     or next((s.bootstrap for s in kafka_sources), None))
+        if not bootstrap:
+            raise PipelineError("--sink kafka:TOPIC needs --bootstrap HOST:PORT (or "
+                                "KAFKA_BOOTSTRAP_SERVERS)")
+        properties = {"topic": topic, "format": "json",
+                      "properties.bootstrap.servers": bootstrap}
+        return KafkaSink(topic, output.fields, output.key, properties, pool, f"--sink {topic}")
+    if args.output:
+        return sinks.JsonLinesFileSink(args.output, output.fields)
+    return sinks.StdoutSink(output.fields, pretty=args.pretty)
+
+
+class DeadLetterRouter:
+    """Dead letters to their source's dead-letter topic, or to the dead-letter
+    file (stderr when none)."""
+
+    def __init__(self, default, topics: dict) -> None:
+        self.default = default
+        self.topics = topics  # source name -> KafkaDeadLetterSink
+        self.path = default.path
+
+    def write(self, dead) -> None:
+        if not self.topics:
+            self.default.write(dead)
+            return
+        rest = [d for d in dead if d.source not in self.topics]
+        for source, sink in self.topics.items():
+            mine = [d for d in dead if d.source == source]
+            if mine:
+                sink.write(mine)
+        if rest:
+            self.default.write(rest)
+
+    def describe(self) -> str:
+        where = [f"topic {sink.topic}" for sink in self.topics.values() if sink.count]
+        if self.default.count and self.path:
+            where.append(str(self.path))
+        return f" ({', '.join(where)})" if where else ""
+
+    def flush(self) -> None:
+        self.default.flush()
+
+    def close(self) -> None:
+        self.default.close()
+
+
+class _Stop:
+    """SIGINT/SIGTERM end an unbounded run cleanly: the driver stops reading,
+    flushes what it produced and commits what was delivered."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: dict = {}
+
+    def install(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:  # a second signal: stop now
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def uninstall(self) -> None:
+        import signal
+
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+
+def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
+    """Run a generated pipeline to the end of its inputs (or, for unbounded
+    Kafka sources, until SIGINT/SIGTERM); returns the exit code."""
+    from runtime_lib import sinks
+    from runtime_lib.kafka import (
+        KafkaConfigError,
+        KafkaDeadLetterSink,
+        KafkaFault,
+        KafkaSource,
+        ProducerPool,
+    )
+
+    readers: dict = {}
+    outputs: list = []
+    pool = None
     try:
         args = _parse_args(sys.argv[1:] if argv is None else argv, query)
         inputs = _inputs(args, query)
-        readers = {s.name: _open_source(s, inputs.get(s.name), args.batch_size)
-                   for s in query.sources}
-    except PipelineError as error:
+        readers = {s.name: _open_source(s, inputs.get(s.name), args) for s in query.sources}
+        kafka_sources = [r for r in readers.values() if isinstance(r, KafkaSource)]
+        needs_pool = (kafka_sources or args.sink
+                      or any(o.target is not None for o in query.outputs))
+        pool = ProducerPool(args.connect_timeout) if needs_pool else None
+        if args.sink and all(o.target is not None for o in query.outputs):
+            raise PipelineError("--sink: this query has no result of its own; it writes "
+                                "with INSERT INTO "
+                                + ", ".join(str(o.target) for o in query.outputs))
+        for reader in kafka_sources:
+            reader.open()
+        outputs = [_open_output(args, out, pool, kafka_sources) for out in query.outputs]
+        dead_topics = {}
+        for name, reader in readers.items():
+            topic = getattr(reader, "dead_letter_topic", None)
+            if topic and not args.dead_letter:
+                assert pool is not None
+                dead_topics[name] = KafkaDeadLetterSink(topic, name, reader.properties, pool)
+    except (PipelineError, KafkaConfigError) as error:
+        _close_quietly(readers, outputs)
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KafkaFault as error:
+        _close_quietly(readers, outputs)
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except Exception as error:  # a missing ${VAR}, an unreadable file
+        _close_quietly(readers, outputs)
         print(f"error: {error}", file=sys.stderr)
         return 2
     counters = Counters()
-    outputs = [_open_output(args, out) for out in query.outputs]
     dead_path = args.dead_letter or (f"{args.output}.dead-letter.jsonl" if args.output else None)
-    dead_letters = sinks.DeadLetterSink(dead_path, append=False)
+    dead_letters = DeadLetterRouter(sinks.DeadLetterSink(dead_path, append=False), dead_topics)
     late_events = LateEventSink(args.late_events) if args.late_events else None
     pipeline = query(Context(outputs, dead_letters, late_events, counters))
+    delivery = _Delivery(outputs, dead_letters, late_events, pool)
+    stop = _Stop()
+    stop.install()
     started = time.perf_counter()
+    code = 0
     try:
-        _drive(pipeline, query.sources, readers, counters)
+        _drive(pipeline, query.sources, readers, counters, delivery=delivery,
+               commit_interval=args.commit_interval, stop=stop)
+        delivery.finish()
+    except KafkaFault as error:
+        print(f"error: {error}", file=sys.stderr)
+        code = 1
     finally:
+        stop.uninstall()
+        for reader in readers.values():
+            reader.close()
         for out in outputs:
-            out.close()
+            try:
+                out.close()
+            except KafkaFault:
+                code = code or 1
         dead_letters.close()
         if late_events is not None:
             late_events.close()
     elapsed = time.perf_counter() - started
     if not args.quiet:
-        _summary(counters, dead_letters, elapsed)
-    return 0
+        _summary(counters, dead_letters, elapsed, stopped=stop.requested)
+    return code
 
 
-def _open_output(args: argparse.Namespace, output: Output):
-    from runtime_lib import sinks
+def _close_quietly(readers: dict, outputs: list) -> None:
+    for reader in readers.values():
+        with contextlib.suppress(Exception):  # already failing
+            reader.close()
 
-    if output.target is not None:
-        raise PipelineError(
-            f"INSERT INTO {output.target}: writing to catalog sinks needs their connector, "
-            "which this runtime cannot open yet"
-        )
-    if args.output:
-        return sinks.JsonLinesFileSink(args.output, output.fields)
-    return sinks.StdoutSink(output.fields, pretty=args.pretty)
+
+class _Delivery:
+    """Makes results durable before offsets are committed: flushes the file
+    sinks and waits for every Kafka record (sinks and dead letters) to be
+    acknowledged. With transactions, this is where the commit of a transaction
+    goes (exactly-once)."""
+
+    def __init__(self, outputs: list, dead_letters, late_events, pool) -> None:
+        self.outputs = outputs
+        self.dead_letters = dead_letters
+        self.late_events = late_events
+        self.pool = pool
+
+    def poll(self) -> None:
+        if self.pool is not None:
+            self.pool.poll()
+            self.pool.check()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        for out in self.outputs:
+            if not hasattr(out, "pool"):
+                out.flush()
+        self.dead_letters.flush()
+        if self.late_events is not None:
+            self.late_events.flush()
+        if self.pool is None:
+            return True
+        return self.pool.flush(timeout)
+
+    def finish(self, timeout: float = 60.0) -> None:
+        """End of the run: everything delivered, or KafkaFault."""
+        from runtime_lib.kafka import KafkaFault
+
+        if self.pool is not None and not self.flush(timeout):
+            raise KafkaFault(f"results not delivered to Kafka within {timeout:g} s")
 
 
 class LateEventSink:
@@ -233,44 +514,242 @@ class LateEventSink:
             record = {"operator": operator, "reason": reason, "row": orjson.loads(line)}
             self._handle.write(orjson.dumps(record) + b"\n")
 
+    def flush(self) -> None:
+        self._handle.flush()
+
     def close(self) -> None:
         self._handle.close()
 
 
+class _Offsets:
+    """Processed offsets of one source, per partition, waiting to be committed:
+    ``(next offset, max event time up to it)``, oldest first. A record is done
+    (its offset may be committed) once every result derived from it has been
+    delivered: at once for stateless queries, and for windowed ones once the
+    watermark has passed its event time by the longest window + delay (its
+    windows have fired)."""
+
+    def __init__(self) -> None:
+        self.pending: dict = {}
+        self.max_ts: dict = {}
+
+    def add(self, key, next_offset: int, ts_max: int) -> None:
+        from collections import deque
+
+        queue = self.pending.setdefault(key, deque())
+        if queue and next_offset < queue[-1][0]:  # the position went back (a reset)
+            queue.clear()
+            self.max_ts[key] = WM_MIN
+        high = max(self.max_ts.get(key, WM_MIN), ts_max)
+        self.max_ts[key] = high
+        if queue and queue[-1][1] == high:
+            queue[-1] = (next_offset, high)
+        else:
+            queue.append((next_offset, high))
+
+    def due(self, watermark: int, horizon: int) -> dict:
+        out = {}
+        for key, queue in self.pending.items():
+            best = None
+            for offset, high in queue:
+                if horizon == 0 or watermark == WM_MAX or (
+                        high != WM_MIN and high + horizon <= watermark):
+                    best = offset
+                else:
+                    break
+            if best is not None:
+                out[key] = best
+        return out
+
+    def release(self, committed: dict) -> None:
+        for key, offset in committed.items():
+            queue = self.pending.get(key)
+            while queue and queue[0][0] <= offset:
+                queue.popleft()
+
+
+def _state_horizon(pipeline: Pipeline) -> int | None:
+    """How far (ms of event time) behind the watermark a record's results may
+    still be pending in operator state: 0 for stateless queries, window size +
+    emit delay for TUMBLE/HOP/CUMULATE, None when unbounded (sessions, GROUP BY
+    without windows, joins, anything unknown): such queries commit no offsets
+    until checkpoints exist."""
+    from runtime_lib import windows
+
+    horizon = 0
+    for name, value in vars(pipeline).items():
+        if name == "ctx":
+            continue
+        if isinstance(value, windows.WindowAggregate):
+            window = value.window
+            size = getattr(window, "size_ms", None) or getattr(window, "max_size_ms", None)
+            if size is None or isinstance(window, windows.Session):
+                return None
+            horizon = max(horizon, int(size) + int(value.delay) + 1)
+        else:
+            return None
+    return horizon
+
+
 def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
-           counters: Counters) -> None:
-    """Round-robin over the sources, one micro-batch at a time, to the end."""
-    marks = {s.name: Watermarks(s.watermark.delay_ms or 0, s.watermark.idle_timeout_ms)
-             for s in sources if s.watermark is not None}
-    current = {name: WM_MIN for name in marks}
-    iterators = {s.name: iter(readers[s.name]) for s in sources}
+           counters: Counters, *, delivery: _Delivery | None = None,
+           commit_interval: float = 1.0, stop: _Stop | None = None) -> None:
+    """Round-robin over the sources, one micro-batch at a time, until every
+    source is finished (bounded) or a stop is requested.
+
+    Watermarks are kept per source partition (``Chunk.parts``). When no source
+    has data, idle partitions are re-evaluated (``Watermarks.tick``). Every
+    ``commit_interval`` seconds the results are flushed and then the offsets
+    whose results were delivered are committed (at-least-once)."""
     specs = {s.name: s for s in sources}
-    active = list(iterators)
-    while active:
+    marks: dict[str, Watermarks] = {}
+    for s in sources:
+        if s.watermark is not None:
+            marks[s.name] = Watermarks(s.watermark.delay_ms or 0, s.watermark.idle_timeout_ms)
+            for partition in readers[s.name].partitions:
+                marks[s.name].add_partition(partition)
+    current = {name: WM_MIN for name in marks}
+    methods = {s.name: getattr(pipeline, f"on_{_method_name(s.name)}") for s in sources}
+    offsets = {s.name: _Offsets() for s in sources if readers[s.name].commits}
+    horizon = _state_horizon(pipeline) if offsets else 0
+    if offsets and horizon is None:
+        for name in offsets:
+            print(f"sqlc: source {name}: offsets are not committed: this query keeps state "
+                  "that is not checkpointed yet, so a restart reads from the start position "
+                  "again", file=sys.stderr)
+        offsets = {}
+    active = [s.name for s in sources if not readers[s.name].finished]
+    wait = 0.0
+    last_commit = time.monotonic()
+
+    def commit(final: bool = False) -> None:
+        if delivery is None:
+            return
+        due = {}
+        for name, tracker in offsets.items():
+            watermark = WM_MAX if final else current.get(name, WM_MAX if not marks else WM_MIN)
+            found = tracker.due(watermark, horizon or 0)
+            if found:
+                due[name] = found
+        if not due:
+            delivery.poll()
+            return
+        if not delivery.flush(timeout=5.0 if not final else 60.0):
+            return  # not all delivered yet: the same offsets next time
+        for name, found in due.items():
+            if readers[name].commit(found):
+                offsets[name].release(found)
+
+    while active and not (stop is not None and stop.requested):
+        got = False
         for name in list(active):
-            try:
-                batch, dead = next(iterators[name])
-            except StopIteration:
+            reader = readers[name]
+            chunk = reader.read(wait)
+            if chunk is not None:
+                got = True
+                _process(pipeline, specs[name], chunk, marks.get(name), methods[name],
+                         counters, offsets.get(name))
+                if name in marks and marks[name].current > current[name]:
+                    current[name] = marks[name].current
+                    pipeline.advance(dict(current))
+            if reader.finished:
                 active.remove(name)
-                continue
-            counters.records_in[name] = counters.records_in.get(name, 0) + batch.num_rows + len(
-                dead)
-            spec = specs[name]
-            if spec.computed is not None:
-                batch = spec.computed(batch)
-            if spec.watermark is not None:
-                batch, late_dead = _with_event_time(batch, spec, marks[name])
-                dead = list(dead) + late_dead
-            if dead:
-                counters.dead_letters += len(dead)
-                pipeline.ctx.dead_letters.write(dead)
-            getattr(pipeline, f"on_{_method_name(name)}")(batch)
-            if name in marks and marks[name].current > current[name]:
-                current[name] = marks[name].current
+        if not got:
+            moved = False
+            for name, m in marks.items():
+                if m.tick() > current[name]:
+                    current[name] = m.current
+                    moved = True
+            if moved:
                 pipeline.advance(dict(current))
-    for name in marks:
-        current[name] = marks[name].finish()
+        wait = 0.0 if got else 0.1 / max(1, len(active))
+        if offsets and time.monotonic() - last_commit >= commit_interval:
+            commit()
+            last_commit = time.monotonic()
+        elif delivery is not None and not got:
+            delivery.poll()
+    if stop is not None and stop.requested:
+        if delivery is not None:
+            delivery.flush(timeout=30.0)
+        commit()
+        return
+    for name, m in marks.items():
+        current[name] = m.finish()
     pipeline.advance(dict(current))
+    if offsets:
+        commit(final=True)
+
+
+def _process(pipeline: Pipeline, spec: Source, chunk, marks: Watermarks | None, method,
+             counters: Counters, offsets: _Offsets | None) -> None:
+    """One micro-batch of one source through the query."""
+    batch, dead = chunk.batch, list(chunk.dead)
+    name = spec.name
+    counters.records_in[name] = counters.records_in.get(name, 0) + batch.num_rows + len(dead)
+    if spec.computed is not None:
+        batch = spec.computed(batch)
+    parts = chunk.parts
+    times = None
+    if spec.watermark is not None and marks is not None:
+        batch, late_dead, parts, times = _event_time(batch, spec, marks, parts, chunk.keys)
+        dead += late_dead
+    if dead:
+        counters.dead_letters += len(dead)
+        pipeline.ctx.dead_letters.write(dead)
+    method(batch)
+    if offsets is not None and chunk.ends:
+        for code, key in enumerate(chunk.keys):
+            if key not in chunk.ends:
+                continue
+            high = WM_MIN
+            if times is not None and len(times):
+                mine = times if parts is None else times[parts == code]
+                if len(mine):
+                    high = int(mine.max())
+            offsets.add(key, chunk.ends[key], high)
+
+
+def _with_event_time(batch: Batch, spec: Source, marks: Watermarks) -> tuple[Batch, list]:
+    """Attach the watermark before each row (one partition); rows without event
+    time are dead letters."""
+    batch, dead, _, _ = _event_time(batch, spec, marks, None, (0,))
+    return batch, dead
+
+
+def _event_time(batch: Batch, spec: Source, marks: Watermarks, parts, keys):
+    """The batch with the watermark before each row, its dead letters (rows
+    without event time), the rows' partitions and event times.
+
+    ``parts`` (None: every row is from ``keys[0]``) gives each row's partition;
+    each run of rows of one partition is observed in order, so the watermark
+    before a row is the minimum over the partitions' watermarks at that point."""
+    from runtime_lib.decode import DeadLetter
+
+    assert spec.watermark is not None
+    column = batch[spec.watermark.column]
+    dead: list = []
+    if column.valid is not None and not column.valid.all():
+        missing = np.flatnonzero(~column.valid)
+        for i in missing.tolist():
+            dead.append(DeadLetter(b"", f"event time column '{spec.watermark.column}' is NULL",
+                                   spec.name, i))
+        if parts is not None:
+            parts = parts[column.valid]
+        batch = batch.take(column.valid)
+        column = batch[spec.watermark.column]
+    times = column.values
+    if spec.watermark.expression is not None:  # a custom watermark: its own value per row
+        times = spec.watermark.expression(batch).values
+    if parts is None:
+        before, _ = marks.observe(keys[0], times)
+    else:
+        before = np.empty(len(times), dtype=np.int64)
+        bounds = np.flatnonzero(np.diff(parts)) + 1
+        starts = [0, *bounds.tolist()]
+        stops = [*bounds.tolist(), len(times)]
+        for a, b in zip(starts, stops):
+            before[a:b], _ = marks.observe(keys[int(parts[a])], times[a:b])
+    return Batch(batch.columns, batch.num_rows, before), dead, parts, times
 
 
 def _method_name(source_name: str) -> str:
@@ -285,38 +764,20 @@ def _method_name(source_name: str) -> str:
     return text
 
 
-def _with_event_time(batch: Batch, spec: Source, marks: Watermarks) -> tuple[Batch, list]:
-    """Attach the watermark before each row; rows without event time are dead letters."""
-    from runtime_lib.decode import DeadLetter
-
-    assert spec.watermark is not None
-    column = batch[spec.watermark.column]
-    dead: list = []
-    if column.valid is not None and not column.valid.all():
-        missing = np.flatnonzero(~column.valid)
-        for i in missing.tolist():
-            dead.append(DeadLetter(b"", f"event time column '{spec.watermark.column}' is NULL",
-                                   spec.name, i))
-        batch = batch.take(column.valid)
-        column = batch[spec.watermark.column]
-    times = column.values
-    if spec.watermark.expression is not None:  # a custom watermark: its own value per row
-        times = spec.watermark.expression(batch).values
-    before, _ = marks.observe(0, times)
-    return Batch(batch.columns, batch.num_rows, before), dead
-
-
-def _summary(counters: Counters, dead_letters, elapsed: float) -> None:
+def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = False) -> None:
     read = sum(counters.records_in.values())
     parts = [f"{read} records read"]
     rate = read / elapsed if elapsed > 0 else 0.0
     parts.append(f"{counters.rows_out} rows out")
-    parts.append(f"{counters.dead_letters} dead letters"
-                 + (f" ({dead_letters.path})" if counters.dead_letters and dead_letters.path
-                    else ""))
+    where = dead_letters.describe() if hasattr(dead_letters, "describe") else (
+        f" ({dead_letters.path})" if counters.dead_letters and dead_letters.path else "")
+    parts.append(f"{counters.dead_letters} dead letters" + (where if counters.dead_letters
+                                                             else ""))
     late = sum(counters.late_rows.values())
     parts.append(f"{late} late rows dropped")
     parts.append(f"{elapsed:.2f} s ({rate:,.0f} records/s)")
+    if stopped:
+        parts.append("stopped by a signal")
     print("sqlc: " + ", ".join(parts), file=sys.stderr)
 
 

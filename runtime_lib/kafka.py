@@ -1,0 +1,961 @@
+"""Kafka sources and sinks on confluent-kafka (librdkafka).
+
+Source (``'connector' = 'kafka'``)
+==================================
+- **Assignment.** Like Flink's Kafka source, the reader assigns itself every
+  partition of its topic(s) (``Consumer.assign``); it does not join a consumer
+  group, so it starts reading at once (a group join takes 1-23 s on tansu, see
+  tests/services/README.md). ``properties.group.id``, when given, is the group
+  the offsets are committed to and read back from (``group-offsets``).
+  Partitions added to a topic while the pipeline runs are not picked up.
+- **Start position** (``scan.startup.mode``): ``earliest-offset`` (the default),
+  ``latest-offset``, ``group-offsets`` (the group's committed offsets; where it
+  has none, ``properties.auto.offset.reset``, default ``earliest``) and
+  ``timestamp`` (``scan.startup.timestamp-millis``: per partition, the first
+  record whose timestamp is >= the given one). ``offsets_for_times`` gives that
+  offset; because tansu answers 0 whatever the timestamp, the reader also skips
+  records before the first one at or after the timestamp, which is the same
+  definition and costs nothing once it is reached.
+- **Batches.** ``consume(num_messages=batch_size)`` takes what the client has
+  fetched (without waiting when records are ready; when none are, it waits for
+  the first one at most ``timeout``), and the values are decoded in one call of
+  the bulk decoders in decode.py (``format`` / ``value.format``: ``json``,
+  ``csv`` (fields in column order, no header) or ``raw`` (the value as the one
+  VARCHAR/BYTES column)). Per-message Python work is a few ``map`` calls over
+  the message list (value, partition), nothing per field.
+- **Keys.** ``key.format`` + ``key.fields`` (``'a;b'``): those columns are
+  decoded from the message key, the others from the value (Flink's
+  ``value.fields-include = EXCEPT_KEY``; with ``raw`` the key is the one
+  field's text).
+- **Metadata columns** (``METADATA FROM 'timestamp' | 'partition' | 'offset' |
+  'topic' | 'timestamp-type' | 'leader-epoch'``) are cut from the messages
+  only when the query reads them.
+- **Watermarks per partition.** Each chunk carries the partition of every row
+  (``Chunk.parts``); the driver observes each run of rows of one partition
+  with ``Watermarks.observe(partition, ts)``, so the operator watermark is the
+  minimum over the partitions, and ``scan.watermark.idle-timeout`` lets a
+  partition without data stop holding it back. Every assigned partition is
+  declared up front: an empty partition holds the watermark until it times
+  out (Flink's rule).
+- **Bounded reading** (``--until-end`` or ``'scan.bounded.mode' =
+  'latest-offset'``): each partition is read up to its end-of-partition event
+  (``enable.partition.eof``; tansu's ListOffsets high watermark is wrong, the
+  EOF event is right), then paused; when all are, the source is finished and
+  the final watermark fires every window. Unbounded by default.
+- **Bad records** become dead letters (``KafkaDeadLetter``: reason, raw value,
+  key, topic/partition/offset), written to ``'dead-letter.topic'`` with headers
+  ``sqlc.error.reason``, ``sqlc.source.name``, ``sqlc.source.topic``,
+  ``sqlc.source.partition``, ``sqlc.source.offset`` (or to the dead-letter file
+  when the source names no topic). A tombstone (null value) is a dead letter
+  too: an append stream has no use for it, and it is never dropped silently.
+
+Sink
+====
+``KafkaSink`` writes a result ``Batch`` as JSON values (``format`` ``json``, or
+``raw`` for one string column), with ``produce_batch`` (one C call per batch).
+
+- Append-only results: value = the row; key = ``key.fields`` of the sink when
+  given, else none.
+- Updating results (``Batch.ops``) with an upsert key (``Output.key``): key =
+  the key columns as a JSON object, value = the row (+I, +U) or a tombstone
+  (-D), as Flink's upsert-kafka writes them, so a compacted topic holds the
+  current result. -U rows are not written: the +U that follows them carries the
+  same key and replaces the value (upsert-kafka consumes the same changelog
+  without UPDATE_BEFORE); writing a tombstone for them would only make readers
+  of the topic see the row disappear for a moment.
+- Updating results without a key: the row with a leading ``"_op"`` field
+  (the changelog as JSON lines, like the file sinks).
+
+Delivery: producers run with ``acks=all`` and idempotence, and report only
+failed deliveries (``delivery.report.only.error``); a failed delivery stops the
+pipeline with exit code 1 (never a silent drop). ``flush`` waits for every
+queued record; the driver commits source offsets only after it (see
+pipeline.py, at-least-once). Exactly-once will wrap the same points in a
+transaction (``begin``/``send_offsets_to_transaction``/``commit``).
+
+Faults
+======
+A broker that cannot be reached at start is retried with exponential backoff
+(0.5 s doubling to 8 s) and a message per attempt, for ``connect_timeout``
+seconds, then ``KafkaUnavailable`` (exit 1). While running, lost connections
+are retried by librdkafka (``reconnect.backoff.max.ms`` 1000) and reported at
+most every 10 s; the consumer keeps its positions and the producer its queue,
+so the pipeline resumes where it was. A position past the end of a partition
+(after the broker lost data) resets to ``auto.offset.reset`` (earliest).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from operator import methodcaller
+from typing import Any
+
+import numpy as np
+
+from .columns import Batch, Column
+from .decode import CsvDecoder, DeadLetter, JsonDecoder
+from .schema import TIMESTAMP_TYPES, Field, as_schema
+
+__all__ = [
+    "Chunk",
+    "KafkaConfigError",
+    "KafkaDeadLetter",
+    "KafkaDeadLetterSink",
+    "KafkaFault",
+    "KafkaSink",
+    "KafkaSource",
+    "KafkaUnavailable",
+    "ProducerPool",
+    "client_properties",
+]
+
+STARTUP_MODES = ("earliest-offset", "latest-offset", "group-offsets", "timestamp")
+FORMATS = ("json", "csv", "raw")
+
+# Defaults for every consumer the runtime creates; properties.* override them.
+CONSUMER_DEFAULTS: dict[str, Any] = {
+    "enable.auto.commit": False,  # offsets are committed after delivery (pipeline.py)
+    "enable.auto.offset.store": False,
+    "enable.partition.eof": True,  # bounded reading; tansu's high watermark is wrong
+    "auto.offset.reset": "earliest",  # no committed offset / position past the end
+    # tansu answers an empty fetch only after fetch.wait.max.ms even when a record
+    # arrives meanwhile (README of tests/services): 10 ms keeps the end-to-end
+    # latency low; Apache Kafka answers as soon as data arrives anyway.
+    "fetch.wait.max.ms": 10,
+    "reconnect.backoff.max.ms": 1000,  # back within a second of a broker restart
+    "socket.nagle.disable": True,
+}
+PRODUCER_DEFAULTS: dict[str, Any] = {
+    "acks": "all",
+    "enable.idempotence": True,
+    "linger.ms": 5,
+    "queue.buffering.max.messages": 1_000_000,
+    "queue.buffering.max.kbytes": 1_048_576,
+    "batch.num.messages": 10_000,
+    "delivery.report.only.error": True,  # callbacks only for failures
+    "reconnect.backoff.max.ms": 1000,
+    "socket.nagle.disable": True,
+}
+
+log = logging.getLogger("sqlc.kafka")
+
+
+class KafkaConfigError(ValueError):
+    """A property the runtime cannot use (exit code 2)."""
+
+
+class KafkaFault(RuntimeError):
+    """Kafka failed while running: a failed delivery, a fatal client error (exit 1)."""
+
+
+class KafkaUnavailable(KafkaFault):
+    """The broker (or a topic) could not be reached within the connect timeout."""
+
+
+def _say(message: str) -> None:
+    print(f"sqlc: {message}", file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------- config
+
+
+def client_properties(properties: dict[str, str]) -> dict[str, str]:
+    """The ``properties.*`` entries, prefix removed: what the client is given."""
+    return {k[len("properties."):]: v for k, v in properties.items() if k.startswith("properties.")}
+
+
+def _split_list(text: str | None) -> list[str]:
+    return [part.strip() for part in (text or "").split(";") if part.strip()]
+
+
+class _Reporter:
+    """librdkafka errors and logs, reported at most every ``every`` seconds per
+    kind (a broker that is down makes the client log every reconnect)."""
+
+    def __init__(self, what: str, every: float = 10.0) -> None:
+        self.what = what
+        self.every = every
+        self._last: dict[str, float] = {}
+        self.fatal: Any = None
+        self.down_since: float | None = None
+
+    def _rate_limited(self, kind: str, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last.get(kind, -1e9) >= self.every:
+            self._last[kind] = now
+            _say(f"{self.what}: {message}")
+
+    def error(self, err: Any) -> None:  # librdkafka error_cb
+        from confluent_kafka import KafkaError
+
+        if err.fatal():
+            self.fatal = err
+            return
+        if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+            self._rate_limited("down", f"Kafka unreachable ({err.str()}); retrying")
+            return
+        self._rate_limited(str(err.code()), err.str())
+
+    def up(self) -> None:
+        if self.down_since is not None:
+            _say(f"{self.what}: Kafka reachable again after "
+                 f"{time.monotonic() - self.down_since:.1f} s")
+            self.down_since = None
+            self._last.pop("down", None)
+
+    def logger(self) -> logging.Logger:
+        """A logger for librdkafka's own log lines (``logger`` config): warnings
+        and errors only, rate limited."""
+        client_log = logging.getLogger(f"sqlc.kafka.client.{id(self)}")
+        client_log.propagate = False
+        client_log.setLevel(logging.WARNING)
+        reporter = self
+
+        class _Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                text = record.getMessage()
+                kind = text.split("|")[1] if text.count("|") >= 2 else text[:20]
+                reporter._rate_limited("log:" + kind, text)
+
+        client_log.handlers = [_Handler()]
+        return client_log
+
+    def check(self) -> None:
+        if self.fatal is not None:
+            raise KafkaFault(f"{self.what}: fatal Kafka error: {self.fatal.str()}")
+
+
+def wait_for_cluster(client: Any, bootstrap: str, topics: Sequence[str], timeout_s: float,
+                     what: str) -> Any:
+    """Cluster metadata once the broker answers and every topic exists; retried
+    with backoff (0.5 s doubling to 8 s) and a message per attempt, for
+    ``timeout_s`` seconds, then ``KafkaUnavailable``.
+
+    Asks for all topics' metadata (not for the topics by name, which makes
+    brokers with auto-creation, tansu among them, create the topic)."""
+    from confluent_kafka import KafkaException
+
+    started = time.monotonic()
+    deadline = started + timeout_s
+    delay = 0.5
+    attempt = 0
+    while True:
+        attempt += 1
+        remaining = max(0.1, deadline - time.monotonic())
+        try:
+            metadata = client.list_topics(timeout=min(5.0, remaining))
+            missing = [t for t in topics
+                       if t not in metadata.topics or metadata.topics[t].error is not None
+                       or not metadata.topics[t].partitions]
+            if not missing:
+                if attempt > 1:
+                    _say(f"{what}: connected to Kafka at {bootstrap}")
+                return metadata
+            problem = ("topic " + ", ".join(repr(t) for t in missing)
+                       + f" does not exist on Kafka at {bootstrap}")
+        except KafkaException as exc:
+            err = exc.args[0] if exc.args else exc
+            text = err.str() if hasattr(err, "str") else str(err)
+            problem = f"cannot reach Kafka at {bootstrap} ({text})"
+        elapsed = time.monotonic() - started
+        if time.monotonic() + delay > deadline:
+            raise KafkaUnavailable(
+                f"{what}: {problem}; gave up after {attempt} attempts in {elapsed:.1f} s "
+                "(--connect-timeout)")
+        _say(f"{what}: {problem}; retrying in {delay:g} s (attempt {attempt})")
+        time.sleep(delay)
+        delay = min(delay * 2, 8.0)
+
+
+# ----------------------------------------------------------------------- source
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaDeadLetter(DeadLetter):
+    """A dead letter that remembers its message: key, topic, partition, offset."""
+
+    key: bytes | None = None
+    topic: str = ""
+    partition: int = -1
+    offset: int = -1
+
+
+@dataclass
+class Chunk:
+    """What a reader hands the driver: decoded rows, dead letters, and where
+    the rows came from.
+
+    ``parts[i]`` is the index (into ``keys``) of row i's partition, or ``None``
+    when every row comes from ``keys[0]``; ``ends`` maps a partition to the
+    offset after the last record of it consumed in this chunk (bad records
+    included), for commits."""
+
+    batch: Batch
+    dead: list
+    parts: np.ndarray | None = None
+    keys: Sequence = (0,)
+    ends: dict | None = None
+
+
+_METADATA_KINDS = {"timestamp": "i", "partition": "i", "offset": "i", "topic": "O",
+                   "timestamp-type": "O", "leader-epoch": "i"}
+_TIMESTAMP_TYPES = {0: "NoTimestampType", 1: "CreateTime", 2: "LogAppendTime"}
+
+
+class _RawDecoder:
+    """``format = 'raw'``: the whole value is the one physical column."""
+
+    def __init__(self, schema: Sequence[Field], source: str) -> None:
+        fields = list(schema)
+        if len(fields) != 1:
+            raise KafkaConfigError(
+                f"source {source}: format 'raw' reads exactly one physical column, "
+                f"the query reads {len(fields)} ({', '.join(f.name for f in fields)})")
+        self.field = fields[0]
+        self.source = source
+        if self.field.base not in ("VARCHAR", "CHAR", "STRING", "BYTES", "VARBINARY", "BINARY"):
+            raise KafkaConfigError(
+                f"source {source}: format 'raw' needs a VARCHAR or BYTES column, "
+                f"{self.field.name} is {self.field.type_name}")
+
+    def decode(self, records: Sequence[bytes], positions=None) -> tuple[Batch, list]:
+        if self.field.base in ("BYTES", "VARBINARY", "BINARY"):
+            values = np.fromiter(records, dtype=object, count=len(records))
+            return Batch({self.field.name: Column(values)}, len(records)), []
+        texts: list = []
+        dead: list = []
+        try:
+            texts = [bytes(r).decode("utf-8") for r in records]
+        except UnicodeDecodeError:
+            keep = []
+            texts = []
+            for i, r in enumerate(records):
+                try:
+                    texts.append(bytes(r).decode("utf-8"))
+                    keep.append(i)
+                except UnicodeDecodeError as exc:
+                    where = i if positions is None else positions[i]
+                    dead.append(DeadLetter(bytes(r), f"raw value is not UTF-8 ({exc.reason} "
+                                           f"at byte {exc.start})", self.source, where))
+        values = np.fromiter(texts, dtype=object, count=len(texts))
+        return Batch({self.field.name: Column(values)}, len(texts)), dead
+
+
+def _decoder(fmt: str, fields: Sequence[Field], source: str, role: str):
+    if fmt == "json":
+        return JsonDecoder(fields, source)
+    if fmt == "csv":
+        return CsvDecoder(fields, [f.name for f in fields], source)
+    if fmt == "raw":
+        return _RawDecoder(fields, source)
+    raise KafkaConfigError(f"source {source}: {role} format '{fmt}' is not one of "
+                           + ", ".join(FORMATS))
+
+
+class KafkaSource:
+    """Micro-batches from the partitions of one or more topics (``'topic' =
+    'a;b'``). Use ``open()``, then ``read(timeout)`` until ``finished``; see
+    the module docstring.
+
+    ``properties`` are the source's connector properties, already resolved
+    (``${VAR}`` replaced)."""
+
+    def __init__(self, name: str, fields: Sequence[Field], properties: dict[str, str], *,
+                 metadata: dict[str, str] | None = None, batch_size: int = 65_536,
+                 bounded: bool = False, connect_timeout: float = 60.0) -> None:
+        self.name = name
+        self.properties = dict(properties)
+        self.batch_size = max(1, int(batch_size))
+        self.connect_timeout = connect_timeout
+        self.metadata = dict(metadata or {})
+        self.topics = _split_list(properties.get("topic"))
+        if not self.topics:
+            raise KafkaConfigError(f"source {name}: the property 'topic' is missing or empty")
+        if "topic-pattern" in properties:
+            raise KafkaConfigError(f"source {name}: 'topic-pattern' is not supported; list "
+                                   "the topics in 'topic' separated by ';'")
+        mode = properties.get("scan.startup.mode", "earliest-offset")
+        if mode not in STARTUP_MODES:
+            raise KafkaConfigError(f"source {name}: 'scan.startup.mode' = '{mode}' is not one "
+                                   "of " + ", ".join(STARTUP_MODES))
+        self.startup_mode = mode
+        self.startup_ts: int | None = None
+        if mode == "timestamp":
+            text = properties.get("scan.startup.timestamp-millis")
+            try:
+                self.startup_ts = int(text)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise KafkaConfigError(
+                    f"source {name}: 'scan.startup.mode' = 'timestamp' needs "
+                    f"'scan.startup.timestamp-millis' (epoch milliseconds), got {text!r}") from None
+        bounded_mode = properties.get("scan.bounded.mode", "unbounded")
+        if bounded_mode not in ("unbounded", "latest-offset"):
+            raise KafkaConfigError(f"source {name}: 'scan.bounded.mode' = '{bounded_mode}' is "
+                                   "not supported (unbounded or latest-offset)")
+        self.bounded = bounded or bounded_mode == "latest-offset"
+        value_format = properties.get("value.format", properties.get("format", "json"))
+        key_format = properties.get("key.format")
+        key_names = _split_list(properties.get("key.fields"))
+        by_name = {f.name: f for f in fields}
+        if key_names and key_format is None:
+            raise KafkaConfigError(f"source {name}: 'key.fields' needs 'key.format'")
+        # key columns the query does not read were pruned from `fields`: not decoded
+        self.key_fields = [by_name[k] for k in key_names if k in by_name]
+        value_fields = [f for f in fields if f.name not in key_names]
+        self.value_decoder = _decoder(value_format, value_fields, name, "value")
+        self.key_decoder = (_decoder(key_format, self.key_fields, name, "key")
+                            if key_format is not None and self.key_fields else None)
+        self.field_order = [f.name for f in fields]
+        for column, key in self.metadata.items():
+            if key not in _METADATA_KINDS:
+                raise KafkaConfigError(f"source {name}: unknown Kafka metadata key '{key}' "
+                                       f"(column {column})")
+        conf = dict(CONSUMER_DEFAULTS)
+        conf.update(client_properties(properties))
+        self.bootstrap = str(conf.get("bootstrap.servers", ""))
+        if not self.bootstrap:
+            raise KafkaConfigError(f"source {name}: 'properties.bootstrap.servers' is not set")
+        self.group_id = conf.get("group.id")
+        if mode == "group-offsets" and not self.group_id:
+            raise KafkaConfigError(f"source {name}: 'scan.startup.mode' = 'group-offsets' "
+                                   "needs 'properties.group.id'")
+        self.commits = bool(self.group_id)
+        if not self.group_id:  # the client needs one; nothing is committed to it
+            conf["group.id"] = f"sqlc-{name}-{uuid.uuid4().hex[:8]}"
+        conf.setdefault("client.id", f"sqlc-{name}")
+        self.reporter = _Reporter(f"source {name}")
+        conf["error_cb"] = self.reporter.error
+        conf["logger"] = self.reporter.logger()
+        self.conf = conf
+        self.dead_letter_topic = properties.get("dead-letter.topic") or None
+        self.consumer: Any = None
+        self.keys: list = []  # partition keys: int (one topic) or (topic, partition)
+        self._code: dict[tuple[str, int], int] = {}
+        self._code_table: np.ndarray | None = None  # partition number -> code (one topic)
+        self._done: set[int] = set()  # codes at their end (bounded)
+        self._skipping: set[int] = set()  # codes still before the startup timestamp
+        self.records_read = 0
+        self.finished = False
+
+    # -- opening ------------------------------------------------------------
+
+    @property
+    def partitions(self) -> list:
+        return list(self.keys)
+
+    def open(self) -> KafkaSource:
+        from confluent_kafka import (
+            OFFSET_BEGINNING,
+            OFFSET_END,
+            OFFSET_STORED,
+            Consumer,
+            KafkaException,
+            TopicPartition,
+        )
+
+        try:
+            self.consumer = Consumer(self.conf)
+        except KafkaException as exc:
+            raise KafkaConfigError(f"source {self.name}: {exc.args[0].str()}") from None
+        metadata = wait_for_cluster(self.consumer, self.bootstrap, self.topics,
+                                    self.connect_timeout, f"source {self.name}")
+        tps = []
+        for topic in self.topics:
+            for p in sorted(metadata.topics[topic].partitions):
+                self._code[(topic, p)] = len(self.keys)
+                self.keys.append(p if len(self.topics) == 1 else (topic, p))
+                tps.append(TopicPartition(topic, p))
+        if len(self.topics) == 1 and self.keys == list(range(len(self.keys))):
+            self._code_table = np.arange(len(self.keys), dtype=np.int64)
+        if self.startup_mode == "earliest-offset":
+            for tp in tps:
+                tp.offset = OFFSET_BEGINNING
+        elif self.startup_mode == "latest-offset":
+            for tp in tps:
+                tp.offset = OFFSET_END
+        elif self.startup_mode == "group-offsets":
+            for tp in tps:
+                tp.offset = OFFSET_STORED
+        else:
+            assert self.startup_ts is not None
+            query = [TopicPartition(tp.topic, tp.partition, self.startup_ts) for tp in tps]
+            try:
+                found = self.consumer.offsets_for_times(query, timeout=self.connect_timeout)
+            except KafkaException as exc:
+                raise KafkaUnavailable(f"source {self.name}: offsets for timestamp "
+                                       f"{self.startup_ts}: {exc.args[0].str()}") from None
+            for tp, hit in zip(tps, found):
+                tp.offset = hit.offset if hit.offset >= 0 else OFFSET_END
+            self._skipping = set(range(len(tps)))
+        self.consumer.assign(tps)
+        if not tps:
+            self.finished = self.bounded
+        return self
+
+    # -- reading ------------------------------------------------------------
+
+    def read(self, timeout: float = 0.1) -> Chunk | None:
+        """The next micro-batch, or None when nothing arrived within ``timeout``
+        seconds (or the source is finished)."""
+        if self.finished:
+            return None
+        consumer = self.consumer
+        messages = consumer.consume(self.batch_size, 0)
+        if not messages and timeout > 0:
+            messages = consumer.consume(1, timeout)
+            if messages and self.batch_size > 1:
+                messages += consumer.consume(self.batch_size - 1, 0)
+        self.reporter.check()
+        if not messages:
+            return None
+        self.reporter.up()
+        return self._chunk(messages)
+
+    def _chunk(self, messages: list) -> Chunk | None:
+        from confluent_kafka import Message
+
+        errors = list(map(Message.error, messages))
+        if any(errors):  # also drops records after their partition's end (bounded)
+            messages = self._handle_errors(messages, errors)
+            if not messages:
+                return None
+        elif self._done:
+            messages = [m for m in messages
+                        if self._code.get((m.topic(), m.partition())) not in self._done]
+            if not messages:
+                return None
+        n = len(messages)
+        partitions = np.fromiter(map(Message.partition, messages), dtype=np.int64, count=n)
+        if len(self.topics) == 1 and self._code_table is not None:
+            codes = partitions
+        else:
+            topics = list(map(Message.topic, messages))
+            codes = np.fromiter((self._code[(t, int(p))] for t, p in zip(topics, partitions)),
+                                dtype=np.int64, count=n)
+        if self._skipping:
+            messages, codes = self._skip_early(messages, codes)
+            n = len(messages)
+            if not n:
+                return None
+        # where each partition's run ends: the offset after its last message
+        boundaries = np.flatnonzero(np.diff(codes)) + 1
+        starts = np.concatenate(([0], boundaries))
+        ends: dict = {}
+        for s, e in zip(starts.tolist(), np.concatenate((boundaries, [n])).tolist()):
+            ends[self.keys[int(codes[s])]] = messages[e - 1].offset() + 1
+        self.records_read += n
+        values = list(map(Message.value, messages))
+        bad = np.zeros(n, dtype=bool)
+        dead: list = []
+        index = None  # decoded record i is message index[i] (when tombstones are left out)
+        if None in values:
+            index = np.array([i for i, v in enumerate(values) if v is not None], dtype=np.int64)
+            for i in np.flatnonzero([v is None for v in values]).tolist():
+                bad[i] = True
+                dead.append(self._dead(messages[i], b"", "null value (a tombstone)"))
+            values = [values[i] for i in index.tolist()]
+        batch, value_dead = self.value_decoder.decode(values)
+        for d in value_dead:
+            i = int(d.position) if index is None else int(index[int(d.position)])
+            bad[i] = True
+            dead.append(self._dead(messages[i], d.raw, d.reason))
+        # the decoded rows are the messages without `bad`, in order
+        columns = dict(batch.columns)
+        if self.key_decoder is not None:
+            good = np.flatnonzero(~bad)
+            keys = [messages[i].key() for i in good.tolist()]
+            key_batch, key_dead = self.key_decoder.decode([b"" if k is None else k for k in keys])
+            if key_dead:
+                key_bad = np.zeros(len(good), dtype=bool)
+                for d in key_dead:
+                    key_bad[int(d.position)] = True
+                    i = int(good[int(d.position)])
+                    bad[i] = True
+                    dead.append(self._dead(messages[i], messages[i].value() or b"",
+                                           "key: " + d.reason))
+                columns = {name: c.take(~key_bad) for name, c in columns.items()}
+            columns.update(key_batch.columns)
+        if dead:
+            dead.sort(key=lambda d: (d.partition, d.offset))
+        keep = None if not dead else ~bad
+        chosen = messages if keep is None else [m for m, ok in zip(messages, keep.tolist()) if ok]
+        for column, key in self.metadata.items():
+            columns[column] = _metadata_column(chosen, key)
+        ordered = {name: columns[name] for name in self.field_order if name in columns}
+        for name, column in columns.items():
+            ordered.setdefault(name, column)
+        batch = Batch(ordered, len(chosen))
+        parts = None
+        if len(self.keys) > 1:
+            parts = codes if keep is None else codes[keep]
+        return Chunk(batch, dead, parts, self.keys, ends)
+
+    def _dead(self, message: Any, raw: bytes, reason: str) -> KafkaDeadLetter:
+        value = message.value()
+        partition, offset = message.partition(), message.offset()
+        position = (f"{partition}:{offset}" if len(self.topics) == 1
+                    else f"{message.topic()}:{partition}:{offset}")
+        return KafkaDeadLetter(value if value is not None else b"", reason, self.name, position,
+                               message.key(), message.topic(), partition, offset)
+
+    def _skip_early(self, messages: list, codes: np.ndarray) -> tuple[list, np.ndarray]:
+        """Drop the messages of each partition before the first one at or after
+        the startup timestamp."""
+        keep = np.ones(len(messages), dtype=bool)
+        for code in list(self._skipping):
+            rows = np.flatnonzero(codes == code)
+            if not len(rows):
+                continue
+            stamps = np.array([messages[i].timestamp()[1] for i in rows.tolist()])
+            hit = np.flatnonzero(stamps >= self.startup_ts)
+            if len(hit):
+                keep[rows[: hit[0]]] = False
+                self._skipping.discard(code)
+            else:
+                keep[rows] = False
+        if keep.all():
+            return messages, codes
+        return [m for m, ok in zip(messages, keep.tolist()) if ok], codes[keep]
+
+    def _handle_errors(self, messages: list, errors: list) -> list:
+        from confluent_kafka import KafkaError, TopicPartition
+
+        out = []
+        done = self._done
+        for message, err in zip(messages, errors):
+            if err is None:
+                if not done or self._code.get((message.topic(), message.partition())) not in done:
+                    out.append(message)
+                continue
+            code = err.code()
+            if code == KafkaError._PARTITION_EOF:
+                key = (message.topic(), message.partition())
+                c = self._code.get(key)
+                if self.bounded and c is not None and c not in self._done:
+                    # records of this partition already in `out` came before the EOF
+                    self._done.add(c)
+                    self.consumer.pause([TopicPartition(*key)])
+                    if len(self._done) == len(self.keys):
+                        self.finished = True
+                continue
+            if err.fatal():
+                raise KafkaFault(f"source {self.name}: fatal Kafka error: {err.str()}")
+            if err.retriable() or code in _transient_codes():
+                self.reporter.error(err)
+                continue
+            raise KafkaFault(f"source {self.name}: {err.str()} "
+                             f"(topic {message.topic()}, partition {message.partition()})")
+        return out
+
+    # -- commits ------------------------------------------------------------
+
+    def commit(self, offsets: dict) -> bool:
+        """Commit ``{partition key: next offset}`` to the group; False when the
+        broker did not take it (retried at the next commit)."""
+        from confluent_kafka import KafkaException, TopicPartition
+
+        if not self.commits or not offsets:
+            return True
+        tps = []
+        for key, offset in offsets.items():
+            topic, partition = (self.topics[0], key) if len(self.topics) == 1 else key
+            tps.append(TopicPartition(topic, int(partition), int(offset)))
+        try:
+            result = self.consumer.commit(offsets=tps, asynchronous=False)
+        except KafkaException as exc:
+            self.reporter._rate_limited("commit", f"offset commit failed "
+                                        f"({exc.args[0].str()}); retried at the next commit")
+            return False
+        failed = [tp for tp in result or () if tp.error is not None]
+        if failed:
+            self.reporter._rate_limited("commit", f"offset commit failed ({failed[0].error}); "
+                                        "retried at the next commit")
+            return False
+        return True
+
+    def close(self) -> None:
+        if self.consumer is not None:
+            with contextlib.suppress(Exception):  # closing after a broker loss
+                self.consumer.close()
+            self.consumer = None
+
+
+def _transient_codes() -> frozenset:
+    from confluent_kafka import KafkaError
+
+    return frozenset({KafkaError._TRANSPORT, KafkaError._ALL_BROKERS_DOWN,
+                      KafkaError._TIMED_OUT, KafkaError._RESOLVE,
+                      KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError.LEADER_NOT_AVAILABLE,
+                      KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError._AUTO_OFFSET_RESET,
+                      KafkaError.OFFSET_OUT_OF_RANGE})
+
+
+def _metadata_column(messages: list, key: str) -> Column:
+    from confluent_kafka import Message
+
+    n = len(messages)
+    if key == "timestamp":
+        stamps = [t[1] for t in map(Message.timestamp, messages)]
+        values = np.fromiter(stamps, dtype=np.int64, count=n)
+        valid = values >= 0  # NoTimestampType gives -1
+        return Column(values, None if valid.all() else valid)
+    if key == "partition":
+        return Column(np.fromiter(map(Message.partition, messages), dtype=np.int64, count=n))
+    if key == "offset":
+        return Column(np.fromiter(map(Message.offset, messages), dtype=np.int64, count=n))
+    if key == "topic":
+        return Column(np.fromiter(map(Message.topic, messages), dtype=object, count=n))
+    if key == "timestamp-type":
+        kinds = [_TIMESTAMP_TYPES.get(t[0], "NoTimestampType")
+                 for t in map(Message.timestamp, messages)]
+        return Column(np.fromiter(kinds, dtype=object, count=n))
+    if key == "leader-epoch":
+        epochs = list(map(methodcaller("leader_epoch"), messages))
+        valid = np.fromiter((e is not None for e in epochs), dtype=bool, count=n)
+        values = np.fromiter((e or 0 for e in epochs), dtype=np.int64, count=n)
+        return Column(values, None if valid.all() else valid)
+    raise KafkaConfigError(f"unknown Kafka metadata key '{key}'")
+
+
+# ----------------------------------------------------------------------- producers
+
+
+class ProducerPool:
+    """One producer per distinct client configuration, shared by the sinks and
+    dead-letter topics that use it; collects delivery failures."""
+
+    def __init__(self, connect_timeout: float = 60.0) -> None:
+        self.connect_timeout = connect_timeout
+        self._producers: dict[tuple, tuple[Any, _Reporter]] = {}
+        self.failures: list[str] = []
+
+    def get(self, client_conf: dict[str, Any], what: str) -> Any:
+        from confluent_kafka import KafkaException, Producer
+
+        conf = dict(PRODUCER_DEFAULTS)
+        conf.update(client_conf)
+        key = tuple(sorted((k, str(v)) for k, v in conf.items()))
+        if key in self._producers:
+            return self._producers[key][0]
+        bootstrap = str(conf.get("bootstrap.servers", ""))
+        if not bootstrap:
+            raise KafkaConfigError(f"{what}: 'properties.bootstrap.servers' is not set "
+                                   "(or pass --bootstrap)")
+        reporter = _Reporter(what)
+        conf["error_cb"] = reporter.error
+        conf["logger"] = reporter.logger()
+        conf.setdefault("client.id", "sqlc-sink")
+        try:
+            producer = Producer(conf)
+        except KafkaException as exc:
+            raise KafkaConfigError(f"{what}: {exc.args[0].str()}") from None
+        wait_for_cluster(producer, bootstrap, (), self.connect_timeout, what)
+        self._producers[key] = (producer, reporter)
+        return producer
+
+    def on_delivery(self, err: Any, message: Any) -> None:
+        if err is not None:
+            self.failures.append(f"topic {message.topic()}: {err.str()}")
+
+    def check(self) -> None:
+        for _, reporter in self._producers.values():
+            reporter.check()
+        if self.failures:
+            raise KafkaFault(f"delivery to Kafka failed for {len(self.failures)} record(s): "
+                             f"{self.failures[0]}")
+
+    def poll(self) -> None:
+        for producer, _ in self._producers.values():
+            producer.poll(0)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every queued record is delivered (True) or ``timeout``
+        passes (False); raises KafkaFault on a failed delivery."""
+        deadline = time.monotonic() + timeout
+        done = True
+        for producer, reporter in self._producers.values():
+            left = producer.flush(max(0.0, deadline - time.monotonic()))
+            if left:
+                done = False
+            else:
+                reporter.up()
+        self.check()
+        return done
+
+    def close(self, timeout: float = 30.0) -> None:
+        try:
+            if not self.flush(timeout):
+                pending = sum(len(p) for p, _ in self._producers.values())
+                raise KafkaFault(f"{pending} record(s) not delivered to Kafka within "
+                                 f"{timeout:g} s")
+        finally:
+            self._producers.clear()
+
+
+def _produce(producer: Any, pool: ProducerPool, topic: str, messages: list) -> None:
+    """``produce_batch`` with back-pressure: when the local queue is full, serve
+    deliveries and queue the rest."""
+    from confluent_kafka import KafkaError, KafkaException
+
+    while messages:
+        queued = producer.produce_batch(topic, messages, on_delivery=pool.on_delivery)
+        if queued == len(messages):
+            break
+        failed = [m for m in messages if "_error" in m]
+        for m in failed:
+            err = m.pop("_error")
+            if err.code() != KafkaError._QUEUE_FULL:
+                raise KafkaException(err)
+        messages = failed
+        producer.poll(0.05)
+        pool.check()
+    producer.poll(0)
+
+
+class KafkaSink:
+    """Rows of one output to a topic; see the module docstring."""
+
+    def __init__(self, topic: str, fields: Iterable[Field], key: Sequence[str],
+                 properties: dict[str, str], pool: ProducerPool, what: str) -> None:
+        from .sinks import SinkCounters
+
+        self.topic = topic
+        self.fields = as_schema(fields)
+        self.pool = pool
+        fmt = properties.get("value.format", properties.get("format", "json"))
+        if fmt not in ("json", "raw"):
+            raise KafkaConfigError(f"{what}: format '{fmt}' is not supported for writing "
+                                   "(json or raw)")
+        self.format = fmt
+        if fmt == "raw" and len(self.fields) != 1:
+            raise KafkaConfigError(f"{what}: format 'raw' writes exactly one column")
+        guarantee = properties.get("sink.delivery-guarantee", "at-least-once")
+        if guarantee == "exactly-once":
+            raise KafkaConfigError(f"{what}: 'sink.delivery-guarantee' = 'exactly-once' needs "
+                                   "checkpoints, which this runtime does not have yet; use "
+                                   "'at-least-once'")
+        names = {f.name for f in self.fields}
+        sink_key = _split_list(properties.get("key.fields")) or list(key)
+        missing = [k for k in sink_key if k not in names]
+        if missing:
+            raise KafkaConfigError(f"{what}: key column(s) {', '.join(missing)} not in the "
+                                   "output")
+        self.key = [f for f in self.fields if f.name in sink_key]
+        self.upsert_key = bool(key)
+        self.producer = pool.get(client_properties(properties), what)
+        self.counters = SinkCounters()
+        self.tombstones = 0
+
+    def _values(self, batch: Batch, fields, with_ops: bool = False) -> list[bytes]:
+        from .sinks import column_to_json_values, encode_json_lines
+
+        if self.format == "raw":
+            f = fields[0]
+            return [None if v is None else (v if isinstance(v, bytes) else str(v).encode())
+                    for v in column_to_json_values(batch[f.name], f.type_name)]
+        plain = batch if with_ops else Batch(batch.columns, batch.num_rows)
+        data = encode_json_lines(plain, fields)
+        return data.split(b"\n")[:-1]
+
+    def write(self, batch: Batch, ops: Sequence | np.ndarray | None = None) -> None:
+        n = batch.num_rows
+        if not n:
+            return
+        if ops is None:
+            ops = batch.ops
+        ops_array = None if ops is None else np.asarray(ops, dtype=object)
+        if ops_array is not None and not self.upsert_key:
+            # an updating result without a key: the changelog, '_op' in each value
+            values = self._values(Batch(batch.columns, n, None, ops_array), self.fields, True)
+            messages = [{"value": v} for v in values]
+            if self.key:
+                keys = self._values(batch, self.key)
+                messages = [{"key": k, "value": v} for k, v in zip(keys, values)]
+        else:
+            values = self._values(batch, self.fields)
+            if self.key:
+                keys = self._values(batch, self.key)
+                if ops_array is None:
+                    messages = [{"key": k, "value": v} for k, v in zip(keys, values)]
+                else:
+                    codes = _op_codes(ops_array)
+                    messages = [{"key": k, "value": v if c != 3 else None}
+                                for k, v, c in zip(keys, values, codes.tolist()) if c != 1]
+                    self.tombstones += int((codes == 3).sum())
+            else:
+                messages = [{"value": v} for v in values]
+        if messages:
+            _produce(self.producer, self.pool, self.topic, messages)
+        self.counters.count(len(messages), sum(map(len, values)), None)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        return self.pool.flush(timeout)
+
+    def close(self) -> None:
+        self.pool.check()
+
+
+def _op_codes(ops: np.ndarray) -> np.ndarray:
+    """'+I' 0, '-U' 1, '+U' 2, '-D' 3 (ints pass through)."""
+    if ops.dtype.kind in "iu":
+        return ops.astype(np.int64)
+    codes = np.zeros(len(ops), dtype=np.int64)
+    codes[ops == "-U"] = 1
+    codes[ops == "+U"] = 2
+    codes[ops == "-D"] = 3
+    return codes
+
+
+class KafkaDeadLetterSink:
+    """Dead letters of one source to its ``dead-letter.topic``: the raw value,
+    the original key, and headers naming the reason and the record's origin."""
+
+    def __init__(self, topic: str, source: str, properties: dict[str, str],
+                 pool: ProducerPool) -> None:
+        self.topic = topic
+        self.source = source
+        self.pool = pool
+        self.producer = pool.get(client_properties(properties),
+                                 f"dead letters of {source} (topic {topic})")
+        self.count = 0
+
+    def write(self, dead: Sequence[DeadLetter]) -> None:
+        for d in dead:
+            headers = [("sqlc.error.reason", d.reason.encode()),
+                       ("sqlc.source.name", d.source.encode())]
+            key = None
+            if isinstance(d, KafkaDeadLetter):
+                key = d.key
+                headers += [("sqlc.source.topic", d.topic.encode()),
+                            ("sqlc.source.partition", str(d.partition).encode()),
+                            ("sqlc.source.offset", str(d.offset).encode())]
+            else:
+                headers.append(("sqlc.source.position", str(d.position).encode()))
+            while True:
+                try:
+                    self.producer.produce(self.topic, value=bytes(d.raw), key=key,
+                                          headers=headers, on_delivery=self.pool.on_delivery)
+                    break
+                except BufferError:
+                    self.producer.poll(0.05)
+                    self.pool.check()
+        self.count += len(dead)
+        self.producer.poll(0)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        return self.pool.flush(timeout)
+
+    def close(self) -> None:
+        self.pool.check()
+
+
+def timestamp_fields(fields: Iterable[Field]) -> list[str]:
+    return [f.name for f in fields if f.base in TIMESTAMP_TYPES]
