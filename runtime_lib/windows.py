@@ -65,7 +65,9 @@ Semantics (FLINK_SEMANTICS.md):
   ``advance``), the windows whose result changed emit ``+I`` the first time and
   ``-U``/``+U`` pairs afterwards, in an ``op`` column in front; the window
   closes (state freed, no further output) when the watermark passes
-  ``window_end - 1 + delay_ms``. Supported for TUMBLE, HOP and CUMULATE.
+  ``window_end - 1 + delay_ms``. For SESSION, a session whose bounds move (it
+  grew, or absorbed another session) retracts its previous row with ``-D`` and
+  inserts the new one with ``+I``; an absorbed session's row gets ``-D``.
 * End of input: ``advance(WM_MAX)`` fires everything.
 * Output rows come in firing order: by window end, then by the arrival of
   each group's first row. Identical for any batch sizes.
@@ -375,6 +377,11 @@ class _Changelog:
         n = self.table.n
         self.table = PairTable.from_pairs(remap[self.table.keys1[:n]], self.table.keys2[:n])
 
+    def remap_b(self, remap: np.ndarray) -> None:
+        self._compact()
+        n = self.table.n
+        self.table = PairTable.from_pairs(self.table.keys1[:n], remap[self.table.keys2[:n]])
+
     def snapshot(self, prefix: str) -> dict:
         self._compact()
         n = self.table.n
@@ -500,7 +507,7 @@ class WindowAggregate:
         the previous call (including windows fired inside ``process``)."""
         self._fire(int(watermark))
         if self.changes:
-            self._emit_changes(int(self.grid.w_upto(self._fired_wm)) + 1, None)
+            self._emit_remaining_changes()
         self._compact()
         out = _concat_output(self._pending, self.names, self.kinds)
         self._pending = []
@@ -643,6 +650,9 @@ class PaneWindowAggregate(WindowAggregate):
         g = self.grid
         return self._build(gk[order], g.start(gw[order]), g.end(gw[order]), [c.take(order) for c in cols])
 
+    def _emit_remaining_changes(self) -> None:
+        self._emit_changes(int(self.grid.w_upto(self._fired_wm)) + 1, None)
+
     def _emit_changes(self, lo_w: int, hi_w: int | None) -> None:
         """Emit changed results of the windows touched since the last call with
         ids in [lo_w, hi_w] (hi_w None: all; otherwise the windows about to
@@ -758,7 +768,9 @@ class SessionWindowAggregate(WindowAggregate):
     def __init__(self, window, **kwargs):
         super().__init__(window, **kwargs)
         if self.changes:
-            raise NotImplementedError("EMIT CHANGES on SESSION windows is not supported yet")
+            # last emitted row per (group key, session node), window bounds included
+            self._emitted = _Changelog(self.states.output_kinds + ["i", "i"])
+            self._touched: list[np.ndarray] = []
         if window.gap_ms <= 0:
             raise ValueError("SESSION gap must be positive")
         self.gap = int(window.gap_ms)
@@ -832,6 +844,10 @@ class SessionWindowAggregate(WindowAggregate):
         slots = self.slots.insert(np.where(late, -1, kid), roots, seqs)
         self.states.ensure(self.slots.n)
         self.states.update(slots, list(args), list(filters), seqs)
+        if self.changes:
+            # every group of a session whose rows arrived: its bounds may have moved
+            nodes = np.unique(roots[roots >= 0])
+            self._touched.append(np.flatnonzero(np.isin(self.slots.b[: self.slots.n], nodes)))
         if n_closed:  # closed while rows passed their end: fired with the others at advance()
             self._closed.append(closed[:n_closed].copy())
         return late_idx
@@ -846,8 +862,15 @@ class SessionWindowAggregate(WindowAggregate):
         offs = np.concatenate([starts, [ns]]).astype(np.int64)
         idx = order.astype(np.int64)
         seq = np.minimum.reduceat(self.slots.seq[idx], offs[:-1])
+        if self.changes:
+            # rows emitted for sessions that were absorbed into another: '-D'
+            node = self.slots.b[:ns]
+            moved = np.flatnonzero(root != node)
+            self._retract(key[moved], node[moved])
         self.states.merge(idx, offs)
         self.slots.rebuild(k[starts], r[starts], seq)
+        if self.changes:
+            self._touched = [np.arange(self.slots.n)]  # ids changed; unchanged rows emit nothing
 
     def _fire(self, wm: int, mid_batch: bool = False) -> None:
         if wm <= self._fired_wm and not self._closed:
@@ -867,7 +890,10 @@ class SessionWindowAggregate(WindowAggregate):
         closing[nodes] = True
         node_of_slot = self.slots.b[:ns]
         fire = np.flatnonzero(closing[node_of_slot])
-        if len(fire):
+        if self.changes:
+            self._emit_changes(only=fire)
+            self._emitted.remove(self.slots.a[fire], node_of_slot[fire])
+        elif len(fire):
             nd = node_of_slot[fire]
             order = np.lexsort((self.slots.seq[fire], self.n_end[nd]))
             fire = fire[order].astype(np.int64)
@@ -876,7 +902,75 @@ class SessionWindowAggregate(WindowAggregate):
             self._pending.append(self._build(self.slots.a[fire], self.n_start[nd], self.n_end[nd], cols))
         keep = np.flatnonzero(~closing[node_of_slot])
         self.states.take(keep)
+        if self.changes and self._touched:
+            remap = np.full(ns, -1, np.int64)
+            remap[keep] = np.arange(len(keep))
+            touched = remap[np.concatenate(self._touched)]
+            self._touched = [touched[touched >= 0]]
         self.slots.take(keep)
+
+    def _emit_changes(self, only: np.ndarray | None = None) -> None:
+        """Changelog rows of the sessions touched since the last call (of the
+        slots ``only`` when given: sessions about to close). A session whose
+        bounds moved (it grew or absorbed another) retracts its old row with
+        '-D' and inserts the new one with '+I'; same bounds, new values: '-U'/'+U'."""
+        if not self._touched:
+            return
+        touched = np.unique(np.concatenate(self._touched))
+        if only is not None:
+            sel = np.isin(touched, only)
+            self._touched = [touched[~sel]]
+            touched = touched[sel]
+        else:
+            self._touched = []
+        if len(touched) == 0:
+            return
+        touched = touched[np.argsort(self.slots.seq[touched], kind="stable")]
+        k, nd = self.slots.a[touched], self.slots.b[touched]
+        start, end = self.n_start[nd], self.n_end[nd]
+        cols = self.states.results(touched, np.arange(len(touched) + 1, dtype=np.int64))
+        stored = cols + [Column(start), Column(end)]
+        rid, had, changed = self._emitted.diff(k, nd, stored, np.ones(len(k), bool))
+        old = self._emitted.old(rid)
+        moved = had & ((old[-2].values != start) | (old[-1].values != end))
+        emit = ~had | changed
+        self._emitted.store(rid[emit], [c.take(emit) for c in stored], np.ones(int(emit.sum()), bool))
+        n_old, n_new = (had & changed).astype(np.int64), emit.astype(np.int64)
+        pos = np.cumsum(n_old + n_new) - n_new
+        total = int((n_old + n_new).sum())
+        idx = np.zeros(total, np.int64)
+        from_old = np.zeros(total, bool)
+        sel = np.flatnonzero(emit)
+        idx[pos[sel]] = sel
+        sel_o = np.flatnonzero(had & changed)
+        idx[pos[sel_o] - 1] = sel_o
+        from_old[pos[sel_o] - 1] = True
+        ops = np.where(from_old, np.where(moved[idx], "-D", "-U"),
+                       np.where(had[idx] & ~moved[idx], "+U", "+I")).astype(object)
+        merged = []
+        for c_new, c_old in zip(stored, old):
+            v = c_new.values[idx].copy()
+            ok = c_new.is_valid()[idx].copy()
+            v[from_old] = c_old.values[idx[from_old]]
+            ok[from_old] = c_old.valid[idx[from_old]]
+            merged.append(Column(v, None if ok.all() else ok))
+        self._pending.append(self._build(k[idx], merged[-2].values, merged[-1].values, merged[:-2], ops=list(ops)))
+
+    def _emit_remaining_changes(self) -> None:
+        self._emit_changes()
+
+    def _retract(self, k: np.ndarray, nd: np.ndarray) -> None:
+        """'-D' for the emitted rows of (key, session) pairs that disappear."""
+        rid = self._emitted.table.lookup(k, nd)
+        ok = rid >= 0
+        ok[ok] = self._emitted.alive[rid[ok]]
+        if not ok.any():
+            return
+        rid = rid[ok]
+        old = self._emitted.old(rid)
+        ops = ["-D"] * len(rid)
+        self._pending.append(self._build(k[ok], old[-2].values, old[-1].values, old[:-2], ops=ops))
+        self._emitted.remove(k[ok], nd[ok])
 
     def _compact(self) -> None:
         u = self.n_used
@@ -892,6 +986,8 @@ class SessionWindowAggregate(WindowAggregate):
             self.n_used = len(live)
             ns = self.slots.n
             self.slots.rebuild(self.slots.a[:ns].copy(), remap[self.slots.b[:ns]], self.slots.seq[:ns].copy())
+            if self.changes:
+                self._emitted.remap_b(remap)
             self._ensure_nodes(16)
             self._relink()
         # key dictionaries
@@ -902,6 +998,8 @@ class SessionWindowAggregate(WindowAggregate):
         if len(self.keys) > 2 * len(live_keys) + 1024:
             remap = self.keys.compact(live_keys)
             self.slots.rebuild(remap[self.slots.a[:ns]], self.slots.b[:ns].copy(), self.slots.seq[:ns].copy())
+            if self.changes:
+                self._emitted.remap_a(remap)
             if self._part_is_key:
                 u = self.n_used
                 self.n_part[:u] = np.where(self.n_open[:u], remap[self.n_part[:u]], 0)
@@ -936,6 +1034,10 @@ class SessionWindowAggregate(WindowAggregate):
         snap.update({f"keys.{k}": v for k, v in self.keys.snapshot().items()})
         snap.update({f"parts.{k}": v for k, v in self.parts.snapshot().items()})
         snap.update({f"states.{k}": v for k, v in self.states.snapshot().items()})
+        if self.changes:
+            if self._touched and any(len(t) for t in self._touched):
+                raise RuntimeError("call advance() before snapshot()")
+            snap.update(self._emitted.snapshot("emitted."))
         return snap
 
     def restore(self, snap: dict) -> None:
@@ -953,6 +1055,9 @@ class SessionWindowAggregate(WindowAggregate):
         self.keys.restore({k[5:]: v for k, v in snap.items() if k.startswith("keys.")})
         self.parts.restore({k[6:]: v for k, v in snap.items() if k.startswith("parts.")})
         self.states.restore({k[7:]: v for k, v in snap.items() if k.startswith("states.")})
+        if self.changes:
+            self._emitted.restore(snap, "emitted.")
+            self._touched = []
         self._relink()
         self._pending = []
 

@@ -126,11 +126,15 @@ def test_session_closes_then_new_session():
     assert op.late_count == 1
 
 
-@settings(max_examples=20, deadline=None)
-@given(ev=streams(max_events=100), every=st.integers(1, 3), global_=st.booleans())
-def test_session_snapshot_restore(ev, every, global_):
-    pb = () if global_ else (0,)
-    make = lambda: session_op(8, pb)
+@settings(max_examples=30, deadline=None)
+@given(ev=streams(max_events=100), every=st.integers(1, 3), global_=st.booleans(), changes=st.booleans())
+def test_session_snapshot_restore(ev, every, global_, changes):
+    from runtime_lib.windows import Changes
+
+    def make():
+        return WindowAggregate(window=Session(8, () if global_ else (0,)), key_kinds=["O"], arg_kinds=ARG_KINDS,
+                               aggs=AGGS, emit=Changes() if changes else AfterWatermark())
+
     assert run(ev, make(), 4)[:2] == run(ev, make(), 4, snapshot_every=every, make=make)[:2]
 
 
@@ -139,3 +143,43 @@ def test_session_snapshot_restore(ev, every, global_):
 def test_session_batch_size_does_not_change_output(ev, gap):
     outs = [run(ev, session_op(gap, (0,)), bs)[:2] for bs in (1, 7, 10_000)]
     assert outs[0] == outs[1] == outs[2]
+
+
+def _apply(rows):
+    state = {}
+    for r in rows:
+        op, key, vals = r[0], (r[1], r[2], r[3]), tuple(r[5:])
+        if op in ("+I", "+U"):
+            assert key not in state, (op, key)
+            state[key] = vals
+        else:
+            assert state.pop(key) == vals, "a retraction repeats the visible row"
+    return state
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ev=streams(), gap=st.sampled_from([1, 5, 12, 40]), batch_size=st.sampled_from([1, 4, 1000]),
+       global_=st.booleans())
+def test_session_emit_changes_applies_to_final_sessions(ev, gap, batch_size, global_):
+    """EMIT CHANGES on sessions: the changelog (+I, -U/+U, -D when a session
+    grows or is absorbed) applied in order equals the final sessions."""
+    from runtime_lib.windows import Changes
+
+    cases = [c for c in AGG_CASES if c[0].func not in ("first_value", "last_value")]
+    pb = () if global_ else (0,)
+
+    def mk(emit):
+        return WindowAggregate(window=Session(gap, pb), key_kinds=["O"], arg_kinds=ARG_KINDS,
+                               aggs=[a for a, _ in cases], emit=emit)
+
+    final, late, _ = run(ev, mk(AfterWatermark()), batch_size)
+    changes, late2, _ = run(ev, mk(Changes()), batch_size)
+    assert late == late2
+    got = _apply(changes)
+    want = {(r[0], r[1], r[2]): tuple(r[4:]) for r in final}
+    assert got.keys() == want.keys()
+    for k, want_row in want.items():
+        for a, b in zip(got[k], want_row):
+            assert a == b or (isinstance(a, float) and abs(a - b) <= 1e-9 * max(1, abs(b))), (k, a, b)
+    if batch_size == 1 and len(changes) > len(final):
+        assert any(r[0] in ("-U", "-D") for r in changes)
