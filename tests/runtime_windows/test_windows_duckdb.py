@@ -147,11 +147,14 @@ def test_batch_size_large_stream():
 
 @pytest.mark.parametrize("window", WINDOWS, ids=repr)
 @settings(max_examples=20, deadline=None)
-@given(ev=streams(max_events=100), every=st.integers(1, 4))
-def test_snapshot_restore_mid_stream(window, ev, every):
+@given(ev=streams(max_events=100), every=st.integers(1, 4), changes=st.booleans())
+def test_snapshot_restore_mid_stream(window, ev, every, changes):
     """Snapshot (numpy arrays and JSON values only) and restore into a fresh
     operator every few batches: same output as an uninterrupted run."""
-    make = lambda: make_op(window, AGGS, AfterWatermark(2))
+
+    def make():
+        return make_op(window, AGGS, Changes(delay_ms=2) if changes else AfterWatermark(2))
+
     plain = run(ev, make(), 5)[:2]
     restored = run(ev, make(), 5, snapshot_every=every, make=make)[:2]
     assert plain == restored
@@ -176,19 +179,19 @@ def _apply_changelog(rows, n_keys):
 
 @pytest.mark.parametrize("window", WINDOWS, ids=repr)
 @settings(max_examples=30, deadline=None)
-@given(ev=streams(), batch_size=st.sampled_from([1, 4, 1000]))
-def test_emit_changes_final_state_matches_duckdb(window, ev, batch_size):
+@given(ev=streams(), batch_size=st.sampled_from([1, 4, 1000]), delay=st.sampled_from([0, 6]))
+def test_emit_changes_final_state_matches_duckdb(window, ev, batch_size, delay):
     """EMIT CHANGES: applying the changelog (+I, -U/+U pairs) gives the final
     results; a window never changes after it closed."""
     cases = [c for c in AGG_CASES if c[0].func not in ("first_value",)]
     op = WindowAggregate(window=window, key_kinds=["O"], arg_kinds=ARG_KINDS, aggs=[a for a, _ in cases],
-                         emit=Changes())
+                         emit=Changes(delay_ms=delay))
     rows, _, _ = run(ev, op, batch_size)
     got = _apply_changelog(rows, 1)
     wmb = reference_watermarks(ev)
     con = duckdb.connect()
     events_table(con, ev, wmb)
-    want = expected_rows(con, window_sql(window, 0), ["k", "ws", "we"], cases=cases)
+    want = expected_rows(con, window_sql(window, delay), ["k", "ws", "we"], cases=cases)
     assert_same(got, want, cases=cases)
     # -U is always directly followed by +U of the same window
     for a, b in itertools.pairwise(rows):
