@@ -161,7 +161,6 @@ class Dictionary:
                 lookup = np.empty(len(self._values), dtype=object)
                 lookup[:] = self._values
                 vals[:] = lookup[codes]
-            valid = vals != _NULL if len(vals) else np.ones(0, bool)
             valid = np.fromiter((v is not _NULL for v in vals), bool, count=len(vals))
             if not valid.all():
                 vals[~valid] = None
