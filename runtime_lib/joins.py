@@ -94,13 +94,14 @@ sorted by merging each batch in (numba): no Python loop per row.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
 
 from runtime_lib.columns import FILLERS, Batch, Column
 from runtime_lib.kernels import jit
-from runtime_lib.keys import KeyEncoder
+from runtime_lib.keys import PairTable
 from runtime_lib.watermarks import WM_MAX, WM_MIN
 
 _CLAMP = 1 << 62  # watermarks and bounds are clamped to +-2^62 before arithmetic
@@ -240,6 +241,141 @@ def _expand(start: np.ndarray, end: np.ndarray, order: np.ndarray) -> tuple[np.n
     first = np.cumsum(cnt) - cnt
     at = start[qi] + (np.arange(total, dtype=np.int64) - first[qi])
     return qi, order[at]
+
+
+# ---------------------------------------------------------------------------
+# Key ids
+# ---------------------------------------------------------------------------
+
+
+class _StrCodes(dict):
+    """str -> dense code; ``values`` lists the strings by code."""
+
+    def __init__(self):
+        super().__init__()
+        self.values: list = []
+
+    def codes(self, values: np.ndarray) -> np.ndarray:
+        """Codes of ``values``, new strings numbered in order of first appearance.
+        Every loop runs in C (map, dict.fromkeys, dict.update)."""
+        codes = np.fromiter(map(self.get, values, repeat(-1)), np.int64, count=len(values))
+        miss = codes < 0
+        if miss.any():
+            missing = values[miss]
+            fresh = dict.fromkeys(missing.tolist())  # small: the batch's new keys, in order
+            n0 = len(self)
+            fresh.update(zip(fresh, range(n0, n0 + len(fresh))))
+            self.update(fresh)
+            self.values.extend(fresh)
+            codes[miss] = np.fromiter(map(fresh.__getitem__, missing), np.int64, count=len(missing))
+        return codes
+
+
+def _numeric_bits(col: Column, kind: str) -> np.ndarray:
+    v = col.values
+    if kind == "f":
+        v = v.astype(np.float64) + 0.0  # -0.0 -> 0.0
+        v[np.isnan(v)] = np.nan  # one NaN payload
+        return v.view(np.int64)
+    return v.astype(np.int64, copy=False)
+
+
+class _KeyIds:
+    """Dense int64 ids for join keys (equal keys of both inputs get one id).
+
+    Rows with a NULL key never reach it (they never match). Unlike
+    ``keys.KeyEncoder`` the ids are never decoded, so a string column is one
+    dict looked up in C, and ``compact`` renumbers the live ids in their order
+    (so an index sorted by id stays sorted)."""
+
+    def __init__(self, kinds: list[str]):
+        self.kinds = list(kinds)
+        self.cols = [_StrCodes() if k == "O" else PairTable() for k in self.kinds]
+        self.folds = [PairTable() for _ in self.kinds[1:]]
+
+    def __len__(self) -> int:
+        if len(self.kinds) > 1:
+            return self.folds[-1].n
+        c = self.cols[0]
+        return len(c) if isinstance(c, _StrCodes) else c.n
+
+    def _codes(self, j: int, material) -> np.ndarray:
+        table = self.cols[j]
+        if isinstance(table, _StrCodes):
+            return table.codes(material)
+        return table.insert(np.zeros(len(material), np.int64), material)
+
+    def _material(self, cols: list[Column]) -> list:
+        return [c.values if k == "O" else _numeric_bits(c, k) for c, k in zip(cols, self.kinds)]
+
+    def _ids(self, material: list) -> np.ndarray:
+        ids = self._codes(0, material[0])
+        for j, fold in enumerate(self.folds, start=1):
+            ids = fold.insert(ids, self._codes(j, material[j]))
+        return ids
+
+    def encode(self, cols: list[Column]) -> np.ndarray:
+        return self._ids(self._material(cols))
+
+    def _column_codes(self, ids: np.ndarray) -> list[np.ndarray]:
+        codes = [None] * len(self.kinds)
+        for j in range(len(self.kinds) - 1, 0, -1):
+            codes[j] = self.folds[j - 1].keys2[ids]
+            ids = self.folds[j - 1].keys1[ids]
+        codes[0] = ids
+        return codes
+
+    def _material_of(self, ids: np.ndarray) -> list:
+        """What ``_ids`` takes to give these keys again (strings, numeric bits)."""
+        out = []
+        for table, codes in zip(self.cols, self._column_codes(ids)):
+            if isinstance(table, _StrCodes):
+                arr = np.empty(len(codes), object)
+                arr[:] = [table.values[c] for c in codes.tolist()]
+                out.append(arr)
+            else:
+                out.append(table.keys2[codes].copy())
+        return out
+
+    def compact(self, live: np.ndarray) -> np.ndarray:
+        """Keep the ids in ``live`` (sorted, distinct) as 0..len(live)-1, in order;
+        returns ``remap`` with remap[old] = new or -1."""
+        remap = np.full(len(self), -1, np.int64)
+        material = self._material_of(live)
+        self.__init__(self.kinds)
+        if len(live):
+            self._ids(material)
+        remap[live] = np.arange(len(live), dtype=np.int64)
+        return remap
+
+    def snapshot(self) -> dict:
+        ids = np.arange(len(self), dtype=np.int64)
+        snap: dict = {"n": len(ids)}
+        for j, m in enumerate(self._material_of(ids)):
+            snap[f"c{j}"] = m.tolist() if m.dtype == object else m
+        return snap
+
+    def restore(self, snap: dict) -> None:
+        self.__init__(self.kinds)
+        if int(snap["n"]):
+            material = []
+            for j, k in enumerate(self.kinds):
+                m = snap[f"c{j}"]
+                if k == "O":
+                    arr = np.empty(len(m), object)
+                    arr[:] = m
+                    material.append(arr)
+                else:
+                    material.append(np.asarray(m, np.int64))
+            self._ids(material)
+
+    def nbytes(self) -> int:
+        import sys
+
+        total = sum(f._tval.nbytes * 3 for f in self.folds)
+        for c in self.cols:
+            total += sys.getsizeof(c) + 8 * len(c.values) if isinstance(c, _StrCodes) else c._tval.nbytes * 3
+        return total
 
 
 # ---------------------------------------------------------------------------
@@ -446,7 +582,7 @@ class _Sides:
             raise ValueError(f"output column names must be unique: {self.names}")
         self.kinds = self.side_kinds[L] + self.side_kinds[R]
         self.residual = residual
-        self.keys = KeyEncoder(self.key_kinds)
+        self.keys = _KeyIds(self.key_kinds)
         self.state = (_Rows(self.side_kinds[L]), _Rows(self.side_kinds[R]))
         self._seq = 0
 
@@ -530,6 +666,23 @@ class _Sides:
     def state_rows(self) -> int:
         """Rows held in state (both inputs)."""
         return self.state[L].n_alive + self.state[R].n_alive
+
+    def state_bytes(self) -> int:
+        """Memory held by the buffers (allocated arrays, plus the Python objects
+        of live rows in object columns) and the key dictionary's arrays. Walks
+        the live strings: for monitoring and benchmarks, not per batch."""
+        import sys
+
+        total = 0
+        for st in self.state:
+            arrays = [*st.vals, *st.ok, *(getattr(st, n) for n in st._INT_FIELDS), st.alive,
+                      st.order, st.s_kid, st.s_ts]
+            total += sum(a.nbytes for a in arrays)
+            live = st.alive[: st.n]
+            for v in st.vals:
+                if v.dtype == object:
+                    total += sum(map(sys.getsizeof, v[: st.n][live].tolist()))
+        return total + self.keys.nbytes()
 
 
 # ---------------------------------------------------------------------------

@@ -43,7 +43,7 @@ def table_rows(n: int = 10) -> list[dict]:
     return rows
 
 
-BACKENDS = ["file_json", "file_csv", "changelog", "postgres", "redis_hash", "redis_json"]
+BACKENDS = ["file_json", "file_csv", "changelog", "postgres", "redis_hash", "redis_hash_pipeline", "redis_json"]
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +92,7 @@ def make_table(request, tmp_path_factory):
             t = PostgresTable(dsn=pg.dsn, table_name=name, fields=FIELDS, key=["model_id"], **cache)
             made.append(t)
             return t
-        if backend in ("redis_hash", "redis_json"):
+        if backend in ("redis_hash", "redis_hash_pipeline", "redis_json"):
             rs = request.getfixturevalue("redis_server")
             prefix = rs.unique_prefix("model")
             client = rs.client()
@@ -104,7 +104,8 @@ def make_table(request, tmp_path_factory):
                     client.hset(key, mapping={k: (str(v).lower() if isinstance(v, bool) else v)
                                               for k, v in r.items() if v is not None and k != "model_id"})
             t = RedisTable(url=rs.url, key_pattern=prefix + ":{model_id}", fields=FIELDS,
-                           value_format="json" if backend == "redis_json" else "hash", **cache)
+                           value_format="json" if backend == "redis_json" else "hash",
+                           hash_fetch="pipeline" if backend == "redis_hash_pipeline" else "script", **cache)
             made.append(t)
             return t
         raise ValueError(backend)
