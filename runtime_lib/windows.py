@@ -327,9 +327,10 @@ class _Changelog:
                 for c in self.cols
             ]
 
-    def diff(self, a, b, new: list[Column], passes: np.ndarray):
-        """Compare new results with the emitted ones. Returns (row ids, old_emitted,
-        changed): rows to emit and update are decided by the caller."""
+    def diff(self, a, b, new: list[Column]):
+        """Compare new results with the last emitted ones. Returns (row ids,
+        whether a row is visible, whether it differs); the caller decides what
+        to emit and ``store``s it."""
         rid = self.table.insert(a, b)
         self._ensure(self.table.n)
         had = self.alive[rid]
@@ -690,7 +691,7 @@ class PaneWindowAggregate(WindowAggregate):
         self._pending.append(self._changelog(k, w, g.start(w), g.end(w), cols))
 
     def _changelog(self, k, w, start, end, cols) -> Batch:
-        rid, had, changed = self._emitted.diff(k, w, cols, np.ones(len(k), bool))
+        rid, had, changed = self._emitted.diff(k, w, cols)
         emit = ~had | changed
         old = self._emitted.old(rid)
         self._emitted.store(rid[emit], [c.take(emit) for c in cols], np.ones(int(emit.sum()), bool))
@@ -930,7 +931,7 @@ class SessionWindowAggregate(WindowAggregate):
         start, end = self.n_start[nd], self.n_end[nd]
         cols = self.states.results(touched, np.arange(len(touched) + 1, dtype=np.int64))
         stored = cols + [Column(start), Column(end)]
-        rid, had, changed = self._emitted.diff(k, nd, stored, np.ones(len(k), bool))
+        rid, had, changed = self._emitted.diff(k, nd, stored)
         old = self._emitted.old(rid)
         moved = had & ((old[-2].values != start) | (old[-1].values != end))
         emit = ~had | changed
@@ -1135,7 +1136,7 @@ class GroupAggregate:
                 passes = np.full(len(touched), bool(passes))
         else:
             passes = np.ones(len(touched), bool)
-        rid, had, changed = self._emitted.diff(touched, zeros, cols, passes)
+        rid, had, changed = self._emitted.diff(touched, zeros, cols)
         old = self._emitted.old(rid)
         # per group: (-U, +U) | +I | -D | nothing
         emit_old = had & (~passes | changed)
