@@ -316,10 +316,7 @@ class _Generator:
                         problems.append(Diagnostic(
                             "UnsupportedError", "processing-time windows do not run yet",
                             e.span))
-                    if node.window.kind == "SESSION" and node.emit == "CHANGES":
-                        problems.append(Diagnostic(
-                            "UnsupportedError", "EMIT CHANGES on SESSION windows does not run "
-                            "yet", e.span))
+
                     if node.window is not None and node.input is not node.window:
                         problems.append(Diagnostic(
                             "UnsupportedError",
