@@ -114,13 +114,11 @@ def changelog_events(draw):
     """Events where some rows retract an earlier row of the same side (-D/-U),
     and the retracted row's re-insert (+U) may follow."""
     ev = draw(events(max_events=40))
-    ops = ["+I"] * len(ev)
-    inserted = [i for i in range(len(ev))]
     extra = draw(st.integers(0, 15))
     alive = {0: [], 1: []}
     out_ev = type(ev)(bound=ev.bound)
     out_ops = []
-    for i in inserted:
+    for i in range(len(ev)):
         for attr in ("side", "k", "g", "t", "x"):
             getattr(out_ev, attr).append(getattr(ev, attr)[i])
         out_ops.append("+I")
@@ -133,7 +131,6 @@ def changelog_events(draw):
                     getattr(out_ev, attr).append(getattr(out_ev, attr)[j])
                 out_ops.append(draw(st.sampled_from(["-D", "-U"])))
                 extra -= 1
-    del ops
     return out_ev, out_ops
 
 
@@ -210,5 +207,5 @@ def test_many_keys_and_duplicates_vs_duckdb():
 
     ev = random_events(np.random.default_rng(5), 6_000, 400, bound=10)
     for kind in KINDS:
-        outs, op = run(ev, make(kind), 500)
+        outs, _ = run(ev, make(kind), 500)
         assert as_counter(apply_changelog(outs).elements()) == as_counter(expected(ev, None, kind))
