@@ -80,8 +80,11 @@ Semantics (FLINK_SEMANTICS.md, Joins):
   row carries the watermark downstream operators must use before it
   (``Batch.watermarks``), held back by ``output_delay_ms = max(upper_ms,
   -lower_ms, 0)`` as Flink holds back the watermark of an interval join:
-  joined and NULL-padded rows can be older than the input watermark. Pass
-  ``output_watermark(w)`` to the downstream ``advance``.
+  joined and NULL-padded rows can be older than the input watermark. Feed
+  both the ``process_*`` and the ``advance(w)`` output downstream first, then
+  advance the downstream operator to ``output_watermark(w)`` (Flink fires the
+  join's timers before it forwards a watermark);
+  ``tests/runtime_joins/test_join_then_window.py`` wires a TUMBLE this way.
 
 ``snapshot()`` / ``restore()`` give and take numpy arrays and JSON-able values.
 

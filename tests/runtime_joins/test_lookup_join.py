@@ -242,3 +242,30 @@ def test_distinct_keys():
     assert [uniq[i] for i in inv] == [5, 3, 5] and len(uniq) == 2
     uniq, inv = distinct_keys([column_from_pylist(["a", "a"], "O"), Column(np.array([1, 2]))])
     assert [uniq[i] for i in inv] == [("a", 1), ("a", 2)]
+
+
+def test_changelog_table_from_a_file_of_changes_with_ttl(tmp_path):
+    path = tmp_path / "changes.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in [
+        {"model_id": "a", "max_tokens": 1, "op": "+I"},
+        {"model_id": "b", "max_tokens": 2, "op": "+I"},
+        {"model_id": "a", "max_tokens": 1, "op": "-U"},
+        {"model_id": "a", "max_tokens": 10, "op": "+U"},
+        {"model_id": "b", "max_tokens": 2, "op": "-D"},
+        {"model_id": "c", "max_tokens": 3, "op": "+I"},
+    ]) + "\n")
+    now = [0]
+    fields = [Field("model_id", "VARCHAR"), Field("max_tokens", "INT")]
+    t = ChangelogTable.from_file(path, fields, key="model_id", state_ttl_ms=1_000, clock=lambda: now[0])
+    found, cols = t.lookup([column_from_pylist(["a", "b", "c"], "O")])
+    assert found.tolist() == [True, False, True] and cols[1].to_pylist() == [10, None, 3]
+    now[0] = 500
+    t.apply(Batch({"model_id": column_from_pylist(["c"], "O"), "max_tokens": column_from_pylist([30], "i")}, 1))
+    now[0] = 1_000  # 'a' was written at 0: expired; 'c' at 500: kept
+    found, cols = t.lookup([column_from_pylist(["a", "c"], "O")])
+    assert found.tolist() == [False, True] and cols[1].to_pylist() == [None, 30] and len(t) == 1
+    # the upserts-only form: no op column, the last line of a key wins
+    up = tmp_path / "upserts.jsonl"
+    up.write_text('{"model_id": "a", "max_tokens": 1}\n{"model_id": "a", "max_tokens": 5}\n')
+    t2 = ChangelogTable.from_file(up, fields, key="model_id", op_field=None)
+    assert t2.lookup([column_from_pylist(["a"], "O")])[1][1].to_pylist() == [5]
