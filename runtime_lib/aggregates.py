@@ -49,7 +49,9 @@ Exact percentiles keep every value: per slot one sorted run in a shared store
 (values are sorted once, when a window that needs them fires, and merged into
 the slot's run); a window made of several panes selects the wanted ranks
 across the runs of its panes without re-sorting
-(``kernels.percentiles_from_runs``). Several PERCENTILE_CONT/DISC of one column
+(``kernels.percentiles_from_runs``). A slot read once and freed (a TUMBLE
+window, a session) skips the sort: numpy's partition selects the ranks
+(``kernels.select_percentiles``). Several PERCENTILE_CONT/DISC of one column
 and FILTER share one store and one selection pass.
 
 APPROX_PERCENTILE(x, p) uses a fixed-size log-bucket histogram per slot
@@ -594,6 +596,18 @@ class PercentileState(_State):
         self.store = new
         self.garbage = 0
 
+    def _take_pending(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Remove and return the pending values of slots ``idx``."""
+        if not self._pend_slots:
+            return np.zeros(0, np.int64), np.zeros(0, self.dtype)
+        slots = np.concatenate(self._pend_slots)
+        vals = np.concatenate(self._pend_vals)
+        want = np.zeros(len(self.length), bool)
+        want[idx] = True
+        sel = want[slots]
+        self._pend_slots, self._pend_vals = ([slots[~sel]], [vals[~sel]]) if not sel.all() else ([], [])
+        return slots[sel], vals[sel]
+
     def seal(self) -> None:
         if not self._pend_slots:
             return
@@ -606,15 +620,28 @@ class PercentileState(_State):
         self.top = K.seal_runs(slots, vals, self.start, self.length, self.store, self.top)
         self.garbage += old
 
-    def results(self, aggs, idx, offs):
-        self.seal()
+    def results(self, aggs, idx, offs, final: bool = False):
         g = len(offs) - 1
         qc = np.array([a.param for a in aggs if a.func == "percentile_cont"], np.float64)
         qd = np.array([a.param for a in aggs if a.func == "percentile_disc"], np.float64)
         out_c = np.full((g, len(qc)), np.nan)
         out_d = np.zeros((g, len(qd)), self.dtype)
         n = np.zeros(g, np.int64)
-        K.percentiles_from_runs(idx, offs, self.start, self.length, self.store, qc, qd, out_c, out_d, n)
+        if final and _is_singletons(offs):
+            # the slots are freed right after (a TUMBLE window, a session): select
+            # the ranks from their values, no sorted run is kept
+            slots, vals = self._take_pending(idx)
+            sealed = idx[self.length[idx] > 0]
+            if len(sealed):  # (runs exist after a restore or a session merge)
+                runs = [self.store[a: a + n] for a, n in zip(self.start[sealed], self.length[sealed])]
+                slots = np.concatenate([slots, np.repeat(sealed, self.length[sealed])])
+                vals = np.concatenate([vals] + runs)
+            group_of = np.full(len(self.length), -1, np.int64)
+            group_of[idx] = np.arange(g)
+            K.select_percentiles(group_of[slots], vals, g, qc, qd, out_c, out_d, n)
+        else:
+            self.seal()
+            K.percentiles_from_runs(idx, offs, self.start, self.length, self.store, qc, qd, out_c, out_d, n)
         ok = n > 0
         cols, ic, id_ = [], 0, 0
         for a in aggs:
@@ -627,7 +654,13 @@ class PercentileState(_State):
         return cols
 
     def take(self, keep):
-        self.seal()
+        if self._pend_slots:  # renumber pending values, drop those of freed slots
+            remap = np.full(len(self.length), -1, np.int64)
+            remap[keep] = np.arange(len(keep))
+            slots = remap[np.concatenate(self._pend_slots)]
+            vals = np.concatenate(self._pend_vals)
+            live = slots >= 0
+            self._pend_slots, self._pend_vals = [slots[live]], [vals[live]]
         self.garbage += int(self.length.sum()) - int(self.length[keep].sum())
         super().take(keep)
         if self.garbage > max(1 << 16, int(self.length.sum())):
@@ -804,13 +837,19 @@ class AggregateStates:
                 masked[mkey] = slots if ok is None else np.where(ok, slots, -1)
             p.state.update(masked[mkey], [args[i] for i in p.inputs], seqs)
 
-    def results(self, idx: np.ndarray, offs: np.ndarray) -> list[Column]:
-        """One column per Agg, one row per group of slots (CSR ``idx``/``offs``)."""
+    def results(self, idx: np.ndarray, offs: np.ndarray, final: bool = False) -> list[Column]:
+        """One column per Agg, one row per group of slots (CSR ``idx``/``offs``).
+        ``final``: the caller frees these slots right after (lets exact
+        percentiles select ranks instead of keeping sorted runs)."""
         idx = np.asarray(idx, np.int64)
         offs = np.asarray(offs, np.int64)
         out: list = [None] * len(self.aggs)
         for p in self._parts:
-            cols = p.state.results([self.aggs[i] for i in p.positions], idx, offs)
+            aggs = [self.aggs[i] for i in p.positions]
+            if isinstance(p.state, PercentileState):
+                cols = p.state.results(aggs, idx, offs, final=final)
+            else:
+                cols = p.state.results(aggs, idx, offs)
             for pos, col in zip(p.positions, cols):
                 out[pos] = col
         return out
@@ -845,7 +884,7 @@ class AggregateStates:
 
     def snapshot(self) -> dict:
         n = self.n_slots
-        self.take(np.arange(n))  # trims every array to n slots (and seals percentiles)
+        self.take(np.arange(n))  # trims every array to n slots
         snap = {"n_slots": n, "rows.cnt": self.rows.cnt[:n].copy()}
         for j, p in enumerate(self._parts):
             for name, val in p.state.snapshot().items():

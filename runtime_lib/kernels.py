@@ -604,6 +604,61 @@ def percentiles_from_runs(idx, offs, start, length, store, q_cont, q_disc, out_c
 
 
 @jit
+def ranks_from_groups(counts, buf, presorted_from, q_cont, q_disc, out_cont, out_disc):
+    """Percentiles of groups of values that are used once (a TUMBLE window or a
+    session that fires and is freed): group g is ``buf[counts[g]:counts[g + 1]]``.
+    Groups of at least ``presorted_from`` values arrive partitioned at the ranks
+    needed (numpy's introselect, no full sort); smaller ones are sorted here.
+    Same definitions as ``percentiles_from_runs``; NaN sorts last."""
+    for g in range(len(counts) - 1):
+        lo = counts[g]
+        n = counts[g + 1] - lo
+        if n == 0:
+            continue
+        seg = buf[lo: lo + n]
+        if n < presorted_from:
+            seg.sort()
+        for t in range(len(q_cont)):
+            pos = q_cont[t] * (n - 1)
+            r0 = math.floor(pos)
+            r1 = math.ceil(pos)
+            v0 = np.float64(seg[r0])
+            if r1 == r0:
+                out_cont[g, t] = v0
+            else:
+                out_cont[g, t] = v0 + (pos - r0) * (np.float64(seg[r1]) - v0)
+        for t in range(len(q_disc)):
+            r = math.ceil(q_disc[t] * n) - 1
+            out_disc[g, t] = seg[max(r, 0)]
+
+
+def needed_ranks(n: int, q_cont, q_disc) -> list[int]:
+    """The order statistics ``ranks_from_groups`` reads for a group of n values."""
+    ranks = set()
+    for q in q_cont:
+        pos = q * (n - 1)
+        ranks.update((math.floor(pos), math.ceil(pos)))
+    for q in q_disc:
+        ranks.add(max(math.ceil(q * n) - 1, 0))
+    return sorted(ranks)
+
+
+def select_percentiles(groups, vals, n_groups, q_cont, q_disc, out_cont, out_disc, out_n):
+    """Percentiles per group of values given as (group[i], vals[i]), without
+    keeping them: counting sort by group, numpy's partition for large groups,
+    numba's sort for small ones."""
+    counts = np.zeros(n_groups + 1, np.int64)
+    buf = np.empty(len(vals), vals.dtype)
+    group_by_slot(groups, vals, counts, buf)
+    sizes = np.diff(counts)
+    out_n[:] = sizes
+    for g in np.flatnonzero(sizes >= NUMPY_SORT_FROM).tolist():
+        seg = buf[counts[g]: counts[g + 1]]
+        seg.partition(needed_ranks(len(seg), q_cont, q_disc))
+    ranks_from_groups(counts, buf, NUMPY_SORT_FROM, q_cont, q_disc, out_cont, out_disc)
+
+
+@jit
 def merge_runs(idx, offs, start, length, store, out_start, out_length, top):
     """Persistent merge (sessions): group g's runs are concatenated and sorted
     into ``store[top:]``; returns the new top."""
@@ -1111,6 +1166,15 @@ def _ref_seal_runs(p_slots, p_vals, start, length, store, top):
     return top
 
 
+def _ref_select_percentiles(groups, vals, n_groups, q_cont, q_disc, out_cont, out_disc, out_n):
+    members = [[v for g, v in zip(groups, vals) if g == k] for k in range(n_groups)]
+    offs = np.arange(n_groups + 1, dtype=np.int64)
+    lengths = np.array([len(m) for m in members], np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    store = np.array([v for m in members for v in sorted(m, key=lambda v: (v != v, v))], vals.dtype)
+    _ref_percentiles_from_runs(offs[:-1], offs, starts, lengths, store, q_cont, q_disc, out_cont, out_disc, out_n)
+
+
 def _ref_percentiles_from_runs(idx, offs, start, length, store, q_cont, q_disc, out_cont, out_disc, out_n):
     for g, members in enumerate(_groups(idx, offs)):
         vals = sorted(
@@ -1257,6 +1321,17 @@ def _ex_seal_runs(rng):
     return (rng.integers(0, k, m).astype(np.int64), p_vals, start, lengths, store, int(lengths.sum()))
 
 
+def _ex_select_percentiles(rng):
+    g = int(rng.integers(1, 6))
+    m = int(rng.integers(0, 500))  # long groups take numpy's partition, short ones numba's sort
+    vals = rng.integers(0, 50, m).astype(np.float64)
+    vals[rng.random(m) < 0.05] = np.nan
+    qc = np.array([0.0, 0.25, 0.5, 0.95, 1.0])
+    qd = np.array([0.0, 0.3, 0.5, 0.99, 1.0])
+    return (rng.integers(0, g, m).astype(np.int64), vals, g, qc, qd, np.full((g, 5), np.nan), np.zeros((g, 5)),
+            np.zeros(g, np.int64))
+
+
 def _ex_percentiles(rng):
     k = 8
     lengths = rng.integers(0, 30, k).astype(np.int64)
@@ -1315,6 +1390,7 @@ REGISTRY: dict[str, Kernel] = {
     "combine_moments": Kernel(combine_moments, _ref_combine_moments, _ex_combine_moments),
     "combine_comoments": Kernel(combine_comoments, _ref_combine_comoments, _ex_combine_comoments),
     "seal_runs": Kernel(seal_runs, _ref_seal_runs, _ex_seal_runs),
+    "select_percentiles": Kernel(select_percentiles, _ref_select_percentiles, _ex_select_percentiles),
     "percentiles_from_runs": Kernel(percentiles_from_runs, _ref_percentiles_from_runs, _ex_percentiles),
     "count_distinct_groups": Kernel(count_distinct_groups, _ref_count_distinct_groups, _ex_count_distinct),
     "find_roots": Kernel(find_roots, _ref_find_roots, _ex_find_roots, compare=(2,)),

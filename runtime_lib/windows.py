@@ -645,7 +645,7 @@ class PaneWindowAggregate(WindowAggregate):
 
     def _window_results(self, key, lo, cnt) -> Batch:
         idx, offs, gw, gk = self._groups(key, lo, cnt)
-        cols = self.states.results(idx, offs)
+        cols = self.states.results(idx, offs, final=not self.grid.shared)  # TUMBLE panes are freed now
         gseq = np.minimum.reduceat(self.slots.seq[idx], offs[:-1])
         order = np.lexsort((gseq, gw))
         g = self.grid
@@ -899,7 +899,7 @@ class SessionWindowAggregate(WindowAggregate):
             order = np.lexsort((self.slots.seq[fire], self.n_end[nd]))
             fire = fire[order].astype(np.int64)
             nd = nd[order]
-            cols = self.states.results(fire, np.arange(len(fire) + 1, dtype=np.int64))
+            cols = self.states.results(fire, np.arange(len(fire) + 1, dtype=np.int64), final=True)
             self._pending.append(self._build(self.slots.a[fire], self.n_start[nd], self.n_end[nd], cols))
         keep = np.flatnonzero(~closing[node_of_slot])
         self.states.take(keep)
