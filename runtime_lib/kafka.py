@@ -66,8 +66,10 @@ Sink
 - Updating results without a key: the row with a leading ``"_op"`` field
   (the changelog as JSON lines, like the file sinks).
 
-Delivery: producers run with ``acks=all`` and idempotence, and report only
-failed deliveries (``delivery.report.only.error``); a failed delivery stops the
+Delivery: producers run with ``acks=all`` and idempotence (a retried batch is
+not written twice; tansu forgets producer ids when it restarts, which stalls an
+idempotent producer: set ``'properties.enable.idempotence' = 'false'`` there),
+and report only failed deliveries (``delivery.report.only.error``); a failed delivery stops the
 pipeline with exit code 1 (never a silent drop). ``flush`` waits for every
 queued record; the driver commits source offsets only after it (see
 pipeline.py, at-least-once). Exactly-once will wrap the same points in a
@@ -170,6 +172,20 @@ def client_properties(properties: dict[str, str]) -> dict[str, str]:
     return {k[len("properties."):]: v for k, v in properties.items() if k.startswith("properties.")}
 
 
+# consumer settings a producer warns about (the dead-letter producer starts
+# from the source's properties.*)
+_CONSUMER_ONLY = ("group.", "fetch.", "auto.", "enable.auto.", "enable.partition.eof",
+                  "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms",
+                  "isolation.level", "partition.assignment.strategy", "queued.",
+                  "check.crcs", "max.partition.fetch.bytes", "consume.callback.max.messages",
+                  "offset.store.", "allow.auto.create.topics", "client.rack")
+
+
+def producer_properties(client: dict[str, str]) -> dict[str, str]:
+    """A source's client properties without the consumer-only ones."""
+    return {k: v for k, v in client.items() if not k.startswith(_CONSUMER_ONLY)}
+
+
 def _split_list(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(";") if part.strip()]
 
@@ -184,8 +200,11 @@ class _Reporter:
         self._last: dict[str, float] = {}
         self.fatal: Any = None
         self.down_since: float | None = None
+        self.quiet = False  # while wait_for_cluster reports the attempts itself
 
     def _rate_limited(self, kind: str, message: str) -> None:
+        if self.quiet:
+            return
         now = time.monotonic()
         if now - self._last.get(kind, -1e9) >= self.every:
             self._last[kind] = now
@@ -206,10 +225,10 @@ class _Reporter:
 
     def up(self) -> None:
         if self.down_since is not None:
-            _say(f"{self.what}: Kafka reachable again after "
-                 f"{time.monotonic() - self.down_since:.1f} s")
+            down = time.monotonic() - self.down_since
+            if down >= 1.0 and not self.quiet:
+                _say(f"{self.what}: Kafka reachable again after {down:.1f} s")
             self.down_since = None
-            self._last.pop("down", None)
 
     def logger(self) -> logging.Logger:
         """A logger for librdkafka's own log lines (``logger`` config): warnings
@@ -222,7 +241,9 @@ class _Reporter:
         class _Handler(logging.Handler):
             def emit(self, record: logging.LogRecord) -> None:
                 text = record.getMessage()
-                kind = text.split("|")[1] if text.count("|") >= 2 else text[:20]
+                kind = text.split(" ", 1)[0]
+                if kind == "FAIL":  # connection failures: error_cb reports them
+                    return
                 reporter._rate_limited("log:" + kind, text)
 
         client_log.handlers = [_Handler()]
@@ -234,13 +255,24 @@ class _Reporter:
 
 
 def wait_for_cluster(client: Any, bootstrap: str, topics: Sequence[str], timeout_s: float,
-                     what: str) -> Any:
+                     what: str, reporter: _Reporter | None = None) -> Any:
     """Cluster metadata once the broker answers and every topic exists; retried
     with backoff (0.5 s doubling to 8 s) and a message per attempt, for
     ``timeout_s`` seconds, then ``KafkaUnavailable``.
 
     Asks for all topics' metadata (not for the topics by name, which makes
     brokers with auto-creation, tansu among them, create the topic)."""
+    if reporter is not None:
+        reporter.quiet = True
+    metadata = _wait_for_cluster(client, bootstrap, topics, timeout_s, what)
+    if reporter is not None:  # (stays quiet after a failure: the error says it all)
+        reporter.quiet = False
+        reporter.down_since = None
+    return metadata
+
+
+def _wait_for_cluster(client: Any, bootstrap: str, topics: Sequence[str], timeout_s: float,
+                      what: str) -> Any:
     from confluent_kafka import KafkaException
 
     started = time.monotonic()
@@ -251,7 +283,8 @@ def wait_for_cluster(client: Any, bootstrap: str, topics: Sequence[str], timeout
         attempt += 1
         remaining = max(0.1, deadline - time.monotonic())
         try:
-            metadata = client.list_topics(timeout=min(5.0, remaining))
+            # a down broker makes list_topics wait its whole timeout: keep it short
+            metadata = client.list_topics(timeout=min(1.0, max(0.1, remaining / 2)))
             missing = [t for t in topics
                        if t not in metadata.topics or metadata.topics[t].error is not None
                        or not metadata.topics[t].partitions]
@@ -466,7 +499,7 @@ class KafkaSource:
         except KafkaException as exc:
             raise KafkaConfigError(f"source {self.name}: {exc.args[0].str()}") from None
         metadata = wait_for_cluster(self.consumer, self.bootstrap, self.topics,
-                                    self.connect_timeout, f"source {self.name}")
+                                    self.connect_timeout, f"source {self.name}", self.reporter)
         tps = []
         for topic in self.topics:
             for p in sorted(metadata.topics[topic].partitions):
@@ -572,7 +605,10 @@ class KafkaSource:
         if self.key_decoder is not None:
             good = np.flatnonzero(~bad)
             keys = [messages[i].key() for i in good.tolist()]
-            key_batch, key_dead = self.key_decoder.decode([b"" if k is None else k for k in keys])
+            if None in keys:  # no key: the key fields are NULL
+                empty = b"{}" if isinstance(self.key_decoder, JsonDecoder) else b""
+                keys = [empty if k is None else k for k in keys]
+            key_batch, key_dead = self.key_decoder.decode(keys)
             if key_dead:
                 key_bad = np.zeros(len(good), dtype=bool)
                 for d in key_dead:
@@ -757,7 +793,7 @@ class ProducerPool:
             producer = Producer(conf)
         except KafkaException as exc:
             raise KafkaConfigError(f"{what}: {exc.args[0].str()}") from None
-        wait_for_cluster(producer, bootstrap, (), self.connect_timeout, what)
+        wait_for_cluster(producer, bootstrap, (), self.connect_timeout, what, reporter)
         self._producers[key] = (producer, reporter)
         return producer
 
@@ -782,10 +818,11 @@ class ProducerPool:
         deadline = time.monotonic() + timeout
         done = True
         for producer, reporter in self._producers.values():
+            queued = len(producer)
             left = producer.flush(max(0.0, deadline - time.monotonic()))
             if left:
                 done = False
-            else:
+            elif queued:  # records went out: the broker answers
                 reporter.up()
         self.check()
         return done
@@ -923,7 +960,7 @@ class KafkaDeadLetterSink:
         self.topic = topic
         self.source = source
         self.pool = pool
-        self.producer = pool.get(client_properties(properties),
+        self.producer = pool.get(producer_properties(client_properties(properties)),
                                  f"dead letters of {source} (topic {topic})")
         self.count = 0
 

@@ -349,6 +349,7 @@ class _Stop:
 
     def __init__(self) -> None:
         self.requested = False
+        self.deferred = False  # before that, a signal interrupts (KeyboardInterrupt)
         self._previous: dict = {}
 
     def install(self) -> None:
@@ -361,7 +362,7 @@ class _Stop:
             self._previous[sig] = signal.signal(sig, self._handle)
 
     def _handle(self, signum, frame) -> None:
-        if self.requested:  # a second signal: stop now
+        if self.requested or not self.deferred:  # starting up, or a second signal
             raise KeyboardInterrupt
         self.requested = True
 
@@ -388,6 +389,8 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     readers: dict = {}
     outputs: list = []
     pool = None
+    stop = _Stop()
+    stop.install()  # before anything slow (connecting, JIT warm-up in operators)
     try:
         args = _parse_args(sys.argv[1:] if argv is None else argv, query)
         inputs = _inputs(args, query)
@@ -410,31 +413,37 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
                 assert pool is not None
                 dead_topics[name] = KafkaDeadLetterSink(topic, name, reader.properties, pool)
     except (PipelineError, KafkaConfigError) as error:
-        _close_quietly(readers, outputs)
+        _close_quietly(readers, outputs, stop)
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KafkaFault as error:
-        _close_quietly(readers, outputs)
+        _close_quietly(readers, outputs, stop)
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except SystemExit:  # --help, or a bad flag (argparse exits 2)
+        stop.uninstall()
+        raise
+    except KeyboardInterrupt:
+        _close_quietly(readers, outputs, stop)
+        print("sqlc: interrupted while starting", file=sys.stderr)
+        return 130
     except Exception as error:  # a missing ${VAR}, an unreadable file
-        _close_quietly(readers, outputs)
+        _close_quietly(readers, outputs, stop)
         print(f"error: {error}", file=sys.stderr)
         return 2
     counters = Counters()
     dead_path = args.dead_letter or (f"{args.output}.dead-letter.jsonl" if args.output else None)
     dead_letters = DeadLetterRouter(sinks.DeadLetterSink(dead_path, append=False), dead_topics)
     late_events = LateEventSink(args.late_events) if args.late_events else None
+    stop.deferred = True  # from here on a signal ends the run cleanly
     pipeline = query(Context(outputs, dead_letters, late_events, counters))
     delivery = _Delivery(outputs, dead_letters, late_events, pool)
-    stop = _Stop()
-    stop.install()
     started = time.perf_counter()
     code = 0
     try:
         _drive(pipeline, query.sources, readers, counters, delivery=delivery,
                commit_interval=args.commit_interval, stop=stop)
-        delivery.finish()
+        delivery.finish(timeout=10.0 if stop.requested else 60.0)
     except KafkaFault as error:
         print(f"error: {error}", file=sys.stderr)
         code = 1
@@ -456,7 +465,8 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     return code
 
 
-def _close_quietly(readers: dict, outputs: list) -> None:
+def _close_quietly(readers: dict, outputs: list, stop: _Stop) -> None:
+    stop.uninstall()
     for reader in readers.values():
         with contextlib.suppress(Exception):  # already failing
             reader.close()
@@ -568,6 +578,20 @@ class _Offsets:
                 queue.popleft()
 
 
+class SourceWatermarks(Watermarks):
+    """A source's watermarks with Flink's rule for a source whose partitions
+    are all idle (``StatusWatermarkValve``): the watermark moves to the highest
+    partition watermark instead of staying put. Without it, a partition that
+    got a burst of data and the empty partitions time out together, and the
+    burst's windows never fire."""
+
+    def _combined(self, now: int) -> int:
+        if self.idle_timeout_ms is not None and self._max_ts and not self._active(now):
+            high = max(self.partition_watermark(p) for p in self._max_ts)
+            return max(self._current, high)
+        return super()._combined(now)
+
+
 def _state_horizon(pipeline: Pipeline) -> int | None:
     """How far (ms of event time) behind the watermark a record's results may
     still be pending in operator state: 0 for stateless queries, window size +
@@ -605,7 +629,8 @@ def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
     marks: dict[str, Watermarks] = {}
     for s in sources:
         if s.watermark is not None:
-            marks[s.name] = Watermarks(s.watermark.delay_ms or 0, s.watermark.idle_timeout_ms)
+            marks[s.name] = SourceWatermarks(s.watermark.delay_ms or 0,
+                                             s.watermark.idle_timeout_ms)
             for partition in readers[s.name].partitions:
                 marks[s.name].add_partition(partition)
     current = {name: WM_MIN for name in marks}
@@ -632,7 +657,7 @@ def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             if found:
                 due[name] = found
         if not due:
-            delivery.poll()
+            delivery.flush(timeout=0.0)  # file sinks written out, Kafka served
             return
         if not delivery.flush(timeout=5.0 if not final else 60.0):
             return  # not all delivered yet: the same offsets next time
@@ -663,15 +688,13 @@ def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             if moved:
                 pipeline.advance(dict(current))
         wait = 0.0 if got else 0.1 / max(1, len(active))
-        if offsets and time.monotonic() - last_commit >= commit_interval:
+        if time.monotonic() - last_commit >= commit_interval:
             commit()
             last_commit = time.monotonic()
         elif delivery is not None and not got:
             delivery.poll()
     if stop is not None and stop.requested:
-        if delivery is not None:
-            delivery.flush(timeout=30.0)
-        commit()
+        commit()  # what was delivered; run() waits a little for the rest
         return
     for name, m in marks.items():
         current[name] = m.finish()
