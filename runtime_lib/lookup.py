@@ -951,6 +951,33 @@ class ChangelogTable(_Table):
         occ = self.store.occupied()
         self.store.remove(occ[self.store.written[occ] + self.state_ttl_ms <= now])
 
+    def snapshot(self) -> dict:
+        """The table as numpy arrays and JSON-able lists (no pickle)."""
+        occ = np.sort(self.store.occupied())
+        _, cols = self.store.gather(occ)
+        snap: dict = {"written": self.store.written[occ].copy()}
+        for j, c in enumerate(cols):
+            snap[f"v{j}"] = c.to_pylist() if c.values.dtype == object else c.values.copy()
+            snap[f"ok{j}"] = c.is_valid().copy()
+        return snap
+
+    def restore(self, snap: dict) -> None:
+        """Bring a freshly constructed table of the same fields back to ``snap``."""
+        self.store = _RowStore(self.kinds)
+        written = np.asarray(snap["written"], np.int64)
+        cols = []
+        for j, k in enumerate(self.kinds):
+            vals = np.empty(len(written), _dtype(k))
+            vals[:] = snap[f"v{j}"]
+            ok = np.asarray(snap[f"ok{j}"], bool)
+            if k == "O":
+                vals[~ok] = None
+            cols.append(Column(vals, ok))
+        if len(written):
+            uniq, inverse = distinct_keys([cols[p] for p in self.key_pos])
+            slots = self.store.put(uniq, np.ones(len(uniq), bool), [c.take(np.argsort(inverse)) for c in cols], 0)
+            self.store.written[slots] = written[np.argsort(inverse)]
+
     def lookup(self, keys: list[Column]) -> tuple[np.ndarray, list[Column]]:
         t0 = time.perf_counter()
         self.expire()

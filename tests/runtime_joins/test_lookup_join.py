@@ -264,6 +264,17 @@ def test_changelog_table_from_a_file_of_changes_with_ttl(tmp_path):
     now[0] = 1_000  # 'a' was written at 0: expired; 'c' at 500: kept
     found, cols = t.lookup([column_from_pylist(["a", "c"], "O")])
     assert found.tolist() == [False, True] and cols[1].to_pylist() == [None, 30] and len(t) == 1
+    # checkpoint: numpy arrays and JSON values only, restored into a fresh table
+    from join_helpers import roundtrip
+
+    t.apply(Batch({"model_id": column_from_pylist(["d", "e"], "O"),
+                   "max_tokens": column_from_pylist([None, 5], "i")}, 2))
+    fresh = ChangelogTable(fields, key="model_id", state_ttl_ms=1_000, clock=lambda: now[0])
+    fresh.restore(roundtrip(t.snapshot()))
+    probe = [column_from_pylist(["e", "c", "d", "a"], "O")]
+    assert [c.to_pylist() for c in fresh.lookup(probe)[1]] == [c.to_pylist() for c in t.lookup(probe)[1]]
+    now[0] = 1_600  # TTL deadlines survive the restore: 'c' (written at 500) expires, 'd'/'e' stay
+    assert fresh.lookup(probe)[0].tolist() == [True, False, True, False]
     # the upserts-only form: no op column, the last line of a key wins
     up = tmp_path / "upserts.jsonl"
     up.write_text('{"model_id": "a", "max_tokens": 1}\n{"model_id": "a", "max_tokens": 5}\n')
