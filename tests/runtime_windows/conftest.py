@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))  # helpers.py
+sys.path.insert(0, str(Path(__file__).parent))  # window_helpers.py
 
 
 def pytest_configure(config):

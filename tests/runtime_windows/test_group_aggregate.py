@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
-from helpers import AGG_CASES, ARG_KINDS, assert_same, columns, events_table, expected_rows, streams
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from window_helpers import (
+    AGG_CASES,
+    ARG_KINDS,
+    assert_same,
+    columns,
+    events_table,
+    expected_rows,
+    streams,
+)
 
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import column_from_pylist as col

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import values_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from window_helpers import values_equal
 
 from runtime_lib import kernels as K
 from runtime_lib.aggregates import Agg, AggregateStates, reference_aggregate

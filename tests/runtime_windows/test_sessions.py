@@ -7,7 +7,9 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pytest
-from helpers import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from window_helpers import (
     AGG_CASES,
     ARG_KINDS,
     BASE,
@@ -23,8 +25,6 @@ from helpers import (
     run,
     streams,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import column_from_pylist as col

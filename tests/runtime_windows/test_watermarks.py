@@ -4,9 +4,9 @@ whatever the batch boundaries; idle partitions stop holding the minimum back."""
 from __future__ import annotations
 
 import numpy as np
-from helpers import Stream, reference_watermarks
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from window_helpers import Stream, reference_watermarks
 
 from runtime_lib.watermarks import WM_MAX, WM_MIN, Watermarks, watermarks_before
 

@@ -13,7 +13,9 @@ import math
 import duckdb
 import numpy as np
 import pytest
-from helpers import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from window_helpers import (
     AGG_CASES,
     ARG_KINDS,
     BASE,
@@ -31,8 +33,6 @@ from helpers import (
     streams,
     window_sql,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from runtime_lib.aggregates import Agg, reference_aggregate
 from runtime_lib.windows import AfterWatermark, Changes, WindowAggregate
