@@ -35,6 +35,8 @@ RUNTIME_IMPORTS = {
                              "main"),
     "runtime_lib.aggregates": ("Agg",),
     "runtime_lib.joins": ("IntervalJoin",),
+    "runtime_lib.lookup": ("LookupJoin",),
+    "runtime_lib.tables": ("open_lookup_table",),
     "runtime_lib.sort": ("TemporalSort",),
     "runtime_lib.watermarks": ("WM_MIN",),
     "runtime_lib.windows": ("AfterWatermark", "Changes", "Cumulate", "GroupAggregate", "Hop",
@@ -43,7 +45,7 @@ RUNTIME_IMPORTS = {
 SCALAR_MODULE = "runtime_lib.scalar"
 
 RUNNABLE = {"SourceExec", "CalcExec", "SinkExec", "WindowAggregateExec", "GroupAggregateExec",
-            "IntervalJoinExec", "TemporalSortExec"}
+            "IntervalJoinExec", "TemporalSortExec", "LookupJoinExec"}
 NOT_YET = {
     "LookupJoinExec": "lookup joins",
     "IntervalJoinExec": "interval joins",
@@ -157,6 +159,7 @@ class _Module:
     methods: list[str] = field(default_factory=list)
     state: list[str] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     names: set[str] = field(default_factory=set)
 
@@ -296,6 +299,13 @@ class _Generator:
                                 f"({node.left.schema[li].type.sql()} and "
                                 f"{node.right.schema[ri].type.sql()}) do not run yet; CAST one "
                                 "side", e.span))
+                if e.name == "LookupJoinExec":
+                    assert isinstance(node, lg.Join)
+                    table = e.inputs[1].logical
+                    if not isinstance(table, lg.Scan) or table.computed or table.metadata:
+                        problems.append(Diagnostic(
+                            "UnsupportedError", "a lookup table with computed or metadata "
+                            "columns does not run yet", e.span))
                 if e.name == "TemporalSortExec":
                     assert isinstance(node, lg.Sort)
                     if len(node.keys) > 1:
@@ -336,6 +346,9 @@ class _Generator:
                 "CalcExec": "calc",
                 "WindowAggregateExec": "window_aggregate",
                 "GroupAggregateExec": "group_aggregate",
+                "IntervalJoinExec": "interval_join",
+                "LookupJoinExec": "lookup_join",
+                "TemporalSortExec": "temporal_sort",
                 "SinkExec": "sink",
             }.get(e.name, _identifier(e.name))
             self.op_names[key] = self.m.unique(base)
@@ -347,9 +360,11 @@ class _Generator:
         self.refuse_unsupported()
         m = self.m
         scans: dict[str, list[Exec]] = {}
+        tables = {id(e.inputs[1]) for root in self.roots for e in walk(root)
+                  if e.name == "LookupJoinExec"}
         for root in self.roots:
             for e in walk(root):
-                if e.name == "SourceExec":
+                if e.name == "SourceExec" and id(e) not in tables:
                     assert isinstance(e.logical, lg.Scan)
                     scans.setdefault(e.logical.source, []).append(e)
                 if e.name == "SinkExec":
@@ -375,6 +390,8 @@ class _Generator:
                     self.interval_join(e)
                 if e.name == "TemporalSortExec":
                     self.temporal_sort(e)
+                if e.name == "LookupJoinExec":
+                    self.lookup_join(e)
         self.advance_method()
         return {}
 
@@ -512,6 +529,17 @@ class _Generator:
             if parent.name == "IntervalJoinExec":
                 side = 0 if parent.inputs[0] is current else 1
                 return lines + self.push_into_join(parent, side, var, indent)
+            if parent.name == "LookupJoinExec":
+                name = self.name_of(parent)
+                node = parent.logical
+                assert isinstance(node, lg.Join)
+                emitter = ExprEmitter(current.schema, var)
+                keys = ", ".join(emitter.column(k) for k in _lookup_keys(node, current.schema))
+                return lines + [
+                    f"{indent}# {parent.name} ({self.m.where(parent.span)}): {node.kind} JOIN "
+                    f"{_comment(parent.inputs[1].logical.source)}",  # type: ignore[union-attr]
+                    f"{indent}self.on_{name}(self.{name}.process([{keys}], {var}))",
+                ]
             if parent.name == "TemporalSortExec":
                 name = self.name_of(parent)
                 return lines + [
@@ -670,6 +698,59 @@ class _Generator:
             lines.append(f"        self.on_{name}(self.{name}.advance({watermark}))")
         self.m.methods.append("\n".join(lines))
 
+    # -- lookup joins -----------------------------------------------------------------
+
+    def lookup_join(self, e: Exec) -> None:
+        m = self.m
+        node = e.logical
+        assert isinstance(node, lg.Join)
+        name = self.name_of(e)
+        m.span_entry(name, e.span)
+        table = e.inputs[1].logical
+        assert isinstance(table, lg.Scan)
+        width = len(node.left.schema)
+        table_attr = m.unique(_identifier(table.source))
+        m.tables.append(repr(table.source))
+        fields = ", ".join(_field_call(f) for f in table.schema)
+        key = tuple(table.schema[ri].name for ri in _lookup_key_order(node))
+        residual = _residual(node)
+        residual_fn = None
+        if residual is not None:
+            residual_fn = m.unique(f"residual_{name}")
+            m.functions.append(
+                f"def {residual_fn}(batch: Batch):\n"
+                f'    """The rest of the ON condition: '
+                f'{_docstring_safe(_comment(lg.expr_sql(residual)))}"""\n'
+                f"    return {ExprEmitter(node.schema).mask(residual)}"
+            )
+        key_kinds = [node.left.schema[li].type.storage for li, _ in
+                     sorted(node.equi_keys, key=lambda p: _lookup_key_order(node).index(p[1]))]
+        lines = [
+            f"# {e.name} ({m.where(e.span)}): the table {_comment(table.source)}, "
+            f"{_comment(e.state)}",
+            f"self.{table_attr} = open_lookup_table(",
+            f"    {table.source!r},",
+            f"    fields=({fields},),",
+            f"    key={key!r},",
+            f"    properties={dict(table.properties)!r},",
+            f"    path=ctx.inputs.get({table.source!r}),",
+            ")",
+            f"self.{name} = LookupJoin(",
+            f"    kind={node.kind!r},",
+            f"    table=self.{table_attr},",
+            f"    key_kinds={key_kinds!r},",
+            f"    table_names={[f.name for f in node.schema[width:]]!r},",
+        ]
+        if residual_fn:
+            lines.append(f"    residual={residual_fn},")
+        lines.append(")")
+        m.state.extend(lines)
+        method = [f"    def on_{name}(self, batch: Batch) -> None:",
+                  f'        """Rows emitted by {e.name} {name}."""']
+        method += self.chain(e, "batch", "        ")
+        m.methods.append("\n".join(method))
+        self.stateful.append((e, name))
+
     # -- ORDER BY a time attribute -----------------------------------------------
 
     def temporal_sort(self, e: Exec) -> None:
@@ -769,6 +850,18 @@ class _Generator:
             "dropped\")",
             f"{indent}self.on_{name}(joined)",
         ]
+
+
+def _lookup_key_order(join: lg.Join) -> list[int]:
+    """The table's key columns (positions in its schema) in primary-key order,
+    or in the ON clause's order when the table declares no key."""
+    return [ri for _, ri in join.equi_keys]
+
+
+def _lookup_keys(join: lg.Join, stream_schema: lg.Schema) -> list[lg.BoundExpr]:
+    order = _lookup_key_order(join)
+    pairs = sorted(join.equi_keys, key=lambda p: order.index(p[1]))
+    return [lg.ColumnRef(li, stream_schema[li].name, stream_schema[li].type) for li, _ in pairs]
 
 
 def _post_order(root: Exec):
@@ -926,6 +1019,7 @@ def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
         functions=m.functions,
         path_repr=_docstring_safe(_comment(display_path)),
         outputs=m.outputs,
+        tables=m.tables,
         state=m.state,
         methods=m.methods,
         spans=repr(dict(sorted(m.spans.items()))),

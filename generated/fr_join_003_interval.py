@@ -130,7 +130,7 @@ class Query(Pipeline):
         super().__init__(ctx)
         self.watermarks: dict[str, int] = {}  # the latest, per source
         # IntervalJoinExec (fr_join_003_interval.sql:8:1): rows of each side, freed once the watermark passes their bound (-10 s .. 10 s)
-        self.intervaljoinexec = IntervalJoin(
+        self.interval_join = IntervalJoin(
             kind="INNER",
             key_kinds=["O"],
             lower_ms=-10000,
@@ -144,7 +144,7 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # IntervalJoinExec (fr_join_003_interval.sql:8:1): the left side
-        joined, late = self.intervaljoinexec.process_left(
+        joined, late = self.interval_join.process_left(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -153,13 +153,13 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("error_events", WM_MIN)
             ),
         )
-        self.late("intervaljoinexec", batch.take(late), "its join partners were already dropped")
-        self.on_intervaljoinexec(joined)
+        self.late("interval_join", batch.take(late), "its join partners were already dropped")
+        self.on_interval_join(joined)
 
     def on_error_events(self, batch: Batch) -> None:
         """Rows of error_events."""
         # IntervalJoinExec (fr_join_003_interval.sql:8:1): the right side
-        joined, late = self.intervaljoinexec.process_right(
+        joined, late = self.interval_join.process_right(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -168,11 +168,11 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
             ),
         )
-        self.late("intervaljoinexec", batch.take(late), "its join partners were already dropped")
-        self.on_intervaljoinexec(joined)
+        self.late("interval_join", batch.take(late), "its join partners were already dropped")
+        self.on_interval_join(joined)
 
-    def on_intervaljoinexec(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec intervaljoinexec."""
+    def on_interval_join(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join."""
         # CalcExec (fr_join_003_interval.sql:3:1): SELECT request_id, latency_ms, error_count
         batch = calc(batch)
         # SinkExec: the output
@@ -181,15 +181,13 @@ class Query(Pipeline):
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.watermarks = watermarks
-        self.on_intervaljoinexec(
-            self.intervaljoinexec.advance(
-                min(watermarks["llm_requests"], watermarks["error_events"])
-            )
+        self.on_interval_join(
+            self.interval_join.advance(min(watermarks["llm_requests"], watermarks["error_events"]))
         )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (3, 1), "intervaljoinexec": (8, 1)}
+SPANS = {"calc": (3, 1), "interval_join": (8, 1)}
 
 if __name__ == "__main__":
     main(Query)

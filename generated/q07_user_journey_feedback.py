@@ -152,7 +152,7 @@ class Query(Pipeline):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # TemporalSortExec (q07_user_journey_feedback.sql:20:10): rows until the watermark passes their time
-        self.temporalsortexec = TemporalSort(
+        self.temporal_sort = TemporalSort(
             "event_time",
             names=[
                 "request_id",
@@ -171,7 +171,7 @@ class Query(Pipeline):
         )
         self.watermarks: dict[str, int] = {}  # the latest, per source
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)
-        self.intervaljoinexec = IntervalJoin(
+        self.interval_join = IntervalJoin(
             kind="INNER",
             key_kinds=["O"],
             lower_ms=0,
@@ -192,7 +192,7 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the left side
-        joined, late = self.intervaljoinexec.process_left(
+        joined, late = self.interval_join.process_left(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -201,13 +201,13 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("user_feedback", WM_MIN)
             ),
         )
-        self.late("intervaljoinexec", batch.take(late), "its join partners were already dropped")
-        self.on_intervaljoinexec(joined)
+        self.late("interval_join", batch.take(late), "its join partners were already dropped")
+        self.on_interval_join(joined)
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the right side
-        joined, late = self.intervaljoinexec.process_right(
+        joined, late = self.interval_join.process_right(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -216,33 +216,31 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
             ),
         )
-        self.late("intervaljoinexec", batch.take(late), "its join partners were already dropped")
-        self.on_intervaljoinexec(joined)
+        self.late("interval_join", batch.take(late), "its join partners were already dropped")
+        self.on_interval_join(joined)
 
-    def on_temporalsortexec(self, batch: Batch) -> None:
-        """Rows leaving TemporalSortExec temporalsortexec, in event-time order."""
+    def on_temporal_sort(self, batch: Batch) -> None:
+        """Rows leaving TemporalSortExec temporal_sort, in event-time order."""
         # CalcExec (q07_user_journey_feedback.sql:9:1): SELECT user_id, request_id, model_id, latency_ms, rating, feedback_text
         batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
-    def on_intervaljoinexec(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec intervaljoinexec."""
+    def on_interval_join(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join."""
         # TemporalSortExec (q07_user_journey_feedback.sql:20:10): held until the watermark passes each row
-        late = self.temporalsortexec.process(batch)
-        self.late("temporalsortexec", batch.take(late), "it came after the watermark had passed it")
+        late = self.temporal_sort.process(batch)
+        self.late("temporal_sort", batch.take(late), "it came after the watermark had passed it")
 
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.watermarks = watermarks
-        self.on_intervaljoinexec(
-            self.intervaljoinexec.advance(
-                min(watermarks["llm_requests"], watermarks["user_feedback"])
-            )
+        self.on_interval_join(
+            self.interval_join.advance(min(watermarks["llm_requests"], watermarks["user_feedback"]))
         )
-        self.on_temporalsortexec(
-            self.temporalsortexec.advance(
-                self.intervaljoinexec.output_watermark(
+        self.on_temporal_sort(
+            self.temporal_sort.advance(
+                self.interval_join.output_watermark(
                     min(watermarks["llm_requests"], watermarks["user_feedback"])
                 )
             )
@@ -250,7 +248,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (9, 1), "intervaljoinexec": (17, 1), "temporalsortexec": (20, 10)}
+SPANS = {"calc": (9, 1), "interval_join": (17, 1), "temporal_sort": (20, 10)}
 
 if __name__ == "__main__":
     main(Query)

@@ -91,11 +91,13 @@ class Counters:
 class Context:
     """What a running pipeline writes to: its outputs, dead letters, late rows."""
 
-    def __init__(self, outputs: list, dead_letters, late_events, counters: Counters):
+    def __init__(self, outputs: list, dead_letters, late_events, counters: Counters,
+                 inputs: dict[str, str] | None = None):
         self.outputs = outputs
         self.dead_letters = dead_letters
         self.late_events = late_events
         self.counters = counters
+        self.inputs = inputs or {}  # --input NAME=PATH, sources and lookup tables
 
 
 class Pipeline:
@@ -103,6 +105,7 @@ class Pipeline:
 
     sources: ClassVar[tuple[Source, ...]] = ()
     outputs: ClassVar[tuple[Output, ...]] = ()
+    tables: ClassVar[tuple[str, ...]] = ()  # lookup tables, which --input may replace
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -168,6 +171,7 @@ def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
 
 def _inputs(args: argparse.Namespace, query: type[Pipeline]) -> dict[str, str]:
     known = {s.name.lower(): s.name for s in query.sources}
+    known.update({t.lower(): t for t in query.tables})
     inputs: dict[str, str] = {}
     for item in args.input:
         name, sep, path = item.partition("=")
@@ -436,7 +440,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     dead_letters = DeadLetterRouter(sinks.DeadLetterSink(dead_path, append=False), dead_topics)
     late_events = LateEventSink(args.late_events) if args.late_events else None
     stop.deferred = True  # from here on a signal ends the run cleanly
-    pipeline = query(Context(outputs, dead_letters, late_events, counters))
+    pipeline = query(Context(outputs, dead_letters, late_events, counters, inputs))
     delivery = _Delivery(outputs, dead_letters, late_events, pool)
     started = time.perf_counter()
     code = 0

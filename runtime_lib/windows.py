@@ -503,6 +503,12 @@ class WindowAggregate:
         self._seq += n
         return seqs
 
+    def process(self, keys: list[Column], ts, watermark_before, args: list[Column] = (),
+                filters: list = ()) -> np.ndarray:
+        """Add a micro-batch of rows; returns the indices of the rows dropped as
+        late. (Implemented by the pane and session operators ``__new__`` picks.)"""
+        raise NotImplementedError
+
     def advance(self, watermark: int) -> Batch:
         """Fire the windows due at ``watermark``; returns every row fired since
         the previous call (including windows fired inside ``process``)."""

@@ -200,8 +200,8 @@ def test_explain_prints_both_plans() -> None:
 
 
 def test_explain_of_a_query_that_does_not_run_yet(tmp_path: Path) -> None:
-    """EXPLAIN works for what compile refuses (a lookup join)."""
-    query = ROOT / "examples" / "fr_join_001_stream_table.sql"
+    """EXPLAIN works for what compile refuses (an OVER window, spec Query 8)."""
+    query = ROOT / "examples" / "q08_moving_average.sql"
     result = sqlc("explain", str(query), "--catalog", str(CATALOG))
     assert result.returncode == 0, result.stderr
     assert "== Physical Plan ==" in result.stdout
@@ -270,7 +270,7 @@ def test_exec_show_describe_drop(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     match = POSITIONED.search(result.stderr)
-    assert match and (int(match["line"]), int(match["col"])) == (6, 1), result.stderr
+    assert match and (int(match["line"]), int(match["col"])) == (6, 13), result.stderr  # at the name
     assert "slow" in result.stderr and "depend" in result.stderr
     assert [r[0] for r in _table(out, "table_name")] == ["model_configs"]
 

@@ -251,11 +251,6 @@ def test_modules_pass_mypy(sample_modules: list[Path], tmp_path: Path) -> None:
     assert f"{len(stateless)} source files" in result.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: generated window-aggregate modules fail mypy: `self.window_aggregate.process(...)` "
-    "-> error: \"WindowAggregate\" has no attribute \"process\" [attr-defined] "
-    "(runtime_lib/windows.py: WindowAggregate picks its subclass in __new__; only the "
-    "subclasses define process)"))
 def test_aggregate_modules_pass_mypy(sample_modules: list[Path], tmp_path: Path) -> None:
     stateful = [p for p in sample_modules if _stateful(p)]
     assert stateful, "no checked-in module with an aggregate"

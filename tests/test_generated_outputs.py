@@ -20,7 +20,13 @@ GOLDEN = ROOT / "tests" / "golden" / "output"
 
 
 def sources_of(module: Path) -> list[str]:
-    return re.findall(r"    def on_(\w+)\(self, batch: Batch\)", module.read_text())
+    """The streams a module reads and the lookup tables it joins."""
+    text = module.read_text()
+    names = re.findall(r"    def on_(\w+)\(self, batch: Batch\)", text)
+    tables = re.search(r"^    tables = \(([^)]*)\)", text, re.M)
+    if tables:
+        names += re.findall(r'"(\w+)"', tables.group(1))
+    return names
 
 
 @pytest.mark.parametrize("module", GENERATED, ids=lambda p: p.stem)

@@ -17,6 +17,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "examples" / "data"
 
 CASES = {
+    "fr_join_001_stream_table": (
+        ["llm_requests", "model_configs"],
+        """SELECT r.request_id, r.model_id, r.latency_ms, c.max_tokens, c.cost_per_token,
+                  r.tokens_used * c.cost_per_token
+           FROM read_json('{llm_requests}') r
+           LEFT JOIN read_json('{model_configs}') c ON r.model_id = c.model_id""",
+    ),
     "fr_join_002_stream_stream": (
         ["llm_requests", "user_feedback"],
         """SELECT req.request_id, req.model_id, req.latency_ms, fb.rating, fb.feedback_text
@@ -64,3 +71,32 @@ def test_interval_join_equals_duckdb(name: str, tmp_path: Path) -> None:
     expected = sorted(tuple(row) for row in duckdb.connect().execute(query).fetchall())
     assert len(actual) > 50
     assert actual == expected
+
+
+def test_lookup_join_against_the_real_postgres(postgres, tmp_path: Path, monkeypatch) -> None:
+    """FR-JOIN-001 as generated, its table served by PostgreSQL (the DDL's
+    connector, credentials from ${POSTGRES_*} at start), equals the file run."""
+    import psycopg
+
+    rows = [json.loads(line) for line in (DATA / "model_configs.jsonl").read_text().splitlines()]
+    with psycopg.connect(postgres.dsn, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS model_configs")
+        conn.execute("CREATE TABLE model_configs (model_id text PRIMARY KEY, max_tokens int, "
+                     "temperature double precision, cost_per_token double precision, "
+                     "max_qps double precision, updated_at timestamp)")
+        for r in rows:
+            conn.execute("INSERT INTO model_configs VALUES (%s, %s, %s, %s, %s, %s)",
+                         (r["model_id"], r["max_tokens"], r["temperature"], r["cost_per_token"],
+                          r["max_qps"], r["updated_at"]))
+    monkeypatch.setenv("POSTGRES_URL", f"postgresql://{postgres.host}:{postgres.port}/"
+                       f"{postgres.dbname}")
+    monkeypatch.setenv("POSTGRES_USER", postgres.user)
+    monkeypatch.setenv("POSTGRES_PASSWORD", postgres.password)
+    module = ROOT / "generated" / "fr_join_001_stream_table.py"
+    events = ["--input", f"llm_requests={DATA / 'llm_requests.jsonl'}", "--quiet"]
+    assert run_module(module, events + ["--output", str(tmp_path / "pg.jsonl")]) == 0
+    assert run_module(module, events + ["--output", str(tmp_path / "file.jsonl"), "--input",
+                                        f"model_configs={DATA / 'model_configs.jsonl'}"]) == 0
+    from_pg = (tmp_path / "pg.jsonl").read_text().splitlines()
+    assert len(from_pg) == 4998
+    assert from_pg == (tmp_path / "file.jsonl").read_text().splitlines()

@@ -1,0 +1,80 @@
+"""Lookup tables from their DDL: ``open_lookup_table`` turns a table's connector
+properties into the runtime_lib.lookup table that serves a lookup join.
+
+``--input NAME=PATH`` replaces any table's connector with a JSON-lines or CSV
+file, so joins run and are tested on fixtures. ``${VAR}`` references in the
+properties are resolved here, when the pipeline starts, never at compile time.
+
+==========================  =================================================
+property                    meaning
+==========================  =================================================
+'connector'                 'postgres' (or 'jdbc'), 'redis', 'file'
+'table-name'                PostgreSQL table (schema.table allowed)
+'url'                       postgresql://... or redis://... ; for PostgreSQL
+                            also 'hostname', 'port', 'database'
+'username', 'password'      PostgreSQL credentials (use ``${VAR}``)
+'key-pattern'               Redis key of a row, e.g. 'model:{model_id}'
+'value.format'              Redis 'hash' (default) or 'json'
+'lookup.cache.max-rows'     LRU cache size (default 10000; 0 = no cache)
+'lookup.cache.ttl'          cache entry lifetime, e.g. '60 s', '10 min'
+'lookup.max-retries'        give up after this many failed retries
+                            (default: wait until the store is back)
+'path', 'format'            the file of a 'file' table
+==========================  =================================================
+"""
+
+from __future__ import annotations
+
+import re
+
+from runtime_lib.env import resolve_properties
+from runtime_lib.schema import Field
+
+_UNITS = {"ms": 1, "s": 1000, "sec": 1000, "second": 1000, "seconds": 1000, "min": 60_000,
+          "minute": 60_000, "minutes": 60_000, "h": 3_600_000, "hour": 3_600_000,
+          "hours": 3_600_000, "d": 86_400_000, "day": 86_400_000, "days": 86_400_000}
+
+
+def duration_ms(text: str | None) -> int | None:
+    """'60 s', '10min', '500 ms', '2 h' -> milliseconds; None stays None."""
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*([a-z]*)\s*", text.lower())
+    if not match or (match.group(2) and match.group(2) not in _UNITS):
+        raise ValueError(f"cannot read the duration {text!r} (write e.g. '60 s' or '10 min')")
+    return int(match.group(1)) * _UNITS.get(match.group(2) or "ms", 1)
+
+
+def open_lookup_table(name: str, fields: tuple[Field, ...], key: tuple[str, ...],
+                      properties: dict[str, str], path: str | None = None):
+    """The lookup table ``name`` as its connector (or ``path``) says."""
+    from runtime_lib import lookup
+
+    if path is not None:
+        return lookup.FileTable(path, fields, list(key))
+    props = resolve_properties(properties)
+    connector = props.get("connector", "")
+    cache = {
+        "cache_max_rows": int(props.get("lookup.cache.max-rows", "10000")),
+        "cache_ttl_ms": duration_ms(props.get("lookup.cache.ttl")),
+        "max_retries": (int(props["lookup.max-retries"]) if "lookup.max-retries" in props
+                        else None),
+    }
+    if connector in ("file", "filesystem"):
+        return lookup.FileTable(props["path"], fields, list(key), format=props.get("format"))
+    if connector in ("postgres", "jdbc"):
+        return lookup.PostgresTable(
+            table_name=props["table-name"], fields=fields, key=list(key), url=props.get("url"),
+            host=props.get("hostname"), port=int(props["port"]) if "port" in props else None,
+            database=props.get("database"), username=props.get("username"),
+            password=props.get("password"), **cache,
+        )
+    if connector == "redis":
+        url = props.get("url") or (
+            f"redis://{props.get('host', 'localhost')}:{props.get('port', '6379')}/"
+            f"{props.get('db', '0')}")
+        return lookup.RedisTable(url=url, key_pattern=props["key-pattern"], fields=fields,
+                                 key=list(key), value_format=props.get("value.format", "hash"),
+                                 **cache)
+    raise ValueError(f"table {name} uses connector {connector!r}, which cannot serve lookups; "
+                     f"pass --input {name}=FILE to read it from a file")
