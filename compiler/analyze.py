@@ -1451,7 +1451,12 @@ class Analyzer:
                 agg_asts.remove(call)
                 failed_aggs.append(call)
                 failed = True
-        agg_names = unique_names([derive_name(c) for c in agg_asts])
+        # an aggregate the SELECT list names (SUM(...) AS error_count) keeps that name
+        aliased = {}
+        for item in items:
+            if item.alias and isinstance(item.expr, ast.Call) and item.expr not in aliased:
+                aliased[item.expr] = item.alias
+        agg_names = unique_names([aliased.get(c) or derive_name(c) for c in agg_asts])
         agg_names = [n if n.lower() not in {k.lower() for k in key_names} else f"{n}_agg"
                      for n in agg_names]
         emit = "AFTER WATERMARK"

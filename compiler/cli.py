@@ -276,7 +276,6 @@ def build_parser() -> argparse.ArgumentParser:
                        "--late-events PATH, --batch-size N")
     p.add_argument("file")
     catalog(p)
-    p.add_argument("run_args", nargs=argparse.REMAINDER)
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser("exec", help="execute DDL, SHOW, DESCRIBE and EXPLAIN from a file")
@@ -304,7 +303,13 @@ def main(argv: list[str] | None = None) -> int:
     json_errors = "--json" in argv
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # `sqlc run` passes the flags it does not know (--input, --output, ...) to
+        # the pipeline, wherever they stand; every other command refuses them
+        args, extra = parser.parse_known_args(argv)
+        if args.command == "run":
+            args.run_args = extra
+        elif extra:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
         return args.handler(args)
     except SqlcError as error:
         if json_errors and error.source is not None:
@@ -319,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `sqlc run ... | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except SystemExit as exit_:
         return int(exit_.code) if isinstance(exit_.code, int) else EXIT_USAGE
     except Exception as error:  # a bug in sqlc, not a user error

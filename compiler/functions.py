@@ -133,6 +133,12 @@ def _proctime(args: list[SqlType]) -> SqlType:
     return SqlType("TIMESTAMP_LTZ", False, (3,), time_attribute="PROCTIME")
 
 
+def _distinct(args: list[SqlType]) -> SqlType | str:
+    if not t.is_comparable(args[0], args[1]):
+        return f"IS DISTINCT FROM compares {args[0].sql()} with {args[1].sql()}"
+    return t.BOOLEAN.with_nullable(False)
+
+
 def _mod(args: list[SqlType]) -> SqlType | str:
     for a in args:
         if not (a.is_integer or a.is_null):
@@ -177,9 +183,9 @@ SCALARS: dict[str, Scalar] = {
     # string
     "UPPER": Scalar("upper", 1, 1, _string_to(t.VARCHAR, "UPPER")),
     "LOWER": Scalar("lower", 1, 1, _string_to(t.VARCHAR, "LOWER")),
-    "TRIM": Scalar("trim", 1, 1, _string_to(t.VARCHAR, "TRIM")),
-    "LTRIM": Scalar("ltrim", 1, 1, _string_to(t.VARCHAR, "LTRIM")),
-    "RTRIM": Scalar("rtrim", 1, 1, _string_to(t.VARCHAR, "RTRIM")),
+    "TRIM": Scalar("trim", 1, 2, _string_to(t.VARCHAR, "TRIM", 2)),
+    "LTRIM": Scalar("ltrim", 1, 2, _string_to(t.VARCHAR, "LTRIM", 2)),
+    "RTRIM": Scalar("rtrim", 1, 2, _string_to(t.VARCHAR, "RTRIM", 2)),
     "SUBSTRING": Scalar("substring", 2, 3, _string_to(t.VARCHAR, "SUBSTRING", 1, (1, 2))),
     "CONCAT": Scalar("concat", 1, None, _concat),
     "CONCAT_WS": Scalar("concat_ws", 2, None, _concat_ws),
@@ -202,6 +208,9 @@ SCALARS: dict[str, Scalar] = {
     "LOG10": Scalar("log10", 1, 1, _double("LOG10")),
     "EXP": Scalar("exp", 1, 1, _double("EXP")),
     "SIGN": Scalar("sign", 1, 1, _numeric_same("SIGN")),
+    # null-aware comparison (IS [NOT] DISTINCT FROM)
+    "IS DISTINCT FROM": Scalar("is_distinct_from", 2, 2, _distinct),
+    "IS NOT DISTINCT FROM": Scalar("is_not_distinct_from", 2, 2, _distinct),
     # null handling
     "COALESCE": Scalar("coalesce", 1, None, _coalesce),
     "NULLIF": Scalar("nullif", 2, 2, _nullif),
@@ -329,6 +338,8 @@ def render_call(fn: str, args: list[str], typ: SqlType) -> str:
         return f"NOT {args[0]}"
     if fn == "NEG":
         return f"-{args[0]}"
+    if fn in ("IS DISTINCT FROM", "IS NOT DISTINCT FROM"):
+        return f"({args[0]} {fn} {args[1]})"
     if fn.startswith("IS "):
         return f"{args[0]} {fn}"
     if fn in ("IN", "NOT IN"):

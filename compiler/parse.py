@@ -112,6 +112,8 @@ class SqlcParser(_SqlglotParser):
         for name, builder in _SqlglotParser.FUNCTIONS.items()
         if name in ("COUNT",)
     }
+    # SESSION is a keyword, but GROUP BY SESSION(ts, gap) is a call (legacy group window)
+    FUNC_TOKENS = {*_SqlglotParser.FUNC_TOKENS, TokenType.SESSION}
 
     sqlc_error_span: Span | None = None
     # where the statement ends: its ';', or just past its last token
@@ -1127,7 +1129,17 @@ class _Converter:
                 span=span,
             )
         if isinstance(node, (exp.Like, exp.ILike)):
-            return ast.Like(self.expr(node.this), self.expr(node.expression), span=span)
+            return ast.Like(self.expr(node.this), self.expr(node.expression),
+                            negated=bool(node.args.get("negate")), span=span)
+        if isinstance(node, (exp.NullSafeEQ, exp.NullSafeNEQ)):
+            name = "IS NOT DISTINCT FROM" if isinstance(node, exp.NullSafeEQ) else "IS DISTINCT FROM"
+            return ast.Call(name, (self.expr(node.this), self.expr(node.expression)), span=span)
+        if isinstance(node, exp.Trim):
+            position = str(node.args.get("position") or "BOTH").upper()
+            name = {"LEADING": "LTRIM", "TRAILING": "RTRIM"}.get(position, "TRIM")
+            chars = node.args.get("expression")
+            args = (self.expr(node.this),) + ((self.expr(chars),) if chars is not None else ())
+            return ast.Call(name, args, span=span)
         if isinstance(node, exp.Escape):
             like = self.expr(node.this)
             if not isinstance(like, ast.Like):

@@ -18,8 +18,8 @@ GROUP BY GROUPING SETS (
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, region, count], changelog=[I,UB,UA,D]
-      CalcExec: select=[model_id, region, count_star AS count], changelog=[I,UB,UA,D]
-        GroupAggregateExec: group=[model_id, region], grouping_sets=[(model_id, region), (model_id), ()], aggs=[COUNT(*) AS count_star], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
+      CalcExec: select=[model_id, region, count], changelog=[I,UB,UA,D]
+        GroupAggregateExec: group=[model_id, region], grouping_sets=[(model_id, region), (model_id), ()], aggs=[COUNT(*) AS count], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, region, timestamp_ms, event_time], read=[model_id, region, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -47,13 +47,7 @@ def computed_llm_requests(batch: Batch) -> Batch:
 
 def calc(batch: Batch) -> Batch:
     """SELECT model_id, region, count"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "region": batch["region"],
-            "count": batch["count_star"],
-        }
-    )
+    return batch
 
 
 # SourceExec: llm_requests (fr_adv_002_grouping_sets.sql:10:6)
@@ -101,7 +95,7 @@ class Query(Pipeline):
             aggs=[
                 Agg("count_star"),
             ],
-            names=["model_id", "region", "count_star"],
+            names=["model_id", "region", "count"],
         )
         # GroupAggregateExec (fr_adv_002_grouping_sets.sql:6:1) GROUP BY model_id: per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate_2 = GroupAggregate(
@@ -110,7 +104,7 @@ class Query(Pipeline):
             aggs=[
                 Agg("count_star"),
             ],
-            names=["model_id", "count_star"],
+            names=["model_id", "count"],
         )
         # GroupAggregateExec (fr_adv_002_grouping_sets.sql:6:1) GROUP BY (): per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate_3 = GroupAggregate(
@@ -119,7 +113,7 @@ class Query(Pipeline):
             aggs=[
                 Agg("count_star"),
             ],
-            names=["count_star"],
+            names=["count"],
         )
 
     def on_llm_requests(self, batch: Batch) -> None:
@@ -167,7 +161,7 @@ class Query(Pipeline):
             {
                 "model_id": batch["model_id"],
                 "region": null_column("O", batch.num_rows),
-                "count_star": batch["count_star"],
+                "count": batch["count"],
             }
         )
         # CalcExec (fr_adv_002_grouping_sets.sql:6:1): SELECT model_id, region, count
@@ -182,7 +176,7 @@ class Query(Pipeline):
             {
                 "model_id": null_column("O", batch.num_rows),
                 "region": null_column("O", batch.num_rows),
-                "count_star": batch["count_star"],
+                "count": batch["count"],
             }
         )
         # CalcExec (fr_adv_002_grouping_sets.sql:6:1): SELECT model_id, region, count

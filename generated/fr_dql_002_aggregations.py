@@ -17,8 +17,8 @@ GROUP BY model_id;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, request_count, avg_latency, p95_latency, total_cost], changelog=[I,UB,UA,D]
-      CalcExec: select=[model_id, count_star AS request_count, avg_latency_ms AS avg_latency, p95_latency_ms AS p95_latency, sum_cost AS total_cost], changelog=[I,UB,UA,D]
-        GroupAggregateExec: group=[model_id], aggs=[COUNT(*) AS count_star, AVG(latency_ms) AS avg_latency_ms, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency_ms, SUM(cost) AS sum_cost], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
+      CalcExec: select=[model_id, request_count, avg_latency, p95_latency, total_cost], changelog=[I,UB,UA,D]
+        GroupAggregateExec: group=[model_id], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency, SUM(cost) AS total_cost], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, cost, event_time], read=[model_id, timestamp_ms, latency_ms, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -47,15 +47,7 @@ def computed_llm_requests(batch: Batch) -> Batch:
 
 def calc(batch: Batch) -> Batch:
     """SELECT model_id, request_count, avg_latency, p95_latency, total_cost"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "request_count": batch["count_star"],
-            "avg_latency": batch["avg_latency_ms"],
-            "p95_latency": batch["p95_latency_ms"],
-            "total_cost": batch["sum_cost"],
-        }
-    )
+    return batch
 
 
 # SourceExec: llm_requests (fr_dql_002_aggregations.sql:13:6)
@@ -109,7 +101,7 @@ class Query(Pipeline):
                 Agg("percentile_cont", arg=0, param=0.95),
                 Agg("sum", arg=1),
             ],
-            names=["model_id", "count_star", "avg_latency_ms", "p95_latency_ms", "sum_cost"],
+            names=["model_id", "request_count", "avg_latency", "p95_latency", "total_cost"],
         )
 
     def on_llm_requests(self, batch: Batch) -> None:

@@ -15,8 +15,8 @@ GROUP BY model_id, window_start, window_end;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, window_end, request_count, avg_latency], changelog=[I]
-      CalcExec: select=[model_id, window_start, window_end, count_star AS request_count, avg_latency_ms AS avg_latency], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count_star, AVG(latency_ms) AS avg_latency_ms], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+      CalcExec: select=[model_id, window_start, window_end, request_count, avg_latency], changelog=[I]
+        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -49,8 +49,8 @@ def calc(batch: Batch) -> Batch:
             "model_id": batch["model_id"],
             "window_start": batch["window_start"],
             "window_end": batch["window_end"],
-            "request_count": batch["count_star"],
-            "avg_latency": batch["avg_latency_ms"],
+            "request_count": batch["request_count"],
+            "avg_latency": batch["avg_latency"],
         }
     )
 
@@ -109,8 +109,8 @@ class Query(Pipeline):
                 "window_start",
                 "window_end",
                 "window_time",
-                "count_star",
-                "avg_latency_ms",
+                "request_count",
+                "avg_latency",
             ],
         )
 

@@ -17,8 +17,8 @@ GROUP BY model_id, window_start, window_end;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, window_end, sliding_avg_latency], changelog=[I]
-      CalcExec: select=[model_id, window_start, window_end, avg_latency_ms AS sliding_avg_latency], changelog=[I]
-        WindowAggregateExec: window=[HOP(time_col=[event_time], slide=[1 min], size=[10 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency_ms], emit=[AFTER WATERMARK], state=[per key and 1 min pane: accumulators, shared by 10 windows; freed when the last window using a pane fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+      CalcExec: select=[model_id, window_start, window_end, sliding_avg_latency], changelog=[I]
+        WindowAggregateExec: window=[HOP(time_col=[event_time], slide=[1 min], size=[10 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS sliding_avg_latency], emit=[AFTER WATERMARK], state=[per key and 1 min pane: accumulators, shared by 10 windows; freed when the last window using a pane fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -51,7 +51,7 @@ def calc(batch: Batch) -> Batch:
             "model_id": batch["model_id"],
             "window_start": batch["window_start"],
             "window_end": batch["window_end"],
-            "sliding_avg_latency": batch["avg_latency_ms"],
+            "sliding_avg_latency": batch["sliding_avg_latency"],
         }
     )
 
@@ -103,7 +103,7 @@ class Query(Pipeline):
                 Agg("avg", arg=0),
             ],
             emit=AfterWatermark(delay_ms=0),
-            names=["model_id", "window_start", "window_end", "window_time", "avg_latency_ms"],
+            names=["model_id", "window_start", "window_end", "window_time", "sliding_avg_latency"],
         )
 
     def on_llm_requests(self, batch: Batch) -> None:

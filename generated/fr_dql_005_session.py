@@ -23,8 +23,8 @@ GROUP BY user_id, window_start, window_end;
 Physical plan:
 
     SinkExec: target=[output], fields=[user_id, window_start, window_end, interactions, session_tokens], changelog=[I]
-      CalcExec: select=[user_id, window_start, window_end, count_star AS interactions, sum_tokens_used AS session_tokens], changelog=[I]
-        WindowAggregateExec: window=[SESSION(time_col=[event_time], gap=[30 min])], group=[user_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count_star, SUM(tokens_used) AS sum_tokens_used], emit=[AFTER WATERMARK], state=[per key: open sessions and their accumulators; freed when a session fires], fires=[session end <= watermark], changelog=[I]
+      CalcExec: select=[user_id, window_start, window_end, interactions, session_tokens], changelog=[I]
+        WindowAggregateExec: window=[SESSION(time_col=[event_time], gap=[30 min])], group=[user_id, window_start, window_end, window_time], aggs=[COUNT(*) AS interactions, SUM(tokens_used) AS session_tokens], emit=[AFTER WATERMARK], state=[per key: open sessions and their accumulators; freed when a session fires], fires=[session end <= watermark], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[user_id, timestamp_ms, tokens_used, event_time], read=[user_id, timestamp_ms, tokens_used], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -57,8 +57,8 @@ def calc(batch: Batch) -> Batch:
             "user_id": batch["user_id"],
             "window_start": batch["window_start"],
             "window_end": batch["window_end"],
-            "interactions": batch["count_star"],
-            "session_tokens": batch["sum_tokens_used"],
+            "interactions": batch["interactions"],
+            "session_tokens": batch["session_tokens"],
         }
     )
 
@@ -117,8 +117,8 @@ class Query(Pipeline):
                 "window_start",
                 "window_end",
                 "window_time",
-                "count_star",
-                "sum_tokens_used",
+                "interactions",
+                "session_tokens",
             ],
         )
 

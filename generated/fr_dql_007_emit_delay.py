@@ -16,8 +16,8 @@ EMIT AFTER WATERMARK WITH DELAY INTERVAL '2' MINUTES;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, count], changelog=[I]
-      CalcExec: select=[model_id, window_start, count_star AS count], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count_star], emit=[AFTER WATERMARK WITH DELAY 2 min], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms + 2 min <= watermark], changelog=[I]
+      CalcExec: select=[model_id, window_start, count], changelog=[I]
+        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count], emit=[AFTER WATERMARK WITH DELAY 2 min], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms + 2 min <= watermark], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, event_time], read=[model_id, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -48,7 +48,7 @@ def calc(batch: Batch) -> Batch:
         {
             "model_id": batch["model_id"],
             "window_start": batch["window_start"],
-            "count": batch["count_star"],
+            "count": batch["count"],
         }
     )
 
@@ -98,7 +98,7 @@ class Query(Pipeline):
                 Agg("count_star"),
             ],
             emit=AfterWatermark(delay_ms=120000),
-            names=["model_id", "window_start", "window_end", "window_time", "count_star"],
+            names=["model_id", "window_start", "window_end", "window_time", "count"],
         )
 
     def on_llm_requests(self, batch: Batch) -> None:

@@ -17,8 +17,8 @@ EMIT CHANGES;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, window_end, request_count, requests_per_second], changelog=[I,UB,UA,D]
-      CalcExec: select=[model_id, window_start, window_end, count_star AS request_count, (count_star / 60.0) AS requests_per_second], changelog=[I,UB,UA,D]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count_star], emit=[CHANGES], state=[per key and window: accumulators; freed when the window fires], fires=[every micro-batch that changes a window (retracting the previous row); final when window_end - 1 ms <= watermark], changelog=[I,UB,UA,D]
+      CalcExec: select=[model_id, window_start, window_end, request_count, (request_count / 60.0) AS requests_per_second], changelog=[I,UB,UA,D]
+        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS request_count], emit=[CHANGES], state=[per key and window: accumulators; freed when the window fires], fires=[every micro-batch that changes a window (retracting the previous row); final when window_end - 1 ms <= watermark], changelog=[I,UB,UA,D]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, event_time], read=[model_id, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -50,8 +50,8 @@ def calc(batch: Batch) -> Batch:
             "model_id": batch["model_id"],
             "window_start": batch["window_start"],
             "window_end": batch["window_end"],
-            "request_count": batch["count_star"],
-            "requests_per_second": sql.div(batch["count_star"], 60.0),
+            "request_count": batch["request_count"],
+            "requests_per_second": sql.div(batch["request_count"], 60.0),
         }
     )
 
@@ -104,7 +104,7 @@ class Query(Pipeline):
                 Agg("count_star"),
             ],
             emit=Changes(delay_ms=0),
-            names=["model_id", "window_start", "window_end", "window_time", "count_star"],
+            names=["model_id", "window_start", "window_end", "window_time", "request_count"],
         )
 
     def on_llm_requests(self, batch: Batch) -> None:

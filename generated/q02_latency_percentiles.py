@@ -21,8 +21,8 @@ EMIT AFTER WATERMARK;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_latency], changelog=[I]
-      CalcExec: select=[model_id, window_start, avg_latency_ms AS avg_latency, p50_latency_ms AS p50_latency, p95_latency_ms AS p95_latency, p99_latency_ms AS p99_latency, max_latency_ms AS max_latency], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency_ms, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency_ms, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency_ms, PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99_latency_ms, MAX(latency_ms) AS max_latency_ms], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+      CalcExec: select=[model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_latency], changelog=[I]
+        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency, PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99_latency, MAX(latency_ms) AS max_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -54,11 +54,11 @@ def calc(batch: Batch) -> Batch:
         {
             "model_id": batch["model_id"],
             "window_start": batch["window_start"],
-            "avg_latency": batch["avg_latency_ms"],
-            "p50_latency": batch["p50_latency_ms"],
-            "p95_latency": batch["p95_latency_ms"],
-            "p99_latency": batch["p99_latency_ms"],
-            "max_latency": batch["max_latency_ms"],
+            "avg_latency": batch["avg_latency"],
+            "p50_latency": batch["p50_latency"],
+            "p95_latency": batch["p95_latency"],
+            "p99_latency": batch["p99_latency"],
+            "max_latency": batch["max_latency"],
         }
     )
 
@@ -122,11 +122,11 @@ class Query(Pipeline):
                 "window_start",
                 "window_end",
                 "window_time",
-                "avg_latency_ms",
-                "p50_latency_ms",
-                "p95_latency_ms",
-                "p99_latency_ms",
-                "max_latency_ms",
+                "avg_latency",
+                "p50_latency",
+                "p95_latency",
+                "p99_latency",
+                "max_latency",
             ],
         )
 

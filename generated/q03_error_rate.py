@@ -20,8 +20,8 @@ EMIT CHANGES;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, total_requests, error_count, error_rate_pct], changelog=[I,UB,UA,D]
-      CalcExec: select=[model_id, window_start, count_star AS total_requests, sum AS error_count, ((sum * 100.0) / count_star) AS error_rate_pct], where=[(((sum * 100.0) / count_star) > 1.0)], changelog=[I,UB,UA,D]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count_star, SUM(CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END) AS sum], emit=[CHANGES], state=[per key and window: accumulators; freed when the window fires], fires=[every micro-batch that changes a window (retracting the previous row); final when window_end - 1 ms <= watermark], changelog=[I,UB,UA,D]
+      CalcExec: select=[model_id, window_start, total_requests, error_count, ((error_count * 100.0) / total_requests) AS error_rate_pct], where=[(((error_count * 100.0) / total_requests) > 1.0)], changelog=[I,UB,UA,D]
+        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS total_requests, SUM(CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END) AS error_count], emit=[CHANGES], state=[per key and window: accumulators; freed when the window fires], fires=[every micro-batch that changes a window (retracting the previous row); final when window_end - 1 ms <= watermark], changelog=[I,UB,UA,D]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, error_code, event_time], read=[model_id, timestamp_ms, error_code], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -48,17 +48,21 @@ def computed_llm_requests(batch: Batch) -> Batch:
 
 
 def calc(batch: Batch) -> Batch:
-    """WHERE (((sum * 100.0) / count_star) > 1.0); SELECT model_id, window_start, total_requests, error_count, error_rate_pct"""
+    """WHERE (((error_count * 100.0) / total_requests) > 1.0); SELECT model_id, window_start, total_requests, error_count, error_rate_pct"""
     batch = batch.take(
-        sql.filter_mask(sql.gt(sql.div(sql.mul(batch["sum"], 100.0), batch["count_star"]), 1.0))
+        sql.filter_mask(
+            sql.gt(sql.div(sql.mul(batch["error_count"], 100.0), batch["total_requests"]), 1.0)
+        )
     )
     return batch.project(
         {
             "model_id": batch["model_id"],
             "window_start": batch["window_start"],
-            "total_requests": batch["count_star"],
-            "error_count": batch["sum"],
-            "error_rate_pct": sql.div(sql.mul(batch["sum"], 100.0), batch["count_star"]),
+            "total_requests": batch["total_requests"],
+            "error_count": batch["error_count"],
+            "error_rate_pct": sql.div(
+                sql.mul(batch["error_count"], 100.0), batch["total_requests"]
+            ),
         }
     )
 
@@ -112,7 +116,14 @@ class Query(Pipeline):
                 Agg("sum", arg=0),
             ],
             emit=Changes(delay_ms=0),
-            names=["model_id", "window_start", "window_end", "window_time", "count_star", "sum"],
+            names=[
+                "model_id",
+                "window_start",
+                "window_end",
+                "window_time",
+                "total_requests",
+                "error_count",
+            ],
         )
 
     def on_llm_requests(self, batch: Batch) -> None:
@@ -130,7 +141,7 @@ class Query(Pipeline):
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         batch = batch.split_ops("op")
-        # CalcExec (q03_error_rate.sql:6:1): WHERE (((sum * 100.0) / count_star) > 1.0); SELECT model_id, window_start, total_reques...
+        # CalcExec (q03_error_rate.sql:6:1): WHERE (((error_count * 100.0) / total_requests) > 1.0); SELECT model_id, window_start, ...
         batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)

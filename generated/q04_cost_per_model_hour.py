@@ -17,8 +17,8 @@ EMIT AFTER WATERMARK;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, total_cost, total_tokens, avg_cost_per_request], changelog=[I]
-      CalcExec: select=[model_id, window_start, sum_cost AS total_cost, sum_tokens_used AS total_tokens, avg_cost AS avg_cost_per_request], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[SUM(cost) AS sum_cost, SUM(tokens_used) AS sum_tokens_used, AVG(cost) AS avg_cost], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+      CalcExec: select=[model_id, window_start, total_cost, total_tokens, avg_cost_per_request], changelog=[I]
+        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[SUM(cost) AS total_cost, SUM(tokens_used) AS total_tokens, AVG(cost) AS avg_cost_per_request], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, tokens_used, cost, event_time], read=[model_id, timestamp_ms, tokens_used, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -51,9 +51,9 @@ def calc(batch: Batch) -> Batch:
         {
             "model_id": batch["model_id"],
             "window_start": batch["window_start"],
-            "total_cost": batch["sum_cost"],
-            "total_tokens": batch["sum_tokens_used"],
-            "avg_cost_per_request": batch["avg_cost"],
+            "total_cost": batch["total_cost"],
+            "total_tokens": batch["total_tokens"],
+            "avg_cost_per_request": batch["avg_cost_per_request"],
         }
     )
 
@@ -114,9 +114,9 @@ class Query(Pipeline):
                 "window_start",
                 "window_end",
                 "window_time",
-                "sum_cost",
-                "sum_tokens_used",
-                "avg_cost",
+                "total_cost",
+                "total_tokens",
+                "avg_cost_per_request",
             ],
         )
 

@@ -30,8 +30,8 @@ GROUP BY user_id, window_start, window_end;
 Physical plan:
 
     SinkExec: target=[output], fields=[user_id, session_start, session_end, interactions, total_tokens, avg_latency, session_duration], changelog=[I]
-      CalcExec: select=[user_id, window_start AS session_start, window_end AS session_end, count_star AS interactions, sum_tokens_used AS total_tokens, avg_latency_ms AS avg_latency, TIMESTAMPDIFF('SECOND', window_start, window_end) AS session_duration], changelog=[I]
-        WindowAggregateExec: window=[SESSION(time_col=[event_time], gap=[30 min])], group=[user_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count_star, SUM(tokens_used) AS sum_tokens_used, AVG(latency_ms) AS avg_latency_ms], emit=[AFTER WATERMARK], state=[per key: open sessions and their accumulators; freed when a session fires], fires=[session end <= watermark], changelog=[I]
+      CalcExec: select=[user_id, window_start AS session_start, window_end AS session_end, interactions, total_tokens, avg_latency, TIMESTAMPDIFF('SECOND', window_start, window_end) AS session_duration], changelog=[I]
+        WindowAggregateExec: window=[SESSION(time_col=[event_time], gap=[30 min])], group=[user_id, window_start, window_end, window_time], aggs=[COUNT(*) AS interactions, SUM(tokens_used) AS total_tokens, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key: open sessions and their accumulators; freed when a session fires], fires=[session end <= watermark], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[user_id, timestamp_ms, latency_ms, tokens_used, event_time], read=[user_id, timestamp_ms, latency_ms, tokens_used], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -65,9 +65,9 @@ def calc(batch: Batch) -> Batch:
             "user_id": batch["user_id"],
             "session_start": batch["window_start"],
             "session_end": batch["window_end"],
-            "interactions": batch["count_star"],
-            "total_tokens": batch["sum_tokens_used"],
-            "avg_latency": batch["avg_latency_ms"],
+            "interactions": batch["interactions"],
+            "total_tokens": batch["total_tokens"],
+            "avg_latency": batch["avg_latency"],
             "session_duration": sql.timestampdiff(
                 "SECOND", batch["window_start"], batch["window_end"]
             ),
@@ -133,9 +133,9 @@ class Query(Pipeline):
                 "window_start",
                 "window_end",
                 "window_time",
-                "count_star",
-                "sum_tokens_used",
-                "avg_latency_ms",
+                "interactions",
+                "total_tokens",
+                "avg_latency",
             ],
         )
 

@@ -24,8 +24,8 @@ EMIT AFTER WATERMARK;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, region, window_start, request_count, avg_latency], changelog=[I]
-      CalcExec: select=[model_id, region, window_start, count_star AS request_count, avg_latency_ms AS avg_latency], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[15 min])], group=[model_id, region, window_start, window_end, window_time], grouping_sets=[(model_id, region, window_start, window_end, window_time), (model_id, window_start, window_end, window_time), (region, window_start, window_end, window_time), (window_start, window_end, window_time)], aggs=[COUNT(*) AS count_star, AVG(latency_ms) AS avg_latency_ms], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+      CalcExec: select=[model_id, region, window_start, request_count, avg_latency], changelog=[I]
+        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[15 min])], group=[model_id, region, window_start, window_end, window_time], grouping_sets=[(model_id, region, window_start, window_end, window_time), (model_id, window_start, window_end, window_time), (region, window_start, window_end, window_time), (window_start, window_end, window_time)], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, region, timestamp_ms, latency_ms, event_time], read=[model_id, region, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -59,8 +59,8 @@ def calc(batch: Batch) -> Batch:
             "model_id": batch["model_id"],
             "region": batch["region"],
             "window_start": batch["window_start"],
-            "request_count": batch["count_star"],
-            "avg_latency": batch["avg_latency_ms"],
+            "request_count": batch["request_count"],
+            "avg_latency": batch["avg_latency"],
         }
     )
 
@@ -121,8 +121,8 @@ class Query(Pipeline):
                 "window_start",
                 "window_end",
                 "window_time",
-                "count_star",
-                "avg_latency_ms",
+                "request_count",
+                "avg_latency",
             ],
         )
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
@@ -140,8 +140,8 @@ class Query(Pipeline):
                 "window_start",
                 "window_end",
                 "window_time",
-                "count_star",
-                "avg_latency_ms",
+                "request_count",
+                "avg_latency",
             ],
         )
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY region: per key and window: accumulators; freed when the window fires
@@ -159,8 +159,8 @@ class Query(Pipeline):
                 "window_start",
                 "window_end",
                 "window_time",
-                "count_star",
-                "avg_latency_ms",
+                "request_count",
+                "avg_latency",
             ],
         )
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY (): per key and window: accumulators; freed when the window fires
@@ -173,7 +173,7 @@ class Query(Pipeline):
                 Agg("avg", arg=0),
             ],
             emit=AfterWatermark(delay_ms=0),
-            names=["window_start", "window_end", "window_time", "count_star", "avg_latency_ms"],
+            names=["window_start", "window_end", "window_time", "request_count", "avg_latency"],
         )
 
     def on_llm_requests(self, batch: Batch) -> None:
@@ -228,8 +228,8 @@ class Query(Pipeline):
                 "window_start": batch["window_start"],
                 "window_end": batch["window_end"],
                 "window_time": batch["window_time"],
-                "count_star": batch["count_star"],
-                "avg_latency_ms": batch["avg_latency_ms"],
+                "request_count": batch["request_count"],
+                "avg_latency": batch["avg_latency"],
             }
         )
         # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency
@@ -246,8 +246,8 @@ class Query(Pipeline):
                 "window_start": batch["window_start"],
                 "window_end": batch["window_end"],
                 "window_time": batch["window_time"],
-                "count_star": batch["count_star"],
-                "avg_latency_ms": batch["avg_latency_ms"],
+                "request_count": batch["request_count"],
+                "avg_latency": batch["avg_latency"],
             }
         )
         # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency
@@ -264,8 +264,8 @@ class Query(Pipeline):
                 "window_start": batch["window_start"],
                 "window_end": batch["window_end"],
                 "window_time": batch["window_time"],
-                "count_star": batch["count_star"],
-                "avg_latency_ms": batch["avg_latency_ms"],
+                "request_count": batch["request_count"],
+                "avg_latency": batch["avg_latency"],
             }
         )
         # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency

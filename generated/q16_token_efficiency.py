@@ -21,8 +21,8 @@ GROUP BY model_id, TUMBLE(event_time, INTERVAL '1' HOUR);
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, avg_tokens, tokens_per_char, cost_per_token], changelog=[I]
-      CalcExec: select=[model_id, window_start, avg_tokens_used AS avg_tokens, avg AS tokens_per_char, (sum_cost / sum_tokens_used) AS cost_per_token], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(tokens_used) AS avg_tokens_used, AVG((tokens_used / LENGTH(prompt_text))) AS avg, SUM(cost) AS sum_cost, SUM(tokens_used) AS sum_tokens_used], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+      CalcExec: select=[model_id, window_start, avg_tokens, tokens_per_char, (sum_cost / sum_tokens_used) AS cost_per_token], changelog=[I]
+        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(tokens_used) AS avg_tokens, AVG((tokens_used / LENGTH(prompt_text))) AS tokens_per_char, SUM(cost) AS sum_cost, SUM(tokens_used) AS sum_tokens_used], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, tokens_used, cost, prompt_text, event_time], read=[model_id, timestamp_ms, tokens_used, cost, prompt_text], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -56,8 +56,8 @@ def calc(batch: Batch) -> Batch:
         {
             "model_id": batch["model_id"],
             "window_start": batch["window_start"],
-            "avg_tokens": batch["avg_tokens_used"],
-            "tokens_per_char": batch["avg"],
+            "avg_tokens": batch["avg_tokens"],
+            "tokens_per_char": batch["tokens_per_char"],
             "cost_per_token": sql.div(batch["sum_cost"], batch["sum_tokens_used"]),
         }
     )
@@ -121,8 +121,8 @@ class Query(Pipeline):
                 "window_start",
                 "window_end",
                 "window_time",
-                "avg_tokens_used",
-                "avg",
+                "avg_tokens",
+                "tokens_per_char",
                 "sum_cost",
                 "sum_tokens_used",
             ],

@@ -374,11 +374,6 @@ def test_run_catalog_option_before_the_file(tmp_path: Path) -> None:
     assert [json.loads(line) for line in result.stdout.splitlines()] == [{"id": 1, "w": 3.0}]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: `sqlc run FILE --catalog C --input ...` (the order the usage line documents) "
-    "compiles against the default catalog: argparse.REMAINDER after FILE swallows "
-    "--catalog into the pipeline's arguments, so the user gets \"unknown stream, table or "
-    "view 'ev'\" (compiler/cli.py build_parser)"))
 def test_run_catalog_option_after_the_file(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog.sql"
     catalog.write_text(

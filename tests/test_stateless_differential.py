@@ -399,14 +399,7 @@ EDGE_ROWS = [
 
 
 # Cases that fail because of a known sqlc defect (strict: they must fail until fixed).
-KNOWN_DEFECTS = {
-    "not_like": "defect: `s NOT LIKE p` compiles to `sql.like(s, p)` (negation lost); "
-    "compiler/parse.py ignores the `negate` flag sqlglot 30 sets on exp.Like",
-    "trim_from": "defect: TRIM(BOTH ' ' FROM s) crashes the parser with AttributeError: "
-    "'str' object has no attribute 'meta' (compiler/parse.py span_of; the CLI reports "
-    "'internal error')",
-    "is_distinct_from": "gap: IS [NOT] DISTINCT FROM (Flink built-in; runtime_lib.scalar has "
-    "is_distinct_from) is refused with UnsupportedError",
+KNOWN_DEFECTS: dict[str, str] = {
 }
 PARAMS = [
     pytest.param(c, id=c.name, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_DEFECTS[c.name])]
