@@ -29,6 +29,8 @@ keys.
 
 from __future__ import annotations
 
+from itertools import islice
+
 import numpy as np
 
 from runtime_lib import kernels as K
@@ -143,8 +145,11 @@ class Dictionary:
                 values[~col.valid] = _NULL
             n_before = len(self._codes)
             codes = np.fromiter(map(self._codes.__getitem__, values), np.int64, count=len(values))
-            if len(self._codes) > n_before:
-                self._values.extend(list(self._codes)[n_before:])
+            added = len(self._codes) - n_before
+            if added:  # the newest keys only: copying the whole dictionary is O(keys)
+                newest = list(islice(reversed(self._codes), added))
+                newest.reverse()
+                self._values.extend(newest)
             return codes
         bits = _numeric_bits(col, self.kind)
         marker = np.zeros(len(bits), np.int64)

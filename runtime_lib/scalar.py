@@ -527,7 +527,7 @@ def _like_matcher(pattern: str, escape: str | None) -> Callable[[str], bool]:
         body = pattern.strip("%")
         if not special & set(body):
             if pattern.startswith("%") and pattern.endswith("%") and len(pattern) > 1:
-                matcher = body.__contains__  # '%abc%'  (note: '%' alone matches all)
+                matcher = lambda s, b=body: b in s  # '%abc%' ('%%' matches all)
             elif pattern.startswith("%"):
                 matcher = operator.methodcaller("endswith", body)
             elif pattern.endswith("%"):

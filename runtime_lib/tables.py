@@ -55,7 +55,7 @@ def open_lookup_table(name: str, fields: tuple[Field, ...], key: tuple[str, ...]
     props = resolve_properties(properties)
     connector = props.get("connector", "")
     cache = {
-        "cache_max_rows": int(props.get("lookup.cache.max-rows", "10000")),
+        "cache_max_rows": int(props.get("lookup.cache.max-rows", "0")),  # Flink: no cache
         "cache_ttl_ms": duration_ms(props.get("lookup.cache.ttl")),
         "max_retries": (int(props["lookup.max-retries"]) if "lookup.max-retries" in props
                         else None),
