@@ -95,7 +95,8 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from operator import methodcaller
+from itertools import repeat
+from operator import is_, itemgetter, methodcaller
 from typing import Any
 
 import numpy as np
@@ -507,7 +508,7 @@ class KafkaSource:
                 self.keys.append(p if len(self.topics) == 1 else (topic, p))
                 tps.append(TopicPartition(topic, p))
         if len(self.topics) == 1 and self.keys == list(range(len(self.keys))):
-            self._code_table = np.arange(len(self.keys), dtype=np.int64)
+            self._code_table = np.arange(len(self.keys), dtype=np.int64)  # code = partition
         if self.startup_mode == "earliest-offset":
             for tp in tps:
                 tp.offset = OFFSET_BEGINNING
@@ -555,24 +556,28 @@ class KafkaSource:
     def _chunk(self, messages: list) -> Chunk | None:
         from confluent_kafka import Message
 
-        errors = list(map(Message.error, messages))
-        if any(errors):  # also drops records after their partition's end (bounded)
-            messages = self._handle_errors(messages, errors)
-            if not messages:
-                return None
-        elif self._done:
-            messages = [m for m in messages
-                        if self._code.get((m.topic(), m.partition())) not in self._done]
-            if not messages:
-                return None
         n = len(messages)
         partitions = np.fromiter(map(Message.partition, messages), dtype=np.int64, count=n)
-        if len(self.topics) == 1 and self._code_table is not None:
+        if self._code_table is not None:  # one topic, partitions 0..n-1
             codes = partitions
         else:
             topics = list(map(Message.topic, messages))
-            codes = np.fromiter((self._code[(t, int(p))] for t, p in zip(topics, partitions)),
-                                dtype=np.int64, count=n)
+            codes = np.fromiter((self._code.get((t, int(p)), -1)
+                                 for t, p in zip(topics, partitions)), dtype=np.int64, count=n)
+        errors = list(map(Message.error, messages))
+        keep = None
+        if any(errors):  # also drops records after their partition's end (bounded)
+            keep = self._handle_errors(messages, errors, codes)
+        elif self._done:
+            keep = ~np.isin(codes, list(self._done))
+        if keep is not None and not keep.all():
+            chosen = np.flatnonzero(keep)
+            if not len(chosen):
+                return None
+            messages = ([messages[int(chosen[0])]] if len(chosen) == 1
+                        else list(itemgetter(*chosen.tolist())(messages)))
+            codes = codes[chosen]
+            n = len(messages)
         if self._skipping:
             messages, codes = self._skip_early(messages, codes)
             n = len(messages)
@@ -661,24 +666,28 @@ class KafkaSource:
             return messages, codes
         return [m for m, ok in zip(messages, keep.tolist()) if ok], codes[keep]
 
-    def _handle_errors(self, messages: list, errors: list) -> list:
+    def _handle_errors(self, messages: list, errors: list, codes: np.ndarray) -> np.ndarray:
+        """The messages to keep: not errors, and (bounded) not after their
+        partition's end-of-partition event, nor of a partition already at its end."""
         from confluent_kafka import KafkaError, TopicPartition
 
-        out = []
-        done = self._done
-        for message, err in zip(messages, errors):
+        n = len(messages)
+        keep = np.fromiter(map(is_, errors, repeat(None)), dtype=bool, count=n)
+        if self._done:
+            keep &= ~np.isin(codes, list(self._done))
+        for i in np.flatnonzero(~keep).tolist():
+            err = errors[i]
             if err is None:
-                if not done or self._code.get((message.topic(), message.partition())) not in done:
-                    out.append(message)
                 continue
+            message = messages[i]
             code = err.code()
             if code == KafkaError._PARTITION_EOF:
-                key = (message.topic(), message.partition())
-                c = self._code.get(key)
-                if self.bounded and c is not None and c not in self._done:
-                    # records of this partition already in `out` came before the EOF
+                c = int(codes[i])
+                if self.bounded and c >= 0 and c not in self._done:
+                    # this partition's records after the EOF are past the end
                     self._done.add(c)
-                    self.consumer.pause([TopicPartition(*key)])
+                    keep &= ~((codes == c) & (np.arange(n) > i))
+                    self.consumer.pause([TopicPartition(message.topic(), message.partition())])
                     if len(self._done) == len(self.keys):
                         self.finished = True
                 continue
@@ -689,7 +698,7 @@ class KafkaSource:
                 continue
             raise KafkaFault(f"source {self.name}: {err.str()} "
                              f"(topic {message.topic()}, partition {message.partition()})")
-        return out
+        return keep
 
     # -- commits ------------------------------------------------------------
 
@@ -931,7 +940,7 @@ class KafkaSink:
                 messages = [{"value": v} for v in values]
         if messages:
             _produce(self.producer, self.pool, self.topic, messages)
-        self.counters.count(len(messages), sum(map(len, values)), None)
+        self.counters.count(len(messages), sum(len(v) for v in values if v is not None), None)
 
     def flush(self, timeout: float = 30.0) -> bool:
         return self.pool.flush(timeout)

@@ -443,6 +443,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     pipeline = query(Context(outputs, dead_letters, late_events, counters, inputs))
     delivery = _Delivery(outputs, dead_letters, late_events, pool)
     started = time.perf_counter()
+    cpu_started = time.process_time()
     code = 0
     try:
         _drive(pipeline, query.sources, readers, counters, delivery=delivery,
@@ -464,8 +465,9 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
         if late_events is not None:
             late_events.close()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu_started
     if not args.quiet:
-        _summary(counters, dead_letters, elapsed, stopped=stop.requested)
+        _summary(counters, dead_letters, elapsed, stopped=stop.requested, cpu=cpu)
     return code
 
 
@@ -791,7 +793,8 @@ def _method_name(source_name: str) -> str:
     return text
 
 
-def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = False) -> None:
+def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = False,
+             cpu: float | None = None) -> None:
     read = sum(counters.records_in.values())
     parts = [f"{read} records read"]
     rate = read / elapsed if elapsed > 0 else 0.0
@@ -802,7 +805,8 @@ def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = F
                                                              else ""))
     late = sum(counters.late_rows.values())
     parts.append(f"{late} late rows dropped")
-    parts.append(f"{elapsed:.2f} s ({rate:,.0f} records/s)")
+    parts.append(f"{elapsed:.2f} s ({rate:,.0f} records/s"
+                 + (f", cpu {cpu:.2f} s)" if cpu is not None else ")"))
     if stopped:
         parts.append("stopped by a signal")
     print("sqlc: " + ", ".join(parts), file=sys.stderr)
