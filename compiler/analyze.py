@@ -956,6 +956,15 @@ class Analyzer:
                        span=rel.span)
         if not lookup:
             node = replace(node, interval=_interval_bounds(condition, width, _rowtimes(node)))
+            if node.interval is None:
+                self.diag.warning(
+                    "this join has no time bound: it keeps every row of both inputs in state "
+                    "for ever (a regular join)",
+                    rel.span,
+                    hint="bound it in time, e.g. AND b.event_time BETWEEN a.event_time AND "
+                    "a.event_time + INTERVAL '1' HOUR, to make it an interval join whose state "
+                    "the watermark frees",
+                )
         out_scope = Scope(
             [
                 ScopeField(f.qualifier, f.name, out.type, f.index,

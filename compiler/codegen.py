@@ -34,7 +34,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.pipeline": ("Context", "Field", "Output", "Pipeline", "Source", "Watermark",
                              "main"),
     "runtime_lib.aggregates": ("Agg",),
-    "runtime_lib.joins": ("IntervalJoin",),
+    "runtime_lib.joins": ("IntervalJoin", "Join"),
     "runtime_lib.lookup": ("LookupJoin",),
     "runtime_lib.tables": ("open_lookup_table",),
     "runtime_lib.sort": ("TemporalSort",),
@@ -45,7 +45,7 @@ RUNTIME_IMPORTS = {
 SCALAR_MODULE = "runtime_lib.scalar"
 
 RUNNABLE = {"SourceExec", "CalcExec", "SinkExec", "WindowAggregateExec", "GroupAggregateExec",
-            "IntervalJoinExec", "TemporalSortExec", "LookupJoinExec"}
+            "IntervalJoinExec", "TemporalSortExec", "LookupJoinExec", "JoinExec"}
 NOT_YET = {
     "LookupJoinExec": "lookup joins",
     "IntervalJoinExec": "interval joins",
@@ -281,12 +281,13 @@ class _Generator:
                     problems.append(Diagnostic(
                         "UnsupportedError", "an aggregation over another aggregation does not "
                         "run yet", e.span))
-                if e.name == "GroupAggregateExec" and any(
+                if e.name in ("GroupAggregateExec", "WindowAggregateExec",
+                              "TemporalSortExec", "IntervalJoinExec") and any(
                         lg.changelog(child.logical) != "I" for child in e.inputs):
                     problems.append(Diagnostic(
-                        "UnsupportedError", "GROUP BY over an updating input does not run yet",
-                        e.span))
-                if e.name == "IntervalJoinExec":
+                        "UnsupportedError", f"{e.name} over an updating input (a regular outer "
+                        "join or an aggregation) does not run yet", e.span))
+                if e.name in ("IntervalJoinExec", "JoinExec"):
                     assert isinstance(node, lg.Join)
                     if not node.equi_keys:
                         problems.append(Diagnostic(
@@ -348,6 +349,7 @@ class _Generator:
                 "GroupAggregateExec": "group_aggregate",
                 "IntervalJoinExec": "interval_join",
                 "LookupJoinExec": "lookup_join",
+                "JoinExec": "join",
                 "TemporalSortExec": "temporal_sort",
                 "SinkExec": "sink",
             }.get(e.name, _identifier(e.name))
@@ -392,6 +394,8 @@ class _Generator:
                     self.temporal_sort(e)
                 if e.name == "LookupJoinExec":
                     self.lookup_join(e)
+                if e.name == "JoinExec":
+                    self.interval_join(e)  # a regular join: the same shape without time
         self.advance_method()
         return {}
 
@@ -526,7 +530,7 @@ class _Generator:
                 lines.append(f"{indent}self.write({index}, {var})")
                 return lines
             # a stateful operator: hand the rows over
-            if parent.name == "IntervalJoinExec":
+            if parent.name in ("IntervalJoinExec", "JoinExec"):
                 side = 0 if parent.inputs[0] is current else 1
                 return lines + self.push_into_join(parent, side, var, indent)
             if parent.name == "LookupJoinExec":
@@ -648,7 +652,7 @@ class _Generator:
                     f"{indent}{target}self.{operator}.process(",
                     f"{indent}    keys=[{keys}],",
                     f"{indent}    ts={var}[{time_name!r}].values,",
-                    f"{indent}    watermark_before={var}.watermarks,",
+                    f"{indent}    watermark_before={var}.row_watermarks(),",
                     f"{indent}    args=[{args}],",
                     f"{indent}    filters=[{filters}],",
                     f"{indent})",
@@ -781,10 +785,11 @@ class _Generator:
     def interval_join(self, e: Exec) -> None:
         m = self.m
         node = e.logical
-        assert isinstance(node, lg.Join) and node.interval is not None
+        assert isinstance(node, lg.Join)
         name = self.name_of(e)
         m.span_entry(name, e.span)
-        _, _, lower, upper = node.interval
+        regular = node.interval is None
+        lower, upper = (0, 0) if regular else node.interval[2:]  # type: ignore[index]
         schema = node.schema
         width = len(node.left.schema)
         residual = _residual(node)
@@ -799,11 +804,13 @@ class _Generator:
         key_kinds = [node.left.schema[li].type.storage for li, _ in node.equi_keys]
         lines = [
             f"# {e.name} ({m.where(e.span)}): {_comment(e.state)}",
-            f"self.{name} = IntervalJoin(",
+            f"self.{name} = {'Join' if regular else 'IntervalJoin'}(",
             f"    kind={node.kind!r},",
             f"    key_kinds={key_kinds!r},",
-            f"    lower_ms={lower},",
-            f"    upper_ms={upper},",
+        ]
+        if not regular:
+            lines += [f"    lower_ms={lower},", f"    upper_ms={upper},"]
+        lines += [
             f"    left_names={[f.name for f in schema[:width]]!r},",
             f"    right_names={[f.name for f in schema[width:]]!r},",
             f"    left_kinds={[f.type.storage for f in node.left.schema]!r},",
@@ -812,7 +819,7 @@ class _Generator:
         if residual_fn:
             lines.append(f"    residual={residual_fn},")
         lines.append(")")
-        if not any(line.startswith("self.watermarks") for line in m.state):
+        if not regular and not any(line.startswith("self.watermarks") for line in m.state):
             m.state.append("self.watermarks: dict[str, int] = {}  # the latest, per source")
         m.state.extend(lines)
         method = [f"    def on_{name}(self, batch: Batch) -> None:",
@@ -823,7 +830,7 @@ class _Generator:
 
     def push_into_join(self, e: Exec, side: int, var: str, indent: str) -> list[str]:
         node = e.logical
-        assert isinstance(node, lg.Join) and node.interval is not None
+        assert isinstance(node, lg.Join)
         name = self.name_of(e)
         child = e.inputs[side]
         schema = child.schema
@@ -831,12 +838,17 @@ class _Generator:
         keys = ", ".join(emitter.column(lg.ColumnRef(pair[side], schema[pair[side]].name,
                                                      schema[pair[side]].type))
                          for pair in node.equi_keys)
+        which = ("left", "right")[side]
+        if node.interval is None:
+            return [
+                f"{indent}# {e.name} ({self.m.where(e.span)}): the {which} side",
+                f"{indent}self.on_{name}(self.{name}.process_{which}([{keys}], {var}))",
+            ]
         time_index = node.interval[side]
         other = sorted({x.logical.source for x in walk(e.inputs[1 - side])  # type: ignore
                         if x.name == "SourceExec"})
         other_wm = ", ".join(f"self.watermarks.get({s!r}, WM_MIN)" for s in other)
         other_wm = other_wm if len(other) == 1 else f"min({other_wm})"
-        which = ("left", "right")[side]
         return [
             f"{indent}# {e.name} ({self.m.where(e.span)}): the {which} side",
             f"{indent}joined, late = self.{name}.process_{which}(",

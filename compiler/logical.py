@@ -551,7 +551,11 @@ def changelog(node: LogicalNode) -> str:
     if isinstance(node, TopN):
         return "I" if node.window else "I,UB,UA,D"
     if isinstance(node, Join) and not node.lookup and node.interval is None:
-        return "I,UB,UA,D"
+        # a regular inner join of insert-only inputs only inserts; an outer one
+        # retracts its NULL-padded rows when a match arrives
+        inner_append = node.kind in ("INNER", "CROSS") and all(
+            changelog(i) == "I" for i in node.inputs())
+        return "I" if inner_append else "I,UB,UA,D"
     if isinstance(node, Limit):
         return changelog(node.input)
     inputs = node.inputs()

@@ -120,7 +120,7 @@ class Query(Pipeline):
         late = self.window_aggregate.process(
             keys=[batch["model_id"]],
             ts=batch["event_time"].values,
-            watermark_before=batch.watermarks,
+            watermark_before=batch.row_watermarks(),
             args=[batch["latency_ms"]],
             filters=[],
         )

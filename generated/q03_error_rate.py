@@ -132,7 +132,7 @@ class Query(Pipeline):
         late = self.window_aggregate.process(
             keys=[batch["model_id"]],
             ts=batch["event_time"].values,
-            watermark_before=batch.watermarks,
+            watermark_before=batch.row_watermarks(),
             args=[sql.case_when([sql.is_not_null(batch["error_code"])], [1], 0)],
             filters=[],
         )

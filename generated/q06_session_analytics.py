@@ -145,7 +145,7 @@ class Query(Pipeline):
         late = self.window_aggregate.process(
             keys=[batch["user_id"]],
             ts=batch["event_time"].values,
-            watermark_before=batch.watermarks,
+            watermark_before=batch.row_watermarks(),
             args=[batch["tokens_used"], batch["latency_ms"]],
             filters=[],
         )

@@ -182,7 +182,7 @@ class Query(Pipeline):
         late = self.window_aggregate_1.process(
             keys=[batch["model_id"], batch["region"]],
             ts=batch["event_time"].values,
-            watermark_before=batch.watermarks,
+            watermark_before=batch.row_watermarks(),
             args=[batch["latency_ms"]],
             filters=[],
         )
@@ -191,7 +191,7 @@ class Query(Pipeline):
         self.window_aggregate_2.process(
             keys=[batch["model_id"]],
             ts=batch["event_time"].values,
-            watermark_before=batch.watermarks,
+            watermark_before=batch.row_watermarks(),
             args=[batch["latency_ms"]],
             filters=[],
         )
@@ -199,7 +199,7 @@ class Query(Pipeline):
         self.window_aggregate_3.process(
             keys=[batch["region"]],
             ts=batch["event_time"].values,
-            watermark_before=batch.watermarks,
+            watermark_before=batch.row_watermarks(),
             args=[batch["latency_ms"]],
             filters=[],
         )
@@ -207,7 +207,7 @@ class Query(Pipeline):
         self.window_aggregate_4.process(
             keys=[],
             ts=batch["event_time"].values,
-            watermark_before=batch.watermarks,
+            watermark_before=batch.row_watermarks(),
             args=[batch["latency_ms"]],
             filters=[],
         )

@@ -100,3 +100,37 @@ def test_lookup_join_against_the_real_postgres(postgres, tmp_path: Path, monkeyp
     from_pg = (tmp_path / "pg.jsonl").read_text().splitlines()
     assert len(from_pg) == 4998
     assert from_pg == (tmp_path / "file.jsonl").read_text().splitlines()
+
+
+def test_q15_regular_join_then_tumble_equals_duckdb(tmp_path: Path) -> None:
+    """Spec Query 15: a regular INNER join (append-only) feeding a 1-hour group
+    window; CORR over one pair is NULL in sqlc (DuckDB: NaN)."""
+    import datetime as dt
+    import math
+
+    argv = ["--output", str(tmp_path / "out.jsonl"), "--quiet",
+            "--input", f"llm_requests={DATA / 'llm_requests.jsonl'}",
+            "--input", f"user_feedback={DATA / 'user_feedback.jsonl'}"]
+    assert run_module(ROOT / "generated" / "q15_quality_correlation.py", argv) == 0
+
+    def ms(text: str) -> int:
+        moment = dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f")
+        return int(moment.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+
+    got = sorted((g["model_id"], ms(g["window_start"]), g["avg_latency"], g["avg_rating"],
+                  g["latency_rating_correlation"])
+                 for g in map(json.loads, (tmp_path / "out.jsonl").read_text().splitlines()))
+    expected = duckdb.connect().execute(f"""
+        SELECT model_id, (r.timestamp_ms // 3600000) * 3600000, AVG(latency_ms),
+               AVG(CAST(rating AS DOUBLE)), CORR(latency_ms, CAST(rating AS DOUBLE))
+        FROM read_json('{DATA / "llm_requests.jsonl"}') r
+        JOIN read_json('{DATA / "user_feedback.jsonl"}') f ON r.request_id = f.request_id
+        GROUP BY ALL ORDER BY 1, 2""").fetchall()
+    assert len(got) == len(expected) > 10
+    for a, e in zip(got, expected):
+        assert a[:2] == e[:2]
+        for x, y in zip(a[2:], e[2:]):
+            if y is not None and math.isnan(y):
+                assert x is None
+            else:
+                assert x is not None and math.isclose(x, y, rel_tol=1e-9)
