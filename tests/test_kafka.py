@@ -533,15 +533,22 @@ def test_startup_modes_and_commits(kafka_broker, topics, modules, tmp_path, monk
     assert ids == sorted(["b0", "b1", "b2", "b3", "b4", "b0", "b1"])
 
 
-def test_sink_override(kafka_broker, topics, modules):
+def test_sink_and_input_overrides(kafka_broker, topics, modules, monkeypatch):
+    """--sink kafka:TOPIC for a query's own result, --input NAME=kafka:TOPIC for
+    another topic than the DDL's, --bootstrap for both."""
     events = spec_events()[:400]
-    produce_events(kafka_broker, topics.input, events)
+    other = kafka_broker.create_topic(kafka_broker.unique_topic("other"), 2)
+    produce_events(kafka_broker, other, events, partitions=2)
     sink = kafka_broker.create_topic(kafka_broker.unique_topic("sink"), 2)
-    assert run_module(modules["filter_file"], ["--until-end", "--quiet", "--sink",
-                                               f"kafka:{sink}", "--bootstrap",
-                                               kafka_broker.bootstrap]) == 0
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1")  # --bootstrap wins
+    assert run_module(modules["filter_file"], [
+        "--until-end", "--quiet", "--input", f"requests=kafka:{other}",
+        "--sink", f"kafka:{sink}", "--bootstrap", kafka_broker.bootstrap]) == 0
     out = values(kafka_broker.consume_all(sink))
-    assert out and all(r["latency_ms"] > 1000 for r in out)
+    good = set((DATA / "llm_requests.jsonl").read_bytes().splitlines())
+    slow = [json.loads(e) for e in events if e in good]
+    assert sorted(r["request_id"] for r in out) == sorted(
+        e["request_id"] for e in slow if (e["latency_ms"] or 0) > 1000)
     assert set(out[0]) == {"request_id", "model_id", "latency_ms", "cost"}
 
 
