@@ -27,6 +27,8 @@ CONNECTORS: dict[str, dict] = {
                 "group-offsets",
                 "timestamp",
             ),
+            "scan.bounded.mode": ("unbounded", "latest-offset"),
+            "sink.delivery-guarantee": ("at-least-once", "exactly-once", "none"),
         },
         "known": (
             "topic",
@@ -36,6 +38,7 @@ CONNECTORS: dict[str, dict] = {
             "key.fields",
             "scan.startup.mode",
             "scan.startup.timestamp-millis",
+            "scan.bounded.mode",
             "scan.watermark.idle-timeout",
             "dead-letter.topic",
             "late-events.topic",
@@ -334,6 +337,15 @@ def check_properties(
             "'scan.startup.timestamp-millis' is only used with 'scan.startup.mode' = 'timestamp'",
             seen["scan.startup.timestamp-millis"].span,
         )
+    if mode is not None and mode.value == "group-offsets" and "properties.group.id" not in seen:
+        diagnostics.error(
+            "BindError",
+            "'scan.startup.mode' = 'group-offsets' needs 'properties.group.id'",
+            mode.span,
+        )
+    if "key.fields" in seen and "key.format" not in seen:
+        diagnostics.error("BindError", "'key.fields' needs 'key.format'",
+                          seen["key.fields"].span)
     if connector_prop.value in ("postgres", "jdbc", "redis") and kind == "STREAM":
         diagnostics.error(
             "BindError",

@@ -490,16 +490,21 @@ class _Generator:
         # the entry method: each query reading this source gets its columns
         method = [f"    def on_{ident}(self, batch: Batch) -> None:",
                   f'        """Rows of {_comment(source_name)}."""']
-        for e in execs:
+        for number, e in enumerate(execs, start=1):
             scan = e.logical
             assert isinstance(scan, lg.Scan)
             names = [f.name for f in scan.schema]
-            if len(execs) > 1 and names != list(wanted):
-                method.append(f"        {ident} = batch.project("
-                              f"{{name: batch[name] for name in {tuple(names)!r}}})")
-                method += self.chain(e, ident, "        ")
-            else:
+            if len(execs) == 1:
                 method += self.chain(e, "batch", "        ")
+                continue
+            # several queries read this source: each gets its own rows variable
+            var = f"{ident}_{number}"
+            if names != list(wanted):
+                method.append(f"        {var} = batch.project("
+                              f"{{name: batch[name] for name in {tuple(names)!r}}})")
+            else:
+                method.append(f"        {var} = batch")
+            method += self.chain(e, var, "        ")
         m.methods.append("\n".join(method))
 
     def chain(self, start: Exec, var: str, indent: str) -> list[str]:

@@ -309,8 +309,38 @@ def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sour
                       "properties.bootstrap.servers": bootstrap}
         return KafkaSink(topic, output.fields, output.key, properties, pool, f"--sink {topic}")
     if args.output:
-        return sinks.JsonLinesFileSink(args.output, output.fields)
+        # several queries in one file share the --output file: one handle, each
+        # query's rows encoded with its own schema
+        shared = _OUTPUT_FILES.get(args.output)
+        if shared is None:
+            shared = _OUTPUT_FILES[args.output] = sinks.JsonLinesFileSink(args.output,
+                                                                           output.fields)
+            return shared
+        return _SharedFileOutput(shared, output.fields)
     return sinks.StdoutSink(output.fields, pretty=args.pretty)
+
+
+_OUTPUT_FILES: dict = {}
+
+
+class _SharedFileOutput:
+    """A second query's rows in the --output file another query opened."""
+
+    def __init__(self, owner, fields: tuple[Field, ...]) -> None:
+        self.owner = owner
+        self.fields = fields
+
+    def write(self, batch: Batch, ops=None) -> None:
+        from runtime_lib.sinks import encode_json_lines
+
+        self.owner._handle.write(encode_json_lines(batch, self.fields, ops))
+
+    def flush(self) -> None:
+        if not self.owner._handle.closed:
+            self.owner.flush()
+
+    def close(self) -> None:
+        """Nothing to do: the owner flushes and closes the file."""
 
 
 class DeadLetterRouter:
@@ -409,6 +439,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
                                 + ", ".join(str(o.target) for o in query.outputs))
         for reader in kafka_sources:
             reader.open()
+        _OUTPUT_FILES.clear()
         outputs = [_open_output(args, out, pool, kafka_sources) for out in query.outputs]
         dead_topics = {}
         for name, reader in readers.items():
