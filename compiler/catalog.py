@@ -56,7 +56,8 @@ CONNECTORS: dict[str, dict] = {
     "file": {
         "required": ("path",),
         "values": {"format": ("json", "csv")},
-        "known": ("path", "format", "scan.watermark.idle-timeout", "csv.delimiter"),
+        "known": ("path", "format", "scan.watermark.idle-timeout", "csv.delimiter",
+                  "changelog.op-field", "state.ttl"),
         "prefixes": (),
     },
     "postgres": {

@@ -20,6 +20,10 @@ property                    meaning
 'lookup.max-retries'        give up after this many failed retries
                             (default: wait until the store is back)
 'path', 'format'            the file of a 'file' table
+'changelog.op-field'        a 'file' table given as changes: the column with
+                            +I/+U (upsert) and -U/-D (delete) per line
+'state.ttl'                 for such a table, entries not written for this
+                            long are dropped (processing time), e.g. '1 h'
 ==========================  =================================================
 """
 
@@ -61,6 +65,10 @@ def open_lookup_table(name: str, fields: tuple[Field, ...], key: tuple[str, ...]
                         else None),
     }
     if connector in ("file", "filesystem"):
+        if "changelog.op-field" in props:  # a mutable table: its changes, applied in order
+            return lookup.ChangelogTable.from_file(
+                props["path"], fields, list(key), op_field=props["changelog.op-field"],
+                format=props.get("format"), state_ttl_ms=duration_ms(props.get("state.ttl")))
         return lookup.FileTable(props["path"], fields, list(key), format=props.get("format"))
     if connector in ("postgres", "jdbc"):
         return lookup.PostgresTable(
