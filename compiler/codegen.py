@@ -208,8 +208,9 @@ def _upsert_key(sink: lg.Sink) -> tuple[str, ...]:
     return tuple(found[p] for p in sorted(key_positions))
 
 
-def _field_call(f: lg.Field) -> str:
-    return f"Field({f.name!r}, {f.type.sql()!r}, {f.type.nullable!r})"
+def _field_call(f: lg.Field, note: str = "") -> str:
+    extra = f", {note!r}" if note else ""
+    return f"Field({f.name!r}, {f.type.sql()!r}, {f.type.nullable!r}{extra})"
 
 
 def _calc_function(m: _Module, name: str, node: lg.LogicalNode, doc: str) -> str:
@@ -441,6 +442,8 @@ class _Generator:
             if f.name in required and f.type.nullable:
                 f = lg.Field(f.name, f.type.with_nullable(False))
                 lines.append(f"        # {_comment(f.name)}: NOT NULL here, the event time needs it")
+                lines.append(f"        {_field_call(f, 'the event time is computed from it')},")
+                continue
             lines.append(f"        {_field_call(f)},")
         lines.append("    ),")
         if metadata:

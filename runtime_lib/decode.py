@@ -487,14 +487,16 @@ class JsonDecoder:
         for field in self.schema:
             if field.name not in obj:
                 if not field.nullable:
-                    problems.append(f"field {field.name!r}: missing, but the column is NOT NULL")
+                    why = f" ({field.note})" if field.note else ""
+                    problems.append(f"field {field.name!r}: missing, but the column is NOT NULL{why}")
                 values.append(None)
                 continue
             value = obj[field.name]
             if value is None:
                 if not field.nullable:
+                    why = f" ({field.note})" if field.note else ""
                     problems.append(
-                        f"field {field.name!r}: expected {field.type_name} NOT NULL, got null"
+                        f"field {field.name!r}: expected {field.type_name} NOT NULL, got null{why}"
                     )
                 values.append(None)
                 continue

@@ -179,6 +179,7 @@ class Field:
     name: str
     type_name: str
     nullable: bool = True
+    note: str = ""  # why the column is required, for dead-letter reasons
 
     @property
     def kind(self) -> str:

@@ -511,10 +511,6 @@ CREATE STREAM ev (
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "defect: a record whose event time is NULL becomes a dead letter with raw='' and "
-    "position = its 0-based index in the micro-batch, not its line and text "
-    "(runtime_lib/pipeline.py _with_event_time)"))
 def test_null_event_time_dead_letter_names_the_line(tmp_path: Path) -> None:
     catalog = tmp_path / "catalog.sql"
     catalog.write_text(NULLABLE_TIME_DDL, encoding="utf-8")
