@@ -2013,7 +2013,7 @@ class Analyzer:
             self.diag.error("UnsupportedError", "scalar subqueries are not supported on streams "
                             "yet; use a join", span)
             raise _Abort
-        self.diag.error("UnsupportedError", f"unsupported expression", span)
+        self.diag.error("UnsupportedError", "unsupported expression", span)
         raise _Abort
 
     def literal(self, node: ast.Literal) -> lg.Const:
@@ -2538,8 +2538,10 @@ def _duration_text(ms: int) -> str:
 
 
 def _duration_ms(text: str) -> int | None:
-    match = re.fullmatch(r"\s*(\d+)\s*(ms|s|sec|min|m|h)?\s*", text)
-    if not match:
+    """A property duration ('5 s', '10 min'), read as the runtime reads it."""
+    from runtime_lib.tables import duration_ms
+
+    try:
+        return duration_ms(text)
+    except ValueError:
         return None
-    factor = {"ms": 1, "s": 1000, "sec": 1000, "min": 60_000, "m": 60_000, "h": 3_600_000}
-    return int(match.group(1)) * factor.get(match.group(2) or "ms", 1)

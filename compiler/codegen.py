@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import keyword
 import os
 import re
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from compiler import logical as lg
 from compiler.errors import Diagnostic, Source, Span, UnsupportedError
 from compiler.functions import OPERATORS, SCALARS
 from compiler.physical import Exec, explain_physical, walk
+from runtime_lib.pipeline import identifier
 
 # Every runtime symbol the generated code names, in one place (a test checks
 # that each exists in runtime_lib).
@@ -62,13 +62,8 @@ NOT_YET = {
 
 
 def _identifier(name: str) -> str:
-    """A Python identifier for an SQL name: only [a-z0-9_], never a keyword."""
-    text = re.sub(r"[^0-9a-zA-Z_]", "_", name).lower().strip("_") or "x"
-    if text[0].isdigit():
-        text = "_" + text
-    if keyword.iskeyword(text) or keyword.issoftkeyword(text):
-        text += "_"
-    return text
+    """A Python identifier for an SQL name (the runtime's rule, shared)."""
+    return identifier(name)
 
 
 def _printable(text: str, keep: str = "") -> str:

@@ -671,7 +671,7 @@ def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             for partition in readers[s.name].partitions:
                 marks[s.name].add_partition(partition)
     current = {name: WM_MIN for name in marks}
-    methods = {s.name: getattr(pipeline, f"on_{_method_name(s.name)}") for s in sources}
+    methods = {s.name: getattr(pipeline, f"on_{identifier(s.name)}") for s in sources}
     offsets = {s.name: _Offsets() for s in sources if readers[s.name].commits}
     horizon = _state_horizon(pipeline) if offsets else 0
     if offsets and horizon is None:
@@ -812,7 +812,10 @@ def _event_time(batch: Batch, spec: Source, marks: Watermarks, parts, keys):
     return Batch(batch.columns, batch.num_rows, before), dead, parts, times
 
 
-def _method_name(source_name: str) -> str:
+def identifier(source_name: str) -> str:
+    """The Python identifier of an SQL name (``on_<identifier>`` methods, state
+    attributes): only [a-z0-9_], never a keyword. The code generator uses this
+    same function, so dispatch and generated names cannot drift apart."""
     import keyword
     import re
 

@@ -34,7 +34,7 @@ import re
 from runtime_lib.env import resolve_properties
 from runtime_lib.schema import Field
 
-_UNITS = {"ms": 1, "s": 1000, "sec": 1000, "second": 1000, "seconds": 1000, "min": 60_000,
+_UNITS = {"ms": 1, "s": 1000, "sec": 1000, "second": 1000, "seconds": 1000, "min": 60_000, "m": 60_000,
           "minute": 60_000, "minutes": 60_000, "h": 3_600_000, "hour": 3_600_000,
           "hours": 3_600_000, "d": 86_400_000, "day": 86_400_000, "days": 86_400_000}
 
