@@ -25,6 +25,7 @@ from compiler import logical as lg
 from compiler.errors import Diagnostic, Source, Span, UnsupportedError
 from compiler.functions import OPERATORS, SCALARS
 from compiler.physical import Exec, explain_physical, walk
+from runtime_lib.aggregates import RETRACTABLE
 from runtime_lib.pipeline import identifier
 
 # Every runtime symbol the generated code names, in one place (a test checks
@@ -271,18 +272,21 @@ class _Generator:
                                 "UnsupportedError",
                                 f"{call.fn}(DISTINCT ...) does not run yet; COUNT(DISTINCT) "
                                 "does", call.span))
-                if e.name in ("WindowAggregateExec", "GroupAggregateExec") and any(
-                        x.name in ("WindowAggregateExec", "GroupAggregateExec")
-                        for child in e.inputs for x in walk(child)):
+                nested = e.name in ("WindowAggregateExec", "GroupAggregateExec") and any(
+                    x.name in ("WindowAggregateExec", "GroupAggregateExec")
+                    for child in e.inputs for x in walk(child))
+                if nested:
                     problems.append(Diagnostic(
                         "UnsupportedError", "an aggregation over another aggregation does not "
                         "run yet", e.span))
-                if e.name in ("GroupAggregateExec", "WindowAggregateExec",
-                              "TemporalSortExec", "IntervalJoinExec") and any(
-                        lg.changelog(child.logical) != "I" for child in e.inputs):
+                updating = any(lg.changelog(child.logical) != "I" for child in e.inputs)
+                if e.name in ("TemporalSortExec", "IntervalJoinExec") and updating:
                     problems.append(Diagnostic(
                         "UnsupportedError", f"{e.name} over an updating input (a regular outer "
                         "join or an aggregation) does not run yet", e.span))
+                if e.name in ("GroupAggregateExec", "WindowAggregateExec") and updating \
+                        and not nested:
+                    problems += _retraction_problems(e)
                 if e.name in ("IntervalJoinExec", "JoinExec"):
                     assert isinstance(node, lg.Join)
                     if not node.equi_keys:
@@ -640,6 +644,9 @@ class _Generator:
         node = e.logical
         assert isinstance(node, lg.Aggregate)
         lines: list[str] = []
+        # over an updating input (a regular outer join) -D/-U rows take rows back
+        updating = lg.changelog(e.inputs[0].logical) != "I"
+        retract = [f"{indent}    retract={var}.retracted(),"] if updating else []
         for number, (operator, plan) in enumerate(self.operators(e)):
             emitter = ExprEmitter(e.inputs[0].schema, var)
             keys = ", ".join(emitter.column(k) for k in plan.key_exprs)
@@ -658,6 +665,7 @@ class _Generator:
                     f"{indent}    watermark_before={var}.row_watermarks(),",
                     f"{indent}    args=[{args}],",
                     f"{indent}    filters=[{filters}],",
+                    *retract,
                     f"{indent})",
                 ]
                 if number == 0:
@@ -671,6 +679,7 @@ class _Generator:
                     f"{indent}        args=[{args}],",
                     f"{indent}        filters=[{filters}],",
                     f"{indent}        num_rows={var}.num_rows,",
+                    *("    " + line for line in retract),
                     f"{indent}    )",
                     f"{indent})",
                 ]
@@ -865,6 +874,28 @@ class _Generator:
             "dropped\")",
             f"{indent}self.on_{name}(joined)",
         ]
+
+
+def _retraction_problems(e: Exec) -> list[Diagnostic]:
+    """An aggregation over an updating input takes rows back (-D/-U): every
+    aggregate needs an inverse, and a SESSION could split."""
+    node = e.logical
+    assert isinstance(node, lg.Aggregate)
+    problems = []
+    if node.window is not None and node.window.kind == "SESSION":
+        problems.append(Diagnostic(
+            "UnsupportedError", "a SESSION window over an updating input (a regular outer join) "
+            "does not run: taking a row back could split a session; use an interval join or "
+            "TUMBLE/HOP/CUMULATE", e.span))
+    for call in node.aggs:
+        func = "count_star" if call.fn == "COUNT" and not call.args else _AggregatePlan.FUNCS[call.fn]
+        if func not in RETRACTABLE or (call.distinct and call.fn == "COUNT"):
+            name = f"{call.fn}(DISTINCT ...)" if call.distinct else call.fn
+            problems.append(Diagnostic(
+                "UnsupportedError", f"{name} over an updating input (a regular outer join "
+                "retracts rows) does not run yet; COUNT, SUM, AVG, STDDEV/VARIANCE and CORR do",
+                call.span))
+    return problems
 
 
 def _lookup_key_order(join: lg.Join) -> list[int]:

@@ -10,6 +10,14 @@
 -- TUMBLE_START(r.event_time, INTERVAL '1' HOUR) AS window_start); sqlc
 -- exposes window_start/window_end for them. (In Flink, `variant` must also
 -- be quoted: it is a reserved word there.)
+-- How it runs: the regular LEFT JOIN emits a request at once with a NULL
+-- rating, then, when its feedback arrives, takes that row back (-D) and emits
+-- the joined row (+I); the window applies both while it is open. Feedback
+-- that arrives after its request's window fired is late (counted, and written
+-- with --late-events). Flink rejects this window (a regular join loses the
+-- time attribute); sqlc keeps r.event_time. The watermark is the lower of
+-- both streams'. State: every request and feedback row, kept for ever unless
+-- the tables set 'state.ttl'.
 SELECT
     experiment_id,
     variant,

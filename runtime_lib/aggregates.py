@@ -96,6 +96,8 @@ FUNCS = {
     "percentile_cont", "percentile_disc", "approx_percentile",
 } | VARIANCE_FUNCS
 NUMERIC = {"i", "f"}
+# aggregates that can take a row back (over a changelog input: -D/-U rows)
+RETRACTABLE = {"count_star", "count", "sum", "avg", "corr"} | VARIANCE_FUNCS
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ class _State:
 
     arrays: tuple[str, ...] = ()  # names of per-slot arrays (first axis = slot)
     fills: tuple = ()
+    retractable = False  # has ``retract(slots, cols)``, the inverse of ``update``
 
     def ensure(self, cap: int) -> None:
         for name, fill in zip(self.arrays, self.fills):
@@ -200,8 +203,13 @@ class CountState(_State):
     def __init__(self):
         self.cnt = np.zeros(0, np.int64)
 
+    retractable = True
+
     def update(self, slots, cols, seqs):
         K.update_count(slots, self.cnt)
+
+    def retract(self, slots, cols):
+        K.retract_count(slots, self.cnt)
 
     def _combined(self, idx, offs):
         if _is_singletons(offs):
@@ -228,8 +236,13 @@ class SumState(_State):
         self.acc = np.zeros(0, np.float64 if kind == "f" else np.int64)
         self.cnt = np.zeros(0, np.int64)
 
+    retractable = True
+
     def update(self, slots, cols, seqs):
         K.update_sum(slots, cols[0].values, self.acc, self.cnt)
+
+    def retract(self, slots, cols):
+        K.retract_sum(slots, cols[0].values, self.acc, self.cnt)
 
     def _combined(self, idx, offs):
         if _is_singletons(offs):
@@ -399,8 +412,13 @@ class MomentsState(_State):
         self.mean = np.zeros(0)
         self.m2 = np.zeros(0)
 
+    retractable = True
+
     def update(self, slots, cols, seqs):
         K.update_moments(slots, cols[0].values, self.n, self.mean, self.m2)
+
+    def retract(self, slots, cols):
+        K.retract_moments(slots, cols[0].values, self.n, self.mean, self.m2)
 
     def _combined(self, idx, offs):
         if _is_singletons(offs):
@@ -435,9 +453,15 @@ class CorrState(_State):
         self.n = np.zeros(0, np.int64)
         self.mx, self.my, self.m2x, self.m2y, self.cxy = (np.zeros(0) for _ in range(5))
 
+    retractable = True
+
     def update(self, slots, cols, seqs):
         K.update_comoments(slots, cols[0].values, cols[1].values, self.n, self.mx, self.my,
                            self.m2x, self.m2y, self.cxy)
+
+    def retract(self, slots, cols):
+        K.retract_comoments(slots, cols[0].values, cols[1].values, self.n, self.mx, self.my,
+                            self.m2x, self.m2y, self.cxy)
 
     def _combined(self, idx, offs):
         if _is_singletons(offs):
@@ -769,9 +793,12 @@ class AggregateStates:
     """The state of all aggregates of one operator, over ``n_slots`` slots.
 
     ``rows`` counts every row added to a slot (a window exists when it has one).
-    ``update(slots, args, filters, seqs)``: ``slots[i]`` is row i's slot or -1;
-    ``args`` the argument columns, ``filters`` boolean masks (None = all true),
-    ``seqs`` the rows' arrival sequence numbers (for FIRST/LAST_VALUE)."""
+    ``update(slots, args, filters, seqs, retract=None)``: ``slots[i]`` is row
+    i's slot or -1; ``args`` the argument columns, ``filters`` boolean masks
+    (None = all true), ``seqs`` the rows' arrival sequence numbers (for
+    FIRST/LAST_VALUE); ``retract`` marks rows that take an earlier row back
+    (-D/-U of an updating input): they are applied in order, with the inverse of
+    each aggregate's update, which only ``RETRACTABLE`` functions have."""
 
     def __init__(self, aggs: list[Agg], arg_kinds: list[str]):
         self.aggs = list(aggs)
@@ -821,8 +848,36 @@ class AggregateStates:
             for p in self._parts:
                 p.state.ensure(cap)
 
-    def update(self, slots: np.ndarray, args: list[Column], filters: list, seqs: np.ndarray) -> None:
-        K.update_count(slots, self.rows.cnt)
+    @property
+    def retractable(self) -> bool:
+        return all(p.state.retractable for p in self._parts)
+
+    def update(self, slots: np.ndarray, args: list[Column], filters: list, seqs: np.ndarray,
+               retract: np.ndarray | None = None) -> None:
+        if retract is not None and retract.any():
+            if not self.retractable:
+                raise ValueError("these aggregates cannot take rows back (an updating input needs "
+                                 f"{', '.join(sorted(RETRACTABLE))})")
+            # runs of added rows and runs of retracted rows, in arrival order
+            cuts = np.flatnonzero(retract[1:] != retract[:-1]) + 1
+            bounds = np.concatenate([[0], cuts, [len(slots)]]).tolist()
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                part_args = [c.take(np.arange(a, b)) for c in args]
+                part_filters = [None if f is None else f.take(np.arange(a, b)) if isinstance(f, Column)
+                                else np.asarray(f)[a:b] for f in filters]
+                if retract[a]:
+                    self._apply(slots[a:b], part_args, part_filters, None)
+                else:
+                    self.update(slots[a:b], part_args, part_filters, seqs[a:b])
+            return
+        self._apply(slots, args, filters, seqs)
+
+    def _apply(self, slots, args, filters, seqs) -> None:
+        """Add (``seqs`` given) or retract (``seqs`` None) rows."""
+        if seqs is None:
+            K.retract_count(slots, self.rows.cnt)
+        else:
+            K.update_count(slots, self.rows.cnt)
         masked: dict[tuple, np.ndarray] = {}
         for p in self._parts:
             mkey = (p.inputs, p.filter)
@@ -835,7 +890,10 @@ class AggregateStates:
                     if args[i].valid is not None:
                         ok = args[i].valid if ok is None else ok & args[i].valid
                 masked[mkey] = slots if ok is None else np.where(ok, slots, -1)
-            p.state.update(masked[mkey], [args[i] for i in p.inputs], seqs)
+            if seqs is None:
+                p.state.retract(masked[mkey], [args[i] for i in p.inputs])
+            else:
+                p.state.update(masked[mkey], [args[i] for i in p.inputs], seqs)
 
     def results(self, idx: np.ndarray, offs: np.ndarray, final: bool = False) -> list[Column]:
         """One column per Agg, one row per group of slots (CSR ``idx``/``offs``).

@@ -106,6 +106,13 @@ class Batch:
         columns = {k: v for k, v in self.columns.items() if k != name}
         return Batch(columns, self.num_rows, self.watermarks, ops)
 
+    def retracted(self) -> np.ndarray | None:
+        """Rows that take an earlier row back (``-D``, ``-U``); None when the
+        batch is insert-only."""
+        if self.ops is None:
+            return None
+        return np.isin(self.ops, ("-D", "-U"))
+
     def to_rows(self) -> list[tuple]:
         return list(zip(*(col.to_pylist() for col in self.columns.values())))
 

@@ -228,6 +228,76 @@ def update_comoments(slots, xs, ys, n, mx, my, m2x, m2y, cxy):
             cxy[s] += dx * (y - my[s])
 
 
+# Retraction (-D/-U rows of an updating input, e.g. a regular outer join):
+# the exact inverse of the updates above, one row at a time. A slot whose count
+# reaches 0 is reset to the empty state, so no rounding residue survives it.
+
+
+@jit
+def retract_count(slots, cnt):
+    for i in range(len(slots)):
+        s = slots[i]
+        if s >= 0:
+            cnt[s] -= 1
+
+
+@jit
+def retract_sum(slots, vals, acc, cnt):
+    for i in range(len(slots)):
+        s = slots[i]
+        if s >= 0:
+            cnt[s] -= 1
+            if cnt[s] == 0:
+                acc[s] = 0
+            else:
+                acc[s] -= vals[i]
+
+
+@jit
+def retract_moments(slots, vals, n, mean, m2):
+    """Undo Welford's update: n0 = n1 - 1, mean0 = (n1 mean1 - x) / n0,
+    m2_0 = m2_1 - (x - mean0)(x - mean1)."""
+    for i in range(len(slots)):
+        s = slots[i]
+        if s >= 0:
+            x = np.float64(vals[i])
+            n1 = n[s]
+            n[s] = n1 - 1
+            if n1 <= 1:
+                mean[s] = 0.0
+                m2[s] = 0.0
+            else:
+                m0 = (n1 * mean[s] - x) / (n1 - 1)
+                m2[s] -= (x - m0) * (x - mean[s])
+                mean[s] = m0
+
+
+@jit
+def retract_comoments(slots, xs, ys, n, mx, my, m2x, m2y, cxy):
+    """Undo ``update_comoments`` for one (x, y) pair per row."""
+    for i in range(len(slots)):
+        s = slots[i]
+        if s >= 0:
+            x = np.float64(xs[i])
+            y = np.float64(ys[i])
+            n1 = n[s]
+            n[s] = n1 - 1
+            if n1 <= 1:
+                mx[s] = 0.0
+                my[s] = 0.0
+                m2x[s] = 0.0
+                m2y[s] = 0.0
+                cxy[s] = 0.0
+            else:
+                x0 = (n1 * mx[s] - x) / (n1 - 1)
+                y0 = (n1 * my[s] - y) / (n1 - 1)
+                m2x[s] -= (x - x0) * (x - mx[s])
+                m2y[s] -= (y - y0) * (y - my[s])
+                cxy[s] -= (x - x0) * (y - my[s])
+                mx[s] = x0
+                my[s] = y0
+
+
 @jit
 def update_arg_first(slots, seqs, has, best_seq, win_row):
     """Per slot, the row with the smallest arrival sequence number so far;
@@ -1075,6 +1145,49 @@ def _ref_update_comoments(slots, xs, ys, n, mx, my, m2x, m2y, cxy):
             cxy[s] += dx * (y - my[s])
 
 
+def _ref_retract_count(slots, cnt):
+    for s in slots:
+        if s >= 0:
+            cnt[s] -= 1
+
+
+def _ref_retract_sum(slots, vals, acc, cnt):
+    for s, v in zip(slots, vals):
+        if s >= 0:
+            cnt[s] -= 1
+            acc[s] = 0 if cnt[s] == 0 else acc[s] - v
+
+
+def _ref_retract_moments(slots, vals, n, mean, m2):
+    # the inverse of Chan's merge of a one-element group
+    for s, v in zip(slots, vals):
+        if s >= 0:
+            x, n1 = float(v), int(n[s])
+            n[s] = n1 - 1
+            if n1 <= 1:
+                mean[s], m2[s] = 0.0, 0.0
+                continue
+            m0 = (n1 * mean[s] - x) / (n1 - 1)
+            m2[s] -= (x - m0) * (x - mean[s])
+            mean[s] = m0
+
+
+def _ref_retract_comoments(slots, xs, ys, n, mx, my, m2x, m2y, cxy):
+    for s, x, y in zip(slots, xs, ys):
+        if s >= 0:
+            x, y, n1 = float(x), float(y), int(n[s])
+            n[s] = n1 - 1
+            if n1 <= 1:
+                mx[s] = my[s] = m2x[s] = m2y[s] = cxy[s] = 0.0
+                continue
+            x0 = (n1 * mx[s] - x) / (n1 - 1)
+            y0 = (n1 * my[s] - y) / (n1 - 1)
+            m2x[s] -= (x - x0) * (x - mx[s])
+            m2y[s] -= (y - y0) * (y - my[s])
+            cxy[s] -= (x - x0) * (y - my[s])
+            mx[s], my[s] = x0, y0
+
+
 def _ref_update_arg_first(slots, seqs, has, best_seq, win_row):
     for i, (s, q) in enumerate(zip(slots, seqs)):
         if s >= 0 and (not has[s] or q < best_seq[s]):
@@ -1257,6 +1370,20 @@ def _ex_update_comoments(rng):
             *(np.zeros(k) for _ in range(5)))
 
 
+def _ex_retract(update: Callable, make: Callable) -> Callable:
+    """Arguments for a retract kernel: a state built by ``update`` from the
+    example rows, then some of those rows to retract (so counts stay >= 0)."""
+
+    def make_args(rng):
+        args = make(rng)
+        update(*args)
+        slots = args[0]
+        keep = rng.random(len(slots)) < 0.6
+        return (np.where(keep, slots, -1), *args[1:])
+
+    return make_args
+
+
 def _ex_update_arg(rng):
     n, k = int(rng.integers(0, 300)), int(rng.integers(1, 20))
     return (_ex_slots(rng, n, k), np.arange(n, dtype=np.int64) + 100, np.zeros(k, np.bool_),
@@ -1380,6 +1507,13 @@ REGISTRY: dict[str, Kernel] = {
     "update_max": Kernel(update_max, _ref_update_max, _ex_update_minmax),
     "update_moments": Kernel(update_moments, _ref_update_moments, _ex_update_moments),
     "update_comoments": Kernel(update_comoments, _ref_update_comoments, _ex_update_comoments),
+    "retract_count": Kernel(retract_count, _ref_retract_count,
+                            _ex_retract(_ref_update_count, _ex_update_count)),
+    "retract_sum": Kernel(retract_sum, _ref_retract_sum, _ex_retract(_ref_update_sum, _ex_update_sum)),
+    "retract_moments": Kernel(retract_moments, _ref_retract_moments,
+                              _ex_retract(_ref_update_moments, _ex_update_moments)),
+    "retract_comoments": Kernel(retract_comoments, _ref_retract_comoments,
+                                _ex_retract(_ref_update_comoments, _ex_update_comoments)),
     "update_arg_first": Kernel(update_arg_first, _ref_update_arg_first, _ex_update_arg),
     "update_arg_last": Kernel(update_arg_last, _ref_update_arg_last, _ex_update_arg),
     "batch_arg_min": Kernel(batch_arg_min, _ref_batch_arg_min, _ex_batch_arg),

@@ -68,6 +68,13 @@ Semantics (FLINK_SEMANTICS.md):
   ``window_end - 1 + delay_ms``. For SESSION, a session whose bounds move (it
   grew, or absorbed another session) retracts its previous row with ``-D`` and
   inserts the new one with ``+I``; an absorbed session's row gets ``-D``.
+* An updating input (the changelog of a regular outer join): ``process(...,
+  retract=mask)`` takes the marked rows (-D/-U) back from their windows with
+  the inverse of each aggregate's update (COUNT, SUM, AVG, STDDEV/VARIANCE,
+  CORR: ``aggregates.RETRACTABLE``); a retraction is late exactly when the row
+  it takes back would be. A window whose rows were all taken back has no
+  result (EMIT CHANGES: ``-D`` of its last row). TUMBLE, HOP and CUMULATE
+  only: retracting a row from a session could split it.
 * End of input: ``advance(WM_MAX)`` fires everything.
 * Output rows come in firing order: by window end, then by the arrival of
   each group's first row. Identical for any batch sizes.
@@ -504,9 +511,10 @@ class WindowAggregate:
         return seqs
 
     def process(self, keys: list[Column], ts, watermark_before, args: list[Column] = (),
-                filters: list = ()) -> np.ndarray:
-        """Add a micro-batch of rows; returns the indices of the rows dropped as
-        late. (Implemented by the pane and session operators ``__new__`` picks.)"""
+                filters: list = (), retract: np.ndarray | None = None) -> np.ndarray:
+        """Add a micro-batch of rows (``retract``: rows taken back); returns the
+        indices of the rows dropped as late. (Implemented by the pane and session
+        operators ``__new__`` picks.)"""
         raise NotImplementedError
 
     def advance(self, watermark: int) -> Batch:
@@ -566,9 +574,10 @@ class PaneWindowAggregate(WindowAggregate):
         return len(np.unique(np.stack([self.slots.a[src], w]), axis=1).T) if len(src) else 0
 
     def process(self, keys: list[Column], ts, watermark_before, args: list[Column] = (),
-                filters: list = ()) -> np.ndarray:
-        """Add a batch of rows (in arrival order). Returns the indices of the rows
-        dropped as late (late for every window they belong to)."""
+                filters: list = (), retract: np.ndarray | None = None) -> np.ndarray:
+        """Add a batch of rows (in arrival order; ``retract`` marks rows taken
+        back). Returns the indices of the rows dropped as late (late for every
+        window they belong to)."""
         ts = _as_ts(ts)
         n = len(ts)
         seqs = self._new_seqs(n)
@@ -595,7 +604,8 @@ class PaneWindowAggregate(WindowAggregate):
                 self._fire(int(eff[a]), mid_batch=True)
             slots = self.slots.insert(kid[a:b], pane[a:b], seqs[a:b])
             self.states.ensure(self.slots.n)
-            self.states.update(slots, _slice_cols(args, a, b), _slice_cols(filters, a, b), seqs[a:b])
+            self.states.update(slots, _slice_cols(args, a, b), _slice_cols(filters, a, b), seqs[a:b],
+                               None if retract is None else np.asarray(retract, bool)[a:b])
             if self.changes:
                 self._touched.append(np.unique(slots[slots >= 0]))
         return late_idx
@@ -652,8 +662,9 @@ class PaneWindowAggregate(WindowAggregate):
     def _window_results(self, key, lo, cnt) -> Batch:
         idx, offs, gw, gk = self._groups(key, lo, cnt)
         cols = self.states.results(idx, offs, final=not self.grid.shared)  # TUMBLE panes are freed now
-        gseq = np.minimum.reduceat(self.slots.seq[idx], offs[:-1])
+        gseq = np.minimum.reduceat(self.slots.seq[idx], offs[:-1]) if len(idx) else idx
         order = np.lexsort((gseq, gw))
+        order = order[self.states.row_counts(idx, offs)[order] > 0]  # all rows taken back: no window
         g = self.grid
         return self._build(gk[order], g.start(gw[order]), g.end(gw[order]), [c.take(order) for c in cols])
 
@@ -690,19 +701,28 @@ class PaneWindowAggregate(WindowAggregate):
         rep, s = rep[ok], s[ok]  # rep is sorted: windows stay grouped
         counts = np.bincount(rep, minlength=len(w))
         offs = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        cols = self.states.results(s.astype(np.int64), offs)
+        s = s.astype(np.int64)
+        cols = self.states.results(s, offs)
+        alive = self.states.row_counts(s, offs) > 0
         gseq = np.minimum.reduceat(self.slots.seq[s], offs[:-1])
         order = np.lexsort((gseq, w))
         w, k, cols = w[order], k[order], [c.take(order) for c in cols]
-        self._pending.append(self._changelog(k, w, g.start(w), g.end(w), cols))
+        self._pending.append(self._changelog(k, w, g.start(w), g.end(w), cols, alive[order]))
 
-    def _changelog(self, k, w, start, end, cols) -> Batch:
+    def _changelog(self, k, w, start, end, cols, alive=None) -> Batch:
+        """Rows for windows whose results were recomputed: ``+I`` new, ``-U``/``+U``
+        changed, ``-D`` gone (``alive`` False: every row taken back)."""
+        if alive is None:
+            alive = np.ones(len(k), bool)
         rid, had, changed = self._emitted.diff(k, w, cols)
-        emit = ~had | changed
+        emit = alive & (~had | changed)
+        gone = had & ~alive
         old = self._emitted.old(rid)
         self._emitted.store(rid[emit], [c.take(emit) for c in cols], np.ones(int(emit.sum()), bool))
-        # rows: for each emitted window, ('-U' old, '+U' new) or '+I' new
-        upd = had & changed
+        self._emitted.store(rid[gone], [c.take(gone) for c in old], np.zeros(int(gone.sum()), bool))
+        # rows: per window, ('-U' old, '+U' new), '+I' new or '-D' old
+        upd = had & changed & alive
+        emit = emit | gone
         n_out = int(emit.sum() + upd.sum())
         pos_new = np.cumsum(emit.astype(np.int64) + upd.astype(np.int64)) - 1  # position of the new row
         sel_new = np.flatnonzero(emit)
@@ -713,6 +733,9 @@ class PaneWindowAggregate(WindowAggregate):
         idx[pos_new[sel_old] - 1] = sel_old
         from_old[pos_new[sel_old] - 1] = True
         ops = np.where(from_old, "-U", np.where(had[idx], "+U", "+I")).astype(object)
+        dead = gone[idx]
+        from_old |= dead
+        ops[dead] = "-D"
         merged = []
         for c_new, c_old in zip(cols, old):
             v = c_new.values[idx].copy()
@@ -813,7 +836,9 @@ class SessionWindowAggregate(WindowAggregate):
             self.n_open = op
 
     def process(self, keys: list[Column], ts, watermark_before, args: list[Column] = (),
-                filters: list = ()) -> np.ndarray:
+                filters: list = (), retract: np.ndarray | None = None) -> np.ndarray:
+        if retract is not None and np.any(retract):
+            raise ValueError("SESSION windows cannot take rows back (an updating input)")
         ts = _as_ts(ts)
         n = len(ts)
         seqs = self._new_seqs(n)
@@ -1084,6 +1109,8 @@ class GroupAggregate:
     as the output, to a boolean mask), a group that stops satisfying it emits
     ``-D`` (its last emitted row) and one that starts emits ``+I``. Late rows
     do not exist here (Flink keeps them). State grows with the number of groups.
+    Over an updating input, ``retract`` marks the rows taken back (-D/-U); a
+    group whose rows are all taken back emits ``-D`` (as Flink does).
 
     >>> from runtime_lib.columns import column_from_pylist
     >>> g = GroupAggregate(key_kinds=["O"], arg_kinds=["i"], aggs=[Agg("sum", arg=0)],
@@ -1116,7 +1143,8 @@ class GroupAggregate:
     def groups(self) -> int:
         return len(self.keys)
 
-    def process(self, keys: list[Column], args: list[Column] = (), filters: list = (), num_rows: int | None = None) -> Batch:
+    def process(self, keys: list[Column], args: list[Column] = (), filters: list = (),
+                num_rows: int | None = None, retract: np.ndarray | None = None) -> Batch:
         n = num_rows if num_rows is not None else (len(keys[0]) if keys else len(args[0]))
         n_before = len(self.keys)
         kid = self.keys.encode_rows(keys, n)
@@ -1129,7 +1157,7 @@ class GroupAggregate:
             new_ids, first = np.unique(kid[kid >= n_before], return_index=True)
             self._first_seq[new_ids] = seqs[np.flatnonzero(kid >= n_before)[first]]
         self.states.ensure(n_keys)
-        self.states.update(kid, list(args), list(filters), seqs)
+        self.states.update(kid, list(args), list(filters), seqs, retract)
         touched = np.unique(kid)
         touched = touched[np.argsort(self._first_seq[touched], kind="stable")]
         cols = self.states.results(touched, np.arange(len(touched) + 1, dtype=np.int64))
@@ -1142,6 +1170,8 @@ class GroupAggregate:
                 passes = np.full(len(touched), bool(passes))
         else:
             passes = np.ones(len(touched), bool)
+        alive = self.states.row_counts(touched, np.arange(len(touched) + 1, dtype=np.int64)) > 0
+        passes = passes & alive
         rid, had, changed = self._emitted.diff(touched, zeros, cols)
         old = self._emitted.old(rid)
         # per group: (-U, +U) | +I | -D | nothing
