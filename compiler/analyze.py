@@ -956,14 +956,17 @@ class Analyzer:
                        span=rel.span)
         if not lookup:
             node = replace(node, interval=_interval_bounds(condition, width, _rowtimes(node)))
-            if node.interval is None:
+            forever = [side for side, child in (("left", node.left), ("right", node.right))
+                       if lg.state_ttl_ms(child) is None]
+            if node.interval is None and forever:
+                which = "both inputs" if len(forever) == 2 else f"its {forever[0]} input"
                 self.diag.warning(
-                    "this join has no time bound: it keeps every row of both inputs in state "
+                    f"this join has no time bound: it keeps every row of {which} in state "
                     "for ever (a regular join)",
                     rel.span,
                     hint="bound it in time, e.g. AND b.event_time BETWEEN a.event_time AND "
                     "a.event_time + INTERVAL '1' HOUR, to make it an interval join whose state "
-                    "the watermark frees",
+                    "the watermark frees, or set 'state.ttl' (e.g. '1 h') on the streams",
                 )
         out_scope = Scope(
             [

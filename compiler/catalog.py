@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from compiler import ast
 from compiler.errors import Diagnostics, Span, did_you_mean
 from compiler.types import SqlType
+from runtime_lib.tables import duration_ms
 
 # connector -> (required properties, {property: allowed values}); any other
 # property is accepted when it starts with one of the prefixes.
@@ -44,6 +45,7 @@ CONNECTORS: dict[str, dict] = {
             "late-events.topic",
             "sink.delivery-guarantee",
             "sink.transactional-id-prefix",
+            "state.ttl",
         ),
         "prefixes": ("properties.",),
     },
@@ -105,6 +107,8 @@ CONNECTORS: dict[str, dict] = {
         "prefixes": ("fields.",),
     },
 }
+# properties that hold a duration (read by runtime_lib.tables.duration_ms)
+DURATIONS = ("state.ttl", "lookup.cache.ttl", "scan.watermark.idle-timeout")
 CONNECTORS["filesystem"] = CONNECTORS["file"]
 CONNECTORS["jdbc"] = CONNECTORS["postgres"]
 
@@ -317,6 +321,13 @@ def check_properties(
                 f"property '{key}' = '{prop.value}' is not one of " + ", ".join(allowed),
                 prop.span,
             )
+        if key in DURATIONS and key in spec["known"]:
+            try:
+                duration_ms(prop.value)
+            except ValueError:
+                diagnostics.error(
+                    "BindError", f"property '{key}' = '{prop.value}' is not a duration",
+                    prop.span, hint="write e.g. '500 ms', '60 s', '10 min' or '1 h'")
         if key not in spec["known"] and not key.startswith(spec["prefixes"]) and not allowed:
             suggestion = did_you_mean(key, list(spec["known"]))
             diagnostics.error(

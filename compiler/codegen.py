@@ -830,6 +830,9 @@ class _Generator:
         ]
         if residual_fn:
             lines.append(f"    residual={residual_fn},")
+        ttl = (lg.state_ttl_ms(node.left), lg.state_ttl_ms(node.right)) if regular else (None, None)
+        if ttl != (None, None):
+            lines.append(f"    state_ttl_ms={ttl!r},  # (left, right): the streams' 'state.ttl'")
         lines.append(")")
         if not regular and not any(line.startswith("self.watermarks") for line in m.state):
             m.state.append("self.watermarks: dict[str, int] = {}  # the latest, per source")

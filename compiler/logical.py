@@ -563,3 +563,27 @@ def changelog(node: LogicalNode) -> str:
         return "I"
     modes = {changelog(i) for i in inputs}
     return "I" if modes == {"I"} else "I,UB,UA,D"
+
+
+def state_ttl_ms(node: LogicalNode) -> int | None:
+    """How long a regular join keeps the rows of this input: the streams'
+    ``'state.ttl'`` (Flink's per-table STATE_TTL hint). Every stream the input
+    reads must set it (otherwise None: kept for ever); the longest applies."""
+    from runtime_lib.tables import duration_ms
+
+    def scans(n: LogicalNode):
+        if isinstance(n, Scan):
+            yield n
+        for child in n.inputs():
+            yield from scans(child)
+
+    ttls = []
+    for scan in scans(node):
+        text = dict(scan.properties).get("state.ttl")
+        if text is None:
+            return None
+        try:
+            ttls.append(duration_ms(text))
+        except ValueError:  # the catalog reports it
+            return None
+    return max(ttls, default=None)

@@ -99,7 +99,13 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
                 "per matching pair; unmatched outer rows when the watermark passes the bound",
                 span,
             )
-        return Exec("JoinExec", node, children, "all rows of both sides (no TTL)",
+        ttl = [lg.state_ttl_ms(side) for side in (node.left, node.right)]
+        if ttl == [None, None]:
+            state = "all rows of both sides (no TTL)"
+        else:
+            kept = ["for ever" if t is None else f"{format_ms(t)} after its last write" for t in ttl]
+            state = f"all rows of both sides: left kept {kept[0]}, right {kept[1]} ('state.ttl')"
+        return Exec("JoinExec", node, children, state,
                     "per matching pair, retracting NULL-padded rows", span)
     if isinstance(node, lg.Over):
         return Exec("OverAggregateExec", node, (plan_physical(node.input),),

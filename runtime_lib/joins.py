@@ -926,8 +926,10 @@ class Join(_Sides):
 
     ``state_ttl_ms`` (Flink's ``'table.exec.state.ttl'``, processing time):
     a stored row not written for that long is dropped silently (a later match
-    is then missed, as in Flink). Without it state grows with the number of
-    distinct rows: the compiler warns. ``now_ms``/``clock`` give processing
+    is then missed, as in Flink); one value for both sides, or a pair
+    ``(left, right)`` with None for a side kept for ever (Flink's per-table
+    ``STATE_TTL`` hint; sqlc reads it from each stream's ``'state.ttl'``).
+    Without it state grows with the number of distinct rows: the compiler warns. ``now_ms``/``clock`` give processing
     time (default: a monotonic clock).
 
     >>> from runtime_lib.columns import Batch, column_from_pylist
@@ -945,10 +947,12 @@ class Join(_Sides):
 
     def __init__(self, kind: str, key_kinds: list[str], left_names: list[str], right_names: list[str],
                  left_kinds: list[str], right_kinds: list[str], residual: Callable | None = None,
-                 state_ttl_ms: int | None = None, clock: Callable[[], int] | None = None):
+                 state_ttl_ms: int | tuple[int | None, int | None] | None = None,
+                 clock: Callable[[], int] | None = None):
         super().__init__(kind, key_kinds, left_names, right_names, left_kinds, right_kinds, residual)
-        self.state_ttl_ms = None if state_ttl_ms is None else int(state_ttl_ms)
-        if self.state_ttl_ms is not None and self.state_ttl_ms <= 0:
+        pair = state_ttl_ms if isinstance(state_ttl_ms, (tuple, list)) else (state_ttl_ms, state_ttl_ms)
+        self.ttl = tuple(None if t is None else int(t) for t in pair)
+        if any(t is not None and t <= 0 for t in self.ttl):
             raise ValueError("state_ttl_ms must be positive")
         from runtime_lib.watermarks import _now_ms
 
@@ -967,7 +971,7 @@ class Join(_Sides):
     def expire(self, now_ms: int | None = None) -> int:
         """Drop stored rows older than the TTL (also done by every process call);
         returns how many."""
-        if self.state_ttl_ms is None:
+        if self.ttl == (None, None):
             return 0
         now = self.clock() if now_ms is None else int(now_ms)
         dropped = 0
@@ -979,8 +983,10 @@ class Join(_Sides):
         self._compact()
         return dropped
 
-    def _until(self, now: int) -> int:
-        return _CLAMP if self.state_ttl_ms is None else now + self.state_ttl_ms
+    def _until(self, side: int, now: int) -> int:
+        """The expiry deadline of a row of ``side`` written at ``now``."""
+        ttl = self.ttl[side]
+        return _CLAMP if ttl is None else now + ttl
 
     def _process(self, s: int, keys, rows: Batch, now_ms) -> Batch:
         n = rows.num_rows
@@ -1037,7 +1043,7 @@ class Join(_Sides):
                 self._part(parts, o, _FROM_STATE, pos[first], qi[first], 0, "-D", np.arange(len(first)))
             np.add.at(other.hits, pos, 1)
             if self.outer[o]:  # the match count of an outer row is state: the write refreshes its TTL
-                other.bound[np.unique(pos)] = self._until(now)
+                other.bound[np.unique(pos)] = self._until(o, now)
             out_kind = "+I" if self.outer[s] else kinds[qi]
             self._pair_part(parts, s, qi, pos, out_kind)
         if self.outer[s]:
@@ -1046,7 +1052,7 @@ class Join(_Sides):
         keep = np.flatnonzero(kid[a:b] >= 0) + a
         if len(keep):
             self.state[s].append([c.take(keep) for c in cols], kid[keep], np.zeros(len(keep), np.int64),
-                                 np.full(len(keep), self._until(now), np.int64), self._new_seqs(len(keep)),
+                                 np.full(len(keep), self._until(s, now), np.int64), self._new_seqs(len(keep)),
                                  n_pairs[keep - a])
 
     def _retract_one(self, s, cols, kid, kinds, i, now, parts) -> None:
@@ -1078,7 +1084,7 @@ class Join(_Sides):
             self._part(parts, o, _FROM_STATE, back, np.full(len(back), i), 2, "+I", np.arange(len(back)))
         other.hits[pos] = np.maximum(other.hits[pos] - 1, 0)
         if self.outer[o]:
-            other.bound[pos] = self._until(now)
+            other.bound[pos] = self._until(o, now)
 
     def _pair_part(self, parts, s, qi, pos, kind) -> None:
         m = len(qi)

@@ -757,6 +757,10 @@ case("ddl-unknown-property",
      "  'scan.startup.mod' = 'earliest-offset');",
      "2:3", B, "unknown property 'scan.startup.mod' for connector 'kafka'; "
                "did you mean 'scan.startup.mode'?", at="'scan.startup.mod'")
+case("ddl-bad-duration",
+     "CREATE STREAM s (a INT) WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json',\n"
+     "  'state.ttl' = 'a day');",
+     "2:3", B, "property 'state.ttl' = 'a day' is not a duration", at="'state.ttl'")
 case("ddl-property-set-twice",
      "CREATE STREAM s (a INT) WITH ('connector' = 'kafka', 'topic' = 't', 'topic' = 'u',\n"
      "  'format' = 'json');",

@@ -202,6 +202,22 @@ def test_state_ttl_drops_old_rows():
     assert j.expire(now_ms=5_000) == 2 and j.state_rows == 0
 
 
+def test_state_ttl_per_side():
+    """(left, right) TTLs: the left rows expire after 1 s, the right ones are kept for ever."""
+    j = Join(kind="INNER", key_kinds=["O"], left_names=["lk"], right_names=["rk"], left_kinds=["O"],
+             right_kinds=["O"], state_ttl_ms=(1_000, None))
+    left = Batch({"lk": column_from_pylist(["a"], "O")}, 1)
+    right = Batch({"rk": column_from_pylist(["a"], "O")}, 1)
+    j.process_left([left["lk"]], left, now_ms=0)
+    j.process_right([right["rk"]], right, now_ms=10)
+    assert j.expire(now_ms=10**9) == 1 and j.state_rows == 1  # only the left row went
+    # a new left row still finds the right row written long ago
+    assert j.process_left([left["lk"]], left, now_ms=10**9).to_rows() == [("a", "a")]
+    with pytest.raises(ValueError, match="positive"):
+        Join(kind="INNER", key_kinds=["O"], left_names=["lk"], right_names=["rk"], left_kinds=["O"],
+             right_kinds=["O"], state_ttl_ms=(0, None))
+
+
 def test_many_keys_and_duplicates_vs_duckdb():
     from join_helpers import random_events
 
