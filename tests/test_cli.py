@@ -24,9 +24,18 @@ POSITIONED = re.compile(r"^(?P<path>[^\n]+?):(?P<line>\d+):(?P<col>\d+): error: 
 
 
 def sqlc(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if k != "SQLC_DEBUG"}
     return subprocess.run([SQLC, *args], check=False, capture_output=True, text=True, cwd=cwd,
-                          env={**environ, **(env or {})}, timeout=120)
+                          env={**environment(), **(env or {})}, timeout=120)
+
+
+def environment() -> dict[str, str]:
+    """The environment of a ``sqlc`` subprocess: without the developer's
+    SQLC_DEBUG / SQLC_NOW, and importing this checkout's code (the console
+    script's editable install may point at another worktree)."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("SQLC_DEBUG", "SQLC_NOW")}
+    environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [
+        os.environ.get("PYTHONPATH")])])
+    return environ
 
 
 def user_error(result: subprocess.CompletedProcess) -> str:
@@ -353,7 +362,7 @@ def test_run_malformed_input_flag() -> None:
 
 def test_run_without_input_needs_the_connector() -> None:
     """No --input: the Kafka source's ${KAFKA_BOOTSTRAP_SERVERS} must be set."""
-    environ = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    environ = {k: v for k, v in environment().items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     result = subprocess.run([SQLC, "run", str(STATELESS)], check=False, capture_output=True,
                             text=True, cwd=ROOT, env=environ, timeout=120)
     stderr = user_error(result)
