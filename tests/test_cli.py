@@ -443,6 +443,20 @@ def test_run_without_now_reads_the_wall_clock(tmp_path: Path) -> None:
     assert "pinned" not in result.stderr
 
 
+def test_run_now_replays_query_20() -> None:
+    """Spec Query 20 keeps the requests of the last hour: none on the real
+    clock, the sample's last hour at its end (the rows: the golden output)."""
+    from compiler.demo import SAMPLE_NOW
+
+    query = ROOT / "examples" / "q20_multi_stream_join.sql"
+    inputs = [arg for name in ("llm_requests", "error_events", "user_feedback")
+              for arg in ("--input", f"{name}={ROOT / 'examples' / 'data' / name}.jsonl")]
+    assert sqlc("run", str(query), *inputs, "--quiet").stdout == ""
+    rows = [json.loads(line) for line in
+            sqlc("run", str(query), *inputs, "--now", SAMPLE_NOW, "--quiet").stdout.splitlines()]
+    assert 1000 < len(rows) < 4998
+
+
 @pytest.mark.parametrize(("flags", "env", "message"), [
     (["--now", "yesterday"], {},
      ("error: --now: expected an ISO-8601 timestamp such as 2025-11-10T13:00:00Z, or epoch "
