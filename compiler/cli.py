@@ -273,7 +273,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="compile to a temporary module and run it",
                        description="Arguments after the file go to the pipeline: "
                        "--input NAME=PATH, --output PATH, --pretty, --dead-letter PATH, "
-                       "--late-events PATH, --batch-size N")
+                       "--late-events PATH, --batch-size N, --now TIMESTAMP (CURRENT_TIMESTAMP "
+                       "and the other clock functions read this instant; default $SQLC_NOW)")
     p.add_argument("file")
     catalog(p)
     p.set_defaults(handler=cmd_run)

@@ -1,6 +1,7 @@
 """``sqlc demo``: the main job on the embedded default. Compiles every example
 query configured in ``[tool.sqlc]``, runs each on the bundled sample events
-(examples/data/<source>.jsonl) and prints the first rows of its result."""
+(examples/data/<source>.jsonl) and prints the first rows of its result,
+with SQL's clock pinned to the end of the sample data (``SAMPLE_NOW``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,17 @@ from compiler.cli import configured_entries, find_project, project_config, run_m
 from compiler.driver import compile_source, read_source
 from compiler.shell import format_table
 
+# "Now" for runs on the bundled sample data (driver flag --now), so that queries
+# reading CURRENT_TIMESTAMP see the data as recent, as when it was live, and give
+# the same rows on every day. examples/data/generate.py writes three hours of
+# requests from 2025-11-10T10:00:00Z: the last request event is at 12:59:52.105
+# (max timestamp_ms in llm_requests.jsonl: 1762779592105), errors end at
+# 12:56:45.002 and feedback trails until 13:09:16.340. 13:00:00 is the end of
+# the request hours, just after the last request, so Query 20's
+# `req.event_time > CURRENT_TIMESTAMP - INTERVAL '1' HOUR` keeps exactly the last
+# hour of requests (1,199 of the 4,998). Epoch milliseconds: 1762779600000.
+SAMPLE_NOW = "2025-11-10T13:00:00Z"
+
 
 def demo(args: argparse.Namespace) -> int:
     root = find_project(Path(__file__).resolve().parent)
@@ -27,6 +39,8 @@ def demo(args: argparse.Namespace) -> int:
     catalogs = [str(root / c) for c in project_config(root).get("catalog", [])]
     data = root / "examples" / "data"
     failures = 0
+    print("Sample events of 2025-11-10, 10:00-13:00 UTC; CURRENT_TIMESTAMP is pinned to their "
+          f"end (--now {SAMPLE_NOW})")
     with tempfile.TemporaryDirectory(prefix="sqlc-demo-") as tmp:
         for sql_path, _ in configured_entries(root):
             source = read_source(sql_path)
@@ -37,7 +51,10 @@ def demo(args: argparse.Namespace) -> int:
             module = Path(tmp) / (sql_path.stem + ".py")
             module.write_text(compiled.module or "", encoding="utf-8")
             out = Path(tmp) / (sql_path.stem + ".jsonl")
-            argv = ["--output", str(out)]
+            # every example runs at SAMPLE_NOW, not only those that read the clock
+            # today: no list of clock-reading queries to keep up to date, and for
+            # the others the flag changes nothing
+            argv = ["--output", str(out), "--now", SAMPLE_NOW]
             for source_name in _source_names(compiled):
                 argv += ["--input", f"{source_name}={data / (source_name + '.jsonl')}"]
             summary = io.StringIO()
@@ -52,7 +69,9 @@ def demo(args: argparse.Namespace) -> int:
                 headers = list(rows[0])
                 shown = [[_cell(r.get(h)) for h in headers] for r in rows[: args.limit]]
                 print(format_table(headers, shown).rsplit("\n", 1)[0])
-            print(f"{len(rows)} rows; {summary.getvalue().strip().removeprefix('sqlc: ')}")
+            counts = summary.getvalue().strip().removeprefix("sqlc: ")
+            counts = counts.split(", CURRENT_TIMESTAMP pinned")[0]  # said once, above
+            print(f"{len(rows)} rows; {counts}")
     return 1 if failures else 0
 
 

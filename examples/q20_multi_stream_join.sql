@@ -2,9 +2,11 @@
 -- error reported for it within 5 seconds and the feedback given within 10
 -- minutes (two LEFT interval joins; unmatched sides are NULL once the
 -- watermark passes the bound), restricted to requests of the last hour.
--- Kept as in the spec. Note: `req.event_time > CURRENT_TIMESTAMP - INTERVAL
--- '1' HOUR` compares with the wall clock, so on the historical sample data
--- (2025-11-10) the result is empty unless the clock is pinned.
+-- Kept as in the spec. `req.event_time > CURRENT_TIMESTAMP - INTERVAL '1'
+-- HOUR` compares with the clock, so on the wall clock the historical sample
+-- data (2025-11-10) gives no row; `sqlc demo` and the golden test pin the
+-- clock to the end of the sample (`--now 2025-11-10T13:00:00Z`), which keeps
+-- the requests after 12:00.
 SELECT
     req.request_id,
     req.model_id,

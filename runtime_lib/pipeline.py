@@ -16,6 +16,8 @@ Readers share one interface (``FileReader``, ``kafka.KafkaSource``):
 ``--until-end``) end with a final +inf watermark, so every window fires before
 the process exits 0; unbounded Kafka sources run until SIGINT/SIGTERM, which
 stop cleanly (flush, commit, exit 0). Counters go to stderr at exit.
+``--now`` (or ``SQLC_NOW``) pins the instant SQL's CURRENT_TIMESTAMP & co.
+read, to replay history reproducibly (a sqlc addition; Flink has none).
 
 Delivery (at-least-once): every ``--commit-interval`` seconds and at the end,
 the driver works out which source offsets are done (all results derived from
@@ -41,6 +43,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from runtime_lib import scalar
 from runtime_lib.columns import Batch, Column
 from runtime_lib.schema import Field
 from runtime_lib.watermarks import WM_MAX, WM_MIN, Watermarks
@@ -165,8 +168,38 @@ def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
                         help="write rows dropped as late to this JSON-lines file")
     parser.add_argument("--batch-size", type=int, default=65_536, metavar="N",
                         help="records per micro-batch")
+    parser.add_argument("--now", metavar="TIMESTAMP",
+                        help="evaluate CURRENT_TIMESTAMP, NOW(), LOCALTIMESTAMP, CURRENT_DATE "
+                             "and PROCTIME() at this instant instead of the wall clock, to "
+                             "replay history or test: ISO-8601 (2025-11-10T13:00:00Z; UTC "
+                             "unless it has an offset) or epoch milliseconds (default: "
+                             f"${NOW_VARIABLE}). Only SQL-visible time is pinned: lookup-cache "
+                             "TTLs, idle-source timeouts and state TTL keep the real clock")
     parser.add_argument("--quiet", action="store_true", help="no summary on stderr")
     return parser.parse_args(argv)
+
+
+#: The environment variable --now falls back to (a replay pins every run of a shell).
+NOW_VARIABLE = "SQLC_NOW"
+
+
+def _pinned_now(args: argparse.Namespace) -> int | None:
+    """The instant --now (else a non-empty $SQLC_NOW) gives, in epoch ms UTC;
+    None: the wall clock."""
+    import os
+
+    from runtime_lib.temporal import parse_instant
+
+    if args.now is not None:
+        where, text = "--now", args.now
+    else:
+        where, text = NOW_VARIABLE, os.environ.get(NOW_VARIABLE, "")
+        if not text.strip():
+            return None
+    try:
+        return parse_instant(text)
+    except ValueError as error:
+        raise PipelineError(f"{where}: {error}") from None
 
 
 def _inputs(args: argparse.Namespace, query: type[Pipeline]) -> dict[str, str]:
@@ -427,6 +460,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     stop.install()  # before anything slow (connecting, JIT warm-up in operators)
     try:
         args = _parse_args(sys.argv[1:] if argv is None else argv, query)
+        now_ms = _pinned_now(args)
         inputs = _inputs(args, query)
         readers = {s.name: _open_source(s, inputs.get(s.name), args) for s in query.sources}
         kafka_sources = [r for r in readers.values() if isinstance(r, KafkaSource)]
@@ -476,6 +510,8 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     cpu_started = time.process_time()
     code = 0
+    # pinned for this run only: run() may be called again in the same process
+    previous_now = scalar.pin_now(now_ms) if now_ms is not None else None
     try:
         _drive(pipeline, query.sources, readers, counters, delivery=delivery,
                commit_interval=args.commit_interval, stop=stop)
@@ -484,6 +520,8 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         code = 1
     finally:
+        if now_ms is not None:
+            scalar.pin_now(previous_now)
         stop.uninstall()
         for reader in readers.values():
             reader.close()
@@ -498,7 +536,8 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     if not args.quiet:
-        _summary(counters, dead_letters, elapsed, stopped=stop.requested, cpu=cpu)
+        _summary(counters, dead_letters, elapsed, stopped=stop.requested, cpu=cpu,
+                 now_ms=now_ms)
     return code
 
 
@@ -828,7 +867,7 @@ def identifier(source_name: str) -> str:
 
 
 def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = False,
-             cpu: float | None = None) -> None:
+             cpu: float | None = None, now_ms: int | None = None) -> None:
     read = sum(counters.records_in.values())
     parts = [f"{read} records read"]
     rate = read / elapsed if elapsed > 0 else 0.0
@@ -843,6 +882,11 @@ def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = F
                  + (f", cpu {cpu:.2f} s)" if cpu is not None else ")"))
     if stopped:
         parts.append("stopped by a signal")
+    if now_ms is not None:  # said every time: a forgotten $SQLC_NOW changes results
+        from runtime_lib.temporal import format_timestamps
+
+        pinned = format_timestamps(np.array([now_ms]))[0]
+        parts.append(f"CURRENT_TIMESTAMP pinned to {pinned} UTC")
     print("sqlc: " + ", ".join(parts), file=sys.stderr)
 
 

@@ -39,7 +39,9 @@ The rules, each also stated at its function:
 - **Time**: TIMESTAMP values are int64 epoch milliseconds UTC; interval
   arithmetic is ``add``/``sub`` of milliseconds. ``extract(DAYOFWEEK)`` is
   Sunday=1..Saturday=7, ``WEEK`` is the ISO week, ``MILLISECOND`` is
-  seconds*1000 + milliseconds (as Calcite/Flink).
+  seconds*1000 + milliseconds (as Calcite/Flink). CURRENT_TIMESTAMP, NOW(),
+  LOCALTIMESTAMP, CURRENT_DATE and PROCTIME() read the wall clock, or the
+  instant the driver pinned (``pin_now``: ``--now``, ``SQLC_NOW``).
 """
 
 from __future__ import annotations
@@ -1522,9 +1524,33 @@ def to_timestamp_ltz(x: Arg, precision: int = 3) -> Column:
     return _result(values.astype(np.int64), valid, n)
 
 
+#: The instant SQL's clock functions read (epoch ms UTC), None for the wall
+#: clock; set by the driver's --now / SQLC_NOW through ``pin_now``.
+_pinned_now_ms: int | None = None
+
+
+def pin_now(ms: int | None) -> int | None:
+    """Make CURRENT_TIMESTAMP, NOW(), LOCALTIMESTAMP, CURRENT_DATE and
+    PROCTIME() read the instant ``ms`` (epoch milliseconds UTC) instead of the
+    wall clock, for replays of history and tests; None returns to the wall
+    clock. Returns the previous setting, for the caller to restore. Only these
+    SQL functions are pinned: cache and state TTLs and idle timeouts run on
+    the real clock."""
+    global _pinned_now_ms
+    previous, _pinned_now_ms = _pinned_now_ms, ms
+    return previous
+
+
+def _now_ms() -> int:
+    if _pinned_now_ms is not None:
+        return _pinned_now_ms
+    return time.time_ns() // 1_000_000
+
+
 def current_timestamp(n: int) -> Column:
-    """CURRENT_TIMESTAMP for a batch of n rows: one value (now, ms UTC)."""
-    return Column(np.full(n, time.time_ns() // 1_000_000, dtype=np.int64))
+    """CURRENT_TIMESTAMP for a batch of n rows: one value (now, ms UTC; the
+    pinned instant when ``pin_now`` set one)."""
+    return Column(np.full(n, _now_ms(), dtype=np.int64))
 
 
 now = current_timestamp
@@ -1533,7 +1559,7 @@ localtimestamp = current_timestamp
 
 def current_date(n: int) -> Column:
     """CURRENT_DATE (UTC) for a batch of n rows, as days since epoch."""
-    return Column(np.full(n, time.time_ns() // 1_000_000 // MS_PER_DAY, dtype=np.int64))
+    return Column(np.full(n, _now_ms() // MS_PER_DAY, dtype=np.int64))
 
 
 def literal(value: Any, n: int, type_name: str | None = None) -> Column:

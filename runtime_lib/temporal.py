@@ -112,6 +112,39 @@ def parse_timestamp(text: str) -> int | None:
     return int(values[0]) if ok[0] else None
 
 
+#: The instants ``parse_instant`` accepts: years 1..9999, as Python's datetime.
+_INSTANT_MIN_MS = -62_135_596_800_000  # 0001-01-01T00:00:00Z
+_INSTANT_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+def parse_instant(text: str) -> int:
+    """Epoch milliseconds (UTC) of one instant given by a person: digits only
+    (an optional leading '-') are epoch milliseconds; anything else is
+    ISO-8601 (``2025-11-10T13:00:00Z``, ``2025-11-10 13:00:00.250``,
+    ``2025-11-10T14:00:00+01:00``, ``2025-11-10``), UTC unless it names an
+    offset, digits after the millisecond truncated. Raises ValueError with the
+    accepted forms. (The driver's ``--now``; column values go through
+    ``parse_timestamps``, which takes no offsets.)"""
+    import datetime as dt
+
+    stripped = text.strip()
+    forms = "an ISO-8601 timestamp such as 2025-11-10T13:00:00Z, or epoch milliseconds"
+    if re.fullmatch(r"-?\d+", stripped):
+        ms = int(stripped)
+    else:
+        try:
+            moment = dt.datetime.fromisoformat(stripped)
+        except ValueError:
+            raise ValueError(f"expected {forms}, got {text!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        ms = (moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)) // dt.timedelta(
+            milliseconds=1)
+    if not _INSTANT_MIN_MS <= ms <= _INSTANT_MAX_MS:
+        raise ValueError(f"{text!r} is outside the years 1-9999")
+    return ms
+
+
 def format_timestamps(ms: np.ndarray) -> list[str]:
     """'YYYY-MM-DD HH:MM:SS.fff' (UTC) for each epoch-millisecond value.
 

@@ -24,9 +24,18 @@ POSITIONED = re.compile(r"^(?P<path>[^\n]+?):(?P<line>\d+):(?P<col>\d+): error: 
 
 
 def sqlc(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
-    environ = {k: v for k, v in os.environ.items() if k != "SQLC_DEBUG"}
     return subprocess.run([SQLC, *args], check=False, capture_output=True, text=True, cwd=cwd,
-                          env={**environ, **(env or {})}, timeout=120)
+                          env={**environment(), **(env or {})}, timeout=120)
+
+
+def environment() -> dict[str, str]:
+    """The environment of a ``sqlc`` subprocess: without the developer's
+    SQLC_DEBUG / SQLC_NOW, and importing this checkout's code (the console
+    script's editable install may point at another worktree)."""
+    environ = {k: v for k, v in os.environ.items() if k not in ("SQLC_DEBUG", "SQLC_NOW")}
+    environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [
+        os.environ.get("PYTHONPATH")])])
+    return environ
 
 
 def user_error(result: subprocess.CompletedProcess) -> str:
@@ -353,7 +362,7 @@ def test_run_malformed_input_flag() -> None:
 
 def test_run_without_input_needs_the_connector() -> None:
     """No --input: the Kafka source's ${KAFKA_BOOTSTRAP_SERVERS} must be set."""
-    environ = {k: v for k, v in os.environ.items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
+    environ = {k: v for k, v in environment().items() if k != "KAFKA_BOOTSTRAP_SERVERS"}
     result = subprocess.run([SQLC, "run", str(STATELESS)], check=False, capture_output=True,
                             text=True, cwd=ROOT, env=environ, timeout=120)
     stderr = user_error(result)
@@ -386,6 +395,88 @@ def test_run_catalog_option_after_the_file(tmp_path: Path) -> None:
     result = sqlc("run", str(query), "--catalog", str(catalog), "--input", f"ev={events}")
     assert result.returncode == 0, result.stderr
     assert [json.loads(line) for line in result.stdout.splitlines()] == [{"id": 1, "w": 3.0}]
+
+
+# -------------------------------------------------------------- run --now
+
+
+CLOCK_CATALOG = ("CREATE STREAM ev (id BIGINT NOT NULL, ts BIGINT NOT NULL, "
+                 "pt AS PROCTIME()) WITH ('connector' = 'kafka', 'topic' = 'ev', "
+                 "'format' = 'json');\n")
+CLOCK_QUERY = ("SELECT id, CURRENT_TIMESTAMP AS ct, NOW() AS n, LOCALTIMESTAMP() AS lt, "
+               "CURRENT_DATE AS d, pt, PROCTIME() AS p\nFROM ev\n"
+               "WHERE TO_TIMESTAMP(ts) > CURRENT_TIMESTAMP - INTERVAL '1' HOUR;\n")
+PINNED = "2025-11-10 13:00:00.250"
+
+
+def clock_query(tmp_path: Path) -> list[str]:
+    """``sqlc run`` arguments of a query reading every clock function, on two
+    events: 12:30 and 11:00 of 2025-11-10."""
+    (tmp_path / "catalog.sql").write_text(CLOCK_CATALOG, encoding="utf-8")
+    (tmp_path / "q.sql").write_text(CLOCK_QUERY, encoding="utf-8")
+    (tmp_path / "ev.jsonl").write_text('{"id": 1, "ts": 1762777800000}\n'
+                                       '{"id": 2, "ts": 1762772400000}\n', encoding="utf-8")
+    return ["run", str(tmp_path / "q.sql"), "--catalog", str(tmp_path / "catalog.sql"),
+            "--input", f"ev={tmp_path / 'ev.jsonl'}"]
+
+
+@pytest.mark.parametrize(("flags", "env"), [
+    (["--now", "2025-11-10T13:00:00.250Z"], {}),
+    (["--now=2025-11-10T14:00:00.250+01:00"], {}),
+    (["--now", "1762779600250"], {}),  # epoch milliseconds
+    ([], {"SQLC_NOW": "2025-11-10 13:00:00.250"}),
+    (["--now", "2025-11-10T13:00:00.250Z"], {"SQLC_NOW": "not a time"}),  # the flag wins
+])  # fmt: skip
+def test_run_now_pins_every_clock_function(flags: list[str], env: dict, tmp_path: Path) -> None:
+    result = sqlc(*clock_query(tmp_path), *flags, env=env)
+    assert result.returncode == 0, result.stderr
+    assert [json.loads(line) for line in result.stdout.splitlines()] == [
+        {"id": 1, "ct": PINNED, "n": PINNED, "lt": PINNED, "d": "2025-11-10", "pt": PINNED,
+         "p": PINNED}]  # id 2 is more than an hour before the pinned now
+    assert result.stderr.strip().endswith(f"CURRENT_TIMESTAMP pinned to {PINNED} UTC")
+
+
+def test_run_without_now_reads_the_wall_clock(tmp_path: Path) -> None:
+    result = sqlc(*clock_query(tmp_path), env={"SQLC_NOW": " "})  # blank: not set
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""  # both events are from 2025, long before now
+    assert "pinned" not in result.stderr
+
+
+def test_run_now_replays_query_20() -> None:
+    """Spec Query 20 keeps the requests of the last hour: none on the real
+    clock, the sample's last hour at its end (the rows: the golden output)."""
+    from compiler.demo import SAMPLE_NOW
+
+    query = ROOT / "examples" / "q20_multi_stream_join.sql"
+    inputs = [arg for name in ("llm_requests", "error_events", "user_feedback")
+              for arg in ("--input", f"{name}={ROOT / 'examples' / 'data' / name}.jsonl")]
+    assert sqlc("run", str(query), *inputs, "--quiet").stdout == ""
+    rows = [json.loads(line) for line in
+            sqlc("run", str(query), *inputs, "--now", SAMPLE_NOW, "--quiet").stdout.splitlines()]
+    assert 1000 < len(rows) < 4998
+
+
+@pytest.mark.parametrize(("flags", "env", "message"), [
+    (["--now", "yesterday"], {},
+     ("error: --now: expected an ISO-8601 timestamp such as 2025-11-10T13:00:00Z, or epoch "
+      "milliseconds, got 'yesterday'")),
+    (["--now", "2025-11-31T00:00:00Z"], {}, "error: --now: expected an ISO-8601 timestamp"),
+    (["--now", "99999999999999999999"], {},
+     "error: --now: '99999999999999999999' is outside the years 1-9999"),
+    ([], {"SQLC_NOW": "13:00"}, "error: SQLC_NOW: expected an ISO-8601 timestamp"),
+])  # fmt: skip
+def test_run_bad_now_is_a_user_error(flags: list[str], env: dict, message: str) -> None:
+    stderr = user_error(sqlc("run", str(STATELESS), "--input", f"llm_requests={EVENTS}",
+                             *flags, env=env))
+    assert stderr.startswith(message)
+    assert len(stderr.strip().splitlines()) == 1
+
+
+def test_run_now_without_a_value() -> None:
+    stderr = user_error(sqlc("run", str(STATELESS), "--input", f"llm_requests={EVENTS}",
+                             "--now"))
+    assert "argument --now: expected one argument" in stderr
 
 
 # ------------------------------------------------------------------- demo

@@ -2,7 +2,9 @@
 their golden outputs (tests/golden/output/<module>.jsonl, --update-golden to
 rewrite). The sample data has out-of-order events, late events and NULLs; the
 window semantics behind these files are checked against DuckDB in
-test_window_differential.py, so these goldens guard the examples end to end."""
+test_window_differential.py, so these goldens guard the examples end to end.
+SQL's clock is pinned to the end of the sample data (``--now SAMPLE_NOW``),
+so CURRENT_TIMESTAMP filters (Query 20) give the same rows on every day."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from compiler.cli import run_module
+from compiler.demo import SAMPLE_NOW
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = sorted((ROOT / "generated").glob("*.py"))
@@ -32,7 +35,9 @@ def sources_of(module: Path) -> list[str]:
 @pytest.mark.parametrize("module", GENERATED, ids=lambda p: p.stem)
 def test_generated_module_output_is_golden(module: Path, tmp_path: Path,
                                            update_golden: bool) -> None:
-    argv = ["--output", str(tmp_path / "out.jsonl"), "--quiet"]
+    # every module gets the pinned clock, as in `sqlc demo`: a module that starts
+    # reading CURRENT_TIMESTAMP cannot make its golden depend on the day it runs
+    argv = ["--output", str(tmp_path / "out.jsonl"), "--quiet", "--now", SAMPLE_NOW]
     names = [n for n in sources_of(module) if (DATA / f"{n}.jsonl").exists()]
     assert names, "every example reads at least one bundled source"
     for name in names:

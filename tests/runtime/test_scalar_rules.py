@@ -4,12 +4,14 @@ Flink would fail the job). Each expected value is stated, not computed."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
 
 from runtime_lib import scalar as sql
 from runtime_lib.columns import Column
+from runtime_lib.temporal import parse_instant
 
 from .conftest import col
 
@@ -315,6 +317,52 @@ def test_current_time_functions_are_constant_columns():
     assert abs(now.values[0] - np.int64(__import__("time").time() * 1000)) < 60_000
     assert sql.current_date(2).values[0] == now.values[0] // 86_400_000
     assert isinstance(sql.now(1), Column)
+
+
+def test_pinned_now_is_read_by_every_clock_function():
+    """--now / SQLC_NOW: CURRENT_TIMESTAMP, NOW(), LOCALTIMESTAMP, PROCTIME()
+    (all ``now``/``current_timestamp``) and CURRENT_DATE read the pinned
+    instant until it is unpinned."""
+    pinned = 1762779600000  # 2025-11-10T13:00:00Z
+    previous = sql.pin_now(pinned)
+    try:
+        assert previous is None
+        for function in (sql.current_timestamp, sql.now, sql.localtimestamp):
+            assert function(2).values.tolist() == [pinned, pinned]
+        assert sql.current_date(1).values.tolist() == [20402]  # 2025-11-10
+        assert sql.pin_now(pinned - 86_400_000) == pinned
+        assert sql.current_date(1).values.tolist() == [20401]
+    finally:
+        sql.pin_now(previous)
+    assert abs(int(sql.current_timestamp(1).values[0]) - int(time.time() * 1000)) < 60_000
+
+
+@pytest.mark.parametrize(("text", "ms"), [
+    ("2025-11-10T13:00:00Z", 1762779600000),
+    ("2025-11-10 13:00:00", 1762779600000),  # no offset: UTC, the session time zone
+    ("2025-11-10T14:00:00+01:00", 1762779600000),
+    ("2025-11-10T13:00:00.250999Z", 1762779600250),  # truncated to milliseconds
+    ("2025-11-10", 1762732800000),
+    ("1762779600000", 1762779600000),  # digits only: epoch milliseconds
+    (" 0 ", 0),
+    ("-1", -1),
+])  # fmt: skip
+def test_parse_instant_accepts_iso_8601_and_epoch_millis(text, ms):
+    assert parse_instant(text) == ms
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("yesterday", "expected an ISO-8601 timestamp"),
+    ("", "expected an ISO-8601 timestamp"),
+    ("2025-13-01T00:00:00Z", "expected an ISO-8601 timestamp"),
+    ("2025-11-10T25:00Z", "expected an ISO-8601 timestamp"),
+    ("1.7e12", "expected an ISO-8601 timestamp"),
+    ("99999999999999999999", "outside the years 1-9999"),
+])  # fmt: skip
+def test_parse_instant_refuses_other_text(text, message):
+    with pytest.raises(ValueError, match=message) as error:
+        parse_instant(text)
+    assert repr(text) in str(error.value)
 
 
 def test_literal_arguments_and_result_length():
