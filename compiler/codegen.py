@@ -685,14 +685,19 @@ class _Generator:
                 ]
         return lines
 
-    def watermark_of(self, e: Exec) -> str:
-        """The expression of the watermark that reaches operator ``e``'s output."""
+    def watermark_of(self, e: Exec, latest: bool = False) -> str:
+        """The expression of the watermark that reaches operator ``e``'s output:
+        from ``advance``'s argument, or (``latest``) from the latest watermarks
+        the pipeline saw, while a batch is processed."""
         if e.name == "SourceExec":
-            return f"watermarks[{e.logical.source!r}]"  # type: ignore[union-attr]
+            source = e.logical.source  # type: ignore[union-attr]
+            return f"self.watermarks.get({source!r}, WM_MIN)" if latest else f"watermarks[{source!r}]"
         if e.name == "IntervalJoinExec":
-            inner = f"min({self.watermark_of(e.inputs[0])}, {self.watermark_of(e.inputs[1])})"
+            inner = (f"min({self.watermark_of(e.inputs[0], latest)}, "
+                     f"{self.watermark_of(e.inputs[1], latest)})")
+            # an interval join holds its output back: the downstream watermark lags
             return f"self.{self.name_of(e)}.output_watermark({inner})"
-        parts = sorted({self.watermark_of(child) for child in e.inputs})
+        parts = sorted({self.watermark_of(child, latest) for child in e.inputs})
         return parts[0] if len(parts) == 1 else f"min({', '.join(parts)})"
 
     def advance_method(self) -> None:
@@ -830,6 +835,8 @@ class _Generator:
         ]
         if residual_fn:
             lines.append(f"    residual={residual_fn},")
+        if regular and lg.changelog(node) == "I":
+            lines.append("    insert_only=True,  # an INNER join of insert-only inputs")
         ttl = (lg.state_ttl_ms(node.left), lg.state_ttl_ms(node.right)) if regular else (None, None)
         if ttl != (None, None):
             lines.append(f"    state_ttl_ms={ttl!r},  # (left, right): the streams' 'state.ttl'")
@@ -860,10 +867,7 @@ class _Generator:
                 f"{indent}self.on_{name}(self.{name}.process_{which}([{keys}], {var}))",
             ]
         time_index = node.interval[side]
-        other = sorted({x.logical.source for x in walk(e.inputs[1 - side])  # type: ignore
-                        if x.name == "SourceExec"})
-        other_wm = ", ".join(f"self.watermarks.get({s!r}, WM_MIN)" for s in other)
-        other_wm = other_wm if len(other) == 1 else f"min({other_wm})"
+        other_wm = self.watermark_of(e.inputs[1 - side], latest=True)
         return [
             f"{indent}# {e.name} ({self.m.where(e.span)}): the {which} side",
             f"{indent}joined, late = self.{name}.process_{which}(",
@@ -873,8 +877,8 @@ class _Generator:
             f"{indent}    # the join's watermark is the lower of its two inputs'",
             f"{indent}    watermark_before=np.minimum({var}.row_watermarks(), {other_wm}),",
             f"{indent})",
-            f"{indent}self.late({name!r}, {var}.take(late), \"its join partners were already "
-            "dropped\")",
+            f"{indent}self.late({name!r}, {var}.take(late), \"it came behind the join's watermark: "
+            "joined with the rows still buffered only\", dropped=False)",
             f"{indent}self.on_{name}(joined)",
         ]
 

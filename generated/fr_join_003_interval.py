@@ -153,7 +153,12 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("error_events", WM_MIN)
             ),
         )
-        self.late("interval_join", batch.take(late), "its join partners were already dropped")
+        self.late(
+            "interval_join",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
         self.on_interval_join(joined)
 
     def on_error_events(self, batch: Batch) -> None:
@@ -168,7 +173,12 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
             ),
         )
-        self.late("interval_join", batch.take(late), "its join partners were already dropped")
+        self.late(
+            "interval_join",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
         self.on_interval_join(joined)
 
     def on_interval_join(self, batch: Batch) -> None:

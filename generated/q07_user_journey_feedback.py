@@ -201,7 +201,12 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("user_feedback", WM_MIN)
             ),
         )
-        self.late("interval_join", batch.take(late), "its join partners were already dropped")
+        self.late(
+            "interval_join",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
         self.on_interval_join(joined)
 
     def on_user_feedback(self, batch: Batch) -> None:
@@ -216,7 +221,12 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
             ),
         )
-        self.late("interval_join", batch.take(late), "its join partners were already dropped")
+        self.late(
+            "interval_join",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
         self.on_interval_join(joined)
 
     def on_temporal_sort(self, batch: Batch) -> None:

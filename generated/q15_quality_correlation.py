@@ -171,6 +171,7 @@ class Query(Pipeline):
             right_names=["request_id0", "rating", "timestamp_ms0", "event_time0"],
             left_kinds=["O", "O", "i", "f", "i"],
             right_kinds=["O", "i", "i", "i"],
+            insert_only=True,  # an INNER join of insert-only inputs
         )
 
     def on_llm_requests(self, batch: Batch) -> None:

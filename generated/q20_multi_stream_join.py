@@ -245,7 +245,12 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("error_events", WM_MIN)
             ),
         )
-        self.late("interval_join", batch.take(late), "its join partners were already dropped")
+        self.late(
+            "interval_join",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
         self.on_interval_join(joined)
 
     def on_error_events(self, batch: Batch) -> None:
@@ -260,7 +265,12 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
             ),
         )
-        self.late("interval_join", batch.take(late), "its join partners were already dropped")
+        self.late(
+            "interval_join",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
         self.on_interval_join(joined)
 
     def on_user_feedback(self, batch: Batch) -> None:
@@ -273,13 +283,20 @@ class Query(Pipeline):
             # the join's watermark is the lower of its two inputs'
             watermark_before=np.minimum(
                 batch.row_watermarks(),
-                min(
-                    self.watermarks.get("error_events", WM_MIN),
-                    self.watermarks.get("llm_requests", WM_MIN),
+                self.interval_join.output_watermark(
+                    min(
+                        self.watermarks.get("llm_requests", WM_MIN),
+                        self.watermarks.get("error_events", WM_MIN),
+                    )
                 ),
             ),
         )
-        self.late("interval_join_2", batch.take(late), "its join partners were already dropped")
+        self.late(
+            "interval_join_2",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
         self.on_interval_join_2(joined)
 
     def on_interval_join_2(self, batch: Batch) -> None:
@@ -301,7 +318,12 @@ class Query(Pipeline):
                 batch.row_watermarks(), self.watermarks.get("user_feedback", WM_MIN)
             ),
         )
-        self.late("interval_join_2", batch.take(late), "its join partners were already dropped")
+        self.late(
+            "interval_join_2",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
         self.on_interval_join_2(joined)
 
     def advance(self, watermarks: dict[str, int]) -> None:

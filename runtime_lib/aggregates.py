@@ -797,8 +797,8 @@ class AggregateStates:
     i's slot or -1; ``args`` the argument columns, ``filters`` boolean masks
     (None = all true), ``seqs`` the rows' arrival sequence numbers (for
     FIRST/LAST_VALUE); ``retract`` marks rows that take an earlier row back
-    (-D/-U of an updating input): they are applied in order, with the inverse of
-    each aggregate's update, which only ``RETRACTABLE`` functions have."""
+    (-D/-U of an updating input): they are applied with the inverse of each
+    aggregate's update, which only ``RETRACTABLE`` functions have."""
 
     def __init__(self, aggs: list[Agg], arg_kinds: list[str]):
         self.aggs = list(aggs)
@@ -858,17 +858,10 @@ class AggregateStates:
             if not self.retractable:
                 raise ValueError("these aggregates cannot take rows back (an updating input needs "
                                  f"{', '.join(sorted(RETRACTABLE))})")
-            # runs of added rows and runs of retracted rows, in arrival order
-            cuts = np.flatnonzero(retract[1:] != retract[:-1]) + 1
-            bounds = np.concatenate([[0], cuts, [len(slots)]]).tolist()
-            for a, b in zip(bounds[:-1], bounds[1:]):
-                part_args = [c.take(np.arange(a, b)) for c in args]
-                part_filters = [None if f is None else f.take(np.arange(a, b)) if isinstance(f, Column)
-                                else np.asarray(f)[a:b] for f in filters]
-                if retract[a]:
-                    self._apply(slots[a:b], part_args, part_filters, None)
-                else:
-                    self.update(slots[a:b], part_args, part_filters, seqs[a:b])
+            # every retractable aggregate is a function of the multiset of its
+            # rows, so a batch's additions and retractions commute: two passes
+            self._apply(np.where(retract, -1, slots), args, filters, seqs)
+            self._apply(np.where(retract, slots, -1), args, filters, None)
             return
         self._apply(slots, args, filters, seqs)
 

@@ -19,7 +19,6 @@ row, the other side's current watermark)``::
             before, _ = wm_err.observe(partition, batch["err_time"].values)
             joined, late = join.process_right([batch["request_id"]], batch["err_time"].values, batch,
                                               watermark_before=np.minimum(before, wm_req.current))
-        late_sink.write(batch.take(late), reason="late")
         out_sink.write(joined)
         out_sink.write(join.advance(min(wm_req.current, wm_err.current)))
     out_sink.write(join.advance(WM_MAX))                       # end of input
@@ -45,7 +44,9 @@ Runnable (lower 0, upper 10: ``left.t <= right.t <= left.t + 10``):
 >>> j.advance(120).to_rows()  # watermark passes every bound: unmatched rows NULL-padded
 [(None, None, 'b', 95), ('b', 100, None, None), (None, None, 'a', 111)]
 >>> out, late = j.process_left([left["lk"]], left["lt"].values, left, watermark_before=120)
->>> late.tolist(), j.late_count  # event time <= watermark: late, dropped and counted
+>>> out.to_rows()  # behind the watermark, bounds passed: partners freed, NULL-padded at once (Flink)
+[('a', 100, None, None), ('b', 100, None, None), (None, 101, None, None)]
+>>> late.tolist(), j.late_count  # counted as behind the watermark, not dropped
 ([0, 1, 2], 3)
 
 Semantics (FLINK_SEMANTICS.md, Joins):
@@ -62,16 +63,16 @@ Semantics (FLINK_SEMANTICS.md, Joins):
   on an outer side, emitted NULL-padded if nothing matched it. State is
   therefore bounded by watermark progress.
 * ``watermark_before[i]`` (default: ``rows.watermarks``, else the join's own
-  watermark) is the join's input watermark before row i. A row whose event
-  time is ``<=`` that watermark is *late*: partners of it may already have
-  been freed, so it is dropped, counted (``late_count``) and its index
-  returned, as window operators do; it is never emitted NULL-padded (that
-  could be a wrong outer row). Every row that is not late meets every
-  non-late partner, whatever the micro-batches: for bounded input the final
-  output equals the batch join over the non-late rows. (The brief asked for
-  "bound already passed" as the late rule; with it a late row would meet
-  partners that were already freed, or state would have to be kept up to
-  ``upper - lower`` longer and outer rows emitted that much later.)
+  watermark) is the join's input watermark before row i. Rows of the other
+  side whose bound that watermark reached are freed before row i, whatever
+  the micro-batches. As in Flink's interval join, no row is dropped: a row
+  *behind* the watermark (event time ``<=`` it; counted in ``late_count``,
+  its index returned) still meets the partners that are still buffered, is
+  buffered itself if its own bound is ahead of the watermark, and otherwise,
+  on an outer side with no match, comes out NULL-padded at once (its partners
+  may have been freed: Flink gives the same row). A row that is not behind
+  the watermark meets every partner, so when nothing is behind the watermark
+  the final output equals the batch join, for any micro-batches.
 * ``process_*`` returns the rows these input rows produce, in arrival order,
   and also the NULL-padded rows of buffered rows whose bound the watermark
   passes inside the batch (at that point of the batch); ``advance(w)`` returns
@@ -115,7 +116,8 @@ _FROM_BATCH, _FROM_STATE, _NULL = 0, 1, 2
 
 class JoinResult(NamedTuple):
     """What ``process_left`` / ``process_right`` return: the joined rows and the
-    indices (into the input batch) of the rows dropped as late."""
+    indices (into the input batch) of the rows that arrived behind the
+    watermark (joined all the same: a metric, nothing is dropped)."""
 
     rows: Batch
     late: np.ndarray
@@ -761,19 +763,23 @@ class IntervalJoin(_Sides):
             watermark_before = rows.watermarks if rows.watermarks is not None else self._wm
         wm0 = self._wm
         eff = _effective_wm(watermark_before, n, wm0)
-        late = ts <= eff
-        late_idx = np.flatnonzero(late)
+        late_idx = np.flatnonzero(ts <= eff)  # behind the watermark: joined all the same
         self.late_count += len(late_idx)
         if s == L:
             self.late_left += len(late_idx)
         else:
             self.late_right += len(late_idx)
-        kid = self._encode(keys, n, skip=late)
+        kid = self._encode(keys, n)
         seqs = self._new_seqs(n)
         lo, bound = self._bounds(s, ts)
 
-        # pairs with the other side's buffered rows
+        # pairs with the other side's buffered rows; a partner whose bound the
+        # watermark before row i reached was freed before row i (only a row
+        # behind the watermark can meet one)
         qi, pos = self.state[o].probe(kid, lo, bound)
+        if len(late_idx) and len(qi):
+            alive = self.state[o].bound[pos] > eff[qi]
+            qi, pos = qi[alive], pos[alive]
         qi, pos = self._apply_residual(s, cols, qi, pos)
         hits = np.bincount(qi, minlength=n).astype(np.int64)
         if len(pos):
@@ -809,7 +815,7 @@ class IntervalJoin(_Sides):
             st.kill(due)
 
         # this batch's rows: NULL-padded now, later in the batch, or buffered
-        keep = ~late
+        keep = np.ones(n, bool)
         exp_at = np.searchsorted(eff, bound, side="left")  # first row whose watermark reaches the bound
         null_key = keep & (kid < 0)
         at_arrival = keep & (kid >= 0) & (exp_at <= np.arange(n))
@@ -924,6 +930,9 @@ class Join(_Sides):
       and every pair it formed (``-D``). Insert-only input runs vectorized;
       retraction rows are handled one at a time.
 
+    ``insert_only`` (the compiler's promise for an INNER join of insert-only
+    inputs): the output carries no ``ops``, as any append-only result.
+
     ``state_ttl_ms`` (Flink's ``'table.exec.state.ttl'``, processing time):
     a stored row not written for that long is dropped silently (a later match
     is then missed, as in Flink); one value for both sides, or a pair
@@ -948,8 +957,11 @@ class Join(_Sides):
     def __init__(self, kind: str, key_kinds: list[str], left_names: list[str], right_names: list[str],
                  left_kinds: list[str], right_kinds: list[str], residual: Callable | None = None,
                  state_ttl_ms: int | tuple[int | None, int | None] | None = None,
-                 clock: Callable[[], int] | None = None):
+                 clock: Callable[[], int] | None = None, insert_only: bool = False):
         super().__init__(kind, key_kinds, left_names, right_names, left_kinds, right_kinds, residual)
+        if insert_only and kind != "INNER":
+            raise ValueError("only an INNER join of insert-only inputs is insert-only")
+        self.insert_only = insert_only
         pair = state_ttl_ms if isinstance(state_ttl_ms, (tuple, list)) else (state_ttl_ms, state_ttl_ms)
         self.ttl = tuple(None if t is None else int(t) for t in pair)
         if any(t is not None and t <= 0 for t in self.ttl):
@@ -1012,6 +1024,8 @@ class Join(_Sides):
         out = self._emit(s, cols, parts)
         self.peak_state_rows = max(self.peak_state_rows, self.state_rows)
         self._compact()
+        if self.insert_only:  # every row is +I: a plain append-only result
+            out = Batch(out.columns, out.num_rows, out.watermarks)
         return out
 
     def _pairs(self, s, cols, kid_rows, rows_idx):

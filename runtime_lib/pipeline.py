@@ -88,6 +88,7 @@ class Counters:
     records_in: dict[str, int] = field(default_factory=dict)
     dead_letters: int = 0
     late_rows: dict[str, int] = field(default_factory=dict)
+    late_joined: dict[str, int] = field(default_factory=dict)  # behind a join's watermark, kept
     rows_out: int = 0
 
 
@@ -118,12 +119,14 @@ class Pipeline:
             self.ctx.counters.rows_out += batch.num_rows
             self.ctx.outputs[index].write(batch, batch.ops)
 
-    def late(self, operator: str, batch: Batch, reason: str) -> None:
-        """Rows an operator dropped because their window had fired: counted, and
-        written to the late-events sink when one is configured."""
+    def late(self, operator: str, batch: Batch, reason: str, dropped: bool = True) -> None:
+        """Rows an operator dropped because their window had fired (or, with
+        ``dropped=False``, rows an interval join still joined although they came
+        behind its watermark, so partners may be missing): counted, and written
+        to the late-events sink when one is configured."""
         if not batch.num_rows:
             return
-        counters = self.ctx.counters.late_rows
+        counters = self.ctx.counters.late_rows if dropped else self.ctx.counters.late_joined
         counters[operator] = counters.get(operator, 0) + batch.num_rows
         if self.ctx.late_events is not None:
             self.ctx.late_events.write_rows(operator, batch, reason)
@@ -878,6 +881,9 @@ def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = F
                                                              else ""))
     late = sum(counters.late_rows.values())
     parts.append(f"{late} late rows dropped")
+    behind = sum(counters.late_joined.values())
+    if behind:
+        parts.append(f"{behind} rows joined behind the watermark (partners may be missing)")
     parts.append(f"{elapsed:.2f} s ({rate:,.0f} records/s"
                  + (f", cpu {cpu:.2f} s)" if cpu is not None else ")"))
     if stopped:

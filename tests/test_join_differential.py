@@ -111,51 +111,34 @@ def run_q20(tmp_path: Path, *flags: str) -> tuple[Counter, list[dict]]:
             [json.loads(line) for line in late.read_text().splitlines()])
 
 
-def test_q20_equals_duckdb_but_for_one_request_dropped_as_late(tmp_path: Path) -> None:
+def test_q20_equals_duckdb(tmp_path: Path) -> None:
     """Spec Query 20 at SAMPLE_NOW (13:00; the filter keeps the 1,199 requests
-    after 12:00) gives DuckDB's rows except one: req-04965, which the second
-    join drops as late and reports to the late-events sink.
-
-    Why, precisely (the sample's files are one micro-batch each): req-04965
-    (event time 12:56:13.972) is not a late event (line 4967, within the
-    sample's regular 0-20 s delay) and has no error within 5 s, so the first
-    join (requests x errors) keeps it until its watermark passes 12:56:18.972.
-    The error stream ends at 12:56:45.002, so that watermark stalls at
-    12:56:15.002 and the row leaves NULL-padded only at the end-of-input flush,
-    carrying the held-back watermark 12:56:10.002. But the second join's own
-    watermark is already 12:56:15.002: the generated ``on_user_feedback`` gives
-    it min(llm_requests, error_events) as the watermark of its left input,
-    without the first join's 5 s hold-back (``advance`` applies it, through
-    ``output_watermark``). At the flush, 12:56:13.972 <= 12:56:15.002: late,
-    dropped, "its join partners were already dropped". It is the only request
-    in (12:56:10.002, 12:56:15.002].
-
-    This is not Flink's result: Flink holds the first join's output watermark
-    back by 5 s (its max output delay), so its second join is at 12:56:10.002
-    and keeps the row; and Flink's LEFT interval join emits even a truly late
-    left row NULL-padded instead of dropping it. The difference is a sqlc
-    code-generation bug (``push_into_join`` in compiler/codegen.py takes the
-    sources' watermarks, not ``watermark_of`` the other input); once fixed,
-    the expected late rows below are none and the counts 1,199."""
+    after 12:00) gives exactly DuckDB's rows, and no row comes behind a join's
+    watermark. (req-04965, 12:56:13.972, used to be dropped: the second join
+    took min(requests, errors) as its left input's watermark, without the first
+    join's 5 s hold-back; the generated code now uses the first join's
+    ``output_watermark`` there, as ``advance`` does and as Flink does.)"""
     rows, late = run_q20(tmp_path)
-    assert [(e["operator"], e["row"]["request_id"], e["row"]["timestamp_ms"]) for e in late] == [
-        ("interval_join_2", "req-04965", 1762779373972)]  # 12:56:13.972
-    assert rows == q20_in_duckdb(dropped=["req-04965"])
-    assert rows.total() == 1198 and q20_in_duckdb(dropped=[]).total() == 1199
+    assert late == []
+    assert rows == q20_in_duckdb(dropped=[])
+    assert rows.total() == 1199
 
 
-@pytest.mark.parametrize("batch_size", [1000, 100])
-def test_q20_loses_rows_only_to_the_late_events_sink(batch_size: int, tmp_path: Path) -> None:
-    """Smaller micro-batches interleave the three streams, and more requests
-    are dropped as late: the sample's deliberately late requests (sqlc's join
-    drops a row at or below its watermark) and more of the same code-generation
-    bug as above. Every one is a request reported to the late-events sink, and
-    the rows are exactly DuckDB's without those requests: nothing is lost
-    silently."""
+@pytest.mark.parametrize("batch_size", [100, 10])
+def test_q20_differs_only_for_requests_behind_the_watermark(batch_size: int,
+                                                            tmp_path: Path) -> None:
+    """Smaller micro-batches interleave the three streams, and the sample's
+    deliberately late requests arrive behind the joins' watermarks. As in
+    Flink they are not dropped: joined with the rows still buffered (so a
+    partner may be missing and the row NULL-padded). Every such request is in
+    the late-events output, and every other request's rows are DuckDB's."""
     rows, late = run_q20(tmp_path, "--batch-size", str(batch_size))
-    assert all("latency_ms" in e["row"] for e in late), "only request rows are dropped"
-    dropped = sorted({e["row"]["request_id"] for e in late})
-    assert rows == q20_in_duckdb(dropped)
+    behind = sorted({e["row"]["request_id"] for e in late if "latency_ms" in e["row"]})
+    assert all("behind the join's watermark" in e["reason"] for e in late)
+    others = Counter({r: c for r, c in rows.items() if r[0] not in behind})
+    assert others == q20_in_duckdb(behind)
+    # each request still gives at least one row (LEFT joins): nothing vanished
+    assert {r[0] for r in rows} >= set(behind) & {r[0] for r in q20_in_duckdb([])}
 
 
 def test_lookup_join_against_the_real_postgres(postgres, tmp_path: Path, monkeypatch) -> None:

@@ -104,6 +104,61 @@ def reference_join_watermarks(ev: Events) -> list[int]:
     return out
 
 
+def reference_interval_join(ev: Events, kind: str, lower: int, upper: int, n_keys: int = 2,
+                            residual=None) -> list[tuple]:
+    """Flink's interval join, one event at a time (plain loop, the oracle when
+    rows arrive behind the watermark): before each event the buffered rows
+    whose bound the watermark reached are freed (NULL-padded if outer and never
+    matched); the event meets the other side's buffered rows; it is buffered if
+    its own bound is ahead of the watermark, otherwise NULL-padded at once if
+    outer and unmatched. Rows as ``SELECT l.*, r.*``."""
+    wmb = reference_join_watermarks(ev)
+    outer = (kind in ("LEFT", "FULL"), kind in ("RIGHT", "FULL"))
+    buffered: tuple[list, list] = ([], [])  # [event, bound, matches]
+    out: list[tuple] = []
+    none = (None,) * 5
+
+    def row(i):
+        return (i, ev.k[i], ev.g[i], ev.t[i], ev.x[i])
+
+    def padded(s, i):
+        return row(i) + none if s == 0 else none + row(i)
+
+    def key(i):
+        k = (ev.k[i], ev.g[i])[:n_keys]
+        return None if any(v is None for v in k) else k
+
+    def free(w):
+        for s in (0, 1):
+            for e in buffered[s]:
+                if e[1] <= w and outer[s] and e[2] == 0:
+                    out.append(padded(s, e[0]))
+            buffered[s][:] = [e for e in buffered[s] if e[1] > w]
+
+    for i in range(len(ev)):
+        w = wmb[i]
+        free(w)
+        s, t = ev.side[i], ev.t[i]
+        lo, bound = (t + lower, t + upper) if s == 0 else (t - upper, t - lower)
+        hits = 0
+        if key(i) is not None:
+            for e in buffered[1 - s]:
+                j = e[0]
+                if key(j) == key(i) and lo <= ev.t[j] <= bound:
+                    li, ri = (i, j) if s == 0 else (j, i)
+                    if residual is None or residual(ev.x[li], ev.x[ri]):
+                        out.append(row(li) + row(ri))
+                        hits += 1
+                        e[2] += 1
+            if bound > w:
+                buffered[s].append([i, bound, hits])
+                continue
+        if outer[s] and hits == 0:
+            out.append(padded(s, i))
+    free(WM_MAX)
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Driver
 # ---------------------------------------------------------------------------
@@ -207,6 +262,7 @@ __all__ = [
     "LEFT_NAMES",
     "RIGHT_KINDS",
     "RIGHT_NAMES",
+    "reference_interval_join",
     "Events",
     "batches",
     "duckdb",
