@@ -4,12 +4,17 @@ rows: an updated model gets its new price, a deleted one none."""
 
 from __future__ import annotations
 
+import io
 import json
+import time
 from pathlib import Path
 
 from compiler.cli import run_module
 from compiler.driver import compile_source
 from compiler.errors import Source
+from runtime_lib.columns import Batch, column_from_pylist
+from runtime_lib.lookup import KafkaTable, LookupJoin
+from runtime_lib.schema import Field
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "examples" / "data"
@@ -164,3 +169,56 @@ def test_lookup_join_on_a_kafka_changelog_topic(kafka_broker, monkeypatch, tmp_p
     assert run_module(module, [*requests, "--input", f"prices={changes}",
                                "--output", str(from_file)]) == 0
     assert from_file.read_text() == out.read_text()
+
+
+def test_kafka_table_follows_its_topic_while_running(kafka_broker) -> None:
+    """The runtime objects step by step, on an upsert-kafka topic (key columns in
+    the message key, the others in the value): the first lookup waits for the
+    topic's end; changes produced later are applied before the lookups of the
+    micro-batches after they arrive; 'state.ttl' drops entries by an injected
+    clock; a bad message is counted and reading goes on."""
+    topic = kafka_broker.create_topic(kafka_broker.unique_topic("prices"), 3)
+
+    def produce(changes: dict) -> None:
+        kafka_broker.produce(topic, [v if v is None or isinstance(v, bytes) else json.dumps(v)
+                                     for v in changes.values()],
+                             key=[json.dumps({"model_id": k[0]}) for k in changes])
+
+    produce({"a": {"price": 1.0}, "b": {"price": 2.0}, "d": {"price": 4.0}})
+    now = [0]
+    log = io.StringIO()
+    table = KafkaTable("prices", [Field("model_id", "VARCHAR", False), Field("price", "DOUBLE")],
+                       ["model_id"], {"connector": "upsert-kafka", "topic": topic,
+                                      "key.format": "json", "value.format": "json",
+                                      "properties.bootstrap.servers": kafka_broker.bootstrap},
+                       state_ttl_ms=60_000, clock=lambda: now[0], log=log)
+    join = LookupJoin(kind="LEFT", table=table, key_kinds=["O"], table_names=["p_model", "price"])
+    stream = Batch({"model_id": column_from_pylist(["a", "b", "c", "d"], "O")}, 4)
+
+    def micro_batch() -> list:
+        return [row[-1] for row in join.process([stream["model_id"]], stream).to_rows()]
+
+    assert micro_batch() == [1.0, 2.0, None, 4.0]  # the whole topic, before the first lookup
+    assert "loading topic" in log.getvalue() and "loaded 3 rows from 3 messages" in log.getvalue()
+
+    now[0] = 30_000
+    read = table.source.records_read
+    # the second 'a' does not decode: 'a' keeps 1.5 (one key, one partition, in order)
+    produce({"a": {"price": 1.5}, "b": None, "c": {"price": 3.0}, "a2": b"not json"})
+    seen = []
+    deadline = time.monotonic() + 10.0
+    while table.source.records_read < read + 4:  # micro-batches until the 4 messages arrived
+        assert time.monotonic() < deadline, "the changes did not arrive within 10 s"
+        seen.append(micro_batch())
+        time.sleep(0.002)
+    assert micro_batch() == [1.5, None, 3.0, 4.0]
+    for a, b, c, d in seen:  # each micro-batch saw each key before or after its change
+        assert a in (1.0, 1.5) and b in (2.0, None) and c in (None, 3.0) and d == 4.0
+    assert table.dead_letters == 1
+    assert f"bad message in topic {topic} partition" in log.getvalue()
+
+    now[0] = 60_000  # 'd' was written at 0: expired; 'a' and 'c' at 30 s: kept
+    assert micro_batch() == [1.5, None, 3.0, None] and len(table) == 2
+    now[0] = 90_000
+    assert micro_batch() == [None, None, None, None] and len(table) == 0
+    table.close()
