@@ -418,21 +418,23 @@ class KafkaSource:
     def __init__(self, name: str, fields: Sequence[Field], properties: dict[str, str], *,
                  metadata: dict[str, str] | None = None, batch_size: int = 65_536,
                  bounded: bool = False, connect_timeout: float = 60.0,
-                 changelog_key: Sequence[str] | None = None, op_field: str | None = None) -> None:
+                 changelog_key: Sequence[str] | None = None, op_field: str | None = None,
+                 what: str | None = None) -> None:
         self.name = name
+        self.what = what = what or f"source {name}"  # how messages name this reader
         self.properties = dict(properties)
         self.batch_size = max(1, int(batch_size))
         self.connect_timeout = connect_timeout
         self.metadata = dict(metadata or {})
         self.topics = _split_list(properties.get("topic"))
         if not self.topics:
-            raise KafkaConfigError(f"source {name}: the property 'topic' is missing or empty")
+            raise KafkaConfigError(f"{what}: the property 'topic' is missing or empty")
         if "topic-pattern" in properties:
-            raise KafkaConfigError(f"source {name}: 'topic-pattern' is not supported; list "
+            raise KafkaConfigError(f"{what}: 'topic-pattern' is not supported; list "
                                    "the topics in 'topic' separated by ';'")
         mode = properties.get("scan.startup.mode", "earliest-offset")
         if mode not in STARTUP_MODES:
-            raise KafkaConfigError(f"source {name}: 'scan.startup.mode' = '{mode}' is not one "
+            raise KafkaConfigError(f"{what}: 'scan.startup.mode' = '{mode}' is not one "
                                    "of " + ", ".join(STARTUP_MODES))
         self.startup_mode = mode
         self.startup_ts: int | None = None
@@ -442,11 +444,11 @@ class KafkaSource:
                 self.startup_ts = int(text)  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 raise KafkaConfigError(
-                    f"source {name}: 'scan.startup.mode' = 'timestamp' needs "
+                    f"{what}: 'scan.startup.mode' = 'timestamp' needs "
                     f"'scan.startup.timestamp-millis' (epoch milliseconds), got {text!r}") from None
         bounded_mode = properties.get("scan.bounded.mode", "unbounded")
         if bounded_mode not in ("unbounded", "latest-offset"):
-            raise KafkaConfigError(f"source {name}: 'scan.bounded.mode' = '{bounded_mode}' is "
+            raise KafkaConfigError(f"{what}: 'scan.bounded.mode' = '{bounded_mode}' is "
                                    "not supported (unbounded or latest-offset)")
         self.bounded = bounded or bounded_mode == "latest-offset"
         value_format = properties.get("value.format", properties.get("format", "json"))
@@ -454,7 +456,7 @@ class KafkaSource:
         key_names = _split_list(properties.get("key.fields"))
         by_name = {f.name: f for f in fields}
         if key_names and key_format is None:
-            raise KafkaConfigError(f"source {name}: 'key.fields' needs 'key.format'")
+            raise KafkaConfigError(f"{what}: 'key.fields' needs 'key.format'")
         # key columns the query does not read were pruned from `fields`: not decoded
         self.key_fields = [by_name[k] for k in key_names if k in by_name]
         value_fields = [f for f in fields if f.name not in key_names]
@@ -470,32 +472,32 @@ class KafkaSource:
             wanted = self.changelog_key + ([op_field] if op_field else [])
             missing = [k for k in wanted if k not in by_name]
             if missing:
-                raise KafkaConfigError(f"source {name}: no column {', '.join(missing)}")
+                raise KafkaConfigError(f"{what}: no column {', '.join(missing)}")
             if key_names and not set(self.changelog_key) <= set(key_names):
                 raise KafkaConfigError(
-                    f"source {name}: 'key.fields' ({'; '.join(key_names)}) must hold the primary "
+                    f"{what}: 'key.fields' ({'; '.join(key_names)}) must hold the primary "
                     f"key ({', '.join(self.changelog_key)}): a tombstone has only the key")
             # a tombstone's row: the key fields, from the message key
             self.delete_decoder = self.key_decoder if key_names else _decoder(
                 key_format or "json", [by_name[k] for k in self.changelog_key], name, "key")
         for column, key in self.metadata.items():
             if key not in _METADATA_KINDS:
-                raise KafkaConfigError(f"source {name}: unknown Kafka metadata key '{key}' "
+                raise KafkaConfigError(f"{what}: unknown Kafka metadata key '{key}' "
                                        f"(column {column})")
         conf = dict(CONSUMER_DEFAULTS)
         conf.update(client_properties(properties))
         self.bootstrap = str(conf.get("bootstrap.servers", ""))
         if not self.bootstrap:
-            raise KafkaConfigError(f"source {name}: 'properties.bootstrap.servers' is not set")
+            raise KafkaConfigError(f"{what}: 'properties.bootstrap.servers' is not set")
         self.group_id = conf.get("group.id")
         if mode == "group-offsets" and not self.group_id:
-            raise KafkaConfigError(f"source {name}: 'scan.startup.mode' = 'group-offsets' "
+            raise KafkaConfigError(f"{what}: 'scan.startup.mode' = 'group-offsets' "
                                    "needs 'properties.group.id'")
         self.commits = bool(self.group_id)
         if not self.group_id:  # the client needs one; nothing is committed to it
             conf["group.id"] = f"sqlc-{name}-{uuid.uuid4().hex[:8]}"
         conf.setdefault("client.id", f"sqlc-{name}")
-        self.reporter = _Reporter(f"source {name}")
+        self.reporter = _Reporter(what)
         conf["error_cb"] = self.reporter.error
         conf["logger"] = self.reporter.logger()
         self.conf = conf
@@ -535,9 +537,9 @@ class KafkaSource:
         try:
             self.consumer = Consumer(self.conf)
         except KafkaException as exc:
-            raise KafkaConfigError(f"source {self.name}: {exc.args[0].str()}") from None
+            raise KafkaConfigError(f"{self.what}: {exc.args[0].str()}") from None
         metadata = wait_for_cluster(self.consumer, self.bootstrap, self.topics,
-                                    self.connect_timeout, f"source {self.name}", self.reporter)
+                                    self.connect_timeout, self.what, self.reporter)
         tps = []
         for topic in self.topics:
             for p in sorted(metadata.topics[topic].partitions):
@@ -561,7 +563,7 @@ class KafkaSource:
             try:
                 found = self.consumer.offsets_for_times(query, timeout=self.connect_timeout)
             except KafkaException as exc:
-                raise KafkaUnavailable(f"source {self.name}: offsets for timestamp "
+                raise KafkaUnavailable(f"{self.what}: offsets for timestamp "
                                        f"{self.startup_ts}: {exc.args[0].str()}") from None
             for tp, hit in zip(tps, found):
                 tp.offset = hit.offset if hit.offset >= 0 else OFFSET_END
@@ -817,11 +819,11 @@ class KafkaSource:
                         self.finished = True
                 continue
             if err.fatal():
-                raise KafkaFault(f"source {self.name}: fatal Kafka error: {err.str()}")
+                raise KafkaFault(f"{self.what}: fatal Kafka error: {err.str()}")
             if err.retriable() or code in _transient_codes():
                 self.reporter.error(err)
                 continue
-            raise KafkaFault(f"source {self.name}: {err.str()} "
+            raise KafkaFault(f"{self.what}: {err.str()} "
                              f"(topic {message.topic()}, partition {message.partition()})")
         return keep
 

@@ -1029,7 +1029,7 @@ class KafkaTable(ChangelogTable):
         schema = list(self.schema) + ([Field(op_field, "VARCHAR")] if op_field else [])
         self.name = name
         self.source = KafkaSource(name, schema, props, connect_timeout=connect_timeout,
-                                  changelog_key=self.key, op_field=op_field)
+                                  changelog_key=self.key, op_field=op_field, what=f"table {name}")
         self.log = log  # a file; default sys.stderr at the time of writing
         self.loaded = False
         self.dead_letters = 0
