@@ -26,6 +26,7 @@ from compiler.catalog import (
     SourceDef,
     ViewDef,
     Watermark,
+    check_changelog_table,
     check_properties,
 )
 from compiler.errors import Diagnostics, Span, did_you_mean
@@ -332,6 +333,7 @@ class Analyzer:
     def create_source(self, stmt: ast.CreateSource) -> None:
         errors_before = len(self.diag.errors)
         check_properties(stmt.kind, stmt.name, stmt.properties, stmt.name_span, self.diag)
+        check_changelog_table(stmt, self.diag)
         connector = next((p.value for p in stmt.properties if p.key == "connector"), "")
         if connector == "upsert-kafka" and stmt.primary_key is None:
             prop = next(p for p in stmt.properties if p.key == "connector")
@@ -933,6 +935,16 @@ class Analyzer:
         if lookup:
             obj = self.catalog.get(right_rel.name)  # type: ignore[union-attr]
             assert isinstance(obj, SourceDef)
+            if obj.connector in ("kafka", "upsert-kafka") and not obj.primary_key:
+                self.diag.error(
+                    "BindError",
+                    f"Kafka table '{obj.name}' has no PRIMARY KEY: a lookup join reads a Kafka "
+                    "topic as a changelog, kept by key",
+                    right_rel.span,
+                    hint=f"declare the key in CREATE TABLE {obj.name}, e.g. PRIMARY KEY (id) "
+                    "NOT ENFORCED",
+                )
+                raise _Abort
             right_keys = {r for _, r in equi}
             key_cols = [i for i, c in enumerate(obj.columns) if c.name in obj.primary_key]
             if not equi:
@@ -952,6 +964,8 @@ class Analyzer:
                     rel.span,
                 )
                 raise _Abort
+            if key_cols:  # looked up by the primary key; other equalities are checked after
+                equi = tuple(next(p for p in equi if p[1] == k) for k in key_cols)
         node = lg.Join(left.plan, right.plan, rel.kind, condition, equi, None, lookup,
                        span=rel.span)
         if not lookup:

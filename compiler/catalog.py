@@ -45,6 +45,7 @@ CONNECTORS: dict[str, dict] = {
             "late-events.topic",
             "sink.delivery-guarantee",
             "sink.transactional-id-prefix",
+            "changelog.op-field",
             "state.ttl",
         ),
         "prefixes": ("properties.",),
@@ -52,7 +53,8 @@ CONNECTORS: dict[str, dict] = {
     "upsert-kafka": {
         "required": ("topic", "key.format", "value.format"),
         "values": {"key.format": ("json", "csv", "raw"), "value.format": ("json", "csv", "raw")},
-        "known": ("topic", "key.format", "value.format", "dead-letter.topic"),
+        "known": ("topic", "key.format", "value.format", "dead-letter.topic",
+                  "changelog.op-field", "state.ttl"),
         "prefixes": ("properties.",),
     },
     "file": {
@@ -321,7 +323,7 @@ def check_properties(
                 f"property '{key}' = '{prop.value}' is not one of " + ", ".join(allowed),
                 prop.span,
             )
-        if key in DURATIONS and key in spec["known"]:
+        if key in DURATIONS and key in spec["known"] and "${" not in prop.value:
             try:
                 duration_ms(prop.value)
             except ValueError:
@@ -364,3 +366,65 @@ def check_properties(
             f"connector '{connector_prop.value}' serves lookup tables; use CREATE TABLE",
             connector_prop.span,
         )
+
+
+def check_changelog_table(stmt: ast.CreateSource, diagnostics: Diagnostics) -> None:
+    """A table kept in state from its changes. 'changelog.op-field' and
+    'state.ttl' keep a table in state ('state.ttl' on a stream is how long a
+    regular join keeps its rows); the op field is a field of each change, not a
+    column. A Kafka TABLE with a PRIMARY KEY is such a table when a lookup join
+    reads it: it needs its brokers in the DDL (``--bootstrap`` reaches sources,
+    not lookup tables), reads the whole topic (earliest offset, unbounded), and
+    its 'key.fields' must hold the primary key (a tombstone has only its key)."""
+    props = {p.key: p for p in stmt.properties}
+    connector = props.get("connector")
+    if connector is None:
+        return
+    if "changelog.op-field" in props and stmt.kind == "STREAM":
+        diagnostics.error(
+            "BindError",
+            "'changelog.op-field' is for tables kept in state (CREATE TABLE), not streams",
+            props["changelog.op-field"].span,
+        )
+    op = props.get("changelog.op-field")
+    if op is not None and any(c.name.lower() == op.value.lower() for c in stmt.columns):
+        diagnostics.error(
+            "BindError",
+            f"'changelog.op-field' = '{op.value}' names the field of each change that says "
+            "+I/+U/-U/-D; it cannot also be a column of the table",
+            op.span,
+            hint=f"remove the column {op.value} from the table",
+        )
+    if (connector.value not in ("kafka", "upsert-kafka") or stmt.kind != "TABLE"
+            or stmt.primary_key is None):
+        return
+    if "properties.bootstrap.servers" not in props:
+        diagnostics.error(
+            "BindError",
+            f"Kafka table '{stmt.name}' has a PRIMARY KEY, so lookup joins read it as a "
+            "changelog; it needs 'properties.bootstrap.servers' (--bootstrap reaches sources, "
+            "not lookup tables)",
+            connector.span,
+            hint="add 'properties.bootstrap.servers' = '${KAFKA_BOOTSTRAP_SERVERS}'",
+        )
+    for key, only in (("scan.startup.mode", "earliest-offset"), ("scan.bounded.mode", "unbounded")):
+        prop = props.get(key)
+        if prop is not None and prop.value != only:
+            diagnostics.error(
+                "BindError",
+                f"Kafka table '{stmt.name}' is read as a changelog: from the earliest offset, "
+                f"and followed; '{key}' = '{prop.value}' would lose rows",
+                prop.span,
+                hint=f"remove '{key}' (or set it to '{only}')",
+            )
+    fields = props.get("key.fields")
+    if fields is not None:
+        names = {part.strip().lower() for part in fields.value.split(";")}
+        missing = [c.name for c in stmt.primary_key.columns if c.name.lower() not in names]
+        if missing:
+            diagnostics.error(
+                "BindError",
+                f"'key.fields' must hold the primary key of '{stmt.name}' (missing: "
+                + ", ".join(missing) + "): a tombstone (a delete) has only its message key",
+                fields.span,
+            )

@@ -35,6 +35,18 @@ class Exec:
         return lg.changelog(self.logical)
 
 
+def _lookup_state(table: lg.LogicalNode) -> str:
+    """What a lookup join keeps of its table: a cache of an external store, or
+    the whole table when it is fed by its changes (a Kafka topic, a file of
+    changes)."""
+    props = dict(table.properties) if isinstance(table, lg.Scan) else {}
+    if props.get("connector") in ("kafka", "upsert-kafka") or "changelog.op-field" in props:
+        ttl = props.get("state.ttl")
+        return ("table rows by key, kept from its changes"
+                + (f", each dropped {ttl} after its last change" if ttl else ""))
+    return "LRU cache of table rows by key"
+
+
 def _window_state(agg: lg.Aggregate) -> tuple[str, str]:
     assert agg.window is not None
     window = agg.window
@@ -88,8 +100,8 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
     if isinstance(node, lg.Join):
         children = (plan_physical(node.left), plan_physical(node.right))
         if node.lookup:
-            return Exec("LookupJoinExec", node, children,
-                        "LRU cache of table rows by key", "per input row", span)
+            return Exec("LookupJoinExec", node, children, _lookup_state(node.right),
+                        "per input row", span)
         if node.interval is not None:
             _, _, lo, hi = node.interval
             return Exec(

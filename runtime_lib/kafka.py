@@ -49,6 +49,18 @@ Source (``'connector' = 'kafka'``)
   when the source names no topic). A tombstone (null value) is a dead letter
   too: an append stream has no use for it, and it is never dropped silently.
 
+Changelog mode
+==============
+``KafkaSource(..., changelog_key=[...], op_field=None)`` reads a topic as
+Flink's upsert-kafka does, for the tables a lookup join keeps in state
+(lookup.py ``KafkaTable``): each chunk's batch carries ``ops``. A message is
+an upsert of its key (``+U``; with ``op_field``, the kind that column holds:
+``+I``/``+U`` upsert, ``-U``/``-D`` delete); a tombstone deletes the key its
+message key names (``-D``, decoded with ``key.format``, JSON by default, the
+other columns NULL). A message that does not decode, whose key is missing,
+or whose kind is unknown, is a dead letter. ``caught_up`` says when every
+partition has been read to its end once (the end-of-partition events).
+
 Sink
 ====
 ``KafkaSink`` writes a result ``Batch`` as JSON values (``format`` ``json``, or
@@ -101,7 +113,7 @@ from typing import Any
 
 import numpy as np
 
-from .columns import Batch, Column
+from .columns import Batch, Column, concat_columns, null_column
 from .decode import CsvDecoder, DeadLetter, JsonDecoder
 from .schema import TIMESTAMP_TYPES, Field, as_schema
 
@@ -120,6 +132,7 @@ __all__ = [
 
 STARTUP_MODES = ("earliest-offset", "latest-offset", "group-offsets", "timestamp")
 FORMATS = ("json", "csv", "raw")
+_CHANGE_KINDS = ("+I", "+U", "-U", "-D")
 
 # Defaults for every consumer the runtime creates; properties.* override them.
 CONSUMER_DEFAULTS: dict[str, Any] = {
@@ -404,21 +417,24 @@ class KafkaSource:
 
     def __init__(self, name: str, fields: Sequence[Field], properties: dict[str, str], *,
                  metadata: dict[str, str] | None = None, batch_size: int = 65_536,
-                 bounded: bool = False, connect_timeout: float = 60.0) -> None:
+                 bounded: bool = False, connect_timeout: float = 60.0,
+                 changelog_key: Sequence[str] | None = None, op_field: str | None = None,
+                 what: str | None = None) -> None:
         self.name = name
+        self.what = what = what or f"source {name}"  # how messages name this reader
         self.properties = dict(properties)
         self.batch_size = max(1, int(batch_size))
         self.connect_timeout = connect_timeout
         self.metadata = dict(metadata or {})
         self.topics = _split_list(properties.get("topic"))
         if not self.topics:
-            raise KafkaConfigError(f"source {name}: the property 'topic' is missing or empty")
+            raise KafkaConfigError(f"{what}: the property 'topic' is missing or empty")
         if "topic-pattern" in properties:
-            raise KafkaConfigError(f"source {name}: 'topic-pattern' is not supported; list "
+            raise KafkaConfigError(f"{what}: 'topic-pattern' is not supported; list "
                                    "the topics in 'topic' separated by ';'")
         mode = properties.get("scan.startup.mode", "earliest-offset")
         if mode not in STARTUP_MODES:
-            raise KafkaConfigError(f"source {name}: 'scan.startup.mode' = '{mode}' is not one "
+            raise KafkaConfigError(f"{what}: 'scan.startup.mode' = '{mode}' is not one "
                                    "of " + ", ".join(STARTUP_MODES))
         self.startup_mode = mode
         self.startup_ts: int | None = None
@@ -428,11 +444,11 @@ class KafkaSource:
                 self.startup_ts = int(text)  # type: ignore[arg-type]
             except (TypeError, ValueError):
                 raise KafkaConfigError(
-                    f"source {name}: 'scan.startup.mode' = 'timestamp' needs "
+                    f"{what}: 'scan.startup.mode' = 'timestamp' needs "
                     f"'scan.startup.timestamp-millis' (epoch milliseconds), got {text!r}") from None
         bounded_mode = properties.get("scan.bounded.mode", "unbounded")
         if bounded_mode not in ("unbounded", "latest-offset"):
-            raise KafkaConfigError(f"source {name}: 'scan.bounded.mode' = '{bounded_mode}' is "
+            raise KafkaConfigError(f"{what}: 'scan.bounded.mode' = '{bounded_mode}' is "
                                    "not supported (unbounded or latest-offset)")
         self.bounded = bounded or bounded_mode == "latest-offset"
         value_format = properties.get("value.format", properties.get("format", "json"))
@@ -440,7 +456,7 @@ class KafkaSource:
         key_names = _split_list(properties.get("key.fields"))
         by_name = {f.name: f for f in fields}
         if key_names and key_format is None:
-            raise KafkaConfigError(f"source {name}: 'key.fields' needs 'key.format'")
+            raise KafkaConfigError(f"{what}: 'key.fields' needs 'key.format'")
         # key columns the query does not read were pruned from `fields`: not decoded
         self.key_fields = [by_name[k] for k in key_names if k in by_name]
         value_fields = [f for f in fields if f.name not in key_names]
@@ -448,24 +464,40 @@ class KafkaSource:
         self.key_decoder = (_decoder(key_format, self.key_fields, name, "key")
                             if key_format is not None and self.key_fields else None)
         self.field_order = [f.name for f in fields]
+        self._kinds = [f.kind for f in fields]
+        self.changelog_key = None if changelog_key is None else list(changelog_key)
+        self.op_field = op_field
+        self.delete_decoder = None
+        if self.changelog_key is not None:
+            wanted = self.changelog_key + ([op_field] if op_field else [])
+            missing = [k for k in wanted if k not in by_name]
+            if missing:
+                raise KafkaConfigError(f"{what}: no column {', '.join(missing)}")
+            if key_names and not set(self.changelog_key) <= set(key_names):
+                raise KafkaConfigError(
+                    f"{what}: 'key.fields' ({'; '.join(key_names)}) must hold the primary "
+                    f"key ({', '.join(self.changelog_key)}): a tombstone has only the key")
+            # a tombstone's row: the key fields, from the message key
+            self.delete_decoder = self.key_decoder if key_names else _decoder(
+                key_format or "json", [by_name[k] for k in self.changelog_key], name, "key")
         for column, key in self.metadata.items():
             if key not in _METADATA_KINDS:
-                raise KafkaConfigError(f"source {name}: unknown Kafka metadata key '{key}' "
+                raise KafkaConfigError(f"{what}: unknown Kafka metadata key '{key}' "
                                        f"(column {column})")
         conf = dict(CONSUMER_DEFAULTS)
         conf.update(client_properties(properties))
         self.bootstrap = str(conf.get("bootstrap.servers", ""))
         if not self.bootstrap:
-            raise KafkaConfigError(f"source {name}: 'properties.bootstrap.servers' is not set")
+            raise KafkaConfigError(f"{what}: 'properties.bootstrap.servers' is not set")
         self.group_id = conf.get("group.id")
         if mode == "group-offsets" and not self.group_id:
-            raise KafkaConfigError(f"source {name}: 'scan.startup.mode' = 'group-offsets' "
+            raise KafkaConfigError(f"{what}: 'scan.startup.mode' = 'group-offsets' "
                                    "needs 'properties.group.id'")
         self.commits = bool(self.group_id)
         if not self.group_id:  # the client needs one; nothing is committed to it
             conf["group.id"] = f"sqlc-{name}-{uuid.uuid4().hex[:8]}"
         conf.setdefault("client.id", f"sqlc-{name}")
-        self.reporter = _Reporter(f"source {name}")
+        self.reporter = _Reporter(what)
         conf["error_cb"] = self.reporter.error
         conf["logger"] = self.reporter.logger()
         self.conf = conf
@@ -475,6 +507,7 @@ class KafkaSource:
         self._code: dict[tuple[str, int], int] = {}
         self._code_table: np.ndarray | None = None  # partition number -> code (one topic)
         self._done: set[int] = set()  # codes at their end (bounded)
+        self._reached: set[int] = set()  # codes that were at their end at least once
         self._skipping: set[int] = set()  # codes still before the startup timestamp
         self.records_read = 0
         self.finished = False
@@ -484,6 +517,12 @@ class KafkaSource:
     @property
     def partitions(self) -> list:
         return list(self.keys)
+
+    @property
+    def caught_up(self) -> bool:
+        """Every partition was read to its end at least once (its
+        end-of-partition event came): what existed when reading began is read."""
+        return self.consumer is not None and len(self._reached) == len(self.keys)
 
     def open(self) -> KafkaSource:
         from confluent_kafka import (
@@ -498,9 +537,9 @@ class KafkaSource:
         try:
             self.consumer = Consumer(self.conf)
         except KafkaException as exc:
-            raise KafkaConfigError(f"source {self.name}: {exc.args[0].str()}") from None
+            raise KafkaConfigError(f"{self.what}: {exc.args[0].str()}") from None
         metadata = wait_for_cluster(self.consumer, self.bootstrap, self.topics,
-                                    self.connect_timeout, f"source {self.name}", self.reporter)
+                                    self.connect_timeout, self.what, self.reporter)
         tps = []
         for topic in self.topics:
             for p in sorted(metadata.topics[topic].partitions):
@@ -524,7 +563,7 @@ class KafkaSource:
             try:
                 found = self.consumer.offsets_for_times(query, timeout=self.connect_timeout)
             except KafkaException as exc:
-                raise KafkaUnavailable(f"source {self.name}: offsets for timestamp "
+                raise KafkaUnavailable(f"{self.what}: offsets for timestamp "
                                        f"{self.startup_ts}: {exc.args[0].str()}") from None
             for tp, hit in zip(tps, found):
                 tp.offset = hit.offset if hit.offset >= 0 else OFFSET_END
@@ -590,6 +629,32 @@ class KafkaSource:
         for s, e in zip(starts.tolist(), np.concatenate((boundaries, [n])).tolist()):
             ends[self.keys[int(codes[s])]] = messages[e - 1].offset() + 1
         self.records_read += n
+        if self.changelog_key is None:
+            columns, bad, dead = self._rows(messages)
+            ops = None
+        else:
+            columns, bad, dead, ops = self._changes(messages)
+        if dead:
+            dead.sort(key=lambda d: (d.partition, d.offset))
+        keep = None if not bad.any() else ~bad
+        chosen = messages if keep is None else [m for m, ok in zip(messages, keep.tolist()) if ok]
+        for column, key in self.metadata.items():
+            columns[column] = _metadata_column(chosen, key)
+        ordered = {name: columns[name] for name in self.field_order if name in columns}
+        for name, column in columns.items():
+            ordered.setdefault(name, column)
+        batch = Batch(ordered, len(chosen), None, ops)
+        parts = None
+        if len(self.keys) > 1:
+            parts = codes if keep is None else codes[keep]
+        return Chunk(batch, dead, parts, self.keys, ends)
+
+    def _rows(self, messages: list) -> tuple[dict, np.ndarray, list]:
+        """The decoded columns of ``messages`` (the rows: the messages without
+        ``bad``, in order), the mask ``bad`` and their dead letters."""
+        from confluent_kafka import Message
+
+        n = len(messages)
         values = list(map(Message.value, messages))
         bad = np.zeros(n, dtype=bool)
         dead: list = []
@@ -624,20 +689,80 @@ class KafkaSource:
                                            "key: " + d.reason))
                 columns = {name: c.take(~key_bad) for name, c in columns.items()}
             columns.update(key_batch.columns)
-        if dead:
-            dead.sort(key=lambda d: (d.partition, d.offset))
-        keep = None if not dead else ~bad
-        chosen = messages if keep is None else [m for m, ok in zip(messages, keep.tolist()) if ok]
-        for column, key in self.metadata.items():
-            columns[column] = _metadata_column(chosen, key)
-        ordered = {name: columns[name] for name in self.field_order if name in columns}
-        for name, column in columns.items():
-            ordered.setdefault(name, column)
-        batch = Batch(ordered, len(chosen))
-        parts = None
-        if len(self.keys) > 1:
-            parts = codes if keep is None else codes[keep]
-        return Chunk(batch, dead, parts, self.keys, ends)
+        return columns, bad, dead
+
+    def _changes(self, messages: list) -> tuple[dict, np.ndarray, list, np.ndarray]:
+        """Changelog mode (``changelog_key``): ``_rows`` plus the kind of each
+        row. A message is an upsert of its key ('+U', or the kind in the
+        ``op_field`` column: +I/+U upsert, -U/-D delete); a tombstone deletes the
+        key its message key names ('-D', the other columns NULL). A message
+        with an unknown kind, or a row without its whole key, is a dead letter."""
+        n = len(messages)
+        tomb = np.fromiter((m.value() is None for m in messages), dtype=bool, count=n)
+        up, down = np.flatnonzero(~tomb), np.flatnonzero(tomb)
+        bad = np.zeros(n, dtype=bool)
+        columns, up_bad, dead = self._rows(messages if not len(down)
+                                           else [messages[i] for i in up.tolist()])
+        bad[up] = up_bad
+        rows = up[~up_bad]  # message index of each row
+        if self.op_field is None:
+            ops = np.full(len(rows), "+U", dtype=object)
+        else:
+            kinds = columns.pop(self.op_field)
+            ops = kinds.values
+            wrong = ~(np.isin(ops, _CHANGE_KINDS) & kinds.is_valid())
+            if wrong.any():
+                for j in np.flatnonzero(wrong).tolist():
+                    i = int(rows[j])
+                    bad[i] = True
+                    dead.append(self._dead(messages[i], messages[i].value(),
+                                           f"'{self.op_field}' is {kinds.to_pylist()[j]!r}, "
+                                           "not one of +I, +U, -U, -D"))
+                columns = {name: c.take(~wrong) for name, c in columns.items()}
+                rows, ops = rows[~wrong], ops[~wrong]
+        if len(down):
+            key_msgs = [messages[i] for i in down.tolist()]
+            has_key = np.fromiter((m.key() is not None for m in key_msgs), dtype=bool,
+                                  count=len(key_msgs))
+            for j in np.flatnonzero(~has_key).tolist():
+                i = int(down[j])
+                bad[i] = True
+                dead.append(self._dead(messages[i], b"", "a tombstone (null value) without a "
+                                       "message key: no row to delete"))
+            down = down[has_key]
+            assert self.delete_decoder is not None
+            key_batch, key_dead = self.delete_decoder.decode([messages[i].key()
+                                                              for i in down.tolist()])
+            key_bad = np.zeros(len(down), dtype=bool)
+            for d in key_dead:
+                key_bad[int(d.position)] = True
+                i = int(down[int(d.position)])
+                bad[i] = True
+                dead.append(self._dead(messages[i], b"", "tombstone key: " + d.reason))
+            down = down[~key_bad]
+            m = len(down)
+            kinds_of = {f: k for f, k in zip(self.field_order, self._kinds)}
+            deleted = {name: key_batch.columns[name] if name in key_batch.columns
+                       else null_column(kinds_of[name], m) for name in columns}
+            order = np.argsort(np.concatenate((rows, down)), kind="stable")
+            columns = {name: concat_columns([c, deleted[name]]).take(order)
+                       for name, c in columns.items()}
+            ops = np.concatenate((ops, np.full(m, "-D", dtype=object)))[order]
+            rows = np.concatenate((rows, down))[order]
+        # a row must have its whole key (nullable key columns decode to NULL)
+        no_key = np.zeros(len(rows), dtype=bool)
+        for k in self.changelog_key or ():
+            no_key |= ~columns[k].is_valid()
+        if no_key.any():
+            for j in np.flatnonzero(no_key).tolist():
+                i = int(rows[j])
+                bad[i] = True
+                dead.append(self._dead(messages[i], messages[i].value() or b"",
+                                       "the primary key (" + ", ".join(self.changelog_key or ())
+                                       + ") is NULL or missing"))
+            columns = {name: c.take(~no_key) for name, c in columns.items()}
+            ops = ops[~no_key]
+        return columns, bad, dead, np.asarray(ops, dtype=object)
 
     def _dead(self, message: Any, raw: bytes, reason: str) -> KafkaDeadLetter:
         value = message.value()
@@ -683,6 +808,8 @@ class KafkaSource:
             code = err.code()
             if code == KafkaError._PARTITION_EOF:
                 c = int(codes[i])
+                if c >= 0:
+                    self._reached.add(c)
                 if self.bounded and c >= 0 and c not in self._done:
                     # this partition's records after the EOF are past the end
                     self._done.add(c)
@@ -692,11 +819,11 @@ class KafkaSource:
                         self.finished = True
                 continue
             if err.fatal():
-                raise KafkaFault(f"source {self.name}: fatal Kafka error: {err.str()}")
+                raise KafkaFault(f"{self.what}: fatal Kafka error: {err.str()}")
             if err.retriable() or code in _transient_codes():
                 self.reporter.error(err)
                 continue
-            raise KafkaFault(f"source {self.name}: {err.str()} "
+            raise KafkaFault(f"{self.what}: {err.str()} "
                              f"(topic {message.topic()}, partition {message.partition()})")
         return keep
 

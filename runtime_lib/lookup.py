@@ -59,9 +59,19 @@ Tables (all give ``names``, ``kinds``, ``key`` and ``lookup(keys)``):
   ``'model:{model_id}'`` names the key columns in braces.
 * ``ChangelogTable(fields, key, state_ttl_ms=None)``: a mutable table kept in
   state, fed by ``apply(batch)`` with a changelog (``+I``/``+U`` upsert,
-  ``-U``/``-D`` delete; no ``ops`` = upserts), e.g. from a compacted Kafka topic
-  or a file of changes (``ChangelogTable.from_file``). Entries not written for
-  ``state_ttl_ms`` (processing time, Flink's ``'state.ttl'``) are dropped.
+  ``-U``/``-D`` delete; no ``ops`` = upserts), e.g. from a file of changes
+  (``ChangelogTable.from_file``). Entries not written for ``state_ttl_ms``
+  (processing time, Flink's ``'state.ttl'``) are dropped.
+* ``KafkaTable(name, fields, key, properties, op_field=None, ...)``: a
+  ChangelogTable fed by a Kafka topic, as Flink reads an upsert-kafka table in
+  a processing-time lookup join (a versioned table at each row's processing
+  time). The first lookup waits until the topic is read from the earliest
+  offset to its end (saying so on stderr); every later lookup first applies
+  the messages that have arrived, without waiting, so a change is seen by the
+  rows of the micro-batches after it arrives. A message upserts its key, a
+  tombstone deletes it (kafka.py, "Changelog mode"). Bad messages are counted
+  (``dead_letters``), shown on stderr with topic, partition and offset, and
+  written to the table's ``'dead-letter.topic'`` when it has one.
 
 The cache of PostgreSQL and Redis tables (``cache_max_rows``, 0 = no cache,
 Flink's ``'lookup.cache.max-rows'``; ``cache_ttl_ms``, None = no expiry,
@@ -988,6 +998,115 @@ class ChangelogTable(_Table):
         self.stats.misses += len(found) - hits
         self.stats.batch_ms.append((time.perf_counter() - t0) * 1000)
         return found, cols
+
+
+class KafkaTable(ChangelogTable):
+    """A ChangelogTable fed by a Kafka topic (``'connector' = 'upsert-kafka'``,
+    or ``'kafka'`` with a PRIMARY KEY), read as Flink reads an upsert-kafka
+    table in a processing-time lookup join; see the module docstring.
+
+    ``properties`` are the table's connector properties, resolved. The first
+    ``lookup`` (or ``open()``) reads the topic from the earliest offset to its
+    end; later lookups first apply what has arrived since, without waiting.
+    ``dead_letters`` counts the bad messages (``KafkaSource`` in changelog
+    mode says which: undecodable, no key, an unknown change kind)."""
+
+    warn_limit = 20  # bad messages shown one per line on stderr; later ones are counted
+
+    def __init__(self, name: str, fields, key, properties: dict[str, str], op_field: str | None = None,
+                 state_ttl_ms: int | None = None, clock: Callable[[], int] | None = None,
+                 connect_timeout: float = 60.0, log=None):
+        super().__init__(fields, key, state_ttl_ms=state_ttl_ms, clock=clock)
+        from runtime_lib.kafka import KafkaConfigError, KafkaSource
+
+        props = dict(properties)
+        if props.get("connector") == "upsert-kafka":  # the message key is the primary key
+            props.setdefault("key.fields", ";".join(self.key))
+        for prop, only in (("scan.startup.mode", "earliest-offset"), ("scan.bounded.mode", "unbounded")):
+            if props.get(prop, only) != only:
+                raise KafkaConfigError(f"table {name}: {prop!r} = {props[prop]!r}: a changelog table "
+                                       "reads its topic from the earliest offset and follows it")
+        schema = list(self.schema) + ([Field(op_field, "VARCHAR")] if op_field else [])
+        self.name = name
+        self.source = KafkaSource(name, schema, props, connect_timeout=connect_timeout,
+                                  changelog_key=self.key, op_field=op_field, what=f"table {name}")
+        self.log = log  # a file; default sys.stderr at the time of writing
+        self.loaded = False
+        self.dead_letters = 0
+        self._dead_sink = None
+        self._pool = None
+
+    def _say(self, text: str) -> None:
+        print(f"sqlc lookup: table {self.name}: {text}", file=self.log or sys.stderr, flush=True)
+
+    def open(self) -> KafkaTable:
+        """Connect, and read the topic from the earliest offset to its end."""
+        if self.loaded:
+            return self
+        from runtime_lib.kafka import KafkaDeadLetterSink, ProducerPool
+
+        topic = ", ".join(self.source.topics)
+        self._say(f"loading topic {topic} from the earliest offset to its end; lookup joins "
+                  "wait until it is loaded")
+        started = time.monotonic()
+        self.source.open()
+        if self.source.dead_letter_topic:
+            self._pool = ProducerPool(self.source.connect_timeout)
+            self._dead_sink = KafkaDeadLetterSink(self.source.dead_letter_topic, self.name,
+                                                  self.source.properties, self._pool)
+        said = started
+        while not self.source.caught_up:
+            self._apply(self.source.read(0.1))
+            if time.monotonic() - said >= 10.0:
+                said = time.monotonic()
+                self._say(f"still loading: {self.source.records_read} messages read")
+        self.loaded = True
+        self._say(f"loaded {len(self)} rows from {self.source.records_read} messages "
+                  f"({self.dead_letters} bad) in {time.monotonic() - started:.2f} s; "
+                  "following new messages")
+        return self
+
+    def refresh(self) -> None:
+        """Apply every change that has arrived, without waiting."""
+        for _ in range(64):  # (a bound, should changes arrive faster than they are applied)
+            chunk = self.source.read(0)
+            if chunk is None:
+                break
+            self._apply(chunk)
+
+    def _apply(self, chunk) -> None:
+        if chunk is None:
+            return
+        if chunk.dead:
+            self._bad(chunk.dead)
+        self.apply(chunk.batch)
+
+    def _bad(self, dead: list) -> None:
+        """Bad messages: counted, shown on stderr (the first ``warn_limit``), and
+        written to the table's 'dead-letter.topic' when it has one."""
+        shown = max(0, self.warn_limit - self.dead_letters)
+        self.dead_letters += len(dead)
+        for d in dead[:shown]:
+            self._say(f"bad message in topic {d.topic} partition {d.partition} offset {d.offset} "
+                      f"skipped: {d.reason}")
+        if shown and len(dead) > shown:
+            self._say(f"more than {self.warn_limit} bad messages: the others are only counted"
+                      + (f" and written to {self._dead_sink.topic}" if self._dead_sink else ""))
+        if self._dead_sink is not None:
+            self._dead_sink.write(dead)
+            self._pool.flush(30.0)
+
+    def lookup(self, keys: list[Column]) -> tuple[np.ndarray, list[Column]]:
+        if self.loaded:
+            self.refresh()
+        else:
+            self.open()
+        return super().lookup(keys)
+
+    def close(self) -> None:
+        self.source.close()
+        if self._pool is not None:
+            self._pool.close()
 
 
 # ---------------------------------------------------------------------------

@@ -8,7 +8,8 @@ properties are resolved here, when the pipeline starts, never at compile time.
 ==========================  =================================================
 property                    meaning
 ==========================  =================================================
-'connector'                 'postgres' (or 'jdbc'), 'redis', 'file'
+'connector'                 'postgres' (or 'jdbc'), 'redis', 'file', 'kafka'
+                            (with a PRIMARY KEY) or 'upsert-kafka'
 'table-name'                PostgreSQL table (schema.table allowed)
 'url'                       postgresql://... or redis://... ; for PostgreSQL
                             also 'hostname', 'port', 'database'
@@ -20,11 +21,30 @@ property                    meaning
 'lookup.max-retries'        give up after this many failed retries
                             (default: wait until the store is back)
 'path', 'format'            the file of a 'file' table
-'changelog.op-field'        a 'file' table given as changes: the column with
-                            +I/+U (upsert) and -U/-D (delete) per line
+'topic', 'format'           the topic of a Kafka table ('value.format' too;
+                            'json', 'csv' or 'raw'), read from the earliest
+                            offset to its end before the first lookup, then
+                            followed: each micro-batch's lookups see the
+                            messages that arrived before it
+'properties.bootstrap.      the Kafka brokers of a Kafka table (required:
+servers'                    ``--bootstrap`` does not reach lookup tables)
+'key.format', 'key.fields'  a Kafka table's key columns come from the
+                            message key (for 'upsert-kafka': the primary key,
+                            'key.fields' implied); otherwise from the value.
+                            A tombstone (null value) deletes the key of its
+                            message key (JSON unless 'key.format' says)
+'dead-letter.topic'         a Kafka table's bad messages (undecodable, no
+                            key, unknown change kind) are also written here;
+                            they are always counted and shown on stderr
+'changelog.op-field'        a 'file' or 'kafka' table given as changes: the
+                            column with +I/+U (upsert) and -U/-D (delete);
+                            without it each line/message is an upsert
 'state.ttl'                 for such a table, entries not written for this
                             long are dropped (processing time), e.g. '1 h'
 ==========================  =================================================
+
+``--input NAME=PATH`` reads a table with 'changelog.op-field' as a file of
+changes (a file without that column: every line an upsert).
 """
 
 from __future__ import annotations
@@ -55,6 +75,9 @@ def open_lookup_table(name: str, fields: tuple[Field, ...], key: tuple[str, ...]
     from runtime_lib import lookup
 
     if path is not None:
+        if "changelog.op-field" in properties:  # a file of changes (or of rows: no op column)
+            return lookup.ChangelogTable.from_file(path, fields, list(key),
+                                                   op_field=properties["changelog.op-field"])
         return lookup.FileTable(path, fields, list(key))
     props = resolve_properties(properties)
     connector = props.get("connector", "")
@@ -70,6 +93,10 @@ def open_lookup_table(name: str, fields: tuple[Field, ...], key: tuple[str, ...]
                 props["path"], fields, list(key), op_field=props["changelog.op-field"],
                 format=props.get("format"), state_ttl_ms=duration_ms(props.get("state.ttl")))
         return lookup.FileTable(props["path"], fields, list(key), format=props.get("format"))
+    if connector in ("kafka", "upsert-kafka"):  # a compacted topic, read as a changelog
+        return lookup.KafkaTable(name, fields, list(key), props,
+                                 op_field=props.get("changelog.op-field"),
+                                 state_ttl_ms=duration_ms(props.get("state.ttl")))
     if connector in ("postgres", "jdbc"):
         return lookup.PostgresTable(
             table_name=props["table-name"], fields=fields, key=list(key), url=props.get("url"),

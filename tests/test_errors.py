@@ -772,6 +772,56 @@ case("ddl-upsert-kafka-without-primary-key",
      "CREATE TABLE t (a INT) WITH ('connector' = 'upsert-kafka', 'topic' = 't',\n"
      "  'key.format' = 'json', 'value.format' = 'json');",
      "1:30", B, "PRIMARY KEY", at="'connector'")
+# a Kafka TABLE with a PRIMARY KEY is read by lookup joins as a changelog (FR-DDL-002)
+KEYED = "CREATE TABLE t (id VARCHAR, v INT, PRIMARY KEY (id) NOT ENFORCED)\n"
+BOOTSTRAP = "'properties.bootstrap.servers' = 'b:9092'"
+case("ddl-kafka-table-without-bootstrap-servers",
+     KEYED + "WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json');",
+     "2:7", B, ("Kafka table 't' has a PRIMARY KEY", "needs 'properties.bootstrap.servers'"),
+     at="'connector'")
+case("ddl-kafka-table-without-topic",
+     KEYED + f"WITH ('connector' = 'kafka', 'format' = 'json', {BOOTSTRAP});",
+     "2:7", B, "connector 'kafka' needs the property 'topic'", at="'connector'")
+case("ddl-kafka-table-unknown-value-format",
+     KEYED + "WITH ('connector' = 'upsert-kafka', 'topic' = 't', 'key.format' = 'json',\n"
+     f"  'value.format' = 'avro', {BOOTSTRAP});",
+     "3:3", B, "property 'value.format' = 'avro' is not one of json, csv, raw",
+     at="'value.format'")
+case("ddl-kafka-table-from-latest-offset",
+     KEYED + f"WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json', {BOOTSTRAP},\n"
+     "  'scan.startup.mode' = 'latest-offset');",
+     "3:3", B, ("read as a changelog: from the earliest offset",
+                "'scan.startup.mode' = 'latest-offset' would lose rows"),
+     at="'scan.startup.mode'")
+case("ddl-kafka-table-key-fields-without-the-key",
+     "CREATE TABLE t (id VARCHAR, k VARCHAR, v INT, PRIMARY KEY (id) NOT ENFORCED)\n"
+     f"WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json', {BOOTSTRAP},\n"
+     "  'key.format' = 'json', 'key.fields' = 'k');",
+     "3:26", B, "'key.fields' must hold the primary key of 't' (missing: id)",
+     at="'key.fields'")
+case("ddl-state-ttl-not-a-duration",
+     KEYED + f"WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json', {BOOTSTRAP},\n"
+     "  'state.ttl' = 'an hour');",
+     "3:3", B, "property 'state.ttl' = 'an hour' is not a duration", at="'state.ttl'")
+case("ddl-changelog-op-field-is-a-column",
+     "CREATE TABLE t (id VARCHAR, op VARCHAR, PRIMARY KEY (id) NOT ENFORCED)\n"
+     f"WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json', {BOOTSTRAP},\n"
+     "  'changelog.op-field' = 'op');",
+     "3:3", B, "'changelog.op-field' = 'op' names the field of each change",
+     at="'changelog.op-field'")
+case("join-kafka-table-without-primary-key",
+     "CREATE TABLE t (model_id VARCHAR, v INT)\n"
+     "WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json');\n"
+     "SELECT r.request_id, t.v FROM llm_requests r\n"
+     "JOIN t FOR SYSTEM_TIME AS OF r.proc_time ON r.model_id = t.model_id;",
+     "4:6", B, "Kafka table 't' has no PRIMARY KEY: a lookup join reads a Kafka topic as a "
+               "changelog", at="t FOR SYSTEM_TIME")
+case("join-kafka-table-without-primary-key-plain-join",
+     "CREATE TABLE t (model_id VARCHAR, v INT)\n"
+     "WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json');\n"
+     "SELECT r.request_id, t.v FROM llm_requests r\n"
+     "LEFT JOIN t ON r.model_id = t.model_id;",
+     "4:11", B, "Kafka table 't' has no PRIMARY KEY", at="t ON")
 case("ddl-primary-key-unknown-column",
      "CREATE TABLE t (id VARCHAR, v INT, PRIMARY KEY (idd) NOT ENFORCED)\n"
      "WITH ('connector' = 'postgres', 'table-name' = 't');",
