@@ -507,8 +507,16 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     dead_path = args.dead_letter or (f"{args.output}.dead-letter.jsonl" if args.output else None)
     dead_letters = DeadLetterRouter(sinks.DeadLetterSink(dead_path, append=False), dead_topics)
     late_events = LateEventSink(args.late_events) if args.late_events else None
+    try:  # the operators: lookup tables resolve their ${VAR}s and properties here
+        pipeline = query(Context(outputs, dead_letters, late_events, counters, inputs))
+    except Exception as error:
+        _close_quietly(readers, outputs, stop)
+        dead_letters.close()
+        if late_events is not None:
+            late_events.close()
+        print(f"error: {error}", file=sys.stderr)
+        return 1 if isinstance(error, KafkaFault) else 2
     stop.deferred = True  # from here on a signal ends the run cleanly
-    pipeline = query(Context(outputs, dead_letters, late_events, counters, inputs))
     delivery = _Delivery(outputs, dead_letters, late_events, pool)
     started = time.perf_counter()
     cpu_started = time.process_time()
