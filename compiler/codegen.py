@@ -893,14 +893,14 @@ def _retraction_problems(e: Exec) -> list[Diagnostic]:
         problems.append(Diagnostic(
             "UnsupportedError", "a SESSION window over an updating input (a regular outer join) "
             "does not run: taking a row back could split a session; use an interval join or "
-            "TUMBLE/HOP/CUMULATE", e.span))
+            "TUMBLE/HOP/CUMULATE", node.window.span if node.window.span.end else e.span))
     for call in node.aggs:
         func = "count_star" if call.fn == "COUNT" and not call.args else _AggregatePlan.FUNCS[call.fn]
         if func not in RETRACTABLE or (call.distinct and call.fn == "COUNT"):
             name = f"{call.fn}(DISTINCT ...)" if call.distinct else call.fn
             problems.append(Diagnostic(
                 "UnsupportedError", f"{name} over an updating input (a regular outer join "
-                "retracts rows) does not run yet; COUNT, SUM, AVG, STDDEV/VARIANCE and CORR do",
+                "retracts rows) does not run yet; COUNT, SUM, AVG and STDDEV/VARIANCE do",
                 call.span))
     return problems
 

@@ -97,7 +97,9 @@ FUNCS = {
 } | VARIANCE_FUNCS
 NUMERIC = {"i", "f"}
 # aggregates that can take a row back (over a changelog input: -D/-U rows)
-RETRACTABLE = {"count_star", "count", "sum", "avg", "corr"} | VARIANCE_FUNCS
+# (not CORR: whether a side is constant, its NULL case, does not survive the
+# rounding of taking rows back)
+RETRACTABLE = {"count_star", "count", "sum", "avg"} | VARIANCE_FUNCS
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ class _State:
 
     arrays: tuple[str, ...] = ()  # names of per-slot arrays (first axis = slot)
     fills: tuple = ()
-    retractable = False  # has ``retract(slots, cols)``, the inverse of ``update``
+    retractable = False  # has ``update_signed(slots, cols, retract)``
 
     def ensure(self, cap: int) -> None:
         for name, fill in zip(self.arrays, self.fills):
@@ -208,8 +210,8 @@ class CountState(_State):
     def update(self, slots, cols, seqs):
         K.update_count(slots, self.cnt)
 
-    def retract(self, slots, cols):
-        K.retract_count(slots, self.cnt)
+    def update_signed(self, slots, cols, retract):
+        K.update_count_signed(slots, retract, self.cnt)
 
     def _combined(self, idx, offs):
         if _is_singletons(offs):
@@ -241,8 +243,8 @@ class SumState(_State):
     def update(self, slots, cols, seqs):
         K.update_sum(slots, cols[0].values, self.acc, self.cnt)
 
-    def retract(self, slots, cols):
-        K.retract_sum(slots, cols[0].values, self.acc, self.cnt)
+    def update_signed(self, slots, cols, retract):
+        K.update_sum_signed(slots, retract, cols[0].values, self.acc, self.cnt)
 
     def _combined(self, idx, offs):
         if _is_singletons(offs):
@@ -417,8 +419,8 @@ class MomentsState(_State):
     def update(self, slots, cols, seqs):
         K.update_moments(slots, cols[0].values, self.n, self.mean, self.m2)
 
-    def retract(self, slots, cols):
-        K.retract_moments(slots, cols[0].values, self.n, self.mean, self.m2)
+    def update_signed(self, slots, cols, retract):
+        K.update_moments_signed(slots, retract, cols[0].values, self.n, self.mean, self.m2)
 
     def _combined(self, idx, offs):
         if _is_singletons(offs):
@@ -453,15 +455,9 @@ class CorrState(_State):
         self.n = np.zeros(0, np.int64)
         self.mx, self.my, self.m2x, self.m2y, self.cxy = (np.zeros(0) for _ in range(5))
 
-    retractable = True
-
     def update(self, slots, cols, seqs):
         K.update_comoments(slots, cols[0].values, cols[1].values, self.n, self.mx, self.my,
                            self.m2x, self.m2y, self.cxy)
-
-    def retract(self, slots, cols):
-        K.retract_comoments(slots, cols[0].values, cols[1].values, self.n, self.mx, self.my,
-                            self.m2x, self.m2y, self.cxy)
 
     def _combined(self, idx, offs):
         if _is_singletons(offs):
@@ -858,19 +854,13 @@ class AggregateStates:
             if not self.retractable:
                 raise ValueError("these aggregates cannot take rows back (an updating input needs "
                                  f"{', '.join(sorted(RETRACTABLE))})")
-            # every retractable aggregate is a function of the multiset of its
-            # rows, so a batch's additions and retractions commute: two passes
-            self._apply(np.where(retract, -1, slots), args, filters, seqs)
-            self._apply(np.where(retract, slots, -1), args, filters, None)
-            return
-        self._apply(slots, args, filters, seqs)
-
-    def _apply(self, slots, args, filters, seqs) -> None:
-        """Add (``seqs`` given) or retract (``seqs`` None) rows."""
-        if seqs is None:
-            K.retract_count(slots, self.rows.cnt)
+            retract = np.asarray(retract, bool)
         else:
+            retract = None
+        if retract is None:
             K.update_count(slots, self.rows.cnt)
+        else:  # in arrival order, one pass: the same result for any batch cuts
+            K.update_count_signed(slots, retract, self.rows.cnt)
         masked: dict[tuple, np.ndarray] = {}
         for p in self._parts:
             mkey = (p.inputs, p.filter)
@@ -883,10 +873,10 @@ class AggregateStates:
                     if args[i].valid is not None:
                         ok = args[i].valid if ok is None else ok & args[i].valid
                 masked[mkey] = slots if ok is None else np.where(ok, slots, -1)
-            if seqs is None:
-                p.state.retract(masked[mkey], [args[i] for i in p.inputs])
-            else:
+            if retract is None:
                 p.state.update(masked[mkey], [args[i] for i in p.inputs], seqs)
+            else:
+                p.state.update_signed(masked[mkey], [args[i] for i in p.inputs], retract)
 
     def results(self, idx: np.ndarray, offs: np.ndarray, final: bool = False) -> list[Column]:
         """One column per Agg, one row per group of slots (CSR ``idx``/``offs``).

@@ -228,39 +228,51 @@ def update_comoments(slots, xs, ys, n, mx, my, m2x, m2y, cxy):
             cxy[s] += dx * (y - my[s])
 
 
-# Retraction (-D/-U rows of an updating input, e.g. a regular outer join):
-# the exact inverse of the updates above, one row at a time. A slot whose count
-# reaches 0 is reset to the empty state, so no rounding residue survives it.
+# Updating input (-D/-U rows of a regular outer join): ``retract[i]`` marks a
+# row taken back with the exact inverse of its update; rows are applied in
+# arrival order, so the result does not depend on how the stream is cut into
+# batches. A slot whose count reaches 0 is reset to the empty state, so no
+# rounding residue survives it.
 
 
 @jit
-def retract_count(slots, cnt):
+def update_count_signed(slots, retract, cnt):
     for i in range(len(slots)):
         s = slots[i]
         if s >= 0:
-            cnt[s] -= 1
+            cnt[s] += -1 if retract[i] else 1
 
 
 @jit
-def retract_sum(slots, vals, acc, cnt):
+def update_sum_signed(slots, retract, vals, acc, cnt):
     for i in range(len(slots)):
         s = slots[i]
         if s >= 0:
-            cnt[s] -= 1
-            if cnt[s] == 0:
-                acc[s] = 0
+            if not retract[i]:
+                acc[s] += vals[i]
+                cnt[s] += 1
             else:
-                acc[s] -= vals[i]
+                cnt[s] -= 1
+                if cnt[s] == 0:
+                    acc[s] = 0
+                else:
+                    acc[s] -= vals[i]
 
 
 @jit
-def retract_moments(slots, vals, n, mean, m2):
-    """Undo Welford's update: n0 = n1 - 1, mean0 = (n1 mean1 - x) / n0,
-    m2_0 = m2_1 - (x - mean0)(x - mean1)."""
+def update_moments_signed(slots, retract, vals, n, mean, m2):
+    """Welford's update, or its inverse for a retracted row: n0 = n1 - 1,
+    mean0 = (n1 mean1 - x) / n0, m2_0 = m2_1 - (x - mean0)(x - mean1)."""
     for i in range(len(slots)):
         s = slots[i]
         if s >= 0:
             x = np.float64(vals[i])
+            if not retract[i]:
+                n[s] += 1
+                d = x - mean[s]
+                mean[s] += d / n[s]
+                m2[s] += d * (x - mean[s])
+                continue
             n1 = n[s]
             n[s] = n1 - 1
             if n1 <= 1:
@@ -270,32 +282,6 @@ def retract_moments(slots, vals, n, mean, m2):
                 m0 = (n1 * mean[s] - x) / (n1 - 1)
                 m2[s] -= (x - m0) * (x - mean[s])
                 mean[s] = m0
-
-
-@jit
-def retract_comoments(slots, xs, ys, n, mx, my, m2x, m2y, cxy):
-    """Undo ``update_comoments`` for one (x, y) pair per row."""
-    for i in range(len(slots)):
-        s = slots[i]
-        if s >= 0:
-            x = np.float64(xs[i])
-            y = np.float64(ys[i])
-            n1 = n[s]
-            n[s] = n1 - 1
-            if n1 <= 1:
-                mx[s] = 0.0
-                my[s] = 0.0
-                m2x[s] = 0.0
-                m2y[s] = 0.0
-                cxy[s] = 0.0
-            else:
-                x0 = (n1 * mx[s] - x) / (n1 - 1)
-                y0 = (n1 * my[s] - y) / (n1 - 1)
-                m2x[s] -= (x - x0) * (x - mx[s])
-                m2y[s] -= (y - y0) * (y - my[s])
-                cxy[s] -= (x - x0) * (y - my[s])
-                mx[s] = x0
-                my[s] = y0
 
 
 @jit
@@ -1145,47 +1131,41 @@ def _ref_update_comoments(slots, xs, ys, n, mx, my, m2x, m2y, cxy):
             cxy[s] += dx * (y - my[s])
 
 
-def _ref_retract_count(slots, cnt):
-    for s in slots:
+def _ref_update_count_signed(slots, retract, cnt):
+    for s, r in zip(slots, retract):
         if s >= 0:
-            cnt[s] -= 1
+            cnt[s] += -1 if r else 1
 
 
-def _ref_retract_sum(slots, vals, acc, cnt):
-    for s, v in zip(slots, vals):
-        if s >= 0:
+def _ref_update_sum_signed(slots, retract, vals, acc, cnt):
+    for s, r, v in zip(slots, retract, vals):
+        if s >= 0 and not r:
+            acc[s] += v
+            cnt[s] += 1
+        elif s >= 0:
             cnt[s] -= 1
             acc[s] = 0 if cnt[s] == 0 else acc[s] - v
 
 
-def _ref_retract_moments(slots, vals, n, mean, m2):
-    # the inverse of Chan's merge of a one-element group
-    for s, v in zip(slots, vals):
-        if s >= 0:
-            x, n1 = float(v), int(n[s])
-            n[s] = n1 - 1
-            if n1 <= 1:
-                mean[s], m2[s] = 0.0, 0.0
-                continue
-            m0 = (n1 * mean[s] - x) / (n1 - 1)
-            m2[s] -= (x - m0) * (x - mean[s])
-            mean[s] = m0
-
-
-def _ref_retract_comoments(slots, xs, ys, n, mx, my, m2x, m2y, cxy):
-    for s, x, y in zip(slots, xs, ys):
-        if s >= 0:
-            x, y, n1 = float(x), float(y), int(n[s])
-            n[s] = n1 - 1
-            if n1 <= 1:
-                mx[s] = my[s] = m2x[s] = m2y[s] = cxy[s] = 0.0
-                continue
-            x0 = (n1 * mx[s] - x) / (n1 - 1)
-            y0 = (n1 * my[s] - y) / (n1 - 1)
-            m2x[s] -= (x - x0) * (x - mx[s])
-            m2y[s] -= (y - y0) * (y - my[s])
-            cxy[s] -= (x - x0) * (y - my[s])
-            mx[s], my[s] = x0, y0
+def _ref_update_moments_signed(slots, retract, vals, n, mean, m2):
+    # Welford, and for a retracted row the inverse of Chan's merge of a one-element group
+    for s, r, v in zip(slots, retract, vals):
+        if s < 0:
+            continue
+        x, n1 = float(v), int(n[s])
+        if not r:
+            n[s] = n1 + 1
+            d = x - mean[s]
+            mean[s] += d / n[s]
+            m2[s] += d * (x - mean[s])
+            continue
+        n[s] = n1 - 1
+        if n1 <= 1:
+            mean[s], m2[s] = 0.0, 0.0
+            continue
+        m0 = (n1 * mean[s] - x) / (n1 - 1)
+        m2[s] -= (x - m0) * (x - mean[s])
+        mean[s] = m0
 
 
 def _ref_update_arg_first(slots, seqs, has, best_seq, win_row):
@@ -1370,16 +1350,18 @@ def _ex_update_comoments(rng):
             *(np.zeros(k) for _ in range(5)))
 
 
-def _ex_retract(update: Callable, make: Callable) -> Callable:
-    """Arguments for a retract kernel: a state built by ``update`` from the
-    example rows, then some of those rows to retract (so counts stay >= 0)."""
+def _ex_signed(make: Callable) -> Callable:
+    """Arguments for a signed update: ``make``'s rows, about a third of them
+    retracting, each only while its slot holds more additions than retractions."""
 
     def make_args(rng):
-        args = make(rng)
-        update(*args)
-        slots = args[0]
-        keep = rng.random(len(slots)) < 0.6
-        return (np.where(keep, slots, -1), *args[1:])
+        slots, *rest = make(rng)
+        held: dict[int, int] = {}
+        retract = np.zeros(len(slots), np.bool_)
+        for i, (s, coin) in enumerate(zip(slots.tolist(), rng.random(len(slots)) < 0.35)):
+            retract[i] = coin and held.get(s, 0) > 0
+            held[s] = held.get(s, 0) + (-1 if retract[i] else 1)
+        return (slots, retract, *rest)
 
     return make_args
 
@@ -1507,13 +1489,11 @@ REGISTRY: dict[str, Kernel] = {
     "update_max": Kernel(update_max, _ref_update_max, _ex_update_minmax),
     "update_moments": Kernel(update_moments, _ref_update_moments, _ex_update_moments),
     "update_comoments": Kernel(update_comoments, _ref_update_comoments, _ex_update_comoments),
-    "retract_count": Kernel(retract_count, _ref_retract_count,
-                            _ex_retract(_ref_update_count, _ex_update_count)),
-    "retract_sum": Kernel(retract_sum, _ref_retract_sum, _ex_retract(_ref_update_sum, _ex_update_sum)),
-    "retract_moments": Kernel(retract_moments, _ref_retract_moments,
-                              _ex_retract(_ref_update_moments, _ex_update_moments)),
-    "retract_comoments": Kernel(retract_comoments, _ref_retract_comoments,
-                                _ex_retract(_ref_update_comoments, _ex_update_comoments)),
+    "update_count_signed": Kernel(update_count_signed, _ref_update_count_signed,
+                                  _ex_signed(_ex_update_count)),
+    "update_sum_signed": Kernel(update_sum_signed, _ref_update_sum_signed, _ex_signed(_ex_update_sum)),
+    "update_moments_signed": Kernel(update_moments_signed, _ref_update_moments_signed,
+                                    _ex_signed(_ex_update_moments)),
     "update_arg_first": Kernel(update_arg_first, _ref_update_arg_first, _ex_update_arg),
     "update_arg_last": Kernel(update_arg_last, _ref_update_arg_last, _ex_update_arg),
     "batch_arg_min": Kernel(batch_arg_min, _ref_batch_arg_min, _ex_batch_arg),

@@ -70,8 +70,8 @@ Semantics (FLINK_SEMANTICS.md):
   inserts the new one with ``+I``; an absorbed session's row gets ``-D``.
 * An updating input (the changelog of a regular outer join): ``process(...,
   retract=mask)`` takes the marked rows (-D/-U) back from their windows with
-  the inverse of each aggregate's update (COUNT, SUM, AVG, STDDEV/VARIANCE,
-  CORR: ``aggregates.RETRACTABLE``); a retraction is late exactly when the row
+  the inverse of each aggregate's update (COUNT, SUM, AVG, STDDEV/VARIANCE:
+  ``aggregates.RETRACTABLE``); a retraction is late exactly when the row
   it takes back would be. A window whose rows were all taken back has no
   result (EMIT CHANGES: ``-D`` of its last row). TUMBLE, HOP and CUMULATE
   only: retracting a row from a session could split it.
