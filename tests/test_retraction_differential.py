@@ -332,16 +332,24 @@ def refusal(workspace: Path, sql: str) -> list[tuple[str, str, str]]:
 
 
 def test_min_and_count_distinct_over_the_left_join_are_refused(workspace: Path) -> None:
-    found = refusal(workspace, 
+    found = refusal(workspace, (
         "SELECT experiment_id, window_start, COUNT(*) AS n,\n"
         "       MIN(latency_ms) AS fastest, COUNT(DISTINCT user_id) AS users\n"
         f"{JOIN}\n"
-        "GROUP BY experiment_id, TUMBLE(r.event_time, INTERVAL '10' SECOND);")
+        "GROUP BY experiment_id, TUMBLE(r.event_time, INTERVAL '10' SECOND);"))
     assert [(kind, pos) for kind, pos, _ in found] == [("UnsupportedError", "2:8"), ("UnsupportedError", "2:36")]
     assert found[0][2].startswith("MIN over an updating input")
     assert found[1][2].startswith("COUNT(DISTINCT ...) over an updating input")
     for _, _, message in found:
         assert "COUNT, SUM, AVG and STDDEV/VARIANCE do" in message
+
+
+def test_corr_over_the_left_join_is_refused(workspace: Path) -> None:
+    """CORR cannot take rows back exactly: a side left constant must give NULL."""
+    found = refusal(workspace, f"SELECT variant, COUNT(*) AS n, CORR(latency_ms, rating) AS c\n{JOIN}\n"
+                    "GROUP BY variant, TUMBLE(r.event_time, INTERVAL '10' SECOND);")
+    assert [(kind, pos) for kind, pos, _ in found] == [("UnsupportedError", "1:32")]
+    assert found[0][2].startswith("CORR over an updating input")
 
 
 def test_min_in_a_group_by_over_the_left_join_is_refused(workspace: Path) -> None:
@@ -352,10 +360,10 @@ def test_min_in_a_group_by_over_the_left_join_is_refused(workspace: Path) -> Non
 
 def test_session_over_the_left_join_is_refused_at_the_window(workspace: Path) -> None:
     """The caret goes under the SESSION window, the part of the query to change."""
-    found = refusal(workspace, 
+    found = refusal(workspace, (
         "SELECT experiment_id, window_start, COUNT(*) AS n\n"
         f"{JOIN}\n"
-        "GROUP BY experiment_id, SESSION(r.event_time, INTERVAL '10' SECOND);")
+        "GROUP BY experiment_id, SESSION(r.event_time, INTERVAL '10' SECOND);"))
     assert len(found) == 1 and found[0][0] == "UnsupportedError"
     assert "a SESSION window over an updating input" in found[0][2]
     assert found[0][1] == "3:25", found  # SESSION(r.event_time, ...)
