@@ -599,16 +599,14 @@ class _Sides:
                              f"{len(self.side_names[s])} ({self.side_names[s]})")
         return cols
 
-    def _encode(self, keys: list[Column], n: int, skip: np.ndarray | None = None) -> np.ndarray:
-        """Key id per row; -1 where a key column is NULL (never matches) or ``skip``."""
+    def _encode(self, keys: list[Column], n: int) -> np.ndarray:
+        """Key id per row; -1 where a key column is NULL (never matches)."""
         if len(keys) != len(self.key_kinds):
             raise ValueError(f"expected {len(self.key_kinds)} key columns, got {len(keys)}")
         ok = np.ones(n, bool)
         for k in keys:
             if k.valid is not None:
                 ok &= k.valid
-        if skip is not None:
-            ok &= ~skip
         kid = np.full(n, -1, np.int64)
         if ok.all():
             return self.keys.encode(keys) if n else kid
