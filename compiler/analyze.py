@@ -51,6 +51,10 @@ KAFKA_METADATA = {
 }
 
 
+# characters a physical column's name may not contain (see create_source)
+_UNREADABLE_NAME = re.compile(r'["\\\x00-\x1f]')
+
+
 class _Abort(Exception):
     """Stops analysis of one statement (or one SELECT item) after an error."""
 
@@ -349,6 +353,18 @@ class Analyzer:
             if col.name.lower() in seen:
                 self.diag.error("BindError", f"duplicate column '{col.name}'", col.span)
             seen[col.name.lower()] = col
+            if col.computed is None and col.metadata_key is None and _UNREADABLE_NAME.search(
+                col.name
+            ):
+                # the JSON decoder maps record keys to fields by name (msgspec), and
+                # refuses these characters in a key it looks up
+                self.diag.error(
+                    "UnsupportedError",
+                    f"column name {col.name!r} contains a double quote, a backslash or a "
+                    "control character; sqlc cannot read such a field from a record",
+                    col.span,
+                    hint="rename the field upstream, or read it under another name",
+                )
         # physical and metadata columns first: computed columns are typed over them
         columns: dict[str, CatalogColumn] = {}
         for col in stmt.columns:
@@ -427,13 +443,14 @@ class Analyzer:
                     )
                     continue
                 names.append(col.name)
-            if stmt.primary_key.enforced:  # written ENFORCED, or nothing (the SQL default)
+            if stmt.primary_key.enforced:  # written ENFORCED; nothing written is NOT ENFORCED
                 self.diag.error(
                     "UnsupportedError",
                     "sqlc cannot enforce a primary key; declare it NOT ENFORCED (as Flink "
                     "requires)",
                     stmt.primary_key.span,
-                    hint="a PRIMARY KEY without NOT ENFORCED is ENFORCED, the SQL default",
+                    hint="a key sqlc trusts the data to keep: PRIMARY KEY (...) NOT ENFORCED, "
+                    "or PRIMARY KEY alone",
                 )
             primary_key = tuple(names)
             # key columns are NOT NULL, as in Flink
@@ -1023,6 +1040,33 @@ class Analyzer:
                 hint="use the stream's processing-time column, e.g. proc_time AS PROCTIME()",
             )
             raise _Abort
+        if time.type.time_attribute == "ROWTIME" and isinstance(obj, SourceDef) and (
+            obj.watermark is None
+        ):
+            # a lookup store (PostgreSQL, Redis, a file) has only its current rows
+            self.diag.warning(
+                f"'{rel.name}' has no versions (no WATERMARK): the join reads its current "
+                "row for each stream row, whatever the stream row's event time",
+                rel.system_time.span,
+                hint="write FOR SYSTEM_TIME AS OF a processing-time column (proc_time AS "
+                "PROCTIME()), as Flink requires for a lookup join",
+            )
+        elif time.type.time_attribute == "ROWTIME":
+            # Flink's event-time temporal join returns the version of the row valid
+            # at the stream row's event time; a lookup returns the latest version,
+            # which would be a silently wrong answer for a versioned table.
+            self.diag.error(
+                "UnsupportedError",
+                "an event-time temporal join (FOR SYSTEM_TIME AS OF an event-time "
+                f"attribute, '{self.diag.source.fragment(rel.system_time.span)}') is not "
+                "supported yet: sqlc would return the latest version of each row, not the "
+                "version valid at that time",
+                rel.system_time.span,
+                hint="join the latest version with FOR SYSTEM_TIME AS OF a processing-time "
+                "column (proc_time AS PROCTIME()), or join the table's changes as a stream "
+                "with a time bound",
+            )
+            raise _Abort
 
     def match_recognize(self, rel: ast.MatchRecognize) -> _Bound:
         inner = self.relation(rel.input)
@@ -1171,11 +1215,15 @@ class Analyzer:
             plan = lg.Aggregate(plan, keys, tuple(names), (), (), span=sel.span)
         if sel.limit is not None and not (sel.order_by and isinstance(plan.input, lg.TopN)):
             plan = lg.Limit(plan, sel.limit, span=sel.span)
-        if sel.emit is not None and not aggregating:
+        # EMIT CHANGES on a query without aggregation (a ksqlDB push query): every
+        # row is emitted as it arrives, which is what such a query does anyway.
+        if sel.emit is not None and not aggregating and sel.emit.kind != "CHANGES":
             self.diag.error(
                 "BindError",
                 f"EMIT {sel.emit.kind} applies to an aggregation; this query has no GROUP BY",
                 sel.emit.span,
+                hint="a query without aggregation emits every row as it arrives "
+                "(EMIT CHANGES, or no EMIT clause)",
             )
             raise _Abort
         return plan, _Bound(plan, Scope.of(plan.schema, None))
@@ -2087,9 +2135,22 @@ class Analyzer:
             raise _Abort
         return right
 
+    def exprs(self, nodes, scope: Scope, where: str) -> list[lg.BoundExpr]:
+        """Bind independent expressions (operands, arguments): every one is bound,
+        so an error in one does not hide an error in the next; then the first
+        failure aborts."""
+        bound, failed = [], False
+        for node in nodes:
+            try:
+                bound.append(self.expr(node, scope, where))
+            except _Abort:
+                failed = True
+        if failed:
+            raise _Abort
+        return bound
+
     def binary(self, node: ast.Binary, scope: Scope, where: str) -> lg.BoundExpr:
-        left = self.expr(node.left, scope, where)
-        right = self.expr(node.right, scope, where)
+        left, right = self.exprs((node.left, node.right), scope, where)
         op, span = node.op, node.span
         lt, rt = left.type, right.type
         nullable = lt.nullable or rt.nullable
@@ -2273,7 +2334,7 @@ class Analyzer:
             self.diag.error("BindError", f"{name} takes {expected} argument(s), got {count}",
                             node.span)
             raise _Abort
-        args = tuple(self.expr(a, scope, where) for a in args_ast)
+        args = tuple(self.exprs(args_ast, scope, where))
         if name == "TO_TIMESTAMP_LTZ" and len(args) == 2:
             precision = args[1]
             if not (isinstance(precision, lg.Const) and precision.value in (0, 3)):

@@ -21,7 +21,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from compiler.errors import SqlcError
+from compiler.errors import SqlcError, SqlFileError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -85,14 +85,7 @@ def configured_entries(root: Path) -> list[tuple[Path, Path]]:
 def _read(path: str):
     from compiler.driver import read_source
 
-    try:
-        return read_source(path)
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a SQL file") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path} is not UTF-8 text") from None
+    return read_source(path)
 
 
 def _relative(path: Path, root: Path | None) -> str:
@@ -320,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             count = len(error.diagnostics)
             print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return EXIT_USAGE
-    except UsageError as error:
+    except (UsageError, SqlFileError) as error:
         print(f"sqlc: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -692,6 +692,9 @@ class _Generator:
         if e.name == "SourceExec":
             source = e.logical.source  # type: ignore[union-attr]
             return f"self.watermarks.get({source!r}, WM_MIN)" if latest else f"watermarks[{source!r}]"
+        if e.name == "LookupJoinExec":
+            # a lookup table has no watermark: the stream side's passes through
+            return self.watermark_of(e.inputs[0], latest)
         if e.name == "IntervalJoinExec":
             inner = (f"min({self.watermark_of(e.inputs[0], latest)}, "
                      f"{self.watermark_of(e.inputs[1], latest)})")

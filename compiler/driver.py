@@ -13,7 +13,7 @@ from pathlib import Path
 
 from compiler.analyze import AnalyzedScript, Analyzer
 from compiler.catalog import Catalog
-from compiler.errors import Diagnostic, Diagnostics, Source, Span
+from compiler.errors import Diagnostic, Diagnostics, Source, Span, SqlFileError
 from compiler.parse import parse_script
 
 
@@ -27,8 +27,19 @@ class Analysis:
 
 
 def read_source(path: str | Path) -> Source:
+    """A SQL file's text; SqlFileError when it cannot be read (the CLI prints one
+    line and exits 2)."""
     path = Path(path)
-    return Source(str(path), path.read_text(encoding="utf-8"))
+    try:
+        return Source(str(path), path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SqlFileError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise SqlFileError(f"{path} is a directory, not a SQL file") from None
+    except UnicodeDecodeError:
+        raise SqlFileError(f"{path} is not UTF-8 text") from None
+    except OSError as error:
+        raise SqlFileError(f"cannot read {path}: {error.strerror}") from None
 
 
 def analyze_source(source: Source, catalog: Catalog) -> tuple[AnalyzedScript, Diagnostics]:

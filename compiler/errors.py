@@ -133,6 +133,11 @@ class InternalCompilerError(SqlcError):
     kind = "InternalCompilerError"
 
 
+class SqlFileError(Exception):
+    """A SQL file (a query or a catalog) that cannot be read: missing, a
+    directory, not UTF-8. A user error, reported in one line."""
+
+
 def did_you_mean(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     """A suggestion for a misspelt name, or None."""
     matches = difflib.get_close_matches(name.lower(), [c.lower() for c in candidates], n=1)

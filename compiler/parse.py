@@ -304,7 +304,7 @@ class SqlcParser(_SqlglotParser):
             else:
                 column_def, inline_pk = self._parse_sqlc_column_def()
                 columns.append(column_def)
-                if inline_pk:
+                if inline_pk is not None:
                     primary_key = ast.PrimaryKey(
                         (ast.Column(column_def.name, span=column_def.span),),
                         inline_pk == "ENFORCED",
@@ -348,10 +348,14 @@ class SqlcParser(_SqlglotParser):
         return cols
 
     def _parse_sqlc_enforced(self) -> str:
+        """'NOT ENFORCED', 'ENFORCED' when written so (refused, as in Flink), or ''
+        when nothing is written: a key sqlc does not enforce, as the spec's
+        FR-DDL-002 example writes it (`model_id VARCHAR PRIMARY KEY`)."""
         if self._match_text_seq("NOT", "ENFORCED"):
             return "NOT ENFORCED"
-        self._match_text_seq("ENFORCED")
-        return "ENFORCED"  # the SQL default, which Flink (and sqlc) reject
+        if self._match_text_seq("ENFORCED"):
+            return "ENFORCED"
+        return ""
 
     def _parse_sqlc_column_def(self) -> tuple[ast.ColumnDef, str | None]:
         first = self._curr
@@ -1118,6 +1122,8 @@ class _Converter:
         if isinstance(node, exp.In):
             if node.args.get("query"):
                 return self.fail("IN (subquery) is not supported yet", node)
+            if not node.expressions:  # x IN (): a syntax error in SQL and in Flink
+                return self.fail("Expected at least one value in IN (...)", node)
             return ast.InList(
                 self.expr(node.this), tuple(self.expr(e) for e in node.expressions), span=span
             )

@@ -76,13 +76,12 @@ CREATE STREAM error_events (
 -- Per-model serving configuration, a lookup table in PostgreSQL used to
 -- enrich the request stream (stream-table joins). One row per model.
 CREATE TABLE model_configs (
-    model_id VARCHAR,               -- key, joins llm_requests.model_id
+    model_id VARCHAR PRIMARY KEY,   -- key, joins llm_requests.model_id (as the spec writes it)
     max_tokens INT,                 -- context/completion limit
     temperature DOUBLE,             -- default sampling temperature
     cost_per_token DOUBLE,          -- USD per token
     max_qps DOUBLE,                 -- provisioned capacity, requests per second
-    updated_at TIMESTAMP(3),        -- last change of this row
-    PRIMARY KEY (model_id) NOT ENFORCED
+    updated_at TIMESTAMP(3)         -- last change of this row
 ) WITH (
     'connector' = 'postgres',
     'url' = '${POSTGRES_URL}',
