@@ -221,6 +221,34 @@ class SqlcParser(DdlParser):
         self._advance()
         if not self._match(TokenType.L_PAREN):
             self._error_at(f"Expected '(' after {kind}")
+        table, partition_by, time_column, positional, named = self._parse_sqlc_tvf_arguments(kind)
+        if not self._match(TokenType.R_PAREN):
+            self._error_at("Expected ')' to close TABLE(")
+        if table is None:
+            self._error_at(f"{kind} needs its input as its first argument: TABLE <name>", kind_token)
+        if time_column is None:
+            self._error_at(
+                f"{kind} needs the time attribute column as DESCRIPTOR(<column>)", kind_token
+            )
+        values = self._sqlc_tvf_intervals(kind, positional, named)
+        alias = self._parse_table_alias()
+        tvf = ast.WindowTVF(
+            kind=kind,
+            input=table,
+            time_column=time_column,
+            partition_by=tuple(partition_by),
+            alias=alias.name if alias else None,
+            span=self._span_from(first),
+            **values,
+        )
+        return _Node(node=tvf)
+
+    def _parse_sqlc_tvf_arguments(self, kind: str) -> tuple[
+        ast.TableRef | None, list[ast.Column], ast.Column | None, list[Any], dict[str, Any]
+    ]:
+        """The arguments up to the closing ')': ``TABLE t [PARTITION BY ...]``,
+        ``DESCRIPTOR(col)`` and the intervals, positional or ``NAME => value``
+        (each interval with its first token, for errors)."""
         named: dict[str, Any] = {}
         positional: list[Any] = []
         table: ast.TableRef | None = None
@@ -275,14 +303,11 @@ class SqlcParser(DdlParser):
             if self._match(TokenType.R_PAREN):
                 break
             self._error_at(f"Expected ',' or ')' in the arguments of {kind}")
-        if not self._match(TokenType.R_PAREN):
-            self._error_at("Expected ')' to close TABLE(")
-        if table is None:
-            self._error_at(f"{kind} needs its input as its first argument: TABLE <name>", kind_token)
-        if time_column is None:
-            self._error_at(
-                f"{kind} needs the time attribute column as DESCRIPTOR(<column>)", kind_token
-            )
+        return table, partition_by, time_column, positional, named
+
+    def _sqlc_tvf_intervals(self, kind: str, positional: list[Any], named: dict[str, Any]
+                            ) -> dict[str, Any]:
+        """The interval arguments by parameter name (``TVF_PARAMETERS``)."""
         names = TVF_PARAMETERS[kind]
         if len(positional) > len(names):
             value, token = positional[len(names)]
@@ -300,17 +325,7 @@ class SqlcParser(DdlParser):
                                  "and by name", Span(token.start, token.end + 1))
                 continue
             values[key] = value
-        alias = self._parse_table_alias()
-        tvf = ast.WindowTVF(
-            kind=kind,
-            input=table,
-            time_column=time_column,
-            partition_by=tuple(partition_by),
-            alias=alias.name if alias else None,
-            span=self._span_from(first),
-            **values,
-        )
-        return _Node(node=tvf)
+        return values
 
     # -- EMIT ------------------------------------------------------------------------
 

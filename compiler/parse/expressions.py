@@ -145,6 +145,9 @@ class ExpressionConverter:
     # -- expressions ---------------------------------------------------------------
 
     def expr(self, node: exp.Expression | None) -> ast.Expr:
+        # The checks go from the most specific node class to the catch-all
+        # exp.Func: their order matters (exp.Count, exp.Cast, exp.Trim and
+        # exp.Anonymous are all functions to sqlglot).
         if node is None:
             return self.fail("Expected an expression", None)
         span = self.sp(node)
@@ -152,6 +155,70 @@ class ExpressionConverter:
             return node.args["node"]
         if isinstance(node, exp.Paren):
             return self.expr(node.this)
+        if isinstance(node, (exp.Column, exp.Star, exp.Identifier)):
+            return self.column(node, span)
+        if isinstance(node, (exp.Literal, exp.Boolean, exp.Null)):
+            return self.literal(node, span)
+        if isinstance(node, exp.Interval):
+            return self.interval(node)
+        if isinstance(node, exp.Neg):
+            inner = self.expr(node.this)
+            if isinstance(inner, ast.Literal) and inner.kind in ("integer", "decimal"):
+                return ast.Literal(-inner.value, inner.kind, span=span)  # type: ignore[operator]
+            return ast.Unary("-", inner, span=span)
+        if isinstance(node, exp.Not):
+            return self.negation(node, span)
+        op = _BINARY.get(type(node))
+        if op is not None:
+            return ast.Binary(op, self.expr(node.this), self.expr(node.expression), span=span)
+        if isinstance(node, (exp.Is, exp.In, exp.Between, exp.Like, exp.ILike, exp.NullSafeEQ,
+                             exp.NullSafeNEQ, exp.Escape)):
+            return self.predicate(node, span)
+        if isinstance(node, exp.Trim):
+            position = str(node.args.get("position") or "BOTH").upper()
+            name = {"LEADING": "LTRIM", "TRAILING": "RTRIM"}.get(position, "TRIM")
+            chars = node.args.get("expression")
+            args = (self.expr(node.this),) + ((self.expr(chars),) if chars is not None else ())
+            return ast.Call(name, args, span=span)
+        if isinstance(node, exp.Case):
+            return self.case(node, span)
+        if isinstance(node, (exp.Cast, exp.TryCast)):
+            return self.cast(node, span)
+        if isinstance(node, exp.Extract):
+            return ast.Extract(node.this.name.upper(), self.expr(node.expression), span=span)
+        if isinstance(node, (exp.Window, exp.WithinGroup, exp.Filter)):
+            # the call starts at its function name, not at OVER / WITHIN / FILTER
+            return self.qualified_call(node, self.sp(node.this).to(span))
+        if isinstance(node, exp.Count):
+            return self.count(node, span)
+        for cls, name in _NO_PAREN_FUNCTIONS.items():
+            if isinstance(node, cls):
+                arg = node.this
+                return ast.Call(name, (self.expr(arg),) if arg is not None else (), span=span)
+        if isinstance(node, exp.Anonymous):
+            return self.call(node.name.upper(), node.expressions, node, span)
+        if isinstance(node, exp.Exists):
+            return self.fail("EXISTS (subquery) is not supported on streams yet; use a join",
+                             node)
+        if isinstance(node, exp.Subquery):
+            return ast.ScalarSubquery(self.query(node.this), span=span)
+        if isinstance(node, exp.Select):
+            return ast.ScalarSubquery(self.query(node), span=span)
+        if isinstance(node, exp.Func):
+            # Functions sqlglot gives a node of their own (e.g. SUBSTRING, TRIM,
+            # CONCAT, COALESCE): keep their SQL name and arguments in order.
+            args = []
+            for key in node.arg_types:
+                value = node.args.get(key)
+                if value is None or isinstance(value, bool):
+                    continue
+                args.extend(value if isinstance(value, list) else [value])
+            return self.call(node.sql_name(), args, node, span)
+        if isinstance(node, exp.Dot):
+            return self.fail(f"Unsupported field access {node.sql()}", node)
+        return self.fail(f"Unsupported expression {node.sql()}", node)
+
+    def column(self, node: exp.Expression, span: Span) -> ast.Expr:
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
                 return ast.Star(node.table or None, span=span)
@@ -160,8 +227,9 @@ class ExpressionConverter:
             return ast.Column(node.name, node.table or None, span=span)
         if isinstance(node, exp.Star):
             return ast.Star(span=span)
-        if isinstance(node, exp.Identifier):
-            return ast.Column(node.name, span=span)
+        return ast.Column(node.name, span=span)  # exp.Identifier
+
+    def literal(self, node: exp.Expression, span: Span) -> ast.Literal:
         if isinstance(node, exp.Literal):
             if node.is_string:
                 return ast.Literal(node.this, "string", span=span)
@@ -171,32 +239,26 @@ class ExpressionConverter:
             return ast.Literal(float(text), "decimal", span=span)
         if isinstance(node, exp.Boolean):
             return ast.Literal(bool(node.this), "boolean", span=span)
-        if isinstance(node, exp.Null):
-            return ast.Literal(None, "null", span=span)
-        if isinstance(node, exp.Interval):
-            return self.interval(node)
-        if isinstance(node, exp.Neg):
-            inner = self.expr(node.this)
-            if isinstance(inner, ast.Literal) and inner.kind in ("integer", "decimal"):
-                return ast.Literal(-inner.value, inner.kind, span=span)  # type: ignore[operator]
-            return ast.Unary("-", inner, span=span)
-        if isinstance(node, exp.Not):
-            inner_node = node.this
-            if isinstance(inner_node, exp.Paren):
-                inner_node = inner_node.this
-            if isinstance(inner_node, exp.Is):
-                converted = self.expr(inner_node)
-                if isinstance(converted, (ast.IsNull, ast.IsBool)):
-                    return type(converted)(
-                        **{**converted.__dict__, "negated": not converted.negated}
-                    )
-            if isinstance(inner_node, (exp.In, exp.Between, exp.Like, exp.ILike)):
-                converted = self.expr(inner_node)
-                return type(converted)(**{**converted.__dict__, "negated": True})
-            return ast.Unary("NOT", self.expr(node.this), span=span)
-        op = _BINARY.get(type(node))
-        if op is not None:
-            return ast.Binary(op, self.expr(node.this), self.expr(node.expression), span=span)
+        return ast.Literal(None, "null", span=span)  # exp.Null
+
+    def negation(self, node: exp.Not, span: Span) -> ast.Expr:
+        """NOT: folded into IS [NOT] NULL/TRUE/FALSE, NOT IN, NOT BETWEEN, NOT LIKE."""
+        inner_node = node.this
+        if isinstance(inner_node, exp.Paren):
+            inner_node = inner_node.this
+        if isinstance(inner_node, exp.Is):
+            converted = self.expr(inner_node)
+            if isinstance(converted, (ast.IsNull, ast.IsBool)):
+                return type(converted)(
+                    **{**converted.__dict__, "negated": not converted.negated}
+                )
+        if isinstance(inner_node, (exp.In, exp.Between, exp.Like, exp.ILike)):
+            converted = self.expr(inner_node)
+            return type(converted)(**{**converted.__dict__, "negated": True})
+        return ast.Unary("NOT", self.expr(node.this), span=span)
+
+    def predicate(self, node: exp.Expression, span: Span) -> ast.Expr:
+        """IS, IN, BETWEEN, LIKE [ESCAPE], IS [NOT] DISTINCT FROM."""
         if isinstance(node, exp.Is):
             target = node.expression
             if isinstance(target, exp.Null):
@@ -225,48 +287,42 @@ class ExpressionConverter:
         if isinstance(node, (exp.NullSafeEQ, exp.NullSafeNEQ)):
             name = "IS NOT DISTINCT FROM" if isinstance(node, exp.NullSafeEQ) else "IS DISTINCT FROM"
             return ast.Call(name, (self.expr(node.this), self.expr(node.expression)), span=span)
-        if isinstance(node, exp.Trim):
-            position = str(node.args.get("position") or "BOTH").upper()
-            name = {"LEADING": "LTRIM", "TRAILING": "RTRIM"}.get(position, "TRIM")
-            chars = node.args.get("expression")
-            args = (self.expr(node.this),) + ((self.expr(chars),) if chars is not None else ())
-            return ast.Call(name, args, span=span)
-        if isinstance(node, exp.Escape):
-            like = self.expr(node.this)
-            if not isinstance(like, ast.Like):
-                return self.fail("ESCAPE only follows LIKE", node)
-            return ast.Like(like.operand, like.pattern, self.expr(node.expression), span=span)
-        if isinstance(node, exp.Case):
-            operand = node.this
-            whens = tuple(
-                (self.expr(w.this), self.expr(w.args["true"])) for w in node.args["ifs"]
-            )
-            default = node.args.get("default")
-            return ast.Case(
-                self.expr(operand) if operand is not None else None,
-                whens,
-                self.expr(default) if default is not None else None,
-                span=span,
-            )
-        if isinstance(node, (exp.Cast, exp.TryCast)):
-            safe = isinstance(node, exp.TryCast) or bool(node.args.get("safe"))
-            to = node.args["to"]
-            operand = self.expr(node.this)
-            type_name = self.type_name(to, span_of(to) or span)
-            if (
-                isinstance(node.this, exp.Literal)
-                and node.this.is_string
-                and type_name.name in ("TIMESTAMP", "DATE", "TIME", "TIMESTAMP_LTZ")
-                and not node.meta.get(_SPAN, Span(0, 0)) == span_of(node.this)
-                and node.sql().upper().startswith(type_name.name)
-            ):
-                return ast.Literal(node.this.this, type_name.name.lower(), span=span)
-            return ast.Cast(operand, type_name, safe, span=span)
-        if isinstance(node, exp.Extract):
-            return ast.Extract(node.this.name.upper(), self.expr(node.expression), span=span)
-        if isinstance(node, (exp.Window, exp.WithinGroup, exp.Filter)):
-            # the call starts at its function name, not at OVER / WITHIN / FILTER
-            span = self.sp(node.this).to(span)
+        like = self.expr(node.this)  # exp.Escape
+        if not isinstance(like, ast.Like):
+            return self.fail("ESCAPE only follows LIKE", node)
+        return ast.Like(like.operand, like.pattern, self.expr(node.expression), span=span)
+
+    def case(self, node: exp.Case, span: Span) -> ast.Case:
+        operand = node.this
+        whens = tuple(
+            (self.expr(w.this), self.expr(w.args["true"])) for w in node.args["ifs"]
+        )
+        default = node.args.get("default")
+        return ast.Case(
+            self.expr(operand) if operand is not None else None,
+            whens,
+            self.expr(default) if default is not None else None,
+            span=span,
+        )
+
+    def cast(self, node: exp.Cast, span: Span) -> ast.Expr:
+        """CAST / TRY_CAST; ``TIMESTAMP '...'`` (and DATE, TIME) is a typed literal."""
+        safe = isinstance(node, exp.TryCast) or bool(node.args.get("safe"))
+        to = node.args["to"]
+        operand = self.expr(node.this)
+        type_name = self.type_name(to, span_of(to) or span)
+        if (
+            isinstance(node.this, exp.Literal)
+            and node.this.is_string
+            and type_name.name in ("TIMESTAMP", "DATE", "TIME", "TIMESTAMP_LTZ")
+            and not node.meta.get(_SPAN, Span(0, 0)) == span_of(node.this)
+            and node.sql().upper().startswith(type_name.name)
+        ):
+            return ast.Literal(node.this.this, type_name.name.lower(), span=span)
+        return ast.Cast(operand, type_name, safe, span=span)
+
+    def qualified_call(self, node: exp.Expression, span: Span) -> ast.Call:
+        """A call with OVER (...), WITHIN GROUP (ORDER BY ...) or FILTER (WHERE ...)."""
         if isinstance(node, exp.Window):
             call = self.expr(node.this)
             if not isinstance(call, ast.Call):
@@ -288,52 +344,26 @@ class ExpressionConverter:
                 return self.fail("WITHIN GROUP must follow a function call", node)
             return ast.Call(call.name, call.args, call.distinct, call.filter,
                             self.order(node.expression), span=span)
-        if isinstance(node, exp.Filter):
-            call = self.expr(node.this)
-            if not isinstance(call, ast.Call):
-                return self.fail("FILTER must follow an aggregate call", node)
-            where = node.expression
-            return ast.Call(call.name, call.args, call.distinct,
-                            self.expr(where.this if isinstance(where, exp.Where) else where),
-                            call.within_group, call.over, span=span)
-        if isinstance(node, exp.Count):
-            arg = node.this
-            distinct = isinstance(arg, exp.Distinct)
-            if distinct:
-                args = tuple(self.expr(e) for e in arg.expressions)
-            elif arg is None:
-                args = ()
-            else:  # COUNT(a, b) keeps both, for the analyzer to refuse
-                args = tuple(self.expr(e) for e in [arg, *node.expressions])
-            if not args:
-                args = (ast.Star(span=span),)
-            return ast.Call("COUNT", args, distinct, span=span)
-        for cls, name in _NO_PAREN_FUNCTIONS.items():
-            if isinstance(node, cls):
-                arg = node.this
-                return ast.Call(name, (self.expr(arg),) if arg is not None else (), span=span)
-        if isinstance(node, exp.Anonymous):
-            return self.call(node.name.upper(), node.expressions, node, span)
-        if isinstance(node, exp.Exists):
-            return self.fail("EXISTS (subquery) is not supported on streams yet; use a join",
-                             node)
-        if isinstance(node, exp.Subquery):
-            return ast.ScalarSubquery(self.query(node.this), span=span)
-        if isinstance(node, exp.Select):
-            return ast.ScalarSubquery(self.query(node), span=span)
-        if isinstance(node, exp.Func):
-            # Functions sqlglot gives a node of their own (e.g. SUBSTRING, TRIM,
-            # CONCAT, COALESCE): keep their SQL name and arguments in order.
-            args = []
-            for key in node.arg_types:
-                value = node.args.get(key)
-                if value is None or isinstance(value, bool):
-                    continue
-                args.extend(value if isinstance(value, list) else [value])
-            return self.call(node.sql_name(), args, node, span)
-        if isinstance(node, exp.Dot):
-            return self.fail(f"Unsupported field access {node.sql()}", node)
-        return self.fail(f"Unsupported expression {node.sql()}", node)
+        call = self.expr(node.this)  # exp.Filter
+        if not isinstance(call, ast.Call):
+            return self.fail("FILTER must follow an aggregate call", node)
+        where = node.expression
+        return ast.Call(call.name, call.args, call.distinct,
+                        self.expr(where.this if isinstance(where, exp.Where) else where),
+                        call.within_group, call.over, span=span)
+
+    def count(self, node: exp.Count, span: Span) -> ast.Call:
+        arg = node.this
+        distinct = isinstance(arg, exp.Distinct)
+        if distinct:
+            args = tuple(self.expr(e) for e in arg.expressions)
+        elif arg is None:
+            args = ()
+        else:  # COUNT(a, b) keeps both, for the analyzer to refuse
+            args = tuple(self.expr(e) for e in [arg, *node.expressions])
+        if not args:
+            args = (ast.Star(span=span),)
+        return ast.Call("COUNT", args, distinct, span=span)
 
     def call(self, name: str, args: list, node: exp.Expression, span: Span) -> ast.Call:
         if name == "STR_POSITION":  # POSITION(needle IN haystack)
