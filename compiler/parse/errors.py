@@ -14,7 +14,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 from sqlglot.tokens import Token, TokenType
 
-from compiler.errors import Span, did_you_mean
+from compiler.errors import Span, SqlcError, did_you_mean
 
 _SPAN = "sqlc_span"
 
@@ -27,8 +27,13 @@ _CLAUSE_KEYWORDS = ["WHERE", "GROUP", "ORDER", "HAVING", "LIMIT", "FROM", "JOIN"
 
 
 class ConversionError(Exception):
-    def __init__(self, message: str, span: Span | None):
+    """What the conversion to ``compiler.ast`` refuses, with its kind: a
+    ``SqlSyntaxError`` (the SQL is wrong) or an ``UnsupportedError`` (valid SQL
+    that sqlc does not run yet)."""
+
+    def __init__(self, kind: type[SqlcError], message: str, span: Span | None):
         super().__init__(message)
+        self.kind = kind.kind
         self.span = span
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlglot import exp
 
 from compiler import ast
-from compiler.errors import Span
+from compiler.errors import Span, SqlcError, SqlSyntaxError, UnsupportedError
 from compiler.parse.errors import _SPAN, ConversionError, span_of
 
 INTERVAL_UNITS = {
@@ -70,8 +70,9 @@ _NO_PAREN_FUNCTIONS = {
 class ExpressionConverter:
     """Turns sqlglot expressions into ``compiler.ast`` nodes, keeping spans."""
 
-    def fail(self, message: str, node: exp.Expression | None) -> Any:
-        raise ConversionError(message, span_of(node))
+    def fail(self, kind: type[SqlcError], message: str, node: exp.Expression | None) -> Any:
+        """Refuse ``node``: ``kind`` is SqlSyntaxError or UnsupportedError."""
+        raise ConversionError(kind, message, span_of(node))
 
     def sp(self, node: exp.Expression) -> Span:
         return span_of(node) or Span(0, 0)
@@ -133,13 +134,14 @@ class ExpressionConverter:
                 elif isinstance(value, exp.DataType):
                     children.append(self.type_name(value, span))
                 else:
-                    return self.fail(f"Unsupported type parameter {param.sql()}", node)
+                    return self.fail(UnsupportedError, f"Unsupported type parameter {param.sql()}",
+                                     node)
             elif isinstance(param, exp.ColumnDef):
                 kind = param.args.get("kind")
                 if kind is not None:
                     children.append(self.type_name(kind, span))
             else:
-                return self.fail(f"Unsupported type {node.sql()}", node)
+                return self.fail(UnsupportedError, f"Unsupported type {node.sql()}", node)
         return ast.TypeName(name, tuple(params), tuple(children), span=span)
 
     # -- expressions ---------------------------------------------------------------
@@ -149,7 +151,7 @@ class ExpressionConverter:
         # exp.Func: their order matters (exp.Count, exp.Cast, exp.Trim and
         # exp.Anonymous are all functions to sqlglot).
         if node is None:
-            return self.fail("Expected an expression", None)
+            return self.fail(SqlSyntaxError, "Expected an expression", None)
         span = self.sp(node)
         if isinstance(node, _Node):
             return node.args["node"]
@@ -198,8 +200,8 @@ class ExpressionConverter:
         if isinstance(node, exp.Anonymous):
             return self.call(node.name.upper(), node.expressions, node, span)
         if isinstance(node, exp.Exists):
-            return self.fail("EXISTS (subquery) is not supported on streams yet; use a join",
-                             node)
+            return self.fail(UnsupportedError,
+                             "EXISTS (subquery) is not supported on streams yet; use a join", node)
         if isinstance(node, exp.Subquery):
             return ast.ScalarSubquery(self.query(node.this), span=span)
         if isinstance(node, exp.Select):
@@ -215,15 +217,16 @@ class ExpressionConverter:
                 args.extend(value if isinstance(value, list) else [value])
             return self.call(node.sql_name(), args, node, span)
         if isinstance(node, exp.Dot):
-            return self.fail(f"Unsupported field access {node.sql()}", node)
-        return self.fail(f"Unsupported expression {node.sql()}", node)
+            return self.fail(UnsupportedError, f"Unsupported field access {node.sql()}", node)
+        return self.fail(UnsupportedError, f"Unsupported expression {node.sql()}", node)
 
     def column(self, node: exp.Expression, span: Span) -> ast.Expr:
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
                 return ast.Star(node.table or None, span=span)
             if node.args.get("db") or node.args.get("catalog"):
-                return self.fail(f"Column reference with too many parts: {node.sql()}", node)
+                return self.fail(SqlSyntaxError,
+                                 f"Column reference with too many parts: {node.sql()}", node)
             return ast.Column(node.name, node.table or None, span=span)
         if isinstance(node, exp.Star):
             return ast.Star(span=span)
@@ -265,12 +268,12 @@ class ExpressionConverter:
                 return ast.IsNull(self.expr(node.this), span=span)
             if isinstance(target, exp.Boolean):
                 return ast.IsBool(self.expr(node.this), bool(target.this), span=span)
-            return self.fail(f"Unsupported IS expression: {node.sql()}", node)
+            return self.fail(UnsupportedError, f"Unsupported IS expression: {node.sql()}", node)
         if isinstance(node, exp.In):
             if node.args.get("query"):
-                return self.fail("IN (subquery) is not supported yet", node)
+                return self.fail(UnsupportedError, "IN (subquery) is not supported yet", node)
             if not node.expressions:  # x IN (): a syntax error in SQL and in Flink
-                return self.fail("Expected at least one value in IN (...)", node)
+                return self.fail(SqlSyntaxError, "Expected at least one value in IN (...)", node)
             return ast.InList(
                 self.expr(node.this), tuple(self.expr(e) for e in node.expressions), span=span
             )
@@ -289,7 +292,7 @@ class ExpressionConverter:
             return ast.Call(name, (self.expr(node.this), self.expr(node.expression)), span=span)
         like = self.expr(node.this)  # exp.Escape
         if not isinstance(like, ast.Like):
-            return self.fail("ESCAPE only follows LIKE", node)
+            return self.fail(SqlSyntaxError, "ESCAPE only follows LIKE", node)
         return ast.Like(like.operand, like.pattern, self.expr(node.expression), span=span)
 
     def case(self, node: exp.Case, span: Span) -> ast.Case:
@@ -326,9 +329,10 @@ class ExpressionConverter:
         if isinstance(node, exp.Window):
             call = self.expr(node.this)
             if not isinstance(call, ast.Call):
-                return self.fail("OVER must follow a function call", node)
+                return self.fail(SqlSyntaxError, "OVER must follow a function call", node)
             if node.args.get("alias"):
-                return self.fail("Named windows are not supported; write the OVER (...) inline",
+                return self.fail(UnsupportedError,
+                                 "Named windows are not supported; write the OVER (...) inline",
                                  node)
             spec = ast.WindowSpec(
                 tuple(self.expr(e) for e in node.args.get("partition_by") or []),
@@ -341,12 +345,12 @@ class ExpressionConverter:
         if isinstance(node, exp.WithinGroup):
             call = self.expr(node.this)
             if not isinstance(call, ast.Call):
-                return self.fail("WITHIN GROUP must follow a function call", node)
+                return self.fail(SqlSyntaxError, "WITHIN GROUP must follow a function call", node)
             return ast.Call(call.name, call.args, call.distinct, call.filter,
                             self.order(node.expression), span=span)
         call = self.expr(node.this)  # exp.Filter
         if not isinstance(call, ast.Call):
-            return self.fail("FILTER must follow an aggregate call", node)
+            return self.fail(SqlSyntaxError, "FILTER must follow an aggregate call", node)
         where = node.expression
         return ast.Call(call.name, call.args, call.distinct,
                         self.expr(where.this if isinstance(where, exp.Where) else where),
@@ -393,7 +397,8 @@ class ExpressionConverter:
         elif isinstance(value, exp.Neg) and isinstance(value.this, exp.Literal):
             text = "-" + value.this.this
         else:
-            return self.fail("INTERVAL takes a quoted number, e.g. INTERVAL '5' MINUTE", node)
+            return self.fail(SqlSyntaxError,
+                             "INTERVAL takes a quoted number, e.g. INTERVAL '5' MINUTE", node)
         to_unit = None
         if isinstance(unit, exp.IntervalSpan):
             unit_name = unit.this.name.upper()
@@ -403,13 +408,13 @@ class ExpressionConverter:
         else:  # INTERVAL '5 minutes'
             parts = text.split()
             if len(parts) != 2:
-                return self.fail(
+                return self.fail(SqlSyntaxError, 
                     f"INTERVAL '{text}' needs a unit, e.g. INTERVAL '5' MINUTE", node
                 )
             text, unit_name = parts[0], parts[1].upper()
         normalized = INTERVAL_UNITS.get(unit_name)
         if normalized is None:
-            return self.fail(
+            return self.fail(SqlSyntaxError, 
                 f"Unknown interval unit {unit_name}; use one of "
                 "MILLISECOND, SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, YEAR",
                 node,
@@ -433,7 +438,7 @@ class ExpressionConverter:
                     return ast.FrameBound("CURRENT ROW", span=span)
             if isinstance(value, exp.Expression):
                 return ast.FrameBound(side_text, self.expr(value), span=span)
-            return self.fail(f"Unsupported window frame bound {value}", spec)
+            return self.fail(UnsupportedError, f"Unsupported window frame bound {value}", spec)
 
         start = bound(spec.args.get("start"), spec.args.get("start_side"), 0)
         end_value = spec.args.get("end")

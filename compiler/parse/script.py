@@ -78,10 +78,7 @@ def parse_script(source: Source, diagnostics: Diagnostics) -> ast.Script:
             diagnostics.error("SqlSyntaxError", message, span)
         except ConversionError as error:
             span = error.span or Span(chunk[0].start, chunk[-1].end + 1)
-            kind = "UnsupportedError" if "not supported" in str(error).lower() or str(
-                error
-            ).startswith("Unsupported") else "SqlSyntaxError"
-            diagnostics.error(kind, str(error), span)
+            diagnostics.error(error.kind, str(error), span)
     return ast.Script(tuple(statements))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from compiler import ast
+from compiler.errors import SqlSyntaxError, UnsupportedError
 from compiler.parse.expressions import ExpressionConverter, _Node
 
 
@@ -37,8 +38,8 @@ class StatementConverter(ExpressionConverter):
         if isinstance(node, exp.Query):
             return ast.QueryStatement(self.query(node), span=self.sp(node))
         if isinstance(node, exp.Command):
-            return self.fail(f"Unsupported statement: {node.this}", node)
-        return self.fail(f"Unsupported statement: {node.key.upper()}", node)
+            return self.fail(UnsupportedError, f"Unsupported statement: {node.this}", node)
+        return self.fail(UnsupportedError, f"Unsupported statement: {node.key.upper()}", node)
 
     def table_name(self, node: exp.Expression) -> str:
         if isinstance(node, exp.Table):
@@ -77,7 +78,8 @@ class StatementConverter(ExpressionConverter):
                 span=self.sp(node),
             )
         if not isinstance(node, exp.Select):
-            return self.fail(f"Expected a SELECT query, found {node.key.upper()}", node)
+            return self.fail(SqlSyntaxError, f"Expected a SELECT query, found {node.key.upper()}",
+                             node)
         relation = self.from_clause(node)
         match = node.args.get("match")
         if match is not None:
@@ -103,7 +105,7 @@ class StatementConverter(ExpressionConverter):
             return None
         value = limit.expression
         if not (isinstance(value, exp.Literal) and not value.is_string and value.is_int):
-            return self.fail("LIMIT takes an integer literal", value)
+            return self.fail(SqlSyntaxError, "LIMIT takes an integer literal", value)
         return int(value.this)
 
     def select_item(self, node: exp.Expression) -> ast.SelectItem:
@@ -124,7 +126,8 @@ class StatementConverter(ExpressionConverter):
         side = (join.side or "").upper()
         kind = (join.kind or "").upper()
         if (join.method or "").upper() == "NATURAL":
-            return self.fail("NATURAL JOIN is not supported; write JOIN ... ON or USING (...)",
+            return self.fail(UnsupportedError,
+                             "NATURAL JOIN is not supported; write JOIN ... ON or USING (...)",
                              join)
         if kind == "CROSS" or join.meta.get("sqlc_comma"):
             join_kind = "CROSS"
@@ -148,7 +151,7 @@ class StatementConverter(ExpressionConverter):
             return node.args["node"]
         if isinstance(node, exp.Table):
             if not isinstance(node.this, exp.Identifier):
-                return self.fail("Unsupported table expression", node)
+                return self.fail(UnsupportedError, "Unsupported table expression", node)
             version = node.args.get("version")
             system_time = None
             if version is not None:
@@ -158,12 +161,12 @@ class StatementConverter(ExpressionConverter):
             )
         if isinstance(node, exp.Subquery):
             return ast.SubqueryRef(self.query(node.this), node.alias or None, span=self.sp(node))
-        return self.fail(f"Unsupported FROM item: {node.sql()}", node)
+        return self.fail(UnsupportedError, f"Unsupported FROM item: {node.sql()}", node)
 
     def match_recognize(self, node: exp.MatchRecognize, relation: ast.Relation | None
                         ) -> ast.MatchRecognize:
         if relation is None:
-            return self.fail("MATCH_RECOGNIZE needs a FROM table", node)
+            return self.fail(SqlSyntaxError, "MATCH_RECOGNIZE needs a FROM table", node)
         measures = []
         for measure in node.args.get("measures") or []:
             measures.append(self.select_item(measure.this))
