@@ -14,69 +14,25 @@ error never shows a Python traceback (set SQLC_DEBUG=1 to see one for a bug).
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
 from compiler.errors import SqlcError, SqlFileError
+from compiler.project import (
+    configured_entries,
+    default_catalogs,
+    find_project,
+    project_config,
+    run_module,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 class UsageError(Exception):
     """A mistake on the command line: message, exit code 2."""
-
-
-# ------------------------------------------------------------------ configuration
-
-
-def find_project(start: Path | None = None) -> Path | None:
-    """The nearest directory (upwards) whose pyproject.toml has [tool.sqlc]."""
-    here = (start or Path.cwd()).resolve()
-    for directory in (here, *here.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            try:
-                data = tomllib.loads(candidate.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError:
-                continue
-            if "sqlc" in data.get("tool", {}):
-                return directory
-    return None
-
-
-def project_config(root: Path) -> dict:
-    data = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    return data["tool"]["sqlc"]
-
-
-def default_catalogs(explicit: list[str] | None) -> list[str]:
-    if explicit:
-        return explicit
-    root = find_project()
-    if root is None:
-        return []
-    config = project_config(root)
-    return [str(root / c) for c in config.get("catalog", [])]
-
-
-def configured_entries(root: Path) -> list[tuple[Path, Path]]:
-    """(sql file, generated module) pairs from [tool.sqlc]."""
-    config = project_config(root)
-    excluded = {(root / e).resolve() for e in config.get("exclude", [])}
-    excluded |= {(root / c).resolve() for c in config.get("catalog", [])}
-    out_dir = root / config.get("out_dir", "generated")
-    entries = []
-    for pattern in config.get("sources", []):
-        for path in sorted(glob.glob(str(root / pattern))):
-            p = Path(path).resolve()
-            if p in excluded:
-                continue
-            entries.append((p, out_dir / (p.stem + ".py")))
-    return entries
 
 
 # ------------------------------------------------------------------------ commands
@@ -201,19 +157,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         module_path = Path(tmp) / (Path(args.file).stem + ".py")
         module_path.write_text(compiled.module, encoding="utf-8")
         return run_module(module_path, args.run_args)
-
-
-def run_module(module_path: Path, argv: list[str]) -> int:
-    """Import a generated module and run its pipeline in this process."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location(f"sqlc_query_{module_path.stem}", module_path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    from runtime_lib.pipeline import run
-
-    return run(module.Query, argv)
 
 
 def cmd_exec(args: argparse.Namespace) -> int:

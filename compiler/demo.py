@@ -14,8 +14,8 @@ from pathlib import Path
 
 import orjson
 
-from compiler.cli import configured_entries, find_project, project_config, run_module
 from compiler.driver import compile_source, read_source
+from compiler.project import configured_entries, find_project, project_config, run_module
 from compiler.shell import format_table
 
 # "Now" for runs on the bundled sample data (driver flag --now), so that queries

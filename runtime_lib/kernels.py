@@ -22,9 +22,12 @@ here. ``SQLC_NUMBA_CACHE=0`` turns the cache off, and so does importing this fil
 under another module name (see ``CACHE``). Cold start (empty cache) compiles for
 several seconds; ``WindowAggregate.warmup()`` does it before the first batch.
 
-``REGISTRY`` maps every kernel name to ``Kernel(jit, ref, make_args)``: the
-jitted function, a pure-Python reference implementation with the same signature
-and a generator of example arguments. The kernel tests run both on the same
+``REGISTRY`` maps kernel names to ``Kernel(jit, ref, make_args)``: the jitted
+function, a pure-Python reference implementation with the same signature and a
+generator of example arguments. It holds every ``update_*``, ``combine_*`` and
+``batch_arg*`` kernel but the sketch's (a test checks that none is missing);
+the hash-table, run-merging and session helpers are checked through the
+kernels and operators that call them. The kernel tests run both on the same
 inputs and compare every output array; the benchmarks time both.
 
 >>> import numpy as np
@@ -1510,6 +1513,8 @@ REGISTRY: dict[str, Kernel] = {
     "find_roots": Kernel(find_roots, _ref_find_roots, _ex_find_roots, compare=(2,)),
 }
 """Kernels whose reference shares their signature. The sketch and session
-kernels are checked end to end instead (``aggregates.reference_approx_percentile``
-and the SESSION differential tests), since their references are whole
+kernels are checked end to end instead (APPROX_PERCENTILE against
+``aggregates.reference_aggregate`` within its error bound, in
+tests/runtime_windows/test_windows_duckdb.py; SESSION windows against DuckDB in
+tests/runtime_windows/test_sessions.py), since their references are whole
 algorithms rather than loops."""

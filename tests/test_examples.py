@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def test_example_analyzes(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_explain_golden(path: Path, update_golden: bool) -> None:
+def test_explain_golden(path: Path, check_golden: Callable[[Path, str], None]) -> None:
     analysis = analyze(read_source(path), CATALOG)
     compiled = plan(analysis)
     text = "\n\n".join(
@@ -43,10 +44,7 @@ def test_explain_golden(path: Path, update_golden: bool) -> None:
         + explain_physical(ph)
         for lg, ph in zip(compiled.logical, compiled.physical)
     ) + "\n"
-    golden = GOLDEN / f"{path.stem}.txt"
-    if update_golden or not golden.exists():
-        golden.write_text(text, encoding="utf-8")
-    assert text == golden.read_text(encoding="utf-8")
+    check_golden(GOLDEN / f"{path.stem}.txt", text)
 
 
 def test_global_session_warns_and_suggests_partition_by() -> None:
