@@ -92,3 +92,30 @@ def test_only_the_parse_package_imports_sqlglot() -> None:
             if any(n.split(".")[0] == "sqlglot" for n in names):
                 importers.append(str(path.relative_to(ROOT)))
     assert importers == []
+
+
+# A file cut off anywhere (an editor saving half a statement, a truncated paste)
+# is a positioned error, never an internal one: every prefix that ends at a word
+# boundary of these files is parsed and analyzed.
+TRUNCATED_FILES = ["catalog.sql", "q13_ab_test.sql", "q20_multi_stream_join.sql",
+                   "fr_adv_001_match_recognize.sql", "q10_multi_dim_aggregation.sql"]
+
+
+@pytest.mark.parametrize("name", TRUNCATED_FILES)
+def test_a_file_cut_off_anywhere_is_a_user_error(name: str) -> None:
+    from compiler.driver import analyze_source, load_catalog
+    from compiler.errors import SqlcError
+
+    text = (ROOT / "examples" / name).read_text(encoding="utf-8")
+    text = "\n".join(line.split("--", 1)[0] for line in text.splitlines())  # cut code only
+    cuts = sorted({i for i, ch in enumerate(text) if ch in " \n(,"} | {len(text)})
+    catalog_paths = [] if name == "catalog.sql" else [ROOT / "examples" / "catalog.sql"]
+    crashed = []
+    for cut in cuts:
+        try:
+            analyze_source(Source("cut.sql", text[:cut]), load_catalog(catalog_paths))
+        except SqlcError:
+            pass
+        except Exception as error:  # an internal error: the bug this test is for
+            crashed.append((text[max(0, cut - 30):cut], f"{type(error).__name__}: {error}"))
+    assert crashed == []

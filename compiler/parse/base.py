@@ -72,7 +72,7 @@ class ParserBase(_SqlglotParser):
 
     def _parse_sqlc_identifier(self) -> str:
         token = self._curr
-        if token is None or token.token_type in (
+        if not token or token.token_type in (
             TokenType.L_PAREN,
             TokenType.R_PAREN,
             TokenType.COMMA,

@@ -191,7 +191,7 @@ class DdlParser(ParserBase):
 
     def _parse_sqlc_string(self) -> str:
         token = self._curr
-        if token is None or token.token_type != TokenType.STRING:
+        if not token or token.token_type != TokenType.STRING:
             self._error_at("Expected a quoted string", token)
         self._advance()
         return token.text

@@ -85,7 +85,7 @@ class SqlcParser(DdlParser):
     # -- statements --------------------------------------------------------------
 
     def _parse_statement(self) -> exp.Expression | None:
-        if self._curr is None:
+        if not self._curr:
             return None
         first = self._curr
         word = first.text.upper()

@@ -30,6 +30,9 @@ class StatementConverter(ExpressionConverter):
             if isinstance(target, exp.Schema):
                 columns = tuple(c.name for c in target.expressions)
                 target = target.this
+            if node.expression is None:
+                return self.fail(SqlSyntaxError, "Expected a SELECT query after INSERT INTO "
+                                 f"{self.table_name(target)}", node)
             return ast.Insert(
                 self.table_name(target), self.query(node.expression), columns,
                 target_span=self.sp(target.this if isinstance(target, exp.Table) else target),
