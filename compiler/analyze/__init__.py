@@ -4,6 +4,7 @@ The names other stages use; the modules of this package say where each part of
 a statement is decided (see ``analyzer.py``).
 """
 
-from compiler.analyze.analyzer import AnalyzedQuery, AnalyzedScript, Analyzer, _Abort
+from compiler.analyze.analyzer import AnalyzedQuery, AnalyzedScript, Analyzer
+from compiler.analyze.scope import Abort
 
-__all__ = ["AnalyzedQuery", "AnalyzedScript", "Analyzer", "_Abort"]
+__all__ = ["Abort", "AnalyzedQuery", "AnalyzedScript", "Analyzer"]

@@ -15,11 +15,39 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
 
 from compiler import ast, functions
 from compiler import logical as lg
 from compiler import types as t
+from compiler.analyze.join_conditions import (
+    LOST_TIME_HINT,
+    and_all,
+    conjuncts,
+    equi_keys,
+    has_regular_join,
+    interval_bounds,
+    is_half_bound,
+    rowtime_columns,
+)
+from compiler.analyze.literals import (
+    duration_ms,
+    duration_text,
+    interval_ms,
+    parse_date_literal,
+    parse_timestamp_literal,
+)
+from compiler.analyze.scope import Abort, Bound, Ref, Scope, ScopeField
+from compiler.analyze.syntax import (
+    column_span,
+    contains_aggregate,
+    derive_name,
+    iter_ast,
+    map_children,
+    over_calls,
+    relations,
+    substitute_aliases,
+    unique_names,
+)
 from compiler.catalog import (
     Catalog,
     CatalogColumn,
@@ -31,15 +59,6 @@ from compiler.catalog import (
 )
 from compiler.errors import Diagnostics, Span, did_you_mean
 from compiler.types import SqlType
-
-UNIT_MS = {
-    "MILLISECOND": 1,
-    "SECOND": 1000,
-    "MINUTE": 60_000,
-    "HOUR": 3_600_000,
-    "DAY": 86_400_000,
-    "WEEK": 7 * 86_400_000,
-}
 
 KAFKA_METADATA = {
     "timestamp": t.TIMESTAMP_LTZ,
@@ -53,51 +72,6 @@ KAFKA_METADATA = {
 
 # characters a physical column's name may not contain (see create_source)
 _UNREADABLE_NAME = re.compile(r'["\\\x00-\x1f]')
-
-
-class _Abort(Exception):
-    """Stops analysis of one statement (or one SELECT item) after an error."""
-
-
-@dataclass(frozen=True)
-class ScopeField:
-    qualifier: str | None
-    name: str
-    type: SqlType
-    index: int
-    label: str | None = None  # the plan's (unique) field name, when it differs from name
-
-    @property
-    def ref_name(self) -> str:
-        return self.label or self.name
-
-
-@dataclass
-class Scope:
-    fields: list[ScopeField]
-
-    @staticmethod
-    def of(schema: lg.Schema, qualifier: str | None) -> Scope:
-        return Scope([ScopeField(qualifier, f.name, f.type, i) for i, f in enumerate(schema)])
-
-    def concat(self, other: Scope) -> Scope:
-        offset = len(self.fields)
-        return Scope(
-            self.fields
-            + [ScopeField(f.qualifier, f.name, f.type, f.index + offset, f.label) for f in other.fields]
-        )
-
-    def find(self, name: str, qualifier: str | None) -> list[ScopeField]:
-        lname = name.lower()
-        lq = qualifier.lower() if qualifier else None
-        return [
-            f
-            for f in self.fields
-            if f.name.lower() == lname and (lq is None or (f.qualifier or "").lower() == lq)
-        ]
-
-    def qualifiers(self) -> set[str]:
-        return {f.qualifier.lower() for f in self.fields if f.qualifier}
 
 
 @dataclass
@@ -115,146 +89,6 @@ class AnalyzedScript:
     queries: list[AnalyzedQuery]
     utilities: list[ast.Statement]  # SHOW, DESCRIBE, EXPLAIN, in order
 
-
-def interval_ms(node: ast.Interval, diagnostics: Diagnostics, what: str = "interval") -> int:
-    """Milliseconds of a day-time interval literal; errors go to diagnostics."""
-    text = node.text.strip()
-    if node.to_unit is not None:
-        match = re.fullmatch(r"(-?)(\d+):(\d+)(?::(\d+(?:\.\d+)?))?", text)
-        if not match or node.unit not in ("HOUR", "MINUTE", "DAY"):
-            diagnostics.error("BindError", f"cannot read interval '{text}'", node.span)
-            raise _Abort
-        sign = -1 if match.group(1) else 1
-        parts = [float(p) for p in match.groups()[1:] if p is not None]
-        units = {"DAY": [86_400_000, 3_600_000, 60_000], "HOUR": [3_600_000, 60_000, 1000],
-                 "MINUTE": [60_000, 1000, 1]}[node.unit]
-        return sign * int(round(sum(p * u for p, u in zip(parts, units))))
-    if node.unit in ("MONTH", "YEAR"):
-        diagnostics.error(
-            "UnsupportedError",
-            f"{what} in {node.unit}S has no fixed length; use DAY, HOUR, MINUTE or SECOND",
-            node.span,
-        )
-        raise _Abort
-    if not re.fullmatch(r"-?\d+(\.\d+)?", text):
-        diagnostics.error(
-            "BindError",
-            f"interval literal '{text}' is not a number",
-            node.span,
-            hint="write e.g. INTERVAL '5' MINUTE",
-        )
-        raise _Abort
-    value = float(text) * UNIT_MS[node.unit]
-    if value != int(value):
-        diagnostics.error("BindError", f"interval '{text}' {node.unit} is not whole milliseconds",
-                          node.span)
-        raise _Abort
-    return int(value)
-
-
-def parse_timestamp_literal(text: str) -> int | None:
-    for fmt in ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
-                "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d"):
-        try:
-            moment = datetime.strptime(text.strip(), fmt).replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
-        return int(moment.timestamp() * 1000)
-    return None
-
-
-def parse_date_literal(text: str) -> int | None:
-    """Days since the epoch of ``YYYY-MM-DD``, or None."""
-    try:
-        day = datetime.strptime(text.strip(), "%Y-%m-%d").replace(tzinfo=timezone.utc)
-    except ValueError:
-        return None
-    return int(day.timestamp()) // 86_400
-
-
-def derive_name(expr: ast.Expr) -> str:
-    """A column name for an unaliased SELECT item, from the expression itself."""
-    if isinstance(expr, ast.Column):
-        return expr.name
-    if isinstance(expr, ast.Star):
-        return "star"
-    if isinstance(expr, ast.Call) and expr.name in ("PERCENTILE_CONT", "PERCENTILE_DISC") and (
-            expr.args and isinstance(expr.args[0], ast.Literal) and expr.within_group):
-        percent = f"{float(expr.args[0].value) * 100:g}".replace(".", "_")  # type: ignore[arg-type]
-        return f"p{percent}_{derive_name(expr.within_group[0].expr)}"
-    if isinstance(expr, ast.Call):
-        parts = [expr.name.lower()]
-        for arg in expr.args[:2]:
-            parts.append(derive_name(arg))
-        for item in expr.within_group[:1]:
-            parts.append(derive_name(item.expr))
-        return "_".join(p for p in parts if p and p != "expr")
-    if isinstance(expr, ast.Cast):
-        return derive_name(expr.operand)
-    if isinstance(expr, ast.Extract):
-        return f"{expr.unit.lower()}_{derive_name(expr.operand)}"
-    if isinstance(expr, ast.Literal):
-        return "literal"
-    return "expr"
-
-
-def unique_names(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    result = []
-    for name in names:
-        key = name.lower()
-        if key in seen:
-            seen[key] += 1
-            name = f"{name}_{seen[key]}"
-        else:
-            seen[key] = 1
-        result.append(name)
-    return result
-
-
-def contains_aggregate(expr: ast.Expr) -> bool:
-    return any(
-        isinstance(n, ast.Call) and n.over is None and n.name in functions.AGGREGATES
-        for n in iter_ast(expr, into_over=False)
-    )
-
-
-def iter_ast(expr: object, into_over: bool = True, into_subqueries: bool = False):
-    """Every expression node below ``expr`` (pre-order)."""
-    if expr is None:
-        return
-    yield expr
-    if isinstance(expr, ast.ScalarSubquery) and not into_subqueries:
-        return
-    if isinstance(expr, ast.Call) and expr.over is not None and not into_over:
-        # the arguments of an OVER call may hold aggregates (AVG(SUM(x)) OVER ...)
-        for arg in expr.args:
-            yield from iter_ast(arg, into_over, into_subqueries)
-        return
-    if not hasattr(expr, "__dataclass_fields__"):
-        return
-    for name in expr.__dataclass_fields__:
-        if name == "span":
-            continue
-        value = getattr(expr, name)
-        if isinstance(value, tuple):
-            for item in value:
-                if isinstance(item, tuple):
-                    for sub in item:
-                        yield from iter_ast(sub, into_over, into_subqueries)
-                else:
-                    yield from iter_ast(item, into_over, into_subqueries)
-        elif hasattr(value, "__dataclass_fields__") and not isinstance(value, SqlType):
-            yield from iter_ast(value, into_over, into_subqueries)
-
-
-@dataclass
-class _Bound:
-    """A relation during analysis: its plan, the names visible from it, its time columns."""
-
-    plan: lg.LogicalNode
-    scope: Scope
-    window: lg.WindowTVF | None = None  # the TVF whose window columns are in scope
 
 
 class Analyzer:
@@ -274,7 +108,7 @@ class Analyzer:
         for stmt in script.statements:
             try:
                 result = self.statement(stmt)
-            except _Abort:
+            except Abort:
                 continue
             if isinstance(result, AnalyzedQuery):
                 queries.append(result)
@@ -315,14 +149,14 @@ class Analyzer:
             if not isinstance(inner, (ast.QueryStatement, ast.Insert)):
                 self.diag.error("UnsupportedError", "EXPLAIN takes a query or an INSERT",
                                 stmt.span)
-                raise _Abort
+                raise Abort
             self.statement(inner)  # checks it
             return stmt
         return stmt  # SHOW
 
     def unknown_object(self, name: str, span: Span) -> None:
         if name.lower() in self.failed_names:
-            raise _Abort  # its definition failed, and that error is reported already
+            raise Abort  # its definition failed, and that error is reported already
         suggestion = self.catalog.suggest(name)
         self.diag.error(
             "BindError",
@@ -330,7 +164,7 @@ class Analyzer:
             + (f"; did you mean '{suggestion}'?" if suggestion else ""),
             span,
         )
-        raise _Abort
+        raise Abort
 
     # ------------------------------------------------------------------ DDL
 
@@ -412,9 +246,9 @@ class Analyzer:
                             "metadata columns",
                             node.span,
                         )
-                        raise _Abort
+                        raise Abort
                 bound = self.expr(col.computed, scope, "a computed column")
-            except _Abort:
+            except Abort:
                 continue
             columns[col.name.lower()] = CatalogColumn(
                 col.name, bound.type, col.computed, None, col.comment, col.span
@@ -535,7 +369,7 @@ class Analyzer:
         scope = Scope.of(tuple(lg.Field(c.name, c.type) for c in columns), stmt.name)
         try:
             bound = self.expr(wm.expr, scope, "a watermark")
-        except _Abort:
+        except Abort:
             return None
         if not bound.type.is_timestamp:
             self.diag.error(
@@ -575,12 +409,12 @@ class Analyzer:
                     f"has {len(schema)}",
                     stmt.columns_span,
                 )
-                raise _Abort
+                raise Abort
             names = list(stmt.column_names)
         dependencies = sorted(
             {
                 node.name
-                for node in _relations(stmt.query)
+                for node in relations(stmt.query)
                 if isinstance(node, ast.TableRef) and self.catalog.get(node.name) is not None
             }
         )
@@ -599,7 +433,7 @@ class Analyzer:
         if isinstance(target, ViewDef):
             self.diag.error("BindError", f"cannot INSERT INTO view '{target.name}'",
                             stmt.target_span)
-            raise _Abort
+            raise Abort
         plan, _ = self.query(stmt.query)
         writable = [c for c in target.columns if c.kind == "physical"]
         if stmt.columns:
@@ -609,7 +443,7 @@ class Analyzer:
                 if name.lower() not in by_name:
                     self.diag.error("BindError", f"'{name}' is not a column of {target.name}",
                                     stmt.target_span)
-                    raise _Abort
+                    raise Abort
                 chosen.append(by_name[name.lower()])
             writable = chosen
         schema = plan.schema
@@ -620,7 +454,7 @@ class Analyzer:
                 f"returns {len(schema)}",
                 stmt.query.span,
             )
-            raise _Abort
+            raise Abort
         failed = False
         for i, (out, col) in enumerate(zip(schema, writable)):
             if t.common_type(out.type, col.type) is None and not col.type.is_string:
@@ -628,11 +462,11 @@ class Analyzer:
                     "BindError",
                     f"column '{out.name}' is {out.type.sql()} but {target.name}.{col.name} is "
                     f"{col.type.sql()}",
-                    _column_span(stmt.query, i),
+                    column_span(stmt.query, i),
                 )
                 failed = True
         if failed:
-            raise _Abort
+            raise Abort
         exprs = tuple(
             lg.ColumnRef(i, f.name, f.type) if f.type.name == col.type.name or f.type.is_null
             else lg.Call("CAST", (lg.ColumnRef(i, f.name, f.type),),
@@ -646,7 +480,7 @@ class Analyzer:
 
     # ============================================================== queries
 
-    def query(self, query: ast.Query) -> tuple[lg.LogicalNode, _Bound]:
+    def query(self, query: ast.Query) -> tuple[lg.LogicalNode, Bound]:
         self.ctes.append({cte.name.lower(): cte for cte in query.ctes})
         try:
             if isinstance(query, ast.SetOp):
@@ -655,19 +489,19 @@ class Analyzer:
         finally:
             self.ctes.pop()
 
-    def set_op(self, query: ast.SetOp) -> tuple[lg.LogicalNode, _Bound]:
+    def set_op(self, query: ast.SetOp) -> tuple[lg.LogicalNode, Bound]:
         if query.op not in ("UNION ALL", "UNION"):
             self.diag.error("UnsupportedError", f"{query.op} is not supported on streams yet",
                             query.op_span)
-            raise _Abort
+            raise Abort
         sides = []
         for side in (query.left, query.right):  # independent: check both
             try:
                 sides.append(self.query(side)[0])
-            except _Abort:
+            except Abort:
                 pass
         if len(sides) < 2:
-            raise _Abort
+            raise Abort
         left, right = sides
         ls, rs = left.schema, right.schema
         if len(ls) != len(rs):
@@ -676,7 +510,7 @@ class Analyzer:
                 f"{query.op} sides have {len(ls)} and {len(rs)} columns",
                 query.right.span,
             )
-            raise _Abort
+            raise Abort
         failed = False
         for i, (a, b) in enumerate(zip(ls, rs)):
             if t.common_type(a.type, b.type) is None:
@@ -684,25 +518,25 @@ class Analyzer:
                     "BindError",
                     f"{query.op} column '{a.name}' is {a.type.sql()} on the left and "
                     f"{b.type.sql()} on the right",
-                    _column_span(query.right, i),
+                    column_span(query.right, i),
                 )
                 failed = True
         if failed:
-            raise _Abort
+            raise Abort
         plan: lg.LogicalNode = lg.Union((left, right), query.op == "UNION", span=query.span)
         if query.op == "UNION":
             keys = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(ls))
             plan = lg.Aggregate(plan, keys, tuple(f.name for f in ls), (), (), span=query.span)
-        return plan, _Bound(plan, Scope.of(plan.schema, None))
+        return plan, Bound(plan, Scope.of(plan.schema, None))
 
     # ------------------------------------------------------------------ FROM
 
-    def relation(self, rel: ast.Relation) -> _Bound:
+    def relation(self, rel: ast.Relation) -> Bound:
         if isinstance(rel, ast.TableRef):
             return self.table_ref(rel)
         if isinstance(rel, ast.SubqueryRef):
             plan, bound = self.query(rel.query)
-            return _Bound(plan, Scope.of(plan.schema, rel.alias), None)
+            return Bound(plan, Scope.of(plan.schema, rel.alias), None)
         if isinstance(rel, ast.WindowTVF):
             return self.window_tvf(rel)
         if isinstance(rel, ast.Join):
@@ -710,9 +544,9 @@ class Analyzer:
         if isinstance(rel, ast.MatchRecognize):
             return self.match_recognize(rel)
         self.diag.error("UnsupportedError", "unsupported FROM item", rel.span)
-        raise _Abort
+        raise Abort
 
-    def table_ref(self, rel: ast.TableRef) -> _Bound:
+    def table_ref(self, rel: ast.TableRef) -> Bound:
         qualifier = rel.alias or rel.name.split(".")[-1]
         for frame in reversed(self.ctes):
             cte = frame.get(rel.name.lower())
@@ -726,7 +560,7 @@ class Analyzer:
                     plan, _ = self.query(cte.query)
                 finally:
                     self.ctes = saved
-                return _Bound(plan, Scope.of(plan.schema, qualifier))
+                return Bound(plan, Scope.of(plan.schema, qualifier))
         obj = self.catalog.get(rel.name)
         if obj is None:
             self.unknown_object(rel.name, rel.span)
@@ -743,9 +577,9 @@ class Analyzer:
                     tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(plan.schema)),
                     names,
                 )
-            return _Bound(plan, Scope.of(plan.schema, qualifier))
+            return Bound(plan, Scope.of(plan.schema, qualifier))
         assert isinstance(obj, SourceDef)
-        return _Bound(self.scan(obj, rel), Scope.of(self.scan(obj, rel).schema, qualifier))
+        return Bound(self.scan(obj, rel), Scope.of(self.scan(obj, rel).schema, qualifier))
 
     def scan(self, source: SourceDef, rel: ast.TableRef) -> lg.Scan:
         schema = tuple(lg.Field(c.name, c.type) for c in source.columns)
@@ -765,7 +599,7 @@ class Analyzer:
                 custom = self.expr(source.watermark.expr, scope, "a watermark")
             idle = source.properties.get("scan.watermark.idle-timeout")
             watermark = lg.WatermarkSpec(index, source.watermark.bound_ms, custom,
-                                         _duration_ms(idle) if idle else None)
+                                         duration_ms(idle) if idle else None)
         return lg.Scan(
             source=source.name,
             kind=source.kind,
@@ -783,7 +617,7 @@ class Analyzer:
             span=rel.span,
         )
 
-    def window_tvf(self, rel: ast.WindowTVF) -> _Bound:
+    def window_tvf(self, rel: ast.WindowTVF) -> Bound:
         inner = self.table_ref(ast.TableRef(rel.input.name, span=rel.input.span))
         fields = inner.scope.find(rel.time_column.name, None)
         if not fields:
@@ -794,7 +628,7 @@ class Analyzer:
                 f"{rel.input.name}" + (f"; did you mean '{suggestion}'?" if suggestion else ""),
                 rel.time_column.span,
             )
-            raise _Abort
+            raise Abort
         time_field = fields[0]
         if time_field.type.time_attribute is None:
             hint = None
@@ -810,7 +644,7 @@ class Analyzer:
                 rel.time_column.span,
                 hint=hint,
             )
-            raise _Abort
+            raise Abort
         params: dict[str, int] = {}
         for name in ("size", "slide", "step", "gap", "offset"):
             value = getattr(rel, name)
@@ -823,12 +657,12 @@ class Analyzer:
                     "INTERVAL '5' MINUTE",
                     value.span,
                 )
-                raise _Abort
+                raise Abort
             ms = interval_ms(value, self.diag, f"{rel.kind} {name.upper()}")
             if name != "offset" and ms <= 0:
                 self.diag.error("BindError", f"{rel.kind} {name.upper()} must be positive",
                                 value.span)
-                raise _Abort
+                raise Abort
             params[name] = ms
         required = {"TUMBLE": ("size",), "HOP": ("slide", "size"), "CUMULATE": ("step", "size"),
                     "SESSION": ("gap",)}[rel.kind]
@@ -836,17 +670,17 @@ class Analyzer:
             if name not in params:
                 self.diag.error("BindError", f"{rel.kind} needs its {name.upper()} interval",
                                 rel.span)
-                raise _Abort
+                raise Abort
         if rel.kind == "HOP" and params["slide"] > params["size"]:
             self.diag.error(
                 "BindError",
-                f"HOP slide ({_duration_text(params['slide'])}) must not exceed its size "
-                f"({_duration_text(params['size'])})",
+                f"HOP slide ({duration_text(params['slide'])}) must not exceed its size "
+                f"({duration_text(params['size'])})",
                 rel.slide.span if rel.slide else rel.span,
                 hint="HOP takes the slide first, then the size: HOP(TABLE t, DESCRIPTOR(ts), "
                 "slide, size)",
             )
-            raise _Abort
+            raise Abort
         if rel.kind == "HOP" and params["size"] % params["slide"] != 0:
             self.diag.error(
                 "BindError",
@@ -854,7 +688,7 @@ class Analyzer:
                 f"({params['slide']} ms)",
                 rel.size.span if rel.size else rel.span,
             )
-            raise _Abort
+            raise Abort
         if rel.kind == "CUMULATE" and params["size"] % params["step"] != 0:
             self.diag.error(
                 "BindError",
@@ -862,12 +696,12 @@ class Analyzer:
                 f"step ({params['step']} ms)",
                 rel.size.span if rel.size else rel.span,
             )
-            raise _Abort
+            raise Abort
         partition = []
         for col in rel.partition_by:
             if rel.kind != "SESSION":
                 self.diag.error("BindError", f"{rel.kind} does not take PARTITION BY", col.span)
-                raise _Abort
+                raise Abort
             found = inner.scope.find(col.name, None)
             if not found:
                 self.column_error(col, inner.scope)
@@ -885,9 +719,9 @@ class Analyzer:
             span=rel.span,
         )
         qualifier = rel.alias or rel.input.name.split(".")[-1]
-        return _Bound(tvf, Scope.of(tvf.schema, qualifier), tvf)
+        return Bound(tvf, Scope.of(tvf.schema, qualifier), tvf)
 
-    def join(self, rel: ast.Join) -> _Bound:
+    def join(self, rel: ast.Join) -> Bound:
         left = self.relation(rel.left)
         right = self.relation(rel.right)
         overlap = left.scope.qualifiers() & right.scope.qualifiers()
@@ -897,7 +731,7 @@ class Analyzer:
                 f"both sides of the join are called '{sorted(overlap)[0]}'; give one an alias",
                 rel.span,
             )
-            raise _Abort
+            raise Abort
         scope = left.scope.concat(right.scope)
         width = len(left.scope.fields)
         # the join's output names are unique (request_id, request_id0): label the scope
@@ -915,7 +749,7 @@ class Analyzer:
                 if not lf or not rf:
                     self.diag.error("BindError", f"USING column '{name}' is not on both sides",
                                     column.span)
-                    raise _Abort
+                    raise Abort
                 parts.append(lg.Call("=", (
                     lg.ColumnRef(lf[0].index, lf[0].ref_name, lf[0].type),
                     lg.ColumnRef(rf[0].index + width, scope.fields[rf[0].index + width].ref_name,
@@ -931,7 +765,7 @@ class Analyzer:
         elif rel.kind != "CROSS":
             self.diag.error("BindError", f"{self.join_keyword(rel)} needs an ON condition",
                             rel.span, hint="write CROSS JOIN for every pair of rows")
-            raise _Abort
+            raise Abort
         lookup = False
         right_rel = rel.right
         if isinstance(right_rel, ast.TableRef):
@@ -947,8 +781,8 @@ class Analyzer:
                 "every stream row: use INNER or LEFT JOIN)",
                 rel.span,
             )
-            raise _Abort
-        equi = _equi_keys(condition, width)
+            raise Abort
+        equi = equi_keys(condition, width)
         if lookup:
             obj = self.catalog.get(right_rel.name)  # type: ignore[union-attr]
             assert isinstance(obj, SourceDef)
@@ -961,7 +795,7 @@ class Analyzer:
                     hint=f"declare the key in CREATE TABLE {obj.name}, e.g. PRIMARY KEY (id) "
                     "NOT ENFORCED",
                 )
-                raise _Abort
+                raise Abort
             right_keys = {r for _, r in equi}
             key_cols = [i for i, c in enumerate(obj.columns) if c.name in obj.primary_key]
             if not equi:
@@ -972,7 +806,7 @@ class Analyzer:
                     f"{right_rel.alias or obj.name}.{(obj.primary_key or ('id',))[0]}",
                     rel.span,
                 )
-                raise _Abort
+                raise Abort
             if key_cols and not set(key_cols) <= right_keys:
                 self.diag.error(
                     "BindError",
@@ -980,13 +814,13 @@ class Analyzer:
                     + ", ".join(obj.primary_key) + ")",
                     rel.span,
                 )
-                raise _Abort
+                raise Abort
             if key_cols:  # looked up by the primary key; other equalities are checked after
                 equi = tuple(next(p for p in equi if p[1] == k) for k in key_cols)
         node = lg.Join(left.plan, right.plan, rel.kind, condition, equi, None, lookup,
                        span=rel.span)
         if not lookup:
-            node = replace(node, interval=_interval_bounds(condition, width, _rowtimes(node)))
+            node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node)))
             forever = [side for side, child in (("left", node.left), ("right", node.right))
                        if lg.state_ttl_ms(child) is None]
             if node.interval is None and forever:
@@ -1007,7 +841,7 @@ class Analyzer:
             ]
         )
         window = left.window or right.window
-        return _Bound(node, out_scope, window)
+        return Bound(node, out_scope, window)
 
     def join_keyword(self, rel: ast.Join) -> str:
         """The join as written (``JOIN``, ``LEFT OUTER JOIN``), for messages."""
@@ -1029,7 +863,7 @@ class Analyzer:
                 hint="join two streams with a time bound instead, e.g. ON ... AND b.event_time "
                 "BETWEEN a.event_time AND a.event_time + INTERVAL '1' MINUTE",
             )
-            raise _Abort
+            raise Abort
         time = self.expr(rel.system_time, left, "FOR SYSTEM_TIME AS OF")
         if time.type.time_attribute is None:
             self.diag.error(
@@ -1039,7 +873,7 @@ class Analyzer:
                 rel.system_time.span,
                 hint="use the stream's processing-time column, e.g. proc_time AS PROCTIME()",
             )
-            raise _Abort
+            raise Abort
         if time.type.time_attribute == "ROWTIME" and isinstance(obj, SourceDef) and (
             obj.watermark is None
         ):
@@ -1066,9 +900,9 @@ class Analyzer:
                 "column (proc_time AS PROCTIME()), or join the table's changes as a stream "
                 "with a time bound",
             )
-            raise _Abort
+            raise Abort
 
-    def match_recognize(self, rel: ast.MatchRecognize) -> _Bound:
+    def match_recognize(self, rel: ast.MatchRecognize) -> Bound:
         inner = self.relation(rel.input)
         partition = tuple(self.expr(p, inner.scope, "PARTITION BY") for p in rel.partition_by)
         order = tuple(
@@ -1081,11 +915,11 @@ class Analyzer:
                 "MATCH_RECOGNIZE must ORDER BY a time attribute ascending",
                 rel.order_by[0].span if rel.order_by else rel.span,
             )
-            raise _Abort
+            raise Abort
         if rel.rows_per_match and rel.rows_per_match != "ONE ROW PER MATCH":
             self.diag.error("UnsupportedError", f"{rel.rows_per_match} is not supported yet",
                             rel.span)
-            raise _Abort
+            raise Abort
         variables = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", rel.pattern))
         defines = []
         failed = False
@@ -1096,21 +930,21 @@ class Analyzer:
                     self.diag.error("BindError",
                                     f"DEFINE {name} names no variable of PATTERN ({rel.pattern})",
                                     define.name_span)
-                    raise _Abort
+                    raise Abort
                 bound = self.expr(_strip_pattern_refs(cond, variables), inner.scope, "DEFINE")
                 self.require_boolean(bound, cond, f"DEFINE {name}")
-            except _Abort:
+            except Abort:
                 failed = True
                 continue
             defines.append((name, self.diag.source.fragment(cond.span)))
         if failed:
-            raise _Abort
+            raise Abort
         names, types, texts = [], [], []
         for item in rel.measures:
             if item.alias is None:
                 self.diag.error("BindError", "every MEASURES expression needs an AS name",
                                 item.span)
-                raise _Abort
+                raise Abort
             expr = _strip_pattern_refs(item.expr, variables)
             if isinstance(expr, ast.Call) and expr.name in ("FIRST", "LAST", "PREV", "NEXT"):
                 expr = expr.args[0]
@@ -1122,7 +956,7 @@ class Analyzer:
                 result = functions.aggregate_type(expr.name, args)
                 if isinstance(result, str):
                     self.diag.error("BindError", result, expr.span)
-                    raise _Abort
+                    raise Abort
                 typ = result
             else:
                 typ = self.expr(expr, inner.scope, "MEASURES").type
@@ -1132,18 +966,18 @@ class Analyzer:
         node = lg.Match(inner.plan, partition, order, rel.pattern, tuple(defines), tuple(names),
                         tuple(types), tuple(texts), rel.after_match or "SKIP TO NEXT ROW",
                         span=rel.span)
-        return _Bound(node, Scope.of(node.schema, rel.alias))
+        return Bound(node, Scope.of(node.schema, rel.alias))
 
     # ---------------------------------------------------------------- SELECT
 
-    def select(self, sel: ast.Select) -> tuple[lg.LogicalNode, _Bound]:
+    def select(self, sel: ast.Select) -> tuple[lg.LogicalNode, Bound]:
         """Each clause is bound on its own (WHERE, GROUP BY, every SELECT item, HAVING),
         so one query reports all its independent errors; a name that failed to bind
         makes what depends on it fail silently rather than cascade."""
         if sel.from_ is None:
             self.diag.error("UnsupportedError", "a streaming query needs a FROM clause",
                             sel.span)
-            raise _Abort
+            raise Abort
         bound = self.relation(sel.from_)
         failed = False
         plan = bound.plan
@@ -1156,14 +990,14 @@ class Analyzer:
                 plan = bound.plan
                 if predicate is not None:
                     plan = lg.Filter(plan, predicate, span=sel.where.span)
-            except _Abort:
+            except Abort:
                 failed = True
-        bound = _Bound(plan, bound.scope, bound.window)
+        bound = Bound(plan, bound.scope, bound.window)
         group_items = list(sel.group_by)
         group_failed = False
         try:
             bound, group_items = self.legacy_group_window(sel, bound, group_items)
-        except _Abort:
+        except Abort:
             failed = group_failed = True
             group_items = [g for g in group_items
                            if not (isinstance(g, ast.Call) and g.name in functions.GROUP_WINDOWS)]
@@ -1183,15 +1017,15 @@ class Analyzer:
             item_exprs = [i.expr for i in items]
             having = None
         # OVER window functions, evaluated on the (aggregated) rows
-        over_calls = _over_calls([e for e in item_exprs if e is not None])
-        if over_calls:
+        windowed = over_calls([e for e in item_exprs if e is not None])
+        if windowed:
             try:
                 plan, post_scope, item_exprs = self.over(
-                    plan, post_scope, over_calls, item_exprs,
+                    plan, post_scope, windowed, item_exprs,
                     bound.window is not None and aggregating)
-            except _Abort:  # reported; the items with OVER calls are not bound again
+            except Abort:  # reported; the items with OVER calls are not bound again
                 failed = True
-                item_exprs = [None if e is not None and _over_calls([e]) else e
+                item_exprs = [None if e is not None and over_calls([e]) else e
                               for e in item_exprs]
         exprs: list[lg.BoundExpr] = []
         for item, expr in zip(items, item_exprs):
@@ -1199,10 +1033,10 @@ class Analyzer:
                 continue
             try:
                 exprs.append(self.expr(expr, post_scope, "SELECT"))
-            except _Abort:
+            except Abort:
                 failed = True
         if failed:
-            raise _Abort
+            raise Abort
         names = unique_names([i.alias or derive_name(i.expr) for i in items])
         if having is not None:
             plan = lg.Filter(plan, having, span=sel.having.span if sel.having else sel.span)
@@ -1225,11 +1059,11 @@ class Analyzer:
                 hint="a query without aggregation emits every row as it arrives "
                 "(EMIT CHANGES, or no EMIT clause)",
             )
-            raise _Abort
-        return plan, _Bound(plan, Scope.of(plan.schema, None))
+            raise Abort
+        return plan, Bound(plan, Scope.of(plan.schema, None))
 
-    def time_bounds_into_join(self, bound: _Bound, predicate: lg.BoundExpr, where: ast.Expr
-                              ) -> tuple[_Bound, lg.BoundExpr | None]:
+    def time_bounds_into_join(self, bound: Bound, predicate: lg.BoundExpr, where: ast.Expr
+                              ) -> tuple[Bound, lg.BoundExpr | None]:
         """A time bound between the two sides of a join written in WHERE (spec
         FR-JOIN-002, Query 7) makes it an interval join, as Flink's planner does.
         On an outer join such a WHERE also drops the NULL-padded rows, so the
@@ -1238,13 +1072,13 @@ class Analyzer:
         if not isinstance(join, lg.Join) or join.interval is not None or join.lookup:
             return bound, predicate
         width = len(join.left.schema)
-        rowtimes = _rowtimes(join)
-        conjuncts = _conjuncts(predicate)
-        timing = [c for c in conjuncts
-                  if _interval_bounds(c, width, rowtimes) is not None
-                  or _is_half_bound(c, width, rowtimes)]
-        combined = _and_all(([join.condition] if join.condition is not None else []) + timing)
-        interval = _interval_bounds(combined, width, rowtimes)
+        rowtimes = rowtime_columns(join)
+        parts = conjuncts(predicate)
+        timing = [c for c in parts
+                  if interval_bounds(c, width, rowtimes) is not None
+                  or is_half_bound(c, width, rowtimes)]
+        combined = and_all(([join.condition] if join.condition is not None else []) + timing)
+        interval = interval_bounds(combined, width, rowtimes)
         if interval is None:
             return bound, predicate
         kind = join.kind
@@ -1257,10 +1091,10 @@ class Analyzer:
             )
             kind = "INNER"
         new_join = replace(join, kind=kind, condition=combined, interval=interval)
-        rest = [c for c in conjuncts if c not in timing]
+        rest = [c for c in parts if c not in timing]
         out = Scope.of(new_join.schema, None)
         scope = Scope([replace(f, type=o.type) for f, o in zip(bound.scope.fields, out.fields)])
-        return _Bound(new_join, scope, bound.window), _and_all(rest)
+        return Bound(new_join, scope, bound.window), and_all(rest)
 
     def expand_stars(self, items: tuple[ast.SelectItem, ...], scope: Scope
                      ) -> tuple[list[ast.SelectItem], list[ast.Star | None], bool]:
@@ -1287,8 +1121,8 @@ class Analyzer:
                 stars.append(None)
         return out, stars, failed
 
-    def legacy_group_window(self, sel: ast.Select, bound: _Bound, group_items: list
-                            ) -> tuple[_Bound, list]:
+    def legacy_group_window(self, sel: ast.Select, bound: Bound, group_items: list
+                            ) -> tuple[Bound, list]:
         """``GROUP BY k, TUMBLE(ts, INTERVAL ...)``: a window TVF under the aggregate."""
         windows = [
             g for g in group_items
@@ -1299,7 +1133,7 @@ class Analyzer:
         if len(windows) > 1:
             self.diag.error("BindError", "GROUP BY takes at most one group window",
                             windows[1].span)
-            raise _Abort
+            raise Abort
         call = windows[0]
         expected = functions.GROUP_WINDOWS[call.name]
         if len(call.args) != expected:
@@ -1307,7 +1141,7 @@ class Analyzer:
                      "SESSION": "SESSION(time_attr, gap)"}[call.name]
             self.diag.error("BindError", f"{call.name} takes {expected} arguments: {usage}",
                             call.span)
-            raise _Abort
+            raise Abort
         time_arg = call.args[0]
         if isinstance(time_arg, ast.Call) and time_arg.name == "PROCTIME" and not time_arg.args:
             # GROUP BY TUMBLE(PROCTIME(), ...): window on the arrival time of each row
@@ -1317,48 +1151,48 @@ class Analyzer:
             projected = lg.Project(bound.plan, refs + (proc,),
                                    tuple(f.name for f in bound.scope.fields) + ("proctime",),
                                    span=time_arg.span)
-            bound = _Bound(projected, Scope(bound.scope.fields + [
+            bound = Bound(projected, Scope(bound.scope.fields + [
                 ScopeField(None, "proctime", proc.type, width)]), bound.window)
             time_arg = ast.Column("proctime", span=time_arg.span)
         if not isinstance(time_arg, ast.Column):
             self.diag.error("BindError", f"{call.name} takes a time attribute column first",
                             time_arg.span)
-            raise _Abort
+            raise Abort
         found = self.resolve(time_arg, bound.scope)
         if found.type.time_attribute is None:
             self.diag.error(
                 "BindError",
                 f"{call.name} needs a time attribute, but '{found.name}' has none here",
                 time_arg.span,
-                hint=_LOST_TIME_HINT if _has_regular_join(bound.plan) else
+                hint=LOST_TIME_HINT if has_regular_join(bound.plan) else
                 f"declare WATERMARK FOR {found.name} in the stream's DDL",
             )
-            raise _Abort
+            raise Abort
         values = {}
         names = {"TUMBLE": ("size",), "HOP": ("slide", "size"), "SESSION": ("gap",)}[call.name]
         for name, arg in zip(names, call.args[1:]):
             if not isinstance(arg, ast.Interval):
                 self.diag.error("BindError", f"{call.name} {name.upper()} must be an interval",
                                 arg.span)
-                raise _Abort
+                raise Abort
             values[name] = interval_ms(arg, self.diag, f"{call.name} {name.upper()}")
             if values[name] <= 0:
                 self.diag.error("BindError", f"{call.name} {name.upper()} must be positive",
                                 arg.span)
-                raise _Abort
+                raise Abort
         if call.name == "HOP" and values["slide"] > values["size"]:
             self.diag.error(
                 "BindError",
-                f"HOP slide ({_duration_text(values['slide'])}) must not exceed its size "
-                f"({_duration_text(values['size'])})",
+                f"HOP slide ({duration_text(values['slide'])}) must not exceed its size "
+                f"({duration_text(values['size'])})",
                 call.args[1].span,
                 hint="HOP takes the slide first, then the size: HOP(time_attr, slide, size)",
             )
-            raise _Abort
+            raise Abort
         if call.name == "HOP" and values["size"] % values["slide"]:
             self.diag.error("BindError", "HOP size must be an integral multiple of its slide",
                             call.args[2].span)
-            raise _Abort
+            raise Abort
         partition: tuple[int, ...] = ()
         if call.name == "SESSION":
             # a legacy session window is per group key, as in Flink's group windows
@@ -1387,9 +1221,9 @@ class Analyzer:
                 new_items.append(ast.Column("window_end", span=call.span))
             else:
                 new_items.append(g)
-        return _Bound(tvf, scope, tvf), new_items
+        return Bound(tvf, scope, tvf), new_items
 
-    def aggregate(self, sel: ast.Select, bound: _Bound, group_items: list,
+    def aggregate(self, sel: ast.Select, bound: Bound, group_items: list,
                   items: list[ast.SelectItem], stars: list[ast.Star | None],
                   group_failed: bool):
         """The Aggregate node, the scope after it, each SELECT item rewritten over it
@@ -1405,7 +1239,7 @@ class Analyzer:
                 if sets_node is not None:
                     self.diag.error("UnsupportedError", "only one GROUPING SETS/ROLLUP/CUBE per "
                                     "GROUP BY", g.span)
-                    raise _Abort
+                    raise Abort
                 sets_node = g
             else:
                 aggregate = next((n for n in iter_ast(g, into_over=False)
@@ -1427,7 +1261,7 @@ class Analyzer:
         for k in list(key_asts):
             try:
                 key_bound.append(self.expr(k, scope, "GROUP BY"))
-            except _Abort:
+            except Abort:
                 key_asts.remove(k)
                 group_failed = True
         failed = failed or group_failed
@@ -1457,7 +1291,7 @@ class Analyzer:
                 "GROUP BY",
                 used.span,
             )
-            raise _Abort
+            raise Abort
         if is_window_agg and window.kind == "SESSION" and not window.partition_by:
             other_keys = [key_names_ for key_names_, k in zip(
                 [derive_name(a) for a in key_asts], key_bound)
@@ -1487,7 +1321,7 @@ class Analyzer:
                             "window_start (as in Flink)",
                             sets_node.span,
                         )
-                        raise _Abort
+                        raise Abort
             grouping_sets = tuple(grouping_sets)
         key_names = unique_names([_key_name(k, b) for k, b in zip(key_asts, key_bound)])
         if is_window_agg:
@@ -1507,7 +1341,7 @@ class Analyzer:
         agg_asts: list[ast.Call] = []
         having_expr = sel.having
         if having_expr is not None:
-            having_expr = _substitute_aliases(having_expr, aliases, scope)
+            having_expr = substitute_aliases(having_expr, aliases, scope)
         sources = [i.expr for i in items] + ([having_expr] if having_expr is not None else [])
         for expr in sources:
             for node in iter_ast(expr, into_over=False):
@@ -1521,7 +1355,7 @@ class Analyzer:
         for call in list(agg_asts):  # each aggregate on its own
             try:
                 aggs.append(self.agg_call(call, scope))
-            except _Abort:
+            except Abort:
                 agg_asts.remove(call)
                 failed_aggs.append(call)
                 failed = True
@@ -1544,7 +1378,7 @@ class Analyzer:
                         "window_start, window_end of a window TVF)",
                         sel.emit.span,
                     )
-                raise _Abort
+                raise Abort
             emit = sel.emit.kind
             if sel.emit.delay is not None:
                 try:
@@ -1552,8 +1386,8 @@ class Analyzer:
                     if delay < 0:
                         self.diag.error("BindError", "the EMIT delay must not be negative",
                                         sel.emit.delay.span)
-                        raise _Abort
-                except _Abort:
+                        raise Abort
+                except Abort:
                     failed, delay = True, 0
         node = lg.Aggregate(
             bound.plan, tuple(key_bound), tuple(key_names), tuple(aggs), tuple(agg_names),
@@ -1566,10 +1400,10 @@ class Analyzer:
         )
         replacements: list[tuple[ast.Expr, ast.Expr]] = []
         for i, k in enumerate(key_asts):
-            replacements.append((k, _Ref(i, out[i].name)))
+            replacements.append((k, Ref(i, out[i].name)))
         for j, a in enumerate(agg_asts):
             idx = len(key_asts) + j
-            replacements.append((a, _Ref(idx, out[idx].name)))
+            replacements.append((a, Ref(idx, out[idx].name)))
         key_by_index = {
             b.index: i for i, b in enumerate(key_bound) if isinstance(b, lg.ColumnRef)
         }
@@ -1583,9 +1417,9 @@ class Analyzer:
                     index = self.resolve(item.expr, scope).index
                     if index not in key_by_index:
                         ungrouped.setdefault(id(star), []).append(item.expr.name)
-                        raise _Abort
+                        raise Abort
                 rewritten.append(self.post_aggregate(item.expr, ctx))
-            except _Abort:
+            except Abort:
                 rewritten.append(None)
                 failed = True
         for star in {id(s): s for s in stars if s is not None and id(s) in ungrouped}.values():
@@ -1604,7 +1438,7 @@ class Analyzer:
                 h = self.post_aggregate(having_expr, ctx)
                 having = self.expr(h, post, "HAVING")
                 self.require_boolean(having, having_expr, "HAVING")
-            except _Abort:
+            except Abort:
                 failed = True
         return node, post, rewritten, having, failed
 
@@ -1614,30 +1448,30 @@ class Analyzer:
             if expr == original:
                 return ref
         if isinstance(expr, ast.Call) and expr in ctx.failed_aggs:
-            raise _Abort  # its error is reported already
+            raise Abort  # its error is reported already
         if isinstance(expr, ast.Column):
             field_ = self.resolve(expr, ctx.scope)
             if field_.index in ctx.key_by_index:
                 i = ctx.key_by_index[field_.index]
-                return _Ref(i, ctx.out[i].name, span=expr.span)
+                return Ref(i, ctx.out[i].name, span=expr.span)
             if ctx.group_failed:
-                raise _Abort  # perhaps the GROUP BY item that failed meant this column
+                raise Abort  # perhaps the GROUP BY item that failed meant this column
             self.diag.error(
                 "BindError",
                 f"column '{expr}' must appear in GROUP BY or be used in an aggregate function",
                 expr.span,
             )
-            raise _Abort
+            raise Abort
         if isinstance(expr, ast.Call) and expr.name in functions.GROUP_WINDOW_PROPERTIES:
             name = functions.GROUP_WINDOW_PROPERTIES[expr.name]
             for i, f in enumerate(ctx.out):
                 if f.name == name:
-                    return _Ref(i, name, span=expr.span)
+                    return Ref(i, name, span=expr.span)
             if ctx.group_failed:
-                raise _Abort
+                raise Abort
             self.diag.error("BindError", f"{expr.name} needs a {expr.name.split('_')[0]} group "
                             "window in GROUP BY", expr.span)
-            raise _Abort
+            raise Abort
         if isinstance(expr, ast.Call) and expr.over is None and (
                 expr.name not in functions.KNOWN_FUNCTIONS):
             self.unknown_function(expr)  # before its arguments' GROUP BY validity
@@ -1653,7 +1487,7 @@ class Analyzer:
                                    for o in expr.over.order_by),
                 ),
             )
-        return _map_children(expr, lambda e: self.post_aggregate(e, ctx))
+        return map_children(expr, lambda e: self.post_aggregate(e, ctx))
 
     def agg_call(self, call: ast.Call, scope: Scope) -> lg.AggCall:
         name = call.name
@@ -1664,7 +1498,7 @@ class Analyzer:
                     f"aggregate calls cannot be nested: {name}(...) contains another aggregate",
                     arg.span,
                 )
-                raise _Abort
+                raise Abort
         param = None
         args_ast = list(call.args)
         if name in ("PERCENTILE_CONT", "PERCENTILE_DISC"):
@@ -1674,7 +1508,7 @@ class Analyzer:
                     f"{name} is written {name}(p) WITHIN GROUP (ORDER BY column)",
                     call.span,
                 )
-                raise _Abort
+                raise Abort
             param = self.percentile(call.args[0])
             if call.within_group[0].descending:
                 param = 1.0 - param
@@ -1682,32 +1516,32 @@ class Analyzer:
         elif name in ("PERCENTILE", "APPROX_PERCENTILE"):
             if len(call.args) != 2:
                 self.diag.error("BindError", f"{name} takes (column, percentage)", call.span)
-                raise _Abort
+                raise Abort
             param = self.percentile(call.args[1])
             args_ast = [call.args[0]]
             name = "PERCENTILE_CONT" if name == "PERCENTILE" else name
         elif call.within_group:
             self.diag.error("BindError", f"{name} does not take WITHIN GROUP", call.span)
-            raise _Abort
+            raise Abort
         if name == "COUNT" and len(args_ast) == 1 and isinstance(args_ast[0], ast.Star):
             args: tuple[lg.BoundExpr, ...] = ()
         else:
             if any(isinstance(a, ast.Star) for a in args_ast):
                 self.diag.error("BindError", f"{name}(*) is not valid; only COUNT(*) is",
                                 call.span)
-                raise _Abort
+                raise Abort
             args = tuple(self.expr(a, scope, f"{name}") for a in args_ast)
         expected = {"CORR": 2}.get(name, 1)
         if name != "COUNT" and len(args) != expected:
             self.diag.error("BindError", f"{name} takes {expected} argument(s)", call.span)
-            raise _Abort
+            raise Abort
         if name == "COUNT" and len(args) > 1 and not call.distinct:
             self.diag.error("BindError", "COUNT takes one argument", call.span)
-            raise _Abort
+            raise Abort
         result = functions.aggregate_type(name, [a.type for a in args])
         if isinstance(result, str):
             self.diag.error("BindError", result, call.span)
-            raise _Abort
+            raise Abort
         filter_ = None
         if call.filter is not None:
             self.no_aggregates(call.filter, "FILTER")
@@ -1716,18 +1550,18 @@ class Analyzer:
         if call.distinct and name not in ("COUNT", "SUM", "AVG", "MIN", "MAX"):
             self.diag.error("UnsupportedError", f"{name}(DISTINCT ...) is not supported",
                             call.span)
-            raise _Abort
+            raise Abort
         return lg.AggCall(name, args, result, call.distinct, filter_, param, span=call.span)
 
     def percentile(self, arg: ast.Expr) -> float:
         if not isinstance(arg, ast.Literal) or arg.kind not in ("integer", "decimal"):
             self.diag.error("BindError", "the percentile must be a number literal in [0, 1]",
                             arg.span)
-            raise _Abort
+            raise Abort
         value = float(arg.value)  # type: ignore[arg-type]
         if not 0.0 <= value <= 1.0:
             self.diag.error("BindError", f"percentile {value} is outside [0, 1]", arg.span)
-            raise _Abort
+            raise Abort
         return value
 
     def over(self, plan: lg.LogicalNode, scope: Scope, calls: list[ast.Call],
@@ -1737,10 +1571,10 @@ class Analyzer:
         for call in calls:  # each OVER call on its own
             try:
                 bound_calls.append(self.over_call(call, scope, after_window_agg))
-            except _Abort:
+            except Abort:
                 failed = True
         if failed:
-            raise _Abort
+            raise Abort
         names = unique_names([derive_name(c) + "_over" for c in calls])
         node = lg.Over(plan, tuple(bound_calls), tuple(names), span=calls[0].span)
         width = len(scope.fields)
@@ -1748,14 +1582,14 @@ class Analyzer:
             ScopeField(None, n, c.type, width + i) for i, (n, c) in enumerate(zip(names,
                                                                                   bound_calls))
         ])
-        refs = {id(c): _Ref(width + i, names[i]) for i, c in enumerate(calls)}
+        refs = {id(c): Ref(width + i, names[i]) for i, c in enumerate(calls)}
 
         def swap(expr: ast.Expr) -> ast.Expr:
             if isinstance(expr, ast.Call) and expr.over is not None:
                 for c in calls:
                     if expr == c:
                         return refs[id(c)]
-            return _map_children(expr, swap)
+            return map_children(expr, swap)
 
         return node, new_scope, [swap(e) if e is not None else None for e in item_exprs]
 
@@ -1767,7 +1601,7 @@ class Analyzer:
                             call.span,
                             hint="ROW_NUMBER, RANK, DENSE_RANK, LAG, LEAD and the aggregates "
                             "work with OVER")
-            raise _Abort
+            raise Abort
         partition = tuple(self.expr(p, scope, "PARTITION BY") for p in spec.partition_by)
         order = tuple(
             lg.OrderKey(self.expr(o.expr, scope, "ORDER BY"), o.descending, o.nulls_first)
@@ -1777,11 +1611,11 @@ class Analyzer:
         if name in ("ROW_NUMBER", "RANK", "DENSE_RANK"):
             if call.args:
                 self.diag.error("BindError", f"{name}() takes no arguments", call.span)
-                raise _Abort
+                raise Abort
             if not order:
                 self.diag.error("BindError", f"{name}() needs ORDER BY in its OVER clause",
                                 spec.span)
-                raise _Abort
+                raise Abort
             return lg.OverCall(name, (), t.BIGINT.with_nullable(False), partition, order, None,
                                span=call.span)
         # OVER aggregates and LAG/LEAD: Flink orders them by a time attribute
@@ -1792,7 +1626,7 @@ class Analyzer:
                 "partition never ends)",
                 spec.span,
             )
-            raise _Abort
+            raise Abort
         first = order[0]
         window_order = after_window_agg and isinstance(first.expr, lg.ColumnRef) and (
             first.expr.name in ("window_start", "window_end", "window_time")
@@ -1805,31 +1639,31 @@ class Analyzer:
                 hint="order by the stream's event-time column (or window_start after a window "
                 "aggregation)",
             )
-            raise _Abort
+            raise Abort
         args = tuple(self.expr(a, scope, name) for a in call.args if not isinstance(a, ast.Star))
         if name in ("LAG", "LEAD"):
             if not args:
                 self.diag.error("BindError", f"{name} takes (column[, offset[, default]])",
                                 call.span)
-                raise _Abort
+                raise Abort
             offset = 1
             if len(call.args) > 1:
                 lit = call.args[1]
                 if not (isinstance(lit, ast.Literal) and lit.kind == "integer"):
                     self.diag.error("BindError", f"the {name} offset must be an integer literal",
                                     lit.span)
-                    raise _Abort
+                    raise Abort
                 offset = int(lit.value)  # type: ignore[arg-type]
             frame = lg.FrameSpec("ROWS", offset, offset)
             return lg.OverCall(name, args[:1], args[0].type.plain().with_nullable(True), partition,
                                order, frame, span=call.span)
         if name not in functions.AGGREGATES:
             self.diag.error("BindError", f"{name} cannot be used with OVER", call.span)
-            raise _Abort
+            raise Abort
         result = functions.aggregate_type(name, [a.type for a in args])
         if isinstance(result, str):
             self.diag.error("BindError", result, call.span)
-            raise _Abort
+            raise Abort
         frame = self.frame(spec.frame, first.expr)
         return lg.OverCall(name, args, result, partition, order, frame, span=call.span)
 
@@ -1849,18 +1683,18 @@ class Analyzer:
                     "the current row",
                     bound.span,
                 )
-                raise _Abort
+                raise Abort
             value = bound.offset
             if unit == "ROWS":
                 if not (isinstance(value, ast.Literal) and value.kind == "integer"):
                     self.diag.error("BindError", "a ROWS frame bound is an integer literal",
                                     bound.span)
-                    raise _Abort
+                    raise Abort
                 return int(value.value)  # type: ignore[arg-type]
             if not isinstance(value, ast.Interval):
                 self.diag.error("BindError", "a RANGE frame bound on time is an INTERVAL",
                                 bound.span)
-                raise _Abort
+                raise Abort
             return interval_ms(value, self.diag, "RANGE bound")
 
         start = offset(frame.start, frame.unit)
@@ -1868,7 +1702,7 @@ class Analyzer:
         if end is None or (start is not None and start < end):
             self.diag.error("BindError", "the frame's start must not be after its end",
                             frame.span)
-            raise _Abort
+            raise Abort
         return lg.FrameSpec(frame.unit, start, end)
 
     def order_by(self, sel: ast.Select, plan: lg.LogicalNode, scope: Scope,
@@ -1885,7 +1719,7 @@ class Analyzer:
                 if not 0 <= index < len(exprs):
                     self.diag.error("BindError", f"ORDER BY {expr.value} is out of range; the "
                                     f"query has {len(exprs)} columns", expr.span)
-                    raise _Abort
+                    raise Abort
                 bound = exprs[index]
             elif (isinstance(expr, ast.Column) and expr.table is None
                   and expr.name.lower() in by_alias and not scope.find(expr.name, None)):
@@ -1899,15 +1733,15 @@ class Analyzer:
                         f"'{self.diag.source.fragment(expr.span)}' is not selected",
                         expr.span,
                     )
-                    raise _Abort
+                    raise Abort
             keys.append(lg.OrderKey(bound, item.descending, item.nulls_first))
         first = keys[0]
         if first.expr.type.time_attribute is not None and not first.descending:
             return lg.Sort(plan, tuple(keys), span=sel.order_by[0].span)
         if sel.limit is None:
             hint = "add LIMIT for a Top-N, or ORDER BY the event-time column"
-            if _has_regular_join(plan) and first.expr.type.is_timestamp:
-                hint = _LOST_TIME_HINT
+            if has_regular_join(plan) and first.expr.type.is_timestamp:
+                hint = LOST_TIME_HINT
             self.diag.error(
                 "BindError",
                 "a stream can only be sorted by a time attribute ascending (its rows never "
@@ -1915,7 +1749,7 @@ class Analyzer:
                 sel.order_by[0].span,
                 hint=hint,
             )
-            raise _Abort
+            raise Abort
         # ORDER BY ... LIMIT n on a stream: a global Top-N
         return lg.TopN(plan, (), tuple(keys), sel.limit, None, span=sel.span)
 
@@ -1930,11 +1764,11 @@ class Analyzer:
                     node.span,
                     hint="use HAVING to filter on aggregates" if where == "WHERE" else None,
                 )
-                raise _Abort
+                raise Abort
             if isinstance(node, ast.Call) and node.over is not None:
                 self.diag.error("BindError", f"window function {node.name} is not allowed in "
                                 f"{where}", node.span)
-                raise _Abort
+                raise Abort
 
     def require_boolean(self, bound: lg.BoundExpr, node: ast.Expr, where: str) -> None:
         if bound.type.name not in ("BOOLEAN", "NULL"):
@@ -1943,7 +1777,7 @@ class Analyzer:
                 f"{where} must be a boolean condition, got {bound.type.sql()}",
                 node.span,
             )
-            raise _Abort
+            raise Abort
 
     def resolve(self, col: ast.Column, scope: Scope) -> ScopeField:
         found = scope.find(col.name, col.table)
@@ -1959,10 +1793,10 @@ class Analyzer:
                     col.span,
                     hint=f"qualify it, e.g. {sorted(distinct)[0] or 't'}.{col.name}",
                 )
-                raise _Abort
+                raise Abort
             return found[0]
         self.column_error(col, scope)
-        raise _Abort
+        raise Abort
 
     def column_error(self, col: ast.Column, scope: Scope) -> None:
         if col.table and col.table.lower() not in scope.qualifiers():
@@ -1974,7 +1808,7 @@ class Analyzer:
                 + (f"; did you mean '{suggestion}'?" if suggestion else ""),
                 col.span,
             )
-            raise _Abort
+            raise Abort
         candidates = [f.name for f in scope.fields
                       if col.table is None or (f.qualifier or "").lower() == col.table.lower()]
         suggestion = did_you_mean(col.name, candidates)
@@ -1983,12 +1817,12 @@ class Analyzer:
             f"unknown column '{col}'" + (f"; did you mean '{suggestion}'?" if suggestion else ""),
             col.span,
         )
-        raise _Abort
+        raise Abort
 
     def expr(self, node: ast.Expr, scope: Scope, where: str) -> lg.BoundExpr:
         """Bind one expression: names to column positions, and a type for every node."""
         span = node.span
-        if isinstance(node, _Ref):
+        if isinstance(node, Ref):
             f = scope.fields[node.index]
             return lg.ColumnRef(f.index, f.ref_name, f.type, span=span)
         if isinstance(node, ast.Column):
@@ -2000,7 +1834,7 @@ class Analyzer:
             return lg.Const(interval_ms(node, self.diag), t.INTERVAL, span=span)
         if isinstance(node, ast.Star):
             self.diag.error("BindError", "* is only valid in SELECT * and COUNT(*)", span)
-            raise _Abort
+            raise Abort
         if isinstance(node, ast.Unary):
             operand = self.expr(node.operand, scope, where)
             if node.op == "NOT":
@@ -2009,7 +1843,7 @@ class Analyzer:
                                span=span)
             if not (operand.type.is_numeric or operand.type.name == "INTERVAL"):
                 self.diag.error("BindError", f"cannot negate {operand.type.sql()}", span)
-                raise _Abort
+                raise Abort
             if node.op == "+":
                 return operand
             return lg.Call("NEG", (operand,), operand.type.plain(), span=span)
@@ -2047,7 +1881,7 @@ class Analyzer:
                 if not (b.type.is_string or b.type.is_null):
                     self.diag.error("BindError", f"LIKE compares strings, got {b.type.sql()}",
                                     n.span)
-                    raise _Abort
+                    raise Abort
             args = [operand, pattern]
             if node.escape is not None:
                 args.append(self.expr(node.escape, scope, where))
@@ -2063,13 +1897,13 @@ class Analyzer:
             if not (operand.type.name in t.TEMPORALS or operand.type.is_null):
                 self.diag.error("BindError", f"EXTRACT takes a timestamp or date, got "
                                 f"{operand.type.sql()}", node.operand.span)
-                raise _Abort
+                raise Abort
             units = ("YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "DAYOFWEEK", "DAYOFYEAR", "HOUR",
                      "MINUTE", "SECOND", "MILLISECOND", "EPOCH", "DOW", "DOY")
             if node.unit not in units:
                 self.diag.error("BindError", f"EXTRACT cannot take {node.unit}; use one of "
                                 + ", ".join(units), span)
-                raise _Abort
+                raise Abort
             return lg.Call("EXTRACT", (lg.Const(node.unit, t.VARCHAR), operand),
                            t.BIGINT.with_nullable(operand.type.nullable), span=span)
         if isinstance(node, ast.Call):
@@ -2077,9 +1911,9 @@ class Analyzer:
         if isinstance(node, ast.ScalarSubquery):
             self.diag.error("UnsupportedError", "scalar subqueries are not supported on streams "
                             "yet; use a join", span)
-            raise _Abort
+            raise Abort
         self.diag.error("UnsupportedError", "unsupported expression", span)
-        raise _Abort
+        raise Abort
 
     def literal(self, node: ast.Literal) -> lg.Const:
         kind, value, span = node.kind, node.value, node.span
@@ -2092,7 +1926,7 @@ class Analyzer:
             if math.isinf(value):  # type: ignore[arg-type]
                 self.diag.error("BindError", f"the number {self.diag.source.fragment(span)} is "
                                 "out of range for DOUBLE", span)
-                raise _Abort
+                raise Abort
             return lg.Const(value, t.DOUBLE.with_nullable(False), span=span)
         if kind == "boolean":
             return lg.Const(value, t.BOOLEAN.with_nullable(False), span=span)
@@ -2103,18 +1937,18 @@ class Analyzer:
             if ms is None:
                 self.diag.error("BindError", f"cannot read timestamp '{value}'; write "
                                 "'YYYY-MM-DD HH:MM:SS[.fff]'", span)
-                raise _Abort
+                raise Abort
             return lg.Const(ms, t.TIMESTAMP.with_nullable(False), span=span)
         if kind == "date":
             ms = parse_timestamp_literal(str(value))
             if ms is None:
                 self.diag.error("BindError", f"cannot read date '{value}'", span)
-                raise _Abort
+                raise Abort
             return lg.Const(ms // 86_400_000, t.DATE.with_nullable(False), span=span)
         if kind == "keyword":
             return lg.Const(value, t.VARCHAR.with_nullable(False), span=span)
         self.diag.error("UnsupportedError", f"{kind} literals are not supported", span)
-        raise _Abort
+        raise Abort
 
     def coerce_for_compare(self, left: lg.BoundExpr, right: lg.BoundExpr, node: ast.Expr
                            ) -> lg.BoundExpr:
@@ -2124,7 +1958,7 @@ class Analyzer:
             if ms is None:
                 self.diag.error("BindError", f"cannot compare a timestamp with '{right.value}'",
                                 node.span)
-                raise _Abort
+                raise Abort
             return lg.Const(ms, t.TIMESTAMP.with_nullable(False), span=right.span)
         if not t.is_comparable(left.type, right.type):
             self.diag.error(
@@ -2132,7 +1966,7 @@ class Analyzer:
                 f"cannot compare {left.type.sql()} with {right.type.sql()}",
                 node.span,
             )
-            raise _Abort
+            raise Abort
         return right
 
     def exprs(self, nodes, scope: Scope, where: str) -> list[lg.BoundExpr]:
@@ -2143,10 +1977,10 @@ class Analyzer:
         for node in nodes:
             try:
                 bound.append(self.expr(node, scope, where))
-            except _Abort:
+            except Abort:
                 failed = True
         if failed:
-            raise _Abort
+            raise Abort
         return bound
 
     def binary(self, node: ast.Binary, scope: Scope, where: str) -> lg.BoundExpr:
@@ -2165,14 +1999,14 @@ class Analyzer:
                 right = self.coerce_for_compare(left, right, node.right)
             if lt.name in ("ARRAY", "MAP", "ROW"):
                 self.diag.error("BindError", f"cannot compare {lt.sql()} values", span)
-                raise _Abort
+                raise Abort
             return lg.Call(op, (left, right), t.BOOLEAN.with_nullable(nullable), span=span)
         if op == "||":
             for b, n in ((left, node.left), (right, node.right)):
                 if not (b.type.is_string or b.type.is_null):
                     self.diag.error("BindError", f"|| concatenates strings, got {b.type.sql()}; "
                                     "use CAST(... AS VARCHAR)", n.span)
-                    raise _Abort
+                    raise Abort
             return lg.Call("||", (left, right), t.VARCHAR.with_nullable(nullable), span=span)
         # arithmetic, including time arithmetic
         if op in ("+", "-") and lt.is_timestamp and rt.name == "INTERVAL":
@@ -2192,10 +2026,10 @@ class Analyzer:
                 span,
                 hint="CAST strings to numbers first" if lt.is_string or rt.is_string else None,
             )
-            raise _Abort
+            raise Abort
         if op in ("/", "%") and isinstance(right, lg.Const) and right.value == 0:
             self.diag.error("BindError", "division by zero", node.right.span)
-            raise _Abort
+            raise Abort
         return lg.Call(op, (left, right), result, span=span)
 
     def case(self, node: ast.Case, scope: Scope, where: str) -> lg.BoundExpr:
@@ -2225,7 +2059,7 @@ class Analyzer:
                     f"CASE branches have incompatible types {result.sql()} and {v.type.sql()}",
                     n.span,
                 )
-                raise _Abort
+                raise Abort
             result = common
         nullable = any(v.type.nullable for v in values)
         if result.is_null:
@@ -2237,7 +2071,7 @@ class Analyzer:
         operand = self.expr(node.operand, scope, where)
         target = self.type_of(node.to)
         if target is None:
-            raise _Abort
+            raise Abort
         source = operand.type
         ok = (
             source.is_null
@@ -2253,7 +2087,7 @@ class Analyzer:
         if not ok:
             self.diag.error("BindError", f"cannot CAST {source.sql()} to {target.sql()}",
                             node.span)
-            raise _Abort
+            raise Abort
         literal = node.operand
         if isinstance(literal, ast.Literal) and literal.kind == "string" and not node.safe:
             # TIMESTAMP '...' and DATE '...' (and CASTs of constants): read them now,
@@ -2262,11 +2096,11 @@ class Analyzer:
             if target.is_timestamp and parse_timestamp_literal(text) is None:
                 self.diag.error("BindError", f"cannot read timestamp '{text}'; write "
                                 "'YYYY-MM-DD HH:MM:SS[.fff]'", node.span)
-                raise _Abort
+                raise Abort
             if target.name == "DATE" and parse_date_literal(text) is None:
                 self.diag.error("BindError", f"cannot read date '{text}'; write 'YYYY-MM-DD'",
                                 node.span)
-                raise _Abort
+                raise Abort
         nullable = source.nullable or node.safe or (source.is_string and not target.is_string)
         fn = "TRY_CAST" if node.safe else "CAST"
         return lg.Call(fn, (operand,), target.with_nullable(nullable), span=node.span)
@@ -2279,24 +2113,24 @@ class Analyzer:
             + (f"; did you mean {suggestion}?" if suggestion else ""),
             node.span,
         )
-        raise _Abort
+        raise Abort
 
     def call(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
         name = node.name
         if node.over is not None:
             self.diag.error("BindError", f"window function {name} is not allowed in {where}",
                             node.span)
-            raise _Abort
+            raise Abort
         if name in functions.AGGREGATES:
             self.diag.error(
                 "BindError",
                 f"aggregate function {name} is not allowed in {where}",
                 node.span,
             )
-            raise _Abort
+            raise Abort
         if name in functions.WINDOW_ONLY:
             self.diag.error("BindError", f"{name} needs an OVER clause", node.span)
-            raise _Abort
+            raise Abort
         if name in functions.GROUP_WINDOWS:
             self.diag.error(
                 "BindError",
@@ -2304,17 +2138,17 @@ class Analyzer:
                 f"table function TABLE({name}(TABLE t, DESCRIPTOR(col), ...)))",
                 node.span,
             )
-            raise _Abort
+            raise Abort
         if name in functions.GROUP_WINDOW_PROPERTIES:
             self.diag.error("BindError", f"{name} needs a group window in GROUP BY", node.span)
-            raise _Abort
+            raise Abort
         if node.distinct or node.filter is not None or node.within_group:
             self.diag.error("BindError", f"{name} is not an aggregate function", node.span)
-            raise _Abort
+            raise Abort
         if name == "IF":
             if len(node.args) != 3:
                 self.diag.error("BindError", "IF takes (condition, then, else)", node.span)
-                raise _Abort
+                raise Abort
             return self.case(ast.Case(None, ((node.args[0], node.args[1]),), node.args[2],
                                       span=node.span), scope, where)
         scalar = functions.SCALARS.get(name)
@@ -2333,21 +2167,21 @@ class Analyzer:
                         else f"{scalar.min_args} to {scalar.max_args or 'any number of'}")
             self.diag.error("BindError", f"{name} takes {expected} argument(s), got {count}",
                             node.span)
-            raise _Abort
+            raise Abort
         args = tuple(self.exprs(args_ast, scope, where))
         if name == "TO_TIMESTAMP_LTZ" and len(args) == 2:
             precision = args[1]
             if not (isinstance(precision, lg.Const) and precision.value in (0, 3)):
                 self.diag.error("BindError", "TO_TIMESTAMP_LTZ precision must be 0 (seconds) or "
                                 "3 (milliseconds)", args_ast[1].span)
-                raise _Abort
+                raise Abort
         if name == "DATE_TRUNC":
             args = (args[0], args[1])
         result = scalar.result([a.type for a in args] if name != "DATE_TRUNC"
                                else [args[1].type, args[1].type])
         if isinstance(result, str):
             self.diag.error("BindError", result, node.span)
-            raise _Abort
+            raise Abort
         return lg.Call(name, args, result, span=node.span)
 
 
@@ -2370,77 +2204,6 @@ class _AggContext:
     group_failed: bool  # a GROUP BY item failed: grouping is unknown
 
 
-@dataclass(frozen=True)
-class _Ref:
-    """An expression already computed below: column ``index`` of the current scope."""
-
-    index: int
-    name: str
-    span: Span = field(default=Span(0, 0), compare=False)
-
-
-def _column_span(query: ast.Query, index: int) -> Span:
-    """Where output column ``index`` of ``query`` is written (its SELECT item), or
-    the query itself when a ``*`` or a set operation hides it."""
-    while isinstance(query, ast.SetOp):
-        query = query.left
-    items = query.items
-    if index < len(items) and not any(isinstance(i.expr, ast.Star) for i in items[: index + 1]):
-        return items[index].expr.span
-    return query.span
-
-
-def _map_children(expr: ast.Expr, fn) -> ast.Expr:
-    """The same AST node with ``fn`` applied to its direct child expressions."""
-    if isinstance(expr, (ast.Column, ast.Literal, ast.Interval, ast.Star, _Ref,
-                         ast.ScalarSubquery)):
-        return expr
-    changes = {}
-    for name in expr.__dataclass_fields__:
-        if name == "span":
-            continue
-        value = getattr(expr, name)
-        if isinstance(value, tuple):
-            new_items = []
-            for item in value:
-                if isinstance(item, tuple):
-                    new_items.append(tuple(fn(i) if _is_expr(i) else i for i in item))
-                elif isinstance(item, ast.OrderItem):
-                    new_items.append(replace(item, expr=fn(item.expr)))
-                elif _is_expr(item):
-                    new_items.append(fn(item))
-                else:
-                    new_items.append(item)
-            changes[name] = tuple(new_items)
-        elif _is_expr(value):
-            changes[name] = fn(value)
-    return replace(expr, **changes)
-
-
-def _is_expr(value: object) -> bool:
-    return isinstance(value, (ast.Column, ast.Star, ast.Literal, ast.Interval, ast.Unary,
-                              ast.Binary, ast.IsNull, ast.IsBool, ast.InList, ast.Between,
-                              ast.Like, ast.Case, ast.Cast, ast.Extract, ast.Call,
-                              ast.ScalarSubquery, _Ref))
-
-
-def _substitute_aliases(expr: ast.Expr, aliases: dict[str, ast.Expr], scope: Scope) -> ast.Expr:
-    """HAVING may name a SELECT alias (spec Query 3) where no input column has that name."""
-    if isinstance(expr, ast.Column) and expr.table is None:
-        if not scope.find(expr.name, None) and expr.name.lower() in aliases:
-            return aliases[expr.name.lower()]
-        return expr
-    return _map_children(expr, lambda e: _substitute_aliases(e, aliases, scope))
-
-
-def _over_calls(exprs: list[ast.Expr]) -> list[ast.Call]:
-    calls: list[ast.Call] = []
-    for expr in exprs:
-        for node in iter_ast(expr):
-            if isinstance(node, ast.Call) and node.over is not None and node not in calls:
-                calls.append(node)
-    return calls
-
 
 def _is_session_tvf(sel: ast.Select) -> bool:
     return isinstance(sel.from_, ast.WindowTVF) and sel.from_.kind == "SESSION"
@@ -2462,141 +2225,6 @@ def _key_name(k: ast.Expr, b: lg.BoundExpr) -> str:
     return derive_name(k)
 
 
-def _relations(query: ast.Query):
-    """Every relation a query reads, including subqueries, CTEs and TVF inputs."""
-    if isinstance(query, ast.SetOp):
-        yield from _relations(query.left)
-        yield from _relations(query.right)
-        return
-    for cte in query.ctes:
-        yield from _relations(cte.query)
-    stack = [query.from_] if query.from_ is not None else []
-    while stack:
-        rel = stack.pop()
-        yield rel
-        if isinstance(rel, ast.Join):
-            stack.extend([rel.left, rel.right])
-        elif isinstance(rel, ast.SubqueryRef):
-            yield from _relations(rel.query)
-        elif isinstance(rel, ast.WindowTVF):
-            stack.append(rel.input)
-        elif isinstance(rel, ast.MatchRecognize):
-            stack.append(rel.input)
-
-
-def _conjuncts(expr: lg.BoundExpr | None) -> list[lg.BoundExpr]:
-    if expr is None:
-        return []
-    if isinstance(expr, lg.Call) and expr.fn == "AND":
-        return _conjuncts(expr.args[0]) + _conjuncts(expr.args[1])
-    return [expr]
-
-
-_LOST_TIME_HINT = (
-    "a regular join does not keep time attributes (as in Flink); bound the join in time, "
-    "e.g. AND b.event_time BETWEEN a.event_time AND a.event_time + INTERVAL '1' HOUR, to "
-    "make it an interval join that keeps them"
-)
-
-
-def _has_regular_join(plan: lg.LogicalNode) -> bool:
-    if isinstance(plan, lg.Join) and plan.interval is None and not plan.lookup:
-        return True
-    return any(_has_regular_join(i) for i in plan.inputs())
-
-
-def _and_all(parts: list[lg.BoundExpr]) -> lg.BoundExpr | None:
-    if not parts:
-        return None
-    result = parts[0]
-    for part in parts[1:]:
-        nullable = result.type.nullable or part.type.nullable
-        result = lg.Call("AND", (result, part), t.BOOLEAN.with_nullable(nullable))
-    return result
-
-
-def _is_half_bound(c: lg.BoundExpr, width: int, rowtimes: set[int]) -> bool:
-    """One side of an interval bound: ``r.t >= l.t - INTERVAL ...``."""
-    if not (isinstance(c, lg.Call) and c.fn in ("<", "<=", ">", ">=")):
-        return False
-    a, b = _time_offset(c.args[0], rowtimes), _time_offset(c.args[1], rowtimes)
-    return a is not None and b is not None and (a[0] < width) != (b[0] < width)
-
-
-def _equi_keys(condition: lg.BoundExpr | None, width: int) -> tuple[tuple[int, int], ...]:
-    keys = []
-    for c in _conjuncts(condition):
-        if isinstance(c, lg.Call) and c.fn == "=":
-            a, b = c.args
-            if isinstance(a, lg.ColumnRef) and isinstance(b, lg.ColumnRef):
-                if a.index < width <= b.index:
-                    keys.append((a.index, b.index - width))
-                elif b.index < width <= a.index:
-                    keys.append((b.index, a.index - width))
-    return tuple(keys)
-
-
-def _time_offset(expr: lg.BoundExpr, rowtimes: set[int]) -> tuple[int, int] | None:
-    """``col`` -> (col, 0); ``col +/- INTERVAL`` -> (col, +/-ms), for rowtime columns."""
-    if isinstance(expr, lg.ColumnRef) and expr.index in rowtimes:
-        return expr.index, 0
-    if (isinstance(expr, lg.Call) and expr.fn in ("+", "-")
-            and isinstance(expr.args[0], lg.ColumnRef)
-            and expr.args[0].index in rowtimes
-            and isinstance(expr.args[1], lg.Const) and expr.args[1].type.name == "INTERVAL"):
-        sign = 1 if expr.fn == "+" else -1
-        return expr.args[0].index, sign * int(expr.args[1].value)  # type: ignore[arg-type]
-    return None
-
-
-def _rowtimes(join: lg.Join) -> set[int]:
-    """Positions of the join inputs' event-time attributes in the join's row."""
-    fields = join.left.schema + join.right.schema
-    return {i for i, f in enumerate(fields) if f.type.time_attribute == "ROWTIME"}
-
-
-def _interval_bounds(condition: lg.BoundExpr | None, width: int, rowtimes: set[int]
-                     ) -> tuple[int, int, int, int] | None:
-    """Time bounds of an interval join: (left time, right time, lower, upper) meaning
-    ``left.t + lower <= right.t <= left.t + upper``."""
-    lower: int | None = None
-    upper: int | None = None
-    pair: tuple[int, int] | None = None
-    for c in _conjuncts(condition):
-        if not isinstance(c, lg.Call):
-            continue
-        comparisons = []
-        if c.fn == "BETWEEN":
-            comparisons = [(">=", c.args[0], c.args[1]), ("<=", c.args[0], c.args[2])]
-        elif c.fn in ("<", "<=", ">", ">="):
-            comparisons = [(c.fn, c.args[0], c.args[1])]
-        for op, a, b in comparisons:
-            ta, tb = _time_offset(a, rowtimes), _time_offset(b, rowtimes)
-            if ta is None or tb is None:
-                continue
-            (ia, oa), (ib, ob) = ta, tb
-            # normalize to right.t (op) left.t + offset
-            if ia >= width > ib:
-                r, l_, offset = ia - width, ib, ob - oa
-            elif ib >= width > ia:
-                r, l_, offset = ib - width, ia, oa - ob
-                op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
-            else:
-                continue
-            if pair is not None and pair != (l_, r):
-                continue
-            pair = (l_, r)
-            if op in (">", ">="):
-                value = offset + (1 if op == ">" else 0)
-                lower = value if lower is None else max(lower, value)
-            else:
-                value = offset - (1 if op == "<" else 0)
-                upper = value if upper is None else min(upper, value)
-    if pair is None or lower is None or upper is None:
-        return None
-    return pair[0], pair[1], lower, upper
-
-
 def _strip_pattern_refs(expr: ast.Expr, variables: set[str]) -> ast.Expr:
     """``A.latency_ms`` in MATCH_RECOGNIZE names the column of the row matched as A."""
     upper = {v.upper() for v in variables}
@@ -2604,22 +2232,5 @@ def _strip_pattern_refs(expr: ast.Expr, variables: set[str]) -> ast.Expr:
         return ast.Column(expr.name, span=expr.span)
     if isinstance(expr, ast.Call) and expr.name in ("MATCH_ROWTIME", "CLASSIFIER"):
         return expr
-    return _map_children(expr, lambda e: _strip_pattern_refs(e, variables))
+    return map_children(expr, lambda e: _strip_pattern_refs(e, variables))
 
-
-def _duration_text(ms: int) -> str:
-    """300000 -> '5 min', for messages."""
-    for unit, size in (("h", 3_600_000), ("min", 60_000), ("s", 1000)):
-        if ms % size == 0:
-            return f"{ms // size} {unit}"
-    return f"{ms} ms"
-
-
-def _duration_ms(text: str) -> int | None:
-    """A property duration ('5 s', '10 min'), read as the runtime reads it."""
-    from runtime_lib.tables import duration_ms
-
-    try:
-        return duration_ms(text)
-    except ValueError:
-        return None
