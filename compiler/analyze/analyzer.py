@@ -12,13 +12,13 @@ definition failed is not "unknown".
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field, replace
 
 from compiler import ast, functions
 from compiler import logical as lg
 from compiler import types as t
+from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.join_conditions import (
     LOST_TIME_HINT,
     and_all,
@@ -33,8 +33,6 @@ from compiler.analyze.literals import (
     duration_ms,
     duration_text,
     interval_ms,
-    parse_date_literal,
-    parse_timestamp_literal,
 )
 from compiler.analyze.scope import Abort, Bound, Ref, Scope, ScopeField
 from compiler.analyze.syntax import (
@@ -48,6 +46,7 @@ from compiler.analyze.syntax import (
     substitute_aliases,
     unique_names,
 )
+from compiler.analyze.type_names import type_of
 from compiler.catalog import (
     Catalog,
     CatalogColumn,
@@ -90,11 +89,11 @@ class AnalyzedScript:
     utilities: list[ast.Statement]  # SHOW, DESCRIBE, EXPLAIN, in order
 
 
-
 class Analyzer:
     def __init__(self, catalog: Catalog, diagnostics: Diagnostics):
         self.catalog = catalog
         self.diag = diagnostics
+        self.binder = ExpressionBinder(diagnostics)
         self.ctes: list[dict[str, ast.CTE]] = []
         # streams, tables and views whose definition failed (already reported): a
         # later use of the name is not an "unknown" error of its own
@@ -205,7 +204,7 @@ class Analyzer:
             if col.computed is not None:
                 continue
             assert col.type is not None
-            typ = self.type_of(col.type)
+            typ = type_of(col.type, self.diag)
             if typ is None:
                 continue
             if col.metadata_key is not None:
@@ -247,7 +246,7 @@ class Analyzer:
                             node.span,
                         )
                         raise Abort
-                bound = self.expr(col.computed, scope, "a computed column")
+                bound = self.binder.expr(col.computed, scope, "a computed column")
             except Abort:
                 continue
             columns[col.name.lower()] = CatalogColumn(
@@ -307,43 +306,6 @@ class Analyzer:
         )
         self.catalog.add(definition, stmt.if_not_exists, self.diag, stmt.name_span)
 
-    def type_of(self, name: ast.TypeName) -> SqlType | None:
-        base = t.ALIASES.get(name.name, name.name)
-        if base not in t.KNOWN:
-            suggestion = did_you_mean(base, sorted(t.KNOWN | set(t.ALIASES)))
-            self.diag.error(
-                "BindError",
-                f"unknown data type '{name.name}'"
-                + (f"; did you mean {suggestion}?" if suggestion else ""),
-                name.span,
-            )
-            return None
-        children = []
-        for child in name.children:
-            typ = self.type_of(child)
-            if typ is None:
-                return None
-            children.append(typ)
-        if base == "DECIMAL" and name.params:
-            precision, scale = name.params[0], (name.params[1] if len(name.params) > 1 else 0)
-            problems = []
-            if not 1 <= precision <= 38:
-                problems.append(f"the precision must be 1 to 38, got {precision}")
-            if not 0 <= scale <= precision:
-                problems.append(f"the scale must be 0 to the precision, got {scale}")
-            if problems:
-                self.diag.error("BindError", f"{name}: " + "; ".join(problems), name.span)
-                return None
-        if base in t.TIMESTAMPS and name.params and name.params[0] != 3:
-            self.diag.error(
-                "UnsupportedError",
-                f"{base}({name.params[0]}): sqlc keeps event time in milliseconds; "
-                f"use {base}(3)",
-                name.span,
-            )
-            return None
-        return t.from_name(base, name.params, tuple(children))
-
     def watermark(self, stmt: ast.CreateSource, columns: list[CatalogColumn]) -> Watermark | None:
         assert stmt.watermark is not None
         wm = stmt.watermark
@@ -368,7 +330,7 @@ class Analyzer:
             return None
         scope = Scope.of(tuple(lg.Field(c.name, c.type) for c in columns), stmt.name)
         try:
-            bound = self.expr(wm.expr, scope, "a watermark")
+            bound = self.binder.expr(wm.expr, scope, "a watermark")
         except Abort:
             return None
         if not bound.type.is_timestamp:
@@ -587,7 +549,7 @@ class Analyzer:
         computed = []
         for i, col in enumerate(source.columns):
             if col.computed is not None:
-                computed.append((i, self.expr(col.computed, scope, "a computed column")))
+                computed.append((i, self.binder.expr(col.computed, scope, "a computed column")))
         watermark = None
         if source.watermark is not None:
             index = next(
@@ -596,7 +558,7 @@ class Analyzer:
             )
             custom = None
             if source.watermark.bound_ms is None:
-                custom = self.expr(source.watermark.expr, scope, "a watermark")
+                custom = self.binder.expr(source.watermark.expr, scope, "a watermark")
             idle = source.properties.get("scan.watermark.idle-timeout")
             watermark = lg.WatermarkSpec(index, source.watermark.bound_ms, custom,
                                          duration_ms(idle) if idle else None)
@@ -704,7 +666,7 @@ class Analyzer:
                 raise Abort
             found = inner.scope.find(col.name, None)
             if not found:
-                self.column_error(col, inner.scope)
+                self.binder.column_error(col, inner.scope)
             partition.append(found[0].index)
         tvf = lg.WindowTVF(
             inner.plan,
@@ -759,9 +721,9 @@ class Analyzer:
             for p in parts[1:]:
                 condition = lg.Call("AND", (condition, p), t.BOOLEAN)
         elif rel.on is not None:
-            self.no_aggregates(rel.on, "a join condition")
-            condition = self.expr(rel.on, scope, "a join condition")
-            self.require_boolean(condition, rel.on, "The join condition")
+            self.binder.no_aggregates(rel.on, "a join condition")
+            condition = self.binder.expr(rel.on, scope, "a join condition")
+            self.binder.require_boolean(condition, rel.on, "The join condition")
         elif rel.kind != "CROSS":
             self.diag.error("BindError", f"{self.join_keyword(rel)} needs an ON condition",
                             rel.span, hint="write CROSS JOIN for every pair of rows")
@@ -864,7 +826,7 @@ class Analyzer:
                 "BETWEEN a.event_time AND a.event_time + INTERVAL '1' MINUTE",
             )
             raise Abort
-        time = self.expr(rel.system_time, left, "FOR SYSTEM_TIME AS OF")
+        time = self.binder.expr(rel.system_time, left, "FOR SYSTEM_TIME AS OF")
         if time.type.time_attribute is None:
             self.diag.error(
                 "BindError",
@@ -904,9 +866,9 @@ class Analyzer:
 
     def match_recognize(self, rel: ast.MatchRecognize) -> Bound:
         inner = self.relation(rel.input)
-        partition = tuple(self.expr(p, inner.scope, "PARTITION BY") for p in rel.partition_by)
+        partition = tuple(self.binder.expr(p, inner.scope, "PARTITION BY") for p in rel.partition_by)
         order = tuple(
-            lg.OrderKey(self.expr(o.expr, inner.scope, "ORDER BY"), o.descending)
+            lg.OrderKey(self.binder.expr(o.expr, inner.scope, "ORDER BY"), o.descending)
             for o in rel.order_by
         )
         if not order or order[0].expr.type.time_attribute is None or order[0].descending:
@@ -931,8 +893,8 @@ class Analyzer:
                                     f"DEFINE {name} names no variable of PATTERN ({rel.pattern})",
                                     define.name_span)
                     raise Abort
-                bound = self.expr(_strip_pattern_refs(cond, variables), inner.scope, "DEFINE")
-                self.require_boolean(bound, cond, f"DEFINE {name}")
+                bound = self.binder.expr(_strip_pattern_refs(cond, variables), inner.scope, "DEFINE")
+                self.binder.require_boolean(bound, cond, f"DEFINE {name}")
             except Abort:
                 failed = True
                 continue
@@ -951,7 +913,7 @@ class Analyzer:
             if isinstance(expr, ast.Call) and expr.name == "MATCH_ROWTIME":
                 typ = SqlType("TIMESTAMP", False, (3,), time_attribute="ROWTIME")
             elif isinstance(expr, ast.Call) and expr.name in functions.AGGREGATES:
-                args = [self.expr(a, inner.scope, "MEASURES").type for a in expr.args
+                args = [self.binder.expr(a, inner.scope, "MEASURES").type for a in expr.args
                         if not isinstance(a, ast.Star)]
                 result = functions.aggregate_type(expr.name, args)
                 if isinstance(result, str):
@@ -959,7 +921,7 @@ class Analyzer:
                     raise Abort
                 typ = result
             else:
-                typ = self.expr(expr, inner.scope, "MEASURES").type
+                typ = self.binder.expr(expr, inner.scope, "MEASURES").type
             names.append(item.alias)
             types.append(typ)
             texts.append(self.diag.source.fragment(item.expr.span))
@@ -983,9 +945,9 @@ class Analyzer:
         plan = bound.plan
         if sel.where is not None:
             try:
-                self.no_aggregates(sel.where, "WHERE")
-                predicate = self.expr(sel.where, bound.scope, "WHERE")
-                self.require_boolean(predicate, sel.where, "WHERE")
+                self.binder.no_aggregates(sel.where, "WHERE")
+                predicate = self.binder.expr(sel.where, bound.scope, "WHERE")
+                self.binder.require_boolean(predicate, sel.where, "WHERE")
                 bound, predicate = self.time_bounds_into_join(bound, predicate, sel.where)
                 plan = bound.plan
                 if predicate is not None:
@@ -1032,7 +994,7 @@ class Analyzer:
             if expr is None:  # its error is reported already
                 continue
             try:
-                exprs.append(self.expr(expr, post_scope, "SELECT"))
+                exprs.append(self.binder.expr(expr, post_scope, "SELECT"))
             except Abort:
                 failed = True
         if failed:
@@ -1146,7 +1108,7 @@ class Analyzer:
         if isinstance(time_arg, ast.Call) and time_arg.name == "PROCTIME" and not time_arg.args:
             # GROUP BY TUMBLE(PROCTIME(), ...): window on the arrival time of each row
             width = len(bound.scope.fields)
-            proc = self.expr(time_arg, bound.scope, "GROUP BY")
+            proc = self.binder.expr(time_arg, bound.scope, "GROUP BY")
             refs = tuple(lg.ColumnRef(f.index, f.ref_name, f.type) for f in bound.scope.fields)
             projected = lg.Project(bound.plan, refs + (proc,),
                                    tuple(f.name for f in bound.scope.fields) + ("proctime",),
@@ -1158,7 +1120,7 @@ class Analyzer:
             self.diag.error("BindError", f"{call.name} takes a time attribute column first",
                             time_arg.span)
             raise Abort
-        found = self.resolve(time_arg, bound.scope)
+        found = self.binder.resolve(time_arg, bound.scope)
         if found.type.time_attribute is None:
             self.diag.error(
                 "BindError",
@@ -1200,7 +1162,7 @@ class Analyzer:
             for g in group_items:
                 if g is call or not isinstance(g, ast.Column):
                     continue
-                keys.append(self.resolve(g, bound.scope).index)
+                keys.append(self.binder.resolve(g, bound.scope).index)
             partition = tuple(keys)
         tvf = lg.WindowTVF(
             bound.plan, call.name, found.index,
@@ -1260,7 +1222,7 @@ class Analyzer:
         key_bound: list[lg.BoundExpr] = []
         for k in list(key_asts):
             try:
-                key_bound.append(self.expr(k, scope, "GROUP BY"))
+                key_bound.append(self.binder.expr(k, scope, "GROUP BY"))
             except Abort:
                 key_asts.remove(k)
                 group_failed = True
@@ -1414,7 +1376,7 @@ class Analyzer:
             try:
                 if star is not None:
                     assert isinstance(item.expr, ast.Column)
-                    index = self.resolve(item.expr, scope).index
+                    index = self.binder.resolve(item.expr, scope).index
                     if index not in key_by_index:
                         ungrouped.setdefault(id(star), []).append(item.expr.name)
                         raise Abort
@@ -1436,8 +1398,8 @@ class Analyzer:
         if having_expr is not None:
             try:
                 h = self.post_aggregate(having_expr, ctx)
-                having = self.expr(h, post, "HAVING")
-                self.require_boolean(having, having_expr, "HAVING")
+                having = self.binder.expr(h, post, "HAVING")
+                self.binder.require_boolean(having, having_expr, "HAVING")
             except Abort:
                 failed = True
         return node, post, rewritten, having, failed
@@ -1450,7 +1412,7 @@ class Analyzer:
         if isinstance(expr, ast.Call) and expr in ctx.failed_aggs:
             raise Abort  # its error is reported already
         if isinstance(expr, ast.Column):
-            field_ = self.resolve(expr, ctx.scope)
+            field_ = self.binder.resolve(expr, ctx.scope)
             if field_.index in ctx.key_by_index:
                 i = ctx.key_by_index[field_.index]
                 return Ref(i, ctx.out[i].name, span=expr.span)
@@ -1474,7 +1436,7 @@ class Analyzer:
             raise Abort
         if isinstance(expr, ast.Call) and expr.over is None and (
                 expr.name not in functions.KNOWN_FUNCTIONS):
-            self.unknown_function(expr)  # before its arguments' GROUP BY validity
+            self.binder.unknown_function(expr)  # before its arguments' GROUP BY validity
         if isinstance(expr, ast.Call) and expr.over is not None:
             return replace(
                 expr,
@@ -1530,7 +1492,7 @@ class Analyzer:
                 self.diag.error("BindError", f"{name}(*) is not valid; only COUNT(*) is",
                                 call.span)
                 raise Abort
-            args = tuple(self.expr(a, scope, f"{name}") for a in args_ast)
+            args = tuple(self.binder.expr(a, scope, f"{name}") for a in args_ast)
         expected = {"CORR": 2}.get(name, 1)
         if name != "COUNT" and len(args) != expected:
             self.diag.error("BindError", f"{name} takes {expected} argument(s)", call.span)
@@ -1544,9 +1506,9 @@ class Analyzer:
             raise Abort
         filter_ = None
         if call.filter is not None:
-            self.no_aggregates(call.filter, "FILTER")
-            filter_ = self.expr(call.filter, scope, "FILTER")
-            self.require_boolean(filter_, call.filter, "FILTER")
+            self.binder.no_aggregates(call.filter, "FILTER")
+            filter_ = self.binder.expr(call.filter, scope, "FILTER")
+            self.binder.require_boolean(filter_, call.filter, "FILTER")
         if call.distinct and name not in ("COUNT", "SUM", "AVG", "MIN", "MAX"):
             self.diag.error("UnsupportedError", f"{name}(DISTINCT ...) is not supported",
                             call.span)
@@ -1602,9 +1564,9 @@ class Analyzer:
                             hint="ROW_NUMBER, RANK, DENSE_RANK, LAG, LEAD and the aggregates "
                             "work with OVER")
             raise Abort
-        partition = tuple(self.expr(p, scope, "PARTITION BY") for p in spec.partition_by)
+        partition = tuple(self.binder.expr(p, scope, "PARTITION BY") for p in spec.partition_by)
         order = tuple(
-            lg.OrderKey(self.expr(o.expr, scope, "ORDER BY"), o.descending, o.nulls_first)
+            lg.OrderKey(self.binder.expr(o.expr, scope, "ORDER BY"), o.descending, o.nulls_first)
             for o in spec.order_by
         )
         name = call.name
@@ -1640,7 +1602,7 @@ class Analyzer:
                 "aggregation)",
             )
             raise Abort
-        args = tuple(self.expr(a, scope, name) for a in call.args if not isinstance(a, ast.Star))
+        args = tuple(self.binder.expr(a, scope, name) for a in call.args if not isinstance(a, ast.Star))
         if name in ("LAG", "LEAD"):
             if not args:
                 self.diag.error("BindError", f"{name} takes (column[, offset[, default]])",
@@ -1725,7 +1687,7 @@ class Analyzer:
                   and expr.name.lower() in by_alias and not scope.find(expr.name, None)):
                 bound = by_alias[expr.name.lower()]
             else:
-                bound = self.expr(expr, scope, "ORDER BY")
+                bound = self.binder.expr(expr, scope, "ORDER BY")
                 if sel.distinct and bound not in exprs:
                     self.diag.error(
                         "BindError",
@@ -1753,437 +1715,6 @@ class Analyzer:
         # ORDER BY ... LIMIT n on a stream: a global Top-N
         return lg.TopN(plan, (), tuple(keys), sel.limit, None, span=sel.span)
 
-    # ------------------------------------------------------------ expressions
-
-    def no_aggregates(self, expr: ast.Expr, where: str) -> None:
-        for node in iter_ast(expr):
-            if isinstance(node, ast.Call) and node.name in functions.AGGREGATES:
-                self.diag.error(
-                    "BindError",
-                    f"aggregate function {node.name} is not allowed in {where}",
-                    node.span,
-                    hint="use HAVING to filter on aggregates" if where == "WHERE" else None,
-                )
-                raise Abort
-            if isinstance(node, ast.Call) and node.over is not None:
-                self.diag.error("BindError", f"window function {node.name} is not allowed in "
-                                f"{where}", node.span)
-                raise Abort
-
-    def require_boolean(self, bound: lg.BoundExpr, node: ast.Expr, where: str) -> None:
-        if bound.type.name not in ("BOOLEAN", "NULL"):
-            self.diag.error(
-                "BindError",
-                f"{where} must be a boolean condition, got {bound.type.sql()}",
-                node.span,
-            )
-            raise Abort
-
-    def resolve(self, col: ast.Column, scope: Scope) -> ScopeField:
-        found = scope.find(col.name, col.table)
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            distinct = {(f.qualifier or "") for f in found}
-            if len({f.index for f in found}) > 1:
-                self.diag.error(
-                    "BindError",
-                    f"column '{col.name}' is ambiguous; it is in "
-                    + ", ".join(sorted(q or "?" for q in distinct)),
-                    col.span,
-                    hint=f"qualify it, e.g. {sorted(distinct)[0] or 't'}.{col.name}",
-                )
-                raise Abort
-            return found[0]
-        self.column_error(col, scope)
-        raise Abort
-
-    def column_error(self, col: ast.Column, scope: Scope) -> None:
-        if col.table and col.table.lower() not in scope.qualifiers():
-            suggestion = did_you_mean(col.table, sorted({f.qualifier for f in scope.fields
-                                                         if f.qualifier}))
-            self.diag.error(
-                "BindError",
-                f"unknown table or alias '{col.table}' in {col}"
-                + (f"; did you mean '{suggestion}'?" if suggestion else ""),
-                col.span,
-            )
-            raise Abort
-        candidates = [f.name for f in scope.fields
-                      if col.table is None or (f.qualifier or "").lower() == col.table.lower()]
-        suggestion = did_you_mean(col.name, candidates)
-        self.diag.error(
-            "BindError",
-            f"unknown column '{col}'" + (f"; did you mean '{suggestion}'?" if suggestion else ""),
-            col.span,
-        )
-        raise Abort
-
-    def expr(self, node: ast.Expr, scope: Scope, where: str) -> lg.BoundExpr:
-        """Bind one expression: names to column positions, and a type for every node."""
-        span = node.span
-        if isinstance(node, Ref):
-            f = scope.fields[node.index]
-            return lg.ColumnRef(f.index, f.ref_name, f.type, span=span)
-        if isinstance(node, ast.Column):
-            f = self.resolve(node, scope)
-            return lg.ColumnRef(f.index, f.ref_name, f.type, span=span)
-        if isinstance(node, ast.Literal):
-            return self.literal(node)
-        if isinstance(node, ast.Interval):
-            return lg.Const(interval_ms(node, self.diag), t.INTERVAL, span=span)
-        if isinstance(node, ast.Star):
-            self.diag.error("BindError", "* is only valid in SELECT * and COUNT(*)", span)
-            raise Abort
-        if isinstance(node, ast.Unary):
-            operand = self.expr(node.operand, scope, where)
-            if node.op == "NOT":
-                self.require_boolean(operand, node.operand, "NOT")
-                return lg.Call("NOT", (operand,), t.BOOLEAN.with_nullable(operand.type.nullable),
-                               span=span)
-            if not (operand.type.is_numeric or operand.type.name == "INTERVAL"):
-                self.diag.error("BindError", f"cannot negate {operand.type.sql()}", span)
-                raise Abort
-            if node.op == "+":
-                return operand
-            return lg.Call("NEG", (operand,), operand.type.plain(), span=span)
-        if isinstance(node, ast.Binary):
-            return self.binary(node, scope, where)
-        if isinstance(node, ast.IsNull):
-            operand = self.expr(node.operand, scope, where)
-            fn = "IS NOT NULL" if node.negated else "IS NULL"
-            return lg.Call(fn, (operand,), t.BOOLEAN.with_nullable(False), span=span)
-        if isinstance(node, ast.IsBool):
-            operand = self.expr(node.operand, scope, where)
-            self.require_boolean(operand, node.operand, "IS TRUE/FALSE")
-            fn = "IS " + ("NOT " if node.negated else "") + ("TRUE" if node.value else "FALSE")
-            return lg.Call(fn, (operand,), t.BOOLEAN.with_nullable(False), span=span)
-        if isinstance(node, ast.InList):
-            operand = self.expr(node.operand, scope, where)
-            items = []
-            for item in node.items:
-                b = self.coerce_for_compare(operand, self.expr(item, scope, where), item)
-                items.append(b)
-            nullable = operand.type.nullable or any(i.type.nullable for i in items)
-            fn = "NOT IN" if node.negated else "IN"
-            return lg.Call(fn, (operand, *items), t.BOOLEAN.with_nullable(nullable), span=span)
-        if isinstance(node, ast.Between):
-            operand = self.expr(node.operand, scope, where)
-            low = self.coerce_for_compare(operand, self.expr(node.low, scope, where), node.low)
-            high = self.coerce_for_compare(operand, self.expr(node.high, scope, where), node.high)
-            nullable = operand.type.nullable or low.type.nullable or high.type.nullable
-            fn = "NOT BETWEEN" if node.negated else "BETWEEN"
-            return lg.Call(fn, (operand, low, high), t.BOOLEAN.with_nullable(nullable), span=span)
-        if isinstance(node, ast.Like):
-            operand = self.expr(node.operand, scope, where)
-            pattern = self.expr(node.pattern, scope, where)
-            for b, n in ((operand, node.operand), (pattern, node.pattern)):
-                if not (b.type.is_string or b.type.is_null):
-                    self.diag.error("BindError", f"LIKE compares strings, got {b.type.sql()}",
-                                    n.span)
-                    raise Abort
-            args = [operand, pattern]
-            if node.escape is not None:
-                args.append(self.expr(node.escape, scope, where))
-            fn = "NOT LIKE" if node.negated else "LIKE"
-            nullable = operand.type.nullable or pattern.type.nullable
-            return lg.Call(fn, tuple(args), t.BOOLEAN.with_nullable(nullable), span=span)
-        if isinstance(node, ast.Case):
-            return self.case(node, scope, where)
-        if isinstance(node, ast.Cast):
-            return self.cast(node, scope, where)
-        if isinstance(node, ast.Extract):
-            operand = self.expr(node.operand, scope, where)
-            if not (operand.type.name in t.TEMPORALS or operand.type.is_null):
-                self.diag.error("BindError", f"EXTRACT takes a timestamp or date, got "
-                                f"{operand.type.sql()}", node.operand.span)
-                raise Abort
-            units = ("YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "DAYOFWEEK", "DAYOFYEAR", "HOUR",
-                     "MINUTE", "SECOND", "MILLISECOND", "EPOCH", "DOW", "DOY")
-            if node.unit not in units:
-                self.diag.error("BindError", f"EXTRACT cannot take {node.unit}; use one of "
-                                + ", ".join(units), span)
-                raise Abort
-            return lg.Call("EXTRACT", (lg.Const(node.unit, t.VARCHAR), operand),
-                           t.BIGINT.with_nullable(operand.type.nullable), span=span)
-        if isinstance(node, ast.Call):
-            return self.call(node, scope, where)
-        if isinstance(node, ast.ScalarSubquery):
-            self.diag.error("UnsupportedError", "scalar subqueries are not supported on streams "
-                            "yet; use a join", span)
-            raise Abort
-        self.diag.error("UnsupportedError", "unsupported expression", span)
-        raise Abort
-
-    def literal(self, node: ast.Literal) -> lg.Const:
-        kind, value, span = node.kind, node.value, node.span
-        if kind == "string":
-            return lg.Const(value, t.VARCHAR.with_nullable(False), span=span)
-        if kind == "integer":
-            typ = t.INT if -(2**31) <= value < 2**31 else t.BIGINT  # type: ignore[operator]
-            return lg.Const(value, typ.with_nullable(False), span=span)
-        if kind == "decimal":
-            if math.isinf(value):  # type: ignore[arg-type]
-                self.diag.error("BindError", f"the number {self.diag.source.fragment(span)} is "
-                                "out of range for DOUBLE", span)
-                raise Abort
-            return lg.Const(value, t.DOUBLE.with_nullable(False), span=span)
-        if kind == "boolean":
-            return lg.Const(value, t.BOOLEAN.with_nullable(False), span=span)
-        if kind == "null":
-            return lg.Const(None, t.NULL, span=span)
-        if kind in ("timestamp", "timestamp_ltz"):
-            ms = parse_timestamp_literal(str(value))
-            if ms is None:
-                self.diag.error("BindError", f"cannot read timestamp '{value}'; write "
-                                "'YYYY-MM-DD HH:MM:SS[.fff]'", span)
-                raise Abort
-            return lg.Const(ms, t.TIMESTAMP.with_nullable(False), span=span)
-        if kind == "date":
-            ms = parse_timestamp_literal(str(value))
-            if ms is None:
-                self.diag.error("BindError", f"cannot read date '{value}'", span)
-                raise Abort
-            return lg.Const(ms // 86_400_000, t.DATE.with_nullable(False), span=span)
-        if kind == "keyword":
-            return lg.Const(value, t.VARCHAR.with_nullable(False), span=span)
-        self.diag.error("UnsupportedError", f"{kind} literals are not supported", span)
-        raise Abort
-
-    def coerce_for_compare(self, left: lg.BoundExpr, right: lg.BoundExpr, node: ast.Expr
-                           ) -> lg.BoundExpr:
-        """A string constant compared with a timestamp becomes a timestamp constant."""
-        if left.type.is_timestamp and isinstance(right, lg.Const) and right.type.is_string:
-            ms = parse_timestamp_literal(str(right.value))
-            if ms is None:
-                self.diag.error("BindError", f"cannot compare a timestamp with '{right.value}'",
-                                node.span)
-                raise Abort
-            return lg.Const(ms, t.TIMESTAMP.with_nullable(False), span=right.span)
-        if not t.is_comparable(left.type, right.type):
-            self.diag.error(
-                "BindError",
-                f"cannot compare {left.type.sql()} with {right.type.sql()}",
-                node.span,
-            )
-            raise Abort
-        return right
-
-    def exprs(self, nodes, scope: Scope, where: str) -> list[lg.BoundExpr]:
-        """Bind independent expressions (operands, arguments): every one is bound,
-        so an error in one does not hide an error in the next; then the first
-        failure aborts."""
-        bound, failed = [], False
-        for node in nodes:
-            try:
-                bound.append(self.expr(node, scope, where))
-            except Abort:
-                failed = True
-        if failed:
-            raise Abort
-        return bound
-
-    def binary(self, node: ast.Binary, scope: Scope, where: str) -> lg.BoundExpr:
-        left, right = self.exprs((node.left, node.right), scope, where)
-        op, span = node.op, node.span
-        lt, rt = left.type, right.type
-        nullable = lt.nullable or rt.nullable
-        if op in ("AND", "OR"):
-            for b, n in ((left, node.left), (right, node.right)):
-                self.require_boolean(b, n, op)
-            return lg.Call(op, (left, right), t.BOOLEAN.with_nullable(nullable), span=span)
-        if op in ("=", "<>", "<", "<=", ">", ">="):
-            if lt.is_string and isinstance(left, lg.Const) and rt.is_timestamp:
-                left = self.coerce_for_compare(right, left, node.left)
-            else:
-                right = self.coerce_for_compare(left, right, node.right)
-            if lt.name in ("ARRAY", "MAP", "ROW"):
-                self.diag.error("BindError", f"cannot compare {lt.sql()} values", span)
-                raise Abort
-            return lg.Call(op, (left, right), t.BOOLEAN.with_nullable(nullable), span=span)
-        if op == "||":
-            for b, n in ((left, node.left), (right, node.right)):
-                if not (b.type.is_string or b.type.is_null):
-                    self.diag.error("BindError", f"|| concatenates strings, got {b.type.sql()}; "
-                                    "use CAST(... AS VARCHAR)", n.span)
-                    raise Abort
-            return lg.Call("||", (left, right), t.VARCHAR.with_nullable(nullable), span=span)
-        # arithmetic, including time arithmetic
-        if op in ("+", "-") and lt.is_timestamp and rt.name == "INTERVAL":
-            return lg.Call(op, (left, right), lt.plain().with_nullable(lt.nullable), span=span)
-        if op == "+" and lt.name == "INTERVAL" and rt.is_timestamp:
-            return lg.Call(op, (right, left), rt.plain().with_nullable(rt.nullable), span=span)
-        if op == "-" and lt.is_timestamp and rt.is_timestamp:
-            # sqlc: the difference of two timestamps is an INTERVAL, in milliseconds
-            return lg.Call("-", (left, right), SqlType("INTERVAL", nullable), span=span)
-        if lt.name == "INTERVAL" and rt.name == "INTERVAL" and op in ("+", "-"):
-            return lg.Call(op, (left, right), SqlType("INTERVAL", nullable), span=span)
-        result = t.arithmetic_type(lt, rt, op)
-        if result is None:
-            self.diag.error(
-                "BindError",
-                f"cannot apply '{op}' to {lt.sql()} and {rt.sql()}",
-                span,
-                hint="CAST strings to numbers first" if lt.is_string or rt.is_string else None,
-            )
-            raise Abort
-        if op in ("/", "%") and isinstance(right, lg.Const) and right.value == 0:
-            self.diag.error("BindError", "division by zero", node.right.span)
-            raise Abort
-        return lg.Call(op, (left, right), result, span=span)
-
-    def case(self, node: ast.Case, scope: Scope, where: str) -> lg.BoundExpr:
-        args: list[lg.BoundExpr] = []
-        values: list[lg.BoundExpr] = []
-        operand = self.expr(node.operand, scope, where) if node.operand is not None else None
-        for cond_ast, value_ast in node.whens:
-            if operand is not None:
-                rhs = self.coerce_for_compare(operand, self.expr(cond_ast, scope, where),
-                                              cond_ast)
-                cond = lg.Call("=", (operand, rhs), t.BOOLEAN, span=cond_ast.span)
-            else:
-                cond = self.expr(cond_ast, scope, where)
-                self.require_boolean(cond, cond_ast, "a CASE WHEN condition")
-            value = self.expr(value_ast, scope, where)
-            args.extend([cond, value])
-            values.append(value)
-        default = (self.expr(node.else_, scope, where) if node.else_ is not None
-                   else lg.Const(None, t.NULL))
-        values.append(default)
-        result = values[0].type
-        for v, n in zip(values[1:], [w[1] for w in node.whens[1:]] + [node.else_ or node]):
-            common = t.common_type(result, v.type)
-            if common is None:
-                self.diag.error(
-                    "BindError",
-                    f"CASE branches have incompatible types {result.sql()} and {v.type.sql()}",
-                    n.span,
-                )
-                raise Abort
-            result = common
-        nullable = any(v.type.nullable for v in values)
-        if result.is_null:
-            result = t.VARCHAR
-        return lg.Call("CASE", (*args, default), result.plain().with_nullable(nullable),
-                       span=node.span)
-
-    def cast(self, node: ast.Cast, scope: Scope, where: str) -> lg.BoundExpr:
-        operand = self.expr(node.operand, scope, where)
-        target = self.type_of(node.to)
-        if target is None:
-            raise Abort
-        source = operand.type
-        ok = (
-            source.is_null
-            or target.is_string
-            or (source.is_numeric and target.is_numeric)
-            or (source.is_string and target.name in t.NUMERICS + t.TEMPORALS + ("BOOLEAN",))
-            or (source.name in t.TEMPORALS and target.name in t.TEMPORALS)
-            or (source.is_numeric and target.name == "BOOLEAN")
-            or (source.name == "BOOLEAN" and target.is_numeric)
-            or (source.is_integer and target.is_timestamp)
-            or source.name == target.name
-        )
-        if not ok:
-            self.diag.error("BindError", f"cannot CAST {source.sql()} to {target.sql()}",
-                            node.span)
-            raise Abort
-        literal = node.operand
-        if isinstance(literal, ast.Literal) and literal.kind == "string" and not node.safe:
-            # TIMESTAMP '...' and DATE '...' (and CASTs of constants): read them now,
-            # rather than fail on every row
-            text = str(literal.value)
-            if target.is_timestamp and parse_timestamp_literal(text) is None:
-                self.diag.error("BindError", f"cannot read timestamp '{text}'; write "
-                                "'YYYY-MM-DD HH:MM:SS[.fff]'", node.span)
-                raise Abort
-            if target.name == "DATE" and parse_date_literal(text) is None:
-                self.diag.error("BindError", f"cannot read date '{text}'; write 'YYYY-MM-DD'",
-                                node.span)
-                raise Abort
-        nullable = source.nullable or node.safe or (source.is_string and not target.is_string)
-        fn = "TRY_CAST" if node.safe else "CAST"
-        return lg.Call(fn, (operand,), target.with_nullable(nullable), span=node.span)
-
-    def unknown_function(self, node: ast.Call) -> None:
-        suggestion = did_you_mean(node.name, functions.KNOWN_FUNCTIONS)
-        self.diag.error(
-            "BindError",
-            f"unknown function {node.name}"
-            + (f"; did you mean {suggestion}?" if suggestion else ""),
-            node.span,
-        )
-        raise Abort
-
-    def call(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
-        name = node.name
-        if node.over is not None:
-            self.diag.error("BindError", f"window function {name} is not allowed in {where}",
-                            node.span)
-            raise Abort
-        if name in functions.AGGREGATES:
-            self.diag.error(
-                "BindError",
-                f"aggregate function {name} is not allowed in {where}",
-                node.span,
-            )
-            raise Abort
-        if name in functions.WINDOW_ONLY:
-            self.diag.error("BindError", f"{name} needs an OVER clause", node.span)
-            raise Abort
-        if name in functions.GROUP_WINDOWS:
-            self.diag.error(
-                "BindError",
-                f"{name}(...) is a group window: it belongs in GROUP BY (or use the window "
-                f"table function TABLE({name}(TABLE t, DESCRIPTOR(col), ...)))",
-                node.span,
-            )
-            raise Abort
-        if name in functions.GROUP_WINDOW_PROPERTIES:
-            self.diag.error("BindError", f"{name} needs a group window in GROUP BY", node.span)
-            raise Abort
-        if node.distinct or node.filter is not None or node.within_group:
-            self.diag.error("BindError", f"{name} is not an aggregate function", node.span)
-            raise Abort
-        if name == "IF":
-            if len(node.args) != 3:
-                self.diag.error("BindError", "IF takes (condition, then, else)", node.span)
-                raise Abort
-            return self.case(ast.Case(None, ((node.args[0], node.args[1]),), node.args[2],
-                                      span=node.span), scope, where)
-        scalar = functions.SCALARS.get(name)
-        if scalar is None:
-            self.unknown_function(node)
-        args_ast = list(node.args)
-        if name in ("DATE_TRUNC", "TIMESTAMPDIFF") and args_ast:
-            unit = args_ast[0]
-            if isinstance(unit, ast.Column) and unit.table is None:
-                args_ast[0] = ast.Literal(unit.name.upper(), "string", span=unit.span)
-            elif isinstance(unit, ast.Literal) and unit.kind in ("string", "keyword"):
-                args_ast[0] = ast.Literal(str(unit.value).upper(), "string", span=unit.span)
-        count = len(args_ast)
-        if count < scalar.min_args or (scalar.max_args is not None and count > scalar.max_args):
-            expected = (str(scalar.min_args) if scalar.min_args == scalar.max_args
-                        else f"{scalar.min_args} to {scalar.max_args or 'any number of'}")
-            self.diag.error("BindError", f"{name} takes {expected} argument(s), got {count}",
-                            node.span)
-            raise Abort
-        args = tuple(self.exprs(args_ast, scope, where))
-        if name == "TO_TIMESTAMP_LTZ" and len(args) == 2:
-            precision = args[1]
-            if not (isinstance(precision, lg.Const) and precision.value in (0, 3)):
-                self.diag.error("BindError", "TO_TIMESTAMP_LTZ precision must be 0 (seconds) or "
-                                "3 (milliseconds)", args_ast[1].span)
-                raise Abort
-        if name == "DATE_TRUNC":
-            args = (args[0], args[1])
-        result = scalar.result([a.type for a in args] if name != "DATE_TRUNC"
-                               else [args[1].type, args[1].type])
-        if isinstance(result, str):
-            self.diag.error("BindError", result, node.span)
-            raise Abort
-        return lg.Call(name, args, result, span=node.span)
-
 
 # --------------------------------------------------------------------- helpers
 
@@ -2202,7 +1733,6 @@ class _AggContext:
     out: lg.Schema  # the aggregate's output
     failed_aggs: list  # aggregate calls whose errors are reported already
     group_failed: bool  # a GROUP BY item failed: grouping is unknown
-
 
 
 def _is_session_tvf(sel: ast.Select) -> bool:
@@ -2233,4 +1763,3 @@ def _strip_pattern_refs(expr: ast.Expr, variables: set[str]) -> ast.Expr:
     if isinstance(expr, ast.Call) and expr.name in ("MATCH_ROWTIME", "CLASSIFIER"):
         return expr
     return map_children(expr, lambda e: _strip_pattern_refs(e, variables))
-

@@ -1,12 +1,16 @@
-"""Values written in SQL text: interval literals in milliseconds, timestamp and
-date literals, and the durations of properties and messages."""
+"""Values written in SQL text: literals as typed constants, interval literals in
+milliseconds, timestamp and date literals, and the durations of properties and
+messages."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timezone
 
 from compiler import ast
+from compiler import logical as lg
+from compiler import types as t
 from compiler.analyze.scope import Abort
 from compiler.errors import Diagnostics
 
@@ -74,6 +78,42 @@ def parse_date_literal(text: str) -> int | None:
     except ValueError:
         return None
     return int(day.timestamp()) // 86_400
+
+def constant(node: ast.Literal, diag: Diagnostics) -> lg.Const:
+    """A literal as a constant of its type; a timestamp or date literal is read now."""
+    kind, value, span = node.kind, node.value, node.span
+    if kind == "string":
+        return lg.Const(value, t.VARCHAR.with_nullable(False), span=span)
+    if kind == "integer":
+        typ = t.INT if -(2**31) <= value < 2**31 else t.BIGINT  # type: ignore[operator]
+        return lg.Const(value, typ.with_nullable(False), span=span)
+    if kind == "decimal":
+        if math.isinf(value):  # type: ignore[arg-type]
+            diag.error("BindError", f"the number {diag.source.fragment(span)} is "
+                            "out of range for DOUBLE", span)
+            raise Abort
+        return lg.Const(value, t.DOUBLE.with_nullable(False), span=span)
+    if kind == "boolean":
+        return lg.Const(value, t.BOOLEAN.with_nullable(False), span=span)
+    if kind == "null":
+        return lg.Const(None, t.NULL, span=span)
+    if kind in ("timestamp", "timestamp_ltz"):
+        ms = parse_timestamp_literal(str(value))
+        if ms is None:
+            diag.error("BindError", f"cannot read timestamp '{value}'; write "
+                            "'YYYY-MM-DD HH:MM:SS[.fff]'", span)
+            raise Abort
+        return lg.Const(ms, t.TIMESTAMP.with_nullable(False), span=span)
+    if kind == "date":
+        ms = parse_timestamp_literal(str(value))
+        if ms is None:
+            diag.error("BindError", f"cannot read date '{value}'", span)
+            raise Abort
+        return lg.Const(ms // 86_400_000, t.DATE.with_nullable(False), span=span)
+    if kind == "keyword":
+        return lg.Const(value, t.VARCHAR.with_nullable(False), span=span)
+    diag.error("UnsupportedError", f"{kind} literals are not supported", span)
+    raise Abort
 
 
 def duration_text(ms: int) -> str:
