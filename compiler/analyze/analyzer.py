@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from compiler import ast, functions
 from compiler import logical as lg
 from compiler import types as t
+from compiler.analyze import sources
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.join_conditions import (
     LOST_TIME_HINT,
@@ -30,7 +31,6 @@ from compiler.analyze.join_conditions import (
     rowtime_columns,
 )
 from compiler.analyze.literals import (
-    duration_ms,
     duration_text,
     interval_ms,
 )
@@ -46,31 +46,14 @@ from compiler.analyze.syntax import (
     substitute_aliases,
     unique_names,
 )
-from compiler.analyze.type_names import type_of
 from compiler.catalog import (
     Catalog,
     CatalogColumn,
     SourceDef,
     ViewDef,
-    Watermark,
-    check_changelog_table,
-    check_properties,
 )
 from compiler.errors import Diagnostics, Span, did_you_mean
 from compiler.types import SqlType
-
-KAFKA_METADATA = {
-    "timestamp": t.TIMESTAMP_LTZ,
-    "partition": t.INT,
-    "offset": t.BIGINT,
-    "topic": t.VARCHAR,
-    "timestamp-type": t.VARCHAR,
-    "leader-epoch": t.INT,
-}
-
-
-# characters a physical column's name may not contain (see create_source)
-_UNREADABLE_NAME = re.compile(r'["\\\x00-\x1f]')
 
 
 @dataclass
@@ -120,7 +103,7 @@ class Analyzer:
             errors_before = len(self.diag.errors)
             try:
                 if isinstance(stmt, ast.CreateSource):
-                    self.create_source(stmt)
+                    sources.create_source(self.binder, self.catalog, stmt)
                 else:
                     self.create_view(stmt)
             finally:
@@ -166,198 +149,6 @@ class Analyzer:
         raise Abort
 
     # ------------------------------------------------------------------ DDL
-
-    def create_source(self, stmt: ast.CreateSource) -> None:
-        errors_before = len(self.diag.errors)
-        check_properties(stmt.kind, stmt.name, stmt.properties, stmt.name_span, self.diag)
-        check_changelog_table(stmt, self.diag)
-        connector = next((p.value for p in stmt.properties if p.key == "connector"), "")
-        if connector == "upsert-kafka" and stmt.primary_key is None:
-            prop = next(p for p in stmt.properties if p.key == "connector")
-            self.diag.error(
-                "BindError",
-                "connector 'upsert-kafka' needs a PRIMARY KEY (the message key that rows "
-                "are upserted by)",
-                prop.span,
-                hint="declare e.g. PRIMARY KEY (id) NOT ENFORCED",
-            )
-        seen: dict[str, ast.ColumnDef] = {}
-        for col in stmt.columns:
-            if col.name.lower() in seen:
-                self.diag.error("BindError", f"duplicate column '{col.name}'", col.span)
-            seen[col.name.lower()] = col
-            if col.computed is None and col.metadata_key is None and _UNREADABLE_NAME.search(
-                col.name
-            ):
-                # the JSON decoder maps record keys to fields by name (msgspec), and
-                # refuses these characters in a key it looks up
-                self.diag.error(
-                    "UnsupportedError",
-                    f"column name {col.name!r} contains a double quote, a backslash or a "
-                    "control character; sqlc cannot read such a field from a record",
-                    col.span,
-                    hint="rename the field upstream, or read it under another name",
-                )
-        # physical and metadata columns first: computed columns are typed over them
-        columns: dict[str, CatalogColumn] = {}
-        for col in stmt.columns:
-            if col.computed is not None:
-                continue
-            assert col.type is not None
-            typ = type_of(col.type, self.diag)
-            if typ is None:
-                continue
-            if col.metadata_key is not None:
-                key = col.metadata_key or col.name
-                if connector in ("kafka", "upsert-kafka") and key not in KAFKA_METADATA:
-                    suggestion = did_you_mean(key, list(KAFKA_METADATA))
-                    self.diag.error(
-                        "BindError",
-                        f"unknown Kafka metadata key '{key}'"
-                        + (f"; did you mean '{suggestion}'?" if suggestion else ""),
-                        col.metadata_span,
-                        hint="available: " + ", ".join(KAFKA_METADATA),
-                    )
-                elif connector not in ("kafka", "upsert-kafka"):
-                    self.diag.error(
-                        "UnsupportedError",
-                        f"connector '{connector}' has no metadata columns",
-                        col.span,
-                    )
-            columns[col.name.lower()] = CatalogColumn(
-                col.name, typ.with_nullable(not col.not_null), None, col.metadata_key,
-                col.comment, col.span,
-            )
-        base_schema = tuple(lg.Field(c.name, c.type) for c in columns.values())
-        scope = Scope.of(base_schema, stmt.name)
-        for col in stmt.columns:
-            if col.computed is None:
-                continue
-            try:
-                for node in iter_ast(col.computed):
-                    if isinstance(node, ast.Column) and node.name.lower() in seen and seen[
-                        node.name.lower()
-                    ].computed is not None:
-                        self.diag.error(
-                            "BindError",
-                            f"computed column '{col.name}' refers to computed column "
-                            f"'{node.name}'; computed columns may only use physical and "
-                            "metadata columns",
-                            node.span,
-                        )
-                        raise Abort
-                bound = self.binder.expr(col.computed, scope, "a computed column")
-            except Abort:
-                continue
-            columns[col.name.lower()] = CatalogColumn(
-                col.name, bound.type, col.computed, None, col.comment, col.span
-            )
-        ordered = [columns[c.name.lower()] for c in stmt.columns if c.name.lower() in columns]
-        watermark = None
-        if stmt.watermark is not None:
-            watermark = self.watermark(stmt, ordered)
-            if watermark is not None:
-                ordered = [
-                    replace(c, type=replace(c.type, time_attribute="ROWTIME"))
-                    if c.name.lower() == watermark.column.lower()
-                    else c
-                    for c in ordered
-                ]
-        primary_key: tuple[str, ...] = ()
-        if stmt.primary_key is not None:
-            names = []
-            for key in stmt.primary_key.columns:
-                col = columns.get(key.name.lower())
-                if col is None:
-                    self.diag.error(
-                        "BindError",
-                        f"primary key column '{key.name}' is not a column of {stmt.name}",
-                        key.span,
-                    )
-                    continue
-                names.append(col.name)
-            if stmt.primary_key.enforced:  # written ENFORCED; nothing written is NOT ENFORCED
-                self.diag.error(
-                    "UnsupportedError",
-                    "sqlc cannot enforce a primary key; declare it NOT ENFORCED (as Flink "
-                    "requires)",
-                    stmt.primary_key.span,
-                    hint="a key sqlc trusts the data to keep: PRIMARY KEY (...) NOT ENFORCED, "
-                    "or PRIMARY KEY alone",
-                )
-            primary_key = tuple(names)
-            # key columns are NOT NULL, as in Flink
-            ordered = [
-                replace(c, type=c.type.with_nullable(False)) if c.name in primary_key else c
-                for c in ordered
-            ]
-        if len(self.diag.errors) > errors_before:
-            return
-        definition = SourceDef(
-            kind=stmt.kind,
-            name=stmt.name,
-            columns=tuple(ordered),
-            watermark=watermark,
-            primary_key=primary_key,
-            properties={p.key: p.value for p in stmt.properties},
-            span=stmt.span,
-            property_spans={p.key: p.span for p in stmt.properties},
-            origin=self.diag.source.path,
-        )
-        self.catalog.add(definition, stmt.if_not_exists, self.diag, stmt.name_span)
-
-    def watermark(self, stmt: ast.CreateSource, columns: list[CatalogColumn]) -> Watermark | None:
-        assert stmt.watermark is not None
-        wm = stmt.watermark
-        target = next((c for c in columns if c.name.lower() == wm.column.name.lower()), None)
-        if target is None:
-            suggestion = did_you_mean(wm.column.name, [c.name for c in columns])
-            self.diag.error(
-                "BindError",
-                f"watermark column '{wm.column.name}' is not a column of {stmt.name}"
-                + (f"; did you mean '{suggestion}'?" if suggestion else ""),
-                wm.column.span,
-            )
-            return None
-        if not target.type.is_timestamp:
-            self.diag.error(
-                "BindError",
-                f"watermark column '{target.name}' is {target.type.sql()}; it must be "
-                "TIMESTAMP(3) or TIMESTAMP_LTZ(3)",
-                wm.column.span,
-                hint=f"add a computed column, e.g. event_time AS TO_TIMESTAMP({target.name})",
-            )
-            return None
-        scope = Scope.of(tuple(lg.Field(c.name, c.type) for c in columns), stmt.name)
-        try:
-            bound = self.binder.expr(wm.expr, scope, "a watermark")
-        except Abort:
-            return None
-        if not bound.type.is_timestamp:
-            self.diag.error(
-                "BindError",
-                f"the watermark expression is {bound.type.sql()}; it must be a timestamp",
-                wm.expr.span,
-            )
-            return None
-        bound_ms: int | None = None
-        expr = wm.expr
-        if isinstance(expr, ast.Column) and expr.name.lower() == target.name.lower():
-            bound_ms = 0
-        elif (
-            isinstance(expr, ast.Binary)
-            and expr.op == "-"
-            and isinstance(expr.left, ast.Column)
-            and expr.left.name.lower() == target.name.lower()
-            and isinstance(expr.right, ast.Interval)
-        ):
-            bound_ms = interval_ms(expr.right, self.diag)
-            if bound_ms < 0:
-                self.diag.error("BindError", "the watermark delay must not be negative",
-                                expr.right.span)
-                return None
-        text = self.diag.source.fragment(wm.expr.span)
-        return Watermark(target.name, wm.expr, bound_ms, text)
 
     def create_view(self, stmt: ast.CreateView) -> None:
         plan, _ = self.query(stmt.query)
@@ -541,43 +332,8 @@ class Analyzer:
                 )
             return Bound(plan, Scope.of(plan.schema, qualifier))
         assert isinstance(obj, SourceDef)
-        return Bound(self.scan(obj, rel), Scope.of(self.scan(obj, rel).schema, qualifier))
-
-    def scan(self, source: SourceDef, rel: ast.TableRef) -> lg.Scan:
-        schema = tuple(lg.Field(c.name, c.type) for c in source.columns)
-        scope = Scope.of(schema, source.name)
-        computed = []
-        for i, col in enumerate(source.columns):
-            if col.computed is not None:
-                computed.append((i, self.binder.expr(col.computed, scope, "a computed column")))
-        watermark = None
-        if source.watermark is not None:
-            index = next(
-                i for i, c in enumerate(source.columns)
-                if c.name.lower() == source.watermark.column.lower()
-            )
-            custom = None
-            if source.watermark.bound_ms is None:
-                custom = self.binder.expr(source.watermark.expr, scope, "a watermark")
-            idle = source.properties.get("scan.watermark.idle-timeout")
-            watermark = lg.WatermarkSpec(index, source.watermark.bound_ms, custom,
-                                         duration_ms(idle) if idle else None)
-        return lg.Scan(
-            source=source.name,
-            kind=source.kind,
-            schema=schema,
-            physical=tuple(i for i, c in enumerate(source.columns) if c.kind == "physical"),
-            computed=tuple(computed),
-            metadata=tuple(
-                (i, c.metadata_key or c.name)
-                for i, c in enumerate(source.columns)
-                if c.kind == "metadata"
-            ),
-            watermark=watermark,
-            properties=tuple(sorted(source.properties.items())),
-            alias=rel.alias,
-            span=rel.span,
-        )
+        scan = sources.scan(self.binder, obj, rel)
+        return Bound(scan, Scope.of(scan.schema, qualifier))
 
     def window_tvf(self, rel: ast.WindowTVF) -> Bound:
         inner = self.table_ref(ast.TableRef(rel.input.name, span=rel.input.span))
