@@ -12,26 +12,20 @@ definition failed is not "unknown".
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from compiler import ast, functions
 from compiler import logical as lg
 from compiler import types as t
-from compiler.analyze import sources
+from compiler.analyze import joins, match, sources, windows
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.join_conditions import (
     LOST_TIME_HINT,
-    and_all,
-    conjuncts,
-    equi_keys,
     has_regular_join,
-    interval_bounds,
-    is_half_bound,
-    rowtime_columns,
 )
 from compiler.analyze.literals import (
-    duration_text,
     interval_ms,
 )
 from compiler.analyze.scope import Abort, Bound, Ref, Scope, ScopeField
@@ -52,8 +46,7 @@ from compiler.catalog import (
     SourceDef,
     ViewDef,
 )
-from compiler.errors import Diagnostics, Span, did_you_mean
-from compiler.types import SqlType
+from compiler.errors import Diagnostics, Span
 
 
 @dataclass
@@ -285,19 +278,29 @@ class Analyzer:
     # ------------------------------------------------------------------ FROM
 
     def relation(self, rel: ast.Relation) -> Bound:
-        if isinstance(rel, ast.TableRef):
-            return self.table_ref(rel)
-        if isinstance(rel, ast.SubqueryRef):
-            plan, bound = self.query(rel.query)
-            return Bound(plan, Scope.of(plan.schema, rel.alias), None)
-        if isinstance(rel, ast.WindowTVF):
-            return self.window_tvf(rel)
-        if isinstance(rel, ast.Join):
-            return self.join(rel)
-        if isinstance(rel, ast.MatchRecognize):
-            return self.match_recognize(rel)
-        self.diag.error("UnsupportedError", "unsupported FROM item", rel.span)
-        raise Abort
+        """Bind one FROM item; its inputs are bound first (by this Analyzer, which
+        knows the catalog and the CTEs), then the item itself by its module."""
+        bind = _RELATIONS.get(type(rel))
+        if bind is None:
+            self.diag.error("UnsupportedError", "unsupported FROM item", rel.span)
+            raise Abort
+        return bind(self, rel)
+
+    def subquery(self, rel: ast.SubqueryRef) -> Bound:
+        plan, _ = self.query(rel.query)
+        return Bound(plan, Scope.of(plan.schema, rel.alias), None)
+
+    def window_tvf(self, rel: ast.WindowTVF) -> Bound:
+        inner = self.table_ref(ast.TableRef(rel.input.name, span=rel.input.span))
+        return windows.window_tvf(self.binder, rel, inner)
+
+    def join(self, rel: ast.Join) -> Bound:
+        left = self.relation(rel.left)
+        right = self.relation(rel.right)
+        return joins.join(self.binder, self.catalog, rel, left, right)
+
+    def match_recognize(self, rel: ast.MatchRecognize) -> Bound:
+        return match.match_recognize(self.binder, rel, self.relation(rel.input))
 
     def table_ref(self, rel: ast.TableRef) -> Bound:
         qualifier = rel.alias or rel.name.split(".")[-1]
@@ -335,357 +338,6 @@ class Analyzer:
         scan = sources.scan(self.binder, obj, rel)
         return Bound(scan, Scope.of(scan.schema, qualifier))
 
-    def window_tvf(self, rel: ast.WindowTVF) -> Bound:
-        inner = self.table_ref(ast.TableRef(rel.input.name, span=rel.input.span))
-        fields = inner.scope.find(rel.time_column.name, None)
-        if not fields:
-            suggestion = did_you_mean(rel.time_column.name, [f.name for f in inner.scope.fields])
-            self.diag.error(
-                "BindError",
-                f"DESCRIPTOR column '{rel.time_column.name}' is not a column of "
-                f"{rel.input.name}" + (f"; did you mean '{suggestion}'?" if suggestion else ""),
-                rel.time_column.span,
-            )
-            raise Abort
-        time_field = fields[0]
-        if time_field.type.time_attribute is None:
-            hint = None
-            if time_field.type.is_timestamp:
-                hint = (
-                    f"declare WATERMARK FOR {time_field.name} AS {time_field.name} - "
-                    f"INTERVAL '5' SECOND in {rel.input.name}"
-                )
-            self.diag.error(
-                "BindError",
-                f"{rel.kind} needs a time attribute, but '{time_field.name}' "
-                f"({time_field.type.sql()}) has no watermark",
-                rel.time_column.span,
-                hint=hint,
-            )
-            raise Abort
-        params: dict[str, int] = {}
-        for name in ("size", "slide", "step", "gap", "offset"):
-            value = getattr(rel, name)
-            if value is None:
-                continue
-            if not isinstance(value, ast.Interval):
-                self.diag.error(
-                    "BindError",
-                    f"{rel.kind} {name.upper()} must be an interval literal, e.g. "
-                    "INTERVAL '5' MINUTE",
-                    value.span,
-                )
-                raise Abort
-            ms = interval_ms(value, self.diag, f"{rel.kind} {name.upper()}")
-            if name != "offset" and ms <= 0:
-                self.diag.error("BindError", f"{rel.kind} {name.upper()} must be positive",
-                                value.span)
-                raise Abort
-            params[name] = ms
-        required = {"TUMBLE": ("size",), "HOP": ("slide", "size"), "CUMULATE": ("step", "size"),
-                    "SESSION": ("gap",)}[rel.kind]
-        for name in required:
-            if name not in params:
-                self.diag.error("BindError", f"{rel.kind} needs its {name.upper()} interval",
-                                rel.span)
-                raise Abort
-        if rel.kind == "HOP" and params["slide"] > params["size"]:
-            self.diag.error(
-                "BindError",
-                f"HOP slide ({duration_text(params['slide'])}) must not exceed its size "
-                f"({duration_text(params['size'])})",
-                rel.slide.span if rel.slide else rel.span,
-                hint="HOP takes the slide first, then the size: HOP(TABLE t, DESCRIPTOR(ts), "
-                "slide, size)",
-            )
-            raise Abort
-        if rel.kind == "HOP" and params["size"] % params["slide"] != 0:
-            self.diag.error(
-                "BindError",
-                f"HOP size ({params['size']} ms) must be an integral multiple of its slide "
-                f"({params['slide']} ms)",
-                rel.size.span if rel.size else rel.span,
-            )
-            raise Abort
-        if rel.kind == "CUMULATE" and params["size"] % params["step"] != 0:
-            self.diag.error(
-                "BindError",
-                f"CUMULATE max size ({params['size']} ms) must be an integral multiple of its "
-                f"step ({params['step']} ms)",
-                rel.size.span if rel.size else rel.span,
-            )
-            raise Abort
-        partition = []
-        for col in rel.partition_by:
-            if rel.kind != "SESSION":
-                self.diag.error("BindError", f"{rel.kind} does not take PARTITION BY", col.span)
-                raise Abort
-            found = inner.scope.find(col.name, None)
-            if not found:
-                self.binder.column_error(col, inner.scope)
-            partition.append(found[0].index)
-        tvf = lg.WindowTVF(
-            inner.plan,
-            rel.kind,
-            time_field.index,
-            size_ms=params.get("size"),
-            slide_ms=params.get("slide"),
-            step_ms=params.get("step"),
-            gap_ms=params.get("gap"),
-            offset_ms=params.get("offset", 0),
-            partition_by=tuple(partition),
-            span=rel.span,
-        )
-        qualifier = rel.alias or rel.input.name.split(".")[-1]
-        return Bound(tvf, Scope.of(tvf.schema, qualifier), tvf)
-
-    def join(self, rel: ast.Join) -> Bound:
-        left = self.relation(rel.left)
-        right = self.relation(rel.right)
-        overlap = left.scope.qualifiers() & right.scope.qualifiers()
-        if overlap:
-            self.diag.error(
-                "BindError",
-                f"both sides of the join are called '{sorted(overlap)[0]}'; give one an alias",
-                rel.span,
-            )
-            raise Abort
-        scope = left.scope.concat(right.scope)
-        width = len(left.scope.fields)
-        # the join's output names are unique (request_id, request_id0): label the scope
-        provisional = lg.Join(left.plan, right.plan, rel.kind, None)
-        scope = Scope([
-            replace(f, label=out.name if out.name != f.name else None)
-            for f, out in zip(scope.fields, provisional.schema)
-        ])
-        condition = None
-        if rel.using:
-            parts = []
-            for column in rel.using:
-                name = column.name
-                lf, rf = left.scope.find(name, None), right.scope.find(name, None)
-                if not lf or not rf:
-                    self.diag.error("BindError", f"USING column '{name}' is not on both sides",
-                                    column.span)
-                    raise Abort
-                parts.append(lg.Call("=", (
-                    lg.ColumnRef(lf[0].index, lf[0].ref_name, lf[0].type),
-                    lg.ColumnRef(rf[0].index + width, scope.fields[rf[0].index + width].ref_name,
-                                 rf[0].type),
-                ), t.BOOLEAN))
-            condition = parts[0]
-            for p in parts[1:]:
-                condition = lg.Call("AND", (condition, p), t.BOOLEAN)
-        elif rel.on is not None:
-            self.binder.no_aggregates(rel.on, "a join condition")
-            condition = self.binder.expr(rel.on, scope, "a join condition")
-            self.binder.require_boolean(condition, rel.on, "The join condition")
-        elif rel.kind != "CROSS":
-            self.diag.error("BindError", f"{self.join_keyword(rel)} needs an ON condition",
-                            rel.span, hint="write CROSS JOIN for every pair of rows")
-            raise Abort
-        lookup = False
-        right_rel = rel.right
-        if isinstance(right_rel, ast.TableRef):
-            obj = self.catalog.get(right_rel.name)
-            lookup = isinstance(obj, SourceDef) and obj.kind == "TABLE"
-            if right_rel.system_time is not None:
-                self.system_time(right_rel, obj, lookup, left.scope)
-        left_name = next((f.qualifier for f in left.scope.fields if f.qualifier), "s")
-        if rel.kind in ("RIGHT", "FULL") and lookup:
-            self.diag.error(
-                "UnsupportedError",
-                f"{rel.kind} JOIN with lookup table '{right_rel.name}' (a lookup join keeps "
-                "every stream row: use INNER or LEFT JOIN)",
-                rel.span,
-            )
-            raise Abort
-        equi = equi_keys(condition, width)
-        if lookup:
-            obj = self.catalog.get(right_rel.name)  # type: ignore[union-attr]
-            assert isinstance(obj, SourceDef)
-            if obj.connector in ("kafka", "upsert-kafka") and not obj.primary_key:
-                self.diag.error(
-                    "BindError",
-                    f"Kafka table '{obj.name}' has no PRIMARY KEY: a lookup join reads a Kafka "
-                    "topic as a changelog, kept by key",
-                    right_rel.span,
-                    hint=f"declare the key in CREATE TABLE {obj.name}, e.g. PRIMARY KEY (id) "
-                    "NOT ENFORCED",
-                )
-                raise Abort
-            right_keys = {r for _, r in equi}
-            key_cols = [i for i, c in enumerate(obj.columns) if c.name in obj.primary_key]
-            if not equi:
-                self.diag.error(
-                    "BindError",
-                    f"a join with lookup table '{obj.name}' needs an equality on its key, e.g. "
-                    f"ON {left_name}.{(obj.primary_key or ('id',))[0]} = "
-                    f"{right_rel.alias or obj.name}.{(obj.primary_key or ('id',))[0]}",
-                    rel.span,
-                )
-                raise Abort
-            if key_cols and not set(key_cols) <= right_keys:
-                self.diag.error(
-                    "BindError",
-                    f"the join with lookup table '{obj.name}' must use its whole primary key ("
-                    + ", ".join(obj.primary_key) + ")",
-                    rel.span,
-                )
-                raise Abort
-            if key_cols:  # looked up by the primary key; other equalities are checked after
-                equi = tuple(next(p for p in equi if p[1] == k) for k in key_cols)
-        node = lg.Join(left.plan, right.plan, rel.kind, condition, equi, None, lookup,
-                       span=rel.span)
-        if not lookup:
-            node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node)))
-            forever = [side for side, child in (("left", node.left), ("right", node.right))
-                       if lg.state_ttl_ms(child) is None]
-            if node.interval is None and forever:
-                which = "both inputs" if len(forever) == 2 else f"its {forever[0]} input"
-                self.diag.warning(
-                    f"this join has no time bound: it keeps every row of {which} in state "
-                    "for ever (a regular join)",
-                    rel.span,
-                    hint="bound it in time, e.g. AND b.event_time BETWEEN a.event_time AND "
-                    "a.event_time + INTERVAL '1' HOUR, to make it an interval join whose state "
-                    "the watermark frees, or set 'state.ttl' (e.g. '1 h') on the streams",
-                )
-        out_scope = Scope(
-            [
-                ScopeField(f.qualifier, f.name, out.type, f.index,
-                           out.name if out.name != f.name else None)
-                for f, out in zip(scope.fields, node.schema)
-            ]
-        )
-        window = left.window or right.window
-        return Bound(node, out_scope, window)
-
-    def join_keyword(self, rel: ast.Join) -> str:
-        """The join as written (``JOIN``, ``LEFT OUTER JOIN``), for messages."""
-        written = re.match(r"\s*((?:(?:INNER|LEFT|RIGHT|FULL|OUTER)\s+)*JOIN)\b",
-                           self.diag.source.fragment(rel.span), re.IGNORECASE)
-        return " ".join(written.group(1).upper().split()) if written else f"{rel.kind} JOIN"
-
-    def system_time(self, rel: ast.TableRef, obj: object, lookup: bool, left: Scope) -> None:
-        """``JOIN t FOR SYSTEM_TIME AS OF s.proc_time``: t is a lookup table, and the
-        time is a time attribute of the stream."""
-        assert rel.system_time is not None
-        if not lookup:
-            what = f"a {obj.kind.lower()}" if isinstance(obj, (SourceDef, ViewDef)) else "a query"
-            self.diag.error(
-                "BindError",
-                f"FOR SYSTEM_TIME AS OF reads a lookup table (CREATE TABLE); '{rel.name}' is "
-                f"{what}",
-                rel.span,
-                hint="join two streams with a time bound instead, e.g. ON ... AND b.event_time "
-                "BETWEEN a.event_time AND a.event_time + INTERVAL '1' MINUTE",
-            )
-            raise Abort
-        time = self.binder.expr(rel.system_time, left, "FOR SYSTEM_TIME AS OF")
-        if time.type.time_attribute is None:
-            self.diag.error(
-                "BindError",
-                "FOR SYSTEM_TIME AS OF takes a time attribute of the stream, but "
-                f"'{self.diag.source.fragment(rel.system_time.span)}' is {time.type.sql()}",
-                rel.system_time.span,
-                hint="use the stream's processing-time column, e.g. proc_time AS PROCTIME()",
-            )
-            raise Abort
-        if time.type.time_attribute == "ROWTIME" and isinstance(obj, SourceDef) and (
-            obj.watermark is None
-        ):
-            # a lookup store (PostgreSQL, Redis, a file) has only its current rows
-            self.diag.warning(
-                f"'{rel.name}' has no versions (no WATERMARK): the join reads its current "
-                "row for each stream row, whatever the stream row's event time",
-                rel.system_time.span,
-                hint="write FOR SYSTEM_TIME AS OF a processing-time column (proc_time AS "
-                "PROCTIME()), as Flink requires for a lookup join",
-            )
-        elif time.type.time_attribute == "ROWTIME":
-            # Flink's event-time temporal join returns the version of the row valid
-            # at the stream row's event time; a lookup returns the latest version,
-            # which would be a silently wrong answer for a versioned table.
-            self.diag.error(
-                "UnsupportedError",
-                "an event-time temporal join (FOR SYSTEM_TIME AS OF an event-time "
-                f"attribute, '{self.diag.source.fragment(rel.system_time.span)}') is not "
-                "supported yet: sqlc would return the latest version of each row, not the "
-                "version valid at that time",
-                rel.system_time.span,
-                hint="join the latest version with FOR SYSTEM_TIME AS OF a processing-time "
-                "column (proc_time AS PROCTIME()), or join the table's changes as a stream "
-                "with a time bound",
-            )
-            raise Abort
-
-    def match_recognize(self, rel: ast.MatchRecognize) -> Bound:
-        inner = self.relation(rel.input)
-        partition = tuple(self.binder.expr(p, inner.scope, "PARTITION BY") for p in rel.partition_by)
-        order = tuple(
-            lg.OrderKey(self.binder.expr(o.expr, inner.scope, "ORDER BY"), o.descending)
-            for o in rel.order_by
-        )
-        if not order or order[0].expr.type.time_attribute is None or order[0].descending:
-            self.diag.error(
-                "BindError",
-                "MATCH_RECOGNIZE must ORDER BY a time attribute ascending",
-                rel.order_by[0].span if rel.order_by else rel.span,
-            )
-            raise Abort
-        if rel.rows_per_match and rel.rows_per_match != "ONE ROW PER MATCH":
-            self.diag.error("UnsupportedError", f"{rel.rows_per_match} is not supported yet",
-                            rel.span)
-            raise Abort
-        variables = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", rel.pattern))
-        defines = []
-        failed = False
-        for define in rel.define:  # each is checked on its own
-            name, cond = define.name, define.condition
-            try:
-                if name.upper() not in {v.upper() for v in variables}:
-                    self.diag.error("BindError",
-                                    f"DEFINE {name} names no variable of PATTERN ({rel.pattern})",
-                                    define.name_span)
-                    raise Abort
-                bound = self.binder.expr(_strip_pattern_refs(cond, variables), inner.scope, "DEFINE")
-                self.binder.require_boolean(bound, cond, f"DEFINE {name}")
-            except Abort:
-                failed = True
-                continue
-            defines.append((name, self.diag.source.fragment(cond.span)))
-        if failed:
-            raise Abort
-        names, types, texts = [], [], []
-        for item in rel.measures:
-            if item.alias is None:
-                self.diag.error("BindError", "every MEASURES expression needs an AS name",
-                                item.span)
-                raise Abort
-            expr = _strip_pattern_refs(item.expr, variables)
-            if isinstance(expr, ast.Call) and expr.name in ("FIRST", "LAST", "PREV", "NEXT"):
-                expr = expr.args[0]
-            if isinstance(expr, ast.Call) and expr.name == "MATCH_ROWTIME":
-                typ = SqlType("TIMESTAMP", False, (3,), time_attribute="ROWTIME")
-            elif isinstance(expr, ast.Call) and expr.name in functions.AGGREGATES:
-                args = [self.binder.expr(a, inner.scope, "MEASURES").type for a in expr.args
-                        if not isinstance(a, ast.Star)]
-                result = functions.aggregate_type(expr.name, args)
-                if isinstance(result, str):
-                    self.diag.error("BindError", result, expr.span)
-                    raise Abort
-                typ = result
-            else:
-                typ = self.binder.expr(expr, inner.scope, "MEASURES").type
-            names.append(item.alias)
-            types.append(typ)
-            texts.append(self.diag.source.fragment(item.expr.span))
-        node = lg.Match(inner.plan, partition, order, rel.pattern, tuple(defines), tuple(names),
-                        tuple(types), tuple(texts), rel.after_match or "SKIP TO NEXT ROW",
-                        span=rel.span)
-        return Bound(node, Scope.of(node.schema, rel.alias))
-
     # ---------------------------------------------------------------- SELECT
 
     def select(self, sel: ast.Select) -> tuple[lg.LogicalNode, Bound]:
@@ -704,7 +356,8 @@ class Analyzer:
                 self.binder.no_aggregates(sel.where, "WHERE")
                 predicate = self.binder.expr(sel.where, bound.scope, "WHERE")
                 self.binder.require_boolean(predicate, sel.where, "WHERE")
-                bound, predicate = self.time_bounds_into_join(bound, predicate, sel.where)
+                bound, predicate = joins.time_bounds_into_join(self.diag, bound, predicate,
+                                                                sel.where)
                 plan = bound.plan
                 if predicate is not None:
                     plan = lg.Filter(plan, predicate, span=sel.where.span)
@@ -714,7 +367,7 @@ class Analyzer:
         group_items = list(sel.group_by)
         group_failed = False
         try:
-            bound, group_items = self.legacy_group_window(sel, bound, group_items)
+            bound, group_items = windows.legacy_group_window(self.binder, bound, group_items)
         except Abort:
             failed = group_failed = True
             group_items = [g for g in group_items
@@ -780,40 +433,6 @@ class Analyzer:
             raise Abort
         return plan, Bound(plan, Scope.of(plan.schema, None))
 
-    def time_bounds_into_join(self, bound: Bound, predicate: lg.BoundExpr, where: ast.Expr
-                              ) -> tuple[Bound, lg.BoundExpr | None]:
-        """A time bound between the two sides of a join written in WHERE (spec
-        FR-JOIN-002, Query 7) makes it an interval join, as Flink's planner does.
-        On an outer join such a WHERE also drops the NULL-padded rows, so the
-        join is inner; the user is warned, since that is rarely what they meant."""
-        join = bound.plan
-        if not isinstance(join, lg.Join) or join.interval is not None or join.lookup:
-            return bound, predicate
-        width = len(join.left.schema)
-        rowtimes = rowtime_columns(join)
-        parts = conjuncts(predicate)
-        timing = [c for c in parts
-                  if interval_bounds(c, width, rowtimes) is not None
-                  or is_half_bound(c, width, rowtimes)]
-        combined = and_all(([join.condition] if join.condition is not None else []) + timing)
-        interval = interval_bounds(combined, width, rowtimes)
-        if interval is None:
-            return bound, predicate
-        kind = join.kind
-        if kind != "INNER":
-            self.diag.warning(
-                f"this WHERE condition discards the NULL-padded rows of the {kind} JOIN, so "
-                "it runs as an INNER interval join",
-                where.span,
-                hint="move the time bound into the ON clause to keep unmatched rows",
-            )
-            kind = "INNER"
-        new_join = replace(join, kind=kind, condition=combined, interval=interval)
-        rest = [c for c in parts if c not in timing]
-        out = Scope.of(new_join.schema, None)
-        scope = Scope([replace(f, type=o.type) for f, o in zip(bound.scope.fields, out.fields)])
-        return Bound(new_join, scope, bound.window), and_all(rest)
-
     def expand_stars(self, items: tuple[ast.SelectItem, ...], scope: Scope
                      ) -> tuple[list[ast.SelectItem], list[ast.Star | None], bool]:
         """The SELECT items with every ``*`` expanded; for each, the star it came from
@@ -838,108 +457,6 @@ class Analyzer:
                 out.append(item)
                 stars.append(None)
         return out, stars, failed
-
-    def legacy_group_window(self, sel: ast.Select, bound: Bound, group_items: list
-                            ) -> tuple[Bound, list]:
-        """``GROUP BY k, TUMBLE(ts, INTERVAL ...)``: a window TVF under the aggregate."""
-        windows = [
-            g for g in group_items
-            if isinstance(g, ast.Call) and g.name in functions.GROUP_WINDOWS
-        ]
-        if not windows:
-            return bound, group_items
-        if len(windows) > 1:
-            self.diag.error("BindError", "GROUP BY takes at most one group window",
-                            windows[1].span)
-            raise Abort
-        call = windows[0]
-        expected = functions.GROUP_WINDOWS[call.name]
-        if len(call.args) != expected:
-            usage = {"TUMBLE": "TUMBLE(time_attr, size)", "HOP": "HOP(time_attr, slide, size)",
-                     "SESSION": "SESSION(time_attr, gap)"}[call.name]
-            self.diag.error("BindError", f"{call.name} takes {expected} arguments: {usage}",
-                            call.span)
-            raise Abort
-        time_arg = call.args[0]
-        if isinstance(time_arg, ast.Call) and time_arg.name == "PROCTIME" and not time_arg.args:
-            # GROUP BY TUMBLE(PROCTIME(), ...): window on the arrival time of each row
-            width = len(bound.scope.fields)
-            proc = self.binder.expr(time_arg, bound.scope, "GROUP BY")
-            refs = tuple(lg.ColumnRef(f.index, f.ref_name, f.type) for f in bound.scope.fields)
-            projected = lg.Project(bound.plan, refs + (proc,),
-                                   tuple(f.name for f in bound.scope.fields) + ("proctime",),
-                                   span=time_arg.span)
-            bound = Bound(projected, Scope(bound.scope.fields + [
-                ScopeField(None, "proctime", proc.type, width)]), bound.window)
-            time_arg = ast.Column("proctime", span=time_arg.span)
-        if not isinstance(time_arg, ast.Column):
-            self.diag.error("BindError", f"{call.name} takes a time attribute column first",
-                            time_arg.span)
-            raise Abort
-        found = self.binder.resolve(time_arg, bound.scope)
-        if found.type.time_attribute is None:
-            self.diag.error(
-                "BindError",
-                f"{call.name} needs a time attribute, but '{found.name}' has none here",
-                time_arg.span,
-                hint=LOST_TIME_HINT if has_regular_join(bound.plan) else
-                f"declare WATERMARK FOR {found.name} in the stream's DDL",
-            )
-            raise Abort
-        values = {}
-        names = {"TUMBLE": ("size",), "HOP": ("slide", "size"), "SESSION": ("gap",)}[call.name]
-        for name, arg in zip(names, call.args[1:]):
-            if not isinstance(arg, ast.Interval):
-                self.diag.error("BindError", f"{call.name} {name.upper()} must be an interval",
-                                arg.span)
-                raise Abort
-            values[name] = interval_ms(arg, self.diag, f"{call.name} {name.upper()}")
-            if values[name] <= 0:
-                self.diag.error("BindError", f"{call.name} {name.upper()} must be positive",
-                                arg.span)
-                raise Abort
-        if call.name == "HOP" and values["slide"] > values["size"]:
-            self.diag.error(
-                "BindError",
-                f"HOP slide ({duration_text(values['slide'])}) must not exceed its size "
-                f"({duration_text(values['size'])})",
-                call.args[1].span,
-                hint="HOP takes the slide first, then the size: HOP(time_attr, slide, size)",
-            )
-            raise Abort
-        if call.name == "HOP" and values["size"] % values["slide"]:
-            self.diag.error("BindError", "HOP size must be an integral multiple of its slide",
-                            call.args[2].span)
-            raise Abort
-        partition: tuple[int, ...] = ()
-        if call.name == "SESSION":
-            # a legacy session window is per group key, as in Flink's group windows
-            keys = []
-            for g in group_items:
-                if g is call or not isinstance(g, ast.Column):
-                    continue
-                keys.append(self.binder.resolve(g, bound.scope).index)
-            partition = tuple(keys)
-        tvf = lg.WindowTVF(
-            bound.plan, call.name, found.index,
-            size_ms=values.get("size"), slide_ms=values.get("slide"), gap_ms=values.get("gap"),
-            partition_by=partition, span=call.span,
-        )
-        width = len(bound.scope.fields)
-        scope = Scope(
-            [replace(f, type=f.type.plain()) if f.type.time_attribute == "ROWTIME" else f
-             for f in bound.scope.fields]
-            + [ScopeField(None, f.name, f.type, width + i)
-               for i, f in enumerate(tvf.schema[width:])]
-        )
-        new_items = []
-        for g in group_items:
-            if g is call:
-                new_items.append(ast.Column("window_start", span=call.span))
-                new_items.append(ast.Column("window_end", span=call.span))
-            else:
-                new_items.append(g)
-        return Bound(tvf, scope, tvf), new_items
 
     def aggregate(self, sel: ast.Select, bound: Bound, group_items: list,
                   items: list[ast.SelectItem], stars: list[ast.Star | None],
@@ -1511,11 +1028,11 @@ def _key_name(k: ast.Expr, b: lg.BoundExpr) -> str:
     return derive_name(k)
 
 
-def _strip_pattern_refs(expr: ast.Expr, variables: set[str]) -> ast.Expr:
-    """``A.latency_ms`` in MATCH_RECOGNIZE names the column of the row matched as A."""
-    upper = {v.upper() for v in variables}
-    if isinstance(expr, ast.Column) and expr.table and expr.table.upper() in upper:
-        return ast.Column(expr.name, span=expr.span)
-    if isinstance(expr, ast.Call) and expr.name in ("MATCH_ROWTIME", "CLASSIFIER"):
-        return expr
-    return map_children(expr, lambda e: _strip_pattern_refs(e, variables))
+# the binder of each FROM item class (Analyzer.relation)
+_RELATIONS: dict[type, Callable[[Analyzer, Any], Bound]] = {
+    ast.TableRef: Analyzer.table_ref,
+    ast.SubqueryRef: Analyzer.subquery,
+    ast.WindowTVF: Analyzer.window_tvf,
+    ast.Join: Analyzer.join,
+    ast.MatchRecognize: Analyzer.match_recognize,
+}
