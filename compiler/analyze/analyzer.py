@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from compiler import ast
 from compiler import logical as lg
@@ -111,7 +111,7 @@ class Analyzer:
             return stmt
         return stmt  # SHOW
 
-    def unknown_object(self, name: str, span: Span) -> None:
+    def unknown_object(self, name: str, span: Span) -> NoReturn:
         if name.lower() in self.failed_names:
             raise Abort  # its definition failed, and that error is reported already
         suggestion = self.catalog.suggest(name)
@@ -172,7 +172,6 @@ class Analyzer:
         target = self.catalog.get(stmt.target)
         if target is None:
             self.unknown_object(stmt.target, stmt.target_span)
-        assert target is not None
         if isinstance(target, ViewDef):
             self.diag.error("BindError", f"cannot INSERT INTO view '{target.name}'",
                             stmt.target_span)

@@ -10,7 +10,7 @@ query, a computed column and a watermark bind their expressions the same way.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from compiler import ast, functions
 from compiler import logical as lg
@@ -73,9 +73,8 @@ class ExpressionBinder:
                 raise Abort
             return found[0]
         self.column_error(col, scope)
-        raise Abort
 
-    def column_error(self, col: ast.Column, scope: Scope) -> None:
+    def column_error(self, col: ast.Column, scope: Scope) -> NoReturn:
         if col.table and col.table.lower() not in scope.qualifiers():
             suggestion = did_you_mean(col.table, sorted({f.qualifier for f in scope.fields
                                                          if f.qualifier}))
@@ -357,7 +356,7 @@ class ExpressionBinder:
         fn = "TRY_CAST" if node.safe else "CAST"
         return lg.Call(fn, (operand,), target.with_nullable(nullable), span=node.span)
 
-    def unknown_function(self, node: ast.Call) -> None:
+    def unknown_function(self, node: ast.Call) -> NoReturn:
         suggestion = did_you_mean(node.name, functions.KNOWN_FUNCTIONS)
         self.diag.error(
             "BindError",
@@ -368,35 +367,9 @@ class ExpressionBinder:
         raise Abort
 
     def call(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """A scalar function call (IF is a CASE)."""
         name = node.name
-        if node.over is not None:
-            self.diag.error("BindError", f"window function {name} is not allowed in {where}",
-                            node.span)
-            raise Abort
-        if name in functions.AGGREGATES:
-            self.diag.error(
-                "BindError",
-                f"aggregate function {name} is not allowed in {where}",
-                node.span,
-            )
-            raise Abort
-        if name in functions.WINDOW_ONLY:
-            self.diag.error("BindError", f"{name} needs an OVER clause", node.span)
-            raise Abort
-        if name in functions.GROUP_WINDOWS:
-            self.diag.error(
-                "BindError",
-                f"{name}(...) is a group window: it belongs in GROUP BY (or use the window "
-                f"table function TABLE({name}(TABLE t, DESCRIPTOR(col), ...)))",
-                node.span,
-            )
-            raise Abort
-        if name in functions.GROUP_WINDOW_PROPERTIES:
-            self.diag.error("BindError", f"{name} needs a group window in GROUP BY", node.span)
-            raise Abort
-        if node.distinct or node.filter is not None or node.within_group:
-            self.diag.error("BindError", f"{name} is not an aggregate function", node.span)
-            raise Abort
+        self.refuse_non_scalar(node, where)
         if name == "IF":
             if len(node.args) != 3:
                 self.diag.error("BindError", "IF takes (condition, then, else)", node.span)
@@ -436,6 +409,37 @@ class ExpressionBinder:
             raise Abort
         return lg.Call(name, args, result, span=node.span)
 
+    def refuse_non_scalar(self, node: ast.Call, where: str) -> None:
+        """Window functions, aggregates and group windows are not scalar calls."""
+        name = node.name
+        if node.over is not None:
+            self.diag.error("BindError", f"window function {name} is not allowed in {where}",
+                            node.span)
+            raise Abort
+        if name in functions.AGGREGATES:
+            self.diag.error(
+                "BindError",
+                f"aggregate function {name} is not allowed in {where}",
+                node.span,
+            )
+            raise Abort
+        if name in functions.WINDOW_ONLY:
+            self.diag.error("BindError", f"{name} needs an OVER clause", node.span)
+            raise Abort
+        if name in functions.GROUP_WINDOWS:
+            self.diag.error(
+                "BindError",
+                f"{name}(...) is a group window: it belongs in GROUP BY (or use the window "
+                f"table function TABLE({name}(TABLE t, DESCRIPTOR(col), ...)))",
+                node.span,
+            )
+            raise Abort
+        if name in functions.GROUP_WINDOW_PROPERTIES:
+            self.diag.error("BindError", f"{name} needs a group window in GROUP BY", node.span)
+            raise Abort
+        if node.distinct or node.filter is not None or node.within_group:
+            self.diag.error("BindError", f"{name} is not an aggregate function", node.span)
+            raise Abort
 
 
 # the binder of each expression class (ExpressionBinder.expr); a class without an

@@ -176,19 +176,10 @@ def legacy_group_window(binder: ExpressionBinder, bound: Bound, group_items: lis
         )
         raise Abort
     values = _group_window_params(diag, call)
-    partition: tuple[int, ...] = ()
-    if call.name == "SESSION":
-        # a legacy session window is per group key, as in Flink's group windows
-        keys = []
-        for g in group_items:
-            if g is call or not isinstance(g, ast.Column):
-                continue
-            keys.append(binder.resolve(g, bound.scope).index)
-        partition = tuple(keys)
     tvf = lg.WindowTVF(
         bound.plan, call.name, found.index,
         size_ms=values.get("size"), slide_ms=values.get("slide"), gap_ms=values.get("gap"),
-        partition_by=partition, span=call.span,
+        partition_by=_session_keys(binder, bound.scope, call, group_items), span=call.span,
     )
     width = len(bound.scope.fields)
     scope = Scope(
@@ -205,6 +196,20 @@ def legacy_group_window(binder: ExpressionBinder, bound: Bound, group_items: lis
         else:
             new_items.append(g)
     return Bound(tvf, scope, tvf), new_items
+
+
+def _session_keys(binder: ExpressionBinder, scope: Scope, call: ast.Call, group_items: list
+                  ) -> tuple[int, ...]:
+    """A legacy session window is per group key, as in Flink's group windows: the
+    columns of the other GROUP BY items."""
+    if call.name != "SESSION":
+        return ()
+    keys = []
+    for g in group_items:
+        if g is call or not isinstance(g, ast.Column):
+            continue
+        keys.append(binder.resolve(g, scope).index)
+    return tuple(keys)
 
 
 def _with_proctime(binder: ExpressionBinder, bound: Bound, time_arg: ast.Call
