@@ -104,6 +104,29 @@ def walk(expr: BoundExpr):
             yield from walk(arg)
 
 
+def conjuncts(expr: BoundExpr | None) -> list[BoundExpr]:
+    """The parts of a conjunction (``a AND b AND c`` -> [a, b, c]); [] for None."""
+    if expr is None:
+        return []
+    if isinstance(expr, Call) and expr.fn == "AND":
+        return conjuncts(expr.args[0]) + conjuncts(expr.args[1])
+    return [expr]
+
+
+def conjoin(parts: list[BoundExpr]) -> BoundExpr | None:
+    """The conjunction of ``parts`` (None for none), left-deep as the parser
+    builds it; NULL-able when a part is (three-valued AND)."""
+    from compiler import types as t
+
+    if not parts:
+        return None
+    result = parts[0]
+    for part in parts[1:]:
+        nullable = result.type.nullable or part.type.nullable
+        result = Call("AND", (result, part), t.BOOLEAN.with_nullable(nullable))
+    return result
+
+
 def referenced(expr: BoundExpr | AggCall | OverCall | None) -> set[int]:
     """Input column positions an expression reads."""
     if expr is None:

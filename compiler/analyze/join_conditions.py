@@ -1,20 +1,10 @@
 """What a join's condition says, on bound expressions (no diagnostics): its
-conjuncts, its equality keys, the time bounds that make it an interval join;
-and whether a plan holds a regular join (which loses time attributes)."""
+equality keys, the time bounds that make it an interval join; and whether a
+plan holds a regular join (which loses time attributes)."""
 
 from __future__ import annotations
 
 from compiler import logical as lg
-from compiler import types as t
-
-
-def conjuncts(expr: lg.BoundExpr | None) -> list[lg.BoundExpr]:
-    if expr is None:
-        return []
-    if isinstance(expr, lg.Call) and expr.fn == "AND":
-        return conjuncts(expr.args[0]) + conjuncts(expr.args[1])
-    return [expr]
-
 
 LOST_TIME_HINT = (
     "a regular join does not keep time attributes (as in Flink); bound the join in time, "
@@ -29,16 +19,6 @@ def has_regular_join(plan: lg.LogicalNode) -> bool:
     return any(has_regular_join(i) for i in plan.inputs())
 
 
-def and_all(parts: list[lg.BoundExpr]) -> lg.BoundExpr | None:
-    if not parts:
-        return None
-    result = parts[0]
-    for part in parts[1:]:
-        nullable = result.type.nullable or part.type.nullable
-        result = lg.Call("AND", (result, part), t.BOOLEAN.with_nullable(nullable))
-    return result
-
-
 def is_half_bound(c: lg.BoundExpr, width: int, rowtimes: set[int]) -> bool:
     """One side of an interval bound: ``r.t >= l.t - INTERVAL ...``."""
     if not (isinstance(c, lg.Call) and c.fn in ("<", "<=", ">", ">=")):
@@ -49,7 +29,7 @@ def is_half_bound(c: lg.BoundExpr, width: int, rowtimes: set[int]) -> bool:
 
 def equi_keys(condition: lg.BoundExpr | None, width: int) -> tuple[tuple[int, int], ...]:
     keys = []
-    for c in conjuncts(condition):
+    for c in lg.conjuncts(condition):
         if isinstance(c, lg.Call) and c.fn == "=":
             a, b = c.args
             if isinstance(a, lg.ColumnRef) and isinstance(b, lg.ColumnRef):
@@ -86,7 +66,7 @@ def interval_bounds(condition: lg.BoundExpr | None, width: int, rowtimes: set[in
     lower: int | None = None
     upper: int | None = None
     pair: tuple[int, int] | None = None
-    for c in conjuncts(condition):
+    for c in lg.conjuncts(condition):
         if not isinstance(c, lg.Call):
             continue
         comparisons = []

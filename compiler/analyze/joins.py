@@ -13,8 +13,6 @@ from compiler import logical as lg
 from compiler import types as t
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.join_conditions import (
-    and_all,
-    conjuncts,
     equi_keys,
     interval_bounds,
     is_half_bound,
@@ -93,10 +91,7 @@ def _condition(binder: ExpressionBinder, rel: ast.Join, left: Scope, right: Scop
                 lg.ColumnRef(rf[0].index + width, scope.fields[rf[0].index + width].ref_name,
                              rf[0].type),
             ), t.BOOLEAN))
-        condition = parts[0]
-        for p in parts[1:]:
-            condition = lg.Call("AND", (condition, p), t.BOOLEAN)
-        return condition
+        return lg.conjoin(parts)
     if rel.on is not None:
         binder.no_aggregates(rel.on, "a join condition")
         bound = binder.expr(rel.on, scope, "a join condition")
@@ -246,11 +241,11 @@ def time_bounds_into_join(diag: Diagnostics, bound: Bound, predicate: lg.BoundEx
         return bound, predicate
     width = len(join.left.schema)
     rowtimes = rowtime_columns(join)
-    parts = conjuncts(predicate)
+    parts = lg.conjuncts(predicate)
     timing = [c for c in parts
               if interval_bounds(c, width, rowtimes) is not None
               or is_half_bound(c, width, rowtimes)]
-    combined = and_all(([join.condition] if join.condition is not None else []) + timing)
+    combined = lg.conjoin(([join.condition] if join.condition is not None else []) + timing)
     interval = interval_bounds(combined, width, rowtimes)
     if interval is None:
         return bound, predicate
@@ -267,4 +262,4 @@ def time_bounds_into_join(diag: Diagnostics, bound: Bound, predicate: lg.BoundEx
     rest = [c for c in parts if c not in timing]
     out = Scope.of(new_join.schema, None)
     scope = Scope([replace(f, type=o.type) for f, o in zip(bound.scope.fields, out.fields)])
-    return Bound(new_join, scope, bound.window), and_all(rest)
+    return Bound(new_join, scope, bound.window), lg.conjoin(rest)
