@@ -894,6 +894,10 @@ case("join-without-on",
 case("join-using-column-not-on-both-sides",
      "SELECT request_id FROM llm_requests r JOIN model_configs c USING (max_tokens);",
      "1:67", B, "USING column 'max_tokens' is not on both sides", at="max_tokens")
+case("join-using-incomparable-types",
+     f"CREATE STREAM a (k INT) {KAFKA};\nCREATE STREAM b (k VARCHAR) {KAFKA};\n"
+     "SELECT a.k FROM a JOIN b USING (k);",
+     "3:33", B, "cannot compare INT with VARCHAR", at="k")
 case("join-system-time-on-a-stream",
      "SELECT r.model_id FROM llm_requests r\n"
      "JOIN error_events FOR SYSTEM_TIME AS OF r.proc_time AS e ON r.request_id = e.request_id;",

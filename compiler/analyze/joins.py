@@ -86,11 +86,13 @@ def _condition(binder: ExpressionBinder, rel: ast.Join, left: Scope, right: Scop
                 binder.diag.error("BindError", f"USING column '{name}' is not on both sides",
                                   column.span)
                 raise Abort
-            parts.append(lg.Call("=", (
-                lg.ColumnRef(lf[0].index, lf[0].ref_name, lf[0].type),
-                lg.ColumnRef(rf[0].index + width, scope.fields[rf[0].index + width].ref_name,
-                             rf[0].type),
-            ), t.BOOLEAN))
+            # USING (k) is ON l.k = r.k: comparable types, NULL-able where a side is
+            lcol = lg.ColumnRef(lf[0].index, lf[0].ref_name, lf[0].type)
+            rcol = binder.coerce_for_compare(lcol, lg.ColumnRef(
+                rf[0].index + width, scope.fields[rf[0].index + width].ref_name, rf[0].type),
+                column)
+            nullable = lcol.type.nullable or rcol.type.nullable
+            parts.append(lg.Call("=", (lcol, rcol), t.BOOLEAN.with_nullable(nullable)))
         return lg.conjoin(parts)
     if rel.on is not None:
         binder.no_aggregates(rel.on, "a join condition")
