@@ -89,7 +89,7 @@ class FrameSpec:
 @dataclass(frozen=True)
 class OverCall:
     fn: str
-    args: tuple[BoundExpr, ...]
+    args: tuple[BoundExpr, ...]  # LAG/LEAD: (value[, default]), the offset is the frame
     type: SqlType
     partition_by: tuple[BoundExpr, ...]
     order_by: tuple[OrderKey, ...]
@@ -214,7 +214,10 @@ def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
         if expr.filter is not None:
             text += f" FILTER (WHERE {expr_sql(expr.filter)})"
         return text
-    inner = ", ".join(expr_sql(a) for a in expr.args)
+    args = [expr_sql(a) for a in expr.args]
+    if expr.fn in ("LAG", "LEAD") and len(args) == 2 and expr.frame is not None:
+        args.insert(1, str(expr.frame.start))  # as written: (value, offset, default)
+    inner = ", ".join(args)
     parts = []
     if expr.partition_by:
         parts.append("PARTITION BY " + ", ".join(expr_sql(p) for p in expr.partition_by))

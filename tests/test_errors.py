@@ -657,6 +657,14 @@ case("stream-lag-offset-not-literal",
      "SELECT model_id, LAG(latency_ms, tokens_used) OVER (PARTITION BY model_id ORDER BY event_time)\n"
      "FROM llm_requests;",
      "1:34", B, "the LAG offset must be an integer literal", at="tokens_used")
+case("stream-lag-default-type",
+     "SELECT model_id, LAG(latency_ms, 1, 'none') OVER (PARTITION BY model_id ORDER BY event_time)\n"
+     "FROM llm_requests;",
+     "1:37", B, "the LAG default is VARCHAR, but the value is DOUBLE", at="'none'")
+case("stream-lag-too-many-arguments",
+     "SELECT model_id, LAG(latency_ms, 1, 0, 5) OVER (PARTITION BY model_id ORDER BY event_time)\n"
+     "FROM llm_requests;",
+     "1:18", B, "LAG takes (column[, offset[, default]])", at="LAG(")
 case("stream-no-from",
      "SELECT 1;",
      "1:1", U, "a streaming query needs a FROM clause", at="SELECT")

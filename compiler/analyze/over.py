@@ -79,13 +79,16 @@ def _over_call(binder: ExpressionBinder, call: ast.Call, scope: Scope, after_win
     _check_time_order(diag, call, spec, order, after_window_agg)
     args = tuple(binder.expr(a, scope, name) for a in call.args if not isinstance(a, ast.Star))
     if name in ("LAG", "LEAD"):
-        if not args:
+        if not args or len(call.args) > 3:
             diag.error("BindError", f"{name} takes (column[, offset[, default]])",
                        call.span)
             raise Abort
         offset = _lag_offset(diag, call)
         frame = lg.FrameSpec("ROWS", offset, offset)
-        return lg.OverCall(name, args[:1], args[0].type.plain().with_nullable(True), partition,
+        # the plan keeps the default (the value where the row is missing); the
+        # offset is the frame
+        kept = args[:1] + (_lag_default(diag, call, args) if len(call.args) == 3 else ())
+        return lg.OverCall(name, kept, args[0].type.plain().with_nullable(True), partition,
                            order, frame, span=call.span)
     if name not in functions.AGGREGATES:
         diag.error("BindError", f"{name} cannot be used with OVER", call.span)
@@ -134,6 +137,17 @@ def _lag_offset(diag: Diagnostics, call: ast.Call) -> int:
                    lit.span)
         raise Abort
     return int(lit.value)  # type: ignore[arg-type]
+
+
+def _lag_default(diag: Diagnostics, call: ast.Call, args: tuple[lg.BoundExpr, ...]
+                 ) -> tuple[lg.BoundExpr]:
+    """LAG/LEAD's third argument, which must have a type in common with the value."""
+    value, default = args[0], args[-1]
+    if t.common_type(value.type, default.type) is None:
+        diag.error("BindError", f"the {call.name} default is {default.type.sql()}, but the "
+                   f"value is {value.type.sql()}", call.args[2].span)
+        raise Abort
+    return (default,)
 
 
 def _frame_spec(diag: Diagnostics, frame: ast.Frame | None) -> lg.FrameSpec:
