@@ -176,12 +176,13 @@ def is_deterministic(expr: BoundExpr) -> bool:
     )
 
 
-def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
-    """EXPLAIN text of a bound expression."""
+def expr_sql(expr: BoundExpr | AggCall | OverCall, qualifier: str | None = None) -> str:
+    """EXPLAIN text of a bound expression; ``qualifier`` prefixes its column names
+    (a MATCH_RECOGNIZE DEFINE reads the row matched as its variable)."""
     from compiler.functions import render_call
 
     if isinstance(expr, ColumnRef):
-        return expr.name
+        return f"{qualifier}.{expr.name}" if qualifier else expr.name
     if isinstance(expr, Const):
         if expr.value is None:
             return "NULL"
@@ -203,7 +204,7 @@ def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
             return "TRUE" if expr.value else "FALSE"
         return repr(expr.value)
     if isinstance(expr, Call):
-        return render_call(expr.fn, [expr_sql(a) for a in expr.args], expr.type)
+        return render_call(expr.fn, [expr_sql(a, qualifier) for a in expr.args], expr.type)
     if isinstance(expr, AggCall):
         inner = ", ".join(expr_sql(a) for a in expr.args) or "*"
         if expr.distinct:
@@ -465,7 +466,7 @@ class Match:
     partition_by: tuple[BoundExpr, ...]
     order_by: tuple[OrderKey, ...]
     pattern: str
-    defines: tuple[tuple[str, str], ...]  # variable -> condition (EXPLAIN text)
+    defines: tuple[tuple[str, BoundExpr], ...]  # variable -> condition on the row matched
     measure_names: tuple[str, ...]
     measure_types: tuple[SqlType, ...]
     measure_sql: tuple[str, ...]

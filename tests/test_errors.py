@@ -945,6 +945,21 @@ case("mr-measure-without-name",
      "  PATTERN (A B)\n"
      "  DEFINE A AS A.latency_ms < 100);",
      "3:12", B, "every MEASURES expression needs an AS name", at="A.request_id")
+case("mr-define-reads-another-variable",
+     "SELECT * FROM llm_requests MATCH_RECOGNIZE (\n"
+     "  PARTITION BY model_id ORDER BY event_time\n"
+     "  MEASURES A.request_id AS a_id\n"
+     "  PATTERN (A B)\n"
+     "  DEFINE A AS A.latency_ms < 100, B AS B.latency_ms > A.latency_ms);",
+     "5:55", U, "DEFINE B reads A.latency_ms, a column of the rows matched as A",
+     at="A.latency_ms)")
+case("mr-define-prev",
+     "SELECT * FROM llm_requests MATCH_RECOGNIZE (\n"
+     "  PARTITION BY model_id ORDER BY event_time\n"
+     "  MEASURES A.request_id AS a_id\n"
+     "  PATTERN (A B)\n"
+     "  DEFINE A AS A.latency_ms < 100, B AS B.latency_ms > PREV(B.latency_ms));",
+     "5:55", U, "PREV in DEFINE is not supported yet", at="PREV(")
 
 
 # ---------------------------------------------------------------------- the table

@@ -1,5 +1,6 @@
-"""MATCH_RECOGNIZE: its ordering, its DEFINE conditions (each checked on its own)
-and the types of its MEASURES."""
+"""MATCH_RECOGNIZE: its ordering, its DEFINE conditions (each checked on its own,
+bound over the row being matched) and the types of its MEASURES (kept as SQL
+text, with their types, until MATCH_RECOGNIZE runs)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from compiler import ast, functions
 from compiler import logical as lg
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.scope import Abort, Bound, Scope
-from compiler.analyze.syntax import map_children
+from compiler.analyze.syntax import iter_ast, map_children
+from compiler.errors import Diagnostics
 from compiler.types import SqlType
+
+# functions of MATCH_RECOGNIZE that read another row of the match
+_NAVIGATION = ("PREV", "NEXT", "FIRST", "LAST")
 
 
 def match_recognize(binder: ExpressionBinder, rel: ast.MatchRecognize, inner: Bound) -> Bound:
@@ -50,9 +55,9 @@ def match_recognize(binder: ExpressionBinder, rel: ast.MatchRecognize, inner: Bo
 
 
 def _defines(binder: ExpressionBinder, rel: ast.MatchRecognize, scope: Scope,
-             variables: set[str]) -> list[tuple[str, str]]:
-    """Each DEFINE (variable, condition text), every one checked before the first
-    failure aborts."""
+             variables: set[str]) -> list[tuple[str, lg.BoundExpr]]:
+    """Each DEFINE (variable, condition bound over the row being matched), every
+    one checked before the first failure aborts."""
     diag = binder.diag
     defines = []
     failed = False
@@ -64,21 +69,45 @@ def _defines(binder: ExpressionBinder, rel: ast.MatchRecognize, scope: Scope,
                            f"DEFINE {name} names no variable of PATTERN ({rel.pattern})",
                            define.name_span)
                 raise Abort
+            _refuse_other_rows(diag, name, cond, variables)
             bound = binder.expr(_strip_pattern_refs(cond, variables), scope, "DEFINE")
             binder.require_boolean(bound, cond, f"DEFINE {name}")
         except Abort:
             failed = True
             continue
-        defines.append((name, diag.source.fragment(cond.span)))
+        defines.append((name, bound))
     if failed:
         raise Abort
     return defines
 
 
+def _refuse_other_rows(diag: Diagnostics, name: str, cond: ast.Expr, variables: set[str]
+                       ) -> None:
+    """A DEFINE condition is bound over the row being matched: ``B.x`` in DEFINE B
+    is that row's x. What reads other rows (``A.x``, the last row matched as A;
+    PREV, NEXT, FIRST, LAST) does not run yet, and is refused rather than bound
+    to the current row."""
+    upper = {v.upper() for v in variables}
+    for node in iter_ast(cond):
+        if isinstance(node, ast.Column) and node.table and node.table.upper() in upper and (
+                node.table.upper() != name.upper()):
+            diag.error(
+                "UnsupportedError",
+                f"DEFINE {name} reads {node}, a column of the rows matched as {node.table}; "
+                f"only the row being matched ({name}.{node.name}) is supported yet",
+                node.span,
+            )
+            raise Abort
+        if isinstance(node, ast.Call) and node.name in _NAVIGATION:
+            diag.error("UnsupportedError", f"{node.name} in DEFINE is not supported yet",
+                       node.span)
+            raise Abort
+
+
 def _measure_type(binder: ExpressionBinder, measure: ast.Expr, scope: Scope,
                   variables: set[str]) -> SqlType:
     expr = _strip_pattern_refs(measure, variables)
-    if isinstance(expr, ast.Call) and expr.name in ("FIRST", "LAST", "PREV", "NEXT"):
+    if isinstance(expr, ast.Call) and expr.name in _NAVIGATION:
         expr = expr.args[0]
     if isinstance(expr, ast.Call) and expr.name == "MATCH_ROWTIME":
         return SqlType("TIMESTAMP", False, (3,), time_attribute="ROWTIME")
