@@ -450,6 +450,12 @@ case("win-hop-size-not-multiple-of-slide",
      "GROUP BY window_start, window_end;",
      "3:38", B, ("HOP size (300000 ms) must be an integral multiple of its slide (120000 ms)"),
      at="INTERVAL '5'")
+case("win-hop-slide-exceeds-size",
+     "SELECT window_start, COUNT(*) AS n\n"
+     "FROM TABLE(HOP(TABLE llm_requests, DESCRIPTOR(event_time),\n"
+     "               INTERVAL '2' DAYS, INTERVAL '1' DAY))\n"
+     "GROUP BY window_start, window_end;",
+     "3:16", B, "HOP slide (2 d) must not exceed its size (1 d)", at="INTERVAL '2'")
 case("win-cumulate-size-not-multiple-of-step",
      "SELECT window_start, COUNT(*) AS n\n"
      "FROM TABLE(CUMULATE(TABLE llm_requests, DESCRIPTOR(event_time),\n"
@@ -556,6 +562,10 @@ case("win-group-window-hop-not-multiple",
      "SELECT COUNT(*) FROM llm_requests\n"
      "GROUP BY HOP(event_time, INTERVAL '2' MINUTE, INTERVAL '5' MINUTE);",
      "2:47", B, "HOP size must be an integral multiple of its slide", at="INTERVAL '5'")
+case("win-group-window-hop-slide-exceeds-size",
+     "SELECT COUNT(*) FROM llm_requests\n"
+     "GROUP BY HOP(event_time, INTERVAL '10' MINUTE, INTERVAL '90' SECOND);",
+     "2:26", B, "HOP slide (10 min) must not exceed its size (90 s)", at="INTERVAL '10'")
 case("win-group-window-arity",
      "SELECT COUNT(*) FROM llm_requests GROUP BY TUMBLE(event_time);",
      "1:44", B, "TUMBLE takes 2 arguments: TUMBLE(time_attr, size)", at="TUMBLE(")

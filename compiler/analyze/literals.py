@@ -1,6 +1,6 @@
 """Values written in SQL text: literals as typed constants, interval literals in
-milliseconds, timestamp and date literals, and the durations of properties and
-messages."""
+milliseconds, timestamp and date literals, and the durations of properties.
+(Durations in messages are written by ``explain.format_ms``, as in EXPLAIN.)"""
 
 from __future__ import annotations
 
@@ -114,14 +114,6 @@ def constant(node: ast.Literal, diag: Diagnostics) -> lg.Const:
         return lg.Const(value, t.VARCHAR.with_nullable(False), span=span)
     diag.error("UnsupportedError", f"{kind} literals are not supported", span)
     raise Abort
-
-
-def duration_text(ms: int) -> str:
-    """300000 -> '5 min', for messages."""
-    for unit, size in (("h", 3_600_000), ("min", 60_000), ("s", 1000)):
-        if ms % size == 0:
-            return f"{ms // size} {unit}"
-    return f"{ms} ms"
 
 
 def duration_ms(text: str) -> int | None:

@@ -12,9 +12,10 @@ from compiler import ast, functions
 from compiler import logical as lg
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.join_conditions import LOST_TIME_HINT, has_regular_join
-from compiler.analyze.literals import duration_text, interval_ms
+from compiler.analyze.literals import interval_ms
 from compiler.analyze.scope import Abort, Bound, Scope, ScopeField
 from compiler.errors import Diagnostics, did_you_mean
+from compiler.explain import format_ms
 
 
 def window_tvf(binder: ExpressionBinder, rel: ast.WindowTVF, inner: Bound) -> Bound:
@@ -108,8 +109,8 @@ def _tvf_params(diag: Diagnostics, rel: ast.WindowTVF) -> dict[str, int]:
     if rel.kind == "HOP" and params["slide"] > params["size"]:
         diag.error(
             "BindError",
-            f"HOP slide ({duration_text(params['slide'])}) must not exceed its size "
-            f"({duration_text(params['size'])})",
+            f"HOP slide ({format_ms(params['slide'])}) must not exceed its size "
+            f"({format_ms(params['size'])})",
             rel.slide.span if rel.slide else rel.span,
             hint="HOP takes the slide first, then the size: HOP(TABLE t, DESCRIPTOR(ts), "
             "slide, size)",
@@ -244,8 +245,8 @@ def _group_window_params(diag: Diagnostics, call: ast.Call) -> dict[str, int]:
     if call.name == "HOP" and values["slide"] > values["size"]:
         diag.error(
             "BindError",
-            f"HOP slide ({duration_text(values['slide'])}) must not exceed its size "
-            f"({duration_text(values['size'])})",
+            f"HOP slide ({format_ms(values['slide'])}) must not exceed its size "
+            f"({format_ms(values['size'])})",
             call.args[1].span,
             hint="HOP takes the slide first, then the size: HOP(time_attr, slide, size)",
         )
