@@ -23,7 +23,7 @@ def is_half_bound(c: lg.BoundExpr, width: int, rowtimes: set[int]) -> bool:
     """One side of an interval bound: ``r.t >= l.t - INTERVAL ...``."""
     if not (isinstance(c, lg.Call) and c.fn in ("<", "<=", ">", ">=")):
         return False
-    a, b = time_offset(c.args[0], rowtimes), time_offset(c.args[1], rowtimes)
+    a, b = _time_offset(c.args[0], rowtimes), _time_offset(c.args[1], rowtimes)
     return a is not None and b is not None and (a[0] < width) != (b[0] < width)
 
 
@@ -40,7 +40,7 @@ def equi_keys(condition: lg.BoundExpr | None, width: int) -> tuple[tuple[int, in
     return tuple(keys)
 
 
-def time_offset(expr: lg.BoundExpr, rowtimes: set[int]) -> tuple[int, int] | None:
+def _time_offset(expr: lg.BoundExpr, rowtimes: set[int]) -> tuple[int, int] | None:
     """``col`` -> (col, 0); ``col +/- INTERVAL`` -> (col, +/-ms), for rowtime columns."""
     if isinstance(expr, lg.ColumnRef) and expr.index in rowtimes:
         return expr.index, 0
@@ -75,7 +75,7 @@ def interval_bounds(condition: lg.BoundExpr | None, width: int, rowtimes: set[in
         elif c.fn in ("<", "<=", ">", ">="):
             comparisons = [(c.fn, c.args[0], c.args[1])]
         for op, a, b in comparisons:
-            ta, tb = time_offset(a, rowtimes), time_offset(b, rowtimes)
+            ta, tb = _time_offset(a, rowtimes), _time_offset(b, rowtimes)
             if ta is None or tb is None:
                 continue
             (ia, oa), (ib, ob) = ta, tb
