@@ -120,7 +120,7 @@ def logical_attrs(node: lg.LogicalNode) -> list[tuple[str, str]]:
             ("partition_by", ", ".join(expr_sql(p) for p in node.partition_by)),
             ("order_by", ", ".join(expr_sql(k.expr) for k in node.order_by)),
             ("pattern", node.pattern),
-            ("define", ", ".join(f"{v} AS {c}" for v, c in node.defines)),
+            ("define", ", ".join(f"{v} AS {expr_sql(c, v)}" for v, c in node.defines)),
             ("measures", ", ".join(f"{t} AS {n}" for t, n in
                                    zip(node.measure_sql, node.measure_names))),
             ("after_match", node.after_match),

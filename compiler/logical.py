@@ -89,7 +89,7 @@ class FrameSpec:
 @dataclass(frozen=True)
 class OverCall:
     fn: str
-    args: tuple[BoundExpr, ...]
+    args: tuple[BoundExpr, ...]  # LAG/LEAD: (value[, default]), the offset is the frame
     type: SqlType
     partition_by: tuple[BoundExpr, ...]
     order_by: tuple[OrderKey, ...]
@@ -102,6 +102,29 @@ def walk(expr: BoundExpr):
     if isinstance(expr, Call):
         for arg in expr.args:
             yield from walk(arg)
+
+
+def conjuncts(expr: BoundExpr | None) -> list[BoundExpr]:
+    """The parts of a conjunction (``a AND b AND c`` -> [a, b, c]); [] for None."""
+    if expr is None:
+        return []
+    if isinstance(expr, Call) and expr.fn == "AND":
+        return conjuncts(expr.args[0]) + conjuncts(expr.args[1])
+    return [expr]
+
+
+def conjoin(parts: list[BoundExpr]) -> BoundExpr | None:
+    """The conjunction of ``parts`` (None for none), left-deep as the parser
+    builds it; NULL-able when a part is (three-valued AND)."""
+    from compiler import types as t
+
+    if not parts:
+        return None
+    result = parts[0]
+    for part in parts[1:]:
+        nullable = result.type.nullable or part.type.nullable
+        result = Call("AND", (result, part), t.BOOLEAN.with_nullable(nullable))
+    return result
 
 
 def referenced(expr: BoundExpr | AggCall | OverCall | None) -> set[int]:
@@ -153,12 +176,13 @@ def is_deterministic(expr: BoundExpr) -> bool:
     )
 
 
-def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
-    """EXPLAIN text of a bound expression."""
+def expr_sql(expr: BoundExpr | AggCall | OverCall, qualifier: str | None = None) -> str:
+    """EXPLAIN text of a bound expression; ``qualifier`` prefixes its column names
+    (a MATCH_RECOGNIZE DEFINE reads the row matched as its variable)."""
     from compiler.functions import render_call
 
     if isinstance(expr, ColumnRef):
-        return expr.name
+        return f"{qualifier}.{expr.name}" if qualifier else expr.name
     if isinstance(expr, Const):
         if expr.value is None:
             return "NULL"
@@ -180,7 +204,7 @@ def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
             return "TRUE" if expr.value else "FALSE"
         return repr(expr.value)
     if isinstance(expr, Call):
-        return render_call(expr.fn, [expr_sql(a) for a in expr.args], expr.type)
+        return render_call(expr.fn, [expr_sql(a, qualifier) for a in expr.args], expr.type)
     if isinstance(expr, AggCall):
         inner = ", ".join(expr_sql(a) for a in expr.args) or "*"
         if expr.distinct:
@@ -191,7 +215,10 @@ def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
         if expr.filter is not None:
             text += f" FILTER (WHERE {expr_sql(expr.filter)})"
         return text
-    inner = ", ".join(expr_sql(a) for a in expr.args)
+    args = [expr_sql(a) for a in expr.args]
+    if expr.fn in ("LAG", "LEAD") and len(args) == 2 and expr.frame is not None:
+        args.insert(1, str(expr.frame.start))  # as written: (value, offset, default)
+    inner = ", ".join(args)
     parts = []
     if expr.partition_by:
         parts.append("PARTITION BY " + ", ".join(expr_sql(p) for p in expr.partition_by))
@@ -439,7 +466,7 @@ class Match:
     partition_by: tuple[BoundExpr, ...]
     order_by: tuple[OrderKey, ...]
     pattern: str
-    defines: tuple[tuple[str, str], ...]  # variable -> condition (EXPLAIN text)
+    defines: tuple[tuple[str, BoundExpr], ...]  # variable -> condition on the row matched
     measure_names: tuple[str, ...]
     measure_types: tuple[SqlType, ...]
     measure_sql: tuple[str, ...]

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from compiler import ast
-from compiler.analyze import AnalyzedQuery, Analyzer, _Abort
+from compiler.analyze import Abort, AnalyzedQuery, Analyzer
 from compiler.catalog import Catalog, SourceDef, ViewDef
 from compiler.driver import load_catalog
 from compiler.errors import Diagnostics, SqlcError, Source
@@ -102,7 +102,7 @@ class Shell:
         analyzer = Analyzer(self.catalog, diagnostics)
         try:
             result = analyzer.statement(stmt)
-        except _Abort:
+        except Abort:
             result = None
         for warning in diagnostics.warnings:
             print(warning.render(source), file=sys.stderr)

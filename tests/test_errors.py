@@ -450,6 +450,12 @@ case("win-hop-size-not-multiple-of-slide",
      "GROUP BY window_start, window_end;",
      "3:38", B, ("HOP size (300000 ms) must be an integral multiple of its slide (120000 ms)"),
      at="INTERVAL '5'")
+case("win-hop-slide-exceeds-size",
+     "SELECT window_start, COUNT(*) AS n\n"
+     "FROM TABLE(HOP(TABLE llm_requests, DESCRIPTOR(event_time),\n"
+     "               INTERVAL '2' DAYS, INTERVAL '1' DAY))\n"
+     "GROUP BY window_start, window_end;",
+     "3:16", B, "HOP slide (2 d) must not exceed its size (1 d)", at="INTERVAL '2'")
 case("win-cumulate-size-not-multiple-of-step",
      "SELECT window_start, COUNT(*) AS n\n"
      "FROM TABLE(CUMULATE(TABLE llm_requests, DESCRIPTOR(event_time),\n"
@@ -556,6 +562,10 @@ case("win-group-window-hop-not-multiple",
      "SELECT COUNT(*) FROM llm_requests\n"
      "GROUP BY HOP(event_time, INTERVAL '2' MINUTE, INTERVAL '5' MINUTE);",
      "2:47", B, "HOP size must be an integral multiple of its slide", at="INTERVAL '5'")
+case("win-group-window-hop-slide-exceeds-size",
+     "SELECT COUNT(*) FROM llm_requests\n"
+     "GROUP BY HOP(event_time, INTERVAL '10' MINUTE, INTERVAL '90' SECOND);",
+     "2:26", B, "HOP slide (10 min) must not exceed its size (90 s)", at="INTERVAL '10'")
 case("win-group-window-arity",
      "SELECT COUNT(*) FROM llm_requests GROUP BY TUMBLE(event_time);",
      "1:44", B, "TUMBLE takes 2 arguments: TUMBLE(time_attr, size)", at="TUMBLE(")
@@ -657,6 +667,14 @@ case("stream-lag-offset-not-literal",
      "SELECT model_id, LAG(latency_ms, tokens_used) OVER (PARTITION BY model_id ORDER BY event_time)\n"
      "FROM llm_requests;",
      "1:34", B, "the LAG offset must be an integer literal", at="tokens_used")
+case("stream-lag-default-type",
+     "SELECT model_id, LAG(latency_ms, 1, 'none') OVER (PARTITION BY model_id ORDER BY event_time)\n"
+     "FROM llm_requests;",
+     "1:37", B, "the LAG default is VARCHAR, but the value is DOUBLE", at="'none'")
+case("stream-lag-too-many-arguments",
+     "SELECT model_id, LAG(latency_ms, 1, 0, 5) OVER (PARTITION BY model_id ORDER BY event_time)\n"
+     "FROM llm_requests;",
+     "1:18", B, "LAG takes (column[, offset[, default]])", at="LAG(")
 case("stream-no-from",
      "SELECT 1;",
      "1:1", U, "a streaming query needs a FROM clause", at="SELECT")
@@ -894,6 +912,10 @@ case("join-without-on",
 case("join-using-column-not-on-both-sides",
      "SELECT request_id FROM llm_requests r JOIN model_configs c USING (max_tokens);",
      "1:67", B, "USING column 'max_tokens' is not on both sides", at="max_tokens")
+case("join-using-incomparable-types",
+     f"CREATE STREAM a (k INT) {KAFKA};\nCREATE STREAM b (k VARCHAR) {KAFKA};\n"
+     "SELECT a.k FROM a JOIN b USING (k);",
+     "3:33", B, "cannot compare INT with VARCHAR", at="k")
 case("join-system-time-on-a-stream",
      "SELECT r.model_id FROM llm_requests r\n"
      "JOIN error_events FOR SYSTEM_TIME AS OF r.proc_time AS e ON r.request_id = e.request_id;",
@@ -933,6 +955,21 @@ case("mr-measure-without-name",
      "  PATTERN (A B)\n"
      "  DEFINE A AS A.latency_ms < 100);",
      "3:12", B, "every MEASURES expression needs an AS name", at="A.request_id")
+case("mr-define-reads-another-variable",
+     "SELECT * FROM llm_requests MATCH_RECOGNIZE (\n"
+     "  PARTITION BY model_id ORDER BY event_time\n"
+     "  MEASURES A.request_id AS a_id\n"
+     "  PATTERN (A B)\n"
+     "  DEFINE A AS A.latency_ms < 100, B AS B.latency_ms > A.latency_ms);",
+     "5:55", U, "DEFINE B reads A.latency_ms, a column of the rows matched as A",
+     at="A.latency_ms)")
+case("mr-define-prev",
+     "SELECT * FROM llm_requests MATCH_RECOGNIZE (\n"
+     "  PARTITION BY model_id ORDER BY event_time\n"
+     "  MEASURES A.request_id AS a_id\n"
+     "  PATTERN (A B)\n"
+     "  DEFINE A AS A.latency_ms < 100, B AS B.latency_ms > PREV(B.latency_ms));",
+     "5:55", U, "PREV in DEFINE is not supported yet", at="PREV(")
 
 
 # ---------------------------------------------------------------------- the table

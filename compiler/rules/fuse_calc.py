@@ -21,15 +21,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from compiler import logical as lg
-from compiler import types as t
-
-
-def _and(a: lg.BoundExpr | None, b: lg.BoundExpr | None) -> lg.BoundExpr | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return lg.Call("AND", (a, b), t.BOOLEAN.with_nullable(a.type.nullable or b.type.nullable))
 
 
 def _identity(node: lg.LogicalNode) -> tuple[tuple[lg.BoundExpr, ...], tuple[str, ...]]:
@@ -60,7 +51,7 @@ def _merge(calc: lg.Calc) -> lg.Calc:
     if condition is not None:
         condition = lg.substitute(condition, inner.exprs)
     return replace(calc, input=inner.input, exprs=exprs,
-                   condition=_and(inner.condition, condition))
+                   condition=lg.conjoin([c for c in (inner.condition, condition) if c is not None]))
 
 
 def fuse_calc(plan: lg.LogicalNode) -> lg.LogicalNode:

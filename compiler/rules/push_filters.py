@@ -25,39 +25,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 from compiler import logical as lg
-from compiler import types as t
-
-
-def _conjuncts(expr: lg.BoundExpr) -> list[lg.BoundExpr]:
-    if isinstance(expr, lg.Call) and expr.fn == "AND":
-        return _conjuncts(expr.args[0]) + _conjuncts(expr.args[1])
-    return [expr]
-
-
-def _and(parts: list[lg.BoundExpr]) -> lg.BoundExpr | None:
-    if not parts:
-        return None
-    result = parts[0]
-    for part in parts[1:]:
-        result = lg.Call("AND", (result, part),
-                         t.BOOLEAN.with_nullable(result.type.nullable or part.type.nullable))
-    return result
 
 
 def _filter(node: lg.LogicalNode, parts: list[lg.BoundExpr], span) -> lg.LogicalNode:
-    predicate = _and(parts)
+    predicate = lg.conjoin(parts)
     return node if predicate is None else lg.Filter(node, predicate, span=span)
 
 
 def _push(node: lg.Filter) -> lg.LogicalNode:
     child = node.input
-    parts = _conjuncts(node.predicate)
+    parts = lg.conjuncts(node.predicate)
     movable = [p for p in parts if lg.is_deterministic(p)]
     fixed = [p for p in parts if not lg.is_deterministic(p)]
     if not movable:
         return node
     if isinstance(child, lg.Filter):
-        return _push(lg.Filter(child.input, _and(_conjuncts(child.predicate) + parts),
+        return _push(lg.Filter(child.input, lg.conjoin(lg.conjuncts(child.predicate) + parts),
                                span=node.span))  # type: ignore[arg-type]
     if isinstance(child, lg.Project):
         inlined = [lg.substitute(p, child.exprs) for p in movable]
@@ -108,7 +91,7 @@ def _push(node: lg.Filter) -> lg.LogicalNode:
 
 def _push_or_wrap(node: lg.LogicalNode, parts: list[lg.BoundExpr], span) -> lg.LogicalNode:
     """``node`` filtered by ``parts``, pushed further down where possible."""
-    return _push(lg.Filter(node, _and(parts), span=span))  # type: ignore[arg-type]
+    return _push(lg.Filter(node, lg.conjoin(parts), span=span))  # type: ignore[arg-type]
 
 
 def push_filters(plan: lg.LogicalNode) -> lg.LogicalNode:

@@ -1,0 +1,98 @@
+"""One aggregate call (COUNT, SUM, ..., PERCENTILE_CONT ... WITHIN GROUP, FILTER,
+DISTINCT) bound to an ``AggCall``: its arguments, its parameter and its result
+type (``functions.aggregate_type``). Where the aggregates of a query come from
+and how they are grouped is ``group_by.py``."""
+
+from __future__ import annotations
+
+from compiler import ast, functions
+from compiler import logical as lg
+from compiler.analyze.expressions import ExpressionBinder
+from compiler.analyze.scope import Abort, Scope
+from compiler.analyze.syntax import contains_aggregate
+from compiler.errors import Diagnostics
+
+
+def agg_call(binder: ExpressionBinder, call: ast.Call, scope: Scope) -> lg.AggCall:
+    diag = binder.diag
+    for arg in call.args:
+        if contains_aggregate(arg):
+            diag.error(
+                "BindError",
+                f"aggregate calls cannot be nested: {call.name}(...) contains another "
+                "aggregate",
+                arg.span,
+            )
+            raise Abort
+    name, args_ast, param = _percentile_form(diag, call)
+    if name == "COUNT" and len(args_ast) == 1 and isinstance(args_ast[0], ast.Star):
+        args: tuple[lg.BoundExpr, ...] = ()
+    else:
+        if any(isinstance(a, ast.Star) for a in args_ast):
+            diag.error("BindError", f"{name}(*) is not valid; only COUNT(*) is",
+                       call.span)
+            raise Abort
+        args = tuple(binder.expr(a, scope, f"{name}") for a in args_ast)
+    expected = {"CORR": 2}.get(name, 1)
+    if name != "COUNT" and len(args) != expected:
+        diag.error("BindError", f"{name} takes {expected} argument(s)", call.span)
+        raise Abort
+    if name == "COUNT" and len(args) > 1 and not call.distinct:
+        diag.error("BindError", "COUNT takes one argument", call.span)
+        raise Abort
+    result = functions.aggregate_type(name, [a.type for a in args])
+    if isinstance(result, str):
+        diag.error("BindError", result, call.span)
+        raise Abort
+    filter_ = None
+    if call.filter is not None:
+        binder.no_aggregates(call.filter, "FILTER")
+        filter_ = binder.expr(call.filter, scope, "FILTER")
+        binder.require_boolean(filter_, call.filter, "FILTER")
+    if call.distinct and name not in ("COUNT", "SUM", "AVG", "MIN", "MAX"):
+        diag.error("UnsupportedError", f"{name}(DISTINCT ...) is not supported",
+                   call.span)
+        raise Abort
+    return lg.AggCall(name, args, result, call.distinct, filter_, param, span=call.span)
+
+
+def _percentile_form(diag: Diagnostics, call: ast.Call
+                     ) -> tuple[str, list[ast.Expr], float | None]:
+    """The aggregate's name, its argument expressions and its percentile: the
+    percentile forms (``PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY c)``,
+    ``PERCENTILE(c, p)``) become one argument and a parameter."""
+    name = call.name
+    if name in ("PERCENTILE_CONT", "PERCENTILE_DISC"):
+        if len(call.within_group) != 1 or len(call.args) != 1:
+            diag.error(
+                "BindError",
+                f"{name} is written {name}(p) WITHIN GROUP (ORDER BY column)",
+                call.span,
+            )
+            raise Abort
+        param = _percentile(diag, call.args[0])
+        if call.within_group[0].descending:
+            param = 1.0 - param
+        return name, [call.within_group[0].expr], param
+    if name in ("PERCENTILE", "APPROX_PERCENTILE"):
+        if len(call.args) != 2:
+            diag.error("BindError", f"{name} takes (column, percentage)", call.span)
+            raise Abort
+        param = _percentile(diag, call.args[1])
+        return ("PERCENTILE_CONT" if name == "PERCENTILE" else name), [call.args[0]], param
+    if call.within_group:
+        diag.error("BindError", f"{name} does not take WITHIN GROUP", call.span)
+        raise Abort
+    return name, list(call.args), None
+
+
+def _percentile(diag: Diagnostics, arg: ast.Expr) -> float:
+    if not isinstance(arg, ast.Literal) or arg.kind not in ("integer", "decimal"):
+        diag.error("BindError", "the percentile must be a number literal in [0, 1]",
+                   arg.span)
+        raise Abort
+    value = float(arg.value)  # type: ignore[arg-type]
+    if not 0.0 <= value <= 1.0:
+        diag.error("BindError", f"percentile {value} is outside [0, 1]", arg.span)
+        raise Abort
+    return value

@@ -1,0 +1,373 @@
+"""Analyze: resolve names and types against the catalog and build the logical plan.
+
+``Analyzer.script`` walks a parsed file in order: DDL changes the catalog
+(computed columns and watermarks are typed here), each query or INSERT becomes
+a logical plan ending in a ``Sink``. Every user error becomes a positioned
+diagnostic, and the user sees every problem at once: each statement is checked,
+and within a SELECT each clause (WHERE, GROUP BY, every SELECT item, HAVING) is
+bound on its own. What depends on a name that failed fails silently instead of
+cascading: a column of a GROUP BY that failed is not "ungrouped", a view whose
+definition failed is not "unknown".
+
+The ``Analyzer`` keeps what a whole file shares (the catalog, the CTEs in scope,
+the names whose definition failed) and binds each FROM item's inputs; what is
+decided about each part of a statement lives in its own module:
+
+- ``sources.py``: CREATE TABLE/STREAM (columns, watermark, primary key), Scan
+- ``joins.py``, ``join_conditions.py``: join kinds, keys and time bounds
+- ``windows.py``: window TVFs and GROUP BY group windows
+- ``match.py``: MATCH_RECOGNIZE
+- ``select.py``: a SELECT's clauses in plan order, ORDER BY
+- ``group_by.py``: GROUP BY, grouping sets, window aggregation, EMIT, HAVING
+- ``aggregates.py``: one aggregate call; ``over.py``: OVER window functions
+- ``expressions.py``: scalar expressions (``ExpressionBinder``), with
+  ``type_names.py``, ``literals.py``; ``scope.py`` and ``syntax.py`` are the
+  shared vocabulary (scopes, AST walking)
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from compiler import ast
+from compiler import logical as lg
+from compiler import types as t
+from compiler.analyze import joins, match, select, sources, windows
+from compiler.analyze.expressions import ExpressionBinder
+from compiler.analyze.scope import Abort, Bound, Scope
+from compiler.analyze.syntax import column_span, relations
+from compiler.catalog import Catalog, CatalogColumn, SourceDef, ViewDef
+from compiler.errors import Diagnostics, Span
+
+
+@dataclass
+class AnalyzedQuery:
+    """One runnable statement: its logical plan (a Sink) and where it came from."""
+
+    plan: lg.Sink
+    statement: ast.Statement
+    span: Span
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AnalyzedScript:
+    queries: list[AnalyzedQuery]
+    utilities: list[ast.Statement]  # SHOW, DESCRIBE, EXPLAIN, in order
+
+
+class Analyzer:
+    def __init__(self, catalog: Catalog, diagnostics: Diagnostics):
+        self.catalog = catalog
+        self.diag = diagnostics
+        self.binder = ExpressionBinder(diagnostics)
+        self.ctes: list[dict[str, ast.CTE]] = []
+        # streams, tables and views whose definition failed (already reported): a
+        # later use of the name is not an "unknown" error of its own
+        self.failed_names: set[str] = set()
+
+    # ================================================================== statements
+
+    def script(self, script: ast.Script) -> AnalyzedScript:
+        queries: list[AnalyzedQuery] = []
+        utilities: list[ast.Statement] = []
+        for stmt in script.statements:
+            try:
+                result = self.statement(stmt)
+            except Abort:
+                continue
+            if isinstance(result, AnalyzedQuery):
+                queries.append(result)
+            elif result is not None:
+                utilities.append(result)
+        return AnalyzedScript(queries, utilities)
+
+    def statement(self, stmt: ast.Statement) -> AnalyzedQuery | ast.Statement | None:
+        if isinstance(stmt, (ast.CreateSource, ast.CreateView)):
+            self.define(stmt)
+            return None
+        if isinstance(stmt, ast.Drop):
+            if self.catalog.get(stmt.name) is None and stmt.name.lower() in self.failed_names:
+                return None  # its definition failed; that error is reported already
+            self.catalog.drop(stmt, self.diag)
+            return None
+        if isinstance(stmt, ast.QueryStatement):
+            plan = self.query(stmt.query)
+            return AnalyzedQuery(lg.Sink(plan, None, span=stmt.span), stmt, stmt.span)
+        if isinstance(stmt, ast.Insert):
+            return self.insert(stmt)
+        if isinstance(stmt, ast.Describe):
+            if self.catalog.get(stmt.name) is None:
+                self.unknown_object(stmt.name, stmt.name_span)
+            return stmt
+        if isinstance(stmt, ast.Explain):
+            inner = stmt.statement
+            if not isinstance(inner, (ast.QueryStatement, ast.Insert)):
+                self.diag.error("UnsupportedError", "EXPLAIN takes a query or an INSERT",
+                                stmt.span)
+                raise Abort
+            self.statement(inner)  # checks it
+            return stmt
+        return stmt  # SHOW
+
+    def unknown_object(self, name: str, span: Span) -> NoReturn:
+        if name.lower() in self.failed_names:
+            raise Abort  # its definition failed, and that error is reported already
+        suggestion = self.catalog.suggest(name)
+        self.diag.error(
+            "BindError",
+            f"unknown stream, table or view '{name}'"
+            + (f"; did you mean '{suggestion}'?" if suggestion else ""),
+            span,
+        )
+        raise Abort
+
+    # ------------------------------------------------------------------ DDL
+
+    def define(self, stmt: ast.CreateSource | ast.CreateView) -> None:
+        """CREATE TABLE/STREAM/VIEW; a name whose definition failed is remembered,
+        so that its uses are not reported as unknown."""
+        errors_before = len(self.diag.errors)
+        try:
+            if isinstance(stmt, ast.CreateSource):
+                sources.create_source(self.binder, self.catalog, stmt)
+            else:
+                self.create_view(stmt)
+        finally:
+            if self.catalog.get(stmt.name) is not None:
+                self.failed_names.discard(stmt.name.lower())
+            elif len(self.diag.errors) > errors_before:
+                self.failed_names.add(stmt.name.lower())
+
+    def create_view(self, stmt: ast.CreateView) -> None:
+        plan = self.query(stmt.query)
+        schema = plan.schema
+        names = [f.name for f in schema]
+        if stmt.column_names:
+            if len(stmt.column_names) != len(schema):
+                self.diag.error(
+                    "BindError",
+                    f"view {stmt.name} names {len(stmt.column_names)} columns but its query "
+                    f"has {len(schema)}",
+                    stmt.columns_span,
+                )
+                raise Abort
+            names = list(stmt.column_names)
+        dependencies = sorted(
+            {
+                node.name
+                for node in relations(stmt.query)
+                if isinstance(node, ast.TableRef) and self.catalog.get(node.name) is not None
+            }
+        )
+        columns = tuple(
+            CatalogColumn(name, f.type, span=stmt.span) for name, f in zip(names, schema)
+        )
+        view = ViewDef(stmt.name, stmt.query, columns, tuple(dependencies), stmt.span,
+                       self.diag.source.path)
+        self.catalog.add(view, stmt.if_not_exists, self.diag, stmt.name_span)
+
+    def insert(self, stmt: ast.Insert) -> AnalyzedQuery:
+        target = self.catalog.get(stmt.target)
+        if target is None:
+            self.unknown_object(stmt.target, stmt.target_span)
+        if isinstance(target, ViewDef):
+            self.diag.error("BindError", f"cannot INSERT INTO view '{target.name}'",
+                            stmt.target_span)
+            raise Abort
+        plan = self.query(stmt.query)
+        writable = self.insert_columns(stmt, target)
+        schema = plan.schema
+        if len(schema) != len(writable):
+            self.diag.error(
+                "BindError",
+                f"INSERT INTO {target.name} writes {len(writable)} columns but the query "
+                f"returns {len(schema)}",
+                stmt.query.span,
+            )
+            raise Abort
+        failed = False
+        for i, (out, col) in enumerate(zip(schema, writable)):
+            if t.common_type(out.type, col.type) is None and not col.type.is_string:
+                self.diag.error(
+                    "BindError",
+                    f"column '{out.name}' is {out.type.sql()} but {target.name}.{col.name} is "
+                    f"{col.type.sql()}",
+                    column_span(stmt.query, i),
+                )
+                failed = True
+        if failed:
+            raise Abort
+        exprs = tuple(
+            lg.ColumnRef(i, f.name, f.type) if f.type.name == col.type.name or f.type.is_null
+            else lg.Call("CAST", (lg.ColumnRef(i, f.name, f.type),),
+                         col.type.with_nullable(f.type.nullable))
+            for i, (f, col) in enumerate(zip(schema, writable))
+        )
+        renamed = lg.Project(plan, exprs, tuple(c.name for c in writable), span=stmt.span)
+        properties = tuple(sorted(target.properties.items()))
+        sink = lg.Sink(renamed, target.name, properties, span=stmt.span)
+        return AnalyzedQuery(sink, stmt, stmt.span)
+
+    def insert_columns(self, stmt: ast.Insert, target: SourceDef) -> list[CatalogColumn]:
+        """The target's columns an INSERT writes: those it names, else every
+        physical column."""
+        writable = [c for c in target.columns if c.kind == "physical"]
+        if not stmt.columns:
+            return writable
+        by_name = {c.name.lower(): c for c in writable}
+        chosen = []
+        for name in stmt.columns:
+            if name.lower() not in by_name:
+                self.diag.error("BindError", f"'{name}' is not a column of {target.name}",
+                                stmt.target_span)
+                raise Abort
+            chosen.append(by_name[name.lower()])
+        return chosen
+
+    # ============================================================== queries
+
+    def query(self, query: ast.Query) -> lg.LogicalNode:
+        self.ctes.append({cte.name.lower(): cte for cte in query.ctes})
+        try:
+            if isinstance(query, ast.SetOp):
+                return self.set_op(query)
+            return self.select(query)
+        finally:
+            self.ctes.pop()
+
+    def set_op(self, query: ast.SetOp) -> lg.LogicalNode:
+        if query.op not in ("UNION ALL", "UNION"):
+            self.diag.error("UnsupportedError", f"{query.op} is not supported on streams yet",
+                            query.op_span)
+            raise Abort
+        sides = []
+        for side in (query.left, query.right):  # independent: check both
+            try:
+                sides.append(self.query(side))
+            except Abort:
+                pass
+        if len(sides) < 2:
+            raise Abort
+        left, right = sides
+        ls, rs = left.schema, right.schema
+        if len(ls) != len(rs):
+            self.diag.error(
+                "BindError",
+                f"{query.op} sides have {len(ls)} and {len(rs)} columns",
+                query.right.span,
+            )
+            raise Abort
+        failed = False
+        for i, (a, b) in enumerate(zip(ls, rs)):
+            if t.common_type(a.type, b.type) is None:
+                self.diag.error(
+                    "BindError",
+                    f"{query.op} column '{a.name}' is {a.type.sql()} on the left and "
+                    f"{b.type.sql()} on the right",
+                    column_span(query.right, i),
+                )
+                failed = True
+        if failed:
+            raise Abort
+        plan: lg.LogicalNode = lg.Union((left, right), query.op == "UNION", span=query.span)
+        if query.op == "UNION":
+            keys = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(ls))
+            plan = lg.Aggregate(plan, keys, tuple(f.name for f in ls), (), (), span=query.span)
+        return plan
+
+    # ------------------------------------------------------------------ FROM
+
+    def relation(self, rel: ast.Relation) -> Bound:
+        """Bind one FROM item; its inputs are bound first (by this Analyzer, which
+        knows the catalog and the CTEs), then the item itself by its module."""
+        bind = _RELATIONS.get(type(rel))
+        if bind is None:
+            self.diag.error("UnsupportedError", "unsupported FROM item", rel.span)
+            raise Abort
+        return bind(self, rel)
+
+    def subquery(self, rel: ast.SubqueryRef) -> Bound:
+        plan = self.query(rel.query)
+        return Bound(plan, Scope.of(plan.schema, rel.alias), None)
+
+    def window_tvf(self, rel: ast.WindowTVF) -> Bound:
+        inner = self.table_ref(ast.TableRef(rel.input.name, span=rel.input.span))
+        return windows.window_tvf(self.binder, rel, inner)
+
+    def join(self, rel: ast.Join) -> Bound:
+        left = self.relation(rel.left)
+        right = self.relation(rel.right)
+        return joins.join(self.binder, self.catalog, rel, left, right)
+
+    def match_recognize(self, rel: ast.MatchRecognize) -> Bound:
+        return match.match_recognize(self.binder, rel, self.relation(rel.input))
+
+    def table_ref(self, rel: ast.TableRef) -> Bound:
+        """A name in FROM: a CTE (the innermost first), else a view or a source of
+        the catalog."""
+        qualifier = rel.alias or rel.name.split(".")[-1]
+        plan = self.cte(rel.name)
+        if plan is None:
+            obj = self.catalog.get(rel.name)
+            if obj is None:
+                self.unknown_object(rel.name, rel.span)
+            if isinstance(obj, ViewDef):
+                plan = self.view(obj)
+            else:
+                assert isinstance(obj, SourceDef)
+                plan = sources.scan(self.binder, obj, rel)
+        return Bound(plan, Scope.of(plan.schema, qualifier))
+
+    def cte(self, name: str) -> lg.LogicalNode | None:
+        """The plan of the CTE ``name`` in scope, or None."""
+        for frame in reversed(self.ctes):
+            cte = frame.get(name.lower())
+            if cte is not None:
+                # a CTE sees the CTEs defined before it (not itself: no recursion)
+                position = list(frame).index(name.lower())
+                earlier = dict(list(frame.items())[:position])
+                saved = self.ctes
+                self.ctes = self.ctes[: self.ctes.index(frame)] + [earlier]
+                try:
+                    return self.query(cte.query)
+                finally:
+                    self.ctes = saved
+        return None
+
+    def view(self, view: ViewDef) -> lg.LogicalNode:
+        """A view's query (which sees no CTE of the query using it), its columns
+        renamed as the view names them."""
+        saved, self.ctes = self.ctes, []
+        try:
+            plan = self.query(view.query)
+        finally:
+            self.ctes = saved
+        names = tuple(c.name for c in view.columns)
+        if names != tuple(f.name for f in plan.schema):
+            plan = lg.Project(
+                plan,
+                tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(plan.schema)),
+                names,
+            )
+        return plan
+
+    # ---------------------------------------------------------------- SELECT
+
+    def select(self, sel: ast.Select) -> lg.LogicalNode:
+        if sel.from_ is None:
+            self.diag.error("UnsupportedError", "a streaming query needs a FROM clause",
+                            sel.span)
+            raise Abort
+        return select.select(self.binder, sel, self.relation(sel.from_))
+
+
+# the binder of each FROM item class (Analyzer.relation)
+_RELATIONS: dict[type, Callable[[Analyzer, Any], Bound]] = {
+    ast.TableRef: Analyzer.table_ref,
+    ast.SubqueryRef: Analyzer.subquery,
+    ast.WindowTVF: Analyzer.window_tvf,
+    ast.Join: Analyzer.join,
+    ast.MatchRecognize: Analyzer.match_recognize,
+}

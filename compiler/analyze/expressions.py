@@ -1,0 +1,465 @@
+"""Binding scalar expressions: names to column positions, and a type for every node.
+
+``ExpressionBinder.expr`` dispatches on the AST node's class (``_BIND`` at the
+end of the module); a class it has no entry for is an "unsupported expression"
+error, never a silent pass. The binder knows only the diagnostics: which
+columns are visible comes with each call (a ``Scope``), so every clause of a
+query, a computed column and a watermark bind their expressions the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from compiler import ast, functions
+from compiler import logical as lg
+from compiler import types as t
+from compiler.analyze.literals import (
+    constant,
+    interval_ms,
+    parse_date_literal,
+    parse_timestamp_literal,
+)
+from compiler.analyze.scope import Abort, Ref, Scope, ScopeField
+from compiler.analyze.syntax import iter_ast
+from compiler.analyze.type_names import type_of
+from compiler.errors import Diagnostics, did_you_mean
+from compiler.types import SqlType
+
+
+class ExpressionBinder:
+    def __init__(self, diagnostics: Diagnostics):
+        self.diag = diagnostics
+
+    def no_aggregates(self, expr: ast.Expr, where: str) -> None:
+        for node in iter_ast(expr):
+            if isinstance(node, ast.Call) and node.name in functions.AGGREGATES:
+                self.diag.error(
+                    "BindError",
+                    f"aggregate function {node.name} is not allowed in {where}",
+                    node.span,
+                    hint="use HAVING to filter on aggregates" if where == "WHERE" else None,
+                )
+                raise Abort
+            if isinstance(node, ast.Call) and node.over is not None:
+                self.diag.error("BindError", f"window function {node.name} is not allowed in "
+                                f"{where}", node.span)
+                raise Abort
+
+    def require_boolean(self, bound: lg.BoundExpr, node: ast.Expr, where: str) -> None:
+        if bound.type.name not in ("BOOLEAN", "NULL"):
+            self.diag.error(
+                "BindError",
+                f"{where} must be a boolean condition, got {bound.type.sql()}",
+                node.span,
+            )
+            raise Abort
+
+    def resolve(self, col: ast.Column, scope: Scope) -> ScopeField:
+        found = scope.find(col.name, col.table)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            distinct = {(f.qualifier or "") for f in found}
+            if len({f.index for f in found}) > 1:
+                self.diag.error(
+                    "BindError",
+                    f"column '{col.name}' is ambiguous; it is in "
+                    + ", ".join(sorted(q or "?" for q in distinct)),
+                    col.span,
+                    hint=f"qualify it, e.g. {sorted(distinct)[0] or 't'}.{col.name}",
+                )
+                raise Abort
+            return found[0]
+        self.column_error(col, scope)
+
+    def column_error(self, col: ast.Column, scope: Scope) -> NoReturn:
+        if col.table and col.table.lower() not in scope.qualifiers():
+            suggestion = did_you_mean(col.table, sorted({f.qualifier for f in scope.fields
+                                                         if f.qualifier}))
+            self.diag.error(
+                "BindError",
+                f"unknown table or alias '{col.table}' in {col}"
+                + (f"; did you mean '{suggestion}'?" if suggestion else ""),
+                col.span,
+            )
+            raise Abort
+        candidates = [f.name for f in scope.fields
+                      if col.table is None or (f.qualifier or "").lower() == col.table.lower()]
+        suggestion = did_you_mean(col.name, candidates)
+        self.diag.error(
+            "BindError",
+            f"unknown column '{col}'" + (f"; did you mean '{suggestion}'?" if suggestion else ""),
+            col.span,
+        )
+        raise Abort
+
+    def expr(self, node: ast.Expr, scope: Scope, where: str) -> lg.BoundExpr:
+        """Bind one expression: names to column positions, and a type for every node."""
+        bind = _BIND.get(type(node))
+        if bind is None:
+            self.diag.error("UnsupportedError", "unsupported expression", node.span)
+            raise Abort
+        return bind(self, node, scope, where)
+
+    def ref(self, node: Ref, scope: Scope, where: str) -> lg.BoundExpr:
+        f = scope.fields[node.index]
+        return lg.ColumnRef(f.index, f.ref_name, f.type, span=node.span)
+
+    def column(self, node: ast.Column, scope: Scope, where: str) -> lg.BoundExpr:
+        f = self.resolve(node, scope)
+        return lg.ColumnRef(f.index, f.ref_name, f.type, span=node.span)
+
+    def literal(self, node: ast.Literal, scope: Scope, where: str) -> lg.BoundExpr:
+        return constant(node, self.diag)
+
+    def interval(self, node: ast.Interval, scope: Scope, where: str) -> lg.BoundExpr:
+        return lg.Const(interval_ms(node, self.diag), t.INTERVAL, span=node.span)
+
+    def star(self, node: ast.Star, scope: Scope, where: str) -> lg.BoundExpr:
+        self.diag.error("BindError", "* is only valid in SELECT * and COUNT(*)", node.span)
+        raise Abort
+
+    def unary(self, node: ast.Unary, scope: Scope, where: str) -> lg.BoundExpr:
+        span = node.span
+        operand = self.expr(node.operand, scope, where)
+        if node.op == "NOT":
+            self.require_boolean(operand, node.operand, "NOT")
+            return lg.Call("NOT", (operand,), t.BOOLEAN.with_nullable(operand.type.nullable),
+                           span=span)
+        if not (operand.type.is_numeric or operand.type.name == "INTERVAL"):
+            self.diag.error("BindError", f"cannot negate {operand.type.sql()}", span)
+            raise Abort
+        if node.op == "+":
+            return operand
+        return lg.Call("NEG", (operand,), operand.type.plain(), span=span)
+
+    def is_null(self, node: ast.IsNull, scope: Scope, where: str) -> lg.BoundExpr:
+        operand = self.expr(node.operand, scope, where)
+        fn = "IS NOT NULL" if node.negated else "IS NULL"
+        return lg.Call(fn, (operand,), t.BOOLEAN.with_nullable(False), span=node.span)
+
+    def is_bool(self, node: ast.IsBool, scope: Scope, where: str) -> lg.BoundExpr:
+        operand = self.expr(node.operand, scope, where)
+        self.require_boolean(operand, node.operand, "IS TRUE/FALSE")
+        fn = "IS " + ("NOT " if node.negated else "") + ("TRUE" if node.value else "FALSE")
+        return lg.Call(fn, (operand,), t.BOOLEAN.with_nullable(False), span=node.span)
+
+    def in_list(self, node: ast.InList, scope: Scope, where: str) -> lg.BoundExpr:
+        operand = self.expr(node.operand, scope, where)
+        items = []
+        for item in node.items:
+            b = self.coerce_for_compare(operand, self.expr(item, scope, where), item)
+            items.append(b)
+        nullable = operand.type.nullable or any(i.type.nullable for i in items)
+        fn = "NOT IN" if node.negated else "IN"
+        return lg.Call(fn, (operand, *items), t.BOOLEAN.with_nullable(nullable), span=node.span)
+
+    def between(self, node: ast.Between, scope: Scope, where: str) -> lg.BoundExpr:
+        operand = self.expr(node.operand, scope, where)
+        low = self.coerce_for_compare(operand, self.expr(node.low, scope, where), node.low)
+        high = self.coerce_for_compare(operand, self.expr(node.high, scope, where), node.high)
+        nullable = operand.type.nullable or low.type.nullable or high.type.nullable
+        fn = "NOT BETWEEN" if node.negated else "BETWEEN"
+        return lg.Call(fn, (operand, low, high), t.BOOLEAN.with_nullable(nullable),
+                       span=node.span)
+
+    def like(self, node: ast.Like, scope: Scope, where: str) -> lg.BoundExpr:
+        operand = self.expr(node.operand, scope, where)
+        pattern = self.expr(node.pattern, scope, where)
+        for b, n in ((operand, node.operand), (pattern, node.pattern)):
+            if not (b.type.is_string or b.type.is_null):
+                self.diag.error("BindError", f"LIKE compares strings, got {b.type.sql()}",
+                                n.span)
+                raise Abort
+        args = [operand, pattern]
+        if node.escape is not None:
+            args.append(self.expr(node.escape, scope, where))
+        fn = "NOT LIKE" if node.negated else "LIKE"
+        nullable = operand.type.nullable or pattern.type.nullable
+        return lg.Call(fn, tuple(args), t.BOOLEAN.with_nullable(nullable), span=node.span)
+
+    def extract(self, node: ast.Extract, scope: Scope, where: str) -> lg.BoundExpr:
+        operand = self.expr(node.operand, scope, where)
+        if not (operand.type.name in t.TEMPORALS or operand.type.is_null):
+            self.diag.error("BindError", f"EXTRACT takes a timestamp or date, got "
+                            f"{operand.type.sql()}", node.operand.span)
+            raise Abort
+        units = ("YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "DAYOFWEEK", "DAYOFYEAR", "HOUR",
+                 "MINUTE", "SECOND", "MILLISECOND", "EPOCH", "DOW", "DOY")
+        if node.unit not in units:
+            self.diag.error("BindError", f"EXTRACT cannot take {node.unit}; use one of "
+                            + ", ".join(units), node.span)
+            raise Abort
+        return lg.Call("EXTRACT", (lg.Const(node.unit, t.VARCHAR), operand),
+                       t.BIGINT.with_nullable(operand.type.nullable), span=node.span)
+
+    def scalar_subquery(self, node: ast.ScalarSubquery, scope: Scope, where: str
+                        ) -> lg.BoundExpr:
+        self.diag.error("UnsupportedError", "scalar subqueries are not supported on streams "
+                        "yet; use a join", node.span)
+        raise Abort
+
+    def coerce_for_compare(self, left: lg.BoundExpr, right: lg.BoundExpr, node: ast.Expr
+                           ) -> lg.BoundExpr:
+        """A string constant compared with a timestamp becomes a timestamp constant."""
+        if left.type.is_timestamp and isinstance(right, lg.Const) and right.type.is_string:
+            ms = parse_timestamp_literal(str(right.value))
+            if ms is None:
+                self.diag.error("BindError", f"cannot compare a timestamp with '{right.value}'",
+                                node.span)
+                raise Abort
+            return lg.Const(ms, t.TIMESTAMP.with_nullable(False), span=right.span)
+        if not t.is_comparable(left.type, right.type):
+            self.diag.error(
+                "BindError",
+                f"cannot compare {left.type.sql()} with {right.type.sql()}",
+                node.span,
+            )
+            raise Abort
+        return right
+
+    def exprs(self, nodes, scope: Scope, where: str) -> list[lg.BoundExpr]:
+        """Bind independent expressions (operands, arguments): every one is bound,
+        so an error in one does not hide an error in the next; then the first
+        failure aborts."""
+        bound, failed = [], False
+        for node in nodes:
+            try:
+                bound.append(self.expr(node, scope, where))
+            except Abort:
+                failed = True
+        if failed:
+            raise Abort
+        return bound
+
+    def binary(self, node: ast.Binary, scope: Scope, where: str) -> lg.BoundExpr:
+        left, right = self.exprs((node.left, node.right), scope, where)
+        op, span = node.op, node.span
+        lt, rt = left.type, right.type
+        nullable = lt.nullable or rt.nullable
+        if op in ("AND", "OR"):
+            for b, n in ((left, node.left), (right, node.right)):
+                self.require_boolean(b, n, op)
+            return lg.Call(op, (left, right), t.BOOLEAN.with_nullable(nullable), span=span)
+        if op in ("=", "<>", "<", "<=", ">", ">="):
+            if lt.is_string and isinstance(left, lg.Const) and rt.is_timestamp:
+                left = self.coerce_for_compare(right, left, node.left)
+            else:
+                right = self.coerce_for_compare(left, right, node.right)
+            if lt.name in ("ARRAY", "MAP", "ROW"):
+                self.diag.error("BindError", f"cannot compare {lt.sql()} values", span)
+                raise Abort
+            return lg.Call(op, (left, right), t.BOOLEAN.with_nullable(nullable), span=span)
+        if op == "||":
+            for b, n in ((left, node.left), (right, node.right)):
+                if not (b.type.is_string or b.type.is_null):
+                    self.diag.error("BindError", f"|| concatenates strings, got {b.type.sql()}; "
+                                    "use CAST(... AS VARCHAR)", n.span)
+                    raise Abort
+            return lg.Call("||", (left, right), t.VARCHAR.with_nullable(nullable), span=span)
+        # arithmetic, including time arithmetic
+        if op in ("+", "-") and lt.is_timestamp and rt.name == "INTERVAL":
+            return lg.Call(op, (left, right), lt.plain().with_nullable(lt.nullable), span=span)
+        if op == "+" and lt.name == "INTERVAL" and rt.is_timestamp:
+            return lg.Call(op, (right, left), rt.plain().with_nullable(rt.nullable), span=span)
+        if op == "-" and lt.is_timestamp and rt.is_timestamp:
+            # sqlc: the difference of two timestamps is an INTERVAL, in milliseconds
+            return lg.Call("-", (left, right), SqlType("INTERVAL", nullable), span=span)
+        if lt.name == "INTERVAL" and rt.name == "INTERVAL" and op in ("+", "-"):
+            return lg.Call(op, (left, right), SqlType("INTERVAL", nullable), span=span)
+        result = t.arithmetic_type(lt, rt, op)
+        if result is None:
+            self.diag.error(
+                "BindError",
+                f"cannot apply '{op}' to {lt.sql()} and {rt.sql()}",
+                span,
+                hint="CAST strings to numbers first" if lt.is_string or rt.is_string else None,
+            )
+            raise Abort
+        if op in ("/", "%") and isinstance(right, lg.Const) and right.value == 0:
+            self.diag.error("BindError", "division by zero", node.right.span)
+            raise Abort
+        return lg.Call(op, (left, right), result, span=span)
+
+    def case(self, node: ast.Case, scope: Scope, where: str) -> lg.BoundExpr:
+        args: list[lg.BoundExpr] = []
+        values: list[lg.BoundExpr] = []
+        operand = self.expr(node.operand, scope, where) if node.operand is not None else None
+        for cond_ast, value_ast in node.whens:
+            if operand is not None:
+                rhs = self.coerce_for_compare(operand, self.expr(cond_ast, scope, where),
+                                              cond_ast)
+                cond = lg.Call("=", (operand, rhs), t.BOOLEAN, span=cond_ast.span)
+            else:
+                cond = self.expr(cond_ast, scope, where)
+                self.require_boolean(cond, cond_ast, "a CASE WHEN condition")
+            value = self.expr(value_ast, scope, where)
+            args.extend([cond, value])
+            values.append(value)
+        default = (self.expr(node.else_, scope, where) if node.else_ is not None
+                   else lg.Const(None, t.NULL))
+        values.append(default)
+        result = values[0].type
+        for v, n in zip(values[1:], [w[1] for w in node.whens[1:]] + [node.else_ or node]):
+            common = t.common_type(result, v.type)
+            if common is None:
+                self.diag.error(
+                    "BindError",
+                    f"CASE branches have incompatible types {result.sql()} and {v.type.sql()}",
+                    n.span,
+                )
+                raise Abort
+            result = common
+        nullable = any(v.type.nullable for v in values)
+        if result.is_null:
+            result = t.VARCHAR
+        return lg.Call("CASE", (*args, default), result.plain().with_nullable(nullable),
+                       span=node.span)
+
+    def cast(self, node: ast.Cast, scope: Scope, where: str) -> lg.BoundExpr:
+        operand = self.expr(node.operand, scope, where)
+        target = type_of(node.to, self.diag)
+        if target is None:
+            raise Abort
+        source = operand.type
+        ok = (
+            source.is_null
+            or target.is_string
+            or (source.is_numeric and target.is_numeric)
+            or (source.is_string and target.name in t.NUMERICS + t.TEMPORALS + ("BOOLEAN",))
+            or (source.name in t.TEMPORALS and target.name in t.TEMPORALS)
+            or (source.is_numeric and target.name == "BOOLEAN")
+            or (source.name == "BOOLEAN" and target.is_numeric)
+            or (source.is_integer and target.is_timestamp)
+            or source.name == target.name
+        )
+        if not ok:
+            self.diag.error("BindError", f"cannot CAST {source.sql()} to {target.sql()}",
+                            node.span)
+            raise Abort
+        literal = node.operand
+        if isinstance(literal, ast.Literal) and literal.kind == "string" and not node.safe:
+            # TIMESTAMP '...' and DATE '...' (and CASTs of constants): read them now,
+            # rather than fail on every row
+            text = str(literal.value)
+            if target.is_timestamp and parse_timestamp_literal(text) is None:
+                self.diag.error("BindError", f"cannot read timestamp '{text}'; write "
+                                "'YYYY-MM-DD HH:MM:SS[.fff]'", node.span)
+                raise Abort
+            if target.name == "DATE" and parse_date_literal(text) is None:
+                self.diag.error("BindError", f"cannot read date '{text}'; write 'YYYY-MM-DD'",
+                                node.span)
+                raise Abort
+        nullable = source.nullable or node.safe or (source.is_string and not target.is_string)
+        fn = "TRY_CAST" if node.safe else "CAST"
+        return lg.Call(fn, (operand,), target.with_nullable(nullable), span=node.span)
+
+    def unknown_function(self, node: ast.Call) -> NoReturn:
+        suggestion = did_you_mean(node.name, functions.KNOWN_FUNCTIONS)
+        self.diag.error(
+            "BindError",
+            f"unknown function {node.name}"
+            + (f"; did you mean {suggestion}?" if suggestion else ""),
+            node.span,
+        )
+        raise Abort
+
+    def call(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """A scalar function call (IF is a CASE)."""
+        name = node.name
+        self.refuse_non_scalar(node, where)
+        if name == "IF":
+            if len(node.args) != 3:
+                self.diag.error("BindError", "IF takes (condition, then, else)", node.span)
+                raise Abort
+            return self.case(ast.Case(None, ((node.args[0], node.args[1]),), node.args[2],
+                                      span=node.span), scope, where)
+        scalar = functions.SCALARS.get(name)
+        if scalar is None:
+            self.unknown_function(node)
+        args_ast = list(node.args)
+        if name in ("DATE_TRUNC", "TIMESTAMPDIFF") and args_ast:
+            unit = args_ast[0]
+            if isinstance(unit, ast.Column) and unit.table is None:
+                args_ast[0] = ast.Literal(unit.name.upper(), "string", span=unit.span)
+            elif isinstance(unit, ast.Literal) and unit.kind in ("string", "keyword"):
+                args_ast[0] = ast.Literal(str(unit.value).upper(), "string", span=unit.span)
+        count = len(args_ast)
+        if count < scalar.min_args or (scalar.max_args is not None and count > scalar.max_args):
+            expected = (str(scalar.min_args) if scalar.min_args == scalar.max_args
+                        else f"{scalar.min_args} to {scalar.max_args or 'any number of'}")
+            self.diag.error("BindError", f"{name} takes {expected} argument(s), got {count}",
+                            node.span)
+            raise Abort
+        args = tuple(self.exprs(args_ast, scope, where))
+        if name == "TO_TIMESTAMP_LTZ" and len(args) == 2:
+            precision = args[1]
+            if not (isinstance(precision, lg.Const) and precision.value in (0, 3)):
+                self.diag.error("BindError", "TO_TIMESTAMP_LTZ precision must be 0 (seconds) or "
+                                "3 (milliseconds)", args_ast[1].span)
+                raise Abort
+        if name == "DATE_TRUNC":
+            args = (args[0], args[1])
+        result = scalar.result([a.type for a in args] if name != "DATE_TRUNC"
+                               else [args[1].type, args[1].type])
+        if isinstance(result, str):
+            self.diag.error("BindError", result, node.span)
+            raise Abort
+        return lg.Call(name, args, result, span=node.span)
+
+    def refuse_non_scalar(self, node: ast.Call, where: str) -> None:
+        """Window functions, aggregates and group windows are not scalar calls."""
+        name = node.name
+        if node.over is not None:
+            self.diag.error("BindError", f"window function {name} is not allowed in {where}",
+                            node.span)
+            raise Abort
+        if name in functions.AGGREGATES:
+            self.diag.error(
+                "BindError",
+                f"aggregate function {name} is not allowed in {where}",
+                node.span,
+            )
+            raise Abort
+        if name in functions.WINDOW_ONLY:
+            self.diag.error("BindError", f"{name} needs an OVER clause", node.span)
+            raise Abort
+        if name in functions.GROUP_WINDOWS:
+            self.diag.error(
+                "BindError",
+                f"{name}(...) is a group window: it belongs in GROUP BY (or use the window "
+                f"table function TABLE({name}(TABLE t, DESCRIPTOR(col), ...)))",
+                node.span,
+            )
+            raise Abort
+        if name in functions.GROUP_WINDOW_PROPERTIES:
+            self.diag.error("BindError", f"{name} needs a group window in GROUP BY", node.span)
+            raise Abort
+        if node.distinct or node.filter is not None or node.within_group:
+            self.diag.error("BindError", f"{name} is not an aggregate function", node.span)
+            raise Abort
+
+
+# the binder of each expression class (ExpressionBinder.expr); a class without an
+# entry is unsupported
+_BIND: dict[type, Callable[[ExpressionBinder, Any, Scope, str], lg.BoundExpr]] = {
+    Ref: ExpressionBinder.ref,
+    ast.Column: ExpressionBinder.column,
+    ast.Literal: ExpressionBinder.literal,
+    ast.Interval: ExpressionBinder.interval,
+    ast.Star: ExpressionBinder.star,
+    ast.Unary: ExpressionBinder.unary,
+    ast.Binary: ExpressionBinder.binary,
+    ast.IsNull: ExpressionBinder.is_null,
+    ast.IsBool: ExpressionBinder.is_bool,
+    ast.InList: ExpressionBinder.in_list,
+    ast.Between: ExpressionBinder.between,
+    ast.Like: ExpressionBinder.like,
+    ast.Case: ExpressionBinder.case,
+    ast.Cast: ExpressionBinder.cast,
+    ast.Extract: ExpressionBinder.extract,
+    ast.Call: ExpressionBinder.call,
+    ast.ScalarSubquery: ExpressionBinder.scalar_subquery,
+}

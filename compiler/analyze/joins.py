@@ -1,0 +1,267 @@
+"""Joins: which kind a join is (lookup, interval or regular), its condition and
+keys, ``FOR SYSTEM_TIME AS OF``, and a time bound written in WHERE that makes a
+join an interval join. What a condition says (equi keys, time bounds) is read
+by the pure functions of ``join_conditions.py``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from compiler import ast
+from compiler import logical as lg
+from compiler import types as t
+from compiler.analyze.expressions import ExpressionBinder
+from compiler.analyze.join_conditions import (
+    equi_keys,
+    interval_bounds,
+    is_half_bound,
+    rowtime_columns,
+)
+from compiler.analyze.scope import Abort, Bound, Scope, ScopeField
+from compiler.catalog import Catalog, SourceDef, ViewDef
+from compiler.errors import Diagnostics, Source
+
+
+def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound, right: Bound
+         ) -> Bound:
+    """The join of two bound relations: a lookup join when the right side is a
+    lookup table, an interval join when the condition bounds the two sides' event
+    times, a regular join otherwise."""
+    diag = binder.diag
+    overlap = left.scope.qualifiers() & right.scope.qualifiers()
+    if overlap:
+        diag.error(
+            "BindError",
+            f"both sides of the join are called '{sorted(overlap)[0]}'; give one an alias",
+            rel.span,
+        )
+        raise Abort
+    scope = left.scope.concat(right.scope)
+    width = len(left.scope.fields)
+    # the join's output names are unique (request_id, request_id0): label the scope
+    provisional = lg.Join(left.plan, right.plan, rel.kind, None)
+    scope = Scope([
+        replace(f, label=out.name if out.name != f.name else None)
+        for f, out in zip(scope.fields, provisional.schema)
+    ])
+    condition = _condition(binder, rel, left.scope, right.scope, scope)
+    lookup = False
+    right_rel = rel.right
+    if isinstance(right_rel, ast.TableRef):
+        obj = catalog.get(right_rel.name)
+        lookup = isinstance(obj, SourceDef) and obj.kind == "TABLE"
+        if right_rel.system_time is not None:
+            _system_time(binder, right_rel, obj, lookup, left.scope)
+    equi = equi_keys(condition, width)
+    if lookup:
+        assert isinstance(right_rel, ast.TableRef) and isinstance(obj, SourceDef)
+        equi = _lookup_keys(diag, rel, right_rel, obj, left.scope, equi)
+    node = lg.Join(left.plan, right.plan, rel.kind, condition, equi, None, lookup,
+                   span=rel.span)
+    if not lookup:
+        node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node)))
+        _warn_unbounded_state(diag, node, rel)
+    out_scope = Scope(
+        [
+            ScopeField(f.qualifier, f.name, out.type, f.index,
+                       out.name if out.name != f.name else None)
+            for f, out in zip(scope.fields, node.schema)
+        ]
+    )
+    window = left.window or right.window
+    return Bound(node, out_scope, window)
+
+
+def _condition(binder: ExpressionBinder, rel: ast.Join, left: Scope, right: Scope,
+               scope: Scope) -> lg.BoundExpr | None:
+    """The bound USING or ON condition over the join's row (None for a CROSS JOIN)."""
+    if rel.using:
+        width = len(left.fields)
+        parts = []
+        for column in rel.using:
+            name = column.name
+            lf, rf = left.find(name, None), right.find(name, None)
+            if not lf or not rf:
+                binder.diag.error("BindError", f"USING column '{name}' is not on both sides",
+                                  column.span)
+                raise Abort
+            # USING (k) is ON l.k = r.k: comparable types, NULL-able where a side is
+            lcol = lg.ColumnRef(lf[0].index, lf[0].ref_name, lf[0].type)
+            rcol = binder.coerce_for_compare(lcol, lg.ColumnRef(
+                rf[0].index + width, scope.fields[rf[0].index + width].ref_name, rf[0].type),
+                column)
+            nullable = lcol.type.nullable or rcol.type.nullable
+            parts.append(lg.Call("=", (lcol, rcol), t.BOOLEAN.with_nullable(nullable)))
+        return lg.conjoin(parts)
+    if rel.on is not None:
+        binder.no_aggregates(rel.on, "a join condition")
+        bound = binder.expr(rel.on, scope, "a join condition")
+        binder.require_boolean(bound, rel.on, "The join condition")
+        return bound
+    if rel.kind != "CROSS":
+        binder.diag.error("BindError", f"{_join_keyword(rel, binder.diag.source)} needs an ON "
+                          "condition", rel.span, hint="write CROSS JOIN for every pair of rows")
+        raise Abort
+    return None
+
+
+def _lookup_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, table: SourceDef,
+                 left: Scope, equi: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """The equi keys a lookup join looks ``table`` up by: its whole primary key
+    when it has one (other equalities are checked after the lookup)."""
+    left_name = next((f.qualifier for f in left.fields if f.qualifier), "s")
+    if rel.kind in ("RIGHT", "FULL"):
+        diag.error(
+            "UnsupportedError",
+            f"{rel.kind} JOIN with lookup table '{table_rel.name}' (a lookup join keeps "
+            "every stream row: use INNER or LEFT JOIN)",
+            rel.span,
+        )
+        raise Abort
+    if table.connector in ("kafka", "upsert-kafka") and not table.primary_key:
+        diag.error(
+            "BindError",
+            f"Kafka table '{table.name}' has no PRIMARY KEY: a lookup join reads a Kafka "
+            "topic as a changelog, kept by key",
+            table_rel.span,
+            hint=f"declare the key in CREATE TABLE {table.name}, e.g. PRIMARY KEY (id) "
+            "NOT ENFORCED",
+        )
+        raise Abort
+    right_keys = {r for _, r in equi}
+    key_cols = [i for i, c in enumerate(table.columns) if c.name in table.primary_key]
+    if not equi:
+        diag.error(
+            "BindError",
+            f"a join with lookup table '{table.name}' needs an equality on its key, e.g. "
+            f"ON {left_name}.{(table.primary_key or ('id',))[0]} = "
+            f"{table_rel.alias or table.name}.{(table.primary_key or ('id',))[0]}",
+            rel.span,
+        )
+        raise Abort
+    if key_cols and not set(key_cols) <= right_keys:
+        diag.error(
+            "BindError",
+            f"the join with lookup table '{table.name}' must use its whole primary key ("
+            + ", ".join(table.primary_key) + ")",
+            rel.span,
+        )
+        raise Abort
+    if key_cols:  # looked up by the primary key; other equalities are checked after
+        equi = tuple(next(p for p in equi if p[1] == k) for k in key_cols)
+    return equi
+
+
+def _warn_unbounded_state(diag: Diagnostics, node: lg.Join, rel: ast.Join) -> None:
+    """A regular join keeps the rows of an input without a 'state.ttl' for ever."""
+    forever = [side for side, child in (("left", node.left), ("right", node.right))
+               if lg.state_ttl_ms(child) is None]
+    if node.interval is None and forever:
+        which = "both inputs" if len(forever) == 2 else f"its {forever[0]} input"
+        diag.warning(
+            f"this join has no time bound: it keeps every row of {which} in state "
+            "for ever (a regular join)",
+            rel.span,
+            hint="bound it in time, e.g. AND b.event_time BETWEEN a.event_time AND "
+            "a.event_time + INTERVAL '1' HOUR, to make it an interval join whose state "
+            "the watermark frees, or set 'state.ttl' (e.g. '1 h') on the streams",
+        )
+
+
+def _join_keyword(rel: ast.Join, source: Source) -> str:
+    """The join as written (``JOIN``, ``LEFT OUTER JOIN``), for messages."""
+    written = re.match(r"\s*((?:(?:INNER|LEFT|RIGHT|FULL|OUTER)\s+)*JOIN)\b",
+                       source.fragment(rel.span), re.IGNORECASE)
+    return " ".join(written.group(1).upper().split()) if written else f"{rel.kind} JOIN"
+
+
+def _system_time(binder: ExpressionBinder, rel: ast.TableRef, obj: object, lookup: bool,
+                 left: Scope) -> None:
+    """``JOIN t FOR SYSTEM_TIME AS OF s.proc_time``: t is a lookup table, and the
+    time is a time attribute of the stream."""
+    assert rel.system_time is not None
+    diag = binder.diag
+    if not lookup:
+        what = f"a {obj.kind.lower()}" if isinstance(obj, (SourceDef, ViewDef)) else "a query"
+        diag.error(
+            "BindError",
+            f"FOR SYSTEM_TIME AS OF reads a lookup table (CREATE TABLE); '{rel.name}' is "
+            f"{what}",
+            rel.span,
+            hint="join two streams with a time bound instead, e.g. ON ... AND b.event_time "
+            "BETWEEN a.event_time AND a.event_time + INTERVAL '1' MINUTE",
+        )
+        raise Abort
+    time = binder.expr(rel.system_time, left, "FOR SYSTEM_TIME AS OF")
+    if time.type.time_attribute is None:
+        diag.error(
+            "BindError",
+            "FOR SYSTEM_TIME AS OF takes a time attribute of the stream, but "
+            f"'{diag.source.fragment(rel.system_time.span)}' is {time.type.sql()}",
+            rel.system_time.span,
+            hint="use the stream's processing-time column, e.g. proc_time AS PROCTIME()",
+        )
+        raise Abort
+    if time.type.time_attribute == "ROWTIME" and isinstance(obj, SourceDef) and (
+        obj.watermark is None
+    ):
+        # a lookup store (PostgreSQL, Redis, a file) has only its current rows
+        diag.warning(
+            f"'{rel.name}' has no versions (no WATERMARK): the join reads its current "
+            "row for each stream row, whatever the stream row's event time",
+            rel.system_time.span,
+            hint="write FOR SYSTEM_TIME AS OF a processing-time column (proc_time AS "
+            "PROCTIME()), as Flink requires for a lookup join",
+        )
+    elif time.type.time_attribute == "ROWTIME":
+        # Flink's event-time temporal join returns the version of the row valid
+        # at the stream row's event time; a lookup returns the latest version,
+        # which would be a silently wrong answer for a versioned table.
+        diag.error(
+            "UnsupportedError",
+            "an event-time temporal join (FOR SYSTEM_TIME AS OF an event-time "
+            f"attribute, '{diag.source.fragment(rel.system_time.span)}') is not "
+            "supported yet: sqlc would return the latest version of each row, not the "
+            "version valid at that time",
+            rel.system_time.span,
+            hint="join the latest version with FOR SYSTEM_TIME AS OF a processing-time "
+            "column (proc_time AS PROCTIME()), or join the table's changes as a stream "
+            "with a time bound",
+        )
+        raise Abort
+
+
+def time_bounds_into_join(diag: Diagnostics, bound: Bound, predicate: lg.BoundExpr,
+                          where: ast.Expr) -> tuple[Bound, lg.BoundExpr | None]:
+    """A time bound between the two sides of a join written in WHERE (spec
+    FR-JOIN-002, Query 7) makes it an interval join, as Flink's planner does.
+    On an outer join such a WHERE also drops the NULL-padded rows, so the
+    join is inner; the user is warned, since that is rarely what they meant."""
+    join = bound.plan
+    if not isinstance(join, lg.Join) or join.interval is not None or join.lookup:
+        return bound, predicate
+    width = len(join.left.schema)
+    rowtimes = rowtime_columns(join)
+    parts = lg.conjuncts(predicate)
+    timing = [c for c in parts
+              if interval_bounds(c, width, rowtimes) is not None
+              or is_half_bound(c, width, rowtimes)]
+    combined = lg.conjoin(([join.condition] if join.condition is not None else []) + timing)
+    interval = interval_bounds(combined, width, rowtimes)
+    if interval is None:
+        return bound, predicate
+    kind = join.kind
+    if kind != "INNER":
+        diag.warning(
+            f"this WHERE condition discards the NULL-padded rows of the {kind} JOIN, so "
+            "it runs as an INNER interval join",
+            where.span,
+            hint="move the time bound into the ON clause to keep unmatched rows",
+        )
+        kind = "INNER"
+    new_join = replace(join, kind=kind, condition=combined, interval=interval)
+    rest = [c for c in parts if c not in timing]
+    out = Scope.of(new_join.schema, None)
+    scope = Scope([replace(f, type=o.type) for f, o in zip(bound.scope.fields, out.fields)])
+    return Bound(new_join, scope, bound.window), lg.conjoin(rest)

@@ -1,0 +1,313 @@
+"""CREATE TABLE and CREATE STREAM: a source's columns typed (physical and metadata
+columns first, computed columns over them), its watermark and primary key
+checked, the definition added to the catalog; and ``scan``, the plan node that
+reads a source in a query."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from compiler import ast
+from compiler import logical as lg
+from compiler import types as t
+from compiler.analyze.expressions import ExpressionBinder
+from compiler.analyze.literals import duration_ms, interval_ms
+from compiler.analyze.scope import Abort, Scope
+from compiler.analyze.syntax import iter_ast
+from compiler.analyze.type_names import type_of
+from compiler.catalog import (
+    Catalog,
+    CatalogColumn,
+    SourceDef,
+    Watermark,
+    check_changelog_table,
+    check_properties,
+)
+from compiler.errors import Diagnostics, did_you_mean
+
+KAFKA_METADATA = {
+    "timestamp": t.TIMESTAMP_LTZ,
+    "partition": t.INT,
+    "offset": t.BIGINT,
+    "topic": t.VARCHAR,
+    "timestamp-type": t.VARCHAR,
+    "leader-epoch": t.INT,
+}
+
+
+# characters a physical column's name may not contain (see _column_names)
+_UNREADABLE_NAME = re.compile(r'["\\\x00-\x1f]')
+
+
+def create_source(binder: ExpressionBinder, catalog: Catalog, stmt: ast.CreateSource) -> None:
+    """Check the definition and add it to ``catalog``; nothing is added when an
+    error was reported."""
+    diag = binder.diag
+    errors_before = len(diag.errors)
+    check_properties(stmt.kind, stmt.name, stmt.properties, stmt.name_span, diag)
+    check_changelog_table(stmt, diag)
+    connector = next((p.value for p in stmt.properties if p.key == "connector"), "")
+    if connector == "upsert-kafka" and stmt.primary_key is None:
+        prop = next(p for p in stmt.properties if p.key == "connector")
+        diag.error(
+            "BindError",
+            "connector 'upsert-kafka' needs a PRIMARY KEY (the message key that rows "
+            "are upserted by)",
+            prop.span,
+            hint="declare e.g. PRIMARY KEY (id) NOT ENFORCED",
+        )
+    seen = _column_names(stmt, diag)
+    # physical and metadata columns first: computed columns are typed over them
+    columns = _stored_columns(stmt, connector, diag)
+    columns = {**columns, **_computed_columns(binder, stmt, seen, columns)}
+    ordered = [columns[c.name.lower()] for c in stmt.columns if c.name.lower() in columns]
+    watermark = None
+    if stmt.watermark is not None:
+        watermark = _watermark(binder, stmt, ordered)
+        if watermark is not None:
+            ordered = [
+                replace(c, type=replace(c.type, time_attribute="ROWTIME"))
+                if c.name.lower() == watermark.column.lower()
+                else c
+                for c in ordered
+            ]
+    primary_key: tuple[str, ...] = ()
+    if stmt.primary_key is not None:
+        primary_key = _primary_key(stmt, stmt.primary_key, columns, diag)
+        # key columns are NOT NULL, as in Flink
+        ordered = [
+            replace(c, type=c.type.with_nullable(False)) if c.name in primary_key else c
+            for c in ordered
+        ]
+    if len(diag.errors) > errors_before:
+        return
+    definition = SourceDef(
+        kind=stmt.kind,
+        name=stmt.name,
+        columns=tuple(ordered),
+        watermark=watermark,
+        primary_key=primary_key,
+        properties={p.key: p.value for p in stmt.properties},
+        span=stmt.span,
+        property_spans={p.key: p.span for p in stmt.properties},
+        origin=diag.source.path,
+    )
+    catalog.add(definition, stmt.if_not_exists, diag, stmt.name_span)
+
+
+def _column_names(stmt: ast.CreateSource, diag: Diagnostics) -> dict[str, ast.ColumnDef]:
+    """The columns by lower-case name; duplicates and names no record field can
+    have are reported."""
+    seen: dict[str, ast.ColumnDef] = {}
+    for col in stmt.columns:
+        if col.name.lower() in seen:
+            diag.error("BindError", f"duplicate column '{col.name}'", col.span)
+        seen[col.name.lower()] = col
+        if col.computed is None and col.metadata_key is None and _UNREADABLE_NAME.search(
+            col.name
+        ):
+            # the JSON decoder maps record keys to fields by name (msgspec), and
+            # refuses these characters in a key it looks up
+            diag.error(
+                "UnsupportedError",
+                f"column name {col.name!r} contains a double quote, a backslash or a "
+                "control character; sqlc cannot read such a field from a record",
+                col.span,
+                hint="rename the field upstream, or read it under another name",
+            )
+    return seen
+
+
+def _stored_columns(stmt: ast.CreateSource, connector: str, diag: Diagnostics
+                    ) -> dict[str, CatalogColumn]:
+    """The physical and metadata columns by lower-case name (those whose type
+    could be read)."""
+    columns: dict[str, CatalogColumn] = {}
+    for col in stmt.columns:
+        if col.computed is not None:
+            continue
+        assert col.type is not None
+        typ = type_of(col.type, diag)
+        if typ is None:
+            continue
+        if col.metadata_key is not None:
+            _check_metadata_key(col, connector, diag)
+        columns[col.name.lower()] = CatalogColumn(
+            col.name, typ.with_nullable(not col.not_null), None, col.metadata_key,
+            col.comment, col.span,
+        )
+    return columns
+
+
+def _check_metadata_key(col: ast.ColumnDef, connector: str, diag: Diagnostics) -> None:
+    key = col.metadata_key or col.name
+    if connector in ("kafka", "upsert-kafka") and key not in KAFKA_METADATA:
+        suggestion = did_you_mean(key, list(KAFKA_METADATA))
+        diag.error(
+            "BindError",
+            f"unknown Kafka metadata key '{key}'"
+            + (f"; did you mean '{suggestion}'?" if suggestion else ""),
+            col.metadata_span,
+            hint="available: " + ", ".join(KAFKA_METADATA),
+        )
+    elif connector not in ("kafka", "upsert-kafka"):
+        diag.error(
+            "UnsupportedError",
+            f"connector '{connector}' has no metadata columns",
+            col.span,
+        )
+
+
+def _computed_columns(binder: ExpressionBinder, stmt: ast.CreateSource,
+                      seen: dict[str, ast.ColumnDef], stored: dict[str, CatalogColumn]
+                      ) -> dict[str, CatalogColumn]:
+    """The computed columns by lower-case name, each typed over the stored columns
+    (a computed column may not use another)."""
+    base_schema = tuple(lg.Field(c.name, c.type) for c in stored.values())
+    scope = Scope.of(base_schema, stmt.name)
+    columns: dict[str, CatalogColumn] = {}
+    for col in stmt.columns:
+        if col.computed is None:
+            continue
+        try:
+            for node in iter_ast(col.computed):
+                if isinstance(node, ast.Column) and node.name.lower() in seen and seen[
+                    node.name.lower()
+                ].computed is not None:
+                    binder.diag.error(
+                        "BindError",
+                        f"computed column '{col.name}' refers to computed column "
+                        f"'{node.name}'; computed columns may only use physical and "
+                        "metadata columns",
+                        node.span,
+                    )
+                    raise Abort
+            bound = binder.expr(col.computed, scope, "a computed column")
+        except Abort:
+            continue
+        columns[col.name.lower()] = CatalogColumn(
+            col.name, bound.type, col.computed, None, col.comment, col.span
+        )
+    return columns
+
+
+def _primary_key(stmt: ast.CreateSource, key: ast.PrimaryKey,
+                 columns: dict[str, CatalogColumn], diag: Diagnostics) -> tuple[str, ...]:
+    """The key's column names, as the columns spell them."""
+    names = []
+    for written in key.columns:
+        col = columns.get(written.name.lower())
+        if col is None:
+            diag.error(
+                "BindError",
+                f"primary key column '{written.name}' is not a column of {stmt.name}",
+                written.span,
+            )
+            continue
+        names.append(col.name)
+    if key.enforced:  # written ENFORCED; nothing written is NOT ENFORCED
+        diag.error(
+            "UnsupportedError",
+            "sqlc cannot enforce a primary key; declare it NOT ENFORCED (as Flink "
+            "requires)",
+            key.span,
+            hint="a key sqlc trusts the data to keep: PRIMARY KEY (...) NOT ENFORCED, "
+            "or PRIMARY KEY alone",
+        )
+    return tuple(names)
+
+
+def _watermark(binder: ExpressionBinder, stmt: ast.CreateSource, columns: list[CatalogColumn]
+               ) -> Watermark | None:
+    assert stmt.watermark is not None
+    diag = binder.diag
+    wm = stmt.watermark
+    target = next((c for c in columns if c.name.lower() == wm.column.name.lower()), None)
+    if target is None:
+        suggestion = did_you_mean(wm.column.name, [c.name for c in columns])
+        diag.error(
+            "BindError",
+            f"watermark column '{wm.column.name}' is not a column of {stmt.name}"
+            + (f"; did you mean '{suggestion}'?" if suggestion else ""),
+            wm.column.span,
+        )
+        return None
+    if not target.type.is_timestamp:
+        diag.error(
+            "BindError",
+            f"watermark column '{target.name}' is {target.type.sql()}; it must be "
+            "TIMESTAMP(3) or TIMESTAMP_LTZ(3)",
+            wm.column.span,
+            hint=f"add a computed column, e.g. event_time AS TO_TIMESTAMP({target.name})",
+        )
+        return None
+    scope = Scope.of(tuple(lg.Field(c.name, c.type) for c in columns), stmt.name)
+    try:
+        bound = binder.expr(wm.expr, scope, "a watermark")
+    except Abort:
+        return None
+    if not bound.type.is_timestamp:
+        diag.error(
+            "BindError",
+            f"the watermark expression is {bound.type.sql()}; it must be a timestamp",
+            wm.expr.span,
+        )
+        return None
+    bound_ms: int | None = None
+    expr = wm.expr
+    if isinstance(expr, ast.Column) and expr.name.lower() == target.name.lower():
+        bound_ms = 0
+    elif (
+        isinstance(expr, ast.Binary)
+        and expr.op == "-"
+        and isinstance(expr.left, ast.Column)
+        and expr.left.name.lower() == target.name.lower()
+        and isinstance(expr.right, ast.Interval)
+    ):
+        bound_ms = interval_ms(expr.right, diag)
+        if bound_ms < 0:
+            diag.error("BindError", "the watermark delay must not be negative",
+                       expr.right.span)
+            return None
+    text = diag.source.fragment(wm.expr.span)
+    return Watermark(target.name, wm.expr, bound_ms, text)
+
+
+def scan(binder: ExpressionBinder, source: SourceDef, rel: ast.TableRef) -> lg.Scan:
+    """The Scan of a source, its computed columns and watermark bound again over
+    its columns."""
+    schema = tuple(lg.Field(c.name, c.type) for c in source.columns)
+    scope = Scope.of(schema, source.name)
+    computed = []
+    for i, col in enumerate(source.columns):
+        if col.computed is not None:
+            computed.append((i, binder.expr(col.computed, scope, "a computed column")))
+    watermark = None
+    if source.watermark is not None:
+        index = next(
+            i for i, c in enumerate(source.columns)
+            if c.name.lower() == source.watermark.column.lower()
+        )
+        custom = None
+        if source.watermark.bound_ms is None:
+            custom = binder.expr(source.watermark.expr, scope, "a watermark")
+        idle = source.properties.get("scan.watermark.idle-timeout")
+        watermark = lg.WatermarkSpec(index, source.watermark.bound_ms, custom,
+                                     duration_ms(idle) if idle else None)
+    return lg.Scan(
+        source=source.name,
+        kind=source.kind,
+        schema=schema,
+        physical=tuple(i for i, c in enumerate(source.columns) if c.kind == "physical"),
+        computed=tuple(computed),
+        metadata=tuple(
+            (i, c.metadata_key or c.name)
+            for i, c in enumerate(source.columns)
+            if c.kind == "metadata"
+        ),
+        watermark=watermark,
+        properties=tuple(sorted(source.properties.items())),
+        alias=rel.alias,
+        span=rel.span,
+    )
