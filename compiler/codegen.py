@@ -24,7 +24,27 @@ from compiler import __version__
 from compiler import logical as lg
 from compiler.errors import Diagnostic, Source, Span, UnsupportedError
 from compiler.functions import OPERATORS, SCALARS
-from compiler.physical import Exec, explain_physical, walk
+from compiler.physical import (
+    CalcExec,
+    Exec,
+    GroupAggregateExec,
+    IntervalJoinExec,
+    JoinExec,
+    LimitExec,
+    LookupJoinExec,
+    MatchExec,
+    OverAggregateExec,
+    RankExec,
+    SinkExec,
+    SourceExec,
+    TemporalSortExec,
+    UnionExec,
+    WindowAggregateExec,
+    WindowRankExec,
+    WindowTableFunctionExec,
+    explain_physical,
+    walk,
+)
 from runtime_lib.aggregates import RETRACTABLE
 from runtime_lib.pipeline import identifier
 
@@ -45,20 +65,20 @@ RUNTIME_IMPORTS = {
 }
 SCALAR_MODULE = "runtime_lib.scalar"
 
-RUNNABLE = {"SourceExec", "CalcExec", "SinkExec", "WindowAggregateExec", "GroupAggregateExec",
-            "IntervalJoinExec", "TemporalSortExec", "LookupJoinExec", "JoinExec"}
+RUNNABLE = (SourceExec, CalcExec, SinkExec, WindowAggregateExec, GroupAggregateExec,
+            IntervalJoinExec, TemporalSortExec, LookupJoinExec, JoinExec)
 NOT_YET = {
-    "LookupJoinExec": "lookup joins",
-    "IntervalJoinExec": "interval joins",
-    "JoinExec": "regular joins",
-    "OverAggregateExec": "OVER windows",
-    "RankExec": "Top-N",
-    "WindowRankExec": "window Top-N",
-    "MatchExec": "MATCH_RECOGNIZE",
-    "UnionExec": "UNION",
-    "TemporalSortExec": "ORDER BY on a stream",
-    "LimitExec": "LIMIT on a stream",
-    "WindowTableFunctionExec": "window TVFs outside an aggregation",
+    LookupJoinExec: "lookup joins",
+    IntervalJoinExec: "interval joins",
+    JoinExec: "regular joins",
+    OverAggregateExec: "OVER windows",
+    RankExec: "Top-N",
+    WindowRankExec: "window Top-N",
+    MatchExec: "MATCH_RECOGNIZE",
+    UnionExec: "UNION",
+    TemporalSortExec: "ORDER BY on a stream",
+    LimitExec: "LIMIT on a stream",
+    WindowTableFunctionExec: "window TVFs outside an aggregation",
 }
 
 
@@ -257,8 +277,8 @@ class _Generator:
         problems = []
         for root in self.roots:
             for e in walk(root):
-                if e.name not in RUNNABLE:
-                    what = NOT_YET.get(e.name, e.name)
+                if not isinstance(e, RUNNABLE):
+                    what = NOT_YET.get(type(e), e.name)
                     problems.append(Diagnostic(
                         "UnsupportedError",
                         f"{what} ({e.name}) compile and EXPLAIN but do not run yet",
@@ -272,22 +292,22 @@ class _Generator:
                                 "UnsupportedError",
                                 f"{call.fn}(DISTINCT ...) does not run yet; COUNT(DISTINCT) "
                                 "does", call.span))
-                nested = e.name in ("WindowAggregateExec", "GroupAggregateExec") and any(
-                    x.name in ("WindowAggregateExec", "GroupAggregateExec")
+                nested = isinstance(e, (WindowAggregateExec, GroupAggregateExec)) and any(
+                    isinstance(x, (WindowAggregateExec, GroupAggregateExec))
                     for child in e.inputs for x in walk(child))
                 if nested:
                     problems.append(Diagnostic(
                         "UnsupportedError", "an aggregation over another aggregation does not "
                         "run yet", e.span))
                 updating = any(lg.changelog(child.logical) != "I" for child in e.inputs)
-                if e.name in ("TemporalSortExec", "IntervalJoinExec") and updating:
+                if isinstance(e, (TemporalSortExec, IntervalJoinExec)) and updating:
                     problems.append(Diagnostic(
                         "UnsupportedError", f"{e.name} over an updating input (a regular outer "
                         "join or an aggregation) does not run yet", e.span))
-                if e.name in ("GroupAggregateExec", "WindowAggregateExec") and updating \
+                if isinstance(e, (GroupAggregateExec, WindowAggregateExec)) and updating \
                         and not nested:
                     problems += _retraction_problems(e)
-                if e.name in ("IntervalJoinExec", "JoinExec"):
+                if isinstance(e, (IntervalJoinExec, JoinExec)):
                     assert isinstance(node, lg.Join)
                     if not node.equi_keys:
                         problems.append(Diagnostic(
@@ -300,26 +320,26 @@ class _Generator:
                                 f"({node.left.schema[li].type.sql()} and "
                                 f"{node.right.schema[ri].type.sql()}) do not run yet; CAST one "
                                 "side", e.span))
-                if e.name == "LookupJoinExec":
+                if isinstance(e, LookupJoinExec):
                     assert isinstance(node, lg.Join)
                     table = e.inputs[1].logical
                     if not isinstance(table, lg.Scan) or table.computed or table.metadata:
                         problems.append(Diagnostic(
                             "UnsupportedError", "a lookup table with computed or metadata "
                             "columns does not run yet", e.span))
-                if e.name == "TemporalSortExec":
+                if isinstance(e, TemporalSortExec):
                     assert isinstance(node, lg.Sort)
                     if len(node.keys) > 1:
                         problems.append(Diagnostic(
                             "UnsupportedError", "ORDER BY a time attribute and more columns "
                             "does not run yet", e.span))
-                if e.name in ("WindowAggregateExec", "IntervalJoinExec", "TemporalSortExec") and any(
-                        x.name in ("WindowAggregateExec", "GroupAggregateExec")
+                if isinstance(e, (WindowAggregateExec, IntervalJoinExec, TemporalSortExec)) and any(
+                        isinstance(x, (WindowAggregateExec, GroupAggregateExec))
                         for child in e.inputs for x in walk(child)):
                     problems.append(Diagnostic(
                         "UnsupportedError", f"{e.name} over an aggregation does not run yet",
                         e.span))
-                if e.name == "WindowAggregateExec":
+                if isinstance(e, WindowAggregateExec):
                     assert isinstance(node, lg.Aggregate)
                     assert node.window is not None
                     time_type = node.window.input.schema[node.window.time_column].type
@@ -344,15 +364,15 @@ class _Generator:
         key = id(e)
         if key not in self.op_names:
             base = {
-                "CalcExec": "calc",
-                "WindowAggregateExec": "window_aggregate",
-                "GroupAggregateExec": "group_aggregate",
-                "IntervalJoinExec": "interval_join",
-                "LookupJoinExec": "lookup_join",
-                "JoinExec": "join",
-                "TemporalSortExec": "temporal_sort",
-                "SinkExec": "sink",
-            }.get(e.name, _identifier(e.name))
+                CalcExec: "calc",
+                WindowAggregateExec: "window_aggregate",
+                GroupAggregateExec: "group_aggregate",
+                IntervalJoinExec: "interval_join",
+                LookupJoinExec: "lookup_join",
+                JoinExec: "join",
+                TemporalSortExec: "temporal_sort",
+                SinkExec: "sink",
+            }.get(type(e), _identifier(e.name))
             self.op_names[key] = self.m.unique(base)
         return self.op_names[key]
 
@@ -363,13 +383,13 @@ class _Generator:
         m = self.m
         scans: dict[str, list[Exec]] = {}
         tables = {id(e.inputs[1]) for root in self.roots for e in walk(root)
-                  if e.name == "LookupJoinExec"}
+                  if isinstance(e, LookupJoinExec)}
         for root in self.roots:
             for e in walk(root):
-                if e.name == "SourceExec" and id(e) not in tables:
+                if isinstance(e, SourceExec) and id(e) not in tables:
                     assert isinstance(e.logical, lg.Scan)
                     scans.setdefault(e.logical.source, []).append(e)
-                if e.name == "SinkExec":
+                if isinstance(e, SinkExec):
                     self.sink_index[id(e)] = len(self.sink_index)
                     node = e.logical
                     assert isinstance(node, lg.Sink)
@@ -386,15 +406,15 @@ class _Generator:
         # stateful operators: state in __init__, their output in a method each
         for root in self.roots:
             for e in walk(root):
-                if e.name in ("WindowAggregateExec", "GroupAggregateExec"):
+                if isinstance(e, (WindowAggregateExec, GroupAggregateExec)):
                     self.aggregate(e)
-                if e.name == "IntervalJoinExec":
+                if isinstance(e, IntervalJoinExec):
                     self.interval_join(e)
-                if e.name == "TemporalSortExec":
+                if isinstance(e, TemporalSortExec):
                     self.temporal_sort(e)
-                if e.name == "LookupJoinExec":
+                if isinstance(e, LookupJoinExec):
                     self.lookup_join(e)
-                if e.name == "JoinExec":
+                if isinstance(e, JoinExec):
                     self.interval_join(e)  # a regular join: the same shape without time
         self.advance_method()
         return {}
@@ -519,7 +539,7 @@ class _Generator:
             parent = self.parent.get(id(current))
             if parent is None:
                 return lines
-            if parent.name == "CalcExec":
+            if isinstance(parent, CalcExec):
                 name = self.name_of(parent)
                 doc = self.calc_doc(parent)
                 if name not in self.emitted:  # several producers may feed one Calc
@@ -530,17 +550,17 @@ class _Generator:
                 lines.append(f"{indent}{var} = {name}({var})")
                 current = parent
                 continue
-            if parent.name == "SinkExec":
+            if isinstance(parent, SinkExec):
                 index = self.sink_index[id(parent)]
                 target = parent.logical.target  # type: ignore[union-attr]
                 lines.append(f"{indent}# SinkExec: {_comment(target or 'the output')}")
                 lines.append(f"{indent}self.write({index}, {var})")
                 return lines
             # a stateful operator: hand the rows over
-            if parent.name in ("IntervalJoinExec", "JoinExec"):
+            if isinstance(parent, (IntervalJoinExec, JoinExec)):
                 side = 0 if parent.inputs[0] is current else 1
                 return lines + self.push_into_join(parent, side, var, indent)
-            if parent.name == "LookupJoinExec":
+            if isinstance(parent, LookupJoinExec):
                 name = self.name_of(parent)
                 node = parent.logical
                 assert isinstance(node, lg.Join)
@@ -551,7 +571,7 @@ class _Generator:
                     f"{_comment(parent.inputs[1].logical.source)}",  # type: ignore[union-attr]
                     f"{indent}self.on_{name}(self.{name}.process([{keys}], {var}))",
                 ]
-            if parent.name == "TemporalSortExec":
+            if isinstance(parent, TemporalSortExec):
                 name = self.name_of(parent)
                 return lines + [
                     f"{indent}# {parent.name} ({self.m.where(parent.span)}): "
@@ -689,13 +709,13 @@ class _Generator:
         """The expression of the watermark that reaches operator ``e``'s output:
         from ``advance``'s argument, or (``latest``) from the latest watermarks
         the pipeline saw, while a batch is processed."""
-        if e.name == "SourceExec":
+        if isinstance(e, SourceExec):
             source = e.logical.source  # type: ignore[union-attr]
             return f"self.watermarks.get({source!r}, WM_MIN)" if latest else f"watermarks[{source!r}]"
-        if e.name == "LookupJoinExec":
+        if isinstance(e, LookupJoinExec):
             # a lookup table has no watermark: the stream side's passes through
             return self.watermark_of(e.inputs[0], latest)
-        if e.name == "IntervalJoinExec":
+        if isinstance(e, IntervalJoinExec):
             inner = (f"min({self.watermark_of(e.inputs[0], latest)}, "
                      f"{self.watermark_of(e.inputs[1], latest)})")
             # an interval join holds its output back: the downstream watermark lags
@@ -706,18 +726,18 @@ class _Generator:
     def advance_method(self) -> None:
         """``advance``: fire what the new watermarks allow, lowest operators first."""
         timed = [(e, name) for e, name in self.stateful
-                 if e.name in ("WindowAggregateExec", "IntervalJoinExec", "TemporalSortExec")]
+                 if isinstance(e, (WindowAggregateExec, IntervalJoinExec, TemporalSortExec))]
         if not timed:
             return
         order = {id(e): i for root in self.roots for i, e in enumerate(_post_order(root))}
         timed.sort(key=lambda pair: order[id(pair[0])])
         lines = ["    def advance(self, watermarks: dict[str, int]) -> None:",
                  '        """Fire the windows and join bounds the watermarks have passed."""']
-        if any(e.name == "IntervalJoinExec" for e, _ in timed):
+        if any(isinstance(e, IntervalJoinExec) for e, _ in timed):
             lines.append("        self.watermarks = watermarks")
         for e, name in timed:
-            watermark = " ".join(self.watermark_of(e.inputs[0]).split()) if e.name != \
-                "IntervalJoinExec" else f"min({self.watermark_of(e.inputs[0])}, " \
+            watermark = " ".join(self.watermark_of(e.inputs[0]).split()) if not isinstance(
+                e, IntervalJoinExec) else f"min({self.watermark_of(e.inputs[0])}, " \
                 f"{self.watermark_of(e.inputs[1])})"
             lines.append(f"        self.on_{name}(self.{name}.advance({watermark}))")
         self.m.methods.append("\n".join(lines))
