@@ -1,0 +1,185 @@
+"""Sources and Calc: the Source spec of each stream with its computed columns
+and its entry method, and the pure function of each fused filter+projection."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from compiler import logical as lg
+from compiler.codegen.emit.base import Emitter
+from compiler.codegen.expressions import ExprEmitter
+from compiler.codegen.text import comment, docstring_safe, field_call, identifier
+from compiler.physical import Exec
+
+if TYPE_CHECKING:
+    from compiler.codegen.generator import Generator
+
+
+def source(g: Generator, source_name: str, execs: list[Exec]) -> None:
+    """The Source spec, its computed columns, and the method its batches enter by."""
+    m = g.m
+    scans = [e.logical for e in execs]
+    assert all(isinstance(s, lg.Scan) for s in scans)
+    first: lg.Scan = scans[0]  # type: ignore[assignment]
+    # the union of the columns the queries read, in the source's order
+    wanted: dict[str, lg.Field] = {}
+    for scan in scans:
+        for f in scan.schema:  # type: ignore[union-attr]
+            wanted.setdefault(f.name, f)
+    computed_exprs: dict[str, tuple[lg.BoundExpr, lg.Schema]] = {}
+    metadata: dict[str, str] = {}
+    physical: list[lg.Field] = []
+    for scan in scans:
+        computed = dict(scan.computed)  # type: ignore[union-attr]
+        meta = dict(scan.metadata)  # type: ignore[union-attr]
+        for i, f in enumerate(scan.schema):  # type: ignore[union-attr]
+            if i in computed:
+                computed_exprs.setdefault(f.name, (computed[i], scan.schema))  # type: ignore
+            elif i in meta:
+                metadata.setdefault(f.name, meta[i])
+            elif f.name not in [p.name for p in physical]:
+                physical.append(f)
+    const = m.unique(identifier(source_name).upper())
+    ident = identifier(source_name)
+    lines = [f"# SourceExec: {comment(source_name)} ({m.where(first.span)})"]
+    lines.append(f"{const} = Source(")
+    lines.append(f"    name={source_name!r},")
+    # the event time cannot be NULL: records without the columns it is computed
+    # from are dead letters at decoding, with their position and raw text
+    required: set[str] = set()
+    if first.watermark is not None:
+        time_index = first.watermark.column
+        time_expr = dict(first.computed).get(time_index)
+        refs = lg.referenced(time_expr) if time_expr is not None else {time_index}
+        required = {first.schema[i].name for i in refs}
+    lines.append("    fields=(")
+    for f in physical:
+        if f.name in required and f.type.nullable:
+            f = lg.Field(f.name, f.type.with_nullable(False))
+            lines.append(f"        # {comment(f.name)}: NOT NULL here, the event time needs it")
+            lines.append(f"        {field_call(f, 'the event time is computed from it')},")
+            continue
+        lines.append(f"        {field_call(f)},")
+    lines.append("    ),")
+    if metadata:
+        lines.append("    metadata={")
+        for name, key in metadata.items():
+            lines.append(f"        {name!r}: {key!r},")
+        lines.append("    },")
+    lines.append("    properties={")
+    for key, value in first.properties:
+        lines.append(f"        {key!r}: {value!r},")
+    lines.append("    },")
+    wm = first.watermark
+    if wm is not None:
+        column = first.schema[wm.column].name
+        if wm.bound_ms is not None:
+            lines.append(f"    watermark=Watermark({column!r}, delay_ms={wm.bound_ms!r}, "
+                         f"idle_timeout_ms={wm.idle_timeout_ms!r}),")
+        else:
+            fn = m.unique(f"watermark_{ident}")
+            emitter = ExprEmitter(first.schema)
+            assert wm.expr is not None
+            m.functions.append(
+                f"def {fn}(batch: Batch):\n"
+                f'    """The watermark expression of {comment(source_name)}."""\n'
+                f"    return {emitter.emit(wm.expr)}"
+            )
+            lines.append(f"    watermark=Watermark({column!r}, expression={fn}, "
+                         f"idle_timeout_ms={wm.idle_timeout_ms!r}),")
+    if computed_exprs:
+        fn = m.unique(f"computed_{ident}")
+        lines.append(f"    computed={fn},")
+        body = [f"def {fn}(batch: Batch) -> Batch:",
+                f'    """Computed columns of {comment(source_name)}."""',
+                "    return batch.project(", "        {"]
+        for name, f in wanted.items():
+            if name in computed_exprs:
+                expr, schema = computed_exprs[name]
+                body.append(f"            # {comment(name + ' AS ' + lg.expr_sql(expr))}")
+                body.append(f"            {name!r}: {ExprEmitter(schema).column(expr)},")
+            else:
+                body.append(f"            {name!r}: batch[{name!r}],")
+        body += ["        }", "    )"]
+        m.functions.append("\n".join(body))
+    lines.append(")")
+    m.sources.append("\n".join(lines))
+    m.source_names.append(const)
+    # the entry method: each query reading this source gets its columns
+    method = [f"    def on_{ident}(self, batch: Batch) -> None:",
+              f'        """Rows of {comment(source_name)}."""']
+    for number, e in enumerate(execs, start=1):
+        scan = e.logical
+        assert isinstance(scan, lg.Scan)
+        names = [f.name for f in scan.schema]
+        if len(execs) == 1:
+            method += g.chain(e, "batch", "        ")
+            continue
+        # several queries read this source: each gets its own rows variable
+        var = f"{ident}_{number}"
+        if names != list(wanted):
+            method.append(f"        {var} = batch.project("
+                          f"{{name: batch[name] for name in {tuple(names)!r}}})")
+        else:
+            method.append(f"        {var} = batch")
+        method += g.chain(e, var, "        ")
+    m.methods.append("\n".join(method))
+
+
+def _calc_function(name: str, node: lg.LogicalNode, doc: str) -> str:
+    """A pure function for a CalcExec: filter the batch, then project it."""
+    input_schema = node.inputs()[0].schema
+    emitter = ExprEmitter(input_schema)
+    if isinstance(node, lg.Calc):
+        condition, exprs, names = node.condition, node.exprs, node.names
+    elif isinstance(node, lg.Filter):
+        condition = node.predicate
+        exprs = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(input_schema))
+        names = tuple(f.name for f in input_schema)
+    else:
+        assert isinstance(node, lg.Project)
+        condition, exprs, names = None, node.exprs, node.names
+    lines = [f"def {name}(batch: Batch) -> Batch:", f'    """{docstring_safe(doc)}"""']
+    if condition is not None:
+        lines.append(f"    batch = batch.take({emitter.mask(condition)})")
+    identity = [isinstance(e, lg.ColumnRef) and e.index == i and n == input_schema[i].name
+                for i, (e, n) in enumerate(zip(exprs, names))]
+    if all(identity) and len(exprs) == len(input_schema):
+        lines.append("    return batch")
+    else:
+        lines.append("    return batch.project(")
+        lines.append("        {")
+        for expr, out in zip(exprs, names):
+            lines.append(f"            {out!r}: {emitter.column(expr)},")
+        lines.append("        }")
+        lines.append("    )")
+    return "\n".join(lines)
+
+
+def _calc_doc(e: Exec) -> str:
+    node = e.logical
+    parts = []
+    condition = node.condition if isinstance(node, lg.Calc) else (
+        node.predicate if isinstance(node, lg.Filter) else None)
+    if condition is not None:
+        parts.append("WHERE " + lg.expr_sql(condition))
+    if not isinstance(node, lg.Filter):
+        parts.append("SELECT " + ", ".join(node.names))  # type: ignore[union-attr]
+    return "; ".join(parts)
+
+
+def push_calc(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
+    """The call of the Calc's function on ``var``, written once as a function."""
+    m = g.m
+    name = g.name_of(e)
+    doc = _calc_doc(e)
+    if name not in g.emitted:  # several producers may feed one Calc
+        g.emitted.add(name)
+        m.functions.append(_calc_function(name, e.logical, doc))
+        m.span_entry(name, e.span)
+    return [f"{indent}# {e.name} ({m.where(e.span)}): {comment(doc)}",
+            f"{indent}{var} = {name}({var})"]
+
+
+SOURCE = Emitter("source")
+CALC = Emitter("calc", push=push_calc, inline=True)

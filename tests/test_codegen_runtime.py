@@ -1,0 +1,37 @@
+"""Every runtime symbol codegen names exists in runtime_lib (the promise of
+compiler/codegen/runtime.py), and the checked-in modules import nothing else
+from runtime_lib."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+from compiler.codegen.runtime import RUNTIME_IMPORTS, SCALAR_MODULE
+
+ROOT = Path(__file__).resolve().parent.parent
+PAIRS = [(module, name) for module, names in RUNTIME_IMPORTS.items() for name in names]
+
+
+@pytest.mark.parametrize("module, name", PAIRS, ids=[f"{m}.{n}" for m, n in PAIRS])
+def test_runtime_symbol_exists(module: str, name: str) -> None:
+    assert hasattr(importlib.import_module(module), name)
+
+
+def test_scalar_module_exists() -> None:
+    importlib.import_module(SCALAR_MODULE)
+
+
+def test_generated_modules_import_only_the_table() -> None:
+    package, _, scalar = SCALAR_MODULE.rpartition(".")
+    for path in sorted((ROOT / "generated").glob("*.py")):
+        for module, names in re.findall(r"^from (runtime_lib\S*) import (.+)$",
+                                        path.read_text(), re.M):
+            if module == package:
+                assert names == f"{scalar} as sql", path.name
+                continue
+            for name in names.split(", "):
+                assert (module, name) in PAIRS, f"{path.name}: {module}.{name}"
