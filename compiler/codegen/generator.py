@@ -106,7 +106,7 @@ class Generator:
 
     def generate(self) -> None:
         self.refuse_unsupported()
-        scans: dict[str, list[Exec]] = {}
+        scans: dict[str, list[SourceExec]] = {}
         tables = {id(e.inputs[1]) for root in self.roots for e in walk(root)
                   if isinstance(e, LookupJoinExec)}
         for root in self.roots:

@@ -3,56 +3,64 @@ and its entry method, and the pure function of each fused filter+projection."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from compiler import logical as lg
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.expressions import ExprEmitter
 from compiler.codegen.text import comment, docstring_safe, field_call, identifier
-from compiler.physical import Exec
+from compiler.physical import Exec, SourceExec
 
 if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
 
 
-def source(g: Generator, source_name: str, execs: list[Exec]) -> None:
-    """The Source spec, its computed columns, and the method its batches enter by."""
-    m = g.m
-    scans = [e.logical for e in execs]
-    assert all(isinstance(s, lg.Scan) for s in scans)
-    first: lg.Scan = scans[0]  # type: ignore[assignment]
-    # the union of the columns the queries read, in the source's order
+@dataclass(frozen=True)
+class _Columns:
+    """What the queries that read one source need of it."""
+
+    wanted: dict[str, lg.Field]  # the union of the columns they read, in the source's order
+    computed: dict[str, tuple[lg.BoundExpr, lg.Schema]]  # computed column -> expr, its schema
+    metadata: dict[str, str]  # metadata column -> key
+    physical: list[lg.Field]  # what the decoder reads
+
+
+def _columns(scans: list[lg.Scan]) -> _Columns:
     wanted: dict[str, lg.Field] = {}
     for scan in scans:
-        for f in scan.schema:  # type: ignore[union-attr]
+        for f in scan.schema:
             wanted.setdefault(f.name, f)
     computed_exprs: dict[str, tuple[lg.BoundExpr, lg.Schema]] = {}
     metadata: dict[str, str] = {}
     physical: list[lg.Field] = []
     for scan in scans:
-        computed = dict(scan.computed)  # type: ignore[union-attr]
-        meta = dict(scan.metadata)  # type: ignore[union-attr]
-        for i, f in enumerate(scan.schema):  # type: ignore[union-attr]
+        computed = dict(scan.computed)
+        meta = dict(scan.metadata)
+        for i, f in enumerate(scan.schema):
             if i in computed:
-                computed_exprs.setdefault(f.name, (computed[i], scan.schema))  # type: ignore
+                computed_exprs.setdefault(f.name, (computed[i], scan.schema))
             elif i in meta:
                 metadata.setdefault(f.name, meta[i])
             elif f.name not in [p.name for p in physical]:
                 physical.append(f)
-    const = m.unique(identifier(source_name).upper())
-    ident = identifier(source_name)
-    lines = [f"# SourceExec: {comment(source_name)} ({m.where(first.span)})"]
-    lines.append(f"{const} = Source(")
-    lines.append(f"    name={source_name!r},")
+    return _Columns(wanted, computed_exprs, metadata, physical)
+
+
+def _event_time_inputs(scan: lg.Scan) -> set[str]:
+    """The columns the event time is computed from (itself, if it is read)."""
+    if scan.watermark is None:
+        return set()
+    time_index = scan.watermark.column
+    time_expr = dict(scan.computed).get(time_index)
+    refs = lg.referenced(time_expr) if time_expr is not None else {time_index}
+    return {scan.schema[i].name for i in refs}
+
+
+def _field_lines(physical: list[lg.Field], required: set[str]) -> list[str]:
     # the event time cannot be NULL: records without the columns it is computed
     # from are dead letters at decoding, with their position and raw text
-    required: set[str] = set()
-    if first.watermark is not None:
-        time_index = first.watermark.column
-        time_expr = dict(first.computed).get(time_index)
-        refs = lg.referenced(time_expr) if time_expr is not None else {time_index}
-        required = {first.schema[i].name for i in refs}
-    lines.append("    fields=(")
+    lines = ["    fields=("]
     for f in physical:
         if f.name in required and f.type.nullable:
             f = lg.Field(f.name, f.type.with_nullable(False))
@@ -61,69 +69,96 @@ def source(g: Generator, source_name: str, execs: list[Exec]) -> None:
             continue
         lines.append(f"        {field_call(f)},")
     lines.append("    ),")
-    if metadata:
+    return lines
+
+
+def _watermark_line(g: Generator, scan: lg.Scan, source_name: str) -> str:
+    """The ``watermark=`` argument; a custom watermark expression becomes a function."""
+    wm = scan.watermark
+    assert wm is not None
+    column = scan.schema[wm.column].name
+    if wm.bound_ms is not None:
+        return (f"    watermark=Watermark({column!r}, delay_ms={wm.bound_ms!r}, "
+                f"idle_timeout_ms={wm.idle_timeout_ms!r}),")
+    fn = g.m.unique(f"watermark_{identifier(source_name)}")
+    emitter = ExprEmitter(scan.schema)
+    assert wm.expr is not None
+    g.m.functions.append(
+        f"def {fn}(batch: Batch):\n"
+        f'    """The watermark expression of {comment(source_name)}."""\n'
+        f"    return {emitter.emit(wm.expr)}"
+    )
+    return (f"    watermark=Watermark({column!r}, expression={fn}, "
+            f"idle_timeout_ms={wm.idle_timeout_ms!r}),")
+
+
+def _computed_function(g: Generator, source_name: str, columns: _Columns) -> str:
+    """The function that adds the computed columns to a decoded batch; its name."""
+    fn = g.m.unique(f"computed_{identifier(source_name)}")
+    body = [f"def {fn}(batch: Batch) -> Batch:",
+            f'    """Computed columns of {comment(source_name)}."""',
+            "    return batch.project(", "        {"]
+    for name in columns.wanted:
+        if name in columns.computed:
+            expr, schema = columns.computed[name]
+            body.append(f"            # {comment(name + ' AS ' + lg.expr_sql(expr))}")
+            body.append(f"            {name!r}: {ExprEmitter(schema).column(expr)},")
+        else:
+            body.append(f"            {name!r}: batch[{name!r}],")
+    body += ["        }", "    )"]
+    g.m.functions.append("\n".join(body))
+    return fn
+
+
+def _entry_method(g: Generator, source_name: str, execs: list[SourceExec],
+                  wanted: list[str]) -> str:
+    """``on_<source>``: each query reading the source gets its columns, pushed up its plan."""
+    ident = identifier(source_name)
+    method = [f"    def on_{ident}(self, batch: Batch) -> None:",
+              f'        """Rows of {comment(source_name)}."""']
+    if len(execs) == 1:
+        return "\n".join(method + g.chain(execs[0], "batch", "        "))
+    for number, e in enumerate(execs, start=1):
+        # several queries read this source: each gets its own rows variable
+        names = [f.name for f in e.logical.schema]
+        var = f"{ident}_{number}"
+        if names != wanted:
+            method.append(f"        {var} = batch.project("
+                          f"{{name: batch[name] for name in {tuple(names)!r}}})")
+        else:
+            method.append(f"        {var} = batch")
+        method += g.chain(e, var, "        ")
+    return "\n".join(method)
+
+
+def source(g: Generator, source_name: str, execs: list[SourceExec]) -> None:
+    """The Source spec, its computed columns, and the method its batches enter by."""
+    m = g.m
+    scans = [e.logical for e in execs]
+    first = scans[0]
+    columns = _columns(scans)
+    const = m.unique(identifier(source_name).upper())
+    lines = [f"# SourceExec: {comment(source_name)} ({m.where(first.span)})",
+             f"{const} = Source(",
+             f"    name={source_name!r},"]
+    lines += _field_lines(columns.physical, _event_time_inputs(first))
+    if columns.metadata:
         lines.append("    metadata={")
-        for name, key in metadata.items():
+        for name, key in columns.metadata.items():
             lines.append(f"        {name!r}: {key!r},")
         lines.append("    },")
     lines.append("    properties={")
     for key, value in first.properties:
         lines.append(f"        {key!r}: {value!r},")
     lines.append("    },")
-    wm = first.watermark
-    if wm is not None:
-        column = first.schema[wm.column].name
-        if wm.bound_ms is not None:
-            lines.append(f"    watermark=Watermark({column!r}, delay_ms={wm.bound_ms!r}, "
-                         f"idle_timeout_ms={wm.idle_timeout_ms!r}),")
-        else:
-            fn = m.unique(f"watermark_{ident}")
-            emitter = ExprEmitter(first.schema)
-            assert wm.expr is not None
-            m.functions.append(
-                f"def {fn}(batch: Batch):\n"
-                f'    """The watermark expression of {comment(source_name)}."""\n'
-                f"    return {emitter.emit(wm.expr)}"
-            )
-            lines.append(f"    watermark=Watermark({column!r}, expression={fn}, "
-                         f"idle_timeout_ms={wm.idle_timeout_ms!r}),")
-    if computed_exprs:
-        fn = m.unique(f"computed_{ident}")
-        lines.append(f"    computed={fn},")
-        body = [f"def {fn}(batch: Batch) -> Batch:",
-                f'    """Computed columns of {comment(source_name)}."""',
-                "    return batch.project(", "        {"]
-        for name, f in wanted.items():
-            if name in computed_exprs:
-                expr, schema = computed_exprs[name]
-                body.append(f"            # {comment(name + ' AS ' + lg.expr_sql(expr))}")
-                body.append(f"            {name!r}: {ExprEmitter(schema).column(expr)},")
-            else:
-                body.append(f"            {name!r}: batch[{name!r}],")
-        body += ["        }", "    )"]
-        m.functions.append("\n".join(body))
+    if first.watermark is not None:
+        lines.append(_watermark_line(g, first, source_name))
+    if columns.computed:
+        lines.append(f"    computed={_computed_function(g, source_name, columns)},")
     lines.append(")")
     m.sources.append("\n".join(lines))
     m.source_names.append(const)
-    # the entry method: each query reading this source gets its columns
-    method = [f"    def on_{ident}(self, batch: Batch) -> None:",
-              f'        """Rows of {comment(source_name)}."""']
-    for number, e in enumerate(execs, start=1):
-        scan = e.logical
-        assert isinstance(scan, lg.Scan)
-        names = [f.name for f in scan.schema]
-        if len(execs) == 1:
-            method += g.chain(e, "batch", "        ")
-            continue
-        # several queries read this source: each gets its own rows variable
-        var = f"{ident}_{number}"
-        if names != list(wanted):
-            method.append(f"        {var} = batch.project("
-                          f"{{name: batch[name] for name in {tuple(names)!r}}})")
-        else:
-            method.append(f"        {var} = batch")
-        method += g.chain(e, var, "        ")
-    m.methods.append("\n".join(method))
+    m.methods.append(_entry_method(g, source_name, execs, list(columns.wanted)))
 
 
 def _calc_function(name: str, node: lg.LogicalNode, doc: str) -> str:
