@@ -32,6 +32,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import GroupAggregate
 
 
+# SourceExec: llm_requests (fr_adv_002_grouping_sets.sql:10:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -45,12 +46,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, count"""
-    return batch
-
-
-# SourceExec: llm_requests (fr_adv_002_grouping_sets.sql:10:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -70,21 +65,15 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT model_id, region, count"""
+    return batch
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_adv_002_grouping_sets.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", True),
-                Field("region", "VARCHAR", True),
-                Field("count", "BIGINT", False),
-            ),
-            key=("model_id", "region"),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -183,6 +172,19 @@ class Query(Pipeline):
         batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", True),
+                Field("region", "VARCHAR", True),
+                Field("count", "BIGINT", False),
+            ),
+            key=("model_id", "region"),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

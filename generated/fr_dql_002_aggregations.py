@@ -31,6 +31,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import GroupAggregate
 
 
+# SourceExec: llm_requests (fr_dql_002_aggregations.sql:13:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -45,12 +46,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, request_count, avg_latency, p95_latency, total_cost"""
-    return batch
-
-
-# SourceExec: llm_requests (fr_dql_002_aggregations.sql:13:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -71,23 +66,15 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT model_id, request_count, avg_latency, p95_latency, total_cost"""
+    return batch
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_002_aggregations.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("request_count", "BIGINT", False),
-                Field("avg_latency", "DOUBLE", True),
-                Field("p95_latency", "DOUBLE", True),
-                Field("total_cost", "DOUBLE", True),
-            ),
-            key=("model_id",),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -123,6 +110,21 @@ class Query(Pipeline):
         batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("request_count", "BIGINT", False),
+                Field("avg_latency", "DOUBLE", True),
+                Field("p95_latency", "DOUBLE", True),
+                Field("total_cost", "DOUBLE", True),
+            ),
+            key=("model_id",),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

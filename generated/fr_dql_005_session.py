@@ -37,6 +37,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Session, WindowAggregate
 
 
+# SourceExec: llm_requests (fr_dql_005_session.sql:16:19)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -50,20 +51,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT user_id, window_start, window_end, interactions, session_tokens"""
-    return batch.project(
-        {
-            "user_id": batch["user_id"],
-            "window_start": batch["window_start"],
-            "window_end": batch["window_end"],
-            "interactions": batch["interactions"],
-            "session_tokens": batch["session_tokens"],
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_dql_005_session.sql:16:19)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -83,22 +70,23 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT user_id, window_start, window_end, interactions, session_tokens"""
+    return batch.project(
+        {
+            "user_id": batch["user_id"],
+            "window_start": batch["window_start"],
+            "window_end": batch["window_end"],
+            "interactions": batch["interactions"],
+            "session_tokens": batch["session_tokens"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_005_session.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("user_id", "VARCHAR", True),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("window_end", "TIMESTAMP(3)", False),
-                Field("interactions", "BIGINT", False),
-                Field("session_tokens", "BIGINT", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -144,6 +132,20 @@ class Query(Pipeline):
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("user_id", "VARCHAR", True),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("window_end", "TIMESTAMP(3)", False),
+                Field("interactions", "BIGINT", False),
+                Field("session_tokens", "BIGINT", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

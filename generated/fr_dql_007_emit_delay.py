@@ -30,6 +30,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (fr_dql_007_emit_delay.sql:11:25)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -42,18 +43,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, count"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "count": batch["count"],
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_dql_007_emit_delay.sql:11:25)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -72,20 +61,21 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT model_id, window_start, count"""
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "window_start": batch["window_start"],
+            "count": batch["count"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_007_emit_delay.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("count", "BIGINT", False),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -123,6 +113,18 @@ class Query(Pipeline):
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("count", "BIGINT", False),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -35,6 +35,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.tables import open_lookup_table
 
 
+# SourceExec: llm_requests (fr_join_001_stream_table.sql:15:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -50,21 +51,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT request_id, model_id, latency_ms, max_tokens, cost_per_token, calculated_cost"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "max_tokens": batch["max_tokens"],
-            "cost_per_token": batch["cost_per_token"],
-            "calculated_cost": sql.mul(batch["tokens_used"], batch["cost_per_token"]),
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_join_001_stream_table.sql:15:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -86,23 +72,24 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT request_id, model_id, latency_ms, max_tokens, cost_per_token, calculated_cost"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "model_id": batch["model_id"],
+            "latency_ms": batch["latency_ms"],
+            "max_tokens": batch["max_tokens"],
+            "cost_per_token": batch["cost_per_token"],
+            "calculated_cost": sql.mul(batch["tokens_used"], batch["cost_per_token"]),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_join_001_stream_table.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("request_id", "VARCHAR", False),
-                Field("model_id", "VARCHAR", False),
-                Field("latency_ms", "DOUBLE", True),
-                Field("max_tokens", "INT", True),
-                Field("cost_per_token", "DOUBLE", True),
-                Field("calculated_cost", "DOUBLE", True),
-            ),
-        ),
-    )
     tables = ("model_configs",)
 
     def __init__(self, ctx: Context) -> None:
@@ -143,6 +130,21 @@ class Query(Pipeline):
         batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("request_id", "VARCHAR", False),
+                Field("model_id", "VARCHAR", False),
+                Field("latency_ms", "DOUBLE", True),
+                Field("max_tokens", "INT", True),
+                Field("cost_per_token", "DOUBLE", True),
+                Field("calculated_cost", "DOUBLE", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

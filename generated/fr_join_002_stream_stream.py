@@ -33,6 +33,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.watermarks import WM_MIN
 
 
+# SourceExec: llm_requests (fr_join_002_stream_stream.sql:10:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -47,34 +48,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def computed_user_feedback(batch: Batch) -> Batch:
-    """Computed columns of user_feedback."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "feedback_text": batch["feedback_text"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT request_id, model_id, latency_ms, rating, feedback_text"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "rating": batch["rating"],
-            "feedback_text": batch["feedback_text"],
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_join_002_stream_stream.sql:10:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -96,6 +69,20 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: user_feedback (fr_join_002_stream_stream.sql:11:6)
+def computed_user_feedback(batch: Batch) -> Batch:
+    """Computed columns of user_feedback."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "feedback_text": batch["feedback_text"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 USER_FEEDBACK = Source(
     name="user_feedback",
     fields=(
@@ -116,24 +103,25 @@ USER_FEEDBACK = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT request_id, model_id, latency_ms, rating, feedback_text"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "model_id": batch["model_id"],
+            "latency_ms": batch["latency_ms"],
+            "rating": batch["rating"],
+            "feedback_text": batch["feedback_text"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_join_002_stream_stream.sql: sources in, rows out."""
 
     sources = (
         LLM_REQUESTS,
         USER_FEEDBACK,
-    )
-    outputs = (
-        Output(
-            None,
-            (
-                Field("request_id", "VARCHAR", False),
-                Field("model_id", "VARCHAR", False),
-                Field("latency_ms", "DOUBLE", True),
-                Field("rating", "INT", True),
-                Field("feedback_text", "VARCHAR", True),
-            ),
-        ),
     )
 
     def __init__(self, ctx: Context) -> None:
@@ -204,6 +192,20 @@ class Query(Pipeline):
         self.on_interval_join(
             self.interval_join.advance(min(watermarks["llm_requests"], watermarks["user_feedback"]))
         )
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("request_id", "VARCHAR", False),
+                Field("model_id", "VARCHAR", False),
+                Field("latency_ms", "DOUBLE", True),
+                Field("rating", "INT", True),
+                Field("feedback_text", "VARCHAR", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

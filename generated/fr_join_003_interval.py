@@ -31,6 +31,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.watermarks import WM_MIN
 
 
+# SourceExec: llm_requests (fr_join_003_interval.sql:7:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -44,31 +45,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def computed_error_events(batch: Batch) -> Batch:
-    """Computed columns of error_events."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "error_count": batch["error_count"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT request_id, latency_ms, error_count"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "latency_ms": batch["latency_ms"],
-            "error_count": batch["error_count"],
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_join_003_interval.sql:7:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -89,6 +65,19 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: error_events (fr_join_003_interval.sql:8:6)
+def computed_error_events(batch: Batch) -> Batch:
+    """Computed columns of error_events."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "error_count": batch["error_count"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 ERROR_EVENTS = Source(
     name="error_events",
     fields=(
@@ -108,22 +97,23 @@ ERROR_EVENTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT request_id, latency_ms, error_count"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "latency_ms": batch["latency_ms"],
+            "error_count": batch["error_count"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_join_003_interval.sql: sources in, rows out."""
 
     sources = (
         LLM_REQUESTS,
         ERROR_EVENTS,
-    )
-    outputs = (
-        Output(
-            None,
-            (
-                Field("request_id", "VARCHAR", False),
-                Field("latency_ms", "DOUBLE", True),
-                Field("error_count", "INT", True),
-            ),
-        ),
     )
 
     def __init__(self, ctx: Context) -> None:
@@ -194,6 +184,18 @@ class Query(Pipeline):
         self.on_interval_join(
             self.interval_join.advance(min(watermarks["llm_requests"], watermarks["error_events"]))
         )
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("request_id", "VARCHAR", False),
+                Field("latency_ms", "DOUBLE", True),
+                Field("error_count", "INT", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -31,6 +31,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import Changes, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q01_request_rate.sql:11:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -43,20 +44,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, window_end, request_count, requests_per_second"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "window_end": batch["window_end"],
-            "request_count": batch["request_count"],
-            "requests_per_second": sql.div(batch["request_count"], 60.0),
-        }
-    )
-
-
-# SourceExec: llm_requests (q01_request_rate.sql:11:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -75,23 +62,23 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT model_id, window_start, window_end, request_count, requests_per_second"""
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "window_start": batch["window_start"],
+            "window_end": batch["window_end"],
+            "request_count": batch["request_count"],
+            "requests_per_second": sql.div(batch["request_count"], 60.0),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q01_request_rate.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("window_end", "TIMESTAMP(3)", False),
-                Field("request_count", "BIGINT", False),
-                Field("requests_per_second", "DOUBLE", False),
-            ),
-            key=("model_id", "window_start", "window_end"),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -130,6 +117,21 @@ class Query(Pipeline):
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("window_end", "TIMESTAMP(3)", False),
+                Field("request_count", "BIGINT", False),
+                Field("requests_per_second", "DOUBLE", False),
+            ),
+            key=("model_id", "window_start", "window_end"),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -35,6 +35,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q02_latency_percentiles.sql:15:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -48,22 +49,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "avg_latency": batch["avg_latency"],
-            "p50_latency": batch["p50_latency"],
-            "p95_latency": batch["p95_latency"],
-            "p99_latency": batch["p99_latency"],
-            "max_latency": batch["max_latency"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q02_latency_percentiles.sql:15:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -83,24 +68,25 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_latency"""
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "window_start": batch["window_start"],
+            "avg_latency": batch["avg_latency"],
+            "p50_latency": batch["p50_latency"],
+            "p95_latency": batch["p95_latency"],
+            "p99_latency": batch["p99_latency"],
+            "max_latency": batch["max_latency"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q02_latency_percentiles.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("avg_latency", "DOUBLE", True),
-                Field("p50_latency", "DOUBLE", True),
-                Field("p95_latency", "DOUBLE", True),
-                Field("p99_latency", "DOUBLE", True),
-                Field("max_latency", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -152,6 +138,22 @@ class Query(Pipeline):
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("avg_latency", "DOUBLE", True),
+                Field("p50_latency", "DOUBLE", True),
+                Field("p95_latency", "DOUBLE", True),
+                Field("p99_latency", "DOUBLE", True),
+                Field("max_latency", "DOUBLE", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

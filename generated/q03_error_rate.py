@@ -34,6 +34,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import Changes, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q03_error_rate.sql:13:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -45,6 +46,25 @@ def computed_llm_requests(batch: Batch) -> Batch:
             "event_time": sql.to_timestamp(batch["timestamp_ms"]),
         }
     )
+
+
+LLM_REQUESTS = Source(
+    name="llm_requests",
+    fields=(
+        Field("model_id", "VARCHAR", False),
+        Field("timestamp_ms", "BIGINT", False),
+        Field("error_code", "VARCHAR", True),
+    ),
+    properties={
+        "connector": "kafka",
+        "format": "json",
+        "properties.bootstrap.servers": "${KAFKA_BOOTSTRAP_SERVERS}",
+        "scan.startup.mode": "earliest-offset",
+        "topic": "llm-requests",
+    },
+    watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
+    computed=computed_llm_requests,
+)
 
 
 def calc(batch: Batch) -> Batch:
@@ -67,42 +87,10 @@ def calc(batch: Batch) -> Batch:
     )
 
 
-# SourceExec: llm_requests (q03_error_rate.sql:13:18)
-LLM_REQUESTS = Source(
-    name="llm_requests",
-    fields=(
-        Field("model_id", "VARCHAR", False),
-        Field("timestamp_ms", "BIGINT", False),
-        Field("error_code", "VARCHAR", True),
-    ),
-    properties={
-        "connector": "kafka",
-        "format": "json",
-        "properties.bootstrap.servers": "${KAFKA_BOOTSTRAP_SERVERS}",
-        "scan.startup.mode": "earliest-offset",
-        "topic": "llm-requests",
-    },
-    watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
-    computed=computed_llm_requests,
-)
-
-
 class Query(Pipeline):
     """The pipeline of examples/q03_error_rate.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("total_requests", "BIGINT", False),
-                Field("error_count", "BIGINT", True),
-                Field("error_rate_pct", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -149,6 +137,20 @@ class Query(Pipeline):
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("total_requests", "BIGINT", False),
+                Field("error_count", "BIGINT", True),
+                Field("error_rate_pct", "DOUBLE", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -31,6 +31,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q04_cost_per_model_hour.sql:11:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -45,20 +46,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, total_cost, total_tokens, avg_cost_per_request"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "total_cost": batch["total_cost"],
-            "total_tokens": batch["total_tokens"],
-            "avg_cost_per_request": batch["avg_cost_per_request"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q04_cost_per_model_hour.sql:11:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -79,22 +66,23 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT model_id, window_start, total_cost, total_tokens, avg_cost_per_request"""
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "window_start": batch["window_start"],
+            "total_cost": batch["total_cost"],
+            "total_tokens": batch["total_tokens"],
+            "avg_cost_per_request": batch["avg_cost_per_request"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q04_cost_per_model_hour.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("total_cost", "DOUBLE", True),
-                Field("total_tokens", "BIGINT", True),
-                Field("avg_cost_per_request", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -142,6 +130,20 @@ class Query(Pipeline):
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("total_cost", "DOUBLE", True),
+                Field("total_tokens", "BIGINT", True),
+                Field("avg_cost_per_request", "DOUBLE", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -44,6 +44,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Session, WindowAggregate
 
 
+# SourceExec: llm_requests (q06_session_analytics.sql:25:19)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -58,24 +59,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT user_id, session_start, session_end, interactions, total_tokens, avg_latency, session_duration"""
-    return batch.project(
-        {
-            "user_id": batch["user_id"],
-            "session_start": batch["window_start"],
-            "session_end": batch["window_end"],
-            "interactions": batch["interactions"],
-            "total_tokens": batch["total_tokens"],
-            "avg_latency": batch["avg_latency"],
-            "session_duration": sql.timestampdiff(
-                "SECOND", batch["window_start"], batch["window_end"]
-            ),
-        }
-    )
-
-
-# SourceExec: llm_requests (q06_session_analytics.sql:25:19)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -96,24 +79,27 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT user_id, session_start, session_end, interactions, total_tokens, avg_latency, session_duration"""
+    return batch.project(
+        {
+            "user_id": batch["user_id"],
+            "session_start": batch["window_start"],
+            "session_end": batch["window_end"],
+            "interactions": batch["interactions"],
+            "total_tokens": batch["total_tokens"],
+            "avg_latency": batch["avg_latency"],
+            "session_duration": sql.timestampdiff(
+                "SECOND", batch["window_start"], batch["window_end"]
+            ),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q06_session_analytics.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("user_id", "VARCHAR", True),
-                Field("session_start", "TIMESTAMP(3)", False),
-                Field("session_end", "TIMESTAMP(3)", False),
-                Field("interactions", "BIGINT", False),
-                Field("total_tokens", "BIGINT", True),
-                Field("avg_latency", "DOUBLE", True),
-                Field("session_duration", "INT", False),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -161,6 +147,22 @@ class Query(Pipeline):
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("user_id", "VARCHAR", True),
+                Field("session_start", "TIMESTAMP(3)", False),
+                Field("session_end", "TIMESTAMP(3)", False),
+                Field("interactions", "BIGINT", False),
+                Field("total_tokens", "BIGINT", True),
+                Field("avg_latency", "DOUBLE", True),
+                Field("session_duration", "INT", False),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -42,6 +42,7 @@ from runtime_lib.sort import TemporalSort
 from runtime_lib.watermarks import WM_MIN
 
 
+# SourceExec: llm_requests (q07_user_journey_feedback.sql:16:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -57,35 +58,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def computed_user_feedback(batch: Batch) -> Batch:
-    """Computed columns of user_feedback."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "feedback_text": batch["feedback_text"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT user_id, request_id, model_id, latency_ms, rating, feedback_text"""
-    return batch.project(
-        {
-            "user_id": batch["user_id"],
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "rating": batch["rating"],
-            "feedback_text": batch["feedback_text"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q07_user_journey_feedback.sql:16:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -108,6 +80,20 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: user_feedback (q07_user_journey_feedback.sql:17:11)
+def computed_user_feedback(batch: Batch) -> Batch:
+    """Computed columns of user_feedback."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "feedback_text": batch["feedback_text"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 USER_FEEDBACK = Source(
     name="user_feedback",
     fields=(
@@ -128,6 +114,20 @@ USER_FEEDBACK = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT user_id, request_id, model_id, latency_ms, rating, feedback_text"""
+    return batch.project(
+        {
+            "user_id": batch["user_id"],
+            "request_id": batch["request_id"],
+            "model_id": batch["model_id"],
+            "latency_ms": batch["latency_ms"],
+            "rating": batch["rating"],
+            "feedback_text": batch["feedback_text"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q07_user_journey_feedback.sql: sources in, rows out."""
 
@@ -135,40 +135,9 @@ class Query(Pipeline):
         LLM_REQUESTS,
         USER_FEEDBACK,
     )
-    outputs = (
-        Output(
-            None,
-            (
-                Field("user_id", "VARCHAR", True),
-                Field("request_id", "VARCHAR", False),
-                Field("model_id", "VARCHAR", False),
-                Field("latency_ms", "DOUBLE", True),
-                Field("rating", "INT", True),
-                Field("feedback_text", "VARCHAR", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        # TemporalSortExec (q07_user_journey_feedback.sql:20:10): rows until the watermark passes their time
-        self.temporal_sort = TemporalSort(
-            "event_time",
-            names=[
-                "request_id",
-                "user_id",
-                "model_id",
-                "timestamp_ms",
-                "latency_ms",
-                "event_time",
-                "request_id0",
-                "rating",
-                "feedback_text",
-                "timestamp_ms0",
-                "event_time0",
-            ],
-            kinds=["O", "O", "O", "i", "f", "i", "O", "i", "O", "i", "i"],
-        )
         self.watermarks: dict[str, int] = {}  # the latest, per source
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)
         self.interval_join = IntervalJoin(
@@ -187,6 +156,24 @@ class Query(Pipeline):
             right_names=["request_id0", "rating", "feedback_text", "timestamp_ms0", "event_time0"],
             left_kinds=["O", "O", "O", "i", "f", "i"],
             right_kinds=["O", "i", "O", "i", "i"],
+        )
+        # TemporalSortExec (q07_user_journey_feedback.sql:20:10): rows until the watermark passes their time
+        self.temporal_sort = TemporalSort(
+            "event_time",
+            names=[
+                "request_id",
+                "user_id",
+                "model_id",
+                "timestamp_ms",
+                "latency_ms",
+                "event_time",
+                "request_id0",
+                "rating",
+                "feedback_text",
+                "timestamp_ms0",
+                "event_time0",
+            ],
+            kinds=["O", "O", "O", "i", "f", "i", "O", "i", "O", "i", "i"],
         )
 
     def on_llm_requests(self, batch: Batch) -> None:
@@ -229,18 +216,18 @@ class Query(Pipeline):
         )
         self.on_interval_join(joined)
 
+    def on_interval_join(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join."""
+        # TemporalSortExec (q07_user_journey_feedback.sql:20:10): held until the watermark passes each row
+        late = self.temporal_sort.process(batch)
+        self.late("temporal_sort", batch.take(late), "it came after the watermark had passed it")
+
     def on_temporal_sort(self, batch: Batch) -> None:
         """Rows leaving TemporalSortExec temporal_sort, in event-time order."""
         # CalcExec (q07_user_journey_feedback.sql:9:1): SELECT user_id, request_id, model_id, latency_ms, rating, feedback_text
         batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
-
-    def on_interval_join(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join."""
-        # TemporalSortExec (q07_user_journey_feedback.sql:20:10): held until the watermark passes each row
-        late = self.temporal_sort.process(batch)
-        self.late("temporal_sort", batch.take(late), "it came after the watermark had passed it")
 
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
@@ -255,6 +242,21 @@ class Query(Pipeline):
                 )
             )
         )
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("user_id", "VARCHAR", True),
+                Field("request_id", "VARCHAR", False),
+                Field("model_id", "VARCHAR", False),
+                Field("latency_ms", "DOUBLE", True),
+                Field("rating", "INT", True),
+                Field("feedback_text", "VARCHAR", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

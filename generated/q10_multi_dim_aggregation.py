@@ -38,6 +38,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q10_multi_dim_aggregation.sql:13:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -52,20 +53,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, window_start, request_count, avg_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "region": batch["region"],
-            "window_start": batch["window_start"],
-            "request_count": batch["request_count"],
-            "avg_latency": batch["avg_latency"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q10_multi_dim_aggregation.sql:13:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -86,22 +73,23 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT model_id, region, window_start, request_count, avg_latency"""
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "region": batch["region"],
+            "window_start": batch["window_start"],
+            "request_count": batch["request_count"],
+            "avg_latency": batch["avg_latency"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q10_multi_dim_aggregation.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", True),
-                Field("region", "VARCHAR", True),
-                Field("window_start", "TIMESTAMP(3)", True),
-                Field("request_count", "BIGINT", False),
-                Field("avg_latency", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -279,6 +267,20 @@ class Query(Pipeline):
         self.on_window_aggregate_2(self.window_aggregate_2.advance(watermarks["llm_requests"]))
         self.on_window_aggregate_3(self.window_aggregate_3.advance(watermarks["llm_requests"]))
         self.on_window_aggregate_4(self.window_aggregate_4.advance(watermarks["llm_requests"]))
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", True),
+                Field("region", "VARCHAR", True),
+                Field("window_start", "TIMESTAMP(3)", True),
+                Field("request_count", "BIGINT", False),
+                Field("avg_latency", "DOUBLE", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -53,6 +53,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q13_ab_test.sql:29:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -69,50 +70,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """WHERE experiment_id IS NOT NULL; SELECT request_id, latency_ms, cost, experiment_id, variant, event_time"""
-    batch = batch.take(sql.filter_mask(sql.is_not_null(batch["experiment_id"])))
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "latency_ms": batch["latency_ms"],
-            "cost": batch["cost"],
-            "experiment_id": batch["experiment_id"],
-            "variant": batch["variant"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def computed_user_feedback(batch: Batch) -> Batch:
-    """Computed columns of user_feedback."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc_2(batch: Batch) -> Batch:
-    """SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfaction_rate"""
-    return batch.project(
-        {
-            "experiment_id": batch["experiment_id"],
-            "variant": batch["variant"],
-            "window_start": batch["window_start"],
-            "requests": batch["requests"],
-            "avg_latency": batch["avg_latency"],
-            "avg_cost": batch["avg_cost"],
-            "satisfaction_rate": sql.div(sql.mul(batch["sum"], 100.0), batch["requests"]),
-        }
-    )
-
-
-# SourceExec: llm_requests (q13_ab_test.sql:29:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -136,6 +93,19 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: user_feedback (q13_ab_test.sql:30:11)
+def computed_user_feedback(batch: Batch) -> Batch:
+    """Computed columns of user_feedback."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 USER_FEEDBACK = Source(
     name="user_feedback",
     fields=(
@@ -155,6 +125,36 @@ USER_FEEDBACK = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """WHERE experiment_id IS NOT NULL; SELECT request_id, latency_ms, cost, experiment_id, variant, event_time"""
+    batch = batch.take(sql.filter_mask(sql.is_not_null(batch["experiment_id"])))
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "latency_ms": batch["latency_ms"],
+            "cost": batch["cost"],
+            "experiment_id": batch["experiment_id"],
+            "variant": batch["variant"],
+            "event_time": batch["event_time"],
+        }
+    )
+
+
+def calc_2(batch: Batch) -> Batch:
+    """SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfaction_rate"""
+    return batch.project(
+        {
+            "experiment_id": batch["experiment_id"],
+            "variant": batch["variant"],
+            "window_start": batch["window_start"],
+            "requests": batch["requests"],
+            "avg_latency": batch["avg_latency"],
+            "avg_cost": batch["avg_cost"],
+            "satisfaction_rate": sql.div(sql.mul(batch["sum"], 100.0), batch["requests"]),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q13_ab_test.sql: sources in, rows out."""
 
@@ -162,23 +162,25 @@ class Query(Pipeline):
         LLM_REQUESTS,
         USER_FEEDBACK,
     )
-    outputs = (
-        Output(
-            None,
-            (
-                Field("experiment_id", "VARCHAR", True),
-                Field("variant", "VARCHAR", True),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("requests", "BIGINT", False),
-                Field("avg_latency", "DOUBLE", True),
-                Field("avg_cost", "DOUBLE", True),
-                Field("satisfaction_rate", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
+        # JoinExec (q13_ab_test.sql:30:1): all rows of both sides (no TTL)
+        self.join = Join(
+            kind="LEFT",
+            key_kinds=["O"],
+            left_names=[
+                "request_id",
+                "latency_ms",
+                "cost",
+                "experiment_id",
+                "variant",
+                "event_time",
+            ],
+            right_names=["request_id0", "rating", "timestamp_ms", "event_time0"],
+            left_kinds=["O", "f", "f", "O", "O", "i"],
+            right_kinds=["O", "i", "i", "i"],
+        )
         # WindowAggregateExec (q13_ab_test.sql:21:1) GROUP BY experiment_id, variant: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=3600000, offset_ms=0),
@@ -203,22 +205,6 @@ class Query(Pipeline):
                 "sum",
             ],
         )
-        # JoinExec (q13_ab_test.sql:30:1): all rows of both sides (no TTL)
-        self.join = Join(
-            kind="LEFT",
-            key_kinds=["O"],
-            left_names=[
-                "request_id",
-                "latency_ms",
-                "cost",
-                "experiment_id",
-                "variant",
-                "event_time",
-            ],
-            right_names=["request_id0", "rating", "timestamp_ms", "event_time0"],
-            left_kinds=["O", "f", "f", "O", "O", "i"],
-            right_kinds=["O", "i", "i", "i"],
-        )
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -231,13 +217,6 @@ class Query(Pipeline):
         """Rows of user_feedback."""
         # JoinExec (q13_ab_test.sql:30:1): the right side
         self.on_join(self.join.process_right([batch["request_id"]], batch))
-
-    def on_window_aggregate(self, batch: Batch) -> None:
-        """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (q13_ab_test.sql:21:1): SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfact...
-        batch = calc_2(batch)
-        # SinkExec: the output
-        self.write(0, batch)
 
     def on_join(self, batch: Batch) -> None:
         """Rows emitted by JoinExec join."""
@@ -256,6 +235,13 @@ class Query(Pipeline):
         )
         self.late("window_aggregate", batch.take(late), "its window had already fired")
 
+    def on_window_aggregate(self, batch: Batch) -> None:
+        """Rows emitted by WindowAggregateExec window_aggregate."""
+        # CalcExec (q13_ab_test.sql:21:1): SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfact...
+        batch = calc_2(batch)
+        # SinkExec: the output
+        self.write(0, batch)
+
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(
@@ -263,6 +249,22 @@ class Query(Pipeline):
                 min(watermarks["llm_requests"], watermarks["user_feedback"])
             )
         )
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("experiment_id", "VARCHAR", True),
+                Field("variant", "VARCHAR", True),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("requests", "BIGINT", False),
+                Field("avg_latency", "DOUBLE", True),
+                Field("avg_cost", "DOUBLE", True),
+                Field("satisfaction_rate", "DOUBLE", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -39,6 +39,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q15_quality_correlation.sql:17:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -53,33 +54,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def computed_user_feedback(batch: Batch) -> Batch:
-    """Computed columns of user_feedback."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, avg_latency, avg_rating, latency_rating_correlation"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "avg_latency": batch["avg_latency"],
-            "avg_rating": batch["avg_rating"],
-            "latency_rating_correlation": batch["latency_rating_correlation"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q15_quality_correlation.sql:17:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -101,6 +75,19 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: user_feedback (q15_quality_correlation.sql:18:6)
+def computed_user_feedback(batch: Batch) -> Batch:
+    """Computed columns of user_feedback."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 USER_FEEDBACK = Source(
     name="user_feedback",
     fields=(
@@ -120,6 +107,19 @@ USER_FEEDBACK = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT model_id, window_start, avg_latency, avg_rating, latency_rating_correlation"""
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "window_start": batch["window_start"],
+            "avg_latency": batch["avg_latency"],
+            "avg_rating": batch["avg_rating"],
+            "latency_rating_correlation": batch["latency_rating_correlation"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q15_quality_correlation.sql: sources in, rows out."""
 
@@ -127,21 +127,19 @@ class Query(Pipeline):
         LLM_REQUESTS,
         USER_FEEDBACK,
     )
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("avg_latency", "DOUBLE", True),
-                Field("avg_rating", "DOUBLE", True),
-                Field("latency_rating_correlation", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
+        # JoinExec (q15_quality_correlation.sql:18:1): all rows of both sides (no TTL)
+        self.join = Join(
+            kind="INNER",
+            key_kinds=["O"],
+            left_names=["request_id", "model_id", "timestamp_ms", "latency_ms", "event_time"],
+            right_names=["request_id0", "rating", "timestamp_ms0", "event_time0"],
+            left_kinds=["O", "O", "i", "f", "i"],
+            right_kinds=["O", "i", "i", "i"],
+            insert_only=True,  # an INNER join of insert-only inputs
+        )
         # WindowAggregateExec (q15_quality_correlation.sql:11:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=3600000, offset_ms=0),
@@ -163,16 +161,6 @@ class Query(Pipeline):
                 "latency_rating_correlation",
             ],
         )
-        # JoinExec (q15_quality_correlation.sql:18:1): all rows of both sides (no TTL)
-        self.join = Join(
-            kind="INNER",
-            key_kinds=["O"],
-            left_names=["request_id", "model_id", "timestamp_ms", "latency_ms", "event_time"],
-            right_names=["request_id0", "rating", "timestamp_ms0", "event_time0"],
-            left_kinds=["O", "O", "i", "f", "i"],
-            right_kinds=["O", "i", "i", "i"],
-            insert_only=True,  # an INNER join of insert-only inputs
-        )
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -183,13 +171,6 @@ class Query(Pipeline):
         """Rows of user_feedback."""
         # JoinExec (q15_quality_correlation.sql:18:1): the right side
         self.on_join(self.join.process_right([batch["request_id"]], batch))
-
-    def on_window_aggregate(self, batch: Batch) -> None:
-        """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (q15_quality_correlation.sql:11:1): SELECT model_id, window_start, avg_latency, avg_rating, latency_rating_correlation
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
 
     def on_join(self, batch: Batch) -> None:
         """Rows emitted by JoinExec join."""
@@ -203,6 +184,13 @@ class Query(Pipeline):
         )
         self.late("window_aggregate", batch.take(late), "its window had already fired")
 
+    def on_window_aggregate(self, batch: Batch) -> None:
+        """Rows emitted by WindowAggregateExec window_aggregate."""
+        # CalcExec (q15_quality_correlation.sql:11:1): SELECT model_id, window_start, avg_latency, avg_rating, latency_rating_correlation
+        batch = calc(batch)
+        # SinkExec: the output
+        self.write(0, batch)
+
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(
@@ -210,6 +198,20 @@ class Query(Pipeline):
                 min(watermarks["llm_requests"], watermarks["user_feedback"])
             )
         )
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("avg_latency", "DOUBLE", True),
+                Field("avg_rating", "DOUBLE", True),
+                Field("latency_rating_correlation", "DOUBLE", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -35,6 +35,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q16_token_efficiency.sql:17:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -50,20 +51,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, avg_tokens, tokens_per_char, cost_per_token"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "avg_tokens": batch["avg_tokens"],
-            "tokens_per_char": batch["tokens_per_char"],
-            "cost_per_token": sql.div(batch["sum_cost"], batch["sum_tokens_used"]),
-        }
-    )
-
-
-# SourceExec: llm_requests (q16_token_efficiency.sql:17:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -85,22 +72,23 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """SELECT model_id, window_start, avg_tokens, tokens_per_char, cost_per_token"""
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "window_start": batch["window_start"],
+            "avg_tokens": batch["avg_tokens"],
+            "tokens_per_char": batch["tokens_per_char"],
+            "cost_per_token": sql.div(batch["sum_cost"], batch["sum_tokens_used"]),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q16_token_efficiency.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("avg_tokens", "DOUBLE", True),
-                Field("tokens_per_char", "DOUBLE", True),
-                Field("cost_per_token", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
@@ -154,6 +142,20 @@ class Query(Pipeline):
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("avg_tokens", "DOUBLE", True),
+                Field("tokens_per_char", "DOUBLE", True),
+                Field("cost_per_token", "DOUBLE", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -50,6 +50,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.tables import open_lookup_table
 
 
+# SourceExec: llm_requests (q17_enriched_requests.sql:29:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -64,6 +65,28 @@ def computed_llm_requests(batch: Batch) -> Batch:
             "event_time": sql.to_timestamp(batch["timestamp_ms"]),
         }
     )
+
+
+LLM_REQUESTS = Source(
+    name="llm_requests",
+    fields=(
+        Field("request_id", "VARCHAR", False),
+        Field("model_id", "VARCHAR", False),
+        Field("timestamp_ms", "BIGINT", False),
+        Field("latency_ms", "DOUBLE", True),
+        Field("tokens_used", "INT", True),
+        Field("cost", "DOUBLE", True),
+    ),
+    properties={
+        "connector": "kafka",
+        "format": "json",
+        "properties.bootstrap.servers": "${KAFKA_BOOTSTRAP_SERVERS}",
+        "scan.startup.mode": "earliest-offset",
+        "topic": "llm-requests",
+    },
+    watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
+    computed=computed_llm_requests,
+)
 
 
 def calc(batch: Batch) -> Batch:
@@ -101,50 +124,10 @@ def calc(batch: Batch) -> Batch:
     )
 
 
-# SourceExec: llm_requests (q17_enriched_requests.sql:29:6)
-LLM_REQUESTS = Source(
-    name="llm_requests",
-    fields=(
-        Field("request_id", "VARCHAR", False),
-        Field("model_id", "VARCHAR", False),
-        Field("timestamp_ms", "BIGINT", False),
-        Field("latency_ms", "DOUBLE", True),
-        Field("tokens_used", "INT", True),
-        Field("cost", "DOUBLE", True),
-    ),
-    properties={
-        "connector": "kafka",
-        "format": "json",
-        "properties.bootstrap.servers": "${KAFKA_BOOTSTRAP_SERVERS}",
-        "scan.startup.mode": "earliest-offset",
-        "topic": "llm-requests",
-    },
-    watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
-    computed=computed_llm_requests,
-)
-
-
 class Query(Pipeline):
     """The pipeline of examples/q17_enriched_requests.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("request_id", "VARCHAR", False),
-                Field("model_id", "VARCHAR", False),
-                Field("latency_ms", "DOUBLE", True),
-                Field("tokens_used", "INT", True),
-                Field("cost", "DOUBLE", True),
-                Field("max_tokens", "INT", True),
-                Field("temperature", "DOUBLE", True),
-                Field("cost_per_token", "DOUBLE", True),
-                Field("latency_category", "VARCHAR", False),
-                Field("cost_category", "VARCHAR", False),
-            ),
-        ),
-    )
     tables = ("model_configs",)
 
     def __init__(self, ctx: Context) -> None:
@@ -186,6 +169,25 @@ class Query(Pipeline):
         batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("request_id", "VARCHAR", False),
+                Field("model_id", "VARCHAR", False),
+                Field("latency_ms", "DOUBLE", True),
+                Field("tokens_used", "INT", True),
+                Field("cost", "DOUBLE", True),
+                Field("max_tokens", "INT", True),
+                Field("temperature", "DOUBLE", True),
+                Field("cost_per_token", "DOUBLE", True),
+                Field("latency_category", "VARCHAR", False),
+                Field("cost_category", "VARCHAR", False),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -46,6 +46,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.watermarks import WM_MIN
 
 
+# SourceExec: llm_requests (q20_multi_stream_join.sql:17:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -60,53 +61,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def computed_error_events(batch: Batch) -> Batch:
-    """Computed columns of error_events."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "error_code": batch["error_code"],
-            "error_message": batch["error_message"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def computed_user_feedback(batch: Batch) -> Batch:
-    """Computed columns of user_feedback."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, model_id, latency_ms, error_code, error_message, rating"""
-    batch = batch.take(
-        sql.filter_mask(
-            sql.gt(batch["event_time"], sql.sub(sql.current_timestamp(batch.num_rows), 3600000))
-        )
-    )
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "error_code": batch["error_code"],
-            "error_message": batch["error_message"],
-            "rating": batch["rating"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q20_multi_stream_join.sql:17:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -128,6 +82,20 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: error_events (q20_multi_stream_join.sql:18:11)
+def computed_error_events(batch: Batch) -> Batch:
+    """Computed columns of error_events."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "error_code": batch["error_code"],
+            "error_message": batch["error_message"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 ERROR_EVENTS = Source(
     name="error_events",
     fields=(
@@ -149,6 +117,19 @@ ERROR_EVENTS = Source(
 
 
 # SourceExec: user_feedback (q20_multi_stream_join.sql:21:11)
+def computed_user_feedback(batch: Batch) -> Batch:
+    """Computed columns of user_feedback."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 USER_FEEDBACK = Source(
     name="user_feedback",
     fields=(
@@ -168,6 +149,25 @@ USER_FEEDBACK = Source(
 )
 
 
+def calc(batch: Batch) -> Batch:
+    """WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, model_id, latency_ms, error_code, error_message, rating"""
+    batch = batch.take(
+        sql.filter_mask(
+            sql.gt(batch["event_time"], sql.sub(sql.current_timestamp(batch.num_rows), 3600000))
+        )
+    )
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "model_id": batch["model_id"],
+            "latency_ms": batch["latency_ms"],
+            "error_code": batch["error_code"],
+            "error_message": batch["error_message"],
+            "rating": batch["rating"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q20_multi_stream_join.sql: sources in, rows out."""
 
@@ -176,23 +176,27 @@ class Query(Pipeline):
         ERROR_EVENTS,
         USER_FEEDBACK,
     )
-    outputs = (
-        Output(
-            None,
-            (
-                Field("request_id", "VARCHAR", False),
-                Field("model_id", "VARCHAR", False),
-                Field("latency_ms", "DOUBLE", True),
-                Field("error_code", "VARCHAR", True),
-                Field("error_message", "VARCHAR", True),
-                Field("rating", "INT", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.watermarks: dict[str, int] = {}  # the latest, per source
+        # IntervalJoinExec (q20_multi_stream_join.sql:18:1): rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)
+        self.interval_join = IntervalJoin(
+            kind="LEFT",
+            key_kinds=["O"],
+            lower_ms=0,
+            upper_ms=5000,
+            left_names=["request_id", "model_id", "timestamp_ms", "latency_ms", "event_time"],
+            right_names=[
+                "request_id0",
+                "error_code",
+                "error_message",
+                "timestamp_ms0",
+                "event_time0",
+            ],
+            left_kinds=["O", "O", "i", "f", "i"],
+            right_kinds=["O", "O", "O", "i", "i"],
+        )
         # IntervalJoinExec (q20_multi_stream_join.sql:21:1): rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)
         self.interval_join_2 = IntervalJoin(
             kind="LEFT",
@@ -214,23 +218,6 @@ class Query(Pipeline):
             right_names=["request_id1", "rating", "timestamp_ms1", "event_time1"],
             left_kinds=["O", "O", "i", "f", "i", "O", "O", "O", "i", "i"],
             right_kinds=["O", "i", "i", "i"],
-        )
-        # IntervalJoinExec (q20_multi_stream_join.sql:18:1): rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)
-        self.interval_join = IntervalJoin(
-            kind="LEFT",
-            key_kinds=["O"],
-            lower_ms=0,
-            upper_ms=5000,
-            left_names=["request_id", "model_id", "timestamp_ms", "latency_ms", "event_time"],
-            right_names=[
-                "request_id0",
-                "error_code",
-                "error_message",
-                "timestamp_ms0",
-                "event_time0",
-            ],
-            left_kinds=["O", "O", "i", "f", "i"],
-            right_kinds=["O", "O", "O", "i", "i"],
         )
 
     def on_llm_requests(self, batch: Batch) -> None:
@@ -299,13 +286,6 @@ class Query(Pipeline):
         )
         self.on_interval_join_2(joined)
 
-    def on_interval_join_2(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join_2."""
-        # CalcExec (q20_multi_stream_join.sql:10:1): WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, mode...
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
     def on_interval_join(self, batch: Batch) -> None:
         """Rows emitted by IntervalJoinExec interval_join."""
         # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the left side
@@ -326,6 +306,13 @@ class Query(Pipeline):
         )
         self.on_interval_join_2(joined)
 
+    def on_interval_join_2(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join_2."""
+        # CalcExec (q20_multi_stream_join.sql:10:1): WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, mode...
+        batch = calc(batch)
+        # SinkExec: the output
+        self.write(0, batch)
+
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.watermarks = watermarks
@@ -342,6 +329,21 @@ class Query(Pipeline):
                 )
             )
         )
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("request_id", "VARCHAR", False),
+                Field("model_id", "VARCHAR", False),
+                Field("latency_ms", "DOUBLE", True),
+                Field("error_code", "VARCHAR", True),
+                Field("error_message", "VARCHAR", True),
+                Field("rating", "INT", True),
+            ),
+        ),
+    )
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

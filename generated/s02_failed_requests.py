@@ -28,6 +28,7 @@ from runtime_lib.columns import Batch
 from runtime_lib.pipeline import Field, Output, Pipeline, Source, Watermark, main
 
 
+# SourceExec: llm_requests (s02_failed_requests.sql:12:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -42,6 +43,28 @@ def computed_llm_requests(batch: Batch) -> Batch:
             "event_time": sql.to_timestamp(batch["timestamp_ms"]),
         }
     )
+
+
+LLM_REQUESTS = Source(
+    name="llm_requests",
+    fields=(
+        Field("request_id", "VARCHAR", False),
+        Field("model_id", "VARCHAR", False),
+        Field("timestamp_ms", "BIGINT", False),
+        Field("tokens_used", "INT", True),
+        Field("error_code", "VARCHAR", True),
+        Field("prompt_text", "VARCHAR", True),
+    ),
+    properties={
+        "connector": "kafka",
+        "format": "json",
+        "properties.bootstrap.servers": "${KAFKA_BOOTSTRAP_SERVERS}",
+        "scan.startup.mode": "earliest-offset",
+        "topic": "llm-requests",
+    },
+    watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
+    computed=computed_llm_requests,
+)
 
 
 def calc(batch: Batch) -> Batch:
@@ -67,33 +90,19 @@ def calc(batch: Batch) -> Batch:
     )
 
 
-# SourceExec: llm_requests (s02_failed_requests.sql:12:6)
-LLM_REQUESTS = Source(
-    name="llm_requests",
-    fields=(
-        Field("request_id", "VARCHAR", False),
-        Field("model_id", "VARCHAR", False),
-        Field("timestamp_ms", "BIGINT", False),
-        Field("tokens_used", "INT", True),
-        Field("error_code", "VARCHAR", True),
-        Field("prompt_text", "VARCHAR", True),
-    ),
-    properties={
-        "connector": "kafka",
-        "format": "json",
-        "properties.bootstrap.servers": "${KAFKA_BOOTSTRAP_SERVERS}",
-        "scan.startup.mode": "earliest-offset",
-        "topic": "llm-requests",
-    },
-    watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
-    computed=computed_llm_requests,
-)
-
-
 class Query(Pipeline):
     """The pipeline of examples/s02_failed_requests.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
+
+    def on_llm_requests(self, batch: Batch) -> None:
+        """Rows of llm_requests."""
+        # CalcExec (s02_failed_requests.sql:4:1): WHERE (error_code IS NOT NULL AND error_code IN ('rate_limit', 'timeout', 'context_leng...
+        batch = calc(batch)
+        # SinkExec: the output
+        self.write(0, batch)
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
     outputs = (
         Output(
             None,
@@ -108,13 +117,6 @@ class Query(Pipeline):
             ),
         ),
     )
-
-    def on_llm_requests(self, batch: Batch) -> None:
-        """Rows of llm_requests."""
-        # CalcExec (s02_failed_requests.sql:4:1): WHERE (error_code IS NOT NULL AND error_code IN ('rate_limit', 'timeout', 'context_leng...
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).

@@ -117,9 +117,10 @@ class Generator:
                     sink.output(self, e)
         for source_name, execs in scans.items():
             sources.source(self, source_name, execs)
-        # stateful operators: state in __init__, their output in a method each
+        # stateful operators in data-flow order (inputs first): state in __init__,
+        # their output in a method each
         for root in self.roots:
-            for e in walk(root):
+            for e in _post_order(root):
                 declare = EMITTERS[type(e)].declare
                 if declare is not None:
                     declare(self, e)

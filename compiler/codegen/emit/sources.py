@@ -72,28 +72,28 @@ def _field_lines(physical: list[lg.Field], required: set[str]) -> list[str]:
     return lines
 
 
-def _watermark_line(g: Generator, scan: lg.Scan, source_name: str) -> str:
-    """The ``watermark=`` argument; a custom watermark expression becomes a function."""
+def _watermark_line(g: Generator, scan: lg.Scan, source_name: str) -> tuple[str, str | None]:
+    """The ``watermark=`` argument, and the function of a custom watermark expression."""
     wm = scan.watermark
     assert wm is not None
     column = scan.schema[wm.column].name
     if wm.bound_ms is not None:
         return (f"    watermark=Watermark({column!r}, delay_ms={wm.bound_ms!r}, "
-                f"idle_timeout_ms={wm.idle_timeout_ms!r}),")
+                f"idle_timeout_ms={wm.idle_timeout_ms!r}),"), None
     fn = g.m.unique(f"watermark_{identifier(source_name)}")
     emitter = ExprEmitter(scan.schema)
     assert wm.expr is not None
-    g.m.functions.append(
+    function = (
         f"def {fn}(batch: Batch):\n"
         f'    """The watermark expression of {comment(source_name)}."""\n'
         f"    return {emitter.emit(wm.expr)}"
     )
     return (f"    watermark=Watermark({column!r}, expression={fn}, "
-            f"idle_timeout_ms={wm.idle_timeout_ms!r}),")
+            f"idle_timeout_ms={wm.idle_timeout_ms!r}),"), function
 
 
-def _computed_function(g: Generator, source_name: str, columns: _Columns) -> str:
-    """The function that adds the computed columns to a decoded batch; its name."""
+def _computed_function(g: Generator, source_name: str, columns: _Columns) -> tuple[str, str]:
+    """The name and text of the function that adds the computed columns to a decoded batch."""
     fn = g.m.unique(f"computed_{identifier(source_name)}")
     body = [f"def {fn}(batch: Batch) -> Batch:",
             f'    """Computed columns of {comment(source_name)}."""',
@@ -106,8 +106,7 @@ def _computed_function(g: Generator, source_name: str, columns: _Columns) -> str
         else:
             body.append(f"            {name!r}: batch[{name!r}],")
     body += ["        }", "    )"]
-    g.m.functions.append("\n".join(body))
-    return fn
+    return fn, "\n".join(body)
 
 
 def _entry_method(g: Generator, source_name: str, execs: list[SourceExec],
@@ -132,15 +131,15 @@ def _entry_method(g: Generator, source_name: str, execs: list[SourceExec],
 
 
 def source(g: Generator, source_name: str, execs: list[SourceExec]) -> None:
-    """The Source spec, its computed columns, and the method its batches enter by."""
+    """The Source spec, after the functions it names (a custom watermark, the
+    computed columns), and the method its batches enter by."""
     m = g.m
     scans = [e.logical for e in execs]
     first = scans[0]
     columns = _columns(scans)
     const = m.unique(identifier(source_name).upper())
-    lines = [f"# SourceExec: {comment(source_name)} ({m.where(first.span)})",
-             f"{const} = Source(",
-             f"    name={source_name!r},"]
+    functions: list[str] = []
+    lines = [f"{const} = Source(", f"    name={source_name!r},"]
     lines += _field_lines(columns.physical, _event_time_inputs(first))
     if columns.metadata:
         lines.append("    metadata={")
@@ -152,11 +151,16 @@ def source(g: Generator, source_name: str, execs: list[SourceExec]) -> None:
         lines.append(f"        {key!r}: {value!r},")
     lines.append("    },")
     if first.watermark is not None:
-        lines.append(_watermark_line(g, first, source_name))
+        line, function = _watermark_line(g, first, source_name)
+        lines.append(line)
+        functions += [function] if function is not None else []
     if columns.computed:
-        lines.append(f"    computed={_computed_function(g, source_name, columns)},")
+        fn, function = _computed_function(g, source_name, columns)
+        lines.append(f"    computed={fn},")
+        functions.append(function)
     lines.append(")")
-    m.sources.append("\n".join(lines))
+    heading = f"# SourceExec: {comment(source_name)} ({m.where(first.span)})"
+    m.sources.append(heading + "\n" + "\n\n\n".join([*functions, "\n".join(lines)]))
     m.source_names.append(const)
     m.methods.append(_entry_method(g, source_name, execs, list(columns.wanted)))
 
