@@ -104,6 +104,14 @@ class Query(Pipeline):
             ],
             names=["count"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "group_aggregate_1": self.group_aggregate_1,
+            "group_aggregate_2": self.group_aggregate_2,
+            "group_aggregate_3": self.group_aggregate_3,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from runtime_lib import scalar as sql
 from runtime_lib.columns import Batch
-from runtime_lib.pipeline import Field, Output, Pipeline, Source, Watermark, main
+from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 
 
 # SourceExec: llm_requests (fr_ddl_003_create_view.sql:11:6)
@@ -82,6 +82,12 @@ class Query(Pipeline):
     """The pipeline of examples/fr_ddl_003_create_view.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        self.operators = {}  # stateless: nothing to snapshot
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""

@@ -90,6 +90,10 @@ class Query(Pipeline):
             ],
             names=["model_id", "request_count", "avg_latency", "p95_latency", "total_cost"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"group_aggregate": self.group_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""

@@ -138,6 +138,13 @@ class Query(Pipeline):
             left_kinds=["O", "O", "i", "f", "i"],
             right_kinds=["O", "i", "O", "i", "i"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {
+            "llm_requests": self.on_llm_requests,
+            "user_feedback": self.on_user_feedback,
+        }
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"interval_join": self.interval_join}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""

@@ -130,6 +130,10 @@ class Query(Pipeline):
             left_kinds=["O", "i", "f", "i"],
             right_kinds=["O", "i", "i", "i"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests, "error_events": self.on_error_events}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"interval_join": self.interval_join}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""

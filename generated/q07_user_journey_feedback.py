@@ -175,6 +175,13 @@ class Query(Pipeline):
             ],
             kinds=["O", "O", "O", "i", "f", "i", "O", "i", "O", "i", "i"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {
+            "llm_requests": self.on_llm_requests,
+            "user_feedback": self.on_user_feedback,
+        }
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"interval_join": self.interval_join, "temporal_sort": self.temporal_sort}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""

@@ -163,6 +163,15 @@ class Query(Pipeline):
             emit=AfterWatermark(delay_ms=0),
             names=["window_start", "window_end", "window_time", "request_count", "avg_latency"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "window_aggregate_1": self.window_aggregate_1,
+            "window_aggregate_2": self.window_aggregate_2,
+            "window_aggregate_3": self.window_aggregate_3,
+            "window_aggregate_4": self.window_aggregate_4,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""

@@ -142,6 +142,13 @@ class Query(Pipeline):
             key_kinds=["O"],
             table_names=["model_id0", "max_qps"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "window_aggregate": self.window_aggregate,
+            "lookup_join": self.lookup_join,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""

@@ -161,6 +161,13 @@ class Query(Pipeline):
                 "latency_rating_correlation",
             ],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {
+            "llm_requests": self.on_llm_requests,
+            "user_feedback": self.on_user_feedback,
+        }
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"join": self.join, "window_aggregate": self.window_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""

@@ -219,6 +219,17 @@ class Query(Pipeline):
             left_kinds=["O", "O", "i", "f", "i", "O", "O", "O", "i", "i"],
             right_kinds=["O", "i", "i", "i"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {
+            "llm_requests": self.on_llm_requests,
+            "error_events": self.on_error_events,
+            "user_feedback": self.on_user_feedback,
+        }
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "interval_join": self.interval_join,
+            "interval_join_2": self.interval_join_2,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""

@@ -32,6 +32,8 @@ class ModuleParts:
     source: Source
     sources: list[str] = field(default_factory=list)
     source_names: list[str] = field(default_factory=list)
+    entries: list[str] = field(default_factory=list)  # "'source': self.on_source"
+    operators: list[str] = field(default_factory=list)  # "'name': self.name", in flow order
     functions: list[str] = field(default_factory=list)
     methods: list[str] = field(default_factory=list)
     state: list[str] = field(default_factory=list)
@@ -124,6 +126,7 @@ class Generator:
                 declare = EMITTERS[type(e)].declare
                 if declare is not None:
                     declare(self, e)
+        self.m.operators = [f"{name!r}: self.{name}" for _, name in self.stateful]
         self.advance_method()
 
     def chain(self, start: Exec, var: str, indent: str) -> list[str]:

@@ -46,9 +46,7 @@ def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
     gen.generate()
     m = gen.m
     body = "\n".join(m.functions + m.sources + m.methods + m.state + m.outputs)
-    body += "\nPipeline main"  # the template itself names these two
-    if m.state:
-        body += "\nContext"  # the __init__ the template writes for stateful queries
+    body += "\nPipeline main Context"  # the template itself names these
     plan = "\n\n".join(explain_physical(r) for r in roots)
     docstring = (
         f"{docstring_safe(source.text.strip())}\n\n"
@@ -67,6 +65,8 @@ def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
         outputs=m.outputs,
         tables=m.tables,
         state=m.state,
+        entries=m.entries,
+        operators=m.operators,
         methods=m.methods,
         spans=repr(dict(sorted(m.spans.items()))),
     )

@@ -162,6 +162,7 @@ def source(g: Generator, source_name: str, execs: list[SourceExec]) -> None:
     heading = f"# SourceExec: {comment(source_name)} ({m.where(first.span)})"
     m.sources.append(heading + "\n" + "\n\n\n".join([*functions, "\n".join(lines)]))
     m.source_names.append(const)
+    m.entries.append(f"{source_name!r}: self.on_{identifier(source_name)}")
     m.methods.append(_entry_method(g, source_name, execs, list(columns.wanted)))
 
 
