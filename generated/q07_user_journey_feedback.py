@@ -26,8 +26,10 @@ Physical plan:
       CalcExec: select=[user_id, request_id, model_id, latency_ms, rating, feedback_text], changelog=[I]
         TemporalSortExec: order_by=[event_time], state=[rows until the watermark passes their time], fires=[rows in event-time order], changelog=[I]
           IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time0 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
-            SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, user_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, user_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-            SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, feedback_text, timestamp_ms, event_time], read=[request_id, rating, feedback_text, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+            CalcExec: select=[request_id, user_id, model_id, latency_ms, event_time], changelog=[I]
+              SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, user_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, user_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+            CalcExec: select=[request_id, rating, feedback_text, event_time], changelog=[I]
+              SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, feedback_text, timestamp_ms, event_time], read=[request_id, rating, feedback_text, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -115,6 +117,31 @@ USER_FEEDBACK = Source(
 
 
 def calc(batch: Batch) -> Batch:
+    """SELECT request_id, user_id, model_id, latency_ms, event_time"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "user_id": batch["user_id"],
+            "model_id": batch["model_id"],
+            "latency_ms": batch["latency_ms"],
+            "event_time": batch["event_time"],
+        }
+    )
+
+
+def calc_2(batch: Batch) -> Batch:
+    """SELECT request_id, rating, feedback_text, event_time"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "feedback_text": batch["feedback_text"],
+            "event_time": batch["event_time"],
+        }
+    )
+
+
+def calc_3(batch: Batch) -> Batch:
     """SELECT user_id, request_id, model_id, latency_ms, rating, feedback_text"""
     return batch.project(
         {
@@ -145,17 +172,10 @@ class Query(Pipeline):
             key_kinds=["O"],
             lower_ms=0,
             upper_ms=600000,
-            left_names=[
-                "request_id",
-                "user_id",
-                "model_id",
-                "timestamp_ms",
-                "latency_ms",
-                "event_time",
-            ],
-            right_names=["request_id0", "rating", "feedback_text", "timestamp_ms0", "event_time0"],
-            left_kinds=["O", "O", "O", "i", "f", "i"],
-            right_kinds=["O", "i", "O", "i", "i"],
+            left_names=["request_id", "user_id", "model_id", "latency_ms", "event_time"],
+            right_names=["request_id0", "rating", "feedback_text", "event_time0"],
+            left_kinds=["O", "O", "O", "f", "i"],
+            right_kinds=["O", "i", "O", "i"],
         )
         # TemporalSortExec (q07_user_journey_feedback.sql:20:10): rows until the watermark passes their time
         self.temporal_sort = TemporalSort(
@@ -164,16 +184,14 @@ class Query(Pipeline):
                 "request_id",
                 "user_id",
                 "model_id",
-                "timestamp_ms",
                 "latency_ms",
                 "event_time",
                 "request_id0",
                 "rating",
                 "feedback_text",
-                "timestamp_ms0",
                 "event_time0",
             ],
-            kinds=["O", "O", "O", "i", "f", "i", "O", "i", "O", "i", "i"],
+            kinds=["O", "O", "O", "f", "i", "O", "i", "O", "i"],
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {
@@ -185,6 +203,8 @@ class Query(Pipeline):
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
+        # CalcExec (q07_user_journey_feedback.sql:16:6): SELECT request_id, user_id, model_id, latency_ms, event_time
+        batch = calc(batch)
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the left side
         joined, late = self.interval_join.process_left(
             [batch["request_id"]],
@@ -205,6 +225,8 @@ class Query(Pipeline):
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
+        # CalcExec (q07_user_journey_feedback.sql:17:11): SELECT request_id, rating, feedback_text, event_time
+        batch = calc_2(batch)
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the right side
         joined, late = self.interval_join.process_right(
             [batch["request_id"]],
@@ -232,7 +254,7 @@ class Query(Pipeline):
     def on_temporal_sort(self, batch: Batch) -> None:
         """Rows leaving TemporalSortExec temporal_sort, in event-time order."""
         # CalcExec (q07_user_journey_feedback.sql:9:1): SELECT user_id, request_id, model_id, latency_ms, rating, feedback_text
-        batch = calc(batch)
+        batch = calc_3(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -267,7 +289,13 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (9, 1), "interval_join": (17, 1), "temporal_sort": (20, 10)}
+SPANS = {
+    "calc": (16, 6),
+    "calc_2": (17, 11),
+    "calc_3": (9, 1),
+    "interval_join": (17, 1),
+    "temporal_sort": (20, 10),
+}
 
 if __name__ == "__main__":
     main(Query)

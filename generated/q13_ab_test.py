@@ -40,7 +40,8 @@ Physical plan:
           JoinExec: type=[LEFT], condition=[(request_id = request_id0)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I,UB,UA,D]
             CalcExec: select=[request_id, latency_ms, cost, experiment_id, variant, event_time], where=[experiment_id IS NOT NULL], changelog=[I]
               SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, timestamp_ms, latency_ms, cost, experiment_id, variant, event_time], read=[request_id, timestamp_ms, latency_ms, cost, experiment_id, variant], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-            SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+            CalcExec: select=[request_id, rating], changelog=[I]
+              SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -141,6 +142,16 @@ def calc(batch: Batch) -> Batch:
 
 
 def calc_2(batch: Batch) -> Batch:
+    """SELECT request_id, rating"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+        }
+    )
+
+
+def calc_3(batch: Batch) -> Batch:
     """SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfaction_rate"""
     return batch.project(
         {
@@ -177,9 +188,9 @@ class Query(Pipeline):
                 "variant",
                 "event_time",
             ],
-            right_names=["request_id0", "rating", "timestamp_ms", "event_time0"],
+            right_names=["request_id0", "rating"],
             left_kinds=["O", "f", "f", "O", "O", "i"],
-            right_kinds=["O", "i", "i", "i"],
+            right_kinds=["O", "i"],
         )
         # WindowAggregateExec (q13_ab_test.sql:21:1) GROUP BY experiment_id, variant: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
@@ -222,6 +233,8 @@ class Query(Pipeline):
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
+        # CalcExec (q13_ab_test.sql:30:11): SELECT request_id, rating
+        batch = calc_2(batch)
         # JoinExec (q13_ab_test.sql:30:1): the right side
         self.on_join(self.join.process_right([batch["request_id"]], batch))
 
@@ -245,7 +258,7 @@ class Query(Pipeline):
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         # CalcExec (q13_ab_test.sql:21:1): SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfact...
-        batch = calc_2(batch)
+        batch = calc_3(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -275,7 +288,13 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (31, 7), "calc_2": (21, 1), "join": (30, 1), "window_aggregate": (21, 1)}
+SPANS = {
+    "calc": (31, 7),
+    "calc_2": (30, 11),
+    "calc_3": (21, 1),
+    "join": (30, 1),
+    "window_aggregate": (21, 1),
+}
 
 if __name__ == "__main__":
     main(Query)

@@ -27,12 +27,16 @@ WHERE req.event_time > CURRENT_TIMESTAMP - INTERVAL '1' HOUR;
 Physical plan:
 
     SinkExec: target=[output], fields=[request_id, model_id, latency_ms, error_code, error_message, rating], changelog=[I]
-      CalcExec: select=[request_id, model_id, latency_ms, error_code0 AS error_code, error_message, rating], where=[(event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR))], changelog=[I]
-        IntervalJoinExec: type=[LEFT], condition=[((request_id = request_id1) AND event_time1 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time1 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
-          IntervalJoinExec: type=[LEFT], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '5' SECOND))], interval=[event_time <= event_time0 <= event_time + 5 s], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
-            SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-            SourceExec: source=[error_events], connector=[kafka], fields=[request_id, error_code, error_message, timestamp_ms, event_time], read=[request_id, error_code, error_message, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-          SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      CalcExec: select=[request_id, model_id, latency_ms, error_code, error_message, rating], where=[(event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR))], changelog=[I]
+        IntervalJoinExec: type=[LEFT], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time0 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+          CalcExec: select=[request_id, model_id, latency_ms, event_time, error_code, error_message], changelog=[I]
+            IntervalJoinExec: type=[LEFT], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '5' SECOND))], interval=[event_time <= event_time0 <= event_time + 5 s], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+              CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
+                SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+              CalcExec: select=[request_id, error_code, error_message, event_time], changelog=[I]
+                SourceExec: source=[error_events], connector=[kafka], fields=[request_id, error_code, error_message, timestamp_ms, event_time], read=[request_id, error_code, error_message, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[request_id, rating, event_time], changelog=[I]
+            SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -150,6 +154,55 @@ USER_FEEDBACK = Source(
 
 
 def calc(batch: Batch) -> Batch:
+    """SELECT request_id, model_id, latency_ms, event_time"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "model_id": batch["model_id"],
+            "latency_ms": batch["latency_ms"],
+            "event_time": batch["event_time"],
+        }
+    )
+
+
+def calc_2(batch: Batch) -> Batch:
+    """SELECT request_id, error_code, error_message, event_time"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "error_code": batch["error_code"],
+            "error_message": batch["error_message"],
+            "event_time": batch["event_time"],
+        }
+    )
+
+
+def calc_3(batch: Batch) -> Batch:
+    """SELECT request_id, rating, event_time"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "event_time": batch["event_time"],
+        }
+    )
+
+
+def calc_4(batch: Batch) -> Batch:
+    """SELECT request_id, model_id, latency_ms, event_time, error_code, error_message"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "model_id": batch["model_id"],
+            "latency_ms": batch["latency_ms"],
+            "event_time": batch["event_time"],
+            "error_code": batch["error_code"],
+            "error_message": batch["error_message"],
+        }
+    )
+
+
+def calc_5(batch: Batch) -> Batch:
     """WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, model_id, latency_ms, error_code, error_message, rating"""
     batch = batch.take(
         sql.filter_mask(
@@ -186,16 +239,10 @@ class Query(Pipeline):
             key_kinds=["O"],
             lower_ms=0,
             upper_ms=5000,
-            left_names=["request_id", "model_id", "timestamp_ms", "latency_ms", "event_time"],
-            right_names=[
-                "request_id0",
-                "error_code",
-                "error_message",
-                "timestamp_ms0",
-                "event_time0",
-            ],
-            left_kinds=["O", "O", "i", "f", "i"],
-            right_kinds=["O", "O", "O", "i", "i"],
+            left_names=["request_id", "model_id", "latency_ms", "event_time"],
+            right_names=["request_id0", "error_code", "error_message", "event_time0"],
+            left_kinds=["O", "O", "f", "i"],
+            right_kinds=["O", "O", "O", "i"],
         )
         # IntervalJoinExec (q20_multi_stream_join.sql:21:1): rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)
         self.interval_join_2 = IntervalJoin(
@@ -206,18 +253,14 @@ class Query(Pipeline):
             left_names=[
                 "request_id",
                 "model_id",
-                "timestamp_ms",
                 "latency_ms",
                 "event_time",
-                "request_id0",
                 "error_code",
                 "error_message",
-                "timestamp_ms0",
-                "event_time0",
             ],
-            right_names=["request_id1", "rating", "timestamp_ms1", "event_time1"],
-            left_kinds=["O", "O", "i", "f", "i", "O", "O", "O", "i", "i"],
-            right_kinds=["O", "i", "i", "i"],
+            right_names=["request_id0", "rating", "event_time0"],
+            left_kinds=["O", "O", "f", "i", "O", "O"],
+            right_kinds=["O", "i", "i"],
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {
@@ -233,6 +276,8 @@ class Query(Pipeline):
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
+        # CalcExec (q20_multi_stream_join.sql:17:6): SELECT request_id, model_id, latency_ms, event_time
+        batch = calc(batch)
         # IntervalJoinExec (q20_multi_stream_join.sql:18:1): the left side
         joined, late = self.interval_join.process_left(
             [batch["request_id"]],
@@ -253,6 +298,8 @@ class Query(Pipeline):
 
     def on_error_events(self, batch: Batch) -> None:
         """Rows of error_events."""
+        # CalcExec (q20_multi_stream_join.sql:18:11): SELECT request_id, error_code, error_message, event_time
+        batch = calc_2(batch)
         # IntervalJoinExec (q20_multi_stream_join.sql:18:1): the right side
         joined, late = self.interval_join.process_right(
             [batch["request_id"]],
@@ -273,6 +320,8 @@ class Query(Pipeline):
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
+        # CalcExec (q20_multi_stream_join.sql:21:11): SELECT request_id, rating, event_time
+        batch = calc_3(batch)
         # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the right side
         joined, late = self.interval_join_2.process_right(
             [batch["request_id"]],
@@ -299,6 +348,8 @@ class Query(Pipeline):
 
     def on_interval_join(self, batch: Batch) -> None:
         """Rows emitted by IntervalJoinExec interval_join."""
+        # CalcExec (q20_multi_stream_join.sql:18:1): SELECT request_id, model_id, latency_ms, event_time, error_code, error_message
+        batch = calc_4(batch)
         # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the left side
         joined, late = self.interval_join_2.process_left(
             [batch["request_id"]],
@@ -320,7 +371,7 @@ class Query(Pipeline):
     def on_interval_join_2(self, batch: Batch) -> None:
         """Rows emitted by IntervalJoinExec interval_join_2."""
         # CalcExec (q20_multi_stream_join.sql:10:1): WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, mode...
-        batch = calc(batch)
+        batch = calc_5(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -358,7 +409,15 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (10, 1), "interval_join": (18, 1), "interval_join_2": (21, 1)}
+SPANS = {
+    "calc": (17, 6),
+    "calc_2": (18, 11),
+    "calc_3": (21, 11),
+    "calc_4": (18, 1),
+    "calc_5": (10, 1),
+    "interval_join": (18, 1),
+    "interval_join_2": (21, 1),
+}
 
 if __name__ == "__main__":
     main(Query)
