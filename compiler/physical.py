@@ -215,6 +215,16 @@ def _window_state(agg: lg.Aggregate) -> tuple[str, str]:
     return state, fires
 
 
+def selects_only(node: lg.LogicalNode) -> bool:
+    """A projection that keeps some of its input's columns, by their names, and
+    filters nothing: what reads its output by name can read its input instead."""
+    if not isinstance(node, (lg.Calc, lg.Project)) or getattr(node, "condition", None) is not None:
+        return False
+    schema = node.input.schema
+    return all(isinstance(e, lg.ColumnRef) and name == schema[e.index].name
+               for e, name in zip(node.exprs, node.names))
+
+
 def plan_physical(node: lg.LogicalNode) -> Exec:
     """The physical operator tree of an optimized logical plan."""
     span = getattr(node, "span", NO_SPAN)
@@ -285,7 +295,9 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
     if isinstance(node, lg.Limit):
         return LimitExec(node, (plan_physical(node.input),), "row count", "", span)
     if isinstance(node, lg.Sink):
-        return SinkExec(node, (plan_physical(node.input),), span=span)
+        # a sink picks its columns by name: a Calc that only selects them is no step
+        below = node.input.input if selects_only(node.input) else node.input  # type: ignore
+        return SinkExec(node, (plan_physical(below),), span=span)
     raise TypeError(f"no physical operator for {type(node).__name__}")
 
 

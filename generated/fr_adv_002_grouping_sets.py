@@ -18,9 +18,8 @@ GROUP BY GROUPING SETS (
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, region, count], changelog=[I,UB,UA,D]
-      CalcExec: select=[model_id, region, count], changelog=[I,UB,UA,D]
-        GroupAggregateExec: group=[model_id, region], grouping_sets=[(model_id, region), (model_id), ()], aggs=[COUNT(*) AS count], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, region, timestamp_ms, event_time], read=[model_id, region, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      GroupAggregateExec: group=[model_id, region], grouping_sets=[(model_id, region), (model_id), ()], aggs=[COUNT(*) AS count], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, region, timestamp_ms, event_time], read=[model_id, region, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -63,11 +62,6 @@ LLM_REQUESTS = Source(
     watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
     computed=computed_llm_requests,
 )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, count"""
-    return batch
 
 
 class Query(Pipeline):
@@ -146,8 +140,6 @@ class Query(Pipeline):
     def on_group_aggregate_1(self, batch: Batch) -> None:
         """Rows emitted by GroupAggregateExec group_aggregate_1."""
         batch = batch.split_ops("op")
-        # CalcExec (fr_adv_002_grouping_sets.sql:6:1): SELECT model_id, region, count
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -161,8 +153,6 @@ class Query(Pipeline):
                 "count": batch["count"],
             }
         )
-        # CalcExec (fr_adv_002_grouping_sets.sql:6:1): SELECT model_id, region, count
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -176,8 +166,6 @@ class Query(Pipeline):
                 "count": batch["count"],
             }
         )
-        # CalcExec (fr_adv_002_grouping_sets.sql:6:1): SELECT model_id, region, count
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -196,7 +184,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (6, 1), "group_aggregate": (6, 1)}
+SPANS = {"group_aggregate": (6, 1)}
 
 if __name__ == "__main__":
     main(Query)

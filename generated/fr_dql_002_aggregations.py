@@ -17,9 +17,8 @@ GROUP BY model_id;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, request_count, avg_latency, p95_latency, total_cost], changelog=[I,UB,UA,D]
-      CalcExec: select=[model_id, request_count, avg_latency, p95_latency, total_cost], changelog=[I,UB,UA,D]
-        GroupAggregateExec: group=[model_id], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency, SUM(cost) AS total_cost], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, cost, event_time], read=[model_id, timestamp_ms, latency_ms, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      GroupAggregateExec: group=[model_id], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency, SUM(cost) AS total_cost], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, cost, event_time], read=[model_id, timestamp_ms, latency_ms, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -66,11 +65,6 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, request_count, avg_latency, p95_latency, total_cost"""
-    return batch
-
-
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_002_aggregations.sql: sources in, rows out."""
 
@@ -110,8 +104,6 @@ class Query(Pipeline):
     def on_group_aggregate(self, batch: Batch) -> None:
         """Rows emitted by GroupAggregateExec group_aggregate."""
         batch = batch.split_ops("op")
-        # CalcExec (fr_dql_002_aggregations.sql:7:1): SELECT model_id, request_count, avg_latency, p95_latency, total_cost
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -132,7 +124,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (7, 1), "group_aggregate": (7, 1)}
+SPANS = {"group_aggregate": (7, 1)}
 
 if __name__ == "__main__":
     main(Query)

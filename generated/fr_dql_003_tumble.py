@@ -15,9 +15,8 @@ GROUP BY model_id, window_start, window_end;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, window_end, request_count, avg_latency], changelog=[I]
-      CalcExec: select=[model_id, window_start, window_end, request_count, avg_latency], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -60,19 +59,6 @@ LLM_REQUESTS = Source(
     watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
     computed=computed_llm_requests,
 )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, window_end, request_count, avg_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "window_end": batch["window_end"],
-            "request_count": batch["request_count"],
-            "avg_latency": batch["avg_latency"],
-        }
-    )
 
 
 class Query(Pipeline):
@@ -120,8 +106,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (fr_dql_003_tumble.sql:3:1): SELECT model_id, window_start, window_end, request_count, avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -145,7 +129,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (3, 1), "window_aggregate": (3, 1)}
+SPANS = {"window_aggregate": (3, 1)}
 
 if __name__ == "__main__":
     main(Query)

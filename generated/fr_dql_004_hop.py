@@ -17,9 +17,8 @@ GROUP BY model_id, window_start, window_end;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, window_end, sliding_avg_latency], changelog=[I]
-      CalcExec: select=[model_id, window_start, window_end, sliding_avg_latency], changelog=[I]
-        WindowAggregateExec: window=[HOP(time_col=[event_time], slide=[1 min], size=[10 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS sliding_avg_latency], emit=[AFTER WATERMARK], state=[per key and 1 min pane: accumulators, shared by 10 windows; freed when the last window using a pane fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[HOP(time_col=[event_time], slide=[1 min], size=[10 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS sliding_avg_latency], emit=[AFTER WATERMARK], state=[per key and 1 min pane: accumulators, shared by 10 windows; freed when the last window using a pane fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -64,18 +63,6 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, window_end, sliding_avg_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "window_end": batch["window_end"],
-            "sliding_avg_latency": batch["sliding_avg_latency"],
-        }
-    )
-
-
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_004_hop.sql: sources in, rows out."""
 
@@ -113,8 +100,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (fr_dql_004_hop.sql:3:1): SELECT model_id, window_start, window_end, sliding_avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -137,7 +122,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (3, 1), "window_aggregate": (3, 1)}
+SPANS = {"window_aggregate": (3, 1)}
 
 if __name__ == "__main__":
     main(Query)

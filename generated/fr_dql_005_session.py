@@ -23,9 +23,8 @@ GROUP BY user_id, window_start, window_end;
 Physical plan:
 
     SinkExec: target=[output], fields=[user_id, window_start, window_end, interactions, session_tokens], changelog=[I]
-      CalcExec: select=[user_id, window_start, window_end, interactions, session_tokens], changelog=[I]
-        WindowAggregateExec: window=[SESSION(time_col=[event_time], gap=[30 min])], group=[user_id, window_start, window_end, window_time], aggs=[COUNT(*) AS interactions, SUM(tokens_used) AS session_tokens], emit=[AFTER WATERMARK], state=[per key: open sessions and their accumulators; freed when a session fires], fires=[session end <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[user_id, timestamp_ms, tokens_used, event_time], read=[user_id, timestamp_ms, tokens_used], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[SESSION(time_col=[event_time], gap=[30 min])], group=[user_id, window_start, window_end, window_time], aggs=[COUNT(*) AS interactions, SUM(tokens_used) AS session_tokens], emit=[AFTER WATERMARK], state=[per key: open sessions and their accumulators; freed when a session fires], fires=[session end <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[user_id, timestamp_ms, tokens_used, event_time], read=[user_id, timestamp_ms, tokens_used], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -68,19 +67,6 @@ LLM_REQUESTS = Source(
     watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
     computed=computed_llm_requests,
 )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT user_id, window_start, window_end, interactions, session_tokens"""
-    return batch.project(
-        {
-            "user_id": batch["user_id"],
-            "window_start": batch["window_start"],
-            "window_end": batch["window_end"],
-            "interactions": batch["interactions"],
-            "session_tokens": batch["session_tokens"],
-        }
-    )
 
 
 class Query(Pipeline):
@@ -128,8 +114,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (fr_dql_005_session.sql:9:1): SELECT user_id, window_start, window_end, interactions, session_tokens
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -153,7 +137,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (9, 1), "window_aggregate": (9, 1)}
+SPANS = {"window_aggregate": (9, 1)}
 
 if __name__ == "__main__":
     main(Query)

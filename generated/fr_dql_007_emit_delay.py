@@ -16,9 +16,8 @@ EMIT AFTER WATERMARK WITH DELAY INTERVAL '2' MINUTES;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, count], changelog=[I]
-      CalcExec: select=[model_id, window_start, count], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count], emit=[AFTER WATERMARK WITH DELAY 2 min], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms + 2 min <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, event_time], read=[model_id, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count], emit=[AFTER WATERMARK WITH DELAY 2 min], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms + 2 min <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, event_time], read=[model_id, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -61,17 +60,6 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, count"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "count": batch["count"],
-        }
-    )
-
-
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_007_emit_delay.sql: sources in, rows out."""
 
@@ -109,8 +97,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (fr_dql_007_emit_delay.sql:7:1): SELECT model_id, window_start, count
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -132,7 +118,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (7, 1), "window_aggregate": (7, 1)}
+SPANS = {"window_aggregate": (7, 1)}
 
 if __name__ == "__main__":
     main(Query)

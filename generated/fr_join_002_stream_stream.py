@@ -16,12 +16,11 @@ WHERE fb.event_time BETWEEN req.event_time AND req.event_time + INTERVAL '5' MIN
 Physical plan:
 
     SinkExec: target=[output], fields=[request_id, model_id, latency_ms, rating, feedback_text], changelog=[I]
-      CalcExec: select=[request_id, model_id, latency_ms, rating, feedback_text], changelog=[I]
-        IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '5' MINUTE))], interval=[event_time <= event_time0 <= event_time + 5 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 5 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
-          CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
-            SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-          CalcExec: select=[request_id, rating, feedback_text, event_time], changelog=[I]
-            SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, feedback_text, timestamp_ms, event_time], read=[request_id, rating, feedback_text, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '5' MINUTE))], interval=[event_time <= event_time0 <= event_time + 5 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 5 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+        CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
+          SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+        CalcExec: select=[request_id, rating, feedback_text, event_time], changelog=[I]
+          SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, feedback_text, timestamp_ms, event_time], read=[request_id, rating, feedback_text, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -105,43 +104,6 @@ USER_FEEDBACK = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT request_id, model_id, latency_ms, event_time"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def calc_2(batch: Batch) -> Batch:
-    """SELECT request_id, rating, feedback_text, event_time"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "feedback_text": batch["feedback_text"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def calc_3(batch: Batch) -> Batch:
-    """SELECT request_id, model_id, latency_ms, rating, feedback_text"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "rating": batch["rating"],
-            "feedback_text": batch["feedback_text"],
-        }
-    )
-
-
 class Query(Pipeline):
     """The pipeline of examples/fr_join_002_stream_stream.sql: sources in, rows out."""
 
@@ -175,7 +137,9 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (fr_join_002_stream_stream.sql:10:6): SELECT request_id, model_id, latency_ms, event_time
-        batch = calc(batch)
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "model_id", "latency_ms", "event_time")}
+        )
         # IntervalJoinExec (fr_join_002_stream_stream.sql:11:1): the left side
         joined, late = self.interval_join.process_left(
             [batch["request_id"]],
@@ -197,7 +161,9 @@ class Query(Pipeline):
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
         # CalcExec (fr_join_002_stream_stream.sql:11:6): SELECT request_id, rating, feedback_text, event_time
-        batch = calc_2(batch)
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "rating", "feedback_text", "event_time")}
+        )
         # IntervalJoinExec (fr_join_002_stream_stream.sql:11:1): the right side
         joined, late = self.interval_join.process_right(
             [batch["request_id"]],
@@ -218,8 +184,6 @@ class Query(Pipeline):
 
     def on_interval_join(self, batch: Batch) -> None:
         """Rows emitted by IntervalJoinExec interval_join."""
-        # CalcExec (fr_join_002_stream_stream.sql:4:1): SELECT request_id, model_id, latency_ms, rating, feedback_text
-        batch = calc_3(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -246,7 +210,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (10, 6), "calc_2": (11, 6), "calc_3": (4, 1), "interval_join": (11, 1)}
+SPANS = {"interval_join": (11, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -14,12 +14,11 @@ AND r.event_time BETWEEN l.event_time - INTERVAL '10' SECONDS
 Physical plan:
 
     SinkExec: target=[output], fields=[request_id, latency_ms, error_count], changelog=[I]
-      CalcExec: select=[request_id, latency_ms, error_count], changelog=[I]
-        IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN (event_time - INTERVAL '10' SECOND) AND (event_time + INTERVAL '10' SECOND))], interval=[event_time - 10 s <= event_time0 <= event_time + 10 s], state=[rows of each side, freed once the watermark passes their bound (-10 s .. 10 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
-          CalcExec: select=[request_id, latency_ms, event_time], changelog=[I]
-            SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, timestamp_ms, latency_ms, event_time], read=[request_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-          CalcExec: select=[request_id, error_count, event_time], changelog=[I]
-            SourceExec: source=[error_events], connector=[kafka], fields=[request_id, error_count, timestamp_ms, event_time], read=[request_id, error_count, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN (event_time - INTERVAL '10' SECOND) AND (event_time + INTERVAL '10' SECOND))], interval=[event_time - 10 s <= event_time0 <= event_time + 10 s], state=[rows of each side, freed once the watermark passes their bound (-10 s .. 10 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+        CalcExec: select=[request_id, latency_ms, event_time], changelog=[I]
+          SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, timestamp_ms, latency_ms, event_time], read=[request_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+        CalcExec: select=[request_id, error_count, event_time], changelog=[I]
+          SourceExec: source=[error_events], connector=[kafka], fields=[request_id, error_count, timestamp_ms, event_time], read=[request_id, error_count, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -99,39 +98,6 @@ ERROR_EVENTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT request_id, latency_ms, event_time"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "latency_ms": batch["latency_ms"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def calc_2(batch: Batch) -> Batch:
-    """SELECT request_id, error_count, event_time"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "error_count": batch["error_count"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def calc_3(batch: Batch) -> Batch:
-    """SELECT request_id, latency_ms, error_count"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "latency_ms": batch["latency_ms"],
-            "error_count": batch["error_count"],
-        }
-    )
-
-
 class Query(Pipeline):
     """The pipeline of examples/fr_join_003_interval.sql: sources in, rows out."""
 
@@ -162,7 +128,9 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (fr_join_003_interval.sql:7:6): SELECT request_id, latency_ms, event_time
-        batch = calc(batch)
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "latency_ms", "event_time")}
+        )
         # IntervalJoinExec (fr_join_003_interval.sql:8:1): the left side
         joined, late = self.interval_join.process_left(
             [batch["request_id"]],
@@ -184,7 +152,9 @@ class Query(Pipeline):
     def on_error_events(self, batch: Batch) -> None:
         """Rows of error_events."""
         # CalcExec (fr_join_003_interval.sql:8:6): SELECT request_id, error_count, event_time
-        batch = calc_2(batch)
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "error_count", "event_time")}
+        )
         # IntervalJoinExec (fr_join_003_interval.sql:8:1): the right side
         joined, late = self.interval_join.process_right(
             [batch["request_id"]],
@@ -205,8 +175,6 @@ class Query(Pipeline):
 
     def on_interval_join(self, batch: Batch) -> None:
         """Rows emitted by IntervalJoinExec interval_join."""
-        # CalcExec (fr_join_003_interval.sql:3:1): SELECT request_id, latency_ms, error_count
-        batch = calc_3(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -231,7 +199,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (7, 6), "calc_2": (8, 6), "calc_3": (3, 1), "interval_join": (8, 1)}
+SPANS = {"interval_join": (8, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -21,9 +21,8 @@ EMIT AFTER WATERMARK;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_latency], changelog=[I]
-      CalcExec: select=[model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_latency], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency, PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99_latency, MAX(latency_ms) AS max_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency, PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99_latency, MAX(latency_ms) AS max_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -66,21 +65,6 @@ LLM_REQUESTS = Source(
     watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
     computed=computed_llm_requests,
 )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "avg_latency": batch["avg_latency"],
-            "p50_latency": batch["p50_latency"],
-            "p95_latency": batch["p95_latency"],
-            "p99_latency": batch["p99_latency"],
-            "max_latency": batch["max_latency"],
-        }
-    )
 
 
 class Query(Pipeline):
@@ -134,8 +118,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (q02_latency_percentiles.sql:6:1): SELECT model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_...
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -161,7 +143,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (6, 1), "window_aggregate": (6, 1)}
+SPANS = {"window_aggregate": (6, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -17,9 +17,8 @@ EMIT AFTER WATERMARK;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, total_cost, total_tokens, avg_cost_per_request], changelog=[I]
-      CalcExec: select=[model_id, window_start, total_cost, total_tokens, avg_cost_per_request], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[SUM(cost) AS total_cost, SUM(tokens_used) AS total_tokens, AVG(cost) AS avg_cost_per_request], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, tokens_used, cost, event_time], read=[model_id, timestamp_ms, tokens_used, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[SUM(cost) AS total_cost, SUM(tokens_used) AS total_tokens, AVG(cost) AS avg_cost_per_request], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, tokens_used, cost, event_time], read=[model_id, timestamp_ms, tokens_used, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -64,19 +63,6 @@ LLM_REQUESTS = Source(
     watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
     computed=computed_llm_requests,
 )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, total_cost, total_tokens, avg_cost_per_request"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "total_cost": batch["total_cost"],
-            "total_tokens": batch["total_tokens"],
-            "avg_cost_per_request": batch["avg_cost_per_request"],
-        }
-    )
 
 
 class Query(Pipeline):
@@ -126,8 +112,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (q04_cost_per_model_hour.sql:4:1): SELECT model_id, window_start, total_cost, total_tokens, avg_cost_per_request
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -151,7 +135,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (4, 1), "window_aggregate": (4, 1)}
+SPANS = {"window_aggregate": (4, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -23,13 +23,12 @@ ORDER BY req.event_time;
 Physical plan:
 
     SinkExec: target=[output], fields=[user_id, request_id, model_id, latency_ms, rating, feedback_text], changelog=[I]
-      CalcExec: select=[user_id, request_id, model_id, latency_ms, rating, feedback_text], changelog=[I]
-        TemporalSortExec: order_by=[event_time], state=[rows until the watermark passes their time], fires=[rows in event-time order], changelog=[I]
-          IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time0 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
-            CalcExec: select=[request_id, user_id, model_id, latency_ms, event_time], changelog=[I]
-              SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, user_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, user_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-            CalcExec: select=[request_id, rating, feedback_text, event_time], changelog=[I]
-              SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, feedback_text, timestamp_ms, event_time], read=[request_id, rating, feedback_text, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      TemporalSortExec: order_by=[event_time], state=[rows until the watermark passes their time], fires=[rows in event-time order], changelog=[I]
+        IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time0 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+          CalcExec: select=[request_id, user_id, model_id, latency_ms, event_time], changelog=[I]
+            SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, user_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, user_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[request_id, rating, feedback_text, event_time], changelog=[I]
+            SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, feedback_text, timestamp_ms, event_time], read=[request_id, rating, feedback_text, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -116,45 +115,6 @@ USER_FEEDBACK = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT request_id, user_id, model_id, latency_ms, event_time"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "user_id": batch["user_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def calc_2(batch: Batch) -> Batch:
-    """SELECT request_id, rating, feedback_text, event_time"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "feedback_text": batch["feedback_text"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def calc_3(batch: Batch) -> Batch:
-    """SELECT user_id, request_id, model_id, latency_ms, rating, feedback_text"""
-    return batch.project(
-        {
-            "user_id": batch["user_id"],
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "rating": batch["rating"],
-            "feedback_text": batch["feedback_text"],
-        }
-    )
-
-
 class Query(Pipeline):
     """The pipeline of examples/q07_user_journey_feedback.sql: sources in, rows out."""
 
@@ -204,7 +164,12 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (q07_user_journey_feedback.sql:16:6): SELECT request_id, user_id, model_id, latency_ms, event_time
-        batch = calc(batch)
+        batch = batch.project(
+            {
+                name: batch[name]
+                for name in ("request_id", "user_id", "model_id", "latency_ms", "event_time")
+            }
+        )
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the left side
         joined, late = self.interval_join.process_left(
             [batch["request_id"]],
@@ -226,7 +191,9 @@ class Query(Pipeline):
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
         # CalcExec (q07_user_journey_feedback.sql:17:11): SELECT request_id, rating, feedback_text, event_time
-        batch = calc_2(batch)
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "rating", "feedback_text", "event_time")}
+        )
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the right side
         joined, late = self.interval_join.process_right(
             [batch["request_id"]],
@@ -253,8 +220,6 @@ class Query(Pipeline):
 
     def on_temporal_sort(self, batch: Batch) -> None:
         """Rows leaving TemporalSortExec temporal_sort, in event-time order."""
-        # CalcExec (q07_user_journey_feedback.sql:9:1): SELECT user_id, request_id, model_id, latency_ms, rating, feedback_text
-        batch = calc_3(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -289,13 +254,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {
-    "calc": (16, 6),
-    "calc_2": (17, 11),
-    "calc_3": (9, 1),
-    "interval_join": (17, 1),
-    "temporal_sort": (20, 10),
-}
+SPANS = {"interval_join": (17, 1), "temporal_sort": (20, 10)}
 
 if __name__ == "__main__":
     main(Query)

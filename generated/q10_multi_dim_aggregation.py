@@ -24,9 +24,8 @@ EMIT AFTER WATERMARK;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, region, window_start, request_count, avg_latency], changelog=[I]
-      CalcExec: select=[model_id, region, window_start, request_count, avg_latency], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[15 min])], group=[model_id, region, window_start, window_end, window_time], grouping_sets=[(model_id, region, window_start, window_end, window_time), (model_id, window_start, window_end, window_time), (region, window_start, window_end, window_time), (window_start, window_end, window_time)], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, region, timestamp_ms, latency_ms, event_time], read=[model_id, region, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[15 min])], group=[model_id, region, window_start, window_end, window_time], grouping_sets=[(model_id, region, window_start, window_end, window_time), (model_id, window_start, window_end, window_time), (region, window_start, window_end, window_time), (window_start, window_end, window_time)], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, region, timestamp_ms, latency_ms, event_time], read=[model_id, region, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -71,19 +70,6 @@ LLM_REQUESTS = Source(
     watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
     computed=computed_llm_requests,
 )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, window_start, request_count, avg_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "region": batch["region"],
-            "window_start": batch["window_start"],
-            "request_count": batch["request_count"],
-            "avg_latency": batch["avg_latency"],
-        }
-    )
 
 
 class Query(Pipeline):
@@ -211,8 +197,6 @@ class Query(Pipeline):
 
     def on_window_aggregate_1(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate_1."""
-        # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -229,8 +213,6 @@ class Query(Pipeline):
                 "avg_latency": batch["avg_latency"],
             }
         )
-        # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -247,8 +229,6 @@ class Query(Pipeline):
                 "avg_latency": batch["avg_latency"],
             }
         )
-        # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -265,8 +245,6 @@ class Query(Pipeline):
                 "avg_latency": batch["avg_latency"],
             }
         )
-        # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -293,7 +271,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (6, 1), "window_aggregate": (6, 1)}
+SPANS = {"window_aggregate": (6, 1)}
 
 if __name__ == "__main__":
     main(Query)

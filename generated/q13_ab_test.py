@@ -142,16 +142,6 @@ def calc(batch: Batch) -> Batch:
 
 
 def calc_2(batch: Batch) -> Batch:
-    """SELECT request_id, rating"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-        }
-    )
-
-
-def calc_3(batch: Batch) -> Batch:
     """SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfaction_rate"""
     return batch.project(
         {
@@ -234,7 +224,7 @@ class Query(Pipeline):
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
         # CalcExec (q13_ab_test.sql:30:11): SELECT request_id, rating
-        batch = calc_2(batch)
+        batch = batch.project({name: batch[name] for name in ("request_id", "rating")})
         # JoinExec (q13_ab_test.sql:30:1): the right side
         self.on_join(self.join.process_right([batch["request_id"]], batch))
 
@@ -258,7 +248,7 @@ class Query(Pipeline):
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         # CalcExec (q13_ab_test.sql:21:1): SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfact...
-        batch = calc_3(batch)
+        batch = calc_2(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -288,13 +278,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {
-    "calc": (31, 7),
-    "calc_2": (30, 11),
-    "calc_3": (21, 1),
-    "join": (30, 1),
-    "window_aggregate": (21, 1),
-}
+SPANS = {"calc": (31, 7), "calc_2": (21, 1), "join": (30, 1), "window_aggregate": (21, 1)}
 
 if __name__ == "__main__":
     main(Query)

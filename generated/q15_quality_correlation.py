@@ -22,13 +22,12 @@ GROUP BY model_id, TUMBLE(r.event_time, INTERVAL '1' HOUR);
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, avg_latency, avg_rating, latency_rating_correlation], changelog=[I]
-      CalcExec: select=[model_id, window_start, avg_latency, avg_rating, latency_rating_correlation], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, AVG(CAST(rating AS DOUBLE)) AS avg_rating, CORR(latency_ms, CAST(rating AS DOUBLE)) AS latency_rating_correlation], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          JoinExec: type=[INNER], condition=[(request_id = request_id0)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I]
-            CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
-              SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-            CalcExec: select=[request_id, rating], changelog=[I]
-              SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, AVG(CAST(rating AS DOUBLE)) AS avg_rating, CORR(latency_ms, CAST(rating AS DOUBLE)) AS latency_rating_correlation], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        JoinExec: type=[INNER], condition=[(request_id = request_id0)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I]
+          CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
+            SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[request_id, rating], changelog=[I]
+            SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -109,41 +108,6 @@ USER_FEEDBACK = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT request_id, model_id, latency_ms, event_time"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def calc_2(batch: Batch) -> Batch:
-    """SELECT request_id, rating"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-        }
-    )
-
-
-def calc_3(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, avg_latency, avg_rating, latency_rating_correlation"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "avg_latency": batch["avg_latency"],
-            "avg_rating": batch["avg_rating"],
-            "latency_rating_correlation": batch["latency_rating_correlation"],
-        }
-    )
-
-
 class Query(Pipeline):
     """The pipeline of examples/q15_quality_correlation.sql: sources in, rows out."""
 
@@ -196,14 +160,16 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (q15_quality_correlation.sql:17:6): SELECT request_id, model_id, latency_ms, event_time
-        batch = calc(batch)
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "model_id", "latency_ms", "event_time")}
+        )
         # JoinExec (q15_quality_correlation.sql:18:1): the left side
         self.on_join(self.join.process_left([batch["request_id"]], batch))
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
         # CalcExec (q15_quality_correlation.sql:18:6): SELECT request_id, rating
-        batch = calc_2(batch)
+        batch = batch.project({name: batch[name] for name in ("request_id", "rating")})
         # JoinExec (q15_quality_correlation.sql:18:1): the right side
         self.on_join(self.join.process_right([batch["request_id"]], batch))
 
@@ -221,8 +187,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (q15_quality_correlation.sql:11:1): SELECT model_id, window_start, avg_latency, avg_rating, latency_rating_correlation
-        batch = calc_3(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -250,13 +214,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {
-    "calc": (17, 6),
-    "calc_2": (18, 6),
-    "calc_3": (11, 1),
-    "join": (18, 1),
-    "window_aggregate": (11, 1),
-}
+SPANS = {"join": (18, 1), "window_aggregate": (11, 1)}
 
 if __name__ == "__main__":
     main(Query)

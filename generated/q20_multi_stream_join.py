@@ -154,55 +154,6 @@ USER_FEEDBACK = Source(
 
 
 def calc(batch: Batch) -> Batch:
-    """SELECT request_id, model_id, latency_ms, event_time"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def calc_2(batch: Batch) -> Batch:
-    """SELECT request_id, error_code, error_message, event_time"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "error_code": batch["error_code"],
-            "error_message": batch["error_message"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def calc_3(batch: Batch) -> Batch:
-    """SELECT request_id, rating, event_time"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def calc_4(batch: Batch) -> Batch:
-    """SELECT request_id, model_id, latency_ms, event_time, error_code, error_message"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "event_time": batch["event_time"],
-            "error_code": batch["error_code"],
-            "error_message": batch["error_message"],
-        }
-    )
-
-
-def calc_5(batch: Batch) -> Batch:
     """WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, model_id, latency_ms, error_code, error_message, rating"""
     batch = batch.take(
         sql.filter_mask(
@@ -277,7 +228,9 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (q20_multi_stream_join.sql:17:6): SELECT request_id, model_id, latency_ms, event_time
-        batch = calc(batch)
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "model_id", "latency_ms", "event_time")}
+        )
         # IntervalJoinExec (q20_multi_stream_join.sql:18:1): the left side
         joined, late = self.interval_join.process_left(
             [batch["request_id"]],
@@ -299,7 +252,12 @@ class Query(Pipeline):
     def on_error_events(self, batch: Batch) -> None:
         """Rows of error_events."""
         # CalcExec (q20_multi_stream_join.sql:18:11): SELECT request_id, error_code, error_message, event_time
-        batch = calc_2(batch)
+        batch = batch.project(
+            {
+                name: batch[name]
+                for name in ("request_id", "error_code", "error_message", "event_time")
+            }
+        )
         # IntervalJoinExec (q20_multi_stream_join.sql:18:1): the right side
         joined, late = self.interval_join.process_right(
             [batch["request_id"]],
@@ -321,7 +279,9 @@ class Query(Pipeline):
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
         # CalcExec (q20_multi_stream_join.sql:21:11): SELECT request_id, rating, event_time
-        batch = calc_3(batch)
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "rating", "event_time")}
+        )
         # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the right side
         joined, late = self.interval_join_2.process_right(
             [batch["request_id"]],
@@ -349,7 +309,19 @@ class Query(Pipeline):
     def on_interval_join(self, batch: Batch) -> None:
         """Rows emitted by IntervalJoinExec interval_join."""
         # CalcExec (q20_multi_stream_join.sql:18:1): SELECT request_id, model_id, latency_ms, event_time, error_code, error_message
-        batch = calc_4(batch)
+        batch = batch.project(
+            {
+                name: batch[name]
+                for name in (
+                    "request_id",
+                    "model_id",
+                    "latency_ms",
+                    "event_time",
+                    "error_code",
+                    "error_message",
+                )
+            }
+        )
         # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the left side
         joined, late = self.interval_join_2.process_left(
             [batch["request_id"]],
@@ -371,7 +343,7 @@ class Query(Pipeline):
     def on_interval_join_2(self, batch: Batch) -> None:
         """Rows emitted by IntervalJoinExec interval_join_2."""
         # CalcExec (q20_multi_stream_join.sql:10:1): WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, mode...
-        batch = calc_5(batch)
+        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -409,15 +381,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {
-    "calc": (17, 6),
-    "calc_2": (18, 11),
-    "calc_3": (21, 11),
-    "calc_4": (18, 1),
-    "calc_5": (10, 1),
-    "interval_join": (18, 1),
-    "interval_join_2": (21, 1),
-}
+SPANS = {"calc": (10, 1), "interval_join": (18, 1), "interval_join_2": (21, 1)}
 
 if __name__ == "__main__":
     main(Query)

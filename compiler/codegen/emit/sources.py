@@ -10,7 +10,7 @@ from compiler import logical as lg
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.expressions import ExprEmitter
 from compiler.codegen.text import comment, docstring_safe, field_call, identifier
-from compiler.physical import Exec, SourceExec
+from compiler.physical import Exec, SourceExec, selects_only
 
 if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
@@ -209,10 +209,15 @@ def _calc_doc(e: Exec) -> str:
 
 
 def push_calc(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
-    """The call of the Calc's function on ``var``, written once as a function."""
+    """The call of the Calc's function on ``var``, written once as a function; a
+    Calc that only selects columns by name is one line, no function."""
     m = g.m
-    name = g.name_of(e)
     doc = _calc_doc(e)
+    if selects_only(e.logical):
+        names = tuple(e.logical.names)
+        return [f"{indent}# {e.name} ({m.where(e.span)}): {comment(doc)}",
+                f"{indent}{var} = {var}.project({{name: {var}[name] for name in {names!r}}})"]
+    name = g.name_of(e)
     if name not in g.emitted:  # several producers may feed one Calc
         g.emitted.add(name)
         m.functions.append(_calc_function(name, e.logical, doc))
