@@ -73,28 +73,31 @@ class Query(Pipeline):
         super().__init__(ctx)
         # GroupAggregateExec (fr_adv_002_grouping_sets.sql:6:1) GROUP BY model_id, region: per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate_1 = GroupAggregate(
-            key_kinds=["O", "O"],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O", "O"],  # model_id, region
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # count = COUNT(*)
             ],
             names=["model_id", "region", "count"],
         )
         # GroupAggregateExec (fr_adv_002_grouping_sets.sql:6:1) GROUP BY model_id: per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate_2 = GroupAggregate(
-            key_kinds=["O"],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # count = COUNT(*)
             ],
             names=["model_id", "count"],
         )
         # GroupAggregateExec (fr_adv_002_grouping_sets.sql:6:1) GROUP BY (): per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate_3 = GroupAggregate(
-            key_kinds=[],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=[],  # ()
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # count = COUNT(*)
             ],
             names=["count"],
         )

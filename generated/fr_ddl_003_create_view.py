@@ -65,7 +65,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """WHERE (cost > 0.1); SELECT model_id, request_id, cost, latency_ms"""
     batch = batch.take(sql.filter_mask(sql.gt(batch["cost"], 0.1)))
     return batch.project(
@@ -92,7 +92,7 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (fr_ddl_003_create_view.sql:14:1): WHERE (cost > 0.1); SELECT model_id, request_id, cost, latency_ms
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -111,7 +111,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (14, 1)}
+SPANS = {"select_output": (14, 1)}
 
 if __name__ == "__main__":
     main(Query)

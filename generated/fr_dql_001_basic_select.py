@@ -57,7 +57,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """WHERE (latency_ms > 1000); SELECT model_id, latency_ms, cost"""
     batch = batch.take(sql.filter_mask(sql.gt(batch["latency_ms"], 1000)))
     return batch.project(
@@ -83,7 +83,7 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (fr_dql_001_basic_select.sql:3:1): WHERE (latency_ms > 1000); SELECT model_id, latency_ms, cost
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -101,7 +101,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (3, 1)}
+SPANS = {"select_output": (3, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -74,13 +74,14 @@ class Query(Pipeline):
         super().__init__(ctx)
         # GroupAggregateExec (fr_dql_002_aggregations.sql:7:1) GROUP BY model_id: per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate = GroupAggregate(
-            key_kinds=["O"],
-            arg_kinds=["f", "f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f", "f"],  # latency_ms, cost
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
-                Agg("percentile_cont", arg=0, param=0.95),
-                Agg("sum", arg=1),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
+                Agg("percentile_cont", arg=0, param=0.95),  # p95_latency = PERCENTILE_CONT(0.9...
+                Agg("sum", arg=1),  # total_cost = SUM(cost)
             ],
             names=["model_id", "request_count", "avg_latency", "p95_latency", "total_cost"],
         )

@@ -71,11 +71,12 @@ class Query(Pipeline):
         # WindowAggregateExec (fr_dql_003_tumble.sql:3:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=300000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[

@@ -73,10 +73,11 @@ class Query(Pipeline):
         # WindowAggregateExec (fr_dql_004_hop.sql:3:1) GROUP BY model_id: per key and 1 min pane: accumulators, shared by 10 windows; freed when the last window ...
         self.window_aggregate = WindowAggregate(
             window=Hop(slide_ms=60000, size_ms=600000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("avg", arg=0),
+                Agg("avg", arg=0),  # sliding_avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=["model_id", "window_start", "window_end", "window_time", "sliding_avg_latency"],

@@ -79,11 +79,12 @@ class Query(Pipeline):
         # WindowAggregateExec (fr_dql_005_session.sql:9:1) GROUP BY user_id: per key: open sessions and their accumulators; freed when a session fires
         self.window_aggregate = WindowAggregate(
             window=Session(gap_ms=1800000, partition_by=()),
-            key_kinds=["O"],
-            arg_kinds=["i"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # user_id
+            arg_kinds=["i"],  # tokens_used
             aggs=[
-                Agg("count_star"),
-                Agg("sum", arg=0),
+                Agg("count_star"),  # interactions = COUNT(*)
+                Agg("sum", arg=0),  # session_tokens = SUM(tokens_used)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[

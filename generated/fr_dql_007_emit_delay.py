@@ -70,10 +70,11 @@ class Query(Pipeline):
         # WindowAggregateExec (fr_dql_007_emit_delay.sql:7:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=300000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # count = COUNT(*)
             ],
             emit=AfterWatermark(delay_ms=120000),
             names=["model_id", "window_start", "window_end", "window_time", "count"],

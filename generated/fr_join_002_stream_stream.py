@@ -116,15 +116,16 @@ class Query(Pipeline):
         super().__init__(ctx)
         self.watermarks: dict[str, int] = {}  # the latest, per source
         # IntervalJoinExec (fr_join_002_stream_stream.sql:11:1): rows of each side, freed once the watermark passes their bound (0 ms .. 5 min)
-        self.interval_join = IntervalJoin(
+        self.interval_join_user_feedback = IntervalJoin(
             kind="INNER",
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
             lower_ms=0,
             upper_ms=300000,
             left_names=["request_id", "model_id", "latency_ms", "event_time"],
             right_names=["request_id0", "rating", "feedback_text", "event_time0"],
-            left_kinds=["O", "O", "f", "i"],
-            right_kinds=["O", "i", "O", "i"],
+            left_kinds=["O", "O", "f", "i"],  # one per left name
+            right_kinds=["O", "i", "O", "i"],  # one per right name
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {
@@ -132,7 +133,7 @@ class Query(Pipeline):
             "user_feedback": self.on_user_feedback,
         }
         # every stateful operator, in data-flow order: what a checkpoint snapshots
-        self.operators = {"interval_join": self.interval_join}
+        self.operators = {"interval_join_user_feedback": self.interval_join_user_feedback}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -141,7 +142,7 @@ class Query(Pipeline):
             {name: batch[name] for name in ("request_id", "model_id", "latency_ms", "event_time")}
         )
         # IntervalJoinExec (fr_join_002_stream_stream.sql:11:1): the left side
-        joined, late = self.interval_join.process_left(
+        joined, late = self.interval_join_user_feedback.process_left(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -151,12 +152,12 @@ class Query(Pipeline):
             ),
         )
         self.late(
-            "interval_join",
+            "interval_join_user_feedback",
             batch.take(late),
             "it came behind the join's watermark: joined with the rows still buffered only",
             dropped=False,
         )
-        self.on_interval_join(joined)
+        self.on_interval_join_user_feedback(joined)
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
@@ -165,7 +166,7 @@ class Query(Pipeline):
             {name: batch[name] for name in ("request_id", "rating", "feedback_text", "event_time")}
         )
         # IntervalJoinExec (fr_join_002_stream_stream.sql:11:1): the right side
-        joined, late = self.interval_join.process_right(
+        joined, late = self.interval_join_user_feedback.process_right(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -175,23 +176,25 @@ class Query(Pipeline):
             ),
         )
         self.late(
-            "interval_join",
+            "interval_join_user_feedback",
             batch.take(late),
             "it came behind the join's watermark: joined with the rows still buffered only",
             dropped=False,
         )
-        self.on_interval_join(joined)
+        self.on_interval_join_user_feedback(joined)
 
-    def on_interval_join(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join."""
+    def on_interval_join_user_feedback(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join_user_feedback."""
         # SinkExec: the output
         self.write(0, batch)
 
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.watermarks = watermarks
-        self.on_interval_join(
-            self.interval_join.advance(min(watermarks["llm_requests"], watermarks["user_feedback"]))
+        self.on_interval_join_user_feedback(
+            self.interval_join_user_feedback.advance(
+                min(watermarks["llm_requests"], watermarks["user_feedback"])
+            )
         )
 
     # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
@@ -210,7 +213,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"interval_join": (11, 1)}
+SPANS = {"interval_join_user_feedback": (11, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -110,20 +110,21 @@ class Query(Pipeline):
         super().__init__(ctx)
         self.watermarks: dict[str, int] = {}  # the latest, per source
         # IntervalJoinExec (fr_join_003_interval.sql:8:1): rows of each side, freed once the watermark passes their bound (-10 s .. 10 s)
-        self.interval_join = IntervalJoin(
+        self.interval_join_error_events = IntervalJoin(
             kind="INNER",
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
             lower_ms=-10000,
             upper_ms=10000,
             left_names=["request_id", "latency_ms", "event_time"],
             right_names=["request_id0", "error_count", "event_time0"],
-            left_kinds=["O", "f", "i"],
-            right_kinds=["O", "i", "i"],
+            left_kinds=["O", "f", "i"],  # one per left name
+            right_kinds=["O", "i", "i"],  # one per right name
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {"llm_requests": self.on_llm_requests, "error_events": self.on_error_events}
         # every stateful operator, in data-flow order: what a checkpoint snapshots
-        self.operators = {"interval_join": self.interval_join}
+        self.operators = {"interval_join_error_events": self.interval_join_error_events}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -132,7 +133,7 @@ class Query(Pipeline):
             {name: batch[name] for name in ("request_id", "latency_ms", "event_time")}
         )
         # IntervalJoinExec (fr_join_003_interval.sql:8:1): the left side
-        joined, late = self.interval_join.process_left(
+        joined, late = self.interval_join_error_events.process_left(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -142,12 +143,12 @@ class Query(Pipeline):
             ),
         )
         self.late(
-            "interval_join",
+            "interval_join_error_events",
             batch.take(late),
             "it came behind the join's watermark: joined with the rows still buffered only",
             dropped=False,
         )
-        self.on_interval_join(joined)
+        self.on_interval_join_error_events(joined)
 
     def on_error_events(self, batch: Batch) -> None:
         """Rows of error_events."""
@@ -156,7 +157,7 @@ class Query(Pipeline):
             {name: batch[name] for name in ("request_id", "error_count", "event_time")}
         )
         # IntervalJoinExec (fr_join_003_interval.sql:8:1): the right side
-        joined, late = self.interval_join.process_right(
+        joined, late = self.interval_join_error_events.process_right(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -166,23 +167,25 @@ class Query(Pipeline):
             ),
         )
         self.late(
-            "interval_join",
+            "interval_join_error_events",
             batch.take(late),
             "it came behind the join's watermark: joined with the rows still buffered only",
             dropped=False,
         )
-        self.on_interval_join(joined)
+        self.on_interval_join_error_events(joined)
 
-    def on_interval_join(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join."""
+    def on_interval_join_error_events(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join_error_events."""
         # SinkExec: the output
         self.write(0, batch)
 
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.watermarks = watermarks
-        self.on_interval_join(
-            self.interval_join.advance(min(watermarks["llm_requests"], watermarks["error_events"]))
+        self.on_interval_join_error_events(
+            self.interval_join_error_events.advance(
+                min(watermarks["llm_requests"], watermarks["error_events"])
+            )
         )
 
     # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
@@ -199,7 +202,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"interval_join": (8, 1)}
+SPANS = {"interval_join_error_events": (8, 1)}
 
 if __name__ == "__main__":
     main(Query)

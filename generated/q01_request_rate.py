@@ -62,7 +62,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """SELECT model_id, window_start, window_end, request_count, requests_per_second"""
     return batch.project(
         {
@@ -85,10 +85,11 @@ class Query(Pipeline):
         # WindowAggregateExec (q01_request_rate.sql:4:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=60000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # request_count = COUNT(*)
             ],
             emit=Changes(delay_ms=0),
             names=["model_id", "window_start", "window_end", "window_time", "request_count"],
@@ -114,7 +115,7 @@ class Query(Pipeline):
         """Rows emitted by WindowAggregateExec window_aggregate."""
         batch = batch.split_ops("op")
         # CalcExec (q01_request_rate.sql:4:1): SELECT model_id, window_start, window_end, request_count, requests_per_second
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -139,7 +140,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (4, 1), "window_aggregate": (4, 1)}
+SPANS = {"select_output": (4, 1), "window_aggregate": (4, 1)}
 
 if __name__ == "__main__":
     main(Query)

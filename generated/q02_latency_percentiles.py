@@ -77,14 +77,15 @@ class Query(Pipeline):
         # WindowAggregateExec (q02_latency_percentiles.sql:6:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=300000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("avg", arg=0),
-                Agg("percentile_cont", arg=0, param=0.5),
-                Agg("percentile_cont", arg=0, param=0.95),
-                Agg("percentile_cont", arg=0, param=0.99),
-                Agg("max", arg=0),
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
+                Agg("percentile_cont", arg=0, param=0.5),  # p50_latency = PERCENTILE_CONT(0.5)...
+                Agg("percentile_cont", arg=0, param=0.95),  # p95_latency = PERCENTILE_CONT(0.9...
+                Agg("percentile_cont", arg=0, param=0.99),  # p99_latency = PERCENTILE_CONT(0.9...
+                Agg("max", arg=0),  # max_latency = MAX(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[

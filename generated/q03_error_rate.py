@@ -67,7 +67,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """WHERE (((error_count * 100.0) / total_requests) > 1.0); SELECT model_id, window_start, total_requests, error_count, error_rate_pct"""
     batch = batch.take(
         sql.filter_mask(
@@ -97,11 +97,12 @@ class Query(Pipeline):
         # WindowAggregateExec (q03_error_rate.sql:6:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=300000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["i"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["i"],  # CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END
             aggs=[
-                Agg("count_star"),
-                Agg("sum", arg=0),
+                Agg("count_star"),  # total_requests = COUNT(*)
+                Agg("sum", arg=0),  # error_count = SUM(CASE WHEN error_code IS NOT NULL THEN 1...
             ],
             emit=Changes(delay_ms=0),
             names=[
@@ -134,7 +135,7 @@ class Query(Pipeline):
         """Rows emitted by WindowAggregateExec window_aggregate."""
         batch = batch.split_ops("op")
         # CalcExec (q03_error_rate.sql:6:1): WHERE (((error_count * 100.0) / total_requests) > 1.0); SELECT model_id, window_start, ...
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -158,7 +159,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (6, 1), "window_aggregate": (6, 1)}
+SPANS = {"select_output": (6, 1), "window_aggregate": (6, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -75,12 +75,13 @@ class Query(Pipeline):
         # WindowAggregateExec (q04_cost_per_model_hour.sql:4:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=3600000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f", "i"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f", "i"],  # cost, tokens_used
             aggs=[
-                Agg("sum", arg=0),
-                Agg("sum", arg=1),
-                Agg("avg", arg=0),
+                Agg("sum", arg=0),  # total_cost = SUM(cost)
+                Agg("sum", arg=1),  # total_tokens = SUM(tokens_used)
+                Agg("avg", arg=0),  # avg_cost_per_request = AVG(cost)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[

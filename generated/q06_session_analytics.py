@@ -79,7 +79,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """SELECT user_id, session_start, session_end, interactions, total_tokens, avg_latency, session_duration"""
     return batch.project(
         {
@@ -106,12 +106,13 @@ class Query(Pipeline):
         # WindowAggregateExec (q06_session_analytics.sql:16:1) GROUP BY user_id: per key: open sessions and their accumulators; freed when a session fires
         self.window_aggregate = WindowAggregate(
             window=Session(gap_ms=1800000, partition_by=()),
-            key_kinds=["O"],
-            arg_kinds=["i", "f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # user_id
+            arg_kinds=["i", "f"],  # tokens_used, latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("sum", arg=0),
-                Agg("avg", arg=1),
+                Agg("count_star"),  # interactions = COUNT(*)
+                Agg("sum", arg=0),  # total_tokens = SUM(tokens_used)
+                Agg("avg", arg=1),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -144,7 +145,7 @@ class Query(Pipeline):
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         # CalcExec (q06_session_analytics.sql:16:1): SELECT user_id, session_start, session_end, interactions, total_tokens, avg_latency, se...
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -170,7 +171,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (16, 1), "window_aggregate": (16, 1)}
+SPANS = {"select_output": (16, 1), "window_aggregate": (16, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -71,7 +71,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """SELECT user_id, session_start, session_end, interactions, total_tokens, avg_latency, session_duration"""
     return batch.project(
         {
@@ -98,12 +98,13 @@ class Query(Pipeline):
         # WindowAggregateExec (q06b_session_per_user.sql:8:1) GROUP BY user_id: per key: open sessions and their accumulators; freed when a session fires
         self.window_aggregate = WindowAggregate(
             window=Session(gap_ms=1800000, partition_by=(0,)),
-            key_kinds=["O"],
-            arg_kinds=["i", "f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # user_id
+            arg_kinds=["i", "f"],  # tokens_used, latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("sum", arg=0),
-                Agg("avg", arg=1),
+                Agg("count_star"),  # interactions = COUNT(*)
+                Agg("sum", arg=0),  # total_tokens = SUM(tokens_used)
+                Agg("avg", arg=1),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -136,7 +137,7 @@ class Query(Pipeline):
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         # CalcExec (q06b_session_per_user.sql:8:1): SELECT user_id, session_start, session_end, interactions, total_tokens, avg_latency, se...
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -162,7 +163,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (8, 1), "window_aggregate": (8, 1)}
+SPANS = {"select_output": (8, 1), "window_aggregate": (8, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -127,15 +127,16 @@ class Query(Pipeline):
         super().__init__(ctx)
         self.watermarks: dict[str, int] = {}  # the latest, per source
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)
-        self.interval_join = IntervalJoin(
+        self.interval_join_user_feedback = IntervalJoin(
             kind="INNER",
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
             lower_ms=0,
             upper_ms=600000,
             left_names=["request_id", "user_id", "model_id", "latency_ms", "event_time"],
             right_names=["request_id0", "rating", "feedback_text", "event_time0"],
-            left_kinds=["O", "O", "O", "f", "i"],
-            right_kinds=["O", "i", "O", "i"],
+            left_kinds=["O", "O", "O", "f", "i"],  # one per left name
+            right_kinds=["O", "i", "O", "i"],  # one per right name
         )
         # TemporalSortExec (q07_user_journey_feedback.sql:20:10): rows until the watermark passes their time
         self.temporal_sort = TemporalSort(
@@ -151,7 +152,8 @@ class Query(Pipeline):
                 "feedback_text",
                 "event_time0",
             ],
-            kinds=["O", "O", "O", "f", "i", "O", "i", "O", "i"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            kinds=["O", "O", "O", "f", "i", "O", "i", "O", "i"],  # one per name
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {
@@ -159,7 +161,10 @@ class Query(Pipeline):
             "user_feedback": self.on_user_feedback,
         }
         # every stateful operator, in data-flow order: what a checkpoint snapshots
-        self.operators = {"interval_join": self.interval_join, "temporal_sort": self.temporal_sort}
+        self.operators = {
+            "interval_join_user_feedback": self.interval_join_user_feedback,
+            "temporal_sort": self.temporal_sort,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -171,7 +176,7 @@ class Query(Pipeline):
             }
         )
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the left side
-        joined, late = self.interval_join.process_left(
+        joined, late = self.interval_join_user_feedback.process_left(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -181,12 +186,12 @@ class Query(Pipeline):
             ),
         )
         self.late(
-            "interval_join",
+            "interval_join_user_feedback",
             batch.take(late),
             "it came behind the join's watermark: joined with the rows still buffered only",
             dropped=False,
         )
-        self.on_interval_join(joined)
+        self.on_interval_join_user_feedback(joined)
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
@@ -195,7 +200,7 @@ class Query(Pipeline):
             {name: batch[name] for name in ("request_id", "rating", "feedback_text", "event_time")}
         )
         # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the right side
-        joined, late = self.interval_join.process_right(
+        joined, late = self.interval_join_user_feedback.process_right(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -205,15 +210,15 @@ class Query(Pipeline):
             ),
         )
         self.late(
-            "interval_join",
+            "interval_join_user_feedback",
             batch.take(late),
             "it came behind the join's watermark: joined with the rows still buffered only",
             dropped=False,
         )
-        self.on_interval_join(joined)
+        self.on_interval_join_user_feedback(joined)
 
-    def on_interval_join(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join."""
+    def on_interval_join_user_feedback(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join_user_feedback."""
         # TemporalSortExec (q07_user_journey_feedback.sql:20:10): held until the watermark passes each row
         late = self.temporal_sort.process(batch)
         self.late("temporal_sort", batch.take(late), "it came after the watermark had passed it")
@@ -226,12 +231,14 @@ class Query(Pipeline):
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.watermarks = watermarks
-        self.on_interval_join(
-            self.interval_join.advance(min(watermarks["llm_requests"], watermarks["user_feedback"]))
+        self.on_interval_join_user_feedback(
+            self.interval_join_user_feedback.advance(
+                min(watermarks["llm_requests"], watermarks["user_feedback"])
+            )
         )
         self.on_temporal_sort(
             self.temporal_sort.advance(
-                self.interval_join.output_watermark(
+                self.interval_join_user_feedback.output_watermark(
                     min(watermarks["llm_requests"], watermarks["user_feedback"])
                 )
             )
@@ -254,7 +261,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"interval_join": (17, 1), "temporal_sort": (20, 10)}
+SPANS = {"interval_join_user_feedback": (17, 1), "temporal_sort": (20, 10)}
 
 if __name__ == "__main__":
     main(Query)

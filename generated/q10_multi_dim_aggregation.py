@@ -82,11 +82,12 @@ class Query(Pipeline):
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY model_id, region: per key and window: accumulators; freed when the window fires
         self.window_aggregate_1 = WindowAggregate(
             window=Tumble(size_ms=900000, offset_ms=0),
-            key_kinds=["O", "O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O", "O"],  # model_id, region
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -102,11 +103,12 @@ class Query(Pipeline):
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate_2 = WindowAggregate(
             window=Tumble(size_ms=900000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -121,11 +123,12 @@ class Query(Pipeline):
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY region: per key and window: accumulators; freed when the window fires
         self.window_aggregate_3 = WindowAggregate(
             window=Tumble(size_ms=900000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # region
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -140,11 +143,12 @@ class Query(Pipeline):
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY (): per key and window: accumulators; freed when the window fires
         self.window_aggregate_4 = WindowAggregate(
             window=Tumble(size_ms=900000, offset_ms=0),
-            key_kinds=[],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=[],  # ()
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=["window_start", "window_end", "window_time", "request_count", "avg_latency"],

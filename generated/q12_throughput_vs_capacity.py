@@ -75,7 +75,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def calc_window_aggregate(batch: Batch) -> Batch:
     """SELECT model_id, current_qps"""
     return batch.project(
         {
@@ -85,7 +85,7 @@ def calc(batch: Batch) -> Batch:
     )
 
 
-def calc_2(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """WHERE ((current_qps / max_qps) > 0.8); SELECT model_id, current_qps, max_qps, capacity_pct"""
     batch = batch.take(
         sql.filter_mask(sql.gt(sql.div(batch["current_qps"], batch["max_qps"]), 0.8))
@@ -111,10 +111,11 @@ class Query(Pipeline):
         # WindowAggregateExec (q12_throughput_vs_capacity.sql:6:5) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=60000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # count_star = COUNT(*)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=["model_id", "window_start", "window_end", "window_time", "count_star"],
@@ -136,10 +137,11 @@ class Query(Pipeline):
             },
             path=ctx.inputs.get("model_configs"),
         )
-        self.lookup_join = LookupJoin(
+        self.lookup_join_model_configs = LookupJoin(
             kind="INNER",
             table=self.model_configs,
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
             table_names=["model_id0", "max_qps"],
         )
         # the method each source's rows enter by (the driver calls it)
@@ -147,7 +149,7 @@ class Query(Pipeline):
         # every stateful operator, in data-flow order: what a checkpoint snapshots
         self.operators = {
             "window_aggregate": self.window_aggregate,
-            "lookup_join": self.lookup_join,
+            "lookup_join_model_configs": self.lookup_join_model_configs,
         }
 
     def on_llm_requests(self, batch: Batch) -> None:
@@ -165,14 +167,16 @@ class Query(Pipeline):
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         # CalcExec (q12_throughput_vs_capacity.sql:6:5): SELECT model_id, current_qps
-        batch = calc(batch)
+        batch = calc_window_aggregate(batch)
         # LookupJoinExec (q12_throughput_vs_capacity.sql:20:1): INNER JOIN model_configs
-        self.on_lookup_join(self.lookup_join.process([batch["model_id"]], batch))
+        self.on_lookup_join_model_configs(
+            self.lookup_join_model_configs.process([batch["model_id"]], batch)
+        )
 
-    def on_lookup_join(self, batch: Batch) -> None:
-        """Rows emitted by LookupJoinExec lookup_join."""
+    def on_lookup_join_model_configs(self, batch: Batch) -> None:
+        """Rows emitted by LookupJoinExec lookup_join_model_configs."""
         # CalcExec (q12_throughput_vs_capacity.sql:14:1): WHERE ((current_qps / max_qps) > 0.8); SELECT model_id, current_qps, max_qps, capacity_pct
-        batch = calc_2(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -195,7 +199,12 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (6, 5), "calc_2": (14, 1), "lookup_join": (20, 1), "window_aggregate": (6, 5)}
+SPANS = {
+    "calc_window_aggregate": (6, 5),
+    "lookup_join_model_configs": (20, 1),
+    "select_output": (14, 1),
+    "window_aggregate": (6, 5),
+}
 
 if __name__ == "__main__":
     main(Query)

@@ -126,7 +126,7 @@ USER_FEEDBACK = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def calc_llm_requests(batch: Batch) -> Batch:
     """WHERE experiment_id IS NOT NULL; SELECT request_id, latency_ms, cost, experiment_id, variant, event_time"""
     batch = batch.take(sql.filter_mask(sql.is_not_null(batch["experiment_id"])))
     return batch.project(
@@ -141,7 +141,7 @@ def calc(batch: Batch) -> Batch:
     )
 
 
-def calc_2(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfaction_rate"""
     return batch.project(
         {
@@ -167,9 +167,10 @@ class Query(Pipeline):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # JoinExec (q13_ab_test.sql:30:1): all rows of both sides (no TTL)
-        self.join = Join(
+        self.join_user_feedback = Join(
             kind="LEFT",
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
             left_names=[
                 "request_id",
                 "latency_ms",
@@ -179,19 +180,20 @@ class Query(Pipeline):
                 "event_time",
             ],
             right_names=["request_id0", "rating"],
-            left_kinds=["O", "f", "f", "O", "O", "i"],
-            right_kinds=["O", "i"],
+            left_kinds=["O", "f", "f", "O", "O", "i"],  # one per left name
+            right_kinds=["O", "i"],  # one per right name
         )
         # WindowAggregateExec (q13_ab_test.sql:21:1) GROUP BY experiment_id, variant: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=3600000, offset_ms=0),
-            key_kinds=["O", "O"],
-            arg_kinds=["f", "f", "i"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O", "O"],  # experiment_id, variant
+            arg_kinds=["f", "f", "i"],  # latency_ms, cost, CASE WHEN (rating >= 4) THEN 1 ELSE...
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
-                Agg("avg", arg=1),
-                Agg("sum", arg=2),
+                Agg("count_star"),  # requests = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
+                Agg("avg", arg=1),  # avg_cost = AVG(cost)
+                Agg("sum", arg=2),  # sum = SUM(CASE WHEN (rating >= 4) THEN 1 ELSE 0 END)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -212,24 +214,31 @@ class Query(Pipeline):
             "user_feedback": self.on_user_feedback,
         }
         # every stateful operator, in data-flow order: what a checkpoint snapshots
-        self.operators = {"join": self.join, "window_aggregate": self.window_aggregate}
+        self.operators = {
+            "join_user_feedback": self.join_user_feedback,
+            "window_aggregate": self.window_aggregate,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (q13_ab_test.sql:31:7): WHERE experiment_id IS NOT NULL; SELECT request_id, latency_ms, cost, experiment_id, va...
-        batch = calc(batch)
+        batch = calc_llm_requests(batch)
         # JoinExec (q13_ab_test.sql:30:1): the left side
-        self.on_join(self.join.process_left([batch["request_id"]], batch))
+        self.on_join_user_feedback(
+            self.join_user_feedback.process_left([batch["request_id"]], batch)
+        )
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
         # CalcExec (q13_ab_test.sql:30:11): SELECT request_id, rating
         batch = batch.project({name: batch[name] for name in ("request_id", "rating")})
         # JoinExec (q13_ab_test.sql:30:1): the right side
-        self.on_join(self.join.process_right([batch["request_id"]], batch))
+        self.on_join_user_feedback(
+            self.join_user_feedback.process_right([batch["request_id"]], batch)
+        )
 
-    def on_join(self, batch: Batch) -> None:
-        """Rows emitted by JoinExec join."""
+    def on_join_user_feedback(self, batch: Batch) -> None:
+        """Rows emitted by JoinExec join_user_feedback."""
         # WindowAggregateExec (q13_ab_test.sql:21:1): GROUP BY experiment_id, variant
         late = self.window_aggregate.process(
             keys=[batch["experiment_id"], batch["variant"]],
@@ -248,7 +257,7 @@ class Query(Pipeline):
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         # CalcExec (q13_ab_test.sql:21:1): SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfact...
-        batch = calc_2(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -278,7 +287,12 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (31, 7), "calc_2": (21, 1), "join": (30, 1), "window_aggregate": (21, 1)}
+SPANS = {
+    "calc_llm_requests": (31, 7),
+    "join_user_feedback": (30, 1),
+    "select_output": (21, 1),
+    "window_aggregate": (21, 1),
+}
 
 if __name__ == "__main__":
     main(Query)

@@ -119,24 +119,26 @@ class Query(Pipeline):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # JoinExec (q15_quality_correlation.sql:18:1): all rows of both sides (no TTL)
-        self.join = Join(
+        self.join_user_feedback = Join(
             kind="INNER",
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
             left_names=["request_id", "model_id", "latency_ms", "event_time"],
             right_names=["request_id0", "rating"],
-            left_kinds=["O", "O", "f", "i"],
-            right_kinds=["O", "i"],
+            left_kinds=["O", "O", "f", "i"],  # one per left name
+            right_kinds=["O", "i"],  # one per right name
             insert_only=True,  # an INNER join of insert-only inputs
         )
         # WindowAggregateExec (q15_quality_correlation.sql:11:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=3600000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f", "f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f", "f"],  # latency_ms, CAST(rating AS DOUBLE)
             aggs=[
-                Agg("avg", arg=0),
-                Agg("avg", arg=1),
-                Agg("corr", arg=0, arg2=1),
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
+                Agg("avg", arg=1),  # avg_rating = AVG(CAST(rating AS DOUBLE))
+                Agg("corr", arg=0, arg2=1),  # latency_rating_correlation = CORR(latency_ms, CA...
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -155,7 +157,10 @@ class Query(Pipeline):
             "user_feedback": self.on_user_feedback,
         }
         # every stateful operator, in data-flow order: what a checkpoint snapshots
-        self.operators = {"join": self.join, "window_aggregate": self.window_aggregate}
+        self.operators = {
+            "join_user_feedback": self.join_user_feedback,
+            "window_aggregate": self.window_aggregate,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -164,17 +169,21 @@ class Query(Pipeline):
             {name: batch[name] for name in ("request_id", "model_id", "latency_ms", "event_time")}
         )
         # JoinExec (q15_quality_correlation.sql:18:1): the left side
-        self.on_join(self.join.process_left([batch["request_id"]], batch))
+        self.on_join_user_feedback(
+            self.join_user_feedback.process_left([batch["request_id"]], batch)
+        )
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
         # CalcExec (q15_quality_correlation.sql:18:6): SELECT request_id, rating
         batch = batch.project({name: batch[name] for name in ("request_id", "rating")})
         # JoinExec (q15_quality_correlation.sql:18:1): the right side
-        self.on_join(self.join.process_right([batch["request_id"]], batch))
+        self.on_join_user_feedback(
+            self.join_user_feedback.process_right([batch["request_id"]], batch)
+        )
 
-    def on_join(self, batch: Batch) -> None:
-        """Rows emitted by JoinExec join."""
+    def on_join_user_feedback(self, batch: Batch) -> None:
+        """Rows emitted by JoinExec join_user_feedback."""
         # WindowAggregateExec (q15_quality_correlation.sql:11:1): GROUP BY model_id
         late = self.window_aggregate.process(
             keys=[batch["model_id"]],
@@ -214,7 +223,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"join": (18, 1), "window_aggregate": (11, 1)}
+SPANS = {"join_user_feedback": (18, 1), "window_aggregate": (11, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -72,7 +72,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """SELECT model_id, window_start, avg_tokens, tokens_per_char, cost_per_token"""
     return batch.project(
         {
@@ -95,13 +95,14 @@ class Query(Pipeline):
         # WindowAggregateExec (q16_token_efficiency.sql:11:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=3600000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["i", "i", "f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["i", "i", "f"],  # tokens_used, (tokens_used / LENGTH(prompt_text)), cost
             aggs=[
-                Agg("avg", arg=0),
-                Agg("avg", arg=1),
-                Agg("sum", arg=2),
-                Agg("sum", arg=0),
+                Agg("avg", arg=0),  # avg_tokens = AVG(tokens_used)
+                Agg("avg", arg=1),  # tokens_per_char = AVG((tokens_used / LENGTH(prompt_text)))
+                Agg("sum", arg=2),  # sum_cost = SUM(cost)
+                Agg("sum", arg=0),  # sum_tokens_used = SUM(tokens_used)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -139,7 +140,7 @@ class Query(Pipeline):
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         # CalcExec (q16_token_efficiency.sql:11:1): SELECT model_id, window_start, avg_tokens, tokens_per_char, cost_per_token
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -163,7 +164,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (11, 1), "window_aggregate": (11, 1)}
+SPANS = {"select_output": (11, 1), "window_aggregate": (11, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -89,7 +89,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """SELECT request_id, model_id, latency_ms, tokens_used, cost, max_tokens, temperature, cost_per_token, latency_category, cost_category"""
     return batch.project(
         {
@@ -151,26 +151,29 @@ class Query(Pipeline):
             },
             path=ctx.inputs.get("model_configs"),
         )
-        self.lookup_join = LookupJoin(
+        self.lookup_join_model_configs = LookupJoin(
             kind="LEFT",
             table=self.model_configs,
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
             table_names=["model_id0", "max_tokens", "temperature", "cost_per_token"],
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {"llm_requests": self.on_llm_requests}
         # every stateful operator, in data-flow order: what a checkpoint snapshots
-        self.operators = {"lookup_join": self.lookup_join}
+        self.operators = {"lookup_join_model_configs": self.lookup_join_model_configs}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # LookupJoinExec (q17_enriched_requests.sql:30:1): LEFT JOIN model_configs
-        self.on_lookup_join(self.lookup_join.process([batch["model_id"]], batch))
+        self.on_lookup_join_model_configs(
+            self.lookup_join_model_configs.process([batch["model_id"]], batch)
+        )
 
-    def on_lookup_join(self, batch: Batch) -> None:
-        """Rows emitted by LookupJoinExec lookup_join."""
+    def on_lookup_join_model_configs(self, batch: Batch) -> None:
+        """Rows emitted by LookupJoinExec lookup_join_model_configs."""
         # CalcExec (q17_enriched_requests.sql:32:1): SELECT request_id, model_id, latency_ms, tokens_used, cost, max_tokens, temperature, co...
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -195,7 +198,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (32, 1), "lookup_join": (30, 1)}
+SPANS = {"lookup_join_model_configs": (30, 1), "select_output": (32, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -153,7 +153,7 @@ USER_FEEDBACK = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, model_id, latency_ms, error_code, error_message, rating"""
     batch = batch.take(
         sql.filter_mask(
@@ -185,20 +185,22 @@ class Query(Pipeline):
         super().__init__(ctx)
         self.watermarks: dict[str, int] = {}  # the latest, per source
         # IntervalJoinExec (q20_multi_stream_join.sql:18:1): rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)
-        self.interval_join = IntervalJoin(
+        self.interval_join_error_events = IntervalJoin(
             kind="LEFT",
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
             lower_ms=0,
             upper_ms=5000,
             left_names=["request_id", "model_id", "latency_ms", "event_time"],
             right_names=["request_id0", "error_code", "error_message", "event_time0"],
-            left_kinds=["O", "O", "f", "i"],
-            right_kinds=["O", "O", "O", "i"],
+            left_kinds=["O", "O", "f", "i"],  # one per left name
+            right_kinds=["O", "O", "O", "i"],  # one per right name
         )
         # IntervalJoinExec (q20_multi_stream_join.sql:21:1): rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)
-        self.interval_join_2 = IntervalJoin(
+        self.interval_join_user_feedback = IntervalJoin(
             kind="LEFT",
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
             lower_ms=0,
             upper_ms=600000,
             left_names=[
@@ -210,8 +212,8 @@ class Query(Pipeline):
                 "error_message",
             ],
             right_names=["request_id0", "rating", "event_time0"],
-            left_kinds=["O", "O", "f", "i", "O", "O"],
-            right_kinds=["O", "i", "i"],
+            left_kinds=["O", "O", "f", "i", "O", "O"],  # one per left name
+            right_kinds=["O", "i", "i"],  # one per right name
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {
@@ -221,8 +223,8 @@ class Query(Pipeline):
         }
         # every stateful operator, in data-flow order: what a checkpoint snapshots
         self.operators = {
-            "interval_join": self.interval_join,
-            "interval_join_2": self.interval_join_2,
+            "interval_join_error_events": self.interval_join_error_events,
+            "interval_join_user_feedback": self.interval_join_user_feedback,
         }
 
     def on_llm_requests(self, batch: Batch) -> None:
@@ -232,7 +234,7 @@ class Query(Pipeline):
             {name: batch[name] for name in ("request_id", "model_id", "latency_ms", "event_time")}
         )
         # IntervalJoinExec (q20_multi_stream_join.sql:18:1): the left side
-        joined, late = self.interval_join.process_left(
+        joined, late = self.interval_join_error_events.process_left(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -242,12 +244,12 @@ class Query(Pipeline):
             ),
         )
         self.late(
-            "interval_join",
+            "interval_join_error_events",
             batch.take(late),
             "it came behind the join's watermark: joined with the rows still buffered only",
             dropped=False,
         )
-        self.on_interval_join(joined)
+        self.on_interval_join_error_events(joined)
 
     def on_error_events(self, batch: Batch) -> None:
         """Rows of error_events."""
@@ -259,7 +261,7 @@ class Query(Pipeline):
             }
         )
         # IntervalJoinExec (q20_multi_stream_join.sql:18:1): the right side
-        joined, late = self.interval_join.process_right(
+        joined, late = self.interval_join_error_events.process_right(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -269,12 +271,12 @@ class Query(Pipeline):
             ),
         )
         self.late(
-            "interval_join",
+            "interval_join_error_events",
             batch.take(late),
             "it came behind the join's watermark: joined with the rows still buffered only",
             dropped=False,
         )
-        self.on_interval_join(joined)
+        self.on_interval_join_error_events(joined)
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
@@ -283,14 +285,14 @@ class Query(Pipeline):
             {name: batch[name] for name in ("request_id", "rating", "event_time")}
         )
         # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the right side
-        joined, late = self.interval_join_2.process_right(
+        joined, late = self.interval_join_user_feedback.process_right(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
             # the join's watermark is the lower of its two inputs'
             watermark_before=np.minimum(
                 batch.row_watermarks(),
-                self.interval_join.output_watermark(
+                self.interval_join_error_events.output_watermark(
                     min(
                         self.watermarks.get("llm_requests", WM_MIN),
                         self.watermarks.get("error_events", WM_MIN),
@@ -299,15 +301,15 @@ class Query(Pipeline):
             ),
         )
         self.late(
-            "interval_join_2",
+            "interval_join_user_feedback",
             batch.take(late),
             "it came behind the join's watermark: joined with the rows still buffered only",
             dropped=False,
         )
-        self.on_interval_join_2(joined)
+        self.on_interval_join_user_feedback(joined)
 
-    def on_interval_join(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join."""
+    def on_interval_join_error_events(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join_error_events."""
         # CalcExec (q20_multi_stream_join.sql:18:1): SELECT request_id, model_id, latency_ms, event_time, error_code, error_message
         batch = batch.project(
             {
@@ -323,7 +325,7 @@ class Query(Pipeline):
             }
         )
         # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the left side
-        joined, late = self.interval_join_2.process_left(
+        joined, late = self.interval_join_user_feedback.process_left(
             [batch["request_id"]],
             batch["event_time"].values,
             batch,
@@ -333,30 +335,32 @@ class Query(Pipeline):
             ),
         )
         self.late(
-            "interval_join_2",
+            "interval_join_user_feedback",
             batch.take(late),
             "it came behind the join's watermark: joined with the rows still buffered only",
             dropped=False,
         )
-        self.on_interval_join_2(joined)
+        self.on_interval_join_user_feedback(joined)
 
-    def on_interval_join_2(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join_2."""
+    def on_interval_join_user_feedback(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join_user_feedback."""
         # CalcExec (q20_multi_stream_join.sql:10:1): WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, mode...
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.watermarks = watermarks
-        self.on_interval_join(
-            self.interval_join.advance(min(watermarks["llm_requests"], watermarks["error_events"]))
+        self.on_interval_join_error_events(
+            self.interval_join_error_events.advance(
+                min(watermarks["llm_requests"], watermarks["error_events"])
+            )
         )
-        self.on_interval_join_2(
-            self.interval_join_2.advance(
+        self.on_interval_join_user_feedback(
+            self.interval_join_user_feedback.advance(
                 min(
-                    self.interval_join.output_watermark(
+                    self.interval_join_error_events.output_watermark(
                         min(watermarks["llm_requests"], watermarks["error_events"])
                     ),
                     watermarks["user_feedback"],
@@ -381,7 +385,11 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (10, 1), "interval_join": (18, 1), "interval_join_2": (21, 1)}
+SPANS = {
+    "interval_join_error_events": (18, 1),
+    "interval_join_user_feedback": (21, 1),
+    "select_output": (10, 1),
+}
 
 if __name__ == "__main__":
     main(Query)

@@ -72,7 +72,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """WHERE (model_id LIKE 'claude%' AND tokens_used BETWEEN 100 AND 2000); SELECT request_id, model_id, region, requested_at, latency_ms, latency_category, cost_cents"""
     batch = batch.take(
         sql.filter_mask(
@@ -114,7 +114,7 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (s01_latency_classes.sql:4:1): WHERE (model_id LIKE 'claude%' AND tokens_used BETWEEN 100 AND 2000); SELECT request_id...
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -136,7 +136,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (4, 1)}
+SPANS = {"select_output": (4, 1)}
 
 if __name__ == "__main__":
     main(Query)

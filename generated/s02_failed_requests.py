@@ -67,7 +67,7 @@ LLM_REQUESTS = Source(
 )
 
 
-def calc(batch: Batch) -> Batch:
+def select_output(batch: Batch) -> Batch:
     """WHERE (error_code IS NOT NULL AND error_code IN ('rate_limit', 'timeout', 'context_length')); SELECT request_id, model_id, error_code, hour_of_day, prompt_preview, prompt_chars, kilo_tokens"""
     batch = batch.take(
         sql.filter_mask(
@@ -104,7 +104,7 @@ class Query(Pipeline):
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (s02_failed_requests.sql:4:1): WHERE (error_code IS NOT NULL AND error_code IN ('rate_limit', 'timeout', 'context_leng...
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -126,7 +126,7 @@ class Query(Pipeline):
 
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (4, 1)}
+SPANS = {"select_output": (4, 1)}
 
 if __name__ == "__main__":
     main(Query)

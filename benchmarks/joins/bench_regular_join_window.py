@@ -244,7 +244,7 @@ def run_pipeline(module, chunks: list, first: bool = False, profiler=None) -> di
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if profiler is not None:
         profiler.disable()
-    join = query.join
+    join = query.operators["join_user_feedback"]
     return {"cpu": cpu, "wall": wall, "rows": sink.rows(), "late": counters.late_rows.get("window_aggregate", 0),
             "fired_before_fb": fired_before_fb, "rss_before": rss_before, "rss_peak": rss_peak,
             "peak_state_rows": join.peak_state_rows, "state_rows": join.state_rows,

@@ -101,7 +101,9 @@ class Generator:
     def name_of(self, e: Exec) -> str:
         key = id(e)
         if key not in self.op_names:
-            self.op_names[key] = self.m.unique(EMITTERS[type(e)].name)
+            emitter = EMITTERS[type(e)]
+            base = emitter.naming(self, e) if emitter.naming is not None else emitter.name
+            self.op_names[key] = self.m.unique(base)
         return self.op_names[key]
 
     # -- the module -------------------------------------------------------------------

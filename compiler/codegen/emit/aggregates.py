@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 from compiler import logical as lg
 from compiler.codegen.emit.base import (
+    KINDS_NOTE,
     Emitter,
     over_aggregation,
     over_aggregation_problem,
     updating_input,
+    with_note,
 )
 from compiler.codegen.expressions import ExprEmitter
 from compiler.codegen.runtime import RETRACTABLE
@@ -141,11 +143,13 @@ def _operator_state(g: Generator, e: Exec, operator: str, plan: _AggregatePlan) 
         lines.append(f"    window={plan.window_spec()},")
     else:
         lines.append(f"self.{operator} = GroupAggregate(")
-    lines.append(f"    key_kinds={plan.key_kinds!r},")
-    lines.append(f"    arg_kinds={plan.arg_kinds!r},")
+    lines.append(f"    {KINDS_NOTE}")
+    lines.append(with_note(f"    key_kinds={plan.key_kinds!r},", keys))
+    lines.append(with_note(f"    arg_kinds={plan.arg_kinds!r},",
+                           ", ".join(lg.expr_sql(a) for a in plan.arg_exprs) or "no arguments"))
     lines.append("    aggs=[")
-    for agg in plan.aggs:
-        lines.append(f"        {agg},")
+    for agg, call, name in zip(plan.aggs, node.aggs, node.agg_names):
+        lines.append(with_note(f"        {agg},", f"{name} = {lg.expr_sql(call)}"))
     lines.append("    ],")
     if window is not None:
         emit = (f"Changes(delay_ms={node.emit_delay_ms})" if node.emit == "CHANGES"

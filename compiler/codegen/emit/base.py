@@ -7,8 +7,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from compiler import logical as lg
+from compiler.codegen.text import comment
 from compiler.errors import Diagnostic
-from compiler.physical import Exec, GroupAggregateExec, WindowAggregateExec, walk
+from compiler.physical import (
+    CalcExec,
+    Exec,
+    GroupAggregateExec,
+    SourceExec,
+    WindowAggregateExec,
+    walk,
+)
 
 if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
@@ -35,6 +43,26 @@ class Emitter:
     problems: Callable[[Exec], list[Diagnostic]] = no_problems  # what does not run yet
     inline: bool = False  # its rows stay in the variable, and go on up the plan (Calc)
     fires: bool = False  # it emits when watermarks pass: ``advance`` drives it
+    # the name from the query (what the operator brings in or feeds), if not ``name``
+    naming: Callable[[Generator, Exec], str] | None = None
+
+
+# What the runtime's kinds lists mean (numpy dtype kinds), said once per operator.
+KINDS_NOTE = "# numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool"
+
+
+def with_note(line: str, note: str) -> str:
+    """``line`` (an argument at 4 spaces in ``__init__``) with a trailing comment,
+    cut to fit black's 100 columns at the 12 columns it ends up indented."""
+    room = max(24, 100 - 12 - len(line) - 2)
+    return f"{line}  # {comment(note, room)}"
+
+
+def source_below(e: Exec) -> str | None:
+    """The source whose rows reach ``e`` through stateless steps only, if any."""
+    while isinstance(e, CalcExec):
+        e = e.inputs[0]
+    return e.logical.source if isinstance(e, SourceExec) else None
 
 
 def updating_input(e: Exec) -> bool:

@@ -4,10 +4,18 @@ a table opened in ``__init__``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from compiler import logical as lg
-from compiler.codegen.emit.base import Emitter, over_aggregation_problem, over_updating_problem
+from compiler.codegen.emit.base import (
+    KINDS_NOTE,
+    Emitter,
+    over_aggregation_problem,
+    over_updating_problem,
+    source_below,
+    with_note,
+)
 from compiler.codegen.expressions import ExprEmitter
 from compiler.codegen.text import comment, docstring_safe, field_call, identifier
 from compiler.errors import Diagnostic
@@ -73,15 +81,18 @@ def declare_join(g: Generator, e: Exec) -> None:
         f"# {e.name} ({m.where(e.span)}): {comment(e.state)}",
         f"self.{name} = {'Join' if regular else 'IntervalJoin'}(",
         f"    kind={node.kind!r},",
-        f"    key_kinds={key_kinds!r},",
+        f"    {KINDS_NOTE}",
+        with_note(f"    key_kinds={key_kinds!r},", _key_pairs(node)),
     ]
     if not regular:
         lines += [f"    lower_ms={lower},", f"    upper_ms={upper},"]
     lines += [
         f"    left_names={[f.name for f in schema[:width]]!r},",
         f"    right_names={[f.name for f in schema[width:]]!r},",
-        f"    left_kinds={[f.type.storage for f in node.left.schema]!r},",
-        f"    right_kinds={[f.type.storage for f in node.right.schema]!r},",
+        with_note(f"    left_kinds={[f.type.storage for f in node.left.schema]!r},",
+                  "one per left name"),
+        with_note(f"    right_kinds={[f.type.storage for f in node.right.schema]!r},",
+                  "one per right name"),
     ]
     if residual_fn:
         lines.append(f"    residual={residual_fn},")
@@ -99,6 +110,13 @@ def declare_join(g: Generator, e: Exec) -> None:
     method += g.chain(e, "batch", "        ")
     m.methods.append("\n".join(method))
     g.stateful.append((e, name))
+
+
+def _key_pairs(join: lg.Join) -> str:
+    """The key equalities as the join's output names them: ``request_id = request_id0``."""
+    width = len(join.left.schema)
+    return ", ".join(f"{join.schema[li].name} = {join.schema[ri + width].name}"
+                     for li, ri in join.equi_keys)
 
 
 def push_join(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
@@ -177,7 +195,10 @@ def declare_lookup_join(g: Generator, e: Exec) -> None:
         f"self.{name} = LookupJoin(",
         f"    kind={node.kind!r},",
         f"    table=self.{table_attr},",
-        f"    key_kinds={key_kinds!r},",
+        f"    {KINDS_NOTE}",
+        with_note(f"    key_kinds={key_kinds!r},", ", ".join(
+            node.left.schema[li].name for li, _ in sorted(
+                node.equi_keys, key=lambda p: _lookup_key_order(node).index(p[1])))),
         f"    table_names={[f.name for f in node.schema[width:]]!r},",
     ]
     if residual_fn:
@@ -261,8 +282,21 @@ def _residual_function(g: Generator, name: str, join: lg.Join) -> str | None:
     return fn
 
 
+def _named_after_right(base: str) -> Callable[[Generator, Exec], str]:
+    """A join is named after the stream or table it brings in (its right side):
+    ``interval_join_error_events``, ``lookup_join_model_configs``."""
+
+    def naming(g: Generator, e: Exec) -> str:
+        source = source_below(e.inputs[1])
+        return f"{base}_{identifier(source)}" if source is not None else base
+
+    return naming
+
+
 INTERVAL_JOIN = Emitter("interval_join", push=push_join, declare=declare_join,
-                        problems=interval_join_problems, fires=True)
-JOIN = Emitter("join", push=push_join, declare=declare_join, problems=join_problems)
+                        problems=interval_join_problems, fires=True,
+                        naming=_named_after_right("interval_join"))
+JOIN = Emitter("join", push=push_join, declare=declare_join, problems=join_problems,
+               naming=_named_after_right("join"))
 LOOKUP_JOIN = Emitter("lookup_join", push=push_lookup_join, declare=declare_lookup_join,
-                      problems=lookup_join_problems)
+                      problems=lookup_join_problems, naming=_named_after_right("lookup_join"))

@@ -6,7 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from compiler import logical as lg
-from compiler.codegen.emit.base import Emitter, over_aggregation_problem, over_updating_problem
+from compiler.codegen.emit.base import (
+    KINDS_NOTE,
+    Emitter,
+    over_aggregation_problem,
+    over_updating_problem,
+    with_note,
+)
 from compiler.codegen.text import comment
 from compiler.errors import Diagnostic
 from compiler.physical import Exec, TemporalSortExec
@@ -39,7 +45,8 @@ def declare(g: Generator, e: Exec) -> None:
         f"self.{name} = TemporalSort(",
         f"    {schema[key.index].name!r},",
         f"    names={[f.name for f in schema]!r},",
-        f"    kinds={[f.type.storage for f in schema]!r},",
+        f"    {KINDS_NOTE}",
+        with_note(f"    kinds={[f.type.storage for f in schema]!r},", "one per name"),
         ")",
     ])
     method = [f"    def on_{name}(self, batch: Batch) -> None:",

@@ -10,7 +10,7 @@ from compiler import logical as lg
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.expressions import ExprEmitter
 from compiler.codegen.text import comment, docstring_safe, field_call, identifier
-from compiler.physical import Exec, SourceExec, selects_only
+from compiler.physical import Exec, SinkExec, SourceExec, selects_only
 
 if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
@@ -134,6 +134,7 @@ def source(g: Generator, source_name: str, execs: list[SourceExec]) -> None:
     """The Source spec, after the functions it names (a custom watermark, the
     computed columns), and the method its batches enter by."""
     m = g.m
+    m.names.add(identifier(source_name))  # on_<source> and on_<operator> share one namespace
     scans = [e.logical for e in execs]
     first = scans[0]
     columns = _columns(scans)
@@ -226,5 +227,18 @@ def push_calc(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list
             f"{indent}{var} = {name}({var})"]
 
 
+def _calc_name(g: Generator, e: Exec) -> str:
+    """A Calc is named after what it feeds or follows: ``select_output`` (the
+    sink's columns), ``calc_llm_requests`` (right after the source),
+    ``calc_window_aggregate`` (after that operator)."""
+    parent = g.parent.get(id(e))
+    if isinstance(parent, SinkExec):
+        return f"select_{identifier(parent.logical.target or 'output')}"
+    child = e.inputs[0]
+    if isinstance(child, SourceExec):
+        return f"calc_{identifier(child.logical.source)}"
+    return f"calc_{g.name_of(child)}"
+
+
 SOURCE = Emitter("source")
-CALC = Emitter("calc", push=push_calc, inline=True)
+CALC = Emitter("calc", push=push_calc, inline=True, naming=_calc_name)
