@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 
 from compiler.driver import compile_source, read_source
+from compiler.physical import SourceExec
 from compiler.project import configured_entries, find_project, project_config, run_module
 from compiler.shell import format_table
 
@@ -81,7 +82,7 @@ def _source_names(compiled) -> list[str]:
         stack = [root]
         while stack:
             node = stack.pop()
-            if node.name == "SourceExec" and node.logical.source not in names:
+            if isinstance(node, SourceExec) and node.logical.source not in names:
                 names.append(node.logical.source)
             stack.extend(node.inputs)
     return names

@@ -4,11 +4,16 @@
 window TVF into the window aggregate that consumes it (Flink's window-aggregate
 fusion). Every operator says what it keeps (``state``), what makes it emit
 (``fires``) and its changelog; EXPLAIN prints all three.
+
+Each operator is its own class (``SourceExec``, ``WindowAggregateExec``, ...)
+over a small shared base; code that treats operators differently (EXPLAIN,
+codegen) dispatches on the class, and EXPLAIN names an operator by its class.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from compiler import logical as lg
 from compiler.errors import NO_SPAN, Span
@@ -19,12 +24,23 @@ from compiler.explain import format_ms, logical_attrs, window_text
 class Exec:
     """One physical operator over the logical node it implements."""
 
-    name: str  # SourceExec, CalcExec, WindowAggregateExec, ...
     logical: lg.LogicalNode
     inputs: tuple[Exec, ...] = ()
     state: str = ""
     fires: str = ""
     span: Span = field(default=NO_SPAN, compare=False)
+
+    # the logical nodes the operator implements: any other is refused when built
+    implements: ClassVar[tuple[type, ...]] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.logical, self.implements):
+            raise TypeError(f"{self.name} cannot implement {type(self.logical).__name__}")
+
+    @property
+    def name(self) -> str:
+        """The operator's name in EXPLAIN and in generated comments: its class's."""
+        return type(self).__name__
 
     @property
     def schema(self) -> lg.Schema:
@@ -33,6 +49,137 @@ class Exec:
     @property
     def changelog(self) -> str:
         return lg.changelog(self.logical)
+
+
+@dataclass(frozen=True)
+class SourceExec(Exec):
+    """Reads a stream (or the rows of a lookup table) and tracks its watermark."""
+
+    logical: lg.Scan
+    implements = (lg.Scan,)
+
+
+@dataclass(frozen=True)
+class CalcExec(Exec):
+    """A filter and a projection fused: stateless, vectorized over a batch."""
+
+    logical: lg.Calc | lg.Filter | lg.Project
+    implements = (lg.Calc, lg.Filter, lg.Project)
+
+
+@dataclass(frozen=True)
+class WindowAggregateExec(Exec):
+    """A GROUP BY over a window TVF, fused with it; fires on the watermark."""
+
+    logical: lg.Aggregate
+    implements = (lg.Aggregate,)
+
+
+@dataclass(frozen=True)
+class GroupAggregateExec(Exec):
+    """A GROUP BY without a window: an updating result."""
+
+    logical: lg.Aggregate
+    implements = (lg.Aggregate,)
+
+
+@dataclass(frozen=True)
+class IntervalJoinExec(Exec):
+    """A join of two streams with an event-time bound between their rows."""
+
+    logical: lg.Join
+    implements = (lg.Join,)
+
+
+@dataclass(frozen=True)
+class JoinExec(Exec):
+    """A regular join of two streams: rows kept for ever, or for 'state.ttl'."""
+
+    logical: lg.Join
+    implements = (lg.Join,)
+
+
+@dataclass(frozen=True)
+class LookupJoinExec(Exec):
+    """A stream joined with a lookup table (its second input)."""
+
+    logical: lg.Join
+    implements = (lg.Join,)
+
+
+@dataclass(frozen=True)
+class TemporalSortExec(Exec):
+    """ORDER BY a time attribute: rows held until the watermark passes them."""
+
+    logical: lg.Sort
+    implements = (lg.Sort,)
+
+
+@dataclass(frozen=True)
+class SinkExec(Exec):
+    """Where the result goes: the command line's output, or a catalog sink."""
+
+    logical: lg.Sink
+    implements = (lg.Sink,)
+
+
+# -- operators that compile and EXPLAIN but do not run yet ------------------------
+
+
+@dataclass(frozen=True)
+class OverAggregateExec(Exec):
+    """An OVER window: an aggregate over each row's frame."""
+
+    logical: lg.Over
+    implements = (lg.Over,)
+
+
+@dataclass(frozen=True)
+class RankExec(Exec):
+    """Top-N per partition (ROW_NUMBER() OVER ... <= n): an updating result."""
+
+    logical: lg.TopN
+    implements = (lg.TopN,)
+
+
+@dataclass(frozen=True)
+class WindowRankExec(Exec):
+    """Top-N per window: the rows of each window, ranked once it is complete."""
+
+    logical: lg.TopN
+    implements = (lg.TopN,)
+
+
+@dataclass(frozen=True)
+class MatchExec(Exec):
+    """MATCH_RECOGNIZE: a pattern over the rows of each partition."""
+
+    logical: lg.Match
+    implements = (lg.Match,)
+
+
+@dataclass(frozen=True)
+class UnionExec(Exec):
+    """UNION ALL of its inputs."""
+
+    logical: lg.Union
+    implements = (lg.Union,)
+
+
+@dataclass(frozen=True)
+class LimitExec(Exec):
+    """LIMIT on a stream."""
+
+    logical: lg.Limit
+    implements = (lg.Limit,)
+
+
+@dataclass(frozen=True)
+class WindowTableFunctionExec(Exec):
+    """A window TVF that no aggregation consumes: assigns each row its windows."""
+
+    logical: lg.WindowTVF
+    implements = (lg.WindowTVF,)
 
 
 def _lookup_state(table: lg.LogicalNode) -> str:
@@ -68,16 +215,24 @@ def _window_state(agg: lg.Aggregate) -> tuple[str, str]:
     return state, fires
 
 
+def selects_only(node: lg.LogicalNode) -> bool:
+    """A projection that keeps some of its input's columns, by their names, and
+    filters nothing: what reads its output by name can read its input instead."""
+    if not isinstance(node, (lg.Calc, lg.Project)) or getattr(node, "condition", None) is not None:
+        return False
+    schema = node.input.schema
+    return all(isinstance(e, lg.ColumnRef) and name == schema[e.index].name
+               for e, name in zip(node.exprs, node.names))
+
+
 def plan_physical(node: lg.LogicalNode) -> Exec:
     """The physical operator tree of an optimized logical plan."""
     span = getattr(node, "span", NO_SPAN)
     if isinstance(node, lg.Scan):
         state = "watermark per partition" if node.watermark is not None else ""
-        return Exec("SourceExec", node, (), state, "", span)
-    if isinstance(node, lg.Calc):
-        return Exec("CalcExec", node, (plan_physical(node.input),), span=span)
-    if isinstance(node, (lg.Filter, lg.Project)):
-        return Exec("CalcExec", node, (plan_physical(node.input),), span=span)
+        return SourceExec(node, (), state, "", span)
+    if isinstance(node, (lg.Calc, lg.Filter, lg.Project)):
+        return CalcExec(node, (plan_physical(node.input),), span=span)
     if isinstance(node, lg.Aggregate):
         if node.window is not None:
             tvf = node.window
@@ -88,24 +243,23 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
             else:
                 child = plan_physical(below)
             state, fires = _window_state(node)
-            return Exec("WindowAggregateExec", node, (child,), state, fires, span)
-        return Exec(
-            "GroupAggregateExec", node, (plan_physical(node.input),),
+            return WindowAggregateExec(node, (child,), state, fires, span)
+        return GroupAggregateExec(
+            node, (plan_physical(node.input),),
             "per key: accumulators, kept until the key is retracted (no TTL)",
             "every micro-batch that changes a key", span,
         )
     if isinstance(node, lg.WindowTVF):
-        return Exec("WindowTableFunctionExec", node, (plan_physical(node.input),), "", "",
-                    span)
+        return WindowTableFunctionExec(node, (plan_physical(node.input),), "", "", span)
     if isinstance(node, lg.Join):
         children = (plan_physical(node.left), plan_physical(node.right))
         if node.lookup:
-            return Exec("LookupJoinExec", node, children, _lookup_state(node.right),
-                        "per input row", span)
+            return LookupJoinExec(node, children, _lookup_state(node.right), "per input row",
+                                  span)
         if node.interval is not None:
             _, _, lo, hi = node.interval
-            return Exec(
-                "IntervalJoinExec", node, children,
+            return IntervalJoinExec(
+                node, children,
                 f"rows of each side, freed once the watermark passes their bound "
                 f"({format_ms(lo)} .. {format_ms(hi)})",
                 "per matching pair; unmatched outer rows when the watermark passes the bound",
@@ -117,42 +271,42 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
         else:
             kept = ["for ever" if t is None else f"{format_ms(t)} after its last write" for t in ttl]
             state = f"all rows of both sides: left kept {kept[0]}, right {kept[1]} ('state.ttl')"
-        return Exec("JoinExec", node, children, state,
-                    "per matching pair, retracting NULL-padded rows", span)
+        return JoinExec(node, children, state, "per matching pair, retracting NULL-padded rows",
+                        span)
     if isinstance(node, lg.Over):
-        return Exec("OverAggregateExec", node, (plan_physical(node.input),),
-                    "per partition: the rows of the frame", "per row, in event-time order",
-                    span)
+        return OverAggregateExec(node, (plan_physical(node.input),),
+                                 "per partition: the rows of the frame",
+                                 "per row, in event-time order", span)
     if isinstance(node, lg.TopN):
-        name = "WindowRankExec" if node.window else "RankExec"
+        rank = WindowRankExec if node.window else RankExec
         state = (f"per window: the top {node.limit} rows; freed when the window's rows arrive"
                  if node.window else f"per partition: the top {node.limit} rows")
-        return Exec(name, node, (plan_physical(node.input),), state, "", span)
+        return rank(node, (plan_physical(node.input),), state, "", span)
     if isinstance(node, lg.Match):
-        return Exec("MatchExec", node, (plan_physical(node.input),),
-                    "per partition: rows of partial matches, freed by the watermark",
-                    "per completed match", span)
+        return MatchExec(node, (plan_physical(node.input),),
+                         "per partition: rows of partial matches, freed by the watermark",
+                         "per completed match", span)
     if isinstance(node, lg.Union):
-        return Exec("UnionExec", node, tuple(plan_physical(i) for i in node.inputs_), span=span)
+        return UnionExec(node, tuple(plan_physical(i) for i in node.inputs_), span=span)
     if isinstance(node, lg.Sort):
-        return Exec("TemporalSortExec", node, (plan_physical(node.input),),
-                    "rows until the watermark passes their time", "rows in event-time order",
-                    span)
+        return TemporalSortExec(node, (plan_physical(node.input),),
+                                "rows until the watermark passes their time",
+                                "rows in event-time order", span)
     if isinstance(node, lg.Limit):
-        return Exec("LimitExec", node, (plan_physical(node.input),), "row count", "", span)
+        return LimitExec(node, (plan_physical(node.input),), "row count", "", span)
     if isinstance(node, lg.Sink):
-        return Exec("SinkExec", node, (plan_physical(node.input),), span=span)
+        # a sink picks its columns by name: a Calc that only selects them is no step
+        below = node.input.input if selects_only(node.input) else node.input  # type: ignore
+        return SinkExec(node, (plan_physical(below),), span=span)
     raise TypeError(f"no physical operator for {type(node).__name__}")
 
 
 def physical_attrs(exec_: Exec) -> list[tuple[str, str]]:
     node = exec_.logical
-    if exec_.name == "WindowAggregateExec":
-        assert isinstance(node, lg.Aggregate) and node.window is not None
-        attrs = [("window", window_text(node.window))]
+    if isinstance(exec_, WindowAggregateExec):
+        assert exec_.logical.window is not None
+        attrs = [("window", window_text(exec_.logical.window))]
         attrs += [a for a in logical_attrs(node) if a[0] != "window"]
-    elif exec_.name == "CalcExec" and not isinstance(node, lg.Calc):
-        attrs = logical_attrs(node)
     else:
         attrs = logical_attrs(node)
     if isinstance(node, lg.Scan):

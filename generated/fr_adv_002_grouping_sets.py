@@ -18,9 +18,8 @@ GROUP BY GROUPING SETS (
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, region, count], changelog=[I,UB,UA,D]
-      CalcExec: select=[model_id, region, count], changelog=[I,UB,UA,D]
-        GroupAggregateExec: group=[model_id, region], grouping_sets=[(model_id, region), (model_id), ()], aggs=[COUNT(*) AS count], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, region, timestamp_ms, event_time], read=[model_id, region, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      GroupAggregateExec: group=[model_id, region], grouping_sets=[(model_id, region), (model_id), ()], aggs=[COUNT(*) AS count], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, region, timestamp_ms, event_time], read=[model_id, region, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import GroupAggregate
 
 
+# SourceExec: llm_requests (fr_adv_002_grouping_sets.sql:10:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -45,12 +45,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, count"""
-    return batch
-
-
-# SourceExec: llm_requests (fr_adv_002_grouping_sets.sql:10:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -74,47 +68,47 @@ class Query(Pipeline):
     """The pipeline of examples/fr_adv_002_grouping_sets.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", True),
-                Field("region", "VARCHAR", True),
-                Field("count", "BIGINT", False),
-            ),
-            key=("model_id", "region"),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # GroupAggregateExec (fr_adv_002_grouping_sets.sql:6:1) GROUP BY model_id, region: per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate_1 = GroupAggregate(
-            key_kinds=["O", "O"],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O", "O"],  # model_id, region
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # count = COUNT(*)
             ],
             names=["model_id", "region", "count"],
         )
         # GroupAggregateExec (fr_adv_002_grouping_sets.sql:6:1) GROUP BY model_id: per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate_2 = GroupAggregate(
-            key_kinds=["O"],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # count = COUNT(*)
             ],
             names=["model_id", "count"],
         )
         # GroupAggregateExec (fr_adv_002_grouping_sets.sql:6:1) GROUP BY (): per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate_3 = GroupAggregate(
-            key_kinds=[],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=[],  # ()
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # count = COUNT(*)
             ],
             names=["count"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "group_aggregate_1": self.group_aggregate_1,
+            "group_aggregate_2": self.group_aggregate_2,
+            "group_aggregate_3": self.group_aggregate_3,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -149,8 +143,6 @@ class Query(Pipeline):
     def on_group_aggregate_1(self, batch: Batch) -> None:
         """Rows emitted by GroupAggregateExec group_aggregate_1."""
         batch = batch.split_ops("op")
-        # CalcExec (fr_adv_002_grouping_sets.sql:6:1): SELECT model_id, region, count
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -164,8 +156,6 @@ class Query(Pipeline):
                 "count": batch["count"],
             }
         )
-        # CalcExec (fr_adv_002_grouping_sets.sql:6:1): SELECT model_id, region, count
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -179,14 +169,25 @@ class Query(Pipeline):
                 "count": batch["count"],
             }
         )
-        # CalcExec (fr_adv_002_grouping_sets.sql:6:1): SELECT model_id, region, count
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", True),
+                Field("region", "VARCHAR", True),
+                Field("count", "BIGINT", False),
+            ),
+            key=("model_id", "region"),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (6, 1), "group_aggregate": (6, 1)}
+SPANS = {"group_aggregate": (6, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from runtime_lib import scalar as sql
 from runtime_lib.columns import Batch
-from runtime_lib.pipeline import Field, Output, Pipeline, Source, Watermark, main
+from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 
 
+# SourceExec: llm_requests (fr_ddl_003_create_view.sql:11:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -43,20 +44,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """WHERE (cost > 0.1); SELECT model_id, request_id, cost, latency_ms"""
-    batch = batch.take(sql.filter_mask(sql.gt(batch["cost"], 0.1)))
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "request_id": batch["request_id"],
-            "cost": batch["cost"],
-            "latency_ms": batch["latency_ms"],
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_ddl_003_create_view.sql:11:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -78,10 +65,38 @@ LLM_REQUESTS = Source(
 )
 
 
+def select_output(batch: Batch) -> Batch:
+    """WHERE (cost > 0.1); SELECT model_id, request_id, cost, latency_ms"""
+    batch = batch.take(sql.filter_mask(sql.gt(batch["cost"], 0.1)))
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "request_id": batch["request_id"],
+            "cost": batch["cost"],
+            "latency_ms": batch["latency_ms"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_ddl_003_create_view.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        self.operators = {}  # stateless: nothing to snapshot
+
+    def on_llm_requests(self, batch: Batch) -> None:
+        """Rows of llm_requests."""
+        # CalcExec (fr_ddl_003_create_view.sql:14:1): WHERE (cost > 0.1); SELECT model_id, request_id, cost, latency_ms
+        batch = select_output(batch)
+        # SinkExec: the output
+        self.write(0, batch)
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
     outputs = (
         Output(
             None,
@@ -94,16 +109,9 @@ class Query(Pipeline):
         ),
     )
 
-    def on_llm_requests(self, batch: Batch) -> None:
-        """Rows of llm_requests."""
-        # CalcExec (fr_ddl_003_create_view.sql:14:1): WHERE (cost > 0.1); SELECT model_id, request_id, cost, latency_ms
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (14, 1)}
+SPANS = {"select_output": (14, 1)}
 
 if __name__ == "__main__":
     main(Query)

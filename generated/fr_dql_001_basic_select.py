@@ -19,9 +19,10 @@ from __future__ import annotations
 
 from runtime_lib import scalar as sql
 from runtime_lib.columns import Batch
-from runtime_lib.pipeline import Field, Output, Pipeline, Source, Watermark, main
+from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 
 
+# SourceExec: llm_requests (fr_dql_001_basic_select.sql:7:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -36,19 +37,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """WHERE (latency_ms > 1000); SELECT model_id, latency_ms, cost"""
-    batch = batch.take(sql.filter_mask(sql.gt(batch["latency_ms"], 1000)))
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "cost": batch["cost"],
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_dql_001_basic_select.sql:7:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -69,10 +57,37 @@ LLM_REQUESTS = Source(
 )
 
 
+def select_output(batch: Batch) -> Batch:
+    """WHERE (latency_ms > 1000); SELECT model_id, latency_ms, cost"""
+    batch = batch.take(sql.filter_mask(sql.gt(batch["latency_ms"], 1000)))
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "latency_ms": batch["latency_ms"],
+            "cost": batch["cost"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_001_basic_select.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        self.operators = {}  # stateless: nothing to snapshot
+
+    def on_llm_requests(self, batch: Batch) -> None:
+        """Rows of llm_requests."""
+        # CalcExec (fr_dql_001_basic_select.sql:3:1): WHERE (latency_ms > 1000); SELECT model_id, latency_ms, cost
+        batch = select_output(batch)
+        # SinkExec: the output
+        self.write(0, batch)
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
     outputs = (
         Output(
             None,
@@ -84,16 +99,9 @@ class Query(Pipeline):
         ),
     )
 
-    def on_llm_requests(self, batch: Batch) -> None:
-        """Rows of llm_requests."""
-        # CalcExec (fr_dql_001_basic_select.sql:3:1): WHERE (latency_ms > 1000); SELECT model_id, latency_ms, cost
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (3, 1)}
+SPANS = {"select_output": (3, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -17,9 +17,8 @@ GROUP BY model_id;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, request_count, avg_latency, p95_latency, total_cost], changelog=[I,UB,UA,D]
-      CalcExec: select=[model_id, request_count, avg_latency, p95_latency, total_cost], changelog=[I,UB,UA,D]
-        GroupAggregateExec: group=[model_id], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency, SUM(cost) AS total_cost], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, cost, event_time], read=[model_id, timestamp_ms, latency_ms, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      GroupAggregateExec: group=[model_id], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency, SUM(cost) AS total_cost], state=[per key: accumulators, kept until the key is retracted (no TTL)], fires=[every micro-batch that changes a key], changelog=[I,UB,UA,D]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, cost, event_time], read=[model_id, timestamp_ms, latency_ms, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import GroupAggregate
 
 
+# SourceExec: llm_requests (fr_dql_002_aggregations.sql:13:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -45,12 +45,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, request_count, avg_latency, p95_latency, total_cost"""
-    return batch
-
-
-# SourceExec: llm_requests (fr_dql_002_aggregations.sql:13:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -75,34 +69,26 @@ class Query(Pipeline):
     """The pipeline of examples/fr_dql_002_aggregations.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("request_count", "BIGINT", False),
-                Field("avg_latency", "DOUBLE", True),
-                Field("p95_latency", "DOUBLE", True),
-                Field("total_cost", "DOUBLE", True),
-            ),
-            key=("model_id",),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # GroupAggregateExec (fr_dql_002_aggregations.sql:7:1) GROUP BY model_id: per key: accumulators, kept until the key is retracted (no TTL)
         self.group_aggregate = GroupAggregate(
-            key_kinds=["O"],
-            arg_kinds=["f", "f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f", "f"],  # latency_ms, cost
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
-                Agg("percentile_cont", arg=0, param=0.95),
-                Agg("sum", arg=1),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
+                Agg("percentile_cont", arg=0, param=0.95),  # p95_latency = PERCENTILE_CONT(0.9...
+                Agg("sum", arg=1),  # total_cost = SUM(cost)
             ],
             names=["model_id", "request_count", "avg_latency", "p95_latency", "total_cost"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"group_aggregate": self.group_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -119,14 +105,27 @@ class Query(Pipeline):
     def on_group_aggregate(self, batch: Batch) -> None:
         """Rows emitted by GroupAggregateExec group_aggregate."""
         batch = batch.split_ops("op")
-        # CalcExec (fr_dql_002_aggregations.sql:7:1): SELECT model_id, request_count, avg_latency, p95_latency, total_cost
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("request_count", "BIGINT", False),
+                Field("avg_latency", "DOUBLE", True),
+                Field("p95_latency", "DOUBLE", True),
+                Field("total_cost", "DOUBLE", True),
+            ),
+            key=("model_id",),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (7, 1), "group_aggregate": (7, 1)}
+SPANS = {"group_aggregate": (7, 1)}
 
 if __name__ == "__main__":
     main(Query)

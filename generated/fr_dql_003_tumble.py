@@ -15,9 +15,8 @@ GROUP BY model_id, window_start, window_end;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, window_end, request_count, avg_latency], changelog=[I]
-      CalcExec: select=[model_id, window_start, window_end, request_count, avg_latency], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (fr_dql_003_tumble.sql:10:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -42,20 +42,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, window_end, request_count, avg_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "window_end": batch["window_end"],
-            "request_count": batch["request_count"],
-            "avg_latency": batch["avg_latency"],
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_dql_003_tumble.sql:10:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -79,29 +65,18 @@ class Query(Pipeline):
     """The pipeline of examples/fr_dql_003_tumble.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("window_end", "TIMESTAMP(3)", False),
-                Field("request_count", "BIGINT", False),
-                Field("avg_latency", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # WindowAggregateExec (fr_dql_003_tumble.sql:3:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=300000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -113,6 +88,10 @@ class Query(Pipeline):
                 "avg_latency",
             ],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"window_aggregate": self.window_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -128,8 +107,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (fr_dql_003_tumble.sql:3:1): SELECT model_id, window_start, window_end, request_count, avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -137,9 +114,23 @@ class Query(Pipeline):
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("window_end", "TIMESTAMP(3)", False),
+                Field("request_count", "BIGINT", False),
+                Field("avg_latency", "DOUBLE", True),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (3, 1), "window_aggregate": (3, 1)}
+SPANS = {"window_aggregate": (3, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -23,9 +23,8 @@ GROUP BY user_id, window_start, window_end;
 Physical plan:
 
     SinkExec: target=[output], fields=[user_id, window_start, window_end, interactions, session_tokens], changelog=[I]
-      CalcExec: select=[user_id, window_start, window_end, interactions, session_tokens], changelog=[I]
-        WindowAggregateExec: window=[SESSION(time_col=[event_time], gap=[30 min])], group=[user_id, window_start, window_end, window_time], aggs=[COUNT(*) AS interactions, SUM(tokens_used) AS session_tokens], emit=[AFTER WATERMARK], state=[per key: open sessions and their accumulators; freed when a session fires], fires=[session end <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[user_id, timestamp_ms, tokens_used, event_time], read=[user_id, timestamp_ms, tokens_used], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[SESSION(time_col=[event_time], gap=[30 min])], group=[user_id, window_start, window_end, window_time], aggs=[COUNT(*) AS interactions, SUM(tokens_used) AS session_tokens], emit=[AFTER WATERMARK], state=[per key: open sessions and their accumulators; freed when a session fires], fires=[session end <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[user_id, timestamp_ms, tokens_used, event_time], read=[user_id, timestamp_ms, tokens_used], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -37,6 +36,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Session, WindowAggregate
 
 
+# SourceExec: llm_requests (fr_dql_005_session.sql:16:19)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -50,20 +50,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT user_id, window_start, window_end, interactions, session_tokens"""
-    return batch.project(
-        {
-            "user_id": batch["user_id"],
-            "window_start": batch["window_start"],
-            "window_end": batch["window_end"],
-            "interactions": batch["interactions"],
-            "session_tokens": batch["session_tokens"],
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_dql_005_session.sql:16:19)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -87,29 +73,18 @@ class Query(Pipeline):
     """The pipeline of examples/fr_dql_005_session.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("user_id", "VARCHAR", True),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("window_end", "TIMESTAMP(3)", False),
-                Field("interactions", "BIGINT", False),
-                Field("session_tokens", "BIGINT", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # WindowAggregateExec (fr_dql_005_session.sql:9:1) GROUP BY user_id: per key: open sessions and their accumulators; freed when a session fires
         self.window_aggregate = WindowAggregate(
             window=Session(gap_ms=1800000, partition_by=()),
-            key_kinds=["O"],
-            arg_kinds=["i"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # user_id
+            arg_kinds=["i"],  # tokens_used
             aggs=[
-                Agg("count_star"),
-                Agg("sum", arg=0),
+                Agg("count_star"),  # interactions = COUNT(*)
+                Agg("sum", arg=0),  # session_tokens = SUM(tokens_used)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -121,6 +96,10 @@ class Query(Pipeline):
                 "session_tokens",
             ],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"window_aggregate": self.window_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -136,8 +115,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (fr_dql_005_session.sql:9:1): SELECT user_id, window_start, window_end, interactions, session_tokens
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -145,9 +122,23 @@ class Query(Pipeline):
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("user_id", "VARCHAR", True),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("window_end", "TIMESTAMP(3)", False),
+                Field("interactions", "BIGINT", False),
+                Field("session_tokens", "BIGINT", True),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (9, 1), "window_aggregate": (9, 1)}
+SPANS = {"window_aggregate": (9, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -16,9 +16,8 @@ EMIT AFTER WATERMARK WITH DELAY INTERVAL '2' MINUTES;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, count], changelog=[I]
-      CalcExec: select=[model_id, window_start, count], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count], emit=[AFTER WATERMARK WITH DELAY 2 min], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms + 2 min <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, event_time], read=[model_id, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count], emit=[AFTER WATERMARK WITH DELAY 2 min], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms + 2 min <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, event_time], read=[model_id, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (fr_dql_007_emit_delay.sql:11:25)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -42,18 +42,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, count"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "count": batch["count"],
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_dql_007_emit_delay.sql:11:25)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -76,30 +64,25 @@ class Query(Pipeline):
     """The pipeline of examples/fr_dql_007_emit_delay.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("count", "BIGINT", False),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # WindowAggregateExec (fr_dql_007_emit_delay.sql:7:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=300000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # count = COUNT(*)
             ],
             emit=AfterWatermark(delay_ms=120000),
             names=["model_id", "window_start", "window_end", "window_time", "count"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"window_aggregate": self.window_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -115,8 +98,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (fr_dql_007_emit_delay.sql:7:1): SELECT model_id, window_start, count
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -124,9 +105,21 @@ class Query(Pipeline):
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("count", "BIGINT", False),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (7, 1), "window_aggregate": (7, 1)}
+SPANS = {"window_aggregate": (7, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -35,6 +35,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.tables import open_lookup_table
 
 
+# SourceExec: llm_requests (fr_join_001_stream_table.sql:15:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -50,21 +51,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT request_id, model_id, latency_ms, max_tokens, cost_per_token, calculated_cost"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "max_tokens": batch["max_tokens"],
-            "cost_per_token": batch["cost_per_token"],
-            "calculated_cost": sql.mul(batch["tokens_used"], batch["cost_per_token"]),
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_join_001_stream_table.sql:15:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -86,23 +72,24 @@ LLM_REQUESTS = Source(
 )
 
 
+def select_output(batch: Batch) -> Batch:
+    """SELECT request_id, model_id, latency_ms, max_tokens, cost_per_token, calculated_cost"""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "model_id": batch["model_id"],
+            "latency_ms": batch["latency_ms"],
+            "max_tokens": batch["max_tokens"],
+            "cost_per_token": batch["cost_per_token"],
+            "calculated_cost": sql.mul(batch["tokens_used"], batch["cost_per_token"]),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_join_001_stream_table.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("request_id", "VARCHAR", False),
-                Field("model_id", "VARCHAR", False),
-                Field("latency_ms", "DOUBLE", True),
-                Field("max_tokens", "INT", True),
-                Field("cost_per_token", "DOUBLE", True),
-                Field("calculated_cost", "DOUBLE", True),
-            ),
-        ),
-    )
     tables = ("model_configs",)
 
     def __init__(self, ctx: Context) -> None:
@@ -125,28 +112,50 @@ class Query(Pipeline):
             },
             path=ctx.inputs.get("model_configs"),
         )
-        self.lookup_join = LookupJoin(
+        self.lookup_join_model_configs = LookupJoin(
             kind="LEFT",
             table=self.model_configs,
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
             table_names=["model_id0", "max_tokens", "cost_per_token"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"lookup_join_model_configs": self.lookup_join_model_configs}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # LookupJoinExec (fr_join_001_stream_table.sql:16:1): LEFT JOIN model_configs
-        self.on_lookup_join(self.lookup_join.process([batch["model_id"]], batch))
+        self.on_lookup_join_model_configs(
+            self.lookup_join_model_configs.process([batch["model_id"]], batch)
+        )
 
-    def on_lookup_join(self, batch: Batch) -> None:
-        """Rows emitted by LookupJoinExec lookup_join."""
+    def on_lookup_join_model_configs(self, batch: Batch) -> None:
+        """Rows emitted by LookupJoinExec lookup_join_model_configs."""
         # CalcExec (fr_join_001_stream_table.sql:8:1): SELECT request_id, model_id, latency_ms, max_tokens, cost_per_token, calculated_cost
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("request_id", "VARCHAR", False),
+                Field("model_id", "VARCHAR", False),
+                Field("latency_ms", "DOUBLE", True),
+                Field("max_tokens", "INT", True),
+                Field("cost_per_token", "DOUBLE", True),
+                Field("calculated_cost", "DOUBLE", True),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (8, 1), "lookup_join": (16, 1)}
+SPANS = {"lookup_join_model_configs": (16, 1), "select_output": (8, 1)}
 
 if __name__ == "__main__":
     main(Query)

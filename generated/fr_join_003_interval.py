@@ -14,9 +14,10 @@ AND r.event_time BETWEEN l.event_time - INTERVAL '10' SECONDS
 Physical plan:
 
     SinkExec: target=[output], fields=[request_id, latency_ms, error_count], changelog=[I]
-      CalcExec: select=[request_id, latency_ms, error_count], changelog=[I]
-        IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN (event_time - INTERVAL '10' SECOND) AND (event_time + INTERVAL '10' SECOND))], interval=[event_time - 10 s <= event_time0 <= event_time + 10 s], state=[rows of each side, freed once the watermark passes their bound (-10 s .. 10 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+      IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN (event_time - INTERVAL '10' SECOND) AND (event_time + INTERVAL '10' SECOND))], interval=[event_time - 10 s <= event_time0 <= event_time + 10 s], state=[rows of each side, freed once the watermark passes their bound (-10 s .. 10 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+        CalcExec: select=[request_id, latency_ms, event_time], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, timestamp_ms, latency_ms, event_time], read=[request_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+        CalcExec: select=[request_id, error_count, event_time], changelog=[I]
           SourceExec: source=[error_events], connector=[kafka], fields=[request_id, error_count, timestamp_ms, event_time], read=[request_id, error_count, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -31,6 +32,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.watermarks import WM_MIN
 
 
+# SourceExec: llm_requests (fr_join_003_interval.sql:7:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -44,31 +46,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def computed_error_events(batch: Batch) -> Batch:
-    """Computed columns of error_events."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "error_count": batch["error_count"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT request_id, latency_ms, error_count"""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "latency_ms": batch["latency_ms"],
-            "error_count": batch["error_count"],
-        }
-    )
-
-
-# SourceExec: llm_requests (fr_join_003_interval.sql:7:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -89,6 +66,19 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: error_events (fr_join_003_interval.sql:8:6)
+def computed_error_events(batch: Batch) -> Batch:
+    """Computed columns of error_events."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "error_count": batch["error_count"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 ERROR_EVENTS = Source(
     name="error_events",
     fields=(
@@ -115,6 +105,90 @@ class Query(Pipeline):
         LLM_REQUESTS,
         ERROR_EVENTS,
     )
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.watermarks: dict[str, int] = {}  # the latest, per source
+        # IntervalJoinExec (fr_join_003_interval.sql:8:1): rows of each side, freed once the watermark passes their bound (-10 s .. 10 s)
+        self.interval_join_error_events = IntervalJoin(
+            kind="INNER",
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
+            lower_ms=-10000,
+            upper_ms=10000,
+            left_names=["request_id", "latency_ms", "event_time"],
+            right_names=["request_id0", "error_count", "event_time0"],
+            left_kinds=["O", "f", "i"],  # one per left name
+            right_kinds=["O", "i", "i"],  # one per right name
+        )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests, "error_events": self.on_error_events}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"interval_join_error_events": self.interval_join_error_events}
+
+    def on_llm_requests(self, batch: Batch) -> None:
+        """Rows of llm_requests."""
+        # CalcExec (fr_join_003_interval.sql:7:6): SELECT request_id, latency_ms, event_time
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "latency_ms", "event_time")}
+        )
+        # IntervalJoinExec (fr_join_003_interval.sql:8:1): the left side
+        joined, late = self.interval_join_error_events.process_left(
+            [batch["request_id"]],
+            batch["event_time"].values,
+            batch,
+            # the join's watermark is the lower of its two inputs'
+            watermark_before=np.minimum(
+                batch.row_watermarks(), self.watermarks.get("error_events", WM_MIN)
+            ),
+        )
+        self.late(
+            "interval_join_error_events",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
+        self.on_interval_join_error_events(joined)
+
+    def on_error_events(self, batch: Batch) -> None:
+        """Rows of error_events."""
+        # CalcExec (fr_join_003_interval.sql:8:6): SELECT request_id, error_count, event_time
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "error_count", "event_time")}
+        )
+        # IntervalJoinExec (fr_join_003_interval.sql:8:1): the right side
+        joined, late = self.interval_join_error_events.process_right(
+            [batch["request_id"]],
+            batch["event_time"].values,
+            batch,
+            # the join's watermark is the lower of its two inputs'
+            watermark_before=np.minimum(
+                batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
+            ),
+        )
+        self.late(
+            "interval_join_error_events",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
+        self.on_interval_join_error_events(joined)
+
+    def on_interval_join_error_events(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join_error_events."""
+        # SinkExec: the output
+        self.write(0, batch)
+
+    def advance(self, watermarks: dict[str, int]) -> None:
+        """Fire the windows and join bounds the watermarks have passed."""
+        self.watermarks = watermarks
+        self.on_interval_join_error_events(
+            self.interval_join_error_events.advance(
+                min(watermarks["llm_requests"], watermarks["error_events"])
+            )
+        )
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
     outputs = (
         Output(
             None,
@@ -126,78 +200,9 @@ class Query(Pipeline):
         ),
     )
 
-    def __init__(self, ctx: Context) -> None:
-        super().__init__(ctx)
-        self.watermarks: dict[str, int] = {}  # the latest, per source
-        # IntervalJoinExec (fr_join_003_interval.sql:8:1): rows of each side, freed once the watermark passes their bound (-10 s .. 10 s)
-        self.interval_join = IntervalJoin(
-            kind="INNER",
-            key_kinds=["O"],
-            lower_ms=-10000,
-            upper_ms=10000,
-            left_names=["request_id", "timestamp_ms", "latency_ms", "event_time"],
-            right_names=["request_id0", "error_count", "timestamp_ms0", "event_time0"],
-            left_kinds=["O", "i", "f", "i"],
-            right_kinds=["O", "i", "i", "i"],
-        )
-
-    def on_llm_requests(self, batch: Batch) -> None:
-        """Rows of llm_requests."""
-        # IntervalJoinExec (fr_join_003_interval.sql:8:1): the left side
-        joined, late = self.interval_join.process_left(
-            [batch["request_id"]],
-            batch["event_time"].values,
-            batch,
-            # the join's watermark is the lower of its two inputs'
-            watermark_before=np.minimum(
-                batch.row_watermarks(), self.watermarks.get("error_events", WM_MIN)
-            ),
-        )
-        self.late(
-            "interval_join",
-            batch.take(late),
-            "it came behind the join's watermark: joined with the rows still buffered only",
-            dropped=False,
-        )
-        self.on_interval_join(joined)
-
-    def on_error_events(self, batch: Batch) -> None:
-        """Rows of error_events."""
-        # IntervalJoinExec (fr_join_003_interval.sql:8:1): the right side
-        joined, late = self.interval_join.process_right(
-            [batch["request_id"]],
-            batch["event_time"].values,
-            batch,
-            # the join's watermark is the lower of its two inputs'
-            watermark_before=np.minimum(
-                batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
-            ),
-        )
-        self.late(
-            "interval_join",
-            batch.take(late),
-            "it came behind the join's watermark: joined with the rows still buffered only",
-            dropped=False,
-        )
-        self.on_interval_join(joined)
-
-    def on_interval_join(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join."""
-        # CalcExec (fr_join_003_interval.sql:3:1): SELECT request_id, latency_ms, error_count
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
-    def advance(self, watermarks: dict[str, int]) -> None:
-        """Fire the windows and join bounds the watermarks have passed."""
-        self.watermarks = watermarks
-        self.on_interval_join(
-            self.interval_join.advance(min(watermarks["llm_requests"], watermarks["error_events"]))
-        )
-
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (3, 1), "interval_join": (8, 1)}
+SPANS = {"interval_join_error_events": (8, 1)}
 
 if __name__ == "__main__":
     main(Query)

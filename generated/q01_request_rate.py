@@ -31,6 +31,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import Changes, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q01_request_rate.sql:11:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -43,20 +44,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, window_end, request_count, requests_per_second"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "window_end": batch["window_end"],
-            "request_count": batch["request_count"],
-            "requests_per_second": sql.div(batch["request_count"], 60.0),
-        }
-    )
-
-
-# SourceExec: llm_requests (q01_request_rate.sql:11:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -75,37 +62,42 @@ LLM_REQUESTS = Source(
 )
 
 
+def select_output(batch: Batch) -> Batch:
+    """SELECT model_id, window_start, window_end, request_count, requests_per_second"""
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "window_start": batch["window_start"],
+            "window_end": batch["window_end"],
+            "request_count": batch["request_count"],
+            "requests_per_second": sql.div(batch["request_count"], 60.0),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q01_request_rate.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("window_end", "TIMESTAMP(3)", False),
-                Field("request_count", "BIGINT", False),
-                Field("requests_per_second", "DOUBLE", False),
-            ),
-            key=("model_id", "window_start", "window_end"),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # WindowAggregateExec (q01_request_rate.sql:4:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=60000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=[],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=[],  # no arguments
             aggs=[
-                Agg("count_star"),
+                Agg("count_star"),  # request_count = COUNT(*)
             ],
             emit=Changes(delay_ms=0),
             names=["model_id", "window_start", "window_end", "window_time", "request_count"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"window_aggregate": self.window_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -123,7 +115,7 @@ class Query(Pipeline):
         """Rows emitted by WindowAggregateExec window_aggregate."""
         batch = batch.split_ops("op")
         # CalcExec (q01_request_rate.sql:4:1): SELECT model_id, window_start, window_end, request_count, requests_per_second
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -131,9 +123,24 @@ class Query(Pipeline):
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("window_end", "TIMESTAMP(3)", False),
+                Field("request_count", "BIGINT", False),
+                Field("requests_per_second", "DOUBLE", False),
+            ),
+            key=("model_id", "window_start", "window_end"),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (4, 1), "window_aggregate": (4, 1)}
+SPANS = {"select_output": (4, 1), "window_aggregate": (4, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -21,9 +21,8 @@ EMIT AFTER WATERMARK;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_latency], changelog=[I]
-      CalcExec: select=[model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_latency], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency, PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99_latency, MAX(latency_ms) AS max_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[5 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50_latency, PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95_latency, PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY latency_ms) AS p99_latency, MAX(latency_ms) AS max_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q02_latency_percentiles.sql:15:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -48,22 +48,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "avg_latency": batch["avg_latency"],
-            "p50_latency": batch["p50_latency"],
-            "p95_latency": batch["p95_latency"],
-            "p99_latency": batch["p99_latency"],
-            "max_latency": batch["max_latency"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q02_latency_percentiles.sql:15:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -87,34 +71,21 @@ class Query(Pipeline):
     """The pipeline of examples/q02_latency_percentiles.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("avg_latency", "DOUBLE", True),
-                Field("p50_latency", "DOUBLE", True),
-                Field("p95_latency", "DOUBLE", True),
-                Field("p99_latency", "DOUBLE", True),
-                Field("max_latency", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # WindowAggregateExec (q02_latency_percentiles.sql:6:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=300000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("avg", arg=0),
-                Agg("percentile_cont", arg=0, param=0.5),
-                Agg("percentile_cont", arg=0, param=0.95),
-                Agg("percentile_cont", arg=0, param=0.99),
-                Agg("max", arg=0),
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
+                Agg("percentile_cont", arg=0, param=0.5),  # p50_latency = PERCENTILE_CONT(0.5)...
+                Agg("percentile_cont", arg=0, param=0.95),  # p95_latency = PERCENTILE_CONT(0.9...
+                Agg("percentile_cont", arg=0, param=0.99),  # p99_latency = PERCENTILE_CONT(0.9...
+                Agg("max", arg=0),  # max_latency = MAX(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -129,6 +100,10 @@ class Query(Pipeline):
                 "max_latency",
             ],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"window_aggregate": self.window_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -144,8 +119,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (q02_latency_percentiles.sql:6:1): SELECT model_id, window_start, avg_latency, p50_latency, p95_latency, p99_latency, max_...
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -153,9 +126,25 @@ class Query(Pipeline):
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("avg_latency", "DOUBLE", True),
+                Field("p50_latency", "DOUBLE", True),
+                Field("p95_latency", "DOUBLE", True),
+                Field("p99_latency", "DOUBLE", True),
+                Field("max_latency", "DOUBLE", True),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (6, 1), "window_aggregate": (6, 1)}
+SPANS = {"window_aggregate": (6, 1)}
 
 if __name__ == "__main__":
     main(Query)

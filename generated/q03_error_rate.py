@@ -34,6 +34,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import Changes, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q03_error_rate.sql:13:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -47,27 +48,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """WHERE (((error_count * 100.0) / total_requests) > 1.0); SELECT model_id, window_start, total_requests, error_count, error_rate_pct"""
-    batch = batch.take(
-        sql.filter_mask(
-            sql.gt(sql.div(sql.mul(batch["error_count"], 100.0), batch["total_requests"]), 1.0)
-        )
-    )
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "total_requests": batch["total_requests"],
-            "error_count": batch["error_count"],
-            "error_rate_pct": sql.div(
-                sql.mul(batch["error_count"], 100.0), batch["total_requests"]
-            ),
-        }
-    )
-
-
-# SourceExec: llm_requests (q03_error_rate.sql:13:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -87,33 +67,42 @@ LLM_REQUESTS = Source(
 )
 
 
+def select_output(batch: Batch) -> Batch:
+    """WHERE (((error_count * 100.0) / total_requests) > 1.0); SELECT model_id, window_start, total_requests, error_count, error_rate_pct"""
+    batch = batch.take(
+        sql.filter_mask(
+            sql.gt(sql.div(sql.mul(batch["error_count"], 100.0), batch["total_requests"]), 1.0)
+        )
+    )
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "window_start": batch["window_start"],
+            "total_requests": batch["total_requests"],
+            "error_count": batch["error_count"],
+            "error_rate_pct": sql.div(
+                sql.mul(batch["error_count"], 100.0), batch["total_requests"]
+            ),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q03_error_rate.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("total_requests", "BIGINT", False),
-                Field("error_count", "BIGINT", True),
-                Field("error_rate_pct", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # WindowAggregateExec (q03_error_rate.sql:6:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=300000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["i"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["i"],  # CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END
             aggs=[
-                Agg("count_star"),
-                Agg("sum", arg=0),
+                Agg("count_star"),  # total_requests = COUNT(*)
+                Agg("sum", arg=0),  # error_count = SUM(CASE WHEN error_code IS NOT NULL THEN 1...
             ],
             emit=Changes(delay_ms=0),
             names=[
@@ -125,6 +114,10 @@ class Query(Pipeline):
                 "error_count",
             ],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"window_aggregate": self.window_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -142,7 +135,7 @@ class Query(Pipeline):
         """Rows emitted by WindowAggregateExec window_aggregate."""
         batch = batch.split_ops("op")
         # CalcExec (q03_error_rate.sql:6:1): WHERE (((error_count * 100.0) / total_requests) > 1.0); SELECT model_id, window_start, ...
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -150,9 +143,23 @@ class Query(Pipeline):
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("total_requests", "BIGINT", False),
+                Field("error_count", "BIGINT", True),
+                Field("error_rate_pct", "DOUBLE", True),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (6, 1), "window_aggregate": (6, 1)}
+SPANS = {"select_output": (6, 1), "window_aggregate": (6, 1)}
 
 if __name__ == "__main__":
     main(Query)

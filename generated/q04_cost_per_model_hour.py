@@ -17,9 +17,8 @@ EMIT AFTER WATERMARK;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, total_cost, total_tokens, avg_cost_per_request], changelog=[I]
-      CalcExec: select=[model_id, window_start, total_cost, total_tokens, avg_cost_per_request], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[SUM(cost) AS total_cost, SUM(tokens_used) AS total_tokens, AVG(cost) AS avg_cost_per_request], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, tokens_used, cost, event_time], read=[model_id, timestamp_ms, tokens_used, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[SUM(cost) AS total_cost, SUM(tokens_used) AS total_tokens, AVG(cost) AS avg_cost_per_request], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, tokens_used, cost, event_time], read=[model_id, timestamp_ms, tokens_used, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q04_cost_per_model_hour.sql:11:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -45,20 +45,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, total_cost, total_tokens, avg_cost_per_request"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "total_cost": batch["total_cost"],
-            "total_tokens": batch["total_tokens"],
-            "avg_cost_per_request": batch["avg_cost_per_request"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q04_cost_per_model_hour.sql:11:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -83,30 +69,19 @@ class Query(Pipeline):
     """The pipeline of examples/q04_cost_per_model_hour.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("total_cost", "DOUBLE", True),
-                Field("total_tokens", "BIGINT", True),
-                Field("avg_cost_per_request", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # WindowAggregateExec (q04_cost_per_model_hour.sql:4:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=3600000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f", "i"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f", "i"],  # cost, tokens_used
             aggs=[
-                Agg("sum", arg=0),
-                Agg("sum", arg=1),
-                Agg("avg", arg=0),
+                Agg("sum", arg=0),  # total_cost = SUM(cost)
+                Agg("sum", arg=1),  # total_tokens = SUM(tokens_used)
+                Agg("avg", arg=0),  # avg_cost_per_request = AVG(cost)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -119,6 +94,10 @@ class Query(Pipeline):
                 "avg_cost_per_request",
             ],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"window_aggregate": self.window_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -134,8 +113,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (q04_cost_per_model_hour.sql:4:1): SELECT model_id, window_start, total_cost, total_tokens, avg_cost_per_request
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -143,9 +120,23 @@ class Query(Pipeline):
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("total_cost", "DOUBLE", True),
+                Field("total_tokens", "BIGINT", True),
+                Field("avg_cost_per_request", "DOUBLE", True),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (4, 1), "window_aggregate": (4, 1)}
+SPANS = {"window_aggregate": (4, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -36,6 +36,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Session, WindowAggregate
 
 
+# SourceExec: llm_requests (q06b_session_per_user.sql:17:19)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -50,24 +51,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT user_id, session_start, session_end, interactions, total_tokens, avg_latency, session_duration"""
-    return batch.project(
-        {
-            "user_id": batch["user_id"],
-            "session_start": batch["window_start"],
-            "session_end": batch["window_end"],
-            "interactions": batch["interactions"],
-            "total_tokens": batch["total_tokens"],
-            "avg_latency": batch["avg_latency"],
-            "session_duration": sql.timestampdiff(
-                "SECOND", batch["window_start"], batch["window_end"]
-            ),
-        }
-    )
-
-
-# SourceExec: llm_requests (q06b_session_per_user.sql:17:19)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -88,36 +71,40 @@ LLM_REQUESTS = Source(
 )
 
 
+def select_output(batch: Batch) -> Batch:
+    """SELECT user_id, session_start, session_end, interactions, total_tokens, avg_latency, session_duration"""
+    return batch.project(
+        {
+            "user_id": batch["user_id"],
+            "session_start": batch["window_start"],
+            "session_end": batch["window_end"],
+            "interactions": batch["interactions"],
+            "total_tokens": batch["total_tokens"],
+            "avg_latency": batch["avg_latency"],
+            "session_duration": sql.timestampdiff(
+                "SECOND", batch["window_start"], batch["window_end"]
+            ),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q06b_session_per_user.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("user_id", "VARCHAR", True),
-                Field("session_start", "TIMESTAMP(3)", False),
-                Field("session_end", "TIMESTAMP(3)", False),
-                Field("interactions", "BIGINT", False),
-                Field("total_tokens", "BIGINT", True),
-                Field("avg_latency", "DOUBLE", True),
-                Field("session_duration", "INT", False),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # WindowAggregateExec (q06b_session_per_user.sql:8:1) GROUP BY user_id: per key: open sessions and their accumulators; freed when a session fires
         self.window_aggregate = WindowAggregate(
             window=Session(gap_ms=1800000, partition_by=(0,)),
-            key_kinds=["O"],
-            arg_kinds=["i", "f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # user_id
+            arg_kinds=["i", "f"],  # tokens_used, latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("sum", arg=0),
-                Agg("avg", arg=1),
+                Agg("count_star"),  # interactions = COUNT(*)
+                Agg("sum", arg=0),  # total_tokens = SUM(tokens_used)
+                Agg("avg", arg=1),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -130,6 +117,10 @@ class Query(Pipeline):
                 "avg_latency",
             ],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"window_aggregate": self.window_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -146,7 +137,7 @@ class Query(Pipeline):
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         # CalcExec (q06b_session_per_user.sql:8:1): SELECT user_id, session_start, session_end, interactions, total_tokens, avg_latency, se...
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -154,9 +145,25 @@ class Query(Pipeline):
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("user_id", "VARCHAR", True),
+                Field("session_start", "TIMESTAMP(3)", False),
+                Field("session_end", "TIMESTAMP(3)", False),
+                Field("interactions", "BIGINT", False),
+                Field("total_tokens", "BIGINT", True),
+                Field("avg_latency", "DOUBLE", True),
+                Field("session_duration", "INT", False),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (8, 1), "window_aggregate": (8, 1)}
+SPANS = {"select_output": (8, 1), "window_aggregate": (8, 1)}
 
 if __name__ == "__main__":
     main(Query)

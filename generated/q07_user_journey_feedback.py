@@ -23,10 +23,11 @@ ORDER BY req.event_time;
 Physical plan:
 
     SinkExec: target=[output], fields=[user_id, request_id, model_id, latency_ms, rating, feedback_text], changelog=[I]
-      CalcExec: select=[user_id, request_id, model_id, latency_ms, rating, feedback_text], changelog=[I]
-        TemporalSortExec: order_by=[event_time], state=[rows until the watermark passes their time], fires=[rows in event-time order], changelog=[I]
-          IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time0 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+      TemporalSortExec: order_by=[event_time], state=[rows until the watermark passes their time], fires=[rows in event-time order], changelog=[I]
+        IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time0 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+          CalcExec: select=[request_id, user_id, model_id, latency_ms, event_time], changelog=[I]
             SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, user_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, user_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[request_id, rating, feedback_text, event_time], changelog=[I]
             SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, feedback_text, timestamp_ms, event_time], read=[request_id, rating, feedback_text, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -42,6 +43,7 @@ from runtime_lib.sort import TemporalSort
 from runtime_lib.watermarks import WM_MIN
 
 
+# SourceExec: llm_requests (q07_user_journey_feedback.sql:16:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -57,35 +59,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def computed_user_feedback(batch: Batch) -> Batch:
-    """Computed columns of user_feedback."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "feedback_text": batch["feedback_text"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT user_id, request_id, model_id, latency_ms, rating, feedback_text"""
-    return batch.project(
-        {
-            "user_id": batch["user_id"],
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "rating": batch["rating"],
-            "feedback_text": batch["feedback_text"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q07_user_journey_feedback.sql:16:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -108,6 +81,20 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: user_feedback (q07_user_journey_feedback.sql:17:11)
+def computed_user_feedback(batch: Batch) -> Batch:
+    """Computed columns of user_feedback."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "feedback_text": batch["feedback_text"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 USER_FEEDBACK = Source(
     name="user_feedback",
     fields=(
@@ -135,6 +122,129 @@ class Query(Pipeline):
         LLM_REQUESTS,
         USER_FEEDBACK,
     )
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.watermarks: dict[str, int] = {}  # the latest, per source
+        # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)
+        self.interval_join_user_feedback = IntervalJoin(
+            kind="INNER",
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
+            lower_ms=0,
+            upper_ms=600000,
+            left_names=["request_id", "user_id", "model_id", "latency_ms", "event_time"],
+            right_names=["request_id0", "rating", "feedback_text", "event_time0"],
+            left_kinds=["O", "O", "O", "f", "i"],  # one per left name
+            right_kinds=["O", "i", "O", "i"],  # one per right name
+        )
+        # TemporalSortExec (q07_user_journey_feedback.sql:20:10): rows until the watermark passes their time
+        self.temporal_sort = TemporalSort(
+            "event_time",
+            names=[
+                "request_id",
+                "user_id",
+                "model_id",
+                "latency_ms",
+                "event_time",
+                "request_id0",
+                "rating",
+                "feedback_text",
+                "event_time0",
+            ],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            kinds=["O", "O", "O", "f", "i", "O", "i", "O", "i"],  # one per name
+        )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {
+            "llm_requests": self.on_llm_requests,
+            "user_feedback": self.on_user_feedback,
+        }
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "interval_join_user_feedback": self.interval_join_user_feedback,
+            "temporal_sort": self.temporal_sort,
+        }
+
+    def on_llm_requests(self, batch: Batch) -> None:
+        """Rows of llm_requests."""
+        # CalcExec (q07_user_journey_feedback.sql:16:6): SELECT request_id, user_id, model_id, latency_ms, event_time
+        batch = batch.project(
+            {
+                name: batch[name]
+                for name in ("request_id", "user_id", "model_id", "latency_ms", "event_time")
+            }
+        )
+        # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the left side
+        joined, late = self.interval_join_user_feedback.process_left(
+            [batch["request_id"]],
+            batch["event_time"].values,
+            batch,
+            # the join's watermark is the lower of its two inputs'
+            watermark_before=np.minimum(
+                batch.row_watermarks(), self.watermarks.get("user_feedback", WM_MIN)
+            ),
+        )
+        self.late(
+            "interval_join_user_feedback",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
+        self.on_interval_join_user_feedback(joined)
+
+    def on_user_feedback(self, batch: Batch) -> None:
+        """Rows of user_feedback."""
+        # CalcExec (q07_user_journey_feedback.sql:17:11): SELECT request_id, rating, feedback_text, event_time
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "rating", "feedback_text", "event_time")}
+        )
+        # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the right side
+        joined, late = self.interval_join_user_feedback.process_right(
+            [batch["request_id"]],
+            batch["event_time"].values,
+            batch,
+            # the join's watermark is the lower of its two inputs'
+            watermark_before=np.minimum(
+                batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
+            ),
+        )
+        self.late(
+            "interval_join_user_feedback",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
+        self.on_interval_join_user_feedback(joined)
+
+    def on_interval_join_user_feedback(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join_user_feedback."""
+        # TemporalSortExec (q07_user_journey_feedback.sql:20:10): held until the watermark passes each row
+        late = self.temporal_sort.process(batch)
+        self.late("temporal_sort", batch.take(late), "it came after the watermark had passed it")
+
+    def on_temporal_sort(self, batch: Batch) -> None:
+        """Rows leaving TemporalSortExec temporal_sort, in event-time order."""
+        # SinkExec: the output
+        self.write(0, batch)
+
+    def advance(self, watermarks: dict[str, int]) -> None:
+        """Fire the windows and join bounds the watermarks have passed."""
+        self.watermarks = watermarks
+        self.on_interval_join_user_feedback(
+            self.interval_join_user_feedback.advance(
+                min(watermarks["llm_requests"], watermarks["user_feedback"])
+            )
+        )
+        self.on_temporal_sort(
+            self.temporal_sort.advance(
+                self.interval_join_user_feedback.output_watermark(
+                    min(watermarks["llm_requests"], watermarks["user_feedback"])
+                )
+            )
+        )
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
     outputs = (
         Output(
             None,
@@ -149,116 +259,9 @@ class Query(Pipeline):
         ),
     )
 
-    def __init__(self, ctx: Context) -> None:
-        super().__init__(ctx)
-        # TemporalSortExec (q07_user_journey_feedback.sql:20:10): rows until the watermark passes their time
-        self.temporal_sort = TemporalSort(
-            "event_time",
-            names=[
-                "request_id",
-                "user_id",
-                "model_id",
-                "timestamp_ms",
-                "latency_ms",
-                "event_time",
-                "request_id0",
-                "rating",
-                "feedback_text",
-                "timestamp_ms0",
-                "event_time0",
-            ],
-            kinds=["O", "O", "O", "i", "f", "i", "O", "i", "O", "i", "i"],
-        )
-        self.watermarks: dict[str, int] = {}  # the latest, per source
-        # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)
-        self.interval_join = IntervalJoin(
-            kind="INNER",
-            key_kinds=["O"],
-            lower_ms=0,
-            upper_ms=600000,
-            left_names=[
-                "request_id",
-                "user_id",
-                "model_id",
-                "timestamp_ms",
-                "latency_ms",
-                "event_time",
-            ],
-            right_names=["request_id0", "rating", "feedback_text", "timestamp_ms0", "event_time0"],
-            left_kinds=["O", "O", "O", "i", "f", "i"],
-            right_kinds=["O", "i", "O", "i", "i"],
-        )
-
-    def on_llm_requests(self, batch: Batch) -> None:
-        """Rows of llm_requests."""
-        # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the left side
-        joined, late = self.interval_join.process_left(
-            [batch["request_id"]],
-            batch["event_time"].values,
-            batch,
-            # the join's watermark is the lower of its two inputs'
-            watermark_before=np.minimum(
-                batch.row_watermarks(), self.watermarks.get("user_feedback", WM_MIN)
-            ),
-        )
-        self.late(
-            "interval_join",
-            batch.take(late),
-            "it came behind the join's watermark: joined with the rows still buffered only",
-            dropped=False,
-        )
-        self.on_interval_join(joined)
-
-    def on_user_feedback(self, batch: Batch) -> None:
-        """Rows of user_feedback."""
-        # IntervalJoinExec (q07_user_journey_feedback.sql:17:1): the right side
-        joined, late = self.interval_join.process_right(
-            [batch["request_id"]],
-            batch["event_time"].values,
-            batch,
-            # the join's watermark is the lower of its two inputs'
-            watermark_before=np.minimum(
-                batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
-            ),
-        )
-        self.late(
-            "interval_join",
-            batch.take(late),
-            "it came behind the join's watermark: joined with the rows still buffered only",
-            dropped=False,
-        )
-        self.on_interval_join(joined)
-
-    def on_temporal_sort(self, batch: Batch) -> None:
-        """Rows leaving TemporalSortExec temporal_sort, in event-time order."""
-        # CalcExec (q07_user_journey_feedback.sql:9:1): SELECT user_id, request_id, model_id, latency_ms, rating, feedback_text
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
-    def on_interval_join(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join."""
-        # TemporalSortExec (q07_user_journey_feedback.sql:20:10): held until the watermark passes each row
-        late = self.temporal_sort.process(batch)
-        self.late("temporal_sort", batch.take(late), "it came after the watermark had passed it")
-
-    def advance(self, watermarks: dict[str, int]) -> None:
-        """Fire the windows and join bounds the watermarks have passed."""
-        self.watermarks = watermarks
-        self.on_interval_join(
-            self.interval_join.advance(min(watermarks["llm_requests"], watermarks["user_feedback"]))
-        )
-        self.on_temporal_sort(
-            self.temporal_sort.advance(
-                self.interval_join.output_watermark(
-                    min(watermarks["llm_requests"], watermarks["user_feedback"])
-                )
-            )
-        )
-
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (9, 1), "interval_join": (17, 1), "temporal_sort": (20, 10)}
+SPANS = {"interval_join_user_feedback": (17, 1), "temporal_sort": (20, 10)}
 
 if __name__ == "__main__":
     main(Query)

@@ -24,9 +24,8 @@ EMIT AFTER WATERMARK;
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, region, window_start, request_count, avg_latency], changelog=[I]
-      CalcExec: select=[model_id, region, window_start, request_count, avg_latency], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[15 min])], group=[model_id, region, window_start, window_end, window_time], grouping_sets=[(model_id, region, window_start, window_end, window_time), (model_id, window_start, window_end, window_time), (region, window_start, window_end, window_time), (window_start, window_end, window_time)], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, region, timestamp_ms, latency_ms, event_time], read=[model_id, region, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[15 min])], group=[model_id, region, window_start, window_end, window_time], grouping_sets=[(model_id, region, window_start, window_end, window_time), (model_id, window_start, window_end, window_time), (region, window_start, window_end, window_time), (window_start, window_end, window_time)], aggs=[COUNT(*) AS request_count, AVG(latency_ms) AS avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, region, timestamp_ms, latency_ms, event_time], read=[model_id, region, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q10_multi_dim_aggregation.sql:13:18)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -52,20 +52,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, region, window_start, request_count, avg_latency"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "region": batch["region"],
-            "window_start": batch["window_start"],
-            "request_count": batch["request_count"],
-            "avg_latency": batch["avg_latency"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q10_multi_dim_aggregation.sql:13:18)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -90,29 +76,18 @@ class Query(Pipeline):
     """The pipeline of examples/q10_multi_dim_aggregation.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", True),
-                Field("region", "VARCHAR", True),
-                Field("window_start", "TIMESTAMP(3)", True),
-                Field("request_count", "BIGINT", False),
-                Field("avg_latency", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY model_id, region: per key and window: accumulators; freed when the window fires
         self.window_aggregate_1 = WindowAggregate(
             window=Tumble(size_ms=900000, offset_ms=0),
-            key_kinds=["O", "O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O", "O"],  # model_id, region
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -128,11 +103,12 @@ class Query(Pipeline):
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate_2 = WindowAggregate(
             window=Tumble(size_ms=900000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -147,11 +123,12 @@ class Query(Pipeline):
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY region: per key and window: accumulators; freed when the window fires
         self.window_aggregate_3 = WindowAggregate(
             window=Tumble(size_ms=900000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # region
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -166,15 +143,25 @@ class Query(Pipeline):
         # WindowAggregateExec (q10_multi_dim_aggregation.sql:6:1) GROUP BY (): per key and window: accumulators; freed when the window fires
         self.window_aggregate_4 = WindowAggregate(
             window=Tumble(size_ms=900000, offset_ms=0),
-            key_kinds=[],
-            arg_kinds=["f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=[],  # ()
+            arg_kinds=["f"],  # latency_ms
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
+                Agg("count_star"),  # request_count = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=["window_start", "window_end", "window_time", "request_count", "avg_latency"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "window_aggregate_1": self.window_aggregate_1,
+            "window_aggregate_2": self.window_aggregate_2,
+            "window_aggregate_3": self.window_aggregate_3,
+            "window_aggregate_4": self.window_aggregate_4,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -214,8 +201,6 @@ class Query(Pipeline):
 
     def on_window_aggregate_1(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate_1."""
-        # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -232,8 +217,6 @@ class Query(Pipeline):
                 "avg_latency": batch["avg_latency"],
             }
         )
-        # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -250,8 +233,6 @@ class Query(Pipeline):
                 "avg_latency": batch["avg_latency"],
             }
         )
-        # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -268,8 +249,6 @@ class Query(Pipeline):
                 "avg_latency": batch["avg_latency"],
             }
         )
-        # CalcExec (q10_multi_dim_aggregation.sql:6:1): SELECT model_id, region, window_start, request_count, avg_latency
-        batch = calc(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -280,9 +259,23 @@ class Query(Pipeline):
         self.on_window_aggregate_3(self.window_aggregate_3.advance(watermarks["llm_requests"]))
         self.on_window_aggregate_4(self.window_aggregate_4.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", True),
+                Field("region", "VARCHAR", True),
+                Field("window_start", "TIMESTAMP(3)", True),
+                Field("request_count", "BIGINT", False),
+                Field("avg_latency", "DOUBLE", True),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (6, 1), "window_aggregate": (6, 1)}
+SPANS = {"window_aggregate": (6, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -44,6 +44,7 @@ from runtime_lib.tables import open_lookup_table
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q12_throughput_vs_capacity.sql:10:22)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -56,32 +57,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """WHERE ((current_qps / max_qps) > 0.8); SELECT model_id, current_qps, max_qps, capacity_pct"""
-    batch = batch.take(
-        sql.filter_mask(sql.gt(sql.div(batch["current_qps"], batch["max_qps"]), 0.8))
-    )
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "current_qps": batch["current_qps"],
-            "max_qps": batch["max_qps"],
-            "capacity_pct": sql.mul(sql.div(batch["current_qps"], batch["max_qps"]), 100.0),
-        }
-    )
-
-
-def calc_2(batch: Batch) -> Batch:
-    """SELECT model_id, current_qps"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "current_qps": sql.div(batch["count_star"], 60.0),
-        }
-    )
-
-
-# SourceExec: llm_requests (q12_throughput_vs_capacity.sql:10:22)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -100,25 +75,51 @@ LLM_REQUESTS = Source(
 )
 
 
+def calc_window_aggregate(batch: Batch) -> Batch:
+    """SELECT model_id, current_qps"""
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "current_qps": sql.div(batch["count_star"], 60.0),
+        }
+    )
+
+
+def select_output(batch: Batch) -> Batch:
+    """WHERE ((current_qps / max_qps) > 0.8); SELECT model_id, current_qps, max_qps, capacity_pct"""
+    batch = batch.take(
+        sql.filter_mask(sql.gt(sql.div(batch["current_qps"], batch["max_qps"]), 0.8))
+    )
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "current_qps": batch["current_qps"],
+            "max_qps": batch["max_qps"],
+            "capacity_pct": sql.mul(sql.div(batch["current_qps"], batch["max_qps"]), 100.0),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q12_throughput_vs_capacity.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("current_qps", "DOUBLE", False),
-                Field("max_qps", "DOUBLE", True),
-                Field("capacity_pct", "DOUBLE", True),
-            ),
-        ),
-    )
     tables = ("model_configs",)
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
+        # WindowAggregateExec (q12_throughput_vs_capacity.sql:6:5) GROUP BY model_id: per key and window: accumulators; freed when the window fires
+        self.window_aggregate = WindowAggregate(
+            window=Tumble(size_ms=60000, offset_ms=0),
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=[],  # no arguments
+            aggs=[
+                Agg("count_star"),  # count_star = COUNT(*)
+            ],
+            emit=AfterWatermark(delay_ms=0),
+            names=["model_id", "window_start", "window_end", "window_time", "count_star"],
+        )
         # LookupJoinExec (q12_throughput_vs_capacity.sql:20:1): the table model_configs, LRU cache of table rows by key
         self.model_configs = open_lookup_table(
             "model_configs",
@@ -136,23 +137,20 @@ class Query(Pipeline):
             },
             path=ctx.inputs.get("model_configs"),
         )
-        self.lookup_join = LookupJoin(
+        self.lookup_join_model_configs = LookupJoin(
             kind="INNER",
             table=self.model_configs,
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
             table_names=["model_id0", "max_qps"],
         )
-        # WindowAggregateExec (q12_throughput_vs_capacity.sql:6:5) GROUP BY model_id: per key and window: accumulators; freed when the window fires
-        self.window_aggregate = WindowAggregate(
-            window=Tumble(size_ms=60000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=[],
-            aggs=[
-                Agg("count_star"),
-            ],
-            emit=AfterWatermark(delay_ms=0),
-            names=["model_id", "window_start", "window_end", "window_time", "count_star"],
-        )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "window_aggregate": self.window_aggregate,
+            "lookup_join_model_configs": self.lookup_join_model_configs,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -166,27 +164,47 @@ class Query(Pipeline):
         )
         self.late("window_aggregate", batch.take(late), "its window had already fired")
 
-    def on_lookup_join(self, batch: Batch) -> None:
-        """Rows emitted by LookupJoinExec lookup_join."""
-        # CalcExec (q12_throughput_vs_capacity.sql:14:1): WHERE ((current_qps / max_qps) > 0.8); SELECT model_id, current_qps, max_qps, capacity_pct
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         # CalcExec (q12_throughput_vs_capacity.sql:6:5): SELECT model_id, current_qps
-        batch = calc_2(batch)
+        batch = calc_window_aggregate(batch)
         # LookupJoinExec (q12_throughput_vs_capacity.sql:20:1): INNER JOIN model_configs
-        self.on_lookup_join(self.lookup_join.process([batch["model_id"]], batch))
+        self.on_lookup_join_model_configs(
+            self.lookup_join_model_configs.process([batch["model_id"]], batch)
+        )
+
+    def on_lookup_join_model_configs(self, batch: Batch) -> None:
+        """Rows emitted by LookupJoinExec lookup_join_model_configs."""
+        # CalcExec (q12_throughput_vs_capacity.sql:14:1): WHERE ((current_qps / max_qps) > 0.8); SELECT model_id, current_qps, max_qps, capacity_pct
+        batch = select_output(batch)
+        # SinkExec: the output
+        self.write(0, batch)
 
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("current_qps", "DOUBLE", False),
+                Field("max_qps", "DOUBLE", True),
+                Field("capacity_pct", "DOUBLE", True),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (14, 1), "calc_2": (6, 5), "lookup_join": (20, 1), "window_aggregate": (6, 5)}
+SPANS = {
+    "calc_window_aggregate": (6, 5),
+    "lookup_join_model_configs": (20, 1),
+    "select_output": (14, 1),
+    "window_aggregate": (6, 5),
+}
 
 if __name__ == "__main__":
     main(Query)

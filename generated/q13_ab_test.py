@@ -40,7 +40,8 @@ Physical plan:
           JoinExec: type=[LEFT], condition=[(request_id = request_id0)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I,UB,UA,D]
             CalcExec: select=[request_id, latency_ms, cost, experiment_id, variant, event_time], where=[experiment_id IS NOT NULL], changelog=[I]
               SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, timestamp_ms, latency_ms, cost, experiment_id, variant, event_time], read=[request_id, timestamp_ms, latency_ms, cost, experiment_id, variant], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-            SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+            CalcExec: select=[request_id, rating], changelog=[I]
+              SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q13_ab_test.sql:29:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -69,50 +71,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """WHERE experiment_id IS NOT NULL; SELECT request_id, latency_ms, cost, experiment_id, variant, event_time"""
-    batch = batch.take(sql.filter_mask(sql.is_not_null(batch["experiment_id"])))
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "latency_ms": batch["latency_ms"],
-            "cost": batch["cost"],
-            "experiment_id": batch["experiment_id"],
-            "variant": batch["variant"],
-            "event_time": batch["event_time"],
-        }
-    )
-
-
-def computed_user_feedback(batch: Batch) -> Batch:
-    """Computed columns of user_feedback."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc_2(batch: Batch) -> Batch:
-    """SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfaction_rate"""
-    return batch.project(
-        {
-            "experiment_id": batch["experiment_id"],
-            "variant": batch["variant"],
-            "window_start": batch["window_start"],
-            "requests": batch["requests"],
-            "avg_latency": batch["avg_latency"],
-            "avg_cost": batch["avg_cost"],
-            "satisfaction_rate": sql.div(sql.mul(batch["sum"], 100.0), batch["requests"]),
-        }
-    )
-
-
-# SourceExec: llm_requests (q13_ab_test.sql:29:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -136,6 +94,19 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: user_feedback (q13_ab_test.sql:30:11)
+def computed_user_feedback(batch: Batch) -> Batch:
+    """Computed columns of user_feedback."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 USER_FEEDBACK = Source(
     name="user_feedback",
     fields=(
@@ -155,6 +126,36 @@ USER_FEEDBACK = Source(
 )
 
 
+def calc_llm_requests(batch: Batch) -> Batch:
+    """WHERE experiment_id IS NOT NULL; SELECT request_id, latency_ms, cost, experiment_id, variant, event_time"""
+    batch = batch.take(sql.filter_mask(sql.is_not_null(batch["experiment_id"])))
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "latency_ms": batch["latency_ms"],
+            "cost": batch["cost"],
+            "experiment_id": batch["experiment_id"],
+            "variant": batch["variant"],
+            "event_time": batch["event_time"],
+        }
+    )
+
+
+def select_output(batch: Batch) -> Batch:
+    """SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfaction_rate"""
+    return batch.project(
+        {
+            "experiment_id": batch["experiment_id"],
+            "variant": batch["variant"],
+            "window_start": batch["window_start"],
+            "requests": batch["requests"],
+            "avg_latency": batch["avg_latency"],
+            "avg_cost": batch["avg_cost"],
+            "satisfaction_rate": sql.div(sql.mul(batch["sum"], 100.0), batch["requests"]),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q13_ab_test.sql: sources in, rows out."""
 
@@ -162,33 +163,37 @@ class Query(Pipeline):
         LLM_REQUESTS,
         USER_FEEDBACK,
     )
-    outputs = (
-        Output(
-            None,
-            (
-                Field("experiment_id", "VARCHAR", True),
-                Field("variant", "VARCHAR", True),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("requests", "BIGINT", False),
-                Field("avg_latency", "DOUBLE", True),
-                Field("avg_cost", "DOUBLE", True),
-                Field("satisfaction_rate", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
+        # JoinExec (q13_ab_test.sql:30:1): all rows of both sides (no TTL)
+        self.join_user_feedback = Join(
+            kind="LEFT",
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
+            left_names=[
+                "request_id",
+                "latency_ms",
+                "cost",
+                "experiment_id",
+                "variant",
+                "event_time",
+            ],
+            right_names=["request_id0", "rating"],
+            left_kinds=["O", "f", "f", "O", "O", "i"],  # one per left name
+            right_kinds=["O", "i"],  # one per right name
+        )
         # WindowAggregateExec (q13_ab_test.sql:21:1) GROUP BY experiment_id, variant: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=3600000, offset_ms=0),
-            key_kinds=["O", "O"],
-            arg_kinds=["f", "f", "i"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O", "O"],  # experiment_id, variant
+            arg_kinds=["f", "f", "i"],  # latency_ms, cost, CASE WHEN (rating >= 4) THEN 1 ELSE...
             aggs=[
-                Agg("count_star"),
-                Agg("avg", arg=0),
-                Agg("avg", arg=1),
-                Agg("sum", arg=2),
+                Agg("count_star"),  # requests = COUNT(*)
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
+                Agg("avg", arg=1),  # avg_cost = AVG(cost)
+                Agg("sum", arg=2),  # sum = SUM(CASE WHEN (rating >= 4) THEN 1 ELSE 0 END)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -203,44 +208,37 @@ class Query(Pipeline):
                 "sum",
             ],
         )
-        # JoinExec (q13_ab_test.sql:30:1): all rows of both sides (no TTL)
-        self.join = Join(
-            kind="LEFT",
-            key_kinds=["O"],
-            left_names=[
-                "request_id",
-                "latency_ms",
-                "cost",
-                "experiment_id",
-                "variant",
-                "event_time",
-            ],
-            right_names=["request_id0", "rating", "timestamp_ms", "event_time0"],
-            left_kinds=["O", "f", "f", "O", "O", "i"],
-            right_kinds=["O", "i", "i", "i"],
-        )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {
+            "llm_requests": self.on_llm_requests,
+            "user_feedback": self.on_user_feedback,
+        }
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "join_user_feedback": self.join_user_feedback,
+            "window_aggregate": self.window_aggregate,
+        }
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # CalcExec (q13_ab_test.sql:31:7): WHERE experiment_id IS NOT NULL; SELECT request_id, latency_ms, cost, experiment_id, va...
-        batch = calc(batch)
+        batch = calc_llm_requests(batch)
         # JoinExec (q13_ab_test.sql:30:1): the left side
-        self.on_join(self.join.process_left([batch["request_id"]], batch))
+        self.on_join_user_feedback(
+            self.join_user_feedback.process_left([batch["request_id"]], batch)
+        )
 
     def on_user_feedback(self, batch: Batch) -> None:
         """Rows of user_feedback."""
+        # CalcExec (q13_ab_test.sql:30:11): SELECT request_id, rating
+        batch = batch.project({name: batch[name] for name in ("request_id", "rating")})
         # JoinExec (q13_ab_test.sql:30:1): the right side
-        self.on_join(self.join.process_right([batch["request_id"]], batch))
+        self.on_join_user_feedback(
+            self.join_user_feedback.process_right([batch["request_id"]], batch)
+        )
 
-    def on_window_aggregate(self, batch: Batch) -> None:
-        """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (q13_ab_test.sql:21:1): SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfact...
-        batch = calc_2(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
-    def on_join(self, batch: Batch) -> None:
-        """Rows emitted by JoinExec join."""
+    def on_join_user_feedback(self, batch: Batch) -> None:
+        """Rows emitted by JoinExec join_user_feedback."""
         # WindowAggregateExec (q13_ab_test.sql:21:1): GROUP BY experiment_id, variant
         late = self.window_aggregate.process(
             keys=[batch["experiment_id"], batch["variant"]],
@@ -256,6 +254,13 @@ class Query(Pipeline):
         )
         self.late("window_aggregate", batch.take(late), "its window had already fired")
 
+    def on_window_aggregate(self, batch: Batch) -> None:
+        """Rows emitted by WindowAggregateExec window_aggregate."""
+        # CalcExec (q13_ab_test.sql:21:1): SELECT experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfact...
+        batch = select_output(batch)
+        # SinkExec: the output
+        self.write(0, batch)
+
     def advance(self, watermarks: dict[str, int]) -> None:
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(
@@ -264,9 +269,30 @@ class Query(Pipeline):
             )
         )
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("experiment_id", "VARCHAR", True),
+                Field("variant", "VARCHAR", True),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("requests", "BIGINT", False),
+                Field("avg_latency", "DOUBLE", True),
+                Field("avg_cost", "DOUBLE", True),
+                Field("satisfaction_rate", "DOUBLE", True),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (31, 7), "calc_2": (21, 1), "join": (30, 1), "window_aggregate": (21, 1)}
+SPANS = {
+    "calc_llm_requests": (31, 7),
+    "join_user_feedback": (30, 1),
+    "select_output": (21, 1),
+    "window_aggregate": (21, 1),
+}
 
 if __name__ == "__main__":
     main(Query)

@@ -22,10 +22,11 @@ GROUP BY model_id, TUMBLE(r.event_time, INTERVAL '1' HOUR);
 Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, avg_latency, avg_rating, latency_rating_correlation], changelog=[I]
-      CalcExec: select=[model_id, window_start, avg_latency, avg_rating, latency_rating_correlation], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, AVG(CAST(rating AS DOUBLE)) AS avg_rating, CORR(latency_ms, CAST(rating AS DOUBLE)) AS latency_rating_correlation], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          JoinExec: type=[INNER], condition=[(request_id = request_id0)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I]
+      WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, AVG(CAST(rating AS DOUBLE)) AS avg_rating, CORR(latency_ms, CAST(rating AS DOUBLE)) AS latency_rating_correlation], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+        JoinExec: type=[INNER], condition=[(request_id = request_id0)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I]
+          CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
             SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[request_id, rating], changelog=[I]
             SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -39,6 +40,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q15_quality_correlation.sql:17:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -53,33 +55,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def computed_user_feedback(batch: Batch) -> Batch:
-    """Computed columns of user_feedback."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, avg_latency, avg_rating, latency_rating_correlation"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "avg_latency": batch["avg_latency"],
-            "avg_rating": batch["avg_rating"],
-            "latency_rating_correlation": batch["latency_rating_correlation"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q15_quality_correlation.sql:17:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -101,6 +76,19 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: user_feedback (q15_quality_correlation.sql:18:6)
+def computed_user_feedback(batch: Batch) -> Batch:
+    """Computed columns of user_feedback."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 USER_FEEDBACK = Source(
     name="user_feedback",
     fields=(
@@ -127,6 +115,99 @@ class Query(Pipeline):
         LLM_REQUESTS,
         USER_FEEDBACK,
     )
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        # JoinExec (q15_quality_correlation.sql:18:1): all rows of both sides (no TTL)
+        self.join_user_feedback = Join(
+            kind="INNER",
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
+            left_names=["request_id", "model_id", "latency_ms", "event_time"],
+            right_names=["request_id0", "rating"],
+            left_kinds=["O", "O", "f", "i"],  # one per left name
+            right_kinds=["O", "i"],  # one per right name
+            insert_only=True,  # an INNER join of insert-only inputs
+        )
+        # WindowAggregateExec (q15_quality_correlation.sql:11:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
+        self.window_aggregate = WindowAggregate(
+            window=Tumble(size_ms=3600000, offset_ms=0),
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["f", "f"],  # latency_ms, CAST(rating AS DOUBLE)
+            aggs=[
+                Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
+                Agg("avg", arg=1),  # avg_rating = AVG(CAST(rating AS DOUBLE))
+                Agg("corr", arg=0, arg2=1),  # latency_rating_correlation = CORR(latency_ms, CA...
+            ],
+            emit=AfterWatermark(delay_ms=0),
+            names=[
+                "model_id",
+                "window_start",
+                "window_end",
+                "window_time",
+                "avg_latency",
+                "avg_rating",
+                "latency_rating_correlation",
+            ],
+        )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {
+            "llm_requests": self.on_llm_requests,
+            "user_feedback": self.on_user_feedback,
+        }
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "join_user_feedback": self.join_user_feedback,
+            "window_aggregate": self.window_aggregate,
+        }
+
+    def on_llm_requests(self, batch: Batch) -> None:
+        """Rows of llm_requests."""
+        # CalcExec (q15_quality_correlation.sql:17:6): SELECT request_id, model_id, latency_ms, event_time
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "model_id", "latency_ms", "event_time")}
+        )
+        # JoinExec (q15_quality_correlation.sql:18:1): the left side
+        self.on_join_user_feedback(
+            self.join_user_feedback.process_left([batch["request_id"]], batch)
+        )
+
+    def on_user_feedback(self, batch: Batch) -> None:
+        """Rows of user_feedback."""
+        # CalcExec (q15_quality_correlation.sql:18:6): SELECT request_id, rating
+        batch = batch.project({name: batch[name] for name in ("request_id", "rating")})
+        # JoinExec (q15_quality_correlation.sql:18:1): the right side
+        self.on_join_user_feedback(
+            self.join_user_feedback.process_right([batch["request_id"]], batch)
+        )
+
+    def on_join_user_feedback(self, batch: Batch) -> None:
+        """Rows emitted by JoinExec join_user_feedback."""
+        # WindowAggregateExec (q15_quality_correlation.sql:11:1): GROUP BY model_id
+        late = self.window_aggregate.process(
+            keys=[batch["model_id"]],
+            ts=batch["event_time"].values,
+            watermark_before=batch.row_watermarks(),
+            args=[batch["latency_ms"], sql.cast(batch["rating"], "DOUBLE", "INT")],
+            filters=[],
+        )
+        self.late("window_aggregate", batch.take(late), "its window had already fired")
+
+    def on_window_aggregate(self, batch: Batch) -> None:
+        """Rows emitted by WindowAggregateExec window_aggregate."""
+        # SinkExec: the output
+        self.write(0, batch)
+
+    def advance(self, watermarks: dict[str, int]) -> None:
+        """Fire the windows and join bounds the watermarks have passed."""
+        self.on_window_aggregate(
+            self.window_aggregate.advance(
+                min(watermarks["llm_requests"], watermarks["user_feedback"])
+            )
+        )
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
     outputs = (
         Output(
             None,
@@ -140,80 +221,9 @@ class Query(Pipeline):
         ),
     )
 
-    def __init__(self, ctx: Context) -> None:
-        super().__init__(ctx)
-        # WindowAggregateExec (q15_quality_correlation.sql:11:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
-        self.window_aggregate = WindowAggregate(
-            window=Tumble(size_ms=3600000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["f", "f"],
-            aggs=[
-                Agg("avg", arg=0),
-                Agg("avg", arg=1),
-                Agg("corr", arg=0, arg2=1),
-            ],
-            emit=AfterWatermark(delay_ms=0),
-            names=[
-                "model_id",
-                "window_start",
-                "window_end",
-                "window_time",
-                "avg_latency",
-                "avg_rating",
-                "latency_rating_correlation",
-            ],
-        )
-        # JoinExec (q15_quality_correlation.sql:18:1): all rows of both sides (no TTL)
-        self.join = Join(
-            kind="INNER",
-            key_kinds=["O"],
-            left_names=["request_id", "model_id", "timestamp_ms", "latency_ms", "event_time"],
-            right_names=["request_id0", "rating", "timestamp_ms0", "event_time0"],
-            left_kinds=["O", "O", "i", "f", "i"],
-            right_kinds=["O", "i", "i", "i"],
-            insert_only=True,  # an INNER join of insert-only inputs
-        )
-
-    def on_llm_requests(self, batch: Batch) -> None:
-        """Rows of llm_requests."""
-        # JoinExec (q15_quality_correlation.sql:18:1): the left side
-        self.on_join(self.join.process_left([batch["request_id"]], batch))
-
-    def on_user_feedback(self, batch: Batch) -> None:
-        """Rows of user_feedback."""
-        # JoinExec (q15_quality_correlation.sql:18:1): the right side
-        self.on_join(self.join.process_right([batch["request_id"]], batch))
-
-    def on_window_aggregate(self, batch: Batch) -> None:
-        """Rows emitted by WindowAggregateExec window_aggregate."""
-        # CalcExec (q15_quality_correlation.sql:11:1): SELECT model_id, window_start, avg_latency, avg_rating, latency_rating_correlation
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
-    def on_join(self, batch: Batch) -> None:
-        """Rows emitted by JoinExec join."""
-        # WindowAggregateExec (q15_quality_correlation.sql:11:1): GROUP BY model_id
-        late = self.window_aggregate.process(
-            keys=[batch["model_id"]],
-            ts=batch["event_time"].values,
-            watermark_before=batch.row_watermarks(),
-            args=[batch["latency_ms"], sql.cast(batch["rating"], "DOUBLE", "INT")],
-            filters=[],
-        )
-        self.late("window_aggregate", batch.take(late), "its window had already fired")
-
-    def advance(self, watermarks: dict[str, int]) -> None:
-        """Fire the windows and join bounds the watermarks have passed."""
-        self.on_window_aggregate(
-            self.window_aggregate.advance(
-                min(watermarks["llm_requests"], watermarks["user_feedback"])
-            )
-        )
-
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (11, 1), "join": (18, 1), "window_aggregate": (11, 1)}
+SPANS = {"join_user_feedback": (18, 1), "window_aggregate": (11, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -35,6 +35,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
+# SourceExec: llm_requests (q16_token_efficiency.sql:17:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -50,20 +51,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """SELECT model_id, window_start, avg_tokens, tokens_per_char, cost_per_token"""
-    return batch.project(
-        {
-            "model_id": batch["model_id"],
-            "window_start": batch["window_start"],
-            "avg_tokens": batch["avg_tokens"],
-            "tokens_per_char": batch["tokens_per_char"],
-            "cost_per_token": sql.div(batch["sum_cost"], batch["sum_tokens_used"]),
-        }
-    )
-
-
-# SourceExec: llm_requests (q16_token_efficiency.sql:17:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -85,35 +72,37 @@ LLM_REQUESTS = Source(
 )
 
 
+def select_output(batch: Batch) -> Batch:
+    """SELECT model_id, window_start, avg_tokens, tokens_per_char, cost_per_token"""
+    return batch.project(
+        {
+            "model_id": batch["model_id"],
+            "window_start": batch["window_start"],
+            "avg_tokens": batch["avg_tokens"],
+            "tokens_per_char": batch["tokens_per_char"],
+            "cost_per_token": sql.div(batch["sum_cost"], batch["sum_tokens_used"]),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q16_token_efficiency.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("model_id", "VARCHAR", False),
-                Field("window_start", "TIMESTAMP(3)", False),
-                Field("avg_tokens", "DOUBLE", True),
-                Field("tokens_per_char", "DOUBLE", True),
-                Field("cost_per_token", "DOUBLE", True),
-            ),
-        ),
-    )
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         # WindowAggregateExec (q16_token_efficiency.sql:11:1) GROUP BY model_id: per key and window: accumulators; freed when the window fires
         self.window_aggregate = WindowAggregate(
             window=Tumble(size_ms=3600000, offset_ms=0),
-            key_kinds=["O"],
-            arg_kinds=["i", "i", "f"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
+            arg_kinds=["i", "i", "f"],  # tokens_used, (tokens_used / LENGTH(prompt_text)), cost
             aggs=[
-                Agg("avg", arg=0),
-                Agg("avg", arg=1),
-                Agg("sum", arg=2),
-                Agg("sum", arg=0),
+                Agg("avg", arg=0),  # avg_tokens = AVG(tokens_used)
+                Agg("avg", arg=1),  # tokens_per_char = AVG((tokens_used / LENGTH(prompt_text)))
+                Agg("sum", arg=2),  # sum_cost = SUM(cost)
+                Agg("sum", arg=0),  # sum_tokens_used = SUM(tokens_used)
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -127,6 +116,10 @@ class Query(Pipeline):
                 "sum_tokens_used",
             ],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"window_aggregate": self.window_aggregate}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
@@ -147,7 +140,7 @@ class Query(Pipeline):
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
         # CalcExec (q16_token_efficiency.sql:11:1): SELECT model_id, window_start, avg_tokens, tokens_per_char, cost_per_token
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
@@ -155,9 +148,23 @@ class Query(Pipeline):
         """Fire the windows and join bounds the watermarks have passed."""
         self.on_window_aggregate(self.window_aggregate.advance(watermarks["llm_requests"]))
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("model_id", "VARCHAR", False),
+                Field("window_start", "TIMESTAMP(3)", False),
+                Field("avg_tokens", "DOUBLE", True),
+                Field("tokens_per_char", "DOUBLE", True),
+                Field("cost_per_token", "DOUBLE", True),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (11, 1), "window_aggregate": (11, 1)}
+SPANS = {"select_output": (11, 1), "window_aggregate": (11, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -50,6 +50,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.tables import open_lookup_table
 
 
+# SourceExec: llm_requests (q17_enriched_requests.sql:29:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -66,7 +67,29 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
+LLM_REQUESTS = Source(
+    name="llm_requests",
+    fields=(
+        Field("request_id", "VARCHAR", False),
+        Field("model_id", "VARCHAR", False),
+        Field("timestamp_ms", "BIGINT", False),
+        Field("latency_ms", "DOUBLE", True),
+        Field("tokens_used", "INT", True),
+        Field("cost", "DOUBLE", True),
+    ),
+    properties={
+        "connector": "kafka",
+        "format": "json",
+        "properties.bootstrap.servers": "${KAFKA_BOOTSTRAP_SERVERS}",
+        "scan.startup.mode": "earliest-offset",
+        "topic": "llm-requests",
+    },
+    watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
+    computed=computed_llm_requests,
+)
+
+
+def select_output(batch: Batch) -> Batch:
     """SELECT request_id, model_id, latency_ms, tokens_used, cost, max_tokens, temperature, cost_per_token, latency_category, cost_category"""
     return batch.project(
         {
@@ -101,50 +124,10 @@ def calc(batch: Batch) -> Batch:
     )
 
 
-# SourceExec: llm_requests (q17_enriched_requests.sql:29:6)
-LLM_REQUESTS = Source(
-    name="llm_requests",
-    fields=(
-        Field("request_id", "VARCHAR", False),
-        Field("model_id", "VARCHAR", False),
-        Field("timestamp_ms", "BIGINT", False),
-        Field("latency_ms", "DOUBLE", True),
-        Field("tokens_used", "INT", True),
-        Field("cost", "DOUBLE", True),
-    ),
-    properties={
-        "connector": "kafka",
-        "format": "json",
-        "properties.bootstrap.servers": "${KAFKA_BOOTSTRAP_SERVERS}",
-        "scan.startup.mode": "earliest-offset",
-        "topic": "llm-requests",
-    },
-    watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
-    computed=computed_llm_requests,
-)
-
-
 class Query(Pipeline):
     """The pipeline of examples/q17_enriched_requests.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
-    outputs = (
-        Output(
-            None,
-            (
-                Field("request_id", "VARCHAR", False),
-                Field("model_id", "VARCHAR", False),
-                Field("latency_ms", "DOUBLE", True),
-                Field("tokens_used", "INT", True),
-                Field("cost", "DOUBLE", True),
-                Field("max_tokens", "INT", True),
-                Field("temperature", "DOUBLE", True),
-                Field("cost_per_token", "DOUBLE", True),
-                Field("latency_category", "VARCHAR", False),
-                Field("cost_category", "VARCHAR", False),
-            ),
-        ),
-    )
     tables = ("model_configs",)
 
     def __init__(self, ctx: Context) -> None:
@@ -168,28 +151,54 @@ class Query(Pipeline):
             },
             path=ctx.inputs.get("model_configs"),
         )
-        self.lookup_join = LookupJoin(
+        self.lookup_join_model_configs = LookupJoin(
             kind="LEFT",
             table=self.model_configs,
-            key_kinds=["O"],
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # model_id
             table_names=["model_id0", "max_tokens", "temperature", "cost_per_token"],
         )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {"lookup_join_model_configs": self.lookup_join_model_configs}
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
         # LookupJoinExec (q17_enriched_requests.sql:30:1): LEFT JOIN model_configs
-        self.on_lookup_join(self.lookup_join.process([batch["model_id"]], batch))
+        self.on_lookup_join_model_configs(
+            self.lookup_join_model_configs.process([batch["model_id"]], batch)
+        )
 
-    def on_lookup_join(self, batch: Batch) -> None:
-        """Rows emitted by LookupJoinExec lookup_join."""
+    def on_lookup_join_model_configs(self, batch: Batch) -> None:
+        """Rows emitted by LookupJoinExec lookup_join_model_configs."""
         # CalcExec (q17_enriched_requests.sql:32:1): SELECT request_id, model_id, latency_ms, tokens_used, cost, max_tokens, temperature, co...
-        batch = calc(batch)
+        batch = select_output(batch)
         # SinkExec: the output
         self.write(0, batch)
 
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
+    outputs = (
+        Output(
+            None,
+            (
+                Field("request_id", "VARCHAR", False),
+                Field("model_id", "VARCHAR", False),
+                Field("latency_ms", "DOUBLE", True),
+                Field("tokens_used", "INT", True),
+                Field("cost", "DOUBLE", True),
+                Field("max_tokens", "INT", True),
+                Field("temperature", "DOUBLE", True),
+                Field("cost_per_token", "DOUBLE", True),
+                Field("latency_category", "VARCHAR", False),
+                Field("cost_category", "VARCHAR", False),
+            ),
+        ),
+    )
+
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (32, 1), "lookup_join": (30, 1)}
+SPANS = {"lookup_join_model_configs": (30, 1), "select_output": (32, 1)}
 
 if __name__ == "__main__":
     main(Query)

@@ -27,12 +27,16 @@ WHERE req.event_time > CURRENT_TIMESTAMP - INTERVAL '1' HOUR;
 Physical plan:
 
     SinkExec: target=[output], fields=[request_id, model_id, latency_ms, error_code, error_message, rating], changelog=[I]
-      CalcExec: select=[request_id, model_id, latency_ms, error_code0 AS error_code, error_message, rating], where=[(event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR))], changelog=[I]
-        IntervalJoinExec: type=[LEFT], condition=[((request_id = request_id1) AND event_time1 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time1 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
-          IntervalJoinExec: type=[LEFT], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '5' SECOND))], interval=[event_time <= event_time0 <= event_time + 5 s], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
-            SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-            SourceExec: source=[error_events], connector=[kafka], fields=[request_id, error_code, error_message, timestamp_ms, event_time], read=[request_id, error_code, error_message, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-          SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+      CalcExec: select=[request_id, model_id, latency_ms, error_code, error_message, rating], where=[(event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR))], changelog=[I]
+        IntervalJoinExec: type=[LEFT], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time0 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+          CalcExec: select=[request_id, model_id, latency_ms, event_time, error_code, error_message], changelog=[I]
+            IntervalJoinExec: type=[LEFT], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '5' SECOND))], interval=[event_time <= event_time0 <= event_time + 5 s], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+              CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
+                SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+              CalcExec: select=[request_id, error_code, error_message, event_time], changelog=[I]
+                SourceExec: source=[error_events], connector=[kafka], fields=[request_id, error_code, error_message, timestamp_ms, event_time], read=[request_id, error_code, error_message, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[request_id, rating, event_time], changelog=[I]
+            SourceExec: source=[user_feedback], connector=[kafka], fields=[request_id, rating, timestamp_ms, event_time], read=[request_id, rating, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Water
 from runtime_lib.watermarks import WM_MIN
 
 
+# SourceExec: llm_requests (q20_multi_stream_join.sql:17:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -60,53 +65,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def computed_error_events(batch: Batch) -> Batch:
-    """Computed columns of error_events."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "error_code": batch["error_code"],
-            "error_message": batch["error_message"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def computed_user_feedback(batch: Batch) -> Batch:
-    """Computed columns of user_feedback."""
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "rating": batch["rating"],
-            "timestamp_ms": batch["timestamp_ms"],
-            # event_time AS TO_TIMESTAMP(timestamp_ms)
-            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
-        }
-    )
-
-
-def calc(batch: Batch) -> Batch:
-    """WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, model_id, latency_ms, error_code, error_message, rating"""
-    batch = batch.take(
-        sql.filter_mask(
-            sql.gt(batch["event_time"], sql.sub(sql.current_timestamp(batch.num_rows), 3600000))
-        )
-    )
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "latency_ms": batch["latency_ms"],
-            "error_code": batch["error_code"],
-            "error_message": batch["error_message"],
-            "rating": batch["rating"],
-        }
-    )
-
-
-# SourceExec: llm_requests (q20_multi_stream_join.sql:17:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -128,6 +86,20 @@ LLM_REQUESTS = Source(
 
 
 # SourceExec: error_events (q20_multi_stream_join.sql:18:11)
+def computed_error_events(batch: Batch) -> Batch:
+    """Computed columns of error_events."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "error_code": batch["error_code"],
+            "error_message": batch["error_message"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 ERROR_EVENTS = Source(
     name="error_events",
     fields=(
@@ -149,6 +121,19 @@ ERROR_EVENTS = Source(
 
 
 # SourceExec: user_feedback (q20_multi_stream_join.sql:21:11)
+def computed_user_feedback(batch: Batch) -> Batch:
+    """Computed columns of user_feedback."""
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "rating": batch["rating"],
+            "timestamp_ms": batch["timestamp_ms"],
+            # event_time AS TO_TIMESTAMP(timestamp_ms)
+            "event_time": sql.to_timestamp(batch["timestamp_ms"]),
+        }
+    )
+
+
 USER_FEEDBACK = Source(
     name="user_feedback",
     fields=(
@@ -168,6 +153,25 @@ USER_FEEDBACK = Source(
 )
 
 
+def select_output(batch: Batch) -> Batch:
+    """WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, model_id, latency_ms, error_code, error_message, rating"""
+    batch = batch.take(
+        sql.filter_mask(
+            sql.gt(batch["event_time"], sql.sub(sql.current_timestamp(batch.num_rows), 3600000))
+        )
+    )
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "model_id": batch["model_id"],
+            "latency_ms": batch["latency_ms"],
+            "error_code": batch["error_code"],
+            "error_message": batch["error_message"],
+            "rating": batch["rating"],
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/q20_multi_stream_join.sql: sources in, rows out."""
 
@@ -176,6 +180,195 @@ class Query(Pipeline):
         ERROR_EVENTS,
         USER_FEEDBACK,
     )
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        self.watermarks: dict[str, int] = {}  # the latest, per source
+        # IntervalJoinExec (q20_multi_stream_join.sql:18:1): rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)
+        self.interval_join_error_events = IntervalJoin(
+            kind="LEFT",
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
+            lower_ms=0,
+            upper_ms=5000,
+            left_names=["request_id", "model_id", "latency_ms", "event_time"],
+            right_names=["request_id0", "error_code", "error_message", "event_time0"],
+            left_kinds=["O", "O", "f", "i"],  # one per left name
+            right_kinds=["O", "O", "O", "i"],  # one per right name
+        )
+        # IntervalJoinExec (q20_multi_stream_join.sql:21:1): rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)
+        self.interval_join_user_feedback = IntervalJoin(
+            kind="LEFT",
+            # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
+            key_kinds=["O"],  # request_id = request_id0
+            lower_ms=0,
+            upper_ms=600000,
+            left_names=[
+                "request_id",
+                "model_id",
+                "latency_ms",
+                "event_time",
+                "error_code",
+                "error_message",
+            ],
+            right_names=["request_id0", "rating", "event_time0"],
+            left_kinds=["O", "O", "f", "i", "O", "O"],  # one per left name
+            right_kinds=["O", "i", "i"],  # one per right name
+        )
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {
+            "llm_requests": self.on_llm_requests,
+            "error_events": self.on_error_events,
+            "user_feedback": self.on_user_feedback,
+        }
+        # every stateful operator, in data-flow order: what a checkpoint snapshots
+        self.operators = {
+            "interval_join_error_events": self.interval_join_error_events,
+            "interval_join_user_feedback": self.interval_join_user_feedback,
+        }
+
+    def on_llm_requests(self, batch: Batch) -> None:
+        """Rows of llm_requests."""
+        # CalcExec (q20_multi_stream_join.sql:17:6): SELECT request_id, model_id, latency_ms, event_time
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "model_id", "latency_ms", "event_time")}
+        )
+        # IntervalJoinExec (q20_multi_stream_join.sql:18:1): the left side
+        joined, late = self.interval_join_error_events.process_left(
+            [batch["request_id"]],
+            batch["event_time"].values,
+            batch,
+            # the join's watermark is the lower of its two inputs'
+            watermark_before=np.minimum(
+                batch.row_watermarks(), self.watermarks.get("error_events", WM_MIN)
+            ),
+        )
+        self.late(
+            "interval_join_error_events",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
+        self.on_interval_join_error_events(joined)
+
+    def on_error_events(self, batch: Batch) -> None:
+        """Rows of error_events."""
+        # CalcExec (q20_multi_stream_join.sql:18:11): SELECT request_id, error_code, error_message, event_time
+        batch = batch.project(
+            {
+                name: batch[name]
+                for name in ("request_id", "error_code", "error_message", "event_time")
+            }
+        )
+        # IntervalJoinExec (q20_multi_stream_join.sql:18:1): the right side
+        joined, late = self.interval_join_error_events.process_right(
+            [batch["request_id"]],
+            batch["event_time"].values,
+            batch,
+            # the join's watermark is the lower of its two inputs'
+            watermark_before=np.minimum(
+                batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
+            ),
+        )
+        self.late(
+            "interval_join_error_events",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
+        self.on_interval_join_error_events(joined)
+
+    def on_user_feedback(self, batch: Batch) -> None:
+        """Rows of user_feedback."""
+        # CalcExec (q20_multi_stream_join.sql:21:11): SELECT request_id, rating, event_time
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "rating", "event_time")}
+        )
+        # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the right side
+        joined, late = self.interval_join_user_feedback.process_right(
+            [batch["request_id"]],
+            batch["event_time"].values,
+            batch,
+            # the join's watermark is the lower of its two inputs'
+            watermark_before=np.minimum(
+                batch.row_watermarks(),
+                self.interval_join_error_events.output_watermark(
+                    min(
+                        self.watermarks.get("llm_requests", WM_MIN),
+                        self.watermarks.get("error_events", WM_MIN),
+                    )
+                ),
+            ),
+        )
+        self.late(
+            "interval_join_user_feedback",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
+        self.on_interval_join_user_feedback(joined)
+
+    def on_interval_join_error_events(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join_error_events."""
+        # CalcExec (q20_multi_stream_join.sql:18:1): SELECT request_id, model_id, latency_ms, event_time, error_code, error_message
+        batch = batch.project(
+            {
+                name: batch[name]
+                for name in (
+                    "request_id",
+                    "model_id",
+                    "latency_ms",
+                    "event_time",
+                    "error_code",
+                    "error_message",
+                )
+            }
+        )
+        # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the left side
+        joined, late = self.interval_join_user_feedback.process_left(
+            [batch["request_id"]],
+            batch["event_time"].values,
+            batch,
+            # the join's watermark is the lower of its two inputs'
+            watermark_before=np.minimum(
+                batch.row_watermarks(), self.watermarks.get("user_feedback", WM_MIN)
+            ),
+        )
+        self.late(
+            "interval_join_user_feedback",
+            batch.take(late),
+            "it came behind the join's watermark: joined with the rows still buffered only",
+            dropped=False,
+        )
+        self.on_interval_join_user_feedback(joined)
+
+    def on_interval_join_user_feedback(self, batch: Batch) -> None:
+        """Rows emitted by IntervalJoinExec interval_join_user_feedback."""
+        # CalcExec (q20_multi_stream_join.sql:10:1): WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, mode...
+        batch = select_output(batch)
+        # SinkExec: the output
+        self.write(0, batch)
+
+    def advance(self, watermarks: dict[str, int]) -> None:
+        """Fire the windows and join bounds the watermarks have passed."""
+        self.watermarks = watermarks
+        self.on_interval_join_error_events(
+            self.interval_join_error_events.advance(
+                min(watermarks["llm_requests"], watermarks["error_events"])
+            )
+        )
+        self.on_interval_join_user_feedback(
+            self.interval_join_user_feedback.advance(
+                min(
+                    self.interval_join_error_events.output_watermark(
+                        min(watermarks["llm_requests"], watermarks["error_events"])
+                    ),
+                    watermarks["user_feedback"],
+                )
+            )
+        )
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
     outputs = (
         Output(
             None,
@@ -190,162 +383,13 @@ class Query(Pipeline):
         ),
     )
 
-    def __init__(self, ctx: Context) -> None:
-        super().__init__(ctx)
-        self.watermarks: dict[str, int] = {}  # the latest, per source
-        # IntervalJoinExec (q20_multi_stream_join.sql:21:1): rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)
-        self.interval_join_2 = IntervalJoin(
-            kind="LEFT",
-            key_kinds=["O"],
-            lower_ms=0,
-            upper_ms=600000,
-            left_names=[
-                "request_id",
-                "model_id",
-                "timestamp_ms",
-                "latency_ms",
-                "event_time",
-                "request_id0",
-                "error_code",
-                "error_message",
-                "timestamp_ms0",
-                "event_time0",
-            ],
-            right_names=["request_id1", "rating", "timestamp_ms1", "event_time1"],
-            left_kinds=["O", "O", "i", "f", "i", "O", "O", "O", "i", "i"],
-            right_kinds=["O", "i", "i", "i"],
-        )
-        # IntervalJoinExec (q20_multi_stream_join.sql:18:1): rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)
-        self.interval_join = IntervalJoin(
-            kind="LEFT",
-            key_kinds=["O"],
-            lower_ms=0,
-            upper_ms=5000,
-            left_names=["request_id", "model_id", "timestamp_ms", "latency_ms", "event_time"],
-            right_names=[
-                "request_id0",
-                "error_code",
-                "error_message",
-                "timestamp_ms0",
-                "event_time0",
-            ],
-            left_kinds=["O", "O", "i", "f", "i"],
-            right_kinds=["O", "O", "O", "i", "i"],
-        )
-
-    def on_llm_requests(self, batch: Batch) -> None:
-        """Rows of llm_requests."""
-        # IntervalJoinExec (q20_multi_stream_join.sql:18:1): the left side
-        joined, late = self.interval_join.process_left(
-            [batch["request_id"]],
-            batch["event_time"].values,
-            batch,
-            # the join's watermark is the lower of its two inputs'
-            watermark_before=np.minimum(
-                batch.row_watermarks(), self.watermarks.get("error_events", WM_MIN)
-            ),
-        )
-        self.late(
-            "interval_join",
-            batch.take(late),
-            "it came behind the join's watermark: joined with the rows still buffered only",
-            dropped=False,
-        )
-        self.on_interval_join(joined)
-
-    def on_error_events(self, batch: Batch) -> None:
-        """Rows of error_events."""
-        # IntervalJoinExec (q20_multi_stream_join.sql:18:1): the right side
-        joined, late = self.interval_join.process_right(
-            [batch["request_id"]],
-            batch["event_time"].values,
-            batch,
-            # the join's watermark is the lower of its two inputs'
-            watermark_before=np.minimum(
-                batch.row_watermarks(), self.watermarks.get("llm_requests", WM_MIN)
-            ),
-        )
-        self.late(
-            "interval_join",
-            batch.take(late),
-            "it came behind the join's watermark: joined with the rows still buffered only",
-            dropped=False,
-        )
-        self.on_interval_join(joined)
-
-    def on_user_feedback(self, batch: Batch) -> None:
-        """Rows of user_feedback."""
-        # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the right side
-        joined, late = self.interval_join_2.process_right(
-            [batch["request_id"]],
-            batch["event_time"].values,
-            batch,
-            # the join's watermark is the lower of its two inputs'
-            watermark_before=np.minimum(
-                batch.row_watermarks(),
-                self.interval_join.output_watermark(
-                    min(
-                        self.watermarks.get("llm_requests", WM_MIN),
-                        self.watermarks.get("error_events", WM_MIN),
-                    )
-                ),
-            ),
-        )
-        self.late(
-            "interval_join_2",
-            batch.take(late),
-            "it came behind the join's watermark: joined with the rows still buffered only",
-            dropped=False,
-        )
-        self.on_interval_join_2(joined)
-
-    def on_interval_join_2(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join_2."""
-        # CalcExec (q20_multi_stream_join.sql:10:1): WHERE (event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR)); SELECT request_id, mode...
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
-    def on_interval_join(self, batch: Batch) -> None:
-        """Rows emitted by IntervalJoinExec interval_join."""
-        # IntervalJoinExec (q20_multi_stream_join.sql:21:1): the left side
-        joined, late = self.interval_join_2.process_left(
-            [batch["request_id"]],
-            batch["event_time"].values,
-            batch,
-            # the join's watermark is the lower of its two inputs'
-            watermark_before=np.minimum(
-                batch.row_watermarks(), self.watermarks.get("user_feedback", WM_MIN)
-            ),
-        )
-        self.late(
-            "interval_join_2",
-            batch.take(late),
-            "it came behind the join's watermark: joined with the rows still buffered only",
-            dropped=False,
-        )
-        self.on_interval_join_2(joined)
-
-    def advance(self, watermarks: dict[str, int]) -> None:
-        """Fire the windows and join bounds the watermarks have passed."""
-        self.watermarks = watermarks
-        self.on_interval_join(
-            self.interval_join.advance(min(watermarks["llm_requests"], watermarks["error_events"]))
-        )
-        self.on_interval_join_2(
-            self.interval_join_2.advance(
-                min(
-                    self.interval_join.output_watermark(
-                        min(watermarks["llm_requests"], watermarks["error_events"])
-                    ),
-                    watermarks["user_feedback"],
-                )
-            )
-        )
-
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (10, 1), "interval_join": (18, 1), "interval_join_2": (21, 1)}
+SPANS = {
+    "interval_join_error_events": (18, 1),
+    "interval_join_user_feedback": (21, 1),
+    "select_output": (10, 1),
+}
 
 if __name__ == "__main__":
     main(Query)

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 from runtime_lib import scalar as sql
 from runtime_lib.columns import Batch
-from runtime_lib.pipeline import Field, Output, Pipeline, Source, Watermark, main
+from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 
 
+# SourceExec: llm_requests (s01_latency_classes.sql:16:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -48,7 +49,30 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
+LLM_REQUESTS = Source(
+    name="llm_requests",
+    fields=(
+        Field("request_id", "VARCHAR", False),
+        Field("model_id", "VARCHAR", False),
+        Field("region", "VARCHAR", True),
+        Field("timestamp_ms", "BIGINT", False),
+        Field("latency_ms", "DOUBLE", True),
+        Field("tokens_used", "INT", True),
+        Field("cost", "DOUBLE", True),
+    ),
+    properties={
+        "connector": "kafka",
+        "format": "json",
+        "properties.bootstrap.servers": "${KAFKA_BOOTSTRAP_SERVERS}",
+        "scan.startup.mode": "earliest-offset",
+        "topic": "llm-requests",
+    },
+    watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
+    computed=computed_llm_requests,
+)
+
+
+def select_output(batch: Batch) -> Batch:
     """WHERE (model_id LIKE 'claude%' AND tokens_used BETWEEN 100 AND 2000); SELECT request_id, model_id, region, requested_at, latency_ms, latency_category, cost_cents"""
     batch = batch.take(
         sql.filter_mask(
@@ -76,34 +100,25 @@ def calc(batch: Batch) -> Batch:
     )
 
 
-# SourceExec: llm_requests (s01_latency_classes.sql:16:6)
-LLM_REQUESTS = Source(
-    name="llm_requests",
-    fields=(
-        Field("request_id", "VARCHAR", False),
-        Field("model_id", "VARCHAR", False),
-        Field("region", "VARCHAR", True),
-        Field("timestamp_ms", "BIGINT", False),
-        Field("latency_ms", "DOUBLE", True),
-        Field("tokens_used", "INT", True),
-        Field("cost", "DOUBLE", True),
-    ),
-    properties={
-        "connector": "kafka",
-        "format": "json",
-        "properties.bootstrap.servers": "${KAFKA_BOOTSTRAP_SERVERS}",
-        "scan.startup.mode": "earliest-offset",
-        "topic": "llm-requests",
-    },
-    watermark=Watermark("event_time", delay_ms=30000, idle_timeout_ms=None),
-    computed=computed_llm_requests,
-)
-
-
 class Query(Pipeline):
     """The pipeline of examples/s01_latency_classes.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        self.operators = {}  # stateless: nothing to snapshot
+
+    def on_llm_requests(self, batch: Batch) -> None:
+        """Rows of llm_requests."""
+        # CalcExec (s01_latency_classes.sql:4:1): WHERE (model_id LIKE 'claude%' AND tokens_used BETWEEN 100 AND 2000); SELECT request_id...
+        batch = select_output(batch)
+        # SinkExec: the output
+        self.write(0, batch)
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
     outputs = (
         Output(
             None,
@@ -119,16 +134,9 @@ class Query(Pipeline):
         ),
     )
 
-    def on_llm_requests(self, batch: Batch) -> None:
-        """Rows of llm_requests."""
-        # CalcExec (s01_latency_classes.sql:4:1): WHERE (model_id LIKE 'claude%' AND tokens_used BETWEEN 100 AND 2000); SELECT request_id...
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (4, 1)}
+SPANS = {"select_output": (4, 1)}
 
 if __name__ == "__main__":
     main(Query)

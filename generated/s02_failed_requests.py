@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from runtime_lib import scalar as sql
 from runtime_lib.columns import Batch
-from runtime_lib.pipeline import Field, Output, Pipeline, Source, Watermark, main
+from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 
 
+# SourceExec: llm_requests (s02_failed_requests.sql:12:6)
 def computed_llm_requests(batch: Batch) -> Batch:
     """Computed columns of llm_requests."""
     return batch.project(
@@ -44,30 +45,6 @@ def computed_llm_requests(batch: Batch) -> Batch:
     )
 
 
-def calc(batch: Batch) -> Batch:
-    """WHERE (error_code IS NOT NULL AND error_code IN ('rate_limit', 'timeout', 'context_length')); SELECT request_id, model_id, error_code, hour_of_day, prompt_preview, prompt_chars, kilo_tokens"""
-    batch = batch.take(
-        sql.filter_mask(
-            sql.and_(
-                sql.is_not_null(batch["error_code"]),
-                sql.in_list(batch["error_code"], ["rate_limit", "timeout", "context_length"]),
-            )
-        )
-    )
-    return batch.project(
-        {
-            "request_id": batch["request_id"],
-            "model_id": batch["model_id"],
-            "error_code": batch["error_code"],
-            "hour_of_day": sql.extract("HOUR", batch["event_time"], "TIMESTAMP(3)"),
-            "prompt_preview": sql.concat(sql.substring(batch["prompt_text"], 1, 24), "..."),
-            "prompt_chars": sql.length(batch["prompt_text"]),
-            "kilo_tokens": sql.div(sql.cast(batch["tokens_used"], "DOUBLE", "INT"), 1000),
-        }
-    )
-
-
-# SourceExec: llm_requests (s02_failed_requests.sql:12:6)
 LLM_REQUESTS = Source(
     name="llm_requests",
     fields=(
@@ -90,10 +67,48 @@ LLM_REQUESTS = Source(
 )
 
 
+def select_output(batch: Batch) -> Batch:
+    """WHERE (error_code IS NOT NULL AND error_code IN ('rate_limit', 'timeout', 'context_length')); SELECT request_id, model_id, error_code, hour_of_day, prompt_preview, prompt_chars, kilo_tokens"""
+    batch = batch.take(
+        sql.filter_mask(
+            sql.and_(
+                sql.is_not_null(batch["error_code"]),
+                sql.in_list(batch["error_code"], ["rate_limit", "timeout", "context_length"]),
+            )
+        )
+    )
+    return batch.project(
+        {
+            "request_id": batch["request_id"],
+            "model_id": batch["model_id"],
+            "error_code": batch["error_code"],
+            "hour_of_day": sql.extract("HOUR", batch["event_time"], "TIMESTAMP(3)"),
+            "prompt_preview": sql.concat(sql.substring(batch["prompt_text"], 1, 24), "..."),
+            "prompt_chars": sql.length(batch["prompt_text"]),
+            "kilo_tokens": sql.div(sql.cast(batch["tokens_used"], "DOUBLE", "INT"), 1000),
+        }
+    )
+
+
 class Query(Pipeline):
     """The pipeline of examples/s02_failed_requests.sql: sources in, rows out."""
 
     sources = (LLM_REQUESTS,)
+
+    def __init__(self, ctx: Context) -> None:
+        super().__init__(ctx)
+        # the method each source's rows enter by (the driver calls it)
+        self.entries = {"llm_requests": self.on_llm_requests}
+        self.operators = {}  # stateless: nothing to snapshot
+
+    def on_llm_requests(self, batch: Batch) -> None:
+        """Rows of llm_requests."""
+        # CalcExec (s02_failed_requests.sql:4:1): WHERE (error_code IS NOT NULL AND error_code IN ('rate_limit', 'timeout', 'context_leng...
+        batch = select_output(batch)
+        # SinkExec: the output
+        self.write(0, batch)
+
+    # SinkExec: where the rows go (self.write(i, rows) writes to outputs[i])
     outputs = (
         Output(
             None,
@@ -109,16 +124,9 @@ class Query(Pipeline):
         ),
     )
 
-    def on_llm_requests(self, batch: Batch) -> None:
-        """Rows of llm_requests."""
-        # CalcExec (s02_failed_requests.sql:4:1): WHERE (error_code IS NOT NULL AND error_code IN ('rate_limit', 'timeout', 'context_leng...
-        batch = calc(batch)
-        # SinkExec: the output
-        self.write(0, batch)
-
 
 # Where each operator came from in the SQL, for runtime errors: (line, column).
-SPANS = {"calc": (4, 1)}
+SPANS = {"select_output": (4, 1)}
 
 if __name__ == "__main__":
     main(Query)

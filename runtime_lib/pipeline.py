@@ -113,6 +113,10 @@ class Pipeline:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # filled by the generated __init__: the method each source's rows enter
+        # by, and every stateful operator by name (what a checkpoint snapshots)
+        self.entries: dict[str, Callable[[Batch], None]] = {}
+        self.operators: dict[str, object] = {}
 
     def write(self, index: int, batch: Batch) -> None:
         if batch.num_rows:
@@ -688,17 +692,14 @@ def _state_horizon(pipeline: Pipeline) -> int | None:
     from runtime_lib import windows
 
     horizon = 0
-    for name, value in vars(pipeline).items():
-        if name == "ctx":
-            continue
-        if isinstance(value, windows.WindowAggregate):
-            window = value.window
-            size = getattr(window, "size_ms", None) or getattr(window, "max_size_ms", None)
-            if size is None or isinstance(window, windows.Session):
-                return None
-            horizon = max(horizon, int(size) + int(value.delay) + 1)
-        else:
+    for operator in pipeline.operators.values():
+        if not isinstance(operator, windows.WindowAggregate):
             return None
+        window = operator.window
+        if isinstance(window, windows.Session):
+            return None
+        size = window.max_size_ms if isinstance(window, windows.Cumulate) else window.size_ms
+        horizon = max(horizon, int(size) + int(operator.delay) + 1)
     return horizon
 
 
@@ -721,7 +722,7 @@ def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             for partition in readers[s.name].partitions:
                 marks[s.name].add_partition(partition)
     current = {name: WM_MIN for name in marks}
-    methods = {s.name: getattr(pipeline, f"on_{identifier(s.name)}") for s in sources}
+    methods = {s.name: pipeline.entries[s.name] for s in sources}
     offsets = {s.name: _Offsets() for s in sources if readers[s.name].commits}
     horizon = _state_horizon(pipeline) if offsets else 0
     if offsets and horizon is None:

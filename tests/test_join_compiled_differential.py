@@ -469,7 +469,7 @@ def test_late_row_goes_to_late_events(compiled, tmp_path: Path) -> None:
     reported = set()
     for record in result.late:
         seq = record["row"].get("lseq", record["row"].get("rseq"))
-        assert record["operator"] == "interval_join" and record["reason"], record
+        assert record["operator"] == "interval_join_rs" and record["reason"], record
         assert record["row"].get("lt", record["row"].get("rt")) == behind.get(seq), record
         reported.add(seq)
     missing = Counter(norm(duck(shape, paths)[1])) - Counter(got)

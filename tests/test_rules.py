@@ -76,6 +76,9 @@ def test_each_rule_does_its_job() -> None:
     lines = left.splitlines()
     assert "latency_ms > 100" in "\n".join(lines[join_line + 1:])  # below the join, left side
     assert "rating > 3" in "\n".join(lines[:join_line])  # stays above: right side is NULL-padded
+    # prune_columns: the join stores only the feedback columns it or the query reads
+    feedback = next(i for i, l in enumerate(lines) if "Scan: source=[user_feedback]" in l)
+    assert lines[feedback - 1].strip().startswith("Calc: select=[request_id, rating, event_time]")
     window = plan_for("push_filters: below a window")
     assert window.index("region = 'eu-west'") > window.index("WindowTVF")
     having = plan_for("push_filters: a HAVING")

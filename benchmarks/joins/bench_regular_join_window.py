@@ -15,8 +15,8 @@ inverse.
 
 The SQL is compiled here by ``compiler.driver.compile_source`` (the table
 says whether the LEFT module equals ``generated/q13_ab_test.py``), and the
-generated ``Query`` class is driven through its ``on_llm_requests`` /
-``on_user_feedback`` / ``advance`` methods, as ``runtime_lib.pipeline`` does:
+generated ``Query`` class is driven through its ``entries`` (``on_llm_requests`` /
+``on_user_feedback``) and ``advance``, as ``runtime_lib.pipeline`` does:
 computed columns, the watermark before each row (30 s bound, from the DDL),
 then ``advance`` whenever a source's watermark moves. No JSON decoding.
 
@@ -79,7 +79,7 @@ import numpy as np
 from compiler.driver import compile_source, read_source
 from compiler.errors import Source as SqlSource
 from runtime_lib.columns import Batch, Column
-from runtime_lib.pipeline import Context, Counters, identifier
+from runtime_lib.pipeline import Context, Counters
 from runtime_lib.watermarks import WM_MIN, Watermarks
 
 SQL = REPO / "examples" / "q13_ab_test.sql"
@@ -216,7 +216,7 @@ def run_pipeline(module, chunks: list, first: bool = False, profiler=None) -> di
     specs = {s.name: s for s in module.Query.sources}
     marks = {name: Watermarks(spec.watermark.delay_ms) for name, spec in specs.items()}
     current = {name: WM_MIN for name in specs}
-    methods = {name: getattr(query, f"on_{identifier(name)}") for name in specs}
+    methods = {name: query.entries[name] for name in specs}
     fired_before_fb = np.full(len(chunks), WM_MIN, np.int64)  # the window's watermark when feedback arrives
     rss_before = rss_peak = _rss() if first else None
     gc.collect()
@@ -244,7 +244,7 @@ def run_pipeline(module, chunks: list, first: bool = False, profiler=None) -> di
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     if profiler is not None:
         profiler.disable()
-    join = query.join
+    join = query.operators["join_user_feedback"]
     return {"cpu": cpu, "wall": wall, "rows": sink.rows(), "late": counters.late_rows.get("window_aggregate", 0),
             "fired_before_fb": fired_before_fb, "rss_before": rss_before, "rss_peak": rss_peak,
             "peak_state_rows": join.peak_state_rows, "state_rows": join.state_rows,

@@ -15,6 +15,22 @@ After::
 The watermark's column is always kept: event time drives every stateful
 operator. Each node is rebuilt over its pruned input with column positions
 renumbered; a node's own output columns are only dropped by projections.
+
+A regular or interval join stores the rows of both inputs, so each input
+carries only the columns the join or what is above it reads: where an input
+keeps more (a scan keeps what its event time is computed from, a join its
+keys), a Calc selects them. Before::
+
+    Join: type=[LEFT], condition=[(request_id = request_id0)]
+      ...
+      Scan: source=[user_feedback], fields=[request_id, rating, timestamp_ms, event_time]
+
+After::
+
+    Join: type=[LEFT], condition=[(request_id = request_id0)]
+      ...
+      Calc: select=[request_id, rating]
+        Scan: source=[user_feedback], fields=[request_id, rating, timestamp_ms, event_time]
 """
 
 from __future__ import annotations
@@ -67,6 +83,40 @@ def _scan(node: lg.Scan, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
     return pruned, mapping
 
 
+def _remap(expr: lg.BoundExpr, mapping: Mapping, schema: lg.Schema) -> lg.BoundExpr:
+    """``lg.remap``, with each column reference named as ``schema`` (the pruned
+    input) now names it: a join names the right side's clashing columns after
+    what the left side has (``request_id1`` becomes ``request_id0`` once the left
+    side no longer carries an ``event_time0``), so pruning can rename them."""
+    return _renamed(lg.remap(expr, mapping), schema)
+
+
+def _renamed(expr: lg.BoundExpr, schema: lg.Schema) -> lg.BoundExpr:
+    if isinstance(expr, lg.ColumnRef):
+        name = schema[expr.index].name
+        return expr if expr.name == name else replace(expr, name=name)
+    if isinstance(expr, lg.Const):
+        return expr
+    args = tuple(_renamed(a, schema) for a in expr.args)
+    return expr if args == expr.args else replace(expr, args=args)
+
+
+def _narrow(child: lg.LogicalNode, mapping: Mapping,
+            needed: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    """``child`` (pruned, positions ``mapping``) with only the ``needed`` columns.
+    A scan keeps the columns its event time is computed from and a join its
+    keys, whether read above or not; a join that stores its input rows should
+    not store those, so a Calc selects what is read."""
+    kept = sorted(mapping[i] for i in needed)
+    if len(kept) == len(child.schema):
+        return child, mapping
+    schema = child.schema
+    calc = lg.Calc(child, tuple(lg.ColumnRef(i, schema[i].name, schema[i].type) for i in kept),
+                   tuple(schema[i].name for i in kept), None, span=child.span)
+    position = {old: new for new, old in enumerate(kept)}
+    return calc, {i: position[mapping[i]] for i in needed}
+
+
 def _find_tvf(node: lg.LogicalNode) -> lg.WindowTVF | None:
     while True:
         if isinstance(node, lg.WindowTVF):
@@ -101,15 +151,16 @@ def _prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Ma
         child, child_map = prune(node.input, needed)
         changes = dict(
             input=child,
-            exprs=tuple(lg.remap(e, child_map) for e in exprs),
+            exprs=tuple(_remap(e, child_map, child.schema) for e in exprs),
             names=tuple(node.names[i] for i in kept),
         )
         if isinstance(node, lg.Calc) and condition is not None:
-            changes["condition"] = lg.remap(condition, child_map)
+            changes["condition"] = _remap(condition, child_map, child.schema)
         return replace(node, **changes), mapping
     if isinstance(node, lg.Filter):
         child, mapping = prune(node.input, required | lg.referenced(node.predicate))
-        return replace(node, input=child, predicate=lg.remap(node.predicate, mapping)), mapping
+        predicate = _remap(node.predicate, mapping, child.schema)
+        return replace(node, input=child, predicate=predicate), mapping
     if isinstance(node, lg.WindowTVF):
         inner_width = len(node.input.schema)
         needed = {i for i in required if i < inner_width} | {node.time_column}
@@ -137,10 +188,11 @@ def _prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Ma
         aggregate = replace(
             node,
             input=child,
-            keys=tuple(lg.remap(e, child_map) for e in node.keys),
+            keys=tuple(_remap(e, child_map, child.schema) for e in node.keys),
             aggs=tuple(
-                replace(a, args=tuple(lg.remap(x, child_map) for x in a.args),
-                        filter=lg.remap(a.filter, child_map) if a.filter is not None else None)
+                replace(a, args=tuple(_remap(x, child_map, child.schema) for x in a.args),
+                        filter=(_remap(a.filter, child_map, child.schema)
+                                if a.filter is not None else None))
                 for a in node.aggs
             ),
             window=window,
@@ -154,9 +206,13 @@ def _prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Ma
         if node.interval is not None:
             lt, rt, _, _ = node.interval
             needed |= {lt, rt + left_width}
-        left, left_map = prune(node.left, {i for i in needed if i < left_width})
-        right, right_map = prune(node.right,
-                                 {i - left_width for i in needed if i >= left_width})
+        left_needed = {i for i in needed if i < left_width}
+        right_needed = {i - left_width for i in needed if i >= left_width}
+        left, left_map = prune(node.left, left_needed)
+        right, right_map = prune(node.right, right_needed)
+        if not node.lookup:  # a regular or interval join keeps its input rows: only what is read
+            left, left_map = _narrow(left, left_map, left_needed)
+            right, right_map = _narrow(right, right_map, right_needed)
         new_left = len(left.schema)
         mapping = dict(left_map)
         for old, new in right_map.items():
@@ -169,10 +225,11 @@ def _prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Ma
             node,
             left=left,
             right=right,
-            condition=lg.remap(node.condition, mapping) if node.condition is not None else None,
             equi_keys=tuple((left_map[li], right_map[ri]) for li, ri in node.equi_keys),
             interval=interval,
         )
+        if node.condition is not None:  # over the join's own (renamed) columns
+            join = replace(join, condition=_remap(node.condition, mapping, join.schema))
         return join, mapping
     if isinstance(node, lg.Over):
         inner_width = len(node.input.schema)
@@ -185,9 +242,10 @@ def _prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Ma
         def remap_call(c: lg.OverCall) -> lg.OverCall:
             return replace(
                 c,
-                args=tuple(lg.remap(a, child_map) for a in c.args),
-                partition_by=tuple(lg.remap(p, child_map) for p in c.partition_by),
-                order_by=tuple(replace(k, expr=lg.remap(k.expr, child_map)) for k in c.order_by),
+                args=tuple(_remap(a, child_map, child.schema) for a in c.args),
+                partition_by=tuple(_remap(p, child_map, child.schema) for p in c.partition_by),
+                order_by=tuple(replace(k, expr=_remap(k.expr, child_map, child.schema))
+                               for k in c.order_by),
             )
 
         over = replace(node, input=child, calls=tuple(remap_call(c) for c in node.calls))
@@ -205,11 +263,11 @@ def _prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Ma
             for p in node.partition_by:
                 needed |= lg.referenced(p)
         child, child_map = prune(node.input, needed)
-        new_keys = tuple(replace(k, expr=lg.remap(k.expr, child_map)) for k in keys)
+        new_keys = tuple(replace(k, expr=_remap(k.expr, child_map, child.schema)) for k in keys)
         mapping = dict(child_map)
         if isinstance(node, lg.TopN):
             pruned = replace(node, input=child, order_by=new_keys,
-                             partition_by=tuple(lg.remap(p, child_map)
+                             partition_by=tuple(_remap(p, child_map, child.schema)
                                                 for p in node.partition_by))
             if node.rank_name is not None:
                 mapping[inner_width] = len(child.schema)

@@ -1,0 +1,91 @@
+"""What an operator family's emitter provides, and the checks families share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from compiler import logical as lg
+from compiler.codegen.text import comment
+from compiler.errors import Diagnostic
+from compiler.physical import (
+    CalcExec,
+    Exec,
+    GroupAggregateExec,
+    SourceExec,
+    WindowAggregateExec,
+    walk,
+)
+
+if TYPE_CHECKING:
+    from compiler.codegen.generator import Generator
+
+# (generator, operator, the input whose rows arrive, their variable, indent) -> code
+Push = Callable[["Generator", Exec, Exec, str, str], list[str]]
+
+
+def no_problems(e: Exec) -> list[Diagnostic]:
+    return []
+
+
+@dataclass(frozen=True)
+class Emitter:
+    """How one physical operator becomes code.
+
+    ``push`` is the code that hands the rows of one input (in a variable) to the
+    operator; for a stateful operator, ``declare`` writes its state into
+    ``__init__`` and the ``on_<name>`` method its output rows leave by."""
+
+    name: str  # the base of the names generated for it (attribute, function)
+    push: Push | None = None  # None: nothing pushes into it (a source)
+    declare: Callable[[Generator, Exec], None] | None = None  # None: stateless
+    problems: Callable[[Exec], list[Diagnostic]] = no_problems  # what does not run yet
+    inline: bool = False  # its rows stay in the variable, and go on up the plan (Calc)
+    fires: bool = False  # it emits when watermarks pass: ``advance`` drives it
+    # the name from the query (what the operator brings in or feeds), if not ``name``
+    naming: Callable[[Generator, Exec], str] | None = None
+
+
+# What the runtime's kinds lists mean (numpy dtype kinds), said once per operator.
+KINDS_NOTE = "# numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool"
+
+
+def with_note(line: str, note: str) -> str:
+    """``line`` (an argument at 4 spaces in ``__init__``) with a trailing comment,
+    cut to fit black's 100 columns at the 12 columns it ends up indented."""
+    room = max(24, 100 - 12 - len(line) - 2)
+    return f"{line}  # {comment(note, room)}"
+
+
+def source_below(e: Exec) -> str | None:
+    """The source whose rows reach ``e`` through stateless steps only, if any."""
+    while isinstance(e, CalcExec):
+        e = e.inputs[0]
+    return e.logical.source if isinstance(e, SourceExec) else None
+
+
+def updating_input(e: Exec) -> bool:
+    """An input of ``e`` retracts rows (a regular outer join, an aggregation)."""
+    return any(lg.changelog(child.logical) != "I" for child in e.inputs)
+
+
+def over_aggregation(e: Exec) -> bool:
+    """An aggregation runs somewhere below ``e``."""
+    return any(isinstance(x, (WindowAggregateExec, GroupAggregateExec))
+               for child in e.inputs for x in walk(child))
+
+
+def over_updating_problem(e: Exec) -> list[Diagnostic]:
+    if not updating_input(e):
+        return []
+    return [Diagnostic(
+        "UnsupportedError", f"{e.name} over an updating input (a regular outer "
+        "join or an aggregation) does not run yet", e.span)]
+
+
+def over_aggregation_problem(e: Exec) -> list[Diagnostic]:
+    if not over_aggregation(e):
+        return []
+    return [Diagnostic(
+        "UnsupportedError", f"{e.name} over an aggregation does not run yet", e.span)]

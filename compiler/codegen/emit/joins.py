@@ -1,0 +1,302 @@
+"""Joins: interval joins (IntervalJoin, bounded in event time), regular joins
+(Join, every row kept or for 'state.ttl') and lookup joins (LookupJoin against
+a table opened in ``__init__``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from compiler import logical as lg
+from compiler.codegen.emit.base import (
+    KINDS_NOTE,
+    Emitter,
+    over_aggregation_problem,
+    over_updating_problem,
+    source_below,
+    with_note,
+)
+from compiler.codegen.expressions import ExprEmitter
+from compiler.codegen.text import comment, docstring_safe, field_call, identifier
+from compiler.errors import Diagnostic
+from compiler.physical import Exec, IntervalJoinExec, JoinExec
+
+if TYPE_CHECKING:
+    from compiler.codegen.generator import Generator
+
+
+def _key_problems(e: IntervalJoinExec | JoinExec) -> list[Diagnostic]:
+    node = e.logical
+    found = []
+    if not node.equi_keys:
+        found.append(Diagnostic(
+            "UnsupportedError", "an interval join needs an equality between the "
+            "two sides (ON a.k = b.k)", e.span))
+    for li, ri in node.equi_keys:
+        if node.left.schema[li].type.storage != node.right.schema[ri].type.storage:
+            found.append(Diagnostic(
+                "UnsupportedError", "join keys of different types "
+                f"({node.left.schema[li].type.sql()} and "
+                f"{node.right.schema[ri].type.sql()}) do not run yet; CAST one "
+                "side", e.span))
+    return found
+
+
+def interval_join_problems(e: Exec) -> list[Diagnostic]:
+    assert isinstance(e, IntervalJoinExec)
+    return over_updating_problem(e) + _key_problems(e) + over_aggregation_problem(e)
+
+
+def join_problems(e: Exec) -> list[Diagnostic]:
+    assert isinstance(e, JoinExec)
+    return _key_problems(e)
+
+
+def lookup_join_problems(e: Exec) -> list[Diagnostic]:
+    table = e.inputs[1].logical
+    if not isinstance(table, lg.Scan) or table.computed or table.metadata:
+        return [Diagnostic(
+            "UnsupportedError", "a lookup table with computed or metadata "
+            "columns does not run yet", e.span)]
+    return []
+
+
+# -- interval and regular joins -------------------------------------------------
+
+
+def declare_join(g: Generator, e: Exec) -> None:
+    """An IntervalJoin, or a regular Join: the same shape without time."""
+    m = g.m
+    node = e.logical
+    assert isinstance(node, lg.Join)
+    name = g.name_of(e)
+    m.span_entry(name, e.span)
+    regular = node.interval is None
+    lower, upper = (0, 0) if regular else node.interval[2:]  # type: ignore[index]
+    schema = node.schema
+    width = len(node.left.schema)
+    residual_fn = _residual_function(g, name, node)
+    key_kinds = [node.left.schema[li].type.storage for li, _ in node.equi_keys]
+    lines = [
+        f"# {e.name} ({m.where(e.span)}): {comment(e.state)}",
+        f"self.{name} = {'Join' if regular else 'IntervalJoin'}(",
+        f"    kind={node.kind!r},",
+        f"    {KINDS_NOTE}",
+        with_note(f"    key_kinds={key_kinds!r},", _key_pairs(node)),
+    ]
+    if not regular:
+        lines += [f"    lower_ms={lower},", f"    upper_ms={upper},"]
+    lines += [
+        f"    left_names={[f.name for f in schema[:width]]!r},",
+        f"    right_names={[f.name for f in schema[width:]]!r},",
+        with_note(f"    left_kinds={[f.type.storage for f in node.left.schema]!r},",
+                  "one per left name"),
+        with_note(f"    right_kinds={[f.type.storage for f in node.right.schema]!r},",
+                  "one per right name"),
+    ]
+    if residual_fn:
+        lines.append(f"    residual={residual_fn},")
+    if regular and lg.changelog(node) == "I":
+        lines.append("    insert_only=True,  # an INNER join of insert-only inputs")
+    ttl = (lg.state_ttl_ms(node.left), lg.state_ttl_ms(node.right)) if regular else (None, None)
+    if ttl != (None, None):
+        lines.append(f"    state_ttl_ms={ttl!r},  # (left, right): the streams' 'state.ttl'")
+    lines.append(")")
+    if not regular and not any(line.startswith("self.watermarks") for line in m.state):
+        m.state.append("self.watermarks: dict[str, int] = {}  # the latest, per source")
+    m.state.extend(lines)
+    method = [f"    def on_{name}(self, batch: Batch) -> None:",
+              f'        """Rows emitted by {e.name} {name}."""']
+    method += g.chain(e, "batch", "        ")
+    m.methods.append("\n".join(method))
+    g.stateful.append((e, name))
+
+
+def _key_pairs(join: lg.Join) -> str:
+    """The key equalities as the join's output names them: ``request_id = request_id0``."""
+    width = len(join.left.schema)
+    return ", ".join(f"{join.schema[li].name} = {join.schema[ri + width].name}"
+                     for li, ri in join.equi_keys)
+
+
+def push_join(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
+    side = 0 if e.inputs[0] is child else 1
+    node = e.logical
+    assert isinstance(node, lg.Join)
+    name = g.name_of(e)
+    schema = child.schema
+    emitter = ExprEmitter(schema, var)
+    keys = ", ".join(emitter.column(lg.ColumnRef(pair[side], schema[pair[side]].name,
+                                                 schema[pair[side]].type))
+                     for pair in node.equi_keys)
+    which = ("left", "right")[side]
+    if node.interval is None:
+        return [
+            f"{indent}# {e.name} ({g.m.where(e.span)}): the {which} side",
+            f"{indent}self.on_{name}(self.{name}.process_{which}([{keys}], {var}))",
+        ]
+    time_index = node.interval[side]
+    other_wm = g.watermark_of(e.inputs[1 - side], latest=True)
+    return [
+        f"{indent}# {e.name} ({g.m.where(e.span)}): the {which} side",
+        f"{indent}joined, late = self.{name}.process_{which}(",
+        f"{indent}    [{keys}],",
+        f"{indent}    {var}[{schema[time_index].name!r}].values,",
+        f"{indent}    {var},",
+        f"{indent}    # the join's watermark is the lower of its two inputs'",
+        f"{indent}    watermark_before=np.minimum({var}.row_watermarks(), {other_wm}),",
+        f"{indent})",
+        (f"{indent}self.late({name!r}, {var}.take(late), \"it came behind the join's "
+         "watermark: joined with the rows still buffered only\", dropped=False)"),
+        f"{indent}self.on_{name}(joined)",
+    ]
+
+
+# -- lookup joins ---------------------------------------------------------------
+
+
+def _lookup_key_order(join: lg.Join) -> list[int]:
+    """The table's key columns (positions in its schema) in primary-key order,
+    or in the ON clause's order when the table declares no key."""
+    return [ri for _, ri in join.equi_keys]
+
+
+def _lookup_keys(join: lg.Join, stream_schema: lg.Schema) -> list[lg.BoundExpr]:
+    order = _lookup_key_order(join)
+    pairs = sorted(join.equi_keys, key=lambda p: order.index(p[1]))
+    return [lg.ColumnRef(li, stream_schema[li].name, stream_schema[li].type) for li, _ in pairs]
+
+
+def declare_lookup_join(g: Generator, e: Exec) -> None:
+    m = g.m
+    node = e.logical
+    assert isinstance(node, lg.Join)
+    name = g.name_of(e)
+    m.span_entry(name, e.span)
+    table = e.inputs[1].logical
+    assert isinstance(table, lg.Scan)
+    width = len(node.left.schema)
+    table_attr = m.unique(identifier(table.source))
+    m.tables.append(repr(table.source))
+    fields = ", ".join(field_call(f) for f in table.schema)
+    key = tuple(table.schema[ri].name for ri in _lookup_key_order(node))
+    residual_fn = _residual_function(g, name, node)
+    key_kinds = [node.left.schema[li].type.storage for li, _ in
+                 sorted(node.equi_keys, key=lambda p: _lookup_key_order(node).index(p[1]))]
+    lines = [
+        f"# {e.name} ({m.where(e.span)}): the table {comment(table.source)}, {comment(e.state)}",
+        f"self.{table_attr} = open_lookup_table(",
+        f"    {table.source!r},",
+        f"    fields=({fields},),",
+        f"    key={key!r},",
+        f"    properties={dict(table.properties)!r},",
+        f"    path=ctx.inputs.get({table.source!r}),",
+        ")",
+        f"self.{name} = LookupJoin(",
+        f"    kind={node.kind!r},",
+        f"    table=self.{table_attr},",
+        f"    {KINDS_NOTE}",
+        with_note(f"    key_kinds={key_kinds!r},", ", ".join(
+            node.left.schema[li].name for li, _ in sorted(
+                node.equi_keys, key=lambda p: _lookup_key_order(node).index(p[1])))),
+        f"    table_names={[f.name for f in node.schema[width:]]!r},",
+    ]
+    if residual_fn:
+        lines.append(f"    residual={residual_fn},")
+    lines.append(")")
+    m.state.extend(lines)
+    method = [f"    def on_{name}(self, batch: Batch) -> None:",
+              f'        """Rows emitted by {e.name} {name}."""']
+    method += g.chain(e, "batch", "        ")
+    m.methods.append("\n".join(method))
+    g.stateful.append((e, name))
+
+
+def push_lookup_join(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
+    name = g.name_of(e)
+    node = e.logical
+    assert isinstance(node, lg.Join)
+    emitter = ExprEmitter(child.schema, var)
+    keys = ", ".join(emitter.column(k) for k in _lookup_keys(node, child.schema))
+    return [
+        (f"{indent}# {e.name} ({g.m.where(e.span)}): {node.kind} JOIN "
+         f"{comment(e.inputs[1].logical.source)}"),  # type: ignore[union-attr]
+        f"{indent}self.on_{name}(self.{name}.process([{keys}], {var}))",
+    ]
+
+
+# -- the ON condition -----------------------------------------------------------
+
+
+def _residual(join: lg.Join) -> lg.BoundExpr | None:
+    """The ON condition without the key equalities and the time bounds, which the
+    join operator evaluates itself."""
+    if join.condition is None:
+        return None
+    width = len(join.left.schema)
+    keys = {(li, ri + width) for li, ri in join.equi_keys}
+    lt, rt = (join.interval[0], join.interval[1] + width) if join.interval else (-1, -1)
+    rest = []
+    stack = [join.condition]
+    while stack:
+        c = stack.pop()
+        if isinstance(c, lg.Call) and c.fn == "AND":
+            stack.extend(reversed(c.args))
+            continue
+        refs = lg.referenced(c)
+        if isinstance(c, lg.Call) and c.fn == "=" and len(c.args) == 2 and all(
+                isinstance(a, lg.ColumnRef) for a in c.args):
+            pair = tuple(sorted(a.index for a in c.args))  # type: ignore[union-attr]
+            if pair in keys:
+                continue
+        if refs and refs <= {lt, rt} and len(refs) == 2:
+            continue  # a time bound
+        rest.append(c)
+    return _and_all(rest)
+
+
+def _and_all(parts: list[lg.BoundExpr]) -> lg.BoundExpr | None:
+    """``p1 AND p2 AND ...``, folded left to right; None for no parts. (The
+    join's own conjunction builder; compiler/logical.py is getting a shared
+    ``conjunction``, which this may then become.)"""
+    if not parts:
+        return None
+    result = parts[0]
+    for part in parts[1:]:
+        result = lg.Call("AND", (result, part), result.type)
+    return result
+
+
+def _residual_function(g: Generator, name: str, join: lg.Join) -> str | None:
+    """The function of the rest of the ON condition over joined rows, if any rest."""
+    residual = _residual(join)
+    if residual is None:
+        return None
+    fn = g.m.unique(f"residual_{name}")
+    g.m.functions.append(
+        f"def {fn}(batch: Batch):\n"
+        f'    """The rest of the ON condition: '
+        f'{docstring_safe(comment(lg.expr_sql(residual)))}"""\n'
+        f"    return {ExprEmitter(join.schema).mask(residual)}"
+    )
+    return fn
+
+
+def _named_after_right(base: str) -> Callable[[Generator, Exec], str]:
+    """A join is named after the stream or table it brings in (its right side):
+    ``interval_join_error_events``, ``lookup_join_model_configs``."""
+
+    def naming(g: Generator, e: Exec) -> str:
+        source = source_below(e.inputs[1])
+        return f"{base}_{identifier(source)}" if source is not None else base
+
+    return naming
+
+
+INTERVAL_JOIN = Emitter("interval_join", push=push_join, declare=declare_join,
+                        problems=interval_join_problems, fires=True,
+                        naming=_named_after_right("interval_join"))
+JOIN = Emitter("join", push=push_join, declare=declare_join, problems=join_problems,
+               naming=_named_after_right("join"))
+LOOKUP_JOIN = Emitter("lookup_join", push=push_lookup_join, declare=declare_lookup_join,
+                      problems=lookup_join_problems, naming=_named_after_right("lookup_join"))
