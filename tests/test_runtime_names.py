@@ -1,6 +1,6 @@
 """Every runtime_lib name the compiler writes into generated code exists in
 runtime_lib: the names listed in one place in the compiler (the module imports
-of ``compiler.codegen.RUNTIME_IMPORTS``, the ``runtime_lib.scalar`` functions
+of ``compiler.codegen.runtime.RUNTIME_IMPORTS``, the ``runtime_lib.scalar`` functions
 of ``compiler.functions``), and every name the checked-in generated modules
 import or call as ``sql.<name>``. A renamed runtime function fails here, not
 when a pipeline starts."""
@@ -10,11 +10,12 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
 
-from compiler.codegen import RUNTIME_IMPORTS, SCALAR_MODULE
+from compiler.codegen.runtime import RUNTIME_IMPORTS, SCALAR_MODULE
 from compiler.functions import OPERATORS, SCALARS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,3 +62,40 @@ def test_generated_module_names_exist(path: Path) -> None:
     missing = [f"{m}.{n}" for m, n in sorted(names)
                if not hasattr(importlib.import_module(m), n)]
     assert missing == []
+
+
+def test_generated_modules_import_only_the_table() -> None:
+    package, _, scalar = SCALAR_MODULE.rpartition(".")
+    for path in sorted((ROOT / "generated").glob("*.py")):
+        for module, names in re.findall(r"^from (runtime_lib\S*) import (.+)$",
+                                        path.read_text(), re.MULTILINE):
+            if module == package:
+                assert names == f"{scalar} as sql", path.name
+                continue
+            for name in names.split(", "):
+                assert name in RUNTIME_IMPORTS.get(module, ()), f"{path.name}: {module}.{name}"
+
+
+def _load(path: Path):
+    spec = importlib.util.spec_from_file_location(f"generated_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+
+@pytest.mark.parametrize("path", GENERATED, ids=lambda p: p.stem)
+def test_generated_module_lists_its_entries_and_operators(path: Path) -> None:
+    """The driver finds each source's method in ``entries`` and checkpoints will
+    find every stateful operator in ``operators``: nothing is left to reflection."""
+    from runtime_lib.pipeline import Context, Counters
+
+    query = _load(path).Query
+    if query.tables:
+        pytest.skip("opening its lookup table needs the table's store")
+    pipeline = query(Context([], None, None, Counters()))
+    assert list(pipeline.entries) == [s.name for s in query.sources]
+    assert all(callable(m) for m in pipeline.entries.values())
+    bookkeeping = {"ctx", "entries", "operators", "watermarks"}
+    state = {name: v for name, v in vars(pipeline).items() if name not in bookkeeping}
+    assert pipeline.operators == state
