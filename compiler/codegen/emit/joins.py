@@ -237,12 +237,7 @@ def _residual(join: lg.Join) -> lg.BoundExpr | None:
     keys = {(li, ri + width) for li, ri in join.equi_keys}
     lt, rt = (join.interval[0], join.interval[1] + width) if join.interval else (-1, -1)
     rest = []
-    stack = [join.condition]
-    while stack:
-        c = stack.pop()
-        if isinstance(c, lg.Call) and c.fn == "AND":
-            stack.extend(reversed(c.args))
-            continue
+    for c in lg.conjuncts(join.condition):
         refs = lg.referenced(c)
         if isinstance(c, lg.Call) and c.fn == "=" and len(c.args) == 2 and all(
                 isinstance(a, lg.ColumnRef) for a in c.args):
@@ -252,19 +247,7 @@ def _residual(join: lg.Join) -> lg.BoundExpr | None:
         if refs and refs <= {lt, rt} and len(refs) == 2:
             continue  # a time bound
         rest.append(c)
-    return _and_all(rest)
-
-
-def _and_all(parts: list[lg.BoundExpr]) -> lg.BoundExpr | None:
-    """``p1 AND p2 AND ...``, folded left to right; None for no parts. (The
-    join's own conjunction builder; compiler/logical.py is getting a shared
-    ``conjunction``, which this may then become.)"""
-    if not parts:
-        return None
-    result = parts[0]
-    for part in parts[1:]:
-        result = lg.Call("AND", (result, part), result.type)
-    return result
+    return lg.conjoin(rest)
 
 
 def _residual_function(g: Generator, name: str, join: lg.Join) -> str | None:
