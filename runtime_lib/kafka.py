@@ -115,6 +115,7 @@ import numpy as np
 
 from .columns import Batch, Column, concat_columns, null_column
 from .decode import CsvDecoder, DeadLetter, JsonDecoder
+from .malformed import utf8_reason
 from .schema import TIMESTAMP_TYPES, Field, as_schema
 
 __all__ = [
@@ -388,10 +389,10 @@ class _RawDecoder:
                 try:
                     texts.append(bytes(r).decode("utf-8"))
                     keep.append(i)
-                except UnicodeDecodeError as exc:
+                except UnicodeDecodeError:
                     where = i if positions is None else positions[i]
-                    dead.append(DeadLetter(bytes(r), f"raw value is not UTF-8 ({exc.reason} "
-                                           f"at byte {exc.start})", self.source, where))
+                    dead.append(DeadLetter(bytes(r), f"raw value: {utf8_reason(bytes(r))}",
+                                           self.source, where))
         values = np.fromiter(texts, dtype=object, count=len(texts))
         return Batch({self.field.name: Column(values)}, len(texts)), dead
 
