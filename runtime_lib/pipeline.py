@@ -160,6 +160,10 @@ def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
                              "fire every window, and exit")
     parser.add_argument("--connect-timeout", type=float, default=60.0, metavar="SECONDS",
                         help="how long to retry an unreachable Kafka at start (default 60)")
+    parser.add_argument("--delivery-timeout", type=float, default=None, metavar="SECONDS",
+                        help="how long a record written to Kafka may wait for the broker's "
+                             "acknowledgement before the run fails with exit code 1 (default: "
+                             "a sink's 'properties.delivery.timeout.ms', else 120)")
     parser.add_argument("--commit-interval", type=float, default=1.0, metavar="SECONDS",
                         help="how often delivered results are flushed and source offsets "
                              "committed (default 1)")
@@ -464,12 +468,15 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     try:
         args = _parse_args(sys.argv[1:] if argv is None else argv, query)
         now_ms = _pinned_now(args)
+        if args.delivery_timeout is not None and not args.delivery_timeout > 0:
+            raise PipelineError("--delivery-timeout takes a positive number of seconds, got "
+                                f"{args.delivery_timeout:g}")
         inputs = _inputs(args, query)
         readers = {s.name: _open_source(s, inputs.get(s.name), args) for s in query.sources}
         kafka_sources = [r for r in readers.values() if isinstance(r, KafkaSource)]
         needs_pool = (kafka_sources or args.sink
                       or any(o.target is not None for o in query.outputs))
-        pool = ProducerPool(args.connect_timeout) if needs_pool else None
+        pool = ProducerPool(args.connect_timeout, args.delivery_timeout) if needs_pool else None
         if args.sink and all(o.target is not None for o in query.outputs):
             raise PipelineError("--sink: this query has no result of its own; it writes "
                                 "with INSERT INTO "
@@ -526,7 +533,9 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     try:
         _drive(pipeline, query.sources, readers, counters, delivery=delivery,
                commit_interval=args.commit_interval, stop=stop)
-        delivery.finish(timeout=10.0 if stop.requested else 60.0)
+        # (a record that waits longer fails by the delivery timeout anyway)
+        delivery.finish(timeout=10.0 if stop.requested or pool is None
+                        else pool.longest_timeout + 5.0)
     except KafkaFault as error:
         print(f"error: {error}", file=sys.stderr)
         code = 1
