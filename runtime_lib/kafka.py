@@ -326,9 +326,11 @@ def _wait_for_cluster(client: Any, bootstrap: str, topics: Sequence[str], timeou
             problem = ("topic " + ", ".join(repr(t) for t in missing)
                        + f" does not exist on Kafka at {bootstrap}")
         except KafkaException as exc:
-            err = exc.args[0] if exc.args else exc
-            text = err.str() if hasattr(err, "str") else str(err)
-            problem = f"cannot reach Kafka at {bootstrap} ({text})"
+            err = exc.args[0] if exc.args else None
+            code = err.code() if hasattr(err, "code") else None
+            detail = ("" if code is None or code in _transient_codes()
+                      else f" (error {_code_name(code)})")
+            problem = f"cannot reach Kafka at {bootstrap}{detail}"
         elapsed = time.monotonic() - started
         if time.monotonic() + delay > deadline:
             raise KafkaUnavailable(

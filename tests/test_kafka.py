@@ -637,6 +637,31 @@ def test_unreachable_broker_at_start(modules, monkeypatch, capsys):
     assert "gave up after" in err and "Traceback" not in err
 
 
+def test_stop_while_connecting_is_a_clean_stop(modules, tmp_path):
+    """SIGTERM while the pipeline retries an unreachable broker at start: exit 0
+    and the summary, as for a stop while running (it was exit 130, 'interrupted
+    while starting')."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SQLC_IN_TOPIC="t", SQLC_OUT_TOPIC="t",
+               SQLC_DLQ_TOPIC="t", SQLC_GROUP="g",
+               KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}")
+    log = tmp_path / "connect.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, str(modules["filter"]), "--connect-timeout",
+                                 "60"], env=env, stderr=err)
+    try:
+        wait_for(lambda: "retrying in" in log.read_text(), 60, "a connect retry", proc)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(10)  # not the 60 s of retries
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines = log.read_text().strip().splitlines()
+    assert code == 0, lines
+    assert lines[-1].startswith("sqlc: 0 records read, 0 rows out"), lines
+    assert lines[-1].endswith("stopped by a signal while starting"), lines
+    assert not [line for line in lines if line.startswith("error:")], lines
+
+
 def test_missing_topic_and_bad_properties(kafka_broker, topics, modules, monkeypatch, capsys):
     monkeypatch.setenv("SQLC_IN_TOPIC", "no-such-topic-" + topics.group)
     # (the reader asks for all topics' metadata, so even tansu, which creates a
