@@ -717,12 +717,16 @@ class KafkaSource:
         """Go back to ``auto.offset.reset`` on partitions the broker lost."""
         from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaException, TopicPartition
 
-        where = ", ".join(f"'{tp.topic}' {tp.partition}" for tp in tps)
+        by_topic: dict[str, list[str]] = {}
+        for tp in tps:
+            by_topic.setdefault(tp.topic, []).append(str(tp.partition))
+        where = "; ".join(f"topic '{t}' partition{'s' if len(ps) > 1 else ''} {', '.join(ps)}"
+                          for t, ps in by_topic.items())
         if self._reset_to == "error":
-            raise KafkaFault(f"{self.what}: the broker lost records of partition(s) {where} "
+            raise KafkaFault(f"{self.what}: the broker lost records of {where} "
                              "('auto.offset.reset' = error)")
         start = OFFSET_BEGINNING if self._reset_to == "earliest" else OFFSET_END
-        _say(f"{self.what}: reading partition(s) {where} again from their "
+        _say(f"{self.what}: reading {where} again from the "
              f"{'start' if start == OFFSET_BEGINNING else 'end'} "
              f"('auto.offset.reset' = {self._reset_to})")
         wanted = {(tp.topic, tp.partition) for tp in tps}

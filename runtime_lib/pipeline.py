@@ -476,7 +476,8 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
         stop.deferred = True  # from here on a signal ends the run cleanly
     except stopping.StopRequested:  # as clean as a stop while running: nothing was read
         _close_quietly(readers, outputs, dead_letters, late_events, stop)
-        if not (args.quiet if args is not None else "--quiet" in (argv or sys.argv[1:])):
+        given = sys.argv[1:] if argv is None else argv
+        if not (args.quiet if args is not None else "--quiet" in given):
             _summary(Counters(), None, time.perf_counter() - began, stopped=True,
                      starting=True)
         return 0

@@ -755,7 +755,7 @@ def test_broker_lost_its_data(kafka_restartable, monkeypatch, modules, tmp_path)
         broker.stop()
         time.sleep(2)
         broker.start()
-        wait_for(lambda: "again from their start" in log.read_text(), 30,
+        wait_for(lambda: "again from the start" in log.read_text(), 30,
                  "the pipeline to notice the lost topic", proc)
         produce_events(broker, topics.input, b, partitions=2)
         slow_b = [json.loads(e)["request_id"] for e in b
@@ -769,8 +769,8 @@ def test_broker_lost_its_data(kafka_restartable, monkeypatch, modules, tmp_path)
     assert (f"topic '{topics.input}' no longer exists on Kafka at {broker.bootstrap}" in text
             or f"topic '{topics.input}' was re-created" in text), text
     assert "it has 4 partitions, 2 when reading began" in text, text
-    assert (f"reading partition(s) '{topics.input}' 0, '{topics.input}' 1 again from their "
-            "start ('auto.offset.reset' = earliest)") in text
+    assert (f"reading topic '{topics.input}' partitions 0, 1 again from the start "
+            "('auto.offset.reset' = earliest)") in text
 
 
 def test_broker_restart_mid_run(kafka_restartable, monkeypatch, modules, tmp_path):
