@@ -72,6 +72,11 @@ reports instead of guessing):
   JSON values (nested timestamps are not converted). ROW accepts any object.
 - A missing key is NULL; a missing or null value for a NOT NULL column is an
   error. Unknown keys are ignored. Duplicate keys: the last one wins.
+- A record nested deeper than msgspec follows (Python's recursion limit, about
+  1,000 levels less the call stack) is malformed, like any other record msgspec
+  refuses. The reason for a malformed record is sqlc's own (malformed.py: the
+  byte, line and column where it goes wrong, found with the stdlib parser and
+  our own scans), never the library's message, which changes between versions.
 
 CSV: header row names the columns (matched by name, so column order in the
 file is free; schema columns absent from the header are NULL); an empty field
@@ -95,6 +100,7 @@ import msgspec
 import numpy as np
 
 from .columns import Batch, Column, concat_batches
+from .malformed import csv_reason, json_reason, utf8_reason
 from .schema import (
     FLOAT_TYPES,
     INT_RANGES,
@@ -276,18 +282,59 @@ def _convert_json_value(field: Field, value: Any) -> Any:
                 return int(parsed[0])
         hint = "'YYYY-MM-DD'" if base == "DATE" else "'HH:MM:SS[.fff]'"
         raise _Bad(f"expected {field.type_name} ({hint}), got {describe_json_value(value)}")
-    # ARRAY / MAP / ROW / MULTISET: validate with the same msgspec type
+    # ARRAY / MAP / ROW / MULTISET: msgspec decides (the same type as the bulk
+    # path's), the reason names the first element that does not fit
     try:
         return msgspec.convert(value, _msgspec_type(field), strict=True)
-    except msgspec.ValidationError as exc:
-        detail = str(exc).replace("`$", "`" + field.name)
-        raise _Bad(f"expected {field.type_name}, got {describe_json_value(value)} ({detail})")
+    except RecursionError:
+        raise _Bad(f"expected {field.type_name}, got a value nested deeper than the "
+                   "decoder follows") from None
+    except msgspec.ValidationError:
+        detail = _element_problem(field, value)
+        raise _Bad(f"expected {field.type_name}, got {describe_json_value(value)}"
+                   + (f" ({detail})" if detail else "")) from None
 
 
-def _describe_malformed(exc: Exception) -> str:
-    message = str(exc)
-    message = message.removeprefix("JSON is malformed: ")
-    return f"malformed JSON: {message[:1].lower()}{message[1:]}"
+def _element_problem(field: Field, value: Any) -> str | None:
+    """Which element of an ARRAY/MAP value does not fit, in our words (None
+    when no element check applies)."""
+    base = field.base
+    if base == "ARRAY" and type(value) is list:
+        (element,) = type_args(field.type_name)
+        for i, item in enumerate(value):
+            problem = _element_mismatch(element, item)
+            if problem:
+                return f"element {i}: {problem}"
+    if base == "MAP" and type(value) is dict:
+        key_type, value_type = type_args(field.type_name)
+        for key, item in value.items():
+            if base_type(key_type) in INTEGER_TYPES and not _INT_TEXT.fullmatch(key):
+                return f"key {key[:40]!r}: expected {key_type}"
+            problem = _element_mismatch(value_type, item)
+            if problem:
+                return f"value of key {key[:40]!r}: {problem}"
+    return None
+
+
+def _element_mismatch(type_name: str, item: Any) -> str | None:
+    """Why one ARRAY/MAP element does not fit its type (None: it fits or is
+    not checked: nested types, timestamps)."""
+    if item is None:
+        return None
+    base = base_type(type_name)
+    kind_of = type(item)
+    if base in INTEGER_TYPES:
+        low, high = INT_RANGES[base]
+        ok = kind_of is int and low <= item <= high
+    elif base in FLOAT_TYPES:
+        ok = kind_of is float or kind_of is int
+    elif base in STRING_TYPES:
+        ok = kind_of is str
+    elif base == "BOOLEAN":
+        ok = kind_of is bool
+    else:
+        return None
+    return None if ok else f"expected {type_name}, got {describe_json_value(item)}"
 
 
 # --------------------------------------------------------------------------
@@ -426,7 +473,9 @@ class JsonDecoder:
                 except Exception as exc:  # noqa: BLE001  any failure is the record's
                     index = len(rows) + len(chunk_bad)
                     chunk_bad.append(index)
-                    reasons[start + index] = self.explain(chunk[index]) or f"rejected: {exc}"
+                    reasons[start + index] = self.explain(chunk[index]) or (
+                        f"refused by the bulk decoder ({type(exc).__name__}) although the "
+                        "reference decoder takes it: a sqlc bug, please report it")
             columns, late_bad = self._columns_from_structs(rows)
             if late_bad:
                 # rows msgspec accepted but a column rejected (timestamp text)
@@ -475,10 +524,10 @@ class JsonDecoder:
     def _convert_record(self, raw: Any) -> tuple[list | None, str | None]:
         try:
             obj = self._decode_any(raw)
-        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            if isinstance(exc, UnicodeDecodeError):
-                return None, f"malformed JSON: invalid UTF-8 ({exc.reason} at byte {exc.start})"
-            return None, _describe_malformed(exc)
+        except (msgspec.DecodeError, UnicodeDecodeError):  # (msgspec < 0.23: UnicodeDecodeError)
+            return None, json_reason(raw)
+        except RecursionError:  # nested deeper than msgspec follows
+            return None, json_reason(raw, nested=True)
         except TypeError:
             return None, f"not a JSON record: got {type(raw).__name__}"
         if type(obj) is not dict:
@@ -618,14 +667,15 @@ class CsvDecoder:
         self._slots = [index.get(f.name) for f in self.schema]
 
     def _parse_record(self, raw: bytes) -> tuple[list | None, str | None]:
-        try:
-            text = bytes(raw).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return None, f"malformed CSV: invalid UTF-8 ({exc.reason} at byte {exc.start})"
+        data = bytes(raw)
+        bad_utf8 = utf8_reason(data)
+        if bad_utf8 is not None:
+            return None, f"malformed CSV: {bad_utf8}"
+        text = data.decode("utf-8")
         try:
             rows = list(csv.reader([text], delimiter=self.delimiter, strict=True))
-        except csv.Error as exc:
-            return None, f"malformed CSV: {exc}"
+        except csv.Error:
+            return None, csv_reason(text, self.delimiter)
         if len(rows) != 1:
             return None, f"malformed CSV: expected one record, got {len(rows)}"
         return self._convert_fields(rows[0])

@@ -82,7 +82,13 @@ Delivery: producers run with ``acks=all`` and idempotence (a retried batch is
 not written twice; tansu forgets producer ids when it restarts, which stalls an
 idempotent producer: set ``'properties.enable.idempotence' = 'false'`` there),
 and report only failed deliveries (``delivery.report.only.error``); a failed delivery stops the
-pipeline with exit code 1 (never a silent drop). ``flush`` waits for every
+pipeline with exit code 1 (never a silent drop). So does a stalled one: a
+record not acknowledged within the delivery timeout (``--delivery-timeout``
+seconds, else the sink's ``'properties.delivery.timeout.ms'``, else 120 s, the
+Java client's default that Flink runs with; librdkafka's own is 300 s) fails
+by librdkafka's ``message.timeout.ms``, and the pool's own watch ends the run
+5 s later if librdkafka does not: one line, ``error: sink S: N record(s) not
+delivered to Kafka at HOST:PORT within T s: ...``, exit code 1. ``flush`` waits for every
 queued record; the driver commits source offsets only after it (see
 pipeline.py, at-least-once). Exactly-once will wrap the same points in a
 transaction (``begin``/``send_offsets_to_transaction``/``commit``).
@@ -94,14 +100,20 @@ A broker that cannot be reached at start is retried with exponential backoff
 seconds, then ``KafkaUnavailable`` (exit 1). While running, lost connections
 are retried by librdkafka (``reconnect.backoff.max.ms`` 1000) and reported at
 most every 10 s; the consumer keeps its positions and the producer its queue,
-so the pipeline resumes where it was. A position past the end of a partition
-(after the broker lost data) resets to ``auto.offset.reset`` (earliest).
+so the pipeline resumes where it was. A broker that comes back without its data
+(tansu: all of it) is noticed by the reader (``KafkaSource._watch_partitions``):
+a topic that is gone is waited for ``connect_timeout`` seconds, then the run
+fails; a topic that came back (re-created) and a partition that now ends before
+the reader's position are read again from ``auto.offset.reset`` (earliest),
+each said in one line, as Apache Kafka's OFFSET_OUT_OF_RANGE does for a
+consumer (tansu answers such a fetch with nothing).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import sys
 import time
 import uuid
@@ -115,6 +127,7 @@ import numpy as np
 
 from .columns import Batch, Column, concat_columns, null_column
 from .decode import CsvDecoder, DeadLetter, JsonDecoder
+from .malformed import utf8_reason
 from .schema import TIMESTAMP_TYPES, Field, as_schema
 
 __all__ = [
@@ -208,12 +221,14 @@ class _Reporter:
     """librdkafka errors and logs, reported at most every ``every`` seconds per
     kind (a broker that is down makes the client log every reconnect)."""
 
-    def __init__(self, what: str, every: float = 10.0) -> None:
+    def __init__(self, what: str, bootstrap: str = "", every: float = 10.0) -> None:
         self.what = what
+        self.bootstrap = bootstrap
         self.every = every
         self._last: dict[str, float] = {}
         self.fatal: Any = None
         self.down_since: float | None = None
+        self.outages = 0  # how often the connection was lost
         self.quiet = False  # while wait_for_cluster reports the attempts itself
 
     def _rate_limited(self, kind: str, message: str) -> None:
@@ -233,9 +248,11 @@ class _Reporter:
         if err.code() in (KafkaError._ALL_BROKERS_DOWN, KafkaError._TRANSPORT):
             if self.down_since is None:
                 self.down_since = time.monotonic()
-            self._rate_limited("down", f"Kafka unreachable ({err.str()}); retrying")
+                self.outages += 1
+            where = f" at {self.bootstrap}" if self.bootstrap else ""
+            self._rate_limited("down", f"Kafka unreachable{where}; retrying")
             return
-        self._rate_limited(str(err.code()), err.str())
+        self._rate_limited(str(err.code()), f"Kafka reports {err.name()} ({err.str()})")
 
     def up(self) -> None:
         if self.down_since is not None:
@@ -309,9 +326,11 @@ def _wait_for_cluster(client: Any, bootstrap: str, topics: Sequence[str], timeou
             problem = ("topic " + ", ".join(repr(t) for t in missing)
                        + f" does not exist on Kafka at {bootstrap}")
         except KafkaException as exc:
-            err = exc.args[0] if exc.args else exc
-            text = err.str() if hasattr(err, "str") else str(err)
-            problem = f"cannot reach Kafka at {bootstrap} ({text})"
+            err = exc.args[0] if exc.args else None
+            code = err.code() if hasattr(err, "code") else None
+            detail = ("" if code is None or code in _transient_codes()
+                      else f" (error {_code_name(code)})")
+            problem = f"cannot reach Kafka at {bootstrap}{detail}"
         elapsed = time.monotonic() - started
         if time.monotonic() + delay > deadline:
             raise KafkaUnavailable(
@@ -388,10 +407,10 @@ class _RawDecoder:
                 try:
                     texts.append(bytes(r).decode("utf-8"))
                     keep.append(i)
-                except UnicodeDecodeError as exc:
+                except UnicodeDecodeError:
                     where = i if positions is None else positions[i]
-                    dead.append(DeadLetter(bytes(r), f"raw value is not UTF-8 ({exc.reason} "
-                                           f"at byte {exc.start})", self.source, where))
+                    dead.append(DeadLetter(bytes(r), f"raw value: {utf8_reason(bytes(r))}",
+                                           self.source, where))
         values = np.fromiter(texts, dtype=object, count=len(texts))
         return Batch({self.field.name: Column(values)}, len(texts)), dead
 
@@ -497,10 +516,13 @@ class KafkaSource:
         if not self.group_id:  # the client needs one; nothing is committed to it
             conf["group.id"] = f"sqlc-{name}-{uuid.uuid4().hex[:8]}"
         conf.setdefault("client.id", f"sqlc-{name}")
-        self.reporter = _Reporter(what)
+        self.reporter = _Reporter(what, self.bootstrap)
         conf["error_cb"] = self.reporter.error
         conf["logger"] = self.reporter.logger()
         self.conf = conf
+        reset = str(conf.get("auto.offset.reset", "earliest")).lower()
+        self._reset_to = ("earliest" if reset in ("earliest", "smallest", "beginning") else
+                          "latest" if reset in ("latest", "largest", "end") else "error")
         self.dead_letter_topic = properties.get("dead-letter.topic") or None
         self.consumer: Any = None
         self.keys: list = []  # partition keys: int (one topic) or (topic, partition)
@@ -511,6 +533,12 @@ class KafkaSource:
         self._skipping: set[int] = set()  # codes still before the startup timestamp
         self.records_read = 0
         self.finished = False
+        self._tps: list = []  # the assigned TopicPartitions, in code order
+        self._checked_at = 0.0  # when _watch_partitions last ran
+        self._outages_seen = 0  # reporter.outages when the topics were last checked
+        self._missing_since: float | None = None  # a topic is gone since then
+        self._gone: set[str] = set()  # topics seen missing since the last check
+        self._partition_counts: dict[str, int] = {}  # per topic, when reading began
 
     # -- opening ------------------------------------------------------------
 
@@ -569,6 +597,9 @@ class KafkaSource:
                 tp.offset = hit.offset if hit.offset >= 0 else OFFSET_END
             self._skipping = set(range(len(tps)))
         self.consumer.assign(tps)
+        self._tps = [TopicPartition(tp.topic, tp.partition) for tp in tps]
+        self._partition_counts = {t: len(metadata.topics[t].partitions) for t in self.topics}
+        self._checked_at = time.monotonic()
         if not tps:
             self.finished = self.bounded
         return self
@@ -587,10 +618,126 @@ class KafkaSource:
             if messages and self.batch_size > 1:
                 messages += consumer.consume(self.batch_size - 1, 0)
         self.reporter.check()
+        if time.monotonic() - self._checked_at >= 0.5:
+            self._watch_partitions()
         if not messages:
             return None
         self.reporter.up()
         return self._chunk(messages)
+
+    # -- after the broker lost data -----------------------------------------
+
+    def _watch_partitions(self) -> None:
+        """What librdkafka does not report when a broker comes back without its
+        data (tansu keeps topics in memory), checked twice a second from local
+        state, plus one metadata request after each outage. Apache Kafka
+        answers a fetch past the end with OFFSET_OUT_OF_RANGE, and the consumer
+        goes to ``auto.offset.reset``; tansu answers with nothing, so a reader
+        would wait silently until new records pass its old position, skipping
+        those before. Each case is said in one line, and the partitions the
+        broker lost are read again from ``auto.offset.reset`` (earliest by
+        default; with ``error`` the run fails):
+
+        - a topic that is gone is waited for, for --connect-timeout seconds
+          (then KafkaUnavailable); when it is back it is a new topic;
+        - a topic with another number of partitions than when reading began
+          was re-created (partitions added are not read until a restart);
+        - a partition that ends before the reader's position (the high
+          watermark of the broker's fetch responses is lower) lost records.
+
+        A topic re-created with as many partitions, to which new records come
+        faster than the reader's first fetch after the outage, is not noticed."""
+        from confluent_kafka import KafkaException
+
+        self._checked_at = time.monotonic()
+        if self.reporter.outages != self._outages_seen or self._missing_since is not None:
+            try:
+                metadata = self.consumer.list_topics(timeout=0.5)
+            except KafkaException:
+                metadata = None  # still unreachable: librdkafka retries, the reporter says so
+            if metadata is not None:
+                self._outages_seen = self.reporter.outages
+                self._check_topics(metadata)
+        live = [tp for code, tp in enumerate(self._tps) if code not in self._done]
+        if not live:
+            return
+        try:
+            positions = self.consumer.position(live)
+        except KafkaException:
+            return
+        lost = []
+        for tp in positions:
+            if tp.offset < 0:
+                continue  # not fetched yet (or just reset)
+            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if 0 <= high < tp.offset:
+                lost.append(tp)
+                _say(f"{self.what}: topic '{tp.topic}' partition {tp.partition} ends at offset "
+                     f"{high}, before the reader's position {tp.offset}: the broker lost records "
+                     "(it restarted without its data?)")
+        if lost:
+            self._read_again(lost)
+
+    def _check_topics(self, metadata: Any) -> None:
+        now = time.monotonic()
+        missing = [t for t in self.topics
+                   if t not in metadata.topics or metadata.topics[t].error is not None
+                   or not metadata.topics[t].partitions]
+        if missing:
+            names = ", ".join(repr(t) for t in missing)
+            if self._missing_since is None:
+                self._missing_since = now
+                self._gone.update(missing)
+                _say(f"{self.what}: topic {names} no longer exists on Kafka at {self.bootstrap} "
+                     f"(deleted, or lost when the broker restarted); waiting for it for "
+                     f"{self.connect_timeout:g} s (--connect-timeout)")
+            elif now - self._missing_since > self.connect_timeout:
+                raise KafkaUnavailable(
+                    f"{self.what}: topic {names} is gone from Kafka at {self.bootstrap}; gave "
+                    f"up after {now - self._missing_since:.1f} s (--connect-timeout)")
+            return
+        self._missing_since = None
+        renewed = []
+        for topic in self.topics:
+            count, was = len(metadata.topics[topic].partitions), self._partition_counts[topic]
+            if topic not in self._gone and count == was:
+                continue
+            _say(f"{self.what}: topic '{topic}' "
+                 + ("exists again, as a new topic" if topic in self._gone else "was re-created")
+                 + (f"; it has {count} partitions, {was} when reading began"
+                    + ("; partitions added are not read until the pipeline restarts"
+                       if count > was else "") if count != was else ""))
+            self._partition_counts[topic] = count
+            renewed += [tp for tp in self._tps if tp.topic == topic]
+        self._gone.clear()
+        if renewed:
+            self._read_again(renewed)
+
+    def _read_again(self, tps: list) -> None:
+        """Go back to ``auto.offset.reset`` on partitions the broker lost."""
+        from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, KafkaException, TopicPartition
+
+        by_topic: dict[str, list[str]] = {}
+        for tp in tps:
+            by_topic.setdefault(tp.topic, []).append(str(tp.partition))
+        where = "; ".join(f"topic '{t}' partition{'s' if len(ps) > 1 else ''} {', '.join(ps)}"
+                          for t, ps in by_topic.items())
+        if self._reset_to == "error":
+            raise KafkaFault(f"{self.what}: the broker lost records of {where} "
+                             "('auto.offset.reset' = error)")
+        start = OFFSET_BEGINNING if self._reset_to == "earliest" else OFFSET_END
+        _say(f"{self.what}: reading {where} again from the "
+             f"{'start' if start == OFFSET_BEGINNING else 'end'} "
+             f"('auto.offset.reset' = {self._reset_to})")
+        wanted = {(tp.topic, tp.partition) for tp in tps}
+        try:
+            for tp in tps:
+                self.consumer.seek(TopicPartition(tp.topic, tp.partition, start))
+        except KafkaException:  # a partition not fetching just now: assign them afresh
+            current = self.consumer.position(list(self._tps))
+            self.consumer.assign([TopicPartition(tp.topic, tp.partition, start)
+                                  if (tp.topic, tp.partition) in wanted else tp
+                                  for tp in current])
 
     def _chunk(self, messages: list) -> Chunk | None:
         from confluent_kafka import Message
@@ -900,77 +1047,204 @@ def _metadata_column(messages: list, key: str) -> Column:
 # ----------------------------------------------------------------------- producers
 
 
+#: How long a record may wait for the broker's acknowledgement before the run
+#: fails: the Java client's delivery.timeout.ms default, which Flink's Kafka
+#: sink runs with (librdkafka's own default is 300 s).
+DELIVERY_TIMEOUT_S = 120.0
+_TIMEOUT_KEYS = ("delivery.timeout.ms", "message.timeout.ms")  # librdkafka aliases
+# librdkafka fails a record that waited its timeout itself; the pool's own
+# watch (a backstop: nothing settled for this long past the timeout) ends a
+# stall even if it does not.
+_STALL_GRACE_S = 5.0
+
+
+@dataclass
+class _Producer:
+    """One librdkafka producer and how its deliveries are going."""
+
+    producer: Any
+    reporter: _Reporter
+    what: list[str]  # the sinks that use it, for messages
+    bootstrap: str
+    timeout: float | None  # seconds a record may wait (None: no limit)
+    produced: int = 0  # records handed to the producer
+    settled: int = 0  # of those, delivered or failed when last looked at
+    waiting_since: float | None = None  # records wait, and none settled since then
+
+    def watch(self) -> None:
+        """Raise KafkaFault when records have waited past the timeout with none
+        delivered (a broker that takes connections but never acknowledges)."""
+        pending = len(self.producer)
+        settled = self.produced - pending
+        now = time.monotonic()
+        if pending == 0:
+            self.waiting_since = None
+        elif self.waiting_since is None or settled > self.settled:
+            self.waiting_since = now
+        self.settled = settled
+        if (self.timeout is not None and self.waiting_since is not None
+                and now - self.waiting_since > self.timeout + _STALL_GRACE_S):
+            raise KafkaFault(_not_delivered(", ".join(self.what), pending, self.timeout,
+                                            self.bootstrap))
+
+
+def _not_delivered(what: str, count: int, timeout: float, bootstrap: str) -> str:
+    return (f"{what}: {count} record(s) not delivered to Kafka at {bootstrap} within "
+            f"{timeout:g} s: the broker did not acknowledge them (--delivery-timeout or "
+            "'properties.delivery.timeout.ms' sets the limit)")
+
+
+def _delivery_timeout(conf: dict[str, Any], override: float | None, what: str) -> float | None:
+    """The delivery timeout of a producer (seconds, None: none), written into
+    ``conf`` as librdkafka's ``message.timeout.ms``: --delivery-timeout, else
+    the sink's 'properties.delivery.timeout.ms' (or message.timeout.ms), else
+    DELIVERY_TIMEOUT_S."""
+    given = [k for k in _TIMEOUT_KEYS if k in conf]
+    if override is not None:
+        millis = max(1, round(override * 1000))
+    elif given:
+        text = str(conf[given[-1]])
+        try:
+            millis = int(text)
+        except ValueError:
+            raise KafkaConfigError(f"{what}: 'properties.{given[-1]}' must be a number of "
+                                   f"milliseconds, got {text!r}") from None
+        if millis < 0:
+            raise KafkaConfigError(f"{what}: 'properties.{given[-1]}' must not be negative")
+    else:
+        millis = round(DELIVERY_TIMEOUT_S * 1000)
+    for key in given:
+        del conf[key]
+    conf["message.timeout.ms"] = millis
+    return millis / 1000 if millis else None  # 0: librdkafka waits forever
+
+
 class ProducerPool:
     """One producer per distinct client configuration, shared by the sinks and
-    dead-letter topics that use it; collects delivery failures."""
+    dead-letter topics that use it; collects delivery failures and ends a
+    stalled delivery (``delivery_timeout``, see DELIVERY_TIMEOUT_S)."""
 
-    def __init__(self, connect_timeout: float = 60.0) -> None:
+    def __init__(self, connect_timeout: float = 60.0,
+                 delivery_timeout: float | None = None) -> None:
         self.connect_timeout = connect_timeout
-        self._producers: dict[tuple, tuple[Any, _Reporter]] = {}
-        self.failures: list[str] = []
+        self.delivery_timeout = delivery_timeout  # --delivery-timeout: wins over properties
+        self._producers: dict[tuple, _Producer] = {}
+        self._topics: dict[str, _Producer] = {}  # topic -> its producer, for messages
+        self._what: dict[str, str] = {}  # topic -> the sink writing it
+        self.failures: list[tuple[str, Any]] = []  # (topic, librdkafka error code)
 
-    def get(self, client_conf: dict[str, Any], what: str) -> Any:
+    def get(self, client_conf: dict[str, Any], what: str, topic: str | None = None) -> Any:
         from confluent_kafka import KafkaException, Producer
 
         conf = dict(PRODUCER_DEFAULTS)
         conf.update(client_conf)
         key = tuple(sorted((k, str(v)) for k, v in conf.items()))
-        if key in self._producers:
-            return self._producers[key][0]
-        bootstrap = str(conf.get("bootstrap.servers", ""))
-        if not bootstrap:
-            raise KafkaConfigError(f"{what}: 'properties.bootstrap.servers' is not set "
-                                   "(or pass --bootstrap)")
-        reporter = _Reporter(what)
-        conf["error_cb"] = reporter.error
-        conf["logger"] = reporter.logger()
-        conf.setdefault("client.id", "sqlc-sink")
-        try:
-            producer = Producer(conf)
-        except KafkaException as exc:
-            raise KafkaConfigError(f"{what}: {exc.args[0].str()}") from None
-        wait_for_cluster(producer, bootstrap, (), self.connect_timeout, what, reporter)
-        self._producers[key] = (producer, reporter)
-        return producer
+        entry = self._producers.get(key)
+        if entry is None:
+            bootstrap = str(conf.get("bootstrap.servers", ""))
+            if not bootstrap:
+                raise KafkaConfigError(f"{what}: 'properties.bootstrap.servers' is not set "
+                                       "(or pass --bootstrap)")
+            timeout = _delivery_timeout(conf, self.delivery_timeout, what)
+            reporter = _Reporter(what, bootstrap)
+            conf["error_cb"] = reporter.error
+            conf["logger"] = reporter.logger()
+            conf.setdefault("client.id", "sqlc-sink")
+            try:
+                producer = Producer(conf)
+            except KafkaException as exc:
+                raise KafkaConfigError(f"{what}: {exc.args[0].str()}") from None
+            wait_for_cluster(producer, bootstrap, (), self.connect_timeout, what, reporter)
+            entry = self._producers[key] = _Producer(producer, reporter, [], bootstrap, timeout)
+        if what not in entry.what:
+            entry.what.append(what)
+        if topic is not None:
+            self._topics[topic] = entry
+            self._what[topic] = what
+        return entry.producer
+
+    def _entry(self, producer: Any) -> _Producer | None:
+        return next((e for e in self._producers.values() if e.producer is producer), None)
+
+    def queued(self, producer: Any, count: int) -> None:
+        """``count`` records were handed to ``producer`` (for the stall watch)."""
+        entry = self._entry(producer)
+        if entry is not None:
+            if not entry.produced - entry.settled:  # nothing was waiting: the wait starts now
+                entry.waiting_since = None
+            entry.produced += count
 
     def on_delivery(self, err: Any, message: Any) -> None:
         if err is not None:
-            self.failures.append(f"topic {message.topic()}: {err.str()}")
+            self.failures.append((message.topic(), err.code()))
 
     def check(self) -> None:
-        for _, reporter in self._producers.values():
-            reporter.check()
+        for entry in self._producers.values():
+            entry.reporter.check()
         if self.failures:
-            raise KafkaFault(f"delivery to Kafka failed for {len(self.failures)} record(s): "
-                             f"{self.failures[0]}")
+            raise KafkaFault(self._failure_message())
+        for entry in self._producers.values():
+            entry.watch()
+
+    def _failure_message(self) -> str:
+        from confluent_kafka import KafkaError
+
+        topic, code = self.failures[0]
+        what = self._what.get(topic, f"topic {topic}")
+        entry = self._topics.get(topic)
+        count = sum(1 for t, _ in self.failures if t == topic)
+        if code == KafkaError._MSG_TIMED_OUT and entry is not None and entry.timeout:
+            return _not_delivered(what, count, entry.timeout, entry.bootstrap)
+        return (f"{what}: delivery to Kafka failed for {len(self.failures)} record(s) "
+                f"(topic {topic}: error {_code_name(code)})")
 
     def poll(self) -> None:
-        for producer, _ in self._producers.values():
-            producer.poll(0)
+        for entry in self._producers.values():
+            entry.producer.poll(0)
 
     def flush(self, timeout: float) -> bool:
         """Wait until every queued record is delivered (True) or ``timeout``
-        passes (False); raises KafkaFault on a failed delivery."""
+        passes (False); raises KafkaFault on a failed or stalled delivery."""
         deadline = time.monotonic() + timeout
         done = True
-        for producer, reporter in self._producers.values():
-            queued = len(producer)
-            left = producer.flush(max(0.0, deadline - time.monotonic()))
+        for entry in self._producers.values():
+            queued = len(entry.producer)
+            wait = deadline - time.monotonic()
+            left = entry.producer.flush(-1 if math.isinf(wait) else max(0.0, wait))
             if left:
                 done = False
             elif queued:  # records went out: the broker answers
-                reporter.up()
+                entry.reporter.up()
         self.check()
         return done
+
+    @property
+    def longest_timeout(self) -> float:
+        """The longest delivery timeout of the producers (for the final flush)."""
+        limits = [e.timeout for e in self._producers.values()]
+        if any(t is None for t in limits):
+            return float("inf")
+        return max(limits, default=DELIVERY_TIMEOUT_S)
 
     def close(self, timeout: float = 30.0) -> None:
         try:
             if not self.flush(timeout):
-                pending = sum(len(p) for p, _ in self._producers.values())
+                pending = sum(len(e.producer) for e in self._producers.values())
                 raise KafkaFault(f"{pending} record(s) not delivered to Kafka within "
                                  f"{timeout:g} s")
         finally:
             self._producers.clear()
+
+
+def _code_name(code: int) -> str:
+    """librdkafka's name of an error code (``MSG_SIZE_TOO_LARGE``): an
+    identifier of its API, unlike its message text."""
+    from confluent_kafka import KafkaError
+
+    try:
+        return KafkaError(code).name()
+    except Exception:  # noqa: BLE001  an unknown code
+        return str(code)
 
 
 def _produce(producer: Any, pool: ProducerPool, topic: str, messages: list) -> None:
@@ -978,6 +1252,7 @@ def _produce(producer: Any, pool: ProducerPool, topic: str, messages: list) -> N
     deliveries and queue the rest."""
     from confluent_kafka import KafkaError, KafkaException
 
+    pool.queued(producer, len(messages))
     while messages:
         queued = producer.produce_batch(topic, messages, on_delivery=pool.on_delivery)
         if queued == len(messages):
@@ -1023,7 +1298,7 @@ class KafkaSink:
                                    "output")
         self.key = [f for f in self.fields if f.name in sink_key]
         self.upsert_key = bool(key)
-        self.producer = pool.get(client_properties(properties), what)
+        self.producer = pool.get(client_properties(properties), what, topic)
         self.counters = SinkCounters()
         self.tombstones = 0
 
@@ -1097,7 +1372,7 @@ class KafkaDeadLetterSink:
         self.source = source
         self.pool = pool
         self.producer = pool.get(producer_properties(client_properties(properties)),
-                                 f"dead letters of {source} (topic {topic})")
+                                 f"dead letters of {source} (topic {topic})", topic)
         self.count = 0
 
     def write(self, dead: Sequence[DeadLetter]) -> None:
@@ -1116,6 +1391,7 @@ class KafkaDeadLetterSink:
                 try:
                     self.producer.produce(self.topic, value=bytes(d.raw), key=key,
                                           headers=headers, on_delivery=self.pool.on_delivery)
+                    self.pool.queued(self.producer, 1)
                     break
                 except BufferError:
                     self.producer.poll(0.05)

@@ -15,7 +15,8 @@ Readers share one interface (``FileReader``, ``kafka.KafkaSource``):
 ``commit(offsets)``, ``close()``. Bounded inputs (files; Kafka with
 ``--until-end``) end with a final +inf watermark, so every window fires before
 the process exits 0; unbounded Kafka sources run until SIGINT/SIGTERM, which
-stop cleanly (flush, commit, exit 0). Counters go to stderr at exit.
+stop cleanly (flush, commit, exit 0), and so they do while the pipeline is
+still starting (stopping.py). Counters go to stderr at exit.
 ``--now`` (or ``SQLC_NOW``) pins the instant SQL's CURRENT_TIMESTAMP & co.
 read, to replay history reproducibly (a sqlc addition; Flink has none).
 
@@ -43,7 +44,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from runtime_lib import scalar
+from runtime_lib import scalar, stopping
 from runtime_lib.columns import Batch, Column
 from runtime_lib.schema import Field
 from runtime_lib.watermarks import WM_MAX, WM_MIN, Watermarks
@@ -164,6 +165,10 @@ def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
                              "fire every window, and exit")
     parser.add_argument("--connect-timeout", type=float, default=60.0, metavar="SECONDS",
                         help="how long to retry an unreachable Kafka at start (default 60)")
+    parser.add_argument("--delivery-timeout", type=float, default=None, metavar="SECONDS",
+                        help="how long a record written to Kafka may wait for the broker's "
+                             "acknowledgement before the run fails with exit code 1 (default: "
+                             "a sink's 'properties.delivery.timeout.ms', else 120)")
     parser.add_argument("--commit-interval", type=float, default=1.0, metavar="SECONDS",
                         help="how often delivered results are flushed and source offsets "
                              "committed (default 1)")
@@ -417,37 +422,6 @@ class DeadLetterRouter:
         self.default.close()
 
 
-class _Stop:
-    """SIGINT/SIGTERM end an unbounded run cleanly: the driver stops reading,
-    flushes what it produced and commits what was delivered."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self.deferred = False  # before that, a signal interrupts (KeyboardInterrupt)
-        self._previous: dict = {}
-
-    def install(self) -> None:
-        import signal
-        import threading
-
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._previous[sig] = signal.signal(sig, self._handle)
-
-    def _handle(self, signum, frame) -> None:
-        if self.requested or not self.deferred:  # starting up, or a second signal
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def uninstall(self) -> None:
-        import signal
-
-        for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
-        self._previous.clear()
-
-
 def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     """Run a generated pipeline to the end of its inputs (or, for unbounded
     Kafka sources, until SIGINT/SIGTERM); returns the exit code."""
@@ -463,17 +437,24 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     readers: dict = {}
     outputs: list = []
     pool = None
-    stop = _Stop()
+    args = dead_letters = late_events = None
+    began = time.perf_counter()
+    stop = stopping.Stop()
     stop.install()  # before anything slow (connecting, JIT warm-up in operators)
     try:
+        if stopping.EARLY.take():  # a signal came while Python imported the pipeline
+            raise stopping.StopRequested
         args = _parse_args(sys.argv[1:] if argv is None else argv, query)
         now_ms = _pinned_now(args)
+        if args.delivery_timeout is not None and not args.delivery_timeout > 0:
+            raise PipelineError("--delivery-timeout takes a positive number of seconds, got "
+                                f"{args.delivery_timeout:g}")
         inputs = _inputs(args, query)
         readers = {s.name: _open_source(s, inputs.get(s.name), args) for s in query.sources}
         kafka_sources = [r for r in readers.values() if isinstance(r, KafkaSource)]
         needs_pool = (kafka_sources or args.sink
                       or any(o.target is not None for o in query.outputs))
-        pool = ProducerPool(args.connect_timeout) if needs_pool else None
+        pool = ProducerPool(args.connect_timeout, args.delivery_timeout) if needs_pool else None
         if args.sink and all(o.target is not None for o in query.outputs):
             raise PipelineError("--sink: this query has no result of its own; it writes "
                                 "with INSERT INTO "
@@ -488,39 +469,41 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
             if topic and not args.dead_letter:
                 assert pool is not None
                 dead_topics[name] = KafkaDeadLetterSink(topic, name, reader.properties, pool)
+        counters = Counters()
+        dead_path = args.dead_letter or (f"{args.output}.dead-letter.jsonl" if args.output
+                                         else None)
+        dead_letters = DeadLetterRouter(sinks.DeadLetterSink(dead_path, append=False),
+                                        dead_topics)
+        late_events = LateEventSink(args.late_events) if args.late_events else None
+        # the operators: lookup tables resolve their ${VAR}s and properties here
+        pipeline = query(Context(outputs, dead_letters, late_events, counters, inputs))
+        stop.deferred = True  # from here on a signal ends the run cleanly
+    except stopping.StopRequested:  # as clean as a stop while running: nothing was read
+        _close_quietly(readers, outputs, dead_letters, late_events, stop)
+        given = sys.argv[1:] if argv is None else argv
+        if not (args.quiet if args is not None else "--quiet" in given):
+            _summary(Counters(), None, time.perf_counter() - began, stopped=True,
+                     starting=True)
+        return 0
     except (PipelineError, KafkaConfigError) as error:
-        _close_quietly(readers, outputs, stop)
+        _close_quietly(readers, outputs, dead_letters, late_events, stop)
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KafkaFault as error:
-        _close_quietly(readers, outputs, stop)
+        _close_quietly(readers, outputs, dead_letters, late_events, stop)
         print(f"error: {error}", file=sys.stderr)
         return 1
     except SystemExit:  # --help, or a bad flag (argparse exits 2)
         stop.uninstall()
         raise
-    except KeyboardInterrupt:
-        _close_quietly(readers, outputs, stop)
+    except KeyboardInterrupt:  # a second signal
+        _close_quietly(readers, outputs, dead_letters, late_events, stop)
         print("sqlc: interrupted while starting", file=sys.stderr)
         return 130
-    except Exception as error:  # a missing ${VAR}, an unreadable file
-        _close_quietly(readers, outputs, stop)
+    except Exception as error:  # a missing ${VAR}, an unreadable file, a lookup table
+        _close_quietly(readers, outputs, dead_letters, late_events, stop)
         print(f"error: {error}", file=sys.stderr)
         return 2
-    counters = Counters()
-    dead_path = args.dead_letter or (f"{args.output}.dead-letter.jsonl" if args.output else None)
-    dead_letters = DeadLetterRouter(sinks.DeadLetterSink(dead_path, append=False), dead_topics)
-    late_events = LateEventSink(args.late_events) if args.late_events else None
-    try:  # the operators: lookup tables resolve their ${VAR}s and properties here
-        pipeline = query(Context(outputs, dead_letters, late_events, counters, inputs))
-    except Exception as error:
-        _close_quietly(readers, outputs, stop)
-        dead_letters.close()
-        if late_events is not None:
-            late_events.close()
-        print(f"error: {error}", file=sys.stderr)
-        return 1 if isinstance(error, KafkaFault) else 2
-    stop.deferred = True  # from here on a signal ends the run cleanly
     delivery = _Delivery(outputs, dead_letters, late_events, pool)
     started = time.perf_counter()
     cpu_started = time.process_time()
@@ -530,7 +513,9 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     try:
         _drive(pipeline, query.sources, readers, counters, delivery=delivery,
                commit_interval=args.commit_interval, stop=stop)
-        delivery.finish(timeout=10.0 if stop.requested else 60.0)
+        # (a record that waits longer fails by the delivery timeout anyway)
+        delivery.finish(timeout=10.0 if stop.requested or pool is None
+                        else pool.longest_timeout + 5.0)
     except KafkaFault as error:
         print(f"error: {error}", file=sys.stderr)
         code = 1
@@ -556,11 +541,15 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     return code
 
 
-def _close_quietly(readers: dict, outputs: list, stop: _Stop) -> None:
+def _close_quietly(readers: dict, outputs: list, dead_letters, late_events,
+                   stop: stopping.Stop) -> None:
+    """Close what a start that failed (or was stopped) opened: no file is
+    left half written."""
     stop.uninstall()
-    for reader in readers.values():
-        with contextlib.suppress(Exception):  # already failing
-            reader.close()
+    for thing in [*readers.values(), *outputs, dead_letters, late_events]:
+        if thing is not None:
+            with contextlib.suppress(Exception):  # already failing
+                thing.close()
 
 
 class _Delivery:
@@ -705,7 +694,7 @@ def _state_horizon(pipeline: Pipeline) -> int | None:
 
 def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
            counters: Counters, *, delivery: _Delivery | None = None,
-           commit_interval: float = 1.0, stop: _Stop | None = None) -> None:
+           commit_interval: float = 1.0, stop: stopping.Stop | None = None) -> None:
     """Round-robin over the sources, one micro-batch at a time, until every
     source is finished (bounded) or a stop is requested.
 
@@ -879,7 +868,8 @@ def identifier(source_name: str) -> str:
 
 
 def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = False,
-             cpu: float | None = None, now_ms: int | None = None) -> None:
+             cpu: float | None = None, now_ms: int | None = None,
+             starting: bool = False) -> None:
     read = sum(counters.records_in.values())
     parts = [f"{read} records read"]
     rate = read / elapsed if elapsed > 0 else 0.0
@@ -896,7 +886,7 @@ def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = F
     parts.append(f"{elapsed:.2f} s ({rate:,.0f} records/s"
                  + (f", cpu {cpu:.2f} s)" if cpu is not None else ")"))
     if stopped:
-        parts.append("stopped by a signal")
+        parts.append("stopped by a signal" + (" while starting" if starting else ""))
     if now_ms is not None:  # said every time: a forgotten $SQLC_NOW changes results
         from runtime_lib.temporal import format_timestamps
 
@@ -906,4 +896,14 @@ def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = F
 
 
 def main(query: type[Pipeline]) -> None:
-    sys.exit(run(query))
+    """The ``__main__`` of a generated module: run, and exit with run's code."""
+    import signal
+
+    code = run(query)
+    # The run is over, stopped or not: a signal while Python tears down numpy and
+    # numba (about a tenth of a second) must not turn its exit code into -15.
+    # (SIG_IGN, unlike a Python handler, survives the interpreter's finalization.)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(sig, signal.SIG_IGN)
+    sys.exit(code)

@@ -160,6 +160,19 @@ CREATE STREAM model_minutes (
     'properties.bootstrap.servers' = '${KAFKA_BOOTSTRAP_SERVERS}',
     'properties.enable.idempotence' = 'false'
 );
+-- idempotent (the default) with a delivery timeout of its own
+CREATE STREAM slow_requests_acked (
+    request_id VARCHAR NOT NULL,
+    model_id VARCHAR NOT NULL,
+    latency_ms DOUBLE,
+    cost DOUBLE
+) WITH (
+    'connector' = 'kafka',
+    'topic' = '${SQLC_OUT2_TOPIC}',
+    'format' = 'json',
+    'properties.bootstrap.servers' = '${KAFKA_BOOTSTRAP_SERVERS}',
+    'properties.delivery.timeout.ms' = '6000'
+);
 CREATE STREAM model_totals (
     model_id VARCHAR NOT NULL,
     n BIGINT,
@@ -187,6 +200,7 @@ TOTALS = ("SELECT model_id, COUNT(*) AS n, SUM(tokens_used) AS tokens FROM reque
 QUERIES = {
     "filter_file": FILTER,
     "filter": f"INSERT INTO slow_requests {FILTER}",
+    "filter_acked": f"INSERT INTO slow_requests_acked {FILTER}",
     "tumble_file": TUMBLE,
     "tumble": f"INSERT INTO model_minutes {TUMBLE}",
     "totals_file": TOTALS,
@@ -373,7 +387,7 @@ def test_filter_projection_with_dead_letters(kafka_broker, topics, modules, tmp_
     assert blank == 1 and len(dead) == len(letters) + blank
     got = Counter((r.value.decode(), headers(r)["sqlc.error.reason"]) for r in dead)
     want = Counter((d["raw"], d["reason"]) for d in letters)
-    want[("", "malformed JSON: input data was truncated")] += blank
+    want[("", "malformed JSON: empty record")] += blank
     assert got == want
     origin = {pos: e for pos, e in zip(where, events)}
     for record in dead:
@@ -381,6 +395,33 @@ def test_filter_projection_with_dead_letters(kafka_broker, topics, modules, tmp_
         assert h["sqlc.source.topic"] == topics.input and h["sqlc.source.name"] == "requests"
         position = (int(h["sqlc.source.partition"]), int(h["sqlc.source.offset"]))
         assert origin[position] == record.value
+
+
+def test_deeply_nested_and_malformed_messages_are_dead_letters(kafka_broker, topics, modules):
+    """Messages nested thousands of levels deep (which made the decoder raise
+    RecursionError and end the run) and malformed ones go to the dead-letter
+    topic with sqlc's own reason; the pipeline reads on past them."""
+    good = [e for e in spec_events() if e.startswith(b'{"request_id":"req-')][:300]
+    bad = {
+        b'{"a":' * 5000 + b"1" + b"}" * 5000:
+            "malformed JSON: nested 5000 levels deep (at byte 24995), deeper than the decoder "
+            "follows",
+        b"[" * 100_000:
+            "malformed JSON: nested 100000 levels deep (at byte 99999), deeper than the decoder "
+            "follows",
+        b'{"request_id": "x", "model_id": "\xff"}': "malformed JSON: invalid UTF-8 at byte 33 (0xff)",
+        b'{"request_id": "y", "latency_ms": NaN}':
+            "malformed JSON: NaN is not a JSON number at line 1, column 35 (byte 34)",
+    }
+    events = good[:100] + list(bad) + good[100:]
+    produce_events(kafka_broker, topics.input, events, partitions=1)
+    assert run_module(modules["filter"], ["--until-end", "--quiet"]) == 0
+    dead = kafka_broker.consume_all(topics.dlq)
+    assert {r.value: headers(r)["sqlc.error.reason"] for r in dead} == bad
+    assert sorted(int(headers(r)["sqlc.source.offset"]) for r in dead) == [100, 101, 102, 103]
+    out = values(kafka_broker.consume_all(topics.output))
+    slow = [json.loads(e) for e in good if (json.loads(e).get("latency_ms") or 0) > 1000]
+    assert sorted(r["request_id"] for r in out) == sorted(e["request_id"] for e in slow)
 
 
 def test_tumble_aggregate(kafka_broker, topics, modules, tmp_path):
@@ -596,6 +637,31 @@ def test_unreachable_broker_at_start(modules, monkeypatch, capsys):
     assert "gave up after" in err and "Traceback" not in err
 
 
+def test_stop_while_connecting_is_a_clean_stop(modules, tmp_path):
+    """SIGTERM while the pipeline retries an unreachable broker at start: exit 0
+    and the summary, as for a stop while running (it was exit 130, 'interrupted
+    while starting')."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SQLC_IN_TOPIC="t", SQLC_OUT_TOPIC="t",
+               SQLC_DLQ_TOPIC="t", SQLC_GROUP="g",
+               KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}")
+    log = tmp_path / "connect.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, str(modules["filter"]), "--connect-timeout",
+                                 "60"], env=env, stderr=err)
+    try:
+        wait_for(lambda: "retrying in" in log.read_text(), 60, "a connect retry", proc)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(10)  # not the 60 s of retries
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    lines = log.read_text().strip().splitlines()
+    assert code == 0, lines
+    assert lines[-1].startswith("sqlc: 0 records read, 0 rows out"), lines
+    assert lines[-1].endswith("stopped by a signal while starting"), lines
+    assert not [line for line in lines if line.startswith("error:")], lines
+
+
 def test_missing_topic_and_bad_properties(kafka_broker, topics, modules, monkeypatch, capsys):
     monkeypatch.setenv("SQLC_IN_TOPIC", "no-such-topic-" + topics.group)
     # (the reader asks for all topics' metadata, so even tansu, which creates a
@@ -607,6 +673,106 @@ def test_missing_topic_and_bad_properties(kafka_broker, topics, modules, monkeyp
     assert "SQLC_GROUP" in capsys.readouterr().err
 
 
+def test_stalled_delivery_ends_the_run(kafka_restartable, monkeypatch, modules, tmp_path):
+    """After tansu restarts (empty, and without the producer ids it gave out),
+    an idempotent producer's records are never acknowledged. The run used to
+    wait without end ("Kafka unreachable; retrying", then nothing); now it
+    ends with one line and exit code 1 once a record has waited the delivery
+    timeout: --delivery-timeout, or the sink's 'properties.delivery.timeout.ms'."""
+    broker = kafka_restartable
+    topics = Topics(broker, monkeypatch, partitions=4)  # tansu re-creates topics with 4
+    good = set((DATA / "llm_requests.jsonl").read_bytes().splitlines())
+    events = [e for e in spec_events(seed=5) if e in good]
+    a, b = events[:600], events[600:1200]
+    produce_events(broker, topics.input, a, partitions=4)
+    slow_a = sum(1 for e in a if (json.loads(e).get("latency_ms") or 0) > 1000)
+    runs = {  # name: (command line, sink, output topic, timeout the message names)
+        "flag": ([str(modules["filter_file"]), "--sink", f"kafka:{topics.output}",
+                  "--delivery-timeout", "5"], f"--sink {topics.output}", topics.output, "5 s"),
+        "property": ([str(modules["filter_acked"])], "sink slow_requests_acked",
+                     topics.output2, "6 s"),
+    }
+    procs, logs = {}, {}
+    for name, (argv, _, _, _) in runs.items():
+        logs[name] = tmp_path / f"{name}.log"
+        with open(logs[name], "wb") as err:
+            procs[name] = subprocess.Popen([sys.executable, *argv],
+                                           env=subprocess_env(topics), stderr=err)
+    try:
+        for name, (_, _, out, _) in runs.items():
+            wait_records(broker, out, slow_a, 30, procs[name])
+        broker.stop()
+        time.sleep(2)
+        broker.start()
+        produce_events(broker, topics.input, b, partitions=4)
+        deadline = time.monotonic() + 60  # 6 s + the backstop's 5 s, on a loaded machine
+        while time.monotonic() < deadline and any(p.poll() is None for p in procs.values()):
+            time.sleep(0.2)
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    for name, (_, sink, _, limit) in runs.items():
+        text = logs[name].read_text()
+        assert procs[name].returncode == 1, text
+        errors = [line for line in text.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1, text
+        assert errors[0].startswith(f"error: {sink}: "), text
+        assert f"record(s) not delivered to Kafka at {broker.bootstrap} within {limit}" in errors[0]
+        assert "Traceback" not in text and "Kafka unreachable" in text
+
+
+def test_delivery_timeout_flag_is_checked(modules):
+    result = subprocess.run([sys.executable, str(modules["filter"]), "--delivery-timeout", "0"],
+                            capture_output=True, text=True, check=False, timeout=120,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: --delivery-timeout takes a positive number of "
+                                     "seconds, got 0")
+
+
+def test_broker_lost_its_data(kafka_restartable, monkeypatch, modules, tmp_path):
+    """The broker comes back without the input topic (tansu keeps it in memory);
+    producing to it re-creates it, with 4 partitions. The pipeline's positions
+    are past the new topic's end: it used to wait without a word until new
+    records passed them, dropping the ones before. It says what happened and
+    reads the topic again from the start ('auto.offset.reset' = earliest)."""
+    broker = kafka_restartable
+    topics = Topics(broker, monkeypatch, partitions=2)
+    good = set((DATA / "llm_requests.jsonl").read_bytes().splitlines())
+    events = [e for e in spec_events(seed=9) if e in good]
+    a, b = events[:800], events[800:900]  # b: fewer records than the positions reached
+    produce_events(broker, topics.input, a, partitions=2)
+    log = tmp_path / "lost.log"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen([sys.executable, str(modules["filter"])],
+                                env=subprocess_env(topics), stderr=err)
+    try:
+        slow = [json.loads(e)["request_id"] for e in a
+                if (json.loads(e).get("latency_ms") or 0) > 1000]
+        wait_records(broker, topics.output, len(slow), 30, proc)
+        broker.stop()
+        time.sleep(2)
+        broker.start()
+        wait_for(lambda: "again from the start" in log.read_text(), 30,
+                 "the pipeline to notice the lost topic", proc)
+        produce_events(broker, topics.input, b, partitions=2)
+        slow_b = [json.loads(e)["request_id"] for e in b
+                  if (json.loads(e).get("latency_ms") or 0) > 1000]
+        after = wait_records(broker, topics.output, len(slow_b), 30, proc)
+        time.sleep(1)
+        after = broker.consume_all(topics.output)
+    finally:
+        text = stop(proc, log)
+    assert sorted(json.loads(r.value)["request_id"] for r in after) == sorted(slow_b), text
+    assert (f"topic '{topics.input}' no longer exists on Kafka at {broker.bootstrap}" in text
+            or f"topic '{topics.input}' was re-created" in text), text
+    assert "it has 4 partitions, 2 when reading began" in text, text
+    assert (f"reading topic '{topics.input}' partitions 0, 1 again from the start "
+            "('auto.offset.reset' = earliest)") in text
+
+
 def test_broker_restart_mid_run(kafka_restartable, monkeypatch, modules, tmp_path):
     """The broker goes away while an unbounded pipeline (filter + TUMBLE into
     two topics) runs, and comes back: the pipeline keeps its positions and its
@@ -616,7 +782,10 @@ def test_broker_restart_mid_run(kafka_restartable, monkeypatch, modules, tmp_pat
     for a broker that comes back with its log, the test writes the input
     records consumed before the outage back to the same partitions in the same
     order (the same offsets), then produces the rest; the output consumed
-    before the outage is kept by the test."""
+    before the outage is kept by the test. The pipeline is paused (SIGSTOP)
+    from the restart until the log is back, so it never sees the empty broker in
+    between, which it would rightly take for lost data and read the topic again
+    from the start (test_broker_lost_its_data)."""
     broker = kafka_restartable
     topics = Topics(broker, monkeypatch, partitions=4)  # tansu re-creates topics with 4
     good = set((DATA / "llm_requests.jsonl").read_bytes().splitlines())
@@ -637,11 +806,16 @@ def test_broker_restart_mid_run(kafka_restartable, monkeypatch, modules, tmp_pat
         broker.stop()
         time.sleep(2)
         assert proc.poll() is None, log.read_text()
-        broker.start()
-        for t in (topics.input, topics.output, topics.output2):
-            broker.create_topic(t, 4, exist_ok=True)
-        for p in range(4):  # the log as it was
-            broker.produce(topics.input, [e for e, q in zip(a, parts_a) if q == p], partition=p)
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            broker.start()
+            for t in (topics.input, topics.output, topics.output2):
+                broker.create_topic(t, 4, exist_ok=True)
+            for p in range(4):  # the log as it was
+                broker.produce(topics.input, [e for e, q in zip(a, parts_a) if q == p],
+                               partition=p)
+        finally:
+            proc.send_signal(signal.SIGCONT)
         parts_b = [i % 4 for i in range(len(b))]
         for p in range(4):
             broker.produce(topics.input, [e for e, q in zip(b, parts_b) if q == p], partition=p)

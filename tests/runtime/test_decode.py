@@ -63,9 +63,9 @@ def assert_identical(a: Batch, b: Batch) -> None:
 
 
 BAD_CASES = [
-    (b'{"request_id": "r1", "user_id"', "malformed JSON: input data was truncated"),
-    (b"?not json", "malformed JSON: invalid character (byte 0)"),
-    (b"", "malformed JSON: input data was truncated"),
+    (b'{"request_id": "r1", "user_id"', "malformed JSON: truncated at line 1, column 31 (byte 30)"),
+    (b"?not json", "malformed JSON: unexpected '?' at line 1, column 1 (byte 0)"),
+    (b"", "malformed JSON: empty record"),
     (b"[1, 2]", "expected a JSON object, got array"),
     (b'"text"', "expected a JSON object, got string 'text'"),
     (b"42", "expected a JSON object, got integer 42"),
@@ -101,7 +101,12 @@ BAD_CASES = [
         ("field 'user_id': missing, but the column is NOT NULL;"
         " field 'latency_ms': expected DOUBLE, got string 'x'"),
     ),
-    (b'{"user_id": "\xff"}', "malformed JSON: invalid UTF-8 (invalid start byte at byte 0)"),
+    (b'{"user_id": "\xff"}', "malformed JSON: invalid UTF-8 at byte 13 (0xff)"),
+    (b'{"a":' * 5000 + b"1" + b"}" * 5000,
+     "malformed JSON: nested 5000 levels deep (at byte 24995), deeper than the decoder follows"),
+    (b"[" * 100_000,
+     ("malformed JSON: nested 100000 levels deep (at byte 99999), deeper than the decoder "
+      "follows")),
 ]
 
 
@@ -324,7 +329,7 @@ def test_csv_decoding(bulk):
             ("field 'ts': expected TIMESTAMP(3) (epoch millis or 'YYYY-MM-DD HH:MM:SS[.fff]'),"
             " got 'later'"),
         ),
-        (10, "malformed CSV: invalid UTF-8 (invalid start byte at byte 2)"),
+        (10, "malformed CSV: invalid UTF-8 at byte 2 (0xff)"),
     ]
     assert all(d.source == "f.csv" for d in dead)
 
