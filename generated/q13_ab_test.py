@@ -35,8 +35,8 @@ GROUP BY experiment_id, variant, TUMBLE(r.event_time, INTERVAL '1' HOUR);
 Physical plan:
 
     SinkExec: target=[output], fields=[experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfaction_rate], changelog=[I]
-      CalcExec: select=[experiment_id, variant, window_start, requests, avg_latency, avg_cost, ((sum * 100.0) / requests) AS satisfaction_rate], changelog=[I]
-        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[experiment_id, variant, window_start, window_end, window_time], aggs=[COUNT(*) AS requests, AVG(latency_ms) AS avg_latency, AVG(cost) AS avg_cost, SUM(CASE WHEN (rating >= 4) THEN 1 ELSE 0 END) AS sum], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+      CalcExec: select=[experiment_id, variant, window_start, requests, avg_latency, avg_cost, ((sum_case_rating_ge_4 * 100.0) / requests) AS satisfaction_rate], changelog=[I]
+        WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[experiment_id, variant, window_start, window_end, window_time], aggs=[COUNT(*) AS requests, AVG(latency_ms) AS avg_latency, AVG(cost) AS avg_cost, SUM(CASE WHEN (rating >= 4) THEN 1 ELSE 0 END) AS sum_case_rating_ge_4], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
           JoinExec: type=[LEFT], condition=[(request_id = request_id0)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I,UB,UA,D]
             CalcExec: select=[request_id, latency_ms, cost, experiment_id, variant, event_time], where=[experiment_id IS NOT NULL], changelog=[I]
               SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, timestamp_ms, latency_ms, cost, experiment_id, variant, event_time], read=[request_id, timestamp_ms, latency_ms, cost, experiment_id, variant], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
@@ -151,7 +151,9 @@ def select_output(batch: Batch) -> Batch:
             "requests": batch["requests"],
             "avg_latency": batch["avg_latency"],
             "avg_cost": batch["avg_cost"],
-            "satisfaction_rate": sql.div(sql.mul(batch["sum"], 100.0), batch["requests"]),
+            "satisfaction_rate": sql.div(
+                sql.mul(batch["sum_case_rating_ge_4"], 100.0), batch["requests"]
+            ),
         }
     )
 
@@ -193,7 +195,7 @@ class Query(Pipeline):
                 Agg("count_star"),  # requests = COUNT(*)
                 Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
                 Agg("avg", arg=1),  # avg_cost = AVG(cost)
-                Agg("sum", arg=2),  # sum = SUM(CASE WHEN (rating >= 4) THEN 1 ELSE 0 END)
+                Agg("sum", arg=2),  # sum_case_rating_ge_4 = SUM(CASE WHEN (rating >= 4) THEN 1...
             ],
             emit=AfterWatermark(delay_ms=0),
             names=[
@@ -205,7 +207,7 @@ class Query(Pipeline):
                 "requests",
                 "avg_latency",
                 "avg_cost",
-                "sum",
+                "sum_case_rating_ge_4",
             ],
         )
         # the method each source's rows enter by (the driver calls it)

@@ -16,6 +16,7 @@ from compiler.analyze.literals import interval_ms
 from compiler.analyze.scope import Abort, Bound, Ref, Scope, ScopeField
 from compiler.analyze.syntax import (
     derive_name,
+    describe_name,
     iter_ast,
     map_children,
     substitute_aliases,
@@ -285,7 +286,7 @@ def _aggregate_names(items: list[ast.SelectItem], agg_asts: list[ast.Call],
     for item in items:
         if item.alias and isinstance(item.expr, ast.Call) and item.expr not in aliased:
             aliased[item.expr] = item.alias
-    agg_names = unique_names([aliased.get(c) or derive_name(c) for c in agg_asts])
+    agg_names = unique_names([aliased.get(c) or describe_name(c) for c in agg_asts])
     return [n if n.lower() not in {k.lower() for k in key_names} else f"{n}_agg"
             for n in agg_names]
 

@@ -4,6 +4,7 @@ names of unaliased SELECT items."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from compiler import ast, functions
@@ -36,6 +37,33 @@ def derive_name(expr: ast.Expr) -> str:
     if isinstance(expr, ast.Literal):
         return "literal"
     return "expr"
+
+
+_OPERATOR_WORDS = {"+": "plus", "-": "minus", "*": "times", "/": "div", "%": "mod", "||": "concat",
+                   "=": "eq", "<>": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge",
+                   "AND": "and", "OR": "or"}
+
+
+def describe_name(expr: ast.Expr, depth: int = 0) -> str:
+    """A longer name than ``derive_name`` for an expression an aggregate reads
+    (``SUM(CASE WHEN rating >= 4 ...)`` -> ``sum_case_rating_ge_4``), for the
+    aggregate's own column, which the generated code shows but the output
+    does not: ``derive_name`` names output columns and stays as it is."""
+    if depth > 3:
+        return ""
+    if isinstance(expr, ast.Binary):
+        left, right = describe_name(expr.left, depth + 1), describe_name(expr.right, depth + 1)
+        return "_".join(p for p in (left, _OPERATOR_WORDS.get(expr.op, ""), right) if p)
+    if isinstance(expr, ast.Case) and expr.whens:
+        return "_".join(p for p in ("case", describe_name(expr.whens[0][0], depth + 1)) if p)
+    if isinstance(expr, ast.Literal):
+        text = str(expr.value)
+        return text if re.fullmatch(r"[0-9A-Za-z_]{1,12}", text) else ""
+    if isinstance(expr, ast.Call) and not expr.within_group:
+        parts = [expr.name.lower(), *(describe_name(a, depth + 1) for a in expr.args[:2])]
+        return "_".join(p for p in parts if p)
+    name = derive_name(expr)
+    return "" if name in ("expr", "literal") else name
 
 
 def unique_names(names: list[str]) -> list[str]:
