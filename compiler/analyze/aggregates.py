@@ -8,7 +8,7 @@ from __future__ import annotations
 from compiler import ast, functions
 from compiler import logical as lg
 from compiler.analyze.expressions import ExpressionBinder
-from compiler.analyze.scope import Abort, Scope
+from compiler.analyze.scope import Scope, fail
 from compiler.analyze.syntax import contains_aggregate
 from compiler.errors import Diagnostics
 
@@ -17,42 +17,36 @@ def agg_call(binder: ExpressionBinder, call: ast.Call, scope: Scope) -> lg.AggCa
     diag = binder.diag
     for arg in call.args:
         if contains_aggregate(arg):
-            diag.error(
+            fail(diag, 
                 "BindError",
                 f"aggregate calls cannot be nested: {call.name}(...) contains another "
                 "aggregate",
                 arg.span,
             )
-            raise Abort
     name, args_ast, param = _percentile_form(diag, call)
     if name == "COUNT" and len(args_ast) == 1 and isinstance(args_ast[0], ast.Star):
         args: tuple[lg.BoundExpr, ...] = ()
     else:
         if any(isinstance(a, ast.Star) for a in args_ast):
-            diag.error("BindError", f"{name}(*) is not valid; only COUNT(*) is",
+            fail(diag, "BindError", f"{name}(*) is not valid; only COUNT(*) is",
                        call.span)
-            raise Abort
         args = tuple(binder.expr(a, scope, f"{name}") for a in args_ast)
     expected = {"CORR": 2}.get(name, 1)
     if name != "COUNT" and len(args) != expected:
-        diag.error("BindError", f"{name} takes {expected} argument(s)", call.span)
-        raise Abort
+        fail(diag, "BindError", f"{name} takes {expected} argument(s)", call.span)
     if name == "COUNT" and len(args) > 1 and not call.distinct:
-        diag.error("BindError", "COUNT takes one argument", call.span)
-        raise Abort
+        fail(diag, "BindError", "COUNT takes one argument", call.span)
     result = functions.aggregate_type(name, [a.type for a in args])
     if isinstance(result, str):
-        diag.error("BindError", result, call.span)
-        raise Abort
+        fail(diag, "BindError", result, call.span)
     filter_ = None
     if call.filter is not None:
         binder.no_aggregates(call.filter, "FILTER")
         filter_ = binder.expr(call.filter, scope, "FILTER")
         binder.require_boolean(filter_, call.filter, "FILTER")
     if call.distinct and name not in ("COUNT", "SUM", "AVG", "MIN", "MAX"):
-        diag.error("UnsupportedError", f"{name}(DISTINCT ...) is not supported",
+        fail(diag, "UnsupportedError", f"{name}(DISTINCT ...) is not supported",
                    call.span)
-        raise Abort
     return lg.AggCall(name, args, result, call.distinct, filter_, param, span=call.span)
 
 
@@ -64,35 +58,30 @@ def _percentile_form(diag: Diagnostics, call: ast.Call
     name = call.name
     if name in ("PERCENTILE_CONT", "PERCENTILE_DISC"):
         if len(call.within_group) != 1 or len(call.args) != 1:
-            diag.error(
+            fail(diag, 
                 "BindError",
                 f"{name} is written {name}(p) WITHIN GROUP (ORDER BY column)",
                 call.span,
             )
-            raise Abort
         param = _percentile(diag, call.args[0])
         if call.within_group[0].descending:
             param = 1.0 - param
         return name, [call.within_group[0].expr], param
     if name in ("PERCENTILE", "APPROX_PERCENTILE"):
         if len(call.args) != 2:
-            diag.error("BindError", f"{name} takes (column, percentage)", call.span)
-            raise Abort
+            fail(diag, "BindError", f"{name} takes (column, percentage)", call.span)
         param = _percentile(diag, call.args[1])
         return ("PERCENTILE_CONT" if name == "PERCENTILE" else name), [call.args[0]], param
     if call.within_group:
-        diag.error("BindError", f"{name} does not take WITHIN GROUP", call.span)
-        raise Abort
+        fail(diag, "BindError", f"{name} does not take WITHIN GROUP", call.span)
     return name, list(call.args), None
 
 
 def _percentile(diag: Diagnostics, arg: ast.Expr) -> float:
     if not isinstance(arg, ast.Literal) or arg.kind not in ("integer", "decimal"):
-        diag.error("BindError", "the percentile must be a number literal in [0, 1]",
+        fail(diag, "BindError", "the percentile must be a number literal in [0, 1]",
                    arg.span)
-        raise Abort
     value = float(arg.value)  # type: ignore[arg-type]
     if not 0.0 <= value <= 1.0:
-        diag.error("BindError", f"percentile {value} is outside [0, 1]", arg.span)
-        raise Abort
+        fail(diag, "BindError", f"percentile {value} is outside [0, 1]", arg.span)
     return value

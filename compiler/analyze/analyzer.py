@@ -35,7 +35,7 @@ from compiler import logical as lg
 from compiler import types as t
 from compiler.analyze import joins, match, select, sources, windows
 from compiler.analyze.expressions import ExpressionBinder
-from compiler.analyze.scope import Abort, Bound, Scope
+from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.analyze.syntax import column_span, relations
 from compiler.catalog import Catalog, CatalogColumn, SourceDef, ViewDef
 from compiler.errors import Diagnostics, Span
@@ -104,9 +104,8 @@ class Analyzer:
         if isinstance(stmt, ast.Explain):
             inner = stmt.statement
             if not isinstance(inner, (ast.QueryStatement, ast.Insert)):
-                self.diag.error("UnsupportedError", "EXPLAIN takes a query or an INSERT",
+                fail(self.diag, "UnsupportedError", "EXPLAIN takes a query or an INSERT",
                                 stmt.span)
-                raise Abort
             self.statement(inner)  # checks it
             return stmt
         return stmt  # SHOW
@@ -115,13 +114,12 @@ class Analyzer:
         if name.lower() in self.failed_names:
             raise Abort  # its definition failed, and that error is reported already
         suggestion = self.catalog.suggest(name)
-        self.diag.error(
+        fail(self.diag, 
             "BindError",
             f"unknown stream, table or view '{name}'"
             + (f"; did you mean '{suggestion}'?" if suggestion else ""),
             span,
         )
-        raise Abort
 
     # ------------------------------------------------------------------ DDL
 
@@ -146,13 +144,12 @@ class Analyzer:
         names = [f.name for f in schema]
         if stmt.column_names:
             if len(stmt.column_names) != len(schema):
-                self.diag.error(
+                fail(self.diag, 
                     "BindError",
                     f"view {stmt.name} names {len(stmt.column_names)} columns but its query "
                     f"has {len(schema)}",
                     stmt.columns_span,
                 )
-                raise Abort
             names = list(stmt.column_names)
         dependencies = sorted(
             {
@@ -173,20 +170,18 @@ class Analyzer:
         if target is None:
             self.unknown_object(stmt.target, stmt.target_span)
         if isinstance(target, ViewDef):
-            self.diag.error("BindError", f"cannot INSERT INTO view '{target.name}'",
+            fail(self.diag, "BindError", f"cannot INSERT INTO view '{target.name}'",
                             stmt.target_span)
-            raise Abort
         plan = self.query(stmt.query)
         writable = self.insert_columns(stmt, target)
         schema = plan.schema
         if len(schema) != len(writable):
-            self.diag.error(
+            fail(self.diag, 
                 "BindError",
                 f"INSERT INTO {target.name} writes {len(writable)} columns but the query "
                 f"returns {len(schema)}",
                 stmt.query.span,
             )
-            raise Abort
         failed = False
         for i, (out, col) in enumerate(zip(schema, writable)):
             if t.common_type(out.type, col.type) is None and not col.type.is_string:
@@ -220,9 +215,8 @@ class Analyzer:
         chosen = []
         for name in stmt.columns:
             if name.lower() not in by_name:
-                self.diag.error("BindError", f"'{name}' is not a column of {target.name}",
+                fail(self.diag, "BindError", f"'{name}' is not a column of {target.name}",
                                 stmt.target_span)
-                raise Abort
             chosen.append(by_name[name.lower()])
         return chosen
 
@@ -239,9 +233,8 @@ class Analyzer:
 
     def set_op(self, query: ast.SetOp) -> lg.LogicalNode:
         if query.op not in ("UNION ALL", "UNION"):
-            self.diag.error("UnsupportedError", f"{query.op} is not supported on streams yet",
+            fail(self.diag, "UnsupportedError", f"{query.op} is not supported on streams yet",
                             query.op_span)
-            raise Abort
         sides = []
         for side in (query.left, query.right):  # independent: check both
             try:
@@ -253,12 +246,11 @@ class Analyzer:
         left, right = sides
         ls, rs = left.schema, right.schema
         if len(ls) != len(rs):
-            self.diag.error(
+            fail(self.diag, 
                 "BindError",
                 f"{query.op} sides have {len(ls)} and {len(rs)} columns",
                 query.right.span,
             )
-            raise Abort
         failed = False
         for i, (a, b) in enumerate(zip(ls, rs)):
             if t.common_type(a.type, b.type) is None:
@@ -284,8 +276,7 @@ class Analyzer:
         knows the catalog and the CTEs), then the item itself by its module."""
         bind = _RELATIONS.get(type(rel))
         if bind is None:
-            self.diag.error("UnsupportedError", "unsupported FROM item", rel.span)
-            raise Abort
+            fail(self.diag, "UnsupportedError", "unsupported FROM item", rel.span)
         return bind(self, rel)
 
     def subquery(self, rel: ast.SubqueryRef) -> Bound:
@@ -357,9 +348,8 @@ class Analyzer:
 
     def select(self, sel: ast.Select) -> lg.LogicalNode:
         if sel.from_ is None:
-            self.diag.error("UnsupportedError", "a streaming query needs a FROM clause",
+            fail(self.diag, "UnsupportedError", "a streaming query needs a FROM clause",
                             sel.span)
-            raise Abort
         return select.select(self.binder, sel, self.relation(sel.from_))
 
 

@@ -21,7 +21,7 @@ from compiler.analyze.literals import (
     parse_date_literal,
     parse_timestamp_literal,
 )
-from compiler.analyze.scope import Abort, Ref, Scope, ScopeField
+from compiler.analyze.scope import Abort, Ref, Scope, ScopeField, fail
 from compiler.analyze.syntax import iter_ast
 from compiler.analyze.type_names import type_of
 from compiler.errors import Diagnostics, did_you_mean
@@ -35,26 +35,23 @@ class ExpressionBinder:
     def no_aggregates(self, expr: ast.Expr, where: str) -> None:
         for node in iter_ast(expr):
             if isinstance(node, ast.Call) and node.name in functions.AGGREGATES:
-                self.diag.error(
+                fail(self.diag, 
                     "BindError",
                     f"aggregate function {node.name} is not allowed in {where}",
                     node.span,
                     hint="use HAVING to filter on aggregates" if where == "WHERE" else None,
                 )
-                raise Abort
             if isinstance(node, ast.Call) and node.over is not None:
-                self.diag.error("BindError", f"window function {node.name} is not allowed in "
+                fail(self.diag, "BindError", f"window function {node.name} is not allowed in "
                                 f"{where}", node.span)
-                raise Abort
 
     def require_boolean(self, bound: lg.BoundExpr, node: ast.Expr, where: str) -> None:
         if bound.type.name not in ("BOOLEAN", "NULL"):
-            self.diag.error(
+            fail(self.diag, 
                 "BindError",
                 f"{where} must be a boolean condition, got {bound.type.sql()}",
                 node.span,
             )
-            raise Abort
 
     def resolve(self, col: ast.Column, scope: Scope) -> ScopeField:
         found = scope.find(col.name, col.table)
@@ -63,14 +60,13 @@ class ExpressionBinder:
         if len(found) > 1:
             distinct = {(f.qualifier or "") for f in found}
             if len({f.index for f in found}) > 1:
-                self.diag.error(
+                fail(self.diag, 
                     "BindError",
                     f"column '{col.name}' is ambiguous; it is in "
                     + ", ".join(sorted(q or "?" for q in distinct)),
                     col.span,
                     hint=f"qualify it, e.g. {sorted(distinct)[0] or 't'}.{col.name}",
                 )
-                raise Abort
             return found[0]
         self.column_error(col, scope)
 
@@ -78,29 +74,26 @@ class ExpressionBinder:
         if col.table and col.table.lower() not in scope.qualifiers():
             suggestion = did_you_mean(col.table, sorted({f.qualifier for f in scope.fields
                                                          if f.qualifier}))
-            self.diag.error(
+            fail(self.diag, 
                 "BindError",
                 f"unknown table or alias '{col.table}' in {col}"
                 + (f"; did you mean '{suggestion}'?" if suggestion else ""),
                 col.span,
             )
-            raise Abort
         candidates = [f.name for f in scope.fields
                       if col.table is None or (f.qualifier or "").lower() == col.table.lower()]
         suggestion = did_you_mean(col.name, candidates)
-        self.diag.error(
+        fail(self.diag, 
             "BindError",
             f"unknown column '{col}'" + (f"; did you mean '{suggestion}'?" if suggestion else ""),
             col.span,
         )
-        raise Abort
 
     def expr(self, node: ast.Expr, scope: Scope, where: str) -> lg.BoundExpr:
         """Bind one expression: names to column positions, and a type for every node."""
         bind = _BIND.get(type(node))
         if bind is None:
-            self.diag.error("UnsupportedError", "unsupported expression", node.span)
-            raise Abort
+            fail(self.diag, "UnsupportedError", "unsupported expression", node.span)
         return bind(self, node, scope, where)
 
     def ref(self, node: Ref, scope: Scope, where: str) -> lg.BoundExpr:
@@ -118,8 +111,7 @@ class ExpressionBinder:
         return lg.Const(interval_ms(node, self.diag), t.INTERVAL, span=node.span)
 
     def star(self, node: ast.Star, scope: Scope, where: str) -> lg.BoundExpr:
-        self.diag.error("BindError", "* is only valid in SELECT * and COUNT(*)", node.span)
-        raise Abort
+        fail(self.diag, "BindError", "* is only valid in SELECT * and COUNT(*)", node.span)
 
     def unary(self, node: ast.Unary, scope: Scope, where: str) -> lg.BoundExpr:
         span = node.span
@@ -129,8 +121,7 @@ class ExpressionBinder:
             return lg.Call("NOT", (operand,), t.BOOLEAN.with_nullable(operand.type.nullable),
                            span=span)
         if not (operand.type.is_numeric or operand.type.name == "INTERVAL"):
-            self.diag.error("BindError", f"cannot negate {operand.type.sql()}", span)
-            raise Abort
+            fail(self.diag, "BindError", f"cannot negate {operand.type.sql()}", span)
         if node.op == "+":
             return operand
         return lg.Call("NEG", (operand,), operand.type.plain(), span=span)
@@ -170,9 +161,8 @@ class ExpressionBinder:
         pattern = self.expr(node.pattern, scope, where)
         for b, n in ((operand, node.operand), (pattern, node.pattern)):
             if not (b.type.is_string or b.type.is_null):
-                self.diag.error("BindError", f"LIKE compares strings, got {b.type.sql()}",
+                fail(self.diag, "BindError", f"LIKE compares strings, got {b.type.sql()}",
                                 n.span)
-                raise Abort
         args = [operand, pattern]
         if node.escape is not None:
             args.append(self.expr(node.escape, scope, where))
@@ -183,23 +173,20 @@ class ExpressionBinder:
     def extract(self, node: ast.Extract, scope: Scope, where: str) -> lg.BoundExpr:
         operand = self.expr(node.operand, scope, where)
         if not (operand.type.name in t.TEMPORALS or operand.type.is_null):
-            self.diag.error("BindError", f"EXTRACT takes a timestamp or date, got "
+            fail(self.diag, "BindError", f"EXTRACT takes a timestamp or date, got "
                             f"{operand.type.sql()}", node.operand.span)
-            raise Abort
         units = ("YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "DAYOFWEEK", "DAYOFYEAR", "HOUR",
                  "MINUTE", "SECOND", "MILLISECOND", "EPOCH", "DOW", "DOY")
         if node.unit not in units:
-            self.diag.error("BindError", f"EXTRACT cannot take {node.unit}; use one of "
+            fail(self.diag, "BindError", f"EXTRACT cannot take {node.unit}; use one of "
                             + ", ".join(units), node.span)
-            raise Abort
         return lg.Call("EXTRACT", (lg.Const(node.unit, t.VARCHAR), operand),
                        t.BIGINT.with_nullable(operand.type.nullable), span=node.span)
 
     def scalar_subquery(self, node: ast.ScalarSubquery, scope: Scope, where: str
                         ) -> lg.BoundExpr:
-        self.diag.error("UnsupportedError", "scalar subqueries are not supported on streams "
+        fail(self.diag, "UnsupportedError", "scalar subqueries are not supported on streams "
                         "yet; use a join", node.span)
-        raise Abort
 
     def coerce_for_compare(self, left: lg.BoundExpr, right: lg.BoundExpr, node: ast.Expr
                            ) -> lg.BoundExpr:
@@ -207,17 +194,15 @@ class ExpressionBinder:
         if left.type.is_timestamp and isinstance(right, lg.Const) and right.type.is_string:
             ms = parse_timestamp_literal(str(right.value))
             if ms is None:
-                self.diag.error("BindError", f"cannot compare a timestamp with '{right.value}'",
+                fail(self.diag, "BindError", f"cannot compare a timestamp with '{right.value}'",
                                 node.span)
-                raise Abort
             return lg.Const(ms, t.TIMESTAMP.with_nullable(False), span=right.span)
         if not t.is_comparable(left.type, right.type):
-            self.diag.error(
+            fail(self.diag, 
                 "BindError",
                 f"cannot compare {left.type.sql()} with {right.type.sql()}",
                 node.span,
             )
-            raise Abort
         return right
 
     def exprs(self, nodes, scope: Scope, where: str) -> list[lg.BoundExpr]:
@@ -249,15 +234,13 @@ class ExpressionBinder:
             else:
                 right = self.coerce_for_compare(left, right, node.right)
             if lt.name in ("ARRAY", "MAP", "ROW"):
-                self.diag.error("BindError", f"cannot compare {lt.sql()} values", span)
-                raise Abort
+                fail(self.diag, "BindError", f"cannot compare {lt.sql()} values", span)
             return lg.Call(op, (left, right), t.BOOLEAN.with_nullable(nullable), span=span)
         if op == "||":
             for b, n in ((left, node.left), (right, node.right)):
                 if not (b.type.is_string or b.type.is_null):
-                    self.diag.error("BindError", f"|| concatenates strings, got {b.type.sql()}; "
+                    fail(self.diag, "BindError", f"|| concatenates strings, got {b.type.sql()}; "
                                     "use CAST(... AS VARCHAR)", n.span)
-                    raise Abort
             return lg.Call("||", (left, right), t.VARCHAR.with_nullable(nullable), span=span)
         # arithmetic, including time arithmetic
         if op in ("+", "-") and lt.is_timestamp and rt.name == "INTERVAL":
@@ -271,16 +254,14 @@ class ExpressionBinder:
             return lg.Call(op, (left, right), SqlType("INTERVAL", nullable), span=span)
         result = t.arithmetic_type(lt, rt, op)
         if result is None:
-            self.diag.error(
+            fail(self.diag, 
                 "BindError",
                 f"cannot apply '{op}' to {lt.sql()} and {rt.sql()}",
                 span,
                 hint="CAST strings to numbers first" if lt.is_string or rt.is_string else None,
             )
-            raise Abort
         if op in ("/", "%") and isinstance(right, lg.Const) and right.value == 0:
-            self.diag.error("BindError", "division by zero", node.right.span)
-            raise Abort
+            fail(self.diag, "BindError", "division by zero", node.right.span)
         return lg.Call(op, (left, right), result, span=span)
 
     def case(self, node: ast.Case, scope: Scope, where: str) -> lg.BoundExpr:
@@ -305,12 +286,11 @@ class ExpressionBinder:
         for v, n in zip(values[1:], [w[1] for w in node.whens[1:]] + [node.else_ or node]):
             common = t.common_type(result, v.type)
             if common is None:
-                self.diag.error(
+                fail(self.diag, 
                     "BindError",
                     f"CASE branches have incompatible types {result.sql()} and {v.type.sql()}",
                     n.span,
                 )
-                raise Abort
             result = common
         nullable = any(v.type.nullable for v in values)
         if result.is_null:
@@ -336,35 +316,31 @@ class ExpressionBinder:
             or source.name == target.name
         )
         if not ok:
-            self.diag.error("BindError", f"cannot CAST {source.sql()} to {target.sql()}",
+            fail(self.diag, "BindError", f"cannot CAST {source.sql()} to {target.sql()}",
                             node.span)
-            raise Abort
         literal = node.operand
         if isinstance(literal, ast.Literal) and literal.kind == "string" and not node.safe:
             # TIMESTAMP '...' and DATE '...' (and CASTs of constants): read them now,
             # rather than fail on every row
             text = str(literal.value)
             if target.is_timestamp and parse_timestamp_literal(text) is None:
-                self.diag.error("BindError", f"cannot read timestamp '{text}'; write "
+                fail(self.diag, "BindError", f"cannot read timestamp '{text}'; write "
                                 "'YYYY-MM-DD HH:MM:SS[.fff]'", node.span)
-                raise Abort
             if target.name == "DATE" and parse_date_literal(text) is None:
-                self.diag.error("BindError", f"cannot read date '{text}'; write 'YYYY-MM-DD'",
+                fail(self.diag, "BindError", f"cannot read date '{text}'; write 'YYYY-MM-DD'",
                                 node.span)
-                raise Abort
         nullable = source.nullable or node.safe or (source.is_string and not target.is_string)
         fn = "TRY_CAST" if node.safe else "CAST"
         return lg.Call(fn, (operand,), target.with_nullable(nullable), span=node.span)
 
     def unknown_function(self, node: ast.Call) -> NoReturn:
         suggestion = did_you_mean(node.name, functions.KNOWN_FUNCTIONS)
-        self.diag.error(
+        fail(self.diag, 
             "BindError",
             f"unknown function {node.name}"
             + (f"; did you mean {suggestion}?" if suggestion else ""),
             node.span,
         )
-        raise Abort
 
     def call(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
         """A scalar function call (IF is a CASE)."""
@@ -372,8 +348,7 @@ class ExpressionBinder:
         self.refuse_non_scalar(node, where)
         if name == "IF":
             if len(node.args) != 3:
-                self.diag.error("BindError", "IF takes (condition, then, else)", node.span)
-                raise Abort
+                fail(self.diag, "BindError", "IF takes (condition, then, else)", node.span)
             return self.case(ast.Case(None, ((node.args[0], node.args[1]),), node.args[2],
                                       span=node.span), scope, where)
         scalar = functions.SCALARS.get(name)
@@ -390,56 +365,47 @@ class ExpressionBinder:
         if count < scalar.min_args or (scalar.max_args is not None and count > scalar.max_args):
             expected = (str(scalar.min_args) if scalar.min_args == scalar.max_args
                         else f"{scalar.min_args} to {scalar.max_args or 'any number of'}")
-            self.diag.error("BindError", f"{name} takes {expected} argument(s), got {count}",
+            fail(self.diag, "BindError", f"{name} takes {expected} argument(s), got {count}",
                             node.span)
-            raise Abort
         args = tuple(self.exprs(args_ast, scope, where))
         if name == "TO_TIMESTAMP_LTZ" and len(args) == 2:
             precision = args[1]
             if not (isinstance(precision, lg.Const) and precision.value in (0, 3)):
-                self.diag.error("BindError", "TO_TIMESTAMP_LTZ precision must be 0 (seconds) or "
+                fail(self.diag, "BindError", "TO_TIMESTAMP_LTZ precision must be 0 (seconds) or "
                                 "3 (milliseconds)", args_ast[1].span)
-                raise Abort
         if name == "DATE_TRUNC":
             args = (args[0], args[1])
         result = scalar.result([a.type for a in args] if name != "DATE_TRUNC"
                                else [args[1].type, args[1].type])
         if isinstance(result, str):
-            self.diag.error("BindError", result, node.span)
-            raise Abort
+            fail(self.diag, "BindError", result, node.span)
         return lg.Call(name, args, result, span=node.span)
 
     def refuse_non_scalar(self, node: ast.Call, where: str) -> None:
         """Window functions, aggregates and group windows are not scalar calls."""
         name = node.name
         if node.over is not None:
-            self.diag.error("BindError", f"window function {name} is not allowed in {where}",
+            fail(self.diag, "BindError", f"window function {name} is not allowed in {where}",
                             node.span)
-            raise Abort
         if name in functions.AGGREGATES:
-            self.diag.error(
+            fail(self.diag, 
                 "BindError",
                 f"aggregate function {name} is not allowed in {where}",
                 node.span,
             )
-            raise Abort
         if name in functions.WINDOW_ONLY:
-            self.diag.error("BindError", f"{name} needs an OVER clause", node.span)
-            raise Abort
+            fail(self.diag, "BindError", f"{name} needs an OVER clause", node.span)
         if name in functions.GROUP_WINDOWS:
-            self.diag.error(
+            fail(self.diag, 
                 "BindError",
                 f"{name}(...) is a group window: it belongs in GROUP BY (or use the window "
                 f"table function TABLE({name}(TABLE t, DESCRIPTOR(col), ...)))",
                 node.span,
             )
-            raise Abort
         if name in functions.GROUP_WINDOW_PROPERTIES:
-            self.diag.error("BindError", f"{name} needs a group window in GROUP BY", node.span)
-            raise Abort
+            fail(self.diag, "BindError", f"{name} needs a group window in GROUP BY", node.span)
         if node.distinct or node.filter is not None or node.within_group:
-            self.diag.error("BindError", f"{name} is not an aggregate function", node.span)
-            raise Abort
+            fail(self.diag, "BindError", f"{name} is not an aggregate function", node.span)
 
 
 # the binder of each expression class (ExpressionBinder.expr); a class without an

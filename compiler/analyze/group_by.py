@@ -13,7 +13,7 @@ from compiler import logical as lg
 from compiler.analyze.aggregates import agg_call
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.literals import interval_ms
-from compiler.analyze.scope import Abort, Bound, Ref, Scope, ScopeField
+from compiler.analyze.scope import Abort, Bound, Ref, Scope, ScopeField, fail
 from compiler.analyze.syntax import (
     derive_name,
     describe_name,
@@ -123,9 +123,8 @@ def _group_items(diag: Diagnostics, group_items: list
     for g in group_items:
         if isinstance(g, ast.GroupingSets):
             if sets_node is not None:
-                diag.error("UnsupportedError", "only one GROUPING SETS/ROLLUP/CUBE per "
+                fail(diag, "UnsupportedError", "only one GROUPING SETS/ROLLUP/CUBE per "
                            "GROUP BY", g.span)
-                raise Abort
             sets_node = g
         else:
             aggregate = next((n for n in iter_ast(g, into_over=False)
@@ -182,13 +181,12 @@ def _windowing(diag: Diagnostics, sel: ast.Select, bound: Bound, items: list[ast
     windowing = _Windowing(window, indices, grouped)
     used = _window_column_used(items) if window is not None and not grouped else None
     if used is not None and not group_failed:
-        diag.error(
+        fail(diag, 
             "BindError",
             "window_start/window_end are selected but not grouped by; add them to "
             "GROUP BY",
             used.span,
         )
-        raise Abort
     if window is not None and windowing.is_window_agg and window.kind == "SESSION" and (
             not window.partition_by):
         _warn_global_session(diag, sel, windowing, key_asts, key_bound)
@@ -224,13 +222,12 @@ def _grouping_sets(diag: Diagnostics, sets_node: ast.GroupingSets | None,
     if windowing.is_window_agg:
         for members in grouping_sets:
             if not any(i in members for i in windowing.grouped):
-                diag.error(
+                fail(diag, 
                     "BindError",
                     "every grouping set of a window aggregation must contain "
                     "window_start (as in Flink)",
                     sets_node.span,
                 )
-                raise Abort
     return tuple(grouping_sets)
 
 
@@ -310,9 +307,8 @@ def _emit(diag: Diagnostics, sel: ast.Select, is_window_agg: bool, group_failed:
         try:
             delay = interval_ms(sel.emit.delay, diag, "EMIT delay")
             if delay < 0:
-                diag.error("BindError", "the EMIT delay must not be negative",
+                fail(diag, "BindError", "the EMIT delay must not be negative",
                            sel.emit.delay.span)
-                raise Abort
         except Abort:
             return sel.emit.kind, 0, True
     return sel.emit.kind, delay, False
@@ -365,12 +361,11 @@ def post_aggregate(binder: ExpressionBinder, expr: ast.Expr, ctx: _AggContext) -
             return Ref(i, ctx.out[i].name, span=expr.span)
         if ctx.group_failed:
             raise Abort  # perhaps the GROUP BY item that failed meant this column
-        binder.diag.error(
+        fail(binder.diag, 
             "BindError",
             f"column '{expr}' must appear in GROUP BY or be used in an aggregate function",
             expr.span,
         )
-        raise Abort
     if isinstance(expr, ast.Call) and expr.name in functions.GROUP_WINDOW_PROPERTIES:
         name = functions.GROUP_WINDOW_PROPERTIES[expr.name]
         for i, f in enumerate(ctx.out):
@@ -378,9 +373,8 @@ def post_aggregate(binder: ExpressionBinder, expr: ast.Expr, ctx: _AggContext) -
                 return Ref(i, name, span=expr.span)
         if ctx.group_failed:
             raise Abort
-        binder.diag.error("BindError", f"{expr.name} needs a {expr.name.split('_')[0]} group "
+        fail(binder.diag, "BindError", f"{expr.name} needs a {expr.name.split('_')[0]} group "
                           "window in GROUP BY", expr.span)
-        raise Abort
     if isinstance(expr, ast.Call) and expr.over is None and (
             expr.name not in functions.KNOWN_FUNCTIONS):
         binder.unknown_function(expr)  # before its arguments' GROUP BY validity

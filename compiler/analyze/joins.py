@@ -18,7 +18,7 @@ from compiler.analyze.join_conditions import (
     is_half_bound,
     rowtime_columns,
 )
-from compiler.analyze.scope import Abort, Bound, Scope, ScopeField
+from compiler.analyze.scope import Bound, Scope, ScopeField, fail
 from compiler.catalog import Catalog, SourceDef, ViewDef
 from compiler.errors import Diagnostics, Source
 
@@ -31,12 +31,11 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
     diag = binder.diag
     overlap = left.scope.qualifiers() & right.scope.qualifiers()
     if overlap:
-        diag.error(
+        fail(diag, 
             "BindError",
             f"both sides of the join are called '{sorted(overlap)[0]}'; give one an alias",
             rel.span,
         )
-        raise Abort
     scope = left.scope.concat(right.scope)
     width = len(left.scope.fields)
     # the join's output names are unique (request_id, request_id0): label the scope
@@ -83,9 +82,8 @@ def _condition(binder: ExpressionBinder, rel: ast.Join, left: Scope, right: Scop
             name = column.name
             lf, rf = left.find(name, None), right.find(name, None)
             if not lf or not rf:
-                binder.diag.error("BindError", f"USING column '{name}' is not on both sides",
+                fail(binder.diag, "BindError", f"USING column '{name}' is not on both sides",
                                   column.span)
-                raise Abort
             # USING (k) is ON l.k = r.k: comparable types, NULL-able where a side is
             lcol = lg.ColumnRef(lf[0].index, lf[0].ref_name, lf[0].type)
             rcol = binder.coerce_for_compare(lcol, lg.ColumnRef(
@@ -100,9 +98,8 @@ def _condition(binder: ExpressionBinder, rel: ast.Join, left: Scope, right: Scop
         binder.require_boolean(bound, rel.on, "The join condition")
         return bound
     if rel.kind != "CROSS":
-        binder.diag.error("BindError", f"{_join_keyword(rel, binder.diag.source)} needs an ON "
+        fail(binder.diag, "BindError", f"{_join_keyword(rel, binder.diag.source)} needs an ON "
                           "condition", rel.span, hint="write CROSS JOIN for every pair of rows")
-        raise Abort
     return None
 
 
@@ -112,15 +109,14 @@ def _lookup_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, tabl
     when it has one (other equalities are checked after the lookup)."""
     left_name = next((f.qualifier for f in left.fields if f.qualifier), "s")
     if rel.kind in ("RIGHT", "FULL"):
-        diag.error(
+        fail(diag, 
             "UnsupportedError",
             f"{rel.kind} JOIN with lookup table '{table_rel.name}' (a lookup join keeps "
             "every stream row: use INNER or LEFT JOIN)",
             rel.span,
         )
-        raise Abort
     if table.connector in ("kafka", "upsert-kafka") and not table.primary_key:
-        diag.error(
+        fail(diag, 
             "BindError",
             f"Kafka table '{table.name}' has no PRIMARY KEY: a lookup join reads a Kafka "
             "topic as a changelog, kept by key",
@@ -128,26 +124,23 @@ def _lookup_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, tabl
             hint=f"declare the key in CREATE TABLE {table.name}, e.g. PRIMARY KEY (id) "
             "NOT ENFORCED",
         )
-        raise Abort
     right_keys = {r for _, r in equi}
     key_cols = [i for i, c in enumerate(table.columns) if c.name in table.primary_key]
     if not equi:
-        diag.error(
+        fail(diag, 
             "BindError",
             f"a join with lookup table '{table.name}' needs an equality on its key, e.g. "
             f"ON {left_name}.{(table.primary_key or ('id',))[0]} = "
             f"{table_rel.alias or table.name}.{(table.primary_key or ('id',))[0]}",
             rel.span,
         )
-        raise Abort
     if key_cols and not set(key_cols) <= right_keys:
-        diag.error(
+        fail(diag, 
             "BindError",
             f"the join with lookup table '{table.name}' must use its whole primary key ("
             + ", ".join(table.primary_key) + ")",
             rel.span,
         )
-        raise Abort
     if key_cols:  # looked up by the primary key; other equalities are checked after
         equi = tuple(next(p for p in equi if p[1] == k) for k in key_cols)
     return equi
@@ -184,7 +177,7 @@ def _system_time(binder: ExpressionBinder, rel: ast.TableRef, obj: object, looku
     diag = binder.diag
     if not lookup:
         what = f"a {obj.kind.lower()}" if isinstance(obj, (SourceDef, ViewDef)) else "a query"
-        diag.error(
+        fail(diag, 
             "BindError",
             f"FOR SYSTEM_TIME AS OF reads a lookup table (CREATE TABLE); '{rel.name}' is "
             f"{what}",
@@ -192,17 +185,15 @@ def _system_time(binder: ExpressionBinder, rel: ast.TableRef, obj: object, looku
             hint="join two streams with a time bound instead, e.g. ON ... AND b.event_time "
             "BETWEEN a.event_time AND a.event_time + INTERVAL '1' MINUTE",
         )
-        raise Abort
     time = binder.expr(rel.system_time, left, "FOR SYSTEM_TIME AS OF")
     if time.type.time_attribute is None:
-        diag.error(
+        fail(diag, 
             "BindError",
             "FOR SYSTEM_TIME AS OF takes a time attribute of the stream, but "
             f"'{diag.source.fragment(rel.system_time.span)}' is {time.type.sql()}",
             rel.system_time.span,
             hint="use the stream's processing-time column, e.g. proc_time AS PROCTIME()",
         )
-        raise Abort
     if time.type.time_attribute == "ROWTIME" and isinstance(obj, SourceDef) and (
         obj.watermark is None
     ):
@@ -218,7 +209,7 @@ def _system_time(binder: ExpressionBinder, rel: ast.TableRef, obj: object, looku
         # Flink's event-time temporal join returns the version of the row valid
         # at the stream row's event time; a lookup returns the latest version,
         # which would be a silently wrong answer for a versioned table.
-        diag.error(
+        fail(diag, 
             "UnsupportedError",
             "an event-time temporal join (FOR SYSTEM_TIME AS OF an event-time "
             f"attribute, '{diag.source.fragment(rel.system_time.span)}') is not "
@@ -229,7 +220,6 @@ def _system_time(binder: ExpressionBinder, rel: ast.TableRef, obj: object, looku
             "column (proc_time AS PROCTIME()), or join the table's changes as a stream "
             "with a time bound",
         )
-        raise Abort
 
 
 def time_bounds_into_join(diag: Diagnostics, bound: Bound, predicate: lg.BoundExpr,

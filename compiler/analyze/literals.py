@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from compiler import ast
 from compiler import logical as lg
 from compiler import types as t
-from compiler.analyze.scope import Abort
+from compiler.analyze.scope import fail
 from compiler.errors import Diagnostics
 
 UNIT_MS = {
@@ -30,33 +30,29 @@ def interval_ms(node: ast.Interval, diagnostics: Diagnostics, what: str = "inter
     if node.to_unit is not None:
         match = re.fullmatch(r"(-?)(\d+):(\d+)(?::(\d+(?:\.\d+)?))?", text)
         if not match or node.unit not in ("HOUR", "MINUTE", "DAY"):
-            diagnostics.error("BindError", f"cannot read interval '{text}'", node.span)
-            raise Abort
+            fail(diagnostics, "BindError", f"cannot read interval '{text}'", node.span)
         sign = -1 if match.group(1) else 1
         parts = [float(p) for p in match.groups()[1:] if p is not None]
         units = {"DAY": [86_400_000, 3_600_000, 60_000], "HOUR": [3_600_000, 60_000, 1000],
                  "MINUTE": [60_000, 1000, 1]}[node.unit]
         return sign * int(round(sum(p * u for p, u in zip(parts, units))))
     if node.unit in ("MONTH", "YEAR"):
-        diagnostics.error(
+        fail(diagnostics, 
             "UnsupportedError",
             f"{what} in {node.unit}S has no fixed length; use DAY, HOUR, MINUTE or SECOND",
             node.span,
         )
-        raise Abort
     if not re.fullmatch(r"-?\d+(\.\d+)?", text):
-        diagnostics.error(
+        fail(diagnostics, 
             "BindError",
             f"interval literal '{text}' is not a number",
             node.span,
             hint="write e.g. INTERVAL '5' MINUTE",
         )
-        raise Abort
     value = float(text) * UNIT_MS[node.unit]
     if value != int(value):
-        diagnostics.error("BindError", f"interval '{text}' {node.unit} is not whole milliseconds",
+        fail(diagnostics, "BindError", f"interval '{text}' {node.unit} is not whole milliseconds",
                           node.span)
-        raise Abort
     return int(value)
 
 
@@ -89,9 +85,8 @@ def constant(node: ast.Literal, diag: Diagnostics) -> lg.Const:
         return lg.Const(value, typ.with_nullable(False), span=span)
     if kind == "decimal":
         if math.isinf(value):  # type: ignore[arg-type]
-            diag.error("BindError", f"the number {diag.source.fragment(span)} is "
+            fail(diag, "BindError", f"the number {diag.source.fragment(span)} is "
                             "out of range for DOUBLE", span)
-            raise Abort
         return lg.Const(value, t.DOUBLE.with_nullable(False), span=span)
     if kind == "boolean":
         return lg.Const(value, t.BOOLEAN.with_nullable(False), span=span)
@@ -100,20 +95,17 @@ def constant(node: ast.Literal, diag: Diagnostics) -> lg.Const:
     if kind in ("timestamp", "timestamp_ltz"):
         ms = parse_timestamp_literal(str(value))
         if ms is None:
-            diag.error("BindError", f"cannot read timestamp '{value}'; write "
+            fail(diag, "BindError", f"cannot read timestamp '{value}'; write "
                             "'YYYY-MM-DD HH:MM:SS[.fff]'", span)
-            raise Abort
         return lg.Const(ms, t.TIMESTAMP.with_nullable(False), span=span)
     if kind == "date":
         ms = parse_timestamp_literal(str(value))
         if ms is None:
-            diag.error("BindError", f"cannot read date '{value}'", span)
-            raise Abort
+            fail(diag, "BindError", f"cannot read date '{value}'", span)
         return lg.Const(ms // 86_400_000, t.DATE.with_nullable(False), span=span)
     if kind == "keyword":
         return lg.Const(value, t.VARCHAR.with_nullable(False), span=span)
-    diag.error("UnsupportedError", f"{kind} literals are not supported", span)
-    raise Abort
+    fail(diag, "UnsupportedError", f"{kind} literals are not supported", span)
 
 
 def duration_ms(text: str) -> int | None:

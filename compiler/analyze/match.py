@@ -9,7 +9,7 @@ import re
 from compiler import ast, functions
 from compiler import logical as lg
 from compiler.analyze.expressions import ExpressionBinder
-from compiler.analyze.scope import Abort, Bound, Scope
+from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.analyze.syntax import iter_ast, map_children
 from compiler.errors import Diagnostics
 from compiler.types import SqlType
@@ -27,24 +27,21 @@ def match_recognize(binder: ExpressionBinder, rel: ast.MatchRecognize, inner: Bo
         for o in rel.order_by
     )
     if not order or order[0].expr.type.time_attribute is None or order[0].descending:
-        diag.error(
+        fail(diag, 
             "BindError",
             "MATCH_RECOGNIZE must ORDER BY a time attribute ascending",
             rel.order_by[0].span if rel.order_by else rel.span,
         )
-        raise Abort
     if rel.rows_per_match and rel.rows_per_match != "ONE ROW PER MATCH":
-        diag.error("UnsupportedError", f"{rel.rows_per_match} is not supported yet",
+        fail(diag, "UnsupportedError", f"{rel.rows_per_match} is not supported yet",
                    rel.span)
-        raise Abort
     variables = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", rel.pattern))
     defines = _defines(binder, rel, inner.scope, variables)
     names, types, texts = [], [], []
     for item in rel.measures:
         if item.alias is None:
-            diag.error("BindError", "every MEASURES expression needs an AS name",
+            fail(diag, "BindError", "every MEASURES expression needs an AS name",
                        item.span)
-            raise Abort
         names.append(item.alias)
         types.append(_measure_type(binder, item.expr, inner.scope, variables))
         texts.append(diag.source.fragment(item.expr.span))
@@ -65,10 +62,9 @@ def _defines(binder: ExpressionBinder, rel: ast.MatchRecognize, scope: Scope,
         name, cond = define.name, define.condition
         try:
             if name.upper() not in {v.upper() for v in variables}:
-                diag.error("BindError",
+                fail(diag, "BindError",
                            f"DEFINE {name} names no variable of PATTERN ({rel.pattern})",
                            define.name_span)
-                raise Abort
             _refuse_other_rows(diag, name, cond, variables)
             bound = binder.expr(_strip_pattern_refs(cond, variables), scope, "DEFINE")
             binder.require_boolean(bound, cond, f"DEFINE {name}")
@@ -91,17 +87,15 @@ def _refuse_other_rows(diag: Diagnostics, name: str, cond: ast.Expr, variables: 
     for node in iter_ast(cond):
         if isinstance(node, ast.Column) and node.table and node.table.upper() in upper and (
                 node.table.upper() != name.upper()):
-            diag.error(
+            fail(diag, 
                 "UnsupportedError",
                 f"DEFINE {name} reads {node}, a column of the rows matched as {node.table}; "
                 f"only the row being matched ({name}.{node.name}) is supported yet",
                 node.span,
             )
-            raise Abort
         if isinstance(node, ast.Call) and node.name in _NAVIGATION:
-            diag.error("UnsupportedError", f"{node.name} in DEFINE is not supported yet",
+            fail(diag, "UnsupportedError", f"{node.name} in DEFINE is not supported yet",
                        node.span)
-            raise Abort
 
 
 def _measure_type(binder: ExpressionBinder, measure: ast.Expr, scope: Scope,
@@ -116,8 +110,7 @@ def _measure_type(binder: ExpressionBinder, measure: ast.Expr, scope: Scope,
                 if not isinstance(a, ast.Star)]
         result = functions.aggregate_type(expr.name, args)
         if isinstance(result, str):
-            binder.diag.error("BindError", result, expr.span)
-            raise Abort
+            fail(binder.diag, "BindError", result, expr.span)
         return result
     return binder.expr(expr, scope, "MEASURES").type
 

@@ -9,7 +9,7 @@ from compiler import logical as lg
 from compiler import types as t
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.literals import interval_ms
-from compiler.analyze.scope import Abort, Ref, Scope, ScopeField
+from compiler.analyze.scope import Abort, Ref, Scope, ScopeField, fail
 from compiler.analyze.syntax import derive_name, map_children, unique_names
 from compiler.errors import Diagnostics
 
@@ -55,11 +55,10 @@ def _over_call(binder: ExpressionBinder, call: ast.Call, scope: Scope, after_win
     diag = binder.diag
     spec = call.over
     if call.name in _UNSUPPORTED_WINDOW_FUNCTIONS:
-        diag.error("UnsupportedError", f"{call.name}(...) OVER is not supported yet",
+        fail(diag, "UnsupportedError", f"{call.name}(...) OVER is not supported yet",
                    call.span,
                    hint="ROW_NUMBER, RANK, DENSE_RANK, LAG, LEAD and the aggregates "
                    "work with OVER")
-        raise Abort
     partition = tuple(binder.expr(p, scope, "PARTITION BY") for p in spec.partition_by)
     order = tuple(
         lg.OrderKey(binder.expr(o.expr, scope, "ORDER BY"), o.descending, o.nulls_first)
@@ -68,21 +67,18 @@ def _over_call(binder: ExpressionBinder, call: ast.Call, scope: Scope, after_win
     name = call.name
     if name in ("ROW_NUMBER", "RANK", "DENSE_RANK"):
         if call.args:
-            diag.error("BindError", f"{name}() takes no arguments", call.span)
-            raise Abort
+            fail(diag, "BindError", f"{name}() takes no arguments", call.span)
         if not order:
-            diag.error("BindError", f"{name}() needs ORDER BY in its OVER clause",
+            fail(diag, "BindError", f"{name}() needs ORDER BY in its OVER clause",
                        spec.span)
-            raise Abort
         return lg.OverCall(name, (), t.BIGINT.with_nullable(False), partition, order, None,
                            span=call.span)
     _check_time_order(diag, call, spec, order, after_window_agg)
     args = tuple(binder.expr(a, scope, name) for a in call.args if not isinstance(a, ast.Star))
     if name in ("LAG", "LEAD"):
         if not args or len(call.args) > 3:
-            diag.error("BindError", f"{name} takes (column[, offset[, default]])",
+            fail(diag, "BindError", f"{name} takes (column[, offset[, default]])",
                        call.span)
-            raise Abort
         offset = _lag_offset(diag, call)
         frame = lg.FrameSpec("ROWS", offset, offset)
         # the plan keeps the default (the value where the row is missing); the
@@ -91,12 +87,10 @@ def _over_call(binder: ExpressionBinder, call: ast.Call, scope: Scope, after_win
         return lg.OverCall(name, kept, args[0].type.plain().with_nullable(True), partition,
                            order, frame, span=call.span)
     if name not in functions.AGGREGATES:
-        diag.error("BindError", f"{name} cannot be used with OVER", call.span)
-        raise Abort
+        fail(diag, "BindError", f"{name} cannot be used with OVER", call.span)
     result = functions.aggregate_type(name, [a.type for a in args])
     if isinstance(result, str):
-        diag.error("BindError", result, call.span)
-        raise Abort
+        fail(diag, "BindError", result, call.span)
     return lg.OverCall(name, args, result, partition, order, _frame_spec(diag, spec.frame),
                        span=call.span)
 
@@ -105,26 +99,24 @@ def _check_time_order(diag: Diagnostics, call: ast.Call, spec: ast.WindowSpec,
                       order: tuple[lg.OrderKey, ...], after_window_agg: bool) -> None:
     """OVER aggregates and LAG/LEAD: Flink orders them by a time attribute."""
     if not order:
-        diag.error(
+        fail(diag, 
             "UnsupportedError",
             f"{call.name}(...) OVER needs ORDER BY a time attribute on a stream (an unbounded "
             "partition never ends)",
             spec.span,
         )
-        raise Abort
     first = order[0]
     window_order = after_window_agg and isinstance(first.expr, lg.ColumnRef) and (
         first.expr.name in ("window_start", "window_end", "window_time")
     )
     if (first.expr.type.time_attribute is None and not window_order) or first.descending:
-        diag.error(
+        fail(diag, 
             "BindError",
             f"{call.name}(...) OVER must ORDER BY a time attribute ascending",
             spec.order_by[0].span,
             hint="order by the stream's event-time column (or window_start after a window "
             "aggregation)",
         )
-        raise Abort
 
 
 def _lag_offset(diag: Diagnostics, call: ast.Call) -> int:
@@ -133,9 +125,8 @@ def _lag_offset(diag: Diagnostics, call: ast.Call) -> int:
         return 1
     lit = call.args[1]
     if not (isinstance(lit, ast.Literal) and lit.kind == "integer"):
-        diag.error("BindError", f"the {call.name} offset must be an integer literal",
+        fail(diag, "BindError", f"the {call.name} offset must be an integer literal",
                    lit.span)
-        raise Abort
     return int(lit.value)  # type: ignore[arg-type]
 
 
@@ -144,9 +135,8 @@ def _lag_default(diag: Diagnostics, call: ast.Call, args: tuple[lg.BoundExpr, ..
     """LAG/LEAD's third argument, which must have a type in common with the value."""
     value, default = args[0], args[-1]
     if t.common_type(value.type, default.type) is None:
-        diag.error("BindError", f"the {call.name} default is {default.type.sql()}, but the "
+        fail(diag, "BindError", f"the {call.name} default is {default.type.sql()}, but the "
                    f"value is {value.type.sql()}", call.args[2].span)
-        raise Abort
     return (default,)
 
 
@@ -157,9 +147,8 @@ def _frame_spec(diag: Diagnostics, frame: ast.Frame | None) -> lg.FrameSpec:
     start = _frame_offset(diag, frame.start, frame.unit)
     end = _frame_offset(diag, frame.end, frame.unit)
     if end is None or (start is not None and start < end):
-        diag.error("BindError", "the frame's start must not be after its end",
+        fail(diag, "BindError", "the frame's start must not be after its end",
                    frame.span)
-        raise Abort
     return lg.FrameSpec(frame.unit, start, end)
 
 
@@ -170,22 +159,19 @@ def _frame_offset(diag: Diagnostics, bound: ast.FrameBound, unit: str) -> int | 
     if bound.kind == "UNBOUNDED PRECEDING":
         return None
     if "FOLLOWING" in bound.kind:
-        diag.error(
+        fail(diag, 
             "UnsupportedError",
             "FOLLOWING frame bounds need future rows; a stream OVER window ends at "
             "the current row",
             bound.span,
         )
-        raise Abort
     value = bound.offset
     if unit == "ROWS":
         if not (isinstance(value, ast.Literal) and value.kind == "integer"):
-            diag.error("BindError", "a ROWS frame bound is an integer literal",
+            fail(diag, "BindError", "a ROWS frame bound is an integer literal",
                        bound.span)
-            raise Abort
         return int(value.value)  # type: ignore[arg-type]
     if not isinstance(value, ast.Interval):
-        diag.error("BindError", "a RANGE frame bound on time is an INTERVAL",
+        fail(diag, "BindError", "a RANGE frame bound on time is an INTERVAL",
                    bound.span)
-        raise Abort
     return interval_ms(value, diag, "RANGE bound")

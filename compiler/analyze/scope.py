@@ -1,19 +1,27 @@
 """What analysis works with: the names visible from a relation (``Scope``), a
 relation being analyzed (``Bound``), an expression already computed below
 (``Ref``), and ``Abort``, which stops one statement or clause after its error
-is reported."""
+is reported (``fail`` reports and aborts)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from compiler import logical as lg
-from compiler.errors import Span
+from compiler.errors import Diagnostics, Span
 from compiler.types import SqlType
 
 
 class Abort(Exception):
     """Stops analysis of one statement (or one SELECT item) after an error."""
+
+
+def fail(diag: Diagnostics, kind: str, message: str, span: Span, hint: str | None = None
+         ) -> NoReturn:
+    """Report an error and abort the statement (or SELECT item) being analyzed."""
+    diag.error(kind, message, span, hint=hint)
+    raise Abort
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from compiler import logical as lg
 from compiler.analyze import group_by, joins, over, windows
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.join_conditions import LOST_TIME_HINT, has_regular_join
-from compiler.analyze.scope import Abort, Bound, Scope
+from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.analyze.syntax import contains_aggregate, derive_name, over_calls, unique_names
 from compiler.errors import Diagnostics
 
@@ -109,14 +109,13 @@ def _check_emit(diag: Diagnostics, sel: ast.Select, aggregating: bool) -> None:
     # EMIT CHANGES on a query without aggregation (a ksqlDB push query): every
     # row is emitted as it arrives, which is what such a query does anyway.
     if sel.emit is not None and not aggregating and sel.emit.kind != "CHANGES":
-        diag.error(
+        fail(diag, 
             "BindError",
             f"EMIT {sel.emit.kind} applies to an aggregation; this query has no GROUP BY",
             sel.emit.span,
             hint="a query without aggregation emits every row as it arrives "
             "(EMIT CHANGES, or no EMIT clause)",
         )
-        raise Abort
 
 
 def expand_stars(diag: Diagnostics, items: tuple[ast.SelectItem, ...], scope: Scope
@@ -158,9 +157,8 @@ def order_by(binder: ExpressionBinder, sel: ast.Select, plan: lg.LogicalNode, sc
         if isinstance(expr, ast.Literal) and expr.kind == "integer":
             index = int(expr.value) - 1  # type: ignore[arg-type]
             if not 0 <= index < len(exprs):
-                diag.error("BindError", f"ORDER BY {expr.value} is out of range; the "
+                fail(diag, "BindError", f"ORDER BY {expr.value} is out of range; the "
                            f"query has {len(exprs)} columns", expr.span)
-                raise Abort
             bound = exprs[index]
         elif (isinstance(expr, ast.Column) and expr.table is None
               and expr.name.lower() in by_alias and not scope.find(expr.name, None)):
@@ -168,13 +166,12 @@ def order_by(binder: ExpressionBinder, sel: ast.Select, plan: lg.LogicalNode, sc
         else:
             bound = binder.expr(expr, scope, "ORDER BY")
             if sel.distinct and bound not in exprs:
-                diag.error(
+                fail(diag, 
                     "BindError",
                     f"with SELECT DISTINCT, ORDER BY may only use selected columns; "
                     f"'{diag.source.fragment(expr.span)}' is not selected",
                     expr.span,
                 )
-                raise Abort
         keys.append(lg.OrderKey(bound, item.descending, item.nulls_first))
     first = keys[0]
     if first.expr.type.time_attribute is not None and not first.descending:
@@ -183,13 +180,12 @@ def order_by(binder: ExpressionBinder, sel: ast.Select, plan: lg.LogicalNode, sc
         hint = "add LIMIT for a Top-N, or ORDER BY the event-time column"
         if has_regular_join(plan) and first.expr.type.is_timestamp:
             hint = LOST_TIME_HINT
-        diag.error(
+        fail(diag, 
             "BindError",
             "a stream can only be sorted by a time attribute ascending (its rows never "
             "end)",
             sel.order_by[0].span,
             hint=hint,
         )
-        raise Abort
     # ORDER BY ... LIMIT n on a stream: a global Top-N
     return lg.TopN(plan, (), tuple(keys), sel.limit, None, span=sel.span)

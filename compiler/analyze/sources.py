@@ -13,7 +13,7 @@ from compiler import logical as lg
 from compiler import types as t
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.literals import duration_ms, interval_ms
-from compiler.analyze.scope import Abort, Scope
+from compiler.analyze.scope import Abort, Scope, fail
 from compiler.analyze.syntax import iter_ast
 from compiler.analyze.type_names import type_of
 from compiler.catalog import (
@@ -175,14 +175,13 @@ def _computed_columns(binder: ExpressionBinder, stmt: ast.CreateSource,
                 if isinstance(node, ast.Column) and node.name.lower() in seen and seen[
                     node.name.lower()
                 ].computed is not None:
-                    binder.diag.error(
+                    fail(binder.diag, 
                         "BindError",
                         f"computed column '{col.name}' refers to computed column "
                         f"'{node.name}'; computed columns may only use physical and "
                         "metadata columns",
                         node.span,
                     )
-                    raise Abort
             bound = binder.expr(col.computed, scope, "a computed column")
         except Abort:
             continue

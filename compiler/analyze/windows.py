@@ -13,7 +13,7 @@ from compiler import logical as lg
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.join_conditions import LOST_TIME_HINT, has_regular_join
 from compiler.analyze.literals import interval_ms
-from compiler.analyze.scope import Abort, Bound, Scope, ScopeField
+from compiler.analyze.scope import Bound, Scope, ScopeField, fail
 from compiler.errors import Diagnostics, did_you_mean
 from compiler.explain import format_ms
 
@@ -25,8 +25,7 @@ def window_tvf(binder: ExpressionBinder, rel: ast.WindowTVF, inner: Bound) -> Bo
     partition = []
     for col in rel.partition_by:
         if rel.kind != "SESSION":
-            binder.diag.error("BindError", f"{rel.kind} does not take PARTITION BY", col.span)
-            raise Abort
+            fail(binder.diag, "BindError", f"{rel.kind} does not take PARTITION BY", col.span)
         found = inner.scope.find(col.name, None)
         if not found:
             binder.column_error(col, inner.scope)
@@ -52,13 +51,12 @@ def _descriptor_column(diag: Diagnostics, rel: ast.WindowTVF, scope: Scope) -> S
     fields = scope.find(rel.time_column.name, None)
     if not fields:
         suggestion = did_you_mean(rel.time_column.name, [f.name for f in scope.fields])
-        diag.error(
+        fail(diag, 
             "BindError",
             f"DESCRIPTOR column '{rel.time_column.name}' is not a column of "
             f"{rel.input.name}" + (f"; did you mean '{suggestion}'?" if suggestion else ""),
             rel.time_column.span,
         )
-        raise Abort
     time_field = fields[0]
     if time_field.type.time_attribute is None:
         hint = None
@@ -67,14 +65,13 @@ def _descriptor_column(diag: Diagnostics, rel: ast.WindowTVF, scope: Scope) -> S
                 f"declare WATERMARK FOR {time_field.name} AS {time_field.name} - "
                 f"INTERVAL '5' SECOND in {rel.input.name}"
             )
-        diag.error(
+        fail(diag, 
             "BindError",
             f"{rel.kind} needs a time attribute, but '{time_field.name}' "
             f"({time_field.type.sql()}) has no watermark",
             rel.time_column.span,
             hint=hint,
         )
-        raise Abort
     return time_field
 
 
@@ -86,28 +83,25 @@ def _tvf_params(diag: Diagnostics, rel: ast.WindowTVF) -> dict[str, int]:
         if value is None:
             continue
         if not isinstance(value, ast.Interval):
-            diag.error(
+            fail(diag, 
                 "BindError",
                 f"{rel.kind} {name.upper()} must be an interval literal, e.g. "
                 "INTERVAL '5' MINUTE",
                 value.span,
             )
-            raise Abort
         ms = interval_ms(value, diag, f"{rel.kind} {name.upper()}")
         if name != "offset" and ms <= 0:
-            diag.error("BindError", f"{rel.kind} {name.upper()} must be positive",
+            fail(diag, "BindError", f"{rel.kind} {name.upper()} must be positive",
                        value.span)
-            raise Abort
         params[name] = ms
     required = {"TUMBLE": ("size",), "HOP": ("slide", "size"), "CUMULATE": ("step", "size"),
                 "SESSION": ("gap",)}[rel.kind]
     for name in required:
         if name not in params:
-            diag.error("BindError", f"{rel.kind} needs its {name.upper()} interval",
+            fail(diag, "BindError", f"{rel.kind} needs its {name.upper()} interval",
                        rel.span)
-            raise Abort
     if rel.kind == "HOP" and params["slide"] > params["size"]:
-        diag.error(
+        fail(diag, 
             "BindError",
             f"HOP slide ({format_ms(params['slide'])}) must not exceed its size "
             f"({format_ms(params['size'])})",
@@ -115,23 +109,20 @@ def _tvf_params(diag: Diagnostics, rel: ast.WindowTVF) -> dict[str, int]:
             hint="HOP takes the slide first, then the size: HOP(TABLE t, DESCRIPTOR(ts), "
             "slide, size)",
         )
-        raise Abort
     if rel.kind == "HOP" and params["size"] % params["slide"] != 0:
-        diag.error(
+        fail(diag, 
             "BindError",
             f"HOP size ({params['size']} ms) must be an integral multiple of its slide "
             f"({params['slide']} ms)",
             rel.size.span if rel.size else rel.span,
         )
-        raise Abort
     if rel.kind == "CUMULATE" and params["size"] % params["step"] != 0:
-        diag.error(
+        fail(diag, 
             "BindError",
             f"CUMULATE max size ({params['size']} ms) must be an integral multiple of its "
             f"step ({params['step']} ms)",
             rel.size.span if rel.size else rel.span,
         )
-        raise Abort
     return params
 
 
@@ -148,34 +139,30 @@ def legacy_group_window(binder: ExpressionBinder, bound: Bound, group_items: lis
     if not windows:
         return bound, group_items
     if len(windows) > 1:
-        diag.error("BindError", "GROUP BY takes at most one group window",
+        fail(diag, "BindError", "GROUP BY takes at most one group window",
                    windows[1].span)
-        raise Abort
     call = windows[0]
     expected = functions.GROUP_WINDOWS[call.name]
     if len(call.args) != expected:
         usage = {"TUMBLE": "TUMBLE(time_attr, size)", "HOP": "HOP(time_attr, slide, size)",
                  "SESSION": "SESSION(time_attr, gap)"}[call.name]
-        diag.error("BindError", f"{call.name} takes {expected} arguments: {usage}",
+        fail(diag, "BindError", f"{call.name} takes {expected} arguments: {usage}",
                    call.span)
-        raise Abort
     time_arg = call.args[0]
     if isinstance(time_arg, ast.Call) and time_arg.name == "PROCTIME" and not time_arg.args:
         bound, time_arg = _with_proctime(binder, bound, time_arg)
     if not isinstance(time_arg, ast.Column):
-        diag.error("BindError", f"{call.name} takes a time attribute column first",
+        fail(diag, "BindError", f"{call.name} takes a time attribute column first",
                    time_arg.span)
-        raise Abort
     found = binder.resolve(time_arg, bound.scope)
     if found.type.time_attribute is None:
-        diag.error(
+        fail(diag, 
             "BindError",
             f"{call.name} needs a time attribute, but '{found.name}' has none here",
             time_arg.span,
             hint=LOST_TIME_HINT if has_regular_join(bound.plan) else
             f"declare WATERMARK FOR {found.name} in the stream's DDL",
         )
-        raise Abort
     values = _group_window_params(diag, call)
     tvf = lg.WindowTVF(
         bound.plan, call.name, found.index,
@@ -234,25 +221,21 @@ def _group_window_params(diag: Diagnostics, call: ast.Call) -> dict[str, int]:
     names = {"TUMBLE": ("size",), "HOP": ("slide", "size"), "SESSION": ("gap",)}[call.name]
     for name, arg in zip(names, call.args[1:]):
         if not isinstance(arg, ast.Interval):
-            diag.error("BindError", f"{call.name} {name.upper()} must be an interval",
+            fail(diag, "BindError", f"{call.name} {name.upper()} must be an interval",
                        arg.span)
-            raise Abort
         values[name] = interval_ms(arg, diag, f"{call.name} {name.upper()}")
         if values[name] <= 0:
-            diag.error("BindError", f"{call.name} {name.upper()} must be positive",
+            fail(diag, "BindError", f"{call.name} {name.upper()} must be positive",
                        arg.span)
-            raise Abort
     if call.name == "HOP" and values["slide"] > values["size"]:
-        diag.error(
+        fail(diag, 
             "BindError",
             f"HOP slide ({format_ms(values['slide'])}) must not exceed its size "
             f"({format_ms(values['size'])})",
             call.args[1].span,
             hint="HOP takes the slide first, then the size: HOP(time_attr, slide, size)",
         )
-        raise Abort
     if call.name == "HOP" and values["size"] % values["slide"]:
-        diag.error("BindError", "HOP size must be an integral multiple of its slide",
+        fail(diag, "BindError", "HOP size must be an integral multiple of its slide",
                    call.args[2].span)
-        raise Abort
     return values
