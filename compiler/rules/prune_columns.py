@@ -35,6 +35,7 @@ After::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from compiler import logical as lg
@@ -135,150 +136,190 @@ def prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Map
     return (node if pruned == node else pruned), mapping
 
 
-def _prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
-    width = len(node.schema)
-    if isinstance(node, lg.Scan):
-        return _scan(node, required)
-    if isinstance(node, lg.Sink):
-        child, mapping = prune(node.input, set(range(width)))
-        return replace(node, input=child), mapping
-    if isinstance(node, (lg.Project, lg.Calc)):
-        kept, mapping = _keep(width, required)
-        exprs = [node.exprs[i] for i in kept]
-        needed = set().union(*(lg.referenced(e) for e in exprs)) if exprs else set()
-        condition = node.condition if isinstance(node, lg.Calc) else None
-        needed |= lg.referenced(condition)
-        child, child_map = prune(node.input, needed)
-        changes = dict(
-            input=child,
-            exprs=tuple(_remap(e, child_map, child.schema) for e in exprs),
-            names=tuple(node.names[i] for i in kept),
-        )
-        if isinstance(node, lg.Calc) and condition is not None:
-            changes["condition"] = _remap(condition, child_map, child.schema)
-        return replace(node, **changes), mapping
-    if isinstance(node, lg.Filter):
-        child, mapping = prune(node.input, required | lg.referenced(node.predicate))
-        predicate = _remap(node.predicate, mapping, child.schema)
-        return replace(node, input=child, predicate=predicate), mapping
-    if isinstance(node, lg.WindowTVF):
-        inner_width = len(node.input.schema)
-        needed = {i for i in required if i < inner_width} | {node.time_column}
-        needed |= set(node.partition_by)
-        child, child_map = prune(node.input, needed)
-        new_width = len(child.schema)
-        tvf = replace(
-            node,
-            input=child,
-            time_column=child_map[node.time_column],
-            partition_by=tuple(child_map[i] for i in node.partition_by),
-        )
-        mapping = dict(child_map)
-        for k in range(3):
-            mapping[inner_width + k] = new_width + k
-        return tvf, mapping
-    if isinstance(node, lg.Aggregate):
-        needed: set[int] = set()
-        for e in node.keys:
-            needed |= lg.referenced(e)
-        for a in node.aggs:
-            needed |= lg.referenced(a)
-        child, child_map = prune(node.input, needed)
-        window = _find_tvf(child) if node.window is not None else None
-        aggregate = replace(
-            node,
-            input=child,
-            keys=tuple(_remap(e, child_map, child.schema) for e in node.keys),
-            aggs=tuple(
-                replace(a, args=tuple(_remap(x, child_map, child.schema) for x in a.args),
-                        filter=(_remap(a.filter, child_map, child.schema)
-                                if a.filter is not None else None))
-                for a in node.aggs
-            ),
-            window=window,
-        )
-        return aggregate, {i: i for i in range(width)}
-    if isinstance(node, lg.Join):
-        left_width = len(node.left.schema)
-        needed = set(required) | lg.referenced(node.condition)
-        for li, ri in node.equi_keys:
-            needed |= {li, ri + left_width}
-        if node.interval is not None:
-            lt, rt, _, _ = node.interval
-            needed |= {lt, rt + left_width}
-        left_needed = {i for i in needed if i < left_width}
-        right_needed = {i - left_width for i in needed if i >= left_width}
-        left, left_map = prune(node.left, left_needed)
-        right, right_map = prune(node.right, right_needed)
-        if not node.lookup:  # a regular or interval join keeps its input rows: only what is read
-            left, left_map = _narrow(left, left_map, left_needed)
-            right, right_map = _narrow(right, right_map, right_needed)
-        new_left = len(left.schema)
-        mapping = dict(left_map)
-        for old, new in right_map.items():
-            mapping[old + left_width] = new + new_left
-        interval = node.interval
-        if interval is not None:
-            lt, rt, lo, hi = interval
-            interval = (left_map[lt], right_map[rt], lo, hi)
-        join = replace(
-            node,
-            left=left,
-            right=right,
-            equi_keys=tuple((left_map[li], right_map[ri]) for li, ri in node.equi_keys),
-            interval=interval,
-        )
-        if node.condition is not None:  # over the join's own (renamed) columns
-            join = replace(join, condition=_remap(node.condition, mapping, join.schema))
-        return join, mapping
-    if isinstance(node, lg.Over):
-        inner_width = len(node.input.schema)
-        needed = {i for i in required if i < inner_width}
-        for c in node.calls:
-            needed |= lg.referenced(c)
-        child, child_map = prune(node.input, needed)
-        new_width = len(child.schema)
+def _prune_scan(node: lg.Scan, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    return _scan(node, required)
 
-        def remap_call(c: lg.OverCall) -> lg.OverCall:
-            return replace(
-                c,
-                args=tuple(_remap(a, child_map, child.schema) for a in c.args),
-                partition_by=tuple(_remap(p, child_map, child.schema) for p in c.partition_by),
-                order_by=tuple(replace(k, expr=_remap(k.expr, child_map, child.schema))
-                               for k in c.order_by),
-            )
 
-        over = replace(node, input=child, calls=tuple(remap_call(c) for c in node.calls))
-        mapping = dict(child_map)
-        for k in range(len(node.calls)):
-            mapping[inner_width + k] = new_width + k
-        return over, mapping
-    if isinstance(node, (lg.TopN, lg.Sort)):
-        inner_width = len(node.input.schema)
-        keys = node.order_by if isinstance(node, lg.TopN) else node.keys
-        needed = {i for i in required if i < inner_width}
-        for k in keys:
-            needed |= lg.referenced(k.expr)
-        if isinstance(node, lg.TopN):
-            for p in node.partition_by:
-                needed |= lg.referenced(p)
-        child, child_map = prune(node.input, needed)
-        new_keys = tuple(replace(k, expr=_remap(k.expr, child_map, child.schema)) for k in keys)
-        mapping = dict(child_map)
-        if isinstance(node, lg.TopN):
-            pruned = replace(node, input=child, order_by=new_keys,
-                             partition_by=tuple(_remap(p, child_map, child.schema)
-                                                for p in node.partition_by))
-            if node.rank_name is not None:
-                mapping[inner_width] = len(child.schema)
-            return pruned, mapping
-        return replace(node, input=child, keys=new_keys), mapping
-    if isinstance(node, lg.Limit):
-        child, mapping = prune(node.input, required)
-        return replace(node, input=child), mapping
-    # Match, Union: keep their whole input (their columns are matched by position)
+def _prune_sink(node: lg.Sink, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    child, mapping = prune(node.input, set(range(len(node.schema))))
+    return replace(node, input=child), mapping
+
+
+def _prune_calc(node: lg.Project | lg.Calc, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    kept, mapping = _keep(len(node.schema), required)
+    exprs = [node.exprs[i] for i in kept]
+    needed = set().union(*(lg.referenced(e) for e in exprs)) if exprs else set()
+    condition = node.condition if isinstance(node, lg.Calc) else None
+    needed |= lg.referenced(condition)
+    child, child_map = prune(node.input, needed)
+    changes = dict(
+        input=child,
+        exprs=tuple(_remap(e, child_map, child.schema) for e in exprs),
+        names=tuple(node.names[i] for i in kept),
+    )
+    if isinstance(node, lg.Calc) and condition is not None:
+        changes["condition"] = _remap(condition, child_map, child.schema)
+    return replace(node, **changes), mapping
+
+
+def _prune_filter(node: lg.Filter, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    child, mapping = prune(node.input, required | lg.referenced(node.predicate))
+    predicate = _remap(node.predicate, mapping, child.schema)
+    return replace(node, input=child, predicate=predicate), mapping
+
+
+def _prune_window_tvf(node: lg.WindowTVF, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    inner_width = len(node.input.schema)
+    needed = {i for i in required if i < inner_width} | {node.time_column}
+    needed |= set(node.partition_by)
+    child, child_map = prune(node.input, needed)
+    new_width = len(child.schema)
+    tvf = replace(
+        node,
+        input=child,
+        time_column=child_map[node.time_column],
+        partition_by=tuple(child_map[i] for i in node.partition_by),
+    )
+    mapping = dict(child_map)
+    for k in range(3):
+        mapping[inner_width + k] = new_width + k
+    return tvf, mapping
+
+
+def _prune_aggregate(node: lg.Aggregate, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    needed: set[int] = set()
+    for e in node.keys:
+        needed |= lg.referenced(e)
+    for a in node.aggs:
+        needed |= lg.referenced(a)
+    child, child_map = prune(node.input, needed)
+    window = _find_tvf(child) if node.window is not None else None
+    aggregate = replace(
+        node,
+        input=child,
+        keys=tuple(_remap(e, child_map, child.schema) for e in node.keys),
+        aggs=tuple(
+            replace(a, args=tuple(_remap(x, child_map, child.schema) for x in a.args),
+                    filter=(_remap(a.filter, child_map, child.schema)
+                            if a.filter is not None else None))
+            for a in node.aggs
+        ),
+        window=window,
+    )
+    return aggregate, {i: i for i in range(len(node.schema))}
+
+
+def _prune_join(node: lg.Join, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    left_width = len(node.left.schema)
+    needed = set(required) | lg.referenced(node.condition)
+    for li, ri in node.equi_keys:
+        needed |= {li, ri + left_width}
+    if node.interval is not None:
+        lt, rt, _, _ = node.interval
+        needed |= {lt, rt + left_width}
+    left_needed = {i for i in needed if i < left_width}
+    right_needed = {i - left_width for i in needed if i >= left_width}
+    left, left_map = prune(node.left, left_needed)
+    right, right_map = prune(node.right, right_needed)
+    if not node.lookup:  # a regular or interval join keeps its input rows: only what is read
+        left, left_map = _narrow(left, left_map, left_needed)
+        right, right_map = _narrow(right, right_map, right_needed)
+    new_left = len(left.schema)
+    mapping = dict(left_map)
+    for old, new in right_map.items():
+        mapping[old + left_width] = new + new_left
+    interval = node.interval
+    if interval is not None:
+        lt, rt, lo, hi = interval
+        interval = (left_map[lt], right_map[rt], lo, hi)
+    join = replace(
+        node,
+        left=left,
+        right=right,
+        equi_keys=tuple((left_map[li], right_map[ri]) for li, ri in node.equi_keys),
+        interval=interval,
+    )
+    if node.condition is not None:  # over the join's own (renamed) columns
+        join = replace(join, condition=_remap(node.condition, mapping, join.schema))
+    return join, mapping
+
+
+def _prune_over(node: lg.Over, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    inner_width = len(node.input.schema)
+    needed = {i for i in required if i < inner_width}
+    for c in node.calls:
+        needed |= lg.referenced(c)
+    child, child_map = prune(node.input, needed)
+    new_width = len(child.schema)
+
+    def remap_call(c: lg.OverCall) -> lg.OverCall:
+        return replace(
+            c,
+            args=tuple(_remap(a, child_map, child.schema) for a in c.args),
+            partition_by=tuple(_remap(p, child_map, child.schema) for p in c.partition_by),
+            order_by=tuple(replace(k, expr=_remap(k.expr, child_map, child.schema))
+                           for k in c.order_by),
+        )
+
+    over = replace(node, input=child, calls=tuple(remap_call(c) for c in node.calls))
+    mapping = dict(child_map)
+    for k in range(len(node.calls)):
+        mapping[inner_width + k] = new_width + k
+    return over, mapping
+
+
+def _prune_rank_or_sort(node: lg.TopN | lg.Sort, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    inner_width = len(node.input.schema)
+    keys = node.order_by if isinstance(node, lg.TopN) else node.keys
+    needed = {i for i in required if i < inner_width}
+    for k in keys:
+        needed |= lg.referenced(k.expr)
+    if isinstance(node, lg.TopN):
+        for p in node.partition_by:
+            needed |= lg.referenced(p)
+    child, child_map = prune(node.input, needed)
+    new_keys = tuple(replace(k, expr=_remap(k.expr, child_map, child.schema)) for k in keys)
+    mapping = dict(child_map)
+    if isinstance(node, lg.TopN):
+        pruned = replace(node, input=child, order_by=new_keys,
+                         partition_by=tuple(_remap(p, child_map, child.schema)
+                                            for p in node.partition_by))
+        if node.rank_name is not None:
+            mapping[inner_width] = len(child.schema)
+        return pruned, mapping
+    return replace(node, input=child, keys=new_keys), mapping
+
+
+def _prune_limit(node: lg.Limit, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    child, mapping = prune(node.input, required)
+    return replace(node, input=child), mapping
+
+
+def _keep_inputs(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    """Match, Union: keep their whole input (their columns are matched by position)."""
     children = tuple(prune(c, set(range(len(c.schema))))[0] for c in node.inputs())
-    return lg.with_inputs(node, children), {i: i for i in range(width)}
+    return lg.with_inputs(node, children), {i: i for i in range(len(node.schema))}
+
+
+# each logical node class -> how it is pruned; any other node keeps its whole input
+_PRUNERS: dict[type, Callable[..., tuple[lg.LogicalNode, Mapping]]] = {
+    lg.Scan: _prune_scan,
+    lg.Sink: _prune_sink,
+    lg.Project: _prune_calc,
+    lg.Calc: _prune_calc,
+    lg.Filter: _prune_filter,
+    lg.WindowTVF: _prune_window_tvf,
+    lg.Aggregate: _prune_aggregate,
+    lg.Join: _prune_join,
+    lg.Over: _prune_over,
+    lg.TopN: _prune_rank_or_sort,
+    lg.Sort: _prune_rank_or_sort,
+    lg.Limit: _prune_limit,
+}
+
+
+def _prune(node: lg.LogicalNode, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
+    return _PRUNERS.get(type(node), _keep_inputs)(node, required)
 
 
 def prune_columns(plan: lg.LogicalNode) -> lg.LogicalNode:
