@@ -88,7 +88,7 @@ import numpy as np
 
 from runtime_lib import kernels as K
 from runtime_lib.columns import FILLERS, Column
-from runtime_lib.keys import Dictionary, PairTable, _numeric_bits
+from runtime_lib.keys import Dictionary, PairTable, numeric_bits
 
 VARIANCE_FUNCS = {"stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"}
 FUNCS = {
@@ -498,7 +498,7 @@ class DistinctState(_State):
             rows = np.flatnonzero(slots >= 0)
             codes[rows] = self.dictionary.encode(Column(col.values[rows]))
             return codes
-        return _numeric_bits(Column(col.values), self.kind)
+        return numeric_bits(Column(col.values), self.kind)
 
     def update(self, slots, cols, seqs):
         n_before = self.pairs.n

@@ -98,14 +98,14 @@ sorted by merging each batch in (numba): no Python loop per row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
 
-from runtime_lib.columns import FILLERS, Batch, Column
+from runtime_lib.codes import Codes
+from runtime_lib.columns import DTYPES, FILLERS, Batch, Column
 from runtime_lib.kernels import jit
-from runtime_lib.keys import PairTable
+from runtime_lib.keys import PairTable, numeric_bits
 from runtime_lib.watermarks import WM_MAX, WM_MIN
 
 _CLAMP = 1 << 62  # watermarks and bounds are clamped to +-2^62 before arithmetic
@@ -121,10 +121,6 @@ class JoinResult(NamedTuple):
 
     rows: Batch
     late: np.ndarray
-
-
-def _dtype(kind: str):
-    return {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}[kind]
 
 
 def _as_ts(ts) -> np.ndarray:
@@ -151,7 +147,7 @@ def _effective_wm(watermark_before, n: int, floor: int) -> np.ndarray:
 
 
 def _empty_batch(names: list[str], kinds: list[str], with_wm: bool, with_ops: bool = False) -> Batch:
-    cols = {n: Column(np.zeros(0, _dtype(k))) for n, k in zip(names, kinds)}
+    cols = {n: Column(np.zeros(0, DTYPES[k])) for n, k in zip(names, kinds)}
     return Batch(cols, 0, np.zeros(0, np.int64) if with_wm else None,
                  np.zeros(0, object) if with_ops else None)
 
@@ -253,38 +249,6 @@ def _expand(start: np.ndarray, end: np.ndarray, order: np.ndarray) -> tuple[np.n
 # ---------------------------------------------------------------------------
 
 
-class _StrCodes(dict):
-    """str -> dense code; ``values`` lists the strings by code."""
-
-    def __init__(self):
-        super().__init__()
-        self.values: list = []
-
-    def codes(self, values: np.ndarray) -> np.ndarray:
-        """Codes of ``values``, new strings numbered in order of first appearance.
-        Every loop runs in C (map, dict.fromkeys, dict.update)."""
-        codes = np.fromiter(map(self.get, values, repeat(-1)), np.int64, count=len(values))
-        miss = codes < 0
-        if miss.any():
-            missing = values[miss]
-            fresh = dict.fromkeys(missing.tolist())  # small: the batch's new keys, in order
-            n0 = len(self)
-            fresh.update(zip(fresh, range(n0, n0 + len(fresh))))
-            self.update(fresh)
-            self.values.extend(fresh)
-            codes[miss] = np.fromiter(map(fresh.__getitem__, missing), np.int64, count=len(missing))
-        return codes
-
-
-def _numeric_bits(col: Column, kind: str) -> np.ndarray:
-    v = col.values
-    if kind == "f":
-        v = v.astype(np.float64) + 0.0  # -0.0 -> 0.0
-        v[np.isnan(v)] = np.nan  # one NaN payload
-        return v.view(np.int64)
-    return v.astype(np.int64, copy=False)
-
-
 class _KeyIds:
     """Dense int64 ids for join keys (equal keys of both inputs get one id).
 
@@ -295,23 +259,23 @@ class _KeyIds:
 
     def __init__(self, kinds: list[str]):
         self.kinds = list(kinds)
-        self.cols = [_StrCodes() if k == "O" else PairTable() for k in self.kinds]
+        self.cols = [Codes() if k == "O" else PairTable() for k in self.kinds]
         self.folds = [PairTable() for _ in self.kinds[1:]]
 
     def __len__(self) -> int:
         if len(self.kinds) > 1:
             return self.folds[-1].n
         c = self.cols[0]
-        return len(c) if isinstance(c, _StrCodes) else c.n
+        return len(c) if isinstance(c, Codes) else c.n
 
     def _codes(self, j: int, material) -> np.ndarray:
         table = self.cols[j]
-        if isinstance(table, _StrCodes):
-            return table.codes(material)
+        if isinstance(table, Codes):
+            return table.encode(material)
         return table.insert(np.zeros(len(material), np.int64), material)
 
     def _material(self, cols: list[Column]) -> list:
-        return [c.values if k == "O" else _numeric_bits(c, k) for c, k in zip(cols, self.kinds)]
+        return [c.values if k == "O" else numeric_bits(c, k) for c, k in zip(cols, self.kinds)]
 
     def _ids(self, material: list) -> np.ndarray:
         ids = self._codes(0, material[0])
@@ -334,9 +298,9 @@ class _KeyIds:
         """What ``_ids`` takes to give these keys again (strings, numeric bits)."""
         out = []
         for table, codes in zip(self.cols, self._column_codes(ids)):
-            if isinstance(table, _StrCodes):
+            if isinstance(table, Codes):
                 arr = np.empty(len(codes), object)
-                arr[:] = [table.values[c] for c in codes.tolist()]
+                arr[:] = [table.by_code[c] for c in codes.tolist()]
                 out.append(arr)
             else:
                 out.append(table.keys2[codes].copy())
@@ -379,7 +343,7 @@ class _KeyIds:
 
         total = sum(f._tval.nbytes * 3 for f in self.folds)
         for c in self.cols:
-            total += sys.getsizeof(c) + 8 * len(c.values) if isinstance(c, _StrCodes) else c._tval.nbytes * 3
+            total += sys.getsizeof(c.index) + 8 * len(c) if isinstance(c, Codes) else c._tval.nbytes * 3
         return total
 
 
@@ -402,7 +366,7 @@ class _Rows:
         self.n = 0
         self.n_alive = 0
         cap = 16
-        self.vals = [np.zeros(cap, _dtype(k)) for k in self.kinds]
+        self.vals = [np.zeros(cap, DTYPES[k]) for k in self.kinds]
         self.ok = [np.ones(cap, bool) for _ in self.kinds]
         for name in self._INT_FIELDS:
             setattr(self, name, np.zeros(cap, np.int64))
@@ -532,7 +496,7 @@ class _Rows:
         kid = np.asarray(snap[f"{prefix}kid"], np.int64)
         cols = []
         for j, k in enumerate(self.kinds):
-            vals = np.empty(len(kid), _dtype(k))
+            vals = np.empty(len(kid), DTYPES[k])
             vals[:] = snap[f"{prefix}v{j}"]
             cols.append(Column(vals, np.asarray(snap[f"{prefix}ok{j}"], bool)))
         self.append(cols, kid, *(np.asarray(snap[f"{prefix}{name}"], np.int64)
@@ -547,7 +511,7 @@ class _Rows:
 def _pick(kind: str, src: np.ndarray, idx: np.ndarray, batch_col: Column | None, state: _Rows, j: int) -> Column:
     """One output column: rows from the input batch, from state, or NULL."""
     m = len(src)
-    vals = np.empty(m, object) if kind == "O" else np.zeros(m, _dtype(kind))
+    vals = np.empty(m, object) if kind == "O" else np.zeros(m, DTYPES[kind])
     ok = np.zeros(m, bool)
     sel = np.flatnonzero(src == _FROM_BATCH)
     if len(sel):

@@ -109,7 +109,8 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime_lib.columns import FILLERS, Batch, Column
+from runtime_lib.codes import Codes
+from runtime_lib.columns import DTYPES, FILLERS, Batch, Column
 from runtime_lib.schema import Field, Schema, as_schema
 from runtime_lib.temporal import parse_dates, parse_times, parse_timestamps
 
@@ -119,10 +120,6 @@ _INT_TEXT = re.compile(r"[+-]?\d+")
 
 class LookupUnavailable(RuntimeError):
     """The lookup store stayed unreachable for ``max_retries`` retries."""
-
-
-def _dtype(kind: str):
-    return {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}[kind]
 
 
 def _mask_of(result, n: int) -> np.ndarray:
@@ -142,12 +139,6 @@ def _now_ms() -> int:
 # ---------------------------------------------------------------------------
 
 
-class _Codes(dict):
-    def __missing__(self, key):
-        code = self[key] = len(self)
-        return code
-
-
 def distinct_keys(keys: list[Column]) -> tuple[list, np.ndarray]:
     """(distinct key values as Python scalars or tuples, code of each row).
     The rows given must have no NULL key."""
@@ -156,13 +147,11 @@ def distinct_keys(keys: list[Column]) -> tuple[list, np.ndarray]:
         if values.dtype != object:
             uniq, inverse = np.unique(values, return_inverse=True)
             return uniq.tolist(), inverse.astype(np.int64).reshape(-1)
-        codes = _Codes()
-        inverse = np.fromiter(map(codes.__getitem__, values), np.int64, count=len(values))
-        return list(codes), inverse
-    codes = _Codes()
-    tuples = zip(*(k.values.tolist() for k in keys))
-    inverse = np.fromiter(map(codes.__getitem__, tuples), np.int64, count=len(keys[0]))
-    return list(codes), inverse
+        codes = Codes()
+        return codes.by_code, codes.encode(values)
+    codes = Codes()
+    tuples = np.fromiter(zip(*(k.values.tolist() for k in keys)), object, count=len(keys[0]))
+    return codes.by_code, codes.encode(tuples)
 
 
 # ---------------------------------------------------------------------------
@@ -275,10 +264,10 @@ def column_of(values: list, kind: str) -> Column:
             return Column(arr, arr != None)
         return Column(arr)
     if None not in values:
-        return Column(np.array(values, _dtype(kind)) if n else np.zeros(0, _dtype(kind)))
+        return Column(np.array(values, DTYPES[kind]) if n else np.zeros(0, DTYPES[kind]))
     ok = np.fromiter((v is not None for v in values), bool, count=n)
     filler = FILLERS[kind]
-    return Column(np.array([filler if v is None else v for v in values], _dtype(kind)), ok)
+    return Column(np.array([filler if v is None else v for v in values], DTYPES[kind]), ok)
 
 
 # ---------------------------------------------------------------------------
@@ -297,7 +286,7 @@ class _RowStore:
         self.free: list[int] = []
         self.top = 0  # slots ever handed out
         cap = 64
-        self.vals = [np.zeros(cap, _dtype(k)) if k != "O" else np.empty(cap, object) for k in self.kinds]
+        self.vals = [np.zeros(cap, DTYPES[k]) if k != "O" else np.empty(cap, object) for k in self.kinds]
         self.ok = [np.zeros(cap, bool) for _ in self.kinds]
         self.present = np.zeros(cap, bool)
         self.written = np.zeros(cap, np.int64)
@@ -450,7 +439,7 @@ class FileTable(_Table):
             table = concat_batches(parts)
             cols = [table.columns[n] for n in self.names]
         else:
-            cols = [Column(np.zeros(0, _dtype(k))) for k in self.kinds]
+            cols = [Column(np.zeros(0, DTYPES[k])) for k in self.kinds]
         self.store = _RowStore(self.kinds)
         key_cols = [cols[p] for p in self.key_pos]
         ok = np.ones(len(cols[0]), bool)
@@ -977,7 +966,7 @@ class ChangelogTable(_Table):
         written = np.asarray(snap["written"], np.int64)
         cols = []
         for j, k in enumerate(self.kinds):
-            vals = np.empty(len(written), _dtype(k))
+            vals = np.empty(len(written), DTYPES[k])
             vals[:] = snap[f"v{j}"]
             ok = np.asarray(snap[f"ok{j}"], bool)
             if k == "O":
@@ -1157,7 +1146,7 @@ class LookupJoin:
             found[sel] = found_s
             cols = []
             for kind, c in zip(self.table.kinds, cols_s):
-                vals = np.empty(n, object) if kind == "O" else np.zeros(n, _dtype(kind))
+                vals = np.empty(n, object) if kind == "O" else np.zeros(n, DTYPES[kind])
                 valid = np.zeros(n, bool)
                 vals[sel] = c.values
                 valid[sel] = c.is_valid()
@@ -1179,7 +1168,7 @@ class LookupJoin:
         return result
 
     def _nothing(self, n: int):
-        return np.zeros(n, bool), [Column(np.zeros(n, _dtype(k))) for k in self.table.kinds]
+        return np.zeros(n, bool), [Column(np.zeros(n, DTYPES[k])) for k in self.table.kinds]
 
 
 def _null_where(c: Column, null: np.ndarray) -> Column:

@@ -102,7 +102,7 @@ import numpy as np
 
 from runtime_lib import kernels as K
 from runtime_lib.aggregates import Agg, AggregateStates
-from runtime_lib.columns import FILLERS, Batch, Column, concat_columns
+from runtime_lib.columns import DTYPES, FILLERS, Batch, Column, concat_columns
 from runtime_lib.keys import KeyEncoder, PairTable
 from runtime_lib.watermarks import WM_MAX, WM_MIN
 
@@ -258,7 +258,7 @@ def _slice_cols(cols, a: int, b: int):
 
 
 def _empty_column(kind: str) -> Column:
-    return Column(np.zeros(0, dtype={"b": bool, "i": np.int64, "f": np.float64, "O": object}[kind]))
+    return Column(np.zeros(0, dtype=DTYPES[kind]))
 
 
 def _concat_output(batches: list[Batch], names: list[str], kinds: list[str]) -> Batch:
@@ -321,7 +321,7 @@ class _Changelog:
         self.kinds = kinds
         self.table = PairTable()
         self.alive = np.zeros(16, bool)
-        self.cols: list[Column] = [Column(np.zeros(16, _dtype(k)), np.zeros(16, bool)) for k in kinds]
+        self.cols: list[Column] = [Column(np.zeros(16, DTYPES[k]), np.zeros(16, bool)) for k in kinds]
         self.dead = 0
 
     def _ensure(self, n: int) -> None:
@@ -405,16 +405,12 @@ class _Changelog:
         self.table = PairTable.from_pairs(a, np.asarray(snap[f"{prefix}b"], np.int64))
         self.cols = []
         for j, k in enumerate(self.kinds):
-            vals = np.empty(len(a), _dtype(k))
+            vals = np.empty(len(a), DTYPES[k])
             vals[:] = snap[f"{prefix}v{j}"]
             self.cols.append(Column(vals, np.asarray(snap[f"{prefix}ok{j}"], bool)))
         self.alive = np.ones(len(a), bool)
         self._ensure(16)
         self.dead = 0
-
-
-def _dtype(kind: str):
-    return {"b": bool, "i": np.int64, "f": np.float64, "O": object}[kind]
 
 
 def _csr(groups_sorted: np.ndarray) -> np.ndarray:
@@ -536,8 +532,8 @@ class WindowAggregate:
         one = {"b": [True], "i": [1], "f": [1.5], "O": ["x"]}
         neg = {"b": [False], "i": [-1], "f": [-1.5], "O": ["y"]}
         for vals in (one, neg):
-            keys = [Column(np.array(vals[k], dtype=_dtype(k))) for k in self.key_kinds]
-            args = [Column(np.array(vals[k], dtype=_dtype(k))) for k in self.arg_kinds]
+            keys = [Column(np.array(vals[k], dtype=DTYPES[k])) for k in self.key_kinds]
+            args = [Column(np.array(vals[k], dtype=DTYPES[k])) for k in self.arg_kinds]
             filters = [np.ones(1, bool)] * (1 + max([a.filter for a in self.aggs if a.filter is not None], default=-1))
             twin.process(keys=keys, ts=np.array([0]), watermark_before=np.array([WM_MIN]), args=args,
                          filters=filters)
