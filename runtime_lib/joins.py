@@ -87,7 +87,8 @@ Semantics (FLINK_SEMANTICS.md, Joins):
   join's timers before it forwards a watermark);
   ``tests/runtime_joins/test_join_then_window.py`` wires a TUMBLE this way.
 
-``snapshot()`` / ``restore()`` give and take numpy arrays and JSON-able values.
+State: both joins implement ``runtime_lib.state.Stateful`` (``snapshot()`` /
+``restore(data)``: numpy arrays and JSON values, never pickle).
 
 Memory: one buffered row per row whose bound is ahead of the watermark (both
 sides), with its columns; key dictionaries are compacted as keys expire.
@@ -106,6 +107,7 @@ from runtime_lib.codes import Codes
 from runtime_lib.columns import DTYPES, FILLERS, Batch, Column
 from runtime_lib.kernels import jit
 from runtime_lib.keys import PairTable, numeric_bits
+from runtime_lib.state import values_data, values_from_data
 from runtime_lib.watermarks import WM_MAX, WM_MIN
 
 _CLAMP = 1 << 62  # watermarks and bounds are clamped to +-2^62 before arithmetic
@@ -482,25 +484,19 @@ class _Rows:
     def live_keys(self) -> np.ndarray:
         return self.kid[: self.n][self.alive[: self.n]]
 
-    def snapshot(self, prefix: str) -> dict:
+    def snapshot(self) -> dict:
         self.compact()
         n = self.n
-        snap = {f"{prefix}{name}": getattr(self, name)[:n].copy() for name in self._INT_FIELDS}
-        for j, (v, ok) in enumerate(zip(self.vals, self.ok)):
-            snap[f"{prefix}v{j}"] = v[:n].tolist() if v.dtype == object else v[:n].copy()
-            snap[f"{prefix}ok{j}"] = ok[:n].copy()
-        return snap
+        data: dict = {name: getattr(self, name)[:n].copy() for name in self._INT_FIELDS}
+        data["values"] = [values_data(v[:n]) for v in self.vals]
+        data["valid"] = [ok[:n].copy() for ok in self.ok]
+        return data
 
-    def restore(self, snap: dict, prefix: str) -> None:
+    def restore(self, data: dict) -> None:
         self.__init__(self.kinds)
-        kid = np.asarray(snap[f"{prefix}kid"], np.int64)
-        cols = []
-        for j, k in enumerate(self.kinds):
-            vals = np.empty(len(kid), DTYPES[k])
-            vals[:] = snap[f"{prefix}v{j}"]
-            cols.append(Column(vals, np.asarray(snap[f"{prefix}ok{j}"], bool)))
-        self.append(cols, kid, *(np.asarray(snap[f"{prefix}{name}"], np.int64)
-                                 for name in ("ts", "bound", "seq", "hits")))
+        cols = [Column(values_from_data(v, k), np.asarray(ok, bool))
+                for k, v, ok in zip(self.kinds, data["values"], data["valid"], strict=True)]
+        self.append(cols, *(np.asarray(data[name], np.int64) for name in self._INT_FIELDS))
 
 
 # ---------------------------------------------------------------------------
@@ -845,22 +841,19 @@ class IntervalJoin(_Sides):
     def snapshot(self) -> dict:
         """State as numpy arrays and JSON-able values (no pickle)."""
         self._compact(force=True)
-        snap = {"wm": self._wm, "seq": self._seq, "late_count": self.late_count,
+        return {"wm": self._wm, "seq": self._seq, "late_count": self.late_count,
                 "late_left": self.late_left, "late_right": self.late_right,
-                "peak_state_rows": self.peak_state_rows}
-        snap.update({f"keys.{k}": v for k, v in self.keys.snapshot().items()})
-        snap.update(self.state[L].snapshot("left."))
-        snap.update(self.state[R].snapshot("right."))
-        return snap
+                "peak_state_rows": self.peak_state_rows, "keys": self.keys.snapshot(),
+                "left": self.state[L].snapshot(), "right": self.state[R].snapshot()}
 
-    def restore(self, snap: dict) -> None:
-        """Bring a freshly constructed join of the same configuration back to ``snap``."""
+    def restore(self, data: dict) -> None:
+        """Bring a freshly constructed join of the same configuration back to ``data``."""
         for name in ("late_count", "late_left", "late_right", "peak_state_rows"):
-            setattr(self, name, int(snap[name]))
-        self._wm, self._seq = int(snap["wm"]), int(snap["seq"])
-        self.keys.restore({k[5:]: v for k, v in snap.items() if k.startswith("keys.")})
-        self.state[L].restore(snap, "left.")
-        self.state[R].restore(snap, "right.")
+            setattr(self, name, int(data[name]))
+        self._wm, self._seq = int(data["wm"]), int(data["seq"])
+        self.keys.restore(data["keys"])
+        self.state[L].restore(data["left"])
+        self.state[R].restore(data["right"])
 
 
 # ---------------------------------------------------------------------------
@@ -1097,17 +1090,15 @@ class Join(_Sides):
         TTL deadlines are stored as they are (monotonic clock: restore on the
         same host, or pass a ``clock`` that continues it)."""
         self._compact(force=True)
-        snap = {"seq": self._seq, "expired_rows": self.expired_rows}
-        snap.update({f"keys.{k}": v for k, v in self.keys.snapshot().items()})
-        snap.update(self.state[L].snapshot("left."))
-        snap.update(self.state[R].snapshot("right."))
-        return snap
+        return {"seq": self._seq, "expired_rows": self.expired_rows, "peak_state_rows": self.peak_state_rows,
+                "keys": self.keys.snapshot(), "left": self.state[L].snapshot(), "right": self.state[R].snapshot()}
 
-    def restore(self, snap: dict) -> None:
-        self._seq, self.expired_rows = int(snap["seq"]), int(snap["expired_rows"])
-        self.keys.restore({k[5:]: v for k, v in snap.items() if k.startswith("keys.")})
-        self.state[L].restore(snap, "left.")
-        self.state[R].restore(snap, "right.")
+    def restore(self, data: dict) -> None:
+        self._seq, self.expired_rows = int(data["seq"]), int(data["expired_rows"])
+        self.peak_state_rows = int(data["peak_state_rows"])
+        self.keys.restore(data["keys"])
+        self.state[L].restore(data["left"])
+        self.state[R].restore(data["right"])
 
 
 def _equal(values: np.ndarray, x) -> np.ndarray:

@@ -112,6 +112,7 @@ import numpy as np
 from runtime_lib.codes import Codes
 from runtime_lib.columns import DTYPES, FILLERS, Batch, Column
 from runtime_lib.schema import Field, Schema, as_schema
+from runtime_lib.state import Stateful, values_data, values_from_data
 from runtime_lib.temporal import parse_dates, parse_times, parse_timestamps
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -377,6 +378,29 @@ class _RowStore:
         return found, cols
 
 
+    def snapshot(self) -> dict:
+        """The rows as data, in the order their keys were first stored (which
+        breaks ties of LRU eviction): the keys (a key of several columns as a
+        list), the columns, whether a key is present (False: a cached miss),
+        and the write and use times."""
+        occ = self.occupied()
+        keys = [list(k) if isinstance(k, tuple) else k for k in self.key_of[occ].tolist()]
+        return {"keys": keys, "values": [values_data(v[occ]) for v in self.vals],
+                "valid": [ok[occ] for ok in self.ok], "present": self.present[occ],
+                "written": self.written[occ], "used": self.used[occ]}
+
+    def restore(self, data: dict) -> None:
+        self.__init__(self.kinds)
+        keys = [tuple(k) if isinstance(k, list) else k for k in data["keys"]]
+        if not keys:
+            return
+        cols = [Column(values_from_data(v, k), np.asarray(ok, bool))
+                for k, v, ok in zip(self.kinds, data["values"], data["valid"], strict=True)]
+        slots = self.put(keys, np.asarray(data["present"], bool), cols, 0)
+        self.written[slots] = data["written"]
+        self.used[slots] = data["used"]
+
+
 def _object_array(values: list) -> np.ndarray:
     arr = np.empty(len(values), object)
     arr[:] = values
@@ -513,6 +537,15 @@ class CachedTable(_Table):
 
     def describe(self) -> str:
         raise NotImplementedError
+
+    def snapshot(self) -> dict:
+        """The cache (rows, known misses, write and use times): after a restore
+        it serves the same keys without a round trip, and past their TTL while
+        the store is down."""
+        return {"cache": self.cache.snapshot()}
+
+    def restore(self, data: dict) -> None:
+        self.cache.restore(data["cache"])
 
     def _fetch(self, keys: list) -> tuple[np.ndarray, list[Column]]:
         raise NotImplementedError
@@ -952,30 +985,13 @@ class ChangelogTable(_Table):
 
     def snapshot(self) -> dict:
         """The table as numpy arrays and JSON-able lists (no pickle)."""
-        occ = np.sort(self.store.occupied())
-        _, cols = self.store.gather(occ)
-        snap: dict = {"written": self.store.written[occ].copy()}
-        for j, c in enumerate(cols):
-            snap[f"v{j}"] = c.to_pylist() if c.values.dtype == object else c.values.copy()
-            snap[f"ok{j}"] = c.is_valid().copy()
-        return snap
+        return {"rows": self.store.snapshot()}
 
-    def restore(self, snap: dict) -> None:
-        """Bring a freshly constructed table of the same fields back to ``snap``."""
-        self.store = _RowStore(self.kinds)
-        written = np.asarray(snap["written"], np.int64)
-        cols = []
-        for j, k in enumerate(self.kinds):
-            vals = np.empty(len(written), DTYPES[k])
-            vals[:] = snap[f"v{j}"]
-            ok = np.asarray(snap[f"ok{j}"], bool)
-            if k == "O":
-                vals[~ok] = None
-            cols.append(Column(vals, ok))
-        if len(written):
-            uniq, inverse = distinct_keys([cols[p] for p in self.key_pos])
-            slots = self.store.put(uniq, np.ones(len(uniq), bool), [c.take(np.argsort(inverse)) for c in cols], 0)
-            self.store.written[slots] = written[np.argsort(inverse)]
+    def restore(self, data: dict) -> None:
+        """Bring a freshly constructed table of the same fields back to ``data``
+        (a KafkaTable then still reads its topic from the earliest offset before
+        its first lookup: the changes upsert what was restored)."""
+        self.store.restore(data["rows"])
 
     def lookup(self, keys: list[Column]) -> tuple[np.ndarray, list[Column]]:
         t0 = time.perf_counter()
@@ -1166,6 +1182,17 @@ class LookupJoin:
             result = Batch(out, n, rows.watermarks, rows.ops)
         self.rows_out += result.num_rows
         return result
+
+    def snapshot(self) -> dict:
+        """The counters, and the table's state: a cache, or the rows of a
+        changelog table (None for a table read from a file at start)."""
+        table = self.table.snapshot() if isinstance(self.table, Stateful) else None
+        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "table": table}
+
+    def restore(self, data: dict) -> None:
+        self.rows_in, self.rows_out = int(data["rows_in"]), int(data["rows_out"])
+        if data["table"] is not None:
+            self.table.restore(data["table"])
 
     def _nothing(self, n: int):
         return np.zeros(n, bool), [Column(np.zeros(n, DTYPES[k])) for k in self.table.kinds]
