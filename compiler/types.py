@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from runtime_lib.schema import KINDS as RUNTIME_KINDS
+
 INTEGERS = ("TINYINT", "SMALLINT", "INT", "BIGINT")
 FLOATS = ("FLOAT", "DOUBLE", "DECIMAL")
 NUMERICS = INTEGERS + FLOATS
@@ -16,28 +18,13 @@ STRINGS = ("VARCHAR", "CHAR")
 TIMESTAMPS = ("TIMESTAMP", "TIMESTAMP_LTZ")
 TEMPORALS = TIMESTAMPS + ("DATE", "TIME")
 
-# numpy storage kind per SQL type, see runtime_lib/columns.py
-STORAGE = {
-    "BOOLEAN": "b",
-    "TINYINT": "i",
-    "SMALLINT": "i",
-    "INT": "i",
-    "BIGINT": "i",
-    "FLOAT": "f",
-    "DOUBLE": "f",
-    "DECIMAL": "f",
-    "VARCHAR": "O",
-    "CHAR": "O",
-    "TIMESTAMP": "i",
-    "TIMESTAMP_LTZ": "i",
-    "DATE": "i",
-    "TIME": "i",
-    "INTERVAL": "i",
-    "ARRAY": "O",
-    "MAP": "O",
-    "ROW": "O",
-    "NULL": "O",
-}
+# numpy storage kind per SQL type: the runtime's table (runtime_lib.schema.KINDS),
+# for the types the analyzer knows; INTERVAL exists at compile time only
+# (tests/test_storage_kinds.py checks every type against the runtime)
+_RUNTIME_TYPES = ("BOOLEAN", "TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT", "DOUBLE", "DECIMAL",
+                  "VARCHAR", "CHAR", "TIMESTAMP", "TIMESTAMP_LTZ", "DATE", "TIME", "ARRAY", "MAP",
+                  "ROW", "NULL")
+STORAGE = {name: RUNTIME_KINDS[name] for name in _RUNTIME_TYPES} | {"INTERVAL": "i"}
 
 KNOWN = set(STORAGE) - {"NULL"}
 

@@ -88,7 +88,7 @@ import numpy as np
 
 from runtime_lib import kernels as K
 from runtime_lib.columns import FILLERS, Column
-from runtime_lib.keys import Dictionary, PairTable, _numeric_bits
+from runtime_lib.keys import Dictionary, PairTable, numeric_bits
 
 VARIANCE_FUNCS = {"stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"}
 FUNCS = {
@@ -498,7 +498,7 @@ class DistinctState(_State):
             rows = np.flatnonzero(slots >= 0)
             codes[rows] = self.dictionary.encode(Column(col.values[rows]))
             return codes
-        return _numeric_bits(Column(col.values), self.kind)
+        return numeric_bits(Column(col.values), self.kind)
 
     def update(self, slots, cols, seqs):
         n_before = self.pairs.n
@@ -924,21 +924,22 @@ class AggregateStates:
         self.n_slots = g
 
     def snapshot(self) -> dict:
+        """Every state array cut to the slots in use, copied (later updates do
+        not reach it); strings as lists."""
         n = self.n_slots
         self.take(np.arange(n))  # trims every array to n slots
-        snap = {"n_slots": n, "rows.cnt": self.rows.cnt[:n].copy()}
-        for j, p in enumerate(self._parts):
-            for name, val in p.state.snapshot().items():
-                snap[f"part{j}.{name}"] = val[:n] if name in p.state.arrays else val
-        return snap
+        parts = []
+        for p in self._parts:
+            part = p.state.snapshot()
+            parts.append({name: val[:n].copy() if name in p.state.arrays else val for name, val in part.items()})
+        return {"n_slots": n, "rows": self.rows.cnt[:n].copy(), "parts": parts}
 
-    def restore(self, snap: dict) -> None:
+    def restore(self, data: dict) -> None:
         self.__init__(self.aggs, self.arg_kinds)
-        self.n_slots = int(snap["n_slots"])
-        self.rows.cnt = np.array(snap["rows.cnt"], np.int64)
-        for j, p in enumerate(self._parts):
-            prefix = f"part{j}."
-            p.state.restore({k[len(prefix):]: v for k, v in snap.items() if k.startswith(prefix)})
+        self.n_slots = int(data["n_slots"])
+        self.rows.cnt = np.array(data["rows"], np.int64)
+        for p, part in zip(self._parts, data["parts"], strict=True):
+            p.state.restore(part)
         cap = max(16, self.n_slots)
         self.rows.ensure(cap)
         for p in self._parts:

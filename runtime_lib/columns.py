@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 FILLERS: dict[str, object] = {"b": False, "i": 0, "f": 0.0, "O": None}
+#: numpy dtype of each storage kind (the one table; schema.KINDS maps SQL types to kinds)
+DTYPES: dict[str, type] = {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,7 @@ def column_from_pylist(values: list, dtype: str) -> Column:
     valid = np.fromiter((v is not None for v in values), dtype=bool, count=len(values))
     filler = FILLERS[dtype]
     filled = [filler if v is None else v for v in values]
-    np_dtype = {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}[dtype]
+    np_dtype = DTYPES[dtype]
     if dtype == "O":
         arr = np.empty(len(filled), dtype=object)
         arr[:] = filled
@@ -160,6 +162,6 @@ def concat_batches(parts: list[Batch]) -> Batch:
 
 def null_column(kind: str, n: int) -> Column:
     """``n`` NULLs of storage kind 'b', 'i', 'f' or 'O' (a rolled-up grouping key)."""
-    np_dtype = {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}[kind]
+    np_dtype = DTYPES[kind]
     values = np.empty(n, dtype=object) if kind == "O" else np.zeros(n, dtype=np_dtype)
     return Column(values, np.zeros(n, dtype=bool))

@@ -87,7 +87,8 @@ Semantics (FLINK_SEMANTICS.md, Joins):
   join's timers before it forwards a watermark);
   ``tests/runtime_joins/test_join_then_window.py`` wires a TUMBLE this way.
 
-``snapshot()`` / ``restore()`` give and take numpy arrays and JSON-able values.
+State: both joins implement ``runtime_lib.state.Stateful`` (``snapshot()`` /
+``restore(data)``: numpy arrays and JSON values, never pickle).
 
 Memory: one buffered row per row whose bound is ahead of the watermark (both
 sides), with its columns; key dictionaries are compacted as keys expire.
@@ -98,14 +99,15 @@ sorted by merging each batch in (numba): no Python loop per row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
 
-from runtime_lib.columns import FILLERS, Batch, Column
+from runtime_lib.codes import Codes
+from runtime_lib.columns import DTYPES, FILLERS, Batch, Column
 from runtime_lib.kernels import jit
-from runtime_lib.keys import PairTable
+from runtime_lib.keys import PairTable, numeric_bits
+from runtime_lib.state import values_data, values_from_data
 from runtime_lib.watermarks import WM_MAX, WM_MIN
 
 _CLAMP = 1 << 62  # watermarks and bounds are clamped to +-2^62 before arithmetic
@@ -121,10 +123,6 @@ class JoinResult(NamedTuple):
 
     rows: Batch
     late: np.ndarray
-
-
-def _dtype(kind: str):
-    return {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}[kind]
 
 
 def _as_ts(ts) -> np.ndarray:
@@ -151,7 +149,7 @@ def _effective_wm(watermark_before, n: int, floor: int) -> np.ndarray:
 
 
 def _empty_batch(names: list[str], kinds: list[str], with_wm: bool, with_ops: bool = False) -> Batch:
-    cols = {n: Column(np.zeros(0, _dtype(k))) for n, k in zip(names, kinds)}
+    cols = {n: Column(np.zeros(0, DTYPES[k])) for n, k in zip(names, kinds)}
     return Batch(cols, 0, np.zeros(0, np.int64) if with_wm else None,
                  np.zeros(0, object) if with_ops else None)
 
@@ -253,38 +251,6 @@ def _expand(start: np.ndarray, end: np.ndarray, order: np.ndarray) -> tuple[np.n
 # ---------------------------------------------------------------------------
 
 
-class _StrCodes(dict):
-    """str -> dense code; ``values`` lists the strings by code."""
-
-    def __init__(self):
-        super().__init__()
-        self.values: list = []
-
-    def codes(self, values: np.ndarray) -> np.ndarray:
-        """Codes of ``values``, new strings numbered in order of first appearance.
-        Every loop runs in C (map, dict.fromkeys, dict.update)."""
-        codes = np.fromiter(map(self.get, values, repeat(-1)), np.int64, count=len(values))
-        miss = codes < 0
-        if miss.any():
-            missing = values[miss]
-            fresh = dict.fromkeys(missing.tolist())  # small: the batch's new keys, in order
-            n0 = len(self)
-            fresh.update(zip(fresh, range(n0, n0 + len(fresh))))
-            self.update(fresh)
-            self.values.extend(fresh)
-            codes[miss] = np.fromiter(map(fresh.__getitem__, missing), np.int64, count=len(missing))
-        return codes
-
-
-def _numeric_bits(col: Column, kind: str) -> np.ndarray:
-    v = col.values
-    if kind == "f":
-        v = v.astype(np.float64) + 0.0  # -0.0 -> 0.0
-        v[np.isnan(v)] = np.nan  # one NaN payload
-        return v.view(np.int64)
-    return v.astype(np.int64, copy=False)
-
-
 class _KeyIds:
     """Dense int64 ids for join keys (equal keys of both inputs get one id).
 
@@ -295,23 +261,23 @@ class _KeyIds:
 
     def __init__(self, kinds: list[str]):
         self.kinds = list(kinds)
-        self.cols = [_StrCodes() if k == "O" else PairTable() for k in self.kinds]
+        self.cols = [Codes() if k == "O" else PairTable() for k in self.kinds]
         self.folds = [PairTable() for _ in self.kinds[1:]]
 
     def __len__(self) -> int:
         if len(self.kinds) > 1:
             return self.folds[-1].n
         c = self.cols[0]
-        return len(c) if isinstance(c, _StrCodes) else c.n
+        return len(c) if isinstance(c, Codes) else c.n
 
     def _codes(self, j: int, material) -> np.ndarray:
         table = self.cols[j]
-        if isinstance(table, _StrCodes):
-            return table.codes(material)
+        if isinstance(table, Codes):
+            return table.encode(material)
         return table.insert(np.zeros(len(material), np.int64), material)
 
     def _material(self, cols: list[Column]) -> list:
-        return [c.values if k == "O" else _numeric_bits(c, k) for c, k in zip(cols, self.kinds)]
+        return [c.values if k == "O" else numeric_bits(c, k) for c, k in zip(cols, self.kinds)]
 
     def _ids(self, material: list) -> np.ndarray:
         ids = self._codes(0, material[0])
@@ -334,9 +300,9 @@ class _KeyIds:
         """What ``_ids`` takes to give these keys again (strings, numeric bits)."""
         out = []
         for table, codes in zip(self.cols, self._column_codes(ids)):
-            if isinstance(table, _StrCodes):
+            if isinstance(table, Codes):
                 arr = np.empty(len(codes), object)
-                arr[:] = [table.values[c] for c in codes.tolist()]
+                arr[:] = [table.by_code[c] for c in codes.tolist()]
                 out.append(arr)
             else:
                 out.append(table.keys2[codes].copy())
@@ -379,7 +345,7 @@ class _KeyIds:
 
         total = sum(f._tval.nbytes * 3 for f in self.folds)
         for c in self.cols:
-            total += sys.getsizeof(c) + 8 * len(c.values) if isinstance(c, _StrCodes) else c._tval.nbytes * 3
+            total += sys.getsizeof(c.index) + 8 * len(c) if isinstance(c, Codes) else c._tval.nbytes * 3
         return total
 
 
@@ -402,7 +368,7 @@ class _Rows:
         self.n = 0
         self.n_alive = 0
         cap = 16
-        self.vals = [np.zeros(cap, _dtype(k)) for k in self.kinds]
+        self.vals = [np.zeros(cap, DTYPES[k]) for k in self.kinds]
         self.ok = [np.ones(cap, bool) for _ in self.kinds]
         for name in self._INT_FIELDS:
             setattr(self, name, np.zeros(cap, np.int64))
@@ -518,25 +484,19 @@ class _Rows:
     def live_keys(self) -> np.ndarray:
         return self.kid[: self.n][self.alive[: self.n]]
 
-    def snapshot(self, prefix: str) -> dict:
+    def snapshot(self) -> dict:
         self.compact()
         n = self.n
-        snap = {f"{prefix}{name}": getattr(self, name)[:n].copy() for name in self._INT_FIELDS}
-        for j, (v, ok) in enumerate(zip(self.vals, self.ok)):
-            snap[f"{prefix}v{j}"] = v[:n].tolist() if v.dtype == object else v[:n].copy()
-            snap[f"{prefix}ok{j}"] = ok[:n].copy()
-        return snap
+        data: dict = {name: getattr(self, name)[:n].copy() for name in self._INT_FIELDS}
+        data["values"] = [values_data(v[:n]) for v in self.vals]
+        data["valid"] = [ok[:n].copy() for ok in self.ok]
+        return data
 
-    def restore(self, snap: dict, prefix: str) -> None:
+    def restore(self, data: dict) -> None:
         self.__init__(self.kinds)
-        kid = np.asarray(snap[f"{prefix}kid"], np.int64)
-        cols = []
-        for j, k in enumerate(self.kinds):
-            vals = np.empty(len(kid), _dtype(k))
-            vals[:] = snap[f"{prefix}v{j}"]
-            cols.append(Column(vals, np.asarray(snap[f"{prefix}ok{j}"], bool)))
-        self.append(cols, kid, *(np.asarray(snap[f"{prefix}{name}"], np.int64)
-                                 for name in ("ts", "bound", "seq", "hits")))
+        cols = [Column(values_from_data(v, k), np.asarray(ok, bool))
+                for k, v, ok in zip(self.kinds, data["values"], data["valid"], strict=True)]
+        self.append(cols, *(np.asarray(data[name], np.int64) for name in self._INT_FIELDS))
 
 
 # ---------------------------------------------------------------------------
@@ -547,7 +507,7 @@ class _Rows:
 def _pick(kind: str, src: np.ndarray, idx: np.ndarray, batch_col: Column | None, state: _Rows, j: int) -> Column:
     """One output column: rows from the input batch, from state, or NULL."""
     m = len(src)
-    vals = np.empty(m, object) if kind == "O" else np.zeros(m, _dtype(kind))
+    vals = np.empty(m, object) if kind == "O" else np.zeros(m, DTYPES[kind])
     ok = np.zeros(m, bool)
     sel = np.flatnonzero(src == _FROM_BATCH)
     if len(sel):
@@ -881,22 +841,19 @@ class IntervalJoin(_Sides):
     def snapshot(self) -> dict:
         """State as numpy arrays and JSON-able values (no pickle)."""
         self._compact(force=True)
-        snap = {"wm": self._wm, "seq": self._seq, "late_count": self.late_count,
+        return {"wm": self._wm, "seq": self._seq, "late_count": self.late_count,
                 "late_left": self.late_left, "late_right": self.late_right,
-                "peak_state_rows": self.peak_state_rows}
-        snap.update({f"keys.{k}": v for k, v in self.keys.snapshot().items()})
-        snap.update(self.state[L].snapshot("left."))
-        snap.update(self.state[R].snapshot("right."))
-        return snap
+                "peak_state_rows": self.peak_state_rows, "keys": self.keys.snapshot(),
+                "left": self.state[L].snapshot(), "right": self.state[R].snapshot()}
 
-    def restore(self, snap: dict) -> None:
-        """Bring a freshly constructed join of the same configuration back to ``snap``."""
+    def restore(self, data: dict) -> None:
+        """Bring a freshly constructed join of the same configuration back to ``data``."""
         for name in ("late_count", "late_left", "late_right", "peak_state_rows"):
-            setattr(self, name, int(snap[name]))
-        self._wm, self._seq = int(snap["wm"]), int(snap["seq"])
-        self.keys.restore({k[5:]: v for k, v in snap.items() if k.startswith("keys.")})
-        self.state[L].restore(snap, "left.")
-        self.state[R].restore(snap, "right.")
+            setattr(self, name, int(data[name]))
+        self._wm, self._seq = int(data["wm"]), int(data["seq"])
+        self.keys.restore(data["keys"])
+        self.state[L].restore(data["left"])
+        self.state[R].restore(data["right"])
 
 
 # ---------------------------------------------------------------------------
@@ -1133,17 +1090,15 @@ class Join(_Sides):
         TTL deadlines are stored as they are (monotonic clock: restore on the
         same host, or pass a ``clock`` that continues it)."""
         self._compact(force=True)
-        snap = {"seq": self._seq, "expired_rows": self.expired_rows}
-        snap.update({f"keys.{k}": v for k, v in self.keys.snapshot().items()})
-        snap.update(self.state[L].snapshot("left."))
-        snap.update(self.state[R].snapshot("right."))
-        return snap
+        return {"seq": self._seq, "expired_rows": self.expired_rows, "peak_state_rows": self.peak_state_rows,
+                "keys": self.keys.snapshot(), "left": self.state[L].snapshot(), "right": self.state[R].snapshot()}
 
-    def restore(self, snap: dict) -> None:
-        self._seq, self.expired_rows = int(snap["seq"]), int(snap["expired_rows"])
-        self.keys.restore({k[5:]: v for k, v in snap.items() if k.startswith("keys.")})
-        self.state[L].restore(snap, "left.")
-        self.state[R].restore(snap, "right.")
+    def restore(self, data: dict) -> None:
+        self._seq, self.expired_rows = int(data["seq"]), int(data["expired_rows"])
+        self.peak_state_rows = int(data["peak_state_rows"])
+        self.keys.restore(data["keys"])
+        self.state[L].restore(data["left"])
+        self.state[R].restore(data["right"])
 
 
 def _equal(values: np.ndarray, x) -> np.ndarray:

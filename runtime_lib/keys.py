@@ -29,11 +29,10 @@ keys.
 
 from __future__ import annotations
 
-from itertools import islice
-
 import numpy as np
 
 from runtime_lib import kernels as K
+from runtime_lib.codes import Codes
 from runtime_lib.columns import FILLERS, Column
 
 _NULL = object()  # dictionary key of NULL in string columns (never equal to a str)
@@ -106,13 +105,9 @@ class PairTable:
         return out
 
 
-class _Codes(dict):
-    def __missing__(self, key):
-        code = self[key] = len(self)
-        return code
-
-
-def _numeric_bits(col: Column, kind: str) -> np.ndarray:
+def numeric_bits(col: Column, kind: str) -> np.ndarray:
+    """The int64 bits of a numeric key column, such that equal keys have equal
+    bits: ``-0.0`` is ``0.0`` and every NaN one NaN (SQL groups them together)."""
     v = col.values
     if kind == "f":
         v = v.astype(np.float64) + 0.0  # -0.0 -> 0.0
@@ -129,8 +124,7 @@ class Dictionary:
             raise ValueError(f"unknown column kind {kind!r}")
         self.kind = kind
         if kind == "O":
-            self._codes = _Codes()
-            self._values: list = []
+            self._codes = Codes()
         else:
             self._table = PairTable()
 
@@ -143,15 +137,8 @@ class Dictionary:
             if col.valid is not None and not col.valid.all():
                 values = values.copy()
                 values[~col.valid] = _NULL
-            n_before = len(self._codes)
-            codes = np.fromiter(map(self._codes.__getitem__, values), np.int64, count=len(values))
-            added = len(self._codes) - n_before
-            if added:  # the newest keys only: copying the whole dictionary is O(keys)
-                newest = list(islice(reversed(self._codes), added))
-                newest.reverse()
-                self._values.extend(newest)
-            return codes
-        bits = _numeric_bits(col, self.kind)
+            return self._codes.encode(values)
+        bits = numeric_bits(col, self.kind)
         marker = np.zeros(len(bits), np.int64)
         if col.valid is not None:
             marker[~col.valid] = 1
@@ -163,8 +150,7 @@ class Dictionary:
         if self.kind == "O":
             vals = np.empty(len(codes), dtype=object)
             if len(codes):
-                lookup = np.empty(len(self._values), dtype=object)
-                lookup[:] = self._values
+                lookup = np.fromiter(self._codes.by_code, object, count=len(self._codes))
                 vals[:] = lookup[codes]
             valid = np.fromiter((v is not _NULL for v in vals), bool, count=len(vals))
             if not valid.all():

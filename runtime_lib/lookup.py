@@ -109,8 +109,10 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime_lib.columns import FILLERS, Batch, Column
+from runtime_lib.codes import Codes
+from runtime_lib.columns import DTYPES, FILLERS, Batch, Column
 from runtime_lib.schema import Field, Schema, as_schema
+from runtime_lib.state import Stateful, values_data, values_from_data
 from runtime_lib.temporal import parse_dates, parse_times, parse_timestamps
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -119,10 +121,6 @@ _INT_TEXT = re.compile(r"[+-]?\d+")
 
 class LookupUnavailable(RuntimeError):
     """The lookup store stayed unreachable for ``max_retries`` retries."""
-
-
-def _dtype(kind: str):
-    return {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}[kind]
 
 
 def _mask_of(result, n: int) -> np.ndarray:
@@ -142,12 +140,6 @@ def _now_ms() -> int:
 # ---------------------------------------------------------------------------
 
 
-class _Codes(dict):
-    def __missing__(self, key):
-        code = self[key] = len(self)
-        return code
-
-
 def distinct_keys(keys: list[Column]) -> tuple[list, np.ndarray]:
     """(distinct key values as Python scalars or tuples, code of each row).
     The rows given must have no NULL key."""
@@ -156,13 +148,11 @@ def distinct_keys(keys: list[Column]) -> tuple[list, np.ndarray]:
         if values.dtype != object:
             uniq, inverse = np.unique(values, return_inverse=True)
             return uniq.tolist(), inverse.astype(np.int64).reshape(-1)
-        codes = _Codes()
-        inverse = np.fromiter(map(codes.__getitem__, values), np.int64, count=len(values))
-        return list(codes), inverse
-    codes = _Codes()
-    tuples = zip(*(k.values.tolist() for k in keys))
-    inverse = np.fromiter(map(codes.__getitem__, tuples), np.int64, count=len(keys[0]))
-    return list(codes), inverse
+        codes = Codes()
+        return codes.by_code, codes.encode(values)
+    codes = Codes()
+    tuples = np.fromiter(zip(*(k.values.tolist() for k in keys)), object, count=len(keys[0]))
+    return codes.by_code, codes.encode(tuples)
 
 
 # ---------------------------------------------------------------------------
@@ -275,10 +265,10 @@ def column_of(values: list, kind: str) -> Column:
             return Column(arr, arr != None)
         return Column(arr)
     if None not in values:
-        return Column(np.array(values, _dtype(kind)) if n else np.zeros(0, _dtype(kind)))
+        return Column(np.array(values, DTYPES[kind]) if n else np.zeros(0, DTYPES[kind]))
     ok = np.fromiter((v is not None for v in values), bool, count=n)
     filler = FILLERS[kind]
-    return Column(np.array([filler if v is None else v for v in values], _dtype(kind)), ok)
+    return Column(np.array([filler if v is None else v for v in values], DTYPES[kind]), ok)
 
 
 # ---------------------------------------------------------------------------
@@ -297,7 +287,7 @@ class _RowStore:
         self.free: list[int] = []
         self.top = 0  # slots ever handed out
         cap = 64
-        self.vals = [np.zeros(cap, _dtype(k)) if k != "O" else np.empty(cap, object) for k in self.kinds]
+        self.vals = [np.zeros(cap, DTYPES[k]) if k != "O" else np.empty(cap, object) for k in self.kinds]
         self.ok = [np.zeros(cap, bool) for _ in self.kinds]
         self.present = np.zeros(cap, bool)
         self.written = np.zeros(cap, np.int64)
@@ -388,6 +378,29 @@ class _RowStore:
         return found, cols
 
 
+    def snapshot(self) -> dict:
+        """The rows as data, in the order their keys were first stored (which
+        breaks ties of LRU eviction): the keys (a key of several columns as a
+        list), the columns, whether a key is present (False: a cached miss),
+        and the write and use times."""
+        occ = self.occupied()
+        keys = [list(k) if isinstance(k, tuple) else k for k in self.key_of[occ].tolist()]
+        return {"keys": keys, "values": [values_data(v[occ]) for v in self.vals],
+                "valid": [ok[occ] for ok in self.ok], "present": self.present[occ],
+                "written": self.written[occ], "used": self.used[occ]}
+
+    def restore(self, data: dict) -> None:
+        self.__init__(self.kinds)
+        keys = [tuple(k) if isinstance(k, list) else k for k in data["keys"]]
+        if not keys:
+            return
+        cols = [Column(values_from_data(v, k), np.asarray(ok, bool))
+                for k, v, ok in zip(self.kinds, data["values"], data["valid"], strict=True)]
+        slots = self.put(keys, np.asarray(data["present"], bool), cols, 0)
+        self.written[slots] = data["written"]
+        self.used[slots] = data["used"]
+
+
 def _object_array(values: list) -> np.ndarray:
     arr = np.empty(len(values), object)
     arr[:] = values
@@ -450,7 +463,7 @@ class FileTable(_Table):
             table = concat_batches(parts)
             cols = [table.columns[n] for n in self.names]
         else:
-            cols = [Column(np.zeros(0, _dtype(k))) for k in self.kinds]
+            cols = [Column(np.zeros(0, DTYPES[k])) for k in self.kinds]
         self.store = _RowStore(self.kinds)
         key_cols = [cols[p] for p in self.key_pos]
         ok = np.ones(len(cols[0]), bool)
@@ -524,6 +537,15 @@ class CachedTable(_Table):
 
     def describe(self) -> str:
         raise NotImplementedError
+
+    def snapshot(self) -> dict:
+        """The cache (rows, known misses, write and use times): after a restore
+        it serves the same keys without a round trip, and past their TTL while
+        the store is down."""
+        return {"cache": self.cache.snapshot()}
+
+    def restore(self, data: dict) -> None:
+        self.cache.restore(data["cache"])
 
     def _fetch(self, keys: list) -> tuple[np.ndarray, list[Column]]:
         raise NotImplementedError
@@ -963,30 +985,13 @@ class ChangelogTable(_Table):
 
     def snapshot(self) -> dict:
         """The table as numpy arrays and JSON-able lists (no pickle)."""
-        occ = np.sort(self.store.occupied())
-        _, cols = self.store.gather(occ)
-        snap: dict = {"written": self.store.written[occ].copy()}
-        for j, c in enumerate(cols):
-            snap[f"v{j}"] = c.to_pylist() if c.values.dtype == object else c.values.copy()
-            snap[f"ok{j}"] = c.is_valid().copy()
-        return snap
+        return {"rows": self.store.snapshot()}
 
-    def restore(self, snap: dict) -> None:
-        """Bring a freshly constructed table of the same fields back to ``snap``."""
-        self.store = _RowStore(self.kinds)
-        written = np.asarray(snap["written"], np.int64)
-        cols = []
-        for j, k in enumerate(self.kinds):
-            vals = np.empty(len(written), _dtype(k))
-            vals[:] = snap[f"v{j}"]
-            ok = np.asarray(snap[f"ok{j}"], bool)
-            if k == "O":
-                vals[~ok] = None
-            cols.append(Column(vals, ok))
-        if len(written):
-            uniq, inverse = distinct_keys([cols[p] for p in self.key_pos])
-            slots = self.store.put(uniq, np.ones(len(uniq), bool), [c.take(np.argsort(inverse)) for c in cols], 0)
-            self.store.written[slots] = written[np.argsort(inverse)]
+    def restore(self, data: dict) -> None:
+        """Bring a freshly constructed table of the same fields back to ``data``
+        (a KafkaTable then still reads its topic from the earliest offset before
+        its first lookup: the changes upsert what was restored)."""
+        self.store.restore(data["rows"])
 
     def lookup(self, keys: list[Column]) -> tuple[np.ndarray, list[Column]]:
         t0 = time.perf_counter()
@@ -1157,7 +1162,7 @@ class LookupJoin:
             found[sel] = found_s
             cols = []
             for kind, c in zip(self.table.kinds, cols_s):
-                vals = np.empty(n, object) if kind == "O" else np.zeros(n, _dtype(kind))
+                vals = np.empty(n, object) if kind == "O" else np.zeros(n, DTYPES[kind])
                 valid = np.zeros(n, bool)
                 vals[sel] = c.values
                 valid[sel] = c.is_valid()
@@ -1178,8 +1183,19 @@ class LookupJoin:
         self.rows_out += result.num_rows
         return result
 
+    def snapshot(self) -> dict:
+        """The counters, and the table's state: a cache, or the rows of a
+        changelog table (None for a table read from a file at start)."""
+        table = self.table.snapshot() if isinstance(self.table, Stateful) else None
+        return {"rows_in": self.rows_in, "rows_out": self.rows_out, "table": table}
+
+    def restore(self, data: dict) -> None:
+        self.rows_in, self.rows_out = int(data["rows_in"]), int(data["rows_out"])
+        if data["table"] is not None:
+            self.table.restore(data["table"])
+
     def _nothing(self, n: int):
-        return np.zeros(n, bool), [Column(np.zeros(n, _dtype(k))) for k in self.table.kinds]
+        return np.zeros(n, bool), [Column(np.zeros(n, DTYPES[k])) for k in self.table.kinds]
 
 
 def _null_where(c: Column, null: np.ndarray) -> Column:

@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from .columns import Column
+from .columns import DTYPES, Column
 from .schema import (
     FLOAT_TYPES,
     INT_RANGES,
@@ -1148,7 +1148,7 @@ def _cast(x: Arg, type_name: str, from_type: str | None, count: bool) -> Column:
     from .schema import numpy_kind
 
     kind = numpy_kind(target)
-    dtype = {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}[kind]
+    dtype = DTYPES[kind]
     if x is None or source == "NULL":
         return _nulls(n, dtype)
     valid = x.is_valid() if isinstance(x, Column) else np.ones(n, dtype=bool)
@@ -1568,5 +1568,5 @@ def literal(value: Any, n: int, type_name: str | None = None) -> Column:
         from .schema import numpy_kind
 
         kind = numpy_kind(type_name) if type_name else "O"
-        return _nulls(n, {"b": np.bool_, "i": np.int64, "f": np.float64, "O": object}[kind])
+        return _nulls(n, DTYPES[kind])
     return Column(_full(value, n))

@@ -27,7 +27,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-# base type name -> numpy kind (columns.py conventions)
+# base type name -> numpy kind (columns.py conventions); the compiler's table
+# (compiler.types.STORAGE) is read from this one, tests/test_storage_kinds.py
 KINDS: dict[str, str] = {
     "BOOLEAN": "b",
     "TINYINT": "i",

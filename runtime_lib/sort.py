@@ -19,12 +19,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime_lib.columns import Batch, concat_batches, null_column
+from runtime_lib.columns import Batch, Column, concat_batches, null_column
+from runtime_lib.state import values_data, values_from_data
 
 
 class TemporalSort:
+    """``TemporalSort(time_column, names, kinds)``: ``names``/``kinds`` are the
+    columns of the batches it is given (and gives back)."""
+
     def __init__(self, time_column: str, names: list[str], kinds: list[str]):
         self.time_column = time_column
+        self.names, self.kinds = list(names), list(kinds)
         self._empty = Batch({n: null_column(k, 0) for n, k in zip(names, kinds)}, 0)
         self._held: list[Batch] = []
         self.late_count = 0
@@ -58,3 +63,20 @@ class TemporalSort:
         rest = held.take(order[~due])
         self._held = [rest] if rest.num_rows else []
         return Batch(out.columns, out.num_rows, None, out.ops)
+
+    def snapshot(self) -> dict:
+        """The held rows, column by column (with their changelog kinds)."""
+        held = concat_batches(self._held) if self._held else self._empty
+        self._held = [held] if held.num_rows else []
+        return {"late_count": self.late_count,
+                "values": [values_data(held[n].values) for n in self.names],
+                "valid": [held[n].is_valid().copy() for n in self.names],
+                "ops": None if held.ops is None else held.ops.tolist()}
+
+    def restore(self, data: dict) -> None:
+        self.late_count = int(data["late_count"])
+        cols = {n: Column(values_from_data(v, k), np.asarray(ok, bool))
+                for n, k, v, ok in zip(self.names, self.kinds, data["values"], data["valid"], strict=True)}
+        n_rows = len(data["valid"][0]) if self.names else 0
+        ops = None if data["ops"] is None else np.fromiter(data["ops"], object, count=len(data["ops"]))
+        self._held = [Batch(cols, n_rows, None, ops)] if n_rows else []

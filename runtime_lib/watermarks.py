@@ -135,15 +135,17 @@ class Watermarks:
         return WM_MAX
 
     def snapshot(self) -> dict:
+        """The watermark and each partition's max event time (a partition that
+        is a tuple, such as (topic, partition), becomes a list)."""
         return {
             "bound_ms": self.bound_ms,
             "current": self._current,
-            "partitions": [[p, m, self._last_seen[p]] for p, m in self._max_ts.items()],
+            "partitions": [[list(p) if isinstance(p, tuple) else p, m] for p, m in self._max_ts.items()],
         }
 
-    def restore(self, snap: dict, now_ms: int | None = None) -> None:
+    def restore(self, data: dict, now_ms: int | None = None) -> None:
         """Restore; idle clocks restart at ``now_ms`` (processing time does not survive a restart)."""
         now = _now_ms() if now_ms is None else now_ms
-        self._current = int(snap["current"])
-        self._max_ts = {p if not isinstance(p, list) else tuple(p): int(m) for p, m, _ in snap["partitions"]}
+        self._current = int(data["current"])
+        self._max_ts = {tuple(p) if isinstance(p, list) else p: int(m) for p, m in data["partitions"]}
         self._last_seen = {p: now for p in self._max_ts}

@@ -84,9 +84,10 @@ still open; panes are freed when their last window fires, and key dictionaries
 are compacted when they hold many more keys than the open state references.
 Exact percentiles and COUNT(DISTINCT) hold their values until then.
 
-``snapshot()`` returns a dict of numpy arrays and JSON-able values (no pickle),
-``restore(snapshot)`` brings a freshly constructed operator of the same
-configuration back to that state. Call it after ``advance`` (nothing pending).
+State: every operator here implements ``runtime_lib.state.Stateful``
+(``snapshot()`` gives numpy arrays and JSON values, never pickle;
+``restore(data)`` brings a freshly constructed operator of the same
+configuration back to it). Call ``snapshot`` after ``advance`` (nothing pending).
 """
 
 # ruff: noqa: PLR0124  (x != x is the NaN test numba compiles for every dtype)
@@ -102,8 +103,9 @@ import numpy as np
 
 from runtime_lib import kernels as K
 from runtime_lib.aggregates import Agg, AggregateStates
-from runtime_lib.columns import FILLERS, Batch, Column, concat_columns
+from runtime_lib.columns import DTYPES, FILLERS, Batch, Column, concat_columns
 from runtime_lib.keys import KeyEncoder, PairTable
+from runtime_lib.state import values_data, values_from_data
 from runtime_lib.watermarks import WM_MAX, WM_MIN
 
 _CLAMP = 1 << 62  # watermarks are clamped to +-2^62 before arithmetic (no overflow)
@@ -258,7 +260,7 @@ def _slice_cols(cols, a: int, b: int):
 
 
 def _empty_column(kind: str) -> Column:
-    return Column(np.zeros(0, dtype={"b": bool, "i": np.int64, "f": np.float64, "O": object}[kind]))
+    return Column(np.zeros(0, dtype=DTYPES[kind]))
 
 
 def _concat_output(batches: list[Batch], names: list[str], kinds: list[str]) -> Batch:
@@ -313,6 +315,13 @@ class _Slots:
     def take(self, keep: np.ndarray) -> None:
         self.rebuild(self.a[keep], self.b[keep], self.seq[keep])
 
+    def snapshot(self) -> dict:
+        n = self.n
+        return {"a": self.a[:n].copy(), "b": self.b[:n].copy(), "seq": self.seq[:n].copy()}
+
+    def restore(self, data: dict) -> None:
+        self.rebuild(*(np.asarray(data[k], np.int64) for k in ("a", "b", "seq")))
+
 
 class _Changelog:
     """Last emitted result row per (a, b) for EMIT CHANGES / GroupAggregate."""
@@ -321,7 +330,7 @@ class _Changelog:
         self.kinds = kinds
         self.table = PairTable()
         self.alive = np.zeros(16, bool)
-        self.cols: list[Column] = [Column(np.zeros(16, _dtype(k)), np.zeros(16, bool)) for k in kinds]
+        self.cols: list[Column] = [Column(np.zeros(16, DTYPES[k]), np.zeros(16, bool)) for k in kinds]
         self.dead = 0
 
     def _ensure(self, n: int) -> None:
@@ -390,31 +399,21 @@ class _Changelog:
         n = self.table.n
         self.table = PairTable.from_pairs(self.table.keys1[:n], remap[self.table.keys2[:n]])
 
-    def snapshot(self, prefix: str) -> dict:
+    def snapshot(self) -> dict:
         self._compact()
         n = self.table.n
-        snap = {f"{prefix}a": self.table.keys1[:n].copy(), f"{prefix}b": self.table.keys2[:n].copy()}
-        for j, c in enumerate(self.cols):
-            vals = c.values[:n]
-            snap[f"{prefix}v{j}"] = vals.tolist() if vals.dtype == object else vals.copy()
-            snap[f"{prefix}ok{j}"] = c.valid[:n].copy()
-        return snap
+        return {"a": self.table.keys1[:n].copy(), "b": self.table.keys2[:n].copy(),
+                "values": [values_data(c.values[:n]) for c in self.cols],
+                "valid": [c.valid[:n].copy() for c in self.cols]}
 
-    def restore(self, snap: dict, prefix: str) -> None:
-        a = np.asarray(snap[f"{prefix}a"], np.int64)
-        self.table = PairTable.from_pairs(a, np.asarray(snap[f"{prefix}b"], np.int64))
-        self.cols = []
-        for j, k in enumerate(self.kinds):
-            vals = np.empty(len(a), _dtype(k))
-            vals[:] = snap[f"{prefix}v{j}"]
-            self.cols.append(Column(vals, np.asarray(snap[f"{prefix}ok{j}"], bool)))
+    def restore(self, data: dict) -> None:
+        a = np.asarray(data["a"], np.int64)
+        self.table = PairTable.from_pairs(a, np.asarray(data["b"], np.int64))
+        self.cols = [Column(values_from_data(v, k), np.asarray(ok, bool))
+                     for k, v, ok in zip(self.kinds, data["values"], data["valid"])]
         self.alive = np.ones(len(a), bool)
         self._ensure(16)
         self.dead = 0
-
-
-def _dtype(kind: str):
-    return {"b": bool, "i": np.int64, "f": np.float64, "O": object}[kind]
 
 
 def _csr(groups_sorted: np.ndarray) -> np.ndarray:
@@ -536,8 +535,8 @@ class WindowAggregate:
         one = {"b": [True], "i": [1], "f": [1.5], "O": ["x"]}
         neg = {"b": [False], "i": [-1], "f": [-1.5], "O": ["y"]}
         for vals in (one, neg):
-            keys = [Column(np.array(vals[k], dtype=_dtype(k))) for k in self.key_kinds]
-            args = [Column(np.array(vals[k], dtype=_dtype(k))) for k in self.arg_kinds]
+            keys = [Column(np.array(vals[k], dtype=DTYPES[k])) for k in self.key_kinds]
+            args = [Column(np.array(vals[k], dtype=DTYPES[k])) for k in self.arg_kinds]
             filters = [np.ones(1, bool)] * (1 + max([a.filter for a in self.aggs if a.filter is not None], default=-1))
             twin.process(keys=keys, ts=np.array([0]), watermark_before=np.array([WM_MIN]), args=args,
                          filters=filters)
@@ -768,25 +767,22 @@ class PaneWindowAggregate(WindowAggregate):
 
     def snapshot(self) -> dict:
         self._check_pending()
-        n = self.slots.n
-        snap = {"kind": type(self.window).__name__, "late_count": self.late_count, "seq": self._seq,
-                "fired_wm": self._fired_wm, "slot_a": self.slots.a[:n].copy(),
-                "slot_b": self.slots.b[:n].copy(), "slot_seq": self.slots.seq[:n].copy()}
-        snap.update({f"keys.{k}": v for k, v in self.keys.snapshot().items()})
-        snap.update({f"states.{k}": v for k, v in self.states.snapshot().items()})
+        if self.changes and self._touched:
+            raise RuntimeError("call advance() before snapshot()")
+        data = {"kind": type(self.window).__name__, "late_count": self.late_count, "seq": self._seq,
+                "fired_wm": self._fired_wm, "slots": self.slots.snapshot(), "keys": self.keys.snapshot(),
+                "states": self.states.snapshot()}
         if self.changes:
-            if self._touched:
-                raise RuntimeError("call advance() before snapshot()")
-            snap.update(self._emitted.snapshot("emitted."))
-        return snap
+            data["emitted"] = self._emitted.snapshot()
+        return data
 
-    def restore(self, snap: dict) -> None:
-        self.late_count, self._seq, self._fired_wm = (int(snap[k]) for k in ("late_count", "seq", "fired_wm"))
-        self.slots.rebuild(*(np.asarray(snap[k], np.int64) for k in ("slot_a", "slot_b", "slot_seq")))
-        self.keys.restore({k[5:]: v for k, v in snap.items() if k.startswith("keys.")})
-        self.states.restore({k[7:]: v for k, v in snap.items() if k.startswith("states.")})
+    def restore(self, data: dict) -> None:
+        self.late_count, self._seq, self._fired_wm = (int(data[k]) for k in ("late_count", "seq", "fired_wm"))
+        self.slots.restore(data["slots"])
+        self.keys.restore(data["keys"])
+        self.states.restore(data["states"])
         if self.changes:
-            self._emitted.restore(snap, "emitted.")
+            self._emitted.restore(data["emitted"])
             self._touched = []
         self._pending = []
 
@@ -1057,38 +1053,36 @@ class SessionWindowAggregate(WindowAggregate):
 
     def snapshot(self) -> dict:
         self._check_pending()
-        n, u = self.slots.n, self.n_used
-        snap = {"kind": "Session", "late_count": self.late_count, "seq": self._seq, "fired_wm": self._fired_wm,
-                "slot_a": self.slots.a[:n].copy(), "slot_b": self.slots.b[:n].copy(),
-                "slot_seq": self.slots.seq[:n].copy()}
-        for name in ("n_start", "n_end", "n_parent", "n_part", "n_open"):
-            snap[name] = getattr(self, name)[:u].copy()
-        snap.update({f"keys.{k}": v for k, v in self.keys.snapshot().items()})
-        snap.update({f"parts.{k}": v for k, v in self.parts.snapshot().items()})
-        snap.update({f"states.{k}": v for k, v in self.states.snapshot().items()})
+        if self.changes and self._touched and any(len(t) for t in self._touched):
+            raise RuntimeError("call advance() before snapshot()")
+        u = self.n_used
+        data = {"kind": "Session", "late_count": self.late_count, "seq": self._seq, "fired_wm": self._fired_wm,
+                "slots": self.slots.snapshot(), "keys": self.keys.snapshot(), "parts": self.parts.snapshot(),
+                "states": self.states.snapshot(),
+                "sessions": {name: getattr(self, name)[:u].copy()
+                             for name in ("n_start", "n_end", "n_parent", "n_part", "n_open")}}
         if self.changes:
-            if self._touched and any(len(t) for t in self._touched):
-                raise RuntimeError("call advance() before snapshot()")
-            snap.update(self._emitted.snapshot("emitted."))
-        return snap
+            data["emitted"] = self._emitted.snapshot()
+        return data
 
-    def restore(self, snap: dict) -> None:
-        self.late_count, self._seq, self._fired_wm = (int(snap[k]) for k in ("late_count", "seq", "fired_wm"))
-        self.slots.rebuild(*(np.asarray(snap[k], np.int64) for k in ("slot_a", "slot_b", "slot_seq")))
-        self.n_used = len(snap["n_start"])
+    def restore(self, data: dict) -> None:
+        self.late_count, self._seq, self._fired_wm = (int(data[k]) for k in ("late_count", "seq", "fired_wm"))
+        self.slots.restore(data["slots"])
+        sessions = data["sessions"]
+        self.n_used = len(sessions["n_start"])
         cap = max(16, self.n_used)
         for name in ("n_start", "n_end", "n_parent", "n_part"):
             arr = np.zeros(cap, np.int64)
-            arr[: self.n_used] = snap[name]
+            arr[: self.n_used] = sessions[name]
             setattr(self, name, arr)
         self.n_open = np.zeros(cap, bool)
-        self.n_open[: self.n_used] = snap["n_open"]
+        self.n_open[: self.n_used] = sessions["n_open"]
         self.nxt = np.full(cap, -1, np.int64)
-        self.keys.restore({k[5:]: v for k, v in snap.items() if k.startswith("keys.")})
-        self.parts.restore({k[6:]: v for k, v in snap.items() if k.startswith("parts.")})
-        self.states.restore({k[7:]: v for k, v in snap.items() if k.startswith("states.")})
+        self.keys.restore(data["keys"])
+        self.parts.restore(data["parts"])
+        self.states.restore(data["states"])
         if self.changes:
-            self._emitted.restore(snap, "emitted.")
+            self._emitted.restore(data["emitted"])
             self._touched = []
         self._relink()
         self._pending = []
@@ -1209,18 +1203,15 @@ class GroupAggregate:
         return Batch(out, total)
 
     def snapshot(self) -> dict:
-        n = len(self.keys)
-        snap = {"seq": self._seq, "first_seq": self._first_seq[:n].copy()}
-        snap.update({f"keys.{k}": v for k, v in self.keys.snapshot().items()})
-        snap.update({f"states.{k}": v for k, v in self.states.snapshot().items()})
-        snap.update(self._emitted.snapshot("emitted."))
-        return snap
+        return {"seq": self._seq, "first_seq": self._first_seq[: len(self.keys)].copy(),
+                "keys": self.keys.snapshot(), "states": self.states.snapshot(),
+                "emitted": self._emitted.snapshot()}
 
-    def restore(self, snap: dict) -> None:
-        self._seq = int(snap["seq"])
-        fs = np.asarray(snap["first_seq"], np.int64)
+    def restore(self, data: dict) -> None:
+        self._seq = int(data["seq"])
+        fs = np.asarray(data["first_seq"], np.int64)
         self._first_seq = np.zeros(max(16, len(fs)), np.int64)
         self._first_seq[: len(fs)] = fs
-        self.keys.restore({k[5:]: v for k, v in snap.items() if k.startswith("keys.")})
-        self.states.restore({k[7:]: v for k, v in snap.items() if k.startswith("states.")})
-        self._emitted.restore(snap, "emitted.")
+        self.keys.restore(data["keys"])
+        self.states.restore(data["states"])
+        self._emitted.restore(data["emitted"])

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from runtime_lib.columns import Batch, column_from_pylist
 from runtime_lib.watermarks import WM_MAX, WM_MIN, Watermarks
+from tests.state_roundtrip import roundtrip
 
 BASE = 1_700_000_000_000
 KEYS = ["a", "b", None, "é", "ab"]
@@ -209,20 +210,6 @@ def run_join(ev: Events, op, batch_size: int, n_keys: int = 2, snapshot_every: i
             op.restore(snap)
     outs.append(op.advance(WM_MAX))
     return outs, late, op
-
-
-def roundtrip(snap: dict) -> dict:
-    """What a checkpoint file would give back: numpy arrays and JSON values only."""
-    import json
-
-    out = {}
-    for k, v in snap.items():
-        if isinstance(v, np.ndarray):
-            assert v.dtype != object, f"object array in snapshot: {k}"
-            out[k] = v.copy()
-        else:
-            out[k] = json.loads(json.dumps(v))
-    return out
 
 
 def rows_of(outs) -> list[tuple]:

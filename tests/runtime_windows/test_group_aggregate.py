@@ -4,7 +4,6 @@ seen so far, after every micro-batch; HAVING turns groups on (+I) and off (-D)."
 from __future__ import annotations
 
 import duckdb
-import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from window_helpers import (
@@ -20,6 +19,7 @@ from window_helpers import (
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import column_from_pylist as col
 from runtime_lib.windows import GroupAggregate
+from tests.state_roundtrip import roundtrip
 
 CASES = AGG_CASES
 
@@ -106,7 +106,7 @@ def test_snapshot_restore(ev, cut):
     rows_a = a.process(*_cols(ev, 0, cut)).to_rows() + a.process(*_cols(ev, cut, n)).to_rows()
     rows_b = b.process(*_cols(ev, 0, cut)).to_rows()
     c = mk()
-    c.restore(_json_roundtrip(b.snapshot()))
+    c.restore(roundtrip(b.snapshot()))
     rows_b += c.process(*_cols(ev, cut, n)).to_rows()
     assert rows_a == rows_b
 
@@ -116,7 +116,3 @@ def _cols(ev, a, b):
     return keys[:1], args, filters
 
 
-def _json_roundtrip(snap):
-    import json
-
-    return {k: (v.copy() if isinstance(v, np.ndarray) else json.loads(json.dumps(v))) for k, v in snap.items()}

@@ -34,7 +34,6 @@ from window_helpers import (
     Session,
     Stream,
     Tumble,
-    _roundtrip,
     reference_watermarks,
 )
 
@@ -42,6 +41,7 @@ from runtime_lib.aggregates import RETRACTABLE, Agg, reference_aggregate
 from runtime_lib.columns import column_from_pylist as col
 from runtime_lib.watermarks import WM_MIN, Watermarks
 from runtime_lib.windows import AfterWatermark, Changes, GroupAggregate, WindowAggregate
+from tests.state_roundtrip import roundtrip
 
 WINDOWS = [
     Tumble(20), Tumble(25, offset_ms=5), Hop(slide_ms=5, size_ms=20),
@@ -198,7 +198,7 @@ def run(log: Changelog, op, sizes=(10_000,), snapshot_every=None, make=None):
         if snapshot_every and nb % snapshot_every == 0:
             snap = op.snapshot()
             op = make()
-            op.restore(_roundtrip(snap))
+            op.restore(roundtrip(snap))
         i = j
     rows.extend(op.advance(wm.finish()).to_rows())
     return rows, late, op

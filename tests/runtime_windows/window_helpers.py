@@ -15,6 +15,7 @@ from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Column, column_from_pylist
 from runtime_lib.watermarks import WM_MIN, Watermarks
 from runtime_lib.windows import AfterWatermark, Cumulate, Hop, Session, Tumble, WindowAggregate
+from tests.state_roundtrip import roundtrip
 
 BASE = 1_700_000_000_000  # a multiple of every window size used below
 KEYS = ["a", "b", None, "é", "B", "ab"]
@@ -176,24 +177,10 @@ def run(ev: Stream, op, batch_size: int, n_keys: int = 1, snapshot_every: int | 
         if snapshot_every and nb % snapshot_every == 0:
             snap = op.snapshot()
             op = make()
-            op.restore(_roundtrip(snap))
+            op.restore(roundtrip(snap))
         i = j
     rows.extend(op.advance(wm.finish()).to_rows())
     return rows, late, op
-
-
-def _roundtrip(snap: dict) -> dict:
-    """What a checkpoint file would give back: numpy arrays and JSON values only."""
-    import json
-
-    out = {}
-    for k, v in snap.items():
-        if isinstance(v, np.ndarray):
-            assert v.dtype != object, f"object array in snapshot: {k}"
-            out[k] = v.copy()
-        else:
-            out[k] = json.loads(json.dumps(v))
-    return out
 
 
 # ---------------------------------------------------------------------------
