@@ -40,8 +40,9 @@ RUNTIME_IMPORTS = {
     "runtime_lib.tables": ("open_lookup_table",),
     "runtime_lib.sort": ("TemporalSort",),
     "runtime_lib.watermarks": ("WM_MIN",),
-    "runtime_lib.windows": ("AfterWatermark", "Changes", "Cumulate", "GroupAggregate", "Hop",
-                            "Session", "Tumble", "WindowAggregate"),
+    "runtime_lib.operators.group_aggregate": ("GroupAggregate",),
+    "runtime_lib.operators.windows": ("AfterWatermark", "Changes", "Cumulate", "Hop", "Session",
+                                      "Tumble", "WindowAggregate"),
 }
 SCALAR_MODULE = "runtime_lib.scalar"
 
