@@ -27,8 +27,8 @@ from __future__ import annotations
 from runtime_lib import scalar as sql
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Batch, null_column
+from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
-from runtime_lib.windows import GroupAggregate
 
 
 # SourceExec: llm_requests (fr_adv_002_grouping_sets.sql:10:6)

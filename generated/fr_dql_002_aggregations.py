@@ -26,8 +26,8 @@ from __future__ import annotations
 from runtime_lib import scalar as sql
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Batch
+from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
-from runtime_lib.windows import GroupAggregate
 
 
 # SourceExec: llm_requests (fr_dql_002_aggregations.sql:13:6)

@@ -26,8 +26,8 @@ from __future__ import annotations
 from runtime_lib import scalar as sql
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Batch
+from runtime_lib.operators.windows import AfterWatermark, Hop, WindowAggregate
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
-from runtime_lib.windows import AfterWatermark, Hop, WindowAggregate
 
 
 # SourceExec: llm_requests (fr_dql_004_hop.sql:9:15)

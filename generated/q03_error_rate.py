@@ -30,8 +30,8 @@ from __future__ import annotations
 from runtime_lib import scalar as sql
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Batch
+from runtime_lib.operators.windows import Changes, Tumble, WindowAggregate
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
-from runtime_lib.windows import Changes, Tumble, WindowAggregate
 
 
 # SourceExec: llm_requests (q03_error_rate.sql:13:18)

@@ -40,8 +40,8 @@ from __future__ import annotations
 from runtime_lib import scalar as sql
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Batch
+from runtime_lib.operators.windows import AfterWatermark, Session, WindowAggregate
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
-from runtime_lib.windows import AfterWatermark, Session, WindowAggregate
 
 
 # SourceExec: llm_requests (q06_session_analytics.sql:25:19)

@@ -50,8 +50,8 @@ from runtime_lib import scalar as sql
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Batch
 from runtime_lib.joins import Join
+from runtime_lib.operators.windows import AfterWatermark, Tumble, WindowAggregate
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
-from runtime_lib.windows import AfterWatermark, Tumble, WindowAggregate
 
 
 # SourceExec: llm_requests (q13_ab_test.sql:29:6)

@@ -678,7 +678,7 @@ def _state_horizon(pipeline: Pipeline) -> int | None:
     emit delay for TUMBLE/HOP/CUMULATE, None when unbounded (sessions, GROUP BY
     without windows, joins, anything unknown): such queries commit no offsets
     until checkpoints exist."""
-    from runtime_lib import windows
+    from runtime_lib.operators import windows
 
     horizon = 0
     for operator in pipeline.operators.values():

@@ -33,8 +33,11 @@ import time
 
 import numpy as np
 
+from runtime_lib.columns import Column
+
 WM_MIN = int(np.iinfo(np.int64).min)
 WM_MAX = int(np.iinfo(np.int64).max)
+CLAMP = 1 << 62  # operators clamp watermarks and bounds to +-2^62 before arithmetic (no overflow)
 
 
 def _now_ms() -> int:
@@ -55,6 +58,29 @@ def watermarks_before(ts: np.ndarray, max_before: int, bound_ms: int) -> tuple[n
     np.maximum(run[:-1], max_before, out=prev[1:])
     before = np.where(prev == WM_MIN, WM_MIN, prev - bound_ms)
     return before, max(max_before, int(run[-1]))
+
+
+def event_times(ts) -> np.ndarray:
+    """Event times as int64 epoch ms (a Column must have no NULL)."""
+    if isinstance(ts, Column):
+        if ts.valid is not None and not ts.valid.all():
+            raise ValueError("event time must not be NULL (route such rows to the dead-letter sink)")
+        ts = ts.values
+    return np.asarray(ts, dtype=np.int64)
+
+
+def row_watermarks(watermark_before, n: int, floor: int) -> np.ndarray:
+    """The watermark an operator uses before each of ``n`` rows: ``watermark_before``
+    (one value per row, or one for all), never below ``floor`` (the operator's
+    own watermark) nor going back, clamped to +-CLAMP."""
+    wm = np.asarray(watermark_before, dtype=np.int64)
+    if wm.shape == ():
+        wm = np.full(n, int(wm), np.int64)
+    if len(wm) != n:
+        raise ValueError("watermark_before must have one value per row")
+    eff = np.maximum(wm, max(floor, -CLAMP))
+    np.maximum.accumulate(eff, out=eff)  # watermarks never go back
+    return np.minimum(eff, CLAMP)
 
 
 class Watermarks:

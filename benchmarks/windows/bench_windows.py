@@ -47,8 +47,8 @@ import numpy as np
 from runtime_lib import kernels as K
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Column
+from runtime_lib.operators.windows import Hop, Session, Tumble, WindowAggregate
 from runtime_lib.watermarks import Watermarks
-from runtime_lib.windows import Hop, Session, Tumble, WindowAggregate
 
 BOUND_MS = 10_000
 AGGS = [Agg("count_star"), Agg("avg", arg=0), Agg("sum", arg=1), Agg("max", arg=0),
@@ -185,7 +185,7 @@ COMPILE_CHILD = """
 import json, time
 t = time.perf_counter()
 from runtime_lib.aggregates import Agg
-from runtime_lib.windows import Tumble, WindowAggregate
+from runtime_lib.operators.windows import Tumble, WindowAggregate
 t_import = time.perf_counter() - t
 aggs = [Agg("count_star"), Agg("avg", arg=0), Agg("sum", arg=1), Agg("max", arg=0),
         Agg("percentile_cont", arg=0, param=0.95)]

@@ -26,8 +26,9 @@ RUNTIME_IMPORTS = {
     "runtime_lib.tables": ("open_lookup_table",),
     "runtime_lib.sort": ("TemporalSort",),
     "runtime_lib.watermarks": ("WM_MIN",),
-    "runtime_lib.windows": ("AfterWatermark", "Changes", "Cumulate", "GroupAggregate", "Hop",
-                            "Session", "Tumble", "WindowAggregate"),
+    "runtime_lib.operators.group_aggregate": ("GroupAggregate",),
+    "runtime_lib.operators.windows": ("AfterWatermark", "Changes", "Cumulate", "Hop", "Session",
+                                      "Tumble", "WindowAggregate"),
 }
 # the scalar functions, imported as ``sql`` (``sql.upper(...)``)
 SCALAR_MODULE = "runtime_lib.scalar"

@@ -21,8 +21,8 @@ from join_helpers import (
 
 from runtime_lib.aggregates import Agg
 from runtime_lib.joins import IntervalJoin
+from runtime_lib.operators.windows import Tumble, WindowAggregate
 from runtime_lib.watermarks import WM_MAX, Watermarks
-from runtime_lib.windows import Tumble, WindowAggregate
 
 
 def test_interval_join_feeds_a_window_aggregate():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 MODULES = ["runtime_lib.watermarks", "runtime_lib.keys", "runtime_lib.kernels", "runtime_lib.aggregates",
-           "runtime_lib.windows"]
+           "runtime_lib.operators.windows", "runtime_lib.operators.group_aggregate"]
 
 
 @pytest.mark.parametrize("name", MODULES)

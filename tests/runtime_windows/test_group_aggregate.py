@@ -18,7 +18,7 @@ from window_helpers import (
 
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import column_from_pylist as col
-from runtime_lib.windows import GroupAggregate
+from runtime_lib.operators.group_aggregate import GroupAggregate
 from tests.state_roundtrip import roundtrip
 
 CASES = AGG_CASES

@@ -150,7 +150,7 @@ CHILD = textwrap.dedent("""
     import numpy as np
     from runtime_lib.aggregates import Agg
     from runtime_lib.columns import Column
-    from runtime_lib.windows import Hop, WindowAggregate
+    from runtime_lib.operators.windows import Hop, WindowAggregate
     aggs = [Agg("count_star"), Agg("avg", arg=0), Agg("max", arg=0), Agg("percentile_cont", arg=0, param=0.9),
             Agg("stddev", arg=0), Agg("approx_percentile", arg=0, param=0.5)]
     op = WindowAggregate(window=Hop(slide_ms=10, size_ms=30), key_kinds=["i"], arg_kinds=["f"], aggs=aggs)

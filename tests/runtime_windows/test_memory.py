@@ -9,8 +9,8 @@ import pytest
 
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Column
+from runtime_lib.operators.windows import Tumble, WindowAggregate
 from runtime_lib.watermarks import Watermarks
-from runtime_lib.windows import Tumble, WindowAggregate
 
 
 def rss_mb() -> float:

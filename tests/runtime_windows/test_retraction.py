@@ -39,8 +39,9 @@ from window_helpers import (
 
 from runtime_lib.aggregates import RETRACTABLE, Agg, reference_aggregate
 from runtime_lib.columns import column_from_pylist as col
+from runtime_lib.operators.group_aggregate import GroupAggregate
+from runtime_lib.operators.windows import AfterWatermark, Changes, WindowAggregate
 from runtime_lib.watermarks import WM_MIN, Watermarks
-from runtime_lib.windows import AfterWatermark, Changes, GroupAggregate, WindowAggregate
 from tests.state_roundtrip import roundtrip
 
 WINDOWS = [

@@ -28,7 +28,7 @@ from window_helpers import (
 
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import column_from_pylist as col
-from runtime_lib.windows import AfterWatermark, WindowAggregate
+from runtime_lib.operators.windows import AfterWatermark, WindowAggregate
 
 AGGS = [a for a, _ in AGG_CASES]
 
@@ -129,7 +129,7 @@ def test_session_closes_then_new_session():
 @settings(max_examples=30, deadline=None)
 @given(ev=streams(max_events=100), every=st.integers(1, 3), global_=st.booleans(), changes=st.booleans())
 def test_session_snapshot_restore(ev, every, global_, changes):
-    from runtime_lib.windows import Changes
+    from runtime_lib.operators.windows import Changes
 
     def make():
         return WindowAggregate(window=Session(8, () if global_ else (0,)), key_kinds=["O"], arg_kinds=ARG_KINDS,
@@ -163,7 +163,7 @@ def _apply(rows):
 def test_session_emit_changes_applies_to_final_sessions(ev, gap, batch_size, global_):
     """EMIT CHANGES on sessions: the changelog (+I, -U/+U, -D when a session
     grows or is absorbed) applied in order equals the final sessions."""
-    from runtime_lib.windows import Changes
+    from runtime_lib.operators.windows import Changes
 
     cases = [c for c in AGG_CASES if c[0].func not in ("first_value", "last_value")]
     pb = () if global_ else (0,)

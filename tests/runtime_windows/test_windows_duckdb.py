@@ -35,7 +35,7 @@ from window_helpers import (
 )
 
 from runtime_lib.aggregates import Agg, reference_aggregate
-from runtime_lib.windows import AfterWatermark, Changes, WindowAggregate
+from runtime_lib.operators.windows import AfterWatermark, Changes, WindowAggregate
 
 WINDOWS = [
     Tumble(20), Tumble(25, offset_ms=5), Hop(slide_ms=5, size_ms=20), Hop(slide_ms=10, size_ms=25, offset_ms=3),

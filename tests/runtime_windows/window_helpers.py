@@ -13,8 +13,15 @@ from hypothesis import strategies as st
 
 from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Column, column_from_pylist
+from runtime_lib.operators.windows import (
+    AfterWatermark,
+    Cumulate,
+    Hop,
+    Session,
+    Tumble,
+    WindowAggregate,
+)
 from runtime_lib.watermarks import WM_MIN, Watermarks
-from runtime_lib.windows import AfterWatermark, Cumulate, Hop, Session, Tumble, WindowAggregate
 from tests.state_roundtrip import roundtrip
 
 BASE = 1_700_000_000_000  # a multiple of every window size used below
