@@ -25,7 +25,7 @@ from compiler import logical as lg
 from compiler.errors import Diagnostic, Source, Span, UnsupportedError
 from compiler.functions import OPERATORS, SCALARS
 from compiler.physical import Exec, explain_physical, walk
-from runtime_lib.aggregates import RETRACTABLE
+from runtime_lib.operators.aggregates import RETRACTABLE
 from runtime_lib.pipeline import identifier
 
 # Every runtime symbol the generated code names, in one place (a test checks
@@ -34,7 +34,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.columns": ("Batch", "null_column"),
     "runtime_lib.pipeline": ("Context", "Field", "Output", "Pipeline", "Source", "Watermark",
                              "main"),
-    "runtime_lib.aggregates": ("Agg",),
+    "runtime_lib.operators.aggregates": ("Agg",),
     "runtime_lib.joins": ("IntervalJoin", "Join"),
     "runtime_lib.lookup": ("LookupJoin",),
     "runtime_lib.tables": ("open_lookup_table",),

@@ -105,10 +105,12 @@ import numpy as np
 
 from runtime_lib.codes import Codes
 from runtime_lib.columns import DTYPES, FILLERS, Batch, Column
-from runtime_lib.kernels import jit
+from runtime_lib.jit import kernel_jit
 from runtime_lib.keys import PairTable, numeric_bits
 from runtime_lib.state import values_data, values_from_data
 from runtime_lib.watermarks import WM_MAX, WM_MIN
+
+jit = kernel_jit(__name__)
 
 _CLAMP = 1 << 62  # watermarks and bounds are clamped to +-2^62 before arithmetic
 _JOIN_KINDS = ("INNER", "LEFT", "RIGHT", "FULL")

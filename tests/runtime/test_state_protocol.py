@@ -35,10 +35,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import runtime_lib
-from runtime_lib.aggregates import RETRACTABLE, Agg
 from runtime_lib.columns import Batch, Column, column_from_pylist
 from runtime_lib.joins import IntervalJoin, Join
 from runtime_lib.lookup import CachedTable, ChangelogTable, LookupJoin
+from runtime_lib.operators.aggregates import RETRACTABLE, Agg
 from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.windows import (
     AfterWatermark,

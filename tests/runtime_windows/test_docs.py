@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-MODULES = ["runtime_lib.watermarks", "runtime_lib.keys", "runtime_lib.kernels", "runtime_lib.aggregates",
+MODULES = ["runtime_lib.watermarks", "runtime_lib.keys", "runtime_lib.operators.aggregates.kernels",
+           "runtime_lib.operators.aggregates",
            "runtime_lib.operators.windows", "runtime_lib.operators.group_aggregate"]
 
 
