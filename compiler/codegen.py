@@ -35,7 +35,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.pipeline": ("Context", "Field", "Output", "Pipeline", "Source", "Watermark",
                              "main"),
     "runtime_lib.operators.aggregates": ("Agg",),
-    "runtime_lib.joins": ("IntervalJoin", "Join"),
+    "runtime_lib.operators.joins": ("IntervalJoin", "Join"),
     "runtime_lib.lookup": ("LookupJoin",),
     "runtime_lib.tables": ("open_lookup_table",),
     "runtime_lib.sort": ("TemporalSort",),

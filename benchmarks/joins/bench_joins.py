@@ -43,8 +43,8 @@ import duckdb
 import numpy as np
 
 from runtime_lib.columns import Batch, Column
-from runtime_lib.joins import IntervalJoin
 from runtime_lib.lookup import FileTable, LookupJoin, PostgresTable, RedisTable
+from runtime_lib.operators.joins import IntervalJoin
 from runtime_lib.schema import Field
 from runtime_lib.watermarks import WM_MAX, Watermarks
 

@@ -36,10 +36,10 @@ from hypothesis import strategies as st
 
 import runtime_lib
 from runtime_lib.columns import Batch, Column, column_from_pylist
-from runtime_lib.joins import IntervalJoin, Join
 from runtime_lib.lookup import CachedTable, ChangelogTable, LookupJoin
 from runtime_lib.operators.aggregates import RETRACTABLE, Agg
 from runtime_lib.operators.group_aggregate import GroupAggregate
+from runtime_lib.operators.joins import IntervalJoin, Join
 from runtime_lib.operators.windows import (
     AfterWatermark,
     Changes,
@@ -429,7 +429,7 @@ def _stateful_classes() -> dict[str, type]:
 
 
 # pieces of an operator's state, in its snapshot: covered through the operator
-PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "_State", "MinMaxState", "FirstLastState",
+PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "KeyIds", "Rows", "_State", "MinMaxState", "FirstLastState",
           "DistinctState", "PercentileState"}
 
 
