@@ -2617,7 +2617,7 @@ def _duration_text(ms: int) -> str:
 
 def _duration_ms(text: str) -> int | None:
     """A property duration ('5 s', '10 min'), read as the runtime reads it."""
-    from runtime_lib.tables import duration_ms
+    from runtime_lib.io.tables import duration_ms
 
     try:
         return duration_ms(text)

@@ -273,8 +273,8 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace):
     Kafka (its connector, or --input NAME=kafka:TOPIC). Kafka readers are
     returned unopened (``open()`` connects)."""
     from runtime_lib.env import resolve_properties
+    from runtime_lib.io.sources import FileSource
     from runtime_lib.kafka import KafkaSource
-    from runtime_lib.sources import FileSource
 
     batch_size = args.batch_size
     if path is not None and not path.startswith("kafka:"):

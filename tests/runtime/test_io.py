@@ -11,6 +11,7 @@ import pytest
 from runtime_lib.columns import Batch, Column
 from runtime_lib.decode import DeadLetter
 from runtime_lib.env import MissingEnvironmentVariable, references, resolve_env, resolve_properties
+from runtime_lib.io.sources import FileSource
 from runtime_lib.schema import Field, Schema
 from runtime_lib.sinks import (
     DeadLetterSink,
@@ -19,7 +20,6 @@ from runtime_lib.sinks import (
     encode_json_lines,
     format_table,
 )
-from runtime_lib.sources import FileSource
 
 from .conftest import col
 

@@ -36,10 +36,12 @@ from hypothesis import strategies as st
 
 import runtime_lib
 from runtime_lib.columns import Batch, Column, column_from_pylist
-from runtime_lib.lookup import CachedTable, ChangelogTable, LookupJoin
+from runtime_lib.io.tables import CachedTable, ChangelogTable
 from runtime_lib.operators.aggregates import RETRACTABLE, Agg
 from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.joins import IntervalJoin, Join
+from runtime_lib.operators.lookup_join import LookupJoin
+from runtime_lib.operators.temporal_sort import TemporalSort
 from runtime_lib.operators.windows import (
     AfterWatermark,
     Changes,
@@ -52,7 +54,6 @@ from runtime_lib.operators.windows import (
     WindowAggregate,
 )
 from runtime_lib.schema import Field
-from runtime_lib.sort import TemporalSort
 from runtime_lib.state import StateError, Stateful, check_state, operators_of
 from runtime_lib.watermarks import WM_MAX, Watermarks
 from tests.state_roundtrip import roundtrip
@@ -429,7 +430,7 @@ def _stateful_classes() -> dict[str, type]:
 
 
 # pieces of an operator's state, in its snapshot: covered through the operator
-PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "KeyIds", "Rows", "_State", "MinMaxState", "FirstLastState",
+PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "KeyIds", "Rows", "RowStore", "_State", "MinMaxState", "FirstLastState",
           "DistinctState", "PercentileState"}
 
 

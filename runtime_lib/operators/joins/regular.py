@@ -18,7 +18,7 @@ from runtime_lib.operators.joins.buffers import (
     Sides,
     empty_batch,
 )
-from runtime_lib.watermarks import CLAMP
+from runtime_lib.watermarks import CLAMP, monotonic_ms
 
 _RETRACT = ("-D", "-U")
 
@@ -81,9 +81,7 @@ class Join(Sides):
         self.ttl = tuple(None if t is None else int(t) for t in pair)
         if any(t is not None and t <= 0 for t in self.ttl):
             raise ValueError("state_ttl_ms must be positive")
-        from runtime_lib.watermarks import _now_ms
-
-        self.clock = clock or _now_ms
+        self.clock = clock or monotonic_ms
         self.expired_rows = 0
         self.peak_state_rows = 0
 
