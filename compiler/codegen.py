@@ -44,7 +44,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.operators.windows": ("AfterWatermark", "Changes", "Cumulate", "Hop", "Session",
                                       "Tumble", "WindowAggregate"),
 }
-SCALAR_MODULE = "runtime_lib.scalar"
+SCALAR_MODULE = "runtime_lib.functions"  # imported as `sql`
 
 RUNNABLE = {"SourceExec", "CalcExec", "SinkExec", "WindowAggregateExec", "GroupAggregateExec",
             "IntervalJoinExec", "TemporalSortExec", "LookupJoinExec", "JoinExec"}
@@ -1055,7 +1055,8 @@ def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
         return re.search(rf"\b{name}\b", body) is not None
 
     imports = ["import numpy as np", ""] if used("np") else []
-    imports += ["from runtime_lib import scalar as sql"] if used("sql") else []
+    package, module = SCALAR_MODULE.rsplit(".", 1)
+    imports += [f"from {package} import {module} as sql"] if used("sql") else []
     for module, names in sorted(RUNTIME_IMPORTS.items()):
         needed = sorted(n for n in names if used(n))
         if needed:

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime_lib import scalar as sql
+from runtime_lib import functions as sql
 from runtime_lib.columns import Batch
 from runtime_lib.operators.joins import IntervalJoin
 from runtime_lib.operators.temporal_sort import TemporalSort

@@ -35,7 +35,7 @@ Physical plan:
 
 from __future__ import annotations
 
-from runtime_lib import scalar as sql
+from runtime_lib import functions as sql
 from runtime_lib.columns import Batch
 from runtime_lib.io.tables import open_lookup_table
 from runtime_lib.operators.aggregates import Agg

@@ -43,7 +43,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from runtime_lib import scalar
+from runtime_lib import functions as scalar
 from runtime_lib.columns import Batch, Column
 from runtime_lib.schema import Field
 from runtime_lib.watermarks import WM_MAX, WM_MIN, Watermarks

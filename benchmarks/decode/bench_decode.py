@@ -266,7 +266,7 @@ def check_same(reference: dict, other: dict, label: str) -> None:
 def pipeline(schema: Schema):
     """decode -> WHERE latency_ms > 1000 AND model_id <> 'llama-3-70b' ->
     SELECT user_id, model_id, latency_ms, tokens_used * 2 AS t2, ts -> JSON lines."""
-    from runtime_lib import scalar
+    from runtime_lib import functions as scalar
     from runtime_lib.sinks import encode_json_lines
 
     decoder = JsonDecoder(schema)
