@@ -686,11 +686,10 @@ def _state_horizon(pipeline: Pipeline) -> int | None:
     without windows, joins, anything unknown): such queries commit no offsets
     until checkpoints exist."""
     from runtime_lib.operators import windows
+    from runtime_lib.state import operators_of
 
     horizon = 0
-    for name, value in vars(pipeline).items():
-        if name == "ctx":
-            continue
+    for value in operators_of(pipeline).values():
         if isinstance(value, windows.WindowAggregate):
             window = value.window
             size = getattr(window, "size_ms", None) or getattr(window, "max_size_ms", None)

@@ -476,3 +476,22 @@ def test_operators_of_reads_the_query_class():
         operators_of(q)
     del Query.operators  # a module generated before the list: every attribute but ctx
     assert set(operators_of(q)) == {"window", "join", "table"}
+
+
+def test_driver_sees_the_listed_operators_only():
+    """The commit horizon of the driver (pipeline._state_horizon) reads the
+    operators a query lists: a table it holds beside them is not state."""
+    from runtime_lib.pipeline import _state_horizon
+
+    class Query:
+        operators = ("window_aggregate",)
+
+        def __init__(self):
+            self.ctx = object()
+            self.window_aggregate = WindowAggregate(window=Tumble(10), key_kinds=[], aggs=[Agg("count_star")],
+                                                    emit=AfterWatermark(delay_ms=5))
+            self.model_configs = object()  # a lookup table
+
+    assert _state_horizon(Query()) == 10 + 5 + 1
+    del Query.operators  # without the list every attribute counts: the table makes it unbounded
+    assert _state_horizon(Query()) is None
