@@ -252,7 +252,7 @@ class FileReader:
         self.finished = False
 
     def read(self, timeout: float = 0.0):
-        from runtime_lib.kafka import Chunk
+        from runtime_lib.io.kafka import Chunk
 
         try:
             batch, dead = next(self._batches)
@@ -273,8 +273,8 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace):
     Kafka (its connector, or --input NAME=kafka:TOPIC). Kafka readers are
     returned unopened (``open()`` connects)."""
     from runtime_lib.env import resolve_properties
+    from runtime_lib.io.kafka import KafkaSource
     from runtime_lib.io.sources import FileSource
-    from runtime_lib.kafka import KafkaSource
 
     batch_size = args.batch_size
     if path is not None and not path.startswith("kafka:"):
@@ -312,8 +312,8 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace):
 def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sources=()):
     """The sink of one output: a catalog sink (INSERT INTO a Kafka stream), the
     --sink override, --output, or stdout."""
-    from runtime_lib import sinks
-    from runtime_lib.kafka import KafkaSink
+    from runtime_lib.io import sinks
+    from runtime_lib.io.kafka import KafkaSink
 
     if output.target is not None:
         properties = dict(output.properties)
@@ -367,7 +367,7 @@ class _SharedFileOutput:
         self.fields = fields
 
     def write(self, batch: Batch, ops=None) -> None:
-        from runtime_lib.sinks import encode_json_lines
+        from runtime_lib.io.sinks import encode_json_lines
 
         self.owner._handle.write(encode_json_lines(batch, self.fields, ops))
 
@@ -447,8 +447,8 @@ class _Stop:
 def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     """Run a generated pipeline to the end of its inputs (or, for unbounded
     Kafka sources, until SIGINT/SIGTERM); returns the exit code."""
-    from runtime_lib import sinks
-    from runtime_lib.kafka import (
+    from runtime_lib.io import sinks
+    from runtime_lib.io.kafka import (
         KafkaConfigError,
         KafkaDeadLetterSink,
         KafkaFault,
@@ -589,7 +589,7 @@ class _Delivery:
 
     def finish(self, timeout: float = 60.0) -> None:
         """End of the run: everything delivered, or KafkaFault."""
-        from runtime_lib.kafka import KafkaFault
+        from runtime_lib.io.kafka import KafkaFault
 
         if self.pool is not None and not self.flush(timeout):
             raise KafkaFault(f"results not delivered to Kafka within {timeout:g} s")
@@ -605,7 +605,7 @@ class LateEventSink:
     def write_rows(self, operator: str, batch: Batch, reason: str) -> None:
         import orjson
 
-        from runtime_lib.sinks import encode_json_lines
+        from runtime_lib.io.sinks import encode_json_lines
 
         for line in encode_json_lines(batch).splitlines():
             record = {"operator": operator, "reason": reason, "row": orjson.loads(line)}
@@ -832,7 +832,7 @@ def _event_time(batch: Batch, spec: Source, marks: Watermarks, parts, keys):
     ``parts`` (None: every row is from ``keys[0]``) gives each row's partition;
     each run of rows of one partition is observed in order, so the watermark
     before a row is the minimum over the partitions' watermarks at that point."""
-    from runtime_lib.decode import DeadLetter
+    from runtime_lib.io.decode import DeadLetter
 
     assert spec.watermark is not None
     column = batch[spec.watermark.column]

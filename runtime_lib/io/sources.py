@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from runtime_lib.columns import Batch
-from runtime_lib.decode import CsvDecoder, DeadLetter, JsonDecoder
+from runtime_lib.io.decode import CsvDecoder, DeadLetter, JsonDecoder
 from runtime_lib.schema import Field, Schema, as_schema
 
 DEFAULT_BATCH_SIZE = 65_536

@@ -134,7 +134,7 @@ class KafkaTable(ChangelogTable):
                  state_ttl_ms: int | None = None, clock: Callable[[], int] | None = None,
                  connect_timeout: float = 60.0, log=None):
         super().__init__(fields, key, state_ttl_ms=state_ttl_ms, clock=clock)
-        from runtime_lib.kafka import KafkaConfigError, KafkaSource
+        from runtime_lib.io.kafka import KafkaConfigError, KafkaSource
 
         props = dict(properties)
         if props.get("connector") == "upsert-kafka":  # the message key is the primary key
@@ -160,7 +160,7 @@ class KafkaTable(ChangelogTable):
         """Connect, and read the topic from the earliest offset to its end."""
         if self.loaded:
             return self
-        from runtime_lib.kafka import KafkaDeadLetterSink, ProducerPool
+        from runtime_lib.io.kafka import KafkaDeadLetterSink, ProducerPool
 
         topic = ", ".join(self.source.topics)
         self._say(f"loading topic {topic} from the earliest offset to its end; lookup joins "

@@ -94,8 +94,8 @@ from typing import Annotated, Any
 import msgspec
 import numpy as np
 
-from .columns import Batch, Column, concat_batches
-from .schema import (
+from runtime_lib.columns import Batch, Column, concat_batches
+from runtime_lib.schema import (
     FLOAT_TYPES,
     INT_RANGES,
     INTEGER_TYPES,
@@ -107,7 +107,7 @@ from .schema import (
     base_type,
     type_args,
 )
-from .temporal import parse_dates, parse_times, parse_timestamps
+from runtime_lib.temporal import parse_dates, parse_times, parse_timestamps
 
 __all__ = ["CsvDecoder", "DeadLetter", "JsonDecoder", "describe_json_value"]
 
