@@ -1,6 +1,6 @@
 """The function catalog: which SQL functions exist, what they accept and return.
 
-Scalar functions map to a ``runtime_lib.scalar`` function of the name in
+Scalar functions map to a ``runtime_lib.functions`` function of the name in
 ``SCALARS[fn].runtime``; aggregate and window functions are listed with their
 result-type rules. The analyzer asks ``check_scalar``/``aggregate_type`` and
 reports the returned message at the call's position.
@@ -17,7 +17,7 @@ from compiler.types import SqlType
 
 @dataclass(frozen=True)
 class Scalar:
-    runtime: str  # function name in runtime_lib.scalar
+    runtime: str  # function name in runtime_lib.functions
     min_args: int
     max_args: int | None  # None = variadic
     result: Callable[[list[SqlType]], SqlType | str]  # a type, or an error message

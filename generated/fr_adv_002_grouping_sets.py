@@ -24,9 +24,9 @@ Physical plan:
 
 from __future__ import annotations
 
-from runtime_lib import scalar as sql
-from runtime_lib.aggregates import Agg
+from runtime_lib import functions as sql
 from runtime_lib.columns import Batch, null_column
+from runtime_lib.operators.aggregates import Agg
 from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 

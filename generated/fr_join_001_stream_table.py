@@ -28,11 +28,11 @@ Physical plan:
 
 from __future__ import annotations
 
-from runtime_lib import scalar as sql
+from runtime_lib import functions as sql
 from runtime_lib.columns import Batch
-from runtime_lib.lookup import LookupJoin
+from runtime_lib.io.tables import open_lookup_table
+from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
-from runtime_lib.tables import open_lookup_table
 
 
 # SourceExec: llm_requests (fr_join_001_stream_table.sql:15:6)

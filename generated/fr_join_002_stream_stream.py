@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime_lib import scalar as sql
+from runtime_lib import functions as sql
 from runtime_lib.columns import Batch
-from runtime_lib.joins import IntervalJoin
+from runtime_lib.operators.joins import IntervalJoin
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 from runtime_lib.watermarks import WM_MIN
 

@@ -32,10 +32,10 @@ Physical plan:
 
 from __future__ import annotations
 
-from runtime_lib import scalar as sql
-from runtime_lib.aggregates import Agg
+from runtime_lib import functions as sql
 from runtime_lib.columns import Batch
-from runtime_lib.joins import Join
+from runtime_lib.operators.aggregates import Agg
+from runtime_lib.operators.joins import Join
 from runtime_lib.operators.windows import AfterWatermark, Tumble, WindowAggregate
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 

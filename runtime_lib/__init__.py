@@ -1,4 +1,23 @@
-"""What generated pipelines import at run time (see pipeline.py for the driver)."""
+"""What generated modules import at run time (no sqlglot, jinja2 or black).
+
+The layout is the architecture:
+
+* ``pipeline`` -- the driver: reads sources, computes watermarks, calls the
+  generated ``Query``, writes its outputs.
+* ``operators/`` -- the stateful operators a ``Query`` builds: ``windows/``
+  (TUMBLE/HOP/CUMULATE ``panes``, ``sessions``), ``group_aggregate``,
+  ``aggregates/`` (aggregate state and its numba kernels), ``joins/``
+  (interval and regular), ``lookup_join``, ``temporal_sort``.
+* ``io/`` -- sources that report and seek to a position (``sources``, Kafka),
+  decoders, sinks, and the lookup tables (``tables/``).
+* ``functions/`` -- the vectorized SQL scalar functions, by family; the
+  generated code imports the package as ``sql``.
+* Shared pieces: ``columns`` (Column, Batch), ``schema`` (SQL type -> storage
+  kind), ``codes`` and ``keys`` (dictionary encoding of keys), ``watermarks``,
+  ``temporal`` (timestamp text), ``env`` (``${VAR}`` in properties),
+  ``state`` (the ``Stateful`` protocol of checkpoints), ``jit`` and
+  ``kernel_registry`` (numba kernels and their references).
+"""
 
 from runtime_lib import stopping as _stopping
 

@@ -165,3 +165,13 @@ def null_column(kind: str, n: int) -> Column:
     np_dtype = DTYPES[kind]
     values = np.empty(n, dtype=object) if kind == "O" else np.zeros(n, dtype=np_dtype)
     return Column(values, np.zeros(n, dtype=bool))
+
+
+def truth_mask(result, n: int) -> np.ndarray:
+    """A condition's answer (a boolean mask, a scalar, or a BOOLEAN Column) as
+    a mask of ``n`` rows, NULL = false: how joins read their residual."""
+    if isinstance(result, Column):
+        mask = np.asarray(result.values, bool)
+        return mask if result.valid is None else mask & result.valid
+    mask = np.asarray(result, bool)
+    return np.full(n, bool(mask)) if mask.shape == () else mask

@@ -6,7 +6,7 @@ appearance (the first new key is 0, the next 1, ...). NULL is a key of its own
 (SQL groups all NULLs together), and so is NaN; ``-0.0`` and ``0.0`` are one key.
 
 * numeric columns (bool, int64, float64, timestamps) go through a numba hash
-  table (``kernels.table_insert``), no Python per row;
+  table (``table_insert``, below), no Python per row;
 * string columns go through a Python dict whose ``__missing__`` hands out the
   next code, driven by ``map`` (a C loop: about 30-50 ns per row);
 * several columns are folded pairwise: ``id = table[(id_of_first_columns,
@@ -31,11 +31,107 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime_lib import kernels as K
 from runtime_lib.codes import Codes
 from runtime_lib.columns import FILLERS, Column
+from runtime_lib.jit import kernel_jit
+
+jit = kernel_jit(__name__)
 
 _NULL = object()  # dictionary key of NULL in string columns (never equal to a str)
+
+
+# ---------------------------------------------------------------------------
+# Open-addressing hash table from an (int64, int64) pair to a dense id.
+#
+# tk1/tk2 hold the pair, tval the id (-1 = empty bucket); capacity is a power of
+# two. Ids are handed out densely: the n-th new pair gets id n. Python keeps the
+# load factor under one half by calling ``table_insert`` with ``limit`` and
+# growing the table when the kernel stops early.
+# ---------------------------------------------------------------------------
+
+
+@jit
+def _mix(a, b):
+    h = np.uint64(a) * np.uint64(0x9E3779B97F4A7C15)
+    h = h ^ (np.uint64(b) + np.uint64(0x632BE59BD9B4E019) + (h << np.uint64(6)) + (h >> np.uint64(2)))
+    h = h ^ (h >> np.uint64(31))
+    h = h * np.uint64(0xBF58476D1CE4E5B9)
+    h = h ^ (h >> np.uint64(29))
+    return h
+
+
+@jit
+def table_insert(tk1, tk2, tval, k1, k2, out, start, n_used, limit):
+    """Look up or insert ``(k1[i], k2[i])`` for i >= start; ``out[i]`` = its id.
+    Rows with ``k1[i] < 0`` are skipped (out = -1). Stops before a new id would
+    reach ``limit``; returns (next row to do, ids in use)."""
+    mask = np.uint64(len(tval) - 1)
+    last_a = np.int64(-1)
+    last_b = np.int64(0)
+    last_v = np.int64(-1)
+    for i in range(start, len(k1)):
+        a = k1[i]
+        b = k2[i]
+        if a < 0:
+            out[i] = -1
+            continue
+        if a == last_a and b == last_b:
+            out[i] = last_v
+            continue
+        h = _mix(a, b) & mask
+        while True:
+            v = tval[h]
+            if v < 0:
+                if n_used >= limit:
+                    return i, n_used
+                tk1[h] = a
+                tk2[h] = b
+                tval[h] = n_used
+                v = n_used
+                n_used += 1
+                break
+            if tk1[h] == a and tk2[h] == b:
+                break
+            h = (h + np.uint64(1)) & mask
+        out[i] = v
+        last_a = a
+        last_b = b
+        last_v = v
+    return len(k1), n_used
+
+
+@jit
+def table_lookup(tk1, tk2, tval, k1, k2, out):
+    """``out[i]`` = id of ``(k1[i], k2[i])`` or -1 when absent (no insert)."""
+    mask = np.uint64(len(tval) - 1)
+    for i in range(len(k1)):
+        a = k1[i]
+        b = k2[i]
+        out[i] = -1
+        if a < 0:
+            continue
+        h = _mix(a, b) & mask
+        while True:
+            v = tval[h]
+            if v < 0:
+                break
+            if tk1[h] == a and tk2[h] == b:
+                out[i] = v
+                break
+            h = (h + np.uint64(1)) & mask
+
+
+@jit
+def table_fill(tk1, tk2, tval, k1, k2):
+    """Insert distinct pairs ``(k1[i], k2[i])`` with id ``i`` (a rebuild)."""
+    mask = np.uint64(len(tval) - 1)
+    for i in range(len(k1)):
+        h = _mix(k1[i], k2[i]) & mask
+        while tval[h] >= 0:
+            h = (h + np.uint64(1)) & mask
+        tk1[h] = k1[i]
+        tk2[h] = k2[i]
+        tval[h] = i
 
 
 class PairTable:
@@ -65,7 +161,7 @@ class PairTable:
         t.keys1[: len(k1)] = k1
         t.keys2[: len(k1)] = k2
         t.n = len(k1)
-        K.table_fill(t._tk1, t._tk2, t._tval, t.keys1[: t.n], t.keys2[: t.n])
+        table_fill(t._tk1, t._tk2, t._tval, t.keys1[: t.n], t.keys2[: t.n])
         return t
 
     def _grow(self) -> None:
@@ -79,7 +175,7 @@ class PairTable:
         self._tk1 = np.zeros(cap, np.int64)
         self._tk2 = np.zeros(cap, np.int64)
         self._tval = np.full(cap, -1, np.int64)
-        K.table_fill(self._tk1, self._tk2, self._tval, keys1[:n], keys2[:n])
+        table_fill(self._tk1, self._tk2, self._tval, keys1[:n], keys2[:n])
 
     def insert(self, k1: np.ndarray, k2: np.ndarray) -> np.ndarray:
         """Ids of the pairs, new pairs numbered in order of first appearance."""
@@ -87,7 +183,7 @@ class PairTable:
         start = 0
         while True:
             n_before = self.n
-            start, self.n = K.table_insert(
+            start, self.n = table_insert(
                 self._tk1, self._tk2, self._tval, k1, k2, out, start, n_before, len(self._tval) // 2
             )
             if self.n > n_before:
@@ -101,7 +197,7 @@ class PairTable:
 
     def lookup(self, k1: np.ndarray, k2: np.ndarray) -> np.ndarray:
         out = np.empty(len(k1), np.int64)
-        K.table_lookup(self._tk1, self._tk2, self._tval, k1, k2, out)
+        table_lookup(self._tk1, self._tk2, self._tval, k1, k2, out)
         return out
 
 

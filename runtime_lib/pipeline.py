@@ -44,7 +44,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from runtime_lib import scalar, stopping
+from runtime_lib import functions as scalar
+from runtime_lib import stopping
 from runtime_lib.columns import Batch, Column
 from runtime_lib.schema import Field
 from runtime_lib.watermarks import WM_MAX, WM_MIN, Watermarks
@@ -261,7 +262,7 @@ class FileReader:
         self.finished = False
 
     def read(self, timeout: float = 0.0):
-        from runtime_lib.kafka import Chunk
+        from runtime_lib.io.kafka import Chunk
 
         try:
             batch, dead = next(self._batches)
@@ -282,8 +283,8 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace):
     Kafka (its connector, or --input NAME=kafka:TOPIC). Kafka readers are
     returned unopened (``open()`` connects)."""
     from runtime_lib.env import resolve_properties
-    from runtime_lib.kafka import KafkaSource
-    from runtime_lib.sources import FileSource
+    from runtime_lib.io.kafka import KafkaSource
+    from runtime_lib.io.sources import FileSource
 
     batch_size = args.batch_size
     if path is not None and not path.startswith("kafka:"):
@@ -321,8 +322,8 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace):
 def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sources=()):
     """The sink of one output: a catalog sink (INSERT INTO a Kafka stream), the
     --sink override, --output, or stdout."""
-    from runtime_lib import sinks
-    from runtime_lib.kafka import KafkaSink
+    from runtime_lib.io import sinks
+    from runtime_lib.io.kafka import KafkaSink
 
     if output.target is not None:
         properties = dict(output.properties)
@@ -376,7 +377,7 @@ class _SharedFileOutput:
         self.fields = fields
 
     def write(self, batch: Batch, ops=None) -> None:
-        from runtime_lib.sinks import encode_json_lines
+        from runtime_lib.io.sinks import encode_json_lines
 
         self.owner._handle.write(encode_json_lines(batch, self.fields, ops))
 
@@ -425,8 +426,8 @@ class DeadLetterRouter:
 def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     """Run a generated pipeline to the end of its inputs (or, for unbounded
     Kafka sources, until SIGINT/SIGTERM); returns the exit code."""
-    from runtime_lib import sinks
-    from runtime_lib.kafka import (
+    from runtime_lib.io import sinks
+    from runtime_lib.io.kafka import (
         KafkaConfigError,
         KafkaDeadLetterSink,
         KafkaFault,
@@ -582,7 +583,7 @@ class _Delivery:
 
     def finish(self, timeout: float = 60.0) -> None:
         """End of the run: everything delivered, or KafkaFault."""
-        from runtime_lib.kafka import KafkaFault
+        from runtime_lib.io.kafka import KafkaFault
 
         if self.pool is not None and not self.flush(timeout):
             raise KafkaFault(f"results not delivered to Kafka within {timeout:g} s")
@@ -598,7 +599,7 @@ class LateEventSink:
     def write_rows(self, operator: str, batch: Batch, reason: str) -> None:
         import orjson
 
-        from runtime_lib.sinks import encode_json_lines
+        from runtime_lib.io.sinks import encode_json_lines
 
         for line in encode_json_lines(batch).splitlines():
             record = {"operator": operator, "reason": reason, "row": orjson.loads(line)}
@@ -679,9 +680,10 @@ def _state_horizon(pipeline: Pipeline) -> int | None:
     without windows, joins, anything unknown): such queries commit no offsets
     until checkpoints exist."""
     from runtime_lib.operators import windows
+    from runtime_lib.state import operators_of
 
     horizon = 0
-    for operator in pipeline.operators.values():
+    for operator in operators_of(pipeline).values():
         if not isinstance(operator, windows.WindowAggregate):
             return None
         window = operator.window
@@ -823,7 +825,7 @@ def _event_time(batch: Batch, spec: Source, marks: Watermarks, parts, keys):
     ``parts`` (None: every row is from ``keys[0]``) gives each row's partition;
     each run of rows of one partition is observed in order, so the watermark
     before a row is the minimum over the partitions' watermarks at that point."""
-    from runtime_lib.decode import DeadLetter
+    from runtime_lib.io.decode import DeadLetter
 
     assert spec.watermark is not None
     column = batch[spec.watermark.column]

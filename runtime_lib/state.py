@@ -18,7 +18,7 @@ implements ``Stateful``:
 
 ``check_state(data)`` walks a snapshot and says where it breaks the rules.
 ``operators_of(query)`` is how the driver finds a generated query's
-operators: the names its class lists in ``operators``.
+operators: the ``operators`` dict its ``__init__`` fills.
 
 >>> import numpy as np
 >>> check_state({"n": 1, "keys": ["a", None], "ts": np.array([1, 2])})
@@ -95,15 +95,12 @@ def values_from_data(data, kind: str) -> np.ndarray:
 
 
 def operators_of(query) -> dict[str, Stateful]:
-    """The stateful operators of a generated query, by attribute name: the names
-    its class lists in ``operators``. A module generated before that list
-    existed gives every attribute but ``ctx``."""
-    names = getattr(type(query), "operators", None)
-    if names is None:
-        return {name: value for name, value in vars(query).items() if name != "ctx"}
-    found = {name: getattr(query, name) for name in names}
+    """The stateful operators of a generated query, by name: the ``operators``
+    dict its ``__init__`` fills (what a checkpoint snapshots). Anything listed
+    there must keep the state protocol."""
+    found = dict(getattr(query, "operators", None) or {})
     for name, operator in found.items():
         if not isinstance(operator, Stateful):
-            raise TypeError(f"{type(query).__name__}.{name} is listed in operators but has no "
+            raise TypeError(f"{type(query).__name__}.operators[{name!r}] has no "
                             "snapshot()/restore()")
     return found

@@ -40,7 +40,8 @@ WM_MAX = int(np.iinfo(np.int64).max)
 CLAMP = 1 << 62  # operators clamp watermarks and bounds to +-2^62 before arithmetic (no overflow)
 
 
-def _now_ms() -> int:
+def monotonic_ms() -> int:
+    """Processing time for idle timeouts and state TTLs (monotonic, ms)."""
     return int(time.monotonic() * 1000)
 
 
@@ -132,7 +133,7 @@ class Watermarks:
         return min(self.partition_watermark(p) for p in parts)
 
     def observe(self, partition, ts: np.ndarray, now_ms: int | None = None) -> tuple[np.ndarray, int]:
-        now = _now_ms() if now_ms is None else now_ms
+        now = monotonic_ms() if now_ms is None else now_ms
         self.add_partition(partition, now)
         others = [p for p in self._active(now) if p != partition]
         other_min = self._min_over(others)
@@ -151,7 +152,7 @@ class Watermarks:
 
     def tick(self, now_ms: int | None = None) -> int:
         """Re-evaluate idleness without new records (call when a poll is empty)."""
-        now = _now_ms() if now_ms is None else now_ms
+        now = monotonic_ms() if now_ms is None else now_ms
         self._current = max(self._current, self._combined(now))
         return self._current
 
@@ -171,7 +172,7 @@ class Watermarks:
 
     def restore(self, data: dict, now_ms: int | None = None) -> None:
         """Restore; idle clocks restart at ``now_ms`` (processing time does not survive a restart)."""
-        now = _now_ms() if now_ms is None else now_ms
+        now = monotonic_ms() if now_ms is None else now_ms
         self._current = int(data["current"])
         self._max_ts = {tuple(p) if isinstance(p, list) else p: int(m) for p, m in data["partitions"]}
         self._last_seen = {p: now for p in self._max_ts}

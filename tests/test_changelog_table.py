@@ -13,7 +13,8 @@ from compiler.cli import run_module
 from compiler.driver import compile_source
 from compiler.errors import Source
 from runtime_lib.columns import Batch, column_from_pylist
-from runtime_lib.lookup import KafkaTable, LookupJoin
+from runtime_lib.io.tables import KafkaTable
+from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.schema import Field
 
 ROOT = Path(__file__).resolve().parent.parent

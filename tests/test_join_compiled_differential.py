@@ -301,7 +301,7 @@ def duck(shape: Shape, paths: dict[str, Path]) -> tuple[list[str], list[tuple]]:
 def final_rows(records: list[dict], changelog: bool) -> list[tuple]:
     """The result table: an append-only result as is; an updating one after
     applying its changelog (``+I``/``+U`` add a row, ``-U``/``-D`` take back
-    one that is there, see runtime_lib/sinks.py)."""
+    one that is there, see runtime_lib/io/sinks.py)."""
     if not changelog:
         assert all("_op" not in r for r in records), "an append-only result carries no _op"
         return [tuple(r.values()) for r in records]
@@ -401,7 +401,7 @@ def test_regular_join_changelog_materializes_to_duckdb(name: str, data, batch_si
 def test_regular_inner_join_writes_an_append_only_result(compiled, tmp_path: Path) -> None:
     """A regular INNER join of two append-only streams is insert-only (Flink;
     sqlc's EXPLAIN says changelog=[I]), and an insert-only result is written
-    without the "_op" key (runtime_lib/sinks.py: only updating results carry
+    without the "_op" key (runtime_lib/io/sinks.py: only updating results carry
     it), like the interval and lookup joins' results."""
     module = compiled(REGULAR["inner_2keys"].sql)
     paths = write_inputs(tmp_path, [(1, "a", 1, BASE, 1.0)], [(1_000, "a", 1, BASE, 2.0)])

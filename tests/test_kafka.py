@@ -469,7 +469,7 @@ def test_upsert_sink_writes_tombstones(kafka_broker, topics):
     import numpy as np
 
     from runtime_lib.columns import Batch, Column
-    from runtime_lib.kafka import KafkaSink, ProducerPool
+    from runtime_lib.io.kafka import KafkaSink, ProducerPool
     from runtime_lib.schema import Field
 
     pool = ProducerPool(10)

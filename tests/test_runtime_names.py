@@ -1,6 +1,6 @@
 """Every runtime_lib name the compiler writes into generated code exists in
 runtime_lib: the names listed in one place in the compiler (the module imports
-of ``compiler.codegen.runtime.RUNTIME_IMPORTS``, the ``runtime_lib.scalar`` functions
+of ``compiler.codegen.runtime.RUNTIME_IMPORTS``, the ``runtime_lib.functions`` functions
 of ``compiler.functions``), and every name the checked-in generated modules
 import or call as ``sql.<name>``. A renamed runtime function fails here, not
 when a pipeline starts."""
@@ -31,6 +31,17 @@ def test_runtime_imports_exist(module: str) -> None:
 def test_scalar_functions_exist() -> None:
     scalar = importlib.import_module(SCALAR_MODULE)
     names = {s.runtime for s in SCALARS.values()} | set(OPERATORS.values())
+    assert sorted(n for n in names if not callable(getattr(scalar, n, None))) == []
+
+
+def test_sql_calls_written_by_codegen_exist() -> None:
+    """The ``sql.<name>(`` calls the emitters write, before any query uses them."""
+    scalar = importlib.import_module(SCALAR_MODULE)
+    root = Path(__file__).resolve().parent.parent
+    names: set[str] = set()
+    for path in sorted((root / "compiler" / "codegen").glob("**/*.py")):
+        names |= set(re.findall(r"\bsql\.([A-Za-z_]\w*)\(", path.read_text(encoding="utf-8")))
+    assert {"case_when", "filter_mask", "literal"} <= names
     assert sorted(n for n in names if not callable(getattr(scalar, n, None))) == []
 
 

@@ -7,7 +7,7 @@ validated numpy columns (VARCHAR as Python str objects, NULL masks), so the
 numbers compare whole decoders, not just parsers. Prints events per
 CPU-second (per core; other load on a shared machine does not count) for
 each candidate on all 12 fields and on a 5-column projection (what a typical
-filter/projection query reads), the chosen decoder (runtime_lib.decode), and
+filter/projection query reads), the chosen decoder (runtime_lib.io.decode), and
 the whole stateless path decode -> filter -> project -> encode. Rounds go
 over all candidates in turn; each keeps its best round.
 
@@ -33,7 +33,7 @@ import numpy as np
 import orjson
 
 from runtime_lib.columns import Batch, Column, concat_batches
-from runtime_lib.decode import CHUNK, JsonDecoder
+from runtime_lib.io.decode import CHUNK, JsonDecoder
 from runtime_lib.schema import Field, Schema
 
 BATCH = 65_536
@@ -139,7 +139,7 @@ def msgspec_decode_lines(schema: Schema):
 
 
 def msgspec_per_line(schema: Schema):
-    """runtime_lib.decode.JsonDecoder: one typed decode per record (chosen)."""
+    """runtime_lib.io.decode.JsonDecoder: one typed decode per record (chosen)."""
     decoder = JsonDecoder(schema)
 
     def run(lines: list[bytes]) -> dict:
@@ -266,8 +266,8 @@ def check_same(reference: dict, other: dict, label: str) -> None:
 def pipeline(schema: Schema):
     """decode -> WHERE latency_ms > 1000 AND model_id <> 'llama-3-70b' ->
     SELECT user_id, model_id, latency_ms, tokens_used * 2 AS t2, ts -> JSON lines."""
-    from runtime_lib import scalar
-    from runtime_lib.sinks import encode_json_lines
+    from runtime_lib import functions as scalar
+    from runtime_lib.io.sinks import encode_json_lines
 
     decoder = JsonDecoder(schema)
     out_schema = Schema.of(

@@ -43,8 +43,9 @@ import duckdb
 import numpy as np
 
 from runtime_lib.columns import Batch, Column
-from runtime_lib.joins import IntervalJoin
-from runtime_lib.lookup import FileTable, LookupJoin, PostgresTable, RedisTable
+from runtime_lib.io.tables import FileTable, PostgresTable, RedisTable
+from runtime_lib.operators.joins import IntervalJoin
+from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.schema import Field
 from runtime_lib.watermarks import WM_MAX, Watermarks
 

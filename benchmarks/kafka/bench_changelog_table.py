@@ -35,7 +35,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from runtime_lib.columns import Batch, column_from_pylist
-    from runtime_lib.lookup import KafkaTable, LookupJoin
+    from runtime_lib.io.tables import KafkaTable
+    from runtime_lib.operators.lookup_join import LookupJoin
     from runtime_lib.schema import Field
     from tests.services.kafka_service import KafkaBroker
 

@@ -162,11 +162,11 @@ def consume_ceiling(broker, topic: str, expected: int, decode_fields=None) -> tu
     runtime does (no processing)."""
     from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
-    from runtime_lib.kafka import CONSUMER_DEFAULTS
+    from runtime_lib.io.kafka import CONSUMER_DEFAULTS
 
     decoder = None
     if decode_fields is not None:
-        from runtime_lib.decode import JsonDecoder
+        from runtime_lib.io.decode import JsonDecoder
 
         decoder = JsonDecoder(decode_fields, "bench")
     conf = dict(CONSUMER_DEFAULTS, **{"bootstrap.servers": broker.bootstrap,

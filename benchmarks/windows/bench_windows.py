@@ -22,7 +22,7 @@ times are wall time. Prints one table:
 * numba compile time: a fresh process with an empty cache (cold) vs a fresh
   process with the cache filled (warm), for constructing the TUMBLE operator
   and compiling its kernels (``warmup()``).
-* Every kernel of ``kernels.REGISTRY`` against its pure-Python reference.
+* Every kernel of ``kernel_registry.REGISTRY`` against its pure-Python reference.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ sys.path.insert(0, str(REPO))
 import duckdb
 import numpy as np
 
-from runtime_lib import kernels as K
-from runtime_lib.aggregates import Agg
+from runtime_lib import kernel_registry as K
 from runtime_lib.columns import Column
+from runtime_lib.operators.aggregates import Agg
 from runtime_lib.operators.windows import Hop, Session, Tumble, WindowAggregate
 from runtime_lib.watermarks import Watermarks
 
@@ -184,7 +184,7 @@ def check_equal(rows, duck_rows):
 COMPILE_CHILD = """
 import json, time
 t = time.perf_counter()
-from runtime_lib.aggregates import Agg
+from runtime_lib.operators.aggregates import Agg
 from runtime_lib.operators.windows import Tumble, WindowAggregate
 t_import = time.perf_counter() - t
 aggs = [Agg("count_star"), Agg("avg", arg=0), Agg("sum", arg=1), Agg("max", arg=0),

@@ -1,7 +1,7 @@
 """Everything codegen takes from ``runtime_lib``, in one place.
 
 ``RUNTIME_IMPORTS`` is the one table of the runtime symbols generated code
-names (tests/test_codegen_runtime.py checks that each exists): a generated
+names (tests/test_runtime_names.py checks that each exists): a generated
 module imports the ones it uses, from these modules. When a runtime symbol
 moves, this table is the only thing to edit. The two imports below are what
 the compiler itself shares with the runtime at compile time.
@@ -9,7 +9,7 @@ the compiler itself shares with the runtime at compile time.
 
 from __future__ import annotations
 
-from runtime_lib.aggregates import RETRACTABLE  # aggregate functions that can take rows back
+from runtime_lib.operators.aggregates import RETRACTABLE  # aggregate functions that can take rows back
 from runtime_lib.pipeline import identifier  # SQL name -> Python identifier, the runtime's rule
 
 __all__ = ["RETRACTABLE", "RUNTIME_IMPORTS", "SCALAR_MODULE", "identifier"]
@@ -20,15 +20,15 @@ RUNTIME_IMPORTS = {
     "runtime_lib.columns": ("Batch", "null_column"),
     "runtime_lib.pipeline": ("Context", "Field", "Output", "Pipeline", "Source", "Watermark",
                              "main"),
-    "runtime_lib.aggregates": ("Agg",),
-    "runtime_lib.joins": ("IntervalJoin", "Join"),
-    "runtime_lib.lookup": ("LookupJoin",),
-    "runtime_lib.tables": ("open_lookup_table",),
-    "runtime_lib.sort": ("TemporalSort",),
+    "runtime_lib.operators.aggregates": ("Agg",),
+    "runtime_lib.operators.joins": ("IntervalJoin", "Join"),
+    "runtime_lib.operators.lookup_join": ("LookupJoin",),
+    "runtime_lib.io.tables": ("open_lookup_table",),
+    "runtime_lib.operators.temporal_sort": ("TemporalSort",),
     "runtime_lib.watermarks": ("WM_MIN",),
     "runtime_lib.operators.group_aggregate": ("GroupAggregate",),
     "runtime_lib.operators.windows": ("AfterWatermark", "Changes", "Cumulate", "Hop", "Session",
                                       "Tumble", "WindowAggregate"),
 }
 # the scalar functions, imported as ``sql`` (``sql.upper(...)``)
-SCALAR_MODULE = "runtime_lib.scalar"
+SCALAR_MODULE = "runtime_lib.functions"

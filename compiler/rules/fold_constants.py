@@ -108,7 +108,7 @@ def _runtime_value(expr: lg.Call, values: list[object]) -> object:
     """Evaluate a call on constants with the runtime's own scalar functions (one
     row), so folding can never disagree with run time; _NULL if it cannot."""
     from compiler.functions import OPERATORS, SCALARS
-    from runtime_lib import scalar as sql
+    from runtime_lib import functions as sql
 
     fn = expr.fn
     try:

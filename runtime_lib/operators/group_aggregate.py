@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from runtime_lib.aggregates import Agg, AggregateStates
 from runtime_lib.columns import FILLERS, Batch, Column
 from runtime_lib.keys import KeyEncoder
+from runtime_lib.operators.aggregates import Agg, AggregateStates
 from runtime_lib.operators.changelog import EmittedRows
 
 

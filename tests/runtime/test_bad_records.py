@@ -15,7 +15,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from runtime_lib.decode import CsvDecoder, JsonDecoder
+from runtime_lib.io.decode import CsvDecoder, JsonDecoder
 from runtime_lib.schema import Field
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,9 @@ import orjson
 import pytest
 from hypothesis import given, settings
 
-from runtime_lib import decode as decode_module
 from runtime_lib.columns import Batch
-from runtime_lib.decode import CsvDecoder, DeadLetter, JsonDecoder
+from runtime_lib.io import decode as decode_module
+from runtime_lib.io.decode import CsvDecoder, DeadLetter, JsonDecoder
 from runtime_lib.schema import Field
 
 SCHEMA = [

@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 
 from runtime_lib.columns import Batch, Column
-from runtime_lib.decode import DeadLetter
 from runtime_lib.env import MissingEnvironmentVariable, references, resolve_env, resolve_properties
-from runtime_lib.schema import Field, Schema
-from runtime_lib.sinks import (
+from runtime_lib.io.decode import DeadLetter
+from runtime_lib.io.sinks import (
     DeadLetterSink,
     JsonLinesFileSink,
     StdoutSink,
     encode_json_lines,
     format_table,
 )
-from runtime_lib.sources import FileSource
+from runtime_lib.io.sources import FileSource
+from runtime_lib.schema import Field, Schema
 
 from .conftest import col
 

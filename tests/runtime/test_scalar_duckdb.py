@@ -1,4 +1,4 @@
-"""Property tests: runtime_lib.scalar against DuckDB on the same values.
+"""Property tests: runtime_lib.functions against DuckDB on the same values.
 
 Each case runs our function and a DuckDB expression with the same semantics
 on hypothesis-generated columns that include NULLs; where DuckDB's function
@@ -15,7 +15,7 @@ import math
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, example, given, settings
 
-from runtime_lib import scalar as sql
+from runtime_lib import functions as sql
 
 from .conftest import col, same
 

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from runtime_lib import scalar as sql
+from runtime_lib import functions as sql
 from runtime_lib.columns import Column
 from runtime_lib.temporal import parse_instant
 

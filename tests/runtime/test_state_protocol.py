@@ -35,11 +35,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import runtime_lib
-from runtime_lib.aggregates import RETRACTABLE, Agg
 from runtime_lib.columns import Batch, Column, column_from_pylist
-from runtime_lib.joins import IntervalJoin, Join
-from runtime_lib.lookup import CachedTable, ChangelogTable, LookupJoin
+from runtime_lib.io.tables import CachedTable, ChangelogTable
+from runtime_lib.operators.aggregates import RETRACTABLE, Agg
 from runtime_lib.operators.group_aggregate import GroupAggregate
+from runtime_lib.operators.joins import IntervalJoin, Join
+from runtime_lib.operators.lookup_join import LookupJoin
+from runtime_lib.operators.temporal_sort import TemporalSort
 from runtime_lib.operators.windows import (
     AfterWatermark,
     Changes,
@@ -52,7 +54,6 @@ from runtime_lib.operators.windows import (
     WindowAggregate,
 )
 from runtime_lib.schema import Field
-from runtime_lib.sort import TemporalSort
 from runtime_lib.state import StateError, Stateful, check_state, operators_of
 from runtime_lib.watermarks import WM_MAX, Watermarks
 from tests.state_roundtrip import roundtrip
@@ -429,7 +430,7 @@ def _stateful_classes() -> dict[str, type]:
 
 
 # pieces of an operator's state, in its snapshot: covered through the operator
-PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "_State", "MinMaxState", "FirstLastState",
+PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "KeyIds", "Rows", "RowStore", "_State", "MinMaxState", "FirstLastState",
           "DistinctState", "PercentileState"}
 
 
@@ -458,20 +459,35 @@ def test_check_state_names_what_needs_pickle():
             check_state(data)
 
 
-def test_operators_of_reads_the_query_class():
+def test_operators_of_reads_the_query_operators():
     class Query:
-        operators = ("window", "join")
-
         def __init__(self):
             self.ctx = object()
             self.window = TemporalSort("t", ["t"], ["i"])
             self.join = Watermarks(0)
             self.table = object()
+            self.operators = {"window": self.window, "join": self.join}
 
     q = Query()
     assert operators_of(q) == {"window": q.window, "join": q.join}
-    Query.operators = ("table",)
-    with pytest.raises(TypeError, match="Query.table is listed in operators"):
+    q.operators["table"] = q.table
+    with pytest.raises(TypeError, match=r"Query.operators\['table'\] has no"):
         operators_of(q)
-    del Query.operators  # a module generated before the list: every attribute but ctx
-    assert set(operators_of(q)) == {"window", "join", "table"}
+    del q.operators  # a query with no stateful operator
+    assert operators_of(q) == {}
+
+
+def test_driver_sees_the_listed_operators_only():
+    """The commit horizon of the driver (pipeline._state_horizon) reads the
+    operators a query lists: a table it holds beside them is not state."""
+    from runtime_lib.pipeline import _state_horizon
+
+    class Query:
+        def __init__(self):
+            self.ctx = object()
+            self.window_aggregate = WindowAggregate(window=Tumble(10), key_kinds=[], aggs=[Agg("count_star")],
+                                                    emit=AfterWatermark(delay_ms=5))
+            self.model_configs = object()  # a lookup table, not listed
+            self.operators = {"window_aggregate": self.window_aggregate}
+
+    assert _state_horizon(Query()) == 10 + 5 + 1

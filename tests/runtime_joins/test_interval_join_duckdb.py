@@ -33,7 +33,7 @@ from join_helpers import (
 )
 
 from runtime_lib.columns import Batch, Column
-from runtime_lib.joins import IntervalJoin
+from runtime_lib.operators.joins import IntervalJoin
 from runtime_lib.watermarks import WM_MIN
 
 KINDS = ["INNER", "LEFT", "RIGHT", "FULL"]

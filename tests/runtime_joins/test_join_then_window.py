@@ -19,8 +19,8 @@ from join_helpers import (
     side_tables,
 )
 
-from runtime_lib.aggregates import Agg
-from runtime_lib.joins import IntervalJoin
+from runtime_lib.operators.aggregates import Agg
+from runtime_lib.operators.joins import IntervalJoin
 from runtime_lib.operators.windows import Tumble, WindowAggregate
 from runtime_lib.watermarks import WM_MAX, Watermarks
 

@@ -17,14 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from runtime_lib.columns import Batch, Column, column_from_pylist, concat_batches
-from runtime_lib.lookup import (
-    ChangelogTable,
-    FileTable,
-    LookupJoin,
-    PostgresTable,
-    RedisTable,
-    distinct_keys,
-)
+from runtime_lib.io.tables import ChangelogTable, FileTable, PostgresTable, RedisTable
+from runtime_lib.io.tables.base import distinct_keys
+from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.schema import Field
 
 FIELDS = [Field("model_id", "VARCHAR"), Field("max_tokens", "INT"), Field("cost", "DOUBLE"),

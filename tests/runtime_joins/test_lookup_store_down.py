@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from runtime_lib.columns import Batch, column_from_pylist, concat_batches
-from runtime_lib.lookup import LookupJoin, LookupUnavailable, PostgresTable, RedisTable
+from runtime_lib.io.tables import LookupUnavailable, PostgresTable, RedisTable
+from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.schema import Field
 
 FIELDS = [Field("model_id", "VARCHAR"), Field("max_tokens", "INT")]

@@ -31,7 +31,7 @@ from join_helpers import (
 )
 
 from runtime_lib.columns import Batch, Column, column_from_pylist
-from runtime_lib.joins import Join
+from runtime_lib.operators.joins import Join
 
 KINDS = ["INNER", "LEFT", "RIGHT", "FULL"]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -16,8 +16,8 @@ from window_helpers import (
     streams,
 )
 
-from runtime_lib.aggregates import Agg
 from runtime_lib.columns import column_from_pylist as col
+from runtime_lib.operators.aggregates import Agg
 from runtime_lib.operators.group_aggregate import GroupAggregate
 from tests.state_roundtrip import roundtrip
 

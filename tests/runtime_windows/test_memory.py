@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Column
+from runtime_lib.operators.aggregates import Agg
 from runtime_lib.operators.windows import Tumble, WindowAggregate
 from runtime_lib.watermarks import Watermarks
 

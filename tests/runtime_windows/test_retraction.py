@@ -37,8 +37,8 @@ from window_helpers import (
     reference_watermarks,
 )
 
-from runtime_lib.aggregates import RETRACTABLE, Agg, reference_aggregate
 from runtime_lib.columns import column_from_pylist as col
+from runtime_lib.operators.aggregates import RETRACTABLE, Agg, reference_aggregate
 from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.windows import AfterWatermark, Changes, WindowAggregate
 from runtime_lib.watermarks import WM_MIN, Watermarks

@@ -26,8 +26,8 @@ from window_helpers import (
     streams,
 )
 
-from runtime_lib.aggregates import Agg
 from runtime_lib.columns import column_from_pylist as col
+from runtime_lib.operators.aggregates import Agg
 from runtime_lib.operators.windows import AfterWatermark, WindowAggregate
 
 AGGS = [a for a, _ in AGG_CASES]

@@ -34,7 +34,7 @@ from window_helpers import (
     window_sql,
 )
 
-from runtime_lib.aggregates import Agg, reference_aggregate
+from runtime_lib.operators.aggregates import Agg, reference_aggregate
 from runtime_lib.operators.windows import AfterWatermark, Changes, WindowAggregate
 
 WINDOWS = [

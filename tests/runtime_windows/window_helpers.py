@@ -11,8 +11,8 @@ import duckdb
 import numpy as np
 from hypothesis import strategies as st
 
-from runtime_lib.aggregates import Agg
 from runtime_lib.columns import Column, column_from_pylist
+from runtime_lib.operators.aggregates import Agg
 from runtime_lib.operators.windows import (
     AfterWatermark,
     Cumulate,

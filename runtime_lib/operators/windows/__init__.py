@@ -23,7 +23,7 @@ Runnable:
 
 >>> import numpy as np
 >>> from runtime_lib.columns import column_from_pylist
->>> from runtime_lib.aggregates import Agg
+>>> from runtime_lib.operators.aggregates import Agg
 >>> from runtime_lib.watermarks import Watermarks
 >>> wm = Watermarks(bound_ms=0)
 >>> agg = WindowAggregate(window=Tumble(size_ms=10), key_kinds=["O"], arg_kinds=["i"],

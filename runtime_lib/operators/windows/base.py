@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runtime_lib.aggregates import Agg, AggregateStates
 from runtime_lib.columns import DTYPES, Batch, Column, concat_columns
 from runtime_lib.keys import KeyEncoder, PairTable
+from runtime_lib.operators.aggregates import Agg, AggregateStates
 from runtime_lib.watermarks import WM_MAX, WM_MIN
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """SESSION windows: state per (group key, session).
 
 Sessions are nodes of a union-find forest, chained per partition while open;
-a row that bridges two sessions merges them (``kernels.assign_sessions``),
+a row that bridges two sessions merges them (``assign_sessions``, a numba kernel at the end of this module),
 and the state of merged sessions is merged with the aggregates' combine
 kernels. See ``runtime_lib.operators.windows`` for the semantics.
 """
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime_lib import kernels as K
 from runtime_lib.columns import Column
+from runtime_lib.jit import kernel_jit
 from runtime_lib.keys import KeyEncoder
 from runtime_lib.operators.changelog import EmittedRows
 from runtime_lib.operators.windows.base import WindowAggregate
 from runtime_lib.watermarks import CLAMP, event_times, row_watermarks
+
+jit = kernel_jit(__name__)
 
 
 class SessionWindowAggregate(WindowAggregate):
@@ -84,7 +86,7 @@ class SessionWindowAggregate(WindowAggregate):
         self._ensure_nodes(n)
         row_node = np.empty(n, np.int64)
         closed = np.empty(self.n_used + n, np.int64)
-        self.n_used, n_closed = K.assign_sessions(
+        self.n_used, n_closed = assign_sessions(
             pid, ts, eff, self.gap, self.delay, self.head, self.nxt, self.n_start, self.n_end, self.n_parent,
             self.n_open, self.n_part, self.n_used, row_node, closed, 0)
         late = row_node < 0
@@ -96,10 +98,10 @@ class SessionWindowAggregate(WindowAggregate):
             node = self.slots.b[:ns]
             if np.any(self.n_parent[node] != node):
                 root = np.empty(ns, np.int64)
-                K.find_roots(self.n_parent, node.copy(), root)
+                find_roots(self.n_parent, node.copy(), root)
                 self._regroup(root)
         roots = np.empty(n, np.int64)
-        K.find_roots(self.n_parent, row_node, roots)
+        find_roots(self.n_parent, row_node, roots)
         slots = self.slots.insert(np.where(late, -1, kid), roots, seqs)
         self.states.ensure(self.slots.n)
         self.states.update(slots, list(args), list(filters), seqs)
@@ -317,3 +319,96 @@ class SessionWindowAggregate(WindowAggregate):
             self._touched = []
         self._relink()
         self._pending = []
+
+
+# ---------------------------------------------------------------------------
+# SESSION windows: sequential assignment of rows to sessions.
+# ---------------------------------------------------------------------------
+
+
+@jit
+def assign_sessions(parts, ts, wm, gap, delay, head, nxt, n_start, n_end, n_parent, n_open, n_part,
+                    n_used, row_node, closed, n_closed):
+    """Rows in arrival order; for each row: close the partition's open sessions
+    whose ``end - 1 + delay <= wm[i]`` (appended to ``closed``), then merge every
+    open session that overlaps or touches ``[ts, ts + gap)`` together with the
+    row, or open a new session, or mark the row late (``row_node = -1``) when its
+    own window ``[ts, ts + gap)`` is already due. Sessions are nodes of a
+    union-find forest (``n_parent``); ``head[p]``/``nxt[node]`` chain the open
+    roots of partition p. Python sizes the node arrays for len(ts) new nodes.
+    Returns (nodes in use, closed count)."""
+    for i in range(len(ts)):
+        p = parts[i]
+        t = ts[i]
+        w = wm[i]
+        e = t + gap
+        target = -1
+        prev = -1
+        node = head[p]
+        while node >= 0:
+            nx = nxt[node]
+            if n_end[node] - 1 + delay <= w:
+                n_open[node] = False
+                closed[n_closed] = node
+                n_closed += 1
+                if prev < 0:
+                    head[p] = nx
+                else:
+                    nxt[prev] = nx
+                node = nx
+                continue
+            if n_start[node] <= e and t <= n_end[node]:
+                if target < 0:
+                    target = node
+                    n_start[target] = min(n_start[target], t)
+                    n_end[target] = max(n_end[target], e)
+                    prev = node
+                else:
+                    # absorb node into target, unlink it
+                    n_start[target] = min(n_start[target], n_start[node])
+                    n_end[target] = max(n_end[target], n_end[node])
+                    n_parent[node] = target
+                    n_open[node] = False
+                    if prev < 0:
+                        head[p] = nx
+                    else:
+                        nxt[prev] = nx
+                node = nx
+                continue
+            prev = node
+            node = nx
+        if target >= 0:
+            row_node[i] = target
+            continue
+        if e - 1 + delay <= w:
+            row_node[i] = -1
+            continue
+        nd = n_used
+        n_used += 1
+        n_start[nd] = t
+        n_end[nd] = e
+        n_parent[nd] = nd
+        n_open[nd] = True
+        n_part[nd] = p
+        nxt[nd] = head[p]
+        head[p] = nd
+        row_node[i] = nd
+    return n_used, n_closed
+
+
+@jit
+def find_roots(parent, nodes, out):
+    """Union-find roots with path compression; -1 stays -1."""
+    for i in range(len(nodes)):
+        x = nodes[i]
+        if x < 0:
+            out[i] = -1
+            continue
+        r = x
+        while parent[r] != r:
+            r = parent[r]
+        while parent[x] != r:
+            y = parent[x]
+            parent[x] = r
+            x = y
+        out[i] = r

@@ -1,83 +1,10 @@
-"""Aggregate functions: specs, result types, state layouts, reference implementations.
-
-An operator describes its aggregates as a list of ``Agg`` specs and keeps their
-state in one ``AggregateStates``: columnar arrays indexed by *slot* (one slot per
-(group key, pane) or (group key, session)). Rows are added with ``update``;
-results come out of ``results(idx, offs)`` for *groups of slots* (a HOP window
-is the group of its panes, a TUMBLE window a group of one), without changing the
-state; ``take`` keeps some slots (state freed once windows fire) and ``merge``
-fuses groups of slots for good (merging sessions).
-
-=====================  =============  =========================================
-function               input kinds    result (NULL when ...)
-=====================  =============  =========================================
-count_star             -              BIGINT 'i' (never NULL)
-count (distinct=...)   any            BIGINT 'i' (never NULL)
-sum                    i / f          BIGINT 'i' / DOUBLE 'f' (no input)
-avg                    i / f          DOUBLE (no input)
-min, max               b, i, f, O     same as input (no input); strings by
-                                      code point, NaN above every number
-stddev, stddev_samp,   i / f          DOUBLE (samp: fewer than 2 inputs;
-variance, var_samp,                   pop: no input, 0.0 for one)
-stddev_pop, var_pop
-first_value,           any            same as input (no input); arrival order;
-last_value                            NULL inputs skipped, as Flink does
-corr(x, y)             i / f, i / f   DOUBLE (fewer than 2 pairs or a constant
-                                      side; rows with a NULL in x or y skipped)
-percentile_cont(p)     i / f          DOUBLE, linear interpolation at rank
-                                      p*(n-1) (DuckDB quantile_cont)
-percentile_disc(p)     i / f          same as input, value of rank
-                                      max(ceil(p*n)-1, 0) (SQL standard)
-approx_percentile(p)   i / f          DOUBLE, see below
-=====================  =============  =========================================
-
-SUM of BIGINT accumulates in int64 and wraps on overflow (beyond 9.2e18, where
-DuckDB would widen to HUGEINT); AVG of BIGINT divides that int64 sum.
-
-Every aggregate skips NULL inputs and rows whose FILTER is not TRUE; ``count``
-with ``distinct=True`` is COUNT(DISTINCT x) (NaN is one value, -0.0 = 0.0).
-Variance-type states are Welford moments merged with Chan's formula, so merging
-panes and sessions is numerically stable and associative.
-
-Strings (MIN/MAX/FIRST_VALUE/LAST_VALUE on VARCHAR): state is an object array
-of the current winner per slot. A batch is ranked once (its distinct strings
-sorted in Python, which orders by code point), a kernel picks each slot's
-winning row by rank, and Python compares that winner with the stored one only
-for the slots touched: Python work is per group, not per row.
-
-Exact percentiles keep every value: per slot one sorted run in a shared store
-(values are sorted once, when a window that needs them fires, and merged into
-the slot's run); a window made of several panes selects the wanted ranks
-across the runs of its panes without re-sorting
-(``kernels.percentiles_from_runs``). A slot read once and freed (a TUMBLE
-window, a session) skips the sort: numpy's partition selects the ranks
-(``kernels.select_percentiles``). Several PERCENTILE_CONT/DISC of one column
-and FILTER share one store and one selection pass.
-
-APPROX_PERCENTILE(x, p) uses a fixed-size log-bucket histogram per slot
-(DDSketch, "collapsing lowest" store of ``sketch_buckets`` buckets for positive
-and as many for negative values, plus a zero count): memory is
-``4 * sketch_buckets`` bytes per slot for positive values (again for negative
-ones, allocated only once a negative value arrives), whatever the number of
-rows. **Error bound**: the result ``e`` for fraction p satisfies
-``|e - x_r| <= alpha * |x_r|``, where ``x_r`` is the exact value of 0-based rank
-``r = floor(p * (n - 1))`` among the n non-NULL, non-NaN inputs, provided the
-inputs of the window with the same sign as ``x_r`` span less than
-``gamma ** sketch_buckets`` in magnitude (gamma = (1 + alpha) / (1 - alpha);
-for alpha = 0.01 and 1024 buckets a ratio of 8e8 between largest and smallest
-magnitude). Beyond that span the smallest magnitudes collapse into the lowest
-kept bucket and only the ranks that fall there lose the bound. Zero is exact.
-
->>> import numpy as np
->>> from runtime_lib.columns import Column
->>> st = AggregateStates([Agg("count_star"), Agg("sum", arg=0), Agg("max", arg=0)], ["i"])
->>> st.ensure(2)
->>> st.update(np.array([0, 1, 0]), [Column(np.array([5, 7, 9]))], [], np.arange(3))
->>> [c.to_pylist() for c in st.results(np.array([0, 1]), np.array([0, 1, 2]))]
-[[2, 1], [14, 7], [9, 7]]
+"""Aggregate state: columnar arrays per slot, one layout per kind of function
+(counts, sums, extremes, moments, distinct sets, sorted runs, sketches), and
+``AggregateStates``, all the aggregates of one operator. See the package
+docstring.
 """
 
-# ruff: noqa: PLR0124  (x != x is the NaN test numba compiles for every dtype)
+
 
 from __future__ import annotations
 
@@ -86,67 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runtime_lib import kernels as K
 from runtime_lib.columns import FILLERS, Column
 from runtime_lib.keys import Dictionary, PairTable, numeric_bits
-
-VARIANCE_FUNCS = {"stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"}
-FUNCS = {
-    "count_star", "count", "sum", "avg", "min", "max", "first_value", "last_value", "corr",
-    "percentile_cont", "percentile_disc", "approx_percentile",
-} | VARIANCE_FUNCS
-NUMERIC = {"i", "f"}
-# aggregates that can take a row back (over a changelog input: -D/-U rows)
-# (not CORR: whether a side is constant, its NULL case, does not survive the
-# rounding of taking rows back)
-RETRACTABLE = {"count_star", "count", "sum", "avg"} | VARIANCE_FUNCS
-
-
-@dataclass(frozen=True)
-class Agg:
-    """One aggregate call. ``arg``/``arg2`` index the operator's argument
-    columns, ``filter`` its FILTER masks; ``param`` is the percentile fraction."""
-
-    func: str
-    arg: int | None = None
-    arg2: int | None = None
-    param: float | None = None
-    filter: int | None = None
-    distinct: bool = False
-    alpha: float = 0.01  # approx_percentile relative accuracy
-    sketch_buckets: int = 1024  # approx_percentile buckets per sign
-
-    def __post_init__(self):
-        if self.func not in FUNCS:
-            raise ValueError(f"unknown aggregate {self.func!r}")
-        if (self.func == "count_star") != (self.arg is None):
-            raise ValueError(f"{self.func}: wrong number of arguments")
-        if (self.func == "corr") != (self.arg2 is not None):
-            raise ValueError(f"{self.func}: wrong number of arguments")
-        if self.distinct and self.func != "count":
-            raise ValueError("DISTINCT is supported for COUNT only")
-        pct = self.func in ("percentile_cont", "percentile_disc", "approx_percentile")
-        if pct != (self.param is not None):
-            raise ValueError(f"{self.func}: percentile fraction required exactly for percentiles")
-        if pct and not 0.0 <= float(self.param) <= 1.0:
-            raise ValueError(f"{self.func}: fraction {self.param} not in [0, 1]")
-        if not 0.0 < self.alpha < 1.0:
-            raise ValueError("alpha must be in (0, 1)")
-
-
-def result_kind(agg: Agg, arg_kinds: list[str]) -> str:
-    """Column kind of the result ('b', 'i', 'f', 'O'); raises for bad input types."""
-    f = agg.func
-    if f in ("count_star", "count"):
-        return "i"
-    kind = arg_kinds[agg.arg]
-    if f in ("min", "max", "first_value", "last_value"):
-        return kind
-    if kind not in NUMERIC or (f == "corr" and arg_kinds[agg.arg2] not in NUMERIC):
-        raise TypeError(f"{f.upper()} needs a numeric argument, got kind {kind!r}")
-    if f in ("sum", "percentile_disc"):
-        return kind
-    return "f"
+from runtime_lib.operators.aggregates import kernels as K
+from runtime_lib.operators.aggregates import percentile_kernels as PK
+from runtime_lib.operators.aggregates.specs import (
+    RETRACTABLE,
+    VARIANCE_FUNCS,
+    Agg,
+    result_kind,
+)
 
 
 def _grow(arr: np.ndarray, cap: int, fill) -> np.ndarray:
@@ -612,7 +488,7 @@ class PercentileState(_State):
     def _compact(self, extra: int = 0) -> None:
         live = int(self.length.sum())
         new = np.zeros(max(1024, 2 * (live + extra)), self.dtype)
-        self.top = K.compact_runs(self.start, self.length, self.store, new)
+        self.top = PK.compact_runs(self.start, self.length, self.store, new)
         self.store = new
         self.garbage = 0
 
@@ -637,7 +513,7 @@ class PercentileState(_State):
         touched = np.bincount(slots, minlength=len(self.length)) > 0
         old = int(self.length[touched].sum())
         self._reserve(old + len(vals))
-        self.top = K.seal_runs(slots, vals, self.start, self.length, self.store, self.top)
+        self.top = PK.seal_runs(slots, vals, self.start, self.length, self.store, self.top)
         self.garbage += old
 
     def results(self, aggs, idx, offs, final: bool = False):
@@ -658,10 +534,10 @@ class PercentileState(_State):
                 vals = np.concatenate([vals] + runs)
             group_of = np.full(len(self.length), -1, np.int64)
             group_of[idx] = np.arange(g)
-            K.select_percentiles(group_of[slots], vals, g, qc, qd, out_c, out_d, n)
+            PK.select_percentiles(group_of[slots], vals, g, qc, qd, out_c, out_d, n)
         else:
             self.seal()
-            K.percentiles_from_runs(idx, offs, self.start, self.length, self.store, qc, qd, out_c, out_d, n)
+            PK.percentiles_from_runs(idx, offs, self.start, self.length, self.store, qc, qd, out_c, out_d, n)
         ok = n > 0
         cols, ic, id_ = [], 0, 0
         for a in aggs:
@@ -694,7 +570,7 @@ class PercentileState(_State):
         total = int(self.length[idx].sum())
         self._reserve(total)
         self.garbage += int(self.length.sum())
-        self.top = K.merge_runs(idx, offs, self.start, self.length, self.store, start, length, self.top)
+        self.top = PK.merge_runs(idx, offs, self.start, self.length, self.store, start, length, self.top)
         self.start, self.length = start, length
 
     def snapshot(self):
@@ -745,7 +621,7 @@ class SketchState(_State):
         vals = cols[0].values
         if self.neg.shape[0] == 0 and np.any((vals < 0) & (slots >= 0)):
             self.neg = np.zeros((len(self.pos_off), self.buckets), np.int32)
-        K.update_sketch(slots, vals, self.inv_log_gamma, self.pos, self.pos_off, self.pos_lo, self.pos_hi,
+        PK.update_sketch(slots, vals, self.inv_log_gamma, self.pos, self.pos_off, self.pos_lo, self.pos_hi,
                         self.neg, self.neg_off, self.neg_lo, self.neg_hi, self.zeros)
 
     def _combined(self, idx, offs):
@@ -754,7 +630,7 @@ class SketchState(_State):
         o_pos = np.zeros((g, m), np.int32)
         o_neg = np.zeros((g if self.neg.shape[0] else 0, m), np.int32)
         o = [np.zeros(g, np.int64) for _ in range(7)]
-        K.combine_sketch(idx, offs, self.pos, self.pos_off, self.pos_lo, self.pos_hi, self.neg, self.neg_off,
+        PK.combine_sketch(idx, offs, self.pos, self.pos_off, self.pos_lo, self.pos_hi, self.neg, self.neg_off,
                          self.neg_lo, self.neg_hi, self.zeros, o_pos, o[0], o[1], o[2], o_neg, o[3], o[4],
                          o[5], o[6])
         return [o_pos, o[0], o[1], o[2], o_neg, o[3], o[4], o[5], o[6]]
@@ -763,7 +639,7 @@ class SketchState(_State):
         parts = self._combined(idx, offs)
         qs = np.array([a.param for a in aggs], np.float64)
         out = np.zeros((len(offs) - 1, len(qs)))
-        K.sketch_quantiles(self.gamma, *parts, qs, out)
+        PK.sketch_quantiles(self.gamma, *parts, qs, out)
         return [_nullable(out[:, t].copy(), ~np.isnan(out[:, t]), "f") for t in range(len(qs))]
 
     def merge(self, idx, offs):
@@ -946,67 +822,3 @@ class AggregateStates:
             p.state.ensure(cap)
             if isinstance(p.state, MinMaxState):
                 p.state._win = np.full(cap, -1, np.int64)
-
-
-# ---------------------------------------------------------------------------
-# Reference implementations: plain Python over the values of one group, in
-# arrival order (None = NULL). Tests use them where DuckDB has no equivalent.
-# ---------------------------------------------------------------------------
-
-
-def reference_aggregate(agg: Agg, values: list, values2: list | None = None, mask: list | None = None):
-    """The aggregate of one group's rows, the slow and obvious way."""
-    rows = list(range(len(values)))
-    if mask is not None:
-        rows = [i for i in rows if mask[i]]
-    if agg.func == "count_star":
-        return len(rows)
-    xs = [values[i] for i in rows if values[i] is not None and (values2 is None or values2[i] is not None)]
-    ys = [values2[i] for i in rows if values[i] is not None and values2[i] is not None] if values2 else None
-    f = agg.func
-    if f == "count":
-        if agg.distinct:
-            return len({0.0 if x == 0 else ("nan" if x != x else x) for x in xs})
-        return len(xs)
-    if not xs:
-        return None
-    if f == "sum":
-        return sum(xs)
-    if f == "avg":
-        return sum(xs) / len(xs)
-    if f == "min":
-        return min(xs, key=lambda v: (v != v, v) if isinstance(v, float) else v)
-    if f == "max":
-        return max(xs, key=lambda v: (v != v, v) if isinstance(v, float) else v)
-    if f == "first_value":
-        return xs[0]
-    if f == "last_value":
-        return xs[-1]
-    if f in VARIANCE_FUNCS:
-        n = len(xs)
-        mean = sum(xs) / n
-        m2 = sum((x - mean) ** 2 for x in xs)
-        pop = f in ("stddev_pop", "var_pop")
-        if not pop and n < 2:
-            return None
-        v = m2 / n if pop else m2 / (n - 1)
-        return math.sqrt(v) if f.startswith("stddev") else v
-    if f == "corr":
-        n = len(xs)
-        mx, my = sum(xs) / n, sum(ys) / n
-        sxx = sum((x - mx) ** 2 for x in xs)
-        syy = sum((y - my) ** 2 for y in ys)
-        if n < 2 or sxx == 0 or syy == 0:
-            return None
-        return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / math.sqrt(sxx * syy)
-    s = sorted(xs, key=lambda v: (v != v, v))
-    if f == "percentile_cont":
-        pos = agg.param * (len(s) - 1)
-        lo, hi = math.floor(pos), math.ceil(pos)
-        return float(s[lo] + (pos - lo) * (s[hi] - s[lo])) if hi != lo else float(s[lo])
-    if f == "percentile_disc":
-        return s[max(math.ceil(agg.param * len(s)) - 1, 0)]
-    if f == "approx_percentile":
-        s = [x for x in s if x == x]
-        return float(s[math.floor(agg.param * (len(s) - 1))]) if s else None
-    raise AssertionError(f)

@@ -1,5 +1,6 @@
-"""Lookup tables from their DDL: ``open_lookup_table`` turns a table's connector
-properties into the runtime_lib.lookup table that serves a lookup join.
+"""Lookup tables: what a lookup join (``runtime_lib.operators.lookup_join``)
+looks rows up in. ``open_lookup_table`` turns a table's DDL (connector
+properties) into one of them.
 
 ``--input NAME=PATH`` replaces any table's connector with a JSON-lines or CSV
 file, so joins run and are tested on fixtures. ``${VAR}`` references in the
@@ -45,6 +46,50 @@ servers'                    ``--bootstrap`` does not reach lookup tables)
 
 ``--input NAME=PATH`` reads a table with 'changelog.op-field' as a file of
 changes (a file without that column: every line an upsert).
+
+Tables (all give ``names``, ``kinds``, ``key`` and ``lookup(keys)``):
+
+* ``FileTable(path, fields, key, format=None)``: JSON lines or CSV, read once.
+  When a key occurs on several lines the last one wins.
+* ``PostgresTable(...)``: psycopg 3; one ``SELECT ... WHERE key = ANY(%s)``
+  per micro-batch for the distinct keys that are not in the cache.
+* ``RedisTable(url, key_pattern, fields, key, value_format='hash'|'json')``:
+  one MGET (JSON values) or one round of HGETALL (hashes: a server-side
+  script, or a pipeline) per micro-batch for the keys not in the cache;
+  ``key_pattern`` such as
+  ``'model:{model_id}'`` names the key columns in braces.
+* ``ChangelogTable(fields, key, state_ttl_ms=None)``: a mutable table kept in
+  state, fed by ``apply(batch)`` with a changelog (``+I``/``+U`` upsert,
+  ``-U``/``-D`` delete; no ``ops`` = upserts), e.g. from a file of changes
+  (``ChangelogTable.from_file``). Entries not written for ``state_ttl_ms``
+  (processing time, Flink's ``'state.ttl'``) are dropped.
+* ``KafkaTable(name, fields, key, properties, op_field=None, ...)``: a
+  ChangelogTable fed by a Kafka topic, as Flink reads an upsert-kafka table in
+  a processing-time lookup join (a versioned table at each row's processing
+  time). The first lookup waits until the topic is read from the earliest
+  offset to its end (saying so on stderr); every later lookup first applies
+  the messages that have arrived, without waiting, so a change is seen by the
+  rows of the micro-batches after it arrives. A message upserts its key, a
+  tombstone deletes it (kafka.py, "Changelog mode"). Bad messages are counted
+  (``dead_letters``), shown on stderr with topic, partition and offset, and
+  written to the table's ``'dead-letter.topic'`` when it has one.
+
+The cache of PostgreSQL and Redis tables (``cache_max_rows``, 0 = no cache,
+Flink's ``'lookup.cache.max-rows'``; ``cache_ttl_ms``, None = no expiry,
+``'lookup.cache.ttl'``) is an LRU over keys at micro-batch granularity; keys
+missing from the store are cached too (as missing). ``stats`` counts, per
+looked-up row, ``hits`` (served from the cache), ``misses`` (fetched), and
+``round_trips``, ``keys_fetched``, ``stale_hits``, ``failures``, ``wait_ms``;
+``batch_ms`` holds the duration of recent ``lookup`` calls.
+
+When the store cannot be reached: every needed key that is in the cache,
+even past its TTL, is served from it (``stale_hits``) and the batch goes on;
+when some key is in no cache the pipeline *waits*: it retries with
+exponential backoff (``backoff_initial_ms`` doubling up to
+``backoff_max_ms``), says so on stderr at each retry and again when the store
+is back, and never emits a LEFT JOIN NULL for a key it could not look up.
+``max_retries`` (default None = wait for ever) makes it raise
+``LookupUnavailable`` after that many failed retries instead.
 """
 
 from __future__ import annotations
@@ -52,7 +97,13 @@ from __future__ import annotations
 import re
 
 from runtime_lib.env import resolve_properties
+from runtime_lib.io.tables.base import CachedTable, FileTable, LookupStats, LookupUnavailable, Table
+from runtime_lib.io.tables.changelog import ChangelogTable, KafkaTable
+from runtime_lib.io.tables.stores import PostgresTable, RedisTable
 from runtime_lib.schema import Field
+
+__all__ = ["CachedTable", "ChangelogTable", "FileTable", "KafkaTable", "LookupStats", "LookupUnavailable",
+           "PostgresTable", "RedisTable", "Table", "duration_ms", "open_lookup_table"]
 
 _UNITS = {"ms": 1, "s": 1000, "sec": 1000, "second": 1000, "seconds": 1000, "min": 60_000, "m": 60_000,
           "minute": 60_000, "minutes": 60_000, "h": 3_600_000, "hour": 3_600_000,
@@ -72,13 +123,11 @@ def duration_ms(text: str | None) -> int | None:
 def open_lookup_table(name: str, fields: tuple[Field, ...], key: tuple[str, ...],
                       properties: dict[str, str], path: str | None = None):
     """The lookup table ``name`` as its connector (or ``path``) says."""
-    from runtime_lib import lookup
-
     if path is not None:
         if "changelog.op-field" in properties:  # a file of changes (or of rows: no op column)
-            return lookup.ChangelogTable.from_file(path, fields, list(key),
+            return ChangelogTable.from_file(path, fields, list(key),
                                                    op_field=properties["changelog.op-field"])
-        return lookup.FileTable(path, fields, list(key))
+        return FileTable(path, fields, list(key))
     props = resolve_properties(properties)
     connector = props.get("connector", "")
     cache = {
@@ -89,16 +138,16 @@ def open_lookup_table(name: str, fields: tuple[Field, ...], key: tuple[str, ...]
     }
     if connector in ("file", "filesystem"):
         if "changelog.op-field" in props:  # a mutable table: its changes, applied in order
-            return lookup.ChangelogTable.from_file(
+            return ChangelogTable.from_file(
                 props["path"], fields, list(key), op_field=props["changelog.op-field"],
                 format=props.get("format"), state_ttl_ms=duration_ms(props.get("state.ttl")))
-        return lookup.FileTable(props["path"], fields, list(key), format=props.get("format"))
+        return FileTable(props["path"], fields, list(key), format=props.get("format"))
     if connector in ("kafka", "upsert-kafka"):  # a compacted topic, read as a changelog
-        return lookup.KafkaTable(name, fields, list(key), props,
+        return KafkaTable(name, fields, list(key), props,
                                  op_field=props.get("changelog.op-field"),
                                  state_ttl_ms=duration_ms(props.get("state.ttl")))
     if connector in ("postgres", "jdbc"):
-        return lookup.PostgresTable(
+        return PostgresTable(
             table_name=props["table-name"], fields=fields, key=list(key), url=props.get("url"),
             host=props.get("hostname"), port=int(props["port"]) if "port" in props else None,
             database=props.get("database"), username=props.get("username"),
@@ -108,7 +157,7 @@ def open_lookup_table(name: str, fields: tuple[Field, ...], key: tuple[str, ...]
         url = props.get("url") or (
             f"redis://{props.get('host', 'localhost')}:{props.get('port', '6379')}/"
             f"{props.get('db', '0')}")
-        return lookup.RedisTable(url=url, key_pattern=props["key-pattern"], fields=fields,
+        return RedisTable(url=url, key_pattern=props["key-pattern"], fields=fields,
                                  key=list(key), value_format=props.get("value.format", "hash"),
                                  **cache)
     raise ValueError(f"table {name} uses connector {connector!r}, which cannot serve lookups; "

@@ -33,10 +33,10 @@ from typing import IO
 import numpy as np
 import orjson
 
-from .columns import Batch, Column
-from .decode import DeadLetter
-from .schema import STRING_TYPES, TIMESTAMP_TYPES, Field, Schema, as_schema, base_type
-from .temporal import format_dates, format_times, format_timestamps
+from runtime_lib.columns import Batch, Column
+from runtime_lib.io.decode import DeadLetter
+from runtime_lib.schema import STRING_TYPES, TIMESTAMP_TYPES, Field, Schema, as_schema, base_type
+from runtime_lib.temporal import format_dates, format_times, format_timestamps
 
 OPS = ("+I", "-U", "+U", "-D")
 _NESTED = frozenset({"ARRAY", "MAP", "ROW", "MULTISET"})

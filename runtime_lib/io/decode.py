@@ -99,9 +99,9 @@ from typing import Annotated, Any
 import msgspec
 import numpy as np
 
-from .columns import Batch, Column, concat_batches
-from .malformed import csv_reason, json_reason, utf8_reason
-from .schema import (
+from runtime_lib.columns import Batch, Column, concat_batches
+from runtime_lib.malformed import csv_reason, json_reason, utf8_reason
+from runtime_lib.schema import (
     FLOAT_TYPES,
     INT_RANGES,
     INTEGER_TYPES,
@@ -113,7 +113,7 @@ from .schema import (
     base_type,
     type_args,
 )
-from .temporal import parse_dates, parse_times, parse_timestamps
+from runtime_lib.temporal import parse_dates, parse_times, parse_timestamps
 
 __all__ = ["CsvDecoder", "DeadLetter", "JsonDecoder", "describe_json_value"]
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from .columns import Batch
-from .decode import CsvDecoder, DeadLetter, JsonDecoder
-from .schema import Field, Schema, as_schema
+from runtime_lib.columns import Batch
+from runtime_lib.io.decode import CsvDecoder, DeadLetter, JsonDecoder
+from runtime_lib.schema import Field, Schema, as_schema
 
 DEFAULT_BATCH_SIZE = 65_536
 _READ_SIZE = 1 << 22  # bytes per read() call

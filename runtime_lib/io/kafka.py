@@ -125,10 +125,10 @@ from typing import Any
 
 import numpy as np
 
-from .columns import Batch, Column, concat_columns, null_column
-from .decode import CsvDecoder, DeadLetter, JsonDecoder
-from .malformed import utf8_reason
-from .schema import TIMESTAMP_TYPES, Field, as_schema
+from runtime_lib.columns import Batch, Column, concat_columns, null_column
+from runtime_lib.io.decode import CsvDecoder, DeadLetter, JsonDecoder
+from runtime_lib.malformed import utf8_reason
+from runtime_lib.schema import TIMESTAMP_TYPES, Field, as_schema
 
 __all__ = [
     "Chunk",
@@ -1273,7 +1273,7 @@ class KafkaSink:
 
     def __init__(self, topic: str, fields: Iterable[Field], key: Sequence[str],
                  properties: dict[str, str], pool: ProducerPool, what: str) -> None:
-        from .sinks import SinkCounters
+        from runtime_lib.io.sinks import SinkCounters
 
         self.topic = topic
         self.fields = as_schema(fields)
@@ -1303,7 +1303,7 @@ class KafkaSink:
         self.tombstones = 0
 
     def _values(self, batch: Batch, fields, with_ops: bool = False) -> list[bytes]:
-        from .sinks import column_to_json_values, encode_json_lines
+        from runtime_lib.io.sinks import column_to_json_values, encode_json_lines
 
         if self.format == "raw":
             f = fields[0]

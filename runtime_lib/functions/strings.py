@@ -1,0 +1,260 @@
+"""String functions (UPPER ... SPLIT_INDEX) and pattern matching (LIKE,
+SIMILAR TO)."""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from runtime_lib.columns import Column
+from runtime_lib.functions.base import Arg, _length, _map_valid, _nulls
+from runtime_lib.functions.logic import not_
+
+# ---------------------------------------------------------------------------
+# strings
+
+
+def _str_unary(fn: Callable[[str], Any], a: Arg, dtype: Any = object) -> Column:
+    return _map_valid(fn, (a,), dtype)
+
+
+def upper(s: Arg) -> Column:
+    return _str_unary(str.upper, s)
+
+
+def lower(s: Arg) -> Column:
+    return _str_unary(str.lower, s)
+
+
+def length(s: Arg) -> Column:
+    """CHAR_LENGTH: number of code points."""
+    return _str_unary(len, s, np.int64)
+
+
+char_length = length
+character_length = length
+
+
+def trim(s: Arg, chars: str = " ") -> Column:
+    """TRIM(BOTH chars FROM s); default removes spaces only (not tabs)."""
+    return _map_valid(lambda v: v.strip(chars), (s,))
+
+
+def ltrim(s: Arg, chars: str = " ") -> Column:
+    return _map_valid(lambda v: v.lstrip(chars), (s,))
+
+
+def rtrim(s: Arg, chars: str = " ") -> Column:
+    return _map_valid(lambda v: v.rstrip(chars), (s,))
+
+
+def _substring(text: str, pos: int, count: int | None) -> str | None:
+    # Flink BinaryStringDataUtil.substringSQL
+    if count is not None and count < 0:
+        return None
+    n = len(text)
+    if n == 0:
+        return ""
+    if pos > 0:
+        start = pos - 1
+        if start >= n:
+            return ""
+    elif pos < 0:
+        start = n + pos
+        if start < 0:
+            return ""
+    else:
+        start = 0
+    end = n if count is None or n - start < count else start + count
+    return text[start:end]
+
+
+def substring(s: Arg, start: Arg, length: Arg = None) -> Column:
+    """SUBSTRING(s FROM start [FOR length]), 1-based (Flink rules): start 0 is
+    treated as 1; a negative start counts from the end (-3 = the last three
+    characters), and before the beginning gives ''; a negative length is NULL."""
+    if length is None:
+        return _map_valid(lambda v, p: _substring(v, int(p), None), (s, start))
+    return _map_valid(lambda v, p, k: _substring(v, int(p), int(k)), (s, start, length))
+
+
+def concat(*args: Arg) -> Column:
+    """CONCAT(a, b, ...): NULL if any argument is NULL."""
+    return _map_valid(lambda *vs: "".join(vs), args)
+
+
+def concat_ws(sep: Arg, *args: Arg) -> Column:
+    """CONCAT_WS(sep, a, b, ...): NULL arguments are skipped; NULL sep -> NULL."""
+    n = _length((sep, *args))
+    if sep is None:
+        return _nulls(n)
+    lists = [
+        a.to_pylist() if isinstance(a, Column) else [a] * n for a in args
+    ]
+    seps = sep.to_pylist() if isinstance(sep, Column) else [sep] * n
+    out = [
+        None if s is None else s.join(v for v in row if v is not None)
+        for s, row in zip(seps, zip(*lists) if lists else [()] * n)
+    ]
+    return _from_list(out, object)
+
+
+def _from_list(values: list, dtype: Any) -> Column:
+    n = len(values)
+    valid = np.fromiter((v is not None for v in values), dtype=bool, count=n)
+    if dtype == object:
+        arr = np.empty(n, dtype=object)
+        arr[:] = values
+    else:
+        filler = {np.bool_: False, np.int64: 0, np.float64: 0.0}[dtype]
+        arr = np.array([filler if v is None else v for v in values], dtype=dtype)
+    return Column(arr, None if valid.all() else valid)
+
+
+def position(substr: Arg, s: Arg) -> Column:
+    """POSITION(substr IN s): 1-based index of the first occurrence, 0 if none
+    (POSITION('' IN s) = 1)."""
+    return _map_valid(lambda needle, hay: hay.find(needle) + 1, (substr, s), np.int64)
+
+
+def replace(s: Arg, search: Arg, replacement: Arg) -> Column:
+    """REPLACE(s, search, replacement): every occurrence."""
+    return _map_valid(lambda v, a, b: v.replace(a, b), (s, search, replacement))
+
+
+_REGEX_CACHE: dict[str, re.Pattern | None] = {}
+
+
+def _regex(pattern: str) -> re.Pattern | None:
+    if pattern not in _REGEX_CACHE:
+        try:
+            _REGEX_CACHE[pattern] = re.compile(pattern)
+        except re.error:
+            _REGEX_CACHE[pattern] = None
+    return _REGEX_CACHE[pattern]
+
+
+def regexp_extract(s: Arg, regex: Arg, group: Arg = 0) -> Column:
+    """REGEXP_EXTRACT(s, regex[, group]): the group of the first match (search,
+    not full match); NULL when nothing matches, the regex is invalid, or the
+    group does not exist. Java regex syntax is read as Python ``re`` (the
+    common subset is identical)."""
+
+    def extract(text: str, pattern: str, index: int) -> str | None:
+        compiled = _regex(pattern)
+        if compiled is None:
+            return None
+        match = compiled.search(text)
+        if match is None:
+            return None
+        try:
+            return match.group(int(index))
+        except IndexError:
+            return None
+
+    return _map_valid(extract, (s, regex, group))
+
+
+def regexp_replace(s: Arg, regex: Arg, replacement: Arg) -> Column:
+    """REGEXP_REPLACE(s, regex, replacement) of every match ($1 is not
+    expanded: the replacement is literal); NULL for an invalid regex."""
+
+    def sub(text: str, pattern: str, repl: str) -> str | None:
+        compiled = _regex(pattern)
+        return None if compiled is None else compiled.sub(lambda _m: repl, text)
+
+    return _map_valid(sub, (s, regex, replacement))
+
+
+def split_index(s: Arg, sep: Arg, index: Arg) -> Column:
+    """SPLIT_INDEX(s, sep, index): the index-th (0-based) piece of s split at
+    the separator string (empty pieces kept); NULL when out of range, for a
+    negative index, or for an empty s."""
+
+    def pick(text: str, separator: str, i: int) -> str | None:
+        i = int(i)
+        if i < 0 or text == "" or separator == "":
+            return None
+        pieces = text.split(separator)
+        return pieces[i] if i < len(pieces) else None
+
+    return _map_valid(pick, (s, sep, index))
+
+
+
+# ---------------------------------------------------------------------------
+# LIKE, SIMILAR TO
+
+
+def _like_regex(pattern: str, escape: str | None) -> re.Pattern:
+    parts, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if escape is not None and ch == escape and i + 1 < len(pattern):
+            parts.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        parts.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    return re.compile("".join(parts), re.DOTALL)
+
+
+_LIKE_CACHE: dict[tuple[str, str | None], Callable[[str], bool]] = {}
+
+
+def _like_matcher(pattern: str, escape: str | None) -> Callable[[str], bool]:
+    key = (pattern, escape)
+    matcher = _LIKE_CACHE.get(key)
+    if matcher is None:
+        special = set("%_") | ({escape} if escape else set())
+        body = pattern.strip("%")
+        if not special & set(body):
+            if pattern.startswith("%") and pattern.endswith("%") and len(pattern) > 1:
+                matcher = lambda s, b=body: b in s  # '%abc%' ('%%' matches all)
+            elif pattern.startswith("%"):
+                matcher = operator.methodcaller("endswith", body)
+            elif pattern.endswith("%"):
+                matcher = operator.methodcaller("startswith", body)
+            else:
+                matcher = pattern.__eq__
+            if pattern.count("%") > 2 or pattern == "%":
+                matcher = _like_regex(pattern, escape).fullmatch
+        else:
+            regex = _like_regex(pattern, escape)
+            matcher = lambda s, f=regex.fullmatch: f(s) is not None
+        _LIKE_CACHE[key] = matcher
+    return matcher
+
+
+def like(x: Arg, pattern: Arg, escape: str | None = None) -> Column:
+    """x LIKE pattern [ESCAPE e]: '%' any sequence, '_' one character,
+    case-sensitive, matches the whole string."""
+    if isinstance(pattern, Column):
+        return _map_valid(
+            lambda s, p: bool(_like_matcher(p, escape)(s)), (x, pattern), np.bool_
+        )
+    if pattern is None:
+        return _nulls(_length((x,)), np.bool_)
+    matcher = _like_matcher(pattern, escape)
+    return _map_valid(lambda s: bool(matcher(s)), (x,), np.bool_)
+
+
+def not_like(x: Arg, pattern: Arg, escape: str | None = None) -> Column:
+    return not_(like(x, pattern, escape))
+
+
+def similar_to(x: Arg, pattern: str) -> Column:
+    """x SIMILAR TO pattern: the SQL regex dialect ('%', '_', '|', '*', '+',
+    '?', '{m,n}', '[...]', '(...)'), matching the whole string."""
+    if pattern is None:
+        return _nulls(_length((x,)), np.bool_)
+    translated = (
+        pattern.replace("\\", "\\\\").replace(".", "\\.").replace("^", "\\^")
+        .replace("$", "\\$").replace("%", ".*").replace("_", ".")
+    )
+    regex = re.compile(translated, re.DOTALL)
+    return _map_valid(lambda s: regex.fullmatch(s) is not None, (x,), np.bool_)
