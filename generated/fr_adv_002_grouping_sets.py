@@ -67,6 +67,8 @@ LLM_REQUESTS = Source(
 class Query(Pipeline):
     """The pipeline of examples/fr_adv_002_grouping_sets.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:14410ad37221fbdf"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

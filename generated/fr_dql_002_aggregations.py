@@ -68,6 +68,8 @@ LLM_REQUESTS = Source(
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_002_aggregations.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:760eafc312f6f4f1"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -64,6 +64,8 @@ LLM_REQUESTS = Source(
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_003_tumble.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:9ed142d8e16edbc6"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -66,6 +66,8 @@ LLM_REQUESTS = Source(
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_004_hop.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:9af16b588917cb88"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -72,6 +72,8 @@ LLM_REQUESTS = Source(
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_005_session.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:82b56ba1993efa1f"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -63,6 +63,8 @@ LLM_REQUESTS = Source(
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_007_emit_delay.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:ce37d5c6306aed88"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -89,6 +89,8 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/fr_join_001_stream_table.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:7766cb431dd5a7d8"
     sources = (LLM_REQUESTS,)
     tables = ("model_configs",)
 

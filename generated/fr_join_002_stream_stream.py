@@ -107,6 +107,8 @@ USER_FEEDBACK = Source(
 class Query(Pipeline):
     """The pipeline of examples/fr_join_002_stream_stream.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:193ea12dbea22e07"
     sources = (
         LLM_REQUESTS,
         USER_FEEDBACK,

@@ -101,6 +101,8 @@ ERROR_EVENTS = Source(
 class Query(Pipeline):
     """The pipeline of examples/fr_join_003_interval.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:f645b65cf5512c2a"
     sources = (
         LLM_REQUESTS,
         ERROR_EVENTS,

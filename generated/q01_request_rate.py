@@ -78,6 +78,8 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/q01_request_rate.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:3dc580e8f1056e46"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

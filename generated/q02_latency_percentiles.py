@@ -70,6 +70,8 @@ LLM_REQUESTS = Source(
 class Query(Pipeline):
     """The pipeline of examples/q02_latency_percentiles.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:581c55dc2cb02c0d"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -90,6 +90,8 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/q03_error_rate.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:0acbf527216aaa4d"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -68,6 +68,8 @@ LLM_REQUESTS = Source(
 class Query(Pipeline):
     """The pipeline of examples/q04_cost_per_model_hour.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:76f0c3550f3416a7"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

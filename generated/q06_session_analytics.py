@@ -99,6 +99,8 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/q06_session_analytics.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:ccf5121642c4dcf6"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -91,6 +91,8 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/q06b_session_per_user.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:dc084211e2e492fd"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

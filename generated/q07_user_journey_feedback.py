@@ -118,6 +118,8 @@ USER_FEEDBACK = Source(
 class Query(Pipeline):
     """The pipeline of examples/q07_user_journey_feedback.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:d51c674f59f16d26"
     sources = (
         LLM_REQUESTS,
         USER_FEEDBACK,

@@ -75,6 +75,8 @@ LLM_REQUESTS = Source(
 class Query(Pipeline):
     """The pipeline of examples/q10_multi_dim_aggregation.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:dd3b9a891717816f"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -103,6 +103,8 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/q12_throughput_vs_capacity.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:72a86397a22386bb"
     sources = (LLM_REQUESTS,)
     tables = ("model_configs",)
 

@@ -161,6 +161,8 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/q13_ab_test.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:e00711f0741f239d"
     sources = (
         LLM_REQUESTS,
         USER_FEEDBACK,

@@ -111,6 +111,8 @@ USER_FEEDBACK = Source(
 class Query(Pipeline):
     """The pipeline of examples/q15_quality_correlation.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:4bd8682546d888f2"
     sources = (
         LLM_REQUESTS,
         USER_FEEDBACK,

@@ -88,6 +88,8 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/q16_token_efficiency.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:0d0ac9364d6e43e8"
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

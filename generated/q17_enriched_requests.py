@@ -127,6 +127,8 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/q17_enriched_requests.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:579831684d8feae2"
     sources = (LLM_REQUESTS,)
     tables = ("model_configs",)
 

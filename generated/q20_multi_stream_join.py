@@ -175,6 +175,8 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/q20_multi_stream_join.sql: sources in, rows out."""
 
+    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    sql_hash = "sha256:cf600b65cd216c5c"
     sources = (
         LLM_REQUESTS,
         ERROR_EVENTS,

@@ -166,6 +166,10 @@ class CheckpointStore:
         for number in self.ids()[:-self.keep]:
             shutil.rmtree(self.directory / f"chk-{number:06d}", ignore_errors=True)
 
+    def discard(self, number: int) -> None:
+        """Remove one checkpoint (one whose output was never committed)."""
+        shutil.rmtree(self.directory / f"chk-{number:06d}", ignore_errors=True)
+
     def read(self, number: int) -> Checkpoint:
         """One checkpoint, checked against its manifest; CheckpointError if it is
         unreadable, incomplete or altered."""

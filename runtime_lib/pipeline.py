@@ -112,6 +112,7 @@ class Pipeline:
     sources: ClassVar[tuple[Source, ...]] = ()
     outputs: ClassVar[tuple[Output, ...]] = ()
     tables: ClassVar[tuple[str, ...]] = ()  # lookup tables, which --input may replace
+    sql_hash: ClassVar[str] = ""  # of the SQL the module was generated from
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -173,6 +174,14 @@ def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
     parser.add_argument("--commit-interval", type=float, default=1.0, metavar="SECONDS",
                         help="how often delivered results are flushed and source offsets "
                              "committed (default 1)")
+    parser.add_argument("--checkpoint-dir", metavar="DIR",
+                        help="take checkpoints into DIR and resume from the newest one there: "
+                             "a restarted run goes on where the last checkpoint was, with "
+                             "nothing lost and, for file and transactional sinks, nothing "
+                             "written twice")
+    parser.add_argument("--checkpoint-interval", metavar="DURATION", default=None,
+                        help="how often to checkpoint, e.g. 10s, 500 ms, 1 min (default 10s; "
+                             "SIGTERM and the end of a bounded run always take one)")
     parser.add_argument("--pretty", action="store_true", help="print an aligned table")
     parser.add_argument("--dead-letter", metavar="PATH",
                         help="where bad records go (default: the source's 'dead-letter.topic', "
@@ -274,6 +283,14 @@ class FileReader:
     def commit(self, offsets: dict) -> bool:
         return True
 
+    def position(self) -> dict:
+        """For a checkpoint: the lines consumed."""
+        return {"line": int(self.source.offset)}
+
+    def resume(self, position: dict) -> None:
+        """Before the first read: go on after the checkpointed line."""
+        self.source.start_line = self.source.offset = int(position["line"])
+
     def close(self) -> None:
         pass
 
@@ -319,7 +336,8 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace):
     )
 
 
-def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sources=()):
+def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sources=(),
+                 resume: bool = False):
     """The sink of one output: a catalog sink (INSERT INTO a Kafka stream), the
     --sink override, --output, or stdout."""
     from runtime_lib.io import sinks
@@ -359,8 +377,9 @@ def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sour
         # query's rows encoded with its own schema
         shared = _OUTPUT_FILES.get(args.output)
         if shared is None:
-            shared = _OUTPUT_FILES[args.output] = sinks.JsonLinesFileSink(args.output,
-                                                                           output.fields)
+            # (when resuming, recovery cuts the file back to its checkpointed length)
+            shared = _OUTPUT_FILES[args.output] = sinks.JsonLinesFileSink(
+                args.output, output.fields, append=resume)
             return shared
         return _SharedFileOutput(shared, output.fields)
     return sinks.StdoutSink(output.fields, pretty=args.pretty)
@@ -419,6 +438,12 @@ class DeadLetterRouter:
     def flush(self) -> None:
         self.default.flush()
 
+    def position(self) -> dict | None:
+        return self.default.position()
+
+    def resume(self, position: dict | None) -> None:
+        self.default.resume(position)
+
     def close(self) -> None:
         self.default.close()
 
@@ -431,13 +456,16 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
         KafkaConfigError,
         KafkaDeadLetterSink,
         KafkaFault,
+        KafkaSink,
         KafkaSource,
+        KafkaTransactions,
         ProducerPool,
     )
+    from runtime_lib.recovery import RecoveryError
 
     readers: dict = {}
     outputs: list = []
-    pool = None
+    pool = recovery = restored = None
     args = dead_letters = late_events = None
     began = time.perf_counter()
     stop = stopping.Stop()
@@ -451,19 +479,23 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
             raise PipelineError("--delivery-timeout takes a positive number of seconds, got "
                                 f"{args.delivery_timeout:g}")
         inputs = _inputs(args, query)
+        recovery = _recovery(args)
         readers = {s.name: _open_source(s, inputs.get(s.name), args) for s in query.sources}
         kafka_sources = [r for r in readers.values() if isinstance(r, KafkaSource)]
         needs_pool = (kafka_sources or args.sink
                       or any(o.target is not None for o in query.outputs))
         pool = ProducerPool(args.connect_timeout, args.delivery_timeout) if needs_pool else None
+        if recovery is not None and pool is not None and _exactly_once(query, args):
+            pool.transactional_id = recovery.id  # before the first producer is made
         if args.sink and all(o.target is not None for o in query.outputs):
             raise PipelineError("--sink: this query has no result of its own; it writes "
                                 "with INSERT INTO "
                                 + ", ".join(str(o.target) for o in query.outputs))
         for reader in kafka_sources:
-            reader.open()
+            reader.connect()  # partitions are assigned once the checkpoint is known
         _OUTPUT_FILES.clear()
-        outputs = [_open_output(args, out, pool, kafka_sources) for out in query.outputs]
+        outputs = [_open_output(args, out, pool, kafka_sources, resume=recovery is not None)
+                   for out in query.outputs]
         dead_topics = {}
         for name, reader in readers.items():
             topic = getattr(reader, "dead_letter_topic", None)
@@ -473,11 +505,23 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
         counters = Counters()
         dead_path = args.dead_letter or (f"{args.output}.dead-letter.jsonl" if args.output
                                          else None)
-        dead_letters = DeadLetterRouter(sinks.DeadLetterSink(dead_path, append=False),
+        resume = recovery is not None  # files are cut back to the checkpoint, not emptied
+        dead_letters = DeadLetterRouter(sinks.DeadLetterSink(dead_path, append=resume),
                                         dead_topics)
-        late_events = LateEventSink(args.late_events) if args.late_events else None
+        late_events = (LateEventSink(args.late_events, append=resume) if args.late_events
+                       else None)
         # the operators: lookup tables resolve their ${VAR}s and properties here
         pipeline = query(Context(outputs, dead_letters, late_events, counters, inputs))
+        restored = None
+        if recovery is not None:
+            recovery.committers = [o for o in outputs if getattr(o, "transactional", False)]
+            kafka_sinks = [o for o in outputs if isinstance(o, KafkaSink)]
+            if pool is not None and pool.transactional_id is not None and kafka_sinks:
+                recovery.committers.append(KafkaTransactions(pool, kafka_sinks[0].topic,
+                                                             "exactly-once Kafka sinks"))
+            restored = recovery.restore(pipeline, readers, outputs, dead_letters, late_events)
+        for reader in kafka_sources:
+            reader.open(recovery.kafka_positions(restored, reader.name) if restored else None)
         stop.deferred = True  # from here on a signal ends the run cleanly
     except stopping.StopRequested:  # as clean as a stop while running: nothing was read
         _close_quietly(readers, outputs, dead_letters, late_events, stop)
@@ -486,7 +530,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
             _summary(Counters(), None, time.perf_counter() - began, stopped=True,
                      starting=True)
         return 0
-    except (PipelineError, KafkaConfigError) as error:
+    except (PipelineError, KafkaConfigError, RecoveryError) as error:
         _close_quietly(readers, outputs, dead_letters, late_events, stop)
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -513,11 +557,12 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     previous_now = scalar.pin_now(now_ms) if now_ms is not None else None
     try:
         _drive(pipeline, query.sources, readers, counters, delivery=delivery,
-               commit_interval=args.commit_interval, stop=stop)
+               commit_interval=args.commit_interval, stop=stop, recovery=recovery,
+               restored=restored)
         # (a record that waits longer fails by the delivery timeout anyway)
         delivery.finish(timeout=10.0 if stop.requested or pool is None
                         else pool.longest_timeout + 5.0)
-    except KafkaFault as error:
+    except (KafkaFault, RecoveryError) as error:
         print(f"error: {error}", file=sys.stderr)
         code = 1
     finally:
@@ -526,6 +571,8 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
         stop.uninstall()
         for reader in readers.values():
             reader.close()
+        for committer in recovery.committers if recovery is not None else ():
+            committer.close()  # what no checkpoint covers is rolled back
         for out in outputs:
             try:
                 out.close()
@@ -540,6 +587,32 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
         _summary(counters, dead_letters, elapsed, stopped=stop.requested, cpu=cpu,
                  now_ms=now_ms)
     return code
+
+
+def _exactly_once(query: type[Pipeline], args: argparse.Namespace) -> bool:
+    """Whether a Kafka sink of this run writes in transactions: with
+    checkpoints, unless its 'sink.delivery-guarantee' says otherwise."""
+    from runtime_lib.io.kafka import wants_transactions
+
+    targets = [o.properties for o in query.outputs if o.target is not None
+               and dict(o.properties).get("connector") in ("kafka", "upsert-kafka")]
+    return bool(args.sink) or any(wants_transactions(dict(p)) for p in targets)
+
+
+def _recovery(args: argparse.Namespace):
+    """The checkpointing of this run (None without --checkpoint-dir)."""
+    from runtime_lib.recovery import DEFAULT_INTERVAL_S, Recovery, parse_interval
+
+    if args.checkpoint_dir is None:
+        if args.checkpoint_interval is not None:
+            raise PipelineError("--checkpoint-interval needs --checkpoint-dir DIR (where the "
+                                "checkpoints go)")
+        return None
+    interval = (DEFAULT_INTERVAL_S if args.checkpoint_interval is None
+                else parse_interval(args.checkpoint_interval))
+    if Path(args.checkpoint_dir).exists() and not Path(args.checkpoint_dir).is_dir():
+        raise PipelineError(f"--checkpoint-dir {args.checkpoint_dir}: not a directory")
+    return Recovery(args.checkpoint_dir, interval)
 
 
 def _close_quietly(readers: dict, outputs: list, dead_letters, late_events,
@@ -592,9 +665,9 @@ class _Delivery:
 class LateEventSink:
     """Rows dropped as late, as JSON lines with the operator and the reason."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, append: bool = False) -> None:
         self.path = Path(path)
-        self._handle = open(self.path, "wb")
+        self._handle = open(self.path, "ab" if append else "wb")
 
     def write_rows(self, operator: str, batch: Batch, reason: str) -> None:
         import orjson
@@ -607,6 +680,18 @@ class LateEventSink:
 
     def flush(self) -> None:
         self._handle.flush()
+
+    def position(self) -> dict:
+        from runtime_lib.recovery import file_length
+
+        return {"path": str(self.path), "length": file_length(self._handle)}
+
+    def resume(self, position: dict | None) -> None:
+        from runtime_lib.recovery import truncate_to
+
+        self._handle.flush()
+        truncate_to(self.path, 0 if position is None else int(position["length"]),
+                    "late-events file")
 
     def close(self) -> None:
         self._handle.close()
@@ -696,9 +781,15 @@ def _state_horizon(pipeline: Pipeline) -> int | None:
 
 def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
            counters: Counters, *, delivery: _Delivery | None = None,
-           commit_interval: float = 1.0, stop: stopping.Stop | None = None) -> None:
+           commit_interval: float = 1.0, stop: stopping.Stop | None = None,
+           recovery=None, restored=None) -> None:
     """Round-robin over the sources, one micro-batch at a time, until every
     source is finished (bounded) or a stop is requested.
+
+    With ``recovery`` (--checkpoint-dir), a checkpoint is taken between two
+    micro-batches every checkpoint interval, when a stop is requested and at
+    the end of a bounded run; ``restored`` (the checkpoint it started from)
+    gives back the watermarks.
 
     Watermarks are kept per source partition (``Chunk.parts``). When no source
     has data, idle partitions are re-evaluated (``Watermarks.tick``). Every
@@ -713,8 +804,17 @@ def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             for partition in readers[s.name].partitions:
                 marks[s.name].add_partition(partition)
     current = {name: WM_MIN for name in marks}
+    if restored is not None:
+        recovery.restore_watermarks(restored, marks, current)
     methods = {s.name: pipeline.entries[s.name] for s in sources}
     offsets = {s.name: _Offsets() for s in sources if readers[s.name].commits}
+    # with checkpoints, the Kafka positions (next offset per partition) go in each
+    # checkpoint, and the checkpoint's positions are what gets committed
+    positions: dict = {}
+    if recovery is not None:
+        positions = {name: recovery.kafka_positions(restored, name) or {}
+                     for name, reader in readers.items() if hasattr(reader, "position_of")}
+        offsets = {}
     horizon = _state_horizon(pipeline) if offsets else 0
     if offsets and horizon is None:
         for name in offsets:
@@ -725,6 +825,11 @@ def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
     active = [s.name for s in sources if not readers[s.name].finished]
     wait = 0.0
     last_commit = time.monotonic()
+
+    def checkpoint(watermarks=None) -> None:
+        recovery.take(pipeline, readers, positions, marks, current, delivery, watermarks)
+        for name, found in positions.items():  # for lag monitoring; the checkpoint decides
+            readers[name].commit(found)
 
     def commit(final: bool = False) -> None:
         if delivery is None:
@@ -753,6 +858,9 @@ def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
                 got = True
                 _process(pipeline, specs[name], chunk, marks.get(name), methods[name],
                          counters, offsets.get(name))
+                if name in positions and chunk.ends:
+                    positions[name].update({reader.position_of(key): offset
+                                            for key, offset in chunk.ends.items()})
                 if name in marks and marks[name].current > current[name]:
                     current[name] = marks[name].current
                     pipeline.advance(dict(current))
@@ -772,14 +880,23 @@ def _drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             last_commit = time.monotonic()
         elif delivery is not None and not got:
             delivery.poll()
+        if recovery is not None and recovery.due():
+            checkpoint()
     if stop is not None and stop.requested:
         commit()  # what was delivered; run() waits a little for the rest
+        if recovery is not None:
+            checkpoint()  # a savepoint: the restart replays nothing
         return
+    before = {name: m.snapshot() for name, m in marks.items()}
     for name, m in marks.items():
         current[name] = m.finish()
     pipeline.advance(dict(current))
     if offsets:
         commit(final=True)
+    if recovery is not None:
+        # the watermarks as they were before the end of input: a run resumed from
+        # here on new data goes on from them (the windows fired here stay fired)
+        checkpoint(watermarks=before)
 
 
 def _process(pipeline: Pipeline, spec: Source, chunk, marks: Watermarks | None, method,

@@ -525,6 +525,7 @@ class KafkaSource:
                           "latest" if reset in ("latest", "largest", "end") else "error")
         self.dead_letter_topic = properties.get("dead-letter.topic") or None
         self.consumer: Any = None
+        self._metadata: Any = None  # of the topics, from connect()
         self.keys: list = []  # partition keys: int (one topic) or (topic, partition)
         self._code: dict[tuple[str, int], int] = {}
         self._code_table: np.ndarray | None = None  # partition number -> code (one topic)
@@ -552,22 +553,37 @@ class KafkaSource:
         end-of-partition event came): what existed when reading began is read."""
         return self.consumer is not None and len(self._reached) == len(self.keys)
 
-    def open(self) -> KafkaSource:
+    def connect(self) -> Any:
+        """Make the consumer and wait for the cluster and the topics (their
+        metadata, once: ``open`` uses it)."""
+        from confluent_kafka import Consumer, KafkaException
+
+        if self._metadata is None:
+            try:
+                self.consumer = Consumer(self.conf)
+            except KafkaException as exc:
+                raise KafkaConfigError(f"{self.what}: {exc.args[0].str()}") from None
+            self._metadata = wait_for_cluster(self.consumer, self.bootstrap, self.topics,
+                                              self.connect_timeout, self.what, self.reporter)
+        return self._metadata
+
+    def position_of(self, key) -> tuple[str, int]:
+        """(topic, partition) of a partition key."""
+        return (self.topics[0], int(key)) if len(self.topics) == 1 else (key[0], int(key[1]))
+
+    def open(self, positions: dict[tuple[str, int], int] | None = None) -> KafkaSource:
+        """Connect and assign every partition, at its startup position, or at
+        ``positions[(topic, partition)]`` (the next offset to read, from a
+        checkpoint) where one is given."""
         from confluent_kafka import (
             OFFSET_BEGINNING,
             OFFSET_END,
             OFFSET_STORED,
-            Consumer,
             KafkaException,
             TopicPartition,
         )
 
-        try:
-            self.consumer = Consumer(self.conf)
-        except KafkaException as exc:
-            raise KafkaConfigError(f"{self.what}: {exc.args[0].str()}") from None
-        metadata = wait_for_cluster(self.consumer, self.bootstrap, self.topics,
-                                    self.connect_timeout, self.what, self.reporter)
+        metadata = self.connect()
         tps = []
         for topic in self.topics:
             for p in sorted(metadata.topics[topic].partitions):
@@ -596,6 +612,11 @@ class KafkaSource:
             for tp, hit in zip(tps, found):
                 tp.offset = hit.offset if hit.offset >= 0 else OFFSET_END
             self._skipping = set(range(len(tps)))
+        for code, tp in enumerate(tps):
+            resume = (positions or {}).get((tp.topic, tp.partition))
+            if resume is not None:  # a checkpoint says where this partition goes on
+                tp.offset = int(resume)
+                self._skipping.discard(code)
         self.consumer.assign(tps)
         self._tps = [TopicPartition(tp.topic, tp.partition) for tp in tps]
         self._partition_counts = {t: len(metadata.topics[t].partitions) for t in self.topics}
@@ -985,7 +1006,7 @@ class KafkaSource:
             return True
         tps = []
         for key, offset in offsets.items():
-            topic, partition = (self.topics[0], key) if len(self.topics) == 1 else key
+            topic, partition = key if isinstance(key, tuple) else (self.topics[0], key)
             tps.append(TopicPartition(topic, int(partition), int(offset)))
         try:
             result = self.consumer.commit(offsets=tps, asynchronous=False)
@@ -1070,6 +1091,7 @@ class _Producer:
     produced: int = 0  # records handed to the producer
     settled: int = 0  # of those, delivered or failed when last looked at
     waiting_since: float | None = None  # records wait, and none settled since then
+    conf: dict | None = None  # the client configuration it was made from
 
     def watch(self) -> None:
         """Raise KafkaFault when records have waited past the timeout with none
@@ -1132,6 +1154,8 @@ class ProducerPool:
         self._topics: dict[str, _Producer] = {}  # topic -> its producer, for messages
         self._what: dict[str, str] = {}  # topic -> the sink writing it
         self.failures: list[tuple[str, Any]] = []  # (topic, librdkafka error code)
+        # exactly-once: every producer is transactional (see KafkaTransactions)
+        self.transactional_id: str | None = None
 
     def get(self, client_conf: dict[str, Any], what: str, topic: str | None = None) -> Any:
         from confluent_kafka import KafkaException, Producer
@@ -1150,12 +1174,27 @@ class ProducerPool:
             conf["error_cb"] = reporter.error
             conf["logger"] = reporter.logger()
             conf.setdefault("client.id", "sqlc-sink")
+            if self.transactional_id is not None:
+                # the same id on every restart: the new producer fences the old one and
+                # aborts the transaction it left open
+                conf["transactional.id"] = f"{self.transactional_id}-{len(self._producers)}"
+                # librdkafka wants the delivery timeout within the transaction's
+                message_ms = int(conf.get("message.timeout.ms") or 0)
+                conf.setdefault("transaction.timeout.ms", max(60_000, message_ms))
             try:
                 producer = Producer(conf)
             except KafkaException as exc:
                 raise KafkaConfigError(f"{what}: {exc.args[0].str()}") from None
             wait_for_cluster(producer, bootstrap, (), self.connect_timeout, what, reporter)
+            if self.transactional_id is not None:
+                try:
+                    producer.init_transactions(self.connect_timeout)
+                    producer.begin_transaction()
+                except KafkaException as exc:
+                    raise KafkaUnavailable(f"{what}: cannot start a Kafka transaction "
+                                           f"({exc.args[0].str()})") from None
             entry = self._producers[key] = _Producer(producer, reporter, [], bootstrap, timeout)
+            entry.conf = {k: v for k, v in client_conf.items()}
         if what not in entry.what:
             entry.what.append(what)
         if topic is not None:
@@ -1236,6 +1275,74 @@ class ProducerPool:
             self._producers.clear()
 
 
+class KafkaTransactions:
+    """The exactly-once side of a transactional ``ProducerPool``: at each
+    checkpoint the open transaction of every producer commits, and with it a
+    marker, the checkpoint's id, committed as the offset of the pipeline's
+    consumer group on ``marker_topic`` partition 0 (``send_offsets_to_transaction``:
+    atomic with the records). ``recover`` reads the marker back, so a restart
+    knows which checkpoint's output is in the topics. Records written after
+    the last commit are aborted: by ``close``, or, after a crash, when the
+    restarted pipeline's producer (same ``transactional.id``) fences the old one."""
+
+    transactional = True
+
+    def __init__(self, pool: ProducerPool, marker_topic: str, what: str) -> None:
+        self.pool = pool
+        self.marker_topic = marker_topic
+        self.what = what
+        self.consumer: Any = None
+        self.timeout = 60.0
+
+    def _client(self) -> dict:
+        entry = next(iter(self.pool._producers.values()))
+        return dict(entry.conf or {})
+
+    def recover(self, pipeline_id: str) -> int | None:
+        from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+        if not self.pool._producers:
+            return None
+        conf = {k: v for k, v in self._client().items() if not k.startswith("transactional")}
+        conf.update({"group.id": pipeline_id, "enable.auto.commit": False,
+                     "client.id": "sqlc-checkpoint-marker"})
+        try:
+            self.consumer = Consumer(conf)
+            found = self.consumer.committed([TopicPartition(self.marker_topic, 0)],
+                                            timeout=self.timeout)
+        except KafkaException as exc:
+            raise KafkaUnavailable(f"{self.what}: cannot read which checkpoint was committed "
+                                   f"last ({exc.args[0].str()})") from None
+        offset = found[0].offset if found else -1
+        return int(offset) if offset is not None and offset > 0 else None
+
+    def commit(self, checkpoint_id: int) -> None:
+        from confluent_kafka import KafkaException, TopicPartition
+
+        marker = [TopicPartition(self.marker_topic, 0, int(checkpoint_id))]
+        for entry in self.pool._producers.values():
+            try:
+                entry.producer.send_offsets_to_transaction(
+                    marker, self.consumer.consumer_group_metadata(), self.timeout)
+                entry.producer.commit_transaction(self.timeout)
+                entry.producer.begin_transaction()
+            except KafkaException as exc:
+                raise KafkaFault(f"{self.what}: the transaction of checkpoint {checkpoint_id} "
+                                 f"did not commit ({exc.args[0].str()}); a restart goes on "
+                                 "from the checkpoint before it") from None
+
+    def close(self) -> None:
+        """Abort what was written after the last checkpoint (it is produced again
+        by the next run, from that checkpoint)."""
+        for entry in self.pool._producers.values():
+            with contextlib.suppress(Exception):
+                entry.producer.abort_transaction(10.0)
+        if self.consumer is not None:
+            with contextlib.suppress(Exception):
+                self.consumer.close()
+            self.consumer = None
+
+
 def _code_name(code: int) -> str:
     """librdkafka's name of an error code (``MSG_SIZE_TOO_LARGE``): an
     identifier of its API, unlike its message text."""
@@ -1268,6 +1375,17 @@ def _produce(producer: Any, pool: ProducerPool, topic: str, messages: list) -> N
     producer.poll(0)
 
 
+#: Flink's 'sink.delivery-guarantee' values; with --checkpoint-dir sqlc's default
+#: is exactly-once (Flink's is at-least-once), without it at-least-once.
+DELIVERY_GUARANTEES = ("exactly-once", "at-least-once", "none")
+
+
+def wants_transactions(properties: dict[str, str]) -> bool:
+    """Whether a sink with these properties writes in transactions when the
+    pipeline checkpoints."""
+    return properties.get("sink.delivery-guarantee", "exactly-once") == "exactly-once"
+
+
 class KafkaSink:
     """Rows of one output to a topic; see the module docstring."""
 
@@ -1285,11 +1403,13 @@ class KafkaSink:
         self.format = fmt
         if fmt == "raw" and len(self.fields) != 1:
             raise KafkaConfigError(f"{what}: format 'raw' writes exactly one column")
-        guarantee = properties.get("sink.delivery-guarantee", "at-least-once")
-        if guarantee == "exactly-once":
+        guarantee = properties.get("sink.delivery-guarantee")
+        if guarantee not in (None, *DELIVERY_GUARANTEES):
+            raise KafkaConfigError(f"{what}: 'sink.delivery-guarantee' = '{guarantee}' is not "
+                                   "one of " + ", ".join(DELIVERY_GUARANTEES))
+        if guarantee == "exactly-once" and pool.transactional_id is None:
             raise KafkaConfigError(f"{what}: 'sink.delivery-guarantee' = 'exactly-once' needs "
-                                   "checkpoints, which this runtime does not have yet; use "
-                                   "'at-least-once'")
+                                   "checkpoints: run with --checkpoint-dir DIR")
         names = {f.name for f in self.fields}
         sink_key = _split_list(properties.get("key.fields")) or list(key)
         missing = [k for k in sink_key if k not in names]

@@ -170,6 +170,20 @@ class JsonLinesFileSink:
     def flush(self) -> None:
         self._handle.flush()
 
+    def position(self) -> dict:
+        """For a checkpoint: the file's length, flushed and fsynced."""
+        from runtime_lib.recovery import file_length
+
+        return {"path": str(self.path), "length": file_length(self._handle)}
+
+    def resume(self, position: dict | None) -> None:
+        """After a restore: cut the file back to the checkpoint's length (what
+        was written after it is written again); None: start it empty."""
+        from runtime_lib.recovery import truncate_to
+
+        self._handle.flush()
+        truncate_to(self.path, 0 if position is None else int(position["length"]), "output file")
+
     def close(self) -> None:
         if not self._handle.closed:
             self._handle.close()
@@ -329,6 +343,23 @@ class DeadLetterSink:
 
     def flush(self) -> None:
         self._handle.flush()
+
+    def position(self) -> dict | None:
+        """For a checkpoint: the file's length (None when writing to stderr)."""
+        from runtime_lib.recovery import file_length
+
+        if self.path is None:
+            return None
+        return {"path": str(self.path), "length": file_length(self._handle)}
+
+    def resume(self, position: dict | None) -> None:
+        """After a restore: cut the file back to the checkpointed length."""
+        from runtime_lib.recovery import truncate_to
+
+        if self.path is not None:
+            self._handle.flush()
+            truncate_to(self.path, 0 if position is None else int(position["length"]),
+                        "dead-letter file")
 
     def close(self) -> None:
         if self.path is not None and not self._handle.closed:

@@ -1,0 +1,283 @@
+"""Checkpoints of a running pipeline, and recovery from them (exactly-once).
+
+With ``--checkpoint-dir DIR`` the driver takes a checkpoint every
+``--checkpoint-interval`` (default 10 s), on SIGTERM (a savepoint) and at the
+end of a bounded run. It is taken between two micro-batches, which is one
+consistent point: nothing is in flight inside the single-threaded query. It
+holds
+
+* every stateful operator's ``snapshot()`` (``Query.operators``),
+* each source's watermarks (per partition) and its position: Kafka offsets per
+  partition, a file's count of lines read,
+* each sink's position: the length of the output, dead-letter and late-event
+  files (flushed and fsynced first),
+
+and its manifest names the query (``Query.sql_hash``, the operators). On a
+start with a checkpoint in DIR the driver restores all of it: operators,
+watermarks, sources seek to their positions, and files are cut back to their
+checkpointed length, so what the crashed run wrote after its last checkpoint
+is written again, once.
+
+Sinks that commit (``transactional = True``: the Kafka sinks with
+``'sink.delivery-guarantee' = 'exactly-once'``, PostgreSQL) write inside a
+transaction that commits, after the checkpoint is durable, together with a
+marker "checkpoint N is committed". A crash between the two leaves a checkpoint
+whose output was never committed; ``choose`` skips such checkpoints by asking
+the sinks which checkpoint they committed last (``recover``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+from runtime_lib.checkpoint import Checkpoint, CheckpointError, CheckpointStore
+from runtime_lib.state import operators_of
+
+DEFAULT_INTERVAL_S = 10.0
+KEEP = 3  # checkpoints kept: one more than a pending one needs to fall back
+
+
+class RecoveryError(Exception):
+    """A checkpoint that does not fit this query, or files it cannot restore."""
+
+
+_UNITS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0,
+          "min": 60.0, "minute": 60.0, "minutes": 60.0, "m": 60.0, "h": 3600.0,
+          "hour": 3600.0, "hours": 3600.0}
+
+
+def parse_interval(text: str, where: str = "--checkpoint-interval") -> float:
+    """Seconds of '10s', '10 s', '500 ms', '1 min' or a bare number of seconds.
+
+    >>> parse_interval("10s"), parse_interval("500 ms"), parse_interval("2 min")
+    (10.0, 0.5, 120.0)
+    """
+    found = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([a-z]*)\s*", text.lower())
+    if found is None or found.group(2) not in ("", *_UNITS):
+        raise RecoveryError(f"{where}: '{text}' is not a duration (for example 10s, 500 ms, "
+                            "1 min)")
+    seconds = float(found.group(1)) * _UNITS.get(found.group(2), 1.0)
+    if seconds <= 0:
+        raise RecoveryError(f"{where}: the interval must be positive, got '{text}'")
+    return seconds
+
+
+def pipeline_id(directory: str | Path) -> str:
+    """The pipeline's stable name for markers and Kafka transactional ids: the
+    checkpoint directory's absolute path, hashed (the same directory, the same
+    pipeline: a restarted process fences its predecessor)."""
+    path = os.path.realpath(directory)
+    return "sqlc-" + hashlib.sha256(path.encode("utf-8")).hexdigest()[:16]
+
+
+def identity(query) -> dict:
+    """What a checkpoint must match: the SQL's hash and the stateful operators
+    (name -> class) of ``query`` (an instance of a generated Query)."""
+    return {"sql": type(query).sql_hash,
+            "operators": {name: type(op).__name__ for name, op in operators_of(query).items()}}
+
+
+def differences(found: dict, expected: dict) -> list[str]:
+    """What differs between a checkpoint's identity and this query's, in words."""
+    out = []
+    if found.get("sql") != expected["sql"]:
+        out.append(f"it was written by the query {found.get('sql')!r}, this module was "
+                   f"generated from {expected['sql']!r}")
+    theirs, ours = found.get("operators") or {}, expected["operators"]
+    for name in sorted(set(theirs) | set(ours)):
+        if name not in ours:
+            out.append(f"it holds state of operator {name} ({theirs[name]}), which this query "
+                       "does not have")
+        elif name not in theirs:
+            out.append(f"it holds no state of operator {name} ({ours[name]})")
+        elif theirs[name] != ours[name]:
+            out.append(f"operator {name} is a {theirs[name]} there and a {ours[name]} here")
+    return out
+
+
+class Recovery:
+    """The checkpoints of one pipeline: which one to start from, and taking them."""
+
+    def __init__(self, directory: str | Path, interval_s: float = DEFAULT_INTERVAL_S,
+                 keep: int = KEEP) -> None:
+        self.store = CheckpointStore(directory, keep=keep)
+        self.interval_s = interval_s
+        self.id = pipeline_id(directory)
+        self.last = time.monotonic()
+        self.taken = 0
+        self.durations: list[float] = []
+        # the sinks that commit with each checkpoint (recover(), commit(id), close())
+        self.committers: list = []
+
+    def choose(self, committed: list[int | None]) -> Checkpoint | None:
+        """The checkpoint to start from. ``committed`` holds, per transactional
+        sink, the last checkpoint it committed (None: none); checkpoints after
+        the oldest of them never reached that sink, so they are dropped (their
+        output was aborted and is produced again from the one before)."""
+        ids = self.store.ids()
+        if committed:
+            limit = min((c or 0) for c in committed)
+            for number in [n for n in ids if n > limit]:
+                self.store.discard(number)
+                _say(f"checkpoint {number} skipped: its output was never committed "
+                     f"(the sinks committed up to checkpoint {limit or 'none'})")
+            if limit == 0:
+                return None
+        chosen = self.store.latest()
+        for warning in self.store.warnings:
+            _say(warning)
+        return chosen
+
+    def check(self, checkpoint: Checkpoint, expected: dict) -> None:
+        """Refuse a checkpoint written by another query (RecoveryError)."""
+        problems = differences(checkpoint.manifest.get("query") or {}, expected)
+        if problems:
+            raise RecoveryError(
+                f"checkpoint {checkpoint.path} does not fit this query: "
+                + "; ".join(problems)
+                + ". Start it with another --checkpoint-dir, or remove that directory to "
+                "start from the sources' startup positions")
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.interval_s
+
+    def write(self, state: dict, query_identity: dict, positions: dict) -> Checkpoint:
+        """Write one checkpoint (state already taken); return it once durable."""
+        began = time.monotonic()
+        try:
+            done = self.store.write(state, {"query": query_identity, "positions": positions,
+                                            "created_ms": int(time.time() * 1000)})
+        except (CheckpointError, OSError, TypeError) as error:
+            raise RecoveryError(f"cannot write a checkpoint to {self.store.directory}: "
+                                f"{error}") from None
+        self.last = time.monotonic()
+        self.taken += 1
+        self.durations.append(self.last - began)
+        return done
+
+
+    # -- starting ----------------------------------------------------------
+
+    def restore(self, query, readers: dict, outputs: list, dead_letters,
+                late_events) -> Checkpoint | None:
+        """Choose the checkpoint to start from and bring everything back to it:
+        operators, file sources' positions, file sinks' lengths (Kafka positions
+        and watermarks follow in ``kafka_positions``/``restore_watermarks``).
+        Without one, the files start empty and sources at their startup positions."""
+        committed = [sink.recover(self.id) for sink in self.committers]
+        chosen = self.choose(committed)
+        expected = identity(query)
+        if chosen is None:
+            self._resume_files(outputs, dead_letters, late_events, None)
+            return None
+        self.check(chosen, expected)
+        state = chosen.state
+        for name, operator in operators_of(query).items():
+            try:
+                operator.restore(state["operators"][name])
+            except (KeyError, TypeError, ValueError) as error:
+                raise RecoveryError(f"checkpoint {chosen.path}: the state of operator {name} "
+                                    f"cannot be restored ({type(error).__name__}: {error})"
+                                    ) from None
+        for name, reader in readers.items():
+            where = state["sources"].get(name)
+            if where and "line" in where and hasattr(reader, "resume"):
+                reader.resume(where)
+        self._resume_files(outputs, dead_letters, late_events, state["sinks"])
+        _say(f"resumed from checkpoint {chosen.id} ({chosen.path}), taken "
+             f"{_age(chosen.manifest.get('created_ms'))}")
+        return chosen
+
+    @staticmethod
+    def _resume_files(outputs: list, dead_letters, late_events, sinks: dict | None) -> None:
+        files = [*outputs, dead_letters, late_events]
+        names = [*(f"output {i}" for i in range(len(outputs))), "dead letters", "late events"]
+        for name, sink in zip(names, files):
+            if sink is not None and hasattr(sink, "resume"):
+                sink.resume(None if sinks is None else sinks.get(name))
+
+    @staticmethod
+    def kafka_positions(chosen: Checkpoint | None, source: str) -> dict | None:
+        """``{(topic, partition): next offset}`` of a Kafka source in a checkpoint."""
+        if chosen is None:
+            return None
+        where = chosen.state["sources"].get(source) or {}
+        return {(t, int(p)): int(o) for t, p, o in where.get("kafka", [])}
+
+    @staticmethod
+    def restore_watermarks(chosen: Checkpoint, marks: dict, current: dict) -> None:
+        for name, mark in marks.items():
+            saved = chosen.state["watermarks"].get(name)
+            if saved is not None:
+                mark.restore(saved)
+                current[name] = mark.current
+
+    # -- running -------------------------------------------------------------
+
+    def take(self, query, readers: dict, positions: dict, marks: dict, current: dict,
+             delivery, watermarks: dict | None = None) -> Checkpoint:
+        """One checkpoint, between two micro-batches: results delivered (file
+        sinks flushed and fsynced, Kafka acknowledged), state and positions
+        written durably, then the transactional sinks commit with its id."""
+        if delivery is not None and not delivery.flush(timeout=float("inf")):
+            raise RecoveryError("results not delivered: no checkpoint taken")
+        outputs = delivery.outputs if delivery is not None else []
+        sinks = {}
+        for name, sink in [*((f"output {i}", o) for i, o in enumerate(outputs)),
+                           ("dead letters", getattr(delivery, "dead_letters", None)),
+                           ("late events", getattr(delivery, "late_events", None))]:
+            if sink is not None and hasattr(sink, "position"):
+                sinks[name] = sink.position()
+        sources: dict = {}
+        for name, reader in readers.items():
+            if name in positions:
+                sources[name] = {"kafka": [[t, p, o] for (t, p), o in sorted(positions[name].items())]}
+            elif hasattr(reader, "position"):
+                sources[name] = reader.position()
+        state = {
+            "operators": {name: op.snapshot() for name, op in operators_of(query).items()},
+            "watermarks": watermarks if watermarks is not None else {
+                name: mark.snapshot() for name, mark in marks.items()},
+            "sources": sources,
+            "sinks": sinks,
+        }
+        done = self.write(state, identity(query), sources)
+        for sink in self.committers:
+            sink.commit(done.id)
+        return done
+
+
+def _age(created_ms) -> str:
+    if not isinstance(created_ms, int):
+        return "at an unknown time"
+    seconds = max(0.0, time.time() - created_ms / 1000)
+    return f"{seconds:.1f} s ago" if seconds < 120 else f"{seconds / 60:.0f} min ago"
+
+
+def truncate_to(path: str | Path, length: int, what: str) -> None:
+    """Cut a file a checkpoint recorded back to its checkpointed length."""
+    path = Path(path)
+    size = path.stat().st_size if path.exists() else -1
+    if size < length:
+        raise RecoveryError(
+            f"{what} {path} is {'missing' if size < 0 else f'{size} bytes'}, but the checkpoint "
+            f"recorded {length} bytes: it was changed outside sqlc. Restore it, or remove the "
+            "checkpoint directory to start over")
+    if size > length:
+        os.truncate(path, length)
+
+
+def file_length(handle) -> int:
+    """Flush and fsync an open file; its length."""
+    handle.flush()
+    os.fsync(handle.fileno())
+    return os.fstat(handle.fileno()).st_size  # (tell() of an append-mode file may lag)
+
+
+def _say(message: str) -> None:
+    print(f"sqlc: {message}", file=sys.stderr)
