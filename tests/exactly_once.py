@@ -1,0 +1,274 @@
+"""Kill tests: a generated pipeline killed (SIGKILL) or stopped (SIGTERM) at
+random moments and restarted with the same --checkpoint-dir must end with the
+sink content of an uninterrupted run: 0 rows lost, 0 duplicated.
+
+Used by tests/test_exactly_once.py (a reduced form, for CI) and runnable in
+full against the real broker the tests start (or SQLC_TEST_KAFKA_BOOTSTRAP):
+
+    .venv/bin/python -m tests.exactly_once --events 200000 --kills 20
+
+Inputs are the sample events (examples/data) copied ``copies`` times, each
+copy three hours later than the one before, produced to a topic with three
+partitions keyed by model (each partition in arrival order).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "examples" / "data"
+HOURS_3 = 3 * 3600 * 1000
+
+#: query -> (generated module, the sources it reads, whether its result updates)
+QUERIES = {
+    "filter": ("s02_failed_requests", ("llm_requests",), False),
+    "tumble": ("q02_latency_percentiles", ("llm_requests",), False),
+    "session": ("q06b_session_per_user", ("llm_requests",), False),
+    "interval_join": ("fr_join_003_interval", ("llm_requests", "error_events"), False),
+    "group_by": ("fr_dql_002_aggregations", ("llm_requests",), True),
+}
+
+
+def copies_for(events: int) -> int:
+    base = sum(1 for line in (DATA / "llm_requests.jsonl").open("rb") if line.strip())
+    return max(1, math.ceil(events / base))
+
+
+def scaled(source: str, copies: int) -> list[dict]:
+    """The sample events of ``source``, ``copies`` times, each copy 3 h later,
+    without the events the sample delivers late on purpose (late_events.json).
+
+    Why without: whether such an event is late depends on how far the other
+    partitions' reads got when it arrives (the watermark is their minimum), so
+    an uninterrupted run and a restarted one may rightly differ in it, as in
+    Flink. Every other event is within 20 s of its time (the watermark allows
+    30 s), so it is never late, whatever the interleaving."""
+    late = {e["request_id"] for e in json.loads((DATA / "late_events.json").read_text())
+            ["late_events"]} if source == "llm_requests" else set()
+    rows = [json.loads(line) for line in (DATA / f"{source}.jsonl").open("rb") if line.strip()]
+    rows = [r for r in rows if r.get("request_id") not in late]
+    out = []
+    for c in range(copies):
+        for row in rows:
+            row = dict(row)
+            if "request_id" in row:
+                row["request_id"] = f"{row['request_id']}-{c}"
+            row["timestamp_ms"] += c * HOURS_3
+            out.append(row)
+    return out
+
+
+def _canonical(row: dict) -> str:
+    """A row as text, floats to 9 significant digits (sums in another order)."""
+    def norm(v):
+        return float(f"{v:.9g}") if isinstance(v, float) else v
+    return json.dumps({k: norm(v) for k, v in row.items()}, sort_keys=True)
+
+
+def final_rows(rows: list[dict], key: tuple[str, ...] | None) -> collections.Counter:
+    """The sink's content: every row (append), or, for an updating result, the
+    table its changelog leaves (by ``key``)."""
+    if key is None:
+        return collections.Counter(_canonical(r) for r in rows)
+    table: dict = {}
+    for row in rows:
+        row = dict(row)
+        op = row.pop("_op", "+I")
+        k = tuple(row.get(c) for c in key)
+        if op in ("+I", "+U"):
+            table[k] = row
+        else:
+            table.pop(k, None)
+    return collections.Counter(_canonical(r) for r in table.values())
+
+
+@dataclass
+class Outcome:
+    query: str
+    sink: str
+    signal: str
+    expected: int
+    got: int
+    lost: int
+    duplicated: int
+    restarts: int
+    seconds: float
+    aborted: int = 0  # duplicates that are records of aborted transactions (tansu shows them)
+    notes: list[str] = field(default_factory=list)
+
+    def row(self) -> str:
+        return (f"{self.query:14} {self.sink:6} {self.signal:8} expected {self.expected:7} "
+                f"got {self.got:7} lost {self.lost:5} duplicated {self.duplicated:5} "
+                f"(aborted-transaction records {self.aborted}) restarts {self.restarts:3} "
+                f"{self.seconds:6.1f} s")
+
+
+def run_until_done(cmd: list[str], restarts: int, rng: random.Random, sig: int,
+                   window: tuple[float, float], timeout: float = 300.0,
+                   after_kill=None) -> tuple[int, str]:
+    """Run ``cmd``; ``restarts`` times send ``sig`` after a random delay in
+    ``window`` seconds and start it again; then let it finish. Returns the
+    number of interruptions that hit a running process and the last stderr.
+    ``after_kill()`` is called after each process that was interrupted ended."""
+    hit = 0
+    for attempt in range(restarts + 1):
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if attempt < restarts:
+            try:
+                proc.wait(timeout=rng.uniform(*window))
+            except subprocess.TimeoutExpired:
+                proc.send_signal(sig)
+                hit += 1
+            _, err = proc.communicate(timeout=timeout)
+            if after_kill is not None:
+                after_kill()
+            if proc.returncode not in (0, -signal.SIGKILL):
+                raise AssertionError(f"run {attempt} exited {proc.returncode}: "
+                                     f"{err.decode()[-2000:]}")
+            continue  # killed, stopped, or finished early: start again (it resumes)
+        _, err = proc.communicate(timeout=timeout)
+        if proc.returncode != 0:
+            raise AssertionError(f"last run exited {proc.returncode}: {err.decode()[-2000:]}")
+        return hit, err.decode()
+    raise AssertionError("unreachable")
+
+
+def kill_test(kafka, workdir: Path, query: str, sink: str, copies: int, restarts: int,
+              sig: int = signal.SIGKILL, seed: int = 0, interval: str = "200ms",
+              window: tuple[float, float] | None = None) -> Outcome:
+    """One query, one sink kind ('file', 'kafka'), killed ``restarts`` times."""
+    module, sources, updating = QUERIES[query]
+    python = sys.executable
+    path = ROOT / "generated" / f"{module}.py"
+    topics = {}
+    for source in sources:
+        rows = scaled(source, copies)
+        topic = kafka.create_topic(kafka.unique_topic(source.replace("_", "-")), 3)
+        key = [r.get("model_id") or r.get("request_id") for r in rows]
+        for start in range(0, len(rows), 50_000):
+            kafka.produce(topic, rows[start:start + 50_000], key=key[start:start + 50_000])
+        topics[source] = topic
+    base = [python, str(path), "--bootstrap", kafka.bootstrap, "--until-end",
+            "--batch-size", "1000", "--quiet"]
+    for source, topic in topics.items():
+        base += ["--input", f"{source}=kafka:{topic}"]
+    reference = workdir / f"{query}-reference.jsonl"
+    started = time.monotonic()
+    subprocess.run(base + ["--output", str(reference)], check=True, timeout=600)
+    took = time.monotonic() - started
+    if window is None:  # kill anywhere from the start-up to the end of a run
+        window = (0.3 * took, 1.1 * took)
+    expected_rows = [json.loads(line) for line in reference.open() if line.strip()]
+    key = _key_of(path) if updating else None
+    expected = final_rows(expected_rows, key)
+
+    checkpoints = workdir / f"{query}-{sink}-checkpoints"
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    cmd = base + ["--checkpoint-dir", str(checkpoints), "--checkpoint-interval", interval]
+    out_topic = None
+    output = workdir / f"{query}-{sink}.jsonl"
+    if sink == "file":
+        cmd += ["--output", str(output)]
+    else:
+        out_topic = kafka.create_topic(kafka.unique_topic(f"{query}-out"), 1)
+        cmd += ["--sink", f"kafka:{out_topic}"]
+    open_records: collections.Counter = collections.Counter()
+
+    def note_open_transaction() -> None:
+        """The records after the last transaction marker of the output topic
+        (an offset gap: markers take offsets) are the open transaction of the
+        process just killed; the next run fences it and it is aborted."""
+        if out_topic is None:
+            return
+        records = kafka.consume_all(out_topic, timeout=120, isolation_level="read_uncommitted")
+        tail = []
+        for before, record in zip([None, *records], records):
+            if before is not None and record.offset != before.offset + 1:
+                tail = []
+            tail.append(record)
+        rows = [_kafka_row(r, updating) for r in tail]
+        open_records.update(_canonical(r) for r in rows if "_op" not in r or not updating)
+
+    began = time.monotonic()
+    hit, _ = run_until_done(cmd, restarts, random.Random(seed), sig, window,
+                            after_kill=note_open_transaction if sig == signal.SIGKILL else None)
+    seconds = time.monotonic() - began
+    if sink == "file":
+        got_rows = [json.loads(line) for line in output.open() if line.strip()]
+    else:
+        records = kafka.consume_all(out_topic, timeout=120, isolation_level="read_committed")
+        got_rows = [_kafka_row(r, updating) for r in records]
+    got = final_rows(got_rows, key)
+    lost = expected - got
+    duplicated = got - expected
+    # tansu gives read_committed consumers the records of aborted transactions too
+    # (tests/services/README.md): the duplicates that are such records are counted
+    # apart; any other duplicate is a failure
+    aborted = sum((duplicated & open_records).values()) if not updating else 0
+    return Outcome(query, sink, signal.Signals(sig).name, sum(expected.values()),
+                   sum(got.values()), sum(lost.values()), sum(duplicated.values()), hit,
+                   seconds, aborted)
+
+
+def _kafka_row(record, updating: bool) -> dict:
+    value = json.loads(record.value) if record.value is not None else None
+    if not updating:
+        return value
+    if value is None:  # a tombstone: the key deletes
+        row = json.loads(record.key)
+        row["_op"] = "-D"
+        return row
+    value.setdefault("_op", "+U")
+    return value
+
+
+def _key_of(path: Path) -> tuple[str, ...]:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_kill_module", path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return tuple(module.Query.outputs[0].key)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tests.services.kafka_service import KafkaBroker
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--queries", default=",".join(QUERIES))
+    parser.add_argument("--sinks", default="file,kafka")
+    parser.add_argument("--signal", default="KILL", choices=["KILL", "TERM"])
+    parser.add_argument("--workdir", default="/tmp/sqlc-kill-test")
+    args = parser.parse_args(argv)
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    sig = signal.SIGKILL if args.signal == "KILL" else signal.SIGTERM
+    failed = False
+    broker = KafkaBroker.from_env() or KafkaBroker.start_managed()
+    with broker as kafka:
+        for query in args.queries.split(","):
+            for sink in args.sinks.split(","):
+                outcome = kill_test(kafka, workdir, query, sink, copies_for(args.events),
+                                    args.kills, sig)
+                print(outcome.row(), flush=True)
+                failed |= bool(outcome.lost or (outcome.duplicated - outcome.aborted))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
