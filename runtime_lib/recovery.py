@@ -115,23 +115,64 @@ class Recovery:
         self.committers: list = []
 
     def choose(self, committed: list[int | None]) -> Checkpoint | None:
-        """The checkpoint to start from. ``committed`` holds, per transactional
-        sink, the last checkpoint it committed (None: none); checkpoints after
-        the oldest of them never reached that sink, so they are dropped (their
-        output was aborted and is produced again from the one before)."""
+        """The checkpoint to start from. ``committed`` holds, per committing
+        sink, the last checkpoint whose transaction it committed (None: none).
+        For each sink the start may be that checkpoint, or a later one if every
+        checkpoint after it had nothing pending in that sink (its manifest's
+        ``pending``): the output of any other later checkpoint was aborted, so
+        such checkpoints are dropped and their input is read again."""
         ids = self.store.ids()
-        if committed:
-            limit = min((c or 0) for c in committed)
-            for number in [n for n in ids if n > limit]:
-                self.store.discard(number)
-                _say(f"checkpoint {number} skipped: its output was never committed "
-                     f"(the sinks committed up to checkpoint {limit or 'none'})")
-            if limit == 0:
-                return None
-        chosen = self.store.latest()
-        for warning in self.store.warnings:
-            _say(warning)
-        return chosen
+        if not committed:
+            chosen = self.store.latest()
+            for warning in self.store.warnings:
+                _say(warning)
+            return chosen
+        pending = {n: self._pending_of(n) for n in ids}
+        valid = [n for n in ids if all(self._reaches(n, c or 0, sink, ids, pending)
+                                       for sink, c in enumerate(committed))]
+        start = max(valid, default=0)
+        for number in [n for n in ids if n > start]:
+            self.store.discard(number)
+            _say(f"checkpoint {number} skipped: its output was never committed")
+        if start == 0:
+            if any(c for c in committed):
+                raise RecoveryError(
+                    f"the sinks committed the output of checkpoint {max(c or 0 for c in committed)}"
+                    f", which is no longer in {self.store.directory}: starting from the sources' "
+                    "startup positions would write that output twice. Restore the directory, "
+                    "or start with a new one and new sink tables/topics")
+            return None
+        try:
+            return self.store.read(start)
+        except CheckpointError as error:
+            raise RecoveryError(f"checkpoint {start}, the one whose output the sinks committed, "
+                                f"cannot be read ({error}); an older one would write output "
+                                "twice") from None
+
+    def _pending_of(self, number: int) -> list | None:
+        try:
+            import json
+
+            manifest = json.loads((self.store.directory / f"chk-{number:06d}" /
+                                   "MANIFEST.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return manifest.get("pending")
+
+    @staticmethod
+    def _reaches(number: int, committed: int, sink: int, ids: list[int], pending: dict) -> bool:
+        """Whether starting from checkpoint ``number`` loses and repeats nothing
+        of sink ``sink``, which committed checkpoint ``committed``."""
+        if number == committed:
+            return True
+        if number < committed:
+            return False
+        for n in ids:
+            if committed < n <= number:
+                marks = pending.get(n)
+                if not isinstance(marks, list) or sink >= len(marks) or marks[sink] != 0:
+                    return False
+        return True
 
     def check(self, checkpoint: Checkpoint, expected: dict) -> None:
         """Refuse a checkpoint written by another query (RecoveryError)."""
@@ -146,11 +187,14 @@ class Recovery:
     def due(self) -> bool:
         return time.monotonic() - self.last >= self.interval_s
 
-    def write(self, state: dict, query_identity: dict, positions: dict) -> Checkpoint:
-        """Write one checkpoint (state already taken); return it once durable."""
+    def write(self, state: dict, query_identity: dict, positions: dict,
+              pending: list[int] | None = None) -> Checkpoint:
+        """Write one checkpoint (state already taken); return it once durable.
+        ``pending``: per committing sink, the records its commit will make visible."""
         began = time.monotonic()
         try:
             done = self.store.write(state, {"query": query_identity, "positions": positions,
+                                            "pending": pending or [],
                                             "created_ms": int(time.time() * 1000)})
         except (CheckpointError, OSError, TypeError) as error:
             raise RecoveryError(f"cannot write a checkpoint to {self.store.directory}: "
@@ -246,7 +290,8 @@ class Recovery:
             "sources": sources,
             "sinks": sinks,
         }
-        done = self.write(state, identity(query), sources)
+        done = self.write(state, identity(query), sources,
+                          [getattr(sink, "pending", lambda: 1)() for sink in self.committers])
         for sink in self.committers:
             sink.commit(done.id)
         return done

@@ -18,11 +18,13 @@ import argparse
 import collections
 import json
 import math
+import os
 import random
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,64 +117,74 @@ class Outcome:
                 f"{self.seconds:6.1f} s")
 
 
-def run_until_done(cmd: list[str], restarts: int, rng: random.Random, sig: int,
-                   window: tuple[float, float], timeout: float = 300.0,
-                   after_kill=None) -> tuple[int, str]:
-    """Run ``cmd``; ``restarts`` times send ``sig`` after a random delay in
-    ``window`` seconds and start it again; then let it finish. Returns the
-    number of interruptions that hit a running process and the last stderr.
-    ``after_kill()`` is called after each process that was interrupted ended."""
-    hit = 0
-    for attempt in range(restarts + 1):
+def interrupted_runs(cmd: list[str], restarts: int, rng: random.Random, sig: int,
+                     window: tuple[float, float], after_kill=None,
+                     timeout: float = 300.0) -> int:
+    """``restarts`` runs of ``cmd`` (unbounded: they never end by themselves),
+    each sent ``sig`` after a random delay in ``window`` seconds. Returns the
+    number of interruptions; ``after_kill()`` is called after each run."""
+    for attempt in range(restarts):
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        if attempt < restarts:
-            try:
-                proc.wait(timeout=rng.uniform(*window))
-            except subprocess.TimeoutExpired:
-                proc.send_signal(sig)
-                hit += 1
-            _, err = proc.communicate(timeout=timeout)
-            if after_kill is not None:
-                after_kill()
-            if proc.returncode not in (0, -signal.SIGKILL):
-                raise AssertionError(f"run {attempt} exited {proc.returncode}: "
-                                     f"{err.decode()[-2000:]}")
-            continue  # killed, stopped, or finished early: start again (it resumes)
+        try:
+            proc.wait(timeout=rng.uniform(*window))
+            raise AssertionError(f"run {attempt} ended by itself ({proc.returncode}): "
+                                 f"{proc.stderr.read().decode()[-2000:]}")
+        except subprocess.TimeoutExpired:
+            proc.send_signal(sig)
         _, err = proc.communicate(timeout=timeout)
-        if proc.returncode != 0:
-            raise AssertionError(f"last run exited {proc.returncode}: {err.decode()[-2000:]}")
-        return hit, err.decode()
-    raise AssertionError("unreachable")
+        if proc.returncode not in (0, -signal.SIGKILL):
+            raise AssertionError(f"run {attempt} exited {proc.returncode}: "
+                                 f"{err.decode()[-2000:]}")
+        if os.environ.get("SQLC_KILL_TEST_LOG"):
+            print(f"--- run {attempt}:\n{err.decode()}", file=sys.stderr)
+        if after_kill is not None:
+            after_kill()
+    return restarts
+
+
+class _Producer(threading.Thread):
+    """Produces the events while the pipeline runs, at a steady pace over
+    ``seconds``, as a live topic gets them."""
+
+    def __init__(self, kafka, batches: list[tuple[str, list, list]], seconds: float) -> None:
+        super().__init__(daemon=True)
+        self.kafka, self.batches, self.seconds = kafka, batches, seconds
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            pause = self.seconds / max(1, len(self.batches))
+            for topic, rows, keys in self.batches:
+                self.kafka.produce(topic, rows, key=keys)
+                time.sleep(pause)
+        except BaseException as error:  # reported by the test
+            self.error = error
 
 
 def kill_test(kafka, workdir: Path, query: str, sink: str, copies: int, restarts: int,
               sig: int = signal.SIGKILL, seed: int = 0, interval: str = "200ms",
-              window: tuple[float, float] | None = None) -> Outcome:
-    """One query, one sink kind ('file', 'kafka'), killed ``restarts`` times."""
+              window: tuple[float, float] = (1.0, 2.5)) -> Outcome:
+    """One query, one sink kind ('file', 'kafka'): the events are produced
+    while the pipeline runs; it is interrupted ``restarts`` times at random
+    moments and restarted; the last run reads to the end. Then an
+    uninterrupted run over the same topics gives the expected content."""
     module, sources, updating = QUERIES[query]
     python = sys.executable
     path = ROOT / "generated" / f"{module}.py"
-    topics = {}
+    topics, batches = {}, []
     for source in sources:
         rows = scaled(source, copies)
         topic = kafka.create_topic(kafka.unique_topic(source.replace("_", "-")), 3)
-        key = [r.get("model_id") or r.get("request_id") for r in rows]
-        for start in range(0, len(rows), 50_000):
-            kafka.produce(topic, rows[start:start + 50_000], key=key[start:start + 50_000])
+        keys = [r.get("model_id") or r.get("request_id") for r in rows]
+        step = max(1, len(rows) // (4 * max(1, restarts)))
+        batches += [(topic, rows[i:i + step], keys[i:i + step]) for i in range(0, len(rows), step)]
         topics[source] = topic
-    base = [python, str(path), "--bootstrap", kafka.bootstrap, "--until-end",
-            "--batch-size", "1000", "--quiet"]
+    # the sources' batches interleaved, in time order
+    batches.sort(key=lambda b: b[1][0]["timestamp_ms"])
+    base = [python, str(path), "--bootstrap", kafka.bootstrap, "--batch-size", "1000",
+            "--quiet"]
     for source, topic in topics.items():
         base += ["--input", f"{source}=kafka:{topic}"]
-    reference = workdir / f"{query}-reference.jsonl"
-    started = time.monotonic()
-    subprocess.run(base + ["--output", str(reference)], check=True, timeout=600)
-    took = time.monotonic() - started
-    if window is None:  # kill anywhere from the start-up to the end of a run
-        window = (0.3 * took, 1.1 * took)
-    expected_rows = [json.loads(line) for line in reference.open() if line.strip()]
-    key = _key_of(path) if updating else None
-    expected = final_rows(expected_rows, key)
 
     checkpoints = workdir / f"{query}-{sink}-checkpoints"
     shutil.rmtree(checkpoints, ignore_errors=True)
@@ -198,13 +210,29 @@ def kill_test(kafka, workdir: Path, query: str, sink: str, copies: int, restarts
             if before is not None and record.offset != before.offset + 1:
                 tail = []
             tail.append(record)
-        rows = [_kafka_row(r, updating) for r in tail]
-        open_records.update(_canonical(r) for r in rows if "_op" not in r or not updating)
+        open_records.update(_canonical(_kafka_row(r, updating)) for r in tail)
 
+    producer = _Producer(kafka, batches, seconds=restarts * sum(window) / 2 * 0.8)
+    producer.start()
     began = time.monotonic()
-    hit, _ = run_until_done(cmd, restarts, random.Random(seed), sig, window,
-                            after_kill=note_open_transaction if sig == signal.SIGKILL else None)
+    hit = interrupted_runs(cmd, restarts, random.Random(seed), sig, window,
+                           note_open_transaction if sig == signal.SIGKILL else None)
+    producer.join()
+    if producer.error is not None:
+        raise producer.error
+    final = subprocess.run(cmd + ["--until-end"], capture_output=True, timeout=600)
+    if os.environ.get("SQLC_KILL_TEST_LOG"):
+        print(f"--- last run:\n{final.stderr.decode()}", file=sys.stderr)
+    if final.returncode != 0:  # the last run, after the producer finished: to the end
+        raise AssertionError(f"last run exited {final.returncode}: "
+                             f"{final.stderr.decode()[-2000:]}")
     seconds = time.monotonic() - began
+
+    reference = workdir / f"{query}-reference.jsonl"
+    subprocess.run(base + ["--until-end", "--output", str(reference)], check=True, timeout=600)
+    expected_rows = [json.loads(line) for line in reference.open() if line.strip()]
+    key = _key_of(path) if updating else None
+    expected = final_rows(expected_rows, key)
     if sink == "file":
         got_rows = [json.loads(line) for line in output.open() if line.strip()]
     else:
@@ -216,7 +244,7 @@ def kill_test(kafka, workdir: Path, query: str, sink: str, copies: int, restarts
     # tansu gives read_committed consumers the records of aborted transactions too
     # (tests/services/README.md): the duplicates that are such records are counted
     # apart; any other duplicate is a failure
-    aborted = sum((duplicated & open_records).values()) if not updating else 0
+    aborted = sum((duplicated & open_records).values())
     return Outcome(query, sink, signal.Signals(sig).name, sum(expected.values()),
                    sum(got.values()), sum(lost.values()), sum(duplicated.values()), hit,
                    seconds, aborted)
