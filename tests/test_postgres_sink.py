@@ -249,6 +249,16 @@ def test_missing_table_and_bad_url_stop_the_run_at_start(modules, schema, data, 
     assert "cannot read the PostgreSQL url" in capsys.readouterr().err
 
 
+def test_a_row_postgres_refuses_ends_the_run_with_exit_1(modules, schema, data, postgres,
+                                                         capsys):
+    with postgres.connect() as conn:
+        conn.execute(f"ALTER TABLE {schema}.slow ADD CONSTRAINT cheap CHECK (cost < 0.9)")
+    assert run(modules["slow"], data) == 1
+    err = capsys.readouterr().err
+    assert f"error: sink slow: table {schema}.slow at " in err
+    assert "rows not written" in err and '"cheap"' in err and "Traceback" not in err
+
+
 def test_a_key_without_a_unique_index_is_refused_at_start(modules, schema, data, postgres,
                                                           capsys):
     with postgres.connect() as conn:
@@ -347,6 +357,15 @@ def test_without_checkpoints_each_flush_commits(target, postgres):
     sink.write(batch(["a"], [3]), np.array(["+U"], dtype=object))
     sink.close()  # commits what was written
     assert contents(postgres, target) == {"a": 3, "b": 2}
+
+
+def test_a_failed_commit_without_checkpoints_is_a_fault_once(target, postgres):
+    sink = PostgresSink(FIELDS, ("k",), target, "sink t")
+    sink.write(batch(["a", "b"], [7, 7]))  # v is unique, checked when committing
+    with pytest.raises(SinkFault, match="rows not committed"):
+        sink.flush()
+    sink.close()  # the lost rows are not committed (nor reported) again
+    assert contents(postgres, target) == {}
 
 
 def test_timestamps_are_exact(target, postgres):

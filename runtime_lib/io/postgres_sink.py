@@ -131,6 +131,7 @@ class PostgresSink:
             properties.get("username"), properties.get("password"), 5)
         self._params["autocommit"] = False
         self._checkpointing = False
+        self._failed = False  # a fault was raised: the open transaction is lost
         self._pending: list[tuple[Batch, np.ndarray | None]] = []  # not sent yet
         self._pending_rows = 0
         self._sent: list[tuple[Batch, np.ndarray | None]] = []  # sent, not committed
@@ -220,7 +221,7 @@ class PostgresSink:
         if self._conn is None:
             return
         try:
-            if self._checkpointing:
+            if self._checkpointing or self._failed:
                 with contextlib.suppress(self._psycopg.Error):  # a lost connection rolls back too
                     self._conn.rollback()
                 self._pending.clear()
@@ -414,6 +415,11 @@ class PostgresSink:
                           error) from None
 
     def _fault(self, what: str, error: Exception) -> SinkFault:
+        """The fault to raise; the transaction is lost, so nothing of it is
+        committed later (``close`` only closes)."""
+        self._failed = True
+        self._pending.clear()
+        self._sent.clear()
         return SinkFault(f"{self.what}: table {self.table_name} at {self.where()}: {what}: "
                          f"{_reason(error)}")
 
