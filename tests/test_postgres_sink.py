@@ -13,6 +13,7 @@ without checkpoints and is a ``SinkFault`` with them.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import random
@@ -410,3 +411,25 @@ def test_lost_connection(target, postgres_restartable):
         checkpointed.commit(1)
     checkpointed.close()
     assert contents(postgres_restartable, target) == {"a": 1, "b": 2}
+
+
+# ---------------------------------------------------------------- with the driver's checkpoints
+
+
+@pytest.mark.skipif(importlib.util.find_spec("runtime_lib.recovery") is None,
+                    reason="the checkpointing driver (runtime_lib/recovery.py) is not merged")
+def test_checkpointed_run_commits_with_its_marker(modules, schema, data, postgres, tmp_path):
+    """--checkpoint-dir: the rows are committed with the marker of the run's
+    last checkpoint; a second run resumes from it and writes nothing again."""
+    store = tmp_path / "checkpoints"
+    assert run(modules["ratings"], data, "--batch-size", "20", "--checkpoint-dir",
+               str(store)) == 0
+    rows = table_rows(postgres, schema, "ratings")
+    same_rows(rows, duck(DUCK["ratings"], data))
+    with postgres.connect() as conn:
+        markers = conn.execute(f"SELECT pipeline_id, checkpoint_id FROM {schema}."
+                               "sqlc_checkpoints").fetchall()
+    assert len(markers) == 1 and markers[0][1] >= 1
+    assert run(modules["ratings"], data, "--batch-size", "20", "--checkpoint-dir",
+               str(store)) == 0
+    assert sorted(table_rows(postgres, schema, "ratings")) == sorted(rows)
