@@ -80,6 +80,8 @@ CONNECTORS: dict[str, dict] = {
             "lookup.cache.ttl",
             "lookup.max-retries",
             "state.ttl",
+            "sink.buffer-flush.max-rows",
+            "sink.max-retries",
         ),
         "prefixes": (),
     },

@@ -133,8 +133,11 @@ def logical_attrs(node: lg.LogicalNode) -> list[tuple[str, str]]:
     if isinstance(node, lg.Limit):
         return [("limit", str(node.count))]
     if isinstance(node, lg.Sink):
-        return [("target", node.target or "output"),
-                ("fields", ", ".join(f.name for f in node.schema))]
+        attrs = [("target", node.target or "output"),
+                 ("fields", ", ".join(f.name for f in node.schema))]
+        if node.primary_key and dict(node.properties).get("connector") in lg.PRIMARY_KEY_SINKS:
+            attrs.append(("key", ", ".join(node.primary_key)))
+        return attrs
     raise TypeError(f"no EXPLAIN format for {type(node).__name__}")
 
 

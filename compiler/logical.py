@@ -529,12 +529,20 @@ class Limit:
         return (self.input,)
 
 
+# connectors whose sink writes a table by its declared PRIMARY KEY (upserts and
+# deletes by key, as Flink's JDBC sink) rather than by the query's own key
+PRIMARY_KEY_SINKS = ("postgres", "jdbc")
+
+
 @dataclass(frozen=True)
 class Sink:
     input: LogicalNode
     target: str | None  # None: the command line's output (stdout or --output)
     properties: tuple[tuple[str, str], ...] = ()
     span: Span = _span()
+    # the target table's declared PRIMARY KEY, which a PostgreSQL sink upserts
+    # and deletes rows by (as Flink's JDBC sink); () when it declares none
+    primary_key: tuple[str, ...] = ()
 
     @property
     def schema(self) -> Schema:
@@ -567,6 +575,37 @@ def transform_up(node: LogicalNode, fn) -> LogicalNode:
     """Apply ``fn`` to every node, children first; unchanged subtrees stay the same objects."""
     children = tuple(transform_up(c, fn) for c in node.inputs())
     return fn(with_inputs(node, children))
+
+
+def upsert_key(sink: Sink) -> tuple[str, ...]:
+    """The columns that identify a row of an updating result (the grouping keys
+    of the aggregate that makes it updating), as the sink names them; () for an
+    insert-only result, or when the key cannot be followed to the sink (a key
+    column not in the output, a join). An upsert sink writes each key's latest row."""
+    if changelog(sink.input) == "I":
+        return ()
+    node: LogicalNode = sink.input
+    names = [f.name for f in sink.schema]
+    # follow the columns down through projections to the aggregate
+    positions: list[int | None] = list(range(len(names)))
+    while not isinstance(node, Aggregate):
+        if isinstance(node, (Calc, Project)):
+            exprs = node.exprs
+            mapped: list[int | None] = []
+            for p in positions:
+                e = exprs[p] if p is not None else None
+                mapped.append(e.index if isinstance(e, ColumnRef) else None)
+            positions = mapped
+        elif not isinstance(node, (Filter, Limit)):
+            return ()
+        node = node.inputs()[0]
+    key_positions = set(range(len(node.keys)))
+    if node.window is not None:  # window_time follows from window_end
+        key_positions = {i for i in key_positions if node.key_names[i] != "window_time"}
+    found = {p: names[i] for i, p in enumerate(positions) if p is not None}
+    if not key_positions <= set(found):
+        return ()  # a key column is not in the output: no upsert key
+    return tuple(found[p] for p in sorted(key_positions))
 
 
 def changelog(node: LogicalNode) -> str:

@@ -9,7 +9,8 @@ The layout is the architecture:
   ``aggregates/`` (aggregate state and its numba kernels), ``joins/``
   (interval and regular), ``lookup_join``, ``temporal_sort``.
 * ``io/`` -- sources that report and seek to a position (``sources``, Kafka),
-  decoders, sinks, and the lookup tables (``tables/``).
+  decoders, sinks (files, stdout, Kafka in ``kafka``, PostgreSQL tables in
+  ``postgres_sink``), and the lookup tables (``tables/``).
 * ``functions/`` -- the vectorized SQL scalar functions, by family; the
   generated code imports the package as ``sql``.
 * Shared pieces: ``columns`` (Column, Batch), ``schema`` (SQL type -> storage

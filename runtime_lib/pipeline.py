@@ -353,6 +353,12 @@ def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sour
                              properties, pool, f"sink {output.target}")
         if connector in ("print",):
             return sinks.StdoutSink(output.fields, pretty=args.pretty)
+        if connector in ("postgres", "jdbc"):
+            from runtime_lib.env import resolve_properties
+            from runtime_lib.io.postgres_sink import PostgresSink
+
+            return PostgresSink(output.fields, output.key, resolve_properties(properties),
+                                f"sink {output.target}")
         raise PipelineError(
             f"INSERT INTO {output.target}: connector '{connector}' cannot be written by this "
             "runtime yet"
@@ -562,7 +568,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
         # (a record that waits longer fails by the delivery timeout anyway)
         delivery.finish(timeout=10.0 if stop.requested or pool is None
                         else pool.longest_timeout + 5.0)
-    except (KafkaFault, RecoveryError) as error:
+    except (KafkaFault, RecoveryError, sinks.SinkFault) as error:
         print(f"error: {error}", file=sys.stderr)
         code = 1
     finally:
@@ -577,6 +583,9 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
             try:
                 out.close()
             except KafkaFault:
+                code = code or 1
+            except sinks.SinkFault as error:
+                print(f"error: {error}", file=sys.stderr)
                 code = code or 1
         dead_letters.close()
         if late_events is not None:

@@ -790,6 +790,22 @@ case("ddl-upsert-kafka-without-primary-key",
      "CREATE TABLE t (a INT) WITH ('connector' = 'upsert-kafka', 'topic' = 't',\n"
      "  'key.format' = 'json', 'value.format' = 'json');",
      "1:30", B, "PRIMARY KEY", at="'connector'")
+# INSERT INTO a PostgreSQL table: an updating result is written by the table's PRIMARY KEY
+PG_TOTALS = "CREATE TABLE pg_totals (model_id VARCHAR, n BIGINT{key}) WITH (\n" \
+    "  'connector' = 'postgres', 'url' = '${{PG_URL}}', 'table-name' = 'totals');\n"
+PG_GROUP = "SELECT model_id, COUNT(*) AS n FROM llm_requests GROUP BY model_id;"
+case("insert-updating-into-postgres-without-primary-key",
+     PG_TOTALS.format(key="") + "INSERT INTO pg_totals " + PG_GROUP,
+     "3:13", B, ("result is updating", "declares none"), at="pg_totals")
+case("insert-into-postgres-by-another-key",
+     PG_TOTALS.format(key=", PRIMARY KEY (n) NOT ENFORCED") + "INSERT INTO pg_totals "
+     + PG_GROUP,
+     "3:13", B, ("updates rows by (model_id)", "PRIMARY KEY of pg_totals is (n)"),
+     at="pg_totals")
+case("insert-into-postgres-without-its-key-column",
+     PG_TOTALS.format(key=", PRIMARY KEY (model_id) NOT ENFORCED")
+     + "INSERT INTO pg_totals (n) SELECT COUNT(*) AS n FROM llm_requests;",
+     "3:13", B, "does not write its PRIMARY KEY column(s) model_id", at="pg_totals")
 # a Kafka TABLE with a PRIMARY KEY is read by lookup joins as a changelog (FR-DDL-002)
 KEYED = "CREATE TABLE t (id VARCHAR, v INT, PRIMARY KEY (id) NOT ENFORCED)\n"
 BOOTSTRAP = "'properties.bootstrap.servers' = 'b:9092'"

@@ -202,8 +202,43 @@ class Analyzer:
         )
         renamed = lg.Project(plan, exprs, tuple(c.name for c in writable), span=stmt.span)
         properties = tuple(sorted(target.properties.items()))
-        sink = lg.Sink(renamed, target.name, properties, span=stmt.span)
+        sink = lg.Sink(renamed, target.name, properties, span=stmt.span,
+                       primary_key=target.primary_key)
+        if target.connector in lg.PRIMARY_KEY_SINKS:
+            self.check_keyed_sink(stmt, target, sink)
         return AnalyzedQuery(sink, stmt, stmt.span)
+
+    def check_keyed_sink(self, stmt: ast.Insert, target: SourceDef, sink: lg.Sink) -> None:
+        """A table written by its PRIMARY KEY (PostgreSQL): an updating result
+        needs one, the INSERT must write it, and it must be the key the query
+        updates rows by, or rows would not be updated in place."""
+        updating = lg.changelog(sink.input) != "I"
+        key = target.primary_key
+        if updating and not key:
+            fail(self.diag, "BindError",
+                 f"INSERT INTO {target.name}: the query's result is updating (rows change "
+                 "as new events arrive), and a PostgreSQL table is updated by its PRIMARY "
+                 f"KEY, but {target.name} declares none",
+                 stmt.target_span,
+                 hint=f"declare the key in CREATE TABLE {target.name}, e.g. PRIMARY KEY "
+                      "(" + ", ".join(lg.upsert_key(sink) or ("id",)) + ") NOT ENFORCED")
+        written = {f.name.lower() for f in sink.schema}
+        missing = [k for k in key if k.lower() not in written]
+        if missing:
+            fail(self.diag, "BindError",
+                 f"INSERT INTO {target.name} does not write its PRIMARY KEY column(s) "
+                 + ", ".join(missing) + ", which rows are written by",
+                 stmt.target_span)
+        query_key = lg.upsert_key(sink)
+        if updating and query_key and {k.lower() for k in query_key} != {
+                k.lower() for k in key}:
+            fail(self.diag, "BindError",
+                 f"INSERT INTO {target.name}: the query updates rows by ("
+                 + ", ".join(query_key) + f") but the PRIMARY KEY of {target.name} is ("
+                 + ", ".join(key) + "): rows would not be updated in place",
+                 stmt.target_span,
+                 hint=f"declare PRIMARY KEY ({', '.join(query_key)}) NOT ENFORCED, or "
+                      "GROUP BY the table's key")
 
     def insert_columns(self, stmt: ast.Insert, target: SourceDef) -> list[CatalogColumn]:
         """The target's columns an INSERT writes: those it names, else every

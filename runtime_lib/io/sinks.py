@@ -39,6 +39,17 @@ from runtime_lib.schema import STRING_TYPES, TIMESTAMP_TYPES, Field, Schema, as_
 from runtime_lib.temporal import format_dates, format_times, format_timestamps
 
 OPS = ("+I", "-U", "+U", "-D")
+
+
+class SinkConfigError(ValueError):
+    """A sink that cannot be opened as configured (a missing table, an
+    unreachable or unreadable database URL): the run does not start, exit code 2."""
+
+
+class SinkFault(RuntimeError):
+    """A sink failed while running (a lost database connection after its
+    retries, a row the database refused): ``pipeline.run`` ends with exit code
+    1, as for a ``KafkaFault``."""
 _NESTED = frozenset({"ARRAY", "MAP", "ROW", "MULTISET"})
 
 

@@ -13,34 +13,8 @@ if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
 
 
-def _upsert_key(sink: lg.Sink) -> tuple[str, ...]:
-    """The columns that identify a row of an updating result (the grouping keys
-    of the aggregate that makes it updating), as the sink names them; () for an
-    insert-only result. An upsert sink writes each key's latest row."""
-    if lg.changelog(sink.input) == "I":
-        return ()
-    node: lg.LogicalNode = sink.input
-    names = [f.name for f in sink.schema]
-    # follow the columns down through projections to the aggregate
-    positions = list(range(len(names)))
-    while not isinstance(node, lg.Aggregate):
-        if isinstance(node, (lg.Calc, lg.Project)):
-            exprs = node.exprs
-            mapped = []
-            for p in positions:
-                e = exprs[p] if p is not None else None
-                mapped.append(e.index if isinstance(e, lg.ColumnRef) else None)
-            positions = mapped
-        elif not isinstance(node, (lg.Filter, lg.Limit)):
-            return ()
-        node = node.inputs()[0]
-    key_positions = set(range(len(node.keys)))
-    if node.window is not None:  # window_time follows from window_end
-        key_positions = {i for i in key_positions if node.key_names[i] != "window_time"}
-    found = {p: names[i] for i, p in enumerate(positions) if p is not None}
-    if not key_positions <= set(found):
-        return ()  # a key column is not in the output: no upsert key
-    return tuple(found[p] for p in sorted(key_positions))
+def _writes_by_primary_key(sink: lg.Sink) -> bool:
+    return dict(sink.properties).get("connector") in lg.PRIMARY_KEY_SINKS
 
 
 def output(g: Generator, e: SinkExec) -> None:
@@ -49,7 +23,9 @@ def output(g: Generator, e: SinkExec) -> None:
     node = e.logical
     fields = ", ".join(field_call(f) for f in node.schema)
     extra = ""
-    key = _upsert_key(node)
+    # a PostgreSQL table is written by its declared key; a Kafka topic by the
+    # query's own (the upsert-kafka key is the message key, checked at run time)
+    key = node.primary_key if _writes_by_primary_key(node) else lg.upsert_key(node)
     if key:
         extra += f", key={key!r}"
     if node.properties:
