@@ -2,8 +2,11 @@
 
 The layout is the architecture:
 
-* ``pipeline`` -- the driver: reads sources, computes watermarks, calls the
-  generated ``Query``, writes its outputs.
+* ``pipeline`` -- what a generated ``Query`` is (``Pipeline``, ``Source``,
+  ``Output``) and ``run``: flags, opening sources and sinks, the summary;
+  ``driver`` -- the loop: reads sources, computes watermarks, calls the
+  ``Query``, commits offsets; ``recovery`` and ``checkpoint`` -- checkpoints,
+  restoring them, exactly-once commits.
 * ``operators/`` -- the stateful operators a ``Query`` builds: ``windows/``
   (TUMBLE/HOP/CUMULATE ``panes``, ``sessions``), ``group_aggregate``,
   ``aggregates/`` (aggregate state and its numba kernels), ``joins/``

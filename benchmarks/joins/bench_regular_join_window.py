@@ -206,7 +206,7 @@ def _rss() -> int | None:
 
 
 def run_pipeline(module, chunks: list, first: bool = False, profiler=None) -> dict:
-    """Drive the generated ``Query`` as ``runtime_lib.pipeline._drive`` does for
+    """Drive the generated ``Query`` as ``runtime_lib.driver.drive`` does for
     two sources polled alternately, one micro-batch each. ``first``: also
     sample the RSS and measure the join's state memory (a fresh process's
     first run: its allocations are its own)."""

@@ -480,7 +480,7 @@ def test_operators_of_reads_the_query_operators():
 def test_driver_sees_the_listed_operators_only():
     """The commit horizon of the driver (pipeline._state_horizon) reads the
     operators a query lists: a table it holds beside them is not state."""
-    from runtime_lib.pipeline import _state_horizon
+    from runtime_lib.driver import _state_horizon
 
     class Query:
         def __init__(self):
