@@ -394,6 +394,8 @@ class Join:
     interval: tuple[int, int, int, int] | None = None  # left time, right time, lower ms, upper ms
     lookup: bool = False  # stream-table join against a lookup table
     span: Span = _span()
+    # per right-side column, the name its relation has in the query (alias or table)
+    right_qualifiers: tuple[str, ...] = ()
 
     @property
     def schema(self) -> Schema:
@@ -405,11 +407,15 @@ class Join:
             right = tuple(Field(f.name, f.type.with_nullable(True).plain()) for f in right)
         # Time attributes pass through the join on the side that is never NULL-padded
         # (Flink 2.3 keeps them, e.g. a TUMBLE group window after a LEFT JOIN).
-        # Right-side names that clash get a suffix, as in Flink (request_id0).
+        # Right-side names that clash are named after their relation in the query
+        # (f.request_id -> f_request_id; Flink says request_id0), then numbered.
         taken = {f.name.lower() for f in left}
         renamed = []
-        for f in right:
+        for i, f in enumerate(right):
             name = f.name
+            qualifier = self.right_qualifiers[i] if i < len(self.right_qualifiers) else ""
+            if name.lower() in taken and qualifier:
+                name = f"{qualifier}_{f.name}"
             suffix = 0
             while name.lower() in taken:
                 name = f"{f.name}{suffix}"

@@ -21,7 +21,7 @@ Physical plan:
 
     SinkExec: target=[output], fields=[request_id, model_id, latency_ms, max_tokens, cost_per_token, calculated_cost], changelog=[I]
       CalcExec: select=[request_id, model_id, latency_ms, max_tokens, cost_per_token, (tokens_used * cost_per_token) AS calculated_cost], changelog=[I]
-        LookupJoinExec: type=[LEFT], condition=[(model_id = model_id0)], lookup=[true], state=[LRU cache of table rows by key], fires=[per input row], changelog=[I]
+        LookupJoinExec: type=[LEFT], condition=[(model_id = c_model_id)], lookup=[true], state=[LRU cache of table rows by key], fires=[per input row], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, tokens_used, event_time], read=[request_id, model_id, timestamp_ms, latency_ms, tokens_used], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
           SourceExec: source=[model_configs], connector=[postgres], fields=[model_id, max_tokens, cost_per_token], changelog=[I]
 """
@@ -119,7 +119,7 @@ class Query(Pipeline):
             table=self.model_configs,
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            table_names=["model_id0", "max_tokens", "cost_per_token"],
+            table_names=["c_model_id", "max_tokens", "cost_per_token"],
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {"llm_requests": self.on_llm_requests}

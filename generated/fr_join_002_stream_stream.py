@@ -16,7 +16,7 @@ WHERE fb.event_time BETWEEN req.event_time AND req.event_time + INTERVAL '5' MIN
 Physical plan:
 
     SinkExec: target=[output], fields=[request_id, model_id, latency_ms, rating, feedback_text], changelog=[I]
-      IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '5' MINUTE))], interval=[event_time <= event_time0 <= event_time + 5 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 5 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+      IntervalJoinExec: type=[INNER], condition=[((request_id = fb_request_id) AND fb_event_time BETWEEN event_time AND (event_time + INTERVAL '5' MINUTE))], interval=[event_time <= fb_event_time <= event_time + 5 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 5 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
         CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
         CalcExec: select=[request_id, rating, feedback_text, event_time], changelog=[I]
@@ -121,11 +121,11 @@ class Query(Pipeline):
         self.interval_join_user_feedback = IntervalJoin(
             kind="INNER",
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            key_kinds=["O"],  # request_id = request_id0
+            key_kinds=["O"],  # request_id = fb_request_id
             lower_ms=0,
             upper_ms=300000,
             left_names=["request_id", "model_id", "latency_ms", "event_time"],
-            right_names=["request_id0", "rating", "feedback_text", "event_time0"],
+            right_names=["fb_request_id", "rating", "feedback_text", "fb_event_time"],
             left_kinds=["O", "O", "f", "i"],  # one per left name
             right_kinds=["O", "i", "O", "i"],  # one per right name
         )

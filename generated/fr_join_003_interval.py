@@ -14,7 +14,7 @@ AND r.event_time BETWEEN l.event_time - INTERVAL '10' SECONDS
 Physical plan:
 
     SinkExec: target=[output], fields=[request_id, latency_ms, error_count], changelog=[I]
-      IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN (event_time - INTERVAL '10' SECOND) AND (event_time + INTERVAL '10' SECOND))], interval=[event_time - 10 s <= event_time0 <= event_time + 10 s], state=[rows of each side, freed once the watermark passes their bound (-10 s .. 10 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+      IntervalJoinExec: type=[INNER], condition=[((request_id = r_request_id) AND r_event_time BETWEEN (event_time - INTERVAL '10' SECOND) AND (event_time + INTERVAL '10' SECOND))], interval=[event_time - 10 s <= r_event_time <= event_time + 10 s], state=[rows of each side, freed once the watermark passes their bound (-10 s .. 10 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
         CalcExec: select=[request_id, latency_ms, event_time], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, timestamp_ms, latency_ms, event_time], read=[request_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
         CalcExec: select=[request_id, error_count, event_time], changelog=[I]
@@ -115,11 +115,11 @@ class Query(Pipeline):
         self.interval_join_error_events = IntervalJoin(
             kind="INNER",
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            key_kinds=["O"],  # request_id = request_id0
+            key_kinds=["O"],  # request_id = r_request_id
             lower_ms=-10000,
             upper_ms=10000,
             left_names=["request_id", "latency_ms", "event_time"],
-            right_names=["request_id0", "error_count", "event_time0"],
+            right_names=["r_request_id", "error_count", "r_event_time"],
             left_kinds=["O", "f", "i"],  # one per left name
             right_kinds=["O", "i", "i"],  # one per right name
         )

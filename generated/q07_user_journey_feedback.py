@@ -24,7 +24,7 @@ Physical plan:
 
     SinkExec: target=[output], fields=[user_id, request_id, model_id, latency_ms, rating, feedback_text], changelog=[I]
       TemporalSortExec: order_by=[event_time], state=[rows until the watermark passes their time], fires=[rows in event-time order], changelog=[I]
-        IntervalJoinExec: type=[INNER], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time0 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+        IntervalJoinExec: type=[INNER], condition=[((request_id = fb_request_id) AND fb_event_time BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= fb_event_time <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
           CalcExec: select=[request_id, user_id, model_id, latency_ms, event_time], changelog=[I]
             SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, user_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, user_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
           CalcExec: select=[request_id, rating, feedback_text, event_time], changelog=[I]
@@ -132,11 +132,11 @@ class Query(Pipeline):
         self.interval_join_user_feedback = IntervalJoin(
             kind="INNER",
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            key_kinds=["O"],  # request_id = request_id0
+            key_kinds=["O"],  # request_id = fb_request_id
             lower_ms=0,
             upper_ms=600000,
             left_names=["request_id", "user_id", "model_id", "latency_ms", "event_time"],
-            right_names=["request_id0", "rating", "feedback_text", "event_time0"],
+            right_names=["fb_request_id", "rating", "feedback_text", "fb_event_time"],
             left_kinds=["O", "O", "O", "f", "i"],  # one per left name
             right_kinds=["O", "i", "O", "i"],  # one per right name
         )
@@ -149,10 +149,10 @@ class Query(Pipeline):
                 "model_id",
                 "latency_ms",
                 "event_time",
-                "request_id0",
+                "fb_request_id",
                 "rating",
                 "feedback_text",
-                "event_time0",
+                "fb_event_time",
             ],
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             kinds=["O", "O", "O", "f", "i", "O", "i", "O", "i"],  # one per name

@@ -26,7 +26,7 @@ Physical plan:
 
     SinkExec: target=[output], fields=[model_id, current_qps, max_qps, capacity_pct], changelog=[I]
       CalcExec: select=[model_id, current_qps, max_qps, ((current_qps / max_qps) * 100.0) AS capacity_pct], where=[((current_qps / max_qps) > 0.8)], changelog=[I]
-        LookupJoinExec: type=[INNER], condition=[(model_id = model_id0)], lookup=[true], state=[LRU cache of table rows by key], fires=[per input row], changelog=[I]
+        LookupJoinExec: type=[INNER], condition=[(model_id = mc_model_id)], lookup=[true], state=[LRU cache of table rows by key], fires=[per input row], changelog=[I]
           CalcExec: select=[model_id, (count_star / 60.0) AS current_qps], changelog=[I]
             WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS count_star], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
               SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, event_time], read=[model_id, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
@@ -144,7 +144,7 @@ class Query(Pipeline):
             table=self.model_configs,
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            table_names=["model_id0", "max_qps"],
+            table_names=["mc_model_id", "max_qps"],
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {"llm_requests": self.on_llm_requests}

@@ -37,7 +37,7 @@ Physical plan:
     SinkExec: target=[output], fields=[experiment_id, variant, window_start, requests, avg_latency, avg_cost, satisfaction_rate], changelog=[I]
       CalcExec: select=[experiment_id, variant, window_start, requests, avg_latency, avg_cost, ((sum_case_rating_ge_4 * 100.0) / requests) AS satisfaction_rate], changelog=[I]
         WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[experiment_id, variant, window_start, window_end, window_time], aggs=[COUNT(*) AS requests, AVG(latency_ms) AS avg_latency, AVG(cost) AS avg_cost, SUM(CASE WHEN (rating >= 4) THEN 1 ELSE 0 END) AS sum_case_rating_ge_4], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-          JoinExec: type=[LEFT], condition=[(request_id = request_id0)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I,UB,UA,D]
+          JoinExec: type=[LEFT], condition=[(request_id = f_request_id)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I,UB,UA,D]
             CalcExec: select=[request_id, latency_ms, cost, experiment_id, variant, event_time], where=[experiment_id IS NOT NULL], changelog=[I]
               SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, timestamp_ms, latency_ms, cost, experiment_id, variant, event_time], read=[request_id, timestamp_ms, latency_ms, cost, experiment_id, variant], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
             CalcExec: select=[request_id, rating], changelog=[I]
@@ -174,7 +174,7 @@ class Query(Pipeline):
         self.join_user_feedback = Join(
             kind="LEFT",
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            key_kinds=["O"],  # request_id = request_id0
+            key_kinds=["O"],  # request_id = f_request_id
             left_names=[
                 "request_id",
                 "latency_ms",
@@ -183,7 +183,7 @@ class Query(Pipeline):
                 "variant",
                 "event_time",
             ],
-            right_names=["request_id0", "rating"],
+            right_names=["f_request_id", "rating"],
             left_kinds=["O", "f", "f", "O", "O", "i"],  # one per left name
             right_kinds=["O", "i"],  # one per right name
         )

@@ -23,7 +23,7 @@ Physical plan:
 
     SinkExec: target=[output], fields=[model_id, window_start, avg_latency, avg_rating, latency_rating_correlation], changelog=[I]
       WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, AVG(CAST(rating AS DOUBLE)) AS avg_rating, CORR(latency_ms, CAST(rating AS DOUBLE)) AS latency_rating_correlation], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-        JoinExec: type=[INNER], condition=[(request_id = request_id0)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I]
+        JoinExec: type=[INNER], condition=[(request_id = f_request_id)], state=[all rows of both sides (no TTL)], fires=[per matching pair, retracting NULL-padded rows], changelog=[I]
           CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
             SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
           CalcExec: select=[request_id, rating], changelog=[I]
@@ -124,9 +124,9 @@ class Query(Pipeline):
         self.join_user_feedback = Join(
             kind="INNER",
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            key_kinds=["O"],  # request_id = request_id0
+            key_kinds=["O"],  # request_id = f_request_id
             left_names=["request_id", "model_id", "latency_ms", "event_time"],
-            right_names=["request_id0", "rating"],
+            right_names=["f_request_id", "rating"],
             left_kinds=["O", "O", "f", "i"],  # one per left name
             right_kinds=["O", "i"],  # one per right name
             insert_only=True,  # an INNER join of insert-only inputs

@@ -36,7 +36,7 @@ Physical plan:
 
     SinkExec: target=[output], fields=[request_id, model_id, latency_ms, tokens_used, cost, max_tokens, temperature, cost_per_token, latency_category, cost_category], changelog=[I]
       CalcExec: select=[request_id, model_id, latency_ms, tokens_used, cost, max_tokens, temperature, cost_per_token, CASE WHEN (latency_ms < 500) THEN 'fast' WHEN (latency_ms < 2000) THEN 'normal' ELSE 'slow' END AS latency_category, CASE WHEN (cost > ((cost_per_token * max_tokens) * 0.8)) THEN 'high' WHEN (cost < ((cost_per_token * max_tokens) * 0.2)) THEN 'low' ELSE 'medium' END AS cost_category], changelog=[I]
-        LookupJoinExec: type=[LEFT], condition=[(model_id = model_id0)], lookup=[true], state=[LRU cache of table rows by key], fires=[per input row], changelog=[I]
+        LookupJoinExec: type=[LEFT], condition=[(model_id = c_model_id)], lookup=[true], state=[LRU cache of table rows by key], fires=[per input row], changelog=[I]
           SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, tokens_used, cost, event_time], read=[request_id, model_id, timestamp_ms, latency_ms, tokens_used, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
           SourceExec: source=[model_configs], connector=[postgres], fields=[model_id, max_tokens, temperature, cost_per_token], changelog=[I]
 """
@@ -158,7 +158,7 @@ class Query(Pipeline):
             table=self.model_configs,
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            table_names=["model_id0", "max_tokens", "temperature", "cost_per_token"],
+            table_names=["c_model_id", "max_tokens", "temperature", "cost_per_token"],
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {"llm_requests": self.on_llm_requests}

@@ -28,9 +28,9 @@ Physical plan:
 
     SinkExec: target=[output], fields=[request_id, model_id, latency_ms, error_code, error_message, rating], changelog=[I]
       CalcExec: select=[request_id, model_id, latency_ms, error_code, error_message, rating], where=[(event_time > (CURRENT_TIMESTAMP() - INTERVAL '1' HOUR))], changelog=[I]
-        IntervalJoinExec: type=[LEFT], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= event_time0 <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+        IntervalJoinExec: type=[LEFT], condition=[((request_id = fb_request_id) AND fb_event_time BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))], interval=[event_time <= fb_event_time <= event_time + 10 min], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 10 min)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
           CalcExec: select=[request_id, model_id, latency_ms, event_time, error_code, error_message], changelog=[I]
-            IntervalJoinExec: type=[LEFT], condition=[((request_id = request_id0) AND event_time0 BETWEEN event_time AND (event_time + INTERVAL '5' SECOND))], interval=[event_time <= event_time0 <= event_time + 5 s], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
+            IntervalJoinExec: type=[LEFT], condition=[((request_id = err_request_id) AND err_event_time BETWEEN event_time AND (event_time + INTERVAL '5' SECOND))], interval=[event_time <= err_event_time <= event_time + 5 s], state=[rows of each side, freed once the watermark passes their bound (0 ms .. 5 s)], fires=[per matching pair; unmatched outer rows when the watermark passes the bound], changelog=[I]
               CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
                 SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
               CalcExec: select=[request_id, error_code, error_message, event_time], changelog=[I]
@@ -190,11 +190,11 @@ class Query(Pipeline):
         self.interval_join_error_events = IntervalJoin(
             kind="LEFT",
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            key_kinds=["O"],  # request_id = request_id0
+            key_kinds=["O"],  # request_id = err_request_id
             lower_ms=0,
             upper_ms=5000,
             left_names=["request_id", "model_id", "latency_ms", "event_time"],
-            right_names=["request_id0", "error_code", "error_message", "event_time0"],
+            right_names=["err_request_id", "error_code", "error_message", "err_event_time"],
             left_kinds=["O", "O", "f", "i"],  # one per left name
             right_kinds=["O", "O", "O", "i"],  # one per right name
         )
@@ -202,7 +202,7 @@ class Query(Pipeline):
         self.interval_join_user_feedback = IntervalJoin(
             kind="LEFT",
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            key_kinds=["O"],  # request_id = request_id0
+            key_kinds=["O"],  # request_id = fb_request_id
             lower_ms=0,
             upper_ms=600000,
             left_names=[
@@ -213,7 +213,7 @@ class Query(Pipeline):
                 "error_code",
                 "error_message",
             ],
-            right_names=["request_id0", "rating", "event_time0"],
+            right_names=["fb_request_id", "rating", "fb_event_time"],
             left_kinds=["O", "O", "f", "i", "O", "O"],  # one per left name
             right_kinds=["O", "i", "i"],  # one per right name
         )

@@ -62,4 +62,4 @@ def test_where_bound_on_left_join_warns_and_becomes_interval_join() -> None:
     compiled = plan(analysis)
     text = explain_physical(compiled.physical[0])
     assert "IntervalJoinExec: type=[INNER]" in text
-    assert "interval=[event_time <= event_time0 <= event_time + 10 min]" in text
+    assert "interval=[event_time <= fb_event_time <= event_time + 10 min]" in text

@@ -38,8 +38,9 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
         )
     scope = left.scope.concat(right.scope)
     width = len(left.scope.fields)
-    # the join's output names are unique (request_id, request_id0): label the scope
-    provisional = lg.Join(left.plan, right.plan, rel.kind, None)
+    # the join's output names are unique (request_id, f_request_id): label the scope
+    qualifiers = tuple(re.sub(r"[^0-9A-Za-z_]", "_", f.qualifier or "") for f in right.scope.fields)
+    provisional = lg.Join(left.plan, right.plan, rel.kind, None, right_qualifiers=qualifiers)
     scope = Scope([
         replace(f, label=out.name if out.name != f.name else None)
         for f, out in zip(scope.fields, provisional.schema)
@@ -57,7 +58,7 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
         assert isinstance(right_rel, ast.TableRef) and isinstance(obj, SourceDef)
         equi = _lookup_keys(diag, rel, right_rel, obj, left.scope, equi)
     node = lg.Join(left.plan, right.plan, rel.kind, condition, equi, None, lookup,
-                   span=rel.span)
+                   span=rel.span, right_qualifiers=qualifiers)
     if not lookup:
         node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node)))
         _warn_unbounded_state(diag, node, rel)

@@ -21,13 +21,13 @@ carries only the columns the join or what is above it reads: where an input
 keeps more (a scan keeps what its event time is computed from, a join its
 keys), a Calc selects them. Before::
 
-    Join: type=[LEFT], condition=[(request_id = request_id0)]
+    Join: type=[LEFT], condition=[(request_id = f_request_id)]
       ...
       Scan: source=[user_feedback], fields=[request_id, rating, timestamp_ms, event_time]
 
 After::
 
-    Join: type=[LEFT], condition=[(request_id = request_id0)]
+    Join: type=[LEFT], condition=[(request_id = f_request_id)]
       ...
       Calc: select=[request_id, rating]
         Scan: source=[user_feedback], fields=[request_id, rating, timestamp_ms, event_time]
@@ -87,8 +87,8 @@ def _scan(node: lg.Scan, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
 def _remap(expr: lg.BoundExpr, mapping: Mapping, schema: lg.Schema) -> lg.BoundExpr:
     """``lg.remap``, with each column reference named as ``schema`` (the pruned
     input) now names it: a join names the right side's clashing columns after
-    what the left side has (``request_id1`` becomes ``request_id0`` once the left
-    side no longer carries an ``event_time0``), so pruning can rename them."""
+    what the left side has (``f_request_id`` becomes ``request_id`` once the left
+    side no longer carries a ``request_id``), so pruning can rename them."""
     return _renamed(lg.remap(expr, mapping), schema)
 
 

@@ -113,7 +113,7 @@ def declare_join(g: Generator, e: Exec) -> None:
 
 
 def _key_pairs(join: lg.Join) -> str:
-    """The key equalities as the join's output names them: ``request_id = request_id0``."""
+    """The key equalities as the join's output names them: ``request_id = f_request_id``."""
     width = len(join.left.schema)
     return ", ".join(f"{join.schema[li].name} = {join.schema[ri + width].name}"
                      for li, ri in join.equi_keys)
