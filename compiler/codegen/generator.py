@@ -131,6 +131,17 @@ class Generator:
         self.m.operators = [f"{name!r}: self.{name}" for _, name in self.stateful]
         self.advance_method()
 
+    def stateful_operator(self, e: Exec, name: str, doc: str,
+                          prelude: list[str] = ()) -> None:
+        """Register ``self.<name>`` as a stateful operator (checkpointed, listed
+        in ``self.operators``) and write its ``on_<name>`` method: ``prelude``
+        lines, then the push of its rows up the plan."""
+        method = [f"    def on_{name}(self, batch: Batch) -> None:", f'        """{doc}"""',
+                  *prelude]
+        method += self.chain(e, "batch", "        ")
+        self.m.methods.append("\n".join(method))
+        self.stateful.append((e, name))
+
     def chain(self, start: Exec, var: str, indent: str) -> list[str]:
         """Code that pushes ``var`` (the output of ``start``) up to the next stateful
         operator or sink."""

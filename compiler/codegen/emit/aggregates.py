@@ -100,8 +100,7 @@ def declare(g: Generator, e: Exec) -> None:
     m.span_entry(name, e.span)
     for operator, plan in _operators(g, e):
         _operator_state(g, e, operator, plan)
-        method = [f"    def on_{operator}(self, batch: Batch) -> None:",
-                  f'        """Rows emitted by {e.name} {operator}."""']
+        method = []
         if node.emit == "CHANGES" or node.window is None:
             method.append('        batch = batch.split_ops("op")')
         if plan.reorder:
@@ -115,9 +114,7 @@ def declare(g: Generator, e: Exec) -> None:
                                   f"null_column({out.type.storage!r}, batch.num_rows),")
             method.append("            }")
             method.append("        )")
-        method += g.chain(e, "batch", "        ")
-        m.methods.append("\n".join(method))
-        g.stateful.append((e, operator))
+        g.stateful_operator(e, operator, f"Rows emitted by {e.name} {operator}.", method)
 
 
 def _operators(g: Generator, e: Exec) -> list[tuple[str, _AggregatePlan]]:

@@ -105,11 +105,7 @@ def declare_join(g: Generator, e: Exec) -> None:
     if not regular and not any(line.startswith("self.watermarks") for line in m.state):
         m.state.append("self.watermarks: dict[str, int] = {}  # the latest, per source")
     m.state.extend(lines)
-    method = [f"    def on_{name}(self, batch: Batch) -> None:",
-              f'        """Rows emitted by {e.name} {name}."""']
-    method += g.chain(e, "batch", "        ")
-    m.methods.append("\n".join(method))
-    g.stateful.append((e, name))
+    g.stateful_operator(e, name, f"Rows emitted by {e.name} {name}.")
 
 
 def _key_pairs(join: lg.Join) -> str:
@@ -205,11 +201,7 @@ def declare_lookup_join(g: Generator, e: Exec) -> None:
         lines.append(f"    residual={residual_fn},")
     lines.append(")")
     m.state.extend(lines)
-    method = [f"    def on_{name}(self, batch: Batch) -> None:",
-              f'        """Rows emitted by {e.name} {name}."""']
-    method += g.chain(e, "batch", "        ")
-    m.methods.append("\n".join(method))
-    g.stateful.append((e, name))
+    g.stateful_operator(e, name, f"Rows emitted by {e.name} {name}.")
 
 
 def push_lookup_join(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:

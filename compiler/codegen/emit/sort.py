@@ -49,11 +49,7 @@ def declare(g: Generator, e: Exec) -> None:
         with_note(f"    kinds={[f.type.storage for f in schema]!r},", "one per name"),
         ")",
     ])
-    method = [f"    def on_{name}(self, batch: Batch) -> None:",
-              f'        """Rows leaving {e.name} {name}, in event-time order."""']
-    method += g.chain(e, "batch", "        ")
-    m.methods.append("\n".join(method))
-    g.stateful.append((e, name))
+    g.stateful_operator(e, name, f"Rows leaving {e.name} {name}, in event-time order.")
 
 
 def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
