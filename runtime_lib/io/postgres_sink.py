@@ -66,7 +66,13 @@ import numpy as np
 import orjson
 
 from runtime_lib.columns import Batch, Column, concat_batches
-from runtime_lib.io.sinks import SinkConfigError, SinkCounters, SinkFault, column_to_json_values
+from runtime_lib.io.sinks import (
+    SinkConfigError,
+    SinkCounters,
+    SinkFault,
+    column_to_json_values,
+    op_codes,
+)
 from runtime_lib.io.tables.stores import _pg_connect_params
 from runtime_lib.schema import Field, as_schema
 
@@ -184,7 +190,7 @@ class PostgresSink:
             return
         if ops is None:
             ops = batch.ops
-        codes = None if ops is None else _op_codes(np.asarray(ops, dtype=object))
+        codes = None if ops is None else op_codes(np.asarray(ops, dtype=object))
         if codes is not None and not self.key and bool((codes % 2 == 1).any()):
             raise SinkFault(f"{self.what}: the result retracts rows (-U/-D), and table "
                             f"{self.table_name} has no PRIMARY KEY to delete them by")
@@ -436,17 +442,6 @@ def _array(col: Column, f: Field) -> list:
         return col.to_pylist()
     return [None if v is None else orjson.dumps(v).decode()
             for v in column_to_json_values(col, f.type_name)]
-
-
-def _op_codes(ops: np.ndarray) -> np.ndarray:
-    """'+I' 0, '-U' 1, '+U' 2, '-D' 3 (ints pass through)."""
-    if ops.dtype.kind in "iu":
-        return ops.astype(np.int64)
-    codes = np.zeros(len(ops), dtype=np.int64)
-    codes[ops == "-U"] = 1
-    codes[ops == "+U"] = 2
-    codes[ops == "-D"] = 3
-    return codes
 
 
 def _int_property(properties: dict[str, str], name: str, default: int, what: str) -> int:

@@ -92,6 +92,17 @@ def _batch_ops(batch: Batch, ops: Sequence | np.ndarray | None) -> Sequence | np
     return ops if ops is not None else getattr(batch, "ops", None)
 
 
+def op_codes(ops: np.ndarray) -> np.ndarray:
+    """'+I' 0, '-U' 1, '+U' 2, '-D' 3 (ints pass through)."""
+    if ops.dtype.kind in "iu":
+        return ops.astype(np.int64)
+    codes = np.zeros(len(ops), dtype=np.int64)
+    codes[ops == "-U"] = 1
+    codes[ops == "+U"] = 2
+    codes[ops == "-D"] = 3
+    return codes
+
+
 def _ops_list(ops: Sequence | np.ndarray, n: int) -> list[str]:
     ops_list = list(ops.tolist() if isinstance(ops, np.ndarray) else ops)
     if len(ops_list) != n:

@@ -27,6 +27,7 @@ from runtime_lib.io.kafka.client import (
     wait_for_cluster,
 )
 from runtime_lib.io.kafka.source import KafkaDeadLetter
+from runtime_lib.io.sinks import op_codes
 from runtime_lib.schema import Field, as_schema
 
 # ----------------------------------------------------------------------- producers
@@ -422,7 +423,7 @@ class KafkaSink:
                 if ops_array is None:
                     messages = [{"key": k, "value": v} for k, v in zip(keys, values)]
                 else:
-                    codes = _op_codes(ops_array)
+                    codes = op_codes(ops_array)
                     messages = [{"key": k, "value": v if c != 3 else None}
                                 for k, v, c in zip(keys, values, codes.tolist()) if c != 1]
                     self.tombstones += int((codes == 3).sum())
@@ -437,17 +438,6 @@ class KafkaSink:
 
     def close(self) -> None:
         self.pool.check()
-
-
-def _op_codes(ops: np.ndarray) -> np.ndarray:
-    """'+I' 0, '-U' 1, '+U' 2, '-D' 3 (ints pass through)."""
-    if ops.dtype.kind in "iu":
-        return ops.astype(np.int64)
-    codes = np.zeros(len(ops), dtype=np.int64)
-    codes[ops == "-U"] = 1
-    codes[ops == "+U"] = 2
-    codes[ops == "-D"] = 3
-    return codes
 
 
 class KafkaDeadLetterSink:
