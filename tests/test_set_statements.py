@@ -1,6 +1,7 @@
 """Flink's ``SET 'key' = 'value'`` / ``RESET`` statements (compiler/settings.py):
 parsed with positions, checked against the table of options sqlc knows,
-and kept by sqlc shell / sqlc exec."""
+carried by the generated module as ``Query.settings``, and read by the
+pipeline as the defaults of its checkpoint flags."""
 
 from __future__ import annotations
 
@@ -15,9 +16,12 @@ from compiler.driver import analyze, compile_source
 from compiler.errors import Source, SqlcError
 from compiler.parse import parse_sql
 from compiler.settings import IGNORED, OPTIONS
+from runtime_lib.pipeline import Pipeline, PipelineError, _parse_args, _recovery
+from runtime_lib.recovery import RecoveryError
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = str(ROOT / "examples" / "catalog.sql")
+EVENTS = ROOT / "examples" / "data" / "llm_requests.jsonl"
 QUERY = "SELECT request_id, model_id FROM llm_requests WHERE error_code IS NOT NULL;\n"
 
 
@@ -148,6 +152,103 @@ def test_set_alone_in_a_compiled_file_is_an_error_with_a_hint():
 def test_every_option_has_a_kind_and_a_description():
     for option in OPTIONS.values():
         assert option.kind in ("duration", "path", "text") and option.description
+
+
+# ----------------------------------------------------------------------- codegen
+
+
+def compiled_module(sql: str, tmp_path: Path) -> Path:
+    module = compile_source(Source("set.sql", sql), [CATALOG]).module
+    assert module is not None
+    path = tmp_path / "set_query.py"
+    path.write_text(module, encoding="utf-8")
+    return path
+
+
+def test_the_generated_module_carries_the_options_it_reads(tmp_path):
+    module = compiled_module("SET 'parallelism.default' = '4';\n"
+                             "SET 'pipeline.name' = 'x\"y';\n"
+                             "SET 'execution.checkpointing.interval' = '500 ms';\n" + QUERY,
+                             tmp_path).read_text()
+    assert ('    settings = {"execution.checkpointing.interval": "500 ms", '
+            "\"pipeline.name\": 'x\"y'}\n") in module
+    assert "parallelism" not in module.split('"""')[2]  # ignored: only in the docstring
+    plain = compile_source(Source("q.sql", QUERY), [CATALOG]).module
+    assert "settings" not in plain
+
+
+# ----------------------------------------------------------------------- runtime
+
+
+def run_module(path: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, str(path), "--input", f"llm_requests={EVENTS}",
+                           *args], capture_output=True, text=True, timeout=300, env=env,
+                          cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_set_checkpoint_dir_checkpoints_without_a_flag_and_the_flag_wins(tmp_path):
+    from_set, from_flag = tmp_path / "from-set", tmp_path / "from-flag"
+    path = compiled_module(f"SET 'execution.checkpointing.dir' = 'file://{from_set}';\n" + QUERY,
+                           tmp_path)
+    out = tmp_path / "out.jsonl"
+    run_module(path, "--output", str(out), "--quiet")
+    assert [p.name for p in from_set.iterdir()] == ["chk-000001"]
+    written = out.read_bytes()
+    again = run_module(path, "--output", str(out))  # resumes: nothing read twice
+    assert "0 records read" in again.stderr and out.read_bytes() == written
+    before = sorted(from_set.iterdir())
+    run_module(path, "--output", str(tmp_path / "out2.jsonl"), "--checkpoint-dir",
+               str(from_flag), "--quiet")
+    assert [p.name for p in from_flag.iterdir()] == ["chk-000001"]
+    assert sorted(from_set.iterdir()) == before  # the flag won: nothing written there
+
+
+def test_legacy_key_and_variables_in_the_directory(tmp_path):
+    path = compiled_module("SET 'state.checkpoints.dir' = '${SQLC_TEST_CHK}/q';\n" + QUERY,
+                           tmp_path)
+    env = {"PATH": "/usr/bin:/bin", "SQLC_TEST_CHK": str(tmp_path / "root")}
+    run_module(path, "--output", str(tmp_path / "out.jsonl"), "--quiet", env=env)
+    assert (tmp_path / "root" / "q" / "chk-000001").is_dir()
+    missing = subprocess.run([sys.executable, str(path), "--input", f"llm_requests={EVENTS}"],
+                             capture_output=True, text=True, timeout=300,
+                             env={"PATH": "/usr/bin:/bin"}, check=False)
+    assert missing.returncode == 2
+    assert "SQLC_TEST_CHK is not set" in missing.stderr
+
+
+def query_with(settings: dict[str, str]) -> type[Pipeline]:
+    return type("Query", (Pipeline,), {"settings": settings})
+
+
+def test_interval_from_the_set_and_the_flag_over_it(tmp_path):
+    query = query_with({"execution.checkpointing.dir": str(tmp_path),
+                        "execution.checkpointing.interval": "1 min"})
+    assert _recovery(_parse_args([], query), query).interval_s == 60.0
+    flagged = _parse_args(["--checkpoint-interval", "500 ms"], query)
+    assert _recovery(flagged, query).interval_s == 0.5
+    other = tmp_path / "other"
+    assert _recovery(_parse_args(["--checkpoint-dir", str(other)], query),
+                     query).store.directory == other
+    # an interval without a directory: no checkpoints (as Flink without a directory)
+    interval_only = query_with({"execution.checkpointing.interval": "1s"})
+    assert _recovery(_parse_args([], interval_only), interval_only) is None
+    assert _recovery(_parse_args([], Pipeline), Pipeline) is None
+    with pytest.raises(PipelineError):
+        _recovery(_parse_args(["--checkpoint-interval", "1s"], Pipeline), Pipeline)
+    with pytest.raises(RecoveryError, match="SET 'execution.checkpointing.interval'"):
+        bad = query_with({"execution.checkpointing.dir": str(tmp_path),
+                          "execution.checkpointing.interval": "soon"})
+        _recovery(_parse_args([], bad), bad)
+
+
+def test_help_names_the_set_defaults(tmp_path):
+    path = compiled_module("SET 'execution.checkpointing.dir' = '/var/lib/q';\n" + QUERY,
+                           tmp_path)
+    text = " ".join(run_module(path, "--help").stdout.split())
+    assert "(default: '/var/lib/q', from the SQL's SET 'execution.checkpointing.dir')" in text
+    assert "SET 'execution.checkpointing.interval' = '...' in the SQL gives one" in text
 
 
 # ------------------------------------------------------------------------- shell
