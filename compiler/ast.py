@@ -489,8 +489,29 @@ class Explain:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class Set:
+    """``SET 'key' = 'value'`` (Flink's session options); ``SET`` alone lists them.
+    ``key`` and ``value`` are as written, unquoted; None for ``SET;``."""
+
+    key: str | None = None
+    value: str | None = None
+    key_span: Span = _span()
+    value_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Reset:
+    """``RESET 'key'``; ``RESET`` alone (key None) resets every option."""
+
+    key: str | None = None
+    key_span: Span = _span()
+    span: Span = _span()
+
+
 Statement = Union[
-    CreateSource, CreateView, Drop, Insert, QueryStatement, Show, Describe, Explain
+    CreateSource, CreateView, Drop, Insert, QueryStatement, Show, Describe, Explain, Set, Reset
 ]
 
 

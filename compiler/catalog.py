@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from compiler import ast
 from compiler.errors import Diagnostics, Span, did_you_mean
+from compiler.settings import Settings
 from compiler.types import SqlType
 from runtime_lib.io.tables import duration_ms
 
@@ -193,6 +194,9 @@ CatalogObject = SourceDef | ViewDef
 class Catalog:
     def __init__(self) -> None:
         self._objects: dict[str, CatalogObject] = {}
+        # the SET options, kept with the objects as a Flink session keeps both: a
+        # catalog file's SETs hold for the queries compiled against it
+        self.settings = Settings()
 
     # -- lookup ------------------------------------------------------------------
 

@@ -101,5 +101,6 @@ def compile_source(source: Source, catalog_paths: list[str | Path] = (),  # type
                         Span(0, max(len(source.text), 1)))],
             source,
         )
-    compiled.module = render_module(source, compiled.physical, display_path or source.path)
+    compiled.module = render_module(source, compiled.physical, display_path or source.path,
+                                    settings=analysis.catalog.settings.for_module())
     return compiled

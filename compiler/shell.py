@@ -1,5 +1,6 @@
-"""``sqlc shell`` and ``sqlc exec``: run DDL, SHOW, DESCRIBE and EXPLAIN statements
-against a catalog and print aligned tables."""
+"""``sqlc shell`` and ``sqlc exec``: run DDL, SHOW, DESCRIBE, EXPLAIN, SET and
+RESET statements against a catalog and print aligned tables (SET and RESET
+answer as Flink's SQL client does)."""
 
 from __future__ import annotations
 
@@ -122,6 +123,14 @@ class Shell:
             print(describe(self.catalog, stmt.name))
         elif isinstance(stmt, ast.Explain):
             self.explain(stmt, analyzer)
+        elif isinstance(stmt, ast.Set) and stmt.key is None:
+            print(format_table(["key", "value"],
+                               [[k, v] for k, v in self.catalog.settings.items()]))
+        elif isinstance(stmt, ast.Set):
+            print("[INFO] Execute statement succeeded.")
+        elif isinstance(stmt, ast.Reset):
+            print("[INFO] Execute statement succeeded." if stmt.key else
+                  "[INFO] All session properties have been set to their default values.")
         elif isinstance(result, AnalyzedQuery):
             fields = ", ".join(str(f) for f in result.plan.schema)
             print(f"query OK: ({fields})")
@@ -144,8 +153,8 @@ class Shell:
     def interactive(self) -> int:
         history = Path(os.environ.get("SQLC_HISTORY", Path.home() / ".sqlc_history"))
         read = _line_reader(history)
-        print("sqlc shell: DDL, SHOW STREAMS|TABLES|VIEWS, DESCRIBE x, EXPLAIN <query>; "
-              "end statements with ';', Ctrl-D to leave")
+        print("sqlc shell: DDL, SHOW STREAMS|TABLES|VIEWS, DESCRIBE x, EXPLAIN <query>, "
+              "SET ['key' = 'value'], RESET ['key']; end statements with ';', Ctrl-D to leave")
         buffer: list[str] = []
         number = 0
         while True:

@@ -112,6 +112,9 @@ class Pipeline:
     outputs: ClassVar[tuple[Output, ...]] = ()
     tables: ClassVar[tuple[str, ...]] = ()  # lookup tables, which --input may replace
     sql_hash: ClassVar[str] = ""  # of the SQL the module was generated from
+    # the SQL's SET options ('execution.checkpointing.dir' -> '/var/lib/q02'): the
+    # defaults of flags such as --checkpoint-dir (_recovery)
+    settings: ClassVar[dict[str, str]] = {}
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -142,6 +145,19 @@ class Pipeline:
 
 
 # ----------------------------------------------------------------------- running
+
+
+#: The SET options that give the checkpoint flags their defaults (the first set wins).
+CHECKPOINT_DIR_KEYS = ("execution.checkpointing.dir", "state.checkpoints.dir")
+CHECKPOINT_INTERVAL_KEY = "execution.checkpointing.interval"
+
+
+def _from_set(query: type[Pipeline], *keys: str, fallback: str) -> str:
+    """For --help: the value a SET in the SQL gives a flag, or how one would."""
+    for key in keys:
+        if key in query.settings:
+            return f"{query.settings[key]!r}, from the SQL's SET {key!r}".replace("%", "%%")
+    return f"{fallback}; SET {keys[0]!r} = '...' in the SQL gives one"
 
 
 def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
@@ -177,10 +193,12 @@ def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
                         help="take checkpoints into DIR and resume from the newest one there: "
                              "a restarted run goes on where the last checkpoint was, with "
                              "nothing lost and, for file and transactional sinks, nothing "
-                             "written twice")
+                             "written twice (default: "
+                             + _from_set(query, *CHECKPOINT_DIR_KEYS, fallback="none") + ")")
     parser.add_argument("--checkpoint-interval", metavar="DURATION", default=None,
-                        help="how often to checkpoint, e.g. 10s, 500 ms, 1 min (default 10s; "
-                             "SIGTERM and the end of a bounded run always take one)")
+                        help="how often to checkpoint, e.g. 10s, 500 ms, 1 min (default: "
+                             + _from_set(query, CHECKPOINT_INTERVAL_KEY, fallback="10s")
+                             + "; SIGTERM and the end of a bounded run always take one)")
     parser.add_argument("--pretty", action="store_true", help="print an aligned table")
     parser.add_argument("--dead-letter", metavar="PATH",
                         help="where bad records go (default: the source's 'dead-letter.topic', "
@@ -484,7 +502,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
             raise PipelineError("--delivery-timeout takes a positive number of seconds, got "
                                 f"{args.delivery_timeout:g}")
         inputs = _inputs(args, query)
-        recovery = _recovery(args)
+        recovery = _recovery(args, query)
         readers = {s.name: _open_source(s, inputs.get(s.name), args) for s in query.sources}
         kafka_sources = [r for r in readers.values() if isinstance(r, KafkaSource)]
         needs_pool = (kafka_sources or args.sink
@@ -609,20 +627,37 @@ def _exactly_once(query: type[Pipeline], args: argparse.Namespace) -> bool:
     return bool(args.sink) or any(wants_transactions(dict(p)) for p in targets)
 
 
-def _recovery(args: argparse.Namespace):
-    """The checkpointing of this run (None without --checkpoint-dir)."""
-    from runtime_lib.recovery import DEFAULT_INTERVAL_S, Recovery, parse_interval
+def _recovery(args: argparse.Namespace, query: type[Pipeline]):
+    """The checkpointing of this run: None without --checkpoint-dir or a SET
+    'execution.checkpointing.dir' in the SQL (the flags win over the SETs)."""
+    from runtime_lib.env import resolve_env
+    from runtime_lib.recovery import (
+        DEFAULT_INTERVAL_S,
+        Recovery,
+        checkpoint_directory,
+        parse_interval,
+    )
 
-    if args.checkpoint_dir is None:
+    directory, where = args.checkpoint_dir, "--checkpoint-dir"
+    for key in CHECKPOINT_DIR_KEYS if directory is None else ():
+        if key in query.settings:
+            where = f"SET {key!r}"
+            directory = checkpoint_directory(resolve_env(query.settings[key], key), where)
+            break
+    if directory is None:
         if args.checkpoint_interval is not None:
             raise PipelineError("--checkpoint-interval needs --checkpoint-dir DIR (where the "
                                 "checkpoints go)")
         return None
-    interval = (DEFAULT_INTERVAL_S if args.checkpoint_interval is None
-                else parse_interval(args.checkpoint_interval))
-    if Path(args.checkpoint_dir).exists() and not Path(args.checkpoint_dir).is_dir():
-        raise PipelineError(f"--checkpoint-dir {args.checkpoint_dir}: not a directory")
-    return Recovery(args.checkpoint_dir, interval)
+    interval = DEFAULT_INTERVAL_S
+    if args.checkpoint_interval is not None:
+        interval = parse_interval(args.checkpoint_interval)
+    elif CHECKPOINT_INTERVAL_KEY in query.settings:
+        interval = parse_interval(query.settings[CHECKPOINT_INTERVAL_KEY],
+                                  f"SET {CHECKPOINT_INTERVAL_KEY!r}")
+    if Path(directory).exists() and not Path(directory).is_dir():
+        raise PipelineError(f"{where} {directory}: not a directory")
+    return Recovery(directory, interval)
 
 
 def _close_quietly(readers: dict, outputs: list, dead_letters, late_events,

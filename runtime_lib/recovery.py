@@ -67,6 +67,22 @@ def parse_interval(text: str, where: str = "--checkpoint-interval") -> float:
     return seconds
 
 
+def checkpoint_directory(text: str, where: str = "--checkpoint-dir") -> str:
+    """The local directory a checkpoint location names: a path, or a ``file://``
+    URI as Flink writes them; other file systems (s3://, hdfs://) are refused.
+
+    >>> checkpoint_directory("file:///var/lib/sqlc/q02"), checkpoint_directory("chk/q02")
+    ('/var/lib/sqlc/q02', 'chk/q02')
+    """
+    found = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", text)
+    if found is None:
+        return text
+    if found.group(1).lower() != "file":
+        raise RecoveryError(f"{where}: sqlc checkpoints to a local directory, not to "
+                            f"{found.group(1)}:// ('{text}')")
+    return text[len(found.group(0)):]
+
+
 def pipeline_id(directory: str | Path) -> str:
     """The pipeline's stable name for markers and Kafka transactional ids: the
     checkpoint directory's absolute path, hashed (the same directory, the same

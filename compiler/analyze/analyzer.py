@@ -54,7 +54,8 @@ class AnalyzedQuery:
 @dataclass
 class AnalyzedScript:
     queries: list[AnalyzedQuery]
-    utilities: list[ast.Statement]  # SHOW, DESCRIBE, EXPLAIN, in order
+    utilities: list[ast.Statement]  # SHOW, DESCRIBE, EXPLAIN, in order (SET, RESET
+    # change catalog.settings)
 
 
 class Analyzer:
@@ -79,6 +80,11 @@ class Analyzer:
                 continue
             if isinstance(result, AnalyzedQuery):
                 queries.append(result)
+            elif isinstance(result, ast.Set):  # SET alone: sqlc shell and exec list them
+                self.diag.error("UnsupportedError", "SET without a key lists the options, "
+                                "which only sqlc shell and sqlc exec show", stmt.span,
+                                hint="remove it from the file, or give a key: "
+                                     "SET 'key' = 'value'")
             elif result is not None:
                 utilities.append(result)
         return AnalyzedScript(queries, utilities)
@@ -101,6 +107,14 @@ class Analyzer:
             if self.catalog.get(stmt.name) is None:
                 self.unknown_object(stmt.name, stmt.name_span)
             return stmt
+        if isinstance(stmt, ast.Set):
+            if stmt.key is None:
+                return stmt
+            self.catalog.settings.apply_set(stmt, self.diag)
+            return None
+        if isinstance(stmt, ast.Reset):
+            self.catalog.settings.apply_reset(stmt, self.diag)
+            return None
         if isinstance(stmt, ast.Explain):
             inner = stmt.statement
             if not isinstance(inner, (ast.QueryStatement, ast.Insert)):

@@ -41,7 +41,9 @@ def _imports(body: str) -> list[str]:
     return imports
 
 
-def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
+def render_module(source: Source, roots: list[Exec], display_path: str,
+                  settings: dict[str, str] | None = None) -> str:
+    """The module's text; ``settings`` are the SET options it carries (Query.settings)."""
     gen = Generator(source, roots)
     gen.generate()
     m = gen.m
@@ -65,6 +67,7 @@ def render_module(source: Source, roots: list[Exec], display_path: str) -> str:
         path_repr=docstring_safe(comment(display_path)),
         outputs=m.outputs,
         tables=m.tables,
+        settings=repr(dict(sorted((settings or {}).items()))) if settings else "",
         state=m.state,
         entries=m.entries,
         operators=m.operators,

@@ -1,5 +1,6 @@
 """DDL and catalog statements, parsed straight into ``compiler.ast`` nodes:
-``CREATE [OR REPLACE] [TEMPORARY] STREAM|TABLE|VIEW``, ``DROP``, ``SHOW``.
+``CREATE [OR REPLACE] [TEMPORARY] STREAM|TABLE|VIEW``, ``DROP``, ``SHOW``, and
+the session options ``SET 'key' = 'value'`` / ``RESET ['key']``.
 
 A source's column list holds physical columns (``name TYPE [NOT NULL]``),
 computed columns (``name AS expr``), metadata columns (``METADATA [FROM 'key']
@@ -22,7 +23,7 @@ from compiler.parse.statements import StatementConverter
 
 
 class DdlParser(ParserBase):
-    """CREATE, DROP and SHOW; ``SqlcParser._parse_statement`` dispatches here."""
+    """CREATE, DROP, SHOW, SET and RESET; ``SqlcParser._parse_statement`` dispatches here."""
 
     def _parse_sqlc_create(self) -> ast.Statement | None:
         first = self._curr
@@ -260,3 +261,58 @@ class DdlParser(ParserBase):
             self._error_at("Expected STREAMS, TABLES or VIEWS after SHOW")
         self._advance()
         return ast.Show(word, span=self._span_from(first))
+
+    # -- SET / RESET ---------------------------------------------------------------
+
+    def _parse_sqlc_set(self) -> ast.Set:
+        """``SET 'key' = 'value'``; Flink 1.x's unquoted ``SET key.name = value``
+        too; ``SET`` alone (list the options)."""
+        first = self._curr
+        self._advance()  # SET
+        if not self._curr:
+            return ast.Set(span=self._span_from(first))
+        key, key_span = self._parse_sqlc_option_key("SET")
+        if not self._match(TokenType.EQ):
+            self._error_at(f"Expected '=' and a quoted value after SET '{key}'",
+                           self._curr or self._prev)
+        if not self._curr:
+            self._error_at(f"Expected a quoted value after SET '{key}' =", self._prev)
+        value_first = self._curr
+        if value_first.token_type == TokenType.STRING:
+            self._advance()
+            value = value_first.text
+            if self._curr:
+                self._error_at(f"Expected the end of the SET statement after '{value}'")
+        else:  # Flink 1.x: the rest of the statement, as written
+            while self._curr:
+                self._advance()
+            value = self.sql[value_first.start : self._prev.end + 1]
+        return ast.Set(key, value, key_span=key_span, value_span=self._span_from(value_first),
+                       span=self._span_from(first))
+
+    def _parse_sqlc_reset(self) -> ast.Reset:
+        """``RESET 'key'``, ``RESET key.name``, or ``RESET`` alone (every option)."""
+        first = self._curr
+        self._advance()  # RESET
+        if not self._curr:
+            return ast.Reset(span=self._span_from(first))
+        key, key_span = self._parse_sqlc_option_key("RESET")
+        if self._curr:
+            self._error_at(f"Expected the end of the RESET statement after '{key}'")
+        return ast.Reset(key, key_span=key_span, span=self._span_from(first))
+
+    def _parse_sqlc_option_key(self, statement: str) -> tuple[str, Span]:
+        """A quoted key, or an unquoted one as written (``table.exec.mini-batch.enabled``
+        is many tokens, keywords among them: the text they cover, without spaces)."""
+        first = self._curr
+        if first.token_type == TokenType.STRING:
+            self._advance()
+            return first.text, self._span_from(first)
+        if first.token_type in (TokenType.EQ, TokenType.NUMBER):
+            self._error_at(f"Expected a quoted key after {statement}, e.g. {statement} "
+                           "'execution.checkpointing.interval'", first)
+        self._advance()
+        while (self._curr and self._curr.token_type not in (TokenType.EQ, TokenType.STRING)
+               and self._curr.start == self._prev.end + 1):
+            self._advance()
+        return self.sql[first.start : self._prev.end + 1], self._span_from(first)

@@ -100,8 +100,13 @@ class SqlcParser(DdlParser):
             self._advance()
             name, name_span = self._parse_sqlc_name_spanned()
             statement = ast.Describe(name, name_span=name_span, span=self._span_from(first))
+        elif word == "SET":
+            statement = self._parse_sqlc_set()
+        elif word == "RESET":
+            statement = self._parse_sqlc_reset()
         elif first.token_type in (TokenType.VAR, TokenType.IDENTIFIER) and word != "EXPLAIN":
-            known = ["SELECT", "INSERT", "CREATE", "DROP", "SHOW", "DESCRIBE", "EXPLAIN", "WITH"]
+            known = ["SELECT", "INSERT", "CREATE", "DROP", "SHOW", "DESCRIBE", "EXPLAIN", "WITH",
+                     "SET", "RESET"]
             suggestion = did_you_mean(word, known)
             self._error_at(
                 f"Expected a statement, found '{first.text}'"
