@@ -149,6 +149,10 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
     last_commit = time.monotonic()
 
     def checkpoint(watermarks=None) -> None:
+        if marks:
+            # EMIT CHANGES windows emit what they hold pending at the next advance:
+            # emit it now (same watermarks), so the snapshot has nothing in flight
+            pipeline.advance(dict(current))
         recovery.take(pipeline, readers, positions, marks, current, delivery, watermarks)
         for name, found in positions.items():  # for lag monitoring; the checkpoint decides
             readers[name].commit(found)

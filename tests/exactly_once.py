@@ -37,6 +37,7 @@ HOURS_3 = 3 * 3600 * 1000
 QUERIES = {
     "filter": ("s02_failed_requests", ("llm_requests",), False),
     "tumble": ("q02_latency_percentiles", ("llm_requests",), False),
+    "tumble_changes": ("q01_request_rate", ("llm_requests",), True),  # EMIT CHANGES
     "session": ("q06b_session_per_user", ("llm_requests",), False),
     "interval_join": ("fr_join_003_interval", ("llm_requests", "error_events"), False),
     "group_by": ("fr_dql_002_aggregations", ("llm_requests",), True),

@@ -128,3 +128,28 @@ def test_manifest_names_the_query_and_positions(tmp_path):
     assert manifest["query"]["operators"] == {"window_aggregate": "PaneWindowAggregate"}
     total = sum(1 for _ in EVENTS.open("rb"))
     assert manifest["positions"] == {"llm_requests": {"line": total}}
+
+
+def test_emit_changes_windows_checkpoint_mid_run(tmp_path):
+    """An EMIT CHANGES window holds the changes of its last micro-batch until the
+    next advance; a checkpoint emits them first (it used to refuse to snapshot)."""
+    out, checkpoints = tmp_path / "out.jsonl", tmp_path / "c"
+    done = run("q01_request_rate", "--output", str(out), "--checkpoint-dir", str(checkpoints),
+               "--batch-size", "50", "--checkpoint-interval", "1ms")
+    assert "Traceback" not in done.stderr
+    reference = tmp_path / "reference.jsonl"
+    run("q01_request_rate", "--output", str(reference), "--batch-size", "50", "--quiet")
+
+    def table(path):
+        rows = {}
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            op = row.pop("_op")
+            key = (row["model_id"], row["window_start"])
+            if op in ("+I", "+U"):
+                rows[key] = row
+            else:
+                rows.pop(key, None)
+        return rows
+
+    assert table(out) == table(reference)
