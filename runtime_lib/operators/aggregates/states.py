@@ -550,7 +550,10 @@ class PercentileState(_State):
         return cols
 
     def take(self, keep):
-        if self._pend_slots:  # renumber pending values, drop those of freed slots
+        prefix = np.array_equal(keep, np.arange(len(keep)))  # slots kept in place (a snapshot)
+        if prefix and all(not len(s) or int(s.max()) < len(keep) for s in self._pend_slots):
+            pass  # pending values keep their slots: nothing to renumber
+        elif self._pend_slots:  # renumber pending values, drop those of freed slots
             remap = np.full(len(self.length), -1, np.int64)
             remap[keep] = np.arange(len(keep))
             slots = remap[np.concatenate(self._pend_slots)]
