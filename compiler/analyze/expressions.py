@@ -373,6 +373,12 @@ class ExpressionBinder:
             if not (isinstance(precision, lg.Const) and precision.value in (0, 3)):
                 fail(self.diag, "BindError", "TO_TIMESTAMP_LTZ precision must be 0 (seconds) or "
                                 "3 (milliseconds)", args_ast[1].span)
+        if scalar.constants is not None:
+            problem = scalar.constants([a.value if isinstance(a, lg.Const) else
+                                        functions.NOT_CONSTANT for a in args])
+            if problem is not None:
+                index, message = problem
+                fail(self.diag, "BindError", message, args_ast[index].span)
         if name == "DATE_TRUNC":
             args = (args[0], args[1])
         result = scalar.result([a.type for a in args] if name != "DATE_TRUNC"

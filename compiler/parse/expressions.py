@@ -182,6 +182,9 @@ class ExpressionConverter:
             chars = node.args.get("expression")
             args = (self.expr(node.this),) + ((self.expr(chars),) if chars is not None else ())
             return ast.Call(name, args, span=span)
+        if isinstance(node, exp.Initcap):
+            # sqlglot adds its default word delimiters; Flink's INITCAP has one argument
+            return ast.Call("INITCAP", (self.expr(node.this),), span=span)
         if isinstance(node, exp.Case):
             return self.case(node, span)
         if isinstance(node, (exp.Cast, exp.TryCast)):
