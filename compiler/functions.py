@@ -260,6 +260,56 @@ def _truncate(args: list[SqlType]) -> SqlType | str:
     return base.plain().with_nullable(_nullable(args))
 
 
+def _pattern_literals(name: str, *indexes: int) -> Callable[[list[object]], tuple[int, str] | None]:
+    def check(values: list[object]) -> tuple[int, str] | None:
+        from runtime_lib.functions.time import date_pattern_error
+
+        for i in indexes:
+            if i < len(values) and isinstance(values[i], str):
+                error = date_pattern_error(values[i])  # type: ignore[arg-type]
+                if error is not None:
+                    return i, f"{name}: {error}"
+        return None
+
+    return check
+
+
+def _zone_literals(values: list[object]) -> tuple[int, str] | None:
+    from runtime_lib.functions.time import time_zone
+
+    for i in (1, 2):
+        if isinstance(values[i], str) and time_zone(values[i]) is None:  # type: ignore[arg-type]
+            return i, (f"CONVERT_TZ: unknown time zone {values[i]!r}; write a region such as "
+                       "'America/Los_Angeles', 'UTC' or 'GMT-08:00'")
+    return None
+
+
+def _unit_literal(name: str, units: tuple[str, ...]) -> Callable[[list[object]], tuple[int, str] | None]:
+    def check(values: list[object]) -> tuple[int, str] | None:
+        if isinstance(values[0], str) and values[0].rstrip("S") not in units:
+            return 0, f"{name} takes a unit of {', '.join(units)}; got {values[0]}"
+        return None
+
+    return check
+
+
+def _from_unixtime(args: list[SqlType]) -> SqlType | str:
+    if not (args[0].is_integer or args[0].is_null):
+        return f"FROM_UNIXTIME takes epoch seconds (an integer), got {args[0].sql()}"
+    if len(args) > 1 and not (args[1].is_string or args[1].is_null):
+        return f"FROM_UNIXTIME takes a format string, got {args[1].sql()}"
+    return t.VARCHAR.with_nullable(_nullable(args))
+
+
+def _timestampadd(args: list[SqlType]) -> SqlType | str:
+    if not (args[1].is_integer or args[1].is_null):
+        return f"TIMESTAMPADD adds an integer number of units, got {args[1].sql()}"
+    if not (args[2].is_timestamp or args[2].is_null):
+        return f"TIMESTAMPADD takes a TIMESTAMP, got {args[2].sql()}"
+    base = args[2] if args[2].is_timestamp else t.TIMESTAMP
+    return base.plain().with_nullable(_nullable(args[1:]))
+
+
 SCALARS: dict[str, Scalar] = {
     # string
     "UPPER": Scalar("upper", 1, 1, _string_to(t.VARCHAR, "UPPER")),
@@ -326,7 +376,24 @@ SCALARS: dict[str, Scalar] = {
     "PROCTIME": Scalar("now", 0, 0, _proctime),
     "TO_TIMESTAMP": Scalar("to_timestamp", 1, 2, _to_timestamp),
     "TO_TIMESTAMP_LTZ": Scalar("to_timestamp_ltz", 1, 2, _to_timestamp_ltz),
-    "DATE_FORMAT": Scalar("date_format", 2, 2, _temporal_arg("DATE_FORMAT", t.VARCHAR)),
+    "DATE_FORMAT": Scalar("date_format", 2, 2, _temporal_arg("DATE_FORMAT", t.VARCHAR),
+                          constants=_pattern_literals("DATE_FORMAT", 1)),
+    "FROM_UNIXTIME": Scalar("from_unixtime", 1, 2, _from_unixtime,
+                            constants=_pattern_literals("FROM_UNIXTIME", 1)),
+    # UNIX_TIMESTAMP() is bound as UNIX_TIMESTAMP(NOW())
+    "UNIX_TIMESTAMP": Scalar("unix_timestamp", 1, 2, _string_to(t.BIGINT, "UNIX_TIMESTAMP", 2),
+                             constants=_pattern_literals("UNIX_TIMESTAMP", 1)),
+    "TO_DATE": Scalar("to_date", 1, 2, _may_be_null(_string_to(t.DATE, "TO_DATE", 2)),
+                      constants=_pattern_literals("TO_DATE", 1)),
+    "CONVERT_TZ": Scalar("convert_tz", 3, 3, _may_be_null(_string_to(t.VARCHAR, "CONVERT_TZ", 3)),
+                         constants=_zone_literals),
+    "TIMESTAMPADD": Scalar("timestampadd", 3, 3, _timestampadd,
+                           constants=_unit_literal("TIMESTAMPADD", (
+                               "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH",
+                               "QUARTER", "YEAR"))),
+    # FLOOR(ts TO unit), CEIL(ts TO unit): (unit, ts, type of ts), bound by the analyzer
+    "FLOOR TO": Scalar("floor_to", 3, 3, lambda a: a[1].plain().with_nullable(a[1].nullable)),
+    "CEIL TO": Scalar("ceil_to", 3, 3, lambda a: a[1].plain().with_nullable(a[1].nullable)),
     "DATE_TRUNC": Scalar("date_trunc", 2, 2, _temporal_arg("DATE_TRUNC", t.TIMESTAMP, 1)),
     "TIMESTAMPDIFF": Scalar("timestampdiff", 3, 3, _timestampdiff),
 }
@@ -336,6 +403,15 @@ SCALARS: dict[str, Scalar] = {
 NONDETERMINISTIC = frozenset(
     {"NOW", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "CURRENT_DATE", "PROCTIME", "UUID"}
 )
+
+# Flink's shorthands for EXTRACT: HOUR(ts) is EXTRACT(HOUR FROM ts)
+EXTRACT_SHORTHANDS = {
+    "YEAR": "YEAR", "QUARTER": "QUARTER", "MONTH": "MONTH", "WEEK": "WEEK",
+    "DAYOFYEAR": "DAYOFYEAR", "DAYOFMONTH": "DAY", "DAYOFWEEK": "DAYOFWEEK", "HOUR": "HOUR",
+    "MINUTE": "MINUTE", "SECOND": "SECOND",
+}  # fmt: skip
+FLOOR_CEIL_UNITS = ("MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER",
+                    "YEAR")
 
 # Operators and special forms the analyzer builds directly (Call.fn values).
 OPERATORS = {
@@ -412,7 +488,7 @@ GROUP_WINDOW_PROPERTIES = {
 
 KNOWN_FUNCTIONS = sorted(
     set(SCALARS) | AGGREGATES | WINDOW_ONLY | set(GROUP_WINDOWS) | set(GROUP_WINDOW_PROPERTIES)
-    | {"CAST", "TRY_CAST", "EXTRACT", "IF"}
+    | set(EXTRACT_SHORTHANDS) | {"CAST", "TRY_CAST", "EXTRACT", "IF"}
 )
 
 
@@ -463,4 +539,6 @@ def render_call(fn: str, args: list[str], typ: SqlType) -> str:
         return "CASE " + " ".join(parts) + f" ELSE {args[-1]} END"
     if fn == "EXTRACT":
         return f"EXTRACT({args[0].strip(chr(39))} FROM {args[1]})"
+    if fn in ("FLOOR TO", "CEIL TO"):
+        return f"{fn.split()[0]}({args[1]} TO {args[0].strip(chr(39))})"
     return f"{fn}({', '.join(args)})"

@@ -100,3 +100,43 @@ def test_str_to_map_gives_a_map_column(tmp_path: Path) -> None:
 def test_uuid_is_new_on_every_row(tmp_path: Path) -> None:
     rows = run(tmp_path, "UUID() AS u")
     assert len({r["u"] for r in rows}) == 2
+
+
+# Flink's documented examples; TS is 1994-09-27 13:14:15.678 (UTC)
+TIME_CASES = [
+    ("YEAR(event_time)", 1994), ("QUARTER(event_time)", 3), ("MONTH(event_time)", 9),
+    ("WEEK(event_time)", 39), ("DAYOFYEAR(event_time)", 270), ("DAYOFMONTH(event_time)", 27),
+    ("DAYOFWEEK(event_time)", 3), ("HOUR(event_time)", 13), ("MINUTE(event_time)", 14),
+    ("SECOND(event_time)", 15),
+    ("CAST(FLOOR(event_time TO MINUTE) AS VARCHAR)", "1994-09-27 13:14:00.000"),
+    ("CAST(CEIL(event_time TO MINUTE) AS VARCHAR)", "1994-09-27 13:15:00.000"),
+    ("CAST(FLOOR(event_time TO HOUR) AS VARCHAR)", "1994-09-27 13:00:00.000"),
+    ("CAST(FLOOR(event_time TO DAY) AS VARCHAR)", "1994-09-27 00:00:00.000"),
+    ("CAST(FLOOR(event_time TO WEEK) AS VARCHAR)", "1994-09-25 00:00:00.000"),
+    ("CAST(CEIL(event_time TO MONTH) AS VARCHAR)", "1994-10-01 00:00:00.000"),
+    ("CAST(FLOOR(event_time TO YEAR) AS VARCHAR)", "1994-01-01 00:00:00.000"),
+    ("CAST(TIMESTAMPADD(HOUR, 2, event_time) AS VARCHAR)", "1994-09-27 15:14:15.678"),
+    ("CAST(TIMESTAMPADD(MONTH, 5, event_time) AS VARCHAR)", "1995-02-27 13:14:15.678"),
+    ("FROM_UNIXTIME(44)", "1970-01-01 00:00:44"),
+    ("FROM_UNIXTIME(n, 'HH:mm:ss')", "00:00:44"),
+    ("UNIX_TIMESTAMP('1970-01-01 08:00:01.001', 'yyyy-MM-dd HH:mm:ss.SSS')", 28801),
+    ("UNIX_TIMESTAMP('1970-01-01 08:00:01.001 +0800', 'yyyy-MM-dd HH:mm:ss.SSS X')", 1),
+    ("UNIX_TIMESTAMP('1970-01-01 08:00:01.001', 'yyyy-MM-dd HH:mm:ss.SSS X')", -(2**63)),
+    ("UNIX_TIMESTAMP(s)", -(2**63)),
+    ("CAST(TO_DATE('2024-02-29') AS VARCHAR)", "2024-02-29"),
+    ("CAST(TO_DATE('29/02/2024', 'dd/MM/yyyy') AS VARCHAR)", "2024-02-29"),
+    ("CONVERT_TZ('1970-01-01 00:00:00', 'UTC', 'America/Los_Angeles')", "1969-12-31 16:00:00"),
+    ("DATE_FORMAT(event_time, 'yyyy-MM-dd''T''HH:mm:ss.SSS')", "1994-09-27T13:14:15.678"),
+    ("DATE_FORMAT(event_time, 'EEE, d MMM yyyy hh:mm a')", "Tue, 27 Sep 1994 01:14 PM"),
+]
+
+
+@pytest.mark.parametrize("expr, value", TIME_CASES, ids=[c[0] for c in TIME_CASES])
+def test_time_functions(tmp_path: Path, expr: str, value) -> None:
+    rows = run(tmp_path, f"{expr} AS v")
+    assert rows[0]["v"] == value
+
+
+def test_unix_timestamp_now_reads_the_pinned_clock(tmp_path: Path) -> None:
+    rows = run(tmp_path, "UNIX_TIMESTAMP() AS v")
+    assert all(isinstance(r["v"], int) and r["v"] > 1_600_000_000 for r in rows)
