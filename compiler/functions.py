@@ -310,6 +310,26 @@ def _timestampadd(args: list[SqlType]) -> SqlType | str:
     return base.plain().with_nullable(_nullable(args[1:]))
 
 
+def _json_path_literal(name: str) -> Callable[[list[object]], tuple[int, str] | None]:
+    def check(values: list[object]) -> tuple[int, str] | None:
+        from runtime_lib.functions.json import json_path_error
+
+        if isinstance(values[1], str):
+            error = json_path_error(values[1])
+            if error is not None:
+                return 1, f"{name}: {error}"
+        elif values[1] is NOT_CONSTANT:
+            return 1, f"{name} takes its JSON path as a string literal"
+        return None
+
+    return check
+
+
+# the types JSON_VALUE ... RETURNING can give (Flink: VARCHAR, BOOLEAN, INTEGER, DOUBLE)
+JSON_RETURNING = ("VARCHAR", "CHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT",
+                  "DOUBLE")
+
+
 SCALARS: dict[str, Scalar] = {
     # string
     "UPPER": Scalar("upper", 1, 1, _string_to(t.VARCHAR, "UPPER")),
@@ -346,6 +366,15 @@ SCALARS: dict[str, Scalar] = {
     "MD5": Scalar("md5", 1, 1, _string_to(t.VARCHAR, "MD5")),
     "SHA256": Scalar("sha256", 1, 1, _string_to(t.VARCHAR, "SHA256")),
     "UUID": Scalar("uuid", 0, 0, lambda a: t.VARCHAR.with_nullable(False)),
+    # JSON; JSON_VALUE's clauses are bound by the analyzer (json, path,
+    # returning type name, ON EMPTY kind, default, ON ERROR kind, default)
+    "JSON_VALUE": Scalar("json_value", 7, 7, lambda a: t.VARCHAR.with_nullable(True)),
+    "JSON_EXISTS": Scalar("json_exists", 2, 2, _string_to(t.BOOLEAN, "JSON_EXISTS", 2),
+                          constants=_json_path_literal("JSON_EXISTS")),
+    "JSON_QUERY": Scalar("json_query", 2, 2, _may_be_null(_string_to(t.VARCHAR, "JSON_QUERY", 2)),
+                         constants=_json_path_literal("JSON_QUERY")),
+    "IS JSON": Scalar("is_json", 2, 2, lambda a: "IS JSON takes a string" if not (
+        a[0].is_string or a[0].is_null) else t.BOOLEAN.with_nullable(False)),
     # numeric
     "ABS": Scalar("abs", 1, 1, _numeric_same("ABS")),
     "ROUND": Scalar("round", 1, 2, _round),
@@ -524,6 +553,8 @@ def render_call(fn: str, args: list[str], typ: SqlType) -> str:
         return f"-{args[0]}"
     if fn in ("IS DISTINCT FROM", "IS NOT DISTINCT FROM"):
         return f"({args[0]} {fn} {args[1]})"
+    if fn == "IS JSON":
+        return f"{args[0]} IS JSON {args[1].strip(chr(39))}"
     if fn.startswith("IS "):
         return f"{args[0]} {fn}"
     if fn in ("IN", "NOT IN"):
@@ -539,6 +570,12 @@ def render_call(fn: str, args: list[str], typ: SqlType) -> str:
         return "CASE " + " ".join(parts) + f" ELSE {args[-1]} END"
     if fn == "EXTRACT":
         return f"EXTRACT({args[0].strip(chr(39))} FROM {args[1]})"
+    if fn == "JSON_VALUE":
+        clauses = [f"RETURNING {args[2].strip(chr(39))}"]
+        for kind, default, on in ((args[3], args[4], "EMPTY"), (args[5], args[6], "ERROR")):
+            kind = kind.strip(chr(39))
+            clauses.append(f"{'DEFAULT ' + default if kind == 'DEFAULT' else kind} ON {on}")
+        return f"JSON_VALUE({args[0]}, {args[1]} {' '.join(clauses)})"
     if fn in ("FLOOR TO", "CEIL TO"):
         return f"{fn.split()[0]}({args[1]} TO {args[0].strip(chr(39))})"
     return f"{fn}({', '.join(args)})"

@@ -140,3 +140,46 @@ def test_time_functions(tmp_path: Path, expr: str, value) -> None:
 def test_unix_timestamp_now_reads_the_pinned_clock(tmp_path: Path) -> None:
     rows = run(tmp_path, "UNIX_TIMESTAMP() AS v")
     assert all(isinstance(r["v"], int) and r["v"] > 1_600_000_000 for r in rows)
+
+
+# Flink's documented JSON examples on the column j of event 1 (or on literals)
+JSON_CASES = [
+    ("JSON_VALUE('{\"a\": true}', '$.a')", "true"),
+    ("JSON_VALUE('{\"a\": true}', '$.a' RETURNING BOOLEAN)", True),
+    ("JSON_VALUE('{\"a\": true}', 'lax $.b' DEFAULT FALSE ON EMPTY)", "false"),
+    ("JSON_VALUE('{\"a\": true}', 'strict $.b' DEFAULT FALSE ON ERROR)", "false"),
+    ("JSON_VALUE('{\"a.b\": [0.998,0.996]}', '$.[\"a.b\"][0]' RETURNING DOUBLE)", 0.998),
+    ("JSON_VALUE('{\"contains blank\": \"right\"}', 'strict $.[''contains blank'']' "
+     "NULL ON EMPTY DEFAULT 'wrong' ON ERROR)", "right"),
+    ("JSON_VALUE(j, '$.b.c[1]' RETURNING DOUBLE)", 2.5),
+    ("JSON_VALUE(j, '$.b.c[2]')", "x"),
+    ("JSON_VALUE(j, '$.b.c[0]' RETURNING INT)", 1),
+    ("JSON_VALUE(j, '$.b.c[2]' RETURNING INT DEFAULT -1 ON ERROR)", -1),
+    ("JSON_VALUE(j, '$.n' DEFAULT 'empty' ON EMPTY)", "empty"),
+    ("JSON_VALUE(j, '$.b')", None),
+    ("JSON_VALUE(j, '$[''a b'']')", "right"),
+    ("JSON_EXISTS('{\"a\": true}', '$.a')", True),
+    ("JSON_EXISTS('{\"a\": true}', '$.b')", False),
+    ("JSON_EXISTS('{\"a\": [{ \"b\": 1 }]}', '$.a[0].b')", True),
+    ("JSON_QUERY('{ \"a\": { \"b\": 1 } }', '$.a')", '{"b":1}'),
+    ("JSON_QUERY('[1, 2]', '$')", "[1,2]"),
+    ("JSON_QUERY('1', '$')", None),
+    ("JSON_QUERY(j, '$.b.c')", '[1,2.5,"x"]'),
+    ("'1' IS JSON", True), ("'[]' IS JSON", True), ("'{}' IS JSON", True),
+    ("'\"abc\"' IS JSON", True), ("'abc' IS JSON", False), ("s IS JSON", False),
+    ("'1' IS JSON SCALAR", True), ("'1' IS JSON ARRAY", False), ("'1' IS JSON OBJECT", False),
+    ("'{}' IS JSON SCALAR", False), ("'{}' IS JSON ARRAY", False), ("'{}' IS JSON OBJECT", True),
+    ("j IS JSON OBJECT", True),
+]
+
+
+@pytest.mark.parametrize("expr, value", JSON_CASES, ids=[c[0] for c in JSON_CASES])
+def test_json_functions(tmp_path: Path, expr: str, value) -> None:
+    rows = run(tmp_path, f"{expr} AS v")
+    assert rows[0]["v"] == value
+
+
+def test_json_of_null_text(tmp_path: Path) -> None:
+    rows = run(tmp_path, "JSON_VALUE(j, '$.a') AS v, JSON_EXISTS(j, '$.a') AS e, "
+                         "JSON_QUERY(j, '$') AS q, j IS JSON AS i")
+    assert rows[1] == {"id": 2, "v": None, "e": None, "q": None, "i": False}  # NULL IS JSON: FALSE

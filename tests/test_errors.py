@@ -378,6 +378,15 @@ case("fn-from-unixtime-of-a-double",
 case("fn-timestampadd-unknown-unit",
      "SELECT TIMESTAMPADD(FORTNIGHT, 1, event_time) FROM llm_requests;",
      "1:21", B, "TIMESTAMPADD takes a unit of", at="FORTNIGHT")
+case("fn-json-value-error-on-error",
+     "SELECT JSON_VALUE(prompt_text, '$.a' ERROR ON ERROR) FROM llm_requests;",
+     "1:8", U, ("ERROR ON ERROR is not supported", "DEFAULT <value> ON ERROR"), at="JSON_VALUE")
+case("fn-json-path-wildcard",
+     "SELECT JSON_QUERY(prompt_text, 'lax $.a[*].c') FROM llm_requests;",
+     "1:32", B, ("JSON_QUERY: JSON path", "is not supported"), at="'lax $.a[*].c'")
+case("fn-json-value-returning-timestamp",
+     "SELECT JSON_VALUE(prompt_text, '$.t' RETURNING TIMESTAMP) FROM llm_requests;",
+     "1:8", B, "JSON_VALUE cannot return TIMESTAMP(3)", at="JSON_VALUE")
 case("fn-lpad-wrong-count",
      "SELECT LPAD(model_id, 4) FROM llm_requests;",
      "1:8", B, "LPAD takes 3 argument(s), got 2", at="LPAD")

@@ -356,6 +356,8 @@ class ExpressionBinder:
         if (name in ("FLOOR", "CEIL") and len(node.args) == 2
                 and isinstance(node.args[1], ast.Literal) and node.args[1].kind == "keyword"):
             return self.floor_ceil_to(node, scope, where)
+        if name == "JSON_VALUE" and len(node.args) == 7:
+            return self.json_value(node, scope, where)
         if name == "UNIX_TIMESTAMP" and not node.args:
             now = lg.Call("NOW", (), t.TIMESTAMP_LTZ.with_nullable(False), span=node.span)
             return lg.Call(name, (now,), t.BIGINT.with_nullable(False), span=node.span)
@@ -431,6 +433,42 @@ class ExpressionBinder:
         result = functions.SCALARS[fn].result([t.VARCHAR, operand.type, t.VARCHAR])
         return lg.Call(fn, (lg.Const(unit, t.VARCHAR), operand, type_name), result,  # type: ignore[arg-type]
                        span=node.span)
+
+    def json_value(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """JSON_VALUE(json, path [RETURNING type] [NULL | DEFAULT x ON EMPTY]
+        [NULL | DEFAULT x ON ERROR]); the parser gives the clauses in a fixed order."""
+        json_ast, path_ast, returning_ast, empty_ast, empty_default_ast, error_ast, \
+            error_default_ast = node.args
+        json_arg, path = self.exprs((json_ast, path_ast), scope, where)
+        if not (json_arg.type.is_string or json_arg.type.is_null):
+            fail(self.diag, "BindError", f"JSON_VALUE takes JSON text (a string), got "
+                            f"{json_arg.type.sql()}", json_ast.span)
+        problem = functions.SCALARS["JSON_EXISTS"].constants(  # type: ignore[misc]
+            [None, path.value if isinstance(path, lg.Const) else functions.NOT_CONSTANT])
+        if problem is not None:
+            fail(self.diag, "BindError", problem[1].replace("JSON_EXISTS", "JSON_VALUE"),
+                 path_ast.span)
+        target = type_of(returning_ast.to, self.diag)  # type: ignore[attr-defined]
+        if target is None:
+            raise Abort
+        if target.name not in functions.JSON_RETURNING:
+            fail(self.diag, "BindError", f"JSON_VALUE cannot return {target.sql()}; use one of "
+                            + ", ".join(functions.JSON_RETURNING), returning_ast.span)
+        args: list[lg.BoundExpr] = [json_arg, path, lg.Const(target.name, t.VARCHAR)]
+        for kind_ast, default_ast, on in ((empty_ast, empty_default_ast, "EMPTY"),
+                                          (error_ast, error_default_ast, "ERROR")):
+            kind = str(kind_ast.value)  # type: ignore[attr-defined]
+            if kind == "ERROR":
+                fail(self.diag, "UnsupportedError", f"ERROR ON {on} is not supported: a sqlc "
+                                "pipeline keeps running on bad input; write NULL ON "
+                                f"{on} or DEFAULT <value> ON {on}", kind_ast.span)
+            default = self.expr(default_ast, scope, where)
+            if t.common_type(target, default.type) is None and not (
+                    target.is_string or default.type.is_null):
+                fail(self.diag, "BindError", f"JSON_VALUE's DEFAULT ON {on} is "
+                                f"{default.type.sql()}, not {target.sql()}", default_ast.span)
+            args += [lg.Const(kind, t.VARCHAR), default]
+        return lg.Call("JSON_VALUE", tuple(args), target.with_nullable(True), span=node.span)
 
     def refuse_non_scalar(self, node: ast.Call, where: str) -> None:
         """Window functions, aggregates and group windows are not scalar calls."""

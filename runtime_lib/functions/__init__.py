@@ -1,6 +1,6 @@
 """Vectorized SQL scalar functions on Columns, with SQL three-valued NULL logic:
 the module generated code imports as ``sql``, one family per submodule
-(arithmetic, logic, strings, casts, time; base holds the plumbing).
+(arithmetic, logic, strings, hashes, json, casts, time; base holds the plumbing).
 
 Every function takes Columns or Python scalar literals (``None`` is the NULL
 literal) and returns a Column whose length is that of its Column arguments
@@ -78,6 +78,12 @@ from runtime_lib.functions.casts import (
     cast,
     java_double_to_string,
     try_cast,
+)
+from runtime_lib.functions.json import (
+    is_json,
+    json_exists,
+    json_query,
+    json_value,
 )
 from runtime_lib.functions.logic import (
     and_,
@@ -195,6 +201,7 @@ __all__ = [
     "initcap",
     "is_distinct_from",
     "is_false",
+    "is_json",
     "is_not_distinct_from",
     "is_not_false",
     "is_not_null",
@@ -202,6 +209,9 @@ __all__ = [
     "is_null",
     "is_true",
     "java_double_to_string",
+    "json_exists",
+    "json_query",
+    "json_value",
     "le",
     "least",
     "length",
