@@ -22,6 +22,13 @@ class Scalar:
     max_args: int | None  # None = variadic
     result: Callable[[list[SqlType]], SqlType | str]  # a type, or an error message
     sql: str | None = None  # operator spelling for EXPLAIN, e.g. '>'
+    # checks the arguments that are constants (NOT_CONSTANT where one is not):
+    # (argument index, message) for a positioned error, e.g. a bad regex literal
+    constants: Callable[[list[object]], tuple[int, str] | None] | None = None
+
+
+# an argument that is not a constant, for Scalar.constants
+NOT_CONSTANT = object()
 
 
 def _nullable(args: list[SqlType]) -> bool:
@@ -179,6 +186,150 @@ def _timestampdiff(args: list[SqlType]) -> SqlType | str:
     return t.INT.with_nullable(_nullable(args[1:]))
 
 
+def _regex_literals(name: str, *indexes: int) -> Callable[[list[object]], tuple[int, str] | None]:
+    def check(values: list[object]) -> tuple[int, str] | None:
+        from runtime_lib.functions.strings import regex_error
+
+        for i in indexes:
+            if i < len(values) and isinstance(values[i], str):
+                error = regex_error(values[i])  # type: ignore[arg-type]
+                if error is not None:
+                    return i, f"{name}: invalid regular expression {values[i]!r} ({error})"
+        return None
+
+    return check
+
+
+def _may_be_null(rule: Callable[[list[SqlType]], SqlType | str]
+                 ) -> Callable[[list[SqlType]], SqlType | str]:
+    """The rule's type, nullable: the function can give NULL for non-NULL
+    arguments (an invalid regex that is not a literal, a bad URL)."""
+
+    def nullable(args: list[SqlType]) -> SqlType | str:
+        result = rule(args)
+        return result if isinstance(result, str) else result.with_nullable(True)
+
+    return nullable
+
+
+def _pad(name: str) -> Callable[[list[SqlType]], SqlType | str]:
+    def rule(args: list[SqlType]) -> SqlType | str:
+        result = _string_to(t.VARCHAR, name, 1, (1,))(args)
+        if isinstance(result, str):
+            return result
+        if not (args[2].is_string or args[2].is_null):
+            return f"{name} takes a string as argument 3, got {args[2].sql()}"
+        return result.with_nullable(True)  # a negative length or an empty pad is NULL
+
+    return rule
+
+
+def _parse_url_constants(values: list[object]) -> tuple[int, str] | None:
+    from runtime_lib.functions.strings import URL_PARTS
+
+    part = values[1]
+    if isinstance(part, str) and part not in URL_PARTS:
+        return 1, f"PARSE_URL part must be one of {', '.join(URL_PARTS)}; got {part!r}"
+    if len(values) == 3 and isinstance(part, str) and part != "QUERY":
+        return 1, "PARSE_URL takes a key only with the part 'QUERY'"
+    return None
+
+
+def _str_to_map(args: list[SqlType]) -> SqlType | str:
+    result = _string_to(t.VARCHAR, "STR_TO_MAP", 3)(args)
+    if isinstance(result, str):
+        return result
+    return SqlType("MAP", _nullable(args), children=(t.VARCHAR, t.VARCHAR))
+
+
+def _ifnull(args: list[SqlType]) -> SqlType | str:
+    common = t.common_type(args[0], args[1])
+    if common is None:
+        return f"IFNULL arguments have incompatible types {args[0].sql()} and {args[1].sql()}"
+    if common.is_null:
+        common = t.VARCHAR
+    return common.plain().with_nullable(args[1].nullable)
+
+
+def _truncate(args: list[SqlType]) -> SqlType | str:
+    if not (args[0].is_numeric or args[0].is_null):
+        return f"TRUNCATE takes a number, got {args[0].sql()}"
+    if len(args) > 1 and not (args[1].is_integer or args[1].is_null):
+        return f"TRUNCATE takes an integer number of decimal places, got {args[1].sql()}"
+    base = args[0] if not args[0].is_null else t.DOUBLE
+    return base.plain().with_nullable(_nullable(args))
+
+
+def _pattern_literals(name: str, *indexes: int) -> Callable[[list[object]], tuple[int, str] | None]:
+    def check(values: list[object]) -> tuple[int, str] | None:
+        from runtime_lib.functions.time import date_pattern_error
+
+        for i in indexes:
+            if i < len(values) and isinstance(values[i], str):
+                error = date_pattern_error(values[i])  # type: ignore[arg-type]
+                if error is not None:
+                    return i, f"{name}: {error}"
+        return None
+
+    return check
+
+
+def _zone_literals(values: list[object]) -> tuple[int, str] | None:
+    from runtime_lib.functions.time import time_zone
+
+    for i in (1, 2):
+        if isinstance(values[i], str) and time_zone(values[i]) is None:  # type: ignore[arg-type]
+            return i, (f"CONVERT_TZ: unknown time zone {values[i]!r}; write a region such as "
+                       "'America/Los_Angeles', 'UTC' or 'GMT-08:00'")
+    return None
+
+
+def _unit_literal(name: str, units: tuple[str, ...]) -> Callable[[list[object]], tuple[int, str] | None]:
+    def check(values: list[object]) -> tuple[int, str] | None:
+        if isinstance(values[0], str) and values[0].rstrip("S") not in units:
+            return 0, f"{name} takes a unit of {', '.join(units)}; got {values[0]}"
+        return None
+
+    return check
+
+
+def _from_unixtime(args: list[SqlType]) -> SqlType | str:
+    if not (args[0].is_integer or args[0].is_null):
+        return f"FROM_UNIXTIME takes epoch seconds (an integer), got {args[0].sql()}"
+    if len(args) > 1 and not (args[1].is_string or args[1].is_null):
+        return f"FROM_UNIXTIME takes a format string, got {args[1].sql()}"
+    return t.VARCHAR.with_nullable(_nullable(args))
+
+
+def _timestampadd(args: list[SqlType]) -> SqlType | str:
+    if not (args[1].is_integer or args[1].is_null):
+        return f"TIMESTAMPADD adds an integer number of units, got {args[1].sql()}"
+    if not (args[2].is_timestamp or args[2].is_null):
+        return f"TIMESTAMPADD takes a TIMESTAMP, got {args[2].sql()}"
+    base = args[2] if args[2].is_timestamp else t.TIMESTAMP
+    return base.plain().with_nullable(_nullable(args[1:]))
+
+
+def _json_path_literal(name: str) -> Callable[[list[object]], tuple[int, str] | None]:
+    def check(values: list[object]) -> tuple[int, str] | None:
+        from runtime_lib.functions.json import json_path_error
+
+        if isinstance(values[1], str):
+            error = json_path_error(values[1])
+            if error is not None:
+                return 1, f"{name}: {error}"
+        elif values[1] is NOT_CONSTANT:
+            return 1, f"{name} takes its JSON path as a string literal"
+        return None
+
+    return check
+
+
+# the types JSON_VALUE ... RETURNING can give (Flink: VARCHAR, BOOLEAN, INTEGER, DOUBLE)
+JSON_RETURNING = ("VARCHAR", "CHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT",
+                  "DOUBLE")
+
+
 SCALARS: dict[str, Scalar] = {
     # string
     "UPPER": Scalar("upper", 1, 1, _string_to(t.VARCHAR, "UPPER")),
@@ -194,8 +345,36 @@ SCALARS: dict[str, Scalar] = {
     "CHARACTER_LENGTH": Scalar("char_length", 1, 1, _string_to(t.INT, "CHARACTER_LENGTH")),
     "REPLACE": Scalar("replace", 3, 3, _string_to(t.VARCHAR, "REPLACE", 3)),
     "POSITION": Scalar("position", 2, 2, _string_to(t.INT, "POSITION", 2)),
-    "REGEXP_EXTRACT": Scalar("regexp_extract", 2, 3, _regexp_extract),
+    "SUBSTR": Scalar("substring", 2, 3, _string_to(t.VARCHAR, "SUBSTR", 1, (1, 2))),
+    "REGEXP_EXTRACT": Scalar("regexp_extract", 2, 3, _regexp_extract,
+                             constants=_regex_literals("REGEXP_EXTRACT", 1)),
+    "REGEXP_REPLACE": Scalar("regexp_replace", 3, 3,
+                             _may_be_null(_string_to(t.VARCHAR, "REGEXP_REPLACE", 3)),
+                             constants=_regex_literals("REGEXP_REPLACE", 1)),
+    "REGEXP": Scalar("regexp", 2, 2, _may_be_null(_string_to(t.BOOLEAN, "REGEXP", 2)),
+                     constants=_regex_literals("REGEXP", 1)),
     "SPLIT_INDEX": Scalar("split_index", 3, 3, _split_index),
+    "LOCATE": Scalar("locate", 2, 3, _string_to(t.INT, "LOCATE", 2, (2,))),
+    "LPAD": Scalar("lpad", 3, 3, _pad("LPAD")),
+    "RPAD": Scalar("rpad", 3, 3, _pad("RPAD")),
+    "INITCAP": Scalar("initcap", 1, 1, _string_to(t.VARCHAR, "INITCAP")),
+    "REVERSE": Scalar("reverse", 1, 1, _string_to(t.VARCHAR, "REVERSE")),
+    "PARSE_URL": Scalar("parse_url", 2, 3, _may_be_null(_string_to(t.VARCHAR, "PARSE_URL", 3)),
+                           constants=_parse_url_constants),
+    "STR_TO_MAP": Scalar("str_to_map", 1, 3, _str_to_map,
+                         constants=_regex_literals("STR_TO_MAP", 1, 2)),
+    "MD5": Scalar("md5", 1, 1, _string_to(t.VARCHAR, "MD5")),
+    "SHA256": Scalar("sha256", 1, 1, _string_to(t.VARCHAR, "SHA256")),
+    "UUID": Scalar("uuid", 0, 0, lambda a: t.VARCHAR.with_nullable(False)),
+    # JSON; JSON_VALUE's clauses are bound by the analyzer (json, path,
+    # returning type name, ON EMPTY kind, default, ON ERROR kind, default)
+    "JSON_VALUE": Scalar("json_value", 7, 7, lambda a: t.VARCHAR.with_nullable(True)),
+    "JSON_EXISTS": Scalar("json_exists", 2, 2, _string_to(t.BOOLEAN, "JSON_EXISTS", 2),
+                          constants=_json_path_literal("JSON_EXISTS")),
+    "JSON_QUERY": Scalar("json_query", 2, 2, _may_be_null(_string_to(t.VARCHAR, "JSON_QUERY", 2)),
+                         constants=_json_path_literal("JSON_QUERY")),
+    "IS JSON": Scalar("is_json", 2, 2, lambda a: "IS JSON takes a string" if not (
+        a[0].is_string or a[0].is_null) else t.BOOLEAN.with_nullable(False)),
     # numeric
     "ABS": Scalar("abs", 1, 1, _numeric_same("ABS")),
     "ROUND": Scalar("round", 1, 2, _round),
@@ -208,12 +387,14 @@ SCALARS: dict[str, Scalar] = {
     "LOG10": Scalar("log10", 1, 1, _double("LOG10")),
     "EXP": Scalar("exp", 1, 1, _double("EXP")),
     "SIGN": Scalar("sign", 1, 1, _numeric_same("SIGN")),
+    "TRUNCATE": Scalar("truncate", 1, 2, _truncate),
     # null-aware comparison (IS [NOT] DISTINCT FROM)
     "IS DISTINCT FROM": Scalar("is_distinct_from", 2, 2, _distinct),
     "IS NOT DISTINCT FROM": Scalar("is_not_distinct_from", 2, 2, _distinct),
     # null handling
     "COALESCE": Scalar("coalesce", 1, None, _coalesce),
     "NULLIF": Scalar("nullif", 2, 2, _nullif),
+    "IFNULL": Scalar("ifnull", 2, 2, _ifnull),
     "GREATEST": Scalar("greatest", 1, None, _greatest),
     "LEAST": Scalar("least", 1, None, _greatest),
     # time
@@ -224,10 +405,42 @@ SCALARS: dict[str, Scalar] = {
     "PROCTIME": Scalar("now", 0, 0, _proctime),
     "TO_TIMESTAMP": Scalar("to_timestamp", 1, 2, _to_timestamp),
     "TO_TIMESTAMP_LTZ": Scalar("to_timestamp_ltz", 1, 2, _to_timestamp_ltz),
-    "DATE_FORMAT": Scalar("date_format", 2, 2, _temporal_arg("DATE_FORMAT", t.VARCHAR)),
+    "DATE_FORMAT": Scalar("date_format", 2, 2, _temporal_arg("DATE_FORMAT", t.VARCHAR),
+                          constants=_pattern_literals("DATE_FORMAT", 1)),
+    "FROM_UNIXTIME": Scalar("from_unixtime", 1, 2, _from_unixtime,
+                            constants=_pattern_literals("FROM_UNIXTIME", 1)),
+    # UNIX_TIMESTAMP() is bound as UNIX_TIMESTAMP(NOW())
+    "UNIX_TIMESTAMP": Scalar("unix_timestamp", 1, 2, _string_to(t.BIGINT, "UNIX_TIMESTAMP", 2),
+                             constants=_pattern_literals("UNIX_TIMESTAMP", 1)),
+    "TO_DATE": Scalar("to_date", 1, 2, _may_be_null(_string_to(t.DATE, "TO_DATE", 2)),
+                      constants=_pattern_literals("TO_DATE", 1)),
+    "CONVERT_TZ": Scalar("convert_tz", 3, 3, _may_be_null(_string_to(t.VARCHAR, "CONVERT_TZ", 3)),
+                         constants=_zone_literals),
+    "TIMESTAMPADD": Scalar("timestampadd", 3, 3, _timestampadd,
+                           constants=_unit_literal("TIMESTAMPADD", (
+                               "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH",
+                               "QUARTER", "YEAR"))),
+    # FLOOR(ts TO unit), CEIL(ts TO unit): (unit, ts, type of ts), bound by the analyzer
+    "FLOOR TO": Scalar("floor_to", 3, 3, lambda a: a[1].plain().with_nullable(a[1].nullable)),
+    "CEIL TO": Scalar("ceil_to", 3, 3, lambda a: a[1].plain().with_nullable(a[1].nullable)),
     "DATE_TRUNC": Scalar("date_trunc", 2, 2, _temporal_arg("DATE_TRUNC", t.TIMESTAMP, 1)),
     "TIMESTAMPDIFF": Scalar("timestampdiff", 3, 3, _timestampdiff),
 }
+
+# Calls that read the clock or a random source: never folded or moved, and
+# called with the batch's row count when they take no arguments.
+NONDETERMINISTIC = frozenset(
+    {"NOW", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "CURRENT_DATE", "PROCTIME", "UUID"}
+)
+
+# Flink's shorthands for EXTRACT: HOUR(ts) is EXTRACT(HOUR FROM ts)
+EXTRACT_SHORTHANDS = {
+    "YEAR": "YEAR", "QUARTER": "QUARTER", "MONTH": "MONTH", "WEEK": "WEEK",
+    "DAYOFYEAR": "DAYOFYEAR", "DAYOFMONTH": "DAY", "DAYOFWEEK": "DAYOFWEEK", "HOUR": "HOUR",
+    "MINUTE": "MINUTE", "SECOND": "SECOND",
+}  # fmt: skip
+FLOOR_CEIL_UNITS = ("MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER",
+                    "YEAR")
 
 # Operators and special forms the analyzer builds directly (Call.fn values).
 OPERATORS = {
@@ -304,7 +517,7 @@ GROUP_WINDOW_PROPERTIES = {
 
 KNOWN_FUNCTIONS = sorted(
     set(SCALARS) | AGGREGATES | WINDOW_ONLY | set(GROUP_WINDOWS) | set(GROUP_WINDOW_PROPERTIES)
-    | {"CAST", "TRY_CAST", "EXTRACT", "IF"}
+    | set(EXTRACT_SHORTHANDS) | {"CAST", "TRY_CAST", "EXTRACT", "IF"}
 )
 
 
@@ -340,6 +553,8 @@ def render_call(fn: str, args: list[str], typ: SqlType) -> str:
         return f"-{args[0]}"
     if fn in ("IS DISTINCT FROM", "IS NOT DISTINCT FROM"):
         return f"({args[0]} {fn} {args[1]})"
+    if fn == "IS JSON":
+        return f"{args[0]} IS JSON {args[1].strip(chr(39))}"
     if fn.startswith("IS "):
         return f"{args[0]} {fn}"
     if fn in ("IN", "NOT IN"):
@@ -355,4 +570,12 @@ def render_call(fn: str, args: list[str], typ: SqlType) -> str:
         return "CASE " + " ".join(parts) + f" ELSE {args[-1]} END"
     if fn == "EXTRACT":
         return f"EXTRACT({args[0].strip(chr(39))} FROM {args[1]})"
+    if fn == "JSON_VALUE":
+        clauses = [f"RETURNING {args[2].strip(chr(39))}"]
+        for kind, default, on in ((args[3], args[4], "EMPTY"), (args[5], args[6], "ERROR")):
+            kind = kind.strip(chr(39))
+            clauses.append(f"{'DEFAULT ' + default if kind == 'DEFAULT' else kind} ON {on}")
+        return f"JSON_VALUE({args[0]}, {args[1]} {' '.join(clauses)})"
+    if fn in ("FLOOR TO", "CEIL TO"):
+        return f"{fn.split()[0]}({args[1]} TO {args[0].strip(chr(39))})"
     return f"{fn}({', '.join(args)})"

@@ -169,11 +169,9 @@ def substitute(expr: BoundExpr, exprs: tuple[BoundExpr, ...]) -> BoundExpr:
 
 
 def is_deterministic(expr: BoundExpr) -> bool:
-    return all(
-        not (isinstance(e, Call) and e.fn in ("NOW", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP",
-                                                "CURRENT_DATE", "PROCTIME"))
-        for e in walk(expr)
-    )
+    from compiler.functions import NONDETERMINISTIC
+
+    return all(not (isinstance(e, Call) and e.fn in NONDETERMINISTIC) for e in walk(expr))
 
 
 def expr_sql(expr: BoundExpr | AggCall | OverCall, qualifier: str | None = None) -> str:

@@ -343,6 +343,55 @@ case("types-insert-column-count",
      "INSERT INTO sink SELECT model_id FROM llm_requests;",
      "2:18", B, "INSERT INTO sink writes 2 columns but the query returns 1", at="SELECT")
 
+# ------------------------------------------------------------ built-in functions
+
+case("fn-bad-regex-literal",
+     "SELECT REGEXP(model_id, 'gpt-(4') FROM llm_requests;",
+     "1:25", B, ("REGEXP: invalid regular expression", "'gpt-(4'"), at="'gpt-(4'")
+case("fn-bad-regex-replace-literal",
+     "SELECT REGEXP_REPLACE(prompt_text, '[a-', '') FROM llm_requests;",
+     "1:36", B, "REGEXP_REPLACE: invalid regular expression", at="'[a-'")
+case("fn-bad-date-pattern-letter",
+     "SELECT DATE_FORMAT(event_time, 'yyyy-MM-dd q') FROM llm_requests;",
+     "1:32", B, ("DATE_FORMAT", "illegal pattern character 'q'"), at="'yyyy-MM-dd q'")
+case("fn-unterminated-date-pattern-quote",
+     "SELECT FROM_UNIXTIME(timestamp_ms / 1000, 'yyyy ''T') FROM llm_requests;",
+     "1:43", B, "unterminated quote", at="'yyyy ''T'")
+case("fn-unknown-time-zone",
+     "SELECT CONVERT_TZ('2024-01-01 00:00:00', 'UTC', 'Mars/Olympus') FROM llm_requests;",
+     "1:49", B, "unknown time zone 'Mars/Olympus'", at="'Mars/Olympus'")
+case("fn-floor-to-unknown-unit",
+     "SELECT FLOOR(event_time TO FORTNIGHT) FROM llm_requests;",
+     "1:8", B, "takes a unit of MILLISECOND, SECOND", at="FLOOR")
+case("fn-floor-to-of-a-string",
+     "SELECT FLOOR(model_id TO HOUR) FROM llm_requests;",
+     "1:14", B, "FLOOR takes a TIMESTAMP or DATE, got VARCHAR", at="model_id")
+case("fn-hour-of-a-number",
+     "SELECT HOUR(latency_ms) FROM llm_requests;",
+     "1:13", B, "HOUR takes a TIMESTAMP or DATE, got DOUBLE", at="latency_ms")
+case("fn-parse-url-unknown-part",
+     "SELECT PARSE_URL(prompt_text, 'DOMAIN') FROM llm_requests;",
+     "1:31", B, "PARSE_URL part must be one of HOST", at="'DOMAIN'")
+case("fn-from-unixtime-of-a-double",
+     "SELECT FROM_UNIXTIME(latency_ms) FROM llm_requests;",
+     "1:8", B, "FROM_UNIXTIME takes epoch seconds (an integer), got DOUBLE", at="FROM_UNIXTIME")
+case("fn-timestampadd-unknown-unit",
+     "SELECT TIMESTAMPADD(FORTNIGHT, 1, event_time) FROM llm_requests;",
+     "1:21", B, "TIMESTAMPADD takes a unit of", at="FORTNIGHT")
+case("fn-json-value-error-on-error",
+     "SELECT JSON_VALUE(prompt_text, '$.a' ERROR ON ERROR) FROM llm_requests;",
+     "1:8", U, ("ERROR ON ERROR is not supported", "DEFAULT <value> ON ERROR"), at="JSON_VALUE")
+case("fn-json-path-wildcard",
+     "SELECT JSON_QUERY(prompt_text, 'lax $.a[*].c') FROM llm_requests;",
+     "1:32", B, ("JSON_QUERY: JSON path", "is not supported"), at="'lax $.a[*].c'")
+case("fn-json-value-returning-timestamp",
+     "SELECT JSON_VALUE(prompt_text, '$.t' RETURNING TIMESTAMP) FROM llm_requests;",
+     "1:8", B, "JSON_VALUE cannot return TIMESTAMP(3)", at="JSON_VALUE")
+case("fn-lpad-wrong-count",
+     "SELECT LPAD(model_id, 4) FROM llm_requests;",
+     "1:8", B, "LPAD takes 3 argument(s), got 2", at="LPAD")
+
+
 # --------------------------------------------------------------------- aggregates
 
 case("agg-count-in-where",

@@ -351,11 +351,21 @@ class ExpressionBinder:
                 fail(self.diag, "BindError", "IF takes (condition, then, else)", node.span)
             return self.case(ast.Case(None, ((node.args[0], node.args[1]),), node.args[2],
                                       span=node.span), scope, where)
+        if name in functions.EXTRACT_SHORTHANDS:
+            return self.extract_shorthand(node, scope, where)
+        if (name in ("FLOOR", "CEIL") and len(node.args) == 2
+                and isinstance(node.args[1], ast.Literal) and node.args[1].kind == "keyword"):
+            return self.floor_ceil_to(node, scope, where)
+        if name == "JSON_VALUE" and len(node.args) == 7:
+            return self.json_value(node, scope, where)
+        if name == "UNIX_TIMESTAMP" and not node.args:
+            now = lg.Call("NOW", (), t.TIMESTAMP_LTZ.with_nullable(False), span=node.span)
+            return lg.Call(name, (now,), t.BIGINT.with_nullable(False), span=node.span)
         scalar = functions.SCALARS.get(name)
         if scalar is None:
             self.unknown_function(node)
         args_ast = list(node.args)
-        if name in ("DATE_TRUNC", "TIMESTAMPDIFF") and args_ast:
+        if name in ("DATE_TRUNC", "TIMESTAMPDIFF", "TIMESTAMPADD") and args_ast:
             unit = args_ast[0]
             if isinstance(unit, ast.Column) and unit.table is None:
                 args_ast[0] = ast.Literal(unit.name.upper(), "string", span=unit.span)
@@ -373,6 +383,12 @@ class ExpressionBinder:
             if not (isinstance(precision, lg.Const) and precision.value in (0, 3)):
                 fail(self.diag, "BindError", "TO_TIMESTAMP_LTZ precision must be 0 (seconds) or "
                                 "3 (milliseconds)", args_ast[1].span)
+        if scalar.constants is not None:
+            problem = scalar.constants([a.value if isinstance(a, lg.Const) else
+                                        functions.NOT_CONSTANT for a in args])
+            if problem is not None:
+                index, message = problem
+                fail(self.diag, "BindError", message, args_ast[index].span)
         if name == "DATE_TRUNC":
             args = (args[0], args[1])
         result = scalar.result([a.type for a in args] if name != "DATE_TRUNC"
@@ -380,6 +396,79 @@ class ExpressionBinder:
         if isinstance(result, str):
             fail(self.diag, "BindError", result, node.span)
         return lg.Call(name, args, result, span=node.span)
+
+    def temporal_operand(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        operand = self.expr(node.args[0], scope, where)
+        if not (operand.type.name in t.TEMPORALS or operand.type.is_null):
+            fail(self.diag, "BindError", f"{node.name} takes a TIMESTAMP or DATE, got "
+                            f"{operand.type.sql()}", node.args[0].span)
+        return operand
+
+    def extract_shorthand(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """HOUR(ts), DAYOFWEEK(ts), ...: EXTRACT(unit FROM ts), as Flink defines them."""
+        if len(node.args) != 1:
+            fail(self.diag, "BindError", f"{node.name} takes 1 argument(s), got "
+                            f"{len(node.args)}", node.span)
+        operand = self.temporal_operand(node, scope, where)
+        unit = functions.EXTRACT_SHORTHANDS[node.name]
+        return lg.Call("EXTRACT", (lg.Const(unit, t.VARCHAR), operand),
+                       t.BIGINT.with_nullable(operand.type.nullable), span=node.span)
+
+    def floor_ceil_to(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """FLOOR(ts TO unit) / CEIL(ts TO unit): (unit, ts, the type of ts)."""
+        unit_node = node.args[1]
+        unit = str(unit_node.value).upper()  # type: ignore[union-attr]
+        unit = {"MILLISECONDS": "MILLISECOND"}.get(unit, unit.rstrip("S") if unit != "S" else unit)
+        if unit not in functions.FLOOR_CEIL_UNITS:
+            fail(self.diag, "BindError", f"{node.name}(... TO unit) takes a unit of "
+                            + ", ".join(functions.FLOOR_CEIL_UNITS) + f"; got {unit_node.value}",
+                            unit_node.span)
+        operand = self.temporal_operand(node, scope, where)
+        if operand.type.name == "TIME" or (operand.type.name == "DATE" and unit in (
+                "MILLISECOND", "SECOND", "MINUTE", "HOUR")):
+            fail(self.diag, "UnsupportedError", f"{node.name}({operand.type.sql()} TO {unit}) "
+                            "is not supported; use a TIMESTAMP", node.span)
+        fn = f"{node.name} TO"
+        type_name = lg.Const(operand.type.sql(), t.VARCHAR)
+        result = functions.SCALARS[fn].result([t.VARCHAR, operand.type, t.VARCHAR])
+        return lg.Call(fn, (lg.Const(unit, t.VARCHAR), operand, type_name), result,  # type: ignore[arg-type]
+                       span=node.span)
+
+    def json_value(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """JSON_VALUE(json, path [RETURNING type] [NULL | DEFAULT x ON EMPTY]
+        [NULL | DEFAULT x ON ERROR]); the parser gives the clauses in a fixed order."""
+        json_ast, path_ast, returning_ast, empty_ast, empty_default_ast, error_ast, \
+            error_default_ast = node.args
+        json_arg, path = self.exprs((json_ast, path_ast), scope, where)
+        if not (json_arg.type.is_string or json_arg.type.is_null):
+            fail(self.diag, "BindError", f"JSON_VALUE takes JSON text (a string), got "
+                            f"{json_arg.type.sql()}", json_ast.span)
+        problem = functions.SCALARS["JSON_EXISTS"].constants(  # type: ignore[misc]
+            [None, path.value if isinstance(path, lg.Const) else functions.NOT_CONSTANT])
+        if problem is not None:
+            fail(self.diag, "BindError", problem[1].replace("JSON_EXISTS", "JSON_VALUE"),
+                 path_ast.span)
+        target = type_of(returning_ast.to, self.diag)  # type: ignore[attr-defined]
+        if target is None:
+            raise Abort
+        if target.name not in functions.JSON_RETURNING:
+            fail(self.diag, "BindError", f"JSON_VALUE cannot return {target.sql()}; use one of "
+                            + ", ".join(functions.JSON_RETURNING), returning_ast.span)
+        args: list[lg.BoundExpr] = [json_arg, path, lg.Const(target.name, t.VARCHAR)]
+        for kind_ast, default_ast, on in ((empty_ast, empty_default_ast, "EMPTY"),
+                                          (error_ast, error_default_ast, "ERROR")):
+            kind = str(kind_ast.value)  # type: ignore[attr-defined]
+            if kind == "ERROR":
+                fail(self.diag, "UnsupportedError", f"ERROR ON {on} is not supported: a sqlc "
+                                "pipeline keeps running on bad input; write NULL ON "
+                                f"{on} or DEFAULT <value> ON {on}", kind_ast.span)
+            default = self.expr(default_ast, scope, where)
+            if t.common_type(target, default.type) is None and not (
+                    target.is_string or default.type.is_null):
+                fail(self.diag, "BindError", f"JSON_VALUE's DEFAULT ON {on} is "
+                                f"{default.type.sql()}, not {target.sql()}", default_ast.span)
+            args += [lg.Const(kind, t.VARCHAR), default]
+        return lg.Call("JSON_VALUE", tuple(args), target.with_nullable(True), span=node.span)
 
     def refuse_non_scalar(self, node: ast.Call, where: str) -> None:
         """Window functions, aggregates and group windows are not scalar calls."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from compiler import logical as lg
 from compiler.codegen.text import literal
-from compiler.functions import OPERATORS, SCALARS
+from compiler.functions import NONDETERMINISTIC, OPERATORS, SCALARS
 
 
 class ExprEmitter:
@@ -36,7 +36,7 @@ class ExprEmitter:
             return f"sql.case_when([{conditions}], [{values}], {args[-1]})"
         if fn in ("IN", "NOT IN"):
             return f"sql.{OPERATORS[fn]}({args[0]}, [{', '.join(args[1:])}])"
-        if fn in ("NOW", "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "PROCTIME", "CURRENT_DATE"):
+        if fn in NONDETERMINISTIC and not expr.args:
             return f"sql.{SCALARS[fn].runtime}({self.batch}.num_rows)"
         if fn in OPERATORS:
             return f"sql.{OPERATORS[fn]}({', '.join(args)})"

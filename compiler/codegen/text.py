@@ -40,6 +40,8 @@ def docstring_safe(text: str) -> str:
 def literal(value: object) -> str:
     if value is None or isinstance(value, (bool, int, float, str)):
         return repr(value)
+    if isinstance(value, dict):  # a folded MAP (STR_TO_MAP of literals), item by item
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot emit literal {value!r}")
 
 

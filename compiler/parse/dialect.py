@@ -74,6 +74,11 @@ class SqlcParser(DdlParser):
         for name, builder in _SqlglotParser.FUNCTIONS.items()
         if name in ("COUNT",)
     }
+    # JSON_VALUE(json, path [RETURNING type] [behaviour ON EMPTY] [behaviour ON ERROR])
+    FUNCTION_PARSERS = {
+        **_SqlglotParser.FUNCTION_PARSERS,
+        "JSON_VALUE": lambda self: self._parse_sqlc_json_value(),
+    }
     # SESSION is a keyword, but GROUP BY SESSION(ts, gap) is a call (legacy group window)
     FUNC_TOKENS = {*_SqlglotParser.FUNC_TOKENS, TokenType.SESSION}
 
@@ -81,6 +86,36 @@ class SqlcParser(DdlParser):
         super().__init__(*args, **kwargs)
         # the frame bounds of the window being parsed, as written (see _parse_window)
         self._sqlc_bound_spans: list[Span] = []
+
+    def _parse_sqlc_json_value(self) -> exp.Expression:
+        """JSON_VALUE's clauses as plain arguments, in a fixed order: (json, path,
+        CAST(NULL AS returning type), ON EMPTY kind, its default, ON ERROR kind,
+        its default); a kind is the keyword NULL, ERROR or DEFAULT."""
+        json_arg = self._parse_bitwise()
+        self._match(TokenType.COMMA)
+        path = self._parse_bitwise()
+        returning: exp.Expression = exp.DataType.build("VARCHAR")
+        if self._match_text_seq("RETURNING"):
+            returning = self._parse_types() or returning
+        behaviour = {"EMPTY": [exp.var("NULL"), exp.Null()],
+                     "ERROR": [exp.var("NULL"), exp.Null()]}
+        while True:
+            if self._match(TokenType.NULL):
+                kind, default = "NULL", exp.Null()
+            elif self._match_text_seq("ERROR"):
+                kind, default = "ERROR", exp.Null()
+            elif self._match(TokenType.DEFAULT):
+                kind, default = "DEFAULT", self._parse_bitwise()
+            else:
+                break
+            self._match(TokenType.ON)
+            which = "EMPTY" if self._match_text_seq("EMPTY") else "ERROR"
+            if which == "ERROR" and not self._match_text_seq("ERROR"):
+                self.raise_error("Expected ON EMPTY or ON ERROR in JSON_VALUE")
+            behaviour[which] = [exp.var(kind), default]
+        cast = exp.Cast(this=exp.Null(), to=returning)
+        return exp.Anonymous(this="JSON_VALUE", expressions=[
+            json_arg, path, cast, *behaviour["EMPTY"], *behaviour["ERROR"]])
 
     # -- statements --------------------------------------------------------------
 

@@ -182,6 +182,9 @@ class ExpressionConverter:
             chars = node.args.get("expression")
             args = (self.expr(node.this),) + ((self.expr(chars),) if chars is not None else ())
             return ast.Call(name, args, span=span)
+        if isinstance(node, exp.Initcap):
+            # sqlglot adds its default word delimiters; Flink's INITCAP has one argument
+            return ast.Call("INITCAP", (self.expr(node.this),), span=span)
         if isinstance(node, exp.Case):
             return self.case(node, span)
         if isinstance(node, (exp.Cast, exp.TryCast)):
@@ -268,6 +271,10 @@ class ExpressionConverter:
                 return ast.IsNull(self.expr(node.this), span=span)
             if isinstance(target, exp.Boolean):
                 return ast.IsBool(self.expr(node.this), bool(target.this), span=span)
+            if isinstance(target, exp.JSON):  # IS JSON [VALUE | SCALAR | ARRAY | OBJECT]
+                kind = str(target.this or "VALUE").upper()
+                return ast.Call("IS JSON", (self.expr(node.this),
+                                            ast.Literal(kind, "keyword", span=span)), span=span)
             return self.fail(UnsupportedError, f"Unsupported IS expression: {node.sql()}", node)
         if isinstance(node, exp.In):
             if node.args.get("query"):

@@ -4,7 +4,7 @@ CEIL, FLOOR, POWER, SQRT, LN, LOG10, EXP, SIGN, ROUND)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
@@ -233,3 +233,35 @@ def round(x: Arg, d: int = 0) -> Column:
     if _is_integer(x):
         return _unary(lambda v: _round_int(v.astype(np.int64), d), x, np.int64)
     return _unary(lambda v: _round_float(v.astype(np.float64), d), x, np.float64)
+
+
+def _truncate_decimal(v: float, d: int) -> float:
+    if v != v or v in (float("inf"), float("-inf")):
+        return v
+    # Flink: BigDecimal.valueOf(v) (the shortest decimal form) cut toward zero
+    return float(Decimal(repr(v)).quantize(Decimal(1).scaleb(-d), rounding=ROUND_DOWN))
+
+
+def truncate(x: Arg, d: Arg = 0) -> Column:
+    """TRUNCATE(x[, d]): x cut toward zero to d decimal places (d < 0 zeroes
+    digits left of the point): TRUNCATE(42.324, 2) = 42.32,
+    TRUNCATE(-42.9) = -42.0, TRUNCATE(1255, -1) = 1250. Integers are computed
+    on int64 arrays; a DOUBLE is cut on its shortest decimal form, as Flink's
+    BigDecimal, one row at a time (numpy's binary x * 10**d would give
+    TRUNCATE(0.29, 2) = 0.28)."""
+    n = _length((x, d))
+    if isinstance(d, Column) or d is None or not _is_integer(x):
+        if d is None:
+            return _nulls(n, _null_dtype(x))
+        if _is_integer(x):
+            return _map_valid(lambda v, k: int(_truncate_int(np.array([v]), int(k))[0]),
+                              (x, d), np.int64)
+        return _map_valid(lambda v, k: _truncate_decimal(float(v), int(k)), (x, d), np.float64)
+    return _unary(lambda v: _truncate_int(v.astype(np.int64), int(d)), x, np.int64)
+
+
+def _truncate_int(v: np.ndarray, d: int) -> np.ndarray:
+    if d >= 0:
+        return v
+    step = 10 ** min(-d, 18)
+    return np.sign(v) * (np.abs(v) // step * step)

@@ -310,3 +310,9 @@ def greatest(*args: Arg) -> Column:
 def least(*args: Arg) -> Column:
     """LEAST(a, b, ...): NULL if any argument is NULL (Flink)."""
     return _extreme(np.minimum, args)
+
+
+def ifnull(a: Arg, replacement: Arg) -> Column:
+    """IFNULL(a, replacement): replacement where a is NULL (COALESCE of two;
+    Flink types the result NOT NULL when the replacement is)."""
+    return coalesce(a, replacement)

@@ -258,3 +258,161 @@ def similar_to(x: Arg, pattern: str) -> Column:
     )
     regex = re.compile(translated, re.DOTALL)
     return _map_valid(lambda s: regex.fullmatch(s) is not None, (x,), np.bool_)
+
+
+# ---------------------------------------------------------------------------
+# Flink's further string functions. Strings live in object arrays and numpy has
+# no vectorized form of these, so each runs Python's str/re per non-NULL row
+# (``_map_valid``); regular expressions are compiled once per pattern.
+
+
+def regex_error(pattern: str) -> str | None:
+    """Why a regular expression does not compile (None when it does): the
+    compiler reports it at a literal's position, as Flink's planner would fail
+    the job on its first row."""
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        return str(error)
+    return None
+
+
+def regexp(s: Arg, regex: Arg) -> Column:
+    """REGEXP(s, regex): TRUE if any (possibly empty) substring of s matches
+    (search, not full match); NULL for an invalid regex (Flink logs and
+    returns NULL)."""
+
+    def matches(text: str, pattern: str) -> bool | None:
+        compiled = _regex(pattern)
+        return None if compiled is None else compiled.search(text) is not None
+
+    return _map_valid(matches, (s, regex), np.bool_)
+
+
+def locate(needle: Arg, haystack: Arg, start: Arg = 1) -> Column:
+    """LOCATE(needle, haystack[, start]): 1-based position of the first
+    occurrence at or after ``start``; 0 if none, or if ``start`` is before 1
+    or past the end (Calcite ``position(seek, s, from)``)."""
+
+    def find(seek: str, text: str, begin: int) -> int:
+        begin = int(begin) - 1
+        if begin < 0 or begin > len(text):
+            return 0
+        return text.find(seek, begin) + 1
+
+    return _map_valid(find, (needle, haystack, start), np.int64)
+
+
+def _pad(text: str, length: int, pad: str, left: bool) -> str | None:
+    length = int(length)
+    if length < 0 or pad == "":
+        return None  # Flink: NULL, not an error
+    if len(text) >= length:
+        return text[:length]
+    need = length - len(text)
+    filler = (pad * (need // len(pad) + 1))[:need]
+    return filler + text if left else text + filler
+
+
+def lpad(s: Arg, length: Arg, pad: Arg) -> Column:
+    """LPAD(s, n, pad): s left-padded with repetitions of pad to n characters,
+    or cut to its first n characters; NULL for a negative n or an empty pad."""
+    return _map_valid(lambda v, k, p: _pad(v, k, p, True), (s, length, pad))
+
+
+def rpad(s: Arg, length: Arg, pad: Arg) -> Column:
+    """RPAD(s, n, pad): as LPAD, padding on the right."""
+    return _map_valid(lambda v, k, p: _pad(v, k, p, False), (s, length, pad))
+
+
+_WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def _initcap_word(match: re.Match) -> str:
+    word = match.group(0)
+    return word[0].upper() + word[1:].lower()  # ASCII only: the pattern is
+
+
+def initcap(s: Arg) -> Column:
+    """INITCAP(s): in each word (a run of ASCII letters and digits, as
+    Calcite) the first letter upper case and the others lower case; every
+    other character is kept and separates words."""
+    return _map_valid(lambda v: _WORD.sub(_initcap_word, v), (s,))
+
+
+def reverse(s: Arg) -> Column:
+    """REVERSE(s): the characters of s in reverse order."""
+    return _map_valid(lambda v: v[::-1], (s,))
+
+
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$",
+                  re.DOTALL)
+URL_PARTS = ("HOST", "PATH", "QUERY", "REF", "PROTOCOL", "AUTHORITY", "FILE", "USERINFO")
+
+
+def _url_part(url: str, part: str) -> str | None:
+    # java.net.URL's components (Flink's PARSE_URL): an absolute URL only
+    match = _URL.match(url)
+    if match is None:
+        return None
+    protocol, authority, path, query, ref = match.groups()
+    userinfo, _, hostport = (authority or "").rpartition("@")
+    host = hostport
+    if host.startswith("["):
+        host = host[: host.find("]") + 1]
+    elif ":" in host:
+        host = host.split(":", 1)[0]
+    values = {
+        "PROTOCOL": protocol.lower(),
+        "AUTHORITY": authority,
+        "USERINFO": userinfo or None,
+        "HOST": host if authority is not None else "",
+        "PATH": path,
+        "QUERY": query,
+        "REF": ref,
+        "FILE": path + ("?" + query if query is not None else ""),
+    }
+    return values.get(part)
+
+
+def parse_url(url: Arg, part: Arg, key: Arg = None) -> Column:
+    """PARSE_URL(url, part[, key]): part is HOST, PATH, QUERY, REF, PROTOCOL,
+    AUTHORITY, FILE or USERINFO, as java.net.URL splits the URL; NULL for an
+    unparsable URL or a missing part. With a key (part QUERY): the value of
+    the first ``key=value`` query parameter, NULL if absent."""
+    if key is None and not isinstance(key, Column):
+        return _map_valid(_url_part, (url, part))
+
+    def query_value(text: str, which: str, name: str) -> str | None:
+        if which != "QUERY":
+            return None
+        query = _url_part(text, "QUERY")
+        if query is None:
+            return None
+        match = re.search("(?:&|^)" + re.escape(name) + "=([^&]*)", query)
+        return None if match is None else match.group(1)
+
+    return _map_valid(query_value, (url, part, key))
+
+
+def str_to_map(s: Arg, pair_sep: Arg = ",", kv_sep: Arg = "=") -> Column:
+    """STR_TO_MAP(s[, pair_sep, kv_sep]): a MAP<STRING, STRING> from
+    ``k1=v1,k2=v2``; both separators are regular expressions (Flink). A pair
+    without the key-value separator maps its key to NULL; a later key wins."""
+
+    def split(text: str, pairs: str, kv: str) -> dict | None:
+        pair_re, kv_re = _regex(pairs), _regex(kv)
+        if pair_re is None or kv_re is None:
+            return None
+        if text == "":
+            return {}
+        pairs_ = pair_re.split(text)
+        while pairs_ and pairs_[-1] == "":
+            pairs_.pop()  # Java's String.split drops trailing empty strings
+        out: dict[str, str | None] = {}
+        for pair in pairs_:
+            pieces = kv_re.split(pair, maxsplit=1)
+            out[pieces[0]] = pieces[1] if len(pieces) > 1 else None
+        return out
+
+    return _map_valid(split, (s, pair_sep, kv_sep))

@@ -4,8 +4,10 @@ pinned by ``pin_now``)."""
 
 from __future__ import annotations
 
+import datetime
 import re
 import time
+import zoneinfo
 
 import numpy as np
 
@@ -151,49 +153,151 @@ def date_trunc(unit: str, ts: Arg) -> Column:
     return _result(np.asarray(out, dtype=np.int64), valid, n)
 
 
-_JAVA_TOKEN = re.compile(r"'([^']*)'|(y+|M+|d+|H+|h+|m+|s+|S+|a|E+|D+)|([A-Za-z])|([^A-Za-z']+)")
+# ---------------------------------------------------------------------------
+# Java SimpleDateFormat patterns (DATE_FORMAT, FROM_UNIXTIME, UNIX_TIMESTAMP,
+# TO_DATE), Locale US, UTC. A pattern is cut into tokens once; each token is
+# computed for the whole column with numpy (np.char for padding and joining).
 
-
-def _java_format_fields(pattern: str) -> tuple[str, list[str]]:
-    """Translate a Java date pattern to a str.format template over named fields."""
-    template, fields = [], []
-    for quoted, token, unknown, literal in _JAVA_TOKEN.findall(pattern):
-        if unknown:
-            raise ValueError(f"date pattern letter {unknown!r} is not supported in {pattern!r}")
-        if not token:  # literal text, 'quoted text', or '' (a quote)
-            text = literal or quoted or "'"
-            template.append(text.replace("{", "{{").replace("}", "}}"))
-            continue
-        letter, width = token[0], len(token)
-        name = {"y": "year", "M": "month", "d": "day", "H": "hour", "m": "minute",
-                "s": "second", "S": "milli", "h": "hour12", "a": "ampm", "E": "dayname",
-                "D": "dayofyear"}[letter]  # fmt: skip
-        fields.append(name)
-        if letter == "y" and width == 2:
-            template.append("{year2:02d}")
-            fields[-1] = "year2"
-        elif letter == "S":
-            template.append("{milli:03d}")
-        elif letter in "aE":
-            template.append("{" + name + "}")
-        elif letter == "M" and width >= 3:
-            template.append("{monthname}" if width == 3 else "{monthfull}")
-            fields[-1] = "monthname" if width == 3 else "monthfull"
-        else:
-            template.append("{" + name + ":0" + str(width) + "d}")
-    return "".join(template), fields
-
-
+_PATTERN_LETTERS = "GyYMLwWDdFEuaHkKhmsSzZX"
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _MONTHS_FULL = ["January", "February", "March", "April", "May", "June", "July", "August",
                 "September", "October", "November", "December"]  # fmt: skip
 _DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+_DAYS_FULL = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+
+
+def java_pattern(pattern: str) -> list[tuple[str, int] | str]:
+    """The tokens of a SimpleDateFormat pattern: (letter, count) for a field,
+    a str for literal text ('quoted' text, '' for a quote, any non-letter).
+    Raises ValueError where Java does (an unquoted letter that is not a
+    pattern letter, an unterminated quote)."""
+    tokens: list[tuple[str, int] | str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        if ch == "'":
+            if pattern.startswith("''", i):
+                tokens.append("'")
+                i += 2
+                continue
+            end = pattern.find("'", i + 1)
+            text = []
+            while end != -1 and pattern.startswith("''", end):  # '' inside quotes
+                text.append(pattern[i + 1:end] + "'")
+                i, end = end + 1, pattern.find("'", end + 2)
+            if end == -1:
+                raise ValueError(f"unterminated quote in date pattern {pattern!r}")
+            tokens.append("".join(text) + pattern[i + 1:end])
+            i = end + 1
+        elif ("a" <= ch <= "z") or ("A" <= ch <= "Z"):
+            if ch not in _PATTERN_LETTERS:
+                raise ValueError(f"illegal pattern character {ch!r} in date pattern {pattern!r}")
+            j = i
+            while j < n and pattern[j] == ch:
+                j += 1
+            tokens.append((ch, j - i))
+            i = j
+        else:
+            tokens.append(ch)
+            i += 1
+    return tokens
+
+
+def date_pattern_error(pattern: str) -> str | None:
+    """Why a date pattern is invalid (None if it is valid): for the compiler."""
+    try:
+        java_pattern(pattern)
+    except ValueError as error:
+        return str(error)
+    return None
+
+
+def _zfill(values: np.ndarray, width: int) -> np.ndarray:
+    return np.char.zfill(values.astype(np.int64).astype(str), width)
+
+
+def _weekday(days: np.ndarray) -> np.ndarray:
+    """Day of week, Sunday = 0 (1970-01-01 was a Thursday)."""
+    return (days + 4) % 7
+
+
+def _format_token(letter: str, count: int, ms: np.ndarray) -> np.ndarray:
+    days, year, month, day = _civil(ms)
+    in_day = np.mod(ms, MS_PER_DAY)
+    hour = in_day // MS_PER_HOUR
+    if letter == "G":
+        return np.where(year > 0, "AD", "BC").astype(str)
+    if letter in "yY":
+        if letter == "Y":  # week year (US weeks: Sunday first, week 1 holds Jan 1)
+            year = _civil((days - _weekday(days) + 6) * MS_PER_DAY)[1]
+        return _zfill(year % 100, 2) if count == 2 else _zfill(year, count)
+    if letter in "ML":
+        if count >= 4:
+            return np.array(_MONTHS_FULL)[month - 1]
+        if count == 3:
+            return np.array(_MONTHS)[month - 1]
+        return _zfill(month, count)
+    if letter == "w":
+        saturday = days - _weekday(days) + 6
+        sat_year_start = saturday.astype("datetime64[D]").astype("datetime64[Y]").astype(
+            "datetime64[D]").astype(np.int64)
+        return _zfill((saturday - sat_year_start) // 7 + 1, count)
+    if letter == "W":
+        first = days - (day - 1)
+        return _zfill((day - 1 + _weekday(first)) // 7 + 1, count)
+    if letter == "D":
+        year_start = days.astype("datetime64[D]").astype("datetime64[Y]").astype(
+            "datetime64[D]").astype(np.int64)
+        return _zfill(days - year_start + 1, count)
+    if letter == "d":
+        return _zfill(day, count)
+    if letter == "F":
+        return _zfill((day - 1) // 7 + 1, count)
+    if letter == "E":
+        return np.array(_DAYS_FULL if count >= 4 else _DAYS)[_weekday(days)]
+    if letter == "u":
+        return _zfill((_weekday(days) + 6) % 7 + 1, count)
+    if letter == "a":
+        return np.where(hour < 12, "AM", "PM").astype(str)
+    if letter == "H":
+        return _zfill(hour, count)
+    if letter == "k":
+        return _zfill(np.where(hour == 0, 24, hour), count)
+    if letter == "K":
+        return _zfill(hour % 12, count)
+    if letter == "h":
+        return _zfill((hour + 11) % 12 + 1, count)
+    if letter == "m":
+        return _zfill(in_day // MS_PER_MINUTE % 60, count)
+    if letter == "s":
+        return _zfill(in_day // MS_PER_SECOND % 60, count)
+    if letter == "S":
+        return _zfill(in_day % MS_PER_SECOND, count)
+    # time zones: sqlc's session time zone is UTC
+    text = {"z": "Coordinated Universal Time" if count >= 4 else "UTC", "Z": "+0000",
+            "X": "Z"}[letter]  # fmt: skip
+    return np.full(len(ms), text)
+
+
+def _format_ms(ms: np.ndarray, pattern: str) -> np.ndarray:
+    """Format epoch milliseconds with a SimpleDateFormat pattern: an object array."""
+    n = len(ms)
+    out = np.full(n, "", dtype=object)
+    pieces = [np.full(n, tok) if isinstance(tok, str) else _format_token(tok[0], tok[1], ms)
+              for tok in java_pattern(pattern)]
+    if pieces:
+        joined = pieces[0].astype(object)
+        for piece in pieces[1:]:
+            joined = joined + piece.astype(object)  # object + object: str concatenation
+        out[:] = joined
+    return out
 
 
 def date_format(ts: Arg, pattern: str, from_type: str | None = None) -> Column:
-    """DATE_FORMAT(ts, pattern) with a Java SimpleDateFormat pattern: yyyy yy
-    MM MMM dd HH hh mm ss SSS a E D and 'quoted literal' text; other
-    characters are literal. A VARCHAR argument is parsed as a timestamp first."""
+    """DATE_FORMAT(ts, pattern) with a Java SimpleDateFormat pattern, Locale
+    US, UTC: G y Y M L w W D d F E u a H k K h m s S z Z X, 'quoted text'
+    and '' for a quote; other characters are literal (see ``java_pattern``).
+    A VARCHAR argument is parsed as a timestamp first (NULL if it is not one)."""
     n = _length((ts,))
     if ts is None or pattern is None:
         return _nulls(n)
@@ -202,49 +306,230 @@ def date_format(ts: Arg, pattern: str, from_type: str | None = None) -> Column:
     valid = _valid((ts,), n)
     if valid is False:
         return _nulls(n)
-    template, fields = _java_format_fields(pattern)
+    return _result(_format_ms(_ms(ts, n, from_type), pattern), valid, n)
+
+
+def _parse_regex(pattern: str) -> tuple[re.Pattern, list[tuple[str, int]]]:
+    """A regex reading what SimpleDateFormat.parse reads (a prefix of the
+    text): numeric fields take any number of digits unless the next token is
+    another numeric field (then exactly ``count``); zones +hhmm, +hh:mm, Z."""
+    tokens = java_pattern(pattern)
+    parts, fields = [], []
+    for i, tok in enumerate(tokens):
+        if isinstance(tok, str):
+            parts.append(re.escape(tok))
+            continue
+        letter, count = tok
+        following = tokens[i + 1] if i + 1 < len(tokens) else None
+        adjacent = isinstance(following, tuple) and following[0] in "yYMdHhkKmsSDwWFu"
+        if letter in "Mz" and count >= 3 or letter in "EaGz":
+            names = {"M": "|".join(_MONTHS_FULL + _MONTHS), "E": "|".join(_DAYS_FULL + _DAYS),
+                     "a": "AM|PM", "G": "AD|BC", "z": "UTC|GMT|Z"}[letter]  # fmt: skip
+            parts.append(f"({names})")
+        elif letter in "ZX":
+            parts.append(r"(Z|[+-]\d\d:?(?:\d\d)?)")
+        else:
+            parts.append(f"(\\d{{{count}}})" if adjacent else r"(\d+)")
+        fields.append(tok)
+    return re.compile("".join(parts), re.IGNORECASE), fields
+
+
+def _parse_ms(text: str, pattern: str) -> int | None:
+    """Epoch ms of ``text`` read with the pattern (UTC unless it has a zone)."""
+    regex, fields = _parse_regex(pattern)
+    match = regex.match(text)
+    if match is None:
+        return None
+    v = {"y": 1970, "M": 1, "d": 1, "H": 0, "m": 0, "s": 0, "S": 0, "pm": 0, "h": None}
+    offset_ms = 0
+    for (letter, count), raw in zip(fields, match.groups()):
+        if letter in "yY":
+            year = int(raw)
+            v["y"] = year + 2000 if count == 2 and len(raw) <= 2 else year  # Java: near now
+        elif letter in "ML":
+            v["M"] = (int(raw) if raw.isdigit() else
+                      [m.lower() for m in _MONTHS].index(raw[:3].lower()) + 1)
+        elif letter in "dHmsS":
+            v[letter] = int(raw)
+        elif letter in "hK":
+            v["h"] = int(raw) % 12
+        elif letter == "k":
+            v["H"] = int(raw) % 24
+        elif letter == "a":
+            v["pm"] = raw.upper() == "PM"
+        elif letter in "ZX" and raw.upper() != "Z":
+            digits = raw[1:].replace(":", "")
+            minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) >= 4 else 0)
+            offset_ms = (1 if raw[0] == "+" else -1) * minutes * MS_PER_MINUTE
+    if v["h"] is not None:
+        v["H"] = v["h"] + (12 if v["pm"] else 0)
+    try:
+        day = datetime.date(v["y"], v["M"], v["d"]).toordinal() - _EPOCH_ORDINAL
+    except ValueError:
+        return None
+    if v["H"] > 23 or v["m"] > 59 or v["s"] > 59:
+        return None
+    return (day * MS_PER_DAY + v["H"] * MS_PER_HOUR + v["m"] * MS_PER_MINUTE
+            + v["s"] * MS_PER_SECOND + v["S"] - offset_ms)
+
+
+_EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
+DEFAULT_TIMESTAMP_FORMAT = "yyyy-MM-dd HH:mm:ss"
+
+
+def from_unixtime(seconds: Arg, pattern: Arg = DEFAULT_TIMESTAMP_FORMAT) -> Column:
+    """FROM_UNIXTIME(seconds[, pattern]): epoch seconds formatted with a
+    SimpleDateFormat pattern (default 'yyyy-MM-dd HH:mm:ss'), UTC."""
+    n = _length((seconds,))
+    valid = _valid((seconds, pattern), n)
+    if valid is False:
+        return _nulls(n)
+    ms = np.asarray(_full(seconds, n), dtype=np.int64) * MS_PER_SECOND
+    return _result(_format_ms(ms, pattern), valid, n)
+
+
+#: UNIX_TIMESTAMP of text that does not parse (Flink: Long.MIN_VALUE, not NULL)
+UNPARSABLE_SECONDS = -(2**63)
+
+
+def unix_timestamp(x: Arg, pattern: Arg = None) -> Column:
+    """UNIX_TIMESTAMP(text[, pattern]): epoch seconds of a date-time string
+    read with a SimpleDateFormat pattern (default 'yyyy-MM-dd HH:mm:ss'; a
+    zone in the text, pattern letter X or Z, wins over UTC); like Java's
+    parse, trailing text is ignored; text that does not parse is
+    -9223372036854775808 (Long.MIN_VALUE), as Flink. UNIX_TIMESTAMP() is
+    compiled as UNIX_TIMESTAMP(NOW()): a TIMESTAMP argument gives its epoch
+    seconds (floor)."""
+    n = _length((x,))
+    if _kind_of(x) in "iN" and pattern is None:
+        valid = _valid((x,), n)
+        if valid is False:
+            return _nulls(n, np.int64)
+        return _result(np.floor_divide(np.asarray(_full(x, n), dtype=np.int64), MS_PER_SECOND),
+                       valid, n)
+    fmt = DEFAULT_TIMESTAMP_FORMAT if pattern is None else pattern
+
+    def seconds(text: str, p: str) -> int:
+        ms = _parse_ms(text, p)
+        return UNPARSABLE_SECONDS if ms is None else ms // MS_PER_SECOND
+
+    return _map_valid(seconds, (x, fmt), np.int64)
+
+
+def to_date(x: Arg, pattern: Arg = None) -> Column:
+    """TO_DATE(text[, pattern]): the DATE (days since 1970-01-01) of text read
+    with a SimpleDateFormat pattern (default 'yyyy-MM-dd'); NULL if it does
+    not parse."""
+    fmt = "yyyy-MM-dd" if pattern is None else pattern
+
+    def days(text: str, p: str) -> int | None:
+        ms = _parse_ms(text, p)
+        return None if ms is None else ms // MS_PER_DAY
+
+    return _map_valid(days, (x, fmt), np.int64)
+
+
+# Java's three-letter zone ids (ZoneId.SHORT_IDS, which TimeZone.getTimeZone reads)
+_SHORT_ZONE_IDS = {
+    "ACT": "Australia/Darwin", "AET": "Australia/Sydney", "AGT": "America/Argentina/Buenos_Aires",
+    "ART": "Africa/Cairo", "AST": "America/Anchorage", "BET": "America/Sao_Paulo",
+    "BST": "Asia/Dhaka", "CAT": "Africa/Harare", "CNT": "America/St_Johns",
+    "CST": "America/Chicago", "CTT": "Asia/Shanghai", "EAT": "Africa/Addis_Ababa",
+    "ECT": "Europe/Paris", "IET": "America/Indiana/Indianapolis", "IST": "Asia/Kolkata",
+    "JST": "Asia/Tokyo", "MIT": "Pacific/Apia", "NET": "Asia/Yerevan", "NST": "Pacific/Auckland",
+    "PLT": "Asia/Karachi", "PNT": "America/Phoenix", "PRT": "America/Puerto_Rico",
+    "PST": "America/Los_Angeles", "SST": "Pacific/Guadalcanal", "VST": "Asia/Ho_Chi_Minh",
+    "EST": "-05:00", "MST": "-07:00", "HST": "-10:00",
+}  # fmt: skip
+_CUSTOM_ZONE = re.compile(r"(?:GMT|UTC)?([+-])(\d{1,2})(?::?(\d\d))?")
+
+
+def time_zone(name: str) -> datetime.tzinfo | None:
+    """The zone of a Java time-zone id: a region ('America/Los_Angeles'), a
+    three-letter id ('PST'), 'UTC'/'GMT', or a custom 'GMT-08:00'; None if
+    unknown."""
+    name = _SHORT_ZONE_IDS.get(name, name)
+    if name in ("UTC", "GMT", "Z"):
+        return datetime.timezone.utc
+    custom = _CUSTOM_ZONE.fullmatch(name)
+    if custom is not None:
+        sign, hours, minutes = custom.groups()
+        delta = datetime.timedelta(hours=int(hours), minutes=int(minutes or 0))
+        return datetime.timezone(-delta if sign == "-" else delta)
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def convert_tz(text: Arg, tz_from: Arg, tz_to: Arg) -> Column:
+    """CONVERT_TZ(text, from, to): the 'yyyy-MM-dd HH:mm:ss' date-time in zone
+    ``from`` written in zone ``to``; NULL if the text does not parse or a
+    zone is unknown. Daylight-saving offsets differ per instant, so each
+    non-NULL row is converted with zoneinfo in Python."""
+
+    def convert(value: str, a: str, b: str) -> str | None:
+        source, target = time_zone(a), time_zone(b)
+        local_ms = _parse_ms(value, DEFAULT_TIMESTAMP_FORMAT)
+        if source is None or target is None or local_ms is None:
+            return None
+        local = datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=local_ms)
+        instant = local.replace(tzinfo=source).astimezone(target)
+        return instant.strftime("%Y-%m-%d %H:%M:%S")
+
+    return _map_valid(convert, (text, tz_from, tz_to))
+
+
+# ---------------------------------------------------------------------------
+# FLOOR(ts TO unit), CEIL(ts TO unit)
+
+TIME_UNITS = ("MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER",
+              "YEAR")
+
+
+def _round_to(unit: str, ts: Arg, from_type: str | None, up: bool) -> Column:
+    n = _length((ts,))
+    valid = _valid((ts,), n)
+    if valid is False:
+        return _nulls(n, np.int64)
     ms = _ms(ts, n, from_type)
-    days, year, month, day = _civil(ms)
-    in_day = np.mod(ms, MS_PER_DAY)
-    hour = in_day // MS_PER_HOUR
-    parts: dict[str, list] = {}
-    for name in set(fields):
-        if name == "year":
-            parts[name] = year.tolist()
-        elif name == "year2":
-            parts[name] = (year % 100).tolist()
-        elif name == "month":
-            parts[name] = month.tolist()
-        elif name == "monthname":
-            parts[name] = [_MONTHS[m - 1] for m in month.tolist()]
-        elif name == "monthfull":
-            parts[name] = [_MONTHS_FULL[m - 1] for m in month.tolist()]
-        elif name == "day":
-            parts[name] = day.tolist()
-        elif name == "hour":
-            parts[name] = hour.tolist()
-        elif name == "hour12":
-            parts[name] = ((hour + 11) % 12 + 1).tolist()
-        elif name == "ampm":
-            parts[name] = ["AM" if h < 12 else "PM" for h in hour.tolist()]
-        elif name == "minute":
-            parts[name] = (in_day // MS_PER_MINUTE % 60).tolist()
-        elif name == "second":
-            parts[name] = (in_day // MS_PER_SECOND % 60).tolist()
-        elif name == "milli":
-            parts[name] = (in_day % MS_PER_SECOND).tolist()
-        elif name == "dayname":
-            parts[name] = [_DAYS[d] for d in ((days + 4) % 7).tolist()]
-        elif name == "dayofyear":
-            parts[name] = extract("DAYOFYEAR", Column(ms)).values.tolist()
-    names = sorted(parts)
-    fmt = template.format_map
-    out = [fmt(dict(zip(names, row))) for row in zip(*(parts[k] for k in names))] if names else [
-        template.replace("{{", "{").replace("}}", "}")
-    ] * n
-    values = np.empty(n, dtype=object)
-    values[:] = out
-    return _result(values, valid, n)
+    u = _unit(unit)
+    if u in _UNIT_MS and u != "WEEK":
+        step = _UNIT_MS[u]
+        out = -np.floor_divide(-ms, step) * step if up else np.floor_divide(ms, step) * step
+    elif u in ("WEEK", "MONTH", "QUARTER", "YEAR"):
+        # Calcite's julianDateFloor, as Flink: on the date alone, so that
+        # CEIL('2024-03-01 10:00' TO MONTH) is 2024-03-01 00:00; weeks start on Sunday
+        days, year, month, day = _civil(ms)
+        if u == "WEEK":
+            dow = _weekday(days)
+            start = days - dow + (7 * (dow > 0) if up else 0)
+        else:
+            months = (year - 1970) * 12 + (month - 1)
+            per = {"MONTH": 1, "QUARTER": 3, "YEAR": 12}[u]
+            first = months - (month - 1) % per if per != 12 else months - (month - 1)
+            if up:
+                is_first = (day == 1) & ((month - 1) % per == 0)
+                first = np.where(is_first, first, first + per)
+            start = first.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+        out = start * MS_PER_DAY
+    else:
+        raise ValueError(f"FLOOR/CEIL unit {unit!r} is not supported")
+    if from_type is not None and base_type(from_type) == "DATE":
+        out = np.floor_divide(out, MS_PER_DAY)
+    return _result(np.asarray(out, dtype=np.int64), valid, n)
+
+
+def floor_to(unit: str, ts: Arg, from_type: str | None = None) -> Column:
+    """FLOOR(ts TO unit): the start of ts's unit (MILLISECOND .. YEAR; WEEK
+    starts on Sunday, as Flink). ``from_type='DATE'`` for a DATE (days)."""
+    return _round_to(unit, ts, from_type, False)
+
+
+def ceil_to(unit: str, ts: Arg, from_type: str | None = None) -> Column:
+    """CEIL(ts TO unit): ts itself on a unit boundary, else the next one.
+    WEEK, MONTH, QUARTER and YEAR look at the date alone, as Flink does."""
+    return _round_to(unit, ts, from_type, True)
 
 
 def _months_between(later: np.ndarray, earlier: np.ndarray) -> np.ndarray:
@@ -360,6 +645,9 @@ def to_timestamp(x: Arg, pattern: str | None = None) -> Column:
             return None
 
     return _map_valid(parse, (x,), np.int64)
+
+
+_JAVA_TOKEN = re.compile(r"'([^']*)'|(y+|M+|d+|H+|h+|m+|s+|S+|a|E+|D+)|([A-Za-z])|([^A-Za-z']+)")
 
 
 def _java_parse_regex(pattern: str) -> tuple[re.Pattern, list[str]]:

@@ -1,0 +1,113 @@
+"""Flink's string, hash, numeric and time built-ins against DuckDB's functions
+of the same meaning, on hypothesis-generated columns with NULLs (the harness
+of test_scalar_duckdb.py). Where the two differ (FLOOR TO WEEK starts on
+Sunday in Flink, on Monday in DuckDB; US week numbers), the Flink rule is in
+tests/test_builtin_functions.py with the documentation's values."""
+
+from __future__ import annotations
+
+import hypothesis.strategies as st
+from hypothesis import example, given
+
+from runtime_lib import functions as sql
+
+from .conftest import col
+from .test_scalar_duckdb import SETTINGS, ints, rows, run, texts, timestamps
+
+small = st.one_of(st.none(), st.integers(0, 12))
+pads = st.one_of(st.none(), st.text(alphabet="ab*", min_size=1, max_size=3))
+seconds = st.one_of(st.none(), st.integers(-2_208_988_800, 4_102_444_800))
+doubles = st.one_of(st.none(), st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False))
+
+
+@SETTINGS
+@given(rows(texts, texts))
+@example((["abcab", None, "xyz"], ["ab", "a", ""]))
+def test_regexp_and_locate(duck, data):
+    run(duck, lambda a: sql.regexp_replace(a, "a|b", "Z"), "regexp_replace(a, 'a|b', 'Z', 'g')",
+        ["VARCHAR"], data[:1])
+    run(duck, lambda a: sql.regexp(a, "a.b"), "regexp_matches(a, 'a.b')", ["VARCHAR"], data[:1])
+    run(duck, lambda a, b: sql.locate(b, a), "strpos(a, b)", ["VARCHAR", "VARCHAR"], data)
+
+
+@SETTINGS
+@given(rows(texts, small, pads))
+@example((["hi", "hi", None], [4, 1, 3], ["??", "??", "x"]))
+def test_lpad_rpad(duck, data):
+    types = ["VARCHAR", "BIGINT", "VARCHAR"]
+    run(duck, sql.lpad, "lpad(a, b::INT, c)", types, data)
+    run(duck, sql.rpad, "rpad(a, b::INT, c)", types, data)
+
+
+@SETTINGS
+@given(rows(texts, texts))
+def test_reverse_hashes_ifnull(duck, data):
+    run(duck, sql.reverse, "reverse(a)", ["VARCHAR"], data[:1])
+    run(duck, sql.md5, "md5(a)", ["VARCHAR"], data[:1])
+    run(duck, sql.sha256, "sha256(a)", ["VARCHAR"], data[:1])
+    run(duck, sql.ifnull, "ifnull(a, b)", ["VARCHAR", "VARCHAR"], data)
+
+
+@SETTINGS
+@given(rows(ints))
+def test_truncate_integers(duck, data):
+    run(duck, lambda a: sql.truncate(a, -2), "(trunc(a / 100) * 100)::BIGINT", ["BIGINT"], data)
+
+
+@SETTINGS
+@given(rows(doubles))
+def test_truncate_doubles(duck, data):
+    run(duck, sql.truncate, "trunc(a)", ["DOUBLE"], data)
+
+
+@SETTINGS
+@given(rows(timestamps))
+@example(([0, -1, 780671655678, None],))
+def test_floor_ceil_to_against_date_trunc(duck, data):
+    for unit in ("SECOND", "MINUTE", "HOUR", "DAY", "MONTH", "QUARTER", "YEAR"):
+        run(duck, lambda a, u=unit: sql.floor_to(u, a),
+            f"epoch_ms(date_trunc('{unit.lower()}', a))", ["TIMESTAMP"], data)
+    for unit in ("SECOND", "MINUTE", "HOUR", "DAY"):
+        expr = (f"epoch_ms(CASE WHEN date_trunc('{unit.lower()}', a) = a THEN a "
+                f"ELSE date_trunc('{unit.lower()}', a) + INTERVAL 1 {unit} END)")
+        run(duck, lambda a, u=unit: sql.ceil_to(u, a), expr, ["TIMESTAMP"], data)
+
+
+@SETTINGS
+@given(rows(timestamps, small))
+def test_timestampadd(duck, data):
+    run(duck, lambda n, a: sql.timestampadd("HOUR", n, a), "epoch_ms(b + a * INTERVAL 1 HOUR)",
+        ["BIGINT", "TIMESTAMP"], [data[1], data[0]])
+    run(duck, lambda n, a: sql.timestampadd("MONTH", n, a), "epoch_ms(b + a * INTERVAL 1 MONTH)",
+        ["BIGINT", "TIMESTAMP"], [data[1], data[0]])
+
+
+FORMATS = [  # SimpleDateFormat pattern, the same as a DuckDB strftime format
+    ("yyyy-MM-dd HH:mm:ss", "%Y-%m-%d %H:%M:%S"),
+    ("yy/M/d H:m:s.SSS", "%y/%-m/%-d %-H:%-M:%-S.%g"),
+    ("EEE, MMM dd hh a", "%a, %b %d %I %p"),
+    ("EEEE MMMM DDD", "%A %B %j"),
+    ("'week' u", "week %u"),
+]
+
+
+@SETTINGS
+@given(rows(timestamps))
+@example(([0, 780671655678, None, 1735603200000],))
+def test_date_format_against_strftime(duck, data):
+    for java, duck_format in FORMATS:
+        run(duck, lambda a, p=java: sql.date_format(a, p), f"strftime(a, '{duck_format}')",
+            ["TIMESTAMP"], data)
+
+
+@SETTINGS
+@given(rows(seconds))
+def test_from_unixtime(duck, data):
+    run(duck, sql.from_unixtime, "strftime(to_timestamp(a), '%Y-%m-%d %H:%M:%S')", ["BIGINT"],
+        data)
+
+
+def test_unix_timestamp_roundtrips_from_unixtime():
+    values = [0, 44, -1, 780671655, None]
+    text = sql.from_unixtime(col(values, "BIGINT"))
+    assert sql.unix_timestamp(text).to_pylist() == values
