@@ -130,19 +130,38 @@ class Outcome:
 
 def interrupted_runs(cmd: list[str], restarts: int, rng: random.Random, sig: int,
                      window: tuple[float, float], after_kill=None,
-                     timeout: float = 300.0, env: dict[str, str] | None = None) -> int:
+                     timeout: float = 300.0, env: dict[str, str] | None = None,
+                     checkpoints: Path | None = None) -> int:
     """``restarts`` runs of ``cmd`` (unbounded: they never end by themselves),
     each sent ``sig`` after a random delay in ``window`` seconds. Returns the
-    number of interruptions; ``after_kill()`` is called after each run."""
+    number of interruptions; ``after_kill()`` is called after each run.
+
+    With ``checkpoints`` (the runs' --checkpoint-dir), a run that has taken no
+    checkpoint of its own when its delay is up is interrupted up to 0.5 s
+    after its first one instead: on a loaded machine a start (imports, cached
+    kernels, connecting, restoring) takes 2-3 s, and kills that all fall into
+    starts test nothing but the last run. Every fourth run keeps its delay
+    whatever it did, so that some interruptions still hit a start or a
+    restore."""
     for attempt in range(restarts):
+        before = _last_checkpoint(checkpoints)
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                 env=env)
+        delay, extra = rng.uniform(*window), rng.uniform(0.0, 0.5)
         try:
-            proc.wait(timeout=rng.uniform(*window))
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            if checkpoints is not None and attempt % 4 != 3:
+                began = time.monotonic()
+                while (proc.poll() is None and _last_checkpoint(checkpoints) <= before
+                       and time.monotonic() - began < 60):
+                    time.sleep(0.02)
+                if proc.poll() is None and _last_checkpoint(checkpoints) > before:
+                    time.sleep(extra)
+        if proc.poll() is not None:
             raise AssertionError(f"run {attempt} ended by itself ({proc.returncode}): "
                                  f"{proc.stderr.read().decode()[-2000:]}")
-        except subprocess.TimeoutExpired:
-            proc.send_signal(sig)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=timeout)
         if proc.returncode not in (0, -signal.SIGKILL):
             raise AssertionError(f"run {attempt} exited {proc.returncode}: "
@@ -152,6 +171,14 @@ def interrupted_runs(cmd: list[str], restarts: int, rng: random.Random, sig: int
         if after_kill is not None:
             after_kill()
     return restarts
+
+
+def _last_checkpoint(directory: Path | None) -> int:
+    """The id of the newest complete checkpoint in ``directory`` (0: none)."""
+    if directory is None or not directory.is_dir():
+        return 0
+    return max((int(d.name[4:]) for d in directory.glob("chk-*")
+                if d.name[4:].isdigit() and (d / "MANIFEST.json").exists()), default=0)
 
 
 class _Producer(threading.Thread):
@@ -248,7 +275,8 @@ def kill_test(kafka, workdir: Path, query: str, sink: str, copies: int, restarts
     producer = _Producer(kafka, batches, seconds=restarts * sum(window) / 2 * 0.8)
     producer.start()
     began = time.monotonic()
-    hit = interrupted_runs(cmd, restarts, random.Random(seed), sig, window, after_run, env=env)
+    hit = interrupted_runs(cmd, restarts, random.Random(seed), sig, window, after_run, env=env,
+                           checkpoints=checkpoints)
     producer.join()
     if producer.error is not None:
         raise producer.error
