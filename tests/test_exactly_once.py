@@ -12,6 +12,10 @@ On tansu, records of aborted transactions reach read_committed consumers
 (tests/services/README.md): such duplicates are counted apart (``aborted``)
 and only they may remain; against a broker that hides them
 (SQLC_TEST_KAFKA_BOOTSTRAP), none may.
+
+The PostgreSQL sink (each query compiled as ``INSERT INTO`` a table of its own,
+no key for an append-only result, so a row written twice is an extra row)
+has no such exception: its table must hold exactly the reference rows.
 """
 
 from __future__ import annotations
@@ -25,25 +29,34 @@ from tests.exactly_once import QUERIES, kill_test
 EVENTS_COPIES = 4  # 4 x 4,998 sample events
 
 
-@pytest.mark.parametrize("sink", ["file", "kafka"])
+@pytest.fixture
+def server(request, sink):
+    """The PostgreSQL server for the postgres sink (started only for it)."""
+    return request.getfixturevalue("postgres") if sink == "postgres" else None
+
+
+@pytest.mark.parametrize("sink", ["file", "kafka", "postgres"])
 @pytest.mark.parametrize("query", list(QUERIES))
-def test_sigkill_loses_and_duplicates_nothing(kafka_broker, tmp_path, query, sink):
+def test_sigkill_loses_and_duplicates_nothing(kafka_broker, server, tmp_path, query, sink):
     outcome = kill_test(kafka_broker, tmp_path, query, sink, EVENTS_COPIES, restarts=3,
-                        seed=sum(map(ord, query + sink)))
-    print(outcome.row())
+                        seed=sum(map(ord, query + sink)), postgres=server)
+    print(outcome.row(), *outcome.notes, sep="\n  ")
     assert outcome.expected > 0
     assert outcome.lost == 0, outcome.row()
-    if kafka_broker.is_tansu:
+    if sink == "postgres":
+        assert outcome.duplicated == 0, outcome.row()
+    elif kafka_broker.is_tansu:
         assert outcome.duplicated == outcome.aborted, outcome.row()
     else:
         assert outcome.duplicated == 0, outcome.row()
 
 
-@pytest.mark.parametrize("query", ["tumble", "group_by"])
-def test_sigterm_restarts_replay_nothing(kafka_broker, tmp_path, query):
+@pytest.mark.parametrize(("query", "sink"), [("tumble", "kafka"), ("group_by", "kafka"),
+                                           ("session", "postgres")])
+def test_sigterm_restarts_replay_nothing(kafka_broker, server, tmp_path, query, sink):
     """A graceful stop takes a savepoint: nothing lost, nothing written twice,
     not even on tansu (no transaction is left to abort)."""
-    outcome = kill_test(kafka_broker, tmp_path, query, "kafka", EVENTS_COPIES, restarts=3,
-                        sig=signal.SIGTERM, seed=7)
-    print(outcome.row())
+    outcome = kill_test(kafka_broker, tmp_path, query, sink, EVENTS_COPIES, restarts=3,
+                        sig=signal.SIGTERM, seed=7, postgres=server)
+    print(outcome.row(), *outcome.notes, sep="\n  ")
     assert (outcome.lost, outcome.duplicated) == (0, 0), outcome.row()

@@ -330,7 +330,8 @@ class SessionWindowAggregate(WindowAggregate):
 def assign_sessions(parts, ts, wm, gap, delay, head, nxt, n_start, n_end, n_parent, n_open, n_part,
                     n_used, row_node, closed, n_closed):
     """Rows in arrival order; for each row: close the partition's open sessions
-    whose ``end - 1 + delay <= wm[i]`` (appended to ``closed``), then merge every
+    whose ``end - 1 + delay <= wm[i]`` (appended to ``closed``; sessions fired
+    since they were chained are only unlinked), then merge every
     open session that overlaps or touches ``[ts, ts + gap)`` together with the
     row, or open a new session, or mark the row late (``row_node = -1``) when its
     own window ``[ts, ts + gap)`` is already due. Sessions are nodes of a
@@ -348,9 +349,11 @@ def assign_sessions(parts, ts, wm, gap, delay, head, nxt, n_start, n_end, n_pare
         while node >= 0:
             nx = nxt[node]
             if n_end[node] - 1 + delay <= w:
-                n_open[node] = False
-                closed[n_closed] = node
-                n_closed += 1
+                # a session _fire() fired stays chained until now: unlinked, not closed again
+                if n_open[node]:
+                    n_open[node] = False
+                    closed[n_closed] = node
+                    n_closed += 1
                 if prev < 0:
                     head[p] = nx
                 else:
