@@ -4,7 +4,8 @@ A pipeline reading a three-partition topic is killed with SIGKILL (or stopped
 with SIGTERM) at random moments and restarted with the same --checkpoint-dir;
 its final sink content must equal an uninterrupted run's: nothing lost,
 nothing duplicated. This is the reduced form for CI (20,000 events, 3
-interruptions per case); the full form (200,000 events, 20 kills) is
+interruptions per case, 12 of the 18 query/sink pairs); the full form
+(200,000 events, 20 kills, every pair) is
 
     .venv/bin/python -m tests.exactly_once --events 200000 --kills 20
 
@@ -35,8 +36,15 @@ def server(request, sink):
     return request.getfixturevalue("postgres") if sink == "postgres" else None
 
 
-@pytest.mark.parametrize("sink", ["file", "kafka", "postgres"])
-@pytest.mark.parametrize("query", list(QUERIES))
+#: CI's share of the full matrix (every query x every sink, ``python -m
+#: tests.exactly_once``): every query into Kafka, the hardest sink, and each of
+#: the other sinks under half of the queries
+CASES = ([(query, "kafka") for query in QUERIES]
+         + [(query, "file") for query in ("tumble_changes", "session", "interval_join")]
+         + [(query, "postgres") for query in ("filter", "tumble", "group_by")])
+
+
+@pytest.mark.parametrize(("query", "sink"), CASES)
 def test_sigkill_loses_and_duplicates_nothing(kafka_broker, server, tmp_path, query, sink):
     outcome = kill_test(kafka_broker, tmp_path, query, sink, EVENTS_COPIES, restarts=3,
                         seed=sum(map(ord, query + sink)), postgres=server)
