@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from compiler import ast
+from compiler import ast, functions
 from compiler import logical as lg
 from compiler import types as t
 from compiler.analyze.expressions import ExpressionBinder
@@ -19,8 +19,9 @@ from compiler.analyze.join_conditions import (
     rowtime_columns,
 )
 from compiler.analyze.scope import Bound, Scope, ScopeField, fail
+from compiler.analyze.syntax import iter_ast
 from compiler.catalog import Catalog, SourceDef, ViewDef
-from compiler.errors import Diagnostics, Source
+from compiler.errors import Diagnostics, Source, Span
 
 
 def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound, right: Bound
@@ -50,7 +51,9 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
     right_rel = rel.right
     if isinstance(right_rel, ast.TableRef):
         obj = catalog.get(right_rel.name)
-        lookup = isinstance(obj, SourceDef) and obj.kind == "TABLE"
+        # a lookup join where the query says so, or the table is no stream (Flink)
+        lookup = isinstance(obj, SourceDef) and obj.kind == "TABLE" and (
+            right_rel.system_time is not None or not obj.is_stream)
         if right_rel.system_time is not None:
             _system_time(binder, right_rel, obj, lookup, left.scope)
     equi = equi_keys(condition, width)
@@ -128,11 +131,13 @@ def _lookup_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, tabl
     right_keys = {r for _, r in equi}
     key_cols = [i for i, c in enumerate(table.columns) if c.name in table.primary_key]
     if not equi:
+        key = (table.primary_key or ("id",))[0]
         fail(diag, 
             "BindError",
             f"a join with lookup table '{table.name}' needs an equality on its key, e.g. "
-            f"ON {left_name}.{(table.primary_key or ('id',))[0]} = "
-            f"{table_rel.alias or table.name}.{(table.primary_key or ('id',))[0]}",
+            # a comma join takes its condition from WHERE
+            + ("WHERE" if rel.kind == "CROSS" else "ON")
+            + f" {left_name}.{key} = {table_rel.alias or table.name}.{key}",
             rel.span,
         )
     if key_cols and not set(key_cols) <= right_keys:
@@ -256,3 +261,93 @@ def time_bounds_into_join(diag: Diagnostics, bound: Bound, predicate: lg.BoundEx
     out = Scope.of(new_join.schema, None)
     scope = Scope([replace(f, type=o.type) for f, o in zip(bound.scope.fields, out.fields)])
     return Bound(new_join, scope, bound.window), lg.conjoin(rest)
+
+
+# ------------------------------------------------------------------ comma joins
+
+
+def comma_spine(rel: ast.Relation) -> list[ast.Join]:
+    """The joins of a FROM item's left spine (``FROM a, b, c`` is
+    ``(a CROSS b) CROSS c``), bottom first, down to the first join whose left
+    side an outer join pads with NULLs (RIGHT, FULL) or that is no join; empty
+    when none of them is a comma or CROSS join."""
+    spine: list[ast.Join] = []
+    node = rel
+    while isinstance(node, ast.Join) and node.kind in ("INNER", "CROSS", "LEFT"):
+        spine.append(node)
+        node = node.left
+    if not any(j.kind == "CROSS" for j in spine):
+        return []
+    return spine[::-1]
+
+
+def where_into_comma_joins(spine: list[ast.Join], scopes: list[Scope], where: ast.Expr
+                           ) -> tuple[list[ast.Join], ast.Expr | None]:
+    """``FROM o, s WHERE o.id = s.order_id AND o.t BETWEEN s.t - ... AND s.t``
+    is ``FROM o JOIN s ON o.id = s.order_id AND o.t BETWEEN ...``, as in Flink's
+    planner: each conjunct of WHERE that reads two of the spine's relations
+    becomes part of the ON condition of the comma (or CROSS, or INNER) join
+    where its last relation enters, so that the join is planned exactly as
+    written with ON (lookup keys, interval bounds, equi keys). ``scopes`` are
+    the spine's relations in order (the leftmost first). Conjuncts of one
+    relation, with a subquery, an aggregate or a name that is unknown or
+    ambiguous stay in WHERE (which reports what is wrong with them). Returns
+    the spine's joins rewritten and what is left of WHERE."""
+    full = scopes[0]
+    starts = [0]
+    for scope in scopes[1:]:
+        starts.append(len(full.fields))
+        full = full.concat(scope)
+
+    def relation_of(index: int) -> int:
+        return max(i for i, start in enumerate(starts) if start <= index)
+
+    moved: dict[int, list[ast.Expr]] = {}
+    rest: list[ast.Expr] = []
+    for part in _ast_conjuncts(where):
+        which = _relations_read(part, full, relation_of)
+        target = max(which) if which and len(which) >= 2 else None
+        join = spine[target - 1] if target is not None else None
+        if join is None or join.kind not in ("CROSS", "INNER") or join.using:
+            rest.append(part)
+            continue
+        moved.setdefault(target, []).append(part)  # type: ignore[arg-type]
+    rewritten = []
+    for k, join in enumerate(spine, 1):
+        parts = moved.get(k)
+        if parts:
+            on = _ast_conjoin(([join.on] if join.on is not None else []) + parts)
+            join = replace(join, kind="INNER", on=on)
+        rewritten.append(join)
+    return rewritten, (_ast_conjoin(rest) if rest else None)
+
+
+def _relations_read(expr: ast.Expr, scope: Scope, relation_of) -> set[int] | None:
+    """The spine relations whose columns ``expr`` reads; None when it cannot
+    move into a join (a subquery, an aggregate, an OVER call, a name that
+    resolves to no column or to several)."""
+    found: set[int] = set()
+    for node in iter_ast(expr, into_subqueries=True):
+        if isinstance(node, ast.ScalarSubquery) or (
+                isinstance(node, ast.Call) and (node.over is not None
+                                                or node.name in functions.AGGREGATES)):
+            return None
+        if isinstance(node, ast.Column):
+            fields = scope.find(node.name, node.table)
+            if len(fields) != 1:
+                return None
+            found.add(relation_of(fields[0].index))
+    return found
+
+
+def _ast_conjuncts(expr: ast.Expr) -> list[ast.Expr]:
+    if isinstance(expr, ast.Binary) and expr.op == "AND":
+        return _ast_conjuncts(expr.left) + _ast_conjuncts(expr.right)
+    return [expr]
+
+
+def _ast_conjoin(parts: list[ast.Expr]) -> ast.Expr:
+    out = parts[0]
+    for part in parts[1:]:
+        out = ast.Binary("AND", out, part, span=Span(out.span.start, part.span.end))
+    return out
