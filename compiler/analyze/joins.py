@@ -56,24 +56,89 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
             right_rel.system_time is not None or not obj.is_stream)
         if right_rel.system_time is not None:
             _system_time(binder, right_rel, obj, lookup, left.scope)
+    left_plan = left.plan
+    if lookup:
+        # ON MOD(b.auction, 10000) = s.key: the key computed before the lookup
+        left_plan, condition, width = _key_expressions(left.plan, right.plan, condition, width,
+                                                       rel.span)
     equi = equi_keys(condition, width)
     if lookup:
         assert isinstance(right_rel, ast.TableRef) and isinstance(obj, SourceDef)
         equi = _lookup_keys(diag, rel, right_rel, obj, left.scope, equi)
-    node = lg.Join(left.plan, right.plan, rel.kind, condition, equi, None, lookup,
+    node = lg.Join(left_plan, right.plan, rel.kind, condition, equi, None, lookup,
                    span=rel.span, right_qualifiers=qualifiers)
     if not lookup:
         node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node)))
         _warn_unbounded_state(diag, node, rel)
+    plan: lg.LogicalNode = node
+    if left_plan is not left.plan:  # the computed keys are not columns of the join
+        added = width - len(left.scope.fields)
+        kept = [i for i in range(len(node.schema))
+                if not len(left.scope.fields) <= i < width]
+        plan = lg.Project(node, tuple(lg.ColumnRef(i, node.schema[i].name, node.schema[i].type)
+                                      for i in kept),
+                          tuple(f.name for f in provisional.schema), span=rel.span)
+        assert len(kept) == len(node.schema) - added
     out_scope = Scope(
         [
             ScopeField(f.qualifier, f.name, out.type, f.index,
                        out.name if out.name != f.name else None)
-            for f, out in zip(scope.fields, node.schema)
+            for f, out in zip(scope.fields, plan.schema)
         ]
     )
     window = left.window or right.window
-    return Bound(node, out_scope, window)
+    return Bound(plan, out_scope, window)
+
+
+def _key_expressions(left: lg.LogicalNode, right: lg.LogicalNode,
+                     condition: lg.BoundExpr | None, width: int, span: Span
+                     ) -> tuple[lg.LogicalNode, lg.BoundExpr | None, int]:
+    """A lookup by an expression of the stream's columns (``ON MOD(b.auction,
+    10000) = s.key``, Nexmark q13): each such expression becomes a column
+    computed before the join (a Calc under it, named after the table's key
+    column, e.g. ``lookup_key``), and the condition compares that column. Returns
+    the join's left input, its condition and the left input's new width
+    (unchanged when the condition has no such equality)."""
+    parts = lg.conjuncts(condition)
+    exprs: list[lg.BoundExpr] = []
+    names: list[str] = []
+    taken = {f.name.lower() for f in left.schema + right.schema}
+    for c in parts:
+        if not (isinstance(c, lg.Call) and c.fn == "="):
+            continue
+        for side, other in ((c.args[0], c.args[1]), (c.args[1], c.args[0])):
+            refs = lg.referenced(side)
+            if (isinstance(other, lg.ColumnRef) and other.index >= width
+                    and not isinstance(side, lg.ColumnRef) and refs and max(refs) < width
+                    and lg.is_deterministic(side) and side not in exprs):
+                exprs.append(side)
+                name = base = f"lookup_{right.schema[other.index - width].name}"
+                n = 1
+                while name.lower() in taken:
+                    name, n = f"{base}{n}", n + 1
+                taken.add(name.lower())
+                names.append(name)
+    if not exprs:
+        return left, condition, width
+    added = len(exprs)
+    shift = {i: (i if i < width else i + added) for i in range(width + len(right.schema))}
+
+    def rewrite(expr: lg.BoundExpr) -> lg.BoundExpr:
+        if expr in exprs:
+            k = exprs.index(expr)
+            return lg.ColumnRef(width + k, names[k], expr.type)
+        if isinstance(expr, lg.ColumnRef):
+            return lg.remap(expr, shift)
+        if isinstance(expr, lg.Call):
+            return replace(expr, args=tuple(rewrite(a) for a in expr.args))
+        return expr
+
+    passed = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(left.schema))
+    calc = lg.Project(left, passed + tuple(exprs), tuple(f.name for f in left.schema)
+                      + tuple(names), span=span)
+    new = lg.conjoin([rewrite(c) if isinstance(c, lg.Call) and c.fn == "=" else lg.remap(c, shift)
+                      for c in parts])
+    return calc, new, width + added
 
 
 def _condition(binder: ExpressionBinder, rel: ast.Join, left: Scope, right: Scope,
@@ -131,7 +196,7 @@ def _lookup_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, tabl
     right_keys = {r for _, r in equi}
     key_cols = [i for i, c in enumerate(table.columns) if c.name in table.primary_key]
     if not equi:
-        key = (table.primary_key or ("id",))[0]
+        key = (table.primary_key or (table.columns[0].name if table.columns else "id",))[0]
         fail(diag, 
             "BindError",
             f"a join with lookup table '{table.name}' needs an equality on its key, e.g. "
@@ -139,6 +204,10 @@ def _lookup_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, tabl
             + ("WHERE" if rel.kind == "CROSS" else "ON")
             + f" {left_name}.{key} = {table_rel.alias or table.name}.{key}",
             rel.span,
+            hint="the table's side of the equality is one of its columns; the stream's "
+                 f"side may be an expression of its columns, e.g. MOD({left_name}."
+                 f"{left.fields[0].name if left.fields else 'id'}, 10) = "
+                 f"{table_rel.alias or table.name}.{key}",
         )
     if key_cols and not set(key_cols) <= right_keys:
         fail(diag, 
