@@ -167,6 +167,8 @@ class SourceDef:
     span: Span
     property_spans: dict[str, Span] = field(default_factory=dict)
     origin: str = ""  # path of the file that defined it
+    # the statement as analyzed (LIKE resolved), for CREATE TABLE ... LIKE it
+    definition: ast.CreateSource | None = field(default=None, compare=False, repr=False)
 
     def column(self, name: str) -> CatalogColumn | None:
         lowered = name.lower()

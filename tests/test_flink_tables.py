@@ -414,3 +414,106 @@ def test_a_lookup_by_an_expression_of_the_table_is_refused_where_written() -> No
     [error] = info.value.diagnostics
     assert "needs an equality on its key" in error.message
     assert sql[error.span.start:].startswith("JOIN side_input")
+
+
+# ------------------------------------------------- CREATE TEMPORARY, CREATE ... LIKE
+
+ORDERS_IN_FILE = """
+CREATE TEMPORARY TABLE Orders_in_file (
+    id INT,
+    product STRING,
+    amount INT,
+    order_time TIMESTAMP(3),
+    amount_x2 AS amount * 2
+) WITH ('connector' = 'filesystem', 'path' = '/tmp/orders', 'format' = 'json');
+"""
+
+
+def like(ddl: str, name: str = "t"):
+    return analyze(Source("ddl.sql", ORDERS_IN_FILE + ddl)).catalog.get(name)
+
+
+def test_create_table_like_as_flinks_documentation_writes_it(tmp_path: Path) -> None:
+    """Flink's example: the watermark added to a table of files, its options
+    overwritten, then windowed; run and compared with DuckDB."""
+    ddl = ORDERS_IN_FILE + """
+CREATE TEMPORARY TABLE Orders_with_watermark (
+    WATERMARK FOR order_time AS order_time - INTERVAL '1' MINUTE
+) WITH ('scan.watermark.idle-timeout' = '10 s')
+LIKE Orders_in_file;
+CREATE TEMPORARY VIEW big AS SELECT * FROM Orders_with_watermark WHERE amount > 1;
+"""
+    table = analyze(Source("ddl.sql", ddl)).catalog.get("Orders_with_watermark")
+    assert [c.name for c in table.columns] == ["id", "product", "amount", "order_time",
+                                               "amount_x2"]
+    assert table.watermark.text == "order_time - INTERVAL '1' MINUTE"
+    assert table.properties == {"connector": "filesystem", "path": "/tmp/orders",
+                                "format": "json", "scan.watermark.idle-timeout": "10 s"}
+    catalog = tmp_path / "catalog.sql"
+    catalog.write_text(ddl, encoding="utf-8")
+    sql = ("SELECT window_start, product, SUM(amount_x2) AS total FROM TABLE(TUMBLE(TABLE big, "
+           "DESCRIPTOR(order_time), INTERVAL '10' MINUTES)) GROUP BY window_start, product")
+    module = tmp_path / "q.py"
+    module.write_text(compile_source(Source("q.sql", sql), [str(catalog)]).module or "",
+                      encoding="utf-8")
+    orders = [{k: r[k] for k in ("id", "product", "amount", "order_time")}
+              for r in flink_data(11)["Orders"]]
+    path = tmp_path / "orders.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in orders), encoding="utf-8")
+    result = run(module, {"Orders_with_watermark": path}, tmp_path, 4)
+    assert result.dead == "" and result.late == []
+    columns = {k: COLUMNS["Orders"][k] for k in ("id", "product", "amount", "order_time")}
+    want = duckdb.connect().execute(
+        f"SELECT {ts_duck('time_bucket(INTERVAL 10 MINUTE, order_time)')}, product, "
+        f"SUM(amount * 2) FROM read_json('{path}', format='newline_delimited', "
+        f"columns={columns}) WHERE amount > 1 GROUP BY ALL").fetchall()
+    assert norm(final_rows(result.records, False)) == norm(want)
+
+
+def test_like_options_include_exclude_and_overwrite() -> None:
+    t = like("CREATE TABLE t (extra INT, amount_x2 AS amount * 3) "
+             "WITH ('connector' = 'kafka', 'topic' = 'o', 'format' = 'json') "
+             "LIKE Orders_in_file (EXCLUDING OPTIONS OVERWRITING GENERATED);")
+    assert [c.name for c in t.columns] == ["id", "product", "amount", "order_time", "extra",
+                                           "amount_x2"]
+    assert t.properties == {"connector": "kafka", "topic": "o", "format": "json"}
+    assert t.is_stream
+    t = like("CREATE TABLE t (PRIMARY KEY (id) NOT ENFORCED) "
+             "LIKE Orders_in_file (EXCLUDING ALL INCLUDING OPTIONS INCLUDING CONSTRAINTS);")
+    assert [c.name for c in t.columns] == ["id", "product", "amount", "order_time"]
+    assert t.primary_key == ("id",) and not t.is_stream  # a keyed file is a lookup table
+    t = like("CREATE TABLE base2 (WATERMARK FOR order_time AS order_time) "
+             "LIKE Orders_in_file;\n"
+             "CREATE TABLE t (WATERMARK FOR order_time AS order_time - INTERVAL '1' SECOND) "
+             "LIKE base2 (OVERWRITING WATERMARKS);")
+    assert t.watermark.bound_ms == 1000
+    t = like("CREATE TABLE t LIKE Orders_in_file (EXCLUDING GENERATED, EXCLUDING PARTITIONS);")
+    assert [c.name for c in t.columns] == ["id", "product", "amount", "order_time"]
+
+
+@pytest.mark.parametrize("ddl, at, message", [
+    ("CREATE TABLE t (product STRING) LIKE Orders_in_file;", "product STRING",
+     "column 'product' is also a column of 'Orders_in_file'"),
+    ("CREATE TABLE t (amount_x2 AS amount) LIKE Orders_in_file;", "amount_x2 AS",
+     "write OVERWRITING GENERATED to replace it"),
+    ("CREATE TABLE t WITH ('format' = 'csv') LIKE Orders_in_file (INCLUDING OPTIONS);",
+     "'format' = 'csv'", "'Orders_in_file' sets the option 'format' too"),
+    ("CREATE TABLE t (PRIMARY KEY (id) NOT ENFORCED) LIKE Orders_in_file "
+     "(OVERWRITING CONSTRAINTS);", "OVERWRITING CONSTRAINTS",
+     "OVERWRITING CONSTRAINTS is not a LIKE option"),
+    ("CREATE TABLE t LIKE Orders_in_fil;", "Orders_in_fil;",
+     "unknown table 'Orders_in_fil' after LIKE; did you mean 'Orders_in_file'?"),
+    ("CREATE VIEW v AS SELECT id FROM Orders_in_file;\nCREATE TABLE t LIKE v;", "v;",
+     "'v' is a view; LIKE takes a table"),
+    ("CREATE TABLE t (WATERMARK FOR order_tim AS order_tim) LIKE Orders_in_file;",
+     "order_tim AS", "watermark column 'order_tim' is not a column of t"),
+    ("CREATE TABLE t;", "t;", "Expected '(' and the column list of table t, or LIKE and the "
+                            "table it is based on"),
+])
+def test_like_errors_are_positioned(ddl: str, at: str, message: str) -> None:
+    sql = ORDERS_IN_FILE + ddl
+    with pytest.raises(SqlcError) as info:
+        analyze(Source("ddl.sql", sql))
+    [error] = info.value.diagnostics
+    assert message in error.message
+    assert sql[error.span.start:].startswith(at), sql[error.span.start:]
