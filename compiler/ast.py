@@ -400,6 +400,7 @@ class WatermarkDef:
     column: Column
     expr: Expr
     span: Span = _span()
+    text: str | None = None  # the expression as written, when inherited (LIKE)
 
 
 @dataclass(frozen=True)
@@ -417,6 +418,25 @@ class Property:
 
 
 @dataclass(frozen=True)
+class LikeOption:
+    """``INCLUDING ALL``, ``OVERWRITING OPTIONS``, ... of ``CREATE TABLE ... LIKE``."""
+
+    strategy: str  # INCLUDING | EXCLUDING | OVERWRITING
+    feature: str  # ALL | CONSTRAINTS | GENERATED | METADATA | OPTIONS | PARTITIONS | WATERMARKS
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class LikeClause:
+    """``LIKE base [(options)]``: the table is based on ``base`` (Flink)."""
+
+    name: str
+    options: tuple[LikeOption, ...] = ()
+    name_span: Span = _span()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class CreateSource:
     """``CREATE STREAM`` or ``CREATE TABLE``."""
 
@@ -430,6 +450,7 @@ class CreateSource:
     comment: str | None = None
     name_span: Span = _span()
     span: Span = _span()
+    like: LikeClause | None = None
 
 
 @dataclass(frozen=True)

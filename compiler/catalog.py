@@ -116,6 +116,10 @@ CONNECTORS: dict[str, dict] = {
 DURATIONS = ("state.ttl", "lookup.cache.ttl", "scan.watermark.idle-timeout")
 CONNECTORS["filesystem"] = CONNECTORS["file"]
 CONNECTORS["jdbc"] = CONNECTORS["postgres"]
+# connectors a table is looked up in (never read as a stream)
+LOOKUP_STORES = ("postgres", "jdbc", "redis")
+# connectors whose rows only ever arrive (no key they are upserted by)
+APPEND_ONLY = ("kafka", "file", "filesystem", "datagen")
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,8 @@ class SourceDef:
     span: Span
     property_spans: dict[str, Span] = field(default_factory=dict)
     origin: str = ""  # path of the file that defined it
+    # the statement as analyzed (LIKE resolved), for CREATE TABLE ... LIKE it
+    definition: ast.CreateSource | None = field(default=None, compare=False, repr=False)
 
     def column(self, name: str) -> CatalogColumn | None:
         lowered = name.lower()
@@ -174,6 +180,37 @@ class SourceDef:
     @property
     def connector(self) -> str:
         return self.properties.get("connector", "")
+
+    @property
+    def is_changelog(self) -> bool:
+        """A table kept in state from its changes: upserts by its key
+        ('upsert-kafka', 'kafka' with a PRIMARY KEY) or changes with an op
+        field ('changelog.op-field')."""
+        return (self.connector == "upsert-kafka"
+                or (self.connector == "kafka" and bool(self.primary_key))
+                or "changelog.op-field" in self.properties)
+
+    @property
+    def is_stream(self) -> bool:
+        """Whether the source is a stream: it can be either side of a regular,
+        interval or window join, be windowed and be grouped. As in Flink, a
+        CREATE TABLE is one when it has a WATERMARK or an append-only connector
+        (Kafka without a PRIMARY KEY, files without one, datagen); a lookup
+        store (PostgreSQL, Redis), a changelog table, and a keyed file or a
+        table without a connector are lookup tables, joined by key (a query
+        also makes any table one with FOR SYSTEM_TIME AS OF)."""
+        if self.kind == "STREAM":
+            return True
+        if self.connector in LOOKUP_STORES or self.is_changelog:
+            return False
+        if self.watermark is not None:
+            return True
+        return self.connector in APPEND_ONLY and not self.primary_key
+
+    @property
+    def role(self) -> str:
+        """'stream' or 'lookup table', for messages."""
+        return "stream" if self.is_stream else "lookup table"
 
 
 @dataclass(frozen=True)
@@ -251,7 +288,15 @@ class Catalog:
                     stmt.name_span,
                 )
             return
-        if obj.kind != stmt.kind:
+        if obj.kind != stmt.kind and not _drops_source(obj, stmt.kind):
+            if isinstance(obj, SourceDef) and stmt.kind == "STREAM":
+                diagnostics.error(
+                    "BindError",
+                    f"'{obj.name}' is a lookup table, not a stream",
+                    stmt.kind_span,
+                    hint=f"use DROP TABLE {obj.name}",
+                )
+                return
             diagnostics.error(
                 "BindError",
                 f"'{obj.name}' is a {obj.kind.lower()}, not a {stmt.kind.lower()}",
@@ -273,6 +318,15 @@ class Catalog:
             self.drop(ast.Drop("VIEW", view.name, True, True, kind_span=stmt.kind_span,
                                name_span=stmt.name_span, span=stmt.span), diagnostics)
         del self._objects[obj.name.lower()]
+
+
+def _drops_source(obj: CatalogObject, kind: str) -> bool:
+    """Whether ``DROP <kind>`` names ``obj`` as the user meant it: Flink has only
+    DROP TABLE, so DROP TABLE drops a stream too; DROP STREAM drops a CREATE
+    TABLE that is a stream (a WATERMARK or an append-only connector)."""
+    if not isinstance(obj, SourceDef):
+        return False
+    return kind == "TABLE" or (kind == "STREAM" and obj.is_stream)
 
 
 def check_properties(

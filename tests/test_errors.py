@@ -899,12 +899,10 @@ case("join-kafka-table-without-primary-key",
      "JOIN t FOR SYSTEM_TIME AS OF r.proc_time ON r.model_id = t.model_id;",
      "4:6", B, "Kafka table 't' has no PRIMARY KEY: a lookup join reads a Kafka topic as a "
                "changelog", at="t FOR SYSTEM_TIME")
-case("join-kafka-table-without-primary-key-plain-join",
-     "CREATE TABLE t (model_id VARCHAR, v INT)\n"
-     "WITH ('connector' = 'kafka', 'topic' = 't', 'format' = 'json');\n"
-     "SELECT r.request_id, t.v FROM llm_requests r\n"
-     "LEFT JOIN t ON r.model_id = t.model_id;",
-     "4:11", B, "Kafka table 't' has no PRIMARY KEY", at="t ON")
+case("join-comma-lookup-without-equality",
+     "SELECT r.request_id FROM llm_requests r, model_configs c\nWHERE r.latency_ms > 3;",
+     "1:40", B, "a join with lookup table 'model_configs' needs an equality on its key, e.g. "
+                "WHERE r.model_id = c.model_id", at=", model_configs c")
 case("ddl-primary-key-unknown-column",
      "CREATE TABLE t (id VARCHAR, v INT, PRIMARY KEY (idd) NOT ENFORCED)\n"
      "WITH ('connector' = 'postgres', 'table-name' = 't');",
@@ -933,8 +931,13 @@ case("ddl-drop-unknown",
      "1:13", B, "cannot drop unknown stream 'llm_reqests'; did you mean 'llm_requests'?",
      at="llm_reqests")
 case("ddl-drop-wrong-kind",
-     "DROP TABLE llm_requests;",
-     "1:6", B, "'llm_requests' is a stream, not a table", at="TABLE")
+     "DROP VIEW llm_requests;",
+     "1:6", B, "'llm_requests' is a stream, not a view",
+     at="VIEW")
+case("ddl-drop-stream-of-a-lookup-table",
+     "DROP STREAM model_configs;",
+     "1:6", B, "'model_configs' is a lookup table, not a stream",
+     at="STREAM")
 case("ddl-use-after-drop",
      "DROP TABLE model_configs;\nSELECT * FROM model_configs;",
      "2:15", B, "unknown stream, table or view 'model_configs'", at="model_configs")

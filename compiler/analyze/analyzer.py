@@ -27,7 +27,7 @@ decided about each part of a statement lives in its own module:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn
 
 from compiler import ast
@@ -399,7 +399,18 @@ class Analyzer:
         if sel.from_ is None:
             fail(self.diag, "UnsupportedError", "a streaming query needs a FROM clause",
                             sel.span)
-        return select.select(self.binder, sel, self.relation(sel.from_))
+        spine = joins.comma_spine(sel.from_) if sel.where is not None else []
+        if not spine:
+            return select.select(self.binder, sel, self.relation(sel.from_))
+        # FROM a, b WHERE <a and b>: the WHERE conditions that join them go into ON
+        sides = [self.relation(spine[0].left)] + [self.relation(j.right) for j in spine]
+        assert sel.where is not None
+        rewritten, where = joins.where_into_comma_joins(spine, [s.scope for s in sides],
+                                                        sel.where)
+        bound = sides[0]
+        for join, right in zip(rewritten, sides[1:]):
+            bound = joins.join(self.binder, self.catalog, join, bound, right)
+        return select.select(self.binder, replace(sel, where=where), bound)
 
 
 # the binder of each FROM item class (Analyzer.relation)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from compiler import ast
+from compiler import ast, functions
 from compiler import logical as lg
 from compiler import types as t
 from compiler.analyze.expressions import ExpressionBinder
@@ -19,8 +19,9 @@ from compiler.analyze.join_conditions import (
     rowtime_columns,
 )
 from compiler.analyze.scope import Bound, Scope, ScopeField, fail
+from compiler.analyze.syntax import iter_ast
 from compiler.catalog import Catalog, SourceDef, ViewDef
-from compiler.errors import Diagnostics, Source
+from compiler.errors import Diagnostics, Source, Span
 
 
 def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound, right: Bound
@@ -50,27 +51,94 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
     right_rel = rel.right
     if isinstance(right_rel, ast.TableRef):
         obj = catalog.get(right_rel.name)
-        lookup = isinstance(obj, SourceDef) and obj.kind == "TABLE"
+        # a lookup join where the query says so, or the table is no stream (Flink)
+        lookup = isinstance(obj, SourceDef) and obj.kind == "TABLE" and (
+            right_rel.system_time is not None or not obj.is_stream)
         if right_rel.system_time is not None:
             _system_time(binder, right_rel, obj, lookup, left.scope)
+    left_plan = left.plan
+    if lookup:
+        # ON MOD(b.auction, 10000) = s.key: the key computed before the lookup
+        left_plan, condition, width = _key_expressions(left.plan, right.plan, condition, width,
+                                                       rel.span)
     equi = equi_keys(condition, width)
     if lookup:
         assert isinstance(right_rel, ast.TableRef) and isinstance(obj, SourceDef)
         equi = _lookup_keys(diag, rel, right_rel, obj, left.scope, equi)
-    node = lg.Join(left.plan, right.plan, rel.kind, condition, equi, None, lookup,
+    node = lg.Join(left_plan, right.plan, rel.kind, condition, equi, None, lookup,
                    span=rel.span, right_qualifiers=qualifiers)
     if not lookup:
         node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node)))
         _warn_unbounded_state(diag, node, rel)
+    plan: lg.LogicalNode = node
+    if left_plan is not left.plan:  # the computed keys are not columns of the join
+        added = width - len(left.scope.fields)
+        kept = [i for i in range(len(node.schema))
+                if not len(left.scope.fields) <= i < width]
+        plan = lg.Project(node, tuple(lg.ColumnRef(i, node.schema[i].name, node.schema[i].type)
+                                      for i in kept),
+                          tuple(f.name for f in provisional.schema), span=rel.span)
+        assert len(kept) == len(node.schema) - added
     out_scope = Scope(
         [
             ScopeField(f.qualifier, f.name, out.type, f.index,
                        out.name if out.name != f.name else None)
-            for f, out in zip(scope.fields, node.schema)
+            for f, out in zip(scope.fields, plan.schema)
         ]
     )
     window = left.window or right.window
-    return Bound(node, out_scope, window)
+    return Bound(plan, out_scope, window)
+
+
+def _key_expressions(left: lg.LogicalNode, right: lg.LogicalNode,
+                     condition: lg.BoundExpr | None, width: int, span: Span
+                     ) -> tuple[lg.LogicalNode, lg.BoundExpr | None, int]:
+    """A lookup by an expression of the stream's columns (``ON MOD(b.auction,
+    10000) = s.key``, Nexmark q13): each such expression becomes a column
+    computed before the join (a Calc under it, named after the table's key
+    column, e.g. ``lookup_key``), and the condition compares that column. Returns
+    the join's left input, its condition and the left input's new width
+    (unchanged when the condition has no such equality)."""
+    parts = lg.conjuncts(condition)
+    exprs: list[lg.BoundExpr] = []
+    names: list[str] = []
+    taken = {f.name.lower() for f in left.schema + right.schema}
+    for c in parts:
+        if not (isinstance(c, lg.Call) and c.fn == "="):
+            continue
+        for side, other in ((c.args[0], c.args[1]), (c.args[1], c.args[0])):
+            refs = lg.referenced(side)
+            if (isinstance(other, lg.ColumnRef) and other.index >= width
+                    and not isinstance(side, lg.ColumnRef) and refs and max(refs) < width
+                    and lg.is_deterministic(side) and side not in exprs):
+                exprs.append(side)
+                name = base = f"lookup_{right.schema[other.index - width].name}"
+                n = 1
+                while name.lower() in taken:
+                    name, n = f"{base}{n}", n + 1
+                taken.add(name.lower())
+                names.append(name)
+    if not exprs:
+        return left, condition, width
+    added = len(exprs)
+    shift = {i: (i if i < width else i + added) for i in range(width + len(right.schema))}
+
+    def rewrite(expr: lg.BoundExpr) -> lg.BoundExpr:
+        if expr in exprs:
+            k = exprs.index(expr)
+            return lg.ColumnRef(width + k, names[k], expr.type)
+        if isinstance(expr, lg.ColumnRef):
+            return lg.remap(expr, shift)
+        if isinstance(expr, lg.Call):
+            return replace(expr, args=tuple(rewrite(a) for a in expr.args))
+        return expr
+
+    passed = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(left.schema))
+    calc = lg.Project(left, passed + tuple(exprs), tuple(f.name for f in left.schema)
+                      + tuple(names), span=span)
+    new = lg.conjoin([rewrite(c) if isinstance(c, lg.Call) and c.fn == "=" else lg.remap(c, shift)
+                      for c in parts])
+    return calc, new, width + added
 
 
 def _condition(binder: ExpressionBinder, rel: ast.Join, left: Scope, right: Scope,
@@ -128,12 +196,18 @@ def _lookup_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, tabl
     right_keys = {r for _, r in equi}
     key_cols = [i for i, c in enumerate(table.columns) if c.name in table.primary_key]
     if not equi:
+        key = (table.primary_key or (table.columns[0].name if table.columns else "id",))[0]
         fail(diag, 
             "BindError",
             f"a join with lookup table '{table.name}' needs an equality on its key, e.g. "
-            f"ON {left_name}.{(table.primary_key or ('id',))[0]} = "
-            f"{table_rel.alias or table.name}.{(table.primary_key or ('id',))[0]}",
+            # a comma join takes its condition from WHERE
+            + ("WHERE" if rel.kind == "CROSS" else "ON")
+            + f" {left_name}.{key} = {table_rel.alias or table.name}.{key}",
             rel.span,
+            hint="the table's side of the equality is one of its columns; the stream's "
+                 f"side may be an expression of its columns, e.g. MOD({left_name}."
+                 f"{left.fields[0].name if left.fields else 'id'}, 10) = "
+                 f"{table_rel.alias or table.name}.{key}",
         )
     if key_cols and not set(key_cols) <= right_keys:
         fail(diag, 
@@ -256,3 +330,93 @@ def time_bounds_into_join(diag: Diagnostics, bound: Bound, predicate: lg.BoundEx
     out = Scope.of(new_join.schema, None)
     scope = Scope([replace(f, type=o.type) for f, o in zip(bound.scope.fields, out.fields)])
     return Bound(new_join, scope, bound.window), lg.conjoin(rest)
+
+
+# ------------------------------------------------------------------ comma joins
+
+
+def comma_spine(rel: ast.Relation) -> list[ast.Join]:
+    """The joins of a FROM item's left spine (``FROM a, b, c`` is
+    ``(a CROSS b) CROSS c``), bottom first, down to the first join whose left
+    side an outer join pads with NULLs (RIGHT, FULL) or that is no join; empty
+    when none of them is a comma or CROSS join."""
+    spine: list[ast.Join] = []
+    node = rel
+    while isinstance(node, ast.Join) and node.kind in ("INNER", "CROSS", "LEFT"):
+        spine.append(node)
+        node = node.left
+    if not any(j.kind == "CROSS" for j in spine):
+        return []
+    return spine[::-1]
+
+
+def where_into_comma_joins(spine: list[ast.Join], scopes: list[Scope], where: ast.Expr
+                           ) -> tuple[list[ast.Join], ast.Expr | None]:
+    """``FROM o, s WHERE o.id = s.order_id AND o.t BETWEEN s.t - ... AND s.t``
+    is ``FROM o JOIN s ON o.id = s.order_id AND o.t BETWEEN ...``, as in Flink's
+    planner: each conjunct of WHERE that reads two of the spine's relations
+    becomes part of the ON condition of the comma (or CROSS, or INNER) join
+    where its last relation enters, so that the join is planned exactly as
+    written with ON (lookup keys, interval bounds, equi keys). ``scopes`` are
+    the spine's relations in order (the leftmost first). Conjuncts of one
+    relation, with a subquery, an aggregate or a name that is unknown or
+    ambiguous stay in WHERE (which reports what is wrong with them). Returns
+    the spine's joins rewritten and what is left of WHERE."""
+    full = scopes[0]
+    starts = [0]
+    for scope in scopes[1:]:
+        starts.append(len(full.fields))
+        full = full.concat(scope)
+
+    def relation_of(index: int) -> int:
+        return max(i for i, start in enumerate(starts) if start <= index)
+
+    moved: dict[int, list[ast.Expr]] = {}
+    rest: list[ast.Expr] = []
+    for part in _ast_conjuncts(where):
+        which = _relations_read(part, full, relation_of)
+        target = max(which) if which and len(which) >= 2 else None
+        join = spine[target - 1] if target is not None else None
+        if join is None or join.kind not in ("CROSS", "INNER") or join.using:
+            rest.append(part)
+            continue
+        moved.setdefault(target, []).append(part)  # type: ignore[arg-type]
+    rewritten = []
+    for k, join in enumerate(spine, 1):
+        parts = moved.get(k)
+        if parts:
+            on = _ast_conjoin(([join.on] if join.on is not None else []) + parts)
+            join = replace(join, kind="INNER", on=on)
+        rewritten.append(join)
+    return rewritten, (_ast_conjoin(rest) if rest else None)
+
+
+def _relations_read(expr: ast.Expr, scope: Scope, relation_of) -> set[int] | None:
+    """The spine relations whose columns ``expr`` reads; None when it cannot
+    move into a join (a subquery, an aggregate, an OVER call, a name that
+    resolves to no column or to several)."""
+    found: set[int] = set()
+    for node in iter_ast(expr, into_subqueries=True):
+        if isinstance(node, ast.ScalarSubquery) or (
+                isinstance(node, ast.Call) and (node.over is not None
+                                                or node.name in functions.AGGREGATES)):
+            return None
+        if isinstance(node, ast.Column):
+            fields = scope.find(node.name, node.table)
+            if len(fields) != 1:
+                return None
+            found.add(relation_of(fields[0].index))
+    return found
+
+
+def _ast_conjuncts(expr: ast.Expr) -> list[ast.Expr]:
+    if isinstance(expr, ast.Binary) and expr.op == "AND":
+        return _ast_conjuncts(expr.left) + _ast_conjuncts(expr.right)
+    return [expr]
+
+
+def _ast_conjoin(parts: list[ast.Expr]) -> ast.Expr:
+    out = parts[0]
+    for part in parts[1:]:
+        out = ast.Binary("AND", out, part, span=Span(out.span.start, part.span.end))
+    return out

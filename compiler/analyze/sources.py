@@ -11,6 +11,7 @@ from dataclasses import replace
 from compiler import ast
 from compiler import logical as lg
 from compiler import types as t
+from compiler.analyze import like
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.literals import duration_ms, interval_ms
 from compiler.analyze.scope import Abort, Scope, fail
@@ -45,6 +46,11 @@ def create_source(binder: ExpressionBinder, catalog: Catalog, stmt: ast.CreateSo
     error was reported."""
     diag = binder.diag
     errors_before = len(diag.errors)
+    if stmt.like is not None:
+        merged = like.merge(catalog, stmt, diag)
+        if merged is None:
+            return
+        stmt = merged
     check_properties(stmt.kind, stmt.name, stmt.properties, stmt.name_span, diag)
     check_changelog_table(stmt, diag)
     connector = next((p.value for p in stmt.properties if p.key == "connector"), "")
@@ -92,6 +98,7 @@ def create_source(binder: ExpressionBinder, catalog: Catalog, stmt: ast.CreateSo
         span=stmt.span,
         property_spans={p.key: p.span for p in stmt.properties},
         origin=diag.source.path,
+        definition=stmt,
     )
     catalog.add(definition, stmt.if_not_exists, diag, stmt.name_span)
 
@@ -269,7 +276,7 @@ def _watermark(binder: ExpressionBinder, stmt: ast.CreateSource, columns: list[C
             diag.error("BindError", "the watermark delay must not be negative",
                        expr.right.span)
             return None
-    text = diag.source.fragment(wm.expr.span)
+    text = wm.text or diag.source.fragment(wm.expr.span)
     return Watermark(target.name, wm.expr, bound_ms, text)
 
 

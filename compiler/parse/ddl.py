@@ -8,7 +8,12 @@ computed columns (``name AS expr``), metadata columns (``METADATA [FROM 'key']
 ENFORCED`` (inline or as a constraint) and comments; ``WITH ('key' = 'value',
 ...)`` gives the connector properties. A ``${ENV}`` reference in a property
 stays text here: the pipeline resolves it when it starts (runtime_lib/env.py),
-so no secret reaches the generated module.
+so no secret reaches the generated module. ``LIKE base [(INCLUDING ALL
+OVERWRITING OPTIONS ...)]`` after the properties bases a table on another (the
+column list may then be left out); ``compiler/analyze/like.py`` merges them.
+TEMPORARY is accepted and means what it means in Flink's SQL client: the
+object lives as long as the file (or shell session) that creates it, which is
+true of every object here.
 """
 
 from __future__ import annotations
@@ -20,6 +25,11 @@ from compiler import ast
 from compiler.errors import Span
 from compiler.parse.base import ParserBase
 from compiler.parse.statements import StatementConverter
+
+
+# what CREATE TABLE ... LIKE can include, exclude or overwrite (Flink)
+LIKE_FEATURES = ("ALL", "CONSTRAINTS", "GENERATED", "METADATA", "OPTIONS", "PARTITIONS",
+                 "WATERMARKS")
 
 
 class DdlParser(ParserBase):
@@ -49,12 +59,21 @@ class DdlParser(ParserBase):
     def _parse_sqlc_create_source(self, first: Token, kind: str) -> ast.CreateSource:
         if_not_exists = self._parse_sqlc_if_not_exists()
         name, name_span = self._parse_sqlc_name_spanned()
-        if not self._match(TokenType.L_PAREN):
-            self._error_at(f"Expected '(' and the column list of {kind.lower()} {name}")
+        # CREATE TABLE t WITH (...) LIKE base: the column list may be left out
+        listed = self._match(TokenType.L_PAREN)
+        if not listed and not (self._curr and self._curr.token_type == TokenType.WITH
+                               or self._curr and self._curr.text.upper() == "LIKE"):
+            self._error_at(f"Expected '(' and the column list of {kind.lower()} {name}"
+                           + (", or LIKE and the table it is based on" if kind == "TABLE"
+                              else ""))
         columns: list[ast.ColumnDef] = []
         watermark: ast.WatermarkDef | None = None
         primary_key: ast.PrimaryKey | None = None
-        while True:
+        if listed and self._match(TokenType.R_PAREN, advance=False) and self._index + 1 < len(
+                self._tokens) and self._tokens[self._index + 1].text.upper() in ("WITH", "LIKE"):
+            self._advance()  # CREATE TABLE t () LIKE base
+            listed = False
+        while listed:
             element_first = self._curr
             if self._match_text_seq("WATERMARK", "FOR"):
                 column = self._parse_sqlc_column_ref()
@@ -97,6 +116,10 @@ class DdlParser(ParserBase):
         if self._match(TokenType.COMMENT):
             comment = self._parse_sqlc_string()
         properties = self._parse_sqlc_properties()
+        like = self._parse_sqlc_like()
+        if like is None and not columns:
+            self._error_at(f"Expected the column list of {kind.lower()} {name}, or LIKE "
+                           "and the table it is based on")
         return ast.CreateSource(
             kind=kind,
             name=name,
@@ -108,7 +131,33 @@ class DdlParser(ParserBase):
             comment=comment,
             name_span=name_span,
             span=self._span_from(first),
+            like=like,
         )
+
+    def _parse_sqlc_like(self) -> ast.LikeClause | None:
+        """``LIKE base [( {INCLUDING|EXCLUDING|OVERWRITING} feature ... )]`` (Flink)."""
+        if not (self._curr and self._curr.text.upper() == "LIKE"):
+            return None
+        first = self._curr
+        self._advance()
+        name, name_span = self._parse_sqlc_name_spanned()
+        options: list[ast.LikeOption] = []
+        if self._match(TokenType.L_PAREN):
+            while not self._match(TokenType.R_PAREN):
+                start = self._curr
+                strategy = self._curr.text.upper() if self._curr else ""
+                if strategy not in ("INCLUDING", "EXCLUDING", "OVERWRITING"):
+                    self._error_at("Expected INCLUDING, EXCLUDING or OVERWRITING in the LIKE "
+                                   "options")
+                self._advance()
+                feature = self._curr.text.upper() if self._curr else ""
+                if feature not in LIKE_FEATURES:
+                    self._error_at(f"Expected one of {', '.join(LIKE_FEATURES)} after "
+                                   f"{strategy}")
+                self._advance()
+                options.append(ast.LikeOption(strategy, feature, span=self._span_from(start)))
+                self._match(TokenType.COMMA)
+        return ast.LikeClause(name, tuple(options), name_span=name_span, span=self._span_from(first))
 
     def _parse_sqlc_column_list(self) -> list[ast.Column]:
         if not self._match(TokenType.L_PAREN):
