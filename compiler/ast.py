@@ -302,9 +302,12 @@ class MatchRecognize:
     define: tuple[Define, ...]
     after_match: str | None = None  # e.g. 'SKIP PAST LAST ROW'
     rows_per_match: str | None = None  # 'ONE ROW PER MATCH' | 'ALL ROWS PER MATCH'
-    within: Expr | None = None
+    within: Expr | None = None  # WITHIN INTERVAL '1' HOUR (Flink)
     alias: str | None = None
     span: Span = _span()
+    pattern_span: Span = _span()  # the text inside PATTERN ( ... )
+    rows_span: Span = _span()  # ONE ROW PER MATCH / ALL ROWS PER MATCH as written
+    after_variable_span: Span = _span()  # v of AFTER MATCH SKIP TO FIRST|LAST v
 
 
 Relation = Union[TableRef, SubqueryRef, WindowTVF, Join, MatchRecognize]

@@ -116,15 +116,19 @@ def logical_attrs(node: lg.LogicalNode) -> list[tuple[str, str]]:
             attrs.append(("rank", node.rank_name))
         return attrs
     if isinstance(node, lg.Match):
-        return [
+        attrs = [
             ("partition_by", ", ".join(expr_sql(p) for p in node.partition_by)),
             ("order_by", ", ".join(expr_sql(k.expr) for k in node.order_by)),
-            ("pattern", node.pattern),
-            ("define", ", ".join(f"{v} AS {expr_sql(c, v)}" for v, c in node.defines)),
-            ("measures", ", ".join(f"{t} AS {n}" for t, n in
-                                   zip(node.measure_sql, node.measure_names))),
+            ("pattern", lg.pattern_sql(node.pattern)),
+        ]
+        if node.within_ms is not None:
+            attrs.append(("within", format_ms(node.within_ms)))
+        attrs += [
+            ("define", ", ".join(f"{v} AS {expr_sql(c)}" for v, c in node.defines)),
+            ("measures", ", ".join(f"{expr_sql(e)} AS {n}" for n, e in node.measures)),
             ("after_match", node.after_match),
         ]
+        return attrs
     if isinstance(node, lg.Union):
         return [("all", "false" if node.distinct else "true")]
     if isinstance(node, lg.Sort):

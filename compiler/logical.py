@@ -58,7 +58,81 @@ class Call:
     span: Span = _span()
 
 
-BoundExpr = ColumnRef | Const | Call
+# -- MATCH_RECOGNIZE: what DEFINE and MEASURES read (Flink's pattern navigation).
+# In DEFINE v the rows matched so far include the row being matched (as v);
+# in MEASURES they are the rows of the completed match.
+
+
+@dataclass(frozen=True)
+class PatternRef:
+    """``A.price``: column ``index`` of the last row matched as ``variable``;
+    ``variable`` None (``price``) reads the last row matched to any variable.
+    Inside a PatternAggregate it is the column of each row aggregated."""
+
+    variable: str | None
+    index: int
+    name: str
+    type: SqlType
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Navigate:
+    """``LAST(A.price, 1)``, ``FIRST(A.price)``: ``arg`` (over one variable) read
+    at the row ``offset`` rows from the last (LAST) or the first (FIRST) row
+    matched as that variable; NULL when there is none. PREV/NEXT (physical
+    offsets) exist only with offset 0, the one Flink accepts."""
+
+    fn: str  # PREV | NEXT | FIRST | LAST
+    arg: BoundExpr
+    offset: int
+    type: SqlType
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class PatternAggregate:
+    """``AVG(A.price)``, ``COUNT(A.*)``, ``SUM(price)``: an aggregate over the rows
+    matched as ``variable`` (None: all rows matched) so far."""
+
+    fn: str
+    variable: str | None
+    args: tuple[BoundExpr, ...]  # over PatternRefs of ``variable``; () for COUNT(*)
+    type: SqlType
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class MatchFunction:
+    """``MATCH_ROWTIME()`` (time of the match's last row, a rowtime attribute),
+    ``MATCH_PROCTIME()``, ``CLASSIFIER()``."""
+
+    name: str
+    type: SqlType
+    span: Span = _span()
+
+
+PatternExpr = PatternRef | Navigate | PatternAggregate | MatchFunction
+BoundExpr = ColumnRef | Const | Call | PatternRef | Navigate | PatternAggregate | MatchFunction
+
+
+def _children(expr) -> tuple:
+    """The sub-expressions of a bound expression (none for leaves)."""
+    if isinstance(expr, (Call, PatternAggregate)):
+        return expr.args
+    if isinstance(expr, Navigate):
+        return (expr.arg,)
+    return ()
+
+
+def _with_children(expr, children: tuple):
+    if isinstance(expr, Navigate):
+        return expr if children[0] is expr.arg else replace(expr, arg=children[0])
+    if isinstance(expr, (Call, PatternAggregate)):
+        same = len(children) == len(expr.args) and all(
+            a is b for a, b in zip(children, expr.args))
+        return expr if same else replace(expr, args=children)
+    return expr
 
 
 @dataclass(frozen=True)
@@ -99,9 +173,8 @@ class OverCall:
 
 def walk(expr: BoundExpr):
     yield expr
-    if isinstance(expr, Call):
-        for arg in expr.args:
-            yield from walk(arg)
+    for arg in _children(expr):
+        yield from walk(arg)
 
 
 def conjuncts(expr: BoundExpr | None) -> list[BoundExpr]:
@@ -131,10 +204,12 @@ def referenced(expr: BoundExpr | AggCall | OverCall | None) -> set[int]:
     """Input column positions an expression reads."""
     if expr is None:
         return set()
-    if isinstance(expr, ColumnRef):
+    if isinstance(expr, (ColumnRef, PatternRef)):
         return {expr.index}
-    if isinstance(expr, Const):
+    if isinstance(expr, (Const, MatchFunction)):
         return set()
+    if isinstance(expr, Navigate):
+        return referenced(expr.arg)
     found: set[int] = set()
     for arg in expr.args:
         found |= referenced(arg)
@@ -150,19 +225,19 @@ def referenced(expr: BoundExpr | AggCall | OverCall | None) -> set[int]:
 
 def remap(expr: BoundExpr, mapping: dict[int, int]) -> BoundExpr:
     """The expression with column positions renumbered (``old -> new``)."""
-    if isinstance(expr, ColumnRef):
+    if isinstance(expr, (ColumnRef, PatternRef)):
         new = mapping[expr.index]
         return expr if new == expr.index else replace(expr, index=new)
-    if isinstance(expr, Const):
-        return expr
-    args = tuple(remap(a, mapping) for a in expr.args)
-    return expr if args == expr.args else replace(expr, args=args)
+    return _with_children(expr, tuple(remap(a, mapping) for a in _children(expr)))
 
 
 def substitute(expr: BoundExpr, exprs: tuple[BoundExpr, ...]) -> BoundExpr:
     """Inline a projection: column ``i`` becomes ``exprs[i]``."""
     if isinstance(expr, ColumnRef):
         return exprs[expr.index]
+    if isinstance(expr, (PatternRef, Navigate, PatternAggregate, MatchFunction)):
+        # a pattern expression reads rows of the match, not of a projection
+        raise ValueError("a MATCH_RECOGNIZE expression cannot be inlined into another node")
     if isinstance(expr, Const):
         return expr
     return replace(expr, args=tuple(substitute(a, exprs) for a in expr.args))
@@ -174,13 +249,12 @@ def is_deterministic(expr: BoundExpr) -> bool:
     return all(not (isinstance(e, Call) and e.fn in NONDETERMINISTIC) for e in walk(expr))
 
 
-def expr_sql(expr: BoundExpr | AggCall | OverCall, qualifier: str | None = None) -> str:
-    """EXPLAIN text of a bound expression; ``qualifier`` prefixes its column names
-    (a MATCH_RECOGNIZE DEFINE reads the row matched as its variable)."""
+def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
+    """EXPLAIN text of a bound expression."""
     from compiler.functions import render_call
 
     if isinstance(expr, ColumnRef):
-        return f"{qualifier}.{expr.name}" if qualifier else expr.name
+        return expr.name
     if isinstance(expr, Const):
         if expr.value is None:
             return "NULL"
@@ -202,7 +276,18 @@ def expr_sql(expr: BoundExpr | AggCall | OverCall, qualifier: str | None = None)
             return "TRUE" if expr.value else "FALSE"
         return repr(expr.value)
     if isinstance(expr, Call):
-        return render_call(expr.fn, [expr_sql(a, qualifier) for a in expr.args], expr.type)
+        return render_call(expr.fn, [expr_sql(a) for a in expr.args], expr.type)
+    if isinstance(expr, PatternRef):
+        return f"{expr.variable}.{expr.name}" if expr.variable else expr.name
+    if isinstance(expr, Navigate):
+        default = 1 if expr.fn in ("PREV", "NEXT") else 0
+        offset = "" if expr.offset == default else f", {expr.offset}"
+        return f"{expr.fn}({expr_sql(expr.arg)}{offset})"
+    if isinstance(expr, PatternAggregate):
+        star = f"{expr.variable}.*" if expr.variable else "*"
+        return f"{expr.fn}({', '.join(expr_sql(a) for a in expr.args) or star})"
+    if isinstance(expr, MatchFunction):
+        return f"{expr.name}()"
     if isinstance(expr, AggCall):
         inner = ", ".join(expr_sql(a) for a in expr.args) or "*"
         if expr.distinct:
@@ -464,18 +549,99 @@ class TopN:
         return (self.input,)
 
 
+# -- MATCH_RECOGNIZE's PATTERN, parsed: variables, concatenation, alternation,
+# grouping (a nested term) and quantifiers
+
+
+@dataclass(frozen=True)
+class PatternVariable:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class PatternQuantified:
+    """``A+`` = (1, None); ``A*`` (0, None); ``A?`` (0, 1); ``A{2,5}?`` (2, 5, reluctant)."""
+
+    term: PatternTerm
+    min: int
+    max: int | None  # None: unbounded
+    greedy: bool = True
+    span: Span = _span()
+
+    def __post_init__(self) -> None:
+        if self.min < 0 or (self.max is not None and self.max < max(self.min, 1)):
+            raise ValueError("a quantifier needs 0 <= min <= max, 0 < max")
+
+
+@dataclass(frozen=True)
+class PatternConcat:
+    terms: tuple[PatternTerm, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class PatternAlternation:
+    options: tuple[PatternTerm, ...]
+    span: Span = _span()
+
+
+PatternTerm = PatternVariable | PatternQuantified | PatternConcat | PatternAlternation
+
+
+def pattern_sql(term: PatternTerm, nested: bool = False) -> str:
+    """The pattern as SQL (``A B+? C{2,}``), grouped where it must be."""
+    if isinstance(term, PatternVariable):
+        return term.name
+    if isinstance(term, PatternQuantified):
+        inner = pattern_sql(term.term, nested=True)
+        if not isinstance(term.term, PatternVariable):
+            inner = f"({inner})"
+        bounds = {(0, None): "*", (1, None): "+", (0, 1): "?"}.get((term.min, term.max))
+        if bounds is None:
+            bounds = ("{%d}" % term.min if term.min == term.max else
+                      "{%d,%s}" % (term.min, "" if term.max is None else term.max))
+        return inner + bounds + ("" if term.greedy else "?")
+    if isinstance(term, PatternConcat):
+        text = " ".join(pattern_sql(t, nested=True) if not isinstance(t, PatternConcat)
+                        else f"({pattern_sql(t)})" for t in term.terms)
+        return text
+    text = " | ".join(pattern_sql(o) for o in term.options)
+    return f"({text})" if nested else text
+
+
+def pattern_variables(term: PatternTerm) -> tuple[str, ...]:
+    """The variables of a pattern, in order of first appearance."""
+    if isinstance(term, PatternVariable):
+        return (term.name,)
+    parts = ((term.term,) if isinstance(term, PatternQuantified)
+             else term.terms if isinstance(term, PatternConcat) else term.options)
+    seen: list[str] = []
+    for part in parts:
+        seen.extend(v for v in pattern_variables(part) if v not in seen)
+    return tuple(seen)
+
+
 @dataclass(frozen=True)
 class Match:
+    """MATCH_RECOGNIZE, ONE ROW PER MATCH: per partition, in ``order_by`` order,
+    the matches of ``pattern``; a variable without a DEFINE matches every row.
+    Output: the partition columns, then the measures."""
+
     input: LogicalNode
     partition_by: tuple[BoundExpr, ...]
     order_by: tuple[OrderKey, ...]
-    pattern: str
-    defines: tuple[tuple[str, BoundExpr], ...]  # variable -> condition on the row matched
-    measure_names: tuple[str, ...]
-    measure_types: tuple[SqlType, ...]
-    measure_sql: tuple[str, ...]
-    after_match: str
+    pattern: PatternTerm
+    defines: tuple[tuple[str, BoundExpr], ...]  # variable -> condition, over PatternRefs
+    measures: tuple[tuple[str, BoundExpr], ...]  # output name -> expression over the match
+    after_match: str  # SKIP TO NEXT ROW | SKIP PAST LAST ROW | SKIP TO FIRST v | SKIP TO LAST v
+    within_ms: int | None = None  # WITHIN: first to last row of a match at most this long
     span: Span = _span()
+
+    def __post_init__(self) -> None:
+        names = {v.upper() for v in pattern_variables(self.pattern)}
+        if any(v.upper() not in names for v, _ in self.defines):
+            raise ValueError("a DEFINE names no variable of the PATTERN")
 
     @property
     def schema(self) -> Schema:
@@ -483,7 +649,7 @@ class Match:
             Field(p.name if isinstance(p, ColumnRef) else f"key{i}", p.type)
             for i, p in enumerate(self.partition_by)
         )
-        return keys + tuple(Field(n, t) for n, t in zip(self.measure_names, self.measure_types))
+        return keys + tuple(Field(n, e.type) for n, e in self.measures)
 
     def inputs(self) -> tuple[LogicalNode, ...]:
         return (self.input,)

@@ -1023,21 +1023,21 @@ case("mr-measure-without-name",
      "  PATTERN (A B)\n"
      "  DEFINE A AS A.latency_ms < 100);",
      "3:12", B, "every MEASURES expression needs an AS name", at="A.request_id")
-case("mr-define-reads-another-variable",
+case("mr-define-reads-an-unknown-variable",
      "SELECT * FROM llm_requests MATCH_RECOGNIZE (\n"
      "  PARTITION BY model_id ORDER BY event_time\n"
      "  MEASURES A.request_id AS a_id\n"
      "  PATTERN (A B)\n"
-     "  DEFINE A AS A.latency_ms < 100, B AS B.latency_ms > A.latency_ms);",
-     "5:55", U, "DEFINE B reads A.latency_ms, a column of the rows matched as A",
-     at="A.latency_ms)")
-case("mr-define-prev",
+     "  DEFINE A AS A.latency_ms < 100, B AS B.latency_ms > AA.latency_ms);",
+     "5:55", B, "AA is no variable of PATTERN; its variables are A, B; did you mean A?",
+     at="AA.latency_ms)")
+case("mr-define-prev-physical-offset",
      "SELECT * FROM llm_requests MATCH_RECOGNIZE (\n"
      "  PARTITION BY model_id ORDER BY event_time\n"
      "  MEASURES A.request_id AS a_id\n"
      "  PATTERN (A B)\n"
      "  DEFINE A AS A.latency_ms < 100, B AS B.latency_ms > PREV(B.latency_ms));",
-     "5:55", U, "PREV in DEFINE is not supported yet", at="PREV(")
+     "5:55", U, "Flink does not support physical offsets within a partition", at="PREV(")
 
 
 # ---------------------------------------------------------------------- the table

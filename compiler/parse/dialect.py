@@ -236,6 +236,90 @@ class SqlcParser(DdlParser):
         measure.meta[_SPAN] = self._span_from(first)
         return measure
 
+    def _parse_match_recognize(self) -> Any:
+        # sqlglot's clause order, plus what it does not keep: where PATTERN's text,
+        # the rows-per-match words and the AFTER MATCH variable stand (errors
+        # point there), and Flink's `WITHIN INTERVAL ...` after the pattern
+        if not self._match(TokenType.MATCH_RECOGNIZE):
+            return None
+        self._match_l_paren()
+        partition = self._parse_partition_by()
+        order = self._parse_order()
+        measures = (self._parse_csv(self._parse_match_recognize_measure)
+                    if self._match_text_seq("MEASURES") else None)
+        rows, rows_first = None, self._curr
+        if self._match_text_seq("ONE", "ROW", "PER", "MATCH"):
+            rows = exp.var("ONE ROW PER MATCH")
+        elif self._match_text_seq("ALL", "ROWS", "PER", "MATCH"):
+            text = "ALL ROWS PER MATCH"
+            for words in (("SHOW", "EMPTY", "MATCHES"), ("OMIT", "EMPTY", "MATCHES"),
+                          ("WITH", "UNMATCHED", "ROWS")):
+                if self._match_text_seq(*words):
+                    text += " " + " ".join(words)
+                    break
+            rows = exp.var(text)
+        if rows is not None and rows_first:
+            rows.meta[_SPAN] = self._span_from(rows_first)
+        after = None
+        if self._match_text_seq("AFTER", "MATCH", "SKIP"):
+            text = "AFTER MATCH SKIP"
+            variable_span = None
+            if self._match_text_seq("PAST", "LAST", "ROW"):
+                text += " PAST LAST ROW"
+            elif self._match_text_seq("TO", "NEXT", "ROW"):
+                text += " TO NEXT ROW"
+            elif self._match_text_seq("TO", "FIRST") or self._match_text_seq("TO", "LAST"):
+                direction = self._prev.text.upper()
+                variable = self._advance_any()
+                if not variable:
+                    self._error_at(f"Expected a pattern variable after AFTER MATCH SKIP TO "
+                                   f"{direction}")
+                text += f" TO {direction} {variable.text}"
+                variable_span = Span(variable.start, variable.end + 1)
+            else:
+                self._error_at("Expected PAST LAST ROW, TO NEXT ROW, TO FIRST <variable> or "
+                               "TO LAST <variable> after AFTER MATCH SKIP")
+            after = exp.var(text)
+            after.meta["sqlc_variable_span"] = variable_span
+        pattern = None
+        if self._match_text_seq("PATTERN"):
+            open_paren = self._curr
+            self._match_l_paren()
+            depth, start, end = 1, self._curr, None
+            while self._curr and depth > 0:
+                if self._curr.text.upper() in ("DEFINE", "WITHIN") and (
+                        self._curr.token_type != TokenType.STRING):
+                    self._error_at(f"Expected ')' before {self._curr.text.upper()}: a '(' in "
+                                   "PATTERN is not closed", self._curr)
+                if self._curr.token_type == TokenType.L_PAREN:
+                    depth += 1
+                elif self._curr.token_type == TokenType.R_PAREN:
+                    depth -= 1
+                if depth > 0:
+                    end = self._curr
+                self._advance()
+            if depth > 0:
+                self._error_at("Expecting )", self._curr or self._prev)
+            if end is None:  # PATTERN ()
+                pattern = exp.var("")
+                pattern.meta[_SPAN] = Span(open_paren.start, open_paren.end + 1)
+            else:
+                pattern = exp.var(self._find_sql(start, end))
+                pattern.meta[_SPAN] = Span(start.start, end.end + 1)
+        within = None
+        if self._match_text_seq("WITHIN"):
+            within = self._parse_interval()
+            if within is None:
+                self._error_at("Expected an INTERVAL after WITHIN", self._curr or self._prev)
+        define = (self._parse_csv(self._parse_name_as_expression)
+                  if self._match_text_seq("DEFINE") else None)
+        self._match_r_paren()
+        node = self.expression(exp.MatchRecognize(
+            partition_by=partition, order=order, measures=measures, rows=rows, after=after,
+            pattern=pattern, define=define, alias=self._parse_table_alias()))
+        node.meta["sqlc_within"] = within
+        return node
+
     # -- window table functions ----------------------------------------------------
 
     def _parse_table(self, *args: Any, **kwargs: Any) -> exp.Expression | None:

@@ -183,6 +183,7 @@ class StatementConverter(ExpressionConverter):
         rows = node.args.get("rows")
         after = node.args.get("after")
         alias = node.args.get("alias")
+        within = node.meta.get("sqlc_within")
         return ast.MatchRecognize(
             input=relation,
             partition_by=tuple(self.expr(e) for e in node.args.get("partition_by") or []),
@@ -192,8 +193,13 @@ class StatementConverter(ExpressionConverter):
             define=tuple(define),
             after_match=after.name.removeprefix("AFTER MATCH ") if after is not None else None,
             rows_per_match=rows.name if rows is not None else None,
+            within=self.expr(within) if within is not None else None,
             alias=alias.name if alias is not None else None,
             span=self.sp(node),
+            pattern_span=self.sp(pattern) if pattern is not None else self.sp(node),
+            rows_span=self.sp(rows) if rows is not None else self.sp(node),
+            after_variable_span=(after.meta.get("sqlc_variable_span") if after is not None
+                                 else None) or self.sp(node),
         )
 
     def group_by(self, node: exp.Group) -> tuple[ast.GroupItem, ...]:
