@@ -228,10 +228,12 @@ def test_kafka_transaction_commit_and_offsets(kafka_broker, keyed_topic):
 
 def test_kafka_read_committed_hides_aborted(kafka_broker, request):
     """Fails on tansu (its Fetch returns no aborted-transaction list, so aborted
-    records reach read_committed consumers); passes on Apache Kafka."""
+    records reach read_committed consumers); passes on Apache Kafka. Strict: a
+    tansu that hides them makes this fail, and the kill tests' allowance for
+    aborted records (tests/exactly_once.py) should then go."""
     if kafka_broker.is_tansu:
         request.applymarker(
-            pytest.mark.xfail(reason="tansu: aborted records visible", strict=False)
+            pytest.mark.xfail(reason="tansu: aborted records visible", strict=True)
         )
     topic = kafka_broker.create_topic(kafka_broker.unique_topic("abort"), 1)
     producer = kafka_broker.producer(**{"transactional.id": f"tx-{topic}"})
