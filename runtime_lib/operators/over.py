@@ -246,10 +246,12 @@ class OverAggregate:
         else:
             rest = ~due
             self._held = [(rows.take(rest), ids[rest], seq[rest], [a.take(rest) for a in args])]
-        pick = np.flatnonzero(due)
-        # by key, then time, then arrival: each key's rows in its frame order
-        order = pick[np.lexsort((seq[pick], ts[pick], ids[pick]))]
-        k, t = ids[order], ts[order]
+        pick = np.flatnonzero(due)  # in arrival order: held rows stay in it
+        ts_p = ts[pick]
+        # by key, then time, then arrival (stable): each key's rows in frame order
+        local = np.lexsort((ts_p, ids[pick]))
+        order = pick[local]
+        k, t = ids[order], ts_p[local]
         n_keys = len(self.keys)
         incoming = np.bincount(k, minlength=n_keys)
         results = []
@@ -267,8 +269,11 @@ class OverAggregate:
                 dflt, dflt_ok = np.zeros(len(order), vals.dtype), np.zeros(len(order), np.bool_)
             results.append(frame.run(k, t, vals, ok, dflt, dflt_ok, kind))
         # out in event-time order, ties by arrival
-        back = np.lexsort((seq[order], t))
-        cols = {n: rows[n].take(order[back]) for n in self.names}
+        out_local = np.argsort(ts_p, kind="stable")
+        inverse = np.empty(len(local), np.int64)
+        inverse[local] = np.arange(len(local))
+        back = inverse[out_local]
+        cols = {n: rows[n].take(pick[out_local]) for n in self.names}
         for name, col in zip(self.out_names, results):
             cols[name] = col.take(back)
         return Batch(cols, len(order))

@@ -39,99 +39,51 @@ DEQUE = {4: 1, 5: 2, 6: 3, 7: 3}
 
 
 @jit
-def _add(k, v, ok, rows, cnt, tot, mean, m2):
-    rows[k] += 1
+def _plus(v, ok, rows, cnt, tot, mean, m2):
+    """The frame's sums with a row added (Welford for mean and M2)."""
+    rows += 1
     if ok:
-        cnt[k] += 1
-        tot[k] += v
-        d = v - mean[k]
-        mean[k] += d / cnt[k]
-        m2[k] += d * (v - mean[k])
+        cnt += 1
+        tot += v
+        d = v - mean
+        mean += d / cnt
+        m2 += d * (v - mean)
+    return rows, cnt, tot, mean, m2
 
 
 @jit
-def _remove(k, v, ok, rows, cnt, tot, mean, m2):
-    rows[k] -= 1
+def _minus(v, ok, rows, cnt, tot, mean, m2):
+    """The frame's sums with a row taken out."""
+    rows -= 1
     if ok:
-        cnt[k] -= 1
-        tot[k] -= v
-        if cnt[k] == 0:
-            mean[k] = 0.0
-            m2[k] = 0.0
+        cnt -= 1
+        tot -= v
+        if cnt == 0:
+            mean = 0.0
+            m2 = 0.0
         else:
-            d = v - mean[k]
-            mean[k] -= d / cnt[k]
-            m2[k] -= d * (v - mean[k])
-            if m2[k] < 0.0:
-                m2[k] = 0.0
-
-
-@jit
-def _push_deque(k, seq, v, policy, ring_v, dq, dq_h, dq_t, cap):
-    """Append ``seq`` (a non-NULL row) to the key's deque, popping what it dominates."""
-    if policy == 1:
-        while dq_t[k] > dq_h[k] and ring_v[k, dq[k, (dq_t[k] - 1) % cap] % cap] >= v:
-            dq_t[k] -= 1
-    elif policy == 2:
-        while dq_t[k] > dq_h[k] and ring_v[k, dq[k, (dq_t[k] - 1) % cap] % cap] <= v:
-            dq_t[k] -= 1
-    dq[k, dq_t[k] % cap] = seq
-    dq_t[k] += 1
-
-
-@jit
-def _result(k, fn, bounded, rows, cnt, tot, mean, m2, ring_v, dq, dq_h, dq_t, run_v, run_has,
-            out_v, out_ok, r, cap):
-    if fn == 0:
-        out_v[r] = rows[k]
-        out_ok[r] = True
-    elif fn == 1:
-        out_v[r] = cnt[k]
-        out_ok[r] = True
-    elif fn == 2:
-        out_ok[r] = cnt[k] > 0
-        out_v[r] = tot[k] if cnt[k] > 0 else 0
-    elif fn == 3:
-        out_ok[r] = cnt[k] > 0
-        out_v[r] = tot[k] / cnt[k] if cnt[k] > 0 else 0.0
-    elif fn <= 7:
-        if bounded:
-            if dq_t[k] > dq_h[k]:
-                at = dq_h[k] if fn != 7 else dq_t[k] - 1
-                out_v[r] = ring_v[k, dq[k, at % cap] % cap]
-                out_ok[r] = True
-            else:
-                out_v[r] = 0
-                out_ok[r] = False
-        else:
-            out_v[r] = run_v[k]
-            out_ok[r] = run_has[k]
-    else:
-        c = cnt[k]
-        var = 0.0
-        ok = c > 0
-        if fn == 8 or fn == 10:
-            if ok:
-                var = m2[k] / c
-        else:
-            ok = c > 1
-            if ok:
-                var = m2[k] / (c - 1)
-        if fn >= 10:
-            var = math.sqrt(var)
-        out_v[r] = var
-        out_ok[r] = ok
+            d = v - mean
+            mean -= d / cnt
+            m2 -= d * (v - mean)
+            if m2 < 0.0:
+                m2 = 0.0
+    return rows, cnt, tot, mean, m2
 
 
 @jit
 def over_frame(keys, ts, vals, ok, dflt, dflt_ok, out_v, out_ok, fn, mode, start, end,
-               ring_ts, ring_v, ring_ok, head, tail, rows, cnt, tot, mean, m2,
-               dq, dq_h, dq_t, run_v, run_has):
+               ring_ts, ring_v, ring_ok, head_a, tail_a, rows_a, cnt_a, tot_a, mean_a, m2_a,
+               dq, dq_h_a, dq_t_a, run_v_a, run_has_a):
     """One OVER call over the released rows (sorted by key, time, arrival):
-    ``out_v``/``out_ok`` get each row's result; the key state goes on."""
+    ``out_v``/``out_ok`` get each row's result; the key state goes on.
+
+    Each key's state is loaded into locals for the run of its rows and stored
+    back after it (a per-row helper taking the arrays would pay reference
+    counting on each of them, per row)."""
     n = len(keys)
     cap = ring_ts.shape[1]
     bounded = start >= 0
+    ringed = mode == ROWS or bounded  # the rows go into the ring
     policy = 0
     if fn == 4:
         policy = 1
@@ -142,81 +94,122 @@ def over_frame(keys, ts, vals, ok, dflt, dflt_ok, out_v, out_ok, fn, mode, start
     i = 0
     while i < n:
         k = keys[i]
-        j = i + 1
-        if mode == RANGE:
-            while j < n and keys[j] == k and ts[j] == ts[i]:
-                j += 1
-        for r in range(i, j):
-            seq = tail[k]
-            if mode == ROWS:
-                if bounded:
+        e = i + 1
+        while e < n and keys[e] == k:
+            e += 1
+        head, tail, rows, cnt = head_a[k], tail_a[k], rows_a[k], cnt_a[k]
+        tot, mean, m2 = tot_a[k], mean_a[k], m2_a[k]
+        dq_h, dq_t, run_v, run_has = dq_h_a[k], dq_t_a[k], run_v_a[k], run_has_a[k]
+        r = i
+        while r < e:
+            j = r + 1  # the row and (RANGE) its peers: one result
+            if mode == RANGE:
+                while j < e and ts[j] == ts[r]:
+                    j += 1
+            for q in range(r, j):
+                seq = tail
+                if mode == ROWS and bounded:
                     old = seq - start - 1
                     if old >= 0:  # leaves the frame: before its slot is reused
                         slot = old % cap
-                        _remove(k, ring_v[k, slot], ring_ok[k, slot], rows, cnt, tot, mean, m2)
-                        if policy > 0 and dq_t[k] > dq_h[k] and dq[k, dq_h[k] % cap] == old:
-                            dq_h[k] += 1
-                        head[k] = old + 1
-                slot = seq % cap
-                ring_ts[k, slot] = ts[r]
-                ring_v[k, slot] = vals[r]
-                ring_ok[k, slot] = ok[r]
-                tail[k] = seq + 1
-                if fn == 12:  # LAG: the row ``end`` back, or the default
-                    back = seq - end
-                    if back >= 0:
-                        out_v[r] = ring_v[k, back % cap]
-                        out_ok[r] = ring_ok[k, back % cap]
-                    else:
-                        out_v[r] = dflt[r]
-                        out_ok[r] = dflt_ok[r]
+                        rows, cnt, tot, mean, m2 = _minus(ring_v[k, slot], ring_ok[k, slot],
+                                                          rows, cnt, tot, mean, m2)
+                        if policy > 0 and dq_t > dq_h and dq[k, dq_h % cap] == old:
+                            dq_h += 1
+                        head = old + 1
+                if ringed:
+                    slot = seq % cap
+                    ring_ts[k, slot] = ts[q]
+                    ring_v[k, slot] = vals[q]
+                    ring_ok[k, slot] = ok[q]
+                tail = seq + 1
+                if fn == 12:
                     continue
-                added = seq - end
-                if added >= 0:
+                added = seq - end if mode == ROWS else seq
+                if added < 0:
+                    continue
+                if ringed:
                     slot = added % cap
                     v = ring_v[k, slot]
                     valid = ring_ok[k, slot]
-                    _add(k, v, valid, rows, cnt, tot, mean, m2)
-                    if valid:
-                        if bounded and policy > 0:
-                            _push_deque(k, added, v, policy, ring_v, dq, dq_h, dq_t, cap)
-                        elif policy > 0:
-                            if not run_has[k] or (policy == 1 and v < run_v[k]) or (
-                                    policy == 2 and v > run_v[k]) or fn == 7:
-                                run_v[k] = v
-                                run_has[k] = True
-                _result(k, fn, bounded, rows, cnt, tot, mean, m2, ring_v, dq, dq_h, dq_t,
-                        run_v, run_has, out_v, out_ok, r, cap)
-            else:  # RANGE: add the peers, then evict, then one result for all
-                v = vals[r]
-                valid = ok[r]
-                tail[k] = seq + 1
-                _add(k, v, valid, rows, cnt, tot, mean, m2)
-                if bounded:
-                    slot = seq % cap
-                    ring_ts[k, slot] = ts[r]
-                    ring_v[k, slot] = v
-                    ring_ok[k, slot] = valid
-                    if valid and policy > 0:
-                        _push_deque(k, seq, v, policy, ring_v, dq, dq_h, dq_t, cap)
-                elif valid and policy > 0:
-                    if not run_has[k] or (policy == 1 and v < run_v[k]) or (
-                            policy == 2 and v > run_v[k]) or fn == 7:
-                        run_v[k] = v
-                        run_has[k] = True
-        if mode == RANGE:
-            if bounded:
-                lo = ts[i] - start
-                while head[k] < tail[k] and ring_ts[k, head[k] % cap] < lo:
-                    slot = head[k] % cap
-                    _remove(k, ring_v[k, slot], ring_ok[k, slot], rows, cnt, tot, mean, m2)
-                    if policy > 0 and dq_t[k] > dq_h[k] and dq[k, dq_h[k] % cap] == head[k]:
-                        dq_h[k] += 1
-                    head[k] += 1
-            for r in range(i, j):
-                _result(k, fn, bounded, rows, cnt, tot, mean, m2, ring_v, dq, dq_h, dq_t,
-                        run_v, run_has, out_v, out_ok, r, cap)
-        i = j
+                else:
+                    v = vals[q]
+                    valid = ok[q]
+                rows, cnt, tot, mean, m2 = _plus(v, valid, rows, cnt, tot, mean, m2)
+                if valid and policy > 0:
+                    if bounded:  # the deque: pop what the new row dominates
+                        if policy == 1:
+                            while dq_t > dq_h and ring_v[k, dq[k, (dq_t - 1) % cap] % cap] >= v:
+                                dq_t -= 1
+                        elif policy == 2:
+                            while dq_t > dq_h and ring_v[k, dq[k, (dq_t - 1) % cap] % cap] <= v:
+                                dq_t -= 1
+                        dq[k, dq_t % cap] = added
+                        dq_t += 1
+                    elif (not run_has or fn == 7 or (policy == 1 and v < run_v)
+                          or (policy == 2 and v > run_v)):
+                        run_v = v
+                        run_has = True
+            if mode == RANGE and bounded:  # rows older than the frame leave
+                lo = ts[r] - start
+                while head < tail and ring_ts[k, head % cap] < lo:
+                    slot = head % cap
+                    rows, cnt, tot, mean, m2 = _minus(ring_v[k, slot], ring_ok[k, slot],
+                                                      rows, cnt, tot, mean, m2)
+                    if policy > 0 and dq_t > dq_h and dq[k, dq_h % cap] == head:
+                        dq_h += 1
+                    head += 1
+            for q in range(r, j):  # the result
+                if fn == 0:
+                    out_v[q] = rows
+                    out_ok[q] = True
+                elif fn == 1:
+                    out_v[q] = cnt
+                    out_ok[q] = True
+                elif fn == 2:
+                    out_ok[q] = cnt > 0
+                    out_v[q] = tot if cnt > 0 else 0
+                elif fn == 3:
+                    out_ok[q] = cnt > 0
+                    out_v[q] = tot / cnt if cnt > 0 else 0.0
+                elif fn <= 7:
+                    if not bounded:
+                        out_v[q] = run_v
+                        out_ok[q] = run_has
+                    elif dq_t > dq_h:
+                        at = dq_h if fn != 7 else dq_t - 1
+                        out_v[q] = ring_v[k, dq[k, at % cap] % cap]
+                        out_ok[q] = True
+                    else:
+                        out_v[q] = 0
+                        out_ok[q] = False
+                elif fn == 12:  # LAG: the row ``end`` back, or the default
+                    back = tail - 1 - end
+                    if back >= 0:
+                        out_v[q] = ring_v[k, back % cap]
+                        out_ok[q] = ring_ok[k, back % cap]
+                    else:
+                        out_v[q] = dflt[q]
+                        out_ok[q] = dflt_ok[q]
+                else:
+                    var = 0.0
+                    valid = cnt > 0
+                    if fn == 8 or fn == 10:
+                        if valid:
+                            var = m2 / cnt
+                    else:
+                        valid = cnt > 1
+                        if valid:
+                            var = m2 / (cnt - 1)
+                    if fn >= 10:
+                        var = math.sqrt(var)
+                    out_v[q] = var
+                    out_ok[q] = valid
+            r = j
+        head_a[k], tail_a[k], rows_a[k], cnt_a[k] = head, tail, rows, cnt
+        tot_a[k], mean_a[k], m2_a[k] = tot, mean, m2
+        dq_h_a[k], dq_t_a[k], run_v_a[k], run_has_a[k] = dq_h, dq_t, run_v, run_has
+        i = e
 
 
 @jit
