@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from compiler.cli import run_module
 from compiler.driver import compile_source
-from compiler.errors import Source
+from compiler.errors import Source, SqlcError
 
 BOUND_MS = 5_000
 CATALOG = """
@@ -199,3 +199,42 @@ def test_sample_like_stream(frame: str, modules: dict[str, Path], workspace: Pat
 def test_generated_streams(frame: str, events: list[dict], batch: int,
                            modules: dict[str, Path], workspace: Path) -> None:
     check(frame, modules[frame], events, workspace, f"gen_{frame}", batch)
+
+
+def test_late_rows_go_to_the_late_events_sink(modules: dict[str, Path], workspace: Path) -> None:
+    """A row at or below the watermark is dropped from the results, counted,
+    and written to --late-events with the operator and the reason."""
+    base = 1_762_768_800_000
+    events = [{"i": 0, "k": "a", "v": 1.0, "n": 1, "ts": base + 20_000},
+              {"i": 1, "k": "a", "v": 2.0, "n": 2, "ts": base + 15_000},  # watermark 15 s: late
+              {"i": 2, "k": "a", "v": 3.0, "n": 3, "ts": base + 15_001}]  # on time
+    data, out, late = (workspace / f"late.{x}" for x in ("jsonl", "out.jsonl", "late.jsonl"))
+    data.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    assert run_module(modules["rows"], ["--input", f"ev={data}", "--output", str(out), "--quiet",
+                                        "--late-events", str(late), "--batch-size", "1"]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["i"], r["s_v"], r["lag1"]) for r in rows] == [(2, 3.0, None), (0, 4.0, 3.0)]
+    dropped = [json.loads(line) for line in late.read_text(encoding="utf-8").splitlines()]
+    assert [(e["operator"], e["reason"], e["row"]["i"]) for e in dropped] == [
+        ("over_aggregate", "it came after the watermark had passed it", 1)]
+
+
+def refusal(workspace: Path, sql: str) -> list[tuple[str, str, str]]:
+    """(kind, "line:col", message) of each diagnostic compiling ``sql`` gives."""
+    source = Source("q.sql", sql)
+    with pytest.raises(SqlcError) as error:
+        compile_source(source, [str(workspace / "catalog.sql")])
+    return [(d.kind, "{}:{}".format(*source.line_col(d.span.start)), d.message)
+            for d in error.value.diagnostics]
+
+
+def test_what_does_not_run_yet_is_refused_at_the_call(workspace: Path) -> None:
+    found = refusal(workspace, (
+        "SELECT i, LEAD(v) OVER (PARTITION BY k ORDER BY event_time) AS a,\n"
+        "       SUM(v) OVER (PARTITION BY n ORDER BY event_time) AS b,\n"
+        "       MAX(k) OVER (PARTITION BY k ORDER BY event_time) AS c FROM ev;"))
+    assert [(kind, pos) for kind, pos, _ in found] == [
+        ("UnsupportedError", "1:11"), ("UnsupportedError", "2:8"), ("UnsupportedError", "3:8")]
+    assert found[0][2].startswith("LEAD(...) OVER does not run yet")
+    assert "different PARTITION BY" in found[1][2]
+    assert "MAX(...) OVER of a VARCHAR does not run yet" in found[2][2]
