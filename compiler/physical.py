@@ -195,8 +195,12 @@ def _lookup_state(table: lg.LogicalNode) -> str:
     return "LRU cache of table rows by key"
 
 
-def _frame_text(frame: lg.FrameSpec | None) -> str:
-    """What of a partition one OVER frame keeps."""
+def _frame_text(call: lg.OverCall) -> str:
+    """What of a partition one OVER call keeps."""
+    frame = call.frame
+    if call.fn == "LEAD":
+        assert frame is not None and frame.start is not None
+        return f"each row until {frame.start} later rows are released"
     if frame is None or frame.start is None:
         return "running values"
     if frame.unit == "ROWS":
@@ -205,7 +209,7 @@ def _frame_text(frame: lg.FrameSpec | None) -> str:
 
 
 def _over_state(node: lg.Over) -> str:
-    frames = list(dict.fromkeys(_frame_text(c.frame) for c in node.calls))
+    frames = list(dict.fromkeys(_frame_text(c) for c in node.calls))
     return "rows until the watermark passes them, then per key " + ", ".join(frames)
 
 

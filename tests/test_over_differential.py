@@ -71,14 +71,15 @@ FRAMES = {
                     "ORDER BY ts, i ROWS BETWEEN 2 PRECEDING AND CURRENT ROW"),
 }
 LAGS = [("lag1", "LAG(v)", "LAG(v)"), ("lag2", "LAG(n, 2, -1)", "LAG(n, 2, -1)"),
-        ("lag3", "LAG(v, 3, 0.5)", "LAG(v, 3, 0.5)")]
+        ("lag3", "LAG(v, 3, 0.5)", "LAG(v, 3, 0.5)"), ("lead1", "LEAD(v)", "LEAD(v)"),
+        ("lead3", "LEAD(n, 3, -1)", "LEAD(n, 3, -1)")]
 LAG_ORDER = ("PARTITION BY k ORDER BY event_time", "PARTITION BY k ORDER BY ts, i")
 
 
 def query(frame: str, duck: bool) -> str:
     clause = FRAMES[frame][1 if duck else 0]
     calls = [f"{(d if duck else s)} OVER ({clause}) AS {name}" for name, s, d in CALLS]
-    if frame == "rows":  # LAG rides along: another frame in the same operator
+    if frame in ("rows", "range"):  # LAG/LEAD ride along: other frames in the same operator
         order = LAG_ORDER[1 if duck else 0]
         calls += [f"{(d if duck else s)} OVER ({order}) AS {name}" for name, s, d in LAGS]
     return f"SELECT i, k, v, n, ts, {', '.join(calls)} FROM ev"
@@ -230,11 +231,12 @@ def refusal(workspace: Path, sql: str) -> list[tuple[str, str, str]]:
 
 def test_what_does_not_run_yet_is_refused_at_the_call(workspace: Path) -> None:
     found = refusal(workspace, (
-        "SELECT i, LEAD(v) OVER (PARTITION BY k ORDER BY event_time) AS a,\n"
+        "SELECT i, AVG(v) OVER (PARTITION BY k ORDER BY event_time RANGE BETWEEN INTERVAL '9' SECOND "
+        "PRECEDING AND INTERVAL '1' SECOND PRECEDING) AS a,\n"
         "       SUM(v) OVER (PARTITION BY n ORDER BY event_time) AS b,\n"
         "       MAX(k) OVER (PARTITION BY k ORDER BY event_time) AS c FROM ev;"))
     assert [(kind, pos) for kind, pos, _ in found] == [
         ("UnsupportedError", "1:11"), ("UnsupportedError", "2:8"), ("UnsupportedError", "3:8")]
-    assert found[0][2].startswith("LEAD(...) OVER does not run yet")
+    assert found[0][2].startswith("a RANGE frame that ends before the current row")
     assert "different PARTITION BY" in found[1][2]
     assert "MAX(...) OVER of a VARCHAR does not run yet" in found[2][2]

@@ -11,7 +11,11 @@ Because no row at or below the watermark is accepted, the rows a watermark
 releases all come after the ones it released before, and a RANGE frame's
 peers (rows of the same time) always leave together.
 
-State: the rows not yet released, and per key and call the rows its frame
+With a LEAD(x, o) call a released row waits, with its results, until the
+row o later in its key is released too (or the input ends, when LEAD gives
+its default).
+
+State: the rows not yet released, those waiting for a LEAD, and per key and call the rows its frame
 can still reach (ROWS n: the last n + 1; RANGE d: those of the last d ms;
 UNBOUNDED: running values only) with their sums and deques.
 
@@ -40,6 +44,7 @@ from runtime_lib.columns import DTYPES, Batch, Column, concat_columns, null_colu
 from runtime_lib.keys import KeyEncoder
 from runtime_lib.operators.over_kernels import FUNCS, RANGE, ROWS, over_frame, regrow
 from runtime_lib.state import values_data, values_from_data
+from runtime_lib.watermarks import WM_MAX
 
 # the result's storage kind of each function, given its argument's ('' = the argument's)
 _RESULT_KIND = {"count_star": "i", "count": "i", "avg": "f", "var_pop": "f", "var_samp": "f",
@@ -63,7 +68,9 @@ class OverFn:
     (ROWS n PRECEDING), ``range_ms=d`` (RANGE d PRECEDING), neither (UNBOUNDED
     PRECEDING; ``unit`` says ROWS or RANGE); ``end`` rows before the current
     (ROWS ... AND end PRECEDING). LAG(x, o, d) is ``OverFn('lag', arg, rows=o,
-    end=o, default=<arg index of d>)``."""
+    end=o, default=<arg index of d>)``, LEAD(x, o, d) ``OverFn('lead', arg,
+    lead=o, default=...)``: a row with a LEAD waits for the row o later in
+    its key (or the end of input)."""
 
     func: str
     arg: int | None = None
@@ -72,6 +79,7 @@ class OverFn:
     unit: str = "RANGE"
     end: int = 0
     default: int | None = None
+    lead: int = 0
 
     @property
     def mode(self) -> int:
@@ -186,8 +194,13 @@ class OverAggregate:
         self.keys = KeyEncoder(self.key_kinds)
         self.out_kinds = [_RESULT_KIND.get(c.func) or (arg_kinds[c.arg] if c.arg is not None else "i")
                           for c in self.calls]
-        self.frames = [_FrameState(c, self.arg_kinds[c.arg] if c.arg is not None else "i")
+        self.frames = [None if c.func == "lead" else
+                       _FrameState(c, self.arg_kinds[c.arg] if c.arg is not None else "i")
                        for c in self.calls]
+        # the arguments LEAD reads from the rows that wait (value, default)
+        self._lead_args = sorted({i for c in self.calls if c.func == "lead"
+                                  for i in (c.arg, c.default) if i is not None})
+        self._waiting: tuple[Batch, np.ndarray, np.ndarray, list[Column]] | None = None
         self.late_count = 0
         self._seq = 0
         self._held: list[tuple[Batch, np.ndarray, np.ndarray, list[Column]]] = []
@@ -199,7 +212,8 @@ class OverAggregate:
     @property
     def state_rows(self) -> int:
         """Rows kept for the frames (summed over the calls)."""
-        return sum(f.held for f in self.frames)
+        waiting = 0 if self._waiting is None else self._waiting[0].num_rows
+        return sum(f.held for f in self.frames if f is not None) + waiting
 
     def process(self, batch: Batch, keys: list[Column], args: list[Column]) -> np.ndarray:
         """Hold the rows until the watermark passes them; returns the indices of
@@ -235,12 +249,12 @@ class OverAggregate:
         """The held rows the watermark has passed, in event-time order, with the
         OVER results."""
         if not self._held:
-            return self._empty()
+            return self._nothing_due(watermark)
         rows, ids, seq, args = self._concat_held()
         ts = rows[self.time_column].values
         due = ts <= watermark
         if not due.any():
-            return self._empty()
+            return self._nothing_due(watermark)
         if due.all():
             self._held = []
         else:
@@ -256,6 +270,9 @@ class OverAggregate:
         incoming = np.bincount(k, minlength=n_keys)
         results = []
         for fn, frame, kind in zip(self.calls, self.frames, self.out_kinds):
+            if frame is None:  # LEAD: filled in once the following rows are there
+                results.append(null_column(kind, len(order)))
+                continue
             frame.reserve(n_keys, incoming)
             if fn.arg is not None:
                 a = args[fn.arg].take(order)
@@ -268,6 +285,11 @@ class OverAggregate:
             else:
                 dflt, dflt_ok = np.zeros(len(order), vals.dtype), np.zeros(len(order), np.bool_)
             results.append(frame.run(k, t, vals, ok, dflt, dflt_ok, kind))
+        if self._lead_args:
+            cols = {n: rows[n].take(order) for n in self.names}
+            cols.update(zip(self.out_names, results))
+            return self._lead(Batch(cols, len(order)), k, seq[order],
+                              [args[i].take(order) for i in self._lead_args], watermark)
         # out in event-time order, ties by arrival
         out_local = np.argsort(ts_p, kind="stable")
         inverse = np.empty(len(local), np.int64)
@@ -277,6 +299,60 @@ class OverAggregate:
         for name, col in zip(self.out_names, results):
             cols[name] = col.take(back)
         return Batch(cols, len(order))
+
+    def _lead(self, rows: Batch, ids: np.ndarray, seq: np.ndarray, args: list[Column],
+              watermark: int) -> Batch:
+        """LEAD: released rows (in key order) wait, with those still waiting,
+        until the row ``offset`` later in their key is released too, or the
+        input ends; the rows that can go, in event-time order."""
+        if self._waiting is not None:
+            w_rows, w_ids, w_seq, w_args = self._waiting
+            rows = Batch({n: concat_columns([w_rows[n], rows[n]]) for n in rows.columns},
+                         w_rows.num_rows + rows.num_rows)
+            ids, seq = np.concatenate([w_ids, ids]), np.concatenate([w_seq, seq])
+            args = [concat_columns([a, b]) for a, b in zip(w_args, args)]
+            # each key's waiting rows come before its new ones (stable)
+            by_key = np.argsort(ids, kind="stable")
+            rows, ids, seq = rows.take(by_key), ids[by_key], seq[by_key]
+            args = [a.take(by_key) for a in args]
+        n = len(ids)
+        end = watermark >= WM_MAX
+        index = np.arange(n)
+        ready = np.ones(n, bool)
+        cols = dict(rows.columns)
+        for fn, name, kind in zip(self.calls, self.out_names, self.out_kinds):
+            if fn.func != "lead":
+                continue
+            ahead = index + fn.lead
+            there = ahead < n
+            there[there] = ids[ahead[there]] == ids[there]
+            if not end:  # the row waits for the following one of each LEAD call
+                ready &= there
+            value = args[self._lead_args.index(fn.arg)]
+            out_v = np.zeros(n, DTYPES[kind])
+            out_ok = np.zeros(n, bool)
+            out_v[there] = value.values[ahead[there]]
+            out_ok[there] = value.is_valid()[ahead[there]]
+            if fn.default is not None:
+                d = args[self._lead_args.index(fn.default)]
+                out_v[~there] = d.values[~there].astype(out_v.dtype)
+                out_ok[~there] = d.is_valid()[~there]
+            cols[name] = Column(out_v, out_ok)
+        rows = Batch(cols, n)
+        rest = ~ready
+        self._waiting = ((rows.take(rest), ids[rest], seq[rest], [a.take(rest) for a in args])
+                         if rest.any() else None)
+        go = np.flatnonzero(ready)
+        go = go[np.lexsort((seq[go], rows[self.time_column].values[go]))]
+        return rows.take(go)
+
+    def _nothing_due(self, watermark: int) -> Batch:
+        """No held row is due: only the end of input lets rows waiting for a LEAD go."""
+        if self._waiting is None or watermark < WM_MAX:
+            return self._empty()
+        none = np.zeros(0, np.int64)
+        return self._lead(self._empty(), none, none,
+                          [null_column(self.arg_kinds[i], 0) for i in self._lead_args], watermark)
 
     def _empty(self) -> Batch:
         cols = {n: null_column(k, 0) for n, k in zip(self.names, self.kinds)}
@@ -300,8 +376,17 @@ class OverAggregate:
             "ids": ids.copy(), "arrival": seq.copy(),
             "arg_values": [values_data(a.values) for a in args],
             "arg_valid": [a.is_valid().copy() for a in args],
-            "frames": [f.snapshot() for f in self.frames],
+            "frames": [None if f is None else f.snapshot() for f in self.frames],
+            "waiting": None if self._waiting is None else self._waiting_data(),
         }
+
+    def _waiting_data(self) -> dict:
+        rows, ids, seq, args = self._waiting
+        return {"values": [values_data(rows[n].values) for n in self.names + self.out_names],
+                "valid": [rows[n].is_valid().copy() for n in self.names + self.out_names],
+                "ids": ids.copy(), "arrival": seq.copy(),
+                "arg_values": [values_data(a.values) for a in args],
+                "arg_valid": [a.is_valid().copy() for a in args]}
 
     def restore(self, data: dict) -> None:
         self.late_count, self._seq = int(data["late_count"]), int(data["seq"])
@@ -314,4 +399,16 @@ class OverAggregate:
         self._held = ([(Batch(cols, n_rows), np.asarray(data["ids"], np.int64),
                         np.asarray(data["arrival"], np.int64), args)] if n_rows else [])
         for frame, state in zip(self.frames, data["frames"], strict=True):
-            frame.restore(state)
+            if frame is not None:
+                frame.restore(state)
+        self._waiting = None
+        waiting = data["waiting"]
+        if waiting is not None:
+            names, kinds = self.names + self.out_names, self.kinds + self.out_kinds
+            cols = {n: Column(values_from_data(v, k), np.asarray(ok, bool))
+                    for n, k, v, ok in zip(names, kinds, waiting["values"], waiting["valid"], strict=True)}
+            args = [Column(values_from_data(v, self.arg_kinds[i]), np.asarray(ok, bool))
+                    for i, v, ok in zip(self._lead_args, waiting["arg_values"], waiting["arg_valid"],
+                                        strict=True)]
+            self._waiting = (Batch(cols, len(waiting["ids"])), np.asarray(waiting["ids"], np.int64),
+                             np.asarray(waiting["arrival"], np.int64), args)

@@ -363,7 +363,8 @@ def over_case() -> Case:
     calls = [OverFn("count_star"), OverFn("sum", arg=0, rows=2), OverFn("min", arg=0, range_ms=10),
              OverFn("max", arg=0, rows=3, end=1), OverFn("avg", arg=0, unit="ROWS"),
              OverFn("last_value", arg=0, range_ms=5), OverFn("stddev_samp", arg=0, rows=4),
-             OverFn("lag", arg=1, rows=1, end=1, default=1), OverFn("count", arg=2, range_ms=20)]
+             OverFn("lag", arg=1, rows=1, end=1, default=1), OverFn("count", arg=2, range_ms=20),
+             OverFn("lead", arg=0, lead=2, default=0)]
 
     def make():
         return OverAggregate("t", names=["t", "s"], kinds=["i", "O"], key_kinds=["O"],

@@ -27,7 +27,7 @@ FUNCS = {
     "COUNT": "count", "SUM": "sum", "AVG": "avg", "MIN": "min", "MAX": "max",
     "STDDEV": "stddev_samp", "STDDEV_SAMP": "stddev_samp", "STDDEV_POP": "stddev_pop",
     "VARIANCE": "var_samp", "VAR_SAMP": "var_samp", "VAR_POP": "var_pop",
-    "FIRST_VALUE": "first_value", "LAST_VALUE": "last_value", "LAG": "lag",
+    "FIRST_VALUE": "first_value", "LAST_VALUE": "last_value", "LAG": "lag", "LEAD": "lead",
 }
 # functions that read only whether their argument is NULL
 _ANY_KIND = ("COUNT",)
@@ -95,13 +95,15 @@ class _OverPlan:
         else:
             parts.append(f"arg={self._index(call.args[0])}")
         frame = call.frame or lg.FrameSpec("RANGE", None, 0)
-        if frame.start is not None:
+        if call.fn == "LEAD":  # the frame is the offset, following
+            parts.append(f"lead={frame.start}")
+        elif frame.start is not None:
             parts.append(f"rows={frame.start}" if frame.unit == "ROWS" else f"range_ms={frame.start}")
         elif frame.unit == "ROWS":
             parts.append("unit='ROWS'")
-        if frame.end:
+        if frame.end and call.fn != "LEAD":
             parts.append(f"end={frame.end}")
-        if call.fn == "LAG" and len(call.args) > 1:
+        if call.fn in ("LAG", "LEAD") and len(call.args) > 1:
             parts.append(f"default={self._index(call.args[1])}")
         return f"OverFn({', '.join([repr(func)] + parts)})"
 
