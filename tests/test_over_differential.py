@@ -240,3 +240,19 @@ def test_what_does_not_run_yet_is_refused_at_the_call(workspace: Path) -> None:
     assert found[0][2].startswith("a RANGE frame that ends before the current row")
     assert "different PARTITION BY" in found[1][2]
     assert "MAX(...) OVER of a VARCHAR does not run yet" in found[2][2]
+
+
+def test_named_window_is_the_inline_one(modules: dict[str, Path], workspace: Path) -> None:
+    """``OVER w`` with ``WINDOW w AS (...)`` gives what the inline OVER (...) gives."""
+    clause = FRAMES["rows"][0]
+    sql = (f"SELECT i, SUM(v) OVER w AS s_v, MIN(v) OVER w AS min_v FROM ev "
+           f"WINDOW w AS ({clause});")
+    compiled = compile_source(Source("named.sql", sql), [str(workspace / "catalog.sql")])
+    module = workspace / "named.py"
+    module.write_text(compiled.module or "", encoding="utf-8")
+    base = 1_762_768_800_000
+    events = [{"i": i, "k": "ab"[i % 2], "v": float(i % 7), "n": i, "ts": base + i * 300 - (i % 5) * 700}
+              for i in range(100)]
+    named = sorted(run(module, events, workspace, "named", 9), key=lambda r: r["i"])
+    inline = sorted(run(modules["rows"], events, workspace, "inline", 9), key=lambda r: r["i"])
+    assert named == [{"i": r["i"], "s_v": r["s_v"], "min_v": r["min_v"]} for r in inline]
