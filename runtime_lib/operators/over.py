@@ -42,7 +42,7 @@ import numpy as np
 
 from runtime_lib.columns import DTYPES, Batch, Column, concat_columns, null_column
 from runtime_lib.keys import KeyEncoder
-from runtime_lib.operators.over_kernels import FUNCS, RANGE, ROWS, over_frame, regrow
+from runtime_lib.operators.over_kernels import DEQUE, FUNCS, RANGE, ROWS, evict_before, over_frame, regrow
 from runtime_lib.state import values_data, values_from_data
 from runtime_lib.watermarks import WM_MAX
 
@@ -164,6 +164,14 @@ class _FrameState:
                    self.dq_t, self.run_v, self.run_has)
         return Column(out_v, None if out_ok.all() else out_ok)
 
+    def slide(self, watermark: int) -> None:
+        """RANGE d: free the rows no row to come can reach (time < watermark + 1 - d)."""
+        if self.fn.mode != RANGE or self.fn.start < 0 or not self.n_keys or watermark >= WM_MAX:
+            return
+        evict_before(watermark + 1 - self.fn.start, self.ring_ts, self.ring_v, self.ring_ok, self.head,
+                     self.tail, self.rows, self.cnt, self.tot, self.mean, self.m2, self.dq, self.dq_h,
+                     self.dq_t, DEQUE.get(self.code, 0))
+
     @property
     def held(self) -> int:
         return int((self.tail - self.head).sum()) if self.fn.mode == RANGE and self.fn.start >= 0 \
@@ -247,7 +255,14 @@ class OverAggregate:
 
     def advance(self, watermark: int) -> Batch:
         """The held rows the watermark has passed, in event-time order, with the
-        OVER results."""
+        OVER results; then the frames free what no row to come can reach."""
+        out = self._release(watermark)
+        for frame in self.frames:
+            if frame is not None:
+                frame.slide(watermark)
+        return out
+
+    def _release(self, watermark: int) -> Batch:
         if not self._held:
             return self._nothing_due(watermark)
         rows, ids, seq, args = self._concat_held()

@@ -213,6 +213,28 @@ def over_frame(keys, ts, vals, ok, dflt, dflt_ok, out_v, out_ok, fn, mode, start
 
 
 @jit
+def evict_before(lo, ring_ts, ring_v, ring_ok, head_a, tail_a, rows_a, cnt_a, tot_a, mean_a,
+                 m2_a, dq, dq_h_a, dq_t_a, policy):
+    """RANGE: take the rows older than ``lo`` out of every key's frame (no row
+    to come can reach them: they are older than the watermark minus the range)."""
+    cap = ring_ts.shape[1]
+    for k in range(len(head_a)):
+        head, tail = head_a[k], tail_a[k]
+        if head == tail or ring_ts[k, head % cap] >= lo:
+            continue
+        rows, cnt, tot, mean, m2, dq_h = rows_a[k], cnt_a[k], tot_a[k], mean_a[k], m2_a[k], dq_h_a[k]
+        while head < tail and ring_ts[k, head % cap] < lo:
+            slot = head % cap
+            rows, cnt, tot, mean, m2 = _minus(ring_v[k, slot], ring_ok[k, slot], rows, cnt, tot,
+                                              mean, m2)
+            if policy > 0 and dq_t_a[k] > dq_h and dq[k, dq_h % cap] == head:
+                dq_h += 1
+            head += 1
+        head_a[k], rows_a[k], cnt_a[k], tot_a[k], mean_a[k], m2_a[k], dq_h_a[k] = (
+            head, rows, cnt, tot, mean, m2, dq_h)
+
+
+@jit
 def regrow(old_ts, old_v, old_ok, old_dq, head, tail, dq_h, dq_t, new_ts, new_v, new_ok, new_dq):
     """Copy each key's ring into rings of a larger capacity (slots move: seq % capacity)."""
     old_cap = old_ts.shape[1]
@@ -269,4 +291,5 @@ def frame_reference(fn: str, mode: int, start: int, end: int, ts: list, vals: li
     return out
 
 
-__all__ = ["DEQUE", "FUNCS", "RANGE", "ROWS", "frame_reference", "np", "over_frame", "regrow"]
+__all__ = ["DEQUE", "FUNCS", "RANGE", "ROWS", "evict_before", "frame_reference", "np", "over_frame",
+           "regrow"]
