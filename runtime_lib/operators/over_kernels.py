@@ -106,6 +106,17 @@ def over_frame(keys, ts, vals, ok, dflt, dflt_ok, out_v, out_ok, fn, mode, start
             if mode == RANGE:
                 while j < e and ts[j] == ts[r]:
                     j += 1
+            if mode == RANGE and bounded:  # rows older than the frame leave, first:
+                # the sums then see the same operations whatever evicted them
+                # before (``evict_before`` at a watermark), bit for bit
+                lo = ts[r] - start
+                while head < tail and ring_ts[k, head % cap] < lo:
+                    slot = head % cap
+                    rows, cnt, tot, mean, m2 = _minus(ring_v[k, slot], ring_ok[k, slot],
+                                                      rows, cnt, tot, mean, m2)
+                    if policy > 0 and dq_t > dq_h and dq[k, dq_h % cap] == head:
+                        dq_h += 1
+                    head += 1
             for q in range(r, j):
                 seq = tail
                 if mode == ROWS and bounded:
@@ -150,15 +161,6 @@ def over_frame(keys, ts, vals, ok, dflt, dflt_ok, out_v, out_ok, fn, mode, start
                           or (policy == 2 and v > run_v)):
                         run_v = v
                         run_has = True
-            if mode == RANGE and bounded:  # rows older than the frame leave
-                lo = ts[r] - start
-                while head < tail and ring_ts[k, head % cap] < lo:
-                    slot = head % cap
-                    rows, cnt, tot, mean, m2 = _minus(ring_v[k, slot], ring_ok[k, slot],
-                                                      rows, cnt, tot, mean, m2)
-                    if policy > 0 and dq_t > dq_h and dq[k, dq_h % cap] == head:
-                        dq_h += 1
-                    head += 1
             for q in range(r, j):  # the result
                 if fn == 0:
                     out_v[q] = rows
