@@ -66,6 +66,10 @@ FRAMES = {
     "rows_unbounded": ("PARTITION BY k ORDER BY event_time "
                        "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW",
                        "PARTITION BY k ORDER BY ts, i ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"),
+    "rows_unbounded_lagged": ("PARTITION BY k ORDER BY event_time "
+                              "ROWS BETWEEN UNBOUNDED PRECEDING AND 2 PRECEDING",
+                              "PARTITION BY k ORDER BY ts, i "
+                              "ROWS BETWEEN UNBOUNDED PRECEDING AND 2 PRECEDING"),
     "range_unbounded": ("PARTITION BY k ORDER BY event_time", "PARTITION BY k ORDER BY ts"),
     "global_rows": ("ORDER BY event_time ROWS BETWEEN 2 PRECEDING AND CURRENT ROW",
                     "ORDER BY ts, i ROWS BETWEEN 2 PRECEDING AND CURRENT ROW"),
