@@ -127,14 +127,16 @@ class _FrameState:
         self.ring_ts = np.zeros((n_keys, cap), np.int64)
         self.ring_v = np.zeros((n_keys, cap), self.dtype)
         self.ring_ok = np.zeros((n_keys, cap), np.bool_)
-        self.dq = np.zeros((n_keys, cap), np.int64)
+        # the deque's ring: only MIN/MAX/FIRST_VALUE/LAST_VALUE over a bounded frame read it
+        deque = self.code in DEQUE and self.fn.start >= 0
+        self.dq = np.zeros((n_keys, cap if deque else 1), np.int64)
 
     def reserve(self, n_keys: int, incoming: np.ndarray) -> None:
         """Room for ``n_keys`` keys, and (RANGE) for ``incoming[k]`` more rows
         of key k in its ring."""
         need = self.cap
         if self.fn.mode == RANGE and self.fn.start >= 0 and len(incoming):
-            held = np.zeros(n_keys, np.int64)
+            held = np.zeros(max(n_keys, self.n_keys), np.int64)
             held[: self.n_keys] = self.tail - self.head
             held[: len(incoming)] += incoming
             need = max(need, int(held.max()))
@@ -143,7 +145,8 @@ class _FrameState:
         cap = self.cap if need <= self.cap else max(need, 2 * self.cap)
         old = {name: getattr(self, name) for name in self.ARRAYS + self.RINGS}
         old_keys = self.n_keys
-        self._alloc(max(n_keys, old_keys), cap)
+        # keys grow geometrically: a stream of new keys copies its state O(log n) times
+        self._alloc(max(n_keys, 2 * old_keys) if n_keys > old_keys else old_keys, cap)
         for name in self.ARRAYS:
             getattr(self, name)[:old_keys] = old[name]
         if cap == old["ring_ts"].shape[1]:

@@ -42,3 +42,48 @@ def test_range_frame_keeps_the_rows_of_its_range() -> None:
     # the ring has room for the rows in range plus one release's rows of a key
     # (100 here), doubled when it grows: bounded by the batch, not the stream
     assert frames[0].cap <= 2 * (20 + 100)
+
+
+# -- the kernel against the frame computed directly (over_kernels.frame_reference)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from runtime_lib.columns import column_from_pylist  # noqa: E402
+from runtime_lib.operators.over_kernels import RANGE, ROWS, frame_reference  # noqa: E402
+from runtime_lib.watermarks import WM_MAX  # noqa: E402
+
+FNS = ["count_star", "count", "sum", "avg", "min", "max", "first_value", "last_value", "var_pop",
+       "var_samp", "stddev_pop", "stddev_samp", "lag"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.integers(0, 3), max_size=40),
+       values=st.lists(st.one_of(st.none(), st.integers(-20, 20)), min_size=40, max_size=40),
+       fn=st.sampled_from(FNS), unit=st.sampled_from(["ROWS", "RANGE"]),
+       start=st.integers(-1, 6), end=st.integers(0, 2), cut=st.integers(0, 40))
+def test_kernel_equals_the_frame_computed_directly(steps, values, fn, unit, start, end, cut):
+    """One key, rows in time order (ties included), released in two advances."""
+    ts = np.cumsum(steps).astype(np.int64).tolist()
+    vals = [None if v is None else float(v) for v in values[:len(ts)]]
+    mode = ROWS if unit == "ROWS" or fn == "lag" else RANGE
+    if fn == "lag":
+        start = end = max(end, 1)
+    if mode == RANGE:
+        end = 0
+    start = max(start, end) if start >= 0 else start
+    call = OverFn(fn, arg=0, rows=start if mode == ROWS and start >= 0 else None,
+                  range_ms=start if mode == RANGE and start >= 0 else None, unit=unit if fn != "lag" else "ROWS",
+                  end=end)
+    op = OverAggregate("t", names=["t"], kinds=["i"], key_kinds=[], arg_kinds=["f"], calls=[call],
+                       out_names=["r"])
+    batch = Batch({"t": Column(np.array(ts, np.int64))}, len(ts))
+    op.process(batch, keys=[], args=[column_from_pylist(vals, "f")])
+    split = ts[min(cut, len(ts) - 1)] if ts else 0
+    out = op.advance(split).to_rows() + op.advance(WM_MAX).to_rows()
+    expected = frame_reference(fn, mode, start, end, ts, vals)
+    assert [t for t, _ in out] == ts
+    for (_, got), want in zip(out, expected):
+        assert (got is None) == (want is None), (got, want)
+        if want is not None:
+            assert abs(got - want) <= 1e-9 * max(1.0, abs(want))
