@@ -123,15 +123,16 @@ class SinkExec(Exec):
     implements = (lg.Sink,)
 
 
-# -- operators that compile and EXPLAIN but do not run yet ------------------------
-
-
 @dataclass(frozen=True)
 class OverAggregateExec(Exec):
-    """An OVER window: an aggregate over each row's frame."""
+    """OVER aggregates sharing PARTITION BY and ORDER BY: each row, once the
+    watermark passes it, with an aggregate over its frame."""
 
     logical: lg.Over
     implements = (lg.Over,)
+
+
+# -- operators that compile and EXPLAIN but do not run yet ------------------------
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,24 @@ def _lookup_state(table: lg.LogicalNode) -> str:
         return ("table rows by key, kept from its changes"
                 + (f", each dropped {ttl} after its last change" if ttl else ""))
     return "LRU cache of table rows by key"
+
+
+def _frame_text(call: lg.OverCall) -> str:
+    """What of a partition one OVER call keeps."""
+    frame = call.frame
+    if call.fn == "LEAD":
+        assert frame is not None and frame.start is not None
+        return f"each row until {frame.start} later rows are released"
+    if frame is None or frame.start is None:
+        return "running values"
+    if frame.unit == "ROWS":
+        return f"the last {frame.start + 1} rows"
+    return f"the rows of the last {format_ms(frame.start)}"
+
+
+def _over_state(node: lg.Over) -> str:
+    frames = list(dict.fromkeys(_frame_text(c) for c in node.calls))
+    return "rows until the watermark passes them, then per key " + ", ".join(frames)
 
 
 def _window_state(agg: lg.Aggregate) -> tuple[str, str]:
@@ -274,9 +293,9 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
         return JoinExec(node, children, state, "per matching pair, retracting NULL-padded rows",
                         span)
     if isinstance(node, lg.Over):
-        return OverAggregateExec(node, (plan_physical(node.input),),
-                                 "per partition: the rows of the frame",
-                                 "per row, in event-time order", span)
+        return OverAggregateExec(node, (plan_physical(node.input),), _over_state(node),
+                                 "each row once the watermark passes its time, in event-time "
+                                 "order", span)
     if isinstance(node, lg.TopN):
         rank = WindowRankExec if node.window else RankExec
         state = (f"per window: the top {node.limit} rows; freed when the window's rows arrive"

@@ -337,10 +337,18 @@ class ExpressionConverter:
             call = self.expr(node.this)
             if not isinstance(call, ast.Call):
                 return self.fail(SqlSyntaxError, "OVER must follow a function call", node)
-            if node.args.get("alias"):
-                return self.fail(UnsupportedError,
-                                 "Named windows are not supported; write the OVER (...) inline",
-                                 node)
+            alias = node.args.get("alias")
+            if alias is not None:  # OVER w: the SELECT's WINDOW w AS (...)
+                named = getattr(self, "named_windows", {}).get(alias.name.lower())
+                if named is None:
+                    return self.fail(SqlSyntaxError, f"unknown window {alias.name}; define it "
+                                     f"with WINDOW {alias.name} AS (...) after the FROM/WHERE/"
+                                     "GROUP BY clauses", alias)
+                if node.args.get("partition_by") or node.args.get("order") or node.args.get("spec"):
+                    return self.fail(UnsupportedError, "refining a named window in OVER "
+                                     f"({alias.name} ...) is not supported; define another "
+                                     "WINDOW", node)
+                node = named
             spec = ast.WindowSpec(
                 tuple(self.expr(e) for e in node.args.get("partition_by") or []),
                 self.order(node.args.get("order")),

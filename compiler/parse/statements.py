@@ -83,6 +83,15 @@ class StatementConverter(ExpressionConverter):
         if not isinstance(node, exp.Select):
             return self.fail(SqlSyntaxError, f"Expected a SELECT query, found {node.key.upper()}",
                              node)
+        # WINDOW w AS (...): what OVER w in this SELECT stands for (not in subqueries)
+        outer_windows = getattr(self, "named_windows", {})
+        self.named_windows = {w.this.name.lower(): w for w in node.args.get("windows") or []}
+        try:
+            return self._select(node, order_by, limit, emit, ctes)
+        finally:
+            self.named_windows = outer_windows
+
+    def _select(self, node: exp.Select, order_by, limit, emit, ctes) -> ast.Select:
         relation = self.from_clause(node)
         match = node.args.get("match")
         if match is not None:

@@ -12,6 +12,8 @@ module                      operator (Flink's name)
 ``joins``                   IntervalJoin, Join (regular)
 ``lookup_join``             LookupJoin (the tables are in ``runtime_lib.io``)
 ``temporal_sort``           TemporalSort: ORDER BY event time
+``over``                    OverAggregate: agg(x) OVER (... ORDER BY event time)
+                            (kernels in ``over_kernels``)
 ==========================  ==================================================
 
 Each operator keeps its state in numpy arrays and implements

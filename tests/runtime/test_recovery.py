@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "examples" / "data" / "llm_requests.jsonl"
 
@@ -31,13 +33,15 @@ def records_read(stderr: str) -> int:
     return int(line.split("sqlc: ")[1].split(" records read")[0])
 
 
-def test_sigterm_savepoint_then_resume_equals_one_run(tmp_path):
+@pytest.mark.parametrize("name", ["q02_latency_percentiles", "q08_moving_average"])
+def test_sigterm_savepoint_then_resume_equals_one_run(tmp_path, name):
     """Stopped mid-run and started again: the output file equals an
-    uninterrupted run's, and the second run reads only what the first did not."""
+    uninterrupted run's, and the second run reads only what the first did not
+    (windows with percentile buffers; OVER frames, ROWS and RANGE)."""
     reference = tmp_path / "reference.jsonl"
-    run("q02_latency_percentiles", "--output", str(reference), "--quiet")
+    run(name, "--output", str(reference), "--quiet")
     out, checkpoints = tmp_path / "out.jsonl", tmp_path / "checkpoints"
-    args = [sys.executable, module("q02_latency_percentiles"), "--input",
+    args = [sys.executable, module(name), "--input",
             f"llm_requests={EVENTS}", "--output", str(out), "--checkpoint-dir",
             str(checkpoints), "--batch-size", "20", "--checkpoint-interval", "1 min"]
     first = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)

@@ -41,6 +41,7 @@ from runtime_lib.operators.aggregates import RETRACTABLE, Agg
 from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.joins import IntervalJoin, Join
 from runtime_lib.operators.lookup_join import LookupJoin
+from runtime_lib.operators.over import OverAggregate, OverFn
 from runtime_lib.operators.temporal_sort import TemporalSort
 from runtime_lib.operators.windows import (
     AfterWatermark,
@@ -357,6 +358,32 @@ def temporal_sort_case() -> Case:
     return Case("temporal-sort", make, steps, step, lambda op: rows_of(op.advance(WM_MAX)))
 
 
+def over_case() -> Case:
+    """OVER calls of every frame kind, NULLs and NaN in the argument, late rows."""
+    calls = [OverFn("count_star"), OverFn("sum", arg=0, rows=2), OverFn("min", arg=0, range_ms=10),
+             OverFn("max", arg=0, rows=3, end=1), OverFn("avg", arg=0, unit="ROWS"),
+             OverFn("last_value", arg=0, range_ms=5), OverFn("stddev_samp", arg=0, rows=4),
+             OverFn("lag", arg=1, rows=1, end=1, default=1), OverFn("count", arg=2, range_ms=20),
+             OverFn("lead", arg=0, lead=2, default=0)]
+
+    def make():
+        return OverAggregate("t", names=["t", "s"], kinds=["i", "O"], key_kinds=["O"],
+                             arg_kinds=["f", "i", "i"], calls=calls,
+                             out_names=[f"c{i}" for i in range(len(calls))])
+
+    def step(op, s):
+        rows, before, current = s
+        batch = Batch({"t": col([r[3] for r in rows], "i"), "s": col([r[2] for r in rows], "O")},
+                      len(rows), before)
+        args = [col([r[1] for r in rows], "f"), col([r[3] for r in rows], "i"),
+                col([r[2] for r in rows], "O")]
+        return (op.process(batch, keys=[col([r[0] for r in rows], "O")], args=args).tolist(),
+                rows_of(op.advance(current)))
+
+    return Case("over-aggregate", make, BATCHES.map(with_watermarks), step,
+                lambda op: rows_of(op.advance(WM_MAX)))
+
+
 def watermarks_case() -> Case:
     partitions = st.sampled_from([0, 1, "p", ("topic", 2)])
     steps = st.lists(st.tuples(partitions, st.lists(st.integers(0, 80), max_size=5)), max_size=8)
@@ -388,12 +415,13 @@ CASES = [
     changelog_lookup_case(),
     cached_lookup_case(),
     temporal_sort_case(),
+    over_case(),
     watermarks_case(),
 ]
 
 # the class whose snapshot() each case exercises
 COVERS = {PaneWindowAggregate, SessionWindowAggregate, GroupAggregate, IntervalJoin, Join, LookupJoin,
-          ChangelogTable, CachedTable, TemporalSort, Watermarks}
+          ChangelogTable, CachedTable, TemporalSort, OverAggregate, Watermarks}
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)

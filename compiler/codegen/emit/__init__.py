@@ -1,9 +1,9 @@
 """One emitter per physical operator, by class: the operators that run.
 
 Each family has its module: ``sources`` (sources and Calc), ``aggregates``
-(window and group aggregates), ``joins`` (interval, regular, lookup), ``sort``
-and ``sink``. An operator missing from ``EMITTERS`` compiles and EXPLAINs but
-is refused by codegen with the words of ``NOT_YET``.
+(window and group aggregates), ``joins`` (interval, regular, lookup), ``sort``,
+``over`` (OVER aggregates) and ``sink``. An operator missing from ``EMITTERS``
+compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from compiler.codegen.emit.aggregates import GROUP_AGGREGATE, WINDOW_AGGREGATE
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN
+from compiler.codegen.emit.over import OVER_AGGREGATE
 from compiler.codegen.emit.sink import SINK
 from compiler.codegen.emit.sort import TEMPORAL_SORT
 from compiler.codegen.emit.sources import CALC, SOURCE
@@ -43,12 +44,12 @@ EMITTERS: dict[type[Exec], Emitter] = {
     JoinExec: JOIN,
     LookupJoinExec: LOOKUP_JOIN,
     TemporalSortExec: TEMPORAL_SORT,
+    OverAggregateExec: OVER_AGGREGATE,
     SinkExec: SINK,
 }
 
 # what users are told an operator without an emitter is
 NOT_YET: dict[type[Exec], str] = {
-    OverAggregateExec: "OVER windows",
     RankExec: "Top-N",
     WindowRankExec: "window Top-N",
     MatchExec: "MATCH_RECOGNIZE",
