@@ -153,9 +153,17 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             # EMIT CHANGES windows emit what they hold pending at the next advance:
             # emit it now (same watermarks), so the snapshot has nothing in flight
             pipeline.advance(dict(current))
+        grouped = [(readers[name], found) for name, found in positions.items()
+                   if readers[name].commits]
+        in_transaction = False
+        for committer in recovery.committers:
+            if hasattr(committer, "source_offsets"):  # Kafka: offsets commit with the output
+                committer.source_offsets = grouped
+                in_transaction = True
         recovery.take(pipeline, readers, positions, marks, current, delivery, watermarks)
-        for name, found in positions.items():  # for lag monitoring; the checkpoint decides
-            readers[name].commit(found)
+        if not in_transaction:  # for lag monitoring; the checkpoint decides where to go on
+            for reader, found in grouped:
+                reader.commit(found)
 
     def commit(final: bool = False) -> None:
         if delivery is None:

@@ -844,3 +844,24 @@ def test_broker_restart_mid_run(kafka_restartable, monkeypatch, modules, tmp_pat
         assert w["n"] == counts[(w["model_id"], int(start.timestamp() * 1000))], w
     assert len(fired) > 100
     assert "Kafka unreachable" in text
+
+
+def test_exactly_once_commits_source_offsets_with_the_output(kafka_broker, topics, modules,
+                                                             tmp_path):
+    """With checkpoints and a Kafka sink, the source group's offsets are committed
+    in the sink's transaction (send_offsets_to_transaction), not by the driver
+    apart: the group says consumed exactly what produced committed records."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    rows = [{"request_id": f"a{i}", "timestamp_ms": i} for i in range(30)]
+    kafka_broker.produce(topics.input, rows, partition=0)
+    kafka_broker.produce(topics.input, rows[:7], partition=2)
+    assert run_module(modules["resumed"], [
+        "--until-end", "--quiet", "--sink", f"kafka:{topics.output}", "--checkpoint-dir",
+        str(tmp_path / "checkpoints")]) == 0
+    consumer = Consumer(kafka_broker.consumer_config(topics.group))
+    committed = consumer.committed([TopicPartition(topics.input, p) for p in range(3)], 10)
+    consumer.close()
+    assert [tp.offset for tp in committed][0::2] == [30, 7]
+    out = kafka_broker.consume_all(topics.output, isolation_level="read_committed")
+    assert len(out) == 37

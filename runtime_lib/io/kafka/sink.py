@@ -259,6 +259,9 @@ class KafkaTransactions:
         self.consumer: Any = None
         self.timeout = 60.0
         self._committed_at = 0  # records produced when the last transaction committed
+        # (Kafka source with a group.id, {(topic, partition): next offset}) as of the
+        # checkpoint being committed: set by the driver, committed in the transaction
+        self.source_offsets: list = []
 
     def _produced(self) -> int:
         return sum(entry.produced for entry in self.pool._producers.values())
@@ -299,10 +302,16 @@ class KafkaTransactions:
             # manifest says it had no records, so recovery may start from it
             return
         marker = [TopicPartition(self.marker_topic, 0, int(checkpoint_id))]
-        for entry in self.pool._producers.values():
+        for number, entry in enumerate(self.pool._producers.values()):
             try:
                 entry.producer.send_offsets_to_transaction(
                     marker, self.consumer.consumer_group_metadata(), self.timeout)
+                if number == 0:  # the sources' group offsets, with the output they produced
+                    for reader, offsets in self.source_offsets:
+                        tps = [TopicPartition(t, int(p), int(o)) for (t, p), o in offsets.items()]
+                        if tps:
+                            entry.producer.send_offsets_to_transaction(
+                                tps, reader.consumer.consumer_group_metadata(), self.timeout)
                 entry.producer.commit_transaction(self.timeout)
                 entry.producer.begin_transaction()
             except KafkaException as exc:
