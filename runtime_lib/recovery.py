@@ -46,25 +46,24 @@ class RecoveryError(Exception):
     """A checkpoint that does not fit this query, or files it cannot restore."""
 
 
-_UNITS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "second": 1.0, "seconds": 1.0,
-          "min": 60.0, "minute": 60.0, "minutes": 60.0, "m": 60.0, "h": 3600.0,
-          "hour": 3600.0, "hours": 3600.0}
-
-
 def parse_interval(text: str, where: str = "--checkpoint-interval") -> float:
-    """Seconds of '10s', '10 s', '500 ms', '1 min' or a bare number of seconds.
+    """Seconds of '10s', '10 s', '500 ms', '1 min', read by the one duration
+    reader the runtime has (``io.tables.duration_ms``: a bare number is
+    milliseconds, as in Flink's configuration).
 
     >>> parse_interval("10s"), parse_interval("500 ms"), parse_interval("2 min")
     (10.0, 0.5, 120.0)
     """
-    found = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([a-z]*)\s*", text.lower())
-    if found is None or found.group(2) not in ("", *_UNITS):
+    from runtime_lib.io.tables import duration_ms
+
+    try:
+        ms = duration_ms(text)
+    except ValueError:
         raise RecoveryError(f"{where}: '{text}' is not a duration (for example 10s, 500 ms, "
-                            "1 min)")
-    seconds = float(found.group(1)) * _UNITS.get(found.group(2), 1.0)
-    if seconds <= 0:
+                            "1 min)") from None
+    if not ms or ms <= 0:
         raise RecoveryError(f"{where}: the interval must be positive, got '{text}'")
-    return seconds
+    return ms / 1000
 
 
 def checkpoint_directory(text: str, where: str = "--checkpoint-dir") -> str:
