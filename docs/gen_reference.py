@@ -138,6 +138,16 @@ def cli_parsers() -> dict[str, argparse.ArgumentParser]:
     return parsers
 
 
+def _subcommand_help() -> dict[str, str]:
+    """'sqlc compile' -> the help its subparser was added with."""
+    from compiler.cli import build_parser
+
+    for action in build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return {f"sqlc {a.dest}": a.help or "" for a in action._choices_actions}
+    return {}
+
+
 def cli_flags() -> dict[str, argparse.Action]:
     """'sqlc compile --check', 'module --input', ...: every flag a user can give."""
     flags = {}
@@ -474,8 +484,8 @@ def settings_page() -> str:
 
 
 def _flag_row(action: argparse.Action) -> str:
-    names = ", ".join(f"`{o}{' ' + action.metavar if action.metavar else ''}`"
-                      for o in action.option_strings)
+    metavar = action.metavar or (action.dest.upper() if action.nargs != 0 else None)
+    names = ", ".join(f"`{o}{' ' + metavar if metavar else ''}`" for o in action.option_strings)
     help_text = (action.help or "").replace("%%", "%")
     if action.default not in (None, False, [], argparse.SUPPRESS) and "default" not in help_text:
         help_text += f" (default {action.default})"
@@ -493,8 +503,11 @@ def cli_page() -> str:
         usage = parser.format_usage().replace("usage: ", "").strip()
         if command == "module":
             usage = usage.replace(parser.prog, "python generated/QUERY.py", 1)
-        out += [f"## {title}\n", (parser.description or "").replace("%%", "%") + "\n",
-                f"```\n{usage}\n```\n"]
+        text = _subcommand_help().get(command) or parser.description or ""
+        if command == "module":
+            text = ("A generated module is the pipeline: `python generated/QUERY.py --help` "
+                    "lists its sources and the defaults its SETs give. " + (parser.epilog or ""))
+        out += [f"## {title}\n", text.replace("%%", "%") + "\n", f"```\n{usage}\n```\n"]
         own = [(key, a) for key, a in flags.items() if key.rsplit(" ", 1)[0] == command]
         if own:
             out += ["| flag | what it does |", "|---|---|"]
