@@ -80,11 +80,16 @@ def test_an_entry_for_nothing_fails(monkeypatch) -> None:
 # ------------------------------------------------------------- function and type examples
 
 
-def _run_select(tmp_path: Path, sql: str, rows: list[dict]) -> tuple[list[dict], tuple]:
-    """Run ``sql`` over the reference input table t: its output rows and schema."""
+def _input_catalog(tmp_path: Path) -> Path:
     catalog = tmp_path / "t.sql"
     catalog.write_text(ref.data("input")["ddl"], encoding="utf-8")
-    compiled = compile_source(Source("example.sql", sql), [catalog], "example.sql")
+    return catalog
+
+
+def _run_select(tmp_path: Path, sql: str, rows: list[dict]) -> tuple[list[dict], tuple]:
+    """Run ``sql`` over the reference input table t: its output rows and schema."""
+    compiled = compile_source(Source("example.sql", sql), [_input_catalog(tmp_path)],
+                              "example.sql")
     module = tmp_path / "example.py"
     module.write_text(compiled.module, encoding="utf-8")
     events = tmp_path / "t.jsonl"
@@ -173,6 +178,57 @@ def test_over_examples_give_their_output(tmp_path: Path) -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def _split_call(example: str) -> tuple[str, list[str]] | None:
+    """``FN(a, b)`` -> ('FN', ['a', 'b']); None for anything else (operators, keyword
+    arguments such as EXTRACT(HOUR FROM ts))."""
+    match = re.fullmatch(r"([A-Z_0-9]+)\((.*)\)", example.strip(), re.S)
+    if not match:
+        return None
+    args, depth, quoted, current = [], 0, False, ""
+    for ch in match.group(2):
+        quoted = not quoted if ch == "'" else quoted
+        depth += (ch == "(") - (ch == ")") if not quoted else 0
+        if ch == "," and depth == 0 and not quoted:
+            args.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    args.append(current.strip())
+    if not args[-1] or any(f" {k} " in f" {a} " for a in args for k in ("FROM", "IN", "TO")):
+        return None
+    return match.group(1), args
+
+
+def test_strict_functions_give_null_for_a_null_argument(tmp_path: Path) -> None:
+    """`nulls: strict` is checked: each such example, its data argument made NULL
+    (the first, the last after a unit keyword such as HOUR, or the entry's
+    null_argument), gives NULL."""
+    strict = {}
+    for name, entry in ref.data("functions").items():
+        call = _split_call(entry["example"]) if entry.get("context", "scalar") == "scalar" else None
+        if entry["nulls"].startswith("strict") and call is not None:
+            strict[name] = call
+    assert len(strict) > 40
+    entries = ref.data("functions")
+    data_arg = {name: entries[name]["null_argument"] - 1 if "null_argument" in entries[name]
+                else len(args) - 1 if re.fullmatch(r"[A-Z]+", args[0]) else 0
+                for name, (_, args) in strict.items()}
+    typing = analyze(Source("args.sql", "SELECT " + ", ".join(
+        f"{args[data_arg[name]]} AS a{i}" for i, (name, (_, args)) in enumerate(strict.items()))
+        + " FROM t;"), [_input_catalog(tmp_path)])
+    types = [f.type for f in typing.script.queries[0].plan.schema]
+    calls = []
+    for (name, (fn, args)), typ in zip(strict.items(), types):
+        args = list(args)
+        args[data_arg[name]] = f"CAST(NULL AS {typ.plain().sql()})"
+        calls.append(f"{fn}({', '.join(args)})")
+    columns = ", ".join(f"{call} AS c{i}" for i, call in enumerate(calls))
+    rows, _ = _run_select(tmp_path, f"SELECT id, {columns} FROM t WHERE id = 1;",
+                          ref.input_rows())
+    wrong = [name for i, name in enumerate(strict) if rows[0][f"c{i}"] is not None]
+    assert not wrong, f"documented as NULL for a NULL argument, but not: {wrong}"
+
+
 QUERY_EXAMPLES = _examples("functions", context="query")
 
 
@@ -180,9 +236,7 @@ QUERY_EXAMPLES = _examples("functions", context="query")
 def test_query_examples_give_their_output(name: str, tmp_path: Path) -> None:
     entry = QUERY_EXAMPLES[name]
     if entry.get("runs") is False:
-        catalog = tmp_path / "t.sql"
-        catalog.write_text(ref.data("input")["ddl"], encoding="utf-8")
-        plan(analyze(Source("example.sql", entry["example"]), [catalog]))
+        plan(analyze(Source("example.sql", entry["example"]), [_input_catalog(tmp_path)]))
         assert "output" not in entry, f"{name} does not run, so it cannot show output"
         return
     rows, _ = _run_select(tmp_path, entry["example"], ref.input_rows())
