@@ -79,6 +79,14 @@ def arity(name: str) -> str:
     return f"{scalar.min_args} to {scalar.max_args} arguments"
 
 
+def operator_names() -> list[str]:
+    """The operators and special forms of compiler/functions.py OPERATORS that are
+    not written as functions (CAST, TRY_CAST and EXTRACT are)."""
+    from compiler import functions as f
+
+    return [name for name in f.OPERATORS if name not in f.KNOWN_FUNCTIONS]
+
+
 def type_names() -> dict[str, list[str]]:
     """Every SQL type -> the aliases that name it."""
     from compiler import types as t
@@ -193,6 +201,10 @@ def problems() -> list[str]:
     """Every name without a reference entry, every entry without a name."""
     out = _compare("functions", "function (compiler/functions.py)", list(function_kinds()),
                    data("functions"), _function_template)
+    out += _compare("operators", "operator (compiler/functions.py OPERATORS)", operator_names(),
+                    data("operators"),
+                    lambda n: f"  {_yaml_key(n)}:\n    signature: ...\n    returns: ...\n"
+                              f"    nulls: strict\n    example: ...\n    output: ...")
     out += _compare("types", "type (compiler/types.py)", list(type_names()), data("types"),
                     lambda n: f"  {n}:\n    description: ...\n    example: ...")
     out += _compare("statements", "statement (compiler/ast.py Statement)", statement_names(),
@@ -340,17 +352,31 @@ def functions_page() -> str:
            "OVER examples row by row.\n"),
            _sql_block(data("input")["ddl"]),
            _rows_table([{k: v for k, v in r.items()} for r in input_rows()]),
-           ("Operators (`+ - * / %`, comparisons, `AND OR NOT`, `||`, `IS [NOT] NULL`, "
-           "`IS [NOT] TRUE/FALSE`, `[NOT] IN`, `[NOT] BETWEEN`, `[NOT] LIKE`, `CASE`) "
-           "follow SQL's three-valued logic: NULL in, NULL out, except `AND`/`OR` "
-           "(`FALSE AND NULL` is FALSE, `TRUE OR NULL` is TRUE) and the `IS` tests, "
-           "which are never NULL.\n")]
+           ]
     order = sorted(groups, key=lambda g: (g.startswith(("Aggregate", "Window", "Group")), g))
-    out.append("\n".join(f"- [{g}](#{_anchor(g)}): " + ", ".join(groups[g]) for g in order) + "\n")
+    out.append("\n".join(f"- [{g}](#{_anchor(g)}): " + ", ".join(groups[g]) for g in order)
+               + "\n- [Operators](#operators)\n")
     for group in order:
         out.append(f"## {group}\n")
         out += [_function_section(n, entries[n], kinds[n]) for n in groups[group]]
+    out.append(_operators_section())
     return "\n".join(out)
+
+
+def _operators_section() -> str:
+    """The operators, one table row each (their examples run like the functions')."""
+    rows = ["## Operators\n",
+            "SQL's three-valued logic: an operator on NULL gives NULL unless its row says "
+            "otherwise (`docs/reference/operators.yaml`).\n",
+            "| operator | result | NULL | example | gives |", "|---|---|---|---|---|"]
+    entries = data("operators")
+    for name in operator_names():
+        e = entries.get(name)
+        if e:
+            rows.append(f"| `{_cell(e['signature'])}` | {_cell(e['returns'])} | "
+                        f"{_cell(_nulls(e['nulls']))} | `{_cell(e['example'])}` | "
+                        f"`{_cell(sql_value(e['output']))}` |")
+    return "\n".join(rows) + "\n"
 
 
 def types_page() -> str:

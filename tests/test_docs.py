@@ -149,7 +149,7 @@ def _compare_columns(examples: dict[str, dict], rows: list[dict], schema: tuple,
 
 
 def test_scalar_examples_give_their_output(tmp_path: Path) -> None:
-    examples = _examples("functions", "types", context="scalar")
+    examples = _examples("functions", "types", "operators", context="scalar")
     columns = ", ".join(f"{e['example']} AS c{i}" for i, e in enumerate(examples.values()))
     rows, schema = _run_select(tmp_path, f"SELECT id, {columns} FROM t WHERE id = 1;",
                                ref.input_rows())
@@ -181,7 +181,7 @@ def test_over_examples_give_their_output(tmp_path: Path) -> None:
 def _split_call(example: str) -> tuple[str, list[str]] | None:
     """``FN(a, b)`` -> ('FN', ['a', 'b']); None for anything else (operators, keyword
     arguments such as EXTRACT(HOUR FROM ts))."""
-    match = re.fullmatch(r"([A-Z_0-9]+)\((.*)\)", example.strip(), re.S)
+    match = re.fullmatch(r"([A-Z_0-9]+)\((.*)\)", example.strip(), re.DOTALL)
     if not match:
         return None
     args, depth, quoted, current = [], 0, False, ""
