@@ -192,9 +192,23 @@ def _yaml_key(name: str) -> str:
 
 
 def _function_template(name: str) -> str:
-    return (f"  {_yaml_key(name)}:\n    signature: {name}(...)\n    returns: ...\n"
+    """The entry to add for a new function, with the context its table implies."""
+    kind = function_kinds().get(name, "scalar")
+    context = {"aggregate": "aggregate", "window function (OVER)": "over"}.get(
+        kind, "scalar" if kind == "scalar" else "query")
+    first = f"    context: {context}\n" if context != "scalar" else "    family: ...\n"
+    return (f"  {_yaml_key(name)}:\n{first}    signature: {name}(...)\n    returns: ...\n"
             f"    nulls: strict\n    description: ...\n    example: {name}(...)\n"
-            f"    output: ...")
+            f"    output: ...  # the test that runs the example says what it gives")
+
+
+def _property_template(connector: str, spec: dict, key: str) -> str:
+    """The entry to add for a new property ('type' only where catalog.py does not know it)."""
+    from compiler.catalog import DURATIONS
+
+    typed = key in spec["values"] or key in DURATIONS
+    return (f"  {connector}:\n    properties:\n      {_yaml_key(key)}: {{"
+            + ("" if typed else "type: ..., ") + "default: ..., meaning: ...}")
 
 
 def problems() -> list[str]:
@@ -225,9 +239,7 @@ def problems() -> list[str]:
         props = entry.get("properties") or {}
         out += _compare("connectors", f"property of connector {name!r}",
                         property_names(info["spec"]), props,
-                        lambda p, c=name: f"  {c}:\n    properties:\n      {_yaml_key(p)}:\n"
-                                          f"        type: ...\n        default: ...\n"
-                                          f"        meaning: ...")
+                        lambda p, c=name, spec=info["spec"]: _property_template(c, spec, p))
         out += _property_types(name, info["spec"], props)
     from compiler.settings import OPTIONS
 
