@@ -378,8 +378,8 @@ def functions_page() -> str:
 def _operators_section() -> str:
     """The operators, one table row each (their examples run like the functions')."""
     rows = ["## Operators\n",
-            "SQL's three-valued logic: an operator on NULL gives NULL unless its row says "
-            "otherwise (`docs/reference/operators.yaml`).\n",
+            ("SQL's three-valued logic: an operator on NULL gives NULL unless its row says "
+            "otherwise (`docs/reference/operators.yaml`).\n"),
             "| operator | result | NULL | example | gives |", "|---|---|---|---|---|"]
     entries = data("operators")
     for name in operator_names():

@@ -72,9 +72,9 @@ def test_a_missing_property_is_named_with_its_entry(monkeypatch) -> None:
                                                       "lookup.async"))
     monkeypatch.setitem(catalog.CONNECTORS, "redis", redis)
     assert ref.problems() == [
-        "docs/reference/connectors.yaml has no entry for the property of connector 'redis' "
+        ("docs/reference/connectors.yaml has no entry for the property of connector 'redis' "
         "'lookup.async'; add:\n  redis:\n    properties:\n"
-        "      lookup.async: {type: ..., default: ..., meaning: ...}"
+        "      lookup.async: {type: ..., default: ..., meaning: ...}")
     ]
 
 
