@@ -19,6 +19,7 @@ stale::
 from __future__ import annotations
 
 import argparse
+import html
 import typing
 from functools import cache
 from pathlib import Path
@@ -316,7 +317,7 @@ def _anchor(title: str) -> str:
 
 
 def _function_section(name: str, entry: dict, kind: str) -> str:
-    head = f"`{entry['signature']}` → {entry['returns']}"
+    head = f"`{entry['signature']}` → {html.escape(entry['returns'])}"
     facts = ", ".join(x for x in (kind, arity(name)) if x)
     parts = [f"### {name}\n", f"{head}  \n*{facts}*\n", f"{entry['description']}\n",
              f"**NULL:** {_nulls(entry['nulls'])}\n"]
@@ -385,7 +386,7 @@ def _operators_section() -> str:
     for name in operator_names():
         e = entries.get(name)
         if e:
-            rows.append(f"| `{_cell(e['signature'])}` | {_cell(e['returns'])} | "
+            rows.append(f"| `{_cell(e['signature'])}` | {_cell(html.escape(e['returns']))} | "
                         f"{_cell(_nulls(e['nulls']))} | `{_cell(e['example'])}` | "
                         f"`{_cell(sql_value(e['output']))}` |")
     return "\n".join(rows) + "\n"
