@@ -333,6 +333,37 @@ def test_shown_output_is_what_the_example_gives(where: str, sql: str, console: s
 
 # ------------------------------------------------------------------------ CLI examples
 
+def _shell_commands() -> list[tuple[str, str]]:
+    """(where, command) for each `sqlc ...` or `python generated/...` line of a ```sh
+    block in the pages and the README (continuation lines joined, comments cut)."""
+    out = []
+    for page in [*PAGES, ROOT / "README.md"]:
+        for i, (lang, text) in enumerate(_fences(page.read_text(encoding="utf-8"))):
+            if lang != "sh":
+                continue
+            for line in text.replace("\\\n", " ").splitlines():
+                command = line.split(" #")[0].strip()
+                if command.startswith(("sqlc ", "python generated/")) and "&&" not in command:
+                    out.append((f"{page.relative_to(ROOT)} block {i + 1}", command))
+    return out
+
+
+SHELL_COMMANDS = _shell_commands()
+
+
+@pytest.mark.parametrize("where,command", SHELL_COMMANDS, ids=[w for w, _ in SHELL_COMMANDS])
+def test_commands_on_the_pages_parse(where: str, command: str) -> None:
+    """A flag renamed or removed in a parser fails here, naming the page."""
+    argv = shlex.split(command.replace("[--verbose]", "--verbose"))
+    if argv[0] == "python":
+        module_parser(Pipeline).parse_args(argv[2:])
+        return
+    args, extra = build_parser().parse_known_args(argv[1:])
+    assert args.command == "run" or not extra, f"{where}: unknown arguments {extra}"
+    if args.command == "run":
+        module_parser(Pipeline).parse_args(extra)
+
+
 CLI_EXAMPLES = sorted(ref.data("cli").items())
 
 
