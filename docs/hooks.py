@@ -17,6 +17,7 @@ log = logging.getLogger("mkdocs.plugins.sqlc")
 
 
 def on_files(files: Files, config) -> Files:
+    gen_reference.data.cache_clear()  # `mkdocs serve` rebuilds after a YAML edit
     for problem in gen_reference.problems():
         log.warning(problem)  # --strict turns each into a failure
     for path, markdown in gen_reference.pages().items():
