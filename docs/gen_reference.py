@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import textwrap
 import typing
 from functools import cache
 from pathlib import Path
@@ -179,7 +180,7 @@ def _compare(file: str, what: str, names: list[str], entries: dict,
     for name in names:
         if name not in entries:
             out.append(f"docs/reference/{file}.yaml has no entry for the {what} {name!r}; "
-                       f"add:\n{template(name)}")
+                       f"add:\n{textwrap.dedent(template(name))}")
     for name in entries:
         if name not in names:
             out.append(f"docs/reference/{file}.yaml has an entry {name!r}, but sqlc has no "
@@ -198,8 +199,9 @@ def _function_template(name: str) -> str:
     context = {"aggregate": "aggregate", "window function (OVER)": "over"}.get(
         kind, "scalar" if kind == "scalar" else "query")
     first = f"    context: {context}\n" if context != "scalar" else "    family: ...\n"
+    nulls = "Ignores NULLs; NULL when every value is NULL." if context == "aggregate" else "strict"
     return (f"  {_yaml_key(name)}:\n{first}    signature: {name}(...)\n    returns: ...\n"
-            f"    nulls: strict\n    description: ...\n    example: {name}(...)\n"
+            f"    nulls: {nulls}\n    description: ...\n    example: {name}(...)\n"
             f"    output: ...  # the test that runs the example says what it gives")
 
 

@@ -62,7 +62,7 @@ def test_a_missing_entry_is_named_with_what_to_add(monkeypatch) -> None:
     assert len(problems) == 1
     assert "functions.yaml has no entry for the function (compiler/functions.py) 'NEW_FN'" \
         in problems[0]
-    assert "  NEW_FN:\n    family: ...\n    signature: NEW_FN(...)" in problems[0]
+    assert "add:\nNEW_FN:\n  family: ...\n  signature: NEW_FN(...)\n" in problems[0]
 
 
 def test_a_missing_property_is_named_with_its_entry(monkeypatch) -> None:
@@ -73,8 +73,8 @@ def test_a_missing_property_is_named_with_its_entry(monkeypatch) -> None:
     monkeypatch.setitem(catalog.CONNECTORS, "redis", redis)
     assert ref.problems() == [
         ("docs/reference/connectors.yaml has no entry for the property of connector 'redis' "
-        "'lookup.async'; add:\n  redis:\n    properties:\n"
-        "      lookup.async: {type: ..., default: ..., meaning: ...}")
+        "'lookup.async'; add:\nredis:\n  properties:\n"
+        "    lookup.async: {type: ..., default: ..., meaning: ...}")
     ]
 
 
