@@ -528,7 +528,8 @@ class Over:
 
 @dataclass(frozen=True)
 class TopN:
-    """ROW_NUMBER() OVER (PARTITION BY p ORDER BY o) filtered by rn <= n."""
+    """ROW_NUMBER() | RANK() | DENSE_RANK() OVER (PARTITION BY p ORDER BY o)
+    filtered by rn <= n."""
 
     input: LogicalNode
     partition_by: tuple[BoundExpr, ...]
@@ -537,6 +538,7 @@ class TopN:
     rank_name: str | None  # the row-number column, when the query keeps it
     window: bool = False  # partitioned by window_start/window_end: final per window
     span: Span = _span()
+    fn: str = "ROW_NUMBER"  # or RANK, DENSE_RANK: how ties are numbered
 
     @property
     def schema(self) -> Schema:
@@ -776,6 +778,16 @@ def upsert_key(sink: Sink) -> tuple[str, ...]:
     if not key_positions <= set(found):
         return ()  # a key column is not in the output: no upsert key
     return tuple(found[p] for p in sorted(key_positions))
+
+
+def window_below(node: LogicalNode) -> WindowTVF | None:
+    """The window TVF whose rows (or window aggregate's rows) reach ``node``
+    through filters and projections only, if any."""
+    while isinstance(node, (Filter, Project, Calc)):
+        node = node.input
+    if isinstance(node, Aggregate):
+        return node.window
+    return node if isinstance(node, WindowTVF) else None
 
 
 def changelog(node: LogicalNode) -> str:

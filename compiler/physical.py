@@ -298,9 +298,11 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
                                  "order", span)
     if isinstance(node, lg.TopN):
         rank = WindowRankExec if node.window else RankExec
-        state = (f"per window: the top {node.limit} rows; freed when the window's rows arrive"
+        state = (f"per window and partition: the top {node.limit} rows; freed when the "
+                 "window fires"
                  if node.window else f"per partition: the top {node.limit} rows")
-        return rank(node, (plan_physical(node.input),), state, "", span)
+        fires = "window_end - 1 ms <= watermark" if node.window else ""
+        return rank(node, (plan_physical(node.input),), state, fires, span)
     if isinstance(node, lg.Match):
         return MatchExec(node, (plan_physical(node.input),),
                          "per partition: rows of partial matches, freed by the watermark",

@@ -43,6 +43,7 @@ from runtime_lib.operators.joins import IntervalJoin, Join
 from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.operators.over import OverAggregate, OverFn
 from runtime_lib.operators.temporal_sort import TemporalSort
+from runtime_lib.operators.window_rank import WindowRank
 from runtime_lib.operators.windows import (
     AfterWatermark,
     Changes,
@@ -384,6 +385,26 @@ def over_case() -> Case:
                 lambda op: rows_of(op.advance(WM_MAX)))
 
 
+def window_rank_case(fn: str) -> Case:
+    """Window Top-2 per key over rows of 10 ms windows: ties, NULLs and NaN
+    in the ORDER BY column, rows whose window had fired (late)."""
+
+    def make():
+        return WindowRank("end", names=["end", "k", "x"], kinds=["i", "O", "f"],
+                          partition_by=["end", "k"], order_by=[("x", True, None)], limit=2,
+                          fn=fn, rank_name="rn")
+
+    def step(op, s):
+        rows, _, current = s
+        batch = Batch({"end": col([r[3] - r[3] % 10 + 10 for r in rows], "i"),
+                       "k": col([r[0] for r in rows], "O"), "x": col([r[1] for r in rows], "f")},
+                      len(rows))
+        return op.process(batch).tolist(), rows_of(op.advance(current))
+
+    return Case(f"window-rank-{fn}", make, BATCHES.map(with_watermarks), step,
+                lambda op: rows_of(op.advance(WM_MAX)))
+
+
 def watermarks_case() -> Case:
     partitions = st.sampled_from([0, 1, "p", ("topic", 2)])
     steps = st.lists(st.tuples(partitions, st.lists(st.integers(0, 80), max_size=5)), max_size=8)
@@ -416,12 +437,14 @@ CASES = [
     cached_lookup_case(),
     temporal_sort_case(),
     over_case(),
+    window_rank_case("row_number"),
+    window_rank_case("dense_rank"),
     watermarks_case(),
 ]
 
 # the class whose snapshot() each case exercises
 COVERS = {PaneWindowAggregate, SessionWindowAggregate, GroupAggregate, IntervalJoin, Join, LookupJoin,
-          ChangelogTable, CachedTable, TemporalSort, OverAggregate, Watermarks}
+          ChangelogTable, CachedTable, TemporalSort, OverAggregate, WindowRank, Watermarks}
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)

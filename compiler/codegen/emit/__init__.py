@@ -2,7 +2,8 @@
 
 Each family has its module: ``sources`` (sources and Calc), ``aggregates``
 (window and group aggregates), ``joins`` (interval, regular, lookup), ``sort``,
-``over`` (OVER aggregates) and ``sink``. An operator missing from ``EMITTERS``
+``over`` (OVER aggregates), ``window_tvf`` (window TVF rows), ``window_rank``
+(window Top-N) and ``sink``. An operator missing from ``EMITTERS``
 compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
 """
 
@@ -15,6 +16,8 @@ from compiler.codegen.emit.over import OVER_AGGREGATE
 from compiler.codegen.emit.sink import SINK
 from compiler.codegen.emit.sort import TEMPORAL_SORT
 from compiler.codegen.emit.sources import CALC, SOURCE
+from compiler.codegen.emit.window_rank import WINDOW_RANK
+from compiler.codegen.emit.window_tvf import WINDOW_TABLE_FUNCTION
 from compiler.physical import (
     CalcExec,
     Exec,
@@ -46,14 +49,14 @@ EMITTERS: dict[type[Exec], Emitter] = {
     TemporalSortExec: TEMPORAL_SORT,
     OverAggregateExec: OVER_AGGREGATE,
     SinkExec: SINK,
+    WindowTableFunctionExec: WINDOW_TABLE_FUNCTION,
+    WindowRankExec: WINDOW_RANK,
 }
 
 # what users are told an operator without an emitter is
 NOT_YET: dict[type[Exec], str] = {
     RankExec: "Top-N",
-    WindowRankExec: "window Top-N",
     MatchExec: "MATCH_RECOGNIZE",
     UnionExec: "UNION",
     LimitExec: "LIMIT on a stream",
-    WindowTableFunctionExec: "window TVFs outside an aggregation",
 }

@@ -1,0 +1,86 @@
+"""Window Top-N (WindowRankExec): the top N rows of each partition of each
+window, held until the watermark closes the window, then ranked once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from compiler import logical as lg
+from compiler.codegen.emit.base import KINDS_NOTE, Emitter, over_updating_problem, with_note
+from compiler.codegen.text import comment
+from compiler.errors import Diagnostic
+from compiler.physical import Exec, WindowRankExec
+
+if TYPE_CHECKING:
+    from compiler.codegen.generator import Generator
+
+
+def window_end(node: lg.TopN) -> tuple[str, int] | None:
+    """(the input column the window's end is read from, what to add to it)."""
+    names = [f.name for f in node.input.schema]
+    tvf = lg.window_below(node.input)
+    if "window_end" in names:
+        return "window_end", 0
+    if "window_time" in names:
+        return "window_time", 1
+    if "window_start" in names and tvf is not None and tvf.kind in ("TUMBLE", "HOP"):
+        return "window_start", int(tvf.size_ms or 0)
+    return None
+
+
+def problems(e: Exec) -> list[Diagnostic]:
+    assert isinstance(e, WindowRankExec)
+    node = e.logical
+    found = over_updating_problem(e)
+    exprs = list(node.partition_by) + [k.expr for k in node.order_by]
+    if not all(isinstance(x, lg.ColumnRef) for x in exprs):
+        found.append(Diagnostic(
+            "UnsupportedError", "a window Top-N partitioned or ordered by an expression does "
+            "not run yet; name the expression in a subquery", e.span))
+    if window_end(node) is None:
+        found.append(Diagnostic(
+            "UnsupportedError", "a window Top-N whose input has none of window_end, "
+            "window_time (or window_start of a TUMBLE or HOP) does not run yet", e.span))
+    return found
+
+
+def declare(g: Generator, e: Exec) -> None:
+    node = e.logical
+    assert isinstance(node, lg.TopN)
+    name = g.name_of(e)
+    g.m.span_entry(name, e.span)
+    schema = node.input.schema
+    end = window_end(node)
+    assert end is not None
+    partition = [schema[p.index].name for p in node.partition_by]  # type: ignore[union-attr]
+    order = [(schema[k.expr.index].name, k.descending, k.nulls_first)  # type: ignore[union-attr]
+             for k in node.order_by]
+    offset = [f"    end_offset_ms={end[1]},"] if end[1] else []
+    g.m.state.extend([
+        f"# {e.name} ({g.m.where(e.span)}): {comment(e.state)}",
+        f"self.{name} = WindowRank(",
+        f"    {end[0]!r},",
+        f"    names={[f.name for f in schema]!r},",
+        f"    {KINDS_NOTE}",
+        with_note(f"    kinds={[f.type.storage for f in schema]!r},", "one per name"),
+        f"    partition_by={partition!r},",
+        with_note(f"    order_by={order!r},", "(column, descending, nulls first)"),
+        f"    limit={node.limit},",
+        f"    fn={node.fn.lower()!r},",
+        f"    rank_name={node.rank_name!r},",
+        *offset,
+        ")",
+    ])
+    g.stateful_operator(e, name, f"Rows leaving {e.name} {name}, once per window.")
+
+
+def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
+    name = g.name_of(e)
+    return [
+        f"{indent}# {e.name} ({g.m.where(e.span)}): the top rows held until the window closes",
+        f"{indent}late = self.{name}.process({var})",
+        f"{indent}self.late({name!r}, {var}.take(late), \"its window had already fired\")",
+    ]
+
+
+WINDOW_RANK = Emitter("window_rank", push=push, declare=declare, problems=problems, fires=True)
