@@ -300,7 +300,9 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
         rank = WindowRankExec if node.window else RankExec
         state = (f"per window and partition: the top {node.limit} rows; freed when the "
                  "window fires"
-                 if node.window else f"per partition: the top {node.limit} rows")
+                 if node.window else f"per partition: the top {node.limit} rows"
+                 if lg.changelog(node.input) == "I" else
+                 "per partition: every row not taken back (a retraction lets the next one in)")
         fires = "window_end - 1 ms <= watermark" if node.window else ""
         return rank(node, (plan_physical(node.input),), state, fires, span)
     if isinstance(node, lg.Match):

@@ -15,13 +15,14 @@ without the key that ties would make arbitrary.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_over_differential import run
 
 from compiler.cli import run_module
 from compiler.driver import compile_source
@@ -96,7 +97,7 @@ def duck_query(case: str) -> str:
         return (f"SELECT k, window_start, window_end, SUM(n) AS s, {fn}() OVER (PARTITION BY "
                 f"window_start, window_end ORDER BY SUM(n) DESC NULLS LAST) AS rn FROM w "
                 f"GROUP BY k, window_start, window_end QUALIFY rn <= {limit}")
-    window, *spec = CASES[case]
+    _, *spec = CASES[case]
     if len(spec) == 2:
         return "SELECT i, k, v, window_start, window_end FROM w"
     fn, part, order, limit, op = spec
@@ -143,7 +144,7 @@ def on_time_copies(events: list[dict], window: str) -> list[dict]:
 
 
 def stamp(ms: int) -> str:
-    moment = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
 
 
@@ -163,21 +164,12 @@ def duck_expected(case: str, events: list[dict]) -> list[dict]:
     return found
 
 
-def run(module: Path, events: list[dict], workspace: Path, tag: str, batch: int) -> list[dict]:
-    data = workspace / f"{tag}.jsonl"
-    data.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
-    out = workspace / f"{tag}.out.jsonl"
-    assert run_module(module, ["--input", f"ev={data}", "--output", str(out), "--quiet",
-                               "--batch-size", str(batch)]) == 0
-    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
-
-
 def comparable(case: str, rows: list[dict]) -> list[tuple]:
     """Rows as sortable tuples; over an aggregate with ROW_NUMBER, without the
     key (tied sums may be numbered either way)."""
     drop = {"k"} if case in AGG_CASES and AGG_CASES[case][1] == "ROW_NUMBER" else set()
-    return sorted((tuple((name, repr(r[name])) for name in sorted(r) if name not in drop)
-                   for r in rows))
+    return sorted(tuple((name, repr(r[name])) for name in sorted(r) if name not in drop)
+                   for r in rows)
 
 
 def check(case: str, module: Path, events: list[dict], workspace: Path, batch: int) -> None:

@@ -25,7 +25,6 @@ from dataclasses import replace
 
 from compiler import logical as lg
 
-
 RANKINGS = ("ROW_NUMBER", "RANK", "DENSE_RANK")
 
 

@@ -60,6 +60,14 @@ def _sort_codes(column: Column, descending: bool, nulls_first: bool | None) -> l
     return [nulls, codes]
 
 
+def order_codes(batch: Batch, order_by: list[tuple[str, bool, bool | None]]) -> list[np.ndarray]:
+    """The sort keys of ORDER BY (column, descending, nulls_first) ... over ``batch``."""
+    keys: list[np.ndarray] = []
+    for name, descending, nulls_first in order_by:
+        keys += _sort_codes(batch[name], descending, nulls_first)
+    return keys
+
+
 def group_ids(columns: list[Column], n: int) -> np.ndarray:
     """Dense ids of the distinct value tuples of ``columns`` (NULL is one value)."""
     if not columns:
@@ -144,10 +152,7 @@ class WindowRank:
         by_first = np.lexsort([first, ends])
         position = np.empty(len(first), np.int64)
         position[by_first] = np.arange(len(first))
-        keys: list[np.ndarray] = []
-        for name, descending, nulls_first in self.order_by:
-            keys += _sort_codes(batch[name], descending, nulls_first)
-        return rank_within(position[group], keys, seq, self.fn)
+        return rank_within(position[group], order_codes(batch, self.order_by), seq, self.fn)
 
     def process(self, batch: Batch) -> np.ndarray:
         """Merge a batch's rows into the top N; returns the indices of rows

@@ -42,6 +42,7 @@ from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.joins import IntervalJoin, Join
 from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.operators.over import OverAggregate, OverFn
+from runtime_lib.operators.rank import Rank
 from runtime_lib.operators.temporal_sort import TemporalSort
 from runtime_lib.operators.window_rank import WindowRank
 from runtime_lib.operators.windows import (
@@ -405,6 +406,28 @@ def window_rank_case(fn: str) -> Case:
                 lambda op: rows_of(op.advance(WM_MAX)))
 
 
+def rank_case(retract: bool) -> Case:
+    """Top-2 per key by x (ties, NULLs, NaN), with the rank column; with
+    ``retract``, some rows take back an equal earlier row (-D)."""
+
+    def make():
+        return Rank(names=["k", "x"], kinds=["O", "f"], partition_by=["k"],
+                    order_by=[("x", True, None)], limit=2, fn="row_number", rank_name="rn")
+
+    steps = st.lists(st.lists(st.tuples(st.sampled_from(["a", "b", None]),
+                                        st.sampled_from([1.0, 2.0, None, 3.5]),
+                                        st.booleans() if retract else st.just(False)),
+                              max_size=6), max_size=7)
+
+    def step(op, rows):
+        ops = np.array(["-D" if r[2] else "+I" for r in rows], object)
+        batch = Batch({"k": col([r[0] for r in rows], "O"), "x": col([r[1] for r in rows], "f")},
+                      len(rows), None, ops)
+        return rows_of(op.process(batch))
+
+    return Case(f"rank{'-retract' if retract else ''}", make, steps, step)
+
+
 def watermarks_case() -> Case:
     partitions = st.sampled_from([0, 1, "p", ("topic", 2)])
     steps = st.lists(st.tuples(partitions, st.lists(st.integers(0, 80), max_size=5)), max_size=8)
@@ -439,12 +462,15 @@ CASES = [
     over_case(),
     window_rank_case("row_number"),
     window_rank_case("dense_rank"),
+    rank_case(retract=False),
+    rank_case(retract=True),
     watermarks_case(),
 ]
 
 # the class whose snapshot() each case exercises
 COVERS = {PaneWindowAggregate, SessionWindowAggregate, GroupAggregate, IntervalJoin, Join, LookupJoin,
-          ChangelogTable, CachedTable, TemporalSort, OverAggregate, WindowRank, Watermarks}
+          ChangelogTable, CachedTable, TemporalSort, OverAggregate, WindowRank, Rank,
+          Watermarks}
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)

@@ -1,5 +1,6 @@
-"""Window Top-N (WindowRankExec): the top N rows of each partition of each
-window, held until the watermark closes the window, then ranked once."""
+"""Top-N: RankExec (no window), an updating result of each partition's top N
+rows; WindowRankExec, the top N rows of each partition of each window, held
+until the watermark closes the window, then ranked once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from compiler import logical as lg
 from compiler.codegen.emit.base import KINDS_NOTE, Emitter, over_updating_problem, with_note
 from compiler.codegen.text import comment
 from compiler.errors import Diagnostic
-from compiler.physical import Exec, WindowRankExec
+from compiler.physical import Exec, RankExec, WindowRankExec
 
 if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
@@ -28,15 +29,26 @@ def window_end(node: lg.TopN) -> tuple[str, int] | None:
     return None
 
 
+def _column_problems(e: Exec) -> list[Diagnostic]:
+    node = e.logical
+    assert isinstance(node, lg.TopN)
+    exprs = list(node.partition_by) + [k.expr for k in node.order_by]
+    if all(isinstance(x, lg.ColumnRef) for x in exprs):
+        return []
+    return [Diagnostic(
+        "UnsupportedError", "a Top-N partitioned or ordered by an expression does "
+        "not run yet; name the expression in a subquery", e.span)]
+
+
+def rank_problems(e: Exec) -> list[Diagnostic]:
+    assert isinstance(e, RankExec)
+    return _column_problems(e)
+
+
 def problems(e: Exec) -> list[Diagnostic]:
     assert isinstance(e, WindowRankExec)
     node = e.logical
-    found = over_updating_problem(e)
-    exprs = list(node.partition_by) + [k.expr for k in node.order_by]
-    if not all(isinstance(x, lg.ColumnRef) for x in exprs):
-        found.append(Diagnostic(
-            "UnsupportedError", "a window Top-N partitioned or ordered by an expression does "
-            "not run yet; name the expression in a subquery", e.span))
+    found = over_updating_problem(e) + _column_problems(e)
     if window_end(node) is None:
         found.append(Diagnostic(
             "UnsupportedError", "a window Top-N whose input has none of window_end, "
@@ -44,22 +56,13 @@ def problems(e: Exec) -> list[Diagnostic]:
     return found
 
 
-def declare(g: Generator, e: Exec) -> None:
-    node = e.logical
-    assert isinstance(node, lg.TopN)
-    name = g.name_of(e)
-    g.m.span_entry(name, e.span)
+def _arguments(node: lg.TopN) -> list[str]:
+    """The runtime operator's arguments after its window's, one a line."""
     schema = node.input.schema
-    end = window_end(node)
-    assert end is not None
     partition = [schema[p.index].name for p in node.partition_by]  # type: ignore[union-attr]
     order = [(schema[k.expr.index].name, k.descending, k.nulls_first)  # type: ignore[union-attr]
              for k in node.order_by]
-    offset = [f"    end_offset_ms={end[1]},"] if end[1] else []
-    g.m.state.extend([
-        f"# {e.name} ({g.m.where(e.span)}): {comment(e.state)}",
-        f"self.{name} = WindowRank(",
-        f"    {end[0]!r},",
+    return [
         f"    names={[f.name for f in schema]!r},",
         f"    {KINDS_NOTE}",
         with_note(f"    kinds={[f.type.storage for f in schema]!r},", "one per name"),
@@ -68,10 +71,42 @@ def declare(g: Generator, e: Exec) -> None:
         f"    limit={node.limit},",
         f"    fn={node.fn.lower()!r},",
         f"    rank_name={node.rank_name!r},",
+    ]
+
+
+def declare(g: Generator, e: Exec) -> None:
+    node = e.logical
+    assert isinstance(node, lg.TopN)
+    name = g.name_of(e)
+    g.m.span_entry(name, e.span)
+    end = window_end(node)
+    assert end is not None
+    offset = [f"    end_offset_ms={end[1]},"] if end[1] else []
+    g.m.state.extend([
+        f"# {e.name} ({g.m.where(e.span)}): {comment(e.state)}",
+        f"self.{name} = WindowRank(",
+        f"    {end[0]!r},",
+        *_arguments(node),
         *offset,
         ")",
     ])
     g.stateful_operator(e, name, f"Rows leaving {e.name} {name}, once per window.")
+
+
+def declare_rank(g: Generator, e: Exec) -> None:
+    node = e.logical
+    assert isinstance(node, lg.TopN)
+    name = g.name_of(e)
+    g.m.span_entry(name, e.span)
+    g.m.state.extend([f"# {e.name} ({g.m.where(e.span)}): {comment(e.state)}",
+                      f"self.{name} = Rank(", *_arguments(node), ")"])
+    g.stateful_operator(e, name, f"Changes of the top rows of {e.name} {name}.")
+
+
+def push_rank(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
+    name = g.name_of(e)
+    return [f"{indent}# {e.name} ({g.m.where(e.span)}): the top rows, updated as rows arrive",
+            f"{indent}self.on_{name}(self.{name}.process({var}))"]
 
 
 def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
@@ -84,3 +119,4 @@ def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]
 
 
 WINDOW_RANK = Emitter("window_rank", push=push, declare=declare, problems=problems, fires=True)
+RANK = Emitter("rank", push=push_rank, declare=declare_rank, problems=rank_problems)
