@@ -152,6 +152,15 @@ class WindowRankExec(Exec):
 
 
 @dataclass(frozen=True)
+class DeduplicateExec(Exec):
+    """ROW_NUMBER() = 1 per key by event time: the first row (once the
+    watermark passes it, insert-only) or the last (an updating result)."""
+
+    logical: lg.TopN
+    implements = (lg.TopN,)
+
+
+@dataclass(frozen=True)
 class MatchExec(Exec):
     """MATCH_RECOGNIZE: a pattern over the rows of each partition."""
 
@@ -296,6 +305,16 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
         return OverAggregateExec(node, (plan_physical(node.input),), _over_state(node),
                                  "each row once the watermark passes its time, in event-time "
                                  "order", span)
+    if isinstance(node, lg.TopN) and lg.dedup_keep(node) is not None:
+        keep = lg.dedup_keep(node)
+        if keep == "first":
+            return DeduplicateExec(node, (plan_physical(node.input),),
+                                   "per key: its first row until the watermark passes it, then "
+                                   "that the key was seen (no TTL)",
+                                   "each key's first row once the watermark passes its time", span)
+        return DeduplicateExec(node, (plan_physical(node.input),),
+                               "per key: its last row (no TTL)", "every micro-batch that "
+                               "brings a key a row at the same or a later time", span)
     if isinstance(node, lg.TopN):
         rank = WindowRankExec if node.window else RankExec
         state = (f"per window and partition: the top {node.limit} rows; freed when the "
@@ -332,6 +351,9 @@ def physical_attrs(exec_: Exec) -> list[tuple[str, str]]:
         attrs += [a for a in logical_attrs(node) if a[0] != "window"]
     else:
         attrs = logical_attrs(node)
+    if isinstance(exec_, DeduplicateExec):
+        keep = lg.dedup_keep(exec_.logical)  # type: ignore[arg-type]
+        attrs.insert(0, ("keep", "FirstRow" if keep == "first" else "LastRow"))
     if isinstance(node, lg.Scan):
         connector = dict(node.properties).get("connector", "")
         attrs.insert(1, ("connector", connector))

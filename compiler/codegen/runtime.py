@@ -29,6 +29,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.operators.window_tvf": ("window_rows",),
     "runtime_lib.operators.window_rank": ("WindowRank",),
     "runtime_lib.operators.rank": ("Rank",),
+    "runtime_lib.operators.deduplicate": ("Deduplicate",),
     "runtime_lib.watermarks": ("WM_MIN",),
     "runtime_lib.operators.group_aggregate": ("GroupAggregate",),
     "runtime_lib.operators.windows": ("AfterWatermark", "Changes", "Cumulate", "Hop", "Session",

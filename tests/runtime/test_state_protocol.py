@@ -42,6 +42,7 @@ from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.joins import IntervalJoin, Join
 from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.operators.over import OverAggregate, OverFn
+from runtime_lib.operators.deduplicate import Deduplicate
 from runtime_lib.operators.rank import Rank
 from runtime_lib.operators.temporal_sort import TemporalSort
 from runtime_lib.operators.window_rank import WindowRank
@@ -428,6 +429,25 @@ def rank_case(retract: bool) -> Case:
     return Case(f"rank{'-retract' if retract else ''}", make, steps, step)
 
 
+def dedup_case(keep: str) -> Case:
+    """The first (by the watermark) or last row per key: ties on t, NULL keys,
+    late rows."""
+
+    def make():
+        return Deduplicate("t", names=["t", "k", "s"], kinds=["i", "O", "O"], partition_by=["k"],
+                           keep=keep, rank_name="rn")
+
+    def step(op, s):
+        rows, before, current = s
+        batch = Batch({"t": col([r[3] for r in rows], "i"), "k": col([r[0] for r in rows], "O"),
+                       "s": col([r[2] for r in rows], "O")}, len(rows), before)
+        out, late = op.process(batch)
+        return rows_of(out), late.tolist(), rows_of(op.advance(current))
+
+    return Case(f"deduplicate-{keep}", make, BATCHES.map(with_watermarks), step,
+                lambda op: rows_of(op.advance(WM_MAX)))
+
+
 def watermarks_case() -> Case:
     partitions = st.sampled_from([0, 1, "p", ("topic", 2)])
     steps = st.lists(st.tuples(partitions, st.lists(st.integers(0, 80), max_size=5)), max_size=8)
@@ -464,13 +484,15 @@ CASES = [
     window_rank_case("dense_rank"),
     rank_case(retract=False),
     rank_case(retract=True),
+    dedup_case("first"),
+    dedup_case("last"),
     watermarks_case(),
 ]
 
 # the class whose snapshot() each case exercises
 COVERS = {PaneWindowAggregate, SessionWindowAggregate, GroupAggregate, IntervalJoin, Join, LookupJoin,
           ChangelogTable, CachedTable, TemporalSort, OverAggregate, WindowRank, Rank,
-          Watermarks}
+          Deduplicate, Watermarks}
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)

@@ -13,13 +13,14 @@ from compiler.codegen.emit.aggregates import GROUP_AGGREGATE, WINDOW_AGGREGATE
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN
 from compiler.codegen.emit.over import OVER_AGGREGATE
-from compiler.codegen.emit.rank import RANK, WINDOW_RANK
+from compiler.codegen.emit.rank import DEDUPLICATE, RANK, WINDOW_RANK
 from compiler.codegen.emit.sink import SINK
 from compiler.codegen.emit.sort import TEMPORAL_SORT
 from compiler.codegen.emit.sources import CALC, SOURCE
 from compiler.codegen.emit.window_tvf import WINDOW_TABLE_FUNCTION
 from compiler.physical import (
     CalcExec,
+    DeduplicateExec,
     Exec,
     GroupAggregateExec,
     IntervalJoinExec,
@@ -52,6 +53,7 @@ EMITTERS: dict[type[Exec], Emitter] = {
     WindowTableFunctionExec: WINDOW_TABLE_FUNCTION,
     WindowRankExec: WINDOW_RANK,
     RankExec: RANK,
+    DeduplicateExec: DEDUPLICATE,
 }
 
 # what users are told an operator without an emitter is

@@ -1,6 +1,7 @@
 """Top-N: RankExec (no window), an updating result of each partition's top N
 rows; WindowRankExec, the top N rows of each partition of each window, held
-until the watermark closes the window, then ranked once."""
+until the watermark closes the window, then ranked once; DeduplicateExec,
+the first or last row per key by event time."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from compiler import logical as lg
 from compiler.codegen.emit.base import KINDS_NOTE, Emitter, over_updating_problem, with_note
 from compiler.codegen.text import comment
 from compiler.errors import Diagnostic
-from compiler.physical import Exec, RankExec, WindowRankExec
+from compiler.physical import DeduplicateExec, Exec, RankExec, WindowRankExec
 
 if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
@@ -56,17 +57,25 @@ def problems(e: Exec) -> list[Diagnostic]:
     return found
 
 
-def _arguments(node: lg.TopN) -> list[str]:
-    """The runtime operator's arguments after its window's, one a line."""
+def _columns(node: lg.TopN) -> list[str]:
+    """The input's columns and the partition's, one argument a line."""
     schema = node.input.schema
     partition = [schema[p.index].name for p in node.partition_by]  # type: ignore[union-attr]
-    order = [(schema[k.expr.index].name, k.descending, k.nulls_first)  # type: ignore[union-attr]
-             for k in node.order_by]
     return [
         f"    names={[f.name for f in schema]!r},",
         f"    {KINDS_NOTE}",
         with_note(f"    kinds={[f.type.storage for f in schema]!r},", "one per name"),
         f"    partition_by={partition!r},",
+    ]
+
+
+def _arguments(node: lg.TopN) -> list[str]:
+    """The runtime operator's arguments after its window's, one a line."""
+    schema = node.input.schema
+    order = [(schema[k.expr.index].name, k.descending, k.nulls_first)  # type: ignore[union-attr]
+             for k in node.order_by]
+    return [
+        *_columns(node),
         with_note(f"    order_by={order!r},", "(column, descending, nulls first)"),
         f"    limit={node.limit},",
         f"    fn={node.fn.lower()!r},",
@@ -118,5 +127,40 @@ def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]
     ]
 
 
+def declare_dedup(g: Generator, e: Exec) -> None:
+    node = e.logical
+    assert isinstance(node, lg.TopN)
+    name = g.name_of(e)
+    g.m.span_entry(name, e.span)
+    time = node.order_by[0].expr
+    assert isinstance(time, lg.ColumnRef)
+    g.m.state.extend([
+        f"# {e.name} ({g.m.where(e.span)}): {comment(e.state)}",
+        f"self.{name} = Deduplicate(",
+        f"    {node.input.schema[time.index].name!r},",
+        *_columns(node),
+        f"    keep={lg.dedup_keep(node)!r},",
+        f"    rank_name={node.rank_name!r},",
+        ")",
+    ])
+    g.stateful_operator(e, name, f"Rows leaving {e.name} {name}.")
+
+
+def push_dedup(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
+    node = e.logical
+    assert isinstance(node, lg.TopN)
+    name = g.name_of(e)
+    what = ("each key's first row, once the watermark passes it"
+            if lg.dedup_keep(node) == "first" else "each key's last row, as it changes")
+    return [
+        f"{indent}# {e.name} ({g.m.where(e.span)}): {what}",
+        f"{indent}rows, late = self.{name}.process({var})",
+        (f"{indent}self.late({name!r}, {var}.take(late), "
+         "\"it came after the watermark had passed it\")"),
+        f"{indent}self.on_{name}(rows)",
+    ]
+
+
 WINDOW_RANK = Emitter("window_rank", push=push, declare=declare, problems=problems, fires=True)
 RANK = Emitter("rank", push=push_rank, declare=declare_rank, problems=rank_problems)
+DEDUPLICATE = Emitter("deduplicate", push=push_dedup, declare=declare_dedup, fires=True)
