@@ -51,6 +51,9 @@ CASES = {
     "order_by_limit": (
         "SELECT i, k, v FROM ev ORDER BY v DESC LIMIT 3",
         "SELECT i, k, v FROM ev ORDER BY v DESC NULLS LAST, i LIMIT 3"),
+    "order_by_time_limit": (
+        "SELECT i, k, ts FROM ev ORDER BY event_time, v DESC LIMIT 4",
+        "SELECT i, k, ts FROM ev ORDER BY ts, v DESC NULLS LAST, i LIMIT 4"),
     "over_group_by": (
         "SELECT s, rn FROM (SELECT k, s, ROW_NUMBER() OVER (ORDER BY s DESC) AS rn FROM "
         "(SELECT k, SUM(n) AS s FROM ev GROUP BY k)) WHERE rn <= 2",
