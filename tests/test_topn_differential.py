@@ -66,6 +66,8 @@ CASES = {
     "first_cumulate": ("cumulate", "ROW_NUMBER", "window_end", "event_time", 1, "="),
     "rank_tumble": ("tumble", "RANK", "window_start", "v DESC", 3, "<"),
     "dense_hop": ("hop", "DENSE_RANK", "window_start, window_end", "n", 2, "<="),
+    # without the rank column in the output
+    "top2_no_rank": ("tumble", "ROW_NUMBER", "window_end", "v DESC", 2, "<=", False),
 }
 # the aggregate cases: (window, function, limit) over SUM(n) per k
 AGG_CASES = {"agg_rn_tumble": ("tumble", "ROW_NUMBER", 2), "agg_rank_hop": ("hop", "RANK", 2),
@@ -85,10 +87,12 @@ def sqlc_query(case: str) -> str:
     tvf = WINDOWS[window][0]
     if len(spec) == 2:
         return spec[0].format(tvf=tvf)
-    fn, part, order, limit, op = spec
+    fn, part, order, limit, op, *rank = spec
     inner = RANKED.format(cols="i, k, v, n, window_start, window_end", fn=fn, part=part,
                           order=order, src=f"TABLE({tvf})")
-    return f"SELECT i, k, v, n, window_start, window_end, rn FROM ({inner}) WHERE rn {op} {limit}"
+    rn = ", rn" if rank != [False] else ""
+    return (f"SELECT i, k, v, n, window_start, window_end{rn} FROM ({inner}) "
+            f"WHERE rn {op} {limit}")
 
 
 def duck_query(case: str) -> str:
@@ -100,10 +104,12 @@ def duck_query(case: str) -> str:
     _, *spec = CASES[case]
     if len(spec) == 2:
         return "SELECT i, k, v, window_start, window_end FROM w"
-    fn, part, order, limit, op = spec
+    fn, part, order, limit, op, *rank = spec
     tie = ", i" if fn == "ROW_NUMBER" else ""
-    return (f"SELECT i, k, v, n, window_start, window_end, {fn}() OVER (PARTITION BY {part} "
-            f"ORDER BY {DUCK_ORDER[order]}{tie}) AS rn FROM w QUALIFY rn {op} {limit}")
+    rn = f", {fn}() OVER (PARTITION BY {part} ORDER BY {DUCK_ORDER[order]}{tie}) AS rn"
+    query = (f"SELECT i, k, v, n, window_start, window_end{rn} FROM w "
+             f"QUALIFY rn {op} {limit}")
+    return query if rank != [False] else f"SELECT * EXCLUDE (rn) FROM ({query})"
 
 
 def window_of(case: str) -> str:
