@@ -306,14 +306,16 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
                                  "each row once the watermark passes its time, in event-time "
                                  "order", span)
     if isinstance(node, lg.TopN) and lg.dedup_keep(node) is not None:
-        keep = lg.dedup_keep(node)
-        if keep == "first":
+        ttl = lg.state_ttl_ms(node.input)
+        kept = ("no TTL" if ttl is None
+                else f"a key is forgotten {format_ms(ttl)} after its last row ('state.ttl')")
+        if lg.dedup_keep(node) == "first":
             return DeduplicateExec(node, (plan_physical(node.input),),
                                    "per key: its first row until the watermark passes it, then "
-                                   "that the key was seen (no TTL)",
+                                   f"that the key was seen ({kept})",
                                    "each key's first row once the watermark passes its time", span)
         return DeduplicateExec(node, (plan_physical(node.input),),
-                               "per key: its last row (no TTL)", "every micro-batch that "
+                               f"per key: its last row ({kept})", "every micro-batch that "
                                "brings a key a row at the same or a later time", span)
     if isinstance(node, lg.TopN):
         rank = WindowRankExec if node.window else RankExec

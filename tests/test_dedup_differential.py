@@ -125,3 +125,20 @@ def test_generated_streams(case: str, events: list[dict], batch: int,
 
 def test_the_sample_has_late_rows() -> None:
     assert len(on_time(sample_events())) < len(sample_events())
+
+
+def test_state_ttl_of_the_stream_is_the_deduplication_ttl(workspace: Path) -> None:
+    """'state.ttl' on the stream bounds the keys a deduplication remembers
+    (processing time, as Flink's state TTL): EXPLAIN says so and the module
+    passes it on."""
+    from compiler.driver import analyze, plan
+    from compiler.physical import explain_physical
+
+    catalog = workspace / "ttl_catalog.sql"
+    catalog.write_text(CATALOG.replace("'format' = 'json'", "'format' = 'json', "
+                                       "'state.ttl' = '1 h'"), encoding="utf-8")
+    source = Source("ttl.sql", CASES["first"][0] + ";")
+    compiled = compile_source(source, [str(catalog)])
+    assert "state_ttl_ms=3600000,  # the stream's 'state.ttl'" in (compiled.module or "")
+    text = explain_physical(plan(analyze(source, [str(catalog)])).physical[0])
+    assert "a key is forgotten 1 h after its last row ('state.ttl')" in text

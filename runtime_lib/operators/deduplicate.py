@@ -14,8 +14,11 @@ ORDER BY <time attribute> ASC | DESC)`` filtered by ``rn = 1`` (or ``<= 1``).
   when a row at the same or a later time replaces it (coalesced per
   micro-batch); nothing is late (Flink keeps late rows here too).
 
-State: per key seen, a flag (first) or the current row (last), for ever: the
-dictionary of keys grows with the number of distinct keys.
+State: per key seen, a flag (first) or the current row (last): for ever
+(the dictionary of keys grows with the number of distinct keys), or, with
+``state_ttl_ms`` (the stream's ``'state.ttl'``, processing time as in
+Flink), until the key has had no row for that long: it is then forgotten,
+and a later row of it counts as its first again (as in Flink).
 
 >>> import numpy as np
 >>> from runtime_lib.columns import Batch, column_from_pylist
@@ -27,6 +30,20 @@ dictionary of keys grows with the number of distinct keys.
 [('a', 3)]
 >>> d.advance(9).to_rows()
 [('b', 9)]
+
+With a TTL (processing time), a key without a row for that long is forgotten:
+
+>>> d = Deduplicate("t", names=["k", "t"], kinds=["O", "i"], partition_by=["k"], keep="last",
+...                 state_ttl_ms=100)
+>>> def rows(k, t):
+...     return Batch({"k": column_from_pylist(k, "O"), "t": column_from_pylist(t, "i")}, len(k))
+>>> out, _ = d.process(rows(["a", "b"], [1, 2]), now_ms=0)
+>>> out, _ = d.process(rows(["b"], [3]), now_ms=80)
+>>> list(zip(out.ops, out.to_rows()))
+[('-U', ('b', 2)), ('+U', ('b', 3))]
+>>> out, _ = d.process(rows(["a"], [0]), now_ms=150)  # a has had no row for 150 ms
+>>> list(zip(out.ops, out.to_rows())), d.keys_seen, d.expired_keys  # a is new again
+([('+I', ('a', 0))], 2, 1)
 """
 
 from __future__ import annotations
@@ -36,6 +53,7 @@ import numpy as np
 from runtime_lib.columns import Batch, Column, concat_batches, null_column
 from runtime_lib.keys import KeyEncoder
 from runtime_lib.state import values_data, values_from_data
+from runtime_lib.watermarks import monotonic_ms
 
 
 def _grow(array: np.ndarray, n: int, fill) -> np.ndarray:
@@ -64,9 +82,15 @@ class Deduplicate:
     with ``rank_name`` the output has that column, always 1."""
 
     def __init__(self, time_column: str, names: list[str], kinds: list[str],
-                 partition_by: list[str], keep: str = "first", rank_name: str | None = None):
+                 partition_by: list[str], keep: str = "first", rank_name: str | None = None,
+                 state_ttl_ms: int | None = None, clock=None):
         if keep not in ("first", "last"):
             raise ValueError(f"keep is 'first' or 'last', not {keep!r}")
+        if state_ttl_ms is not None and state_ttl_ms <= 0:
+            raise ValueError("state_ttl_ms must be positive")
+        self.ttl, self.clock = state_ttl_ms, clock or monotonic_ms
+        self._written = np.zeros(16, np.int64)  # per key: when it last had a row
+        self.expired_keys = 0
         self.time_column, self.keep, self.rank_name = time_column, keep, rank_name
         self.names, self.kinds, self.partition_by = list(names), list(kinds), list(partition_by)
         kind_of = dict(zip(self.names, self.kinds))
@@ -88,10 +112,15 @@ class Deduplicate:
     def keys_seen(self) -> int:
         return len(self.keys)
 
-    def process(self, batch: Batch) -> tuple[Batch, np.ndarray]:
+    def process(self, batch: Batch, now_ms: int | None = None) -> tuple[Batch, np.ndarray]:
         """(the changes emitted now, the indices of late rows)."""
         rows = Batch({n: batch[n] for n in self.names}, batch.num_rows)
+        if self.ttl is not None:
+            self._expire(self.clock() if now_ms is None else int(now_ms))
         kid = self.keys.encode_rows([rows[p] for p in self.partition_by], rows.num_rows)
+        if self.ttl is not None:
+            self._written = _grow(self._written, len(self.keys), 0)
+            self._written[kid] = self.clock() if now_ms is None else int(now_ms)
         seq = np.arange(self._next, self._next + rows.num_rows, dtype=np.int64)
         self._next += rows.num_rows
         if self.keep == "last":
@@ -122,6 +151,30 @@ class Deduplicate:
         keep = ~due
         self._rows, self._kid, self._seq = self._rows.take(keep), self._kid[keep], self._seq[keep]
         return self._with_rank(out)
+
+    def _expire(self, now: int) -> None:
+        """Forget the keys without a row for the TTL (none with a pending first
+        row): the dictionary, flags and rows are compacted to the live keys."""
+        n = len(self.keys)
+        if not n:
+            return
+        live = self._written[:n] > now - int(self.ttl)  # type: ignore[arg-type]
+        if self.keep == "first":
+            live[self._kid] = True  # a pending first row keeps its key
+        if live.all():
+            return
+        self.expired_keys += int((~live).sum())
+        remap = self.keys.compact(np.flatnonzero(live))
+        keep_rows = remap[self._kid] >= 0
+        self._rows, self._kid = self._rows.take(keep_rows), remap[self._kid[keep_rows]]
+        if self.keep == "first":  # keep last holds no arrival numbers
+            self._seq = self._seq[keep_rows]
+        kept = np.flatnonzero(live)
+        self._done = _grow(self._done[kept], 16, False)
+        self._written = _grow(self._written[kept], 16, 0)
+        self._slot = np.full(max(16, len(kept)), -1, np.int64)
+        if self.keep == "last":
+            self._slot[self._kid] = np.arange(len(self._kid))
 
     def _replace(self, rows: Batch, kid: np.ndarray, seq: np.ndarray) -> Batch:
         """Keep last: each key's latest row of the batch against its current one."""
@@ -173,6 +226,7 @@ class Deduplicate:
     def snapshot(self) -> dict:
         n = len(self.keys)
         return {"next": self._next, "late_count": self.late_count, "keys": self.keys.snapshot(),
+                "written": self._written[:n].copy(), "expired": self.expired_keys,
                 "kid": self._kid.copy(), "seq": self._seq.copy(),
                 "done": self._done[:n].copy(), "slot": self._slot[:n].copy(),
                 "values": [values_data(self._rows[c].values) for c in self.names],
@@ -180,6 +234,8 @@ class Deduplicate:
 
     def restore(self, data: dict) -> None:
         self._next, self.late_count = int(data["next"]), int(data["late_count"])
+        self._written = _grow(np.asarray(data["written"], np.int64), 16, 0)
+        self.expired_keys = int(data["expired"])
         self.keys.restore(data["keys"])
         self._kid = np.asarray(data["kid"], np.int64)
         self._seq = np.asarray(data["seq"], np.int64)

@@ -429,22 +429,23 @@ def rank_case(retract: bool) -> Case:
     return Case(f"rank{'-retract' if retract else ''}", make, steps, step)
 
 
-def dedup_case(keep: str) -> Case:
+def dedup_case(keep: str, ttl: int | None = None) -> Case:
     """The first (by the watermark) or last row per key: ties on t, NULL keys,
-    late rows."""
+    late rows; with a TTL, keys forgotten (processing time: the batch's
+    largest t, so that runs are repeatable)."""
 
     def make():
         return Deduplicate("t", names=["t", "k", "s"], kinds=["i", "O", "O"], partition_by=["k"],
-                           keep=keep, rank_name="rn")
+                           keep=keep, rank_name="rn", state_ttl_ms=ttl)
 
     def step(op, s):
         rows, before, current = s
         batch = Batch({"t": col([r[3] for r in rows], "i"), "k": col([r[0] for r in rows], "O"),
                        "s": col([r[2] for r in rows], "O")}, len(rows), before)
-        out, late = op.process(batch)
+        out, late = op.process(batch, now_ms=max([r[3] for r in rows], default=0))
         return rows_of(out), late.tolist(), rows_of(op.advance(current))
 
-    return Case(f"deduplicate-{keep}", make, BATCHES.map(with_watermarks), step,
+    return Case(f"deduplicate-{keep}{'-ttl' if ttl else ''}", make, BATCHES.map(with_watermarks), step,
                 lambda op: rows_of(op.advance(WM_MAX)))
 
 
@@ -486,6 +487,8 @@ CASES = [
     rank_case(retract=True),
     dedup_case("first"),
     dedup_case("last"),
+    dedup_case("first", ttl=20),
+    dedup_case("last", ttl=20),
     watermarks_case(),
 ]
 

@@ -134,6 +134,8 @@ def declare_dedup(g: Generator, e: Exec) -> None:
     g.m.span_entry(name, e.span)
     time = node.order_by[0].expr
     assert isinstance(time, lg.ColumnRef)
+    ttl_ms = lg.state_ttl_ms(node.input)
+    ttl = [] if ttl_ms is None else [f"    state_ttl_ms={ttl_ms},  # the stream's 'state.ttl'"]
     g.m.state.extend([
         f"# {e.name} ({g.m.where(e.span)}): {comment(e.state)}",
         f"self.{name} = Deduplicate(",
@@ -141,6 +143,7 @@ def declare_dedup(g: Generator, e: Exec) -> None:
         *_columns(node),
         f"    keep={lg.dedup_keep(node)!r},",
         f"    rank_name={node.rank_name!r},",
+        *ttl,
         ")",
     ])
     g.stateful_operator(e, name, f"Rows leaving {e.name} {name}.")
