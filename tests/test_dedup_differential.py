@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_over_differential import on_time, run
 from test_rank_differential import final_state
-from test_topn_differential import BASE, CATALOG
+from test_topn_differential import BASE, CATALOG, compile_all
 
 from compiler.driver import compile_source
 from compiler.errors import Source
@@ -52,14 +52,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def modules(workspace: Path) -> dict[str, Path]:
-    found = {}
-    for case, (sql, _, _) in CASES.items():
-        compiled = compile_source(Source(f"{case}.sql", sql + ";"),
-                                  [str(workspace / "catalog.sql")])
-        module = workspace / f"{case}.py"
-        module.write_text(compiled.module or "", encoding="utf-8")
-        found[case] = module
-    return found
+    return compile_all(workspace, {case: sql for case, (sql, _, _) in CASES.items()})
 
 
 def duck_expected(case: str, events: list[dict]) -> collections.Counter:

@@ -20,10 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_over_differential import run
-from test_topn_differential import BASE, CATALOG
-
-from compiler.driver import compile_source
-from compiler.errors import Source
+from test_topn_differential import BASE, CATALOG, compile_all
 
 INNER = "SELECT i, k, v, n, {fn}() OVER ({over}) AS rn FROM ev"
 # case -> (sqlc query, DuckDB query over table ev, columns compared)
@@ -71,14 +68,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def modules(workspace: Path) -> dict[str, Path]:
-    found = {}
-    for case, (sql, _) in CASES.items():
-        compiled = compile_source(Source(f"{case}.sql", sql + ";"),
-                                  [str(workspace / "catalog.sql")])
-        module = workspace / f"{case}.py"
-        module.write_text(compiled.module or "", encoding="utf-8")
-        found[case] = module
-    return found
+    return compile_all(workspace, {case: sql for case, (sql, _) in CASES.items()})
 
 
 def final_state(records: list[dict]) -> collections.Counter:

@@ -22,7 +22,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_over_differential import run
+from test_over_differential import CATALOG, run
 
 from compiler.cli import run_module
 from compiler.driver import compile_source
@@ -30,17 +30,6 @@ from compiler.errors import Source
 
 BOUND_MS = 5_000
 BASE = 1_762_768_800_000  # an hour boundary
-CATALOG = """
-CREATE STREAM ev (
-    i BIGINT NOT NULL,
-    k VARCHAR,
-    v DOUBLE,
-    n BIGINT,
-    ts BIGINT NOT NULL,
-    event_time AS TO_TIMESTAMP(ts),
-    WATERMARK FOR event_time AS event_time - INTERVAL '5' SECOND
-) WITH ('connector' = 'kafka', 'topic' = 'ev', 'format' = 'json');
-"""
 # window name -> (TVF call, reference: ts -> [(start, end)])
 WINDOWS = {
     "tumble": ("TUMBLE(TABLE ev, DESCRIPTOR(event_time), INTERVAL '10' SECOND)",
@@ -123,16 +112,21 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def modules(workspace: Path) -> dict[str, Path]:
+def compile_all(workspace: Path, queries: dict[str, str]) -> dict[str, Path]:
+    """Each query compiled against the workspace's catalog into a module file."""
     found = {}
-    for case in [*CASES, *AGG_CASES]:
-        compiled = compile_source(Source(f"{case}.sql", sqlc_query(case) + ";"),
+    for case, sql in queries.items():
+        compiled = compile_source(Source(f"{case}.sql", sql + ";"),
                                   [str(workspace / "catalog.sql")])
         module = workspace / f"{case}.py"
         module.write_text(compiled.module or "", encoding="utf-8")
         found[case] = module
     return found
+
+
+@pytest.fixture(scope="module")
+def modules(workspace: Path) -> dict[str, Path]:
+    return compile_all(workspace, {case: sqlc_query(case) for case in [*CASES, *AGG_CASES]})
 
 
 def on_time_copies(events: list[dict], window: str) -> list[dict]:
