@@ -129,15 +129,15 @@ def modules(workspace: Path) -> dict[str, Path]:
     return compile_all(workspace, {case: sqlc_query(case) for case in [*CASES, *AGG_CASES]})
 
 
-def on_time_copies(events: list[dict], window: str) -> list[dict]:
+def on_time_copies(events: list[dict], window: str, delay_ms: int = 0) -> list[dict]:
     """Each event once per window it belongs to, without the windows that had
-    fired when it arrived (Flink's window TVF)."""
+    fired when it arrived (Flink's window TVF; ``delay_ms``: EMIT WITH DELAY)."""
     kept, high = [], None
     assign = WINDOWS[window][1]
     for e in events:
         watermark = None if high is None else high - BOUND_MS
         for start, end in assign(e["ts"]):
-            if watermark is None or end - 1 > watermark:
+            if watermark is None or end - 1 + delay_ms > watermark:
                 kept.append(dict(e, window_start=start, window_end=end))
         high = e["ts"] if high is None else max(high, e["ts"])
     return kept
@@ -271,3 +271,26 @@ def test_what_does_not_run_yet_is_refused(workspace: Path) -> None:
     [diagnostic] = error.value.diagnostics
     assert diagnostic.kind == "UnsupportedError"
     assert diagnostic.message.startswith("SESSION window rows without an aggregation")
+
+
+@pytest.mark.parametrize("batch", [1, 7, 1000])
+def test_top_n_over_an_aggregate_with_emit_delay(batch: int, workspace: Path) -> None:
+    """WITH DELAY: the aggregate's windows arrive after their end; the Top-N
+    waits for them as long (a regression: it took them for late)."""
+    sql = ("SELECT k, window_start, c, rn FROM (SELECT k, window_start, c, ROW_NUMBER() OVER "
+           "(PARTITION BY window_start ORDER BY c DESC) AS rn FROM (SELECT k, window_start, "
+           "window_end, COUNT(*) AS c FROM TABLE(" + WINDOWS["tumble"][0] + ") GROUP BY k, "
+           "window_start, window_end EMIT AFTER WATERMARK WITH DELAY INTERVAL '3' SECOND)) "
+           "WHERE rn <= 2")
+    module = compile_all(workspace, {"delayed": sql})["delayed"]
+    events = sample_events()
+    got = run(module, events, workspace, f"delayed_{batch}", batch)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE w (k VARCHAR, ws BIGINT)")
+    con.executemany("INSERT INTO w VALUES (?, ?)", [
+        (c["k"], c["window_start"]) for c in on_time_copies(events, "tumble", delay_ms=3_000)])
+    want = con.execute("SELECT ws, c, ROW_NUMBER() OVER (PARTITION BY ws ORDER BY c DESC) AS rn "
+                       "FROM (SELECT ws, k, COUNT(*) AS c FROM w GROUP BY ws, k) QUALIFY rn <= 2"
+                       ).fetchall()
+    assert sorted((r["window_start"], r["c"], r["rn"]) for r in got) == sorted(
+        (stamp(ws), c, rn) for ws, c, rn in want)
