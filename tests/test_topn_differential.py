@@ -271,6 +271,15 @@ def test_what_does_not_run_yet_is_refused(workspace: Path) -> None:
     [diagnostic] = error.value.diagnostics
     assert diagnostic.kind == "UnsupportedError"
     assert diagnostic.message.startswith("SESSION window rows without an aggregation")
+    sql = ("SELECT i, rn FROM (SELECT i, ROW_NUMBER() OVER (PARTITION BY window_start, "
+           "window_end ORDER BY v * 2 DESC) AS rn FROM TABLE(" + WINDOWS["tumble"][0] + "))\n"
+           "WHERE rn <= 2;")
+    source = Source("q.sql", sql)
+    with pytest.raises(SqlcError) as error:
+        compile_source(source, [str(workspace / "catalog.sql")])
+    [diagnostic] = error.value.diagnostics
+    assert source.line_col(diagnostic.span.start) == (2, 7)  # the Top-N's filter
+    assert diagnostic.message.startswith("a Top-N partitioned or ordered by an expression")
 
 
 @pytest.mark.parametrize("batch", [1, 7, 1000])
