@@ -114,6 +114,8 @@ def logical_attrs(node: lg.LogicalNode) -> list[tuple[str, str]]:
         attrs.append(("limit", str(node.limit)))
         if node.rank_name:
             attrs.append(("rank", node.rank_name))
+        if node.fn != "ROW_NUMBER":
+            attrs.append(("function", node.fn))
         return attrs
     if isinstance(node, lg.Match):
         attrs = [

@@ -528,7 +528,8 @@ class Over:
 
 @dataclass(frozen=True)
 class TopN:
-    """ROW_NUMBER() OVER (PARTITION BY p ORDER BY o) filtered by rn <= n."""
+    """ROW_NUMBER() | RANK() | DENSE_RANK() OVER (PARTITION BY p ORDER BY o)
+    filtered by rn <= n."""
 
     input: LogicalNode
     partition_by: tuple[BoundExpr, ...]
@@ -537,6 +538,7 @@ class TopN:
     rank_name: str | None  # the row-number column, when the query keeps it
     window: bool = False  # partitioned by window_start/window_end: final per window
     span: Span = _span()
+    fn: str = "ROW_NUMBER"  # or RANK, DENSE_RANK: how ties are numbered
 
     @property
     def schema(self) -> Schema:
@@ -778,6 +780,30 @@ def upsert_key(sink: Sink) -> tuple[str, ...]:
     return tuple(found[p] for p in sorted(key_positions))
 
 
+def window_below(node: LogicalNode) -> WindowTVF | None:
+    """The window TVF whose rows (or window aggregate's rows) reach ``node``
+    through filters and projections only, if any."""
+    while isinstance(node, (Filter, Project, Calc)):
+        node = node.input
+    if isinstance(node, Aggregate):
+        return node.window
+    return node if isinstance(node, WindowTVF) else None
+
+
+def dedup_keep(node: TopN) -> str | None:
+    """"first" or "last" when a Top-N is a deduplication (Flink's Deduplicate):
+    ROW_NUMBER = 1 per key, ordered by the event-time attribute of an
+    append-only input (ASC keeps the first row, DESC the last); else None."""
+    if node.window or node.fn != "ROW_NUMBER" or node.limit != 1 or not node.partition_by:
+        return None
+    if len(node.order_by) != 1 or changelog(node.input) != "I":
+        return None
+    key = node.order_by[0]
+    if key.expr.type.time_attribute != "ROWTIME" or not isinstance(key.expr, ColumnRef):
+        return None
+    return "last" if key.descending else "first"
+
+
 def changelog(node: LogicalNode) -> str:
     """Flink's changelog mode of a node's output: I (insert-only) or I,UB,UA,D."""
     if isinstance(node, Aggregate):
@@ -785,7 +811,7 @@ def changelog(node: LogicalNode) -> str:
             return "I"
         return "I,UB,UA,D"
     if isinstance(node, TopN):
-        return "I" if node.window else "I,UB,UA,D"
+        return "I" if node.window or dedup_keep(node) == "first" else "I,UB,UA,D"
     if isinstance(node, Join) and not node.lookup and node.interval is None:
         # a regular inner join of insert-only inputs only inserts; an outer one
         # retracts its NULL-padded rows when a match arrives

@@ -152,6 +152,15 @@ class WindowRankExec(Exec):
 
 
 @dataclass(frozen=True)
+class DeduplicateExec(Exec):
+    """ROW_NUMBER() = 1 per key by event time: the first row (once the
+    watermark passes it, insert-only) or the last (an updating result)."""
+
+    logical: lg.TopN
+    implements = (lg.TopN,)
+
+
+@dataclass(frozen=True)
 class MatchExec(Exec):
     """MATCH_RECOGNIZE: a pattern over the rows of each partition."""
 
@@ -296,11 +305,27 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
         return OverAggregateExec(node, (plan_physical(node.input),), _over_state(node),
                                  "each row once the watermark passes its time, in event-time "
                                  "order", span)
+    if isinstance(node, lg.TopN) and lg.dedup_keep(node) is not None:
+        ttl = lg.state_ttl_ms(node.input)
+        kept = ("no TTL" if ttl is None
+                else f"a key is forgotten {format_ms(ttl)} after its last row ('state.ttl')")
+        if lg.dedup_keep(node) == "first":
+            return DeduplicateExec(node, (plan_physical(node.input),),
+                                   "per key: its first row until the watermark passes it, then "
+                                   f"that the key was seen ({kept})",
+                                   "each key's first row once the watermark passes its time", span)
+        return DeduplicateExec(node, (plan_physical(node.input),),
+                               f"per key: its last row ({kept})", "every micro-batch that "
+                               "brings a key a row at the same or a later time", span)
     if isinstance(node, lg.TopN):
         rank = WindowRankExec if node.window else RankExec
-        state = (f"per window: the top {node.limit} rows; freed when the window's rows arrive"
-                 if node.window else f"per partition: the top {node.limit} rows")
-        return rank(node, (plan_physical(node.input),), state, "", span)
+        state = (f"per window and partition: the top {node.limit} rows; freed when the "
+                 "window fires"
+                 if node.window else f"per partition: the top {node.limit} rows"
+                 if lg.changelog(node.input) == "I" else
+                 "per partition: every row not taken back (a retraction lets the next one in)")
+        fires = "window_end - 1 ms <= watermark" if node.window else ""
+        return rank(node, (plan_physical(node.input),), state, fires, span)
     if isinstance(node, lg.Match):
         return MatchExec(node, (plan_physical(node.input),),
                          "per partition: rows of partial matches, freed by the watermark",
@@ -328,6 +353,9 @@ def physical_attrs(exec_: Exec) -> list[tuple[str, str]]:
         attrs += [a for a in logical_attrs(node) if a[0] != "window"]
     else:
         attrs = logical_attrs(node)
+    if isinstance(exec_, DeduplicateExec):
+        keep = lg.dedup_keep(exec_.logical)  # type: ignore[arg-type]
+        attrs.insert(0, ("keep", "FirstRow" if keep == "first" else "LastRow"))
     if isinstance(node, lg.Scan):
         connector = dict(node.properties).get("connector", "")
         attrs.insert(1, ("connector", connector))

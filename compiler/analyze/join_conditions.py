@@ -99,3 +99,26 @@ def interval_bounds(condition: lg.BoundExpr | None, width: int, rowtimes: set[in
     if pair is None or lower is None or upper is None:
         return None
     return pair[0], pair[1], lower, upper
+
+
+def _same_windows(a: lg.WindowTVF | None, b: lg.WindowTVF | None) -> bool:
+    return (a is not None and b is not None and a.kind == b.kind and a.kind != "SESSION"
+            and (a.size_ms, a.slide_ms, a.step_ms, a.offset_ms)
+            == (b.size_ms, b.slide_ms, b.step_ms, b.offset_ms))
+
+
+def window_join_bounds(join: lg.Join) -> tuple[int, int, int, int] | None:
+    """Flink's window join: both sides are rows of the same TUMBLE, HOP or
+    CUMULATE windows, joined on window_start and window_end (and keys). It runs
+    as an interval join on window_end with bounds 0..0: a pair matches within
+    its window, and each side's rows are freed (outer rows NULL-padded) when the
+    watermark passes the window's end."""
+    if join.lookup or not _same_windows(lg.window_below(join.left),
+                                        lg.window_below(join.right)):
+        return None
+    names = {(join.left.schema[li].name, join.right.schema[ri].name): (li, ri)
+             for li, ri in join.equi_keys}
+    if ("window_start", "window_start") not in names or ("window_end", "window_end") not in names:
+        return None
+    left_end, right_end = names[("window_end", "window_end")]
+    return left_end, right_end, 0, 0

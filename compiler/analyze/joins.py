@@ -17,6 +17,7 @@ from compiler.analyze.join_conditions import (
     interval_bounds,
     is_half_bound,
     rowtime_columns,
+    window_join_bounds,
 )
 from compiler.analyze.scope import Bound, Scope, ScopeField, fail
 from compiler.analyze.syntax import iter_ast
@@ -68,7 +69,8 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
     node = lg.Join(left_plan, right.plan, rel.kind, condition, equi, None, lookup,
                    span=rel.span, right_qualifiers=qualifiers)
     if not lookup:
-        node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node)))
+        node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node))
+                       or window_join_bounds(node))
         _warn_unbounded_state(diag, node, rel)
     plan: lg.LogicalNode = node
     if left_plan is not left.plan:  # the computed keys are not columns of the join

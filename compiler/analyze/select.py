@@ -174,7 +174,7 @@ def order_by(binder: ExpressionBinder, sel: ast.Select, plan: lg.LogicalNode, sc
                 )
         keys.append(lg.OrderKey(bound, item.descending, item.nulls_first))
     first = keys[0]
-    if first.expr.type.time_attribute is not None and not first.descending:
+    if first.expr.type.time_attribute is not None and not first.descending and sel.limit is None:
         return lg.Sort(plan, tuple(keys), span=sel.order_by[0].span)
     if sel.limit is None:
         hint = "add LIMIT for a Top-N, or ORDER BY the event-time column"

@@ -33,11 +33,13 @@ def records_read(stderr: str) -> int:
     return int(line.split("sqlc: ")[1].split(" records read")[0])
 
 
-@pytest.mark.parametrize("name", ["q02_latency_percentiles", "q08_moving_average"])
+@pytest.mark.parametrize("name", ["q02_latency_percentiles", "q08_moving_average",
+                                  "fr_adv_003_top_n"])
 def test_sigterm_savepoint_then_resume_equals_one_run(tmp_path, name):
     """Stopped mid-run and started again: the output file equals an
     uninterrupted run's, and the second run reads only what the first did not
-    (windows with percentile buffers; OVER frames, ROWS and RANGE)."""
+    (windows with percentile buffers; OVER frames, ROWS and RANGE; a window
+    Top-N's held rows)."""
     reference = tmp_path / "reference.jsonl"
     run(name, "--output", str(reference), "--quiet")
     out, checkpoints = tmp_path / "out.jsonl", tmp_path / "checkpoints"

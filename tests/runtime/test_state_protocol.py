@@ -42,7 +42,10 @@ from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.joins import IntervalJoin, Join
 from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.operators.over import OverAggregate, OverFn
+from runtime_lib.operators.deduplicate import Deduplicate
+from runtime_lib.operators.rank import Rank
 from runtime_lib.operators.temporal_sort import TemporalSort
+from runtime_lib.operators.window_rank import WindowRank
 from runtime_lib.operators.windows import (
     AfterWatermark,
     Changes,
@@ -384,6 +387,68 @@ def over_case() -> Case:
                 lambda op: rows_of(op.advance(WM_MAX)))
 
 
+def window_rank_case(fn: str) -> Case:
+    """Window Top-2 per key over rows of 10 ms windows: ties, NULLs and NaN
+    in the ORDER BY column, rows whose window had fired (late)."""
+
+    def make():
+        return WindowRank("end", names=["end", "k", "x"], kinds=["i", "O", "f"],
+                          partition_by=["end", "k"], order_by=[("x", True, None)], limit=2,
+                          fn=fn, rank_name="rn")
+
+    def step(op, s):
+        rows, _, current = s
+        batch = Batch({"end": col([r[3] - r[3] % 10 + 10 for r in rows], "i"),
+                       "k": col([r[0] for r in rows], "O"), "x": col([r[1] for r in rows], "f")},
+                      len(rows))
+        return op.process(batch).tolist(), rows_of(op.advance(current))
+
+    return Case(f"window-rank-{fn}", make, BATCHES.map(with_watermarks), step,
+                lambda op: rows_of(op.advance(WM_MAX)))
+
+
+def rank_case(retract: bool) -> Case:
+    """Top-2 per key by x (ties, NULLs, NaN), with the rank column; with
+    ``retract``, some rows take back an equal earlier row (-D)."""
+
+    def make():
+        return Rank(names=["k", "x"], kinds=["O", "f"], partition_by=["k"],
+                    order_by=[("x", True, None)], limit=2, fn="row_number", rank_name="rn")
+
+    steps = st.lists(st.lists(st.tuples(st.sampled_from(["a", "b", None]),
+                                        st.sampled_from([1.0, 2.0, None, 3.5]),
+                                        st.booleans() if retract else st.just(False)),
+                              max_size=6), max_size=7)
+
+    def step(op, rows):
+        ops = np.array(["-D" if r[2] else "+I" for r in rows], object)
+        batch = Batch({"k": col([r[0] for r in rows], "O"), "x": col([r[1] for r in rows], "f")},
+                      len(rows), None, ops)
+        return rows_of(op.process(batch))
+
+    return Case(f"rank{'-retract' if retract else ''}", make, steps, step)
+
+
+def dedup_case(keep: str, ttl: int | None = None) -> Case:
+    """The first (by the watermark) or last row per key: ties on t, NULL keys,
+    late rows; with a TTL, keys forgotten (processing time: the batch's
+    largest t, so that runs are repeatable)."""
+
+    def make():
+        return Deduplicate("t", names=["t", "k", "s"], kinds=["i", "O", "O"], partition_by=["k"],
+                           keep=keep, rank_name="rn", state_ttl_ms=ttl)
+
+    def step(op, s):
+        rows, before, current = s
+        batch = Batch({"t": col([r[3] for r in rows], "i"), "k": col([r[0] for r in rows], "O"),
+                       "s": col([r[2] for r in rows], "O")}, len(rows), before)
+        out, late = op.process(batch, now_ms=max([r[3] for r in rows], default=0))
+        return rows_of(out), late.tolist(), rows_of(op.advance(current))
+
+    return Case(f"deduplicate-{keep}{'-ttl' if ttl else ''}", make, BATCHES.map(with_watermarks), step,
+                lambda op: rows_of(op.advance(WM_MAX)))
+
+
 def watermarks_case() -> Case:
     partitions = st.sampled_from([0, 1, "p", ("topic", 2)])
     steps = st.lists(st.tuples(partitions, st.lists(st.integers(0, 80), max_size=5)), max_size=8)
@@ -416,12 +481,21 @@ CASES = [
     cached_lookup_case(),
     temporal_sort_case(),
     over_case(),
+    window_rank_case("row_number"),
+    window_rank_case("dense_rank"),
+    rank_case(retract=False),
+    rank_case(retract=True),
+    dedup_case("first"),
+    dedup_case("last"),
+    dedup_case("first", ttl=20),
+    dedup_case("last", ttl=20),
     watermarks_case(),
 ]
 
 # the class whose snapshot() each case exercises
 COVERS = {PaneWindowAggregate, SessionWindowAggregate, GroupAggregate, IntervalJoin, Join, LookupJoin,
-          ChangelogTable, CachedTable, TemporalSort, OverAggregate, Watermarks}
+          ChangelogTable, CachedTable, TemporalSort, OverAggregate, WindowRank, Rank,
+          Deduplicate, Watermarks}
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)

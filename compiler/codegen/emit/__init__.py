@@ -2,7 +2,8 @@
 
 Each family has its module: ``sources`` (sources and Calc), ``aggregates``
 (window and group aggregates), ``joins`` (interval, regular, lookup), ``sort``,
-``over`` (OVER aggregates) and ``sink``. An operator missing from ``EMITTERS``
+``over`` (OVER aggregates), ``window_tvf`` (window TVF rows), ``rank``
+(Top-N, with and without windows) and ``sink``. An operator missing from ``EMITTERS``
 compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
 """
 
@@ -12,11 +13,14 @@ from compiler.codegen.emit.aggregates import GROUP_AGGREGATE, WINDOW_AGGREGATE
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN
 from compiler.codegen.emit.over import OVER_AGGREGATE
+from compiler.codegen.emit.rank import DEDUPLICATE, RANK, WINDOW_RANK
 from compiler.codegen.emit.sink import SINK
 from compiler.codegen.emit.sort import TEMPORAL_SORT
 from compiler.codegen.emit.sources import CALC, SOURCE
+from compiler.codegen.emit.window_tvf import WINDOW_TABLE_FUNCTION
 from compiler.physical import (
     CalcExec,
+    DeduplicateExec,
     Exec,
     GroupAggregateExec,
     IntervalJoinExec,
@@ -46,14 +50,15 @@ EMITTERS: dict[type[Exec], Emitter] = {
     TemporalSortExec: TEMPORAL_SORT,
     OverAggregateExec: OVER_AGGREGATE,
     SinkExec: SINK,
+    WindowTableFunctionExec: WINDOW_TABLE_FUNCTION,
+    WindowRankExec: WINDOW_RANK,
+    RankExec: RANK,
+    DeduplicateExec: DEDUPLICATE,
 }
 
 # what users are told an operator without an emitter is
 NOT_YET: dict[type[Exec], str] = {
-    RankExec: "Top-N",
-    WindowRankExec: "window Top-N",
     MatchExec: "MATCH_RECOGNIZE",
     UnionExec: "UNION",
     LimitExec: "LIMIT on a stream",
-    WindowTableFunctionExec: "window TVFs outside an aggregation",
 }

@@ -204,6 +204,18 @@ def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]
     return lines
 
 
+def pane_window_spec(window: lg.WindowTVF) -> str:
+    """The runtime's spec of a TUMBLE, HOP or CUMULATE window."""
+    if window.kind == "TUMBLE":
+        return f"Tumble(size_ms={window.size_ms}, offset_ms={window.offset_ms})"
+    if window.kind == "HOP":
+        return (f"Hop(slide_ms={window.slide_ms}, size_ms={window.size_ms}, "
+                f"offset_ms={window.offset_ms})")
+    assert window.kind == "CUMULATE", window.kind
+    return (f"Cumulate(step_ms={window.step_ms}, max_size_ms={window.size_ms}, "
+            f"offset_ms={window.offset_ms})")
+
+
 class _AggregatePlan:
     """How a logical Aggregate maps onto the runtime operator's arguments."""
 
@@ -267,14 +279,8 @@ class _AggregatePlan:
     def window_spec(self) -> str:
         window = self.node.window
         assert window is not None
-        if window.kind == "TUMBLE":
-            return f"Tumble(size_ms={window.size_ms}, offset_ms={window.offset_ms})"
-        if window.kind == "HOP":
-            return (f"Hop(slide_ms={window.slide_ms}, size_ms={window.size_ms}, "
-                    f"offset_ms={window.offset_ms})")
-        if window.kind == "CUMULATE":
-            return (f"Cumulate(step_ms={window.step_ms}, max_size_ms={window.size_ms}, "
-                    f"offset_ms={window.offset_ms})")
+        if window.kind != "SESSION":
+            return pane_window_spec(window)
         positions = []
         for index in window.partition_by:
             ref = [i for i, k in enumerate(self.key_exprs)
