@@ -6,8 +6,9 @@
     sqlc exec FILE.sql [--catalog ...]      # DDL, SHOW, DESCRIBE, EXPLAIN from a file
     sqlc shell [--catalog ...]              # the same, interactively
     sqlc demo                               # compile the examples, run them on sample data
+    sqlc test [PATH ...] [--update]         # the queries' *.test.yaml fixture tests, offline
 
-Exit codes: 0 success, 1 check failed or pipeline failed, 2 user error. A user
+Exit codes: 0 success, 1 check, test or pipeline failed, 2 user error. A user
 error never shows a Python traceback (set SQLC_DEBUG=1 to see one for a bug).
 """
 
@@ -20,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from compiler.errors import SqlcError, SqlFileError
+from compiler.testing.files import TestFileError
 from compiler.project import (
     configured_entries,
     default_catalogs,
@@ -173,6 +175,18 @@ def cmd_shell(args: argparse.Namespace) -> int:
     return Shell(default_catalogs(args.catalog)).interactive()
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    from compiler.testing.suite import run_tests
+
+    paths = [Path(p) for p in args.paths]
+    if not paths:
+        root = find_project()
+        if root is None:
+            raise UsageError("no PATH given and no pyproject.toml with [tool.sqlc] found")
+        paths = sorted({sql.parent for sql, _ in configured_entries(root)}) or [root]
+    return run_tests(paths, update=args.update)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from compiler.demo import demo
 
@@ -224,6 +238,17 @@ def build_parser() -> argparse.ArgumentParser:
     catalog(p)
     p.set_defaults(handler=cmd_shell)
 
+    p = sub.add_parser("test", help="run the queries' fixture tests (*.test.yaml) offline",
+                       description="Each QUERY.test.yaml beside QUERY.sql gives the query "
+                       "rows per source and the rows it must produce (see compiler/testing). "
+                       "Exit codes: 0 all passed, 1 a test failed, 2 a bad test file or query.")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="test files, .sql files or directories (default: the folders of the "
+                        "[tool.sqlc] sources)")
+    p.add_argument("--update", action="store_true",
+                   help="record the current results as the expectations")
+    p.set_defaults(handler=cmd_test)
+
     p = sub.add_parser("demo", help="compile the examples and run them on the sample events")
     p.add_argument("--limit", type=int, default=8, help="rows to print per query")
     p.set_defaults(handler=cmd_demo)
@@ -256,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             count = len(error.diagnostics)
             print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, SqlFileError) as error:
+    except (UsageError, SqlFileError, TestFileError) as error:
         print(f"sqlc: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
