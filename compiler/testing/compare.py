@@ -17,7 +17,7 @@ import datetime as dt
 import math
 
 from compiler.testing.files import Case
-from compiler.testing.runner import Observed, timestamp_text
+from compiler.testing.runner import Observed, epoch_ms, timestamp_text
 
 
 def fold(changelog: list[dict]) -> list[dict]:
@@ -35,7 +35,10 @@ def fold(changelog: list[dict]) -> list[dict]:
 
 
 def same(actual, expected, tolerance: float) -> bool:
-    """One value: numbers within the tolerance, timestamps by instant."""
+    """One value: numbers within the tolerance, timestamps by instant (a
+    timestamp against an integer: its epoch milliseconds)."""
+    if isinstance(expected, dt.datetime | dt.date) and isinstance(actual, int):
+        return epoch_ms(expected) == actual
     if isinstance(expected, dt.datetime | dt.date) and isinstance(actual, str):
         try:
             parsed = dt.datetime.fromisoformat(actual)

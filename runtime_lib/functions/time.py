@@ -213,6 +213,8 @@ def date_pattern_error(pattern: str) -> str | None:
 
 
 def _zfill(values: np.ndarray, width: int) -> np.ndarray:
+    if not len(values):  # np.char.zfill fails on an empty array (a filtered-out batch)
+        return np.zeros(0, dtype=f"<U{width}")
     return np.char.zfill(values.astype(np.int64).astype(str), width)
 
 
