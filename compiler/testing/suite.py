@@ -16,8 +16,9 @@ from compiler.testing.files import Case, TestFile, find_test_files, load_test_fi
 from compiler.testing.runner import Observed, load_query, run_case
 
 
-def run_tests(paths: list[Path], update: bool = False, out=sys.stdout) -> int:
+def run_tests(paths: list[Path], update: bool = False, out=None) -> int:
     """Run (or with ``update``, record) the tests under ``paths``."""
+    out = out or sys.stdout
     files = [load_test_file(p) for p in find_test_files(paths)]
     if not files:
         print(f"no *.test.yaml files under {', '.join(map(str, paths))}", file=out)
