@@ -21,7 +21,6 @@ import tempfile
 from pathlib import Path
 
 from compiler.errors import SqlcError, SqlFileError
-from compiler.testing.files import TestFileError
 from compiler.project import (
     configured_entries,
     default_catalogs,
@@ -29,6 +28,7 @@ from compiler.project import (
     project_config,
     run_module,
 )
+from compiler.testing.files import TestFileError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

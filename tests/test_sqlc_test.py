@@ -131,14 +131,14 @@ def test_update_records_the_current_output(project: Path, capsys) -> None:
     ("tests: []", "'tests:' must be a non-empty list"),
     ("catalog: catalog.sql\ntests:\n  - name: x\n    given: {llm_requests: []}\n",
      "'expect:' must give rows or a changelog"),
-    ("catalog: catalog.sql\ntests:\n  - name: x\n    given: {llm_requests: []}\n"
-     "    expect: {rowz: []}\n", "unknown key 'rowz'"),
+    (("catalog: catalog.sql\ntests:\n  - name: x\n    given: {llm_requests: []}\n"
+     "    expect: {rowz: []}\n"), "unknown key 'rowz'"),
     ("catalog: catalog.sql\ntests:\n  - name: x\n    given: {nope: []}\n    expect: {rows: []}\n",
      "given.nope: the query reads no source or table of that name"),
-    ("catalog: catalog.sql\ntests:\n  - name: x\n    batch_sizes: [0]\n"
-     "    given: {llm_requests: []}\n    expect: {rows: []}\n", "batch_sizes must be"),
-    ("catalog: catalog.sql\ntests:\n  - name: x\n    given: {llm_requests: []}\n"
-     "    expect: {changelog: [{n: 1}]}\n", "each changelog row needs op"),
+    (("catalog: catalog.sql\ntests:\n  - name: x\n    batch_sizes: [0]\n"
+     "    given: {llm_requests: []}\n    expect: {rows: []}\n"), "batch_sizes must be"),
+    (("catalog: catalog.sql\ntests:\n  - name: x\n    given: {llm_requests: []}\n"
+     "    expect: {changelog: [{n: 1}]}\n"), "each changelog row needs op"),
 ])
 def test_a_bad_test_file_is_a_clear_error(project: Path, capsys, text: str,
                                           message: str) -> None:
@@ -152,7 +152,7 @@ def test_a_bad_test_file_is_a_clear_error(project: Path, capsys, text: str,
 def test_the_compare_docstring_examples_run() -> None:
     import doctest
 
-    import compiler.testing.compare as compare
+    from compiler.testing import compare
 
     result = doctest.testmod(compare)
     assert result.attempted and not result.failed

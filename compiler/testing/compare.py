@@ -47,7 +47,7 @@ def same(actual, expected, tolerance: float) -> bool:
         if not isinstance(expected, dt.datetime):
             return parsed == dt.datetime(expected.year, expected.month, expected.day)
         if expected.tzinfo is not None:
-            expected = expected.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            expected = expected.astimezone(dt.UTC).replace(tzinfo=None)
         return parsed == expected
     if isinstance(expected, bool) or isinstance(actual, bool):
         return type(expected) is type(actual) and expected == actual

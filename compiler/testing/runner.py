@@ -103,7 +103,7 @@ def epoch_ms(value: dt.date) -> int:
     if not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return int(value.timestamp() * 1000)
 
 
@@ -112,7 +112,7 @@ def timestamp_text(value: dt.date) -> str:
     if not isinstance(value, dt.datetime):
         return value.isoformat()
     if value.tzinfo is not None:
-        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
     return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
 
 

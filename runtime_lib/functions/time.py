@@ -452,7 +452,7 @@ def time_zone(name: str) -> datetime.tzinfo | None:
     unknown."""
     name = _SHORT_ZONE_IDS.get(name, name)
     if name in ("UTC", "GMT", "Z"):
-        return datetime.timezone.utc
+        return datetime.UTC
     custom = _CUSTOM_ZONE.fullmatch(name)
     if custom is not None:
         sign, hours, minutes = custom.groups()
