@@ -139,7 +139,7 @@ def test_update_records_the_current_output(project: Path, capsys) -> None:
      "    given: {llm_requests: []}\n    expect: {rows: []}\n"), "batch_sizes must be"),
     (("catalog: catalog.sql\ntests:\n  - name: x\n    given: {llm_requests: []}\n"
      "    expect: {changelog: [{n: 1}]}\n"), "each changelog row needs op"),
-])
+], ids=["yaml", "no-tests", "no-expect", "unknown-key", "unknown-source", "batch-size", "op"])
 def test_a_bad_test_file_is_a_clear_error(project: Path, capsys, text: str,
                                           message: str) -> None:
     write_case(project, text)
