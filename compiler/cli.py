@@ -7,6 +7,7 @@
     sqlc shell [--catalog ...]              # the same, interactively
     sqlc demo                               # compile the examples, run them on sample data
     sqlc test [PATH ...] [--update]         # the queries' *.test.yaml fixture tests, offline
+    sqlc init DIR                           # a new project: config, catalog, a query, its test
 
 Exit codes: 0 success, 1 check, test or pipeline failed, 2 user error. A user
 error never shows a Python traceback (set SQLC_DEBUG=1 to see one for a bug).
@@ -187,6 +188,20 @@ def cmd_test(args: argparse.Namespace) -> int:
     return run_tests(paths, update=args.update)
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from compiler.scaffold import ScaffoldError, init_project
+
+    directory = Path(args.directory)
+    try:
+        written = init_project(directory)
+    except ScaffoldError as error:
+        raise UsageError(str(error)) from None
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    print(f"next: cd {directory} && sqlc compile --check && sqlc test", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from compiler.demo import demo
 
@@ -248,6 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--update", action="store_true",
                    help="record the current results as the expectations")
     p.set_defaults(handler=cmd_test)
+
+    p = sub.add_parser("init", help="create a new project: [tool.sqlc], a catalog, a query "
+                       "and its test, a CI workflow")
+    p.add_argument("directory", metavar="DIR", help="where (absent or empty)")
+    p.set_defaults(handler=cmd_init)
 
     p = sub.add_parser("demo", help="compile the examples and run them on the sample events")
     p.add_argument("--limit", type=int, default=8, help="rows to print per query")

@@ -156,3 +156,16 @@ def test_the_compare_docstring_examples_run() -> None:
 
     result = doctest.testmod(compare)
     assert result.attempted and not result.failed
+
+
+def test_init_makes_a_project_that_checks_and_tests(tmp_path: Path, monkeypatch,
+                                                    capsys) -> None:
+    project = tmp_path / "my_pipelines"
+    assert main(["init", str(project)]) == 0
+    assert (project / "queries" / "requests_per_minute.test.yaml").is_file()
+    assert "sqlc compile --check" in (project / ".github/workflows/sqlc.yml").read_text()
+    monkeypatch.chdir(project)
+    assert main(["compile", "--check"]) == 0
+    assert main(["test"]) == 0, capsys.readouterr().out
+    assert main(["init", str(project)]) == 2  # not over an existing project
+    assert "not an empty directory" in capsys.readouterr().err
