@@ -6,7 +6,7 @@ and ``sqlc test`` as soon as it is made::
     DIR/queries/requests_per_minute.sql   one windowed query
     DIR/queries/requests_per_minute.test.yaml   its fixture test
     DIR/generated/requests_per_minute.py  its generated module (checked in)
-    DIR/.github/workflows/sqlc.yml        CI: compile --check, test
+    DIR/.github/workflows/sqlc.yml        CI: compile --check, vet, test, state vs the base branch
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ CREATE STREAM requests (
     'topic' = 'requests',
     'format' = 'json',
     'properties.bootstrap.servers' = '${KAFKA_BOOTSTRAP_SERVERS}',
-    'scan.startup.mode' = 'earliest-offset'
+    'scan.startup.mode' = 'earliest-offset',
+    'scan.watermark.idle-timeout' = '30 s'   -- an empty partition does not hold windows back
 );
 """
 
@@ -86,7 +87,13 @@ jobs:
         with: {python-version: "3.11"}
       - run: pip install 'sqlc-streaming[compiler]'
       - run: sqlc compile --check   # the checked-in modules are what the SQL compiles to
+      - run: sqlc vet               # streaming mistakes (unbounded state, ...)
       - run: sqlc test              # the queries' fixture tests
+      # on pull requests, also: state of the running pipelines survives the change
+      - if: github.event_name == 'pull_request'
+        run: |
+          git fetch --depth=1 origin ${{ github.base_ref }}
+          sqlc compile --check --against FETCH_HEAD
 """
 
 

@@ -167,5 +167,13 @@ def test_init_makes_a_project_that_checks_and_tests(tmp_path: Path, monkeypatch,
     monkeypatch.chdir(project)
     assert main(["compile", "--check"]) == 0
     assert main(["test"]) == 0, capsys.readouterr().out
+    assert main(["vet"]) == 0, capsys.readouterr().err
     assert main(["init", str(project)]) == 2  # not over an existing project
     assert "not an empty directory" in capsys.readouterr().err
+
+
+def test_version(capsys) -> None:
+    from compiler import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"sqlc {__version__}"
