@@ -177,3 +177,51 @@ def test_version(capsys) -> None:
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"sqlc {__version__}"
+
+
+def test_an_explicit_watermark_fires_windows_and_makes_rows_late(project: Path, capsys) -> None:
+    case = """catalog: catalog.sql
+tests:
+  - name: the watermark passes the first minute
+    given:
+      llm_requests:
+        - {request_id: r1, model_id: m, timestamp_ms: 2025-11-10 10:00:10, latency_ms: 1.0}
+        - {watermark: 2025-11-10 10:01:00}
+        # within the 30 s delay of the rows, but behind the explicit watermark: late
+        - {request_id: r2, model_id: m, timestamp_ms: 2025-11-10 10:00:50, latency_ms: 2.0}
+    expect:
+      rows:
+        - {model_id: m, window_start: 2025-11-10 10:00:00, n: 1, avg_latency: 1.0}
+      late_rows: [{latency_ms: 2.0}]
+"""
+    write_case(project, case)
+    assert main(["test", str(project)]) == 0, capsys.readouterr().out
+    # without the watermark the second row counts: the expectation fails
+    write_case(project, case.replace("        - {watermark: 2025-11-10 10:01:00}\n", ""))
+    assert main(["test", str(project)]) == 1
+    write_case(project, case.replace(
+        "        - {request_id: r1, model_id: m, timestamp_ms: 2025-11-10 10:00:10, "
+        "latency_ms: 1.0}\n", "").replace("rows:\n", "rows: []\n#"))
+    assert main(["test", str(project)]) == 2
+    assert "a watermark must follow rows" in capsys.readouterr().err
+
+
+def test_insert_into_a_kafka_sink_runs_offline(project: Path, capsys) -> None:
+    (project / "catalog.sql").write_text((EXAMPLES / "catalog.sql").read_text() + """
+CREATE STREAM slow (request_id VARCHAR NOT NULL, latency_ms DOUBLE)
+WITH ('connector' = 'kafka', 'topic' = 'slow', 'format' = 'json',
+      'properties.bootstrap.servers' = 'localhost:1');
+""")
+    (project / "q.sql").write_text("INSERT INTO slow SELECT request_id, latency_ms "
+                                   "FROM llm_requests WHERE latency_ms > 100;\n")
+    write_case(project, """catalog: catalog.sql
+tests:
+  - name: only the slow one, and no broker needed
+    given:
+      llm_requests:
+        - {request_id: a, model_id: m, timestamp_ms: 2025-11-10 10:00:00, latency_ms: 50.0}
+        - {request_id: b, model_id: m, timestamp_ms: 2025-11-10 10:00:01, latency_ms: 150.0}
+    expect:
+      rows: [{request_id: b, latency_ms: 150.0}]
+""")
+    assert main(["test", str(project)]) == 0, capsys.readouterr().out

@@ -12,6 +12,7 @@ given/expect, one file per query, several cases per file::
           llm_requests:
             - {model_id: gpt-4o, timestamp_ms: 2025-11-10 10:00:05}
             - {model_id: gpt-4o, timestamp_ms: 1762768810000}
+            - {watermark: 2025-11-10 10:01:00}   # explicit: the watermark moves up to it here
             - raw: '{"model_id": '    # a line as-is: a malformed record
           model_configs:               # a lookup table: its rows
             - {model_id: gpt-4o, max_tokens: 4096}
@@ -38,8 +39,14 @@ Values: a YAML timestamp (``2025-11-10 10:00:05``, UTC) given for a BIGINT
 source column is its epoch milliseconds; elsewhere it is the text
 ``2025-11-10 10:00:05.000``, as outputs print timestamps.
 
-The runner compiles the query (with the project's catalogs), runs it in this
-process on temporary files: no Kafka, no database. ``sqlc test --update``
+A ``{watermark: T}`` entry moves that source's watermark up to T after the
+rows before it (it never goes back; the rows' own watermark, max event time
+minus the WATERMARK delay, still applies too).
+
+The runner compiles the query (with the project's catalogs) and runs it in
+this process with the driver of ``sqlc run``, on temporary files: every
+output, INSERT INTO a Kafka or PostgreSQL sink too, goes to a file; no
+Kafka, no database. ``sqlc test --update``
 writes the observed results into the file's ``expect`` (it keeps the keys,
 ``rows`` or ``changelog``, that a case has; comments in the file are lost).
 """

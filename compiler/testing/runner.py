@@ -5,10 +5,8 @@ with temporary files for inputs and outputs."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import tempfile
-from contextlib import redirect_stderr
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,40 +37,124 @@ def load_query(module_path: Path):
 
 
 def run_case(query, case: Case, batch_size: int, where: str) -> Observed:
-    """Run ``query`` (a generated ``Query`` class) on the case's inputs."""
-    from runtime_lib.pipeline import run
+    """Run ``query`` (a generated ``Query`` class) on the case's inputs with
+    the driver of ``sqlc run`` (``runtime_lib.driver.drive``), every output
+    (INSERT INTO targets too) into a file: nothing leaves the process."""
+    from runtime_lib import functions as scalar
+    from runtime_lib.driver import drive
+    from runtime_lib.io import sinks
+    from runtime_lib.pipeline import Context, Counters, DeadLetterRouter, LateEventSink
+    from runtime_lib.temporal import parse_instant
 
     sources = {s.name.lower(): s for s in query.sources}
     tables = {t.lower(): t for t in query.tables}
+    for name in case.given:
+        if name.lower() not in sources and name.lower() not in tables:
+            known = ", ".join([*(s.name for s in query.sources), *query.tables])
+            raise TestFileError(f"{where}: given.{name}: the query reads no source or "
+                                f"table of that name (it reads {known})")
+    given = {name.lower(): value for name, value in case.given.items()}
     with tempfile.TemporaryDirectory(prefix="sqlc-test-") as tmp:
         folder = Path(tmp)
-        argv = ["--output", str(folder / "out.jsonl"), "--dead-letter", str(folder / "dead.jsonl"),
-                "--late-events", str(folder / "late.jsonl"), "--batch-size", str(batch_size),
-                "--quiet"]
-        if case.now is not None:
-            argv += ["--now", case.now]
-        for name, given in case.given.items():
-            if name.lower() not in sources and name.lower() not in tables:
-                known = ", ".join([*(s.name for s in query.sources), *query.tables])
-                raise TestFileError(f"{where}: given.{name}: the query reads no source or "
-                                    f"table of that name (it reads {known})")
-            source = sources.get(name.lower())
-            fields = {f.name: f.type_name for f in source.fields} if source is not None else {}
-            argv += ["--input", f"{name}={_input_file(folder, name, given, fields)}"]
-        missing = [s.name for s in query.sources
-                   if s.name.lower() not in {n.lower() for n in case.given}]
-        for name in missing:  # a source the case leaves out: no rows
-            (folder / f"{name}.jsonl").write_bytes(b"")
-            argv += ["--input", f"{name}={folder / (name + '.jsonl')}"]
-        errors = io.StringIO()
-        with redirect_stderr(errors):
-            code = run(query, argv)
-        if code != 0:
-            raise TestFileError(f"{where}: the pipeline failed (exit {code}): "
-                                f"{errors.getvalue().strip()}")
-        return Observed(_changelog(_lines(folder / "out.jsonl")),
-                        [r["row"] for r in _lines(folder / "late.jsonl")],
+        inputs = {table: str(_input_file(folder, table, given[key], {}))
+                  for key, table in tables.items() if key in given}
+        readers = {s.name: _Segments(s, _segments(folder, s, given.get(key), where), batch_size)
+                   for key, s in sources.items()}
+        outputs = [sinks.JsonLinesFileSink(folder / f"out-{i}.jsonl", out.fields)
+                   for i, out in enumerate(query.outputs)]
+        dead_letters = DeadLetterRouter(sinks.DeadLetterSink(folder / "dead.jsonl", append=False),
+                                        {})
+        late = LateEventSink(str(folder / "late.jsonl"))
+        counters = Counters()
+        previous = None
+        try:
+            if case.now is not None:
+                previous = scalar.pin_now(parse_instant(case.now))
+            pipeline = query(Context(outputs, dead_letters, late, counters, inputs))
+            drive(pipeline, query.sources, readers, counters)
+        except (ValueError, KeyError, OSError) as error:
+            raise TestFileError(f"{where}: the pipeline could not run: {error}") from None
+        finally:
+            if case.now is not None:
+                scalar.pin_now(previous)
+            for thing in (*outputs, dead_letters, late):
+                thing.close()
+        rows = [row for i in range(len(outputs)) for row in _lines(folder / f"out-{i}.jsonl")]
+        return Observed(_changelog(rows), [r["row"] for r in _lines(folder / "late.jsonl")],
                         _lines(folder / "dead.jsonl"))
+
+
+class _Segments:
+    """One source's rows as a driver reader (the interface of
+    ``pipeline.FileReader``): files of rows read in micro-batches, each
+    file's last chunk carrying the explicit watermark that follows it."""
+
+    commits = False
+    partitions = (0,)
+    dead_letter_topic = None
+
+    def __init__(self, source, segments: list[tuple[Path, int | None]], batch_size: int) -> None:
+        self._chunks = self._read(source, segments, batch_size)
+        self.finished = False
+
+    @staticmethod
+    def _read(source, segments, batch_size):
+        from runtime_lib.io.sources import FileSource
+        from runtime_lib.pipeline import FileReader
+
+        for path, watermark in segments:
+            fmt = "csv" if path.suffix.lower() == ".csv" else "json"
+            reader = FileReader(FileSource(str(path), source.fields, format=fmt,
+                                           batch_size=batch_size, source_name=source.name))
+            last = None
+            while (chunk := reader.read()) is not None:
+                if last is not None:
+                    yield last
+                last = chunk
+            if last is not None:
+                last.watermark = watermark
+                yield last
+
+    def read(self, timeout: float = 0.0):
+        chunk = next(self._chunks, None)
+        self.finished = chunk is None
+        return chunk
+
+    def commit(self, offsets: dict) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+def _segments(folder: Path, source, given: Input | None, where: str):
+    """The source's rows as files, cut at each ``{watermark: T}`` entry:
+    [(file, the watermark after it or None)]."""
+    fields = {f.name: f.type_name for f in source.fields}
+    if given is None:
+        given = Input(rows=[])
+    if given.path is not None:
+        return [(given.path, None)]
+    segments: list[tuple[Path, int | None]] = []
+    rows: list[dict] = []
+    for row in given.rows or ():
+        if "watermark" in row and len(row) == 1:
+            if not rows:
+                raise TestFileError(f"{where}: given.{source.name}: a watermark must follow "
+                                    "rows (it is applied after the rows before it)")
+            mark = row["watermark"]
+            ms = epoch_ms(mark) if isinstance(mark, dt.date) else int(mark)
+            segments.append((_write(folder, source.name, len(segments), rows, fields), ms))
+            rows = []
+        else:
+            rows.append(row)
+    if rows or not segments:
+        segments.append((_write(folder, source.name, len(segments), rows, fields), None))
+    return segments
+
+
+def _write(folder: Path, name: str, index: int, rows: list[dict], fields: dict) -> Path:
+    return _input_file(folder, f"{name}-{index}", Input(rows=rows), fields)
 
 
 def _input_file(folder: Path, name: str, given: Input, fields: dict[str, str]) -> Path:
