@@ -98,7 +98,8 @@ def identity(query) -> dict:
     generated Query) and their state layout (``Query.state_layout``)."""
     return {"sql": type(query).sql_hash,
             "operators": {name: type(op).__name__ for name, op in operators_of(query).items()},
-            "layout": type(query).state_layout}
+            "layout": type(query).state_layout,
+            "sources": sorted(s.name for s in type(query).sources)}
 
 
 def differences(found: dict, expected: dict) -> list[str]:
@@ -110,9 +111,13 @@ def differences(found: dict, expected: dict) -> list[str]:
     from runtime_lib.layout import INCOMPATIBLE, compare
 
     if found.get("layout") is not None and expected.get("layout") is not None:
-        return [f"operator {v.operator}" + (f" (line {v.line})" if v.line else "") + ": "
-                + ", ".join(v.reasons)
-                for v in compare(found["layout"], expected["layout"]) if v.level == INCOMPATIBLE]
+        out = [f"operator {v.operator}" + (f" (line {v.line})" if v.line else "") + ": "
+               + ", ".join(v.reasons)
+               for v in compare(found["layout"], expected["layout"]) if v.level == INCOMPATIBLE]
+        if "sources" in found and found["sources"] != expected["sources"]:  # another query
+            out.append(f"it read the sources {', '.join(found.get('sources') or [])}, this "
+                       f"query reads {', '.join(expected['sources'])}")
+        return out
     out = []
     if found.get("sql") != expected["sql"]:
         out.append(f"it was written by the query {found.get('sql')!r}, this module was "

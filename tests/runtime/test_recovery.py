@@ -256,3 +256,18 @@ def test_check_state_reports_on_a_checkpoint(tmp_path, capsys):
     report = capsys.readouterr().out
     assert ": incompatible" in report and "window changed" in report
     assert main(["check-state", str(tmp_path / "counts.sql"), str(tmp_path / "none")]) == 2
+
+
+def test_a_stateless_query_refuses_a_checkpoint_of_other_sources(tmp_path):
+    """No operator state to compare: the sources it read tell another query."""
+    checkpoints = tmp_path / "c"
+    run("s02_failed_requests", "--output", str(tmp_path / "a.jsonl"), "--checkpoint-dir",
+        str(checkpoints))
+    joined = subprocess.run(
+        [sys.executable, module("fr_join_003_interval"), "--input", f"llm_requests={EVENTS}",
+         "--input", f"error_events={ROOT / 'examples' / 'data' / 'error_events.jsonl'}",
+         "--output", str(tmp_path / "b.jsonl"), "--checkpoint-dir", str(checkpoints)],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert joined.returncode == 2
+    assert "it read the sources llm_requests, this query reads error_events, llm_requests" \
+        in joined.stderr
