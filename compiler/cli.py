@@ -1,13 +1,18 @@
 """The ``sqlc`` command.
 
     sqlc compile [FILE.sql] [--catalog FILE.sql ...] [-o OUT.py] [--check] [--json]
-    sqlc explain FILE.sql [--catalog ...] [--verbose]
+                 [--against REV] [--allow-incompatible-state]   # state layout checks
+    sqlc explain FILE.sql [--catalog ...] [--verbose] [--format text|dot|mermaid]
+    sqlc check-state QUERY.sql CHECKPOINT_DIR  # does the checkpoint's state restore into it?
     sqlc run FILE.sql [--catalog ...] --input NAME=PATH ... [--output PATH] [--pretty]
     sqlc exec FILE.sql [--catalog ...]      # DDL, SHOW, DESCRIBE, EXPLAIN from a file
     sqlc shell [--catalog ...]              # the same, interactively
     sqlc demo                               # compile the examples, run them on sample data
+    sqlc test [PATH ...] [--update]         # the queries' *.test.yaml fixture tests, offline
+    sqlc init DIR                           # a new project: config, catalog, a query, its test
+    sqlc vet [FILE.sql ...]                 # lint: unbounded state, global sessions, ...
 
-Exit codes: 0 success, 1 check failed or pipeline failed, 2 user error. A user
+Exit codes: 0 success, 1 check, test or pipeline failed, 2 user error. A user
 error never shows a Python traceback (set SQLC_DEBUG=1 to see one for a bug).
 """
 
@@ -27,6 +32,7 @@ from compiler.project import (
     project_config,
     run_module,
 )
+from compiler.testing.files import TestFileError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -71,12 +77,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
         _print_warnings(compiled)
         assert compiled.module is not None
         out = Path(args.output) if args.output else Path(args.file).with_suffix(".py")
+        incompatible = _state_report(out, compiled.module, args, root)
         if args.check:
             current = out.read_text(encoding="utf-8") if out.exists() else None
             if current != compiled.module:
                 print(f"stale: {out}", file=sys.stderr)
                 return EXIT_FAILED
-            return EXIT_OK
+            return EXIT_FAILED if incompatible else EXIT_OK
         out.write_text(compiled.module, encoding="utf-8")
         print(f"wrote {out}", file=sys.stderr)
         return EXIT_OK
@@ -89,6 +96,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         source = _read(str(sql_path))
         compiled = compile_source(source, catalogs, _relative(sql_path, root))
         assert compiled.module is not None
+        failed += _state_report(out, compiled.module, args, root)
         if args.check:
             current = out.read_text(encoding="utf-8") if out.exists() else None
             if current != compiled.module:
@@ -115,6 +123,98 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _previous_module(out: Path, args: argparse.Namespace, root: Path | None) -> str | None:
+    """The module to compare state layouts with: the file as it is, or with
+    --against REV, the file at that git revision (None: there is none)."""
+    import subprocess
+
+    if not args.against:
+        return out.read_text(encoding="utf-8") if out.exists() else None
+    cwd = root or Path.cwd()
+    try:
+        done = subprocess.run(["git", "show", f"{args.against}:./{_relative(out, cwd)}"],
+                              cwd=cwd, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise UsageError(f"--against {args.against}: cannot run git: {error}") from None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _state_report(out: Path, module: str, args: argparse.Namespace, root: Path | None) -> int:
+    """Say whether the operators' state carries over from the previous module
+    to this one (when their layouts differ); 1 if it does not and --check
+    should fail for it (no --allow-incompatible-state), else 0."""
+    from compiler.layout import layout_of_module
+    from runtime_lib.layout import INCOMPATIBLE, compare, overall, report
+
+    previous = _previous_module(out, args, root)
+    old = layout_of_module(previous) if previous is not None else None
+    new = layout_of_module(module)
+    if old is None or new is None or previous == module or not (old or new):
+        return 0  # nothing to compare, nothing changed, or stateless
+    verdicts = compare(old, new)
+    print(report(verdicts, f"state of {_relative(out, root)}"), file=sys.stderr)
+    if overall(verdicts) != INCOMPATIBLE:
+        return 0
+    if args.allow_incompatible_state:
+        print("  (acknowledged by --allow-incompatible-state)", file=sys.stderr)
+        return 0
+    if args.check:
+        print("  --check fails for it; --allow-incompatible-state acknowledges the change",
+              file=sys.stderr)
+    return 1 if args.check else 0
+
+
+def cmd_check_state(args: argparse.Namespace) -> int:
+    """Whether a checkpoint's state restores into the query as it is now."""
+    from compiler.driver import compile_source
+    from compiler.layout import layout_of_module
+    from runtime_lib.checkpoint import CheckpointStore
+    from runtime_lib.layout import INCOMPATIBLE, compare, overall, report
+
+    compiled = compile_source(_read(args.file), default_catalogs(args.catalog),
+                              _relative(Path(args.file), find_project()))
+    assert compiled.module is not None
+    store = CheckpointStore(args.checkpoint_dir)
+    checkpoint = store.latest()
+    for warning in store.warnings:
+        print(warning, file=sys.stderr)
+    if checkpoint is None:
+        raise UsageError(f"{args.checkpoint_dir}: no checkpoint there")
+    old = (checkpoint.manifest.get("query") or {}).get("layout")
+    if old is None:
+        raise UsageError(f"{checkpoint.path}: written by an older sqlc, without a state "
+                         "layout: only the same SQL restores from it")
+    verdicts = compare(old, layout_of_module(compiled.module) or {})
+    print(report(verdicts, f"checkpoint {checkpoint.id} into {args.file}"))
+    return EXIT_FAILED if overall(verdicts) == INCOMPATIBLE else EXIT_OK
+
+
+def cmd_vet(args: argparse.Namespace) -> int:
+    """Lint the queries (compiler/vet.py): exit 1 when a rule fires."""
+    from compiler.driver import analyze, plan
+    from compiler.vet import vet
+
+    root = find_project()
+    if args.files:
+        files, catalogs = [Path(f) for f in args.files], default_catalogs(args.catalog)
+    elif root is not None:
+        files = [sql for sql, _ in configured_entries(root)]
+        catalogs = [str(root / c) for c in project_config(root).get("catalog", [])]
+    else:
+        raise UsageError("no FILE.sql given and no pyproject.toml with [tool.sqlc] found")
+    count = 0
+    for path in files:
+        source = _read(str(path))
+        analysis = analyze(source, catalogs)
+        compiled = plan(analysis)
+        for warning in vet(source, analysis.script.queries, compiled.physical):
+            print(warning.render(source), file=sys.stderr)
+            count += 1
+    print(f"{count} warning{'s' if count != 1 else ''} in {len(files)} "
+          f"file{'s' if len(files) != 1 else ''}", file=sys.stderr)
+    return EXIT_FAILED if count else EXIT_OK
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from compiler.driver import analyze, plan
     from compiler.explain import explain_logical
@@ -124,6 +224,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     analysis = analyze(source, default_catalogs(args.catalog))
     _print_warnings(analysis)
     compiled = plan(analysis, verbose=args.verbose)
+    if args.format != "text":
+        from compiler.plan_graph import FORMATS
+
+        print(FORMATS[args.format](compiled.physical))
+        return EXIT_OK
     for i, (query, logical, physical, trace) in enumerate(
         zip(analysis.script.queries, compiled.logical, compiled.physical, compiled.traces)
     ):
@@ -173,6 +278,32 @@ def cmd_shell(args: argparse.Namespace) -> int:
     return Shell(default_catalogs(args.catalog)).interactive()
 
 
+def cmd_test(args: argparse.Namespace) -> int:
+    from compiler.testing.suite import run_tests
+
+    paths = [Path(p) for p in args.paths]
+    if not paths:
+        root = find_project()
+        if root is None:
+            raise UsageError("no PATH given and no pyproject.toml with [tool.sqlc] found")
+        paths = sorted({sql.parent for sql, _ in configured_entries(root)}) or [root]
+    return run_tests(paths, update=args.update)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from compiler.scaffold import ScaffoldError, init_project
+
+    directory = Path(args.directory)
+    try:
+        written = init_project(directory)
+    except ScaffoldError as error:
+        raise UsageError(str(error)) from None
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    print(f"next: cd {directory} && sqlc compile --check && sqlc test", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from compiler.demo import demo
 
@@ -186,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sqlc", description="Compile streaming SQL to Python.")
     json_help = "print errors as JSON (for editors and CI)"
     parser.add_argument("--json", action="store_true", help=json_help)
+    from compiler import __version__
+
+    parser.add_argument("--version", action="version", version=f"sqlc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def catalog(p: argparse.ArgumentParser) -> None:
@@ -197,13 +331,29 @@ def build_parser() -> argparse.ArgumentParser:
     catalog(p)
     p.add_argument("-o", "--output", help="where to write the module")
     p.add_argument("--check", action="store_true",
-                   help="exit 1 if a checked-in module differs from a fresh compile")
+                   help="exit 1 if a checked-in module differs from a fresh compile, or its "
+                        "operators' state would not carry over (see --against)")
+    p.add_argument("--against", metavar="REV",
+                   help="compare the state layouts with the modules at this git revision "
+                        "(e.g. origin/main; default: the modules as they are on disk)")
+    p.add_argument("--allow-incompatible-state", action="store_true",
+                   help="acknowledge a change after which state cannot be restored")
     p.set_defaults(handler=cmd_compile)
+
+    p = sub.add_parser("check-state", help="whether a checkpoint's state restores into the "
+                       "query as it is now (exit 1 if not)")
+    p.add_argument("file", metavar="QUERY.sql")
+    p.add_argument("checkpoint_dir", metavar="CHECKPOINT_DIR")
+    catalog(p)
+    p.set_defaults(handler=cmd_check_state)
 
     p = sub.add_parser("explain", help="print the logical and physical plans")
     p.add_argument("file")
     catalog(p)
     p.add_argument("--verbose", action="store_true", help="show the plan after each rule")
+    p.add_argument("--format", choices=("text", "dot", "mermaid"), default="text",
+                   help="dot (Graphviz: `| dot -Tsvg`) or mermaid: the physical plan as a "
+                        "graph, changelog modes on the edges")
     p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("run", help="compile to a temporary module and run it",
@@ -223,6 +373,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("shell", help="an interactive prompt for DDL, SHOW, DESCRIBE, EXPLAIN")
     catalog(p)
     p.set_defaults(handler=cmd_shell)
+
+    p = sub.add_parser("test", help="run the queries' fixture tests (*.test.yaml) offline",
+                       description="Each QUERY.test.yaml beside QUERY.sql gives the query "
+                       "rows per source and the rows it must produce (see compiler/testing). "
+                       "Exit codes: 0 all passed, 1 a test failed, 2 a bad test file or query.")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="test files, .sql files or directories (default: the folders of the "
+                        "[tool.sqlc] sources)")
+    p.add_argument("--update", action="store_true",
+                   help="record the current results as the expectations")
+    p.set_defaults(handler=cmd_test)
+
+    p = sub.add_parser("vet", help="lint the queries for streaming mistakes (exit 1 if any)",
+                       description="Rules SV001-SV006 (compiler/vet.py); a query file opts out "
+                       "with a line '-- sqlc-vet: ignore SV001'.")
+    p.add_argument("files", nargs="*", metavar="FILE.sql",
+                   help="default: every [tool.sqlc] entry")
+    catalog(p)
+    p.set_defaults(handler=cmd_vet)
+
+    p = sub.add_parser("init", help="create a new project: [tool.sqlc], a catalog, a query "
+                       "and its test, a CI workflow")
+    p.add_argument("directory", metavar="DIR", help="where (absent or empty)")
+    p.set_defaults(handler=cmd_init)
 
     p = sub.add_parser("demo", help="compile the examples and run them on the sample events")
     p.add_argument("--limit", type=int, default=8, help="rows to print per query")
@@ -256,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
             count = len(error.diagnostics)
             print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, SqlFileError) as error:
+    except (UsageError, SqlFileError, TestFileError) as error:
         print(f"sqlc: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

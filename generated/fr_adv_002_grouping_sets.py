@@ -63,12 +63,39 @@ LLM_REQUESTS = Source(
     computed=computed_llm_requests,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "group_aggregate_1": {
+        "operator": "GroupAggregateExec",
+        "line": 6,
+        "keys": ["model_id VARCHAR NOT NULL", "region VARCHAR"],
+        "grouping_sets": [["model_id", "region"], ["model_id"], []],
+        "aggs": ["COUNT(*)"],
+    },
+    "group_aggregate_2": {
+        "operator": "GroupAggregateExec",
+        "line": 6,
+        "keys": ["model_id VARCHAR NOT NULL", "region VARCHAR"],
+        "grouping_sets": [["model_id", "region"], ["model_id"], []],
+        "aggs": ["COUNT(*)"],
+    },
+    "group_aggregate_3": {
+        "operator": "GroupAggregateExec",
+        "line": 6,
+        "keys": ["model_id VARCHAR NOT NULL", "region VARCHAR"],
+        "grouping_sets": [["model_id", "region"], ["model_id"], []],
+        "aggs": ["COUNT(*)"],
+    },
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/fr_adv_002_grouping_sets.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:14410ad37221fbdf"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

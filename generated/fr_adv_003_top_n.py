@@ -82,11 +82,23 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_rank": {
+        "operator": "WindowRankExec",
+        "line": 18,
+        "state": "per window and partition: the top 10 rows; freed when the window fires",
+    }
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_adv_003_top_n.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:fb694adf522e32c9"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

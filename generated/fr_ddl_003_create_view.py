@@ -81,7 +81,7 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/fr_ddl_003_create_view.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:80a5238f13e5ad3f"
     sources = (LLM_REQUESTS,)
 

@@ -72,7 +72,7 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_001_basic_select.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:013668b2fb77c13e"
     sources = (LLM_REQUESTS,)
 

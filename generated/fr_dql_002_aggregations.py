@@ -64,12 +64,29 @@ LLM_REQUESTS = Source(
     computed=computed_llm_requests,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "group_aggregate": {
+        "operator": "GroupAggregateExec",
+        "line": 7,
+        "keys": ["model_id VARCHAR NOT NULL"],
+        "aggs": [
+            "COUNT(*)",
+            "AVG(latency_ms)",
+            "PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms)",
+            "SUM(cost)",
+        ],
+    }
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_002_aggregations.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:760eafc312f6f4f1"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

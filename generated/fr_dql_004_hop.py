@@ -62,12 +62,31 @@ LLM_REQUESTS = Source(
     computed=computed_llm_requests,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 3,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["AVG(latency_ms)"],
+        "window": "HOP(time_col=[event_time], slide=[1 min], size=[10 min])",
+        "emit": "AFTER WATERMARK",
+    }
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_004_hop.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:9af16b588917cb88"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

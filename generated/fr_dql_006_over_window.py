@@ -76,11 +76,26 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "over_aggregate": {
+        "operator": "OverAggregateExec",
+        "line": 8,
+        "over": [
+            "AVG(latency_ms) OVER (PARTITION BY model_id ORDER BY event_time ROWS 99 PRECEDING TO 0 PRECEDING)"
+        ],
+        "rows": "request_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL, timestamp_ms BIGINT NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+    }
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_006_over_window.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:42e1e83774f318ce"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

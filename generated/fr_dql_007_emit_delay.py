@@ -59,12 +59,31 @@ LLM_REQUESTS = Source(
     computed=computed_llm_requests,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 7,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["COUNT(*)"],
+        "window": "TUMBLE(time_col=[event_time], size=[5 min])",
+        "emit": "AFTER WATERMARK WITH DELAY 2 min",
+    }
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/fr_dql_007_emit_delay.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:ce37d5c6306aed88"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -86,11 +86,24 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "lookup_join_model_configs": {
+        "operator": "LookupJoinExec",
+        "line": 16,
+        "join": "LEFT",
+        "condition": "(model_id = c_model_id)",
+    }
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_join_001_stream_table.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:7766cb431dd5a7d8"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
     tables = ("model_configs",)
 

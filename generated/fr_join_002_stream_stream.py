@@ -103,12 +103,29 @@ USER_FEEDBACK = Source(
     computed=computed_user_feedback,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "interval_join_user_feedback": {
+        "operator": "IntervalJoinExec",
+        "line": 11,
+        "join": "INNER",
+        "condition": "((request_id = fb_request_id) AND fb_event_time BETWEEN event_time AND (event_time + INTERVAL '5' MINUTE))",
+        "bounds": "0 ms .. 5 min",
+        "rows": [
+            "request_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+            "request_id VARCHAR NOT NULL, rating INT, feedback_text VARCHAR, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+    }
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/fr_join_002_stream_stream.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:193ea12dbea22e07"
+    state_layout = STATE_LAYOUT
     sources = (
         LLM_REQUESTS,
         USER_FEEDBACK,

@@ -97,12 +97,29 @@ ERROR_EVENTS = Source(
     computed=computed_error_events,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "interval_join_error_events": {
+        "operator": "IntervalJoinExec",
+        "line": 8,
+        "join": "INNER",
+        "condition": "((request_id = r_request_id) AND r_event_time BETWEEN (event_time - INTERVAL '10' SECOND) AND (event_time + INTERVAL '10' SECOND))",
+        "bounds": "-10 s .. 10 s",
+        "rows": [
+            "request_id VARCHAR NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+            "request_id VARCHAR NOT NULL, error_count INT, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+    }
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/fr_join_003_interval.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:f645b65cf5512c2a"
+    state_layout = STATE_LAYOUT
     sources = (
         LLM_REQUESTS,
         ERROR_EVENTS,

@@ -75,11 +75,31 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 4,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["COUNT(*)"],
+        "window": "TUMBLE(time_col=[event_time], size=[1 min])",
+        "emit": "CHANGES",
+    }
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q01_request_rate.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:3dc580e8f1056e46"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -66,12 +66,37 @@ LLM_REQUESTS = Source(
     computed=computed_llm_requests,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 6,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": [
+            "AVG(latency_ms)",
+            "PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latency_ms)",
+            "PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms)",
+            "PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY latency_ms)",
+            "MAX(latency_ms)",
+        ],
+        "window": "TUMBLE(time_col=[event_time], size=[5 min])",
+        "emit": "AFTER WATERMARK",
+    }
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/q02_latency_percentiles.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:581c55dc2cb02c0d"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -96,11 +96,31 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 16,
+        "keys": [
+            "user_id VARCHAR",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["COUNT(*)", "SUM(tokens_used)", "AVG(latency_ms)"],
+        "window": "SESSION(time_col=[event_time], gap=[30 min])",
+        "emit": "AFTER WATERMARK",
+    }
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q06_session_analytics.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:ccf5121642c4dcf6"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

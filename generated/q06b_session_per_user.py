@@ -88,11 +88,31 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 8,
+        "keys": [
+            "user_id VARCHAR",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["COUNT(*)", "SUM(tokens_used)", "AVG(latency_ms)"],
+        "window": "SESSION(time_col=[event_time], gap=[30 min], partition_by=[user_id])",
+        "emit": "AFTER WATERMARK",
+    }
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q06b_session_per_user.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:dc084211e2e492fd"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

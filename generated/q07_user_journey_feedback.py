@@ -114,12 +114,35 @@ USER_FEEDBACK = Source(
     computed=computed_user_feedback,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "interval_join_user_feedback": {
+        "operator": "IntervalJoinExec",
+        "line": 17,
+        "join": "INNER",
+        "condition": "((request_id = fb_request_id) AND fb_event_time BETWEEN event_time AND (event_time + INTERVAL '10' MINUTE))",
+        "bounds": "0 ms .. 10 min",
+        "rows": [
+            "request_id VARCHAR NOT NULL, user_id VARCHAR, model_id VARCHAR NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+            "request_id VARCHAR NOT NULL, rating INT, feedback_text VARCHAR, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+    },
+    "temporal_sort": {
+        "operator": "TemporalSortExec",
+        "line": 20,
+        "order_by": ["event_time"],
+        "rows": "request_id VARCHAR NOT NULL, user_id VARCHAR, model_id VARCHAR NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL, fb_request_id VARCHAR NOT NULL, rating INT, feedback_text VARCHAR, fb_event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+    },
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/q07_user_journey_feedback.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:d51c674f59f16d26"
+    state_layout = STATE_LAYOUT
     sources = (
         LLM_REQUESTS,
         USER_FEEDBACK,

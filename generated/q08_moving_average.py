@@ -82,11 +82,27 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "over_aggregate": {
+        "operator": "OverAggregateExec",
+        "line": 10,
+        "over": [
+            "AVG(latency_ms) OVER (PARTITION BY model_id ORDER BY event_time ROWS 99 PRECEDING TO 0 PRECEDING)",
+            "AVG(latency_ms) OVER (PARTITION BY model_id ORDER BY event_time RANGE 300000 PRECEDING TO 0 PRECEDING)",
+        ],
+        "rows": "model_id VARCHAR NOT NULL, timestamp_ms BIGINT NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+    }
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q08_moving_average.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:374bceef32790ae4"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -86,11 +86,36 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 12,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["SUM(cost)"],
+        "window": "TUMBLE(time_col=[event_time], size=[1 h])",
+        "emit": "AFTER WATERMARK",
+    },
+    "window_rank": {
+        "operator": "WindowRankExec",
+        "line": 22,
+        "state": "per window and partition: the top 5 rows; freed when the window fires",
+    },
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q09_top_models_by_cost.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:8da0da0f2ac5ef54"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -71,12 +71,98 @@ LLM_REQUESTS = Source(
     computed=computed_llm_requests,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate_1": {
+        "operator": "WindowAggregateExec",
+        "line": 6,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "region VARCHAR",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "grouping_sets": [
+            ["model_id", "region", "window_start", "window_end", "window_time"],
+            ["model_id", "window_start", "window_end", "window_time"],
+            ["region", "window_start", "window_end", "window_time"],
+            ["window_start", "window_end", "window_time"],
+        ],
+        "aggs": ["COUNT(*)", "AVG(latency_ms)"],
+        "window": "TUMBLE(time_col=[event_time], size=[15 min])",
+        "emit": "AFTER WATERMARK",
+    },
+    "window_aggregate_2": {
+        "operator": "WindowAggregateExec",
+        "line": 6,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "region VARCHAR",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "grouping_sets": [
+            ["model_id", "region", "window_start", "window_end", "window_time"],
+            ["model_id", "window_start", "window_end", "window_time"],
+            ["region", "window_start", "window_end", "window_time"],
+            ["window_start", "window_end", "window_time"],
+        ],
+        "aggs": ["COUNT(*)", "AVG(latency_ms)"],
+        "window": "TUMBLE(time_col=[event_time], size=[15 min])",
+        "emit": "AFTER WATERMARK",
+    },
+    "window_aggregate_3": {
+        "operator": "WindowAggregateExec",
+        "line": 6,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "region VARCHAR",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "grouping_sets": [
+            ["model_id", "region", "window_start", "window_end", "window_time"],
+            ["model_id", "window_start", "window_end", "window_time"],
+            ["region", "window_start", "window_end", "window_time"],
+            ["window_start", "window_end", "window_time"],
+        ],
+        "aggs": ["COUNT(*)", "AVG(latency_ms)"],
+        "window": "TUMBLE(time_col=[event_time], size=[15 min])",
+        "emit": "AFTER WATERMARK",
+    },
+    "window_aggregate_4": {
+        "operator": "WindowAggregateExec",
+        "line": 6,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "region VARCHAR",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "grouping_sets": [
+            ["model_id", "region", "window_start", "window_end", "window_time"],
+            ["model_id", "window_start", "window_end", "window_time"],
+            ["region", "window_start", "window_end", "window_time"],
+            ["window_start", "window_end", "window_time"],
+        ],
+        "aggs": ["COUNT(*)", "AVG(latency_ms)"],
+        "window": "TUMBLE(time_col=[event_time], size=[15 min])",
+        "emit": "AFTER WATERMARK",
+    },
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/q10_multi_dim_aggregation.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:dd3b9a891717816f"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -158,11 +158,49 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "join_user_feedback": {
+        "operator": "JoinExec",
+        "line": 30,
+        "join": "LEFT",
+        "condition": "(request_id = f_request_id)",
+        "rows": [
+            "request_id VARCHAR NOT NULL, latency_ms DOUBLE, cost DOUBLE, experiment_id VARCHAR, variant VARCHAR, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+            "request_id VARCHAR NOT NULL, rating INT",
+        ],
+        "ttl": ["none", "none"],
+        "input": "experiment_id IS NOT NULL",
+    },
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 21,
+        "keys": [
+            "experiment_id VARCHAR",
+            "variant VARCHAR",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": [
+            "COUNT(*)",
+            "AVG(latency_ms)",
+            "AVG(cost)",
+            "SUM(CASE WHEN (rating >= 4) THEN 1 ELSE 0 END)",
+        ],
+        "window": "TUMBLE(time_col=[event_time], size=[1 h])",
+        "emit": "AFTER WATERMARK",
+    },
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q13_ab_test.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:e00711f0741f239d"
+    state_layout = STATE_LAYOUT
     sources = (
         LLM_REQUESTS,
         USER_FEEDBACK,

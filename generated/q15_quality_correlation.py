@@ -107,12 +107,46 @@ USER_FEEDBACK = Source(
     computed=computed_user_feedback,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "join_user_feedback": {
+        "operator": "JoinExec",
+        "line": 18,
+        "join": "INNER",
+        "condition": "(request_id = f_request_id)",
+        "rows": [
+            "request_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+            "request_id VARCHAR NOT NULL, rating INT",
+        ],
+        "ttl": ["none", "none"],
+    },
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 11,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": [
+            "AVG(latency_ms)",
+            "AVG(CAST(rating AS DOUBLE))",
+            "CORR(latency_ms, CAST(rating AS DOUBLE))",
+        ],
+        "window": "TUMBLE(time_col=[event_time], size=[1 h])",
+        "emit": "AFTER WATERMARK",
+    },
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/q15_quality_correlation.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:4bd8682546d888f2"
+    state_layout = STATE_LAYOUT
     sources = (
         LLM_REQUESTS,
         USER_FEEDBACK,

@@ -85,11 +85,36 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 11,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": [
+            "AVG(tokens_used)",
+            "AVG((tokens_used / LENGTH(prompt_text)))",
+            "SUM(cost)",
+            "SUM(tokens_used)",
+        ],
+        "window": "TUMBLE(time_col=[event_time], size=[1 h])",
+        "emit": "AFTER WATERMARK",
+    }
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q16_token_efficiency.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:0d0ac9364d6e43e8"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

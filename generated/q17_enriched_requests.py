@@ -124,11 +124,24 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "lookup_join_model_configs": {
+        "operator": "LookupJoinExec",
+        "line": 30,
+        "join": "LEFT",
+        "condition": "(model_id = c_model_id)",
+    }
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q17_enriched_requests.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:579831684d8feae2"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
     tables = ("model_configs",)
 

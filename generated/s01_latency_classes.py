@@ -103,7 +103,7 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/s01_latency_classes.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:410b91c14f87f722"
     sources = (LLM_REQUESTS,)
 

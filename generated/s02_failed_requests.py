@@ -93,7 +93,7 @@ def select_output(batch: Batch) -> Batch:
 class Query(Pipeline):
     """The pipeline of examples/s02_failed_requests.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:cfddac5898bdb579"
     sources = (LLM_REQUESTS,)
 

@@ -112,6 +112,8 @@ class Pipeline:
     outputs: ClassVar[tuple[Output, ...]] = ()
     tables: ClassVar[tuple[str, ...]] = ()  # lookup tables, which --input may replace
     sql_hash: ClassVar[str] = ""  # of the SQL the module was generated from
+    # per stateful operator, what its state means (compiler/layout.py, runtime_lib/layout.py)
+    state_layout: ClassVar[dict[str, dict]] = {}
     # the SQL's SET options ('execution.checkpointing.dir' -> '/var/lib/q02'): the
     # defaults of flags such as --checkpoint-dir (_recovery)
     settings: ClassVar[dict[str, str]] = {}

@@ -12,7 +12,9 @@ holds
 * each sink's position: the length of the output, dead-letter and late-event
   files (flushed and fsynced first),
 
-and its manifest names the query (``Query.sql_hash``, the operators). On a
+and its manifest names the query (``Query.sql_hash``, the operators, their
+``Query.state_layout``: a query edited in a way that keeps the layout, such as
+a changed projection after an aggregate, restores from it). On a
 start with a checkpoint in DIR the driver restores all of it: operators,
 watermarks, sources seek to their positions, and files are cut back to their
 checkpointed length, so what the crashed run wrote after its last checkpoint
@@ -91,14 +93,31 @@ def pipeline_id(directory: str | Path) -> str:
 
 
 def identity(query) -> dict:
-    """What a checkpoint must match: the SQL's hash and the stateful operators
-    (name -> class) of ``query`` (an instance of a generated Query)."""
+    """What a checkpoint records of the query that wrote it: the SQL's hash,
+    the stateful operators (name -> class) of ``query`` (an instance of a
+    generated Query) and their state layout (``Query.state_layout``)."""
     return {"sql": type(query).sql_hash,
-            "operators": {name: type(op).__name__ for name, op in operators_of(query).items()}}
+            "operators": {name: type(op).__name__ for name, op in operators_of(query).items()},
+            "layout": type(query).state_layout,
+            "sources": sorted(s.name for s in type(query).sources)}
 
 
 def differences(found: dict, expected: dict) -> list[str]:
-    """What differs between a checkpoint's identity and this query's, in words."""
+    """Why a checkpoint's state cannot be restored into this query, in words
+    (none: it can). With a state layout on both sides, the layouts decide
+    (runtime_lib.layout): a changed projection or a new filter downstream
+    leaves them alone; a changed key, window or join bound does not. A
+    checkpoint without one (an older sqlc) must come from the same SQL."""
+    from runtime_lib.layout import INCOMPATIBLE, compare
+
+    if found.get("layout") is not None and expected.get("layout") is not None:
+        out = [f"operator {v.operator}" + (f" (line {v.line})" if v.line else "") + ": "
+               + ", ".join(v.reasons)
+               for v in compare(found["layout"], expected["layout"]) if v.level == INCOMPATIBLE]
+        if "sources" in found and found["sources"] != expected["sources"]:  # another query
+            out.append(f"it read the sources {', '.join(found.get('sources') or [])}, this "
+                       f"query reads {', '.join(expected['sources'])}")
+        return out
     out = []
     if found.get("sql") != expected["sql"]:
         out.append(f"it was written by the query {found.get('sql')!r}, this module was "
@@ -199,6 +218,19 @@ class Recovery:
                 + ". Start it with another --checkpoint-dir, or remove that directory to "
                 "start from the sources' startup positions")
 
+    @staticmethod
+    def _say_caveats(chosen: Checkpoint, expected: dict) -> None:
+        """What a restore across an edit of the query changes, on stderr."""
+        from runtime_lib.layout import CAVEATS, compare
+
+        found = (chosen.manifest.get("query") or {}).get("layout")
+        if found is None or expected.get("layout") is None:
+            return
+        for verdict in compare(found, expected["layout"]):
+            if verdict.level == CAVEATS:
+                _say(f"restoring checkpoint {chosen.id}: operator {verdict.operator}: "
+                     + "; ".join(verdict.reasons))
+
     def due(self) -> bool:
         return time.monotonic() - self.last >= self.interval_s
 
@@ -235,8 +267,11 @@ class Recovery:
             self._resume_files(outputs, dead_letters, late_events, None)
             return None
         self.check(chosen, expected)
+        self._say_caveats(chosen, expected)
         state = chosen.state
         for name, operator in operators_of(query).items():
+            if name not in state["operators"]:
+                continue  # new in this query (a caveat said so): it starts empty
             try:
                 operator.restore(state["operators"][name])
             except (KeyError, TypeError, ValueError) as error:

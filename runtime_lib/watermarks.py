@@ -156,6 +156,12 @@ class Watermarks:
         self._current = max(self._current, self._combined(now))
         return self._current
 
+    def advance_to(self, watermark: int) -> int:
+        """An explicit watermark (a ``sqlc test`` file's): the operator
+        watermark moves up to it, never back."""
+        self._current = max(self._current, int(watermark))
+        return self._current
+
     def finish(self) -> int:
         """End of bounded input: the final +inf watermark."""
         self._current = WM_MAX

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from compiler.codegen.emit import EMITTERS, NOT_YET, sink, sources
 from compiler.codegen.text import comment
 from compiler.errors import Diagnostic, Source, Span, UnsupportedError
+from compiler.layout import state_layout
 from compiler.physical import (
     Exec,
     IntervalJoinExec,
@@ -40,6 +41,7 @@ class ModuleParts:
     outputs: list[str] = field(default_factory=list)
     tables: list[str] = field(default_factory=list)
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
+    layout: dict[str, dict] = field(default_factory=dict)  # Query.state_layout
     names: set[str] = field(default_factory=set)
 
     def unique(self, base: str) -> str:
@@ -129,6 +131,8 @@ class Generator:
                 if declare is not None:
                     declare(self, e)
         self.m.operators = [f"{name!r}: self.{name}" for _, name in self.stateful]
+        self.m.layout = {name: state_layout(e, self.m.source.line_col(e.span.start)[0])
+                         for e, name in self.stateful}
         self.advance_method()
 
     def stateful_operator(self, e: Exec, name: str, doc: str,

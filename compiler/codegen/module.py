@@ -73,6 +73,7 @@ def render_module(source: Source, roots: list[Exec], display_path: str,
         operators=m.operators,
         methods=m.methods,
         spans=repr(dict(sorted(m.spans.items()))),
+        state_layout=repr(m.layout),
     )
     return format_python(text)
 

@@ -213,6 +213,8 @@ def date_pattern_error(pattern: str) -> str | None:
 
 
 def _zfill(values: np.ndarray, width: int) -> np.ndarray:
+    if not len(values):  # np.char.zfill fails on an empty array (a filtered-out batch)
+        return np.zeros(0, dtype=f"<U{width}")
     return np.char.zfill(values.astype(np.int64).astype(str), width)
 
 
@@ -450,7 +452,7 @@ def time_zone(name: str) -> datetime.tzinfo | None:
     unknown."""
     name = _SHORT_ZONE_IDS.get(name, name)
     if name in ("UTC", "GMT", "Z"):
-        return datetime.timezone.utc
+        return datetime.UTC
     custom = _CUSTOM_ZONE.fullmatch(name)
     if custom is not None:
         sign, hours, minutes = custom.groups()

@@ -96,7 +96,8 @@ def test_a_checkpoint_of_another_query_is_refused(tmp_path):
                 "--checkpoint-dir", str(checkpoints), check=False)
     assert other.returncode == 2
     assert "does not fit this query" in other.stderr
-    assert "was written by the query" in other.stderr
+    # the state layouts decide: another window (and keys, aggregates) cannot be restored
+    assert "operator window_aggregate" in other.stderr and "window changed" in other.stderr
     assert "Traceback" not in other.stderr
 
 
@@ -159,3 +160,116 @@ def test_emit_changes_windows_checkpoint_mid_run(tmp_path):
         return rows
 
     assert table(out) == table(reference)
+
+
+# -- edits of the query across a checkpoint: the state layouts decide ---------------
+
+COUNTS = """SELECT model_id, window_start, COUNT(*) AS requests, SUM(tokens_used) AS tokens
+FROM TABLE(TUMBLE(TABLE llm_requests, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))
+GROUP BY model_id, window_start;
+"""
+# a changed projection after the aggregate: the same state
+COUNTS_PROJECTED = COUNTS.replace("SUM(tokens_used) AS tokens",
+                                  "SUM(tokens_used) AS tokens, COUNT(*) * 2 AS doubled")
+# another window size: state of other windows
+COUNTS_5_MIN = COUNTS.replace("INTERVAL '1' MINUTE", "INTERVAL '5' MINUTE")
+
+
+def compiled(tmp_path: Path, name: str, sql: str) -> str:
+    from compiler.cli import main
+
+    (tmp_path / f"{name}.sql").write_text(sql, encoding="utf-8")
+    out = tmp_path / f"{name}.py"
+    assert main(["compile", str(tmp_path / f"{name}.sql"), "--catalog",
+                 str(ROOT / "examples" / "catalog.sql"), "-o", str(out)]) == 0
+    return str(out)
+
+
+def mid_run_checkpoint(tmp_path: Path, module_path: str, out: Path) -> Path:
+    """A checkpoint taken in the middle of the sample events (the final one,
+    taken at the end of input, is removed), and the output cut back to it."""
+    checkpoints = tmp_path / "c"
+    done = subprocess.run([sys.executable, module_path, "--input", f"llm_requests={EVENTS}",
+                           "--output", str(out), "--checkpoint-dir", str(checkpoints),
+                           "--batch-size", "200", "--checkpoint-interval", "1ms", "--quiet"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    newest = max(checkpoints.iterdir())
+    subprocess.run(["rm", "-r", str(newest)], check=True)
+    return checkpoints
+
+
+def resume(module_path: str, out: Path, checkpoints: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, module_path, "--input", f"llm_requests={EVENTS}",
+                           "--output", str(out), "--checkpoint-dir", str(checkpoints),
+                           "--batch-size", "200"], capture_output=True, text=True, timeout=300,
+                          check=False)
+
+
+def test_a_changed_projection_restores_from_the_old_checkpoint(tmp_path):
+    old = compiled(tmp_path, "counts", COUNTS)
+    new = compiled(tmp_path, "counts_projected", COUNTS_PROJECTED)
+    reference = tmp_path / "reference.jsonl"  # the new query, from the start
+    run_ref = subprocess.run([sys.executable, new, "--input", f"llm_requests={EVENTS}",
+                              "--output", str(reference), "--quiet"], capture_output=True,
+                             text=True, timeout=300, check=False)
+    assert run_ref.returncode == 0, run_ref.stderr
+    out = tmp_path / "out.jsonl"
+    checkpoints = mid_run_checkpoint(tmp_path, old, out)
+    done = resume(new, out, checkpoints)
+    assert done.returncode == 0, done.stderr
+    assert "resumed from checkpoint" in done.stderr
+    rows = out.read_text().splitlines()
+    expected = reference.read_text().splitlines()
+    # the old query's rows up to the checkpoint, then the new query's: its windows
+    # that were open at the checkpoint count the events from before it too
+    old_part = [r for r in rows if '"doubled"' not in r]
+    assert 0 < len(old_part) < len(rows) == len(expected)
+    assert rows[len(old_part):] == expected[len(old_part):]
+
+
+def test_another_window_size_refuses_the_old_checkpoint(tmp_path):
+    old = compiled(tmp_path, "counts", COUNTS)
+    new = compiled(tmp_path, "counts_5_min", COUNTS_5_MIN)
+    out = tmp_path / "out.jsonl"
+    checkpoints = mid_run_checkpoint(tmp_path, old, out)
+    done = resume(new, out, checkpoints)
+    assert done.returncode == 2
+    assert "does not fit this query" in done.stderr
+    assert "window changed: TUMBLE(time_col=[event_time], size=[1 min]) -> " \
+           "TUMBLE(time_col=[event_time], size=[5 min])" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_check_state_reports_on_a_checkpoint(tmp_path, capsys):
+    from compiler.cli import main
+
+    old = compiled(tmp_path, "counts", COUNTS)
+    compiled(tmp_path, "counts_5_min", COUNTS_5_MIN)
+    compiled(tmp_path, "counts_projected", COUNTS_PROJECTED)
+    checkpoints = mid_run_checkpoint(tmp_path, old, tmp_path / "out.jsonl")
+    catalog = ["--catalog", str(ROOT / "examples" / "catalog.sql")]
+    capsys.readouterr()
+    assert main(["check-state", str(tmp_path / "counts_projected.sql"), str(checkpoints),
+                 *catalog]) == 0
+    assert "window_aggregate (line 1): identical" in capsys.readouterr().out
+    assert main(["check-state", str(tmp_path / "counts_5_min.sql"), str(checkpoints),
+                 *catalog]) == 1
+    report = capsys.readouterr().out
+    assert ": incompatible" in report and "window changed" in report
+    assert main(["check-state", str(tmp_path / "counts.sql"), str(tmp_path / "none")]) == 2
+
+
+def test_a_stateless_query_refuses_a_checkpoint_of_other_sources(tmp_path):
+    """No operator state to compare: the sources it read tell another query."""
+    checkpoints = tmp_path / "c"
+    run("s02_failed_requests", "--output", str(tmp_path / "a.jsonl"), "--checkpoint-dir",
+        str(checkpoints))
+    joined = subprocess.run(
+        [sys.executable, module("fr_join_003_interval"), "--input", f"llm_requests={EVENTS}",
+         "--input", f"error_events={ROOT / 'examples' / 'data' / 'error_events.jsonl'}",
+         "--output", str(tmp_path / "b.jsonl"), "--checkpoint-dir", str(checkpoints)],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert joined.returncode == 2
+    assert "it read the sources llm_requests, this query reads error_events, llm_requests" \
+        in joined.stderr

@@ -1,0 +1,92 @@
+"""The state layout of a stateful physical operator: what its checkpointed
+state means (its key columns and their types, accumulators, window, frame,
+join bound, buffered row columns), as a small dict of strings that the
+generated module carries (``Query.state_layout``) and every checkpoint
+records. ``runtime_lib.layout.compare`` decides from two layouts whether
+state carries over an edit of the query.
+
+Only what shapes the state is in it: a changed projection or a filter after
+the operator leaves its layout as it was. ``input`` (the filter in front of
+the operator) and ``emit`` are recorded because a change there keeps the
+state usable but changes what it holds or when it fires (a caveat).
+"""
+
+from __future__ import annotations
+
+from compiler import logical as lg
+from compiler import physical as ph
+from compiler.explain import format_ms, window_text
+from compiler.logical import expr_sql
+
+
+def state_layout(e: ph.Exec, line: int) -> dict:
+    """The layout of one stateful operator (``line``: where it is in the SQL)."""
+    layout: dict = {"operator": e.name, "line": line}
+    node = e.logical
+    if isinstance(node, lg.Aggregate):
+        layout["keys"] = [f"{n} {k.type}" for n, k in zip(node.key_names, node.keys)]
+        if node.grouping_sets is not None:
+            layout["grouping_sets"] = [[node.key_names[i] for i in s] for s in node.grouping_sets]
+        layout["aggs"] = [expr_sql(a) for a in node.aggs]
+        if node.window is not None:
+            layout["window"] = window_text(node.window)
+            layout["emit"] = node.emit + (f" WITH DELAY {format_ms(node.emit_delay_ms)}"
+                                          if node.emit_delay_ms else "")
+    elif isinstance(node, lg.Join):
+        layout["join"] = node.kind
+        layout["condition"] = expr_sql(node.condition) if node.condition is not None else ""
+        if node.interval is not None:
+            _, _, lo, hi = node.interval
+            layout["bounds"] = f"{format_ms(lo)} .. {format_ms(hi)}"
+        if not node.lookup:  # a lookup join's state is a cache of the table
+            layout["rows"] = [_columns(node.left.schema), _columns(node.right.schema)]
+        if isinstance(e, ph.JoinExec):
+            ttl = [lg.state_ttl_ms(side) for side in (node.left, node.right)]
+            layout["ttl"] = [format_ms(t) if t is not None else "none" for t in ttl]
+    elif isinstance(node, lg.Over):
+        layout["over"] = [expr_sql(c) for c in node.calls]
+        layout["rows"] = _columns(node.input.schema)
+    elif isinstance(node, lg.Sort):
+        layout["order_by"] = [expr_sql(k.expr) for k in node.keys]
+        layout["rows"] = _columns(node.input.schema)
+    else:
+        layout["state"] = e.state  # an operator this module does not describe yet
+    condition = _input_filter(e)
+    if condition:
+        layout["input"] = condition
+    return layout
+
+
+def _columns(schema: lg.Schema) -> str:
+    return ", ".join(f"{f.name} {f.type}" for f in schema)
+
+
+def _input_filter(e: ph.Exec) -> str:
+    """The WHERE of the stateless steps in front of ``e``, if any."""
+    conditions = []
+    for child in e.inputs:
+        while isinstance(child, ph.CalcExec):
+            node = child.logical
+            condition = getattr(node, "condition", None) or getattr(node, "predicate", None)
+            if condition is not None:
+                conditions.append(expr_sql(condition))
+            child = child.inputs[0]
+    return " AND ".join(conditions)
+
+
+def layout_of_module(text: str) -> dict | None:
+    """The ``STATE_LAYOUT`` of a generated module's text ({} for a stateless
+    query; None when the text is not a module of this sqlc)."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and getattr(node.targets[0], "id", None) == "STATE_LAYOUT"):
+            return ast.literal_eval(node.value)
+        if isinstance(node, ast.ClassDef) and node.name == "Query":
+            return {}  # no layout before the class: stateless
+    return None

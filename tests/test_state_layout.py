@@ -1,0 +1,98 @@
+"""State layouts (compiler/layout.py, runtime_lib/layout.py): every generated
+module records one per stateful operator, and `sqlc compile` reports what an
+edit does to state (identical, caveats, incompatible), failing --check on an
+incompatible change unless it is acknowledged. Restores across edits, with
+real checkpoints, are in tests/runtime/test_recovery.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from compiler.cli import main
+from compiler.layout import layout_of_module
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOG = ["--catalog", str(ROOT / "examples" / "catalog.sql")]
+GENERATED = sorted((ROOT / "generated").glob("*.py"))
+
+
+@pytest.mark.parametrize("module", GENERATED, ids=lambda p: p.stem)
+def test_every_stateful_operator_has_a_layout(module: Path) -> None:
+    spec = importlib.util.spec_from_file_location(f"layout_{module.stem}", module)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    text = module.read_text()
+    operators = text.split("self.operators = ")[1].split("\n\n")[0]
+    layout = layout_of_module(text)
+    assert layout == loaded.Query.state_layout
+    for name, entry in layout.items():
+        assert f"self.{name}" in operators
+        assert entry["operator"].endswith("Exec") and entry["line"] > 0
+    assert len(layout) == operators.count("self.")
+
+
+BASE = """SELECT model_id, window_start, COUNT(*) AS n
+FROM TABLE(TUMBLE(TABLE llm_requests, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))
+GROUP BY model_id, window_start;
+"""
+EDITS = {
+    "projection": (BASE.replace("COUNT(*) AS n", "COUNT(*) AS n, COUNT(*) / 60.0 AS rate"),
+                   "identical", ""),
+    "having": (BASE.replace("window_start;", "window_start HAVING COUNT(*) > 2;"),
+               "identical", ""),
+    "delay": (BASE.replace(";", " EMIT AFTER WATERMARK WITH DELAY INTERVAL '1' MINUTE;"),
+              "caveats", "emit changed"),
+    "where": (BASE.replace("GROUP BY", "WHERE latency_ms > 10 GROUP BY"), "caveats",
+              "rows already in state were chosen by the old WHERE"),
+    "window": (BASE.replace("'1' MINUTE", "'5' MINUTE"), "incompatible", "window changed"),
+    "key": (BASE.replace("model_id, window_start;", "model_id, region, window_start;")
+            .replace("SELECT model_id,", "SELECT model_id, region,"), "incompatible",
+            "keys changed"),
+    "aggregate": (BASE.replace("COUNT(*) AS n", "COUNT(*) AS n, MAX(latency_ms) AS slowest"),
+                  "incompatible", "aggregates changed: added MAX(latency_ms)"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_compile_reports_what_an_edit_does_to_state(tmp_path: Path, capsys, edit: str) -> None:
+    sql, level, reason = EDITS[edit]
+    query, out = tmp_path / "q.sql", tmp_path / "q.py"
+    query.write_text(BASE)
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    query.write_text(sql)
+    capsys.readouterr()
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    err = capsys.readouterr().err
+    assert f"state of {out}: {level}" in err
+    assert reason in err
+
+
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd,
+                   check=True, capture_output=True)
+
+
+def test_check_against_a_revision_fails_on_an_incompatible_change(tmp_path: Path,
+                                                                  capsys, monkeypatch) -> None:
+    query, out = tmp_path / "q.sql", tmp_path / "q.py"
+    query.write_text(BASE)
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    monkeypatch.chdir(tmp_path)
+    query.write_text(EDITS["window"][0])
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0  # regenerated
+    check = ["compile", str(query), "-o", str(out), "--check", "--against", "HEAD", *CATALOG]
+    capsys.readouterr()
+    assert main(check) == 1
+    err = capsys.readouterr().err
+    assert "incompatible" in err and "--allow-incompatible-state" in err
+    assert main([*check, "--allow-incompatible-state"]) == 0
+    query.write_text(EDITS["projection"][0])
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    assert main(check) == 0  # a compatible edit passes
