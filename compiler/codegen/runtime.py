@@ -26,6 +26,8 @@ RUNTIME_IMPORTS = {
     "runtime_lib.io.tables": ("open_lookup_table",),
     "runtime_lib.operators.temporal_sort": ("TemporalSort",),
     "runtime_lib.operators.over": ("OverAggregate", "OverFn"),
+    "runtime_lib.operators.match_recognize": ("ACCEPT", "MatchAutomaton", "MatchRecognize",
+                                              "MatchValue", "MatchVariable"),
     "runtime_lib.watermarks": ("WM_MIN",),
     "runtime_lib.operators.group_aggregate": ("GroupAggregate",),
     "runtime_lib.operators.windows": ("AfterWatermark", "Changes", "Cumulate", "Hop", "Session",

@@ -2,7 +2,7 @@
 
 Each family has its module: ``sources`` (sources and Calc), ``aggregates``
 (window and group aggregates), ``joins`` (interval, regular, lookup), ``sort``,
-``over`` (OVER aggregates) and ``sink``. An operator missing from ``EMITTERS``
+``over`` (OVER aggregates), ``match_recognize`` (MATCH_RECOGNIZE) and ``sink``. An operator missing from ``EMITTERS``
 compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
 """
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 from compiler.codegen.emit.aggregates import GROUP_AGGREGATE, WINDOW_AGGREGATE
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN
+from compiler.codegen.emit.match_recognize import MATCH_RECOGNIZE
 from compiler.codegen.emit.over import OVER_AGGREGATE
 from compiler.codegen.emit.sink import SINK
 from compiler.codegen.emit.sort import TEMPORAL_SORT
@@ -45,6 +46,7 @@ EMITTERS: dict[type[Exec], Emitter] = {
     LookupJoinExec: LOOKUP_JOIN,
     TemporalSortExec: TEMPORAL_SORT,
     OverAggregateExec: OVER_AGGREGATE,
+    MatchExec: MATCH_RECOGNIZE,
     SinkExec: SINK,
 }
 
@@ -52,7 +54,6 @@ EMITTERS: dict[type[Exec], Emitter] = {
 NOT_YET: dict[type[Exec], str] = {
     RankExec: "Top-N",
     WindowRankExec: "window Top-N",
-    MatchExec: "MATCH_RECOGNIZE",
     UnionExec: "UNION",
     LimitExec: "LIMIT on a stream",
     WindowTableFunctionExec: "window TVFs outside an aggregation",
