@@ -175,7 +175,7 @@ class MatchRecognize:
         self.order = [tuple(o) for o in order]
         self.after_match, self.within_ms = after_match, within_ms
         words = after_match.split()
-        to_variable = len(words) == 4 and words[2] in ("FIRST", "LAST")  # SKIP TO FIRST|LAST v
+        to_variable = words[1:2] == ["TO"] and words[2] in ("FIRST", "LAST")  # SKIP TO FIRST|LAST v
         self._skip_var = self._var_index[words[3]] if to_variable else None
         self.keys = KeyEncoder(self.key_kinds)
         self.n_conditions = sum(v.condition is not None for v in self.variables)
