@@ -501,3 +501,37 @@ def test_flink_output_mode_example(workspace: Path) -> None:
         ["XYZ", 10, 13, 11], ["XYZ", 12, 13, 11], ["XYZ", 13, 13, 11]]
     past = OUTPUT_MODE.replace("ONE ROW PER MATCH", "ONE ROW PER MATCH AFTER MATCH SKIP PAST LAST ROW")
     assert flink_example(workspace, "output_mode_past", past, rows) == [["XYZ", 10, 13, 11]]
+
+
+# ------------------------------------------- the FR-ADV-001 golden, by the reference
+
+def test_fr_adv_001_golden_is_the_reference_on_the_sample() -> None:
+    """The checked-in golden of FR-ADV-001 (A B+ C on latency, per model, SKIP TO
+    NEXT ROW) equals the reference matcher's matches of the sample's on-time rows
+    (watermark delay 30 s)."""
+    root = Path(__file__).resolve().parent.parent
+    lines = (root / "examples" / "data" / "llm_requests.jsonl").read_text().splitlines()
+    events = [dict(json.loads(line), ts=json.loads(line)["timestamp_ms"], i=n)
+              for n, line in enumerate(lines)]
+    kept, high = [], None
+    for e in events:
+        if high is None or e["ts"] > high - 30_000:
+            kept.append(e)
+        high = e["ts"] if high is None else max(high, e["ts"])
+    lat = "latency_ms"
+    defines = {"A": lambda p: _lt(_last(p, "A", lat), 100), "B": lambda p: _gt(_last(p, "B", lat), 1000),
+               "C": lambda p: _lt(_last(p, "C", lat), 100)}
+    expected = []
+    by_model: dict = {}
+    for e in kept:
+        by_model.setdefault(e["model_id"], []).append(e)
+    for model, rows in by_model.items():
+        rows.sort(key=lambda e: (e["ts"], e["i"]))
+        for path in reference_matches(rows, "A B+ C", defines, "SKIP TO NEXT ROW", None):
+            expected.append({"model_id": model, "first_request": _last(path, "A", "request_id"),
+                             "last_request": _last(path, "B", "request_id"),
+                             "pattern_count": len(path)})
+    golden = root / "tests" / "golden" / "output" / "fr_adv_001_match_recognize.jsonl"
+    got = [json.loads(line) for line in golden.read_text().splitlines()]
+    assert len(expected) == 18
+    assert canonical(got) == canonical(expected)

@@ -106,13 +106,15 @@ class MatchPlan:
         return self.args.index(expr)
 
     def _value(self, source: str, expr: lg.BoundExpr) -> lg.ColumnRef:
-        """The value ``source`` (a MatchValue(...)) as column v<i> of the values' batch."""
-        entry = (source, lg.expr_sql(expr))
-        if entry not in self.values:
-            self.values.append(entry)
+        """The value ``source`` (a MatchValue(...)) as column v<i> of the values'
+        batch; ``A.x`` and ``LAST(A.x)`` are one value."""
+        specs = [spec for spec, _ in self.values]
+        if source not in specs:
+            self.values.append((source, lg.expr_sql(expr)))
             self.value_types.append(expr.type)
-        i = self.values.index(entry)
-        return lg.ColumnRef(i, f"v{i}", expr.type)
+            specs.append(source)
+        i = specs.index(source)
+        return lg.ColumnRef(i, f"v{i}", self.value_types[i])
 
     def _spec(self, func: str, variable: str | None, arg: lg.BoundExpr | None, kind: str,
               offset: int = 0) -> str:
@@ -195,12 +197,16 @@ def _automaton_lines(plan: MatchPlan) -> list[str]:
         with_note(f"        start={list(auto.start)!r},", steps_sql(auto, auto.start)),
         "        states=[",
     ]
+    previous = None
     for i, (variable, steps) in enumerate(auto.states):
-        cond = plan.defines.get(variable)
-        what = f"{variable} AS {lg.expr_sql(cond)}" if cond is not None else f"{variable}: any row"
+        if variable != previous:  # the DEFINE above the states of its variable
+            cond = plan.defines.get(variable)
+            what = f"{variable} AS {lg.expr_sql(cond)}" if cond is not None else f"{variable}: any row"
+            lines.append(f"            # {comment(what, 200)}")
+            previous = variable
         shown = ", ".join("ACCEPT" if s == ACCEPT else str(s) for s in steps)
         lines.append(with_note(f"            ({variable!r}, [{shown}]),",
-                               f"{i}: {what} -> {steps_sql(auto, steps)}"))
+                               f"{i} -> {steps_sql(auto, steps)}"))
     lines += ["        ],", "    ),"]
     return lines
 
