@@ -111,8 +111,30 @@ class _Attempt:
 
     def __init__(self, start: int, start_time: int, threads: list, found: tuple | None = None):
         self.start, self.start_time = start, start_time
-        self.threads = threads  # [(steps, ((position, variable index), ...))], preferred first
-        self.found = found  # ((position, variable index), ...) of the best match so far
+        self.threads = threads  # [(steps, rows matched)], preferred first
+        self.found = found  # the rows of the best match so far
+
+
+# The rows a thread matched: a linked list from the last, shared by the threads
+# that branched from it (one more row is O(1)): None, or (rows before, position,
+# variable index).
+
+
+def _matched_rows(matched: tuple | None) -> list[tuple[int, int]]:
+    """(position, variable index) of each row matched, first to last."""
+    out = []
+    while matched is not None:
+        out.append((matched[1], matched[2]))
+        matched = matched[0]
+    out.reverse()
+    return out
+
+
+def _linked(rows) -> tuple | None:
+    matched = None
+    for position, var in rows:
+        matched = (matched, position, var)
+    return matched
 
 
 class _Partition:
@@ -273,7 +295,7 @@ class MatchRecognize:
         position = part.base + len(part.rows)
         part.rows.append(row)
         if position >= part.floor:
-            part.attempts.append(_Attempt(position, row[0], [(self.start, ())]))
+            part.attempts.append(_Attempt(position, row[0], [(self.start, None)]))
         within = self.within_ms
         live = []
         for attempt in part.attempts:
@@ -310,7 +332,7 @@ class MatchRecognize:
                             True if spec.condition is None else row[cond_base + spec.condition])
         for var, threads in wanted.items():
             spec = self.variables[var]
-            candidates = [matched + ((position, var),) for matched in threads]
+            candidates = [(matched, position, var) for matched in threads]
             mask = spec.test(self._value_batch(part, candidates, spec.reads))
             for matched, ok in zip(threads, np.asarray(mask, bool).tolist()):
                 verdicts[(id(matched), var)] = ok
@@ -325,7 +347,7 @@ class MatchRecognize:
                 var = self.state_var[step]
                 if not verdicts[(id(matched), var)]:
                     continue
-                now = matched + ((position, var),)
+                now = (matched, position, var)
                 following = self.state_steps[step]
                 if ACCEPT in following:
                     attempt.found = now
@@ -367,13 +389,13 @@ class MatchRecognize:
             del part.rows[:dead]
             part.base = oldest
 
-    def _skip(self, start: int, found: tuple) -> int:
+    def _skip(self, start: int, found) -> int:
         """The first position the next match may start at."""
         how = self.after_match
         if how == "SKIP PAST LAST ROW":
-            return found[-1][0] + 1
+            return found[1] + 1
         if self._skip_var is not None:
-            rows = [p for p, v in found if v == self._skip_var]
+            rows = [p for p, v in _matched_rows(found) if v == self._skip_var]
             target = (rows[0] if "FIRST" in how else rows[-1]) if rows else start
             # never the same start again: it would find the same match for ever
             return target if target > start else start + 1
@@ -403,13 +425,21 @@ class MatchRecognize:
         spec, var = self.values[i], self._value_var[i]
         func = spec.func
         if func == "rowtime":
-            return part.row(matched[-1][0])[0]
+            return part.row(matched[1])[0]
         if func == "proctime":
             return time.time_ns() // 1_000_000
-        rows = [p for p, v in matched if var is None or v == var]
-        if func in ("last", "first"):
-            at = len(rows) - 1 - spec.offset if func == "last" else spec.offset
-            return part.row(rows[at])[1 + spec.arg] if 0 <= at < len(rows) else None
+        if func == "last":  # back from the last row: usually a step or two
+            skip = spec.offset
+            while matched is not None:
+                if var is None or matched[2] == var:
+                    if not skip:
+                        return part.row(matched[1])[1 + spec.arg]
+                    skip -= 1
+                matched = matched[0]
+            return None
+        rows = [p for p, v in _matched_rows(matched) if var is None or v == var]
+        if func == "first":
+            return part.row(rows[spec.offset])[1 + spec.arg] if spec.offset < len(rows) else None
         if spec.arg is None:
             return _aggregate(func, rows)
         return _aggregate(func, [part.row(p)[1 + spec.arg] for p in rows])
@@ -472,8 +502,9 @@ class MatchRecognize:
 
 
 def _partition_data(key: int, part: _Partition) -> dict:
-    def thread_data(matched: tuple) -> list:
-        return [[p for p, _ in matched], [v for _, v in matched]]
+    def thread_data(matched) -> list:
+        rows = _matched_rows(matched)
+        return [[p for p, _ in rows], [v for _, v in rows]]
 
     return {
         "key": key, "base": part.base, "floor": part.floor,
@@ -486,8 +517,8 @@ def _partition_data(key: int, part: _Partition) -> dict:
 
 
 def _partition_from_data(data: dict) -> tuple[int, _Partition]:
-    def matched(positions: list, variables: list) -> tuple:
-        return tuple(zip((int(p) for p in positions), (int(v) for v in variables)))
+    def matched(positions: list, variables: list):
+        return _linked(zip((int(p) for p in positions), (int(v) for v in variables)))
 
     part = _Partition()
     part.base, part.floor = int(data["base"]), int(data["floor"])
