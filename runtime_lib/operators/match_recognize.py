@@ -260,7 +260,18 @@ class MatchRecognize:
         order = self._sorted(ids, ts, seq, args)
         columns = [ts[order].tolist()] + [a.take(order).to_pylist() for a in args]
         columns += [c[order].tolist() for c in conds]
-        return ids[order], list(zip(*columns))
+        return ids[order], list(zip(*columns)), self._can_start(conds, len(ts))[order].tolist()
+
+    def _can_start(self, conds: list[np.ndarray], n: int) -> np.ndarray:
+        """Rows whose first step's DEFINE may hold (vectorized; a DEFINE that
+        reads the match counts as may)."""
+        can = np.zeros(n, bool)
+        for var in {self.state_var[s] for s in self.start}:
+            spec = self.variables[var]
+            if spec.condition is None:
+                return np.ones(n, bool)
+            can |= conds[spec.condition]
+        return can
 
     def _sorted(self, ids, ts, seq, args) -> np.ndarray:
         """By key, time, the secondary ORDER BY keys, arrival."""
@@ -281,11 +292,14 @@ class MatchRecognize:
     def advance(self, watermark: int) -> Batch:
         """Match the rows the watermark passed; one row per match completed."""
         if self._held:
-            ids, rows = self._due(watermark)
-            for key, row in zip(ids.tolist(), rows):
+            ids, rows, can_start = self._due(watermark)
+            for key, row, can in zip(ids.tolist(), rows, can_start):
                 part = self._parts.get(key)
-                if part is None:
-                    part = self._parts[key] = _Partition()
+                if part is None or not part.attempts:
+                    if not can:  # nothing open, and no match can start here
+                        continue
+                    if part is None:
+                        part = self._parts[key] = _Partition()
                 self._step(key, part, row)
         for key, part in list(self._parts.items()):
             self._expire(key, part, watermark)
@@ -306,8 +320,12 @@ class MatchRecognize:
             else:
                 live.append(attempt)
         verdicts = self._evaluate(part, position, row, live)
+        failed = False
         for attempt in live:
             self._advance_attempt(attempt, position, verdicts)
+            failed = failed or (not attempt.threads and attempt.found is None)
+        if failed:  # an attempt without a match skips nothing: it goes now, not in turn
+            part.attempts = [a for a in part.attempts if a.threads or a.found is not None]
         self._resolve(key, part)
 
     def _evaluate(self, part: _Partition, position: int, row: tuple, attempts: list) -> dict:
