@@ -535,3 +535,98 @@ def test_fr_adv_001_golden_is_the_reference_on_the_sample() -> None:
     got = [json.loads(line) for line in golden.read_text().splitlines()]
     assert len(expected) == 18
     assert canonical(got) == canonical(expected)
+
+
+# -------------------------------------- order ties, late rows, bounded state
+
+SECONDARY = """SELECT * FROM ev MATCH_RECOGNIZE (
+    PARTITION BY k
+    ORDER BY rowtime, v DESC
+    MEASURES FIRST(i) AS first_i, LAST(i) AS last_i, COUNT(*) AS n
+    AFTER MATCH SKIP PAST LAST ROW
+    PATTERN (A B+? C)
+    DEFINE A AS A.v > 2, B AS B.v < 5, C AS C.v > 2
+);
+"""
+
+
+def test_secondary_order_by_breaks_ties(workspace: Path) -> None:
+    """ORDER BY rowtime, v DESC: rows of one time by v descending (NULLs last),
+    then arrival; the reference sorts the same way."""
+    events = [{"i": i, "k": "ab"[i % 2], "v": [3, None, 1, 7, 4, 0, 8, 2, None, 6][i % 10],
+               "ts": FIXED + (i // 4) * 100} for i in range(80)]
+    defines = {"A": DEFINES[1][1]("A"), "B": DEFINES[0][1]("B"), "C": DEFINES[1][1]("C")}
+    expected = []
+    by_key: dict = {}
+    for e in on_time(events):
+        by_key.setdefault(e["k"], []).append(e)
+    for key, rows in by_key.items():
+        rows.sort(key=lambda e: (e["ts"], e["v"] is None, -(e["v"] or 0), e["i"]))
+        for path in reference_matches(rows, "A B+? C", defines, "SKIP PAST LAST ROW", None):
+            expected.append({"k": key, "first_i": path[0][0]["i"], "last_i": path[-1][0]["i"],
+                             "n": len(path)})
+    assert expected
+    module = compile_to(workspace, SECONDARY, "secondary")
+    for batch in BATCH_SIZES:
+        assert canonical(run(module, events, workspace, batch)) == canonical(expected)
+
+
+def test_late_rows_are_dropped_counted_and_written(workspace: Path) -> None:
+    module = compile_to(workspace, SECONDARY, "late")
+    events = _stream(VALUES[:30], keys="a")
+    events.append({"i": 99, "k": "a", "v": 9, "ts": FIXED})  # far behind the watermark
+    data, late = workspace / "late_in.jsonl", workspace / "late_rows.jsonl"
+    data.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    assert run_module(module, ["--input", f"ev={data}", "--output", str(workspace / "late.out"),
+                               "--quiet", "--late-events", str(late)]) == 0
+    (record,) = [json.loads(line) for line in late.read_text().splitlines()]
+    assert record["operator"] == "match" and record["row"]["i"] == 99
+
+
+def _query_of(module: Path):
+    import importlib.util
+
+    from runtime_lib.pipeline import Context
+
+    class Out:
+        rows: list = []
+
+        def write(self, batch, ops=None):
+            self.rows.extend(batch.to_rows())
+
+    class Counters:
+        rows_out = 0
+
+    spec = importlib.util.spec_from_file_location(module.stem, module)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    out = Out()
+    return loaded.Query(Context([out], None, None, Counters())), out
+
+
+def test_within_bounds_the_state_and_counts_what_it_discards(workspace: Path) -> None:
+    """A partial match that never completes (A, then B for ever) is discarded
+    once WITHIN has passed, counted, and its rows freed: the rows held stay
+    about WITHIN's worth however long the stream."""
+    import numpy as np
+
+    from runtime_lib.columns import Batch, column_from_pylist
+    from runtime_lib.watermarks import Watermarks
+
+    sql = query("A B+ C", {"A": "A.v < 5", "B": "B.v > 5", "C": "C.v < 5"},
+                "SKIP PAST LAST ROW", 2_000)
+    query_, out = _query_of(compile_to(workspace, sql, "bounded"))
+    wm = Watermarks(BOUND_MS)
+    held = []
+    for b in range(40):
+        ts = [FIXED + (b * 50 + j) * 100 for j in range(50)]
+        v = [1 if (b * 50 + j) % 500 == 0 else 9 for j in range(50)]  # an A every 50 s
+        before, current = wm.observe(0, np.array(ts, np.int64), now_ms=0)
+        cols = {"i": column_from_pylist(list(range(b * 50, b * 50 + 50)), "i"),
+                "k": column_from_pylist(["a"] * 50, "O"), "v": column_from_pylist(v, "i"),
+                "ts": column_from_pylist(ts, "i"), "rowtime": column_from_pylist(ts, "i")}
+        query_.on_ev(Batch(cols, 50, before))
+        query_.advance({"ev": current})
+        held.append(query_.match.held_rows)
+    assert query_.match.timed_out == 4 and not out.rows
+    assert max(held) <= 2 * (2_000 + BOUND_MS) // 100 + 50  # rows of WITHIN + bound + a batch
