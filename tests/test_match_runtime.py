@@ -215,7 +215,7 @@ def reference_matches(rows: list[dict], pattern: str, defines: dict[str, Define]
         positions = [(index[id(row)], v) for row, v in found]
         if after == "SKIP PAST LAST ROW":
             start = positions[-1][0] + 1
-        elif after.startswith("SKIP TO FIRST") or after.startswith("SKIP TO LAST"):
+        elif after.startswith(("SKIP TO FIRST", "SKIP TO LAST")):
             var = after.split()[3]
             mine = [p for p, v in positions if v == var]
             target = (mine[0] if "FIRST" in after else mine[-1]) if mine else start
@@ -361,9 +361,9 @@ def test_alternation_and_groups_in_the_automaton(workspace: Path) -> None:
 # ------------------------------------------------- Flink's documented examples
 
 def ticker(symbol: str, start: str, step_s: int, prices: list[int], taxes: list[int]) -> list[dict]:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
-    t0 = int(datetime.fromisoformat(start).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    t0 = int(datetime.fromisoformat(start).replace(tzinfo=UTC).timestamp() * 1000)
     return [{"symbol": symbol, "price": p, "tax": t, "ts": t0 + i * step_s * 1000}
             for i, (p, t) in enumerate(zip(prices, taxes))]
 
@@ -589,7 +589,8 @@ def _query_of(module: Path):
     from runtime_lib.pipeline import Context
 
     class Out:
-        rows: list = []
+        def __init__(self) -> None:
+            self.rows: list = []
 
         def write(self, batch, ops=None):
             self.rows.extend(batch.to_rows())

@@ -107,7 +107,7 @@ class _Attempt:
     open, then (position, variable) of each row matched), the best match
     found so far."""
 
-    __slots__ = ("start", "start_time", "threads", "found")
+    __slots__ = ("found", "start", "start_time", "threads")
 
     def __init__(self, start: int, start_time: int, threads: list, found: tuple | None = None):
         self.start, self.start_time = start, start_time
@@ -142,7 +142,7 @@ class _Partition:
     is position ``base``), its attempts in start order, and ``floor``: the
     first position a new match may start at (after a SKIP)."""
 
-    __slots__ = ("base", "rows", "attempts", "floor")
+    __slots__ = ("attempts", "base", "floor", "rows")
 
     def __init__(self) -> None:
         self.base, self.rows, self.attempts, self.floor = 0, [], [], 0
@@ -320,12 +320,8 @@ class MatchRecognize:
             else:
                 live.append(attempt)
         verdicts = self._evaluate(part, position, row, live)
-        failed = False
         for attempt in live:
             self._advance_attempt(attempt, position, verdicts)
-            failed = failed or (not attempt.threads and attempt.found is None)
-        if failed:  # an attempt without a match skips nothing: it goes now, not in turn
-            part.attempts = [a for a in part.attempts if a.threads or a.found is not None]
         self._resolve(key, part)
 
     def _evaluate(self, part: _Partition, position: int, row: tuple, attempts: list) -> dict:
@@ -385,7 +381,8 @@ class MatchRecognize:
     def _resolve(self, key: int, part: _Partition) -> None:
         """Emit the matches of the attempts resolved, in start order; drop the
         attempts a match skips; free the rows no open attempt can read."""
-        attempts = part.attempts
+        # an attempt that ended without a match skips nothing: it goes now, not in turn
+        attempts = part.attempts = [a for a in part.attempts if a.threads or a.found is not None]
         i = 0
         while i < len(attempts) and not attempts[i].threads:
             attempt = attempts[i]

@@ -393,7 +393,7 @@ def over_case() -> Case:
 
 def _rising(v: Batch) -> np.ndarray:
     """B.x >= LAST(B.x, 1) OR LAST(B.x, 1) IS NULL, NULL (and NaN) not rising."""
-    return np.array([x is not None and x == x and (p is None or x >= p)
+    return np.array([x is not None and not math.isnan(x) and (p is None or x >= p)
                      for x, p in zip(v["v0"].to_pylist(), v["v1"].to_pylist())], bool)
 
 

@@ -190,8 +190,8 @@ def _functions(g: Generator, name: str, plan: MatchPlan) -> dict[str, str]:
 def _automaton_lines(plan: MatchPlan) -> list[str]:
     auto = plan.automaton
     lines = [
-        f"    # PATTERN ({comment(lg.pattern_sql(plan.node.pattern))}): state i = the last row "
-        "matched as its variable;",
+        (f"    # PATTERN ({comment(lg.pattern_sql(plan.node.pattern))}): state i = the last row "
+         "matched as its variable;"),
         "    # its next steps in order of preference (greedy: one more row first)",
         "    automaton=MatchAutomaton(",
         with_note(f"        start={list(auto.start)!r},", steps_sql(auto, auto.start)),
