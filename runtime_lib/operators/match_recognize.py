@@ -300,15 +300,15 @@ class MatchRecognize:
                         continue
                     if part is None:
                         part = self._parts[key] = _Partition()
-                self._step(key, part, row)
+                self._step(key, part, row, can)
         for key, part in list(self._parts.items()):
             self._expire(key, part, watermark)
         return self._output()
 
-    def _step(self, key: int, part: _Partition, row: tuple) -> None:
+    def _step(self, key: int, part: _Partition, row: tuple, can_start: bool = True) -> None:
         position = part.base + len(part.rows)
         part.rows.append(row)
-        if position >= part.floor:
+        if can_start and position >= part.floor:
             part.attempts.append(_Attempt(position, row[0], [(self.start, None)]))
         within = self.within_ms
         live = []
