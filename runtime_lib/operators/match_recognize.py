@@ -49,7 +49,7 @@ freed: state is bounded by WITHIN and the watermark.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,7 +131,7 @@ def _matched_rows(matched: tuple | None) -> list[tuple[int, int]]:
 
 
 def _linked(rows) -> tuple | None:
-    matched = None
+    matched: tuple | None = None
     for position, var in rows:
         matched = (matched, position, var)
     return matched
@@ -145,7 +145,9 @@ class _Partition:
     __slots__ = ("attempts", "base", "floor", "rows")
 
     def __init__(self) -> None:
-        self.base, self.rows, self.attempts, self.floor = 0, [], [], 0
+        self.base, self.floor = 0, 0
+        self.rows: list[tuple] = []
+        self.attempts: list[_Attempt] = []
 
     def row(self, position: int) -> tuple:
         return self.rows[position - self.base]
@@ -178,8 +180,8 @@ class MatchRecognize:
     def __init__(self, time_column: str, key_kinds: list[str], arg_kinds: list[str],
                  automaton: MatchAutomaton, variables: list[MatchVariable],
                  values: list[MatchValue], measures: Callable[[Batch], Batch],
-                 out_names: list[str], out_kinds: list[str], key_names: list[str] = (),
-                 order: list[tuple[int, bool, bool]] = (), after_match: str = "SKIP TO NEXT ROW",
+                 out_names: list[str], out_kinds: list[str], key_names: Sequence[str] = (),
+                 order: Sequence[tuple[int, bool, bool]] = (), after_match: str = "SKIP TO NEXT ROW",
                  within_ms: int | None = None):
         self.time_column = time_column
         self.key_kinds, self.arg_kinds = list(key_kinds), list(arg_kinds)
@@ -194,7 +196,7 @@ class MatchRecognize:
                            for v in self.values]
         self.measures, self.out_names, self.out_kinds = measures, list(out_names), list(out_kinds)
         self._measure_reads = tuple(range(len(self.values)))
-        self.order = [tuple(o) for o in order]
+        self.order = [(int(arg), bool(desc), bool(nulls)) for arg, desc, nulls in order]
         self.after_match, self.within_ms = after_match, within_ms
         words = after_match.split()
         to_variable = words[1:2] == ["TO"] and words[2] in ("FIRST", "LAST")  # SKIP TO FIRST|LAST v
@@ -206,7 +208,7 @@ class MatchRecognize:
         self._seq = 0
         self.late_count = 0
         self.timed_out = 0  # attempts WITHIN discarded without a match
-        self._matches: list[tuple[int, tuple]] = []
+        self._matches: list[tuple[int, list]] = []  # (key id, measure values), to emit
 
     # -- rows in ----------------------------------------------------------------
 
@@ -246,9 +248,10 @@ class MatchRecognize:
                            [np.concatenate([p[4][i] for p in parts]) for i in range(self.n_conditions)])]
         return self._held[0]
 
-    def _due(self, watermark: int) -> tuple[np.ndarray, list[tuple]]:
+    def _due(self, watermark: int) -> tuple[np.ndarray, list[tuple], list[bool]]:
         """The held rows the watermark passed, as (key id, row tuple) in
-        matching order; a row tuple is (time, *args, *conditions)."""
+        matching order, and whether each can start a match; a row tuple is
+        (time, *args, *conditions)."""
         ids, ts, seq, args, conds = self._concat_held()
         due = ts <= watermark
         rest = ~due
@@ -281,7 +284,7 @@ class MatchRecognize:
         for arg, descending, nulls_first in reversed(self.order):
             values = args[arg].to_pylist()
             present = sorted((i for i in order if values[i] is not None),
-                             key=values.__getitem__, reverse=descending)
+                             key=lambda i: values[i], reverse=descending)
             missing = [i for i in order if values[i] is None]
             order = missing + present if nulls_first else present + missing
         order = np.asarray(order, np.int64)
@@ -346,6 +349,7 @@ class MatchRecognize:
                             True if spec.condition is None else row[cond_base + spec.condition])
         for var, threads in wanted.items():
             spec = self.variables[var]
+            assert spec.test is not None
             candidates = [(matched, position, var) for matched in threads]
             mask = spec.test(self._value_batch(part, candidates, spec.reads))
             for matched, ok in zip(threads, np.asarray(mask, bool).tolist()):
@@ -439,6 +443,7 @@ class MatchRecognize:
     def _value(self, i: int, part: _Partition, matched: tuple):
         spec, var = self.values[i], self._value_var[i]
         func = spec.func
+        column = 1 + (spec.arg or 0)  # of the argument, in a row tuple
         if func == "rowtime":
             return part.row(matched[1])[0]
         if func == "proctime":
@@ -448,16 +453,16 @@ class MatchRecognize:
             while matched is not None:
                 if var is None or matched[2] == var:
                     if not skip:
-                        return part.row(matched[1])[1 + spec.arg]
+                        return part.row(matched[1])[column]
                     skip -= 1
                 matched = matched[0]
             return None
         rows = [p for p, v in _matched_rows(matched) if var is None or v == var]
         if func == "first":
-            return part.row(rows[spec.offset])[1 + spec.arg] if spec.offset < len(rows) else None
+            return part.row(rows[spec.offset])[column] if spec.offset < len(rows) else None
         if spec.arg is None:
             return _aggregate(func, rows)
-        return _aggregate(func, [part.row(p)[1 + spec.arg] for p in rows])
+        return _aggregate(func, [part.row(p)[column] for p in rows])
 
     def _value_batch(self, part: _Partition, candidates: list[tuple], reads) -> Batch:
         cols = {f"v{i}": column_from_pylist([self._value(i, part, m) for m in candidates],

@@ -77,7 +77,7 @@ class MatchPlan:
         self.input = node.input.schema
         self.automaton = build_automaton(node.pattern)
         self.args: list[lg.BoundExpr] = []  # row expressions the values read
-        self.values: list[tuple[str, lg.BoundExpr]] = []  # (MatchValue source, its SQL)
+        self.values: list[tuple[str, str]] = []  # (MatchValue source, its SQL)
         self.value_types: list = []
         time = node.order_by[0].expr
         assert isinstance(time, lg.ColumnRef)
