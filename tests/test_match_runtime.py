@@ -631,3 +631,17 @@ def test_within_bounds_the_state_and_counts_what_it_discards(workspace: Path) ->
         held.append(query_.match.held_rows)
     assert query_.match.timed_out == 4 and not out.rows
     assert max(held) <= 2 * (2_000 + BOUND_MS) // 100 + 50  # rows of WITHIN + bound + a batch
+
+
+@pytest.mark.parametrize("batch", [1, 7, 10_000])
+def test_fr_adv_001_output_is_the_same_bytes_at_any_batch_size(tmp_path: Path, batch: int) -> None:
+    """Matches leave by the time of their last row (then key, then first row),
+    so not only the set but the order of the output is independent of the cuts."""
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "out.jsonl"
+    data = root / "examples" / "data" / "llm_requests.jsonl"
+    assert run_module(root / "generated" / "fr_adv_001_match_recognize.py",
+                      ["--input", f"llm_requests={data}", "--output", str(out), "--quiet",
+                       "--batch-size", str(batch)]) == 0
+    golden = root / "tests" / "golden" / "output" / "fr_adv_001_match_recognize.jsonl"
+    assert out.read_bytes() == golden.read_bytes()

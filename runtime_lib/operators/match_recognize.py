@@ -208,7 +208,7 @@ class MatchRecognize:
         self._seq = 0
         self.late_count = 0
         self.timed_out = 0  # attempts WITHIN discarded without a match
-        self._matches: list[tuple[int, list]] = []  # (key id, measure values), to emit
+        self._matches: list[tuple[int, list, list]] = []  # (key id, measure values, order)
 
     # -- rows in ----------------------------------------------------------------
 
@@ -251,7 +251,7 @@ class MatchRecognize:
     def _due(self, watermark: int) -> tuple[np.ndarray, list[tuple], list[bool]]:
         """The held rows the watermark passed, as (key id, row tuple) in
         matching order, and whether each can start a match; a row tuple is
-        (time, *args, *conditions)."""
+        (time, *args, *conditions, arrival number)."""
         ids, ts, seq, args, conds = self._concat_held()
         due = ts <= watermark
         rest = ~due
@@ -262,7 +262,7 @@ class MatchRecognize:
         conds = [c[due] for c in conds]
         order = self._sorted(ids, ts, seq, args)
         columns = [ts[order].tolist()] + [a.take(order).to_pylist() for a in args]
-        columns += [c[order].tolist() for c in conds]
+        columns += [c[order].tolist() for c in conds] + [seq[order].tolist()]
         return ids[order], list(zip(*columns)), self._can_start(conds, len(ts))[order].tolist()
 
     def _can_start(self, conds: list[np.ndarray], n: int) -> np.ndarray:
@@ -394,8 +394,12 @@ class MatchRecognize:
             if attempt.found is None or attempt.start < part.floor:
                 continue
             # the measures' values now: the rows may be freed before the output
-            self._matches.append((key, [self._value(i, part, attempt.found)
-                                        for i in self._measure_reads]))
+            found = attempt.found
+            first = part.row(_matched_rows(found)[0][0])
+            # out by the time of the last row, key, arrival of the first: whatever the batches
+            order = [part.row(found[1])[0], key, first[-1]]
+            self._matches.append((key, [self._value(i, part, found) for i in self._measure_reads],
+                                  order))
             part.floor = self._skip(attempt.start, attempt.found)
         if i:
             del attempts[:i]
@@ -470,13 +474,13 @@ class MatchRecognize:
         return Batch(cols, len(candidates))
 
     def _output(self) -> Batch:
-        matches, self._matches = self._matches, []
+        matches, self._matches = sorted(self._matches, key=lambda m: m[2]), []
         if not matches:
             cols = {n: null_column(k, 0) for n, k in zip(self.key_names, self.key_kinds)}
             cols.update({n: null_column(k, 0) for n, k in zip(self.out_names, self.out_kinds)})
             return Batch(cols, 0)
-        cols = dict(zip(self.key_names, self.keys.decode(np.asarray([k for k, _ in matches]))))
-        values = Batch({f"v{i}": column_from_pylist([m[j] for _, m in matches], self.values[i].kind)
+        cols = dict(zip(self.key_names, self.keys.decode(np.asarray([m[0] for m in matches]))))
+        values = Batch({f"v{i}": column_from_pylist([m[1][j] for m in matches], self.values[i].kind)
                         for j, i in enumerate(self._measure_reads)}, len(matches))
         measured = self.measures(values)
         cols.update((n, measured[n]) for n in self.out_names)
@@ -502,7 +506,7 @@ class MatchRecognize:
                      "arg_valid": [a.is_valid().copy() for a in args],
                      "conditions": [c.copy() for c in conds]},
             "partitions": [_partition_data(key, part) for key, part in self._parts.items()],
-            "pending": [[key, list(values)] for key, values in self._matches],
+            "pending": [[key, list(values), list(order)] for key, values, order in self._matches],
         }
 
     def restore(self, data: dict) -> None:
@@ -518,7 +522,8 @@ class MatchRecognize:
                            np.asarray(held["arrival"], np.int64), args,
                            [np.asarray(c, bool) for c in held["conditions"]])]
         self._parts = dict(_partition_from_data(p) for p in data["partitions"])
-        self._matches = [(int(key), list(values)) for key, values in data["pending"]]
+        self._matches = [(int(key), list(values), list(order))
+                         for key, values, order in data["pending"]]
 
 
 def _partition_data(key: int, part: _Partition) -> dict:
