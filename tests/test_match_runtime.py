@@ -645,3 +645,40 @@ def test_fr_adv_001_output_is_the_same_bytes_at_any_batch_size(tmp_path: Path, b
                        "--batch-size", str(batch)]) == 0
     golden = root / "tests" / "golden" / "output" / "fr_adv_001_match_recognize.jsonl"
     assert out.read_bytes() == golden.read_bytes()
+
+
+def test_fr_adv_001_stopped_and_resumed_from_a_checkpoint_equals_one_run(tmp_path: Path) -> None:
+    """SIGTERM mid-run, then the same command again: it resumes from the last
+    checkpoint (the matcher's held rows, partitions and open attempts restored)
+    and the output equals an uninterrupted run's, nothing read twice."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    module = str(root / "generated" / "fr_adv_001_match_recognize.py")
+    events = root / "examples" / "data" / "llm_requests.jsonl"
+    out = tmp_path / "out.jsonl"
+    args = [sys.executable, module, "--input", f"llm_requests={events}", "--output", str(out),
+            "--checkpoint-dir", str(tmp_path / "checkpoints"), "--batch-size", "5",
+            "--checkpoint-interval", "20"]
+    first = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not out.exists() or out.stat().st_size == 0:  # a checkpoint committed a match
+        assert first.poll() is None, first.stderr.read() if first.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    first.send_signal(signal.SIGTERM)
+    _, err1 = first.communicate(timeout=60)
+    assert first.returncode == 0 and "stopped by a signal" in err1, err1
+    second = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0 and "resumed from checkpoint" in second.stderr, second.stderr
+
+    def read(stderr: str) -> int:
+        line = [x for x in stderr.splitlines() if "records read" in x][-1]
+        return int(line.split("sqlc: ")[1].split(" records read")[0])
+
+    assert 0 < read(err1) < 4998 and read(err1) + read(second.stderr) == 4998
+    golden = root / "tests" / "golden" / "output" / "fr_adv_001_match_recognize.jsonl"
+    assert out.read_bytes() == golden.read_bytes()
