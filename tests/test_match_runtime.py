@@ -682,3 +682,15 @@ def test_fr_adv_001_stopped_and_resumed_from_a_checkpoint_equals_one_run(tmp_pat
     assert 0 < read(err1) < 4998 and read(err1) + read(second.stderr) == 4998
     golden = root / "tests" / "golden" / "output" / "fr_adv_001_match_recognize.jsonl"
     assert out.read_bytes() == golden.read_bytes()
+
+
+def test_the_benchmark_runs() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "match" / "bench_match.py"),
+                           "--events", "3000", "--repeat", "1"], capture_output=True, text=True,
+                          timeout=300, cwd=root, env={"PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert "| open=1000 | " in done.stdout
