@@ -440,31 +440,41 @@ def test_each_define_and_measure_is_reported() -> None:
         "C.price: C is no variable of P", "unknown column 'prize'", "PREV(B.price) is a physical of"]
 
 
-# ------------------------------------------------------------------- codegen refuses
+# ------------------------------------------------------------------- codegen
 
-def test_compiling_match_recognize_is_a_positioned_unsupported_error() -> None:
+def test_fr_adv_001_compiles_to_a_module() -> None:
     source = read_source(ROOT / "examples" / "fr_adv_001_match_recognize.sql")
+    module = compile_source(source, CATALOG).module or ""
+    assert "MatchRecognize(" in module and "automaton=MatchAutomaton(" in module
+
+
+STDDEV_MEASURE = TICKER + """SELECT * FROM Ticker MATCH_RECOGNIZE (
+    PARTITION BY symbol ORDER BY rowtime
+    MEASURES STDDEV(A.price) AS sd
+    PATTERN (A+ B) DEFINE A AS A.price > 10
+);
+"""
+
+
+def test_an_aggregate_that_does_not_run_yet_is_a_positioned_error() -> None:
     with pytest.raises(SqlcError) as info:
-        compile_source(source, CATALOG)
+        compile_source(Source("q.sql", STDDEV_MEASURE), CATALOG)
     (d,) = info.value.diagnostics
     assert d.kind == "UnsupportedError"
-    assert d.message == ("MATCH_RECOGNIZE (MatchExec) compile and EXPLAIN but do not run yet")
-    line, col = source.line_col(d.span.start)
-    assert source.text[d.span.start:].startswith("MATCH_RECOGNIZE")
-    assert (line, col) == (6, 1)
+    assert d.message.startswith("STDDEV(...) in MATCH_RECOGNIZE does not run yet")
+    assert STDDEV_MEASURE[d.span.start:].startswith("STDDEV(A.price)")
 
 
-def test_cli_compile_of_match_recognize_exits_2_without_traceback(tmp_path: Path) -> None:
+def test_cli_compile_of_what_does_not_run_exits_2_without_traceback(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    out = tmp_path / "m.py"
+    sql, out = tmp_path / "q.sql", tmp_path / "m.py"
+    sql.write_text(STDDEV_MEASURE, encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "compiler.cli", "compile",
-         str(ROOT / "examples" / "fr_adv_001_match_recognize.sql"), "-o", str(out)],
+        [sys.executable, "-m", "compiler.cli", "compile", str(sql), "-o", str(out)],
         check=False, capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    assert "fr_adv_001_match_recognize.sql:6:1: error: UnsupportedError: MATCH_RECOGNIZE" in (
-        result.stderr + result.stdout)
+    assert "q.sql:10:14: error: UnsupportedError: STDDEV(...)" in result.stderr + result.stdout
     assert not out.exists()

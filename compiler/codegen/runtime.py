@@ -30,6 +30,8 @@ RUNTIME_IMPORTS = {
     "runtime_lib.operators.window_rank": ("WindowRank",),
     "runtime_lib.operators.rank": ("Rank",),
     "runtime_lib.operators.deduplicate": ("Deduplicate",),
+    "runtime_lib.operators.match_recognize": ("ACCEPT", "MatchAutomaton", "MatchRecognize",
+                                              "MatchValue", "MatchVariable"),
     "runtime_lib.watermarks": ("WM_MIN",),
     "runtime_lib.operators.group_aggregate": ("GroupAggregate",),
     "runtime_lib.operators.windows": ("AfterWatermark", "Changes", "Cumulate", "Hop", "Session",

@@ -14,6 +14,7 @@ module                      operator (Flink's name)
 ``temporal_sort``           TemporalSort: ORDER BY event time
 ``over``                    OverAggregate: agg(x) OVER (... ORDER BY event time)
                             (kernels in ``over_kernels``)
+``match_recognize``         Match: MATCH_RECOGNIZE, ONE ROW PER MATCH
 ==========================  ==================================================
 
 Each operator keeps its state in numpy arrays and implements

@@ -41,6 +41,13 @@ from runtime_lib.operators.aggregates import RETRACTABLE, Agg
 from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.joins import IntervalJoin, Join
 from runtime_lib.operators.lookup_join import LookupJoin
+from runtime_lib.operators.match_recognize import (
+    ACCEPT,
+    MatchAutomaton,
+    MatchRecognize,
+    MatchValue,
+    MatchVariable,
+)
 from runtime_lib.operators.over import OverAggregate, OverFn
 from runtime_lib.operators.deduplicate import Deduplicate
 from runtime_lib.operators.rank import Rank
@@ -449,6 +456,45 @@ def dedup_case(keep: str, ttl: int | None = None) -> Case:
                 lambda op: rows_of(op.advance(WM_MAX)))
 
 
+def _rising(v: Batch) -> np.ndarray:
+    """B.x >= LAST(B.x, 1) OR LAST(B.x, 1) IS NULL, NULL (and NaN) not rising."""
+    return np.array([x is not None and not math.isnan(x) and (p is None or x >= p)
+                     for x, p in zip(v["v0"].to_pylist(), v["v1"].to_pylist())], bool)
+
+
+def match_case() -> Case:
+    """PATTERN (A B* C) WITHIN 30: a DEFINE per batch, one over the match
+    (navigation), measures with FIRST, COUNT(*) and AVG; open attempts,
+    threads and rows in the snapshot."""
+    def make():
+        return MatchRecognize(
+            "t", key_kinds=["O"], arg_kinds=["f", "O"],
+            automaton=MatchAutomaton(start=[0], states=[("A", [1, 2]), ("B", [1, 2]),
+                                                        ("C", [ACCEPT])]),
+            variables=[MatchVariable("A", condition=0), MatchVariable("B", test=_rising, reads=(0, 1)),
+                       MatchVariable("C", condition=1)],
+            values=[MatchValue("last", "B", arg=0, kind="f"),
+                    MatchValue("last", "B", arg=0, offset=1, kind="f"),
+                    MatchValue("first", arg=1, kind="O"), MatchValue("count_star", kind="i"),
+                    MatchValue("avg", "B", arg=0, kind="f"), MatchValue("rowtime", kind="i")],
+            measures=lambda v: v.project({"s": v["v2"], "n": v["v3"], "avg": v["v4"], "mt": v["v5"]}),
+            key_names=["k"], out_names=["s", "n", "avg", "mt"], out_kinds=["O", "i", "f", "i"],
+            after_match="SKIP TO LAST B", within_ms=30)
+
+    def step(op, s):
+        rows, before, current = s
+        batch = Batch({"t": col([r[3] for r in rows], "i")}, len(rows), before)
+        x = col([r[1] for r in rows], "f")
+        ok = x.is_valid()
+        conditions = [ok & (x.values < 20), ok & (x.values > 0)]
+        late = op.process(batch, keys=[col([r[0] for r in rows], "O")],
+                          args=[x, col([r[2] for r in rows], "O")], conditions=conditions)
+        return late.tolist(), rows_of(op.advance(current)), op.open_attempts, op.timed_out
+
+    return Case("match-recognize", make, BATCHES.map(with_watermarks), step,
+                lambda op: rows_of(op.advance(WM_MAX)))
+
+
 def watermarks_case() -> Case:
     partitions = st.sampled_from([0, 1, "p", ("topic", 2)])
     steps = st.lists(st.tuples(partitions, st.lists(st.integers(0, 80), max_size=5)), max_size=8)
@@ -489,13 +535,14 @@ CASES = [
     dedup_case("last"),
     dedup_case("first", ttl=20),
     dedup_case("last", ttl=20),
+    match_case(),
     watermarks_case(),
 ]
 
 # the class whose snapshot() each case exercises
 COVERS = {PaneWindowAggregate, SessionWindowAggregate, GroupAggregate, IntervalJoin, Join, LookupJoin,
           ChangelogTable, CachedTable, TemporalSort, OverAggregate, WindowRank, Rank,
-          Deduplicate, Watermarks}
+          Deduplicate, MatchRecognize, Watermarks}
 
 
 @pytest.mark.parametrize("case", CASES, ids=repr)

@@ -2,9 +2,9 @@
 
 Each family has its module: ``sources`` (sources and Calc), ``aggregates``
 (window and group aggregates), ``joins`` (interval, regular, lookup), ``sort``,
-``over`` (OVER aggregates), ``window_tvf`` (window TVF rows), ``rank``
-(Top-N, with and without windows) and ``sink``. An operator missing from ``EMITTERS``
-compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
+``over`` (OVER aggregates), ``window_tvf`` (window TVF rows), ``rank`` (Top-N,
+with and without windows), ``match_recognize`` (MATCH_RECOGNIZE) and ``sink``.
+An operator missing from ``EMITTERS`` compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from compiler.codegen.emit.aggregates import GROUP_AGGREGATE, WINDOW_AGGREGATE
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN
+from compiler.codegen.emit.match_recognize import MATCH_RECOGNIZE
 from compiler.codegen.emit.over import OVER_AGGREGATE
 from compiler.codegen.emit.rank import DEDUPLICATE, RANK, WINDOW_RANK
 from compiler.codegen.emit.sink import SINK
@@ -49,6 +50,7 @@ EMITTERS: dict[type[Exec], Emitter] = {
     LookupJoinExec: LOOKUP_JOIN,
     TemporalSortExec: TEMPORAL_SORT,
     OverAggregateExec: OVER_AGGREGATE,
+    MatchExec: MATCH_RECOGNIZE,
     SinkExec: SINK,
     WindowTableFunctionExec: WINDOW_TABLE_FUNCTION,
     WindowRankExec: WINDOW_RANK,
@@ -58,7 +60,6 @@ EMITTERS: dict[type[Exec], Emitter] = {
 
 # what users are told an operator without an emitter is
 NOT_YET: dict[type[Exec], str] = {
-    MatchExec: "MATCH_RECOGNIZE",
     UnionExec: "UNION",
     LimitExec: "LIMIT on a stream",
 }

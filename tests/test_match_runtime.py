@@ -1,0 +1,696 @@
+"""Compiled MATCH_RECOGNIZE pipelines against a reference matcher, and Flink's
+documented examples ("Pattern Recognition") with their documented output.
+
+The reference (``reference_matches``) is written apart from the runtime: a
+plain backtracking matcher over the PATTERN's terms and a sorted list of
+rows per partition, trying alternatives in order of preference (greedy: one
+more row first; reluctant: one fewer), each start row in turn, the next start
+chosen by AFTER MATCH SKIP. Its DEFINEs are Python functions written next to
+the SQL they mirror, with SQL's three-valued logic. Lateness is decided here
+independently too, by Flink's rule: a row is late when its time is at or
+below ``max(time of the rows before it) - bound``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from compiler import logical as lg
+from compiler.analyze.match_pattern import parse_pattern
+from compiler.cli import run_module
+from compiler.driver import compile_source
+from compiler.errors import Diagnostics, Source, Span
+
+BOUND_MS = 1_000
+CATALOG = """
+CREATE STREAM ev (
+    i BIGINT NOT NULL,
+    k VARCHAR,
+    v BIGINT,
+    ts BIGINT NOT NULL,
+    rowtime AS TO_TIMESTAMP(ts),
+    WATERMARK FOR rowtime AS rowtime - INTERVAL '1' SECOND
+) WITH ('connector' = 'kafka', 'topic' = 'ev', 'format' = 'json');
+CREATE STREAM Ticker (
+    symbol VARCHAR NOT NULL,
+    price BIGINT NOT NULL,
+    tax BIGINT NOT NULL,
+    ts BIGINT NOT NULL,
+    rowtime AS TO_TIMESTAMP(ts),
+    WATERMARK FOR rowtime AS rowtime - INTERVAL '1' SECOND
+) WITH ('connector' = 'kafka', 'topic' = 'ticker', 'format' = 'json');
+"""
+BATCH_SIZES = (1, 7, 10_000)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("match")
+    (path / "catalog.sql").write_text(CATALOG, encoding="utf-8")
+    return path
+
+
+def compile_to(workspace: Path, sql: str, tag: str) -> Path:
+    compiled = compile_source(Source(f"{tag}.sql", sql), [str(workspace / "catalog.sql")])
+    module = workspace / f"{tag}.py"
+    module.write_text(compiled.module or "", encoding="utf-8")
+    return module
+
+
+def run(module: Path, events: list[dict], workspace: Path, batch: int,
+        source: str = "ev") -> list[dict]:
+    data = workspace / f"{module.stem}.jsonl"
+    data.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    out = workspace / f"{module.stem}.out.jsonl"
+    assert run_module(module, ["--input", f"{source}={data}", "--output", str(out), "--quiet",
+                               "--batch-size", str(batch)]) == 0
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def on_time(events: list[dict]) -> list[dict]:
+    kept, high = [], None
+    for e in events:
+        if high is None or e["ts"] > high - BOUND_MS:
+            kept.append(e)
+        high = e["ts"] if high is None else max(high, e["ts"])
+    return kept
+
+
+# --------------------------------------------------------------- the reference
+
+def _lt(a, b):
+    return None if a is None or b is None else a < b
+
+
+def _gt(a, b):
+    return None if a is None or b is None else a > b
+
+
+def _ge(a, b):
+    return None if a is None or b is None else a >= b
+
+
+def _or(a, b):
+    if a is True or b is True:
+        return True
+    return None if a is None or b is None else False
+
+
+def _values(path: list, var: str | None, column: str) -> list:
+    return [row[column] for row, v in path if var is None or v == var]
+
+
+def _last(path: list, var: str | None, column: str, offset: int = 0):
+    found = _values(path, var, column)
+    return found[-1 - offset] if offset < len(found) else None
+
+
+# A reference DEFINE: (rows matched so far with the candidate as its variable) -> SQL truth
+Define = Callable[[list], object]
+
+# (SQL of the DEFINE of variable {v}, the same in Python)
+DEFINES: list[tuple[str, Callable[[str], Define]]] = [
+    ("{v}.v < 5", lambda v: lambda p: _lt(_last(p, v, "v"), 5)),
+    ("{v}.v > 2", lambda v: lambda p: _gt(_last(p, v, "v"), 2)),
+    ("{v}.v >= LAST({v}.v, 1) OR LAST({v}.v, 1) IS NULL",
+     lambda v: lambda p: _or(_ge(_last(p, v, "v"), _last(p, v, "v", 1)),
+                             _last(p, v, "v", 1) is None)),
+    ("SUM({v}.v) < 12",
+     lambda v: lambda p: _lt(sum(x for x in _values(p, v, "v") if x is not None)
+                             if any(x is not None for x in _values(p, v, "v")) else None, 12)),
+    ("{v}.v > A.v", lambda v: lambda p: _gt(_last(p, v, "v"), _last(p, "A", "v"))),
+    ("COUNT({v}.*) <= 2", lambda v: lambda p: len(_values(p, v, "i")) <= 2),
+    ("LAST(v, 1) IS NULL OR {v}.v <> LAST(v, 1)",
+     lambda v: lambda p: _or(_last(p, None, "v", 1) is None,
+                             None if _last(p, v, "v") is None else _last(p, v, "v") != _last(p, None, "v", 1))),
+]
+
+MEASURES = ("FIRST(i) AS first_i, LAST(i) AS last_i, COUNT(*) AS n, COUNT(B.*) AS nb, "
+            "LAST(A.i) AS la, SUM(B.v) AS sb, FIRST(C.i, 1) AS c1, AVG(v) AS av")
+
+
+def measures_of(path: list) -> dict:
+    vs = [x for x in _values(path, None, "v") if x is not None]
+    bs = [x for x in _values(path, "B", "v") if x is not None]
+    cs = _values(path, "C", "i")
+    return {"first_i": path[0][0]["i"], "last_i": path[-1][0]["i"], "n": len(path),
+            "nb": len(_values(path, "B", "i")), "la": _last(path, "A", "i"),
+            "sb": sum(bs) if bs else None, "c1": cs[1] if len(cs) > 1 else None,
+            "av": sum(vs) / len(vs) if vs else None}
+
+
+def _term(text: str) -> lg.PatternTerm:
+    return parse_pattern(Diagnostics(Source("p.sql", text)), text, Span(0, len(text)))
+
+
+def _match(term, rows, pos, path, defines, k):
+    """Continuation-passing backtracking: the first way (in order of
+    preference) to match ``term`` from ``pos`` for which ``k`` succeeds."""
+    if isinstance(term, lg.PatternVariable):
+        if pos >= len(rows):
+            return None
+        candidate = path + [(rows[pos], term.name)]
+        cond = defines.get(term.name)
+        if cond is not None and cond(candidate) is not True:
+            return None
+        return k(pos + 1, candidate)
+    if isinstance(term, lg.PatternConcat):
+        def chain(i, p, pa):
+            if i == len(term.terms):
+                return k(p, pa)
+            return _match(term.terms[i], rows, p, pa, defines, lambda p2, pa2: chain(i + 1, p2, pa2))
+        return chain(0, pos, path)
+    if isinstance(term, lg.PatternAlternation):
+        for option in term.options:
+            found = _match(option, rows, pos, path, defines, k)
+            if found is not None:
+                return found
+        return None
+
+    def repeat(count, p, pa):
+        if count < term.min:
+            return _match(term.term, rows, p, pa, defines, lambda p2, pa2: repeat(count + 1, p2, pa2))
+        def more():
+            if term.max is not None and count >= term.max:
+                return None
+            # a repetition must consume a row (no empty loops)
+            return _match(term.term, rows, p, pa, defines,
+                          lambda p2, pa2: repeat(count + 1, p2, pa2) if p2 > p else None)
+
+        def stop():
+            return k(p, pa)
+
+        for attempt in ((more, stop) if term.greedy else (stop, more)):
+            found = attempt()
+            if found is not None:
+                return found
+        return None
+    return repeat(0, pos, path)
+
+
+def reference_matches(rows: list[dict], pattern: str, defines: dict[str, Define], after: str,
+                      within: int | None) -> list[list]:
+    """The matches of one partition's rows (sorted), each as [(row, variable)]."""
+    term = _term(pattern)
+    matches, start = [], 0
+
+    def complete(pos, path):
+        if not path or (within is not None and path[-1][0]["ts"] - path[0][0]["ts"] > within):
+            return None
+        return path
+
+    while start < len(rows):
+        found = _match(term, rows, start, [], defines, complete)
+        if found is None:
+            start += 1
+            continue
+        matches.append(found)
+        index = {id(row): n for n, row in enumerate(rows)}
+        positions = [(index[id(row)], v) for row, v in found]
+        if after == "SKIP PAST LAST ROW":
+            start = positions[-1][0] + 1
+        elif after.startswith(("SKIP TO FIRST", "SKIP TO LAST")):
+            var = after.split()[3]
+            mine = [p for p, v in positions if v == var]
+            target = (mine[0] if "FIRST" in after else mine[-1]) if mine else start
+            start = target if target > start else start + 1
+        else:
+            start += 1
+    return matches
+
+
+def expected_rows(events, pattern, defines, after, within) -> list[dict]:
+    by_key: dict = {}
+    for e in on_time(events):
+        by_key.setdefault(e["k"], []).append(e)
+    out = []
+    for key, rows in by_key.items():
+        rows.sort(key=lambda e: (e["ts"], e["i"]))  # ties by arrival
+        for path in reference_matches(rows, pattern, defines, after, within):
+            out.append({"k": key, **measures_of(path)})
+    return out
+
+
+def canonical(rows: list[dict]) -> list:
+    def norm(v):
+        return round(v, 9) if isinstance(v, float) else v
+    return sorted((tuple((k, norm(v)) for k, v in sorted(r.items())) for r in rows), key=repr)
+
+
+# ------------------------------------------------------------- query and streams
+
+def query(pattern: str, defines: dict[str, str], after: str, within: int | None) -> str:
+    define_sql = ",\n        ".join(f"{v} AS {sql}" for v, sql in defines.items())
+    within_sql = f" WITHIN INTERVAL '{within}' MILLISECOND" if within is not None else ""
+    return f"""SELECT * FROM ev MATCH_RECOGNIZE (
+    PARTITION BY k
+    ORDER BY rowtime
+    MEASURES {MEASURES}
+    AFTER MATCH {after}
+    PATTERN ({pattern}){within_sql}
+    {"DEFINE " + define_sql if defines else ""}
+);
+"""
+
+
+QUANTIFIERS = ["", "*", "+", "?", "{2}", "{1,2}", "{2,}", "*?", "+?", "{1,3}?", "{2,}?"]
+# the last element: Flink refuses a greedy quantifier there
+LAST_QUANTIFIERS = ["", "{2}", "*?", "+?", "{1,3}?"]
+SKIPS = ["SKIP PAST LAST ROW", "SKIP TO NEXT ROW", "SKIP TO FIRST B", "SKIP TO LAST B",
+         "SKIP TO LAST A"]
+
+
+@st.composite
+def patterns(draw):
+    """A PATTERN over A, B, C (each once, in that order), some DEFINEs."""
+    names = ["A", "B", "C"]  # the MEASURES read all three
+    quants = [draw(st.sampled_from(QUANTIFIERS)) for _ in names[:-1]]
+    quants.append(draw(st.sampled_from(LAST_QUANTIFIERS)))
+    if all(q in ("*", "?", "*?") for q in quants):  # it must not match nothing
+        quants[0] = "+"
+    pattern = " ".join(f"{v}{q}" for v, q in zip(names, quants))
+    defines = {}
+    for v in names:
+        choice = draw(st.integers(-1, len(DEFINES) - 1))
+        if choice >= 0 and not (DEFINES[choice][0].startswith("{v}.v > A.v") and v == "A"):
+            defines[v] = choice
+    skip = draw(st.sampled_from([s for s in SKIPS if s.split()[-1] in names + ["ROW"]]))
+    if skip == "SKIP TO FIRST A":
+        skip = "SKIP TO NEXT ROW"
+    within = draw(st.one_of(st.none(), st.sampled_from([1, 1_500, 4_000])))
+    return pattern, defines, skip, within
+
+
+@st.composite
+def streams(draw):
+    """Out of order within the bound, some far-late rows, equal times, NULL
+    values, several keys (NULL one too)."""
+    n = draw(st.integers(0, 40))
+    clock, events = 1_700_000_000_000, []
+    for _ in range(n):
+        clock += draw(st.sampled_from([0, 300, 700, 1_000, 2_500]))
+        ts = clock + draw(st.sampled_from([0, 0, -400, -999, -5_000]))
+        events.append({"k": draw(st.sampled_from(["a", "b", None])),
+                       "v": draw(st.one_of(st.none(), st.integers(0, 9))), "ts": ts})
+    return [dict(e, i=i) for i, e in enumerate(events)]
+
+
+def check(workspace: Path, tag: str, case, events, batches=BATCH_SIZES) -> None:
+    pattern, chosen, skip, within = case
+    sql = {v: DEFINES[c][0].format(v=v) for v, c in chosen.items()}
+    python = {v: DEFINES[c][1](v) for v, c in chosen.items()}
+    module = compile_to(workspace, query(pattern, sql, skip, within), tag)
+    expected = canonical(expected_rows(events, pattern, python, skip, within))
+    for batch in batches:
+        got = canonical(run(module, events, workspace, batch))
+        assert got == expected, (pattern, sql, skip, within, batch)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(case=patterns(), events=streams())
+def test_matches_equal_the_reference(workspace: Path, case, events) -> None:
+    check(workspace, "hyp", case, events, batches=(1, 7, 10_000))
+
+
+FIXED = 1_700_000_000_000
+
+
+def _stream(values: list, keys: str = "ab", step: int = 500) -> list[dict]:
+    return [{"i": i, "k": keys[i % len(keys)], "v": v, "ts": FIXED + i * step - (i % 3) * 300}
+            for i, v in enumerate(values)]
+
+
+VALUES = [1, 7, 3, None, 9, 9, 2, 4, 8, 0, 3, 3, 6, None, 1, 5, 7, 2, 2, 9] * 3
+
+
+@pytest.mark.parametrize("quantifier", QUANTIFIERS)
+def test_every_quantifier(workspace: Path, quantifier: str) -> None:
+    case = (f"A B{quantifier} C", {"A": 0, "B": 1, "C": 0}, "SKIP PAST LAST ROW", None)
+    check(workspace, "quant", case, _stream(VALUES))
+
+
+@pytest.mark.parametrize("skip", SKIPS)
+def test_every_skip(workspace: Path, skip: str) -> None:
+    case = ("A+ B* C", {"A": 1, "B": 2, "C": 0}, skip, None)
+    check(workspace, "skip", case, _stream(VALUES, keys="a"))
+
+
+@pytest.mark.parametrize("within", [1, 500, 1_000, 3_000])
+def test_within(workspace: Path, within: int) -> None:
+    case = ("A B+? C", {"A": 0, "B": 1, "C": 0}, "SKIP TO NEXT ROW", within)
+    check(workspace, "within", case, _stream(VALUES, keys="a", step=400))
+
+
+def test_alternation_and_groups_in_the_automaton(workspace: Path) -> None:
+    """Flink refuses alternation and quantified groups; the automaton (and the
+    reference) handle them, checked below the analyzer."""
+    from compiler.analyze.match_automaton import build_automaton
+
+    auto = build_automaton(_term("(A | B C) D+?"))
+    assert auto.start == (0, 1)
+    assert [v for v, _ in auto.states] == ["A", "B", "D", "C"]
+
+
+# ------------------------------------------------- Flink's documented examples
+
+def ticker(symbol: str, start: str, step_s: int, prices: list[int], taxes: list[int]) -> list[dict]:
+    from datetime import UTC, datetime
+
+    t0 = int(datetime.fromisoformat(start).replace(tzinfo=UTC).timestamp() * 1000)
+    return [{"symbol": symbol, "price": p, "tax": t, "ts": t0 + i * step_s * 1000}
+            for i, (p, t) in enumerate(zip(prices, taxes))]
+
+
+def flink_example(workspace: Path, tag: str, sql: str, rows: list[dict]) -> list[list]:
+    """The example's output at every batch size (they must agree), as value lists."""
+    module = compile_to(workspace, sql, tag)
+    outputs = [[list(r.values()) for r in run(module, rows, workspace, b, "ticker")]
+               for b in BATCH_SIZES]
+    assert outputs[1:] == outputs[:1] * (len(outputs) - 1)
+    return outputs[0]
+
+
+PRICE_DOWN = """SELECT * FROM Ticker MATCH_RECOGNIZE (
+    PARTITION BY symbol
+    ORDER BY rowtime
+    MEASURES
+        START_ROW.rowtime AS start_tstamp,
+        LAST(PRICE_DOWN.rowtime) AS bottom_tstamp,
+        LAST(PRICE_UP.rowtime) AS end_tstamp
+    ONE ROW PER MATCH
+    AFTER MATCH SKIP TO LAST PRICE_UP
+    PATTERN (START_ROW PRICE_DOWN+ PRICE_UP)
+    DEFINE
+        PRICE_DOWN AS
+            (LAST(PRICE_DOWN.price, 1) IS NULL AND PRICE_DOWN.price < START_ROW.price) OR
+                PRICE_DOWN.price < LAST(PRICE_DOWN.price, 1),
+        PRICE_UP AS
+            PRICE_UP.price > LAST(PRICE_DOWN.price, 1)
+) MR;
+"""
+
+
+def test_flink_price_down_example(workspace: Path) -> None:
+    rows = ticker("ACME", "2011-04-01 10:00:00", 1, [12, 17, 19, 21, 25, 18, 15, 14, 24, 25, 19],
+                  [1, 2, 1, 3, 2, 1, 1, 2, 2, 2, 1])
+    assert flink_example(workspace, "price_down", PRICE_DOWN, rows) == [
+        ["ACME", "2011-04-01 10:00:04.000", "2011-04-01 10:00:07.000", "2011-04-01 10:00:08.000"]]
+
+
+AVG_BELOW_15 = """SELECT * FROM Ticker MATCH_RECOGNIZE (
+    PARTITION BY symbol
+    ORDER BY rowtime
+    MEASURES
+        FIRST(A.rowtime) AS start_tstamp,
+        LAST(A.rowtime) AS end_tstamp,
+        AVG(A.price) AS avgPrice
+    ONE ROW PER MATCH
+    AFTER MATCH SKIP PAST LAST ROW
+    PATTERN (A+ B)
+    DEFINE
+        A AS AVG(A.price) < 15
+) MR;
+"""
+
+
+def test_flink_aggregation_example(workspace: Path) -> None:
+    rows = ticker("ACME", "2011-04-01 10:00:00", 1, [12, 17, 13, 16, 25, 2, 4, 10, 15, 25, 25, 30],
+                  [1, 2, 1, 3, 2, 1, 1, 2, 2, 2, 1, 1])
+    assert flink_example(workspace, "avg_below", AVG_BELOW_15, rows) == [
+        ["ACME", "2011-04-01 10:00:00.000", "2011-04-01 10:00:03.000", 14.5],
+        ["ACME", "2011-04-01 10:00:05.000", "2011-04-01 10:00:10.000", 13.5]]
+
+
+GREEDY = """SELECT * FROM Ticker MATCH_RECOGNIZE (
+    PARTITION BY symbol
+    ORDER BY rowtime
+    MEASURES
+        C.price AS lastPrice
+    ONE ROW PER MATCH
+    AFTER MATCH SKIP PAST LAST ROW
+    PATTERN (A B{quantifier} C)
+    DEFINE
+        A AS A.price > 10,
+        B AS B.price < 15,
+        C AS C.price > 12
+);
+"""
+
+
+@pytest.mark.parametrize(("quantifier", "expected"), [("*", [16]), ("*?", [13, 16])])
+def test_flink_greedy_and_reluctant_example(workspace: Path, quantifier: str,
+                                            expected: list[int]) -> None:
+    rows = ticker("XYZ", "2018-09-17 10:00:02", 1, [10, 11, 12, 13, 14, 16], [1, 2, 1, 2, 1, 2])
+    got = flink_example(workspace, f"greedy{len(quantifier)}",
+                        GREEDY.replace("{quantifier}", quantifier), rows)
+    assert got == [["XYZ", price] for price in expected]
+
+
+WITHIN = """SELECT * FROM Ticker MATCH_RECOGNIZE (
+    PARTITION BY symbol
+    ORDER BY rowtime
+    MEASURES
+        C.rowtime AS dropTime,
+        A.price - C.price AS dropDiff
+    ONE ROW PER MATCH
+    AFTER MATCH SKIP PAST LAST ROW
+    PATTERN (A B* C) WITHIN INTERVAL '1' HOUR
+    DEFINE
+        B AS B.price > A.price - 10,
+        C AS C.price < A.price - 10
+);
+"""
+
+
+def test_flink_within_example(workspace: Path) -> None:
+    rows = ticker("ACME", "2011-04-01 10:00:00", 20 * 60,
+                  [20, 17, 18, 11, 14, 9, 15, 14, 24, 1, 19], [1, 2, 1, 3, 2, 1, 1, 2, 2, 2, 1])
+    assert flink_example(workspace, "within_doc", WITHIN, rows) == [
+        ["ACME", "2011-04-01 13:00:00.000", 14]]
+
+
+OUTPUT_MODE = """SELECT * FROM Ticker MATCH_RECOGNIZE (
+    PARTITION BY symbol
+    ORDER BY rowtime
+    MEASURES
+        FIRST(A.price) AS startPrice,
+        LAST(A.price) AS topPrice,
+        B.price AS lastPrice
+    ONE ROW PER MATCH
+    PATTERN (A+ B)
+    DEFINE
+        A AS LAST(A.price, 1) IS NULL OR A.price > LAST(A.price, 1),
+        B AS B.price < LAST(A.price)
+);
+"""
+
+
+def test_flink_output_mode_example(workspace: Path) -> None:
+    """The page shows one row; it leaves out AFTER MATCH, whose default Flink 2.3
+    was observed to be SKIP TO NEXT ROW (FLINK_SEMANTICS.md), which also
+    matches from 12 and from 13. With SKIP PAST LAST ROW the page's row alone."""
+    rows = ticker("XYZ", "2018-09-17 10:00:02", 1, [10, 12, 13, 11], [1, 2, 1, 2])
+    assert flink_example(workspace, "output_mode", OUTPUT_MODE, rows) == [
+        ["XYZ", 10, 13, 11], ["XYZ", 12, 13, 11], ["XYZ", 13, 13, 11]]
+    past = OUTPUT_MODE.replace("ONE ROW PER MATCH", "ONE ROW PER MATCH AFTER MATCH SKIP PAST LAST ROW")
+    assert flink_example(workspace, "output_mode_past", past, rows) == [["XYZ", 10, 13, 11]]
+
+
+# ------------------------------------------- the FR-ADV-001 golden, by the reference
+
+def test_fr_adv_001_golden_is_the_reference_on_the_sample() -> None:
+    """The checked-in golden of FR-ADV-001 (A B+ C on latency, per model, SKIP TO
+    NEXT ROW) equals the reference matcher's matches of the sample's on-time rows
+    (watermark delay 30 s)."""
+    root = Path(__file__).resolve().parent.parent
+    lines = (root / "examples" / "data" / "llm_requests.jsonl").read_text().splitlines()
+    events = [dict(json.loads(line), ts=json.loads(line)["timestamp_ms"], i=n)
+              for n, line in enumerate(lines)]
+    kept, high = [], None
+    for e in events:
+        if high is None or e["ts"] > high - 30_000:
+            kept.append(e)
+        high = e["ts"] if high is None else max(high, e["ts"])
+    lat = "latency_ms"
+    defines = {"A": lambda p: _lt(_last(p, "A", lat), 100), "B": lambda p: _gt(_last(p, "B", lat), 1000),
+               "C": lambda p: _lt(_last(p, "C", lat), 100)}
+    expected = []
+    by_model: dict = {}
+    for e in kept:
+        by_model.setdefault(e["model_id"], []).append(e)
+    for model, rows in by_model.items():
+        rows.sort(key=lambda e: (e["ts"], e["i"]))
+        for path in reference_matches(rows, "A B+ C", defines, "SKIP TO NEXT ROW", None):
+            expected.append({"model_id": model, "first_request": _last(path, "A", "request_id"),
+                             "last_request": _last(path, "B", "request_id"),
+                             "pattern_count": len(path)})
+    golden = root / "tests" / "golden" / "output" / "fr_adv_001_match_recognize.jsonl"
+    got = [json.loads(line) for line in golden.read_text().splitlines()]
+    assert len(expected) == 18
+    assert canonical(got) == canonical(expected)
+
+
+# -------------------------------------- order ties, late rows, bounded state
+
+SECONDARY = """SELECT * FROM ev MATCH_RECOGNIZE (
+    PARTITION BY k
+    ORDER BY rowtime, v DESC
+    MEASURES FIRST(i) AS first_i, LAST(i) AS last_i, COUNT(*) AS n
+    AFTER MATCH SKIP PAST LAST ROW
+    PATTERN (A B+? C)
+    DEFINE A AS A.v > 2, B AS B.v < 5, C AS C.v > 2
+);
+"""
+
+
+def test_secondary_order_by_breaks_ties(workspace: Path) -> None:
+    """ORDER BY rowtime, v DESC: rows of one time by v descending (NULLs last),
+    then arrival; the reference sorts the same way."""
+    events = [{"i": i, "k": "ab"[i % 2], "v": [3, None, 1, 7, 4, 0, 8, 2, None, 6][i % 10],
+               "ts": FIXED + (i // 4) * 100} for i in range(80)]
+    defines = {"A": DEFINES[1][1]("A"), "B": DEFINES[0][1]("B"), "C": DEFINES[1][1]("C")}
+    expected = []
+    by_key: dict = {}
+    for e in on_time(events):
+        by_key.setdefault(e["k"], []).append(e)
+    for key, rows in by_key.items():
+        rows.sort(key=lambda e: (e["ts"], e["v"] is None, -(e["v"] or 0), e["i"]))
+        for path in reference_matches(rows, "A B+? C", defines, "SKIP PAST LAST ROW", None):
+            expected.append({"k": key, "first_i": path[0][0]["i"], "last_i": path[-1][0]["i"],
+                             "n": len(path)})
+    assert expected
+    module = compile_to(workspace, SECONDARY, "secondary")
+    for batch in BATCH_SIZES:
+        assert canonical(run(module, events, workspace, batch)) == canonical(expected)
+
+
+def test_late_rows_are_dropped_counted_and_written(workspace: Path) -> None:
+    module = compile_to(workspace, SECONDARY, "late")
+    events = _stream(VALUES[:30], keys="a")
+    events.append({"i": 99, "k": "a", "v": 9, "ts": FIXED})  # far behind the watermark
+    data, late = workspace / "late_in.jsonl", workspace / "late_rows.jsonl"
+    data.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    assert run_module(module, ["--input", f"ev={data}", "--output", str(workspace / "late.out"),
+                               "--quiet", "--late-events", str(late)]) == 0
+    (record,) = [json.loads(line) for line in late.read_text().splitlines()]
+    assert record["operator"] == "match" and record["row"]["i"] == 99
+
+
+def _query_of(module: Path):
+    import importlib.util
+
+    from runtime_lib.pipeline import Context
+
+    class Out:
+        def __init__(self) -> None:
+            self.rows: list = []
+
+        def write(self, batch, ops=None):
+            self.rows.extend(batch.to_rows())
+
+    class Counters:
+        rows_out = 0
+
+    spec = importlib.util.spec_from_file_location(module.stem, module)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    out = Out()
+    return loaded.Query(Context([out], None, None, Counters())), out
+
+
+def test_within_bounds_the_state_and_counts_what_it_discards(workspace: Path) -> None:
+    """A partial match that never completes (A, then B for ever) is discarded
+    once WITHIN has passed, counted, and its rows freed: the rows held stay
+    about WITHIN's worth however long the stream."""
+    import numpy as np
+
+    from runtime_lib.columns import Batch, column_from_pylist
+    from runtime_lib.watermarks import Watermarks
+
+    sql = query("A B+ C", {"A": "A.v < 5", "B": "B.v > 5", "C": "C.v < 5"},
+                "SKIP PAST LAST ROW", 2_000)
+    query_, out = _query_of(compile_to(workspace, sql, "bounded"))
+    wm = Watermarks(BOUND_MS)
+    held = []
+    for b in range(40):
+        ts = [FIXED + (b * 50 + j) * 100 for j in range(50)]
+        v = [1 if (b * 50 + j) % 500 == 0 else 9 for j in range(50)]  # an A every 50 s
+        before, current = wm.observe(0, np.array(ts, np.int64), now_ms=0)
+        cols = {"i": column_from_pylist(list(range(b * 50, b * 50 + 50)), "i"),
+                "k": column_from_pylist(["a"] * 50, "O"), "v": column_from_pylist(v, "i"),
+                "ts": column_from_pylist(ts, "i"), "rowtime": column_from_pylist(ts, "i")}
+        query_.on_ev(Batch(cols, 50, before))
+        query_.advance({"ev": current})
+        held.append(query_.match.held_rows)
+    assert query_.match.timed_out == 4 and not out.rows
+    assert max(held) <= 2 * (2_000 + BOUND_MS) // 100 + 50  # rows of WITHIN + bound + a batch
+
+
+@pytest.mark.parametrize("batch", [1, 7, 10_000])
+def test_fr_adv_001_output_is_the_same_bytes_at_any_batch_size(tmp_path: Path, batch: int) -> None:
+    """Matches leave by the time of their last row (then key, then first row),
+    so not only the set but the order of the output is independent of the cuts."""
+    root = Path(__file__).resolve().parent.parent
+    out = tmp_path / "out.jsonl"
+    data = root / "examples" / "data" / "llm_requests.jsonl"
+    assert run_module(root / "generated" / "fr_adv_001_match_recognize.py",
+                      ["--input", f"llm_requests={data}", "--output", str(out), "--quiet",
+                       "--batch-size", str(batch)]) == 0
+    golden = root / "tests" / "golden" / "output" / "fr_adv_001_match_recognize.jsonl"
+    assert out.read_bytes() == golden.read_bytes()
+
+
+def test_fr_adv_001_stopped_and_resumed_from_a_checkpoint_equals_one_run(tmp_path: Path) -> None:
+    """SIGTERM mid-run, then the same command again: it resumes from the last
+    checkpoint (the matcher's held rows, partitions and open attempts restored)
+    and the output equals an uninterrupted run's, nothing read twice."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parent.parent
+    module = str(root / "generated" / "fr_adv_001_match_recognize.py")
+    events = root / "examples" / "data" / "llm_requests.jsonl"
+    out = tmp_path / "out.jsonl"
+    args = [sys.executable, module, "--input", f"llm_requests={events}", "--output", str(out),
+            "--checkpoint-dir", str(tmp_path / "checkpoints"), "--batch-size", "5",
+            "--checkpoint-interval", "20"]
+    first = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not out.exists() or out.stat().st_size == 0:  # a checkpoint committed a match
+        assert first.poll() is None, first.stderr.read() if first.stderr else ""
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    first.send_signal(signal.SIGTERM)
+    _, err1 = first.communicate(timeout=60)
+    assert first.returncode == 0 and "stopped by a signal" in err1, err1
+    second = subprocess.run(args, check=False, capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0 and "resumed from checkpoint" in second.stderr, second.stderr
+
+    def read(stderr: str) -> int:
+        line = [x for x in stderr.splitlines() if "records read" in x][-1]
+        return int(line.split("sqlc: ")[1].split(" records read")[0])
+
+    assert 0 < read(err1) < 4998 and read(err1) + read(second.stderr) == 4998
+    golden = root / "tests" / "golden" / "output" / "fr_adv_001_match_recognize.jsonl"
+    assert out.read_bytes() == golden.read_bytes()
+
+
+def test_the_benchmark_runs() -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "match" / "bench_match.py"),
+                           "--events", "3000", "--repeat", "1"], check=False, capture_output=True,
+                          text=True, timeout=300, cwd=root, env={"PYTHONPATH": str(root)})
+    assert done.returncode == 0, done.stderr
+    assert "| open=1000 | " in done.stdout
