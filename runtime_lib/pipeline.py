@@ -45,7 +45,7 @@ from typing import ClassVar
 import numpy as np
 
 from runtime_lib import functions as scalar
-from runtime_lib import stopping
+from runtime_lib import monitor, stopping
 from runtime_lib.columns import Batch, Column
 from runtime_lib.schema import Field
 
@@ -88,6 +88,7 @@ class Output:
 class Counters:
     records_in: dict[str, int] = field(default_factory=dict)
     dead_letters: int = 0
+    dead_by_source: dict[str, int] = field(default_factory=dict)
     late_rows: dict[str, int] = field(default_factory=dict)
     late_joined: dict[str, int] = field(default_factory=dict)  # behind a join's watermark, kept
     rows_out: int = 0
@@ -215,6 +216,7 @@ def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
                              f"${NOW_VARIABLE}). Only SQL-visible time is pinned: lookup-cache "
                              "TTLs, idle-source timeouts and state TTL keep the real clock")
     parser.add_argument("--quiet", action="store_true", help="no summary on stderr")
+    monitor.add_arguments(parser)  # --metrics-port, --log-format, --no-progress
     return parser.parse_args(argv)
 
 
@@ -474,6 +476,11 @@ class DeadLetterRouter:
 def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     """Run a generated pipeline to the end of its inputs (or, for unbounded
     Kafka sources, until SIGINT/SIGTERM); returns the exit code."""
+    with monitor.Session() as session:  # metrics port, JSON logs, progress bar
+        return _run(query, argv, session)
+
+
+def _run(query: type[Pipeline], argv: list[str] | None, session: monitor.Session) -> int:
     from runtime_lib.io import sinks
     from runtime_lib.io.kafka import (
         KafkaDeadLetterSink,
@@ -496,6 +503,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
         if stopping.EARLY.take():  # a signal came while Python imported the pipeline
             raise stopping.StopRequested
         args = _parse_args(sys.argv[1:] if argv is None else argv, query)
+        session.open(args, query)  # the metrics port answers probes while starting
         now_ms = _pinned_now(args)
         if args.delivery_timeout is not None and not args.delivery_timeout > 0:
             raise PipelineError("--delivery-timeout takes a positive number of seconds, got "
@@ -579,7 +587,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
 
         drive(pipeline, query.sources, readers, counters, delivery=delivery,
                commit_interval=args.commit_interval, stop=stop, recovery=recovery,
-               restored=restored)
+               restored=restored, monitor=session.watch(args, query, readers))
         # (a record that waits longer fails by the delivery timeout anyway)
         delivery.finish(timeout=10.0 if stop.requested or pool is None
                         else pool.longest_timeout + 5.0)
@@ -778,6 +786,11 @@ def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = F
 
         pinned = format_timestamps(np.array([now_ms]))[0]
         parts.append(f"CURRENT_TIMESTAMP pinned to {pinned} UTC")
+    if isinstance(sys.stderr, monitor.JsonLogStream):  # --log-format json: the numbers too
+        sys.stderr.record("summary", ", ".join(parts), records_in=read,
+                          rows_out=counters.rows_out, dead_letters=counters.dead_letters,
+                          late_rows=late, seconds=round(elapsed, 3), stopped=stopped)
+        return
     print("sqlc: " + ", ".join(parts), file=sys.stderr)
 
 
