@@ -2,6 +2,7 @@
 
     sqlc compile [FILE.sql] [--catalog FILE.sql ...] [-o OUT.py] [--check] [--json]
     sqlc explain FILE.sql [--catalog ...] [--verbose]
+    sqlc dashboard FILE.sql [--catalog ...] [-o OUT.json]  # Grafana, for --metrics-port
     sqlc run FILE.sql [--catalog ...] --input NAME=PATH ... [--output PATH] [--pretty]
     sqlc exec FILE.sql [--catalog ...]      # DDL, SHOW, DESCRIBE, EXPLAIN from a file
     sqlc shell [--catalog ...]              # the same, interactively
@@ -79,7 +80,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
             return EXIT_OK
         out.write_text(compiled.module, encoding="utf-8")
         print(f"wrote {out}", file=sys.stderr)
+        if args.dashboard:
+            _write_dashboard(compiled, Path(args.file), Path(args.dashboard))
         return EXIT_OK
+    if args.dashboard:
+        raise UsageError("--dashboard needs a FILE.sql (one dashboard per query file)")
     if root is None:
         raise UsageError("no FILE.sql given and no pyproject.toml with [tool.sqlc] found")
     config = project_config(root)
@@ -113,6 +118,33 @@ def cmd_compile(args: argparse.Namespace) -> int:
             return EXIT_FAILED
         print(f"{len(expected)} generated modules are up to date", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _write_dashboard(compiled, sql_path: Path, out: Path) -> None:
+    from compiler.dashboard import render
+
+    try:
+        out.write_text(render(compiled, f"sqlc {sql_path.stem}"), encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write the dashboard {out}: {error.strerror}") from None
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from compiler.driver import compile_source
+
+    root = find_project()
+    source = _read(args.file)
+    compiled = compile_source(source, default_catalogs(args.catalog),
+                              _relative(Path(args.file), root))
+    _print_warnings(compiled)
+    if args.output is None:
+        from compiler.dashboard import render
+
+        sys.stdout.write(render(compiled, f"sqlc {Path(args.file).stem}"))
+        return EXIT_OK
+    _write_dashboard(compiled, Path(args.file), Path(args.output))
+    return EXIT_OK
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -198,7 +230,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="where to write the module")
     p.add_argument("--check", action="store_true",
                    help="exit 1 if a checked-in module differs from a fresh compile")
+    p.add_argument("--dashboard", metavar="PATH",
+                   help="also write a Grafana dashboard JSON for the pipeline's operators")
     p.set_defaults(handler=cmd_compile)
+
+    p = sub.add_parser("dashboard", help="write a Grafana dashboard JSON for a query's metrics")
+    p.add_argument("file")
+    catalog(p)
+    p.add_argument("-o", "--output", metavar="PATH", help="where to write it (default stdout)")
+    p.set_defaults(handler=cmd_dashboard)
 
     p = sub.add_parser("explain", help="print the logical and physical plans")
     p.add_argument("file")

@@ -197,6 +197,8 @@ class Metrics:
         self._marks = marks
         self.sources = tuple(readers)
         self._readers = readers
+        for source in self.sources:  # every source's series, from the first scrape on
+            self.batch_seconds.labels(source)
         for name, operator in operators_of(pipeline).items():
             self.operators[name] = counts = _OperatorCounts()
             _count_rows(operator, counts)
