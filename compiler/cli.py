@@ -7,6 +7,8 @@
     sqlc exec FILE.sql [--catalog ...]      # DDL, SHOW, DESCRIBE, EXPLAIN from a file
     sqlc shell [--catalog ...]              # the same, interactively
     sqlc demo                               # compile the examples, run them on sample data
+    sqlc serve | submit NAME FILE.sql | list | describe | pause | resume | stop NAME
+                                            # the query manager (compiler/manager)
 
 Exit codes: 0 success, 1 check failed or pipeline failed, 2 user error. A user
 error never shows a Python traceback (set SQLC_DEBUG=1 to see one for a bug).
@@ -21,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from compiler.errors import SqlcError, SqlFileError
+from compiler.manager.core import ManagerError
 from compiler.project import (
     configured_entries,
     default_catalogs,
@@ -267,6 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="compile the examples and run them on the sample events")
     p.add_argument("--limit", type=int, default=8, help="rows to print per query")
     p.set_defaults(handler=cmd_demo)
+    from compiler.manager.commands import add_commands
+
+    add_commands(sub, catalog)
     for p in sub.choices.values():
         # `sqlc compile FILE --json` as well as `sqlc --json compile FILE`; SUPPRESS
         # keeps a flag given before the subcommand from being reset to False
@@ -283,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         # `sqlc run` passes the flags it does not know (--input, --output, ...) to
         # the pipeline, wherever they stand; every other command refuses them
         args, extra = parser.parse_known_args(argv)
-        if args.command == "run":
+        if args.command in ("run", "submit"):
             args.run_args = extra
         elif extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -296,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             count = len(error.diagnostics)
             print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, SqlFileError) as error:
+    except (UsageError, SqlFileError, ManagerError) as error:
         print(f"sqlc: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
