@@ -191,3 +191,30 @@ def test_off_loopback_needs_a_token(tmp_path: Path):
 def test_unreachable_manager_is_exit_1():
     found = sqlc("list", "--manager", f"http://127.0.0.1:{free_port()}")
     assert found.returncode == 1 and "is `sqlc serve` running?" in found.stderr
+
+
+def test_project_queries_run_with_their_flags(tmp_path: Path):
+    """``sqlc serve --project``: each [tool.sqlc] query under its file's name,
+    with its flags from [tool.sqlc.serve.args]."""
+    (tmp_path / "catalog.sql").write_text((ROOT / "examples" / "catalog.sql").read_text())
+    (tmp_path / "ids.sql").write_text(SQL)
+    out = tmp_path / "out.jsonl"
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.sqlc]\ncatalog = ["catalog.sql"]\nsources = ["ids.sql"]\n\n'
+        "[tool.sqlc.serve.args]\n"
+        f'ids = ["--input", "llm_requests={EVENTS}", "--output", "{out}"]\n')
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compiler.cli", "serve", "--project", "--state-dir", "state",
+         "--port", str(port)], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _up(url), what="the manager")
+        done = state_of(url, "ids", "COMPLETED")
+        assert done["origin"] == "ids.sql"
+        assert len(ids(out)) == sum(1 for line in EVENTS.read_text().splitlines() if line)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err

@@ -88,7 +88,7 @@ class _Live:
 class Manager:
     def __init__(self, state_dir: str | Path, catalogs: list[str] | None = None,
                  max_restarts: int = MAX_RESTARTS, backoff_s: float = BACKOFF_S) -> None:
-        self.dir = Path(state_dir)
+        self.dir = Path(state_dir).resolve()  # pipelines run in their own directory
         self.max_restarts, self.backoff_s = max_restarts, backoff_s
         (self.dir / "queries").mkdir(parents=True, exist_ok=True)
         self.catalogs = list(catalogs or [])
