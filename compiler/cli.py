@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         # `sqlc run` passes the flags it does not know (--input, --output, ...) to
         # the pipeline, wherever they stand; every other command refuses them
         args, extra = parser.parse_known_args(argv)
-        if args.command in ("run", "submit"):
+        if args.command in ("run", "submit", "upgrade"):
             args.run_args = extra
         elif extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")

@@ -129,12 +129,29 @@ def test_lifecycle_with_a_kafka_pipeline(kafka_broker, tmp_path: Path):
         wait_for(lambda: len(ids(out)) >= 20, what="20 rows")
         described = sqlc("describe", "feed", "--manager", url)
         assert described.returncode == 0 and "SELECT request_id" in described.stdout
+        # an upgrade the old state does not fit is refused before anything stops
+        other = tmp_path / "other.sql"
+        other.write_text("SELECT request_id FROM llm_requests;\n")
+        refused = sqlc("upgrade", "feed", str(other), "--manager", url)
+        assert refused.returncode == 2 and "refused, nothing was stopped" in refused.stderr
+        assert "written by the query" in refused.stderr
+        assert call(url, "GET", "/queries/feed")["state"] == "RUNNING"
+        # the same SQL with other flags: goes on from the savepoint
+        upgraded = sqlc("upgrade", "feed", str(sql), "--manager", url, "--input",
+                        f"llm_requests=kafka:{topic}", "--bootstrap", kafka_broker.bootstrap,
+                        "--output", str(out), "--batch-size", "7")
+        assert upgraded.returncode == 0, upgraded.stderr
+        answer = json.loads(upgraded.stdout)
+        assert answer["state"] == "RUNNING" and answer["gap_s"] > 0
+        assert answer["args"][-2:] == ["--batch-size", "7"]
+        feed(kafka_broker, topic, 20, 5)
+        wait_for(lambda: len(ids(out)) >= 25, what="25 rows")
         assert sqlc("stop", "feed", "--manager", url).returncode == 0
         stopped = state_of(url, "feed", "CANCELLED")
         assert stopped["pid"] is None
         refused = sqlc("resume", "feed", "--manager", url)
         assert refused.returncode == 2 and "CANCELLED" in refused.stderr
-    assert ids(out) == [f"r{i}" for i in range(20)]
+    assert ids(out) == [f"r{i}" for i in range(25)]
 
 
 def test_bounded_failed_and_bad_sql(tmp_path: Path):

@@ -3,6 +3,7 @@
     sqlc serve [--state-dir DIR] [--host H] [--port P] [--token T] [--project]
     sqlc submit NAME FILE.sql [PIPELINE FLAGS ...]   # compile + start
     sqlc list | describe NAME | pause NAME | resume NAME | stop NAME
+    sqlc upgrade NAME [FILE.sql] [PIPELINE FLAGS ...]  # the new version from a savepoint
 
 Every verb but ``serve`` talks to the manager at ``--manager URL`` (default
 $SQLC_MANAGER, else http://127.0.0.1:8765) with ``--token`` (default
@@ -54,6 +55,15 @@ def add_commands(sub, catalog) -> None:
     p.add_argument("file")
     _client(p)
     p.set_defaults(handler=cmd_submit)
+    p = sub.add_parser("upgrade", help="replace a query by a new version that goes on from "
+                                       "its savepoint",
+                       description="Flags after FILE.sql replace the pipeline's flags (none: "
+                       "the old ones). Refused, with the reason and nothing stopped, when the "
+                       "new version cannot take the old state.")
+    p.add_argument("name")
+    p.add_argument("file", nargs="?", help="the new SQL (default: the same SQL)")
+    _client(p)
+    p.set_defaults(handler=cmd_upgrade)
     for verb in VERBS:
         p = sub.add_parser(verb, help=f"{verb} {'queries' if verb == 'list' else 'a query'} "
                                       "of the manager")
@@ -128,6 +138,18 @@ def cmd_submit(args: argparse.Namespace) -> int:
         raise ManagerError(f"cannot read {args.file}: {error.strerror}") from None
     return _request(args, "POST", "/queries",
                     {"name": args.name, "sql": sql, "args": list(args.run_args)})
+
+
+def cmd_upgrade(args: argparse.Namespace) -> int:
+    body: dict = {}
+    if args.file is not None:
+        try:
+            body["sql"] = Path(args.file).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ManagerError(f"cannot read {args.file}: {error.strerror}") from None
+    if args.run_args:
+        body["args"] = list(args.run_args)
+    return _request(args, "POST", f"/queries/{args.name}/upgrade", body)
 
 
 def cmd_verb(args: argparse.Namespace) -> int:

@@ -130,30 +130,20 @@ class Manager:
 
     def submit(self, name: str, sql: str, args: list[str] | None = None,
                origin: str = "submitted") -> dict:
-        """Compile ``sql`` and start it as query ``name``; a compile error is a
-        ``ManagerError`` with the positioned message."""
-        from compiler.driver import compile_source
-        from compiler.errors import Source, SqlcError
-
+        """Compile ``sql`` and start it as query ``name``."""
         if not NAME.fullmatch(name or ""):
             raise ManagerError(f"bad query name {name!r}: a letter, then letters, digits, "
                                "'_' or '-' (at most 64)")
-        args = [str(a) for a in (args or [])]
-        for flag in RESERVED_FLAGS:
-            if any(a == flag or a.startswith(flag + "=") for a in args):
-                raise ManagerError(f"{flag} is set by the manager for every query")
+        args = _checked_args(args or [])
         with self.lock:
             if name in self.records and self.records[name].state in (*ACTIVE, "PAUSED"):
                 raise ManagerError(f"query {name} exists ({self.records[name].state}); stop it "
                                    "first", 409)
-        try:
-            compiled = compile_source(Source(f"{name}.sql", sql), self.catalogs, f"{name}.sql")
-        except SqlcError as error:
-            raise ManagerError(error.render()) from None
+        module = self._compile(name, sql)
         home = self._home(name)
         home.mkdir(parents=True, exist_ok=True)
         (home / "query.sql").write_text(sql, encoding="utf-8")
-        (home / "module.py").write_text(compiled.module, encoding="utf-8")
+        (home / "module.py").write_text(module, encoding="utf-8")
         with self.lock:
             if (home / "chk").exists():  # a new query of an old name starts afresh
                 import shutil
@@ -165,6 +155,19 @@ class Manager:
             self._save(record)
             self._start(record)
             return self.describe(name)
+
+    def _compile(self, name: str, sql: str) -> str:
+        """The generated module of ``sql``; a compile error is a ``ManagerError``
+        with the positioned message."""
+        from compiler.driver import compile_source
+        from compiler.errors import Source, SqlcError
+
+        try:
+            compiled = compile_source(Source(f"{name}.sql", sql), self.catalogs, f"{name}.sql")
+        except SqlcError as error:
+            raise ManagerError(error.render()) from None
+        assert compiled.module is not None
+        return compiled.module
 
     def pause(self, name: str) -> dict:
         return self._ask_stop(name, "PAUSED")
@@ -180,6 +183,59 @@ class Manager:
             self._set(record, "SUBMITTED")
             self._start(record)
             return self.describe(name)
+
+    def upgrade(self, name: str, sql: str | None, args: list[str] | None) -> dict:
+        """Replace a running or paused query by a new version (new SQL, new flags)
+        that goes on from the old one's savepoint. Refused before anything stops
+        when the new version cannot take the old state (``recovery.differences``:
+        today any change of the SQL's text, see the state-compatibility issue);
+        the answer says how long the output paused (``gap_s``)."""
+        with self.lock:
+            record = self._record(name)
+            if record.state not in ("RUNNING", "PAUSED"):
+                raise ManagerError(f"query {name} is {record.state}: only a RUNNING or PAUSED "
+                                   "query can be upgraded", 409)
+            home = self._home(name)
+            old_sql = (home / "query.sql").read_text(encoding="utf-8")
+            new_sql = old_sql if sql is None else sql
+            new_args = record.args if args is None else _checked_args(args)
+            module = self._compile(name, new_sql)
+            (home / "module.next.py").write_text(module, encoding="utf-8")
+            problems = _state_problems(home / "module.next.py", home / "chk")
+            if problems:
+                (home / "module.next.py").unlink()
+                raise ManagerError(f"upgrade of {name} refused, nothing was stopped: the "
+                                   "new version cannot take the old state: "
+                                   + "; ".join(problems), 409)
+            was_running = record.state == "RUNNING"
+            began = time.monotonic()
+            if was_running:
+                self._ask_stop(name, "PAUSED")
+        if was_running:
+            self._wait_state(name, ("PAUSED", "FAILED"))
+        with self.lock:
+            if record.state != "PAUSED":
+                raise ManagerError(f"upgrade of {name}: the old version did not stop cleanly "
+                                   f"({record.last_error})", 409)
+            os.replace(home / "module.next.py", home / "module.py")
+            (home / "query.sql").write_text(new_sql, encoding="utf-8")
+            record.args = new_args
+            if not was_running:
+                self._save(record)
+                return self.describe(name)
+            self._set(record, "SUBMITTED")
+            self._start(record)
+        self._wait_state(name, ("RUNNING", "FAILED", "COMPLETED"))
+        out = self.describe(name)
+        out["gap_s"] = round(time.monotonic() - began, 3)
+        return out
+
+    def _wait_state(self, name: str, states: tuple[str, ...]) -> None:
+        deadline = time.monotonic() + STOP_TIMEOUT_S + 60
+        while self.records[name].state not in states and time.monotonic() < deadline:
+            if self._thread is None:  # no supervising thread (tests): supervise here
+                self.step()
+            time.sleep(0.05)
 
     def _ask_stop(self, name: str, final: str) -> dict:
         with self.lock:
@@ -236,10 +292,7 @@ class Manager:
         live.port = _free_port()
         flags = [*record.args, "--checkpoint-dir", str(home / "chk"),
                  "--metrics-port", str(live.port), "--metrics-host", "127.0.0.1", "--no-progress"]
-        runtime_root = str(Path(__file__).resolve().parents[2])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (runtime_root, env.get("PYTHONPATH"))
-                                            if p)
+        env = _pipeline_env()
         with open(home / "stdout.log", "ab") as out, open(home / "stderr.log", "ab") as err:
             live.process = subprocess.Popen(
                 [sys.executable, str(home / "module.py"), *flags], cwd=home, stdout=out,
@@ -345,6 +398,54 @@ class Manager:
                 wanted = self.live[name].wanted
                 if wanted is not None:  # asked to pause or stop: that is done now
                     self._set(self.records[name], wanted)
+
+
+def _checked_args(args: list) -> list[str]:
+    args = [str(a) for a in args]
+    for flag in RESERVED_FLAGS:
+        if any(a == flag or a.startswith(flag + "=") for a in args):
+            raise ManagerError(f"{flag} is set by the manager for every query")
+    return args
+
+
+#: prints the identity a checkpoint must match (recovery.identity) of a module
+_IDENTITY = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("sqlc_upgrade_check", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+from runtime_lib.pipeline import Context, Counters
+from runtime_lib.recovery import identity
+print(json.dumps(identity(module.Query(Context([], None, None, Counters())))))
+"""
+
+
+def _state_problems(module: Path, checkpoints: Path) -> list[str]:
+    """Why the query of ``module`` cannot start from the newest checkpoint in
+    ``checkpoints`` (none: it can), by the runtime's own rule."""
+    from runtime_lib.checkpoint import CheckpointError, CheckpointStore
+    from runtime_lib.recovery import differences
+
+    try:
+        latest = CheckpointStore(checkpoints).latest() if checkpoints.is_dir() else None
+    except CheckpointError as error:
+        return [f"its newest checkpoint cannot be read ({error})"]
+    if latest is None:
+        return []
+    found = subprocess.run([sys.executable, "-c", _IDENTITY, str(module)], capture_output=True,
+                           text=True, timeout=120, env=_pipeline_env(), check=False)
+    if found.returncode != 0:
+        return [f"the new module does not load: {found.stderr.strip().splitlines()[-1:]}"]
+    return differences(latest.manifest.get("query") or {}, json.loads(found.stdout))
+
+
+def _pipeline_env() -> dict[str, str]:
+    """The environment of a pipeline process: this one's, with the runtime
+    (``runtime_lib``, beside ``compiler``) importable."""
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    return env
 
 
 def _free_port() -> int:

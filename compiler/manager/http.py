@@ -7,6 +7,8 @@ use (``sqlc submit|list|describe|pause|resume|stop``).
     POST /queries/NAME/pause   savepoint and stop consuming (PAUSED)
     POST /queries/NAME/resume  start again from the savepoint
     POST /queries/NAME/stop    savepoint and stop for good (CANCELLED)
+    POST /queries/NAME/upgrade {"sql": ... (optional), "args": [...] (optional)}: the new
+                               version goes on from the old one's savepoint, or is refused
     GET  /healthz
 
 Errors are ``{"error": message}`` with 400 (bad request, bad SQL), 401 (no
@@ -122,6 +124,14 @@ def _post(manager: Manager, path: str, body: dict):
             raise ManagerError('"args" must be a list of strings')
         return manager.submit(name, sql, args)
     verbs = {"pause": manager.pause, "resume": manager.resume, "stop": manager.stop}
+    if len(parts) == 3 and parts[:1] + parts[2:] == ["queries", "upgrade"]:
+        sql, args = body.get("sql"), body.get("args")
+        if sql is not None and not isinstance(sql, str):
+            raise ManagerError('"sql" must be a string')
+        if args is not None and (not isinstance(args, list)
+                                 or not all(isinstance(a, str) for a in args)):
+            raise ManagerError('"args" must be a list of strings')
+        return manager.upgrade(parts[1], sql, args)
     if len(parts) == 3 and parts[0] == "queries" and parts[2] in verbs:
         return verbs[parts[2]](parts[1])
     raise ManagerError(f"no such resource: POST {path}", 404)
