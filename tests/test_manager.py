@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,17 +19,14 @@ from pathlib import Path
 import pytest
 
 from compiler.manager.http import ClientError, call
+from tests.polling import wait_for
+from tests.services._proc import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "examples" / "data" / "llm_requests.jsonl"
 SQL = "SELECT request_id, model_id FROM llm_requests;\n"
 T0 = 1_762_769_000_000
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def sqlc(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -62,15 +58,6 @@ def _up(url: str) -> bool:
     except ClientError:
         return False
 
-
-def wait_for(check, timeout: float = 90.0, what: str = "a condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def state_of(url: str, name: str, wanted: str):

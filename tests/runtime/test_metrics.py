@@ -13,23 +13,20 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.polling import wait_for
+from tests.services._proc import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ROOT / "generated"
 EVENTS = ROOT / "examples" / "data" / "bad_llm_requests.jsonl"
 T0 = 1_762_769_000_000  # 2025-11-10T10:03:20Z, epoch ms
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(port: int, path: str) -> tuple[int, str]:
@@ -48,15 +45,6 @@ def scrape(port: int) -> dict[tuple[str, tuple], float]:
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
 
-
-def wait_for(check, timeout: float = 90.0, what: str = "a condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def start(module: str, *flags: str, cwd: Path, **popen) -> subprocess.Popen:
