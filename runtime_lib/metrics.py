@@ -23,7 +23,8 @@ Operator rows in/out are counted by wrapping the instance's ``process*`` and
 module nor the operators carry metrics code. What needs the driver's objects
 (Kafka high watermarks, the operators' state size) is refreshed by the
 driver's thread itself (``tick``, at most once a second; state sizes every
-``STATE_EVERY_S``), never from the HTTP thread.
+``STATE_EVERY_S``, less often when a snapshot takes more than ``STATE_SHARE``
+of the time, and from each checkpoint's snapshots), never from the HTTP thread.
 """
 
 from __future__ import annotations
@@ -74,7 +75,8 @@ METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
 #: Micro-batch latency buckets (seconds): 1 ms to 10 s.
 BATCH_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CHECKPOINT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-STATE_EVERY_S = 10.0  # how often the operators' state sizes are measured
+STATE_EVERY_S = 10.0  # how often the operators' state sizes are measured, at most
+STATE_SHARE = 0.01  # of the run's time that measuring them may take
 #: /healthz fails when the driver's loop has not come round for this long.
 STALL_S = 120.0
 
@@ -129,6 +131,7 @@ class Metrics:
         self._positions: dict = {}  # (source, topic, partition) -> next offset read
         self._pipeline = None
         self._ticked = self._sized = 0.0
+        self._state_every = STATE_EVERY_S
         self._server = None
 
     # -- the HTTP side ------------------------------------------------------
@@ -223,9 +226,11 @@ class Metrics:
         self._ticked = now
         seen = _Snapshot(lag=self._kafka_lag(), state=self.seen.state,
                          event_time=self._event_times())
-        if force or now - self._sized >= STATE_EVERY_S:
-            self._sized = now
+        if force or now - self._sized >= self._state_every:
             seen.state = self._state_sizes()
+            self._sized = time.monotonic()
+            # a large state's snapshot is not free: at most STATE_SHARE of the time
+            self._state_every = max(STATE_EVERY_S, (self._sized - now) / STATE_SHARE)
         self.seen = seen  # one assignment: the HTTP thread sees old or new, whole
 
     def checkpoint(self, done, seconds: float) -> None:
@@ -235,6 +240,11 @@ class Metrics:
         self.checkpoint_bytes = sum(p.stat().st_size for p in done.path.rglob("*")
                                     if p.is_file())
         self.checkpoint_at = time.time()
+        # the checkpoint holds every operator's snapshot: its size, for free
+        operators = done.state.get("operators", {})
+        self.seen = _Snapshot(lag=self.seen.lag, event_time=self.seen.event_time,
+                              state={name: state_size(data) for name, data in operators.items()})
+        self._sized = time.monotonic()
 
     def finish(self) -> None:
         """The end of the run's loop: final numbers for a last scrape."""
