@@ -522,7 +522,7 @@ KNOWN_FUNCTIONS = sorted(
 
 
 def aggregate_type(fn: str, args: list[SqlType]) -> SqlType | str:
-    """Result type of an aggregate (sqlc's deviations from Flink are in the README)."""
+    """Result type of an aggregate (deviations from Flink: docs/differences-from-flink.md)."""
     if fn == "COUNT":
         return t.BIGINT.with_nullable(False)
     if not args:

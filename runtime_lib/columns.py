@@ -9,7 +9,7 @@ SQL type           numpy storage
 BOOLEAN            bool
 TINYINT..BIGINT    int64 (INT semantics are checked by the compiler)
 FLOAT, DOUBLE      float64
-DECIMAL(p, s)      float64 (deliberate deviation, see README)
+DECIMAL(p, s)      float64 (deliberate deviation, docs/differences-from-flink.md)
 VARCHAR, CHAR      object (Python ``str``)
 TIMESTAMP(3),      int64 epoch milliseconds, UTC
 TIMESTAMP_LTZ(3)

@@ -162,6 +162,11 @@ def _from_set(query: type[Pipeline], *keys: str, fallback: str) -> str:
 
 
 def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
+    return build_parser(query).parse_args(argv)
+
+
+def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
+    """A generated module's flags (docs/gen_reference.py documents them from here)."""
     names = ", ".join(s.name for s in query.sources)
     parser = argparse.ArgumentParser(
         description=f"Run the pipeline (sources: {names}).",
@@ -217,7 +222,7 @@ def _parse_args(argv: list[str], query: type[Pipeline]) -> argparse.Namespace:
                              "TTLs, idle-source timeouts and state TTL keep the real clock")
     parser.add_argument("--quiet", action="store_true", help="no summary on stderr")
     monitor.add_arguments(parser)  # --metrics-port, --log-format, --no-progress
-    return parser.parse_args(argv)
+    return parser
 
 
 #: The environment variable --now falls back to (a replay pins every run of a shell).

@@ -141,9 +141,9 @@ def test_snapshot_restore_midway(kind, ev, batch_size):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_thousands_of_keys(kind):
-    ev = random_events(np.random.default_rng(3), 10_000, 1_500, bound=20, late_frac=0.02)
+    ev = random_events(np.random.default_rng(3), 4_000, 1_500, bound=20, late_frac=0.02)
     got = check(ev, kind, -2_000, 2_000, 700)
-    assert sum(1 for r in got if r[0] is not None and r[5] is not None) > 2_500
+    assert sum(1 for r in got if r[0] is not None and r[5] is not None) > 1_000
 
 
 def test_exactly_on_both_bounds():
