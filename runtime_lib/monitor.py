@@ -197,6 +197,43 @@ class JsonLogStream(io.TextIOBase):
         self.target.flush()
 
 
+def summary(counters, dead_letters, elapsed: float, stopped: bool = False,
+            cpu: float | None = None, now_ms: int | None = None,
+            starting: bool = False) -> None:
+    """The end-of-run line on stderr (``pipeline.Counters``); with
+    ``--log-format json`` one record with the numbers as fields."""
+    read = sum(counters.records_in.values())
+    parts = [f"{read} records read"]
+    rate = read / elapsed if elapsed > 0 else 0.0
+    parts.append(f"{counters.rows_out} rows out")
+    where = dead_letters.describe() if hasattr(dead_letters, "describe") else (
+        f" ({dead_letters.path})" if counters.dead_letters and dead_letters.path else "")
+    parts.append(f"{counters.dead_letters} dead letters" + (where if counters.dead_letters
+                                                             else ""))
+    late = sum(counters.late_rows.values())
+    parts.append(f"{late} late rows dropped")
+    behind = sum(counters.late_joined.values())
+    if behind:
+        parts.append(f"{behind} rows joined behind the watermark (partners may be missing)")
+    parts.append(f"{elapsed:.2f} s ({rate:,.0f} records/s"
+                 + (f", cpu {cpu:.2f} s)" if cpu is not None else ")"))
+    if stopped:
+        parts.append("stopped by a signal" + (" while starting" if starting else ""))
+    if now_ms is not None:  # said every time: a forgotten $SQLC_NOW changes results
+        import numpy as np
+
+        from runtime_lib.temporal import format_timestamps
+
+        pinned = format_timestamps(np.array([now_ms]))[0]
+        parts.append(f"CURRENT_TIMESTAMP pinned to {pinned} UTC")
+    if isinstance(sys.stderr, JsonLogStream):  # --log-format json: the numbers too
+        sys.stderr.record("summary", ", ".join(parts), records_in=read,
+                          rows_out=counters.rows_out, dead_letters=counters.dead_letters,
+                          late_rows=late, seconds=round(elapsed, 3), stopped=stopped)
+        return
+    print("sqlc: " + ", ".join(parts), file=sys.stderr)
+
+
 def _now_iso() -> str:
     now = time.time()
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}Z"

@@ -42,8 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
-
 from runtime_lib import functions as scalar
 from runtime_lib import monitor, stopping
 from runtime_lib.columns import Batch, Column
@@ -570,7 +568,7 @@ def _run(query: type[Pipeline], argv: list[str] | None, session: monitor.Session
                 stop.requested and not isinstance(error, KeyboardInterrupt)):
             given = sys.argv[1:] if argv is None else argv
             if not (args.quiet if args is not None else "--quiet" in given):
-                _summary(Counters(), None, time.perf_counter() - began, stopped=True,
+                monitor.summary(Counters(), None, time.perf_counter() - began, stopped=True,
                          starting=True)
             return 0
         if isinstance(error, KeyboardInterrupt):  # a second signal
@@ -621,7 +619,7 @@ def _run(query: type[Pipeline], argv: list[str] | None, session: monitor.Session
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     if not args.quiet:
-        _summary(counters, dead_letters, elapsed, stopped=stop.requested, cpu=cpu,
+        monitor.summary(counters, dead_letters, elapsed, stopped=stop.requested, cpu=cpu,
                  now_ms=now_ms)
     return code
 
@@ -764,39 +762,6 @@ def identifier(source_name: str) -> str:
     if keyword.iskeyword(text) or keyword.issoftkeyword(text):
         text += "_"
     return text
-
-
-def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = False,
-             cpu: float | None = None, now_ms: int | None = None,
-             starting: bool = False) -> None:
-    read = sum(counters.records_in.values())
-    parts = [f"{read} records read"]
-    rate = read / elapsed if elapsed > 0 else 0.0
-    parts.append(f"{counters.rows_out} rows out")
-    where = dead_letters.describe() if hasattr(dead_letters, "describe") else (
-        f" ({dead_letters.path})" if counters.dead_letters and dead_letters.path else "")
-    parts.append(f"{counters.dead_letters} dead letters" + (where if counters.dead_letters
-                                                             else ""))
-    late = sum(counters.late_rows.values())
-    parts.append(f"{late} late rows dropped")
-    behind = sum(counters.late_joined.values())
-    if behind:
-        parts.append(f"{behind} rows joined behind the watermark (partners may be missing)")
-    parts.append(f"{elapsed:.2f} s ({rate:,.0f} records/s"
-                 + (f", cpu {cpu:.2f} s)" if cpu is not None else ")"))
-    if stopped:
-        parts.append("stopped by a signal" + (" while starting" if starting else ""))
-    if now_ms is not None:  # said every time: a forgotten $SQLC_NOW changes results
-        from runtime_lib.temporal import format_timestamps
-
-        pinned = format_timestamps(np.array([now_ms]))[0]
-        parts.append(f"CURRENT_TIMESTAMP pinned to {pinned} UTC")
-    if isinstance(sys.stderr, monitor.JsonLogStream):  # --log-format json: the numbers too
-        sys.stderr.record("summary", ", ".join(parts), records_in=read,
-                          rows_out=counters.rows_out, dead_letters=counters.dead_letters,
-                          late_rows=late, seconds=round(elapsed, 3), stopped=stopped)
-        return
-    print("sqlc: " + ", ".join(parts), file=sys.stderr)
 
 
 def main(query: type[Pipeline]) -> None:
