@@ -4,6 +4,7 @@
                  [--against REV] [--allow-incompatible-state]   # state layout checks
     sqlc explain FILE.sql [--catalog ...] [--verbose] [--format text|dot|mermaid]
     sqlc check-state QUERY.sql CHECKPOINT_DIR  # does the checkpoint's state restore into it?
+    sqlc dashboard FILE.sql [--catalog ...] [-o OUT.json]  # Grafana, for --metrics-port
     sqlc run FILE.sql [--catalog ...] --input NAME=PATH ... [--output PATH] [--pretty]
     sqlc exec FILE.sql [--catalog ...]      # DDL, SHOW, DESCRIBE, EXPLAIN from a file
     sqlc shell [--catalog ...]              # the same, interactively
@@ -11,6 +12,8 @@
     sqlc test [PATH ...] [--update]         # the queries' *.test.yaml fixture tests, offline
     sqlc init DIR                           # a new project: config, catalog, a query, its test
     sqlc vet [FILE.sql ...]                 # lint: unbounded state, global sessions, ...
+    sqlc serve | submit NAME FILE.sql | list | describe | pause | resume | stop NAME
+                                            # the query manager (compiler/manager)
 
 Exit codes: 0 success, 1 check, test or pipeline failed, 2 user error. A user
 error never shows a Python traceback (set SQLC_DEBUG=1 to see one for a bug).
@@ -25,6 +28,7 @@ import tempfile
 from pathlib import Path
 
 from compiler.errors import SqlcError, SqlFileError
+from compiler.manager.core import ManagerError
 from compiler.project import (
     configured_entries,
     default_catalogs,
@@ -86,7 +90,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
             return EXIT_FAILED if incompatible else EXIT_OK
         out.write_text(compiled.module, encoding="utf-8")
         print(f"wrote {out}", file=sys.stderr)
+        if args.dashboard:
+            _write_dashboard(compiled, Path(args.file), Path(args.dashboard))
         return EXIT_OK
+    if args.dashboard:
+        raise UsageError("--dashboard needs a FILE.sql (one dashboard per query file)")
     if root is None:
         raise UsageError("no FILE.sql given and no pyproject.toml with [tool.sqlc] found")
     config = project_config(root)
@@ -215,6 +223,33 @@ def cmd_vet(args: argparse.Namespace) -> int:
     return EXIT_FAILED if count else EXIT_OK
 
 
+def _write_dashboard(compiled, sql_path: Path, out: Path) -> None:
+    from compiler.dashboard import render
+
+    try:
+        out.write_text(render(compiled, f"sqlc {sql_path.stem}"), encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write the dashboard {out}: {error.strerror}") from None
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from compiler.driver import compile_source
+
+    root = find_project()
+    source = _read(args.file)
+    compiled = compile_source(source, default_catalogs(args.catalog),
+                              _relative(Path(args.file), root))
+    _print_warnings(compiled)
+    if args.output is None:
+        from compiler.dashboard import render
+
+        sys.stdout.write(render(compiled, f"sqlc {Path(args.file).stem}"))
+        return EXIT_OK
+    _write_dashboard(compiled, Path(args.file), Path(args.output))
+    return EXIT_OK
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from compiler.driver import analyze, plan
     from compiler.explain import explain_logical
@@ -338,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(e.g. origin/main; default: the modules as they are on disk)")
     p.add_argument("--allow-incompatible-state", action="store_true",
                    help="acknowledge a change after which state cannot be restored")
+    p.add_argument("--dashboard", metavar="PATH",
+                   help="also write a Grafana dashboard JSON for the pipeline's operators")
     p.set_defaults(handler=cmd_compile)
 
     p = sub.add_parser("check-state", help="whether a checkpoint's state restores into the "
@@ -346,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint_dir", metavar="CHECKPOINT_DIR")
     catalog(p)
     p.set_defaults(handler=cmd_check_state)
+
+    p = sub.add_parser("dashboard", help="write a Grafana dashboard JSON for a query's metrics")
+    p.add_argument("file")
+    catalog(p)
+    p.add_argument("-o", "--output", metavar="PATH", help="where to write it (default stdout)")
+    p.set_defaults(handler=cmd_dashboard)
 
     p = sub.add_parser("explain", help="print the logical and physical plans")
     p.add_argument("file")
@@ -401,6 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="compile the examples and run them on the sample events")
     p.add_argument("--limit", type=int, default=8, help="rows to print per query")
     p.set_defaults(handler=cmd_demo)
+    from compiler.manager.commands import add_commands
+
+    add_commands(sub, catalog)
     for p in sub.choices.values():
         # `sqlc compile FILE --json` as well as `sqlc --json compile FILE`; SUPPRESS
         # keeps a flag given before the subcommand from being reset to False
@@ -417,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
         # `sqlc run` passes the flags it does not know (--input, --output, ...) to
         # the pipeline, wherever they stand; every other command refuses them
         args, extra = parser.parse_known_args(argv)
-        if args.command == "run":
+        if args.command in ("run", "submit", "upgrade"):
             args.run_args = extra
         elif extra:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -430,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
             count = len(error.diagnostics)
             print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
         return EXIT_USAGE
-    except (UsageError, SqlFileError, TestFileError) as error:
+    except (UsageError, SqlFileError, TestFileError, ManagerError) as error:
         print(f"sqlc: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

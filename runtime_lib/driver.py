@@ -104,7 +104,7 @@ def _state_horizon(pipeline: Pipeline) -> int | None:
 def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
            counters: Counters, *, delivery: _Delivery | None = None,
            commit_interval: float = 1.0, stop: stopping.Stop | None = None,
-           recovery=None, restored=None) -> None:
+           recovery=None, restored=None, monitor=None) -> None:
     """Round-robin over the sources, one micro-batch at a time, until every
     source is finished (bounded) or a stop is requested.
 
@@ -116,7 +116,10 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
     Watermarks are kept per source partition (``Chunk.parts``). When no source
     has data, idle partitions are re-evaluated (``Watermarks.tick``). Every
     ``commit_interval`` seconds the results are flushed and then the offsets
-    whose results were delivered are committed (at-least-once)."""
+    whose results were delivered are committed (at-least-once).
+
+    ``monitor`` (``runtime_lib.monitor``: metrics, progress bar) is told of
+    every micro-batch and checkpoint; None when nothing watches."""
     specs = {s.name: s for s in sources}
     marks: dict[str, Watermarks] = {}
     for s in sources:
@@ -147,6 +150,8 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
     active = [s.name for s in sources if not readers[s.name].finished]
     wait = 0.0
     last_commit = time.monotonic()
+    if monitor is not None:
+        monitor.attach(pipeline, readers, marks, current)
 
     def checkpoint(watermarks=None) -> None:
         if marks:
@@ -160,7 +165,10 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             if hasattr(committer, "source_offsets"):  # Kafka: offsets commit with the output
                 committer.source_offsets = grouped
                 in_transaction = True
-        recovery.take(pipeline, readers, positions, marks, current, delivery, watermarks)
+        began = time.perf_counter()
+        done = recovery.take(pipeline, readers, positions, marks, current, delivery, watermarks)
+        if monitor is not None:
+            monitor.checkpoint(done, time.perf_counter() - began)
         if not in_transaction:  # for lag monitoring; the checkpoint decides where to go on
             for reader, found in grouped:
                 reader.commit(found)
@@ -190,6 +198,7 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             chunk = reader.read(wait)
             if chunk is not None:
                 got = True
+                began = time.perf_counter() if monitor is not None else 0.0
                 _process(pipeline, specs[name], chunk, marks.get(name), methods[name],
                          counters, offsets.get(name))
                 explicit = getattr(chunk, "watermark", None)  # a test file's, after its rows
@@ -201,6 +210,8 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
                 if name in marks and marks[name].current > current[name]:
                     current[name] = marks[name].current
                     pipeline.advance(dict(current))
+                if monitor is not None:
+                    monitor.batch(name, reader, chunk, time.perf_counter() - began)
             if reader.finished:
                 active.remove(name)
         if not got:
@@ -219,10 +230,14 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             delivery.poll()
         if recovery is not None and recovery.due():
             checkpoint()
+        if monitor is not None:
+            monitor.tick()
     if stop is not None and stop.requested:
         commit()  # what was delivered; run() waits a little for the rest
         if recovery is not None:
             checkpoint()  # a savepoint: the restart replays nothing
+        if monitor is not None:
+            monitor.finish()
         return
     before = {name: m.snapshot() for name, m in marks.items()}
     for name, m in marks.items():
@@ -234,6 +249,8 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
         # the watermarks as they were before the end of input: a run resumed from
         # here on new data goes on from them (the windows fired here stay fired)
         checkpoint(watermarks=before)
+    if monitor is not None:
+        monitor.finish()
 
 
 def _process(pipeline: Pipeline, spec: Source, chunk, marks: Watermarks | None, method,
@@ -251,6 +268,7 @@ def _process(pipeline: Pipeline, spec: Source, chunk, marks: Watermarks | None, 
         dead += late_dead
     if dead:
         counters.dead_letters += len(dead)
+        counters.dead_by_source[name] = counters.dead_by_source.get(name, 0) + len(dead)
         pipeline.ctx.dead_letters.write(dead)
     method(batch)
     if offsets is not None and chunk.ends:

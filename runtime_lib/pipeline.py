@@ -42,10 +42,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
-
 from runtime_lib import functions as scalar
-from runtime_lib import stopping
+from runtime_lib import monitor, stopping
 from runtime_lib.columns import Batch, Column
 from runtime_lib.schema import Field
 
@@ -88,6 +86,7 @@ class Output:
 class Counters:
     records_in: dict[str, int] = field(default_factory=dict)
     dead_letters: int = 0
+    dead_by_source: dict[str, int] = field(default_factory=dict)
     late_rows: dict[str, int] = field(default_factory=dict)
     late_joined: dict[str, int] = field(default_factory=dict)  # behind a join's watermark, kept
     rows_out: int = 0
@@ -222,6 +221,7 @@ def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
                              f"${NOW_VARIABLE}). Only SQL-visible time is pinned: lookup-cache "
                              "TTLs, idle-source timeouts and state TTL keep the real clock")
     parser.add_argument("--quiet", action="store_true", help="no summary on stderr")
+    monitor.add_arguments(parser)  # --metrics-port, --log-format, --no-progress
     return parser
 
 
@@ -481,6 +481,11 @@ class DeadLetterRouter:
 def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     """Run a generated pipeline to the end of its inputs (or, for unbounded
     Kafka sources, until SIGINT/SIGTERM); returns the exit code."""
+    with monitor.Session() as session:  # metrics port, JSON logs, progress bar
+        return _run(query, argv, session)
+
+
+def _run(query: type[Pipeline], argv: list[str] | None, session: monitor.Session) -> int:
     from runtime_lib.io import sinks
     from runtime_lib.io.kafka import (
         KafkaDeadLetterSink,
@@ -503,6 +508,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
         if stopping.EARLY.take():  # a signal came while Python imported the pipeline
             raise stopping.StopRequested
         args = _parse_args(sys.argv[1:] if argv is None else argv, query)
+        session.open(args, query)  # the metrics port answers probes while starting
         now_ms = _pinned_now(args)
         if args.delivery_timeout is not None and not args.delivery_timeout > 0:
             raise PipelineError("--delivery-timeout takes a positive number of seconds, got "
@@ -564,7 +570,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
                 stop.requested and not isinstance(error, KeyboardInterrupt)):
             given = sys.argv[1:] if argv is None else argv
             if not (args.quiet if args is not None else "--quiet" in given):
-                _summary(Counters(), None, time.perf_counter() - began, stopped=True,
+                monitor.summary(Counters(), None, time.perf_counter() - began, stopped=True,
                          starting=True)
             return 0
         if isinstance(error, KeyboardInterrupt):  # a second signal
@@ -586,7 +592,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
 
         drive(pipeline, query.sources, readers, counters, delivery=delivery,
                commit_interval=args.commit_interval, stop=stop, recovery=recovery,
-               restored=restored)
+               restored=restored, monitor=session.watch(args, query, readers))
         # (a record that waits longer fails by the delivery timeout anyway)
         delivery.finish(timeout=10.0 if stop.requested or pool is None
                         else pool.longest_timeout + 5.0)
@@ -615,7 +621,7 @@ def run(query: type[Pipeline], argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     if not args.quiet:
-        _summary(counters, dead_letters, elapsed, stopped=stop.requested, cpu=cpu,
+        monitor.summary(counters, dead_letters, elapsed, stopped=stop.requested, cpu=cpu,
                  now_ms=now_ms)
     return code
 
@@ -758,34 +764,6 @@ def identifier(source_name: str) -> str:
     if keyword.iskeyword(text) or keyword.issoftkeyword(text):
         text += "_"
     return text
-
-
-def _summary(counters: Counters, dead_letters, elapsed: float, stopped: bool = False,
-             cpu: float | None = None, now_ms: int | None = None,
-             starting: bool = False) -> None:
-    read = sum(counters.records_in.values())
-    parts = [f"{read} records read"]
-    rate = read / elapsed if elapsed > 0 else 0.0
-    parts.append(f"{counters.rows_out} rows out")
-    where = dead_letters.describe() if hasattr(dead_letters, "describe") else (
-        f" ({dead_letters.path})" if counters.dead_letters and dead_letters.path else "")
-    parts.append(f"{counters.dead_letters} dead letters" + (where if counters.dead_letters
-                                                             else ""))
-    late = sum(counters.late_rows.values())
-    parts.append(f"{late} late rows dropped")
-    behind = sum(counters.late_joined.values())
-    if behind:
-        parts.append(f"{behind} rows joined behind the watermark (partners may be missing)")
-    parts.append(f"{elapsed:.2f} s ({rate:,.0f} records/s"
-                 + (f", cpu {cpu:.2f} s)" if cpu is not None else ")"))
-    if stopped:
-        parts.append("stopped by a signal" + (" while starting" if starting else ""))
-    if now_ms is not None:  # said every time: a forgotten $SQLC_NOW changes results
-        from runtime_lib.temporal import format_timestamps
-
-        pinned = format_timestamps(np.array([now_ms]))[0]
-        parts.append(f"CURRENT_TIMESTAMP pinned to {pinned} UTC")
-    print("sqlc: " + ", ".join(parts), file=sys.stderr)
 
 
 def main(query: type[Pipeline]) -> None:

@@ -115,6 +115,10 @@ class Watermarks:
     def current(self) -> int:
         return self._current
 
+    def newest(self) -> int:
+        """The highest event time seen in any partition (WM_MIN before any)."""
+        return max(self._max_ts.values(), default=WM_MIN)
+
     def partition_watermark(self, partition) -> int:
         m = self._max_ts.get(partition, WM_MIN)
         return WM_MIN if m == WM_MIN else m - self.bound_ms

@@ -349,6 +349,8 @@ def _shell_commands() -> list[tuple[str, str]]:
 
 
 SHELL_COMMANDS = _shell_commands()
+# the commands whose flags after the file go to the pipeline (compiler/cli.py main)
+PASS_ON = ("run", "submit", "upgrade")
 
 
 @pytest.mark.parametrize("where,command", SHELL_COMMANDS, ids=[w for w, _ in SHELL_COMMANDS])
@@ -359,8 +361,8 @@ def test_commands_on_the_pages_parse(where: str, command: str) -> None:
         module_parser(Pipeline).parse_args(argv[2:])
         return
     args, extra = build_parser().parse_known_args(argv[1:])
-    assert args.command == "run" or not extra, f"{where}: unknown arguments {extra}"
-    if args.command == "run":
+    assert args.command in PASS_ON or not extra, f"{where}: unknown arguments {extra}"
+    if args.command in PASS_ON:
         module_parser(Pipeline).parse_args(extra)
 
 
@@ -385,6 +387,6 @@ def test_cli_examples_parse(key: str, example: str) -> None:
             assert done.value.code == 0
             return
         args, extra = build_parser().parse_known_args(argv[1:])
-        assert args.command == "run" or not extra, f"{key}: unknown arguments {extra}"
-        if args.command == "run":
+        assert args.command in PASS_ON or not extra, f"{key}: unknown arguments {extra}"
+        if args.command in PASS_ON:
             module_parser(Pipeline).parse_args(extra)

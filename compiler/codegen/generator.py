@@ -77,6 +77,7 @@ class Generator:
         self.op_names: dict[int, str] = {}
         self.sink_index: dict[int, int] = {}
         self.stateful: list[tuple[Exec, str]] = []
+        self.scans: dict[str, list[SourceExec]] = {}
         self.emitted: set[str] = set()
 
     def refuse_unsupported(self) -> None:
@@ -121,6 +122,7 @@ class Generator:
                     scans.setdefault(e.logical.source, []).append(e)
                 if isinstance(e, SinkExec):
                     sink.output(self, e)
+        self.scans = scans  # the sources read, by name (lookup tables are not)
         for source_name, execs in scans.items():
             sources.source(self, source_name, execs)
         # stateful operators in data-flow order (inputs first): state in __init__,
