@@ -663,7 +663,21 @@ class Union:
 
     @property
     def schema(self) -> Schema:
-        return self.inputs_[0].schema
+        """The first input's names, in the types all inputs widen to (Flink's
+        rule: INT and DOUBLE give DOUBLE, nullable where any input is); a time
+        attribute stays one only where every input has it at that position."""
+        from compiler import types as t
+
+        fields = []
+        for column in zip(*(i.schema for i in self.inputs_)):
+            common = column[0].type
+            for f in column[1:]:
+                common = t.common_type(common, f.type) or common
+            marks = {f.type.time_attribute for f in column}
+            if len(marks) == 1 and None not in marks:
+                common = replace(common, time_attribute=marks.pop())
+            fields.append(Field(column[0].name, common))
+        return tuple(fields)
 
     def inputs(self) -> tuple[LogicalNode, ...]:
         return self.inputs_

@@ -314,8 +314,11 @@ class Analyzer:
             raise Abort
         plan: lg.LogicalNode = lg.Union((left, right), query.op == "UNION", span=query.span)
         if query.op == "UNION":
-            keys = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(ls))
-            plan = lg.Aggregate(plan, keys, tuple(f.name for f in ls), (), (), span=query.span)
+            # distinct over the widened columns: a GroupAggregate without aggregates
+            schema = plan.schema
+            keys = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(schema))
+            plan = lg.Aggregate(plan, keys, tuple(f.name for f in schema), (), (),
+                                span=query.span)
         return plan
 
     # ------------------------------------------------------------------ FROM

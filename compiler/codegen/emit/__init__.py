@@ -2,7 +2,7 @@
 
 Each family has its module: ``sources`` (sources and Calc), ``aggregates``
 (window and group aggregates), ``joins`` (interval, regular, lookup), ``sort``,
-``over`` (OVER aggregates) and ``sink``. An operator missing from ``EMITTERS``
+``over`` (OVER aggregates), ``union`` and ``sink``. An operator missing from ``EMITTERS``
 compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
 """
 
@@ -15,6 +15,7 @@ from compiler.codegen.emit.over import OVER_AGGREGATE
 from compiler.codegen.emit.sink import SINK
 from compiler.codegen.emit.sort import TEMPORAL_SORT
 from compiler.codegen.emit.sources import CALC, SOURCE
+from compiler.codegen.emit.union import UNION
 from compiler.physical import (
     CalcExec,
     Exec,
@@ -45,6 +46,7 @@ EMITTERS: dict[type[Exec], Emitter] = {
     LookupJoinExec: LOOKUP_JOIN,
     TemporalSortExec: TEMPORAL_SORT,
     OverAggregateExec: OVER_AGGREGATE,
+    UnionExec: UNION,
     SinkExec: SINK,
 }
 
@@ -53,7 +55,6 @@ NOT_YET: dict[type[Exec], str] = {
     RankExec: "Top-N",
     WindowRankExec: "window Top-N",
     MatchExec: "MATCH_RECOGNIZE",
-    UnionExec: "UNION",
     LimitExec: "LIMIT on a stream",
     WindowTableFunctionExec: "window TVFs outside an aggregation",
 }
