@@ -214,6 +214,25 @@ class ScalarSubquery:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class InSubquery:
+    """``x [NOT] IN (SELECT y ...)``: a semi (anti) join where WHERE ANDs it."""
+
+    operand: Expr
+    query: Query
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Exists:
+    """``[NOT] EXISTS (SELECT ...)``: a semi (anti) join on its correlation."""
+
+    query: Query
+    negated: bool = False
+    span: Span = _span()
+
+
 Expr = Union[
     Column,
     Star,
@@ -231,6 +250,8 @@ Expr = Union[
     Extract,
     Call,
     ScalarSubquery,
+    InSubquery,
+    Exists,
 ]
 
 

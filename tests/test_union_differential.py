@@ -98,9 +98,9 @@ def modules(workspace: Path) -> dict[str, Path]:
     return found
 
 
-def run(module: Path, a: list[dict], b: list[dict], workspace: Path, batch: int) -> list[dict]:
+def run(module: Path, inputs: dict[str, list[dict]], workspace: Path, batch: int) -> list[dict]:
     paths = []
-    for name, events in (("a", a), ("b", b)):
+    for name, events in inputs.items():
         path = workspace / f"{module.stem}.{name}.jsonl"
         path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
         paths += ["--input", f"{name}={path}"]
@@ -150,7 +150,7 @@ def duck_expected(name: str, a: list[dict], b: list[dict]) -> Counter:
 
 def check(name: str, modules: dict[str, Path], a: list[dict], b: list[dict],
           workspace: Path, batch: int) -> None:
-    actual = result(run(modules[name], a, b, workspace, batch), QUERIES[name][2])
+    actual = result(run(modules[name], {"a": a, "b": b}, workspace, batch), QUERIES[name][2])
     assert actual == duck_expected(name, a, b)
 
 

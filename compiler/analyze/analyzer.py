@@ -33,7 +33,7 @@ from typing import Any, NoReturn
 from compiler import ast
 from compiler import logical as lg
 from compiler import types as t
-from compiler.analyze import joins, match, select, sources, windows
+from compiler.analyze import joins, match, select, sources, subqueries, windows
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.analyze.syntax import column_span, relations
@@ -404,7 +404,7 @@ class Analyzer:
                             sel.span)
         spine = joins.comma_spine(sel.from_) if sel.where is not None else []
         if not spine:
-            return select.select(self.binder, sel, self.relation(sel.from_))
+            return self.filtered_select(sel, self.relation(sel.from_), sel.where)
         # FROM a, b WHERE <a and b>: the WHERE conditions that join them go into ON
         sides = [self.relation(spine[0].left)] + [self.relation(j.right) for j in spine]
         assert sel.where is not None
@@ -413,6 +413,13 @@ class Analyzer:
         bound = sides[0]
         for join, right in zip(rewritten, sides[1:]):
             bound = joins.join(self.binder, self.catalog, join, bound, right)
+        return self.filtered_select(sel, bound, where)
+
+    def filtered_select(self, sel: ast.Select, bound: Bound, where: ast.Expr | None
+                        ) -> lg.LogicalNode:
+        """The SELECT over its FROM, the IN/EXISTS conditions of ``where`` joined
+        in first (semi and anti joins), the rest of it a filter."""
+        bound, where = subqueries.subqueries_into_joins(self, bound, where)
         return select.select(self.binder, replace(sel, where=where), bound)
 
 

@@ -203,8 +203,7 @@ class ExpressionConverter:
         if isinstance(node, exp.Anonymous):
             return self.call(node.name.upper(), node.expressions, node, span)
         if isinstance(node, exp.Exists):
-            return self.fail(UnsupportedError,
-                             "EXISTS (subquery) is not supported on streams yet; use a join", node)
+            return ast.Exists(self.query(node.this), span=span)
         if isinstance(node, exp.Subquery):
             return ast.ScalarSubquery(self.query(node.this), span=span)
         if isinstance(node, exp.Select):
@@ -258,7 +257,7 @@ class ExpressionConverter:
                 return type(converted)(
                     **{**converted.__dict__, "negated": not converted.negated}
                 )
-        if isinstance(inner_node, (exp.In, exp.Between, exp.Like, exp.ILike)):
+        if isinstance(inner_node, (exp.In, exp.Between, exp.Like, exp.ILike, exp.Exists)):
             converted = self.expr(inner_node)
             return type(converted)(**{**converted.__dict__, "negated": True})
         return ast.Unary("NOT", self.expr(node.this), span=span)
@@ -277,8 +276,10 @@ class ExpressionConverter:
                                             ast.Literal(kind, "keyword", span=span)), span=span)
             return self.fail(UnsupportedError, f"Unsupported IS expression: {node.sql()}", node)
         if isinstance(node, exp.In):
-            if node.args.get("query"):
-                return self.fail(UnsupportedError, "IN (subquery) is not supported yet", node)
+            query = node.args.get("query")
+            if query is not None:
+                inner = query.this if isinstance(query, exp.Subquery) else query
+                return ast.InSubquery(self.expr(node.this), self.query(inner), span=span)
             if not node.expressions:  # x IN (): a syntax error in SQL and in Flink
                 return self.fail(SqlSyntaxError, "Expected at least one value in IN (...)", node)
             return ast.InList(
