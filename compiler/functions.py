@@ -242,6 +242,27 @@ def _str_to_map(args: list[SqlType]) -> SqlType | str:
     return SqlType("MAP", _nullable(args), children=(t.VARCHAR, t.VARCHAR))
 
 
+def _element_at(args: list[SqlType]) -> SqlType | str:
+    """``arr[i]`` of ARRAY<T> is T, ``m[k]`` of MAP<K, V> is V; NULL when absent."""
+    container, key = args
+    if container.name == "ARRAY" and container.children:
+        if not (key.is_integer or key.is_null):
+            return f"an ARRAY index is an integer (from 1), got {key.sql()}"
+        return container.children[0].with_nullable(True)
+    if container.name == "MAP" and len(container.children) == 2:
+        if t.common_type(container.children[0], key) is None:
+            return (f"the MAP's keys are {container.children[0].sql()}, the key given is "
+                    f"{key.sql()}")
+        return container.children[1].with_nullable(True)
+    return f"[...] and ELEMENT_AT take an ARRAY or a MAP, got {container.sql()}"
+
+
+def _cardinality(args: list[SqlType]) -> SqlType | str:
+    if args[0].name not in ("ARRAY", "MAP") and not args[0].is_null:
+        return f"CARDINALITY takes an ARRAY or a MAP, got {args[0].sql()}"
+    return t.INT.with_nullable(args[0].nullable)
+
+
 def _ifnull(args: list[SqlType]) -> SqlType | str:
     common = t.common_type(args[0], args[1])
     if common is None:
@@ -365,6 +386,9 @@ SCALARS: dict[str, Scalar] = {
                          constants=_regex_literals("STR_TO_MAP", 1, 2)),
     "MD5": Scalar("md5", 1, 1, _string_to(t.VARCHAR, "MD5")),
     "SHA256": Scalar("sha256", 1, 1, _string_to(t.VARCHAR, "SHA256")),
+    # ARRAY and MAP: arr[i] and m['key'] are ELEMENT_AT
+    "ELEMENT_AT": Scalar("element_at", 2, 2, _element_at),
+    "CARDINALITY": Scalar("cardinality", 1, 1, _cardinality),
     "UUID": Scalar("uuid", 0, 0, lambda a: t.VARCHAR.with_nullable(False)),
     # JSON; JSON_VALUE's clauses are bound by the analyzer (json, path,
     # returning type name, ON EMPTY kind, default, ON ERROR kind, default)

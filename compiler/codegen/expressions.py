@@ -30,6 +30,8 @@ class ExprEmitter:
             temporal = expr.args[1] if fn == "EXTRACT" else expr.args[0]
             name = OPERATORS.get(fn) or SCALARS[fn].runtime
             return f"sql.{name}({', '.join(args)}, {temporal.type.sql()!r})"
+        if fn == "ELEMENT_AT":  # the element's storage kind: the column it becomes
+            return f"sql.element_at({args[0]}, {args[1]}, {expr.type.storage!r})"
         if fn == "CASE":
             conditions = ", ".join(args[0:-1:2])
             values = ", ".join(args[1:-1:2])

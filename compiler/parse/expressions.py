@@ -185,6 +185,11 @@ class ExpressionConverter:
         if isinstance(node, exp.Initcap):
             # sqlglot adds its default word delimiters; Flink's INITCAP has one argument
             return ast.Call("INITCAP", (self.expr(node.this),), span=span)
+        if isinstance(node, exp.Bracket):  # arr[1], m['key']
+            if len(node.expressions) != 1:
+                return self.fail(SqlSyntaxError, "[...] takes one index or key", node)
+            return ast.Call("ELEMENT_AT", (self.expr(node.this), self.expr(node.expressions[0])),
+                            span=span)
         if isinstance(node, exp.Case):
             return self.case(node, span)
         if isinstance(node, (exp.Cast, exp.TryCast)):

@@ -68,6 +68,10 @@ from runtime_lib.functions.arithmetic import (
 from runtime_lib.functions.base import (
     literal,
 )
+from runtime_lib.functions.collections import (
+    cardinality,
+    element_at,
+)
 from runtime_lib.functions.hashes import (
     md5,
     sha256,
@@ -171,6 +175,7 @@ __all__ = [
     "add",
     "and_",
     "between",
+    "cardinality",
     "case_when",
     "cast",
     "ceil",
@@ -186,6 +191,7 @@ __all__ = [
     "date_format",
     "date_trunc",
     "div",
+    "element_at",
     "eq",
     "exp",
     "extract",
