@@ -267,6 +267,17 @@ class TableRef:
 
 
 @dataclass(frozen=True)
+class Unnest:
+    """``UNNEST(expr) [AS t (c1[, c2])]``, the right side of a (lateral) join:
+    a row per element of an ARRAY (c1), per entry of a MAP (c1 key, c2 value)."""
+
+    expr: Expr
+    alias: str | None = None
+    columns: tuple[str, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class SubqueryRef:
     query: Query
     alias: str | None = None
@@ -331,7 +342,7 @@ class MatchRecognize:
     after_variable_span: Span = _span()  # v of AFTER MATCH SKIP TO FIRST|LAST v
 
 
-Relation = Union[TableRef, SubqueryRef, WindowTVF, Join, MatchRecognize]
+Relation = Union[TableRef, SubqueryRef, WindowTVF, Join, MatchRecognize, Unnest]
 
 
 # ------------------------------------------------------------------- queries

@@ -684,6 +684,30 @@ class Union:
 
 
 @dataclass(frozen=True)
+class Unnest:
+    """Each input row once per element of ``expr`` (an ARRAY: one column; a MAP:
+    key and value), the element's columns after the input's (Flink's Correlate
+    of UNNEST). ``outer``: a row whose container is NULL or empty is kept once,
+    the new columns NULL (LEFT JOIN UNNEST ... ON TRUE)."""
+
+    input: LogicalNode
+    expr: BoundExpr
+    names: tuple[str, ...]
+    outer: bool = False
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        kind = self.expr.type
+        types = kind.children if kind.name == "MAP" else kind.children[:1]
+        return self.input.schema + tuple(
+            Field(n, ty.with_nullable(True)) for n, ty in zip(self.names, types))
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
 class Sort:
     """ORDER BY a time attribute ascending: rows leave in event-time order."""
 
@@ -738,7 +762,7 @@ class Sink:
 
 LogicalNode = (
     Scan | Filter | Project | Calc | WindowTVF | Aggregate | Join | Over | TopN | Match | Union | Sort
-    | Limit | Sink
+    | Limit | Sink | Unnest
 )
 
 

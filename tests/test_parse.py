@@ -43,7 +43,6 @@ CONVERSION_REFUSALS = [
     ("SELECT a FROM t LIMIT 'x'", S, "LIMIT takes an integer literal"),
     ("SELECT a FROM t NATURAL JOIN u", U, "NATURAL JOIN is not supported"),
     ("SELECT a FROM t.u.v.w", U, "Unsupported table expression"),
-    ("SELECT a FROM UNNEST(x)", U, "Unsupported FROM item: UNNEST(x)"),
     ("SELECT * MATCH_RECOGNIZE (ORDER BY ts MEASURES A.x AS y PATTERN (A) DEFINE A AS TRUE)",
      S, "MATCH_RECOGNIZE needs a FROM table"),
     # the user's text in a message does not change its kind (it once did: the

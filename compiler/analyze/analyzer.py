@@ -33,7 +33,7 @@ from typing import Any, NoReturn
 from compiler import ast
 from compiler import logical as lg
 from compiler import types as t
-from compiler.analyze import joins, match, select, sources, subqueries, windows
+from compiler.analyze import joins, match, select, sources, subqueries, unnest, windows
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.analyze.syntax import column_span, relations
@@ -341,8 +341,14 @@ class Analyzer:
 
     def join(self, rel: ast.Join) -> Bound:
         left = self.relation(rel.left)
+        if isinstance(rel.right, ast.Unnest):  # a lateral join: it reads the left's row
+            return unnest.unnest_join(self.binder, rel, left)
         right = self.relation(rel.right)
         return joins.join(self.binder, self.catalog, rel, left, right)
+
+    def lone_unnest(self, rel: ast.Unnest) -> Bound:
+        fail(self.diag, "UnsupportedError", "UNNEST reads the rows of a table: write FROM t "
+             "CROSS JOIN UNNEST(t.arr) AS x (element)", rel.span)
 
     def match_recognize(self, rel: ast.MatchRecognize) -> Bound:
         return match.match_recognize(self.binder, rel, self.relation(rel.input))
@@ -430,4 +436,5 @@ _RELATIONS: dict[type, Callable[[Analyzer, Any], Bound]] = {
     ast.WindowTVF: Analyzer.window_tvf,
     ast.Join: Analyzer.join,
     ast.MatchRecognize: Analyzer.match_recognize,
+    ast.Unnest: Analyzer.lone_unnest,
 }

@@ -345,8 +345,9 @@ def comma_spine(rel: ast.Relation) -> list[ast.Join]:
     while isinstance(node, ast.Join) and node.kind in ("INNER", "CROSS", "LEFT"):
         spine.append(node)
         node = node.left
-    if not any(j.kind == "CROSS" for j in spine):
-        return []
+    if not any(j.kind == "CROSS" for j in spine) or any(
+            isinstance(j.right, ast.Unnest) for j in spine):
+        return []  # an UNNEST reads its left side's row: it is no comma join
     return spine[::-1]
 
 

@@ -2,7 +2,7 @@
 
 Each family has its module: ``sources`` (sources and Calc), ``aggregates``
 (window and group aggregates), ``joins`` (interval, regular, lookup), ``sort``,
-``over`` (OVER aggregates), ``union`` and ``sink``. An operator missing from ``EMITTERS``
+``over`` (OVER aggregates), ``union``, ``correlate`` (UNNEST) and ``sink``. An operator missing from ``EMITTERS``
 compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from compiler.codegen.emit.aggregates import GROUP_AGGREGATE, WINDOW_AGGREGATE
 from compiler.codegen.emit.base import Emitter
+from compiler.codegen.emit.correlate import CORRELATE
 from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN
 from compiler.codegen.emit.over import OVER_AGGREGATE
 from compiler.codegen.emit.sink import SINK
@@ -18,6 +19,7 @@ from compiler.codegen.emit.sources import CALC, SOURCE
 from compiler.codegen.emit.union import UNION
 from compiler.physical import (
     CalcExec,
+    CorrelateExec,
     Exec,
     GroupAggregateExec,
     IntervalJoinExec,
@@ -39,6 +41,7 @@ from compiler.physical import (
 EMITTERS: dict[type[Exec], Emitter] = {
     SourceExec: SOURCE,
     CalcExec: CALC,
+    CorrelateExec: CORRELATE,
     WindowAggregateExec: WINDOW_AGGREGATE,
     GroupAggregateExec: GROUP_AGGREGATE,
     IntervalJoinExec: INTERVAL_JOIN,
