@@ -179,6 +179,33 @@ def _split_index(args: list[SqlType]) -> SqlType | str:
     return t.VARCHAR.with_nullable(True)
 
 
+def _split(args: list[SqlType]) -> SqlType | str:
+    if not all(a.is_string or a.is_null for a in args):
+        return "SPLIT takes a string and a separator string"
+    return SqlType("ARRAY", _nullable(args), children=(t.VARCHAR.with_nullable(False),))
+
+
+def _json_constructor(name: str, pairs: bool) -> Callable[[list[SqlType]], SqlType | str]:
+    """JSON_OBJECT / JSON_ARRAY: the first argument is the NULL ON NULL mode;
+    values are strings, numbers or booleans (keys of JSON_OBJECT: strings)."""
+
+    def rule(args: list[SqlType]) -> SqlType | str:
+        values = args[1:]
+        if pairs and len(values) % 2:
+            return f"{name} takes KEY k VALUE v pairs"
+        for i, a in enumerate(values):
+            if pairs and i % 2 == 0:
+                if not a.is_string:
+                    return f"{name} keys are strings, got {a.sql()}"
+            elif not (a.is_string or a.is_numeric or a.name == "BOOLEAN" or a.is_null):
+                return (f"{name} values are strings, numbers or booleans here, got {a.sql()}; "
+                        "CAST it to VARCHAR")
+        nullable = pairs and any(a.nullable for a in values[0::2])
+        return t.VARCHAR.with_nullable(nullable)
+
+    return rule
+
+
 def _timestampdiff(args: list[SqlType]) -> SqlType | str:
     for a in args[1:]:
         if not (a.name in t.TEMPORALS or a.is_null):
@@ -375,6 +402,7 @@ SCALARS: dict[str, Scalar] = {
     "REGEXP": Scalar("regexp", 2, 2, _may_be_null(_string_to(t.BOOLEAN, "REGEXP", 2)),
                      constants=_regex_literals("REGEXP", 1)),
     "SPLIT_INDEX": Scalar("split_index", 3, 3, _split_index),
+    "SPLIT": Scalar("split", 2, 2, _split),
     "LOCATE": Scalar("locate", 2, 3, _string_to(t.INT, "LOCATE", 2, (2,))),
     "LPAD": Scalar("lpad", 3, 3, _pad("LPAD")),
     "RPAD": Scalar("rpad", 3, 3, _pad("RPAD")),
@@ -395,6 +423,8 @@ SCALARS: dict[str, Scalar] = {
     "JSON_VALUE": Scalar("json_value", 7, 7, lambda a: t.VARCHAR.with_nullable(True)),
     "JSON_EXISTS": Scalar("json_exists", 2, 2, _string_to(t.BOOLEAN, "JSON_EXISTS", 2),
                           constants=_json_path_literal("JSON_EXISTS")),
+    "JSON_OBJECT": Scalar("json_object", 1, None, _json_constructor("JSON_OBJECT", True)),
+    "JSON_ARRAY": Scalar("json_array", 1, None, _json_constructor("JSON_ARRAY", False)),
     "JSON_QUERY": Scalar("json_query", 2, 2, _may_be_null(_string_to(t.VARCHAR, "JSON_QUERY", 2)),
                          constants=_json_path_literal("JSON_QUERY")),
     "IS JSON": Scalar("is_json", 2, 2, lambda a: "IS JSON takes a string" if not (

@@ -52,6 +52,9 @@ class ExprEmitter:
         if isinstance(expr, lg.Const):
             return (f"sql.literal({literal(expr.value)}, {self.batch}.num_rows, "
                     f"{expr.type.sql()!r})")
+        if expr.type.name in ("ARRAY", "MAP") and not lg.referenced(expr):
+            # a container of constants is not folded: its one row, repeated
+            return f"sql.constant_rows({self.emit(expr)}, {self.batch}.num_rows)"
         return self.emit(expr)
 
     def mask(self, expr: lg.BoundExpr) -> str:

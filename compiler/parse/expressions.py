@@ -185,6 +185,19 @@ class ExpressionConverter:
         if isinstance(node, exp.Initcap):
             # sqlglot adds its default word delimiters; Flink's INITCAP has one argument
             return ast.Call("INITCAP", (self.expr(node.this),), span=span)
+        if isinstance(node, exp.JSONObject):
+            # JSON_OBJECT(KEY k VALUE v, ...) [NULL | ABSENT ON NULL]: the mode first
+            mode = str(node.args.get("null_handling") or "NULL ON NULL").split()[0].upper()
+            args: list[ast.Expr] = [ast.Literal(mode, "keyword", span=span)]
+            for pair in node.expressions:
+                if not isinstance(pair, exp.JSONKeyValue):
+                    return self.fail(SqlSyntaxError, "JSON_OBJECT takes KEY k VALUE v pairs", pair)
+                args += [self.expr(pair.this), self.expr(pair.expression)]
+            return ast.Call("JSON_OBJECT", tuple(args), span=span)
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "JSON_ARRAY":
+            # Flink's default: ABSENT ON NULL
+            return ast.Call("JSON_ARRAY", (ast.Literal("ABSENT", "keyword", span=span),
+                                           *(self.expr(e) for e in node.expressions)), span=span)
         if isinstance(node, exp.Bracket):  # arr[1], m['key']
             if len(node.expressions) != 1:
                 return self.fail(SqlSyntaxError, "[...] takes one index or key", node)

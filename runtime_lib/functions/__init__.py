@@ -70,6 +70,7 @@ from runtime_lib.functions.base import (
 )
 from runtime_lib.functions.collections import (
     cardinality,
+    constant_rows,
     element_at,
 )
 from runtime_lib.functions.hashes import (
@@ -85,7 +86,9 @@ from runtime_lib.functions.casts import (
 )
 from runtime_lib.functions.json import (
     is_json,
+    json_array,
     json_exists,
+    json_object,
     json_query,
     json_value,
 )
@@ -142,6 +145,7 @@ from runtime_lib.functions.strings import (
     rpad,
     rtrim,
     similar_to,
+    split,
     split_index,
     str_to_map,
     substring,
@@ -184,6 +188,7 @@ __all__ = [
     "character_length",
     "coalesce",
     "concat",
+    "constant_rows",
     "concat_ws",
     "convert_tz",
     "current_date",
@@ -208,6 +213,8 @@ __all__ = [
     "is_distinct_from",
     "is_false",
     "is_json",
+    "json_array",
+    "json_object",
     "is_not_distinct_from",
     "is_not_false",
     "is_not_null",
@@ -258,6 +265,7 @@ __all__ = [
     "sha256",
     "sign",
     "similar_to",
+    "split",
     "split_index",
     "sqrt",
     "str_to_map",

@@ -6,6 +6,8 @@ JSON decoder reads them), so these go row by row over the non-NULL rows.
 
 from __future__ import annotations
 
+import numpy as np
+
 from runtime_lib.columns import DTYPES, Column
 from runtime_lib.functions.base import Arg, _map_valid
 
@@ -36,3 +38,11 @@ def element_at(container: Arg, key: Arg, kind: str = "O") -> Column:
 def cardinality(container: Arg) -> Column:
     """CARDINALITY(arr | m): the number of elements (entries); NULL of NULL."""
     return _map_valid(len, (container,), DTYPES["i"])
+
+
+def constant_rows(value: Column, n: int) -> Column:
+    """A one-row result of constant arguments (``SPLIT('a,b', ',')``) as ``n``
+    rows: the ARRAY and MAP constants the compiler does not fold into literals."""
+    values = np.empty(n, dtype=object)
+    values[:] = [value.values[0]] * n
+    return Column(values, None if value.is_valid()[0] else np.zeros(n, dtype=bool))
