@@ -206,6 +206,13 @@ def _json_constructor(name: str, pairs: bool) -> Callable[[list[SqlType]], SqlTy
     return rule
 
 
+def _current_watermark(args: list[SqlType]) -> SqlType | str:
+    if args[0].time_attribute != "ROWTIME":
+        return ("CURRENT_WATERMARK takes an event-time attribute (a column with a "
+                f"WATERMARK), got {args[0].sql()}")
+    return t.TIMESTAMP.with_nullable(True)
+
+
 def _timestampdiff(args: list[SqlType]) -> SqlType | str:
     for a in args[1:]:
         if not (a.name in t.TEMPORALS or a.is_null):
@@ -403,6 +410,7 @@ SCALARS: dict[str, Scalar] = {
                      constants=_regex_literals("REGEXP", 1)),
     "SPLIT_INDEX": Scalar("split_index", 3, 3, _split_index),
     "SPLIT": Scalar("split", 2, 2, _split),
+    "CURRENT_WATERMARK": Scalar("current_watermark", 1, 1, _current_watermark),
     "LOCATE": Scalar("locate", 2, 3, _string_to(t.INT, "LOCATE", 2, (2,))),
     "LPAD": Scalar("lpad", 3, 3, _pad("LPAD")),
     "RPAD": Scalar("rpad", 3, 3, _pad("RPAD")),

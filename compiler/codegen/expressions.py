@@ -30,6 +30,8 @@ class ExprEmitter:
             temporal = expr.args[1] if fn == "EXTRACT" else expr.args[0]
             name = OPERATORS.get(fn) or SCALARS[fn].runtime
             return f"sql.{name}({', '.join(args)}, {temporal.type.sql()!r})"
+        if fn == "CURRENT_WATERMARK":  # what held when each row arrived
+            return f"sql.current_watermark({self.batch}.watermarks, {self.batch}.num_rows)"
         if fn == "ELEMENT_AT":  # the element's storage kind: the column it becomes
             return f"sql.element_at({args[0]}, {args[1]}, {expr.type.storage!r})"
         if fn == "CASE":
