@@ -30,7 +30,26 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+HELP = """sqlc shell statements (end each with ';'):
+  CREATE [TEMPORARY] STREAM|TABLE|VIEW ...   DROP STREAM|TABLE|VIEW name
+  SHOW STREAMS|TABLES|VIEWS|FUNCTIONS         DESCRIBE name
+  EXPLAIN <query>                             <query> (type-checked)
+  SET ['key' = 'value']                       RESET ['key']
+  HELP                                        QUIT | EXIT (or Ctrl-D)"""
+
+
+def client_command(text: str) -> str | None:
+    """HELP, QUIT or EXIT when that is the whole statement (the SQL client's
+    commands, not SQL), else None."""
+    word = text.strip().rstrip(";").strip().upper()
+    return word if word in ("HELP", "QUIT", "EXIT") else None
+
+
 def show(catalog: Catalog, kind: str) -> str:
+    if kind == "FUNCTIONS":
+        from compiler.functions import KNOWN_FUNCTIONS
+
+        return format_table(["function_name"], [[name] for name in KNOWN_FUNCTIONS])
     if kind == "STREAMS":
         rows = []
         for obj in catalog.objects("STREAM"):
@@ -153,8 +172,9 @@ class Shell:
     def interactive(self) -> int:
         history = Path(os.environ.get("SQLC_HISTORY", Path.home() / ".sqlc_history"))
         read = _line_reader(history)
-        print("sqlc shell: DDL, SHOW STREAMS|TABLES|VIEWS, DESCRIBE x, EXPLAIN <query>, "
-              "SET ['key' = 'value'], RESET ['key']; end statements with ';', Ctrl-D to leave")
+        print("sqlc shell: DDL, SHOW STREAMS|TABLES|VIEWS|FUNCTIONS, DESCRIBE x, EXPLAIN "
+              "<query>, SET ['key' = 'value'], RESET ['key']; end statements with ';', HELP; "
+              "for more, QUIT; or Ctrl-D to leave")
         buffer: list[str] = []
         number = 0
         while True:
@@ -171,6 +191,12 @@ class Shell:
             if not text.strip().endswith(";"):
                 continue
             buffer = []
+            command = client_command(text)
+            if command == "HELP":
+                print(HELP)
+                continue
+            if command in ("QUIT", "EXIT"):
+                return 0
             number += 1
             source = Source(f"<shell:{number}>", text)
             diagnostics = Diagnostics(source)

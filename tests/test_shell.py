@@ -40,3 +40,20 @@ def test_shell_session_from_stdin(tmp_path: Path) -> None:
     assert "dropped stream clicks" in out
     assert out.rstrip().endswith("0 rows\nsqlc>")  # the last SHOW, then the prompt at EOF
     assert "Traceback" not in result.stderr
+
+
+def test_help_show_functions_and_quit(tmp_path: Path) -> None:
+    """The SQL client's HELP; and QUIT; (EXIT; too), and SHOW FUNCTIONS; what
+    comes after QUIT is not read."""
+    script = "HELP;\nSHOW FUNCTIONS;\nQUIT;\nSHOW STREAMS;\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler.cli", "shell"], input=script, text=True,
+        capture_output=True, cwd=tmp_path, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "QUIT | EXIT (or Ctrl-D)" in out
+    assert "| JSON_OBJECT " in out and "| SPLIT " in out and "| COUNT " in out
+    assert "stream_name" not in out  # the SHOW STREAMS after QUIT did not run
+    assert "Traceback" not in result.stderr

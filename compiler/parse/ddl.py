@@ -306,8 +306,8 @@ class DdlParser(ParserBase):
         first = self._curr
         self._advance()
         word = self._curr.text.upper() if self._curr else ""
-        if word not in ("STREAMS", "TABLES", "VIEWS"):
-            self._error_at("Expected STREAMS, TABLES or VIEWS after SHOW")
+        if word not in ("STREAMS", "TABLES", "VIEWS", "FUNCTIONS"):
+            self._error_at("Expected STREAMS, TABLES, VIEWS or FUNCTIONS after SHOW")
         self._advance()
         return ast.Show(word, span=self._span_from(first))
 
