@@ -527,8 +527,10 @@ class QueryStatement:
 
 @dataclass(frozen=True)
 class Show:
-    kind: str  # STREAMS | TABLES | VIEWS
+    kind: str  # STREAMS | TABLES | VIEWS | FUNCTIONS | CREATE (SHOW CREATE TABLE name)
     span: Span = _span()
+    name: str | None = None  # SHOW CREATE's object
+    name_span: Span = _span()
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,11 @@ def client_command(text: str) -> str | None:
     return word if word in ("HELP", "QUIT", "EXIT") else None
 
 
-def show(catalog: Catalog, kind: str) -> str:
+def show(catalog: Catalog, kind: str, name: str | None = None) -> str:
+    if kind == "CREATE":
+        obj = catalog.get(name or "")
+        assert obj is not None  # the analyzer reported an unknown name
+        return (obj.text or f"-- {obj.name}: defined without its text") + ";"
     if kind == "FUNCTIONS":
         from compiler.functions import KNOWN_FUNCTIONS
 
@@ -137,7 +141,7 @@ class Shell:
         elif isinstance(stmt, ast.Drop):
             print(f"dropped {stmt.kind.lower()} {stmt.name}")
         elif isinstance(stmt, ast.Show):
-            print(show(self.catalog, stmt.kind))
+            print(show(self.catalog, stmt.kind, stmt.name))
         elif isinstance(stmt, ast.Describe):
             print(describe(self.catalog, stmt.name))
         elif isinstance(stmt, ast.Explain):

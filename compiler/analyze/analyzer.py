@@ -122,6 +122,9 @@ class Analyzer:
                                 stmt.span)
             self.statement(inner)  # checks it
             return stmt
+        if isinstance(stmt, ast.Show) and stmt.name is not None \
+                and self.catalog.get(stmt.name) is None:
+            self.unknown_object(stmt.name, stmt.name_span)
         return stmt  # SHOW
 
     def unknown_object(self, name: str, span: Span) -> NoReturn:
@@ -176,7 +179,7 @@ class Analyzer:
             CatalogColumn(name, f.type, span=stmt.span) for name, f in zip(names, schema)
         )
         view = ViewDef(stmt.name, stmt.query, columns, tuple(dependencies), stmt.span,
-                       self.diag.source.path)
+                       self.diag.source.path, self.diag.source.fragment(stmt.span))
         self.catalog.add(view, stmt.if_not_exists, self.diag, stmt.name_span)
 
     def insert(self, stmt: ast.Insert) -> AnalyzedQuery:
