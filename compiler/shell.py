@@ -186,6 +186,9 @@ class Shell:
                 line = read("sqlc> " if not buffer else "  ... ")
             except EOFError:
                 print()
+                if "".join(buffer).strip():  # never dropped without a word
+                    print("note: the last statement has no ';' and was not run",
+                          file=sys.stderr)
                 return 0
             except KeyboardInterrupt:
                 buffer = []
@@ -207,6 +210,10 @@ class Shell:
             script = parse_script(source, diagnostics)
             if diagnostics.errors:
                 print(SqlcError(diagnostics.errors, source).render(), file=sys.stderr)
+                if "\n" in text.strip():
+                    print(f"note: these {text.strip().count(chr(10)) + 1} lines were read as one "
+                          "statement: a statement ends with ';' (is one missing above?)",
+                          file=sys.stderr)
                 continue
             for stmt in script.statements:
                 self.execute(stmt, source)

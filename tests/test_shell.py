@@ -74,3 +74,15 @@ def test_show_create_prints_the_statement_as_written(tmp_path: Path) -> None:
     assert "CREATE VIEW v AS SELECT user_id FROM clicks;" in result.stdout
     assert "unknown stream, table or view 'nope'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_missing_semicolon_is_said(tmp_path: Path) -> None:
+    script = "SHOW TABLES\nSHOW STREAMS;\nSHOW VIEWS\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler.cli", "shell"], input=script, text=True,
+        capture_output=True, cwd=tmp_path, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert "these 2 lines were read as one statement" in result.stderr
+    assert "the last statement has no ';' and was not run" in result.stderr
+    assert "Traceback" not in result.stderr
