@@ -214,6 +214,25 @@ class ScalarSubquery:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class InSubquery:
+    """``x [NOT] IN (SELECT y ...)``: a semi (anti) join where WHERE ANDs it."""
+
+    operand: Expr
+    query: Query
+    negated: bool = False
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Exists:
+    """``[NOT] EXISTS (SELECT ...)``: a semi (anti) join on its correlation."""
+
+    query: Query
+    negated: bool = False
+    span: Span = _span()
+
+
 Expr = Union[
     Column,
     Star,
@@ -231,6 +250,8 @@ Expr = Union[
     Extract,
     Call,
     ScalarSubquery,
+    InSubquery,
+    Exists,
 ]
 
 
@@ -242,6 +263,17 @@ class TableRef:
     name: str
     alias: str | None = None
     system_time: Expr | None = None  # FOR SYSTEM_TIME AS OF <expr>
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unnest:
+    """``UNNEST(expr) [AS t (c1[, c2])]``, the right side of a (lateral) join:
+    a row per element of an ARRAY (c1), per entry of a MAP (c1 key, c2 value)."""
+
+    expr: Expr
+    alias: str | None = None
+    columns: tuple[str, ...] = ()
     span: Span = _span()
 
 
@@ -310,7 +342,7 @@ class MatchRecognize:
     after_variable_span: Span = _span()  # v of AFTER MATCH SKIP TO FIRST|LAST v
 
 
-Relation = Union[TableRef, SubqueryRef, WindowTVF, Join, MatchRecognize]
+Relation = Union[TableRef, SubqueryRef, WindowTVF, Join, MatchRecognize, Unnest]
 
 
 # ------------------------------------------------------------------- queries
@@ -495,8 +527,10 @@ class QueryStatement:
 
 @dataclass(frozen=True)
 class Show:
-    kind: str  # STREAMS | TABLES | VIEWS
+    kind: str  # STREAMS | TABLES | VIEWS | FUNCTIONS | CREATE (SHOW CREATE TABLE name)
     span: Span = _span()
+    name: str | None = None  # SHOW CREATE's object
+    name_span: Span = _span()
 
 
 @dataclass(frozen=True)

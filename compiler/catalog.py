@@ -169,6 +169,7 @@ class SourceDef:
     origin: str = ""  # path of the file that defined it
     # the statement as analyzed (LIKE resolved), for CREATE TABLE ... LIKE it
     definition: ast.CreateSource | None = field(default=None, compare=False, repr=False)
+    text: str = field(default="", compare=False, repr=False)  # as written, for SHOW CREATE
 
     def column(self, name: str) -> CatalogColumn | None:
         lowered = name.lower()
@@ -221,6 +222,7 @@ class ViewDef:
     dependencies: tuple[str, ...]
     span: Span
     origin: str = ""
+    text: str = field(default="", compare=False, repr=False)  # as written, for SHOW CREATE
 
     kind = "VIEW"
 

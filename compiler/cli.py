@@ -69,6 +69,18 @@ def _print_warnings(compiled_or_analysis) -> None:
         print(warning.render(analysis.source), file=sys.stderr)
 
 
+def _no_catalog_note(args: argparse.Namespace | None, error: SqlcError) -> None:
+    """An unknown name where no catalog was read at all: say why and what to pass."""
+    if args is None:
+        return
+    unknown = any(d.message.startswith("unknown stream, table or view")
+                  for d in error.diagnostics)
+    if unknown and not default_catalogs(getattr(args, "catalog", None)):
+        print("note: no catalog was read: no pyproject.toml with [tool.sqlc] catalog = [...] "
+              "was found here or above, and no --catalog was given; pass --catalog "
+              "FILE.sql with the CREATE statements", file=sys.stderr)
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     from compiler.driver import compile_source
 
@@ -459,6 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     # known before parsing, so that errors raised while parsing are JSON too
     json_errors = "--json" in argv
     parser = build_parser()
+    args = None
     try:
         # `sqlc run` passes the flags it does not know (--input, --output, ...) to
         # the pipeline, wherever they stand; every other command refuses them
@@ -475,6 +488,7 @@ def main(argv: list[str] | None = None) -> int:
             print(error.render(), file=sys.stderr)
             count = len(error.diagnostics)
             print(f"{count} error{'s' if count != 1 else ''}", file=sys.stderr)
+            _no_catalog_note(args, error)
         return EXIT_USAGE
     except (UsageError, SqlFileError, TestFileError, ManagerError) as error:
         print(f"sqlc: error: {error}", file=sys.stderr)

@@ -133,6 +133,9 @@ def logical_attrs(node: lg.LogicalNode) -> list[tuple[str, str]]:
         return attrs
     if isinstance(node, lg.Union):
         return [("all", "false" if node.distinct else "true")]
+    if isinstance(node, lg.Unnest):
+        attrs = [("unnest", expr_sql(node.expr)), ("as", ", ".join(node.names))]
+        return attrs + ([("outer", "true")] if node.outer else [])
     if isinstance(node, lg.Sort):
         return [("order_by", ", ".join(
             expr_sql(k.expr) + (" DESC" if k.descending else "") for k in node.keys))]

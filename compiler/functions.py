@@ -179,6 +179,40 @@ def _split_index(args: list[SqlType]) -> SqlType | str:
     return t.VARCHAR.with_nullable(True)
 
 
+def _split(args: list[SqlType]) -> SqlType | str:
+    if not all(a.is_string or a.is_null for a in args):
+        return "SPLIT takes a string and a separator string"
+    return SqlType("ARRAY", _nullable(args), children=(t.VARCHAR.with_nullable(False),))
+
+
+def _json_constructor(name: str, pairs: bool) -> Callable[[list[SqlType]], SqlType | str]:
+    """JSON_OBJECT / JSON_ARRAY: the first argument is the NULL ON NULL mode;
+    values are strings, numbers or booleans (keys of JSON_OBJECT: strings)."""
+
+    def rule(args: list[SqlType]) -> SqlType | str:
+        values = args[1:]
+        if pairs and len(values) % 2:
+            return f"{name} takes KEY k VALUE v pairs"
+        for i, a in enumerate(values):
+            if pairs and i % 2 == 0:
+                if not a.is_string:
+                    return f"{name} keys are strings, got {a.sql()}"
+            elif not (a.is_string or a.is_numeric or a.name == "BOOLEAN" or a.is_null):
+                return (f"{name} values are strings, numbers or booleans here, got {a.sql()}; "
+                        "CAST it to VARCHAR")
+        nullable = pairs and any(a.nullable for a in values[0::2])
+        return t.VARCHAR.with_nullable(nullable)
+
+    return rule
+
+
+def _current_watermark(args: list[SqlType]) -> SqlType | str:
+    if args[0].time_attribute != "ROWTIME":
+        return ("CURRENT_WATERMARK takes an event-time attribute (a column with a "
+                f"WATERMARK), got {args[0].sql()}")
+    return t.TIMESTAMP.with_nullable(True)
+
+
 def _timestampdiff(args: list[SqlType]) -> SqlType | str:
     for a in args[1:]:
         if not (a.name in t.TEMPORALS or a.is_null):
@@ -240,6 +274,27 @@ def _str_to_map(args: list[SqlType]) -> SqlType | str:
     if isinstance(result, str):
         return result
     return SqlType("MAP", _nullable(args), children=(t.VARCHAR, t.VARCHAR))
+
+
+def _element_at(args: list[SqlType]) -> SqlType | str:
+    """``arr[i]`` of ARRAY<T> is T, ``m[k]`` of MAP<K, V> is V; NULL when absent."""
+    container, key = args
+    if container.name == "ARRAY" and container.children:
+        if not (key.is_integer or key.is_null):
+            return f"an ARRAY index is an integer (from 1), got {key.sql()}"
+        return container.children[0].with_nullable(True)
+    if container.name == "MAP" and len(container.children) == 2:
+        if t.common_type(container.children[0], key) is None:
+            return (f"the MAP's keys are {container.children[0].sql()}, the key given is "
+                    f"{key.sql()}")
+        return container.children[1].with_nullable(True)
+    return f"[...] and ELEMENT_AT take an ARRAY or a MAP, got {container.sql()}"
+
+
+def _cardinality(args: list[SqlType]) -> SqlType | str:
+    if args[0].name not in ("ARRAY", "MAP") and not args[0].is_null:
+        return f"CARDINALITY takes an ARRAY or a MAP, got {args[0].sql()}"
+    return t.INT.with_nullable(args[0].nullable)
 
 
 def _ifnull(args: list[SqlType]) -> SqlType | str:
@@ -354,6 +409,8 @@ SCALARS: dict[str, Scalar] = {
     "REGEXP": Scalar("regexp", 2, 2, _may_be_null(_string_to(t.BOOLEAN, "REGEXP", 2)),
                      constants=_regex_literals("REGEXP", 1)),
     "SPLIT_INDEX": Scalar("split_index", 3, 3, _split_index),
+    "SPLIT": Scalar("split", 2, 2, _split),
+    "CURRENT_WATERMARK": Scalar("current_watermark", 1, 1, _current_watermark),
     "LOCATE": Scalar("locate", 2, 3, _string_to(t.INT, "LOCATE", 2, (2,))),
     "LPAD": Scalar("lpad", 3, 3, _pad("LPAD")),
     "RPAD": Scalar("rpad", 3, 3, _pad("RPAD")),
@@ -365,12 +422,17 @@ SCALARS: dict[str, Scalar] = {
                          constants=_regex_literals("STR_TO_MAP", 1, 2)),
     "MD5": Scalar("md5", 1, 1, _string_to(t.VARCHAR, "MD5")),
     "SHA256": Scalar("sha256", 1, 1, _string_to(t.VARCHAR, "SHA256")),
+    # ARRAY and MAP: arr[i] and m['key'] are ELEMENT_AT
+    "ELEMENT_AT": Scalar("element_at", 2, 2, _element_at),
+    "CARDINALITY": Scalar("cardinality", 1, 1, _cardinality),
     "UUID": Scalar("uuid", 0, 0, lambda a: t.VARCHAR.with_nullable(False)),
     # JSON; JSON_VALUE's clauses are bound by the analyzer (json, path,
     # returning type name, ON EMPTY kind, default, ON ERROR kind, default)
     "JSON_VALUE": Scalar("json_value", 7, 7, lambda a: t.VARCHAR.with_nullable(True)),
     "JSON_EXISTS": Scalar("json_exists", 2, 2, _string_to(t.BOOLEAN, "JSON_EXISTS", 2),
                           constants=_json_path_literal("JSON_EXISTS")),
+    "JSON_OBJECT": Scalar("json_object", 1, None, _json_constructor("JSON_OBJECT", True)),
+    "JSON_ARRAY": Scalar("json_array", 1, None, _json_constructor("JSON_ARRAY", False)),
     "JSON_QUERY": Scalar("json_query", 2, 2, _may_be_null(_string_to(t.VARCHAR, "JSON_QUERY", 2)),
                          constants=_json_path_literal("JSON_QUERY")),
     "IS JSON": Scalar("is_json", 2, 2, lambda a: "IS JSON takes a string" if not (

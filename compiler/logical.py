@@ -665,10 +665,48 @@ class Union:
 
     @property
     def schema(self) -> Schema:
-        return self.inputs_[0].schema
+        """The first input's names, in the types all inputs widen to (Flink's
+        rule: INT and DOUBLE give DOUBLE, nullable where any input is); a time
+        attribute stays one only where every input has it at that position."""
+        from compiler import types as t
+
+        fields = []
+        for column in zip(*(i.schema for i in self.inputs_)):
+            common = column[0].type
+            for f in column[1:]:
+                common = t.common_type(common, f.type) or common
+            marks = {f.type.time_attribute for f in column}
+            if len(marks) == 1 and None not in marks:
+                common = replace(common, time_attribute=marks.pop())
+            fields.append(Field(column[0].name, common))
+        return tuple(fields)
 
     def inputs(self) -> tuple[LogicalNode, ...]:
         return self.inputs_
+
+
+@dataclass(frozen=True)
+class Unnest:
+    """Each input row once per element of ``expr`` (an ARRAY: one column; a MAP:
+    key and value), the element's columns after the input's (Flink's Correlate
+    of UNNEST). ``outer``: a row whose container is NULL or empty is kept once,
+    the new columns NULL (LEFT JOIN UNNEST ... ON TRUE)."""
+
+    input: LogicalNode
+    expr: BoundExpr
+    names: tuple[str, ...]
+    outer: bool = False
+    span: Span = _span()
+
+    @property
+    def schema(self) -> Schema:
+        kind = self.expr.type
+        types = kind.children if kind.name == "MAP" else kind.children[:1]
+        return self.input.schema + tuple(
+            Field(n, ty.with_nullable(True)) for n, ty in zip(self.names, types))
+
+    def inputs(self) -> tuple[LogicalNode, ...]:
+        return (self.input,)
 
 
 @dataclass(frozen=True)
@@ -726,7 +764,7 @@ class Sink:
 
 LogicalNode = (
     Scan | Filter | Project | Calc | WindowTVF | Aggregate | Join | Over | TopN | Match | Union | Sort
-    | Limit | Sink
+    | Limit | Sink | Unnest
 )
 
 

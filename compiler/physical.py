@@ -169,6 +169,15 @@ class MatchExec(Exec):
 
 
 @dataclass(frozen=True)
+class CorrelateExec(Exec):
+    """UNNEST: each row once per element of an ARRAY or entry of a MAP (Flink's
+    Correlate); stateless."""
+
+    logical: lg.Unnest
+    implements = (lg.Unnest,)
+
+
+@dataclass(frozen=True)
 class UnionExec(Exec):
     """UNION ALL of its inputs."""
 
@@ -330,6 +339,8 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
         return MatchExec(node, (plan_physical(node.input),),
                          "per partition: rows of partial matches, freed by the watermark",
                          "per completed match", span)
+    if isinstance(node, lg.Unnest):
+        return CorrelateExec(node, (plan_physical(node.input),), span=span)
     if isinstance(node, lg.Union):
         return UnionExec(node, tuple(plan_physical(i) for i in node.inputs_), span=span)
     if isinstance(node, lg.Sort):

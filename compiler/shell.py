@@ -30,7 +30,30 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def show(catalog: Catalog, kind: str) -> str:
+HELP = """sqlc shell statements (end each with ';'):
+  CREATE [TEMPORARY] STREAM|TABLE|VIEW ...   DROP STREAM|TABLE|VIEW name
+  SHOW STREAMS|TABLES|VIEWS|FUNCTIONS         DESCRIBE name
+  EXPLAIN <query>                             <query> (type-checked)
+  SET ['key' = 'value']                       RESET ['key']
+  HELP                                        QUIT | EXIT (or Ctrl-D)"""
+
+
+def client_command(text: str) -> str | None:
+    """HELP, QUIT or EXIT when that is the whole statement (the SQL client's
+    commands, not SQL), else None."""
+    word = text.strip().rstrip(";").strip().upper()
+    return word if word in ("HELP", "QUIT", "EXIT") else None
+
+
+def show(catalog: Catalog, kind: str, name: str | None = None) -> str:
+    if kind == "CREATE":
+        obj = catalog.get(name or "")
+        assert obj is not None  # the analyzer reported an unknown name
+        return (obj.text or f"-- {obj.name}: defined without its text") + ";"
+    if kind == "FUNCTIONS":
+        from compiler.functions import KNOWN_FUNCTIONS
+
+        return format_table(["function_name"], [[name] for name in KNOWN_FUNCTIONS])
     if kind == "STREAMS":
         rows = []
         for obj in catalog.objects("STREAM"):
@@ -118,7 +141,7 @@ class Shell:
         elif isinstance(stmt, ast.Drop):
             print(f"dropped {stmt.kind.lower()} {stmt.name}")
         elif isinstance(stmt, ast.Show):
-            print(show(self.catalog, stmt.kind))
+            print(show(self.catalog, stmt.kind, stmt.name))
         elif isinstance(stmt, ast.Describe):
             print(describe(self.catalog, stmt.name))
         elif isinstance(stmt, ast.Explain):
@@ -153,8 +176,9 @@ class Shell:
     def interactive(self) -> int:
         history = Path(os.environ.get("SQLC_HISTORY", Path.home() / ".sqlc_history"))
         read = _line_reader(history)
-        print("sqlc shell: DDL, SHOW STREAMS|TABLES|VIEWS, DESCRIBE x, EXPLAIN <query>, "
-              "SET ['key' = 'value'], RESET ['key']; end statements with ';', Ctrl-D to leave")
+        print("sqlc shell: DDL, SHOW STREAMS|TABLES|VIEWS|FUNCTIONS, DESCRIBE x, EXPLAIN "
+              "<query>, SET ['key' = 'value'], RESET ['key']; end statements with ';', HELP; "
+              "for more, QUIT; or Ctrl-D to leave")
         buffer: list[str] = []
         number = 0
         while True:
@@ -162,6 +186,9 @@ class Shell:
                 line = read("sqlc> " if not buffer else "  ... ")
             except EOFError:
                 print()
+                if "".join(buffer).strip():  # never dropped without a word
+                    print("note: the last statement has no ';' and was not run",
+                          file=sys.stderr)
                 return 0
             except KeyboardInterrupt:
                 buffer = []
@@ -171,12 +198,22 @@ class Shell:
             if not text.strip().endswith(";"):
                 continue
             buffer = []
+            command = client_command(text)
+            if command == "HELP":
+                print(HELP)
+                continue
+            if command in ("QUIT", "EXIT"):
+                return 0
             number += 1
             source = Source(f"<shell:{number}>", text)
             diagnostics = Diagnostics(source)
             script = parse_script(source, diagnostics)
             if diagnostics.errors:
                 print(SqlcError(diagnostics.errors, source).render(), file=sys.stderr)
+                if "\n" in text.strip():
+                    print(f"note: these {text.strip().count(chr(10)) + 1} lines were read as one "
+                          "statement: a statement ends with ';' (is one missing above?)",
+                          file=sys.stderr)
                 continue
             for stmt in script.statements:
                 self.execute(stmt, source)

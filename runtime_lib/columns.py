@@ -175,3 +175,38 @@ def truth_mask(result, n: int) -> np.ndarray:
         return mask if result.valid is None else mask & result.valid
     mask = np.asarray(result, bool)
     return np.full(n, bool(mask)) if mask.shape == () else mask
+
+
+def unnest(batch: Batch, container: Column, names: list[str], kinds: list[str],
+           outer: bool = False) -> Batch:
+    """``CROSS JOIN UNNEST(container) AS t (names)``: each row once per element
+    of its ARRAY (one name) or entry of its MAP (two: key, value), the new
+    columns after the batch's. ``outer`` (LEFT JOIN ... ON TRUE) keeps a row
+    whose container is NULL or empty once, its new columns NULL.
+
+    >>> b = Batch({"i": column_from_pylist([1, 2, 3], "i")}, 3)
+    >>> arrays = column_from_pylist([["a", "b"], [], None], "O")
+    >>> unnest(b, arrays, ["tag"], ["O"]).to_rows()
+    [(1, 'a'), (1, 'b')]
+    >>> unnest(b, arrays, ["tag"], ["O"], outer=True).to_rows()
+    [(1, 'a'), (1, 'b'), (2, None), (3, None)]
+    """
+    valid = container.is_valid()
+    items = [list(v.items()) if isinstance(v, dict) else list(v) if ok else []
+             for v, ok in zip(container.values.tolist(), valid.tolist())]
+    counts = np.fromiter((len(x) for x in items), dtype=np.int64, count=len(items))
+    padded = (counts == 0) if outer else np.zeros(len(items), dtype=bool)
+    rows = np.repeat(np.arange(len(items)), np.maximum(counts, padded.astype(np.int64)))
+    out = batch.take(rows)
+    elements: list = []
+    for x, pad in zip(items, padded.tolist()):
+        elements.extend([None] if pad else x)
+    columns = dict(out.columns)
+    if len(names) == 2:  # a MAP: key and value
+        pairs = [e if e is not None else (None, None) for e in elements]
+        parts = [[p[0] for p in pairs], [p[1] for p in pairs]]
+    else:
+        parts = [elements]
+    for name, kind, values in zip(names, kinds, parts):
+        columns[name] = column_from_pylist(values, kind)
+    return out.project(columns)

@@ -730,13 +730,14 @@ case("stream-no-from",
 case("stream-scalar-subquery",
      "SELECT (SELECT MAX(cost) FROM llm_requests) FROM llm_requests;",
      "1:8", U, "scalar subqueries are not supported on streams yet", at="(SELECT")
-case("stream-in-subquery",
+case("stream-in-subquery-under-or",
      "SELECT model_id FROM llm_requests\n"
-     "WHERE latency_ms IN (SELECT latency_ms FROM error_events);",
-     "2:7", U, "IN (subquery) is not supported yet", at="latency_ms IN")
+     "WHERE latency_ms > 100 OR model_id IN (SELECT model_id FROM error_events);",
+     "2:27", U, "IN (subquery) runs only as a condition of WHERE, ANDed with the others",
+     at="model_id IN")
 case("stream-exists-subquery",
      "SELECT model_id FROM llm_requests WHERE EXISTS (SELECT 1 FROM error_events);",
-     "1:41", U, "EXISTS", at="EXISTS")
+     "1:41", U, "EXISTS without a correlation", at="EXISTS")
 case("stream-intersect",
      "SELECT model_id FROM llm_requests\nINTERSECT\nSELECT model_id FROM llm_requests;",
      "2:1", U, "INTERSECT is not supported on streams yet", at="INTERSECT")

@@ -40,3 +40,49 @@ def test_shell_session_from_stdin(tmp_path: Path) -> None:
     assert "dropped stream clicks" in out
     assert out.rstrip().endswith("0 rows\nsqlc>")  # the last SHOW, then the prompt at EOF
     assert "Traceback" not in result.stderr
+
+
+def test_help_show_functions_and_quit(tmp_path: Path) -> None:
+    """The SQL client's HELP; and QUIT; (EXIT; too), and SHOW FUNCTIONS; what
+    comes after QUIT is not read."""
+    script = "HELP;\nSHOW FUNCTIONS;\nQUIT;\nSHOW STREAMS;\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler.cli", "shell"], input=script, text=True,
+        capture_output=True, cwd=tmp_path, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "QUIT | EXIT (or Ctrl-D)" in out
+    assert "| JSON_OBJECT " in out and "| SPLIT " in out and "| COUNT " in out
+    assert "stream_name" not in out  # the SHOW STREAMS after QUIT did not run
+    assert "Traceback" not in result.stderr
+
+
+def test_show_create_prints_the_statement_as_written(tmp_path: Path) -> None:
+    ddl = ("CREATE TABLE clicks (\n  user_id VARCHAR COMMENT 'who',\n  ts BIGINT\n"
+           ") WITH ('connector' = 'kafka', 'topic' = 'clicks', 'format' = 'json');")
+    script = "\n".join([ddl, "CREATE VIEW v AS SELECT user_id FROM clicks;",
+                        "SHOW CREATE TABLE clicks;", "SHOW CREATE VIEW v;",
+                        "SHOW CREATE TABLE nope;"]) + "\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler.cli", "shell"], input=script, text=True,
+        capture_output=True, cwd=tmp_path, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert ddl in result.stdout
+    assert "CREATE VIEW v AS SELECT user_id FROM clicks;" in result.stdout
+    assert "unknown stream, table or view 'nope'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_semicolon_is_said(tmp_path: Path) -> None:
+    script = "SHOW TABLES\nSHOW STREAMS;\nSHOW VIEWS\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler.cli", "shell"], input=script, text=True,
+        capture_output=True, cwd=tmp_path, timeout=120,
+        env={"PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert "these 2 lines were read as one statement" in result.stderr
+    assert "the last statement has no ';' and was not run" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -33,7 +33,7 @@ from typing import Any, NoReturn
 from compiler import ast
 from compiler import logical as lg
 from compiler import types as t
-from compiler.analyze import joins, match, select, sources, windows
+from compiler.analyze import joins, match, select, sources, subqueries, unnest, windows
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.analyze.syntax import column_span, relations
@@ -122,6 +122,9 @@ class Analyzer:
                                 stmt.span)
             self.statement(inner)  # checks it
             return stmt
+        if isinstance(stmt, ast.Show) and stmt.name is not None \
+                and self.catalog.get(stmt.name) is None:
+            self.unknown_object(stmt.name, stmt.name_span)
         return stmt  # SHOW
 
     def unknown_object(self, name: str, span: Span) -> NoReturn:
@@ -176,7 +179,7 @@ class Analyzer:
             CatalogColumn(name, f.type, span=stmt.span) for name, f in zip(names, schema)
         )
         view = ViewDef(stmt.name, stmt.query, columns, tuple(dependencies), stmt.span,
-                       self.diag.source.path)
+                       self.diag.source.path, self.diag.source.fragment(stmt.span))
         self.catalog.add(view, stmt.if_not_exists, self.diag, stmt.name_span)
 
     def insert(self, stmt: ast.Insert) -> AnalyzedQuery:
@@ -314,8 +317,11 @@ class Analyzer:
             raise Abort
         plan: lg.LogicalNode = lg.Union((left, right), query.op == "UNION", span=query.span)
         if query.op == "UNION":
-            keys = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(ls))
-            plan = lg.Aggregate(plan, keys, tuple(f.name for f in ls), (), (), span=query.span)
+            # distinct over the widened columns: a GroupAggregate without aggregates
+            schema = plan.schema
+            keys = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(schema))
+            plan = lg.Aggregate(plan, keys, tuple(f.name for f in schema), (), (),
+                                span=query.span)
         return plan
 
     # ------------------------------------------------------------------ FROM
@@ -338,8 +344,14 @@ class Analyzer:
 
     def join(self, rel: ast.Join) -> Bound:
         left = self.relation(rel.left)
+        if isinstance(rel.right, ast.Unnest):  # a lateral join: it reads the left's row
+            return unnest.unnest_join(self.binder, rel, left)
         right = self.relation(rel.right)
         return joins.join(self.binder, self.catalog, rel, left, right)
+
+    def lone_unnest(self, rel: ast.Unnest) -> Bound:
+        fail(self.diag, "UnsupportedError", "UNNEST reads the rows of a table: write FROM t "
+             "CROSS JOIN UNNEST(t.arr) AS x (element)", rel.span)
 
     def match_recognize(self, rel: ast.MatchRecognize) -> Bound:
         return match.match_recognize(self.binder, rel, self.relation(rel.input))
@@ -401,7 +413,7 @@ class Analyzer:
                             sel.span)
         spine = joins.comma_spine(sel.from_) if sel.where is not None else []
         if not spine:
-            return select.select(self.binder, sel, self.relation(sel.from_))
+            return self.filtered_select(sel, self.relation(sel.from_), sel.where)
         # FROM a, b WHERE <a and b>: the WHERE conditions that join them go into ON
         sides = [self.relation(spine[0].left)] + [self.relation(j.right) for j in spine]
         assert sel.where is not None
@@ -410,6 +422,13 @@ class Analyzer:
         bound = sides[0]
         for join, right in zip(rewritten, sides[1:]):
             bound = joins.join(self.binder, self.catalog, join, bound, right)
+        return self.filtered_select(sel, bound, where)
+
+    def filtered_select(self, sel: ast.Select, bound: Bound, where: ast.Expr | None
+                        ) -> lg.LogicalNode:
+        """The SELECT over its FROM, the IN/EXISTS conditions of ``where`` joined
+        in first (semi and anti joins), the rest of it a filter."""
+        bound, where = subqueries.subqueries_into_joins(self, bound, where)
         return select.select(self.binder, replace(sel, where=where), bound)
 
 
@@ -420,4 +439,5 @@ _RELATIONS: dict[type, Callable[[Analyzer, Any], Bound]] = {
     ast.WindowTVF: Analyzer.window_tvf,
     ast.Join: Analyzer.join,
     ast.MatchRecognize: Analyzer.match_recognize,
+    ast.Unnest: Analyzer.lone_unnest,
 }

@@ -188,6 +188,13 @@ class ExpressionBinder:
         fail(self.diag, "UnsupportedError", "scalar subqueries are not supported on streams "
                         "yet; use a join", node.span)
 
+    def predicate_subquery(self, node: ast.InSubquery | ast.Exists, scope: Scope, where: str
+                           ) -> lg.BoundExpr:
+        what = "EXISTS" if isinstance(node, ast.Exists) else "IN"
+        fail(self.diag, "UnsupportedError", f"{'NOT ' if node.negated else ''}{what} (subquery) "
+             f"runs only as a condition of WHERE, ANDed with the others (a semi or anti join); "
+             f"not in {where} or under OR / NOT", node.span)
+
     def coerce_for_compare(self, left: lg.BoundExpr, right: lg.BoundExpr, node: ast.Expr
                            ) -> lg.BoundExpr:
         """A string constant compared with a timestamp becomes a timestamp constant."""
@@ -517,4 +524,6 @@ _BIND: dict[type, Callable[[ExpressionBinder, Any, Scope, str], lg.BoundExpr]] =
     ast.Extract: ExpressionBinder.extract,
     ast.Call: ExpressionBinder.call,
     ast.ScalarSubquery: ExpressionBinder.scalar_subquery,
+    ast.InSubquery: ExpressionBinder.predicate_subquery,
+    ast.Exists: ExpressionBinder.predicate_subquery,
 }

@@ -347,8 +347,9 @@ def comma_spine(rel: ast.Relation) -> list[ast.Join]:
     while isinstance(node, ast.Join) and node.kind in ("INNER", "CROSS", "LEFT"):
         spine.append(node)
         node = node.left
-    if not any(j.kind == "CROSS" for j in spine):
-        return []
+    if not any(j.kind == "CROSS" for j in spine) or any(
+            isinstance(j.right, ast.Unnest) for j in spine):
+        return []  # an UNNEST reads its left side's row: it is no comma join
     return spine[::-1]
 
 
@@ -375,7 +376,7 @@ def where_into_comma_joins(spine: list[ast.Join], scopes: list[Scope], where: as
 
     moved: dict[int, list[ast.Expr]] = {}
     rest: list[ast.Expr] = []
-    for part in _ast_conjuncts(where):
+    for part in ast_conjuncts(where):
         which = _relations_read(part, full, relation_of)
         target = max(which) if which and len(which) >= 2 else None
         join = spine[target - 1] if target is not None else None
@@ -387,10 +388,10 @@ def where_into_comma_joins(spine: list[ast.Join], scopes: list[Scope], where: as
     for k, join in enumerate(spine, 1):
         parts = moved.get(k)
         if parts:
-            on = _ast_conjoin(([join.on] if join.on is not None else []) + parts)
+            on = ast_conjoin(([join.on] if join.on is not None else []) + parts)
             join = replace(join, kind="INNER", on=on)
         rewritten.append(join)
-    return rewritten, (_ast_conjoin(rest) if rest else None)
+    return rewritten, (ast_conjoin(rest) if rest else None)
 
 
 def _relations_read(expr: ast.Expr, scope: Scope, relation_of) -> set[int] | None:
@@ -411,13 +412,13 @@ def _relations_read(expr: ast.Expr, scope: Scope, relation_of) -> set[int] | Non
     return found
 
 
-def _ast_conjuncts(expr: ast.Expr) -> list[ast.Expr]:
+def ast_conjuncts(expr: ast.Expr) -> list[ast.Expr]:
     if isinstance(expr, ast.Binary) and expr.op == "AND":
-        return _ast_conjuncts(expr.left) + _ast_conjuncts(expr.right)
+        return ast_conjuncts(expr.left) + ast_conjuncts(expr.right)
     return [expr]
 
 
-def _ast_conjoin(parts: list[ast.Expr]) -> ast.Expr:
+def ast_conjoin(parts: list[ast.Expr]) -> ast.Expr:
     out = parts[0]
     for part in parts[1:]:
         out = ast.Binary("AND", out, part, span=Span(out.span.start, part.span.end))

@@ -99,6 +99,7 @@ def create_source(binder: ExpressionBinder, catalog: Catalog, stmt: ast.CreateSo
         property_spans={p.key: p.span for p in stmt.properties},
         origin=diag.source.path,
         definition=stmt,
+        text=diag.source.fragment(stmt.span),
     )
     catalog.add(definition, stmt.if_not_exists, diag, stmt.name_span)
 

@@ -92,7 +92,9 @@ def iter_ast(expr: object, into_over: bool = True, into_subqueries: bool = False
     if expr is None:
         return
     yield expr
-    if isinstance(expr, ast.ScalarSubquery) and not into_subqueries:
+    if isinstance(expr, (ast.ScalarSubquery, ast.InSubquery, ast.Exists)) and not into_subqueries:
+        if isinstance(expr, ast.InSubquery):
+            yield from iter_ast(expr.operand, into_over, into_subqueries)
         return
     if isinstance(expr, ast.Call) and expr.over is not None and not into_over:
         # the arguments of an OVER call may hold aggregates (AVG(SUM(x)) OVER ...)

@@ -30,6 +30,10 @@ class ExprEmitter:
             temporal = expr.args[1] if fn == "EXTRACT" else expr.args[0]
             name = OPERATORS.get(fn) or SCALARS[fn].runtime
             return f"sql.{name}({', '.join(args)}, {temporal.type.sql()!r})"
+        if fn == "CURRENT_WATERMARK":  # what held when each row arrived
+            return f"sql.current_watermark({self.batch}.watermarks, {self.batch}.num_rows)"
+        if fn == "ELEMENT_AT":  # the element's storage kind: the column it becomes
+            return f"sql.element_at({args[0]}, {args[1]}, {expr.type.storage!r})"
         if fn == "CASE":
             conditions = ", ".join(args[0:-1:2])
             values = ", ".join(args[1:-1:2])
@@ -50,6 +54,9 @@ class ExprEmitter:
         if isinstance(expr, lg.Const):
             return (f"sql.literal({literal(expr.value)}, {self.batch}.num_rows, "
                     f"{expr.type.sql()!r})")
+        if expr.type.name in ("ARRAY", "MAP") and not lg.referenced(expr):
+            # a container of constants is not folded: its one row, repeated
+            return f"sql.constant_rows({self.emit(expr)}, {self.batch}.num_rows)"
         return self.emit(expr)
 
     def mask(self, expr: lg.BoundExpr) -> str:

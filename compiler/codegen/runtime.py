@@ -17,7 +17,7 @@ __all__ = ["RETRACTABLE", "RUNTIME_IMPORTS", "SCALAR_MODULE", "identifier"]
 # Every runtime symbol the generated code names, in one place (a test checks
 # that each exists in runtime_lib).
 RUNTIME_IMPORTS = {
-    "runtime_lib.columns": ("Batch", "null_column"),
+    "runtime_lib.columns": ("Batch", "null_column", "unnest"),
     "runtime_lib.pipeline": ("Context", "Field", "Output", "Pipeline", "Source", "Watermark",
                              "main"),
     "runtime_lib.operators.aggregates": ("Agg",),

@@ -306,8 +306,16 @@ class DdlParser(ParserBase):
         first = self._curr
         self._advance()
         word = self._curr.text.upper() if self._curr else ""
-        if word not in ("STREAMS", "TABLES", "VIEWS"):
-            self._error_at("Expected STREAMS, TABLES or VIEWS after SHOW")
+        if word == "CREATE":  # SHOW CREATE TABLE|STREAM|VIEW name
+            self._advance()
+            if not self._curr or self._curr.text.upper() not in ("TABLE", "STREAM", "VIEW"):
+                self._error_at("Expected TABLE, STREAM or VIEW after SHOW CREATE")
+            self._advance()
+            name, name_span = self._parse_sqlc_name_spanned()
+            return ast.Show("CREATE", span=self._span_from(first), name=name,
+                            name_span=name_span)
+        if word not in ("STREAMS", "TABLES", "VIEWS", "FUNCTIONS"):
+            self._error_at("Expected STREAMS, TABLES, VIEWS, FUNCTIONS or CREATE after SHOW")
         self._advance()
         return ast.Show(word, span=self._span_from(first))
 

@@ -185,6 +185,24 @@ class ExpressionConverter:
         if isinstance(node, exp.Initcap):
             # sqlglot adds its default word delimiters; Flink's INITCAP has one argument
             return ast.Call("INITCAP", (self.expr(node.this),), span=span)
+        if isinstance(node, exp.JSONObject):
+            # JSON_OBJECT(KEY k VALUE v, ...) [NULL | ABSENT ON NULL]: the mode first
+            mode = str(node.args.get("null_handling") or "NULL ON NULL").split()[0].upper()
+            args: list[ast.Expr] = [ast.Literal(mode, "keyword", span=span)]
+            for pair in node.expressions:
+                if not isinstance(pair, exp.JSONKeyValue):
+                    return self.fail(SqlSyntaxError, "JSON_OBJECT takes KEY k VALUE v pairs", pair)
+                args += [self.expr(pair.this), self.expr(pair.expression)]
+            return ast.Call("JSON_OBJECT", tuple(args), span=span)
+        if isinstance(node, exp.Anonymous) and node.name.upper() == "JSON_ARRAY":
+            # Flink's default: ABSENT ON NULL
+            return ast.Call("JSON_ARRAY", (ast.Literal("ABSENT", "keyword", span=span),
+                                           *(self.expr(e) for e in node.expressions)), span=span)
+        if isinstance(node, exp.Bracket):  # arr[1], m['key']
+            if len(node.expressions) != 1:
+                return self.fail(SqlSyntaxError, "[...] takes one index or key", node)
+            return ast.Call("ELEMENT_AT", (self.expr(node.this), self.expr(node.expressions[0])),
+                            span=span)
         if isinstance(node, exp.Case):
             return self.case(node, span)
         if isinstance(node, (exp.Cast, exp.TryCast)):
@@ -203,8 +221,7 @@ class ExpressionConverter:
         if isinstance(node, exp.Anonymous):
             return self.call(node.name.upper(), node.expressions, node, span)
         if isinstance(node, exp.Exists):
-            return self.fail(UnsupportedError,
-                             "EXISTS (subquery) is not supported on streams yet; use a join", node)
+            return ast.Exists(self.query(node.this), span=span)
         if isinstance(node, exp.Subquery):
             return ast.ScalarSubquery(self.query(node.this), span=span)
         if isinstance(node, exp.Select):
@@ -258,7 +275,7 @@ class ExpressionConverter:
                 return type(converted)(
                     **{**converted.__dict__, "negated": not converted.negated}
                 )
-        if isinstance(inner_node, (exp.In, exp.Between, exp.Like, exp.ILike)):
+        if isinstance(inner_node, (exp.In, exp.Between, exp.Like, exp.ILike, exp.Exists)):
             converted = self.expr(inner_node)
             return type(converted)(**{**converted.__dict__, "negated": True})
         return ast.Unary("NOT", self.expr(node.this), span=span)
@@ -277,8 +294,10 @@ class ExpressionConverter:
                                             ast.Literal(kind, "keyword", span=span)), span=span)
             return self.fail(UnsupportedError, f"Unsupported IS expression: {node.sql()}", node)
         if isinstance(node, exp.In):
-            if node.args.get("query"):
-                return self.fail(UnsupportedError, "IN (subquery) is not supported yet", node)
+            query = node.args.get("query")
+            if query is not None:
+                inner = query.this if isinstance(query, exp.Subquery) else query
+                return ast.InSubquery(self.expr(node.this), self.query(inner), span=span)
             if not node.expressions:  # x IN (): a syntax error in SQL and in Flink
                 return self.fail(SqlSyntaxError, "Expected at least one value in IN (...)", node)
             return ast.InList(

@@ -173,6 +173,12 @@ class StatementConverter(ExpressionConverter):
             )
         if isinstance(node, exp.Subquery):
             return ast.SubqueryRef(self.query(node.this), node.alias or None, span=self.sp(node))
+        if isinstance(node, exp.Unnest) and len(node.expressions) == 1 and not node.args.get(
+                "offset"):
+            alias = node.args.get("alias")
+            columns = tuple(c.name for c in alias.columns) if alias is not None else ()
+            return ast.Unnest(self.expr(node.expressions[0]), node.alias or None, columns,
+                              span=self.sp(node))
         return self.fail(UnsupportedError, f"Unsupported FROM item: {node.sql()}", node)
 
     def match_recognize(self, node: exp.MatchRecognize, relation: ast.Relation | None

@@ -167,6 +167,8 @@ def fold_expr(expr: lg.BoundExpr) -> lg.BoundExpr:
     values = [_value(a) for a in args]
     if any(v is _NULL for v in values) or not lg.is_deterministic(expr):
         return expr
+    if expr.type.name in ("ARRAY", "MAP", "ROW"):  # no literal of these in generated code
+        return expr
     result = _evaluate(fn, values, expr.type)
     if result is _NULL:
         result = _runtime_value(expr, values)

@@ -68,6 +68,11 @@ from runtime_lib.functions.arithmetic import (
 from runtime_lib.functions.base import (
     literal,
 )
+from runtime_lib.functions.collections import (
+    cardinality,
+    constant_rows,
+    element_at,
+)
 from runtime_lib.functions.hashes import (
     md5,
     sha256,
@@ -81,7 +86,9 @@ from runtime_lib.functions.casts import (
 )
 from runtime_lib.functions.json import (
     is_json,
+    json_array,
     json_exists,
+    json_object,
     json_query,
     json_value,
 )
@@ -138,6 +145,7 @@ from runtime_lib.functions.strings import (
     rpad,
     rtrim,
     similar_to,
+    split,
     split_index,
     str_to_map,
     substring,
@@ -157,6 +165,7 @@ from runtime_lib.functions.time import (
     date_trunc,
     extract,
     localtimestamp,
+    current_watermark,
     now,
     pin_now,
     timestampadd,
@@ -171,6 +180,7 @@ __all__ = [
     "add",
     "and_",
     "between",
+    "cardinality",
     "case_when",
     "cast",
     "ceil",
@@ -179,13 +189,16 @@ __all__ = [
     "character_length",
     "coalesce",
     "concat",
+    "constant_rows",
     "concat_ws",
     "convert_tz",
     "current_date",
     "current_timestamp",
+    "current_watermark",
     "date_format",
     "date_trunc",
     "div",
+    "element_at",
     "eq",
     "exp",
     "extract",
@@ -202,6 +215,8 @@ __all__ = [
     "is_distinct_from",
     "is_false",
     "is_json",
+    "json_array",
+    "json_object",
     "is_not_distinct_from",
     "is_not_false",
     "is_not_null",
@@ -252,6 +267,7 @@ __all__ = [
     "sha256",
     "sign",
     "similar_to",
+    "split",
     "split_index",
     "sqrt",
     "str_to_map",

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from runtime_lib.columns import Column
+from runtime_lib.columns import Column, column_from_pylist
 from runtime_lib.functions.base import Arg, _full, _length, _map_valid, _nulls, _valid
 
 _STEP = re.compile(r"""\.([A-Za-z_$][\w$]*)|\[\s*(\d+)\s*\]|\[\s*'((?:[^']|'')*)'\s*\]"""
@@ -244,3 +244,37 @@ def is_json(j: Arg, kind: str = "VALUE") -> Column:
         return Column(np.zeros(n, dtype=bool))
     result = _map_valid(check, (j,), np.bool_)
     return Column(result.values & result.is_valid())
+
+
+def _rows(args: tuple[Arg, ...], n: int) -> list[tuple]:
+    """The arguments' values row by row (None for NULL)."""
+    columns = [a.to_pylist() if isinstance(a, Column) else [a] * n for a in args]
+    return list(zip(*columns)) if columns else [()] * n
+
+
+def _dump(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def json_array(null_mode: str, *values: Arg) -> Column:
+    """JSON_ARRAY(v1, ...) [ABSENT ON NULL (the default) | NULL ON NULL]: the
+    values as a JSON array text, compact as Flink writes it (``[1,"a"]``)."""
+    n = _length(values) if values else 1
+    keep_nulls = null_mode == "NULL"
+    out = [_dump([v for v in row if keep_nulls or v is not None]) for row in _rows(values, n)]
+    return column_from_pylist(out, "O")
+
+
+def json_object(null_mode: str, *pairs: Arg) -> Column:
+    """JSON_OBJECT(KEY k VALUE v, ...) [NULL ON NULL (the default) | ABSENT ON
+    NULL]: a JSON object text (``{"k":1}``); a NULL key makes the row NULL."""
+    n = _length(pairs) if pairs else 1
+    keep_nulls = null_mode != "ABSENT"
+    out: list[str | None] = []
+    for row in _rows(pairs, n):
+        keys, values = row[0::2], row[1::2]
+        if any(k is None for k in keys):
+            out.append(None)
+            continue
+        out.append(_dump({k: v for k, v in zip(keys, values) if keep_nulls or v is not None}))
+    return column_from_pylist(out, "O")

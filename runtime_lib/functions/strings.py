@@ -185,6 +185,17 @@ def split_index(s: Arg, sep: Arg, index: Arg) -> Column:
     return _map_valid(pick, (s, sep, index))
 
 
+def split(s: Arg, sep: Arg) -> Column:
+    """SPLIT(s, sep): ARRAY<STRING> of the pieces of s at the separator string
+    (empty pieces kept; s itself when sep is absent); an empty sep splits s
+    into its characters (Flink)."""
+
+    def pieces(text: str, separator: str) -> list[str]:
+        return list(text) if separator == "" else text.split(separator)
+
+    return _map_valid(pieces, (s, sep))
+
+
 
 # ---------------------------------------------------------------------------
 # LIKE, SIMILAR TO

@@ -724,3 +724,16 @@ localtimestamp = current_timestamp
 def current_date(n: int) -> Column:
     """CURRENT_DATE (UTC) for a batch of n rows, as days since epoch."""
     return Column(np.full(n, _now_ms() // MS_PER_DAY, dtype=np.int64))
+
+
+def current_watermark(watermarks: np.ndarray | None, n: int) -> Column:
+    """CURRENT_WATERMARK(rowtime): the watermark that held when each row
+    arrived (the rows before it decide it, so batch cuts do not matter); NULL
+    before the first watermark."""
+    from runtime_lib.watermarks import WM_MIN
+
+    if watermarks is None:
+        return Column(np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool))
+    valid = watermarks > WM_MIN
+    return Column(np.where(valid, watermarks, 0).astype(np.int64),
+                  None if valid.all() else valid)

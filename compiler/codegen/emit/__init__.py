@@ -3,14 +3,16 @@
 Each family has its module: ``sources`` (sources and Calc), ``aggregates``
 (window and group aggregates), ``joins`` (interval, regular, lookup), ``sort``,
 ``over`` (OVER aggregates), ``window_tvf`` (window TVF rows), ``rank`` (Top-N,
-with and without windows), ``match_recognize`` (MATCH_RECOGNIZE) and ``sink``.
-An operator missing from ``EMITTERS`` compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
+with and without windows), ``match_recognize`` (MATCH_RECOGNIZE), ``union``,
+``correlate`` (UNNEST) and ``sink``. An operator missing from ``EMITTERS``
+compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
 """
 
 from __future__ import annotations
 
 from compiler.codegen.emit.aggregates import GROUP_AGGREGATE, WINDOW_AGGREGATE
 from compiler.codegen.emit.base import Emitter
+from compiler.codegen.emit.correlate import CORRELATE
 from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN
 from compiler.codegen.emit.match_recognize import MATCH_RECOGNIZE
 from compiler.codegen.emit.over import OVER_AGGREGATE
@@ -18,9 +20,11 @@ from compiler.codegen.emit.rank import DEDUPLICATE, RANK, WINDOW_RANK
 from compiler.codegen.emit.sink import SINK
 from compiler.codegen.emit.sort import TEMPORAL_SORT
 from compiler.codegen.emit.sources import CALC, SOURCE
+from compiler.codegen.emit.union import UNION
 from compiler.codegen.emit.window_tvf import WINDOW_TABLE_FUNCTION
 from compiler.physical import (
     CalcExec,
+    CorrelateExec,
     DeduplicateExec,
     Exec,
     GroupAggregateExec,
@@ -43,6 +47,7 @@ from compiler.physical import (
 EMITTERS: dict[type[Exec], Emitter] = {
     SourceExec: SOURCE,
     CalcExec: CALC,
+    CorrelateExec: CORRELATE,
     WindowAggregateExec: WINDOW_AGGREGATE,
     GroupAggregateExec: GROUP_AGGREGATE,
     IntervalJoinExec: INTERVAL_JOIN,
@@ -51,6 +56,7 @@ EMITTERS: dict[type[Exec], Emitter] = {
     TemporalSortExec: TEMPORAL_SORT,
     OverAggregateExec: OVER_AGGREGATE,
     MatchExec: MATCH_RECOGNIZE,
+    UnionExec: UNION,
     SinkExec: SINK,
     WindowTableFunctionExec: WINDOW_TABLE_FUNCTION,
     WindowRankExec: WINDOW_RANK,
@@ -60,6 +66,5 @@ EMITTERS: dict[type[Exec], Emitter] = {
 
 # what users are told an operator without an emitter is
 NOT_YET: dict[type[Exec], str] = {
-    UnionExec: "UNION",
     LimitExec: "LIMIT on a stream",
 }

@@ -198,7 +198,8 @@ class KafkaSource:
         conf.update(client_properties(properties))
         self.bootstrap = str(conf.get("bootstrap.servers", ""))
         if not self.bootstrap:
-            raise KafkaConfigError(f"{what}: 'properties.bootstrap.servers' is not set")
+            raise KafkaConfigError(f"{what}: 'properties.bootstrap.servers' is not set; "
+                                   f"to read it from a file instead: --input {name}=PATH")
         self.group_id = conf.get("group.id")
         if mode == "group-offsets" and not self.group_id:
             raise KafkaConfigError(f"{what}: 'scan.startup.mode' = 'group-offsets' "
