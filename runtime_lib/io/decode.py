@@ -363,27 +363,64 @@ def _object_column(values: list, nullable: bool = True) -> Column:
     return Column(arr, arr != None)
 
 
-# A builder turns one field's decoded values into a Column plus a dict of bad
+# A builder turns one field of decoded structs into a Column plus a dict of bad
 # rows {row index: reason} for values msgspec accepted but the column cannot
-# hold (timestamp strings that do not parse).
-Builder = Callable[[list], tuple[Column, dict[int, str]]]
+# hold (timestamp strings that do not parse). Numbers and strings go straight
+# from the structs into numpy (``np.fromiter`` over ``map(getter, rows)``, no
+# list in between, no Python scan for None); msgspec has already checked them.
+Builder = Callable[[list, Callable], tuple[Column, dict[int, str]]]
 
 
 def _builder(field: Field) -> Builder:
     base, nullable = field.base, field.nullable
     if base in INTEGER_TYPES:
-        return lambda values: (_null_split(values, np.int64, 0, nullable), {})
+        return lambda rows, get: (_int_column(rows, get, nullable), {})
     if base in FLOAT_TYPES:
-        return lambda values: (_null_split(values, np.float64, 0.0, nullable), {})
-    if base == "BOOLEAN":
-        return lambda values: (_null_split(values, np.bool_, False, nullable), {})
+        return lambda rows, get: (_float_column(rows, get, nullable), {})
+    if base == "BOOLEAN":  # (fromiter would read None as False)
+        return lambda rows, get: (_null_split(list(map(get, rows)), np.bool_, False, nullable), {})
+    if base in STRING_TYPES or base == "BYTES":
+        return lambda rows, get: (_str_column(rows, get, nullable), {})
     if base in TIMESTAMP_TYPES:
-        return lambda values: _temporal_column(field, values, parse_timestamps, allow_int=True)
+        return lambda rows, get: _temporal_column(
+            field, list(map(get, rows)), parse_timestamps, allow_int=True)
     if base == "DATE":
-        return lambda values: _temporal_column(field, values, parse_dates, allow_int=False)
+        return lambda rows, get: _temporal_column(
+            field, list(map(get, rows)), parse_dates, allow_int=False)
     if base == "TIME":
-        return lambda values: _temporal_column(field, values, parse_times, allow_int=False)
-    return lambda values: (_object_column(values, nullable), {})
+        return lambda rows, get: _temporal_column(
+            field, list(map(get, rows)), parse_times, allow_int=False)
+    return lambda rows, get: (_object_column(list(map(get, rows)), nullable), {})
+
+
+def _int_column(rows: list, get: Callable, nullable: bool) -> Column:
+    if nullable:
+        try:
+            return Column(np.fromiter(map(get, rows), dtype=np.int64, count=len(rows)))
+        except TypeError:  # a None (NULL) among them
+            return _null_split(list(map(get, rows)), np.int64, 0)
+    return Column(np.fromiter(map(get, rows), dtype=np.int64, count=len(rows)))
+
+
+def _float_column(rows: list, get: Callable, nullable: bool) -> Column:
+    # fromiter reads None as NaN, and a decoded JSON number is never NaN (JSON
+    # has no NaN), so the NaNs are exactly the NULLs
+    values = np.fromiter(map(get, rows), dtype=np.float64, count=len(rows))
+    if not nullable:
+        return Column(values)
+    nulls = np.isnan(values)
+    if not nulls.any():
+        return Column(values)
+    values[nulls] = 0.0
+    return Column(values, ~nulls)
+
+
+def _str_column(rows: list, get: Callable, nullable: bool) -> Column:
+    values = np.fromiter(map(get, rows), dtype=object, count=len(rows))
+    if not nullable:
+        return Column(values)
+    valid = values != None  # noqa: E711  (elementwise)
+    return Column(values) if valid.all() else Column(values, valid)
 
 
 def _temporal_column(
@@ -496,7 +533,7 @@ class JsonDecoder:
         columns: dict[str, Column] = {}
         late_bad: dict[int, str] = {}
         for field, getter, build in zip(self.schema, self._getters, self._builders):
-            column, bad = build(list(map(getter, rows)))
+            column, bad = build(rows, getter)
             columns[field.name] = column
             for row, reason in bad.items():
                 late_bad.setdefault(row, reason)
