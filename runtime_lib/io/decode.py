@@ -89,17 +89,17 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Annotated, Any
 
 import msgspec
 import numpy as np
 
 from runtime_lib.columns import Batch, Column, concat_batches
+from runtime_lib.io.text_columns import FLOAT_TEXT, INT_TEXT, text_column
 from runtime_lib.malformed import csv_reason, json_reason, utf8_reason
 from runtime_lib.schema import (
     FLOAT_TYPES,
@@ -308,7 +308,7 @@ def _element_problem(field: Field, value: Any) -> str | None:
     if base == "MAP" and type(value) is dict:
         key_type, value_type = type_args(field.type_name)
         for key, item in value.items():
-            if base_type(key_type) in INTEGER_TYPES and not _INT_TEXT.fullmatch(key):
+            if base_type(key_type) in INTEGER_TYPES and not INT_TEXT.fullmatch(key):
                 return f"key {key[:40]!r}: expected {key_type}"
             problem = _element_mismatch(value_type, item)
             if problem:
@@ -419,7 +419,7 @@ def _str_column(rows: list, get: Callable, nullable: bool) -> Column:
     values = np.fromiter(map(get, rows), dtype=object, count=len(rows))
     if not nullable:
         return Column(values)
-    valid = values != None  # noqa: E711  (elementwise)
+    valid = values != None  # elementwise
     return Column(values) if valid.all() else Column(values, valid)
 
 
@@ -633,19 +633,13 @@ def _batch_from_rows(schema: Schema, rows: list[list]) -> Batch:
 # --------------------------------------------------------------------------
 # CSV
 
-_INT_TEXT = re.compile(r"[+-]?\d+")
-_FLOAT_TEXT = re.compile(
-    r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|NaN|Infinity)"
-)
-
-
 def _convert_text(field: Field, text: str) -> Any:
     """Column value for one non-empty CSV field; raises _Bad."""
     base = field.base
     if base in STRING_TYPES or base == "BYTES":
         return text
     if base in INTEGER_TYPES:
-        if not _INT_TEXT.fullmatch(text):
+        if not INT_TEXT.fullmatch(text):
             raise _Bad(f"expected {field.type_name}, got {text[:40]!r}")
         value = int(text)
         low, high = INT_RANGES[base]
@@ -653,7 +647,7 @@ def _convert_text(field: Field, text: str) -> Any:
             raise _Bad(f"expected {field.type_name}, got out-of-range integer {value}")
         return value
     if base in FLOAT_TYPES:
-        if not _FLOAT_TEXT.fullmatch(text):
+        if not FLOAT_TEXT.fullmatch(text):
             raise _Bad(f"expected {field.type_name}, got {text[:40]!r}")
         return float(text)
     if base == "BOOLEAN":
@@ -662,7 +656,7 @@ def _convert_text(field: Field, text: str) -> Any:
             return lowered == "true"
         raise _Bad(f"expected BOOLEAN, got {text[:40]!r}")
     if base in TIMESTAMP_TYPES:
-        if _INT_TEXT.fullmatch(text):
+        if INT_TEXT.fullmatch(text):
             value = int(text)
             if -(2**63) <= value < 2**63:
                 return value
@@ -749,6 +743,10 @@ class CsvDecoder:
             parsed = None
         if parsed is None or len(texts) != len(records) or len(parsed) != len(records):
             return self.decode_reference(records, positions)
+        columns = self._bulk_columns(parsed)
+        if columns is not None:
+            return Batch(columns, len(parsed)), []
+        # some record is bad: the per-record conversion says which and why
         good_rows, bad, reasons = [], [], {}
         for i, fields in enumerate(parsed):
             values, reason = self._convert_fields(fields)
@@ -758,6 +756,21 @@ class CsvDecoder:
                 bad.append(i)
                 reasons[i] = reason
         return self._finish(records, positions, good_rows, bad, reasons)
+
+    def _bulk_columns(self, parsed: list[list[str]]) -> dict[str, Column] | None:
+        """Every field converted a column at a time (text_columns), or None
+        when some record is bad (wrong field count or a value that does not
+        convert)."""
+        if not parsed or set(map(len, parsed)) != {len(self.header)}:
+            return None
+        columns = {}
+        for field, slot in zip(self.schema, self._slots):
+            texts = [""] * len(parsed) if slot is None else list(map(itemgetter(slot), parsed))
+            column = text_column(field, texts)
+            if column is None:
+                return None
+            columns[field.name] = column
+        return columns
 
     def decode_reference(
         self, records: Sequence[bytes], positions: Sequence[int | str] | None = None
