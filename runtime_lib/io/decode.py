@@ -92,6 +92,7 @@ import math
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from operator import attrgetter, itemgetter
 from typing import Annotated, Any
 
@@ -736,16 +737,32 @@ class CsvDecoder:
     def decode(
         self, records: Sequence[bytes], positions: Sequence[int | str] | None = None
     ) -> tuple[Batch, list[DeadLetter]]:
+        """The batch as one text: split on the delimiter when no field is
+        quoted, else parsed by the csv module in one call; converted a column
+        at a time; per record only when some record is bad."""
         try:
-            texts = b"\n".join(records).decode("utf-8").split("\n")
-            parsed = list(csv.reader(texts, delimiter=self.delimiter, strict=True))
-        except (UnicodeDecodeError, csv.Error):
-            parsed = None
-        if parsed is None or len(texts) != len(records) or len(parsed) != len(records):
+            text = b"\n".join(records).decode("utf-8")
+        except UnicodeDecodeError:
             return self.decode_reference(records, positions)
-        columns = self._bulk_columns(parsed)
-        if columns is not None:
-            return Batch(columns, len(parsed)), []
+        lines = text.split("\n")
+        if len(lines) != len(records):  # a record holds a line break
+            return self.decode_reference(records, positions)
+        fields_of = self._unquoted_fields(text, lines)
+        if fields_of is not None:
+            columns = self._bulk_columns(fields_of, len(lines))
+            if columns is not None:
+                return Batch(columns, len(lines)), []
+        try:
+            parsed = list(csv.reader(lines, delimiter=self.delimiter, strict=True))
+        except csv.Error:
+            return self.decode_reference(records, positions)
+        if len(parsed) != len(records):
+            return self.decode_reference(records, positions)
+        if fields_of is None and set(map(len, parsed)) == {len(self.header)}:
+            columns = self._bulk_columns(lambda slot: list(map(itemgetter(slot), parsed)),
+                                         len(parsed))
+            if columns is not None:
+                return Batch(columns, len(parsed)), []
         # some record is bad: the per-record conversion says which and why
         good_rows, bad, reasons = [], [], {}
         for i, fields in enumerate(parsed):
@@ -757,16 +774,28 @@ class CsvDecoder:
                 reasons[i] = reason
         return self._finish(records, positions, good_rows, bad, reasons)
 
-    def _bulk_columns(self, parsed: list[list[str]]) -> dict[str, Column] | None:
-        """Every field converted a column at a time (text_columns), or None
-        when some record is bad (wrong field count or a value that does not
-        convert)."""
-        if not parsed or set(map(len, parsed)) != {len(self.header)}:
+    def _unquoted_fields(self, text: str, lines: list[str]) -> Callable[[int], list[str]] | None:
+        """When no record quotes a field (and none is empty, or holds a CR or
+        NUL, which the csv module treats apart) and each has the header's
+        field count, the csv module's split is the plain split on the
+        delimiter: the fields of column ``slot`` are every k-th of them."""
+        delimiter, k = self.delimiter, len(self.header)
+        if '"' in text or "\r" in text or "\0" in text or "" in lines:
             return None
+        counts = np.fromiter(map(str.count, lines, repeat(delimiter)), dtype=np.int64,
+                             count=len(lines))
+        if not (counts == k - 1).all():
+            return None
+        flat = text.replace("\n", delimiter).split(delimiter)
+        return lambda slot: flat[slot::k]
+
+    def _bulk_columns(self, fields_of: Callable[[int], list[str]], n: int) -> dict[str, Column] | None:
+        """Every schema column converted at once (text_columns) from the texts
+        ``fields_of(slot)`` of its CSV column, or None when some value does
+        not convert."""
         columns = {}
         for field, slot in zip(self.schema, self._slots):
-            texts = [""] * len(parsed) if slot is None else list(map(itemgetter(slot), parsed))
-            column = text_column(field, texts)
+            column = text_column(field, [""] * n if slot is None else fields_of(slot))
             if column is None:
                 return None
             columns[field.name] = column
