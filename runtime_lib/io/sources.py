@@ -46,10 +46,12 @@ def _lines(path: Path, start_line: int) -> Iterator[tuple[int, bytes]]:
                 yield number, tail[:-1] if tail.endswith(b"\r") else tail
 
 
-def _line_blocks(path: Path, start_line: int) -> Iterator[tuple[int, list[bytes], bool]]:
-    """(1-based number of the first line, the lines, whether any holds a '"')
-    per block read, without line terminators (``\\n`` or ``\\r\\n``), skipping
-    the first ``start_line`` lines."""
+def _line_blocks(
+    path: Path, start_line: int, quotes: bool = False
+) -> Iterator[tuple[int, list[bytes], bool]]:
+    """(1-based number of the first line, the lines, whether any holds a '"'
+    (looked for only when ``quotes``)) per block read, without line terminators
+    (``\\n`` or ``\\r\\n``), skipping the first ``start_line`` lines."""
     number = 0
     with open(path, "rb") as handle:
         tail = b""
@@ -57,17 +59,17 @@ def _line_blocks(path: Path, start_line: int) -> Iterator[tuple[int, list[bytes]
             block = handle.read(_READ_SIZE)
             if not block:
                 break
-            data = tail + block
-            lines = data.split(b"\n")
+            quoted = quotes and (b'"' in block or b'"' in tail)
+            lines = block.split(b"\n")
+            lines[0] = tail + lines[0]  # the line the previous block cut
             tail = lines.pop()
-            quoted = b'"' in data
-            if b"\r" in block:
+            if b"\r" in block or lines and lines[0].endswith(b"\r"):
                 lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
             first = number + 1
             number += len(lines)
             if number > start_line:
                 skip = max(0, start_line - first + 1)
-                yield first + skip, lines[skip:], quoted
+                yield first + skip, lines[skip:] if skip else lines, quoted
         if tail:
             number += 1
             if number > start_line:
@@ -168,7 +170,7 @@ class FileSource:
         """Blocks without a '"' are records line for line (as JSON lines are);
         a block with quotes is walked line by line, since a quoted field may
         hold line breaks."""
-        blocks = _line_blocks(self.path, 0)
+        blocks = _line_blocks(self.path, 0, quotes=True)
         found = _csv_header(blocks, self.csv_delimiter)
         if found is None:
             return

@@ -326,3 +326,46 @@ def test_csv_file_source_equals_line_by_line_reference(
         batch, dead = decoder.decode_reference(records, positions)
         expected.append((batch.to_rows(), dead, offset))
     assert got == expected
+
+
+_json_lines = st.lists(
+    st.sampled_from([b'{"user_id": "a", "ts": 1}', b'{"user_id": "b", "latency_ms": 2.5, "ts": 2}',
+                     b"", b"  ", b"\t", b'{"user_id": 3, "ts": 3}', b"[]", b'{"user_id": "c"',
+                     b'"ts": 4}', b'{"user_id": "\\u00e9", "ts": 5}']),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_json_lines, st.sampled_from([b"\n", b"\r\n"]), st.sampled_from([1, 7, 1000]),
+       st.integers(0, 12), st.sampled_from([3, 16, 1 << 22]), st.booleans())
+def test_json_file_source_equals_line_by_line_reference(
+    tmp_path_factory, lines, newline, batch_size, start_line, read_size, final_newline
+):
+    from runtime_lib.io import sources
+    from runtime_lib.io.decode import JsonDecoder
+
+    data = newline.join(lines) + (newline if final_newline else b"")
+    path = tmp_path_factory.mktemp("json") / "f.jsonl"
+    path.write_bytes(data)
+    original = sources._READ_SIZE
+    sources._READ_SIZE = read_size  # blocks end anywhere
+    try:
+        source = FileSource(path, EVENTS, "json", batch_size=batch_size,
+                            start_line=start_line, source_name="f")
+        got = [(batch.to_rows(), dead) for batch, dead in source]
+    finally:
+        sources._READ_SIZE = original
+    numbered = [(n, line[:-1] if line.endswith(b"\r") else line)
+                for n, line in enumerate(data.split(b"\n"), 1)]
+    if numbered and numbered[-1][1] == b"":
+        numbered.pop()
+    records = [(n, line) for n, line in numbered if n > start_line and line.strip()]
+    expected = []
+    decoder = JsonDecoder(EVENTS, "f")
+    for i in range(0, len(records), batch_size):
+        part = records[i : i + batch_size]
+        batch, dead = decoder.decode_reference([r for _, r in part], [n for n, _ in part])
+        expected.append((batch.to_rows(), dead))
+    assert got == expected
+    assert source.offset == max(start_line, len(numbered))
