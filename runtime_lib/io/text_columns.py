@@ -1,9 +1,10 @@
-"""Typed columns from columns of CSV text, a whole micro-batch at a time.
+"""CSV text to typed values: one value at a time (``convert_text``, the
+reference) and a whole column of a micro-batch at a time (``text_column``).
 
 The bulk step of ``CsvDecoder``: each field's texts are checked with one regex
 over the column joined by newlines and converted with ``map(int|float, ...)``
 into numpy, so no Python code runs per record. It either converts the whole
-column exactly as ``decode._convert_text`` converts each value, or answers
+column exactly as ``convert_text`` converts each value, or answers
 ``None`` ("some value here needs the per-record path"); it never guesses. The
 per-record path then finds which records are bad and why.
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from itertools import compress
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +35,7 @@ from runtime_lib.schema import (
 )
 from runtime_lib.temporal import parse_dates, parse_times, parse_timestamps
 
-__all__ = ["FLOAT_TEXT", "INT_TEXT", "text_column"]
+__all__ = ["FLOAT_TEXT", "INT_TEXT", "TIMESTAMP_HINT", "BadValue", "convert_text", "text_column"]
 
 _INT = r"[+-]?\d+"
 _FLOAT = r"[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|NaN|Infinity)"
@@ -43,6 +45,54 @@ FLOAT_TEXT = re.compile(_FLOAT)
 # "\n" itself can pass these, but then int()/float() refuse it)
 _INT_LINES = re.compile(f"{_INT}(?:\n{_INT})*")
 _FLOAT_LINES = re.compile(f"(?:{_FLOAT})(?:\n(?:{_FLOAT}))*")
+
+TIMESTAMP_HINT = "(epoch millis or 'YYYY-MM-DD HH:MM:SS[.fff]')"
+
+
+class BadValue(Exception):
+    """A value that does not fit its column; the message is the reason's tail."""
+
+
+def convert_text(field: Field, text: str) -> Any:
+    """Column value for one non-empty CSV field (the per-record path, and the
+    specification of ``text_column``); raises BadValue."""
+    base = field.base
+    if base in STRING_TYPES or base == "BYTES":
+        return text
+    if base in INTEGER_TYPES:
+        if not INT_TEXT.fullmatch(text):
+            raise BadValue(f"expected {field.type_name}, got {text[:40]!r}")
+        value = int(text)
+        low, high = INT_RANGES[base]
+        if not low <= value <= high:
+            raise BadValue(f"expected {field.type_name}, got out-of-range integer {value}")
+        return value
+    if base in FLOAT_TYPES:
+        if not FLOAT_TEXT.fullmatch(text):
+            raise BadValue(f"expected {field.type_name}, got {text[:40]!r}")
+        return float(text)
+    if base == "BOOLEAN":
+        lowered = text.lower()
+        if lowered in ("true", "false"):
+            return lowered == "true"
+        raise BadValue(f"expected BOOLEAN, got {text[:40]!r}")
+    if base in TIMESTAMP_TYPES:
+        if INT_TEXT.fullmatch(text):
+            value = int(text)
+            if -(2**63) <= value < 2**63:
+                return value
+        else:
+            millis, ok = parse_timestamps([text])
+            if ok[0]:
+                return int(millis[0])
+        raise BadValue(f"expected {field.type_name} {TIMESTAMP_HINT}, got {text[:40]!r}")
+    if base in ("DATE", "TIME"):
+        parsed, ok = (parse_dates if base == "DATE" else parse_times)([text])
+        if ok[0]:
+            return int(parsed[0])
+        raise BadValue(f"expected {field.type_name}, got {text[:40]!r}")
+    raise BadValue(f"{field.type_name} columns cannot be read from CSV")
+
 
 _FILLERS = {"i": (np.int64, 0), "f": (np.float64, 0.0), "b": (np.bool_, False)}
 
