@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_stateless import make_events  # noqa: E402
+from bench_stateless import make_events, median_of  # noqa: E402
 
 TUMBLE = """SELECT model_id, window_start, COUNT(*) AS n, AVG(latency_ms) AS avg_latency,
     SUM(cost) AS total_cost, MAX(latency_ms) AS max_latency,
@@ -36,6 +35,7 @@ HOP = TUMBLE.replace("TUMBLE(TABLE llm_requests, DESCRIPTOR(event_time), INTERVA
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5, help="runs per engine (median)")
     args = parser.parse_args()
     import duckdb
 
@@ -56,12 +56,7 @@ def main() -> None:
             argv = ["--input", f"llm_requests={events}", "--output", str(work / f"{name}.out"),
                     "--quiet"]
             run_module(module, argv)  # warm-up: numba compiles here
-            best = float("inf")
-            for _ in range(2):
-                start = time.perf_counter()
-                run_module(module, argv)
-                best = min(best, time.perf_counter() - start)
-            times[name] = best
+            times[name] = median_of(lambda: run_module(module, argv), args.repeat)
         con = duckdb.connect()
         con.execute("SET threads = 1")
         query = f"""COPY (SELECT model_id, time_bucket(INTERVAL 1 MINUTE, epoch_ms(timestamp_ms)) AS ws,
@@ -71,14 +66,10 @@ def main() -> None:
                       columns = {{model_id: 'VARCHAR', timestamp_ms: 'BIGINT',
                                   latency_ms: 'DOUBLE', cost: 'DOUBLE'}})
                  GROUP BY ALL) TO '{work / "duck.out"}' (FORMAT JSON)"""
-        best = float("inf")
-        for _ in range(2):
-            start = time.perf_counter()
-            con.execute(query)
-            best = min(best, time.perf_counter() - start)
-        times["duckdb"] = best
+        times["duckdb"] = median_of(lambda: con.execute(query), args.repeat)
     n = args.events
-    print(f"{'run':34} {'seconds':>8} {'events/s':>12} {'vs sqlc TUMBLE':>15}")
+    print(f"CPU seconds, median of {args.repeat} runs")
+    print(f"{'run':34} {'cpu s':>8} {'events/s':>12} {'vs sqlc TUMBLE':>15}")
     for name, label in (("tumble", "sqlc TUMBLE 1 min (JSON lines)"),
                         ("hop", "sqlc HOP 10 min / 1 min"),
                         ("duckdb", "duckdb 1 thread, same TUMBLE")):

@@ -1,5 +1,6 @@
 """Module assembly: the generated pieces, their imports, the header and the
-docstring placed into ``templates/module.py.j2``, then formatted by black."""
+docstring placed into ``templates/module.py.j2``, then formatted as black formats
+it (by ruff's formatter when installed: the same bytes at a tenth of the cost)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import functools
 import hashlib
 import os
 import re
+import subprocess
+import sysconfig
 from importlib import resources
 from pathlib import Path
 
-import black
 import jinja2
 
 from compiler import __version__
@@ -93,13 +95,16 @@ def _template() -> jinja2.Template:
     return env.get_template("module.py.j2")
 
 
-BLACK_MODE = black.Mode(line_length=100)
+LINE_LENGTH = 100
 
 
 def format_python(text: str) -> str:
-    """black, memoized on disk by the unformatted text: black is most of a compile's
-    time (40-80 ms), and `sqlc compile --check` and edit-run loops repeat it."""
-    key = hashlib.sha256(f"{black.__version__}\0{BLACK_MODE!r}\0{text}".encode()).hexdigest()
+    """The module as black (line length 100) formats it, memoized on disk by the
+    unformatted text: formatting is most of a compile's time, and `sqlc
+    compile --check` and edit-run loops repeat it."""
+    ruff = _ruff()
+    formatter = f"ruff {ruff[1]}" if ruff else f"black {_black_version()}"
+    key = hashlib.sha256(f"{formatter}\0{LINE_LENGTH}\0{text}".encode()).hexdigest()
     cache = _cache_dir()
     entry = cache / key[:2] / f"{key}.py" if cache is not None else None
     if entry is not None:
@@ -107,7 +112,7 @@ def format_python(text: str) -> str:
             return entry.read_text(encoding="utf-8")
         except OSError:
             pass
-    formatted = black.format_str(text, mode=BLACK_MODE)
+    formatted = (ruff_format(text, ruff[0]) if ruff else None) or black_format(text)
     if entry is not None:
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
@@ -117,6 +122,49 @@ def format_python(text: str) -> str:
         except OSError:
             pass  # a read-only home: no cache, same output
     return formatted
+
+
+def black_format(text: str) -> str:
+    """The reference formatter (tests check that ruff's output is the same)."""
+    import black  # imported only when used: its import alone costs 100+ ms
+
+    return black.format_str(text, mode=black.Mode(line_length=LINE_LENGTH))
+
+
+def ruff_format(text: str, binary: str) -> str | None:
+    """ruff's formatter (black's style, a native binary: about a millisecond of
+    work plus its process start), or None when it fails."""
+    try:
+        done = subprocess.run(
+            [binary, "format", "--isolated", "--line-length", str(LINE_LENGTH), "-"],
+            input=text.encode("utf-8"), capture_output=True, timeout=30, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.decode("utf-8") if done.returncode == 0 else None
+
+
+@functools.cache
+def _ruff() -> tuple[str, str] | None:
+    """(the ruff binary, its version) of this environment, unless
+    SQLC_FORMATTER=black or ruff is not installed."""
+    if os.environ.get("SQLC_FORMATTER") == "black":
+        return None
+    binary = Path(sysconfig.get_path("scripts")) / "ruff"
+    if not binary.is_file():
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return str(binary), version("ruff")
+    except PackageNotFoundError:
+        return None
+
+
+def _black_version() -> str:
+    from importlib.metadata import version
+
+    return version("black")
 
 
 def _cache_dir() -> Path | None:

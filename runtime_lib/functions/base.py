@@ -4,6 +4,8 @@ NULL masks, result columns; and ``literal``."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import repeat
+from operator import is_not
 from typing import Any
 
 import numpy as np
@@ -106,6 +108,27 @@ def _null_dtype(*args: Arg) -> Any:
     return object
 
 
+_SHAREABLE = {str, int, float, bool, type(None), bytes}
+
+
+def _apply(fn: Callable, values: list, strings: bool) -> list:
+    """``[fn(v) for v in values]`` without a Python loop; for text (an object
+    column) with repeated values (model ids, regions), fn runs once per
+    distinct value. The functions are pure, so this changes nothing but time."""
+    if strings and len(values) > 16:
+        try:
+            distinct = dict.fromkeys(values)
+        except TypeError:  # unhashable (ARRAY/MAP values)
+            distinct = None
+        if distinct is not None and 4 * len(distinct) <= len(values):
+            for value in distinct:
+                distinct[value] = fn(value)
+            # rows may share a result object only when it is immutable
+            if set(map(type, distinct.values())) <= _SHAREABLE:
+                return list(map(distinct.__getitem__, values))
+    return list(map(fn, values))
+
+
 def _map_valid(
     fn: Callable, args: Sequence[Arg], out_dtype: Any = object, n: int | None = None
 ) -> Column:
@@ -125,15 +148,21 @@ def _map_valid(
     out_list: list = [None] * n
     if len(args) == 1 and columns[0] is not None:
         col = columns[0]
-        for i in rows:
-            out_list[i] = fn(col[i])
+        strings = args[0].values.dtype == object
+        if valid is None:
+            out_list = _apply(fn, col, strings)
+        else:
+            for i, result in zip(rows, _apply(fn, [col[i] for i in rows], strings)):
+                out_list[i] = result
     else:
         for i in rows:
             out_list[i] = fn(*[g(i) for g in getters])
-    result_valid = np.fromiter((v is not None for v in out_list), dtype=bool, count=n)
+    result_valid = np.fromiter(map(is_not, out_list, repeat(None)), dtype=bool, count=n)
     if out_dtype == object:
         values = np.empty(n, dtype=object)
         values[:] = out_list
+    elif result_valid.all():
+        values = np.fromiter(out_list, dtype=out_dtype, count=n)
     else:
         filler = {np.bool_: False, np.int64: 0, np.float64: 0.0}[out_dtype]
         values = np.array([filler if v is None else v for v in out_list], dtype=out_dtype)

@@ -46,10 +46,12 @@ def _lines(path: Path, start_line: int) -> Iterator[tuple[int, bytes]]:
                 yield number, tail[:-1] if tail.endswith(b"\r") else tail
 
 
-def _line_blocks(path: Path, start_line: int) -> Iterator[tuple[int, list[bytes], bool]]:
-    """(1-based number of the first line, the lines, whether none is blank) per
-    block read, without line terminators (``\\n`` or ``\\r\\n``), skipping the
-    first ``start_line`` lines."""
+def _line_blocks(
+    path: Path, start_line: int, quotes: bool = False
+) -> Iterator[tuple[int, list[bytes], bool]]:
+    """(1-based number of the first line, the lines, whether any holds a '"'
+    (looked for only when ``quotes``)) per block read, without line terminators
+    (``\\n`` or ``\\r\\n``), skipping the first ``start_line`` lines."""
     number = 0
     with open(path, "rb") as handle:
         tail = b""
@@ -57,24 +59,34 @@ def _line_blocks(path: Path, start_line: int) -> Iterator[tuple[int, list[bytes]
             block = handle.read(_READ_SIZE)
             if not block:
                 break
-            data = tail + block
-            lines = data.split(b"\n")
+            quoted = quotes and (b'"' in block or b'"' in tail)
+            lines = block.split(b"\n")
+            lines[0] = tail + lines[0]  # the line the previous block cut
             tail = lines.pop()
-            # JSON lines are objects: when every line starts with '{', none is blank
-            # (a cheap count instead of a look at each line)
-            braces = data.count(b"\n{") - (1 if tail.startswith(b"{") else 0)
-            clean = bool(lines) and lines[0].startswith(b"{") and braces == len(lines) - 1
-            if b"\r" in block:
+            if b"\r" in block or lines and lines[0].endswith(b"\r"):
                 lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
             first = number + 1
             number += len(lines)
             if number > start_line:
                 skip = max(0, start_line - first + 1)
-                yield first + skip, lines[skip:], clean
+                yield first + skip, lines[skip:] if skip else lines, quoted
         if tail:
             number += 1
             if number > start_line:
-                yield number, [tail[:-1] if tail.endswith(b"\r") else tail], False
+                yield number, [tail[:-1] if tail.endswith(b"\r") else tail], b'"' in tail
+
+
+def _non_blank(first: int, lines: list[bytes]) -> tuple[list[bytes], list[int] | range]:
+    """The lines that are records (not blank) and their 1-based numbers.
+
+    No line is blank when the smallest starts with a byte above the space: an
+    empty line, or one that starts with whitespace (all bytes up to b" "),
+    would be smaller. One C-level min() instead of a look at each line.
+    """
+    if lines and min(lines)[:1] > b" ":
+        return lines, range(first, first + len(lines))
+    numbers = [first + i for i, line in enumerate(lines) if line and not line.isspace()]
+    return [lines[n - first] for n in numbers], numbers
 
 
 def _concat_positions(a: list[int] | range, b: list[int] | range) -> list[int] | range:
@@ -140,16 +152,9 @@ class FileSource:
         records: list[bytes] = []
         positions: list[int] | range = range(0)
         last = self.start_line
-        for first, lines, clean in _line_blocks(self.path, self.start_line):
+        for first, lines, _ in _line_blocks(self.path, self.start_line):
             last = first + len(lines) - 1
-            if clean:
-                kept = lines  # the common case: no blank line in the block
-            else:
-                kept = [line for line in lines if line and not line.isspace()]
-            if len(kept) == len(lines):
-                where: list[int] | range = range(first, first + len(lines))
-            else:
-                where = [first + i for i, line in enumerate(lines) if line and not line.isspace()]
+            kept, where = _non_blank(first, lines)
             records.extend(kept)
             positions = _concat_positions(positions, where)
             while len(records) >= self.batch_size:
@@ -162,44 +167,95 @@ class FileSource:
         self.offset = max(self.offset, last)
 
     def _csv_batches(self) -> Iterator[tuple[Batch, list[DeadLetter]]]:
-        lines = _lines(self.path, 0)
-        header_line = None
-        for number, line in lines:
-            if line.strip():
-                header_line = line
-                break
-        if header_line is None:
+        """Blocks without a '"' are records line for line (as JSON lines are);
+        a block with quotes is walked line by line, since a quoted field may
+        hold line breaks."""
+        blocks = _line_blocks(self.path, 0, quotes=True)
+        found = _csv_header(blocks, self.csv_delimiter)
+        if found is None:
             return
-        import csv
-
-        header = next(csv.reader([header_line.decode("utf-8-sig")], delimiter=self.csv_delimiter))
+        header, first, lines, quoted = found
         decoder = CsvDecoder(self.schema, header, self.source_name, self.csv_delimiter)
-        records: list[bytes] = []
-        positions: list[int] = []
-        pending: list[bytes] = []
-        pending_start = 0
-        last = number
-        for number, line in lines:
-            last = number
-            if number <= self.start_line:
-                continue
-            if not pending:
+        records = _CsvRecords()
+        last = first - 1
+        while True:
+            last = first + len(lines) - 1
+            skip = max(0, self.start_line - first + 1)
+            records.add(first + skip, lines[skip:], quoted)
+            while len(records.records) >= self.batch_size:
+                batch, positions, end = records.take(self.batch_size)
+                yield self._emit(decoder, batch, positions, end)
+            try:
+                first, lines, quoted = next(blocks)
+            except StopIteration:
+                break
+        records.finish()
+        if records.records:
+            batch, positions, _ = records.take(len(records.records))
+            yield self._emit(decoder, batch, positions, last)
+        self.offset = max(self.offset, last)
+
+
+def _csv_header(
+    blocks: Iterator[tuple[int, list[bytes], bool]], delimiter: str
+) -> tuple[list[str], int, list[bytes], bool] | None:
+    """The header (the first non-blank line) and the rest of its block."""
+    import csv
+
+    for first, lines, quoted in blocks:
+        for i, line in enumerate(lines):
+            if line.strip():
+                header = next(csv.reader([line.decode("utf-8-sig")], delimiter=delimiter))
+                return header, first + i + 1, lines[i + 1 :], quoted
+    return None
+
+
+class _CsvRecords:
+    """CSV records gathered from blocks of lines: each with the line it
+    starts on (its position) and the line it ends on (the offset after it)."""
+
+    def __init__(self) -> None:
+        self.records: list[bytes] = []
+        self.starts: list[int] | range = range(0)
+        self.ends: list[int] | range = range(0)
+        self.pending: list[bytes] = []  # lines of a record inside a quoted field
+        self.pending_start = 0
+
+    def add(self, first: int, lines: list[bytes], quoted: bool) -> None:
+        if not quoted and not self.pending:
+            kept, numbers = _non_blank(first, lines)
+            self.records.extend(kept)
+            self.starts = _concat_positions(self.starts, numbers)
+            self.ends = _concat_positions(self.ends, numbers)
+            return
+        starts, ends = list(self.starts), list(self.ends)
+        for number, line in enumerate(lines, first):
+            if not self.pending:
                 if not line.strip():
                     continue
-                pending_start = number
-            pending.append(line)
-            record = b"\n".join(pending)
+                self.pending_start = number
+            self.pending.append(line)
+            record = b"\n".join(self.pending)
             if record.count(b'"') % 2:  # inside a quoted field: record goes on
                 continue
-            pending = []
-            records.append(record)
-            positions.append(pending_start)
-            if len(records) >= self.batch_size:
-                yield self._emit(decoder, records, positions, number)
-                records, positions = [], []
-        if pending:  # unterminated quote at end of file
-            records.append(b"\n".join(pending))
-            positions.append(pending_start)
-        if records:
-            yield self._emit(decoder, records, positions, last)
-        self.offset = max(self.offset, last)
+            self.pending = []
+            self.records.append(record)
+            starts.append(self.pending_start)
+            ends.append(number)
+        self.starts, self.ends = starts, ends
+
+    def finish(self) -> None:
+        """An unterminated quote at end of file: the rest is one record."""
+        if self.pending:
+            self.records.append(b"\n".join(self.pending))
+            self.starts = list(self.starts) + [self.pending_start]
+            self.ends = list(self.ends) + [self.pending_start]
+            self.pending = []
+
+    def take(self, size: int) -> tuple[list[bytes], list[int] | range, int]:
+        """The first ``size`` records, their positions and the last line they
+        consume."""
+        out = self.records[:size], self.starts[:size], self.ends[size - 1]
+        self.records = self.records[size:]
+        self.starts, self.ends = self.starts[size:], self.ends[size:]
+        return out

@@ -56,7 +56,7 @@ def assert_identical(a: Batch, b: Batch) -> None:
     for name in a.columns:
         x, y = a[name], b[name]
         assert x.values.dtype == y.values.dtype, name
-        assert x.to_pylist() == y.to_pylist(), name
+        assert list(map(repr, x.to_pylist())) == list(map(repr, y.to_pylist())), name  # NaN too
         assert (x.valid is None) == (y.valid is None), name
         if x.valid is not None:
             assert np.array_equal(x.valid, y.valid), name
@@ -343,3 +343,104 @@ def test_csv_bulk_equals_reference_with_quoted_newlines():
     assert bulk[1] == reference[1]
     assert bulk[0]["user_id"].to_pylist() == ["multi\nline", "u"]
     assert [d.position for d in bulk[1]] == [2]
+
+
+# --- CSV bulk path == reference path, on random mixes ------------------------------
+
+CSV_MIX_SCHEMA = [
+    Field("user_id", "VARCHAR", False),
+    Field("latency_ms", "DOUBLE"),
+    Field("tokens", "BIGINT"),
+    Field("small", "SMALLINT"),
+    Field("ts", "TIMESTAMP(3)", False),
+    Field("ok", "BOOLEAN"),
+    Field("day", "DATE"),
+    Field("at", "TIME"),
+    Field("not_in_file", "VARCHAR"),
+]
+CSV_MIX_HEADER = ["ts", "user_id", "latency_ms", "tokens", "small", "ok", "day", "at"]
+_csv_good = {
+    "ts": st.one_of(st.integers(-(2**40), 2**45).map(str),
+                    st.sampled_from(["2024-01-01 00:00:00", "2024-02-29 23:59:59.5"])),
+    "user_id": st.text("ab,\"é", min_size=1, max_size=3),
+    "latency_ms": st.one_of(st.just(""), st.floats(allow_nan=False).map(repr),
+                            st.integers(-9, 9).map(str), st.sampled_from(["1e3", ".5", "NaN"])),
+    "tokens": st.one_of(st.just(""), st.integers(-(2**63), 2**63 - 1).map(str)),
+    "small": st.one_of(st.just(""), st.integers(-(2**15), 2**15 - 1).map(str)),
+    "ok": st.sampled_from(["", "true", "FALSE", "True"]),
+    "day": st.sampled_from(["", "2024-01-31", "1970-01-01"]),
+    "at": st.sampled_from(["", "10:00:00", "23:59:59.999"]),
+}
+_csv_bad = {
+    "ts": st.sampled_from(["", "later", "99999999999999999999", "2024-13-01 00:00:00"]),
+    "user_id": st.just(""),
+    "latency_ms": st.sampled_from(["fast", "1,5", " 1", "1.5\n2", "inf"]),
+    "tokens": st.sampled_from(["2.5", "9223372036854775808", "+", "1_000"]),
+    "small": st.sampled_from(["32768", "-32769"]),
+    "ok": st.sampled_from(["maybe", "1"]),
+    "day": st.sampled_from(["2024-02-30", "today"]),
+    "at": st.sampled_from(["25:00", "noon"]),
+}
+
+
+def _csv_record(good: dict, bad: dict) -> bytes:
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow([{**good, **bad}[k] for k in CSV_MIX_HEADER])
+    return out.getvalue().encode()
+
+
+# mostly good records (a batch is often all good: the bulk path), some with one
+# wrong value, a few malformed
+_csv_records = st.lists(
+    st.one_of(
+        st.builds(_csv_record, st.fixed_dictionaries(_csv_good), st.just({})),
+        st.builds(_csv_record, st.fixed_dictionaries(_csv_good), st.just({})),
+        st.builds(
+            _csv_record,
+            st.fixed_dictionaries(_csv_good),
+            st.sampled_from(sorted(_csv_bad)).flatmap(
+                lambda key: st.fixed_dictionaries({key: _csv_bad[key]})),
+        ),
+        st.sampled_from([b"0,u", b"0,\xff,1,1,1,true,,", b'0,"x"y,1,1,1,true,,', b""]),
+    ),
+    min_size=1,
+    max_size=30,
+)
+CSV_GENERATED = {"all good": 0, "some bad": 0}
+
+
+@settings(max_examples=200, deadline=None)
+@given(_csv_records)
+def test_csv_bulk_equals_reference_on_random_mixes(records):
+    decoder = CsvDecoder(CSV_MIX_SCHEMA, CSV_MIX_HEADER, source="m.csv")
+    batch, dead = decoder.decode(records)
+    ref_batch, ref_dead = decoder.decode_reference(records)
+    assert_identical(batch, ref_batch)
+    assert dead == ref_dead
+    CSV_GENERATED["some bad" if dead else "all good"] += 1
+
+
+def test_csv_random_mixes_had_good_and_bad_batches():
+    if sum(CSV_GENERATED.values()) == 0:
+        test_csv_bulk_equals_reference_on_random_mixes()
+    assert CSV_GENERATED["all good"] > 10 and CSV_GENERATED["some bad"] > 10, CSV_GENERATED
+
+
+def test_csv_good_batch_is_converted_without_a_per_record_step(monkeypatch):
+    """A batch with no bad record never reaches the per-record conversion."""
+    decoder = CsvDecoder(CSV_SCHEMA, CSV_HEADER)
+
+    def per_record(*_):
+        raise AssertionError("per-record conversion on an all-good batch")
+
+    monkeypatch.setattr(decoder, "_convert_fields", per_record)
+    records = [b"1704103200123,u1,12.5,10,true", b'2024-01-01 10:00:00,"u,2",,,FALSE'] * 500
+    batch, dead = decoder.decode(records)
+    assert dead == [] and batch.num_rows == 1000
+    assert batch.to_rows()[:2] == [
+        ("u1", 12.5, 10, 1704103200123, True, None),
+        ("u,2", None, None, 1704103200000, False, None),
+    ]

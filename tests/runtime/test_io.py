@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import math
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from runtime_lib.columns import Batch, Column
 from runtime_lib.env import MissingEnvironmentVariable, references, resolve_env, resolve_properties
@@ -242,3 +244,128 @@ def test_missing_variable_names_variable_and_property():
 def test_resolve_env_reads_the_process_environment(monkeypatch):
     monkeypatch.setenv("SQLC_TEST_TOPIC", "events")
     assert resolve_env("${SQLC_TEST_TOPIC}", "topic") == "events"
+
+
+# --- the CSV file source against a line-by-line reference --------------------------
+
+CSV_FIELDS = [Field("user_id", "VARCHAR", False), Field("n", "BIGINT")]
+
+
+def _reference_csv_batches(data: bytes, batch_size: int, start_line: int):
+    """The CSV source's contract, one line at a time: (records, positions,
+    offset after the batch) per batch."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    numbered = iter(enumerate(lines, 1))
+    for number, line in numbered:
+        if line.strip():
+            break
+    else:
+        return []
+    batches, records, positions, pending, start, last = [], [], [], [], 0, number
+    for number, line in numbered:
+        last = number
+        if number <= start_line:
+            continue
+        if not pending:
+            if not line.strip():
+                continue
+            start = number
+        pending.append(line)
+        record = b"\n".join(pending)
+        if record.count(b'"') % 2:
+            continue
+        pending = []
+        records.append(record)
+        positions.append(start)
+        if len(records) >= batch_size:
+            batches.append((records, positions, number))
+            records, positions = [], []
+    if pending:
+        records.append(b"\n".join(pending))
+        positions.append(start)
+    if records:
+        batches.append((records, positions, last))
+    return batches
+
+
+_csv_lines = st.lists(
+    st.sampled_from([b"a,1", b"b,", b'"c,d",2', b'"multi', b'line",3', b"", b"  ", b"x,y,z",
+                     b'e,"4"', b"\xff,5", b"f,six"]),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_csv_lines, st.sampled_from([b"\n", b"\r\n"]), st.sampled_from([1, 7, 1000]),
+       st.integers(0, 12), st.sampled_from([5, 16, 1 << 22]))
+def test_csv_file_source_equals_line_by_line_reference(
+    tmp_path_factory, lines, newline, batch_size, start_line, read_size
+):
+    from runtime_lib.io import sources
+    from runtime_lib.io.decode import CsvDecoder
+
+    data = newline.join([b"user_id,n", *lines]) + newline
+    path = tmp_path_factory.mktemp("csv") / "f.csv"
+    path.write_bytes(data)
+    original = sources._READ_SIZE
+    sources._READ_SIZE = read_size  # blocks end anywhere, even inside a record
+    try:
+        source = FileSource(path, CSV_FIELDS, "csv", batch_size=batch_size,
+                            start_line=start_line, source_name="f")
+        got = []
+        for batch, dead in source:
+            got.append((batch.to_rows(), dead, source.offset))
+    finally:
+        sources._READ_SIZE = original
+    decoder = CsvDecoder(CSV_FIELDS, ["user_id", "n"], "f")
+    expected = []
+    for records, positions, offset in _reference_csv_batches(data, batch_size, start_line):
+        batch, dead = decoder.decode_reference(records, positions)
+        expected.append((batch.to_rows(), dead, offset))
+    assert got == expected
+
+
+_json_lines = st.lists(
+    st.sampled_from([b'{"user_id": "a", "ts": 1}', b'{"user_id": "b", "latency_ms": 2.5, "ts": 2}',
+                     b"", b"  ", b"\t", b'{"user_id": 3, "ts": 3}', b"[]", b'{"user_id": "c"',
+                     b'"ts": 4}', b'{"user_id": "\\u00e9", "ts": 5}']),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_json_lines, st.sampled_from([b"\n", b"\r\n"]), st.sampled_from([1, 7, 1000]),
+       st.integers(0, 12), st.sampled_from([3, 16, 1 << 22]), st.booleans())
+def test_json_file_source_equals_line_by_line_reference(
+    tmp_path_factory, lines, newline, batch_size, start_line, read_size, final_newline
+):
+    from runtime_lib.io import sources
+    from runtime_lib.io.decode import JsonDecoder
+
+    data = newline.join(lines) + (newline if final_newline else b"")
+    path = tmp_path_factory.mktemp("json") / "f.jsonl"
+    path.write_bytes(data)
+    original = sources._READ_SIZE
+    sources._READ_SIZE = read_size  # blocks end anywhere
+    try:
+        source = FileSource(path, EVENTS, "json", batch_size=batch_size,
+                            start_line=start_line, source_name="f")
+        got = [(batch.to_rows(), dead) for batch, dead in source]
+    finally:
+        sources._READ_SIZE = original
+    numbered = [(n, line[:-1] if line.endswith(b"\r") else line)
+                for n, line in enumerate(data.split(b"\n"), 1)]
+    if numbered and numbered[-1][1] == b"":
+        numbered.pop()
+    records = [(n, line) for n, line in numbered if n > start_line and line.strip()]
+    expected = []
+    decoder = JsonDecoder(EVENTS, "f")
+    for i in range(0, len(records), batch_size):
+        part = records[i : i + batch_size]
+        batch, dead = decoder.decode_reference([r for _, r in part], [n for n, _ in part])
+        expected.append((batch.to_rows(), dead))
+    assert got == expected
+    assert source.offset == max(start_line, len(numbered))

@@ -77,7 +77,7 @@ kept bucket and only the ranks that fall there lose the bound. Zero is exact.
 [[2, 1], [14, 7], [9, 7]]
 """
 
-from runtime_lib.operators.aggregates.specs import (
+from runtime_lib.aggregate_specs import (
     FUNCS,
     RETRACTABLE,
     VARIANCE_FUNCS,

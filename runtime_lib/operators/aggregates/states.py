@@ -17,7 +17,7 @@ from runtime_lib.columns import FILLERS, Column
 from runtime_lib.keys import Dictionary, PairTable, numeric_bits
 from runtime_lib.operators.aggregates import kernels as K
 from runtime_lib.operators.aggregates import percentile_kernels as PK
-from runtime_lib.operators.aggregates.specs import (
+from runtime_lib.aggregate_specs import (
     RETRACTABLE,
     VARIANCE_FUNCS,
     Agg,

@@ -1,0 +1,49 @@
+"""Generated modules are black's output, whichever formatter produced them:
+ruff's formatter (used when installed, for speed) must give black's bytes on
+every example module's unformatted text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from compiler.codegen import module
+from compiler.driver import compile_source, read_source
+from compiler.errors import SqlcError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _unformatted_modules(monkeypatch) -> list[str]:
+    texts: list[str] = []
+    monkeypatch.setenv("SQLC_NO_CACHE", "1")
+    monkeypatch.setattr(module, "format_python", lambda text: texts.append(text) or text)
+    for sql in sorted((ROOT / "examples").glob("*.sql")):
+        if sql.name != "catalog.sql":
+            try:
+                compile_source(read_source(sql), [str(ROOT / "examples" / "catalog.sql")])
+            except SqlcError:
+                pass  # valid SQL that does not run yet
+    return texts
+
+
+def test_ruff_formats_every_example_as_black_does(monkeypatch):
+    ruff = module._ruff()
+    if ruff is None:
+        pytest.skip("ruff is not installed here: black formats (the reference)")
+    texts = _unformatted_modules(monkeypatch)
+    assert len(texts) > 20
+    for text in texts:
+        assert module.ruff_format(text, ruff[0]) == module.black_format(text)
+
+
+def test_black_is_used_when_asked(monkeypatch):
+    monkeypatch.setenv("SQLC_FORMATTER", "black")
+    monkeypatch.setenv("SQLC_NO_CACHE", "1")
+    module._ruff.cache_clear()
+    try:
+        assert module._ruff() is None
+        assert module.format_python("x  =  1\n") == "x = 1\n"
+    finally:
+        module._ruff.cache_clear()
