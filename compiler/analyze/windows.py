@@ -21,6 +21,7 @@ from compiler.explain import format_ms
 def window_tvf(binder: ExpressionBinder, rel: ast.WindowTVF, inner: Bound) -> Bound:
     """A window TVF over ``inner``, the table it names."""
     time_field = _descriptor_column(binder.diag, rel, inner.scope)
+    _refuse_window_column_names(binder.diag, rel, inner.scope)
     params = _tvf_params(binder.diag, rel)
     partition = []
     for col in rel.partition_by:
@@ -44,6 +45,18 @@ def window_tvf(binder: ExpressionBinder, rel: ast.WindowTVF, inner: Bound) -> Bo
     )
     qualifier = rel.alias or rel.input.name.split(".")[-1]
     return Bound(tvf, Scope.of(tvf.schema, qualifier), tvf)
+
+
+def _refuse_window_column_names(diag: Diagnostics, rel: ast.WindowTVF, scope: Scope) -> None:
+    """The TVF adds window_start, window_end and window_time: an input column of
+    one of those names (a window aggregate's, in cascaded windows) would make
+    them ambiguous, so it must be renamed, as Flink's cascading example does."""
+    taken = [f.name for f in scope.fields if f.name in ("window_start", "window_end", "window_time")]
+    if taken:
+        fail(diag, "BindError", f"{rel.input.name} already has a column {taken[0]}, which "
+             f"{rel.kind} adds", rel.input.span,
+             hint=f"rename it in {rel.input.name} ({taken[0]} AS another_name); for cascaded "
+             "windows, e.g. window_time AS rowtime and DESCRIPTOR(rowtime)")
 
 
 def _descriptor_column(diag: Diagnostics, rel: ast.WindowTVF, scope: Scope) -> ScopeField:

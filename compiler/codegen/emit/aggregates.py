@@ -11,8 +11,9 @@ from compiler.codegen.emit.base import (
     KINDS_NOTE,
     Emitter,
     over_aggregation,
-    over_aggregation_problem,
     updating_input,
+    window_column,
+    window_column_lag,
     with_note,
 )
 from compiler.codegen.expressions import ExprEmitter
@@ -36,16 +37,28 @@ def problems(e: Exec) -> list[Diagnostic]:
                 "UnsupportedError",
                 f"{call.fn}(DISTINCT ...) does not run yet; COUNT(DISTINCT) "
                 "does", call.span))
-    nested = over_aggregation(e)
-    if nested:
-        found.append(Diagnostic(
-            "UnsupportedError", "an aggregation over another aggregation does not "
-            "run yet", e.span))
-    if updating_input(e) and not nested:
+    if updating_input(e):  # a join's or an aggregation's changelog: -U/-D take rows back
         found += _retraction_problems(e)
     if isinstance(e, WindowAggregateExec):
-        found += over_aggregation_problem(e) + _window_problems(e)
+        found += _cascade_problems(e) + _window_problems(e)
     return found
+
+
+def _cascade_problems(e: WindowAggregateExec) -> list[Diagnostic]:
+    """A window aggregate over another one's rows (cascaded windows) runs on
+    the inner window_time: the inner windows fire, and their rows arrive,
+    before the watermark that fires the outer windows holding them."""
+    if not over_aggregation(e):
+        return []
+    window = e.logical.window
+    assert window is not None
+    inner = window_column(e.inputs[0], window.time_column)
+    if inner is None or inner[1] != 2 or window_column_lag(*inner) != 0:
+        return [Diagnostic(
+            "UnsupportedError", "a window over an aggregation's rows runs on the window_time "
+            "of a window aggregate without EMIT delay (cascaded windows); this one does not "
+            "run yet", e.span)]
+    return []
 
 
 def _window_problems(e: WindowAggregateExec) -> list[Diagnostic]:
@@ -83,8 +96,9 @@ def _retraction_problems(e: Exec) -> list[Diagnostic]:
         if func not in RETRACTABLE or (call.distinct and call.fn == "COUNT"):
             name = f"{call.fn}(DISTINCT ...)" if call.distinct else call.fn
             problems.append(Diagnostic(
-                "UnsupportedError", f"{name} over an updating input (a regular outer join "
-                "retracts rows) does not run yet; COUNT, SUM, AVG and STDDEV/VARIANCE do",
+                "UnsupportedError", f"{name} over an updating input (a regular outer join or "
+                "an aggregation retracts rows) does not run yet; COUNT, SUM, AVG and "
+                "STDDEV/VARIANCE do",
                 call.span))
     return problems
 

@@ -89,3 +89,42 @@ def over_aggregation_problem(e: Exec) -> list[Diagnostic]:
         return []
     return [Diagnostic(
         "UnsupportedError", f"{e.name} over an aggregation does not run yet", e.span)]
+
+
+def window_column(e: Exec, index: int) -> tuple[WindowAggregateExec, int] | None:
+    """Column ``index`` of ``e``'s output traced down through Calcs: the window
+    aggregate whose ``window_start`` (0), ``window_end`` (1) or ``window_time``
+    (2) it is, if it is one."""
+    while isinstance(e, CalcExec):
+        node = e.logical
+        if not isinstance(node, lg.Filter):
+            expr = node.exprs[index]
+            if not isinstance(expr, lg.ColumnRef):
+                return None
+            index = expr.index
+        e = e.inputs[0]
+    if not isinstance(e, WindowAggregateExec) or index >= len(e.logical.keys):
+        return None
+    node = e.logical
+    key = node.keys[index]
+    assert node.window is not None
+    width = len(node.window.input.schema)
+    if not isinstance(key, lg.ColumnRef) or key.index < width:
+        return None
+    return e, key.index - width
+
+
+def window_column_lag(e: WindowAggregateExec, which: int) -> int | None:
+    """How far a window column of ``e``'s rows trails the watermark: rows still
+    to come from ``e`` have a value above ``watermark - lag`` (a window fires
+    once the watermark reaches window_time + the EMIT delay). None: no such
+    bound (the start of a session that is still open can be arbitrarily old)."""
+    node = e.logical
+    window = node.window
+    assert window is not None
+    if which == 0:
+        if window.kind == "SESSION":
+            return None
+        assert window.size_ms is not None
+        return window.size_ms - 1 + node.emit_delay_ms
+    return node.emit_delay_ms - (1 if which == 1 else 0)

@@ -10,8 +10,10 @@ from compiler import logical as lg
 from compiler.codegen.emit.base import (
     KINDS_NOTE,
     Emitter,
-    over_aggregation_problem,
+    over_aggregation,
     over_updating_problem,
+    window_column,
+    window_column_lag,
     with_note,
 )
 from compiler.codegen.expressions import ExprEmitter
@@ -35,10 +37,15 @@ _ANY_KIND = ("COUNT",)
 
 def problems(e: Exec) -> list[Diagnostic]:
     assert isinstance(e, OverAggregateExec)
-    found = over_updating_problem(e) + over_aggregation_problem(e)
+    found = over_updating_problem(e)
     if found:
         return found
     node = e.logical
+    if over_aggregation(e) and order_lag(e) is None:
+        return [Diagnostic(
+            "UnsupportedError", "OVER over an aggregation runs when it is ordered by the "
+            "window_start (not of a SESSION), window_end or window_time of a window "
+            "aggregate's rows; this one does not run yet", e.span)]
     first = node.calls[0]
     for call in node.calls:
         if call.fn not in FUNCS:
@@ -63,6 +70,20 @@ def problems(e: Exec) -> list[Diagnostic]:
                 "UnsupportedError", f"{call.fn}(...) OVER of a {call.args[0].type.sql()} "
                 "does not run yet; numbers and timestamps do", call.span))
     return found
+
+
+def order_lag(e: Exec) -> int | None:
+    """How far the ORDER BY column trails the watermark: 0 for a stream's time
+    attribute; after a window aggregate, the lag of its window column (rows
+    are released once no row still to come can come before them)."""
+    if not over_aggregation(e):
+        return 0
+    order = e.logical.calls[0].order_by
+    time = order[0].expr if order else None
+    if not isinstance(time, lg.ColumnRef):
+        return None
+    found = window_column(e.inputs[0], time.index)
+    return None if found is None else window_column_lag(*found)
 
 
 class _OverPlan:
@@ -130,7 +151,12 @@ def declare(g: Generator, e: Exec) -> None:
     ]
     for fn, call, out in zip(plan.calls, node.calls, node.names):
         lines.append(with_note(f"        {fn},", f"{out} = {lg.expr_sql(call)}"))
-    lines += ["    ],", f"    out_names={list(node.names)!r},", ")"]
+    lines += ["    ],", f"    out_names={list(node.names)!r},"]
+    lag = order_lag(e)
+    if lag:
+        what = schema[plan.time.index].name
+        lines.append(with_note(f"    lag_ms={lag},", f"{what} of rows to come > watermark - lag"))
+    lines.append(")")
     g.m.state.extend(lines)
     g.stateful_operator(e, name, f"Rows leaving {e.name} {name}, in event-time order.")
 
@@ -143,9 +169,13 @@ def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]
     emitter = ExprEmitter(e.inputs[0].schema, var)
     keys = ", ".join(emitter.column(k) for k in plan.key_exprs)
     args = ", ".join(emitter.column(a) for a in plan.arg_exprs)
+    call = f"self.{name}.process({var}, keys=[{keys}], args=[{args}])"
+    if over_aggregation(e):  # a fired window's row comes after the watermark that fired it
+        return [f"{indent}# {e.name} ({g.m.where(e.span)}): held until no earlier window "
+                "can come", f"{indent}{call}"]
     return [
         f"{indent}# {e.name} ({g.m.where(e.span)}): held until the watermark passes each row",
-        f"{indent}late = self.{name}.process({var}, keys=[{keys}], args=[{args}])",
+        f"{indent}late = {call}",
         (f"{indent}self.late({name!r}, {var}.take(late), "
          "\"it came after the watermark had passed it\")"),
     ]
