@@ -55,7 +55,7 @@ Physical plan:
           CalcExec: select=[user_id, request_date, daily_requests, min_request_date_over AS first_request_date], changelog=[I]
             OverAggregateExec: over=[MIN(request_date) OVER (PARTITION BY user_id ORDER BY window_time ROWS UNBOUNDED PRECEDING TO 0 PRECEDING) AS min_request_date_over], state=[rows until the watermark passes them, then per key running values], fires=[each row once the watermark passes its time, in event-time order], changelog=[I]
               CalcExec: select=[user_id, window_start AS request_date, window_time, daily_requests], changelog=[I]
-                WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 d])], group=[user_id, window_start, window_end, window_time, window_time], aggs=[COUNT(*) AS daily_requests], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+                WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 d])], group=[user_id, window_start, window_end, window_time], aggs=[COUNT(*) AS daily_requests], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
                   SourceExec: source=[llm_requests], connector=[kafka], fields=[user_id, timestamp_ms, event_time], read=[user_id, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -210,16 +210,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        batch = batch.project(
-            {
-                "user_id": batch["user_id"],
-                "window_start": batch["window_start"],
-                "window_end": batch["window_end"],
-                "window_time": batch["window_time"],
-                "window_time": batch["window_time"],
-                "daily_requests": batch["daily_requests"],
-            }
-        )
         # CalcExec (q14_cohort_analysis.sql:19:5): SELECT user_id, request_date, window_time, daily_requests
         batch = calc_window_aggregate(batch)
         # OverAggregateExec (q14_cohort_analysis.sql:34:9): held until no earlier window can come

@@ -30,7 +30,7 @@ Physical plan:
     SinkExec: target=[output], fields=[model_id, window_start, window_end, requests, busiest_minute, active_minutes], changelog=[I]
       WindowAggregateExec: window=[TUMBLE(time_col=[rowtime], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[SUM(requests) AS requests, MAX(requests) AS busiest_minute, COUNT(*) AS active_minutes], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
         CalcExec: select=[model_id, window_time AS rowtime, requests], changelog=[I]
-          WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 min])], group=[model_id, window_start, window_end, window_time, window_time], aggs=[COUNT(*) AS requests], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+          WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 min])], group=[model_id, window_start, window_end, window_time], aggs=[COUNT(*) AS requests], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
             SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, event_time], read=[model_id, timestamp_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
@@ -150,16 +150,6 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
-        batch = batch.project(
-            {
-                "model_id": batch["model_id"],
-                "window_start": batch["window_start"],
-                "window_end": batch["window_end"],
-                "window_time": batch["window_time"],
-                "window_time": batch["window_time"],
-                "requests": batch["requests"],
-            }
-        )
         # CalcExec (s03_cascaded_windows.sql:6:5): SELECT model_id, rowtime, requests
         batch = calc_window_aggregate(batch)
         # WindowAggregateExec (s03_cascaded_windows.sql:15:1): GROUP BY model_id

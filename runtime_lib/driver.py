@@ -210,6 +210,8 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
                 if name in marks and marks[name].current > current[name]:
                     current[name] = marks[name].current
                     pipeline.advance(dict(current))
+                elif pipeline.processing_time:  # its windows fire by the clock
+                    pipeline.advance(dict(current))
                 if monitor is not None:
                     monitor.batch(name, reader, chunk, time.perf_counter() - began)
             if reader.finished:
@@ -220,7 +222,7 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
                 if m.tick() > current[name]:
                     current[name] = m.current
                     moved = True
-            if moved:
+            if moved or pipeline.processing_time:
                 pipeline.advance(dict(current))
         wait = 0.0 if got else 0.1 / max(1, len(active))
         if time.monotonic() - last_commit >= commit_interval:
@@ -242,7 +244,8 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
     before = {name: m.snapshot() for name, m in marks.items()}
     for name, m in marks.items():
         current[name] = m.finish()
-    pipeline.advance(dict(current))
+    # the end of input, for sources without a watermark too (processing time)
+    pipeline.advance({**{s.name: WM_MAX for s in sources}, **current})
     if offsets:
         commit(final=True)
     if recovery is not None:

@@ -116,6 +116,9 @@ class Pipeline:
     # the SQL's SET options ('execution.checkpointing.dir' -> '/var/lib/q02'): the
     # defaults of flags such as --checkpoint-dir (_recovery)
     settings: ClassVar[dict[str, str]] = {}
+    # processing-time windows: ``advance`` reads the clock, so the driver calls
+    # it after every micro-batch and while waiting, not only when a watermark moves
+    processing_time = False
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

@@ -186,3 +186,14 @@ class Watermarks:
         self._current = int(data["current"])
         self._max_ts = {tuple(p) if isinstance(p, list) else p: int(m) for p, m in data["partitions"]}
         self._last_seen = {p: now for p in self._max_ts}
+
+
+def processing_time(watermark: int) -> int:
+    """The watermark processing-time windows fire on: the clock (the instant
+    ``--now`` pins, else the wall clock) less 1 ms, so that the window holding
+    the current instant stays open for the rows still to come at it; at the
+    end of input (``watermark``, the source's, is WM_MAX) every window fires."""
+    from runtime_lib.functions.time import current_timestamp
+
+    return WM_MAX if watermark >= WM_MAX else int(current_timestamp(1).values[0]) - 1
+

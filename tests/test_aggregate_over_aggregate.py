@@ -6,6 +6,9 @@
 - A GROUP BY over an updating GROUP BY (Nexmark q4's shape): the inner
   result's -U/+U take the old row back from the outer aggregates.
 - A GROUP BY over an OVER over a window aggregate (spec Query 14's shape).
+- Per window, the maximum of per-window counts joined back to the counts
+  (Nexmark q5's hot items): the maximum is an updating GROUP BY, so the join
+  takes back the rows a higher count of the same window displaces.
 
 Lateness is decided independently (``on_time_pairs``), DuckDB aggregates the
 on-time rows; an updating result is compared after applying its changelog.
@@ -42,6 +45,19 @@ QUERIES = {
         SELECT n, AVG(mx) AS avg_max, SUM(c) AS total, COUNT(*) AS keys
         FROM (SELECT k, n, MAX(v) AS mx, COUNT(*) AS c FROM ev GROUP BY k, n)
         GROUP BY n;""",
+    "hot": """
+        WITH counts AS (
+            SELECT k, window_start, window_end, COUNT(*) AS num
+            FROM TABLE(HOP(TABLE ev, DESCRIPTOR(event_time), INTERVAL '5' SECOND,
+                           INTERVAL '15' SECOND))
+            GROUP BY k, window_start, window_end
+        ), maxes AS (
+            SELECT window_start, window_end, MAX(num) AS maxn FROM counts
+            GROUP BY window_start, window_end
+        )
+        SELECT c.k, c.window_start, c.num FROM counts c JOIN maxes m
+            ON c.window_start = m.window_start AND c.window_end = m.window_end
+        WHERE c.num >= m.maxn;""",
     "over": """
         WITH w AS (
             SELECT k, window_start AS ws, window_time, COUNT(*) AS c
@@ -57,7 +73,8 @@ QUERIES = {
         FROM firsts
         GROUP BY first_ws, TIMESTAMPDIFF(SECOND, first_ws, ws);""",
 }
-# DuckDB over table ``agg`` (the 10 s window aggregate of the on-time rows) or ``ev``
+# DuckDB over table ``agg`` (the window aggregate of the on-time rows: TUMBLE 10 s, for
+# "hot" HOP 5 s / 15 s) or ``ev``
 DUCK = {
     "cascade": """
         SELECT k, (window_end - 1) // 30000 * 30000 AS window_start,
@@ -67,6 +84,9 @@ DUCK = {
     "updating": """
         SELECT n, AVG(mx) AS avg_max, SUM(c) AS total, COUNT(*) AS keys
         FROM (SELECT k, n, MAX(v) AS mx, COUNT(*) AS c FROM ev GROUP BY k, n) GROUP BY n""",
+    "hot": """
+        SELECT k, window_start, c FROM agg
+        WHERE c >= (SELECT MAX(c) FROM agg a WHERE a.window_start = agg.window_start)""",
     "over": """
         SELECT first_ws, (window_start - first_ws) // 1000 AS since, COUNT(DISTINCT k) AS keys,
                AVG(c) AS avg_c
@@ -100,7 +120,8 @@ def duck_rows(name: str, events: list[dict]) -> list[tuple]:
         con.executemany("INSERT INTO ev VALUES (?, ?, ?, ?, ?)",
                         [(e["i"], e["k"], e["v"], e["n"], e["ts"]) for e in events])
     con.execute("CREATE TABLE w (i BIGINT, ws BIGINT, we BIGINT)")
-    pairs = on_time_pairs("tumble", [e["ts"] for e in events], 0)
+    kind = "hop" if name == "hot" else "tumble"
+    pairs = on_time_pairs(kind, [e["ts"] for e in events], 0)
     if pairs:
         con.executemany("INSERT INTO w VALUES (?, ?, ?)", pairs)
     con.execute("""CREATE TABLE agg AS SELECT k, ws AS window_start, we AS window_end,

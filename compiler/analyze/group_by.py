@@ -237,7 +237,10 @@ def _with_window_keys(scope: Scope, windowing: _Windowing, key_asts: list[ast.Ex
     """The keys with the window's three columns among them, whichever the user
     grouped by (and in every grouping set)."""
     key_asts, key_bound, key_names = list(key_asts), list(key_bound), list(key_names)
-    present = {key_bound[i].name for i in windowing.grouped}  # type: ignore[union-attr]
+    # the window columns already grouped by (window_time too: Flink's GROUP BY
+    # window_start, window_end, window_time), each kept once
+    present = {k.name for k in key_bound
+               if isinstance(k, lg.ColumnRef) and k.index in windowing.indices}
     for name in _WINDOW_COLUMNS:
         if name in present:
             continue

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from compiler.codegen.emit import EMITTERS, NOT_YET, sink, sources
+from compiler.codegen.emit.aggregates import processing_time_window
 from compiler.codegen.text import comment
 from compiler.errors import Diagnostic, Source, Span, UnsupportedError
 from compiler.layout import state_layout
@@ -43,6 +44,7 @@ class ModuleParts:
     spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     layout: dict[str, dict] = field(default_factory=dict)  # Query.state_layout
     names: set[str] = field(default_factory=set)
+    processing_time: bool = False  # a window fires by the clock (Pipeline.processing_time)
 
     def unique(self, base: str) -> str:
         name, n = base, 2
@@ -170,7 +172,10 @@ class Generator:
         the pipeline saw, while a batch is processed."""
         if isinstance(e, SourceExec):
             source = e.logical.source
-            return f"self.watermarks.get({source!r}, WM_MIN)" if latest else f"watermarks[{source!r}]"
+            if latest or e.logical.watermark is None:  # none: processing time only
+                return f"self.watermarks.get({source!r}, WM_MIN)" if latest else \
+                    f"watermarks.get({source!r}, WM_MIN)"
+            return f"watermarks[{source!r}]"
         if isinstance(e, LookupJoinExec):
             # a lookup table has no watermark: the stream side's passes through
             return self.watermark_of(e.inputs[0], latest)
@@ -179,8 +184,20 @@ class Generator:
                      f"{self.watermark_of(e.inputs[1], latest)})")
             # an interval join holds its output back: the downstream watermark lags
             return f"self.{self.name_of(e)}.output_watermark({inner})"
+        if processing_time_window(e):
+            return self.fire_watermark(e, latest)
         parts = sorted({self.watermark_of(child, latest) for child in e.inputs})
         return parts[0] if len(parts) == 1 else f"min({', '.join(parts)})"
+
+    def fire_watermark(self, e: Exec, latest: bool = False) -> str:
+        """The watermark operator ``e`` fires on: its input's (a join: the lower
+        of its inputs'); a processing-time window's is the clock."""
+        if len(e.inputs) == 1:
+            watermark = " ".join(self.watermark_of(e.inputs[0], latest).split())
+        else:
+            watermark = (f"min({self.watermark_of(e.inputs[0], latest)}, "
+                         f"{self.watermark_of(e.inputs[1], latest)})")
+        return f"processing_time({watermark})" if processing_time_window(e) else watermark
 
     def advance_method(self) -> None:
         """``advance``: fire what the new watermarks allow, lowest operators first."""
@@ -194,10 +211,5 @@ class Generator:
         if any(isinstance(e, IntervalJoinExec) for e, _ in timed):
             lines.append("        self.watermarks = watermarks")
         for e, name in timed:
-            if len(e.inputs) == 1:
-                watermark = " ".join(self.watermark_of(e.inputs[0]).split())
-            else:  # a join: the lower of its inputs'
-                watermark = (f"min({self.watermark_of(e.inputs[0])}, "
-                             f"{self.watermark_of(e.inputs[1])})")
-            lines.append(f"        self.on_{name}(self.{name}.advance({watermark}))")
+            lines.append(f"        self.on_{name}(self.{name}.advance({self.fire_watermark(e)}))")
         self.m.methods.append("\n".join(lines))

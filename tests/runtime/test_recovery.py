@@ -34,12 +34,12 @@ def records_read(stderr: str) -> int:
 
 
 @pytest.mark.parametrize("name", ["q02_latency_percentiles", "q08_moving_average",
-                                  "fr_adv_003_top_n"])
+                                  "fr_adv_003_top_n", "q19_sliding_trend"])
 def test_sigterm_savepoint_then_resume_equals_one_run(tmp_path, name):
     """Stopped mid-run and started again: the output file equals an
     uninterrupted run's, and the second run reads only what the first did not
     (windows with percentile buffers; OVER frames, ROWS and RANGE; a window
-    Top-N's held rows)."""
+    Top-N's held rows; an OVER over a window aggregate's rows)."""
     reference = tmp_path / "reference.jsonl"
     run(name, "--output", str(reference), "--quiet")
     out, checkpoints = tmp_path / "out.jsonl", tmp_path / "checkpoints"

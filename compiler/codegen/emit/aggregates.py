@@ -65,11 +65,6 @@ def _window_problems(e: WindowAggregateExec) -> list[Diagnostic]:
     node = e.logical
     assert node.window is not None
     found = []
-    time_type = node.window.input.schema[node.window.time_column].type
-    if time_type.time_attribute == "PROCTIME":
-        found.append(Diagnostic(
-            "UnsupportedError", "processing-time windows do not run yet",
-            e.span))
     if node.window is not None and node.input is not node.window:
         found.append(Diagnostic(
             "UnsupportedError",
@@ -78,6 +73,13 @@ def _window_problems(e: WindowAggregateExec) -> list[Diagnostic]:
             e.span,
         ))
     return found
+
+
+def processing_time_window(e: Exec) -> bool:
+    """A window aggregate on a PROCTIME() attribute: it fires by the clock."""
+    window = e.logical.window if isinstance(e, WindowAggregateExec) else None
+    return (window is not None
+            and window.input.schema[window.time_column].type.time_attribute == "PROCTIME")
 
 
 def _retraction_problems(e: Exec) -> list[Diagnostic]:
@@ -129,6 +131,7 @@ def declare(g: Generator, e: Exec) -> None:
             method.append("            }")
             method.append("        )")
         g.stateful_operator(e, operator, f"Rows emitted by {e.name} {operator}.", method)
+    m.processing_time = m.processing_time or processing_time_window(e)
 
 
 def _operators(g: Generator, e: Exec) -> list[tuple[str, _AggregatePlan]]:
@@ -188,13 +191,15 @@ def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]
                      + comment("GROUP BY " + (", ".join(plan.key_names) or "()")))
         if node.window is not None:
             time_name = node.window.input.schema[node.window.time_column].name
+            # a row's processing time is never behind the clock that fires the windows
+            before = "WM_MIN" if processing_time_window(e) else f"{var}.row_watermarks()"
             # every grouping set sees the same rows late: count them once
             target = "late = " if number == 0 else ""
             lines += [
                 f"{indent}{target}self.{operator}.process(",
                 f"{indent}    keys=[{keys}],",
                 f"{indent}    ts={var}[{time_name!r}].values,",
-                f"{indent}    watermark_before={var}.row_watermarks(),",
+                f"{indent}    watermark_before={before},",
                 f"{indent}    args=[{args}],",
                 f"{indent}    filters=[{filters}],",
                 *retract,
