@@ -52,7 +52,9 @@ CASES = {
     "hop_start": ("hop", "window_start"),
     "hop_end": ("hop", "window_end"),
     "cumulate_end": ("cumulate", "window_end"),
+    "tumble_delay": ("tumble", "window_start"),  # EMIT ... WITH DELAY: the rows come later
 }
+DELAY_MS = {"tumble_delay": 3_000}
 # DuckDB's window_time: window_end - 1 ms, as sqlc's
 DUCK_ORDER = {"window_start": "window_start", "window_end": "window_end",
               "window_time": "window_end - 1"}
@@ -63,7 +65,9 @@ def sqlc_query(case: str) -> str:
     over = f"PARTITION BY k ORDER BY {order}"
     calls = ", ".join(f"{s.format(w=over)} AS {name}" for name, s, _ in CALLS)
     return (f"SELECT k, window_start, window_end, SUM(v) AS s, COUNT(*) AS c, {calls}\n"
-            f"FROM TABLE({TVFS[kind]})\nGROUP BY k, window_start, window_end, window_time;")
+            f"FROM TABLE({TVFS[kind]})\nGROUP BY k, window_start, window_end, window_time"
+            + (f" EMIT AFTER WATERMARK WITH DELAY INTERVAL '{DELAY_MS[case] // 1000}' SECOND"
+               if case in DELAY_MS else "") + ";")
 
 
 def duck_query(case: str) -> str:
@@ -91,7 +95,7 @@ def modules(workspace: Path) -> dict[str, Path]:
     return {case: compile_to(workspace, case, sqlc_query(case)) for case in CASES}
 
 
-def aggregated(events: list[dict], kind: str) -> duckdb.DuckDBPyConnection:
+def aggregated(events: list[dict], kind: str, delay: int) -> duckdb.DuckDBPyConnection:
     """DuckDB with table ``agg``: the window aggregate over the on-time pairs."""
     con = duckdb.connect()
     con.execute("CREATE TABLE ev (i BIGINT, k VARCHAR, v DOUBLE, n BIGINT, ts BIGINT)")
@@ -99,7 +103,7 @@ def aggregated(events: list[dict], kind: str) -> duckdb.DuckDBPyConnection:
         con.executemany("INSERT INTO ev VALUES (?, ?, ?, ?, ?)",
                         [(e["i"], e["k"], e["v"], e["n"], e["ts"]) for e in events])
     con.execute("CREATE TABLE w (i BIGINT, ws BIGINT, we BIGINT)")
-    pairs = on_time_pairs(kind, [e["ts"] for e in events], 0)
+    pairs = on_time_pairs(kind, [e["ts"] for e in events], delay)
     if pairs:
         con.executemany("INSERT INTO w VALUES (?, ?, ?)", pairs)
     con.execute("""CREATE TABLE agg AS SELECT k, ws AS window_start, we AS window_end,
@@ -127,7 +131,7 @@ def on_the_edge(row: dict) -> bool:
 def check(case: str, module: Path, events: list[dict], workspace: Path, batch: int) -> None:
     events = [dict(e, i=i) for i, e in enumerate(events)]
     actual = keyed(run(module, events, workspace, case, batch))
-    cursor = aggregated(events, CASES[case][0]).execute(duck_query(case))
+    cursor = aggregated(events, CASES[case][0], DELAY_MS.get(case, 0)).execute(duck_query(case))
     names = [d[0] for d in cursor.description]
     expected = keyed([dict(zip(names, row)) for row in cursor.fetchall()])
     assert sorted(actual) == sorted(expected)
