@@ -86,11 +86,31 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 10,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["COUNT(*)"],
+        "window": "TUMBLE(time_col=[proctime], size=[1 min])",
+        "emit": "AFTER WATERMARK",
+    }
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/fr_time_002_processing_time.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:357473a61cdcb827"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
     # processing-time windows: the driver advances it by the clock as well
     processing_time = True

@@ -78,12 +78,31 @@ LLM_REQUESTS = Source(
     computed=computed_llm_requests,
 )
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 20,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["COUNT(*)", "AVG(TIMESTAMPDIFF('SECOND', event_time, proc_time))"],
+        "window": "TUMBLE(time_col=[proc_time], size=[1 min])",
+        "emit": "AFTER WATERMARK",
+    }
+}
+
 
 class Query(Pipeline):
     """The pipeline of examples/q11_late_data_monitoring.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:c15250952ee86697"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
     # processing-time windows: the driver advances it by the clock as well
     processing_time = True

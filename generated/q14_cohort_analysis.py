@@ -137,11 +137,45 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 19,
+        "keys": [
+            "user_id VARCHAR",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["COUNT(*)"],
+        "window": "TUMBLE(time_col=[event_time], size=[1 d])",
+        "emit": "AFTER WATERMARK",
+    },
+    "over_aggregate": {
+        "operator": "OverAggregateExec",
+        "line": 34,
+        "over": [
+            "MIN(request_date) OVER (PARTITION BY user_id ORDER BY window_time ROWS UNBOUNDED PRECEDING TO 0 PRECEDING)"
+        ],
+        "rows": "user_id VARCHAR, request_date TIMESTAMP(3) NOT NULL, window_time TIMESTAMP(3) *ROWTIME* NOT NULL, daily_requests BIGINT NOT NULL",
+    },
+    "group_aggregate": {
+        "operator": "GroupAggregateExec",
+        "line": 41,
+        "keys": ["first_request_date TIMESTAMP(3)", "timestampdiff_literal_first_request_date INT"],
+        "aggs": ["COUNT(DISTINCT user_id)", "AVG(daily_requests)"],
+    },
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q14_cohort_analysis.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:4cd4840fb2360d08"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

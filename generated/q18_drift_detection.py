@@ -116,11 +116,39 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 17,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["AVG(latency_ms)"],
+        "window": "TUMBLE(time_col=[event_time], size=[1 h])",
+        "emit": "AFTER WATERMARK",
+    },
+    "over_aggregate": {
+        "operator": "OverAggregateExec",
+        "line": 21,
+        "over": [
+            "AVG(current_avg_latency) OVER (PARTITION BY model_id ORDER BY window_start ROWS 167 PRECEDING TO 1 PRECEDING)"
+        ],
+        "rows": "model_id VARCHAR NOT NULL, window_start TIMESTAMP(3) NOT NULL, window_end TIMESTAMP(3) NOT NULL, window_time TIMESTAMP(3) *ROWTIME* NOT NULL, current_avg_latency DOUBLE",
+    },
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q18_drift_detection.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:a848f9f9576fb767"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

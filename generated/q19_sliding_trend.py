@@ -100,11 +100,39 @@ def select_output(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 6,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["AVG(latency_ms)", "COUNT(*)"],
+        "window": "HOP(time_col=[event_time], slide=[1 min], size=[10 min])",
+        "emit": "AFTER WATERMARK",
+    },
+    "over_aggregate": {
+        "operator": "OverAggregateExec",
+        "line": 12,
+        "over": [
+            "LAG(avg_latency) OVER (PARTITION BY model_id ORDER BY window_start ROWS 1 PRECEDING TO 1 PRECEDING)"
+        ],
+        "rows": "model_id VARCHAR NOT NULL, window_start TIMESTAMP(3) NOT NULL, window_end TIMESTAMP(3) NOT NULL, window_time TIMESTAMP(3) *ROWTIME* NOT NULL, avg_latency DOUBLE, request_count BIGINT NOT NULL",
+    },
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/q19_sliding_trend.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:2161e195d9ed0c9a"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:

@@ -85,11 +85,44 @@ def calc_window_aggregate(batch: Batch) -> Batch:
     )
 
 
+# What each stateful operator's state means: checkpoints record it, and a restore
+# (or `sqlc compile`, `sqlc check-state`) compares it to tell whether state carries over.
+STATE_LAYOUT = {
+    "window_aggregate": {
+        "operator": "WindowAggregateExec",
+        "line": 6,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["COUNT(*)"],
+        "window": "TUMBLE(time_col=[event_time], size=[1 min])",
+        "emit": "AFTER WATERMARK",
+    },
+    "window_aggregate_2": {
+        "operator": "WindowAggregateExec",
+        "line": 15,
+        "keys": [
+            "model_id VARCHAR NOT NULL",
+            "window_start TIMESTAMP(3) NOT NULL",
+            "window_end TIMESTAMP(3) NOT NULL",
+            "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        ],
+        "aggs": ["SUM(requests)", "MAX(requests)", "COUNT(*)"],
+        "window": "TUMBLE(time_col=[rowtime], size=[1 h])",
+        "emit": "AFTER WATERMARK",
+    },
+}
+
+
 class Query(Pipeline):
     """The pipeline of examples/s03_cascaded_windows.sql: sources in, rows out."""
 
-    # the SQL it was generated from: a checkpoint another SQL wrote is refused
+    # the SQL it was generated from
     sql_hash = "sha256:44d9b9423a446bee"
+    state_layout = STATE_LAYOUT
     sources = (LLM_REQUESTS,)
 
     def __init__(self, ctx: Context) -> None:
