@@ -339,15 +339,6 @@ def _zone_literals(values: list[object]) -> tuple[int, str] | None:
     return None
 
 
-def _unit_literal(name: str, units: tuple[str, ...]) -> Callable[[list[object]], tuple[int, str] | None]:
-    def check(values: list[object]) -> tuple[int, str] | None:
-        if isinstance(values[0], str) and values[0].rstrip("S") not in units:
-            return 0, f"{name} takes a unit of {', '.join(units)}; got {values[0]}"
-        return None
-
-    return check
-
-
 def _from_unixtime(args: list[SqlType]) -> SqlType | str:
     if not (args[0].is_integer or args[0].is_null):
         return f"FROM_UNIXTIME takes epoch seconds (an integer), got {args[0].sql()}"
@@ -383,6 +374,22 @@ def _json_path_literal(name: str) -> Callable[[list[object]], tuple[int, str] | 
 # the types JSON_VALUE ... RETURNING can give (Flink: VARCHAR, BOOLEAN, INTEGER, DOUBLE)
 JSON_RETURNING = ("VARCHAR", "CHAR", "BOOLEAN", "TINYINT", "SMALLINT", "INT", "BIGINT", "FLOAT",
                   "DOUBLE")
+
+
+# The unit (first argument) of DATE_TRUNC, TIMESTAMPDIFF and TIMESTAMPADD: a
+# keyword or string literal, checked here so that a column or NULL there is a
+# compile error, not a failure at run time. Plurals and SQL_TSI_DAY as the
+# runtime reads them (runtime_lib.functions.time._unit).
+TIME_UNITS = ("YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND", "MILLISECOND")
+UNIT_FUNCTIONS = ("DATE_TRUNC", "TIMESTAMPDIFF", "TIMESTAMPADD")
+
+
+def time_unit(text: str) -> str | None:
+    """The unit ``text`` names (``'hours'`` -> ``HOUR``), or None."""
+    unit = text.upper()
+    unit = {"SQL_TSI_DAY": "DAY", "DAYOFMONTH": "DAY"}.get(unit, unit)
+    unit = unit[:-1] if unit.endswith("S") and unit[:-1] in TIME_UNITS else unit
+    return unit if unit in TIME_UNITS else None
 
 
 SCALARS: dict[str, Scalar] = {
@@ -478,10 +485,7 @@ SCALARS: dict[str, Scalar] = {
                       constants=_pattern_literals("TO_DATE", 1)),
     "CONVERT_TZ": Scalar("convert_tz", 3, 3, _may_be_null(_string_to(t.VARCHAR, "CONVERT_TZ", 3)),
                          constants=_zone_literals),
-    "TIMESTAMPADD": Scalar("timestampadd", 3, 3, _timestampadd,
-                           constants=_unit_literal("TIMESTAMPADD", (
-                               "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH",
-                               "QUARTER", "YEAR"))),
+    "TIMESTAMPADD": Scalar("timestampadd", 3, 3, _timestampadd),  # unit: time_unit()
     # FLOOR(ts TO unit), CEIL(ts TO unit): (unit, ts, type of ts), bound by the analyzer
     "FLOOR TO": Scalar("floor_to", 3, 3, lambda a: a[1].plain().with_nullable(a[1].nullable)),
     "CEIL TO": Scalar("ceil_to", 3, 3, lambda a: a[1].plain().with_nullable(a[1].nullable)),

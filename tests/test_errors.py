@@ -72,6 +72,15 @@ def case(id: str, sql: str, pos: str, kind: str, msg: str | tuple[str, ...], *, 
 
 # ------------------------------------------------------------------------- syntax
 
+case("bind-date-trunc-unit-is-a-column",
+     "SELECT DATE_TRUNC(model_id, event_time) FROM llm_requests;",
+     "1:19", B, "DATE_TRUNC takes a unit of", at="model_id")
+case("bind-date-trunc-unit-null",
+     "SELECT DATE_TRUNC(NULL, event_time) FROM llm_requests;",
+     "1:19", B, "got NULL", at="NULL")
+case("bind-timestampdiff-unit-unknown",
+     "SELECT TIMESTAMPDIFF(FORTNIGHT, event_time, event_time) FROM llm_requests;",
+     "1:22", B, "TIMESTAMPDIFF takes a unit of", at="FORTNIGHT")
 case("syntax-missing-right-operand",
      "SELECT latency_ms + FROM llm_requests;",
      "1:21", S, "'+' needs an operand on its right", at="FROM")

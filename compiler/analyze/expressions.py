@@ -372,8 +372,9 @@ class ExpressionBinder:
         if scalar is None:
             self.unknown_function(node)
         args_ast = list(node.args)
-        if name in ("DATE_TRUNC", "TIMESTAMPDIFF", "TIMESTAMPADD") and args_ast:
+        if name in functions.UNIT_FUNCTIONS and args_ast:
             unit = args_ast[0]
+            self.check_time_unit(name, unit)
             if isinstance(unit, ast.Column) and unit.table is None:
                 args_ast[0] = ast.Literal(unit.name.upper(), "string", span=unit.span)
             elif isinstance(unit, ast.Literal) and unit.kind in ("string", "keyword"):
@@ -403,6 +404,19 @@ class ExpressionBinder:
         if isinstance(result, str):
             fail(self.diag, "BindError", result, node.span)
         return lg.Call(name, args, result, span=node.span)
+
+    def check_time_unit(self, name: str, unit: ast.Expr) -> None:
+        """The unit of DATE_TRUNC/TIMESTAMPDIFF/TIMESTAMPADD is a keyword or a
+        string literal naming one (``DATE_TRUNC(model_id, ...)`` is refused here)."""
+        text = (unit.name if isinstance(unit, ast.Column) and unit.table is None
+                else unit.value if isinstance(unit, ast.Literal) and unit.kind in ("string", "keyword")
+                else None)
+        if not isinstance(text, str) or functions.time_unit(text) is None:
+            got = (f"'{text}'" if isinstance(text, str)
+                   else "NULL" if isinstance(unit, ast.Literal) and unit.kind == "null"
+                   else "an expression")
+            fail(self.diag, "BindError", f"{name} takes a unit of "
+                 f"{', '.join(functions.TIME_UNITS)}; got {got}", unit.span)
 
     def temporal_operand(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
         operand = self.expr(node.args[0], scope, where)
