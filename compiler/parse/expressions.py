@@ -247,6 +247,11 @@ class ExpressionConverter:
             if node.args.get("db") or node.args.get("catalog"):
                 return self.fail(SqlSyntaxError,
                                  f"Column reference with too many parts: {node.sql()}", node)
+            if (not node.table and node.name.upper() == "LOCALTIMESTAMP"
+                    and not node.this.args.get("quoted")):
+                # Flink writes LOCALTIMESTAMP without parentheses (a reserved word;
+                # a column of that name is written `localtimestamp`)
+                return ast.Call("LOCALTIMESTAMP", (), span=span)
             return ast.Column(node.name, node.table or None, span=span)
         if isinstance(node, exp.Star):
             return ast.Star(span=span)
