@@ -17,7 +17,7 @@ property                    meaning
 'username', 'password'      PostgreSQL credentials (use ``${VAR}``)
 'key-pattern'               Redis key of a row, e.g. 'model:{model_id}'
 'value.format'              Redis 'hash' (default) or 'json'
-'lookup.cache.max-rows'     LRU cache size (default 10000; 0 = no cache)
+'lookup.cache.max-rows'     LRU cache size (default 0 = no cache, as Flink)
 'lookup.cache.ttl'          cache entry lifetime, e.g. '60 s', '10 min'
 'lookup.max-retries'        give up after this many failed retries
                             (default: wait until the store is back)
