@@ -132,7 +132,8 @@ DEFINES: list[tuple[str, Callable[[str], Define]]] = [
 ]
 
 MEASURES = ("FIRST(i) AS first_i, LAST(i) AS last_i, COUNT(*) AS n, COUNT(B.*) AS nb, "
-            "LAST(A.i) AS la, SUM(B.v) AS sb, FIRST(C.i, 1) AS c1, AVG(v) AS av")
+            "LAST(A.i) AS la, SUM(B.v) AS sb, FIRST(C.i, 1) AS c1, AVG(v) AS av, "
+            "CLASSIFIER() AS cls")
 
 
 def measures_of(path: list) -> dict:
@@ -142,7 +143,7 @@ def measures_of(path: list) -> dict:
     return {"first_i": path[0][0]["i"], "last_i": path[-1][0]["i"], "n": len(path),
             "nb": len(_values(path, "B", "i")), "la": _last(path, "A", "i"),
             "sb": sum(bs) if bs else None, "c1": cs[1] if len(cs) > 1 else None,
-            "av": sum(vs) / len(vs) if vs else None}
+            "av": sum(vs) / len(vs) if vs else None, "cls": path[-1][1]}
 
 
 def _term(text: str) -> lg.PatternTerm:
