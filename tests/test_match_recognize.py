@@ -381,6 +381,8 @@ ERRORS = [
      "pattern variable A is defined twice", 5, "A AS A.price < 5"),
     ("measure-name-twice", frame(measures="A.price AS p, B.price AS p"), "BindError",
      "MEASURES name p is taken", 3, "B.price AS p"),
+    ("greedy-optional-last", frame(pattern="A B?"), "UnsupportedError",
+     "greedy quantifier on the last element of a pattern; end with a single variable", 4, "B?"),
     ("greedy-last-of-an-option", frame(pattern="A (B | C+)"), "UnsupportedError",
      "greedy quantifier on the last element of a pattern; make it reluctant (C+?)", 4, "C+"),
     ("empty-group", frame(pattern="(A? | B) C*?"), "UnsupportedError",

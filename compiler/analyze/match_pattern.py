@@ -217,9 +217,11 @@ def flink_refusals(term: lg.PatternTerm) -> list[tuple[str, Span]]:
                          "Flink needs at least one variable that must match", term.span))
     for last in _last_elements(term):
         if isinstance(last, lg.PatternQuantified) and last.greedy and last.min != last.max:
+            # the reluctant A?? is refused too: only the single variable is left
+            reluctant = ("" if (last.min, last.max) == (0, 1)
+                         else f"make it reluctant ({lg.pattern_sql(last)}?) or ")
             problems.append(("Flink does not allow a greedy quantifier on the last element of "
-                             f"a pattern; make it reluctant ({lg.pattern_sql(last)}?) or end "
-                             "with a single variable", last.span))
+                             f"a pattern; {reluctant}end with a single variable", last.span))
     return problems
 
 
