@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from compiler import logical as lg
@@ -132,7 +132,8 @@ DEFINES: list[tuple[str, Callable[[str], Define]]] = [
 ]
 
 MEASURES = ("FIRST(i) AS first_i, LAST(i) AS last_i, COUNT(*) AS n, COUNT(B.*) AS nb, "
-            "LAST(A.i) AS la, SUM(B.v) AS sb, FIRST(C.i, 1) AS c1, AVG(v) AS av")
+            "LAST(A.i) AS la, SUM(B.v) AS sb, FIRST(C.i, 1) AS c1, AVG(v) AS av, "
+            "CLASSIFIER() AS cls")
 
 
 def measures_of(path: list) -> dict:
@@ -142,7 +143,7 @@ def measures_of(path: list) -> dict:
     return {"first_i": path[0][0]["i"], "last_i": path[-1][0]["i"], "n": len(path),
             "nb": len(_values(path, "B", "i")), "la": _last(path, "A", "i"),
             "sb": sum(bs) if bs else None, "c1": cs[1] if len(cs) > 1 else None,
-            "av": sum(vs) / len(vs) if vs else None}
+            "av": sum(vs) / len(vs) if vs else None, "cls": path[-1][1]}
 
 
 def _term(text: str) -> lg.PatternTerm:
@@ -349,13 +350,56 @@ def test_within(workspace: Path, within: int) -> None:
 
 
 def test_alternation_and_groups_in_the_automaton(workspace: Path) -> None:
-    """Flink refuses alternation and quantified groups; the automaton (and the
-    reference) handle them, checked below the analyzer."""
     from compiler.analyze.match_automaton import build_automaton
 
     auto = build_automaton(_term("(A | B C) D+?"))
     assert auto.start == (0, 1)
     assert [v for v, _ in auto.states] == ["A", "B", "D", "C"]
+
+
+def _grouped(draw, names: list[str], last: bool) -> str:
+    """A random PATTERN over ``names`` (in that order): a variable, or a
+    concatenation / alternation of parts, each maybe a quantified group."""
+    if len(names) == 1 or draw(st.integers(0, 3)) == 0:
+        if len(names) == 1:
+            return names[0] + draw(st.sampled_from(LAST_QUANTIFIERS if last else QUANTIFIERS))
+    cut = draw(st.integers(1, len(names) - 1))
+    left, right = _grouped(draw, names[:cut], False), _grouped(draw, names[cut:], last)
+    if draw(st.booleans()):
+        return f"{left} {right}"
+    body = f"({left} | {right})" if draw(st.booleans()) else f"({left} {right})"
+    return body + draw(st.sampled_from(LAST_QUANTIFIERS if last else QUANTIFIERS))
+
+
+@st.composite
+def grouped_patterns(draw):
+    """Patterns with alternation and quantified groups (a small grammar over
+    A, B, C, each once), the ones Flink accepts, with random DEFINEs."""
+    from compiler.analyze.match_pattern import flink_refusals
+
+    pattern = _grouped(draw, ["A", "B", "C"], last=True)
+    assume(not flink_refusals(_term(pattern)))
+    _, defines, skip, within = draw(patterns())
+    return pattern, defines, skip, within
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.filter_too_much])
+@given(case=grouped_patterns(), events=streams())
+def test_alternation_and_groups_equal_the_reference(workspace: Path, case, events) -> None:
+    check(workspace, "hypgroup", case, events, batches=(1, 7, 10_000))
+
+
+# leftmost option first; greedy groups take one more iteration, reluctant one fewer
+GROUPED = ["(A | B) C", "(B | A C)", "(B C | A)", "A (B C)+?", "(A B)+ C", "(A B)*? C",
+           "(A | B)+? C", "(A | B){2} C", "(A B | C)", "A (B | C){1,3}?", "(A B?){2,} C"]
+
+
+@pytest.mark.parametrize("pattern", GROUPED)
+def test_alternation_and_groups(workspace: Path, pattern: str) -> None:
+    case = (pattern, {"A": 0, "B": 1, "C": 0}, "SKIP TO NEXT ROW", None)
+    check(workspace, "group", case, _stream(VALUES))
 
 
 # ------------------------------------------------- Flink's documented examples

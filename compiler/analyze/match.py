@@ -14,8 +14,8 @@ What the expressions read, as Flink's "Pattern Recognition" page says:
 * ``PREV``/``NEXT`` (physical offsets) Flink refuses ("Flink does not support
   physical offsets within partition") except with offset 0, and (Calcite) not
   in MEASURES nor under FIRST/LAST.
-* ``MATCH_ROWTIME()``, ``MATCH_PROCTIME()`` in MEASURES; ``CLASSIFIER()`` Flink
-  does not support.
+* ``MATCH_ROWTIME()``, ``MATCH_PROCTIME()``, ``CLASSIFIER()`` (the variable of the
+  last row) in MEASURES.
 
 Each rule broken is a positioned error naming it; every DEFINE and MEASURE is
 checked before the first failure aborts the query.
@@ -351,12 +351,13 @@ class PatternBinder(ExpressionBinder):
 
     def match_function(self, node: ast.Call, scope: Scope) -> lg.BoundExpr:
         name, span = node.name, node.span
-        if name == "CLASSIFIER":
-            self.refuse("UnsupportedError", "CLASSIFIER() is not supported (nor by Flink)",
-                        span)
         if self.clause != "MEASURES" or self.navigation or self.aggregate:
             self.refuse("BindError", f"{name}() is only valid in MEASURES, outside "
                         "navigation and aggregates", span)
+        if name == "CLASSIFIER":  # ONE ROW PER MATCH: the variable of the match's last row
+            if node.args:
+                self.refuse("BindError", "CLASSIFIER takes no argument", span)
+            return lg.MatchFunction(name, SqlType("VARCHAR", False), span=span)
         if name == "MATCH_PROCTIME":
             if node.args:
                 self.refuse("BindError", "MATCH_PROCTIME takes no argument", span)

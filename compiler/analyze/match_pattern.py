@@ -194,14 +194,9 @@ def flink_refusals(term: lg.PatternTerm) -> list[tuple[str, Span]]:
 
     def visit(t: lg.PatternTerm) -> None:
         if isinstance(t, lg.PatternAlternation):
-            problems.append(("alternation (|) in PATTERN is not supported (Flink: CEP does "
-                             "not support branching patterns)", t.span))
             for option in t.options:
                 visit(option)
         elif isinstance(t, lg.PatternQuantified):
-            if not isinstance(t.term, lg.PatternVariable):
-                problems.append(("a quantifier on a group in PATTERN is not supported (Flink "
-                                 "quantifies single variables only)", t.span))
             if not t.greedy and t.min == 0 and t.max == 1:
                 problems.append(("the reluctant optional quantifier (A?? or A{0,1}?) is not "
                                  "supported (Flink supports only the greedy A?)", t.span))
@@ -217,16 +212,37 @@ def flink_refusals(term: lg.PatternTerm) -> list[tuple[str, Span]]:
             problems.append((f"pattern variable {v.name} appears twice in PATTERN; Flink needs "
                              "each variable once", v.span))
         seen.add(v.name.upper())
-    terms = term.terms if isinstance(term, lg.PatternConcat) else (term,)
-    if all(isinstance(t, lg.PatternQuantified) and t.min == 0 for t in terms):
+    if _can_be_empty(term):
         problems.append(("this PATTERN can match no rows at all (every variable is optional); "
                          "Flink needs at least one variable that must match", term.span))
-    last = terms[-1]
-    if isinstance(last, lg.PatternQuantified) and last.greedy and last.min != last.max:
-        problems.append(("Flink does not allow a greedy quantifier on the last element of a "
-                         f"pattern; make it reluctant ({lg.pattern_sql(last)}?) or end with a "
-                         "single variable", last.span))
+    for last in _last_elements(term):
+        if isinstance(last, lg.PatternQuantified) and last.greedy and last.min != last.max:
+            # the reluctant A?? is refused too: only the single variable is left
+            reluctant = ("" if (last.min, last.max) == (0, 1)
+                         else f"make it reluctant ({lg.pattern_sql(last)}?) or ")
+            problems.append(("Flink does not allow a greedy quantifier on the last element of "
+                             f"a pattern; {reluctant}end with a single variable", last.span))
     return problems
+
+
+def _last_elements(term: lg.PatternTerm) -> list[lg.PatternTerm]:
+    """The elements a match can end with: the last of a concatenation, each
+    option's of an alternation (a quantified group is one element)."""
+    if isinstance(term, lg.PatternConcat):
+        return _last_elements(term.terms[-1])
+    if isinstance(term, lg.PatternAlternation):
+        return [last for option in term.options for last in _last_elements(option)]
+    return [term]
+
+
+def _can_be_empty(term: lg.PatternTerm) -> bool:
+    if isinstance(term, lg.PatternVariable):
+        return False
+    if isinstance(term, lg.PatternQuantified):
+        return term.min == 0 or _can_be_empty(term.term)
+    if isinstance(term, lg.PatternConcat):
+        return all(_can_be_empty(t) for t in term.terms)
+    return any(_can_be_empty(o) for o in term.options)
 
 
 def _variables(term: lg.PatternTerm) -> list[lg.PatternVariable]:

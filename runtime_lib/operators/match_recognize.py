@@ -93,7 +93,7 @@ class MatchValue:
     the row ``offset`` from the last/first row of ``variable``, None: of any),
     an aggregate (``count``, ``count_star``, ``sum``, ``avg``, ``min``,
     ``max``) over the rows of ``variable``, ``rowtime`` (the time of the last
-    row), ``proctime``. ``kind``: its storage kind."""
+    row), ``proctime``, ``classifier`` (the variable of the last row). ``kind``: its storage kind."""
 
     func: str
     variable: str | None = None
@@ -452,6 +452,8 @@ class MatchRecognize:
             return part.row(matched[1])[0]
         if func == "proctime":
             return time.time_ns() // 1_000_000
+        if func == "classifier":  # the variable of the last row
+            return self.variables[matched[2]].name
         if func == "last":  # back from the last row: usually a step or two
             skip = spec.offset
             while matched is not None:

@@ -145,7 +145,8 @@ class MatchPlan:
             return self._value(self._spec(AGGREGATES[expr.fn], expr.variable, expr.args[0], kind),
                                expr)
         if isinstance(expr, lg.MatchFunction):
-            func = "rowtime" if expr.name == "MATCH_ROWTIME" else "proctime"
+            func = {"MATCH_ROWTIME": "rowtime", "MATCH_PROCTIME": "proctime"}.get(
+                expr.name, "classifier")
             return self._value(self._spec(func, None, None, kind), expr)
         if isinstance(expr, lg.Call):
             return replace(expr, args=tuple(self._virtual(a) for a in expr.args))
