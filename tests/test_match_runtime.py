@@ -26,6 +26,7 @@ from compiler.analyze.match_pattern import parse_pattern
 from compiler.cli import run_module
 from compiler.driver import compile_source
 from compiler.errors import Diagnostics, Source, Span
+from tests.test_match_recognize import GREEDY, OUTPUT_MODE, PRICE_DOWN, WITHIN  # Flink's page
 
 BOUND_MS = 1_000
 CATALOG = """
@@ -421,26 +422,6 @@ def flink_example(workspace: Path, tag: str, sql: str, rows: list[dict]) -> list
     return outputs[0]
 
 
-PRICE_DOWN = """SELECT * FROM Ticker MATCH_RECOGNIZE (
-    PARTITION BY symbol
-    ORDER BY rowtime
-    MEASURES
-        START_ROW.rowtime AS start_tstamp,
-        LAST(PRICE_DOWN.rowtime) AS bottom_tstamp,
-        LAST(PRICE_UP.rowtime) AS end_tstamp
-    ONE ROW PER MATCH
-    AFTER MATCH SKIP TO LAST PRICE_UP
-    PATTERN (START_ROW PRICE_DOWN+ PRICE_UP)
-    DEFINE
-        PRICE_DOWN AS
-            (LAST(PRICE_DOWN.price, 1) IS NULL AND PRICE_DOWN.price < START_ROW.price) OR
-                PRICE_DOWN.price < LAST(PRICE_DOWN.price, 1),
-        PRICE_UP AS
-            PRICE_UP.price > LAST(PRICE_DOWN.price, 1)
-) MR;
-"""
-
-
 def test_flink_price_down_example(workspace: Path) -> None:
     rows = ticker("ACME", "2011-04-01 10:00:00", 1, [12, 17, 19, 21, 25, 18, 15, 14, 24, 25, 19],
                   [1, 2, 1, 3, 2, 1, 1, 2, 2, 2, 1])
@@ -472,22 +453,6 @@ def test_flink_aggregation_example(workspace: Path) -> None:
         ["ACME", "2011-04-01 10:00:05.000", "2011-04-01 10:00:10.000", 13.5]]
 
 
-GREEDY = """SELECT * FROM Ticker MATCH_RECOGNIZE (
-    PARTITION BY symbol
-    ORDER BY rowtime
-    MEASURES
-        C.price AS lastPrice
-    ONE ROW PER MATCH
-    AFTER MATCH SKIP PAST LAST ROW
-    PATTERN (A B{quantifier} C)
-    DEFINE
-        A AS A.price > 10,
-        B AS B.price < 15,
-        C AS C.price > 12
-);
-"""
-
-
 @pytest.mark.parametrize(("quantifier", "expected"), [("*", [16]), ("*?", [13, 16])])
 def test_flink_greedy_and_reluctant_example(workspace: Path, quantifier: str,
                                             expected: list[int]) -> None:
@@ -497,43 +462,11 @@ def test_flink_greedy_and_reluctant_example(workspace: Path, quantifier: str,
     assert got == [["XYZ", price] for price in expected]
 
 
-WITHIN = """SELECT * FROM Ticker MATCH_RECOGNIZE (
-    PARTITION BY symbol
-    ORDER BY rowtime
-    MEASURES
-        C.rowtime AS dropTime,
-        A.price - C.price AS dropDiff
-    ONE ROW PER MATCH
-    AFTER MATCH SKIP PAST LAST ROW
-    PATTERN (A B* C) WITHIN INTERVAL '1' HOUR
-    DEFINE
-        B AS B.price > A.price - 10,
-        C AS C.price < A.price - 10
-);
-"""
-
-
 def test_flink_within_example(workspace: Path) -> None:
     rows = ticker("ACME", "2011-04-01 10:00:00", 20 * 60,
                   [20, 17, 18, 11, 14, 9, 15, 14, 24, 1, 19], [1, 2, 1, 3, 2, 1, 1, 2, 2, 2, 1])
     assert flink_example(workspace, "within_doc", WITHIN, rows) == [
         ["ACME", "2011-04-01 13:00:00.000", 14]]
-
-
-OUTPUT_MODE = """SELECT * FROM Ticker MATCH_RECOGNIZE (
-    PARTITION BY symbol
-    ORDER BY rowtime
-    MEASURES
-        FIRST(A.price) AS startPrice,
-        LAST(A.price) AS topPrice,
-        B.price AS lastPrice
-    ONE ROW PER MATCH
-    PATTERN (A+ B)
-    DEFINE
-        A AS LAST(A.price, 1) IS NULL OR A.price > LAST(A.price, 1),
-        B AS B.price < LAST(A.price)
-);
-"""
 
 
 def test_flink_output_mode_example(workspace: Path) -> None:
