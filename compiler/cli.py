@@ -163,8 +163,15 @@ def _state_report(out: Path, module: str, args: argparse.Namespace, root: Path |
     """Say whether the operators' state carries over from the previous module
     to this one (when their layouts differ); 1 if it does not and --check
     should fail for it (no --allow-incompatible-state), else 0."""
-    from compiler.layout import layout_of_module
-    from runtime_lib.layout import INCOMPATIBLE, compare, overall, report
+    from compiler.layout import layout_of_module, sql_of_module
+    from runtime_lib.layout import (
+        INCOMPATIBLE,
+        acknowledged,
+        acknowledgements,
+        compare,
+        overall,
+        report,
+    )
 
     previous = _previous_module(out, args, root)
     old = layout_of_module(previous) if previous is not None else None
@@ -178,9 +185,22 @@ def _state_report(out: Path, module: str, args: argparse.Namespace, root: Path |
     if args.allow_incompatible_state:
         print("  (acknowledged by --allow-incompatible-state)", file=sys.stderr)
         return 0
+    lines, before = (acknowledgements(sql_of_module(m)) for m in (module, previous))
+    open_ = []
+    for verdict in verdicts:
+        if verdict.level == INCOMPATIBLE:
+            line = acknowledged(verdict, lines, before)
+            if line is None:
+                open_.append(verdict.operator)
+            else:
+                print(f"  {verdict.operator}: acknowledged by the line '-- {line}'",
+                      file=sys.stderr)
+    if not open_:
+        return 0
     if args.check:
-        print("  --check fails for it; --allow-incompatible-state acknowledges the change",
-              file=sys.stderr)
+        print(f"  --check fails for it; --allow-incompatible-state, or a line "
+              f"'-- sqlc-state: allow-incompatible {', '.join(open_)}' added to the query, "
+              "acknowledges the change", file=sys.stderr)
     return 1 if args.check else 0
 
 

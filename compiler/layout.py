@@ -21,6 +21,8 @@ from compiler.logical import expr_sql
 
 def state_layout(e: ph.Exec, line: int) -> dict:
     """The layout of one stateful operator (``line``: where it is in the SQL)."""
+    from compiler.codegen.emit.aggregates import accumulators  # (codegen imports this module)
+
     layout: dict = {"operator": e.name, "line": line}
     node = e.logical
     if isinstance(node, lg.Aggregate):
@@ -28,6 +30,10 @@ def state_layout(e: ph.Exec, line: int) -> dict:
         if node.grouping_sets is not None:
             layout["grouping_sets"] = [[node.key_names[i] for i in s] for s in node.grouping_sets]
         layout["aggs"] = [expr_sql(a) for a in node.aggs]
+        layout["agg_names"] = list(node.agg_names)
+        # what each aggregate's state is checkpointed under (aggregates that stay
+        # keep their state when others are added or removed)
+        layout["accumulators"] = accumulators(e)
         if node.window is not None:
             layout["window"] = window_text(node.window)
             layout["emit"] = node.emit + (f" WITH DELAY {format_ms(node.emit_delay_ms)}"
@@ -90,3 +96,15 @@ def layout_of_module(text: str) -> dict | None:
         if isinstance(node, ast.ClassDef) and node.name == "Query":
             return {}  # no layout before the class: stateless
     return None
+
+
+def sql_of_module(text: str) -> str:
+    """The SQL a generated module was compiled from (its docstring opens with
+    it, comments included), or "" for text that is not a module."""
+    import ast
+
+    try:
+        doc = ast.get_docstring(ast.parse(text), clean=False) or ""
+    except SyntaxError:
+        return ""
+    return doc.split("\nPhysical plan:\n")[0]

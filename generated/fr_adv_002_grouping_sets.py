@@ -72,6 +72,8 @@ STATE_LAYOUT = {
         "keys": ["model_id VARCHAR NOT NULL", "region VARCHAR"],
         "grouping_sets": [["model_id", "region"], ["model_id"], []],
         "aggs": ["COUNT(*)"],
+        "agg_names": ["count"],
+        "accumulators": ["COUNT(*)"],
     },
     "group_aggregate_2": {
         "operator": "GroupAggregateExec",
@@ -79,6 +81,8 @@ STATE_LAYOUT = {
         "keys": ["model_id VARCHAR NOT NULL", "region VARCHAR"],
         "grouping_sets": [["model_id", "region"], ["model_id"], []],
         "aggs": ["COUNT(*)"],
+        "agg_names": ["count"],
+        "accumulators": ["COUNT(*)"],
     },
     "group_aggregate_3": {
         "operator": "GroupAggregateExec",
@@ -86,6 +90,8 @@ STATE_LAYOUT = {
         "keys": ["model_id VARCHAR NOT NULL", "region VARCHAR"],
         "grouping_sets": [["model_id", "region"], ["model_id"], []],
         "aggs": ["COUNT(*)"],
+        "agg_names": ["count"],
+        "accumulators": ["COUNT(*)"],
     },
 }
 
@@ -104,7 +110,7 @@ class Query(Pipeline):
         self.group_aggregate_1 = GroupAggregate(
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O", "O"],  # model_id, region
-            arg_kinds=[],  # no arguments
+            arg_kinds=[],
             aggs=[
                 Agg("count_star"),  # count = COUNT(*)
             ],
@@ -114,7 +120,7 @@ class Query(Pipeline):
         self.group_aggregate_2 = GroupAggregate(
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=[],  # no arguments
+            arg_kinds=[],
             aggs=[
                 Agg("count_star"),  # count = COUNT(*)
             ],
@@ -124,7 +130,7 @@ class Query(Pipeline):
         self.group_aggregate_3 = GroupAggregate(
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=[],  # ()
-            arg_kinds=[],  # no arguments
+            arg_kinds=[],
             aggs=[
                 Agg("count_star"),  # count = COUNT(*)
             ],

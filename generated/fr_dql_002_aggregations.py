@@ -77,6 +77,8 @@ STATE_LAYOUT = {
             "PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms)",
             "SUM(cost)",
         ],
+        "agg_names": ["request_count", "avg_latency", "p95_latency", "total_cost"],
+        "accumulators": ["COUNT(*)", "SUM(latency_ms)", "VALUES(latency_ms)", "SUM(cost)"],
     }
 }
 
@@ -95,7 +97,9 @@ class Query(Pipeline):
         self.group_aggregate = GroupAggregate(
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["f", "f"],  # latency_ms, cost
+            arg_kinds=["f", "f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms", "cost"],
             aggs=[
                 Agg("count_star"),  # request_count = COUNT(*)
                 Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)

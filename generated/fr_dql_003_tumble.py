@@ -73,6 +73,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["COUNT(*)", "AVG(latency_ms)"],
+        "agg_names": ["request_count", "avg_latency"],
+        "accumulators": ["COUNT(*)", "SUM(latency_ms)"],
         "window": "TUMBLE(time_col=[event_time], size=[5 min])",
         "emit": "AFTER WATERMARK",
     }
@@ -94,7 +96,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=300000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["f"],  # latency_ms
+            arg_kinds=["f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms"],
             aggs=[
                 Agg("count_star"),  # request_count = COUNT(*)
                 Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)

@@ -75,6 +75,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["AVG(latency_ms)"],
+        "agg_names": ["sliding_avg_latency"],
+        "accumulators": ["SUM(latency_ms)"],
         "window": "HOP(time_col=[event_time], slide=[1 min], size=[10 min])",
         "emit": "AFTER WATERMARK",
     }
@@ -96,7 +98,9 @@ class Query(Pipeline):
             window=Hop(slide_ms=60000, size_ms=600000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["f"],  # latency_ms
+            arg_kinds=["f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms"],
             aggs=[
                 Agg("avg", arg=0),  # sliding_avg_latency = AVG(latency_ms)
             ],

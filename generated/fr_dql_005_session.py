@@ -81,6 +81,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["COUNT(*)", "SUM(tokens_used)"],
+        "agg_names": ["interactions", "session_tokens"],
+        "accumulators": ["COUNT(*)", "SUM(tokens_used)"],
         "window": "SESSION(time_col=[event_time], gap=[30 min])",
         "emit": "AFTER WATERMARK",
     }
@@ -102,7 +104,9 @@ class Query(Pipeline):
             window=Session(gap_ms=1800000, partition_by=()),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # user_id
-            arg_kinds=["i"],  # tokens_used
+            arg_kinds=["i"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["tokens_used"],
             aggs=[
                 Agg("count_star"),  # interactions = COUNT(*)
                 Agg("sum", arg=0),  # session_tokens = SUM(tokens_used)

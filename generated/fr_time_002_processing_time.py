@@ -99,6 +99,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["COUNT(*)"],
+        "agg_names": ["count"],
+        "accumulators": ["COUNT(*)"],
         "window": "TUMBLE(time_col=[proctime], size=[1 min])",
         "emit": "AFTER WATERMARK",
     }
@@ -122,7 +124,7 @@ class Query(Pipeline):
             window=Tumble(size_ms=60000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=[],  # no arguments
+            arg_kinds=[],
             aggs=[
                 Agg("count_star"),  # count = COUNT(*)
             ],

@@ -88,6 +88,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["COUNT(*)"],
+        "agg_names": ["request_count"],
+        "accumulators": ["COUNT(*)"],
         "window": "TUMBLE(time_col=[event_time], size=[1 min])",
         "emit": "CHANGES",
     }
@@ -109,7 +111,7 @@ class Query(Pipeline):
             window=Tumble(size_ms=60000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=[],  # no arguments
+            arg_kinds=[],
             aggs=[
                 Agg("count_star"),  # request_count = COUNT(*)
             ],

@@ -85,6 +85,14 @@ STATE_LAYOUT = {
             "PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY latency_ms)",
             "MAX(latency_ms)",
         ],
+        "agg_names": ["avg_latency", "p50_latency", "p95_latency", "p99_latency", "max_latency"],
+        "accumulators": [
+            "SUM(latency_ms)",
+            "VALUES(latency_ms)",
+            "VALUES(latency_ms)",
+            "VALUES(latency_ms)",
+            "MAX(latency_ms)",
+        ],
         "window": "TUMBLE(time_col=[event_time], size=[5 min])",
         "emit": "AFTER WATERMARK",
     }
@@ -106,7 +114,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=300000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["f"],  # latency_ms
+            arg_kinds=["f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms"],
             aggs=[
                 Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
                 Agg("percentile_cont", arg=0, param=0.5),  # p50_latency = PERCENTILE_CONT(0.5)...

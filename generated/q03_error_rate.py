@@ -100,6 +100,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["COUNT(*)", "SUM(CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END)"],
+        "agg_names": ["total_requests", "error_count"],
+        "accumulators": ["COUNT(*)", "SUM(CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END)"],
         "window": "TUMBLE(time_col=[event_time], size=[5 min])",
         "emit": "CHANGES",
     }
@@ -121,7 +123,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=300000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["i"],  # CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END
+            arg_kinds=["i"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END"],
             aggs=[
                 Agg("count_star"),  # total_requests = COUNT(*)
                 Agg("sum", arg=0),  # error_count = SUM(CASE WHEN error_code IS NOT NULL THEN 1...

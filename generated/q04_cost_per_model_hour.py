@@ -77,6 +77,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["SUM(cost)", "SUM(tokens_used)", "AVG(cost)"],
+        "agg_names": ["total_cost", "total_tokens", "avg_cost_per_request"],
+        "accumulators": ["SUM(cost)", "SUM(tokens_used)", "SUM(cost)"],
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     }
@@ -98,7 +100,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=3600000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["f", "i"],  # cost, tokens_used
+            arg_kinds=["f", "i"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["cost", "tokens_used"],
             aggs=[
                 Agg("sum", arg=0),  # total_cost = SUM(cost)
                 Agg("sum", arg=1),  # total_tokens = SUM(tokens_used)

@@ -111,6 +111,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["SUM(cost)"],
+        "agg_names": ["current_cost"],
+        "accumulators": ["SUM(cost)"],
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     },
@@ -140,7 +142,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=3600000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["f"],  # cost
+            arg_kinds=["f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["cost"],
             aggs=[
                 Agg("sum", arg=0),  # current_cost = SUM(cost)
             ],

@@ -109,6 +109,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["COUNT(*)", "SUM(tokens_used)", "AVG(latency_ms)"],
+        "agg_names": ["interactions", "total_tokens", "avg_latency"],
+        "accumulators": ["COUNT(*)", "SUM(tokens_used)", "SUM(latency_ms)"],
         "window": "SESSION(time_col=[event_time], gap=[30 min])",
         "emit": "AFTER WATERMARK",
     }
@@ -130,7 +132,9 @@ class Query(Pipeline):
             window=Session(gap_ms=1800000, partition_by=()),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # user_id
-            arg_kinds=["i", "f"],  # tokens_used, latency_ms
+            arg_kinds=["i", "f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["tokens_used", "latency_ms"],
             aggs=[
                 Agg("count_star"),  # interactions = COUNT(*)
                 Agg("sum", arg=0),  # total_tokens = SUM(tokens_used)

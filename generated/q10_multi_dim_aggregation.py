@@ -91,6 +91,8 @@ STATE_LAYOUT = {
             ["window_start", "window_end", "window_time"],
         ],
         "aggs": ["COUNT(*)", "AVG(latency_ms)"],
+        "agg_names": ["request_count", "avg_latency"],
+        "accumulators": ["COUNT(*)", "SUM(latency_ms)"],
         "window": "TUMBLE(time_col=[event_time], size=[15 min])",
         "emit": "AFTER WATERMARK",
     },
@@ -111,6 +113,8 @@ STATE_LAYOUT = {
             ["window_start", "window_end", "window_time"],
         ],
         "aggs": ["COUNT(*)", "AVG(latency_ms)"],
+        "agg_names": ["request_count", "avg_latency"],
+        "accumulators": ["COUNT(*)", "SUM(latency_ms)"],
         "window": "TUMBLE(time_col=[event_time], size=[15 min])",
         "emit": "AFTER WATERMARK",
     },
@@ -131,6 +135,8 @@ STATE_LAYOUT = {
             ["window_start", "window_end", "window_time"],
         ],
         "aggs": ["COUNT(*)", "AVG(latency_ms)"],
+        "agg_names": ["request_count", "avg_latency"],
+        "accumulators": ["COUNT(*)", "SUM(latency_ms)"],
         "window": "TUMBLE(time_col=[event_time], size=[15 min])",
         "emit": "AFTER WATERMARK",
     },
@@ -151,6 +157,8 @@ STATE_LAYOUT = {
             ["window_start", "window_end", "window_time"],
         ],
         "aggs": ["COUNT(*)", "AVG(latency_ms)"],
+        "agg_names": ["request_count", "avg_latency"],
+        "accumulators": ["COUNT(*)", "SUM(latency_ms)"],
         "window": "TUMBLE(time_col=[event_time], size=[15 min])",
         "emit": "AFTER WATERMARK",
     },
@@ -172,7 +180,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=900000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O", "O"],  # model_id, region
-            arg_kinds=["f"],  # latency_ms
+            arg_kinds=["f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms"],
             aggs=[
                 Agg("count_star"),  # request_count = COUNT(*)
                 Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
@@ -193,7 +203,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=900000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["f"],  # latency_ms
+            arg_kinds=["f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms"],
             aggs=[
                 Agg("count_star"),  # request_count = COUNT(*)
                 Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
@@ -213,7 +225,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=900000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # region
-            arg_kinds=["f"],  # latency_ms
+            arg_kinds=["f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms"],
             aggs=[
                 Agg("count_star"),  # request_count = COUNT(*)
                 Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
@@ -233,7 +247,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=900000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=[],  # ()
-            arg_kinds=["f"],  # latency_ms
+            arg_kinds=["f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms"],
             aggs=[
                 Agg("count_star"),  # request_count = COUNT(*)
                 Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)

@@ -91,6 +91,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["COUNT(*)", "AVG(TIMESTAMPDIFF('SECOND', event_time, proc_time))"],
+        "agg_names": ["event_count", "avg_lag_seconds"],
+        "accumulators": ["COUNT(*)", "SUM(TIMESTAMPDIFF('SECOND', event_time, proc_time))"],
         "window": "TUMBLE(time_col=[proc_time], size=[1 min])",
         "emit": "AFTER WATERMARK",
     }
@@ -114,7 +116,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=60000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["i"],  # TIMESTAMPDIFF('SECOND', event_time, proc_time)
+            arg_kinds=["i"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["TIMESTAMPDIFF('SECOND', event_time, proc_time)"],
             aggs=[
                 Agg("count_star"),  # event_count = COUNT(*)
                 Agg("avg", arg=0),  # avg_lag_seconds = AVG(TIMESTAMPDIFF('SECOND', event_time,...

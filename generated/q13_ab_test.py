@@ -189,6 +189,13 @@ STATE_LAYOUT = {
             "AVG(cost)",
             "SUM(CASE WHEN (rating >= 4) THEN 1 ELSE 0 END)",
         ],
+        "agg_names": ["requests", "avg_latency", "avg_cost", "sum_case_rating_ge_4"],
+        "accumulators": [
+            "COUNT(*)",
+            "SUM(latency_ms)",
+            "SUM(cost)",
+            "SUM(CASE WHEN (rating >= 4) THEN 1 ELSE 0 END)",
+        ],
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     },
@@ -230,7 +237,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=3600000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O", "O"],  # experiment_id, variant
-            arg_kinds=["f", "f", "i"],  # latency_ms, cost, CASE WHEN (rating >= 4) THEN 1 ELSE...
+            arg_kinds=["f", "f", "i"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms", "cost", "CASE WHEN (rating >= 4) THEN 1 ELSE 0 END"],
             aggs=[
                 Agg("count_star"),  # requests = COUNT(*)
                 Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)

@@ -150,6 +150,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["COUNT(*)"],
+        "agg_names": ["daily_requests"],
+        "accumulators": ["COUNT(*)"],
         "window": "TUMBLE(time_col=[event_time], size=[1 d])",
         "emit": "AFTER WATERMARK",
     },
@@ -166,6 +168,8 @@ STATE_LAYOUT = {
         "line": 41,
         "keys": ["first_request_date TIMESTAMP(3)", "timestampdiff_literal_first_request_date INT"],
         "aggs": ["COUNT(DISTINCT user_id)", "AVG(daily_requests)"],
+        "agg_names": ["active_users", "avg_requests_per_user"],
+        "accumulators": ["COUNT(DISTINCT user_id)", "SUM(daily_requests)"],
     },
 }
 
@@ -185,7 +189,7 @@ class Query(Pipeline):
             window=Tumble(size_ms=86400000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # user_id
-            arg_kinds=[],  # no arguments
+            arg_kinds=[],
             aggs=[
                 Agg("count_star"),  # daily_requests = COUNT(*)
             ],
@@ -209,7 +213,9 @@ class Query(Pipeline):
         self.group_aggregate = GroupAggregate(
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["i", "i"],  # first_request_date, timestampdiff_literal_first_request_date
-            arg_kinds=["O", "i"],  # user_id, daily_requests
+            arg_kinds=["O", "i"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["user_id", "daily_requests"],
             aggs=[
                 Agg("count", arg=0, distinct=True),  # active_users = COUNT(DISTINCT user_id)
                 Agg("avg", arg=1),  # avg_requests_per_user = AVG(daily_requests)

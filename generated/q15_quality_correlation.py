@@ -135,6 +135,12 @@ STATE_LAYOUT = {
             "AVG(CAST(rating AS DOUBLE))",
             "CORR(latency_ms, CAST(rating AS DOUBLE))",
         ],
+        "agg_names": ["avg_latency", "avg_rating", "latency_rating_correlation"],
+        "accumulators": [
+            "SUM(latency_ms)",
+            "SUM(CAST(rating AS DOUBLE))",
+            "CORR(latency_ms, CAST(rating AS DOUBLE))",
+        ],
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     },
@@ -170,7 +176,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=3600000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["f", "f"],  # latency_ms, CAST(rating AS DOUBLE)
+            arg_kinds=["f", "f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms", "CAST(rating AS DOUBLE)"],
             aggs=[
                 Agg("avg", arg=0),  # avg_latency = AVG(latency_ms)
                 Agg("avg", arg=1),  # avg_rating = AVG(CAST(rating AS DOUBLE))

@@ -103,6 +103,13 @@ STATE_LAYOUT = {
             "SUM(cost)",
             "SUM(tokens_used)",
         ],
+        "agg_names": ["avg_tokens", "tokens_per_char", "sum_cost", "sum_tokens_used"],
+        "accumulators": [
+            "SUM(tokens_used)",
+            "SUM((tokens_used / LENGTH(prompt_text)))",
+            "SUM(cost)",
+            "SUM(tokens_used)",
+        ],
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     }
@@ -124,7 +131,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=3600000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["i", "i", "f"],  # tokens_used, (tokens_used / LENGTH(prompt_text)), cost
+            arg_kinds=["i", "i", "f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["tokens_used", "(tokens_used / LENGTH(prompt_text))", "cost"],
             aggs=[
                 Agg("avg", arg=0),  # avg_tokens = AVG(tokens_used)
                 Agg("avg", arg=1),  # tokens_per_char = AVG((tokens_used / LENGTH(prompt_text)))

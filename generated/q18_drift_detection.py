@@ -129,6 +129,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["AVG(latency_ms)"],
+        "agg_names": ["current_avg_latency"],
+        "accumulators": ["SUM(latency_ms)"],
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     },
@@ -158,7 +160,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=3600000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["f"],  # latency_ms
+            arg_kinds=["f"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["latency_ms"],
             aggs=[
                 Agg("avg", arg=0),  # current_avg_latency = AVG(latency_ms)
             ],

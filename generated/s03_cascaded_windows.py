@@ -98,6 +98,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["COUNT(*)"],
+        "agg_names": ["requests"],
+        "accumulators": ["COUNT(*)"],
         "window": "TUMBLE(time_col=[event_time], size=[1 min])",
         "emit": "AFTER WATERMARK",
     },
@@ -111,6 +113,8 @@ STATE_LAYOUT = {
             "window_time TIMESTAMP(3) *ROWTIME* NOT NULL",
         ],
         "aggs": ["SUM(requests)", "MAX(requests)", "COUNT(*)"],
+        "agg_names": ["requests", "busiest_minute", "active_minutes"],
+        "accumulators": ["SUM(requests)", "MAX(requests)", "COUNT(*)"],
         "window": "TUMBLE(time_col=[rowtime], size=[1 h])",
         "emit": "AFTER WATERMARK",
     },
@@ -132,7 +136,7 @@ class Query(Pipeline):
             window=Tumble(size_ms=60000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=[],  # no arguments
+            arg_kinds=[],
             aggs=[
                 Agg("count_star"),  # requests = COUNT(*)
             ],
@@ -144,7 +148,9 @@ class Query(Pipeline):
             window=Tumble(size_ms=3600000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=["i"],  # requests
+            arg_kinds=["i"],
+            # checkpoints store the accumulators under names made of these
+            arg_names=["requests"],
             aggs=[
                 Agg("sum", arg=0),  # requests = SUM(requests)
                 Agg("max", arg=0),  # busiest_minute = MAX(requests)

@@ -54,6 +54,73 @@ class Agg:
             raise ValueError("alpha must be in (0, 1)")
 
 
+def accumulator_key(agg: Agg, position: int) -> tuple:
+    """What the state of ``agg`` (at ``position`` among an operator's aggregates)
+    is shared by: aggregates with the same key read one accumulator (SUM and
+    AVG of one argument share the sum and the count; each COUNT(DISTINCT) has
+    its own set)."""
+    f, arg, filter_ = agg.func, agg.arg, agg.filter
+    if f == "count_star":
+        return ("count_star", filter_)
+    if f == "count":
+        return ("distinct", arg, filter_, position) if agg.distinct else ("count", arg, filter_)
+    if f in ("sum", "avg"):
+        return ("sum", arg, filter_)
+    if f in VARIANCE_FUNCS:
+        return ("moments", arg, filter_)
+    if f == "corr":
+        return ("corr", arg, agg.arg2, filter_)
+    if f in ("percentile_cont", "percentile_disc"):
+        return ("pct", arg, filter_)
+    if f == "approx_percentile":
+        return ("approx", arg, filter_, agg.alpha, agg.sketch_buckets)
+    return (f, arg, filter_)  # min, max, first_value, last_value
+
+
+#: how an accumulator is named after its key's first element
+_ACCUMULATOR_LABELS = {"count_star": "COUNT", "distinct": "COUNT(DISTINCT", "pct": "VALUES",
+                       "moments": "MOMENTS", "approx": "SKETCH"}
+
+
+def accumulator_names(aggs: list[Agg], arg_names: list[str] | None = None,
+                      filter_names: list[str] | None = None) -> list[str]:
+    """The stable name of each aggregate's accumulator: what a checkpoint
+    stores it under, so that an edit adding, removing or reordering
+    aggregates restores the accumulators that stay (``arg_names``,
+    ``filter_names``: the SQL of the argument columns and FILTER masks; by
+    default ``arg0``, ``filter0``...). Aggregates sharing a state share its
+    name; two states that would get one name are told apart by ``#2``.
+
+    >>> accumulator_names([Agg("count_star"), Agg("avg", arg=0), Agg("sum", arg=0),
+    ...                    Agg("count", arg=0, distinct=True, filter=0)], ["cost"], ["ok"])
+    ['COUNT(*)', 'SUM(cost)', 'SUM(cost)', 'COUNT(DISTINCT cost) FILTER (WHERE ok)']
+    """
+    def arg(i: int | None) -> str:
+        return arg_names[i] if arg_names is not None else f"arg{i}"
+
+    names, by_key, taken = [], {}, set()
+    for position, agg in enumerate(aggs):
+        key = accumulator_key(agg, position)
+        if key not in by_key:
+            label = _ACCUMULATOR_LABELS.get(key[0], key[0].upper())
+            args = "*" if agg.func == "count_star" else ", ".join(
+                arg(i) for i in (agg.arg, agg.arg2) if i is not None)
+            if key[0] == "approx":
+                args += f", alpha={agg.alpha}, buckets={agg.sketch_buckets}"
+            name = f"{label}({args})" if key[0] != "distinct" else f"{label} {args})"
+            if agg.filter is not None:
+                name += " FILTER (WHERE " + (filter_names[agg.filter] if filter_names is not None
+                                            else f"filter{agg.filter}") + ")"
+            base, copy = name, 1
+            while name in taken:
+                copy += 1
+                name = f"{base}#{copy}"
+            taken.add(name)
+            by_key[key] = name
+        names.append(by_key[key])
+    return names
+
+
 def result_kind(agg: Agg, arg_kinds: list[str]) -> str:
     """Column kind of the result ('b', 'i', 'f', 'O'); raises for bad input types."""
     f = agg.func

@@ -8,11 +8,16 @@ Per operator the verdict is one of
 * ``compatible``: only where it sits in the SQL moved;
 * ``caveats``: the state is restored, but something changes for what it
   already holds (a new EMIT applies to open windows, a changed WHERE in front
-  of it: rows already in state were chosen by the old one; an operator new in
-  the query starts empty; a removed one's state is dropped);
+  of it: rows already in state were chosen by the old one; an added
+  aggregate starts empty for the windows or groups already open; an operator
+  new in the query starts empty; a removed one's state is dropped);
 * ``incompatible``: the state means something else (another group key or key
-  type, window, aggregates, join bound or condition, OVER frame, buffered
-  columns): it cannot be restored.
+  type, window, an aggregate column that now computes something else, join
+  bound or condition, OVER frame, buffered columns): it cannot be restored.
+
+Aggregates are checkpointed by the name of their accumulator
+(``aggregate_specs.accumulator_names``), so a removed aggregate's state is
+dropped and reordered ones restore (compatible).
 
 >>> old = {"agg": {"operator": "WindowAggregateExec", "line": 4, "keys": ["m VARCHAR"],
 ...                "window": "TUMBLE(size=[1 min])", "aggs": ["COUNT(*)"]}}
@@ -22,10 +27,17 @@ Per operator the verdict is one of
 >>> v = compare(old, new)[0]
 >>> v.level, v.reasons
 ('incompatible', ['window changed: TUMBLE(size=[1 min]) -> TUMBLE(size=[5 min])'])
+>>> old["agg"].update(agg_names=["n"], accumulators=["COUNT(*)"])
+>>> new = {"agg": {**old["agg"], "aggs": ["COUNT(*)", "MAX(latency_ms)"],
+...                "agg_names": ["n", "slowest"], "accumulators": ["COUNT(*)", "MAX(latency_ms)"]}}
+>>> v = compare(old, new)[0]
+>>> v.level, v.reasons
+('caveats', ['added MAX(latency_ms) AS slowest: starts empty for the windows open at the restore (there it counts only rows after the restore)'])
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 IDENTICAL, COMPATIBLE, CAVEATS, INCOMPATIBLE = "identical", "compatible", "caveats", "incompatible"
@@ -46,6 +58,9 @@ class Verdict:
     level: str
     line: int | None = None
     reasons: list[str] = field(default_factory=list)
+    # incompatible beyond its aggregates: acknowledged, the operator starts empty (an
+    # aggregate that computes something else only restarts its own accumulator)
+    reset: bool = False
 
     def render(self) -> str:
         where = f" (line {self.line})" if self.line else ""
@@ -74,34 +89,87 @@ def _one(name: str, old: dict, new: dict) -> Verdict:
     if old == new:
         return verdict
     if old.get("operator") != new.get("operator"):
-        verdict.level = INCOMPATIBLE
+        verdict.level, verdict.reset = INCOMPATIBLE, True
         verdict.reasons.append(f"was a {old.get('operator')}, is a {new.get('operator')}")
         return verdict
     level = COMPATIBLE
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key), new.get(key)
-        if before == after or key in _INFO_FIELDS:
+        if before == after or key in _INFO_FIELDS or key in _AGGREGATE_FIELDS:
             continue
         if key in _CAVEAT_FIELDS:
             level = max(level, CAVEATS, key=_RANK.get)
             verdict.reasons.append(f"{key} changed: {_text(before)} -> {_text(after)} "
                                    f"({_CAVEAT_FIELDS[key]})")
         else:
-            level = INCOMPATIBLE
-            verdict.reasons.append(_incompatible(key, before, after))
+            level, verdict.reset = INCOMPATIBLE, True
+            verdict.reasons.append(f"{key} changed: {_text(before)} -> {_text(after)}")
+    for agg_level, reason in _aggregates(old, new):
+        level = max(level, agg_level, key=_RANK.get)
+        verdict.reasons.append(reason)
+        # accumulators by position (an older sqlc's state): no part of it restores
+        verdict.reset |= agg_level == INCOMPATIBLE and "accumulators" not in old
     verdict.level = level
     return verdict
 
 
-def _incompatible(key: str, before, after) -> str:
-    if isinstance(before, list) and isinstance(after, list) and key == "aggs":
-        added = [a for a in after if a not in before]
-        removed = [a for a in before if a not in after]
-        parts = [f"added {', '.join(added)}"] if added else []
-        parts += [f"removed {', '.join(removed)}"] if removed else []
-        return (f"aggregates changed: {'; '.join(parts) or 'reordered'} (accumulators are "
-                "restored by position: another list cannot carry state over yet)")
-    return f"{key} changed: {_text(before)} -> {_text(after)}"
+#: the fields ``_aggregates`` compares (the aggregates, their names and accumulators)
+_AGGREGATE_FIELDS = {"aggs", "agg_names", "accumulators"}
+
+
+def _aggregates(old: dict, new: dict) -> list[tuple[str, str]]:
+    """(level, reason) per difference of the aggregates: accumulators are
+    restored by name, so an added aggregate starts empty where state is open
+    (a caveat), a removed one's state is dropped, a reordered list restores;
+    an aggregate whose column keeps its name but computes something else
+    starts over while the rows emitted so far had the old one (incompatible).
+    Layouts without accumulator names (an older sqlc) restore by position."""
+    if old.get("aggs") == new.get("aggs") and old.get("agg_names") == new.get("agg_names"):
+        return []
+    if "accumulators" not in old or "accumulators" not in new:
+        return [] if old.get("aggs") == new.get("aggs") else [(INCOMPATIBLE, _by_position(
+            old.get("aggs") or [], new.get("aggs") or []))]
+    before = list(zip(old["agg_names"], old["aggs"], old["accumulators"]))
+    after = list(zip(new["agg_names"], new["aggs"], new["accumulators"]))
+    if sorted(before) == sorted(after):
+        return [(COMPATIBLE, "aggregates reordered (their state is restored by name)")]
+    open_state = ("the windows open at the restore" if "window" in new
+                  else "the groups already in state")
+    old_expr = {alias: expr for alias, expr, _ in before}
+    old_alias = {expr: alias for alias, expr, _ in before}
+    kept = {acc for _, _, acc in before}
+    found = []
+    for alias, expr, acc in after:
+        if old_expr.get(alias) == expr:
+            continue
+        if acc in kept:
+            was = old_alias.get(expr)
+            found.append((COMPATIBLE, f"{was} renamed {alias}" if was is not None else
+                          f"added {expr} AS {alias}: computed from the restored {acc}"))
+        elif alias in old_expr:
+            found.append((INCOMPATIBLE, f"{alias} changed: {old_expr[alias]} -> {expr} (it "
+                          f"would start empty for {open_state})"))
+        else:
+            found.append((CAVEATS, f"added {expr} AS {alias}: starts empty for {open_state} "
+                          "(there it counts only rows after the restore)"))
+    used = {acc for _, _, acc in after}
+    new_alias = {alias for alias, _, _ in after}
+    new_exprs = {expr for _, expr, _ in after}
+    for alias, expr, acc in before:
+        if alias not in new_alias and expr not in new_exprs:
+            found.append((COMPATIBLE, f"removed {expr} AS {alias}"
+                          + (": its state is dropped" if acc not in used else "")))
+    return found
+
+
+def _by_position(before: list, after: list) -> str:
+    added = [a for a in after if a not in before]
+    removed = [a for a in before if a not in after]
+    parts = [f"added {', '.join(added)}"] if added else []
+    parts += [f"removed {', '.join(removed)}"] if removed else []
+    return (f"aggregates changed: {'; '.join(parts) or 'reordered'} (this state was written "
+            "by an older sqlc, which stores accumulators by position: another list cannot "
+            "carry it over)")
 
 
 def _text(value) -> str:
@@ -126,3 +194,38 @@ def report(verdicts: list[Verdict], title: str) -> str:
                      "rebuilt from the sources' start positions), or keep the old query "
                      "running until its windows have fired")
     return "\n".join(lines)
+
+
+#: a line in the query's SQL that acknowledges an incompatible change of named
+#: operators (or ``all``), e.g. ``-- sqlc-state: allow-incompatible window_aggregate``
+_ACKNOWLEDGE = re.compile(r"^[ \t]*--[ \t]*sqlc-state:[ \t]*allow-incompatible[ \t]+([^\n]*)$",
+                          re.IGNORECASE | re.MULTILINE)
+
+
+def acknowledgements(text: str) -> dict[str, str]:
+    """The ``-- sqlc-state: allow-incompatible NAME[, NAME...] [-- why]``
+    lines of a query (or of a generated module, whose docstring is the SQL):
+    operator name (``all`` for every one) -> the line.
+
+    >>> acknowledgements("SELECT 1\\n-- sqlc-state: allow-incompatible agg, join -- 1 h to 5 min")
+    {'agg': 'sqlc-state: allow-incompatible agg, join -- 1 h to 5 min', 'join': 'sqlc-state: allow-incompatible agg, join -- 1 h to 5 min'}
+    """
+    found = {}
+    for match in _ACKNOWLEDGE.finditer(text):
+        line = match.group(0).strip().lstrip("-").strip()
+        names = match.group(1).split("--")[0]
+        for name in re.split(r"[,\s]+", names.strip()):
+            if name:
+                found[name.lower() if name.lower() == "all" else name] = line
+    return found
+
+
+def acknowledged(verdict: Verdict, new: dict[str, str], old: dict[str, str]) -> str | None:
+    """The acknowledgement line that covers ``verdict``'s operator: one the
+    edit adds (``new``'s lines that ``old``, the previous version, has not got:
+    a line acknowledges the edit that adds it, not every later one)."""
+    for name in (verdict.operator, "all"):
+        line = new.get(name)
+        if line is not None and line not in old.values():
+            return line
+    return None

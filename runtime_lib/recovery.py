@@ -96,10 +96,16 @@ def identity(query) -> dict:
     """What a checkpoint records of the query that wrote it: the SQL's hash,
     the stateful operators (name -> class) of ``query`` (an instance of a
     generated Query) and their state layout (``Query.state_layout``)."""
+    from runtime_lib.layout import acknowledgements
+
+    sql = getattr(sys.modules.get(type(query).__module__), "__doc__", None) or ""
     return {"sql": type(query).sql_hash,
             "operators": {name: type(op).__name__ for name, op in operators_of(query).items()},
             "layout": type(query).state_layout,
-            "sources": sorted(s.name for s in type(query).sources)}
+            "sources": sorted(s.name for s in type(query).sources),
+            # operators whose incompatible state the query acknowledges (a line
+            # '-- sqlc-state: allow-incompatible NAME' in its SQL): they start over
+            "acknowledged": sorted(acknowledgements(sql.split("\nPhysical plan:\n")[0]))}
 
 
 def differences(found: dict, expected: dict) -> list[str]:
@@ -113,7 +119,8 @@ def differences(found: dict, expected: dict) -> list[str]:
     if found.get("layout") is not None and expected.get("layout") is not None:
         out = [f"operator {v.operator}" + (f" (line {v.line})" if v.line else "") + ": "
                + ", ".join(v.reasons)
-               for v in compare(found["layout"], expected["layout"]) if v.level == INCOMPATIBLE]
+               for v in compare(found["layout"], expected["layout"])
+               if v.level == INCOMPATIBLE and not _acknowledges(expected, v.operator)]
         if "sources" in found and found["sources"] != expected["sources"]:  # another query
             out.append(f"it read the sources {', '.join(found.get('sources') or [])}, this "
                        f"query reads {', '.join(expected['sources'])}")
@@ -132,6 +139,23 @@ def differences(found: dict, expected: dict) -> list[str]:
         elif theirs[name] != ours[name]:
             out.append(f"operator {name} is a {theirs[name]} there and a {ours[name]} here")
     return out
+
+
+def _acknowledges(expected: dict, operator: str) -> bool:
+    names = expected.get("acknowledged") or ()
+    return operator in names or "all" in names
+
+
+def reset_operators(found: dict, expected: dict) -> dict[str, str]:
+    """The operators that start empty instead of restoring from a checkpoint
+    whose query was ``found``: the new ones, and those whose incompatible
+    state this query acknowledges (name -> why)."""
+    from runtime_lib.layout import INCOMPATIBLE, compare
+
+    if found.get("layout") is None or expected.get("layout") is None:
+        return {}
+    return {v.operator: "; ".join(v.reasons) for v in compare(found["layout"], expected["layout"])
+            if v.level == INCOMPATIBLE and v.reset and _acknowledges(expected, v.operator)}
 
 
 class Recovery:
@@ -221,13 +245,15 @@ class Recovery:
     @staticmethod
     def _say_caveats(chosen: Checkpoint, expected: dict) -> None:
         """What a restore across an edit of the query changes, on stderr."""
-        from runtime_lib.layout import CAVEATS, compare
+        from runtime_lib.layout import CAVEATS, INCOMPATIBLE, compare
 
         found = (chosen.manifest.get("query") or {}).get("layout")
         if found is None or expected.get("layout") is None:
             return
         for verdict in compare(found, expected["layout"]):
-            if verdict.level == CAVEATS:
+            # (an acknowledged aggregate that computes something else restarts alone)
+            if verdict.level == CAVEATS or (verdict.level == INCOMPATIBLE and not verdict.reset
+                                            and _acknowledges(expected, verdict.operator)):
                 _say(f"restoring checkpoint {chosen.id}: operator {verdict.operator}: "
                      + "; ".join(verdict.reasons))
 
@@ -269,9 +295,13 @@ class Recovery:
         self.check(chosen, expected)
         self._say_caveats(chosen, expected)
         state = chosen.state
+        reset = reset_operators(chosen.manifest.get("query") or {}, expected)
+        for name, why in reset.items():
+            _say(f"restoring checkpoint {chosen.id}: operator {name} starts empty, as the "
+                 f"query's '-- sqlc-state: allow-incompatible' line acknowledges ({why})")
         for name, operator in operators_of(query).items():
-            if name not in state["operators"]:
-                continue  # new in this query (a caveat said so): it starts empty
+            if name not in state["operators"] or name in reset:
+                continue  # new in this query, or acknowledged (said above): it starts empty
             try:
                 operator.restore(state["operators"][name])
             except (KeyError, TypeError, ValueError) as error:

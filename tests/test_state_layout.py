@@ -53,7 +53,22 @@ EDITS = {
             .replace("SELECT model_id,", "SELECT model_id, region,"), "incompatible",
             "keys changed"),
     "aggregate": (BASE.replace("COUNT(*) AS n", "COUNT(*) AS n, MAX(latency_ms) AS slowest"),
-                  "incompatible", "aggregates changed: added MAX(latency_ms)"),
+                  "caveats", "added MAX(latency_ms) AS slowest: starts empty for the windows "
+                  "open at the restore"),
+}
+TWO = BASE.replace("COUNT(*) AS n", "COUNT(*) AS n, SUM(tokens_used) AS tokens")
+# edits of a query with two aggregates: accumulators are restored by name
+AGGREGATE_EDITS = {
+    "removed": (BASE, "compatible", "removed SUM(tokens_used) AS tokens: its state is dropped"),
+    "reordered": (TWO.replace("COUNT(*) AS n, SUM(tokens_used) AS tokens",
+                              "SUM(tokens_used) AS tokens, COUNT(*) AS n"),
+                  "compatible", "aggregates reordered"),
+    "renamed": (TWO.replace("AS tokens", "AS total_tokens"), "compatible",
+                "tokens renamed total_tokens"),
+    "argument": (TWO.replace("SUM(tokens_used)", "SUM(latency_ms)"), "incompatible",
+                 "tokens changed: SUM(tokens_used) -> SUM(latency_ms)"),
+    "shared": (TWO.replace("AS tokens", "AS tokens, AVG(tokens_used) AS mean"), "compatible",
+               "added AVG(tokens_used) AS mean: computed from the restored SUM(tokens_used)"),
 }
 
 
@@ -69,6 +84,20 @@ def test_compile_reports_what_an_edit_does_to_state(tmp_path: Path, capsys, edit
     err = capsys.readouterr().err
     assert f"state of {out}: {level}" in err
     assert reason in err
+
+
+@pytest.mark.parametrize("edit", sorted(AGGREGATE_EDITS))
+def test_aggregates_are_matched_by_their_accumulators(tmp_path: Path, capsys, edit: str) -> None:
+    sql, level, reason = AGGREGATE_EDITS[edit]
+    query, out = tmp_path / "q.sql", tmp_path / "q.py"
+    query.write_text(TWO)
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    query.write_text(sql)
+    capsys.readouterr()
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    err = capsys.readouterr().err
+    assert f"state of {out}: {level}" in err, err
+    assert reason in err, err
 
 
 def git(cwd: Path, *args: str) -> None:
@@ -96,3 +125,36 @@ def test_check_against_a_revision_fails_on_an_incompatible_change(tmp_path: Path
     query.write_text(EDITS["projection"][0])
     assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
     assert main(check) == 0  # a compatible edit passes
+
+
+def test_a_line_in_the_query_acknowledges_the_edit_that_adds_it(tmp_path: Path, capsys,
+                                                               monkeypatch) -> None:
+    query, out = tmp_path / "q.sql", tmp_path / "q.py"
+    query.write_text(BASE)
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "base")
+    monkeypatch.chdir(tmp_path)
+    check = ["compile", str(query), "-o", str(out), "--check", "--against", "HEAD", *CATALOG]
+    line = "-- sqlc-state: allow-incompatible window_aggregate -- 1 min to 5 min, rebuilt\n"
+    for text, code in [(EDITS["window"][0], 1),  # not acknowledged
+                       (line + EDITS["window"][0], 0),
+                       ("-- sqlc-state: allow-incompatible other_operator\n"
+                        + EDITS["window"][0], 1)]:  # another operator's
+        query.write_text(text)
+        assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+        capsys.readouterr()
+        assert main(check) == code, text
+    err = capsys.readouterr().err
+    assert "'-- sqlc-state: allow-incompatible window_aggregate' added to the query" in err
+    # committed with its line, the acknowledgement does not cover the next incompatible edit
+    query.write_text(line + EDITS["window"][0])
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    git(tmp_path, "add", "-A")
+    git(tmp_path, "commit", "-qm", "5 min")
+    query.write_text(line + EDITS["window"][0].replace("'5' MINUTE", "'10' MINUTE"))
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    capsys.readouterr()
+    assert main(check) == 1
+    assert "acknowledged by the line" not in capsys.readouterr().err

@@ -3,16 +3,18 @@
 ``RUNTIME_IMPORTS`` is the one table of the runtime symbols generated code
 names (tests/test_runtime_names.py checks that each exists): a generated
 module imports the ones it uses, from these modules. When a runtime symbol
-moves, this table is the only thing to edit. The two imports below are what
+moves, this table is the only thing to edit. The imports below are what
 the compiler itself shares with the runtime at compile time.
 """
 
 from __future__ import annotations
 
-from runtime_lib.aggregate_specs import RETRACTABLE  # aggregate functions that can take rows back (numba-free)
+# (numba-free) aggregate functions that can take rows back; an aggregate call, and the
+# names its accumulator is checkpointed under (the state layout records them)
+from runtime_lib.aggregate_specs import RETRACTABLE, Agg, accumulator_names
 from runtime_lib.pipeline import identifier  # SQL name -> Python identifier, the runtime's rule
 
-__all__ = ["RETRACTABLE", "RUNTIME_IMPORTS", "SCALAR_MODULE", "identifier"]
+__all__ = ["RETRACTABLE", "Agg", "accumulator_names", "RUNTIME_IMPORTS", "SCALAR_MODULE", "identifier"]
 
 # Every runtime symbol the generated code names, in one place (a test checks
 # that each exists in runtime_lib).

@@ -20,8 +20,9 @@ from runtime_lib.state import values_data, values_from_data
 class EmittedRows:
     """The last emitted result row per (a, b); see the module docstring."""
 
-    def __init__(self, kinds: list[str]):
+    def __init__(self, kinds: list[str], names: list[str] | None = None):
         self.kinds = kinds
+        self.names = names  # the columns' names: a snapshot stores them by name
         self.table = PairTable()
         self.alive = np.zeros(16, bool)
         self.cols: list[Column] = [Column(np.zeros(16, DTYPES[k]), np.zeros(16, bool)) for k in kinds]
@@ -96,15 +97,27 @@ class EmittedRows:
     def snapshot(self) -> dict:
         self._compact()
         n = self.table.n
-        return {"a": self.table.keys1[:n].copy(), "b": self.table.keys2[:n].copy(),
+        data = {"a": self.table.keys1[:n].copy(), "b": self.table.keys2[:n].copy(),
                 "values": [values_data(c.values[:n]) for c in self.cols],
                 "valid": [c.valid[:n].copy() for c in self.cols]}
+        if self.names is not None:
+            data["names"] = list(self.names)
+        return data
 
     def restore(self, data: dict) -> None:
+        """Restore ``data``; with names on both sides by name: a column the
+        snapshot has not got (an aggregate added to the query) was emitted as
+        NULL, as far as retracting it goes."""
         a = np.asarray(data["a"], np.int64)
         self.table = PairTable.from_pairs(a, np.asarray(data["b"], np.int64))
+        saved = list(zip(data["values"], data["valid"], strict=True))
+        if self.names is not None and "names" in data:
+            by_name = dict(zip(data["names"], saved, strict=True))
+            saved = [by_name[name] if name in by_name
+                     else (np.zeros(len(a), DTYPES[kind]), np.zeros(len(a), bool))
+                     for name, kind in zip(self.names, self.kinds, strict=True)]
         self.cols = [Column(values_from_data(v, k), np.asarray(ok, bool))
-                     for k, v, ok in zip(self.kinds, data["values"], data["valid"])]
+                     for k, (v, ok) in zip(self.kinds, saved, strict=True)]
         self.alive = np.ones(len(a), bool)
         self._ensure(16)
         self.dead = 0

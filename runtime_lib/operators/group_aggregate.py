@@ -43,10 +43,11 @@ class GroupAggregate:
 
     def __init__(self, key_kinds: list[str], aggs: list[Agg], arg_kinds: list[str] = (),
                  names: list[str] | None = None, having: Callable[[Batch], np.ndarray] | None = None,
-                 op_name: str = "op"):
+                 op_name: str = "op", arg_names: list[str] | None = None,
+                 filter_names: list[str] | None = None):
         self.key_kinds, self.arg_kinds, self.aggs = list(key_kinds), list(arg_kinds), list(aggs)
         self.keys = KeyEncoder(self.key_kinds)
-        self.states = AggregateStates(self.aggs, self.arg_kinds)
+        self.states = AggregateStates(self.aggs, self.arg_kinds, arg_names, filter_names)
         nk = len(self.key_kinds)
         self.names = list(names) if names is not None else (
             [f"key_{i}" for i in range(nk)] + [f"agg_{i}" for i in range(len(self.aggs))])
@@ -55,7 +56,7 @@ class GroupAggregate:
         self.op_name = op_name
         self.having = having
         self.kinds = ["O"] + self.key_kinds + self.states.output_kinds
-        self._emitted = EmittedRows(self.states.output_kinds)
+        self._emitted = EmittedRows(self.states.output_kinds, self.names[nk:])
         self._first_seq = np.zeros(16, np.int64)
         self._seq = 0
 

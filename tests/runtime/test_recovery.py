@@ -273,3 +273,161 @@ def test_a_stateless_query_refuses_a_checkpoint_of_other_sources(tmp_path):
     assert joined.returncode == 2
     assert "it read the sources llm_requests, this query reads error_events, llm_requests" \
         in joined.stderr
+
+
+# hourly windows (the checkpoint falls inside some), and an aggregate added: SUM(1)
+# counts the rows as COUNT(*) does, but in an accumulator the old checkpoint has not got
+HOURLY = COUNTS.replace("INTERVAL '1' MINUTE", "INTERVAL '1' HOUR")
+HOURLY_ADDED = HOURLY.replace("SUM(tokens_used) AS tokens",
+                              "SUM(tokens_used) AS tokens, SUM(1) AS since_restore")
+
+
+def window_rows(path: Path, field: str = "requests") -> dict:
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    return {(r["model_id"], r["window_start"]): r for r in rows if field in r}
+
+
+def checkpoint_before_the_end(tmp_path: Path, module_path: str, out: Path):
+    """``mid_run_checkpoint``, down to the newest checkpoint taken before the end
+    of the input: (the directory, the lines it had read, the bytes of output)."""
+    checkpoints = mid_run_checkpoint(tmp_path, module_path, out)
+    total = len(EVENTS.read_text().splitlines())
+    while True:
+        chosen = max(checkpoints.iterdir())
+        manifest = json.loads((chosen / "MANIFEST.json").read_text())
+        read = manifest["positions"]["llm_requests"]["line"]
+        if read < total:
+            state = json.loads((chosen / "state.json").read_text())
+            return checkpoints, read, state["sinks"]["output 0"]["length"]
+        subprocess.run(["rm", "-r", str(chosen)], check=True)
+
+
+def test_an_added_aggregate_starts_empty_for_the_windows_open_at_the_checkpoint(tmp_path):
+    """Killed mid-run, the query edited (an aggregate added), restored: the old
+    aggregates go on from their state (the new query's rows equal a run of it
+    from the start), and the new one counts, in the windows open at the
+    checkpoint, only the rows read after it."""
+    old = compiled(tmp_path, "hourly", HOURLY)
+    new = compiled(tmp_path, "hourly_added", HOURLY_ADDED)
+    out = tmp_path / "out.jsonl"
+    checkpoints, read, _ = checkpoint_before_the_end(tmp_path, old, out)
+    done = resume(new, out, checkpoints)
+    assert done.returncode == 0, done.stderr
+    assert "added SUM(1) AS since_restore: starts empty for the windows open" in done.stderr
+    # rows counted before the checkpoint, per window: the old query over the events read
+    # by then (the same rows are late: the watermark is restored with the state)
+    prefix = tmp_path / "prefix.jsonl"
+    prefix.write_text("".join(EVENTS.read_text().splitlines(keepends=True)[:read]))
+    before = tmp_path / "before.jsonl"
+    subprocess.run([sys.executable, old, "--input", f"llm_requests={prefix}", "--output",
+                    str(before), "--quiet"], check=True, capture_output=True, timeout=300)
+    counted_before = {k: r["requests"] for k, r in window_rows(before).items()}
+    reference = tmp_path / "reference.jsonl"
+    subprocess.run([sys.executable, new, "--input", f"llm_requests={EVENTS}", "--output",
+                    str(reference), "--quiet"], check=True, capture_output=True, timeout=300)
+    expected = window_rows(reference, "since_restore")
+    restored = window_rows(out, "since_restore")
+    assert restored and set(restored) <= set(expected)
+    open_at_checkpoint = 0
+    for key, row in restored.items():
+        assert (row["requests"], row["tokens"]) == (expected[key]["requests"],
+                                                    expected[key]["tokens"])
+        # (NULL, as SUM of no rows, where no row came after the checkpoint)
+        assert (row["since_restore"] or 0) == row["requests"] - counted_before.get(key, 0)
+        open_at_checkpoint += 0 < counted_before.get(key, 0) < row["requests"]
+    assert open_at_checkpoint > 0  # the test saw windows that straddle the checkpoint
+
+
+OLD_CHECKPOINTS = Path(__file__).resolve().parents[1] / "fixtures" / "checkpoints_cabee3b"
+
+
+def old_checkpoint(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A checkpoint of ``name`` written by sqlc at cabee3b (accumulators by
+    position), and the output file as it was then."""
+    import shutil
+
+    checkpoints, out = tmp_path / "c", tmp_path / "out.jsonl"
+    shutil.copytree(OLD_CHECKPOINTS / name / "chk-000001", checkpoints / "chk-000001")
+    written = OLD_CHECKPOINTS / name / "out.jsonl"
+    out.write_bytes(written.read_bytes() if written.exists() else b"")
+    return checkpoints, out
+
+
+@pytest.mark.parametrize("name", ["hourly", "per_model"])
+def test_a_checkpoint_of_an_older_sqlc_still_restores(tmp_path, name):
+    """Checkpoints written before accumulators had names (parts by position):
+    the same query, compiled now, resumes from them as if it had run throughout."""
+    sql = (OLD_CHECKPOINTS / name / "query.sql").read_text()
+    module_path = compiled(tmp_path, name, sql)
+    checkpoints, out = old_checkpoint(tmp_path, name)
+    done = resume(module_path, out, checkpoints)
+    assert done.returncode == 0, done.stderr
+    assert "resumed from checkpoint 1" in done.stderr
+    reference = tmp_path / "reference.jsonl"
+    subprocess.run([sys.executable, module_path, "--input", f"llm_requests={EVENTS}",
+                    "--output", str(reference), "--batch-size", "200", "--quiet"],
+                   check=True, capture_output=True, timeout=300)
+    assert out.read_text() == reference.read_text()
+
+
+def test_an_older_checkpoint_refuses_another_list_of_aggregates(tmp_path):
+    """Its accumulators are by position: only the same aggregates can take them."""
+    sql = (OLD_CHECKPOINTS / "per_model" / "query.sql").read_text()
+    module_path = compiled(tmp_path, "per_model", sql.replace("COUNT(*) AS requests, ", ""))
+    checkpoints, out = old_checkpoint(tmp_path, "per_model")
+    done = resume(module_path, out, checkpoints)
+    assert done.returncode == 2
+    assert "stores accumulators by position" in done.stderr and "Traceback" not in done.stderr
+
+
+ACKNOWLEDGED = "-- sqlc-state: allow-incompatible window_aggregate -- 1 to 5 min\n"
+
+
+def test_an_acknowledged_incompatible_operator_starts_empty(tmp_path):
+    """A '-- sqlc-state: allow-incompatible NAME' line: the checkpoint restores
+    (positions, watermarks, the other operators) and NAME starts empty, so the
+    5-minute windows open at the checkpoint miss the rows read before it."""
+    old = compiled(tmp_path, "counts", COUNTS)
+    new = compiled(tmp_path, "counts_5_min", ACKNOWLEDGED + COUNTS_5_MIN)
+    out = tmp_path / "out.jsonl"
+    checkpoints, _, cut = checkpoint_before_the_end(tmp_path, old, out)
+    done = resume(new, out, checkpoints)
+    assert done.returncode == 0, done.stderr
+    assert "operator window_aggregate starts empty" in done.stderr
+    assert "window changed" in done.stderr
+    reference = tmp_path / "reference.jsonl"
+    subprocess.run([sys.executable, new, "--input", f"llm_requests={EVENTS}", "--output",
+                    str(reference), "--quiet"], check=True, capture_output=True, timeout=300)
+    rows = [json.loads(line) for line in out.read_bytes()[cut:].decode().splitlines()]
+    expected = {(r["model_id"], r["window_start"]): r["requests"]
+                for r in map(json.loads, reference.read_text().splitlines())}
+    assert rows and all(r["requests"] <= expected[(r["model_id"], r["window_start"])]
+                        for r in rows)
+    assert any(r["requests"] < expected[(r["model_id"], r["window_start"])] for r in rows)
+
+
+def test_an_acknowledged_changed_aggregate_restarts_alone(tmp_path):
+    """SUM(tokens_used) AS tokens becomes SUM(latency_ms) AS tokens, acknowledged:
+    the window's other aggregates restore, tokens starts empty."""
+    old = compiled(tmp_path, "hourly", HOURLY)
+    changed = HOURLY.replace("SUM(tokens_used) AS tokens", "SUM(latency_ms) AS tokens")
+    new = compiled(tmp_path, "hourly_changed", ACKNOWLEDGED + changed)
+    unacknowledged = compiled(tmp_path, "hourly_refused", changed)
+    out = tmp_path / "out.jsonl"
+    checkpoints, _, cut = checkpoint_before_the_end(tmp_path, old, out)
+    refused = resume(unacknowledged, out, checkpoints)
+    assert refused.returncode == 2, refused.stderr
+    assert "tokens changed: SUM(tokens_used) -> SUM(latency_ms)" in refused.stderr
+    done = resume(new, out, checkpoints)
+    assert done.returncode == 0, done.stderr
+    assert "tokens changed: SUM(tokens_used) -> SUM(latency_ms)" in done.stderr
+    assert "starts empty" not in done.stderr.split("tokens changed")[0]
+    reference = tmp_path / "reference.jsonl"
+    subprocess.run([sys.executable, new, "--input", f"llm_requests={EVENTS}", "--output",
+                    str(reference), "--quiet"], check=True, capture_output=True, timeout=300)
+    expected = window_rows(reference)
+    rows = [json.loads(line) for line in out.read_bytes()[cut:].decode().splitlines()]
+    assert rows and all(r["requests"] == expected[(r["model_id"], r["window_start"])]["requests"]
+                        for r in rows)  # COUNT(*) went on from its state
+    assert any((r["tokens"] or 0) < expected[(r["model_id"], r["window_start"])]["tokens"]
+               for r in rows)  # the changed SUM started empty

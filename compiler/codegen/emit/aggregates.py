@@ -17,7 +17,7 @@ from compiler.codegen.emit.base import (
     with_note,
 )
 from compiler.codegen.expressions import ExprEmitter
-from compiler.codegen.runtime import RETRACTABLE
+from compiler.codegen.runtime import RETRACTABLE, Agg, accumulator_names
 from compiler.codegen.text import comment
 from compiler.errors import Diagnostic
 from compiler.physical import Exec, WindowAggregateExec
@@ -159,8 +159,13 @@ def _operator_state(g: Generator, e: Exec, operator: str, plan: _AggregatePlan) 
         lines.append(f"self.{operator} = GroupAggregate(")
     lines.append(f"    {KINDS_NOTE}")
     lines.append(with_note(f"    key_kinds={plan.key_kinds!r},", keys))
-    lines.append(with_note(f"    arg_kinds={plan.arg_kinds!r},",
-                           ", ".join(lg.expr_sql(a) for a in plan.arg_exprs) or "no arguments"))
+    lines.append(f"    arg_kinds={plan.arg_kinds!r},")
+    if plan.arg_exprs or plan.filter_exprs:
+        lines.append("    # checkpoints store the accumulators under names made of these")
+    if plan.arg_exprs:
+        lines.append(f"    arg_names={plan.arg_names!r},")
+    if plan.filter_exprs:
+        lines.append(f"    filter_names={plan.filter_names!r},")
     lines.append("    aggs=[")
     for agg, call, name in zip(plan.aggs, node.aggs, node.agg_names):
         lines.append(with_note(f"        {agg},", f"{name} = {lg.expr_sql(call)}"))
@@ -223,6 +228,11 @@ def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]
     return lines
 
 
+def accumulators(e: Exec) -> list[str]:
+    """The accumulator names of an aggregation's aggregates, in their order."""
+    return _AggregatePlan(e.logical, e.inputs[0].schema).accumulators()
+
+
 def pane_window_spec(window: lg.WindowTVF) -> str:
     """The runtime's spec of a TUMBLE, HOP or CUMULATE window."""
     if window.kind == "TUMBLE":
@@ -265,9 +275,12 @@ class _AggregatePlan:
         self.arg_exprs: list[lg.BoundExpr] = []
         self.filter_exprs: list[lg.BoundExpr] = []
         self.aggs: list[str] = []
+        self.specs: list[Agg] = []
         for call in node.aggs:
             self.aggs.append(self.agg(call))
         self.arg_kinds = [a.type.storage for a in self.arg_exprs]
+        self.arg_names = [lg.expr_sql(a) for a in self.arg_exprs]
+        self.filter_names = [lg.expr_sql(f) for f in self.filter_exprs]
         window_names = list(self.WINDOW_COLUMNS) if node.window is not None else []
         self.runtime_names = self.key_names + window_names + list(node.agg_names)
         self.reorder = self.runtime_names != [f.name for f in node.schema]
@@ -278,22 +291,28 @@ class _AggregatePlan:
         return exprs.index(expr)
 
     def agg(self, call: lg.AggCall) -> str:
+        """The runtime's ``Agg(...)`` of ``call`` (also kept in ``specs``)."""
         func = self.FUNCS[call.fn]
-        distinct = call.distinct and call.fn == "COUNT"  # MIN/MAX(DISTINCT x) = MIN/MAX(x)
-        parts = []
+        fields: dict = {}
         if call.fn == "COUNT" and not call.args:
             func = "count_star"
         else:
-            parts.append(f"arg={self._index(self.arg_exprs, call.args[0])}")
+            fields["arg"] = self._index(self.arg_exprs, call.args[0])
         if call.fn == "CORR":
-            parts.append(f"arg2={self._index(self.arg_exprs, call.args[1])}")
+            fields["arg2"] = self._index(self.arg_exprs, call.args[1])
         if call.param is not None:
-            parts.append(f"param={call.param!r}")
+            fields["param"] = call.param
         if call.filter is not None:
-            parts.append(f"filter={self._index(self.filter_exprs, call.filter)}")
-        if distinct:
-            parts.append("distinct=True")
-        return f"Agg({', '.join([repr(func)] + parts)})"
+            fields["filter"] = self._index(self.filter_exprs, call.filter)
+        if call.distinct and call.fn == "COUNT":  # MIN/MAX(DISTINCT x) = MIN/MAX(x)
+            fields["distinct"] = True
+        self.specs.append(Agg(func, **fields))
+        return f"Agg({', '.join([repr(func)] + [f'{k}={v!r}' for k, v in fields.items()])})"
+
+    def accumulators(self) -> list[str]:
+        """The name each aggregate's accumulator is checkpointed under (the
+        runtime's own naming, so that the state layout says what restores)."""
+        return accumulator_names(self.specs, self.arg_names, self.filter_names)
 
     def window_spec(self) -> str:
         window = self.node.window

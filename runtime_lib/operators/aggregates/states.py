@@ -21,6 +21,8 @@ from runtime_lib.aggregate_specs import (
     RETRACTABLE,
     VARIANCE_FUNCS,
     Agg,
+    accumulator_key,
+    accumulator_names,
     result_kind,
 )
 
@@ -675,43 +677,49 @@ class AggregateStates:
     (-D/-U of an updating input): they are applied with the inverse of each
     aggregate's update, which only ``RETRACTABLE`` functions have."""
 
-    def __init__(self, aggs: list[Agg], arg_kinds: list[str]):
+    def __init__(self, aggs: list[Agg], arg_kinds: list[str], arg_names: list[str] | None = None,
+                 filter_names: list[str] | None = None):
         self.aggs = list(aggs)
         self.arg_kinds = list(arg_kinds)
+        self.arg_names, self.filter_names = arg_names, filter_names
         self.output_kinds = [result_kind(a, self.arg_kinds) for a in self.aggs]
         self.rows = CountState()
         self.n_slots = 0
         self._parts: list[_Part] = []
+        self.part_names: list[str] = []  # what a snapshot stores each part under
+        names = accumulator_names(self.aggs, arg_names, filter_names)
         shared: dict[tuple, _Part] = {}
         for pos, a in enumerate(self.aggs):
-            kind = self.arg_kinds[a.arg] if a.arg is not None else None
-            if a.func == "count_star":
-                key, make, inputs = ("count_star", a.filter), CountState, ()
-            elif a.func == "count" and a.distinct:
-                key, make, inputs = ("distinct", a.arg, a.filter, pos), lambda k=kind: DistinctState(k), (a.arg,)
-            elif a.func == "count":
-                key, make, inputs = ("count", a.arg, a.filter), CountState, (a.arg,)
-            elif a.func in ("sum", "avg"):
-                key, make, inputs = ("sum", a.arg, a.filter), lambda k=kind: SumState(k), (a.arg,)
-            elif a.func in ("min", "max"):
-                key = (a.func, a.arg, a.filter)
-                make, inputs = (lambda k=kind, m=a.func == "min": MinMaxState(k, m)), (a.arg,)
-            elif a.func in ("first_value", "last_value"):
-                key = (a.func, a.arg, a.filter)
-                make, inputs = (lambda k=kind, f=a.func == "first_value": FirstLastState(k, f)), (a.arg,)
-            elif a.func in VARIANCE_FUNCS:
-                key, make, inputs = ("moments", a.arg, a.filter), MomentsState, (a.arg,)
-            elif a.func == "corr":
-                key, make, inputs = ("corr", a.arg, a.arg2, a.filter), CorrState, (a.arg, a.arg2)
-            elif a.func in ("percentile_cont", "percentile_disc"):
-                key, make, inputs = ("pct", a.arg, a.filter), lambda k=kind: PercentileState(k), (a.arg,)
-            else:
-                key = ("approx", a.arg, a.filter, a.alpha, a.sketch_buckets)
-                make, inputs = (lambda al=a.alpha, b=a.sketch_buckets: SketchState(al, b)), (a.arg,)
+            key = accumulator_key(a, pos)
             if key not in shared:
+                make, inputs = self._accumulator(a)
                 shared[key] = _Part(make(), inputs, a.filter, [], a.func == "count_star")
                 self._parts.append(shared[key])
+                self.part_names.append(names[pos])
             shared[key].positions.append(pos)
+
+    def _accumulator(self, a: Agg):
+        """(a constructor of the state serving ``a``, the argument columns it reads)."""
+        kind = self.arg_kinds[a.arg] if a.arg is not None else None
+        if a.func == "count_star":
+            return CountState, ()
+        if a.func == "count" and a.distinct:
+            return (lambda: DistinctState(kind)), (a.arg,)
+        if a.func == "count":
+            return CountState, (a.arg,)
+        if a.func in ("sum", "avg"):
+            return (lambda: SumState(kind)), (a.arg,)
+        if a.func in ("min", "max"):
+            return (lambda: MinMaxState(kind, a.func == "min")), (a.arg,)
+        if a.func in ("first_value", "last_value"):
+            return (lambda: FirstLastState(kind, a.func == "first_value")), (a.arg,)
+        if a.func in VARIANCE_FUNCS:
+            return MomentsState, (a.arg,)
+        if a.func == "corr":
+            return CorrState, (a.arg, a.arg2)
+        if a.func in ("percentile_cont", "percentile_disc"):
+            return (lambda: PercentileState(kind)), (a.arg,)
+        return (lambda: SketchState(a.alpha, a.sketch_buckets)), (a.arg,)
 
     def ensure(self, n_slots: int) -> None:
         """Make room for slots 0..n_slots-1 (new slots start empty)."""
@@ -804,24 +812,37 @@ class AggregateStates:
 
     def snapshot(self) -> dict:
         """Every state array cut to the slots in use, copied (later updates do
-        not reach it); strings as lists."""
+        not reach it); strings as lists. Each part under its accumulator's
+        name (``names``), so that a query with other aggregates restores the
+        ones it shares."""
         n = self.n_slots
         self.take(np.arange(n))  # trims every array to n slots
         parts = []
         for p in self._parts:
             part = p.state.snapshot()
             parts.append({name: val[:n].copy() if name in p.state.arrays else val for name, val in part.items()})
-        return {"n_slots": n, "rows": self.rows.cnt[:n].copy(), "parts": parts}
+        return {"n_slots": n, "rows": self.rows.cnt[:n].copy(), "parts": parts,
+                "names": list(self.part_names)}
 
     def restore(self, data: dict) -> None:
-        self.__init__(self.aggs, self.arg_kinds)
+        """Restore ``data``: each part from the snapshot's part of the same name
+        (a part the snapshot has not got starts empty in every slot; one it has
+        and this operator has not is dropped). A snapshot without names (sqlc
+        before 0.x stored parts by position) must have the same parts."""
+        self.__init__(self.aggs, self.arg_kinds, self.arg_names, self.filter_names)
         self.n_slots = int(data["n_slots"])
         self.rows.cnt = np.array(data["rows"], np.int64)
-        for p, part in zip(self._parts, data["parts"], strict=True):
-            p.state.restore(part)
+        saved = data["parts"]
+        if "names" in data:
+            by_name = dict(zip(data["names"], saved, strict=True))
+            saved = [by_name.get(name) for name in self.part_names]
+        for p, part in zip(self._parts, saved, strict=True):
+            if part is not None:
+                p.state.restore(part)
         cap = max(16, self.n_slots)
         self.rows.ensure(cap)
         for p in self._parts:
             p.state.ensure(cap)
             if isinstance(p.state, MinMaxState):
                 p.state._win = np.full(cap, -1, np.int64)
+

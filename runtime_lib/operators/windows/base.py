@@ -151,7 +151,10 @@ class WindowAggregate:
     (kinds of the aggregate argument columns), ``aggs`` (list of Agg), ``emit``
     (AfterWatermark | Changes), ``names`` (output column names: keys,
     window_start, window_end, window_time, aggregates; defaults key_0..,
-    agg_0..), ``op_name`` (name of the changelog column for Changes)."""
+    agg_0..), ``op_name`` (name of the changelog column for Changes),
+    ``arg_names``/``filter_names`` (the SQL of the argument columns and FILTER
+    masks: accumulators are checkpointed under names made of them, see
+    ``aggregate_specs.accumulator_names``)."""
 
     def __new__(cls, window=None, **kwargs):
         if cls is WindowAggregate:
@@ -163,7 +166,8 @@ class WindowAggregate:
         return super().__new__(cls)
 
     def __init__(self, window, key_kinds: list[str], aggs: list[Agg], arg_kinds: list[str] = (),
-                 emit=AfterWatermark(), names: list[str] | None = None, op_name: str = "op"):
+                 emit=AfterWatermark(), names: list[str] | None = None, op_name: str = "op",
+                 arg_names: list[str] | None = None, filter_names: list[str] | None = None):
         self.window = window
         self.emit = emit
         self.delay = int(emit.delay_ms)
@@ -173,7 +177,7 @@ class WindowAggregate:
         self.arg_kinds = list(arg_kinds)
         self.aggs = list(aggs)
         self.keys = KeyEncoder(self.key_kinds)
-        self.states = AggregateStates(self.aggs, self.arg_kinds)
+        self.states = AggregateStates(self.aggs, self.arg_kinds, arg_names, filter_names)
         nk, na = len(self.key_kinds), len(self.aggs)
         default = [f"key_{i}" for i in range(nk)] + ["window_start", "window_end", "window_time"]
         default += [f"agg_{i}" for i in range(na)]
@@ -181,6 +185,7 @@ class WindowAggregate:
         if len(self.names) != nk + 3 + na:
             raise ValueError(f"expected {nk + 3 + na} output names, got {len(self.names)}")
         self.kinds = self.key_kinds + ["i", "i", "i"] + self.states.output_kinds
+        self.agg_names = self.names[nk + 3:]
         self.changes = isinstance(emit, Changes)
         self.op_name = op_name
         if self.changes:
