@@ -209,7 +209,7 @@ def cmd_check_state(args: argparse.Namespace) -> int:
     from compiler.driver import compile_source
     from compiler.layout import layout_of_module
     from runtime_lib.checkpoint import CheckpointStore
-    from runtime_lib.layout import INCOMPATIBLE, compare, overall, report
+    from runtime_lib.layout import INCOMPATIBLE, compare, open_state, overall, report
 
     compiled = compile_source(_read(args.file), default_catalogs(args.catalog),
                               _relative(Path(args.file), find_project()))
@@ -226,6 +226,13 @@ def cmd_check_state(args: argparse.Namespace) -> int:
                          "layout: only the same SQL restores from it")
     verdicts = compare(old, layout_of_module(compiled.module) or {})
     print(report(verdicts, f"checkpoint {checkpoint.id} into {args.file}"))
+    operators = checkpoint.state.get("operators") or {}
+    for verdict in verdicts:
+        if any(r.startswith("added ") and "starts empty" in r for r in verdict.reasons):
+            held = open_state(operators.get(verdict.operator) or {})
+            if held:
+                print(f"  {verdict.operator}: checkpoint {checkpoint.id} holds {held}: there "
+                      "the added aggregates start empty")
     return EXIT_FAILED if overall(verdicts) == INCOMPATIBLE else EXIT_OK
 
 
@@ -404,7 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compare the state layouts with the modules at this git revision "
                         "(e.g. origin/main; default: the modules as they are on disk)")
     p.add_argument("--allow-incompatible-state", action="store_true",
-                   help="acknowledge a change after which state cannot be restored")
+                   help="acknowledge a change after which state cannot be restored (or, per "
+                        "operator, a line '-- sqlc-state: allow-incompatible NAME' in the query)")
     p.add_argument("--dashboard", metavar="PATH",
                    help="also write a Grafana dashboard JSON for the pipeline's operators")
     p.set_defaults(handler=cmd_compile)

@@ -69,19 +69,65 @@ class Verdict:
 
 
 def compare(old: dict, new: dict) -> list[Verdict]:
-    """The verdict per operator, in the new layout's order, then the dropped ones."""
+    """The verdict per operator, in the new layout's order, then the dropped
+    ones. An operator is the old one it is paired with (``pairs``: of its
+    name, or of another name and its structure)."""
     verdicts = []
+    was = pairs(old, new)
     for name, layout in new.items():
-        if name not in old:
+        before = was.get(name)
+        if before is None:
             verdicts.append(Verdict(name, CAVEATS, layout.get("line"),
                                     [f"new {layout.get('operator')}: starts with empty state"]))
             continue
-        verdicts.append(_one(name, old[name], layout))
+        verdict = _one(name, old[before], layout)
+        if before != name:
+            verdict.reasons.insert(0, f"renamed: was {before} (the same kind, keys, window "
+                                   "and inputs), its state carries over")
+            verdict.level = max(verdict.level, COMPATIBLE, key=_RANK.get)
+        verdicts.append(verdict)
     for name, layout in old.items():
-        if name not in new:
+        if name not in was.values():
             verdicts.append(Verdict(name, CAVEATS, layout.get("line"),
                                     [f"{layout.get('operator')} removed: its state is dropped"]))
     return verdicts
+
+
+#: what identifies an operator whose generated name changed (an alias renamed, an
+#: operator added in front): everything that shapes its state but the aggregates,
+#: the WHERE in front of it, EMIT and where it is in the SQL
+_IDENTITY_IGNORES = {"line", "input", "emit", "ttl"} | {"aggs", "agg_names", "accumulators"}
+
+
+def pairs(old: dict, new: dict) -> dict[str, str]:
+    """``{new name: old name}``: which old operator's state each new one
+    takes. First an operator of the same name and structure (kind, keys,
+    window, join, buffered columns...); then one of the same structure under
+    another name, if it is the only candidate on both sides (a rename: an
+    alias changed, or an operator added in front took the name); then one of
+    the same name. The rest are new (and, in ``old``, removed).
+
+    >>> agg = {"operator": "WindowAggregateExec", "keys": ["m VARCHAR"], "window": "TUMBLE"}
+    >>> pairs({"window_aggregate": {**agg, "line": 3}},
+    ...       {"window_aggregate": {**agg, "keys": []}, "window_aggregate_2": {**agg, "line": 9}})
+    {'window_aggregate_2': 'window_aggregate'}
+    """
+    def identity(layout: dict) -> str:
+        return repr(sorted((k, repr(v)) for k, v in layout.items() if k not in _IDENTITY_IGNORES))
+
+    found = {n: n for n in new if n in old and identity(old[n]) == identity(new[n])}
+    gone = [n for n in old if n not in found.values()]
+    added = [n for n in new if n not in found]
+    for name in added:
+        same = [g for g in gone if identity(old[g]) == identity(new[name])]
+        rivals = [a for a in added if identity(new[a]) == identity(new[name])]
+        if len(same) == 1 and len(rivals) == 1:
+            found[name] = same[0]
+    taken = set(found.values())
+    for name in added:
+        if name not in found and name in old and name not in taken:
+            found[name] = name
+    return {n: found[n] for n in new if n in found}
 
 
 def _one(name: str, old: dict, new: dict) -> Verdict:
@@ -178,6 +224,18 @@ def _text(value) -> str:
     if isinstance(value, list):
         return "[" + "; ".join(_text(v) for v in value) + "]"
     return str(value)
+
+
+def open_state(data: dict) -> str | None:
+    """What an aggregation's snapshot holds open, in words: its (group key,
+    window pane or session) slots, or its groups (None: not an aggregation)."""
+    states = data.get("states")
+    if not isinstance(states, dict) or "n_slots" not in states:
+        return None
+    n = int(states["n_slots"])
+    if "slots" in data:  # a window aggregate: a slot per key and pane or session
+        return f"{n} open (group key, window pane or session) slot{'s' if n != 1 else ''}"
+    return f"{n} group{'s' if n != 1 else ''}"
 
 
 def overall(verdicts: list[Verdict]) -> str:

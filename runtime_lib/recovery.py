@@ -158,6 +158,16 @@ def reset_operators(found: dict, expected: dict) -> dict[str, str]:
             if v.level == INCOMPATIBLE and v.reset and _acknowledges(expected, v.operator)}
 
 
+def state_sources(found: dict, expected: dict) -> dict[str, str]:
+    """Which operator of the checkpoint's query each operator restores from:
+    its own name, or the one it was renamed from (``layout.pairs``)."""
+    from runtime_lib.layout import pairs
+
+    if found.get("layout") is None or expected.get("layout") is None:
+        return {name: name for name in expected["operators"]}
+    return pairs(found["layout"], expected["layout"])
+
+
 class Recovery:
     """The checkpoints of one pipeline: which one to start from, and taking them."""
 
@@ -299,11 +309,13 @@ class Recovery:
         for name, why in reset.items():
             _say(f"restoring checkpoint {chosen.id}: operator {name} starts empty, as the "
                  f"query's '-- sqlc-state: allow-incompatible' line acknowledges ({why})")
+        was = state_sources(chosen.manifest.get("query") or {}, expected)
         for name, operator in operators_of(query).items():
-            if name not in state["operators"] or name in reset:
+            before = was.get(name)
+            if before not in state["operators"] or name in reset:
                 continue  # new in this query, or acknowledged (said above): it starts empty
             try:
-                operator.restore(state["operators"][name])
+                operator.restore(state["operators"][before])
             except (KeyError, TypeError, ValueError) as error:
                 raise RecoveryError(f"checkpoint {chosen.path}: the state of operator {name} "
                                     f"cannot be restored ({type(error).__name__}: {error})"

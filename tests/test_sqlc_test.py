@@ -126,6 +126,25 @@ def test_update_records_the_current_output(project: Path, capsys) -> None:
     assert main(["test", str(project)]) == 0  # what was recorded now passes
 
 
+def test_update_keeps_the_comments_and_layout_of_the_file(project: Path) -> None:
+    """Only the expect blocks are rewritten: comments, flow rows in given, the
+    order of keys and the blank lines between cases stay as written."""
+    annotated = ("# why this query is tested\n" + CASE.replace("N1", "99")
+                 .replace("  - name: two windows", "  - name: two windows  # the edge")
+                 .replace("    given:", "    # rows in arrival order\n    given:")
+                 + "\n  # a second case\n  - name: nothing\n    given: {llm_requests: []}\n"
+                 "    expect: {rows: [{model_id: x}]}\n")
+    path = write_case(project, annotated)
+    assert main(["test", "--update", str(project)]) == 0
+    text = path.read_text()
+    expected = (annotated.replace("n: 99", "n: 2")  # (PyYAML quotes a time in a {...} row)
+                .replace("start: 2025-11-10 10:00:00,", "start: '2025-11-10 10:00:00.000',")
+                .replace("start: 2025-11-10 10:01:00,", "start: '2025-11-10 10:01:00.000',")
+                .replace("    expect: {rows: [{model_id: x}]}\n", "    expect:\n      rows: []\n"))
+    assert text == expected
+    assert main(["test", str(project)]) == 0
+
+
 @pytest.mark.parametrize("text, message", [
     ("tests: [", "not valid YAML"),
     ("tests: []", "'tests:' must be a non-empty list"),

@@ -158,3 +158,30 @@ def test_a_line_in_the_query_acknowledges_the_edit_that_adds_it(tmp_path: Path, 
     capsys.readouterr()
     assert main(check) == 1
     assert "acknowledged by the line" not in capsys.readouterr().err
+
+
+HOURLY = BASE.replace("'1' MINUTE", "'1' HOUR").replace("AS n", "AS hourly")
+
+
+def test_an_operator_whose_name_changed_is_matched_by_its_structure(tmp_path: Path,
+                                                                    capsys) -> None:
+    """A query added in front takes the name window_aggregate; the old one is
+    now window_aggregate_2 and keeps its state (a restore reads it from the
+    checkpoint's window_aggregate)."""
+    from runtime_lib.recovery import state_sources
+
+    query, out = tmp_path / "q.sql", tmp_path / "q.py"
+    query.write_text(BASE)
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    old = layout_of_module(out.read_text())
+    query.write_text(HOURLY + BASE)
+    capsys.readouterr()
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    err = capsys.readouterr().err
+    assert f"state of {out}: caveats" in err, err
+    assert "window_aggregate_2 (line 4): compatible\n      renamed: was window_aggregate" in err
+    assert "window_aggregate (line 1): caveats\n      new WindowAggregateExec" in err
+    assert "removed" not in err
+    new = layout_of_module(out.read_text())
+    assert state_sources({"layout": old}, {"layout": new, "operators": {}}) == {
+        "window_aggregate_2": "window_aggregate"}

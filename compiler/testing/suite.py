@@ -9,10 +9,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from compiler.testing.compare import compare, fold
 from compiler.testing.files import Case, TestFile, find_test_files, load_test_file
+from compiler.testing.rewrite import rewrite_expects
 from compiler.testing.runner import Observed, load_query, run_case
 
 
@@ -110,8 +109,9 @@ def _record(test_file: TestFile, observed: dict[str, Observed]) -> None:
                                       for d in seen.dead_letters]
         elif "dead_letters" in expect or seen.dead_letters:
             expect["dead_letters"] = len(seen.dead_letters)
-    text = yaml.safe_dump(document, sort_keys=False, default_flow_style=None, width=1000,
-                          allow_unicode=True)
+    # only the expect blocks change: comments and the layout of the rest stay
+    text = rewrite_expects(test_file.path.read_text(encoding="utf-8"),
+                           [node["expect"] for node in document["tests"]])
     test_file.path.write_text(text, encoding="utf-8")
 
 

@@ -258,6 +258,13 @@ def test_check_state_reports_on_a_checkpoint(tmp_path, capsys):
     report = capsys.readouterr().out
     assert ": incompatible" in report and "window changed" in report
     assert main(["check-state", str(tmp_path / "counts.sql"), str(tmp_path / "none")]) == 2
+    (tmp_path / "counts_added.sql").write_text(
+        COUNTS.replace("AS tokens", "AS tokens, MAX(latency_ms) AS slowest"))
+    assert main(["check-state", str(tmp_path / "counts_added.sql"), str(checkpoints),
+                 *catalog]) == 0
+    report = capsys.readouterr().out
+    assert "added MAX(latency_ms) AS slowest: starts empty" in report
+    assert "slots: there the added aggregates start empty" in report
 
 
 def test_a_stateless_query_refuses_a_checkpoint_of_other_sources(tmp_path):
