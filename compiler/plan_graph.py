@@ -1,8 +1,9 @@
-"""``sqlc explain --format dot|mermaid``: the physical plan as a graph, rows
+"""``sqlc explain --format dot|mermaid|svg``: the physical plan as a graph, rows
 flowing upwards from the sources to the sink. A node is an operator with its
 main attributes and its state; an edge carries the changelog of the rows on it
 (``I`` append-only, ``I,UB,UA,D`` updating). DOT renders with Graphviz
-(``dot -Tsvg``); Mermaid renders in GitHub and GitLab markdown as it is.
+(``dot -Tsvg``); Mermaid renders in GitHub and GitLab markdown as it is; SVG
+is drawn by sqlc (``plan_svg``), for a picture without Graphviz.
 
 >>> print(escape_dot('say "hi"'))
 say \\"hi\\"
@@ -85,4 +86,11 @@ def to_mermaid(roots: list[Exec]) -> str:
     return "\n".join(out)
 
 
-FORMATS = {"dot": to_dot, "mermaid": to_mermaid}
+def to_svg(roots: list[Exec]) -> str:
+    """SVG drawn by sqlc itself (``plan_svg``: no Graphviz binary needed)."""
+    from compiler.plan_svg import to_svg as draw
+
+    return draw(roots)
+
+
+FORMATS = {"dot": to_dot, "mermaid": to_mermaid, "svg": to_svg}

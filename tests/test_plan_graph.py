@@ -64,3 +64,36 @@ def test_labels_are_escaped(tmp_path: Path, capsys) -> None:
 def test_docstring_examples_run() -> None:
     result = doctest.testmod(plan_graph)
     assert result.attempted and not result.failed
+
+
+def test_svg_is_drawn_without_graphviz(capsys) -> None:
+    """``--format svg``: well-formed SVG with a box per operator, an edge per
+    input labelled with its changelog, and no two boxes overlapping."""
+    import xml.etree.ElementTree as ET
+
+    path = EXAMPLES / "q13_ab_test.sql"
+    svg = explain(capsys, path, "svg")
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    nodes = root.findall(f"{ns}g[@class='node']")
+    edges = root.findall(f"{ns}g[@class='edge']")
+    names = [n.find(f"{ns}text").text for n in nodes]
+    assert sorted(names) == sorted(text_operators(capsys, path))
+    assert len(edges) == len(nodes) - 1
+    assert sorted(e.find(f"{ns}text").text for e in edges) == sorted(
+        re.findall(r'\[label="([A-Z,]+)"\];', explain(capsys, path, "dot")))
+    boxes = [tuple(float(n.find(f"{ns}rect").get(k)) for k in ("x", "y", "width", "height"))
+             for n in nodes]
+    for i, (x, y, w, h) in enumerate(boxes):
+        for x2, y2, w2, h2 in boxes[i + 1:]:
+            assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y, (x, y, x2, y2)
+
+
+def test_svg_escapes_labels(tmp_path: Path, capsys) -> None:
+    import xml.etree.ElementTree as ET
+
+    query = tmp_path / "q.sql"
+    query.write_text("SELECT model_id FROM llm_requests WHERE model_id = '<b>&\"x\"';\n")
+    svg = explain(capsys, query, "svg")
+    texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert any("<b>&" in (t or "") for t in texts) and "<b>" not in svg

@@ -126,7 +126,7 @@ def test_update_records_the_current_output(project: Path, capsys) -> None:
     assert main(["test", str(project)]) == 0  # what was recorded now passes
 
 
-def test_update_keeps_the_comments_and_layout_of_the_file(project: Path) -> None:
+def test_update_keeps_the_comments_and_layout_of_the_file(project: Path, capsys) -> None:
     """Only the expect blocks are rewritten: comments, flow rows in given, the
     order of keys and the blank lines between cases stay as written."""
     annotated = ("# why this query is tested\n" + CASE.replace("N1", "99")
@@ -143,6 +143,9 @@ def test_update_keeps_the_comments_and_layout_of_the_file(project: Path) -> None
                 .replace("    expect: {rows: [{model_id: x}]}\n", "    expect:\n      rows: []\n"))
     assert text == expected
     assert main(["test", str(project)]) == 0
+    capsys.readouterr()
+    assert main(["test", "--update", str(project)]) == 0  # nothing to record: untouched
+    assert "up to date: " in capsys.readouterr().out and path.read_text() == expected
 
 
 @pytest.mark.parametrize("text, message", [
@@ -158,7 +161,11 @@ def test_update_keeps_the_comments_and_layout_of_the_file(project: Path) -> None
      "    given: {llm_requests: []}\n    expect: {rows: []}\n"), "batch_sizes must be"),
     (("catalog: catalog.sql\ntests:\n  - name: x\n    given: {llm_requests: []}\n"
      "    expect: {changelog: [{n: 1}]}\n"), "each changelog row needs op"),
-], ids=["yaml", "no-tests", "no-expect", "unknown-key", "unknown-source", "batch-size", "op"])
+    (("catalog: catalog.sql\ntests:\n  - name: x\n"
+      "    given: {llm_requests: [{processing_time: soon}]}\n    expect: {rows: []}\n"),
+     "processing_time: 'soon' is not a time"),
+], ids=["yaml", "no-tests", "no-expect", "unknown-key", "unknown-source", "batch-size", "op",
+        "clock"])
 def test_a_bad_test_file_is_a_clear_error(project: Path, capsys, text: str,
                                           message: str) -> None:
     write_case(project, text)

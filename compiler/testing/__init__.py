@@ -41,14 +41,17 @@ source column is its epoch milliseconds; elsewhere it is the text
 
 A ``{watermark: T}`` entry moves that source's watermark up to T after the
 rows before it (it never goes back; the rows' own watermark, max event time
-minus the WATERMARK delay, still applies too).
+minus the WATERMARK delay, still applies too). A ``{processing_time: T}``
+entry moves the clock (``now:``) to T: the rows after it are processed at T,
+and processing-time windows that T has passed fire first.
 
 The runner compiles the query (with the project's catalogs) and runs it in
 this process with the driver of ``sqlc run``, on temporary files: every
 output, INSERT INTO a Kafka or PostgreSQL sink too, goes to a file; no
 Kafka, no database. ``sqlc test --update``
-writes the observed results into the file's ``expect`` (it keeps the keys,
-``rows`` or ``changelog``, that a case has; comments in the file are lost).
+writes the observed results into the ``expect`` of each case whose
+expectation fails (it keeps the keys, ``rows`` or ``changelog``, that a case
+has), rewriting only those blocks (``rewrite.py``): comments and layout stay.
 """
 
 from compiler.testing.files import Case, TestFile, TestFileError, find_test_files, load_test_file

@@ -58,14 +58,16 @@ def _last_line(node: yaml.Node) -> int:
     return end.line if end.column > 0 else end.line - 1
 
 
-def rewrite_expects(text: str, expects: list[dict]) -> str:
+def rewrite_expects(text: str, expects: list[dict | None]) -> str:
     """``text`` with each case's ``expect`` replaced by ``expects[i]`` (added
-    at the end of a case that has none)."""
+    at the end of a case that has none; None: left as it is)."""
     root = yaml.compose(text)
     tests = next(v for k, v in root.value if k.value == "tests")
     lines = text.splitlines()
     edits = []  # (first line, last line, new lines), applied from the bottom up
     for case, expect in zip(tests.value, expects, strict=True):
+        if expect is None:
+            continue
         found = [(k, v) for k, v in case.value if k.value == "expect"]
         if found:
             key, value = found[0]

@@ -66,17 +66,16 @@ def run_case(query, case: Case, batch_size: int, where: str) -> Observed:
                                         {})
         late = LateEventSink(str(folder / "late.jsonl"))
         counters = Counters()
-        previous = None
+        # (the clock: `now:`, moved by {processing_time: T} entries; put back after)
+        previous = scalar.pin_now(None)
+        scalar.pin_now(previous if case.now is None else parse_instant(case.now))
         try:
-            if case.now is not None:
-                previous = scalar.pin_now(parse_instant(case.now))
             pipeline = query(Context(outputs, dead_letters, late, counters, inputs))
             drive(pipeline, query.sources, readers, counters)
         except (ValueError, KeyError, OSError) as error:
             raise TestFileError(f"{where}: the pipeline could not run: {error}") from None
         finally:
-            if case.now is not None:
-                scalar.pin_now(previous)
+            scalar.pin_now(previous)
             for thing in (*outputs, dead_letters, late):
                 thing.close()
         rows = [row for i in range(len(outputs)) for row in _lines(folder / f"out-{i}.jsonl")]
@@ -87,13 +86,14 @@ def run_case(query, case: Case, batch_size: int, where: str) -> Observed:
 class _Segments:
     """One source's rows as a driver reader (the interface of
     ``pipeline.FileReader``): files of rows read in micro-batches, each
-    file's last chunk carrying the explicit watermark that follows it."""
+    file's last chunk carrying the explicit watermark that follows it; a
+    file after a ``{processing_time: T}`` entry is read with the clock at T."""
 
     commits = False
     partitions = (0,)
     dead_letter_topic = None
 
-    def __init__(self, source, segments: list[tuple[Path, int | None]], batch_size: int) -> None:
+    def __init__(self, source, segments: list[Segment], batch_size: int) -> None:
         self._chunks = self._read(source, segments, batch_size)
         self.finished = False
 
@@ -102,7 +102,12 @@ class _Segments:
         from runtime_lib.io.sources import FileSource
         from runtime_lib.pipeline import FileReader
 
-        for path, watermark in segments:
+        from runtime_lib.functions import pin_now
+
+        for segment in segments:
+            if segment.clock is not None:  # its rows are processed at T, T fires the windows
+                pin_now(segment.clock)
+            path, watermark = segment.path, segment.watermark
             fmt = "csv" if path.suffix.lower() == ".csv" else "json"
             reader = FileReader(FileSource(str(path), source.fields, format=fmt,
                                            batch_size=batch_size, source_name=source.name))
@@ -127,30 +132,61 @@ class _Segments:
         pass
 
 
-def _segments(folder: Path, source, given: Input | None, where: str):
-    """The source's rows as files, cut at each ``{watermark: T}`` entry:
-    [(file, the watermark after it or None)]."""
+@dataclass
+class Segment:
+    """Rows of one source up to an explicit watermark or clock entry."""
+
+    path: Path
+    watermark: int | None = None  # {watermark: T} after the rows
+    clock: int | None = None  # {processing_time: T} before them
+
+
+def _segments(folder: Path, source, given: Input | None, where: str) -> list[Segment]:
+    """The source's rows as files, cut at each ``{watermark: T}`` entry (it
+    follows the rows before it) and ``{processing_time: T}`` entry (the clock
+    reads T for the rows after it)."""
     fields = {f.name: f.type_name for f in source.fields}
     if given is None:
         given = Input(rows=[])
     if given.path is not None:
-        return [(given.path, None)]
-    segments: list[tuple[Path, int | None]] = []
+        return [Segment(given.path)]
+    segments: list[Segment] = []
     rows: list[dict] = []
+    clock = None
     for row in given.rows or ():
-        if "watermark" in row and len(row) == 1:
-            if not rows:
+        if len(row) == 1 and ("watermark" in row or "processing_time" in row):
+            key = next(iter(row))
+            if key == "watermark" and not rows:
                 raise TestFileError(f"{where}: given.{source.name}: a watermark must follow "
                                     "rows (it is applied after the rows before it)")
-            mark = row["watermark"]
-            ms = epoch_ms(mark) if isinstance(mark, dt.date) else int(mark)
-            segments.append((_write(folder, source.name, len(segments), rows, fields), ms))
-            rows = []
+            ms = _instant_ms(row[key], f"{where}: given.{source.name}: {key}")
+            if rows or key == "watermark":
+                segments.append(Segment(_write(folder, source.name, len(segments), rows, fields),
+                                        ms if key == "watermark" else None, clock))
+                rows, clock = [], None
+            if key == "processing_time":
+                clock = ms
         else:
             rows.append(row)
-    if rows or not segments:
-        segments.append((_write(folder, source.name, len(segments), rows, fields), None))
+    if rows or not segments or clock is not None:
+        segments.append(Segment(_write(folder, source.name, len(segments), rows, fields),
+                                None, clock))
     return segments
+
+
+def _instant_ms(value, where: str) -> int:
+    """Epoch ms of a YAML time (a timestamp, an ISO text with its zone, or ms)."""
+    from runtime_lib.temporal import parse_instant
+
+    if isinstance(value, dt.date):
+        return epoch_ms(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    try:
+        return parse_instant(str(value))
+    except ValueError:
+        raise TestFileError(f"{where}: {value!r} is not a time (for example "
+                            "2025-11-10T10:31:00Z)") from None
 
 
 def _write(folder: Path, name: str, index: int, rows: list[dict], fields: dict) -> Path:

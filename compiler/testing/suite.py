@@ -40,8 +40,9 @@ def run_tests(paths: list[Path], update: bool = False, out=None) -> int:
                 else:
                     passed += 1
             if update:
-                _record(test_file, observed_by_case)
-                print(f"updated {_short(test_file.path)}", file=out)
+                changed = _record(test_file, observed_by_case)
+                print(f"{'updated' if changed else 'up to date:'} {_short(test_file.path)}",
+                      file=out)
     elapsed = time.perf_counter() - began
     verb = "recorded" if update else "passed"
     print(f"{passed + failed if update else passed} {verb}"
@@ -90,11 +91,16 @@ def _run(query, case: Case, where: str, record: bool) -> tuple[list[str], Observ
     return [], first
 
 
-def _record(test_file: TestFile, observed: dict[str, Observed]) -> None:
-    """Write what the cases observed into their ``expect``."""
+def _record(test_file: TestFile, observed: dict[str, Observed]) -> bool:
+    """Write what the cases observed into their ``expect`` (a case whose
+    expectation already holds is left as written); whether any changed."""
     document = _plain(test_file.document)
+    expects: list[dict | None] = []
     for node, case in zip(document["tests"], test_file.cases):
         seen = observed[case.name]
+        if not compare(case, seen):
+            expects.append(None)
+            continue
         expect = node.setdefault("expect", {})
         if "changelog" in expect:
             expect["changelog"] = seen.changelog
@@ -109,10 +115,13 @@ def _record(test_file: TestFile, observed: dict[str, Observed]) -> None:
                                       for d in seen.dead_letters]
         elif "dead_letters" in expect or seen.dead_letters:
             expect["dead_letters"] = len(seen.dead_letters)
+        expects.append(expect)
+    if all(e is None for e in expects):
+        return False
     # only the expect blocks change: comments and the layout of the rest stay
-    text = rewrite_expects(test_file.path.read_text(encoding="utf-8"),
-                           [node["expect"] for node in document["tests"]])
+    text = rewrite_expects(test_file.path.read_text(encoding="utf-8"), expects)
     test_file.path.write_text(text, encoding="utf-8")
+    return True
 
 
 def _plain(node):

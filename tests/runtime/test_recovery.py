@@ -294,6 +294,14 @@ def window_rows(path: Path, field: str = "requests") -> dict:
     return {(r["model_id"], r["window_start"]): r for r in rows if field in r}
 
 
+def full_run(module_path: str, events: Path, out: Path) -> Path:
+    """A run of the module over ``events`` from the start, without checkpoints."""
+    subprocess.run([sys.executable, module_path, "--input", f"llm_requests={events}",
+                    "--output", str(out), "--quiet"], check=True, capture_output=True,
+                   timeout=300)
+    return out
+
+
 def checkpoint_before_the_end(tmp_path: Path, module_path: str, out: Path):
     """``mid_run_checkpoint``, down to the newest checkpoint taken before the end
     of the input: (the directory, the lines it had read, the bytes of output)."""
@@ -325,13 +333,9 @@ def test_an_added_aggregate_starts_empty_for_the_windows_open_at_the_checkpoint(
     # by then (the same rows are late: the watermark is restored with the state)
     prefix = tmp_path / "prefix.jsonl"
     prefix.write_text("".join(EVENTS.read_text().splitlines(keepends=True)[:read]))
-    before = tmp_path / "before.jsonl"
-    subprocess.run([sys.executable, old, "--input", f"llm_requests={prefix}", "--output",
-                    str(before), "--quiet"], check=True, capture_output=True, timeout=300)
+    before = full_run(old, prefix, tmp_path / "before.jsonl")
     counted_before = {k: r["requests"] for k, r in window_rows(before).items()}
-    reference = tmp_path / "reference.jsonl"
-    subprocess.run([sys.executable, new, "--input", f"llm_requests={EVENTS}", "--output",
-                    str(reference), "--quiet"], check=True, capture_output=True, timeout=300)
+    reference = full_run(new, EVENTS, tmp_path / "reference.jsonl")
     expected = window_rows(reference, "since_restore")
     restored = window_rows(out, "since_restore")
     assert restored and set(restored) <= set(expected)
@@ -402,9 +406,7 @@ def test_an_acknowledged_incompatible_operator_starts_empty(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "operator window_aggregate starts empty" in done.stderr
     assert "window changed" in done.stderr
-    reference = tmp_path / "reference.jsonl"
-    subprocess.run([sys.executable, new, "--input", f"llm_requests={EVENTS}", "--output",
-                    str(reference), "--quiet"], check=True, capture_output=True, timeout=300)
+    reference = full_run(new, EVENTS, tmp_path / "reference.jsonl")
     rows = [json.loads(line) for line in out.read_bytes()[cut:].decode().splitlines()]
     expected = {(r["model_id"], r["window_start"]): r["requests"]
                 for r in map(json.loads, reference.read_text().splitlines())}
@@ -429,9 +431,7 @@ def test_an_acknowledged_changed_aggregate_restarts_alone(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "tokens changed: SUM(tokens_used) -> SUM(latency_ms)" in done.stderr
     assert "starts empty" not in done.stderr.split("tokens changed")[0]
-    reference = tmp_path / "reference.jsonl"
-    subprocess.run([sys.executable, new, "--input", f"llm_requests={EVENTS}", "--output",
-                    str(reference), "--quiet"], check=True, capture_output=True, timeout=300)
+    reference = full_run(new, EVENTS, tmp_path / "reference.jsonl")
     expected = window_rows(reference)
     rows = [json.loads(line) for line in out.read_bytes()[cut:].decode().splitlines()]
     assert rows and all(r["requests"] == expected[(r["model_id"], r["window_start"])]["requests"]
