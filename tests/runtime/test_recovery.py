@@ -265,6 +265,12 @@ def test_check_state_reports_on_a_checkpoint(tmp_path, capsys):
     report = capsys.readouterr().out
     assert "added MAX(latency_ms) AS slowest: starts empty" in report
     assert "slots: there the added aggregates start empty" in report
+    (tmp_path / "counts_5_min.sql").write_text(ACKNOWLEDGED + COUNTS_5_MIN)
+    assert main(["check-state", str(tmp_path / "counts_5_min.sql"), str(checkpoints),
+                 *catalog]) == 0  # as the restore will: the operator starts empty
+    assert "window_aggregate: acknowledged by the line '-- sqlc-state: allow-incompatible " \
+           "window_aggregate -- 1 to 5 min': it starts empty at the restore" \
+           in capsys.readouterr().out
 
 
 def test_a_stateless_query_refuses_a_checkpoint_of_other_sources(tmp_path):
