@@ -110,7 +110,7 @@ class Query(Pipeline):
         self.group_aggregate_1 = GroupAggregate(
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O", "O"],  # model_id, region
-            arg_kinds=[],
+            arg_kinds=[],  # no arguments
             aggs=[
                 Agg("count_star"),  # count = COUNT(*)
             ],
@@ -120,7 +120,7 @@ class Query(Pipeline):
         self.group_aggregate_2 = GroupAggregate(
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # model_id
-            arg_kinds=[],
+            arg_kinds=[],  # no arguments
             aggs=[
                 Agg("count_star"),  # count = COUNT(*)
             ],
@@ -130,7 +130,7 @@ class Query(Pipeline):
         self.group_aggregate_3 = GroupAggregate(
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=[],  # ()
-            arg_kinds=[],
+            arg_kinds=[],  # no arguments
             aggs=[
                 Agg("count_star"),  # count = COUNT(*)
             ],

@@ -189,7 +189,7 @@ class Query(Pipeline):
             window=Tumble(size_ms=86400000, offset_ms=0),
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
             key_kinds=["O"],  # user_id
-            arg_kinds=[],
+            arg_kinds=[],  # no arguments
             aggs=[
                 Agg("count_star"),  # daily_requests = COUNT(*)
             ],

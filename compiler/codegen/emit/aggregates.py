@@ -159,7 +159,7 @@ def _operator_state(g: Generator, e: Exec, operator: str, plan: _AggregatePlan) 
         lines.append(f"self.{operator} = GroupAggregate(")
     lines.append(f"    {KINDS_NOTE}")
     lines.append(with_note(f"    key_kinds={plan.key_kinds!r},", keys))
-    lines.append(f"    arg_kinds={plan.arg_kinds!r},")
+    lines.append(f"    arg_kinds={plan.arg_kinds!r}," + ("" if plan.arg_exprs else "  # no arguments"))
     if plan.arg_exprs or plan.filter_exprs:
         lines.append("    # checkpoints store the accumulators under names made of these")
     if plan.arg_exprs:
