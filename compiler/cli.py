@@ -2,7 +2,7 @@
 
     sqlc compile [FILE.sql] [--catalog FILE.sql ...] [-o OUT.py] [--check] [--json]
                  [--against REV] [--allow-incompatible-state]   # state layout checks
-    sqlc explain FILE.sql [--catalog ...] [--verbose] [--format text|dot|mermaid]
+    sqlc explain FILE.sql [--catalog ...] [--verbose] [--format text|dot|mermaid|svg]
     sqlc check-state QUERY.sql CHECKPOINT_DIR  # does the checkpoint's state restore into it?
     sqlc dashboard FILE.sql [--catalog ...] [-o OUT.json]  # Grafana, for --metrics-port
     sqlc run FILE.sql [--catalog ...] --input NAME=PATH ... [--output PATH] [--pretty]
@@ -406,9 +406,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     catalog(p)
     p.add_argument("--verbose", action="store_true", help="show the plan after each rule")
-    p.add_argument("--format", choices=("text", "dot", "mermaid"), default="text",
-                   help="dot (Graphviz: `| dot -Tsvg`) or mermaid: the physical plan as a "
-                        "graph, changelog modes on the edges")
+    p.add_argument("--format", choices=("text", "dot", "mermaid", "svg"), default="text",
+                   help="dot (Graphviz: `| dot -Tsvg`), mermaid or svg (laid out by sqlc, "
+                        "as on the `sqlc serve` page): the physical plan as a graph, "
+                        "changelog modes on the edges")
     p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("run", help="compile to a temporary module and run it",
