@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from runtime_lib import functions as scalar
-from runtime_lib import monitor, stopping
+from runtime_lib import monitor, standby, stopping
 from runtime_lib.columns import Batch, Column
 from runtime_lib.schema import Field
 
@@ -225,6 +225,7 @@ def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
                              "TTLs, idle-source timeouts and state TTL keep the real clock")
     parser.add_argument("--quiet", action="store_true", help="no summary on stderr")
     monitor.add_arguments(parser)  # --metrics-port, --log-format, --no-progress
+    standby.add_arguments(parser)  # --standby
     return parser
 
 
@@ -531,6 +532,8 @@ def _run(query: type[Pipeline], argv: list[str] | None, session: monitor.Session
                                 + ", ".join(str(o.target) for o in query.outputs))
         for reader in kafka_sources:
             reader.connect()  # partitions are assigned once the checkpoint is known
+        if args.standby:  # an upgrade: warm, and wait for the old version to have stopped
+            standby.stand_by(args.standby, query, session.metrics)
         _OUTPUT_FILES.clear()
         outputs = [_open_output(args, out, pool, kafka_sources, resume=recovery is not None)
                    for out in query.outputs]
