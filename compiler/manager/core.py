@@ -35,6 +35,7 @@ import threading
 import time
 import urllib.request
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,7 @@ MAX_RESTARTS = 3
 BACKOFF_S = 1.0
 STOP_TIMEOUT_S = 60.0  # a pipeline that has not stopped by then is killed
 POLL_S = 0.5
+SCRAPERS = 8  # pipelines' metrics read at once
 HISTORY = 240  # samples of events/s and lag kept per query for the status page (2 min)
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 #: flags the manager sets itself: a submission may not give them
@@ -103,6 +105,7 @@ class Manager:
         self.lock = threading.RLock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._scrapers: ThreadPoolExecutor | None = None
         self._load()
 
     # -- persistence ----------------------------------------------------------
@@ -219,8 +222,10 @@ class Manager:
         (imports, Kafka connections, numba kernels: ``runtime_lib.standby``);
         once it stands by, the old one takes its final checkpoint and exits, and
         the new one restores that and goes on. The answer says how long the
-        output paused (``gap_s``: stop request to the new version's readiness)
-        and how long the warm-up took beside the old version (``warmup_s``)."""
+        output paused (``gap_s``: stop request to the new version's readiness;
+        ``stop_s`` of it until the old version had exited, ``takeover_s`` the
+        restore and start of reading) and how long the warm-up took beside the
+        old version (``warmup_s``)."""
         with self.lock:
             record = self._record(name)
             if record.state not in ("RUNNING", "PAUSED"):
@@ -252,6 +257,7 @@ class Manager:
             began = time.monotonic()
             self._ask_stop(name, "PAUSED")
             self._wait_state(name, ("PAUSED", "FAILED"))
+            stopped = time.monotonic()
             with self.lock:
                 if record.state != "PAUSED":
                     raise ManagerError(f"upgrade of {name}: the old version did not stop "
@@ -267,7 +273,10 @@ class Manager:
         self._wait_state(name, ("RUNNING", "FAILED", "COMPLETED"))
         go.unlink(missing_ok=True)
         out = self.describe(name)
-        out["gap_s"], out["warmup_s"] = round(time.monotonic() - began, 3), warm_s
+        now = time.monotonic()
+        out["gap_s"], out["warmup_s"] = round(now - began, 3), warm_s
+        # the gap's two parts: the old version's final checkpoint, the new one's restore
+        out["stop_s"], out["takeover_s"] = round(stopped - began, 3), round(now - stopped, 3)
         return out
 
     def _install(self, record: Record, sql: str, args: list[str], plan: str) -> None:
@@ -380,7 +389,10 @@ class Manager:
         return process, port
 
     def step(self) -> None:
-        """One round of supervision: exits, readiness, numbers, retries."""
+        """One round of supervision: exits, readiness, numbers, retries. The
+        pipelines' metrics are read outside the lock (in parallel, SCRAPERS at
+        a time), so that the API answers while a hundred of them are scraped."""
+        due: list[tuple[str, subprocess.Popen, int | None]] = []
         with self.lock:
             for name, record in self.records.items():
                 live = self.live[name]
@@ -399,7 +411,17 @@ class Manager:
                         and time.monotonic() - live.stop_sent > STOP_TIMEOUT_S):
                     live.process.kill()
                     continue
-                self._observe(record, live)
+                due.append((name, live.process, live.port))
+        if not due:
+            return
+        if self._scrapers is None:
+            self._scrapers = ThreadPoolExecutor(SCRAPERS, thread_name_prefix="sqlc-scrape")
+        found = list(self._scrapers.map(lambda d: _scrape(d[2]), due))
+        with self.lock:
+            for (name, process, _), samples in zip(due, found):
+                live = self.live.get(name)
+                if samples is not None and live is not None and live.process is process:
+                    self._observe(self.records[name], live, samples)  # still the same run
 
     def _exited(self, record: Record, live: _Live, code: int) -> None:
         live.process = None
@@ -423,11 +445,8 @@ class Manager:
         live.process = None
         self._set(record, "SUBMITTED", restarts=record.restarts + 1, last_error=reason)
 
-    def _observe(self, record: Record, live: _Live) -> None:
+    def _observe(self, record: Record, live: _Live, samples: dict[str, float]) -> None:
         """Readiness (SUBMITTED -> RUNNING) and the numbers ``list`` shows."""
-        samples = _scrape(live.port)
-        if samples is None:
-            return
         if record.state == "SUBMITTED" and samples.get("sqlc_ready") == 1:
             self._set(record, "RUNNING", started_at=time.time())
         now = time.monotonic()
@@ -470,6 +489,8 @@ class Manager:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join()
+        if self._scrapers is not None:
+            self._scrapers.shutdown()
         with self.lock:
             running = [(n, l.process) for n, l in self.live.items()
                        if l.process is not None and l.process.poll() is None]
