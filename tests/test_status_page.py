@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.manager.http import call
+from compiler.manager.http import ClientError, call
 from tests.browser import Browser, chromium_or_skip
 from tests.polling import wait_for
 from tests.test_manager import SQL, feed, ids, manager, state_of
@@ -53,6 +53,13 @@ def test_page_shows_a_query_and_follows_a_pause(browser, kafka_broker, tmp_path:
         wait_for(lambda: browser.js(
             "document.querySelector('#q-feed .chart polyline')?.getAttribute('points')"
             ".split(' ').length > 1"), what="a chart with samples")
+        kept = call(url, "GET", "/history")["feed"]
+        assert kept and all(len(sample) == 4 for sample in kept)
+        later = call(url, "GET", f"/history?since={kept[-1][0]}")["feed"]  # only newer ones
+        assert all(sample[0] > kept[-1][0] for sample in later) and len(later) < len(kept)
+        with pytest.raises(ClientError) as error:
+            call(url, "GET", "/history?since=yesterday")
+        assert error.value.status == 400
         # the plan: an SVG image the browser decoded, with the query's operators
         browser.js("document.querySelector('#q-feed details.plan').open = true")
         wait_for(lambda: browser.js(

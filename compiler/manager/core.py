@@ -191,11 +191,13 @@ class Manager:
             path.write_text(plan, encoding="utf-8")
         return path.read_text(encoding="utf-8")
 
-    def history(self) -> dict[str, list]:
+    def history(self, since: float = 0.0) -> dict[str, list]:
         """Per query, its recent samples ``[unix time, events/s, Kafka lag,
-        event-time lag s]`` (the status page's charts)."""
+        event-time lag s]`` taken after ``since`` (the status page's charts:
+        it asks for what it has not got yet)."""
         with self.lock:
-            return {name: [list(s) for s in live.history] for name, live in self.live.items()}
+            return {name: [list(s) for s in live.history if s[0] > since]
+                    for name, live in self.live.items()}
 
     def pause(self, name: str) -> dict:
         return self._ask_stop(name, "PAUSED")
@@ -470,7 +472,7 @@ class Manager:
             "event_time_lag_s": round(max(behind), 1) if behind else None,
         }
         if rate is not None:
-            live.history.append((round(time.time(), 1), live.numbers["events_per_s"],
+            live.history.append((round(time.time(), 3), live.numbers["events_per_s"],
                                  live.numbers["kafka_lag"], live.numbers["event_time_lag_s"]))
 
     # -- the supervising thread ---------------------------------------------

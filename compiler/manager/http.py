@@ -5,7 +5,7 @@ use (``sqlc submit|list|describe|pause|resume|stop``).
     GET  /queries              every query: state, uptime, events/s, watermark, lag, last error
     GET  /queries/NAME         one query, with its SQL and the end of its stderr
     GET  /queries/NAME/plan.svg  its physical plan, drawn
-    GET  /history              per query, its recent [time, events/s, Kafka lag, event-time lag]
+    GET  /history[?since=T]    per query, its recent [time, events/s, Kafka lag, event-time lag]
     POST /queries              {"name": ..., "sql": ..., "args": [...]}: compile and start
     POST /queries/NAME/pause   savepoint and stop consuming (PAUSED)
     POST /queries/NAME/resume  start again from the savepoint
@@ -130,12 +130,23 @@ def _get(manager: Manager, path: str):
     if parts == ["queries"]:
         return manager.list()
     if parts == ["history"]:
-        return manager.history()
+        return manager.history(_since(path))
     if len(parts) == 2 and parts[0] == "queries":
         return manager.details(parts[1])
     if len(parts) == 3 and parts[0] == "queries" and parts[2] == "plan.svg":
         return Raw(manager.plan_svg(parts[1]).encode(), "image/svg+xml")
     raise ManagerError(f"no such resource: GET {path}", 404)
+
+
+def _since(path: str) -> float:
+    """``?since=UNIX TIME`` of GET /history (0: everything kept)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    given = parse_qs(urlsplit(path).query).get("since", ["0"])[-1]
+    try:
+        return float(given)
+    except ValueError:
+        raise ManagerError(f"since={given!r}: give a unix time in seconds") from None
 
 
 def _post(manager: Manager, path: str, body: dict):
