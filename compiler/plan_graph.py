@@ -116,12 +116,12 @@ def to_svg(roots: list[Exec]) -> str:
     for ident in (i for i, d in depth.items() if d == 0):
         width = _place(ident, width, inputs, size, centre) + GAP_X
     height = tops[-1] - GAP_Y
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="plan" width="{width:.0f}" '
-           f'height="{height:.0f}" viewBox="-1 -1 {width + 2:.0f} {height + 2:.0f}" '
-           'font-family="monospace" font-size="11">',
-           '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
-           'markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker>'
-           '</defs>']
+    out = [(f'<svg xmlns="http://www.w3.org/2000/svg" class="plan" width="{width:.0f}" '
+            f'height="{height:.0f}" viewBox="-1 -1 {width + 2:.0f} {height + 2:.0f}" '
+            'font-family="monospace" font-size="11">'),
+           ('<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" '
+            'markerHeight="7" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#555"/></marker>'
+            '</defs>')]
     for source, target, changelog in edges:
         x1, y1 = centre[source], tops[depth[source]]
         x2, y2 = centre[target], tops[depth[target]] + size[target][1]

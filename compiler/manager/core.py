@@ -257,8 +257,8 @@ class Manager:
         try:
             warm_s = self._wait_standby(name, standby)
             began = time.monotonic()
-            self._ask_stop(name, "PAUSED")
-            self._wait_state(name, ("PAUSED", "FAILED"))
+            old = self._ask_stop_process(name)
+            self._wait_state(name, ("PAUSED", "FAILED"), old)
             stopped = time.monotonic()
             with self.lock:
                 if record.state != "PAUSED":
@@ -272,7 +272,7 @@ class Manager:
                 self.live[name].standby = None
                 _end(standby[0])
                 (home / "module.next.py").unlink(missing_ok=True)
-        self._wait_state(name, ("RUNNING", "FAILED", "COMPLETED"))
+        self._wait_state(name, ("RUNNING", "FAILED", "COMPLETED"), standby)
         go.unlink(missing_ok=True)
         out = self.describe(name)
         now = time.monotonic()
@@ -316,12 +316,43 @@ class Manager:
         live.numbers = {}
         self._set(record, "SUBMITTED", started_at=None)
 
-    def _wait_state(self, name: str, states: tuple[str, ...]) -> None:
+    def _ask_stop_process(self, name: str) -> tuple[subprocess.Popen | None, int | None]:
+        """``pause``, and the (process, port) that was asked to stop."""
+        with self.lock:
+            live = self.live[name]
+            watched = (live.process, live.port)
+            self._ask_stop(name, "PAUSED")
+            return watched
+
+    def _wait_state(self, name: str, states: tuple[str, ...], watched: tuple | None = None,
+                    ) -> None:
+        """Until query ``name`` is in one of ``states``. ``watched`` (its process
+        and metrics port): looked at here on every turn, not only on the
+        supervising thread's, so that an upgrade's handover waits for no poll."""
         deadline = time.monotonic() + STOP_TIMEOUT_S + 60
+        turn = 0
         while self.records[name].state not in states and time.monotonic() < deadline:
             if self._thread is None:  # no supervising thread (tests): supervise here
                 self.step()
-            time.sleep(0.05)
+            elif watched is not None and watched[0] is not None:
+                process, port = watched
+                self._look_at(name, process, port, scrape=turn % 5 == 0)
+            turn += 1
+            time.sleep(0.02)
+
+    def _look_at(self, name: str, process: subprocess.Popen, port: int | None,
+                 scrape: bool) -> None:
+        """``step`` for one query's process: its exit, or its readiness."""
+        code = process.poll()
+        samples = _scrape(port) if code is None and scrape else None
+        with self.lock:
+            live = self.live[name]
+            if live.process is not process:
+                return
+            if code is not None:
+                self._exited(self.records[name], live, code)
+            elif samples is not None:
+                self._observe(self.records[name], live, samples)
 
     def _ask_stop(self, name: str, final: str) -> dict:
         with self.lock:
@@ -421,9 +452,9 @@ class Manager:
         found = list(self._scrapers.map(lambda d: _scrape(d[2]), due))
         with self.lock:
             for (name, process, _), samples in zip(due, found):
-                live = self.live.get(name)
-                if samples is not None and live is not None and live.process is process:
-                    self._observe(self.records[name], live, samples)  # still the same run
+                now_live = self.live.get(name)
+                if samples is not None and now_live is not None and now_live.process is process:
+                    self._observe(self.records[name], now_live, samples)  # still the same run
 
     def _exited(self, record: Record, live: _Live, code: int) -> None:
         live.process = None
