@@ -168,6 +168,14 @@ def test_upgrade_with_a_compatible_edit_carries_the_state_over(kafka_broker, tmp
                     "--output", str(out)).returncode == 0
         state_of(url, "counts", "RUNNING")
         wait_for(lambda: len(changelog(out)) == 10, what="10 rows")
+        # a new version that does not start (a bad flag): refused, the old one runs on
+        pid = call(url, "GET", "/queries/counts")["pid"]
+        refused = sqlc("upgrade", "counts", str(tmp_path / "v2.sql"), "--manager", url,
+                       "--batch-size", "zero")
+        assert refused.returncode == 2 and "nothing was stopped" in refused.stderr
+        assert "--batch-size" in refused.stderr
+        kept = call(url, "GET", "/queries/counts")
+        assert (kept["state"], kept["pid"], kept["upgraded_at"]) == ("RUNNING", pid, None)
         feed(kafka_broker, topic, 10, 10)  # read by the old version or the new one
         upgraded = sqlc("upgrade", "counts", str(tmp_path / "v2.sql"), "--manager", url)
         assert upgraded.returncode == 0, upgraded.stderr
