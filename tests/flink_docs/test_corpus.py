@@ -67,3 +67,11 @@ def test_documented_query(page: Page, doc: Doc, tmp_path: Path) -> None:
     for size in BATCH_SIZES:
         got = run_compiled(compiled.module or "", page, tmp_path, size, columns)
         assert got == want, f"batch size {size}: sqlc {sorted(got.items(), key=str)}"
+
+
+def test_the_readme_counts_the_corpus_as_it_is() -> None:
+    """README.md's tables are the corpus's (rewrite: python -m tests.flink_docs.report)."""
+    from tests.flink_docs.report import README, current
+
+    text = README.read_text(encoding="utf-8")
+    assert text == current(text)
