@@ -31,12 +31,9 @@ LEFT_AS_LISTED = """
 | 2020-04-15 12:03 |   3 | L3 |
 +------------------+-----+----+
 """
-# The page lists L3 (12:03) after L2 (12:06): three minutes behind, past the
-# one-second watermark bound. With a watermark after every row (Flink 2.3 as
-# observed, FLINK_SEMANTICS.md) L3 arrives after its window fired and is
-# dropped as late; the page's results have it, as if no watermark had passed
-# between the rows (the SQL client's periodic watermark). The queries run on
-# the rows in time order; one runs on the page's order (window_join_as_listed).
+# The page lists L3 (12:03) after L2 (12:06), three minutes behind with a
+# one-second watermark bound; the queries run on the rows in time order, and
+# again in the page's order (window_join_as_listed, below).
 LEFT = """
 +------------------+-----+----+
 |         row_time | num | id |
@@ -154,12 +151,21 @@ PAGE = Page(
     ],
 )
 
+# In the page's order Flink 2.3 (PyFlink, a watermark after every row) still
+# joins L3: the window join's watermark is the smaller of its two inputs',
+# and RightTable's never passes 12:04:59, so [12:00, 12:05) has not fired
+# when L3 arrives. sqlc drops L3 as late by LeftTable's own watermark.
+LATE_BY_ONE_SIDE = ("L3 is dropped as late by LeftTable's watermark; Flink judges it by the "
+                    "join's (the smaller of both inputs'), which has not passed L3's window")
+
 AS_LISTED = Page(
     name="window_join_as_listed", url=PAGE.url, ddl=TABLES,
     inputs={"LeftTable": LEFT_AS_LISTED, "RightTable": RIGHT},
     inputs_from="the page, in its order: L3 after L2",
-    docs=[Doc("inner", join("JOIN"), hand=[],
-              note="L3 is late (its window fired when L2 arrived): no match")],
+    docs=[Doc("full", join("FULL JOIN"), full_rows(lambda left, right: True),
+              wrong=LATE_BY_ONE_SIDE),
+          Doc("inner", join("JOIN"), full_rows(lambda left, right: left and right),
+              wrong=LATE_BY_ONE_SIDE)],
 )
 
 PAGES = [PAGE, AS_LISTED]
