@@ -20,7 +20,12 @@ EXAMPLES = [
     ("between_symmetric", "12 BETWEEN SYMMETRIC 15 AND 12", True),
     ("between_null_upper", "12 BETWEEN 10 AND NULL", None),
     ("between_null_lower", "12 BETWEEN NULL AND 10", False),
+    ("between_symmetric_null", "12 BETWEEN SYMMETRIC NULL AND 12", None),
     ("not_between", "12 NOT BETWEEN 15 AND 12", True),
+    ("not_between_symmetric", "12 NOT BETWEEN SYMMETRIC 15 AND 12", False),
+    ("not_between_null_lower", "12 NOT BETWEEN NULL AND 15", None),
+    ("not_between_null_upper", "12 NOT BETWEEN 15 AND NULL", True),
+    ("not_between_symmetric_null", "12 NOT BETWEEN SYMMETRIC 12 AND NULL", None),
     ("is_distinct_from", "1 IS DISTINCT FROM NULL", True),
     ("null_is_distinct_from_null", "NULL IS DISTINCT FROM NULL", False),
     ("is_not_distinct_from", "1 IS NOT DISTINCT FROM NULL", False),
@@ -144,7 +149,6 @@ REFUSED = {
                                   "WITH ... ARRAY WRAPPER is refused as a syntax error"),
 }
 WRONG = {
-    "between_symmetric": "BETWEEN SYMMETRIC is read as BETWEEN (FALSE, not TRUE)",
     "json_exists_true_on_error": "JSON_EXISTS ... TRUE ON ERROR gives FALSE: the ON ERROR "
                                  "clause is not honoured",
     "json_array_nested": "JSON_ARRAY(JSON_ARRAY(1)) gives '[\"[1]\"]': the inner array is "
