@@ -346,6 +346,9 @@ class ExpressionBinder:
         return lg.Call(fn, (operand,), target.with_nullable(nullable), span=node.span)
 
     def unknown_function(self, node: ast.Call) -> NoReturn:
+        if node.name.upper() in functions.NOT_IMPLEMENTED:
+            fail(self.diag, "UnsupportedError", f"{node.name} is a Flink built-in function "
+                 "sqlc does not implement yet", node.span)
         suggestion = did_you_mean(node.name, functions.KNOWN_FUNCTIONS)
         fail(self.diag, 
             "BindError",

@@ -5,7 +5,7 @@ every example the page gives with its result ("E.g., X returns Y"), each as
 FROM; sqlc's queries read a stream). The Table API spellings of an example
 (``'foobar'.regexpReplace(...)``) are written in SQL (``REGEXP_REPLACE(...)``)."""
 
-from compiler.errors import BindError, SqlSyntaxError, UnsupportedError
+from compiler.errors import SqlSyntaxError, UnsupportedError
 from tests.flink_docs.corpus import Doc, Page, Refusal
 
 ONE = """
@@ -128,8 +128,8 @@ EXAMPLES = [
 
 
 def _missing(name: str) -> Refusal:
-    return Refusal(BindError, f"unknown function {name}", f"{name} is not implemented (the "
-                   "error says 'unknown function', as for a typo)")
+    return Refusal(UnsupportedError, f"{name} is a Flink built-in function sqlc does not "
+                   "implement yet", f"{name} is not implemented")
 
 
 REFUSED = {
