@@ -5,18 +5,9 @@ and Queries > Window Deduplication
 which shows its result on the Top-N page's Bid rows (it prints no rows of its own)."""
 
 from tests.flink_docs.corpus import Doc, Page
+from tests.flink_docs.pages.window_agg import BID
 
-# `desc Bid` on the page (the page shows no WITH clause: rows from a JSON file)
-BID = """
-CREATE TABLE Bid (
-  bidtime TIMESTAMP(3),
-  price DECIMAL(10, 2),
-  item STRING,
-  supplier_id STRING,
-  WATERMARK FOR bidtime AS bidtime - INTERVAL '1' SECOND
-) WITH ('connector' = 'filesystem', 'path' = 'bid.jsonl', 'format' = 'json');
-"""
-
+# `desc Bid` on the page is the Window Aggregation page's Bid (BID); its rows differ
 ROWS = """
 +------------------+-------+------+-------------+
 |          bidtime | price | item | supplier_id |
