@@ -54,6 +54,7 @@ class Doc:
     refused: Refusal | None = None
     wrong: str | None = None  # a known wrong result: strict xfail naming the bug
     project: bool = False  # compare only the columns the page's table shows
+    hand_from_page: bool = False  # ``hand`` holds values the page's text gives ("E.g.")
     note: str = ""
 
     @property
@@ -61,7 +62,7 @@ class Doc:
         if self.expected is not None:
             return "the page's result"
         if self.hand is not None:
-            return "rows computed by hand"
+            return "the page's values" if self.hand_from_page else "rows computed by hand"
         return "DuckDB"
 
 

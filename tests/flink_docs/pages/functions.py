@@ -169,7 +169,7 @@ PAGE = Page(
 +----+
 """},
     inputs_from="one row of ours (the examples read none)",
-    docs=[Doc(name, f"SELECT {expr} AS v FROM One", hand=[(value,)],
+    docs=[Doc(name, f"SELECT {expr} AS v FROM One", hand=[(value,)], hand_from_page=True,
               refused=REFUSED.get(name), wrong=WRONG.get(name))
           for name, expr, value in EXAMPLES],
 )
