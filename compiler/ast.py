@@ -126,6 +126,7 @@ class Between:
     low: Expr
     high: Expr
     negated: bool = False
+    symmetric: bool = False  # BETWEEN SYMMETRIC: either bound may be the lower
     span: Span = _span()
 
 

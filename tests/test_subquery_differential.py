@@ -29,6 +29,10 @@ QUERIES = {
     "exists": "SELECT i, k FROM a WHERE EXISTS (SELECT * FROM b WHERE b.k = a.k AND b.w >= 1.0)",
     "not_exists": "SELECT i, k, v FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.k = a.k)",
     "not_in": "SELECT i, k FROM a WHERE i NOT IN (SELECT i - 1000 FROM b) AND i > 2",
+    # correlated IN (Flink's window semi join writes it so): the key and the
+    # correlation equality, as EXISTS
+    "in_correlated": "SELECT i, k FROM a WHERE k IN (SELECT k FROM b WHERE b.i - 1000 = a.i "
+                     "AND w > 0)",
     # two subqueries in one WHERE: a semi join over an anti join
     "both": "SELECT i, k FROM a WHERE k IN (SELECT k FROM b) "
             "AND NOT EXISTS (SELECT * FROM b WHERE b.i - 1000 = a.i)",

@@ -36,7 +36,7 @@ from compiler.analyze import joins
 from compiler.analyze.join_conditions import equi_keys
 from compiler.analyze.joins import ast_conjoin, ast_conjuncts
 from compiler.analyze.scope import Bound, Ref, Scope, fail
-from compiler.analyze.syntax import map_children, unique_names
+from compiler.analyze.syntax import derive_name, iter_ast, map_children, relations, unique_names
 from compiler.catalog import SourceDef
 
 if TYPE_CHECKING:
@@ -148,12 +148,18 @@ def _in_keys(analyzer: Analyzer, bound: Bound, node: ast.InSubquery
              ) -> tuple[lg.LogicalNode, list[KeyPair]]:
     diag = analyzer.binder.diag
     operand = analyzer.binder.expr(node.operand, bound.scope, "WHERE")
-    inner = analyzer.query(node.query)
-    if len(inner.schema) != 1:
-        fail(diag, "BindError", f"IN (subquery) needs a subquery of one column; this one has "
-             f"{len(inner.schema)}", node.query.span)
-    f = inner.schema[0]
-    column = lg.ColumnRef(0, f.name, f.type)
+    correlated = _correlated_select(bound, node.query)
+    if correlated is not None:  # x IN (SELECT y FROM r WHERE r.a = outer.b): EXISTS's plan
+        inner, pairs, scope = _filtered_keys(analyzer, bound, correlated, "IN")
+        column = analyzer.binder.expr(correlated.items[0].expr, scope, "SELECT")
+        f = lg.Field(derive_name(correlated.items[0].expr), column.type)
+    else:
+        inner, pairs = analyzer.query(node.query), []
+        if len(inner.schema) != 1:
+            fail(diag, "BindError", f"IN (subquery) needs a subquery of one column; this one "
+                 f"has {len(inner.schema)}", node.query.span)
+        f = inner.schema[0]
+        column = lg.ColumnRef(0, f.name, f.type)
     if t.common_type(operand.type, f.type) is None:
         fail(diag, "BindError", f"IN compares {operand.type.sql()} with the subquery's "
              f"{f.type.sql()} column '{f.name}'", node.span)
@@ -164,17 +170,40 @@ def _in_keys(analyzer: Analyzer, bound: Bound, node: ast.InSubquery
              "NOT IN NULL for every row (Flink's null-aware anti join)", node.span,
              hint="write NOT EXISTS (SELECT ... WHERE inner.y = outer.x), which ignores "
              "NULLs, or declare the columns NOT NULL")
-    return inner, [(operand, column)]
+    return inner, [(operand, column), *pairs]
+
+
+def _correlated_select(bound: Bound, query: ast.Query) -> ast.Select | None:
+    """``query`` when it is a one-column SELECT whose WHERE names a table of
+    the outer query that its own FROM does not have (Flink's window semi join
+    writes ``L.num IN (SELECT num FROM ... R WHERE L.window_start = ...)``)."""
+    if not isinstance(query, ast.Select) or query.where is None or len(query.items) != 1:
+        return None
+    own = {(getattr(r, "alias", None) or getattr(r, "name", None) or "").lower()
+           for r in relations(query)}
+    outer = bound.scope.qualifiers() - own
+    named = {(c.table or "").lower() for c in iter_ast(query.where) if isinstance(c, ast.Column)}
+    return query if named & outer else None
 
 
 def _exists_keys(analyzer: Analyzer, bound: Bound, node: ast.Exists
                  ) -> tuple[lg.LogicalNode, list[KeyPair]]:
     """The subquery's rows filtered by its own conditions, and its correlation
     equalities ``inner.y = outer.x`` as key pairs."""
+    plan, pairs, _ = _filtered_keys(analyzer, bound, node.query, "EXISTS")
+    if not pairs:
+        fail(analyzer.binder.diag, "UnsupportedError", "EXISTS without a correlation "
+             "(inner.y = outer.x in its WHERE) does not run yet", node.span)
+    return plan, pairs
+
+
+def _filtered_keys(analyzer: Analyzer, bound: Bound, query: ast.Query, what: str
+                   ) -> tuple[lg.LogicalNode, list[KeyPair], Scope]:
+    """A correlated subquery's FROM filtered by its own conditions, its
+    correlation equalities as key pairs, and the FROM's names."""
     diag = analyzer.binder.diag
-    query = node.query
     if not isinstance(query, ast.Select) or query.group_by or query.having or query.from_ is None:
-        fail(diag, "UnsupportedError", "EXISTS over a subquery with GROUP BY, HAVING or a set "
+        fail(diag, "UnsupportedError", f"{what} over a subquery with GROUP BY, HAVING or a set "
              "operation does not run yet", query.span)
     inner = analyzer.relation(query.from_)
     width = len(inner.scope.fields)
@@ -189,16 +218,13 @@ def _exists_keys(analyzer: Analyzer, bound: Bound, node: ast.Exists
             continue
         pair = _correlation(expr, width)
         if pair is None:
-            fail(diag, "UnsupportedError", "a correlated condition of EXISTS other than an "
+            fail(diag, "UnsupportedError", f"a correlated condition of {what} other than an "
                  "equality of an inner and an outer expression does not run yet", part.span)
         pairs.append(pair)
-    if not pairs:
-        fail(diag, "UnsupportedError", "EXISTS without a correlation (inner.y = outer.x in "
-             "its WHERE) does not run yet", node.span)
     plan = inner.plan
     if local:
         plan = lg.Filter(plan, lg.conjoin(local), span=query.span)  # type: ignore[arg-type]
-    return plan, pairs
+    return plan, pairs, inner.scope
 
 
 def _correlation(expr: lg.BoundExpr, width: int) -> KeyPair | None:
