@@ -33,7 +33,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -43,6 +42,8 @@ MAX_RESTARTS = 3
 BACKOFF_S = 1.0
 STOP_TIMEOUT_S = 60.0  # a pipeline that has not stopped by then is killed
 POLL_S = 0.5
+DEFAULT_PORT = 8765  # of `sqlc serve`'s API (compiler/manager/http.py)
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 #: flags the manager sets itself: a submission may not give them
 RESERVED_FLAGS = ("--checkpoint-dir", "--metrics-port", "--metrics-host")
@@ -459,6 +460,8 @@ def _scrape(port: int | None) -> dict[str, float] | None:
     if port is None:
         return None
     try:
+        import urllib.request  # here: its import (email, http) is a tenth of `sqlc compile`
+
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as reply:
             text = reply.read().decode()
     except OSError:
