@@ -22,7 +22,8 @@ import sys
 import threading
 from pathlib import Path
 
-from compiler.manager.core import BACKOFF_S, DEFAULT_PORT, DEFAULT_URL, MAX_RESTARTS, ManagerError
+from compiler.errors import ManagerError
+from compiler.manager.defaults import BACKOFF_S, DEFAULT_PORT, DEFAULT_URL, MAX_RESTARTS
 
 VERBS = ("list", "describe", "pause", "resume", "stop")
 

@@ -36,26 +36,16 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from compiler.errors import ManagerError
+from compiler.manager.defaults import BACKOFF_S, MAX_RESTARTS
+
 STATES = ("SUBMITTED", "RUNNING", "PAUSED", "FAILED", "CANCELLED", "COMPLETED")
 ACTIVE = ("SUBMITTED", "RUNNING")
-MAX_RESTARTS = 3
-BACKOFF_S = 1.0
 STOP_TIMEOUT_S = 60.0  # a pipeline that has not stopped by then is killed
 POLL_S = 0.5
-DEFAULT_PORT = 8765  # of `sqlc serve`'s API (compiler/manager/http.py)
-DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 #: flags the manager sets itself: a submission may not give them
 RESERVED_FLAGS = ("--checkpoint-dir", "--metrics-port", "--metrics-host")
-
-
-class ManagerError(Exception):
-    """A request the manager refuses (unknown query, bad name, wrong state):
-    ``status`` is the HTTP status it answers with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass

@@ -8,18 +8,14 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from compiler.errors import TestFileError
+
 SUFFIX = ".test.yaml"
 CASE_KEYS = {"name", "given", "expect", "ordered", "tolerance", "batch_sizes", "now"}
 EXPECT_KEYS = {"rows", "changelog", "late_rows", "dead_letters"}
 DEFAULT_TOLERANCE = 1e-9
 DEFAULT_BATCH_SIZES = (1, 7, 4096)
 CHANGELOG_OPS = ("+I", "-U", "+U", "-D")
-
-
-class TestFileError(Exception):
-    """A test file that cannot be used: message, exit code 2."""
-
-    __test__ = False  # not a pytest class
 
 
 class _Mapping(dict):
