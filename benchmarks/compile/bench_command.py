@@ -54,7 +54,7 @@ def main() -> None:
     for tree, runs in results.items():
         cpu = [c for c, _ in runs]
         wall = [w for _, w in runs]
-        print(f"{str(tree):30} cpu median {statistics.median(cpu) * 1000:5.0f} ms "
+        print(f"{tree!s:30} cpu median {statistics.median(cpu) * 1000:5.0f} ms "
               f"(min {min(cpu) * 1000:.0f})   wall median {statistics.median(wall) * 1000:5.0f} ms")
 
 
