@@ -17,8 +17,8 @@ order:
 
 Encoding is batch-wise: each column is converted once (timestamps through
 numpy, see temporal.py), and flat rows are written by one msgspec
-``encode_lines`` call over one Struct per row (``_encode_rows``; measured
-0.9 M rows/s against 0.4 M for per-row byte templates, see
+``encode_lines`` call over one Struct per row (``_encode_rows``; 3x the
+per-row byte templates on rows with unique strings, see
 benchmarks/decode/RESULTS.md). The format stays orjson's, byte for byte:
 where msgspec would write a number differently (a DOUBLE of 1e16 or more)
 the batch goes through per-column orjson fragments and per-row templates;
@@ -150,7 +150,7 @@ def encode_json_lines(
 
 #: |x| from which orjson writes a DOUBLE with an exponent, as ``1e+16``, where
 #: msgspec writes ``1e16``; below it (and for every other value) the two agree
-#: byte for byte (tests/test_sinks_encoding.py checks both sides of it).
+#: byte for byte (tests/runtime/test_sink_encoding.py checks both sides of it).
 _EXPONENT_FROM = 1e16
 
 
@@ -172,7 +172,8 @@ _ROW_ENCODER = msgspec.json.Encoder()
 @functools.lru_cache(maxsize=256)
 def _row_struct(keys: tuple[str, ...]) -> type | None:
     """A Struct whose fields encode as ``keys``, in order (None: keys msgspec
-    cannot name, e.g. the same key twice)."""
+    cannot name: the same key twice, or one holding a quote, a backslash or a
+    control character; those batches keep the template path)."""
     try:
         return msgspec.defstruct("Row", [(f"f{i}", object) for i in range(len(keys))],
                                  rename={f"f{i}": k for i, k in enumerate(keys)})
@@ -181,8 +182,8 @@ def _row_struct(keys: tuple[str, ...]) -> type | None:
 
 
 def _encode_rows(keys: tuple[str, ...], columns: list[list]) -> bytes | None:
-    """Flat rows as JSON lines in one msgspec call over one Struct per row
-    (2x the per-row templates of ``_json_fragments``); None when msgspec
+    """Flat rows as JSON lines in one msgspec call over one Struct per row;
+    None when msgspec
     refuses a value (a lone surrogate in a string: the caller's orjson path
     says so as it did before)."""
     row = _row_struct(keys)
