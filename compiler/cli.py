@@ -27,8 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from compiler.errors import SqlcError, SqlFileError
-from compiler.manager.core import ManagerError
+from compiler.errors import ManagerError, SqlcError, SqlFileError, TestFileError
 from compiler.project import (
     configured_entries,
     default_catalogs,
@@ -36,7 +35,6 @@ from compiler.project import (
     project_config,
     run_module,
 )
-from compiler.testing.files import TestFileError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 

@@ -317,7 +317,7 @@ def _truncate(args: list[SqlType]) -> SqlType | str:
 
 def _pattern_literals(name: str, *indexes: int) -> Callable[[list[object]], tuple[int, str] | None]:
     def check(values: list[object]) -> tuple[int, str] | None:
-        from runtime_lib.functions.time import date_pattern_error
+        from runtime_lib.date_patterns import date_pattern_error
 
         for i in indexes:
             if i < len(values) and isinstance(values[i], str):

@@ -869,7 +869,7 @@ def state_ttl_ms(node: LogicalNode) -> int | None:
     """How long a regular join keeps the rows of this input: the streams'
     ``'state.ttl'`` (Flink's per-table STATE_TTL hint). Every stream the input
     reads must set it (otherwise None: kept for ever); the longest applies."""
-    from runtime_lib.io.tables import duration_ms
+    from runtime_lib.durations import duration_ms
 
     def scans(n: LogicalNode):
         if isinstance(n, Scan):

@@ -757,21 +757,6 @@ class LateEventSink:
         self._handle.close()
 
 
-def identifier(source_name: str) -> str:
-    """The Python identifier of an SQL name (``on_<identifier>`` methods, state
-    attributes): only [a-z0-9_], never a keyword. The code generator uses this
-    same function, so dispatch and generated names cannot drift apart."""
-    import keyword
-    import re
-
-    text = re.sub(r"[^0-9a-zA-Z_]", "_", source_name).lower().strip("_") or "x"
-    if text[0].isdigit():
-        text = "_" + text
-    if keyword.iskeyword(text) or keyword.issoftkeyword(text):
-        text += "_"
-    return text
-
-
 def main(query: type[Pipeline]) -> None:
     """The ``__main__`` of a generated module: run, and exit with run's code."""
     import signal

@@ -10,7 +10,7 @@ the compiler itself shares with the runtime at compile time.
 from __future__ import annotations
 
 from runtime_lib.aggregate_specs import RETRACTABLE  # aggregate functions that can take rows back (numba-free)
-from runtime_lib.pipeline import identifier  # SQL name -> Python identifier, the runtime's rule
+from runtime_lib.names import identifier  # SQL name -> Python identifier, the runtime's rule
 
 __all__ = ["RETRACTABLE", "RUNTIME_IMPORTS", "SCALAR_MODULE", "identifier"]
 

@@ -22,8 +22,8 @@ import sys
 import threading
 from pathlib import Path
 
-from compiler.manager.core import BACKOFF_S, MAX_RESTARTS, ManagerError
-from compiler.manager.http import DEFAULT_PORT, DEFAULT_URL, ClientError, call
+from compiler.errors import ManagerError
+from compiler.manager.defaults import BACKOFF_S, DEFAULT_PORT, DEFAULT_URL, MAX_RESTARTS
 
 VERBS = ("list", "describe", "pause", "resume", "stop")
 
@@ -163,6 +163,8 @@ def cmd_verb(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace, method: str, path: str, body: dict | None = None,
              table: bool = False) -> int:
+    from compiler.manager.http import ClientError, call  # urllib, http: not for `sqlc compile`
+
     try:
         answer = call(args.manager, method, path, body, args.token)
     except ClientError as error:

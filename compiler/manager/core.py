@@ -33,16 +33,16 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from compiler.errors import ManagerError
+from compiler.manager.defaults import BACKOFF_S, MAX_RESTARTS
+
 STATES = ("SUBMITTED", "RUNNING", "PAUSED", "FAILED", "CANCELLED", "COMPLETED")
 ACTIVE = ("SUBMITTED", "RUNNING")
-MAX_RESTARTS = 3
-BACKOFF_S = 1.0
 STOP_TIMEOUT_S = 60.0  # a pipeline that has not stopped by then is killed
 POLL_S = 0.5
 SCRAPERS = 8  # pipelines' metrics read at once
@@ -50,15 +50,6 @@ HISTORY = 240  # samples of events/s and lag kept per query for the status page 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 #: flags the manager sets itself: a submission may not give them
 RESERVED_FLAGS = ("--checkpoint-dir", "--metrics-port", "--metrics-host", "--standby")
-
-
-class ManagerError(Exception):
-    """A request the manager refuses (unknown query, bad name, wrong state):
-    ``status`` is the HTTP status it answers with."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -611,6 +602,8 @@ def _scrape(port: int | None) -> dict[str, float] | None:
     if port is None:
         return None
     try:
+        import urllib.request  # here: its import (email, http) is a tenth of `sqlc compile`
+
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as reply:
             text = reply.read().decode()
     except OSError:

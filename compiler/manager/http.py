@@ -33,8 +33,6 @@ from pathlib import Path
 
 from compiler.manager.core import Manager, ManagerError
 
-DEFAULT_PORT = 8765
-DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 MAX_BODY = 4 * 1024 * 1024
 PAGE = Path(__file__).with_name("status.html")
 
