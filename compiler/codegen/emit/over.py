@@ -33,6 +33,8 @@ FUNCS = {
 }
 # functions that read only whether their argument is NULL
 _ANY_KIND = ("COUNT",)
+# functions that run on strings too (as codes: ordered for MIN/MAX, carried by the others)
+_STRINGS = ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE", "LAG", "LEAD")
 
 
 def problems(e: Exec) -> list[Diagnostic]:
@@ -65,10 +67,15 @@ def problems(e: Exec) -> list[Diagnostic]:
             found.append(Diagnostic(
                 "UnsupportedError", "a RANGE frame that ends before the current row does not "
                 "run yet", call.span))
-        if call.args and call.fn not in _ANY_KIND and call.args[0].type.storage not in "if":
+        storage = call.args[0].type.storage if call.args else "i"
+        if call.fn not in _ANY_KIND and storage not in "if" and not (
+                storage == "O" and call.fn in _STRINGS and call.args[0].type.name in ("VARCHAR",
+                                                                                      "CHAR")):
+            runs = ("numbers and timestamps do, and strings for " + ", ".join(_STRINGS)
+                    if call.fn in _STRINGS else "numbers and timestamps do")
             found.append(Diagnostic(
                 "UnsupportedError", f"{call.fn}(...) OVER of a {call.args[0].type.sql()} "
-                "does not run yet; numbers and timestamps do", call.span))
+                f"does not run yet; {runs}", call.span))
     return found
 
 
@@ -95,18 +102,25 @@ class _OverPlan:
         self.time = first.order_by[0].expr
         assert isinstance(self.time, lg.ColumnRef)
         self.arg_exprs: list[lg.BoundExpr] = []
+        self._values_read: set[int] = set()  # the arguments whose values a call reads
         self.calls = [self._call(c) for c in node.calls]
-        self.arg_kinds = [self._kind(a) for a in self.arg_exprs]
+        self.arg_kinds = [self._kind(a, i in self._values_read)
+                          for i, a in enumerate(self.arg_exprs)]
 
     @staticmethod
-    def _kind(expr: lg.BoundExpr) -> str:
+    def _kind(expr: lg.BoundExpr, value_read: bool) -> str:
         kind = expr.type.storage
-        return kind if kind in "if" else "i"  # COUNT of a string: its validity only
+        if kind in "if" or (kind == "O" and value_read):
+            return kind
+        return "i"  # COUNT of a string: its validity only
 
-    def _index(self, expr: lg.BoundExpr) -> int:
+    def _index(self, expr: lg.BoundExpr, value_read: bool = True) -> int:
         if expr not in self.arg_exprs:
             self.arg_exprs.append(expr)
-        return self.arg_exprs.index(expr)
+        index = self.arg_exprs.index(expr)
+        if value_read:
+            self._values_read.add(index)
+        return index
 
     def _call(self, call: lg.OverCall) -> str:
         func = FUNCS[call.fn]
@@ -114,7 +128,7 @@ class _OverPlan:
         if call.fn == "COUNT" and not call.args:
             func = "count_star"
         else:
-            parts.append(f"arg={self._index(call.args[0])}")
+            parts.append(f"arg={self._index(call.args[0], call.fn not in _ANY_KIND)}")
         frame = call.frame or lg.FrameSpec("RANGE", None, 0)
         if call.fn == "LEAD":  # the frame is the offset, following
             parts.append(f"lead={frame.start}")
