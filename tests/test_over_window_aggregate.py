@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler.driver import compile_source
-from compiler.errors import Source, SqlcError
+from compiler.errors import Source
 from tests.test_over_differential import CATALOG, close, run
 from tests.test_window_differential import event_streams, on_time_pairs, to_ms
 
@@ -168,18 +168,3 @@ def test_sample_stream(case: str, batch: int, modules: dict[str, Path], workspac
 def test_generated_streams(case: str, events: list[dict], batch: int,
                            modules: dict[str, Path], workspace: Path) -> None:
     check(case, modules[case], events, workspace, batch)
-
-
-def test_session_window_start_order_is_refused(workspace: Path) -> None:
-    """A session's start does not bound the rows to come (an open session can
-    be arbitrarily old): ordering by it is refused at the OVER, not run wrong."""
-    sql = ("SELECT k, window_start, LAG(COUNT(*)) OVER (PARTITION BY k ORDER BY window_start) AS p\n"
-           "FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(event_time), "
-           "INTERVAL '5' SECOND))\nGROUP BY k, window_start, window_end;")
-    source = Source("q.sql", sql)
-    with pytest.raises(SqlcError) as error:
-        compile_source(source, [str(workspace / "catalog.sql")])
-    [found] = error.value.diagnostics
-    assert found.kind == "UnsupportedError"
-    assert "window_start (not of a SESSION)" in found.message
-    assert source.line_col(found.span.start)[0] == 1

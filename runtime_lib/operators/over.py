@@ -223,18 +223,24 @@ class _FrameState:
 
 class OverAggregate:
     """``OverAggregate(time_column, names, kinds, key_kinds, arg_kinds, calls,
-    out_names, lag_ms=0)``: ``names``/``kinds`` are the columns of the input
+    out_names, lag_ms=0, arrival_order=False)``: ``names``/``kinds`` are the columns of the input
     batches (given back, in order, before the ``out_names`` of the ``calls``);
     ``process`` takes the PARTITION BY columns as ``keys`` and the calls'
     arguments as ``args``. ``lag_ms``: how far the time column of rows still to
     come trails the watermark (over a window aggregate's rows ordered by
     window_start: they come once the watermark passes their window_time, so
-    their window_start is above ``watermark - (size - 1)``)."""
+    their window_start is above ``watermark - (size - 1)``). ``arrival_order``:
+    each key's rows come in time order (a SESSION window aggregate's rows ordered
+    by window_start, partitioned by the session key), so every row leaves at the
+    next ``advance``; a RANGE frame then frees its rows as its key's later rows
+    come, not by the watermark (an open session's start can be arbitrarily old)."""
 
     def __init__(self, time_column: str, names: list[str], kinds: list[str], key_kinds: list[str],
-                 arg_kinds: list[str], calls: list[OverFn], out_names: list[str], lag_ms: int = 0):
+                 arg_kinds: list[str], calls: list[OverFn], out_names: list[str], lag_ms: int = 0,
+                 arrival_order: bool = False):
         self.time_column = time_column
         self.lag_ms = lag_ms
+        self.arrival_order = arrival_order
         self.names, self.kinds = list(names), list(kinds)
         self.key_kinds, self.arg_kinds = list(key_kinds), list(arg_kinds)
         self.calls, self.out_names = list(calls), list(out_names)
@@ -299,6 +305,10 @@ class OverAggregate:
     def advance(self, watermark: int) -> Batch:
         """The held rows the watermark has passed, in event-time order, with the
         OVER results; then the frames free what no row to come can reach."""
+        if self.arrival_order:  # every held row is due; the end of input only for LEAD
+            out = self._release(watermark if watermark >= WM_MAX else WM_MAX - 1)
+            self._compact_strings()
+            return out
         if watermark < WM_MAX:
             watermark -= self.lag_ms
         out = self._release(watermark)

@@ -10,6 +10,8 @@ from compiler import logical as lg
 from compiler.codegen.emit.base import (
     KINDS_NOTE,
     Emitter,
+    aggregate_column,
+    grouped_column,
     over_aggregation,
     over_updating_problem,
     window_column,
@@ -43,11 +45,12 @@ def problems(e: Exec) -> list[Diagnostic]:
     if found:
         return found
     node = e.logical
-    if over_aggregation(e) and order_lag(e) is None:
+    if over_aggregation(e) and order_lag(e) is None and not session_order(e):
         return [Diagnostic(
             "UnsupportedError", "OVER over an aggregation runs when it is ordered by the "
-            "window_start (not of a SESSION), window_end or window_time of a window "
-            "aggregate's rows; this one does not run yet", e.span)]
+            "window_start, window_end or window_time of a window aggregate's rows (by a "
+            "SESSION's window_start: partitioned by the session's PARTITION BY columns); "
+            "this one does not run yet", e.span)]
     first = node.calls[0]
     for call in node.calls:
         if call.fn not in FUNCS:
@@ -91,6 +94,33 @@ def order_lag(e: Exec) -> int | None:
         return None
     found = window_column(e.inputs[0], time.index)
     return None if found is None else window_column_lag(*found)
+
+
+def session_order(e: Exec) -> bool:
+    """Ordered by the window_start of a SESSION window aggregate's rows and
+    partitioned by (at least) the session's PARTITION BY columns: each partition's
+    sessions fire in the order of their starts (a row that would open a session
+    before one that fired comes after it, or is late), so the rows can leave as
+    they come, though an open session's start is arbitrarily old."""
+    if not over_aggregation(e):
+        return False
+    first = e.logical.calls[0]
+    time = first.order_by[0].expr if first.order_by else None
+    found = window_column(e.inputs[0], time.index) if isinstance(time, lg.ColumnRef) else None
+    if found is None or found[1] != 0:
+        return False
+    agg = found[0]
+    window = agg.logical.window
+    assert window is not None
+    if window.kind != "SESSION":
+        return False
+    keys = set()
+    for expr in first.partition_by:
+        traced = aggregate_column(e.inputs[0], expr.index) if isinstance(expr, lg.ColumnRef) \
+            else None
+        if traced is not None and traced[0] is agg:
+            keys.add(grouped_column(agg, traced[1]))
+    return set(window.partition_by) <= keys
 
 
 class _OverPlan:
@@ -170,6 +200,8 @@ def declare(g: Generator, e: Exec) -> None:
     if lag:
         what = schema[plan.time.index].name
         lines.append(with_note(f"    lag_ms={lag},", f"{what} of rows to come > watermark - lag"))
+    elif lag is None:  # ordered by a SESSION's window_start
+        lines.append(with_note("    arrival_order=True,", "each key's sessions fire in start order"))
     lines.append(")")
     g.m.state.extend(lines)
     g.stateful_operator(e, name, f"Rows leaving {e.name} {name}, in event-time order.")
