@@ -23,7 +23,7 @@ String arguments (MIN/MAX, FIRST_VALUE/LAST_VALUE, LAG/LEAD of a VARCHAR)
 enter the frames as codes of one ``OrderedCodes`` per operator, which MIN/MAX
 compare by their place in code-point order; the results are decoded as they
 leave. The dictionary is part of the state, and is compacted to the codes the
-frames still hold once it has grown to twice their number.
+frames still hold once it has grown to twice their number (and ``STRINGS_FLOOR``).
 
 >>> import numpy as np
 >>> from runtime_lib.columns import Batch, column_from_pylist
@@ -62,6 +62,9 @@ from runtime_lib.state import values_data, values_from_data
 from runtime_lib.watermarks import WM_MAX
 
 _NO_RANK = np.zeros(0, np.int64)  # MIN/MAX of numbers compare the values
+# strings the dictionary may hold before it is compacted (then: twice what the frames hold);
+# compacting sooner makes a stream of many distinct strings place them again and again
+STRINGS_FLOOR = 1 << 16
 # the result's storage kind of each function, given its argument's ('' = the argument's)
 _RESULT_KIND = {"count_star": "i", "count": "i", "avg": "f", "var_pop": "f", "var_samp": "f",
                 "stddev_pop": "f", "stddev_samp": "f"}
@@ -393,7 +396,7 @@ class OverAggregate:
 
     def _compact_strings(self) -> None:
         """Forget the strings no frame holds once the dictionary has doubled."""
-        if self.strings is None or len(self.strings) <= max(1024, 2 * self._strings_after):
+        if self.strings is None or len(self.strings) <= max(STRINGS_FLOOR, 2 * self._strings_after):
             return
         remap = self.strings.compact(np.concatenate([f.codes_held() for f in self._coded]))
         for frame in self._coded:

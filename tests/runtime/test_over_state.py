@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from runtime_lib.columns import Batch, Column
-from runtime_lib.operators.over import OverAggregate, OverFn
+from runtime_lib.operators.over import STRINGS_FLOOR, OverAggregate, OverFn
 from runtime_lib.watermarks import Watermarks
 
 
@@ -107,14 +107,16 @@ def test_string_dictionary_is_bounded_by_the_frames() -> None:
     fn = OverFn("max", arg=0, rows=4)
     op = OverAggregate("t", names=["t"], kinds=["i"], key_kinds=["i"], arg_kinds=["O"], calls=[fn],
                        out_names=["r"])
+    n, batch = 3 * STRINGS_FLOOR, 4096
+    ids = [f"id{i * 7919 % n:06d}" for i in range(n)]
     got, sizes = [], []
-    for lo in range(0, 20_000, 500):
-        t = np.arange(lo, lo + 500, dtype=np.int64)
-        strings = np.array([f"id{i * 7919 % 20_000:05d}" for i in range(lo, lo + 500)], object)
-        op.process(Batch({"t": Column(t)}, 500), keys=[Column(t % 3)], args=[Column(strings)])
-        got += op.advance(lo + 499)["r"].to_pylist()
+    for lo in range(0, n, batch):
+        t = np.arange(lo, min(lo + batch, n), dtype=np.int64)
+        op.process(Batch({"t": Column(t)}, len(t)), keys=[Column(t % 3)],
+                   args=[Column(np.array(ids[lo:lo + batch], object))])
+        got += op.advance(int(t[-1]))["r"].to_pylist()
         sizes.append(len(op.strings))
-    assert max(sizes) <= 2 * 3 * 5 + 1024 + 500
-    ids = [f"id{i * 7919 % 20_000:05d}" for i in range(20_000)]
-    want = [max(ids[j] for j in range(max(i % 3, i - 12), i + 1, 3)) for i in range(20_000)]
+    assert max(sizes) <= STRINGS_FLOOR + batch
+    assert min(sizes[len(sizes) // 2:]) < STRINGS_FLOOR  # it was compacted
+    want = [max(ids[j] for j in range(max(i % 3, i - 12), i + 1, 3)) for i in range(n)]
     assert got == want
