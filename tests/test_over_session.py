@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.test_over_differential import CATALOG, refusal, run
-from tests.test_over_window_aggregate import CALLS, close, compile_to, keyed, on_the_edge
+from tests.test_over_window_aggregate import CALLS, compare, compile_to, keyed
 from tests.test_window_differential import event_streams, session_pairs
 
 GAP_MS = 4_000
@@ -76,16 +76,7 @@ def check(case: str, module: Path, events: list[dict], workspace: Path, batch: i
     con.execute("""CREATE TABLE agg AS SELECT k, ws AS window_start, we AS window_end,
                    SUM(v) AS s, COUNT(*) AS c, MAX(n) AS max_n
                    FROM ev JOIN w USING (i) GROUP BY k, ws, we""")
-    cursor = con.execute(duck_query())
-    names = [d[0] for d in cursor.description]
-    expected = keyed([dict(zip(names, row)) for row in cursor.fetchall()])
-    assert sorted(actual) == sorted(expected)
-    for key, e in expected.items():
-        a = actual[key]
-        bad = {n: (a[n], e[n]) for n in e if not close(a[n], e[n], n)}
-        if on_the_edge(e):  # sliding sums are exact to rounding: either side is right
-            bad.pop("flag", None)
-        assert not bad, (case, key, bad)
+    compare(case, actual, con.execute(duck_query()))
 
 
 def sample_events() -> list[dict]:

@@ -132,6 +132,11 @@ def check(case: str, module: Path, events: list[dict], workspace: Path, batch: i
     events = [dict(e, i=i) for i, e in enumerate(events)]
     actual = keyed(run(module, events, workspace, case, batch))
     cursor = aggregated(events, CASES[case][0], DELAY_MS.get(case, 0)).execute(duck_query(case))
+    compare(case, actual, cursor)
+
+
+def compare(case: str, actual: dict[tuple, dict], cursor: duckdb.DuckDBPyConnection) -> None:
+    """The rows by (key, window) equal DuckDB's (``cursor``), calls within rounding."""
     names = [d[0] for d in cursor.description]
     expected = keyed([dict(zip(names, row)) for row in cursor.fetchall()])
     assert sorted(actual) == sorted(expected)
