@@ -117,3 +117,9 @@ def test_a_partition_without_the_session_key_is_refused(workspace: Path) -> None
     [(kind, pos, message)] = refusal(workspace, sql)
     assert (kind, pos) == ("UnsupportedError", "1:28")
     assert "partitioned by the session's PARTITION BY columns" in message
+
+
+def test_the_plan_says_rows_enter_as_their_sessions_fire(modules: dict[str, Path]) -> None:
+    text = modules["per_key"].read_text(encoding="utf-8")
+    assert "fires=[each row as its session fires (a key's sessions fire in start order)]" in text
+    assert "arrival_order=True," in text
