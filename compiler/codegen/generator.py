@@ -23,6 +23,7 @@ from compiler.physical import (
     LookupJoinExec,
     SinkExec,
     SourceExec,
+    WindowAggregateExec,
     walk,
 )
 
@@ -186,6 +187,10 @@ class Generator:
             return f"self.{self.name_of(e)}.output_watermark({inner})"
         if processing_time_window(e):
             return self.fire_watermark(e, latest)
+        if isinstance(e, WindowAggregateExec) and e.logical.emit_delay_ms:
+            # EMIT ... WITH DELAY: its windows' rows come that long after the
+            # watermark passed them, so the watermark after it trails by as much
+            return f"held_back({self.watermark_of(e.inputs[0], latest)}, {e.logical.emit_delay_ms})"
         parts = sorted({self.watermark_of(child, latest) for child in e.inputs})
         return parts[0] if len(parts) == 1 else f"min({', '.join(parts)})"
 

@@ -32,7 +32,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.operators.deduplicate": ("Deduplicate",),
     "runtime_lib.operators.match_recognize": ("ACCEPT", "MatchAutomaton", "MatchRecognize",
                                               "MatchValue", "MatchVariable"),
-    "runtime_lib.watermarks": ("WM_MIN", "processing_time"),
+    "runtime_lib.watermarks": ("WM_MIN", "held_back", "processing_time"),
     "runtime_lib.operators.group_aggregate": ("GroupAggregate",),
     "runtime_lib.operators.windows": ("AfterWatermark", "Changes", "Cumulate", "Hop", "Session",
                                       "Tumble", "WindowAggregate"),

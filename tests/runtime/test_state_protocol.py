@@ -368,29 +368,36 @@ def temporal_sort_case() -> Case:
     return Case("temporal-sort", make, steps, step, lambda op: rows_of(op.advance(WM_MAX)))
 
 
-def over_case() -> Case:
-    """OVER calls of every frame kind, NULLs and NaN in the argument, late rows."""
+def over_case(arrival_order: bool = False) -> Case:
+    """OVER calls of every frame kind, NULLs and NaN in the argument, late rows;
+    strings (their codes and dictionary) for MIN/MAX, FIRST_VALUE, LAG, LEAD;
+    ``arrival_order``: rows leave as they come (over a SESSION's rows)."""
     calls = [OverFn("count_star"), OverFn("sum", arg=0, rows=2), OverFn("min", arg=0, range_ms=10),
              OverFn("max", arg=0, rows=3, end=1), OverFn("avg", arg=0, unit="ROWS"),
              OverFn("last_value", arg=0, range_ms=5), OverFn("stddev_samp", arg=0, rows=4),
              OverFn("lag", arg=1, rows=1, end=1, default=1), OverFn("count", arg=2, range_ms=20),
-             OverFn("lead", arg=0, lead=2, default=0)]
+             OverFn("lead", arg=0, lead=2, default=0), OverFn("min", arg=3, rows=2),
+             OverFn("max", arg=3), OverFn("first_value", arg=3, range_ms=10),
+             OverFn("lag", arg=3, rows=2, end=2, default=4), OverFn("lead", arg=3, lead=1, default=4)]
 
     def make():
         return OverAggregate("t", names=["t", "s"], kinds=["i", "O"], key_kinds=["O"],
-                             arg_kinds=["f", "i", "i"], calls=calls,
-                             out_names=[f"c{i}" for i in range(len(calls))])
+                             arg_kinds=["f", "i", "i", "O", "O"], calls=calls,
+                             out_names=[f"c{i}" for i in range(len(calls))],
+                             arrival_order=arrival_order)
 
     def step(op, s):
         rows, before, current = s
         batch = Batch({"t": col([r[3] for r in rows], "i"), "s": col([r[2] for r in rows], "O")},
                       len(rows), before)
         args = [col([r[1] for r in rows], "f"), col([r[3] for r in rows], "i"),
-                col([r[2] for r in rows], "O")]
+                col([r[2] for r in rows], "O"), col([r[2] for r in rows], "O"),
+                col(["none"] * len(rows), "O")]
         return (op.process(batch, keys=[col([r[0] for r in rows], "O")], args=args).tolist(),
                 rows_of(op.advance(current)))
 
-    return Case("over-aggregate", make, BATCHES.map(with_watermarks), step,
+    return Case("over-aggregate" + ("-arrival" if arrival_order else ""), make,
+                BATCHES.map(with_watermarks), step,
                 lambda op: rows_of(op.advance(WM_MAX)))
 
 
@@ -527,6 +534,7 @@ CASES = [
     cached_lookup_case(),
     temporal_sort_case(),
     over_case(),
+    over_case(arrival_order=True),
     window_rank_case("row_number"),
     window_rank_case("dense_rank"),
     rank_case(retract=False),
