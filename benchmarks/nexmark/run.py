@@ -22,6 +22,7 @@ Prints a Markdown table (RESULTS.md holds one run).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -33,7 +34,6 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 # every query sqlc runs (q6: Flink does not run it; q10, q14: sqlc cannot compile them yet)
 QUERIES = [0, 1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 18, 19, 20, 21, 22, 23]
-TABLES = ("person", "auction", "bid", "side_input")
 WARM_UP = 10_000
 
 
@@ -49,14 +49,22 @@ def compile_query(number: int, out: Path) -> Path:
     return module
 
 
+def tables_read(module: Path) -> list[str]:
+    """The tables a generated module reads: its sources, then its lookup tables."""
+    spec = importlib.util.spec_from_file_location(f"nexmark_{module.stem}", module)
+    assert spec is not None and spec.loader is not None
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    query = loaded.Query
+    return [s.name for s in query.sources] + list(getattr(query, "tables", ()))
+
+
 def inputs(module: Path, data: Path) -> list[str]:
     """--input NAME=PATH for each table the module reads."""
-    text = module.read_text(encoding="utf-8")
     argv = []
-    for name in TABLES:
-        if f'name="{name}"' in text or f'tables = ("{name}",)' in text:
-            suffix = "csv" if name == "side_input" else "jsonl"
-            argv += ["--input", f"{name}={data / f'{name}.{suffix}'}"]
+    for name in tables_read(module):
+        suffix = "csv" if name == "side_input" else "jsonl"
+        argv += ["--input", f"{name}={data / f'{name}.{suffix}'}"]
     return argv
 
 
