@@ -436,8 +436,13 @@ def _temporal_column(
     field: Field, values: list, parse: Callable, allow_int: bool
 ) -> tuple[Column, dict[int, str]]:
     # (np.fromiter would silently parse numeric strings, hence the type test)
-    if allow_int and set(map(type, values)) == {int}:
+    kinds = set(map(type, values))
+    if allow_int and kinds == {int}:
         return Column(np.fromiter(values, dtype=np.int64, count=len(values))), {}
+    if kinds == {str}:  # the usual column of texts: parsed at once when all are good
+        parsed, ok = parse(values)
+        if ok.all():
+            return Column(parsed), {}
     n = len(values)
     out = np.zeros(n, dtype=np.int64)
     valid = np.ones(n, dtype=bool)
