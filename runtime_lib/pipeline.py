@@ -180,7 +180,9 @@ def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
     parser.add_argument("--input", action="append", default=[], metavar="NAME=PATH",
                         help="read source NAME from a JSON-lines or CSV file, or from a Kafka "
                              "topic with NAME=kafka:TOPIC")
-    parser.add_argument("--output", metavar="PATH", help="write result rows as JSON lines")
+    parser.add_argument("--output", metavar="PATH",
+                        help="write result rows as JSON lines (also those of an INSERT INTO a "
+                             "blackhole table)")
     parser.add_argument("--sink", metavar="kafka:TOPIC",
                         help="write the query's result (not its INSERT INTOs) to a Kafka topic")
     parser.add_argument("--bootstrap", metavar="HOST:PORT",
@@ -371,9 +373,10 @@ def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sour
     from runtime_lib.io import sinks
     from runtime_lib.io.kafka import KafkaSink
 
-    if output.target is not None:
+    connector = dict(output.properties).get("connector", "")
+    if output.target is not None and not (connector == "blackhole" and args.output):
+        # (--output keeps what a blackhole sink would discard, to check a benchmark's rows)
         properties = dict(output.properties)
-        connector = properties.get("connector", "")
         if connector in ("kafka", "upsert-kafka"):
             assert pool is not None
             properties = _kafka_properties(properties, args)
@@ -381,6 +384,8 @@ def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sour
                              properties, pool, f"sink {output.target}")
         if connector in ("print",):
             return sinks.StdoutSink(output.fields, pretty=args.pretty)
+        if connector == "blackhole":
+            return sinks.BlackholeSink(output.fields)
         if connector in ("postgres", "jdbc"):
             from runtime_lib.env import resolve_properties
             from runtime_lib.io.postgres_sink import PostgresSink

@@ -384,6 +384,26 @@ class StdoutSink:
         self.flush()
 
 
+class BlackholeSink:
+    """Flink's ``blackhole`` connector: rows are counted and discarded (the
+    sink of the Nexmark benchmark queries, which measure the pipeline alone)."""
+
+    def __init__(self, schema: Schema | Iterable[Field] | None = None) -> None:
+        self.schema = None if schema is None else as_schema(schema)
+        self.counters = SinkCounters()
+
+    def write(self, batch: Batch, ops: Sequence | np.ndarray | None = None) -> None:
+        ops = _batch_ops(batch, ops)
+        self.counters.count(batch.num_rows, 0,
+                            None if ops is None else _ops_list(ops, batch.num_rows))
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 class DeadLetterSink:
     """Dead letters as JSON lines ``{"reason", "source", "position", "raw"}``
     (raw decoded as UTF-8, invalid bytes replaced by U+FFFD). ``path=None``
