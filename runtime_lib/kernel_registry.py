@@ -25,6 +25,7 @@ from runtime_lib.operators.aggregates.kernels import (
     combine_moments,
     combine_sum,
     count_distinct_groups,
+    unmatched_retractions,
     update_arg_first,
     update_arg_last,
     update_comoments,
@@ -132,6 +133,24 @@ def _ref_update_count_signed(slots, retract, cnt):
     for s, r in zip(slots, retract):
         if s >= 0:
             cnt[s] += -1 if r else 1
+
+
+def _ref_unmatched_retractions(slots, retract, cnt, out):
+    for i, (s, r) in enumerate(zip(slots, retract)):
+        if s < 0:
+            continue
+        if not r:
+            cnt[s] += 1
+        elif cnt[s] > 0:
+            cnt[s] -= 1
+        else:
+            out[i] = True
+
+
+def _ex_unmatched_retractions(rng):
+    n, k = int(rng.integers(0, 300)), int(rng.integers(1, 20))
+    return (_ex_slots(rng, n, k), rng.random(n) < 0.5, rng.integers(0, 3, k).astype(np.int64),
+            np.zeros(n, np.bool_))
 
 
 def _ref_update_sum_signed(slots, retract, vals, acc, cnt):
@@ -488,6 +507,8 @@ REGISTRY: dict[str, Kernel] = {
     "update_comoments": Kernel(update_comoments, _ref_update_comoments, _ex_update_comoments),
     "update_count_signed": Kernel(update_count_signed, _ref_update_count_signed,
                                   _ex_signed(_ex_update_count)),
+    "unmatched_retractions": Kernel(unmatched_retractions, _ref_unmatched_retractions,
+                                    _ex_unmatched_retractions),
     "update_sum_signed": Kernel(update_sum_signed, _ref_update_sum_signed, _ex_signed(_ex_update_sum)),
     "update_moments_signed": Kernel(update_moments_signed, _ref_update_moments_signed,
                                     _ex_signed(_ex_update_moments)),

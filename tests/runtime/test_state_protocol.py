@@ -196,14 +196,17 @@ def window_case(name: str, window, emit=AFTER_WATERMARK, retract: bool = False) 
     return Case(name, make, steps, step, lambda op: rows_of(op.advance(WM_MAX)))
 
 
-def group_case(name: str, having: bool) -> Case:
+def group_case(name: str, having: bool, ttl: int | None = None) -> Case:
+    """With a TTL, keys forgotten (processing time: the batch's largest t)."""
     def make():
         return GroupAggregate(key_kinds=["O"], arg_kinds=["f", "O"], aggs=AGGS,
-                              having=(lambda b: b["agg_0"].values % 2 == 1) if having else None)
+                              having=(lambda b: b["agg_0"].values % 2 == 1) if having else None,
+                              state_ttl_ms=ttl)
 
     def step(op, rows):
         keys, args, filters = _window_args(rows)
-        return rows_of(op.process(keys, args, filters, num_rows=len(rows)))
+        now = max([r[3] for r in rows], default=0)
+        return rows_of(op.process(keys, args, filters, num_rows=len(rows), now_ms=now))
 
     return Case(name, make, BATCHES, step)
 
@@ -519,6 +522,7 @@ CASES = [
     window_case("session-global-changes", Session(8, ()), Changes()),
     group_case("group-aggregate", having=False),
     group_case("group-aggregate-having", having=True),
+    group_case("group-aggregate-ttl", having=True, ttl=20),
     interval_join_case("FULL"),
     interval_join_case("INNER"),
     regular_join_case("FULL", ttl=(4, None)),

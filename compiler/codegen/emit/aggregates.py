@@ -170,6 +170,9 @@ def _operator_state(g: Generator, e: Exec, operator: str, plan: _AggregatePlan) 
                 else f"AfterWatermark(delay_ms={node.emit_delay_ms})")
         lines.append(f"    emit={emit},")
     lines.append(f"    names={plan.runtime_names!r},")
+    ttl_ms = lg.state_ttl_ms(node.input) if window is None else None
+    if ttl_ms is not None:
+        lines.append(f"    state_ttl_ms={ttl_ms},  # the streams' 'state.ttl'")
     lines.append(")")
     g.m.state.extend(lines)
 

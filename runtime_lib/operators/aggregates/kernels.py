@@ -129,6 +129,24 @@ def update_count_signed(slots, retract, cnt):
 
 
 @jit
+def unmatched_retractions(slots, retract, cnt, out):
+    """``out[i]`` = row i retracts from a slot holding no row at that point
+    (its key's state expired or was never there): Flink ignores such a
+    retraction. ``cnt`` (each slot's rows before the batch) is updated in
+    arrival order, without the ignored rows."""
+    for i in range(len(slots)):
+        s = slots[i]
+        if s < 0:
+            continue
+        if not retract[i]:
+            cnt[s] += 1
+        elif cnt[s] > 0:
+            cnt[s] -= 1
+        else:
+            out[i] = True
+
+
+@jit
 def update_sum_signed(slots, retract, vals, acc, cnt):
     for i in range(len(slots)):
         s = slots[i]
