@@ -19,6 +19,8 @@ from runtime_lib.keys import table_insert
 from runtime_lib.operators.aggregates.kernels import (
     batch_arg_max,
     batch_arg_min,
+    chain_fill,
+    chain_lengths,
     combine_arg_max,
     combine_arg_min,
     combine_comoments,
@@ -393,6 +395,44 @@ def _ex_batch_arg(rng):
     return (_ex_slots(rng, n, k), rng.integers(0, 50, n).astype(np.int64), np.full(k, -1, np.int64))
 
 
+def _ref_chain_lengths(heads, nxt, out):
+    for j, e in enumerate(heads):
+        n = 0
+        while e >= 0:
+            n, e = n + 1, nxt[e]
+        out[j] = n
+
+
+def _ref_chain_fill(heads, nxt, offs, out):
+    for j, e in enumerate(heads):
+        k = offs[j]
+        while e >= 0:
+            out[k], k, e = e, k + 1, nxt[e]
+
+
+def _ex_chains(rng):
+    """Entries 0..n-1 spread over k chains (each entry in one), some heads of none."""
+    n, k = int(rng.integers(0, 200)), int(rng.integers(1, 20))
+    owner = rng.integers(0, k, n)
+    heads, nxt = np.full(k, -1, np.int64), np.full(n, -1, np.int64)
+    for e in rng.permutation(n).tolist():
+        nxt[e], heads[owner[e]] = heads[owner[e]], e
+    return heads, nxt
+
+
+def _ex_chain_lengths(rng):
+    heads, nxt = _ex_chains(rng)
+    return heads, nxt, np.zeros(len(heads), np.int64)
+
+
+def _ex_chain_fill(rng):
+    heads, nxt = _ex_chains(rng)
+    lengths = np.zeros(len(heads), np.int64)
+    _ref_chain_lengths(heads, nxt, lengths)
+    offs = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return heads, nxt, offs, np.full(int(offs[-1]), -1, np.int64)
+
+
 def _ex_csr(rng, n_slots):
     g = int(rng.integers(0, 10))
     sizes = rng.integers(1, 5, g)
@@ -516,6 +556,8 @@ REGISTRY: dict[str, Kernel] = {
     "update_arg_last": Kernel(update_arg_last, _ref_update_arg_last, _ex_update_arg),
     "batch_arg_min": Kernel(batch_arg_min, _ref_batch_arg_min, _ex_batch_arg),
     "batch_arg_max": Kernel(batch_arg_max, _ref_batch_arg_max, _ex_batch_arg),
+    "chain_lengths": Kernel(chain_lengths, _ref_chain_lengths, _ex_chain_lengths),
+    "chain_fill": Kernel(chain_fill, _ref_chain_fill, _ex_chain_fill),
     "combine_sum": Kernel(combine_sum, _ref_combine_sum, _ex_combine_sum),
     "combine_arg_min": Kernel(combine_arg_min, _ref_combine_arg_min, _ex_combine_arg),
     "combine_arg_max": Kernel(combine_arg_max, _ref_combine_arg_max, _ex_combine_arg),

@@ -20,10 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from compiler.cli import main
 from compiler.driver import analyze, compile_source, plan
 from compiler.errors import Source
 from compiler.physical import explain_physical
-from compiler.cli import main
 from runtime_lib.columns import Batch, column_from_pylist
 from runtime_lib.metrics import state_size
 from runtime_lib.operators.aggregates import Agg
@@ -199,8 +199,8 @@ def test_a_retraction_of_a_forgotten_row_is_ignored() -> None:
                        names=["k", "n", "s"], state_ttl_ms=TTL_MS)
 
     def rows(vals, retract):
-        return dict(keys=[column_from_pylist(["a"] * len(vals), "O")],
-                    args=[column_from_pylist(vals, "i")], retract=np.array(retract, bool))
+        return {"keys": [column_from_pylist(["a"] * len(vals), "O")],
+                "args": [column_from_pylist(vals, "i")], "retract": np.array(retract, bool)}
 
     assert g.process(**rows([4], [False]), now_ms=0).to_rows() == [("+I", "a", 1, 4)]
     assert g.process(**rows([4, 6], [True, False]), now_ms=200).to_rows() == [("+I", "a", 1, 6)]

@@ -66,8 +66,9 @@ class GroupAggregate:
     as the output, to a boolean mask), a group that stops satisfying it emits
     ``-D`` (its last emitted row) and one that starts emits ``+I``. Late rows
     do not exist here (Flink keeps them). State grows with the number of groups.
-    Over an updating input, ``retract`` marks the rows taken back (-D/-U); a
-    group whose rows are all taken back emits ``-D`` (as Flink does).
+    Over an updating input (``updating_input=True``, which MIN and MAX need),
+    ``retract`` marks the rows taken back (-D/-U); a group whose rows are all
+    taken back emits ``-D`` (as Flink does).
 
     >>> from runtime_lib.columns import column_from_pylist
     >>> g = GroupAggregate(key_kinds=["O"], arg_kinds=["i"], aggs=[Agg("sum", arg=0)],
@@ -80,7 +81,8 @@ class GroupAggregate:
 
     def __init__(self, key_kinds: list[str], aggs: list[Agg], arg_kinds: list[str] = (),
                  names: list[str] | None = None, having: Callable[[Batch], np.ndarray] | None = None,
-                 op_name: str = "op", state_ttl_ms: int | None = None, clock=None):
+                 op_name: str = "op", state_ttl_ms: int | None = None, clock=None,
+                 updating_input: bool = False):
         if state_ttl_ms is not None and state_ttl_ms <= 0:
             raise ValueError("state_ttl_ms must be positive")
         self.ttl, self.clock = state_ttl_ms, clock or monotonic_ms
@@ -89,7 +91,7 @@ class GroupAggregate:
         self.expired_keys = 0
         self.key_kinds, self.arg_kinds, self.aggs = list(key_kinds), list(arg_kinds), list(aggs)
         self.keys = KeyEncoder(self.key_kinds)
-        self.states = AggregateStates(self.aggs, self.arg_kinds)
+        self.states = AggregateStates(self.aggs, self.arg_kinds, updating_input)
         nk = len(self.key_kinds)
         self.names = list(names) if names is not None else (
             [f"key_{i}" for i in range(nk)] + [f"agg_{i}" for i in range(len(self.aggs))])

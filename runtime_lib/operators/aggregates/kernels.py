@@ -231,6 +231,37 @@ def batch_arg_max(slots, ranks, win_row):
 
 
 # ---------------------------------------------------------------------------
+# Chains: per slot a singly linked list of entries (``heads[slot]`` its first
+# entry or -1, ``nxt[entry]`` the next or -1), e.g. the values a retractable
+# MIN/MAX holds for a group. ``chain_lengths`` sizes, ``chain_fill`` lists.
+# ---------------------------------------------------------------------------
+
+
+@jit
+def chain_lengths(heads, nxt, out):
+    """``out[j]`` = the number of entries chained from ``heads[j]``."""
+    for j in range(len(heads)):
+        n = 0
+        e = heads[j]
+        while e >= 0:
+            n += 1
+            e = nxt[e]
+        out[j] = n
+
+
+@jit
+def chain_fill(heads, nxt, offs, out):
+    """The entries chained from ``heads[j]`` into ``out[offs[j]:offs[j + 1]]``."""
+    for j in range(len(heads)):
+        k = offs[j]
+        e = heads[j]
+        while e >= 0:
+            out[k] = e
+            k += 1
+            e = nxt[e]
+
+
+# ---------------------------------------------------------------------------
 # Groups of slots -> one result per group (windows made of panes, merged
 # sessions). Associative merges: sums add, Welford moments merge with Chan's
 # formula, extremes and first/last pick a winning source slot.
