@@ -27,6 +27,7 @@ from runtime_lib.operators.aggregates.kernels import (
     combine_moments,
     combine_sum,
     count_distinct_groups,
+    count_entries,
     unmatched_retractions,
     update_arg_first,
     update_arg_last,
@@ -395,6 +396,19 @@ def _ex_batch_arg(rng):
     return (_ex_slots(rng, n, k), rng.integers(0, 50, n).astype(np.int64), np.full(k, -1, np.int64))
 
 
+def _ref_count_entries(eid, retract, cnt):
+    before = int((cnt > 0).sum())
+    for e, r in zip(eid, retract):
+        cnt[e] += -1 if r else 1
+    return int((cnt > 0).sum()) - before
+
+
+def _ex_count_entries(rng):
+    n, k = int(rng.integers(0, 300)), int(rng.integers(1, 20))
+    return (rng.integers(0, k, n).astype(np.int64), rng.random(n) < 0.4,
+            rng.integers(-1, 3, k).astype(np.int64))
+
+
 def _ref_chain_lengths(heads, nxt, out):
     for j, e in enumerate(heads):
         n = 0
@@ -556,6 +570,7 @@ REGISTRY: dict[str, Kernel] = {
     "update_arg_last": Kernel(update_arg_last, _ref_update_arg_last, _ex_update_arg),
     "batch_arg_min": Kernel(batch_arg_min, _ref_batch_arg_min, _ex_batch_arg),
     "batch_arg_max": Kernel(batch_arg_max, _ref_batch_arg_max, _ex_batch_arg),
+    "count_entries": Kernel(count_entries, _ref_count_entries, _ex_count_entries),
     "chain_lengths": Kernel(chain_lengths, _ref_chain_lengths, _ex_chain_lengths),
     "chain_fill": Kernel(chain_fill, _ref_chain_fill, _ex_chain_fill),
     "combine_sum": Kernel(combine_sum, _ref_combine_sum, _ex_combine_sum),

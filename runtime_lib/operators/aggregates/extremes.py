@@ -82,8 +82,10 @@ class MinMaxRetractState(MinMaxState):
         if n > len(self.ent_cnt):
             self.ent_val, self.ent_cnt = _grow(self.ent_val, cap, 0), _grow(self.ent_cnt, cap, 0)
             self.nxt = _grow(self.nxt, cap, -1)
-        new, first = np.unique(eid[eid >= n_before], return_index=True)
-        self.ent_val[new] = vals[np.flatnonzero(eid >= n_before)[first]]
+        # new ids come in order of first appearance: where the running maximum grows
+        grows = np.diff(np.maximum.accumulate(eid), prepend=n_before - 1) > 0
+        new = np.arange(n_before, n, dtype=np.int64)
+        self.ent_val[new] = vals[np.flatnonzero(grows & (eid >= n_before))]
         self._chain(new)
         return eid
 
@@ -108,10 +110,7 @@ class MinMaxRetractState(MinMaxState):
             return
         s, back = slots[rows], np.asarray(retract, bool)[rows]
         eid = self._add_entries(s, cols[0].values[rows])
-        touched = np.unique(eid)
-        held = int((self.ent_cnt[touched] > 0).sum())
-        np.add.at(self.ent_cnt, eid, np.where(back, -1, 1))
-        self.entries += int((self.ent_cnt[touched] > 0).sum()) - held
+        self.entries += int(K.count_entries(eid, back, self.ent_cnt))
         super().update(np.where(np.asarray(retract, bool), -1, slots), cols, None)
         emptied = back & (self.ent_cnt[eid] <= 0)
         if emptied.any():

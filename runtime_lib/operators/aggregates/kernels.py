@@ -238,6 +238,22 @@ def batch_arg_max(slots, ranks, win_row):
 
 
 @jit
+def count_entries(eid, retract, cnt):
+    """``cnt[eid[i]]`` += 1, or -= 1 where row i retracts; returns how many
+    more entries hold rows (count > 0) than before."""
+    live = 0
+    for i in range(len(eid)):
+        e = eid[i]
+        before = cnt[e]
+        cnt[e] = before - 1 if retract[i] else before + 1
+        if before <= 0 < cnt[e]:
+            live += 1
+        elif cnt[e] <= 0 < before:
+            live -= 1
+    return live
+
+
+@jit
 def chain_lengths(heads, nxt, out):
     """``out[j]`` = the number of entries chained from ``heads[j]``."""
     for j in range(len(heads)):
