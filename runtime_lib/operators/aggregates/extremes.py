@@ -11,8 +11,8 @@ slot (``has``/``best``, as ``MinMaxState``). Rows are applied in one pass:
   for strings);
 * the added rows update the extreme as in ``MinMaxState`` (numba kernels,
   string ranks per batch);
-* a slot where a retraction left an entry without rows may have lost its
-  extreme: it is recomputed from its entries that still hold rows. Each
+* a slot where a retraction left the entry of its extreme without rows has
+  lost it: it is recomputed from its entries that still hold rows. Each
   slot's entries form a chain (``heads``/``nxt``, walked by the
   ``chain_*`` kernels), so the work is per distinct value of those slots
   only, never a scan of the whole state.
@@ -41,6 +41,13 @@ from runtime_lib.keys import Dictionary, PairTable, numeric_bits
 from runtime_lib.operators.aggregates import kernels as K
 from runtime_lib.operators.aggregates.states import MinMaxState, _grow, _store_dtype
 from runtime_lib.state import values_data, values_from_data
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elementwise equality, NaN equal to NaN (one value, as in the entries' codes)."""
+    if a.dtype.kind == "f":
+        return (a == b) | (np.isnan(a) & np.isnan(b))
+    return np.asarray(a == b, bool)
 
 
 class MinMaxRetractState(MinMaxState):
@@ -112,9 +119,11 @@ class MinMaxRetractState(MinMaxState):
         eid = self._add_entries(s, cols[0].values[rows])
         self.entries += int(K.count_entries(eid, back, self.ent_cnt))
         super().update(np.where(np.asarray(retract, bool), -1, slots), cols, None)
-        emptied = back & (self.ent_cnt[eid] <= 0)
-        if emptied.any():
-            self._recompute(np.unique(s[emptied]))
+        emptied = np.flatnonzero(back & (self.ent_cnt[eid] <= 0))
+        if len(emptied):  # the slots whose extreme was one of those values
+            lost = _same(self.ent_val[eid[emptied]], self.best[s[emptied]])
+            if lost.any():
+                self._recompute(np.unique(s[emptied[lost]]))
         dead = self.pairs.n - self.entries
         if dead > max(1024, self.pairs.n // 2):
             self._rebuild(np.arange(len(self.has), dtype=np.int64))
