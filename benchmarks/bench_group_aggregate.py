@@ -15,6 +15,12 @@ DOUBLE value. Measured (CPU seconds, best of 3):
   replaces its key's previous value: ``-U`` old, ``+U`` new, 1 000 groups),
   the retractable MIN/MAX, against SUM/COUNT alone on the same changelog.
 Results are checked against DuckDB on the final table.
+
+Measured on the 2-core shared machine (1 M events, batch 8192, best of 3):
+GROUP BY k 3.2 M rows/s without a TTL (245 651 keys, 24.8 MB held at the
+end), 2.1-2.8 M rows/s with one (4 416 keys, 0.5 MB; 241 235 expired); over
+the updating input (877 295 changelog rows) SUM, COUNT 7.7 M rows/s, MIN,
+MAX, COUNT 0.75 M rows/s.
 """
 
 from __future__ import annotations
