@@ -298,11 +298,11 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
                 child = plan_physical(below)
             state, fires = _window_state(node)
             return WindowAggregateExec(node, (child,), state, fires, span)
-        return GroupAggregateExec(
-            node, (plan_physical(node.input),),
-            "per key: accumulators, kept until the key is retracted (no TTL)",
-            "every micro-batch that changes a key", span,
-        )
+        ttl = lg.state_ttl_ms(node.input)
+        kept = ("kept until the key is retracted (no TTL)" if ttl is None
+                else f"a key is forgotten {format_ms(ttl)} after its last row ('state.ttl')")
+        return GroupAggregateExec(node, (plan_physical(node.input),), f"per key: accumulators, {kept}",
+                                  "every micro-batch that changes a key", span)
     if isinstance(node, lg.WindowTVF):
         return WindowTableFunctionExec(node, (plan_physical(node.input),), "", "", span)
     if isinstance(node, lg.Join):

@@ -16,10 +16,11 @@ FUNCS = {
     "percentile_cont", "percentile_disc", "approx_percentile",
 } | VARIANCE_FUNCS
 NUMERIC = {"i", "f"}
-# aggregates that can take a row back (over a changelog input: -D/-U rows)
+# aggregates that can take a row back (over a changelog input: -D/-U rows;
+# MIN/MAX keep a count per distinct value for it, given ``updating_input``)
 # (not CORR: whether a side is constant, its NULL case, does not survive the
 # rounding of taking rows back)
-RETRACTABLE = {"count_star", "count", "sum", "avg"} | VARIANCE_FUNCS
+RETRACTABLE = {"count_star", "count", "sum", "avg", "min", "max"} | VARIANCE_FUNCS
 
 
 @dataclass(frozen=True)

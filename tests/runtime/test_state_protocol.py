@@ -179,7 +179,8 @@ def window_case(name: str, window, emit=AFTER_WATERMARK, retract: bool = False) 
     aggs = RETRACT_AGGS if retract else AGGS
 
     def make():
-        return WindowAggregate(window=window, key_kinds=["O"], arg_kinds=["f", "O"], aggs=aggs, emit=emit)
+        return WindowAggregate(window=window, key_kinds=["O"], arg_kinds=["f", "O"], aggs=aggs, emit=emit,
+                               updating_input=retract)
 
     if retract:  # a changelog: some rows take an earlier row back
         steps = st.lists(st.lists(st.tuples(ROW, st.booleans()), max_size=6), max_size=7).map(_changelog)
@@ -196,16 +197,28 @@ def window_case(name: str, window, emit=AFTER_WATERMARK, retract: bool = False) 
     return Case(name, make, steps, step, lambda op: rows_of(op.advance(WM_MAX)))
 
 
-def group_case(name: str, having: bool) -> Case:
+def group_case(name: str, having: bool, ttl: int | None = None, retract: bool = False) -> Case:
+    """With a TTL, keys forgotten (processing time: the batch's largest t);
+    with ``retract``, a changelog whose -D/-U take rows back (MIN/MAX keep a
+    count per value: strings and floats)."""
     def make():
-        return GroupAggregate(key_kinds=["O"], arg_kinds=["f", "O"], aggs=AGGS,
-                              having=(lambda b: b["agg_0"].values % 2 == 1) if having else None)
+        return GroupAggregate(key_kinds=["O"], arg_kinds=["f", "O"], aggs=RETRACT_AGGS if retract else AGGS,
+                              having=(lambda b: b["agg_0"].values % 2 == 1) if having else None,
+                              state_ttl_ms=ttl, updating_input=retract)
 
-    def step(op, rows):
+    def step(op, s):
+        rows, retracted = s
         keys, args, filters = _window_args(rows)
-        return rows_of(op.process(keys, args, filters, num_rows=len(rows)))
+        now = max([r[3] for r in rows], default=0)
+        return rows_of(op.process(keys, args, filters, num_rows=len(rows), now_ms=now,
+                                  retract=retracted))
 
-    return Case(name, make, BATCHES, step)
+    if retract:
+        steps = st.lists(st.lists(st.tuples(ROW, st.booleans()), max_size=6), max_size=7).map(
+            lambda b: [(rows, flags) for rows, _, _, flags in _changelog(b)])
+    else:
+        steps = BATCHES.map(lambda batches: [(rows, None) for rows in batches])
+    return Case(name, make, steps, step)
 
 
 # -- joins --------------------------------------------------------------------
@@ -526,6 +539,9 @@ CASES = [
     window_case("session-global-changes", Session(8, ()), Changes()),
     group_case("group-aggregate", having=False),
     group_case("group-aggregate-having", having=True),
+    group_case("group-aggregate-ttl", having=True, ttl=20),
+    group_case("group-aggregate-retract", having=False, retract=True),
+    group_case("group-aggregate-retract-ttl", having=False, ttl=20, retract=True),
     interval_join_case("FULL"),
     interval_join_case("INNER"),
     regular_join_case("FULL", ttl=(4, None)),
@@ -587,7 +603,8 @@ def _stateful_classes() -> dict[str, type]:
 
 
 # pieces of an operator's state, in its snapshot: covered through the operator
-PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "KeyIds", "Rows", "RowStore", "_State", "MinMaxState", "FirstLastState",
+PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "KeyIds", "Rows", "RowStore", "_State", "MinMaxState",
+          "MinMaxRetractState", "FirstLastState",
           "DistinctState", "PercentileState"}
 
 

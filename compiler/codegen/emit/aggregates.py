@@ -98,8 +98,8 @@ def _retraction_problems(e: Exec) -> list[Diagnostic]:
             name = f"{call.fn}(DISTINCT ...)" if call.distinct else call.fn
             problems.append(Diagnostic(
                 "UnsupportedError", f"{name} over an updating input (a regular outer join or "
-                "an aggregation retracts rows) does not run yet; COUNT, SUM, AVG and "
-                "STDDEV/VARIANCE do",
+                "an aggregation retracts rows) does not run yet; COUNT, SUM, AVG, MIN, MAX "
+                "and STDDEV/VARIANCE do",
                 call.span))
     return problems
 
@@ -169,6 +169,11 @@ def _operator_state(g: Generator, e: Exec, operator: str, plan: _AggregatePlan) 
                 else f"AfterWatermark(delay_ms={node.emit_delay_ms})")
         lines.append(f"    emit={emit},")
     lines.append(f"    names={plan.runtime_names!r},")
+    if lg.changelog(e.inputs[0].logical) != "I":
+        lines.append("    updating_input=True,  # -U/-D rows take rows back")
+    ttl_ms = lg.state_ttl_ms(node.input) if window is None else None
+    if ttl_ms is not None:
+        lines.append(f"    state_ttl_ms={ttl_ms},  # the streams' 'state.ttl'")
     lines.append(")")
     g.m.state.extend(lines)
 

@@ -673,11 +673,17 @@ class AggregateStates:
     (None = all true), ``seqs`` the rows' arrival sequence numbers (for
     FIRST/LAST_VALUE); ``retract`` marks rows that take an earlier row back
     (-D/-U of an updating input): they are applied with the inverse of each
-    aggregate's update, which only ``RETRACTABLE`` functions have."""
+    aggregate's update, which only ``RETRACTABLE`` functions have; MIN and MAX
+    only with ``updating_input`` (they then keep a count per distinct value,
+    ``extremes.MinMaxRetractState``)."""
 
-    def __init__(self, aggs: list[Agg], arg_kinds: list[str]):
+    def __init__(self, aggs: list[Agg], arg_kinds: list[str], updating_input: bool = False):
+        from runtime_lib.operators.aggregates.extremes import MinMaxRetractState
+
         self.aggs = list(aggs)
         self.arg_kinds = list(arg_kinds)
+        self.updating_input = updating_input
+        extreme = MinMaxRetractState if updating_input else MinMaxState
         self.output_kinds = [result_kind(a, self.arg_kinds) for a in self.aggs]
         self.rows = CountState()
         self.n_slots = 0
@@ -695,7 +701,7 @@ class AggregateStates:
                 key, make, inputs = ("sum", a.arg, a.filter), lambda k=kind: SumState(k), (a.arg,)
             elif a.func in ("min", "max"):
                 key = (a.func, a.arg, a.filter)
-                make, inputs = (lambda k=kind, m=a.func == "min": MinMaxState(k, m)), (a.arg,)
+                make, inputs = (lambda k=kind, m=a.func == "min": extreme(k, m)), (a.arg,)
             elif a.func in ("first_value", "last_value"):
                 key = (a.func, a.arg, a.filter)
                 make, inputs = (lambda k=kind, f=a.func == "first_value": FirstLastState(k, f)), (a.arg,)
@@ -732,7 +738,8 @@ class AggregateStates:
         if retract is not None and retract.any():
             if not self.retractable:
                 raise ValueError("these aggregates cannot take rows back (an updating input needs "
-                                 f"{', '.join(sorted(RETRACTABLE))})")
+                                 f"{', '.join(sorted(RETRACTABLE))}; MIN/MAX with "
+                                 "updating_input=True)")
             retract = np.asarray(retract, bool)
         else:
             retract = None
@@ -814,7 +821,7 @@ class AggregateStates:
         return {"n_slots": n, "rows": self.rows.cnt[:n].copy(), "parts": parts}
 
     def restore(self, data: dict) -> None:
-        self.__init__(self.aggs, self.arg_kinds)
+        self.__init__(self.aggs, self.arg_kinds, self.updating_input)
         self.n_slots = int(data["n_slots"])
         self.rows.cnt = np.array(data["rows"], np.int64)
         for p, part in zip(self._parts, data["parts"], strict=True):

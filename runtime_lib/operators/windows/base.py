@@ -151,7 +151,8 @@ class WindowAggregate:
     (kinds of the aggregate argument columns), ``aggs`` (list of Agg), ``emit``
     (AfterWatermark | Changes), ``names`` (output column names: keys,
     window_start, window_end, window_time, aggregates; defaults key_0..,
-    agg_0..), ``op_name`` (name of the changelog column for Changes)."""
+    agg_0..), ``op_name`` (name of the changelog column for Changes),
+    ``updating_input`` (rows may be taken back: MIN/MAX keep what that needs)."""
 
     def __new__(cls, window=None, **kwargs):
         if cls is WindowAggregate:
@@ -163,7 +164,8 @@ class WindowAggregate:
         return super().__new__(cls)
 
     def __init__(self, window, key_kinds: list[str], aggs: list[Agg], arg_kinds: list[str] = (),
-                 emit=AfterWatermark(), names: list[str] | None = None, op_name: str = "op"):
+                 emit=AfterWatermark(), names: list[str] | None = None, op_name: str = "op",
+                 updating_input: bool = False):
         self.window = window
         self.emit = emit
         self.delay = int(emit.delay_ms)
@@ -173,7 +175,7 @@ class WindowAggregate:
         self.arg_kinds = list(arg_kinds)
         self.aggs = list(aggs)
         self.keys = KeyEncoder(self.key_kinds)
-        self.states = AggregateStates(self.aggs, self.arg_kinds)
+        self.states = AggregateStates(self.aggs, self.arg_kinds, updating_input)
         nk, na = len(self.key_kinds), len(self.aggs)
         default = [f"key_{i}" for i in range(nk)] + ["window_start", "window_end", "window_time"]
         default += [f"agg_{i}" for i in range(na)]
