@@ -340,6 +340,9 @@ class Scan:
     properties: tuple[tuple[str, str], ...]
     alias: str | None = None
     span: Span = _span()
+    # a VALUES table (connector 'values'): its rows, one expression per column
+    # of the schema (constants once folded); None for a connector's source
+    rows: tuple[tuple[BoundExpr, ...], ...] | None = None
 
     def inputs(self) -> tuple[LogicalNode, ...]:
         return ()

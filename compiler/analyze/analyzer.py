@@ -67,6 +67,7 @@ class Analyzer:
         # streams, tables and views whose definition failed (already reported): a
         # later use of the name is not an "unknown" error of its own
         self.failed_names: set[str] = set()
+        self.values_names: set[str] = set()  # the sources VALUES tables are read as
 
     # ================================================================== statements
 
@@ -353,6 +354,19 @@ class Analyzer:
         fail(self.diag, "UnsupportedError", "UNNEST reads the rows of a table: write FROM t "
              "CROSS JOIN UNNEST(t.arr) AS x (element)", rel.span)
 
+    def values(self, rel: ast.Values) -> Bound:
+        """An inline VALUES table: a bounded source of its own, named after its
+        alias (``values`` without one) unless a source or another VALUES has
+        that name."""
+        base = rel.alias or "values"
+        name, n = base, 1
+        while name.lower() in self.values_names or self.catalog.get(name) is not None:
+            n += 1
+            name = f"{base}_{n}"
+        self.values_names.add(name.lower())
+        plan = sources.values_scan(self.binder, rel, name)
+        return Bound(plan, Scope.of(plan.schema, rel.alias))
+
     def match_recognize(self, rel: ast.MatchRecognize) -> Bound:
         return match.match_recognize(self.binder, rel, self.relation(rel.input))
 
@@ -440,4 +454,5 @@ _RELATIONS: dict[type, Callable[[Analyzer, Any], Bound]] = {
     ast.Join: Analyzer.join,
     ast.MatchRecognize: Analyzer.match_recognize,
     ast.Unnest: Analyzer.lone_unnest,
+    ast.Values: Analyzer.values,
 }
