@@ -225,7 +225,8 @@ def test_union_schema_widens_and_keeps_the_first_names(workspace: Path) -> None:
     ("SELECT i, k FROM a UNION ALL SELECT i FROM b;", "SELECT i FROM b", "2 and 1 columns"),
     ("SELECT i, k FROM a UNION ALL SELECT i, event_time FROM b;", "event_time",
      "column 'k' is VARCHAR on the left and TIMESTAMP(3) on the right"),
-    ("SELECT k FROM a INTERSECT SELECT k FROM b;", "INTERSECT", "INTERSECT is not supported"),
+    ("SELECT k FROM a INTERSECT ALL SELECT k FROM b;", "INTERSECT",
+     "INTERSECT ALL is not supported"),
 ])
 def test_union_errors_are_positioned(sql: str, where: str, words: str, workspace: Path) -> None:
     with pytest.raises(SqlcError) as info:

@@ -33,7 +33,16 @@ from typing import Any, NoReturn
 from compiler import ast
 from compiler import logical as lg
 from compiler import types as t
-from compiler.analyze import joins, match, select, sources, subqueries, unnest, windows
+from compiler.analyze import (
+    joins,
+    match,
+    select,
+    set_ops,
+    sources,
+    subqueries,
+    unnest,
+    windows,
+)
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.analyze.syntax import column_span, relations
@@ -285,9 +294,9 @@ class Analyzer:
             self.ctes.pop()
 
     def set_op(self, query: ast.SetOp) -> lg.LogicalNode:
-        if query.op not in ("UNION ALL", "UNION"):
+        if query.op not in ("UNION ALL", "UNION", "INTERSECT", "EXCEPT"):
             fail(self.diag, "UnsupportedError", f"{query.op} is not supported on streams yet",
-                            query.op_span)
+                 query.op_span, hint=f"{query.op.split()[0]} (distinct) runs")
         sides = []
         for side in (query.left, query.right):  # independent: check both
             try:
@@ -316,6 +325,8 @@ class Analyzer:
                 failed = True
         if failed:
             raise Abort
+        if query.op in ("INTERSECT", "EXCEPT"):
+            return set_ops.intersect_except(left, right, query.op, query.span)
         plan: lg.LogicalNode = lg.Union((left, right), query.op == "UNION", span=query.span)
         if query.op == "UNION":
             # distinct over the widened columns: a GroupAggregate without aggregates

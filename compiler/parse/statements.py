@@ -65,10 +65,9 @@ class StatementConverter(ExpressionConverter):
         if isinstance(node, exp.SetOperation):
             if isinstance(node, exp.Union):
                 op = "UNION" if node.args.get("distinct") else "UNION ALL"
-            elif isinstance(node, exp.Intersect):
-                op = "INTERSECT"
             else:
-                op = "EXCEPT"
+                op = "INTERSECT" if isinstance(node, exp.Intersect) else "EXCEPT"
+                op += "" if node.args.get("distinct") else " ALL"
             return ast.SetOp(
                 op,
                 self.query(node.this),
