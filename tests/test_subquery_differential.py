@@ -44,6 +44,9 @@ QUERIES = {
     "not_in_nullable": "SELECT i, k FROM a WHERE k NOT IN (SELECT k FROM b)",
     "not_in_null_left": "SELECT i, v FROM a WHERE v NOT IN (SELECT i - 1000 FROM b)",
     "not_in_maybe_empty": "SELECT i, k, v FROM a WHERE v NOT IN (SELECT w FROM b WHERE w > 1)",
+    # a correlated IN: the semi join's keys are the IN pair and the correlation
+    "correlated_in": "SELECT i, k FROM a WHERE v IN (SELECT b.w - 1 FROM b WHERE b.k = a.k "
+                     "AND b.w > 0)",
 }
 # the lookup table, a file the pipeline reads (keys x, y, z: the streams use x, y)
 TABLE = """
@@ -150,6 +153,10 @@ def test_null_aware_not_in_is_three_valued(b_keys, kept, batch: int, modules: di
      "runs only as a condition of WHERE, ANDed with the others"),
     ("SELECT k IN (SELECT k FROM b) AS found FROM a;", "k IN", "not in SELECT"),
     ("SELECT i FROM a WHERE k IN (SELECT k, w FROM b);", "SELECT k, w",
+     "needs a subquery of one column; this one has 2"),
+    ("SELECT i FROM a WHERE v NOT IN (SELECT w FROM b WHERE b.k = a.k);", "v NOT IN",
+     "a correlated NOT IN (subquery) does not run yet"),
+    ("SELECT i FROM a WHERE v IN (SELECT w, k FROM b WHERE b.k = a.k);", "SELECT w, k",
      "needs a subquery of one column; this one has 2"),
     ("SELECT i FROM a WHERE EXISTS (SELECT * FROM b WHERE b.ts > a.ts);", "b.ts > a.ts",
      "a correlated condition of EXISTS other than an equality"),

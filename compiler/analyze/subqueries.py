@@ -40,7 +40,7 @@ from compiler.analyze import joins
 from compiler.analyze.join_conditions import equi_keys
 from compiler.analyze.joins import ast_conjoin, ast_conjuncts
 from compiler.analyze.scope import Bound, Ref, Scope, fail
-from compiler.analyze.syntax import map_children, unique_names
+from compiler.analyze.syntax import iter_ast, map_children, relations, unique_names
 from compiler.catalog import SourceDef
 
 if TYPE_CHECKING:
@@ -69,10 +69,16 @@ def _semi_join(analyzer: Analyzer, bound: Bound, node: ast.InSubquery | ast.Exis
     table = _lookup_table(analyzer, node.query)
     if table is not None:
         return _lookup_semi_join(analyzer, bound, node, table)
-    if isinstance(node, ast.InSubquery):
+    if isinstance(node, ast.InSubquery) and _correlated(bound, node.query):
+        if node.negated:
+            fail(analyzer.binder.diag, "UnsupportedError", "a correlated NOT IN (subquery) "
+                 "does not run yet", node.span, hint="write NOT EXISTS (SELECT ... WHERE "
+                 "inner.y = outer.x AND ...) where neither side can be NULL")
+        inner, pairs = _correlated_in_keys(analyzer, bound, node)
+    elif isinstance(node, ast.InSubquery):
         inner, pairs = _in_keys(analyzer, bound, node)
     else:
-        inner, pairs = _exists_keys(analyzer, bound, node)
+        inner, pairs, _ = _exists_keys(analyzer, bound, node)
     pairs = [_widened(a, b) for a, b in pairs]
     if isinstance(node, ast.InSubquery) and node.negated and (
             pairs[0][0].type.nullable or pairs[0][1].type.nullable):
@@ -168,10 +174,43 @@ def _in_keys(analyzer: Analyzer, bound: Bound, node: ast.InSubquery
     return inner, [(operand, column)]
 
 
-def _exists_keys(analyzer: Analyzer, bound: Bound, node: ast.Exists
-                 ) -> tuple[lg.LogicalNode, list[KeyPair]]:
-    """The subquery's rows filtered by its own conditions, and its correlation
-    equalities ``inner.y = outer.x`` as key pairs."""
+def _correlated(bound: Bound, query: ast.Query) -> bool:
+    """Whether a subquery's WHERE names a relation of the outer query (``WHERE
+    b.k = a.k`` in a subquery over b, a outside) that it does not read itself."""
+    if not isinstance(query, ast.Select) or query.where is None or query.from_ is None:
+        return False
+    inner = {(getattr(r, "alias", None) or getattr(r, "name", "")).split(".")[-1].lower()
+             for r in relations(query)}
+    outer = bound.scope.qualifiers()
+    return any(isinstance(n, ast.Column) and n.table and n.table.lower() in outer - inner
+               for n in iter_ast(query.where))
+
+
+def _correlated_in_keys(analyzer: Analyzer, bound: Bound, node: ast.InSubquery
+                        ) -> tuple[lg.LogicalNode, list[KeyPair]]:
+    """``x IN (SELECT y FROM b WHERE b.k = a.k ...)``: EXISTS (SELECT ... WHERE
+    b.k = a.k ... AND y = x), its correlations and x = y as the keys."""
+    diag = analyzer.binder.diag
+    query = node.query
+    assert isinstance(query, ast.Select)
+    if len(query.items) != 1 or query.distinct:
+        fail(diag, "BindError", "IN (subquery) needs a subquery of one column; this one has "
+             f"{len(query.items)}", query.span)
+    plan, pairs, inner = _exists_keys(analyzer, bound, ast.Exists(query, span=node.span),
+                                      correlated_by=node)
+    operand = analyzer.binder.expr(node.operand, bound.scope, "WHERE")
+    item = analyzer.binder.expr(query.items[0].expr, inner.scope, "SELECT")
+    if t.common_type(operand.type, item.type) is None:
+        fail(diag, "BindError", f"IN compares {operand.type.sql()} with the subquery's "
+             f"{item.type.sql()} column", node.span)
+    return plan, [(operand, item), *pairs]
+
+
+def _exists_keys(analyzer: Analyzer, bound: Bound, node: ast.Exists,
+                 correlated_by: ast.InSubquery | None = None
+                 ) -> tuple[lg.LogicalNode, list[KeyPair], Bound]:
+    """The subquery's rows filtered by its own conditions, its correlation
+    equalities ``inner.y = outer.x`` as key pairs, and its FROM bound."""
     diag = analyzer.binder.diag
     query = node.query
     if not isinstance(query, ast.Select) or query.group_by or query.having or query.from_ is None:
@@ -193,13 +232,13 @@ def _exists_keys(analyzer: Analyzer, bound: Bound, node: ast.Exists
             fail(diag, "UnsupportedError", "a correlated condition of EXISTS other than an "
                  "equality of an inner and an outer expression does not run yet", part.span)
         pairs.append(pair)
-    if not pairs:
+    if not pairs and correlated_by is None:
         fail(diag, "UnsupportedError", "EXISTS without a correlation (inner.y = outer.x in "
              "its WHERE) does not run yet", node.span)
     plan = inner.plan
     if local:
         plan = lg.Filter(plan, lg.conjoin(local), span=query.span)  # type: ignore[arg-type]
-    return plan, pairs
+    return plan, pairs, inner
 
 
 def _correlation(expr: lg.BoundExpr, width: int) -> KeyPair | None:
