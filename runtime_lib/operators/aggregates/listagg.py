@@ -4,11 +4,10 @@ separator (',' by default), in arrival order; NULL when there are none.
 Flink's ListAggFunction appends each value to a list in the order the rows
 reach the aggregate, and ListAggWithRetractAggFunction (over an updating
 input) takes a retracted value out of the list at its first occurrence. The
-state here is the same list, kept flat for all slots: per element its slot,
-its arrival number (a counter of the state, so the order does not depend on
-how rows were cut into micro-batches) and its string. A window made of
-several slots (the panes of a HOP window, merged sessions) concatenates its
-slots' elements in arrival order.
+state here is the same list, kept flat for all slots: per element its slot
+and its string, in arrival order (which does not depend on how rows were
+cut into micro-batches). A window made of several slots (the panes of a HOP
+window, merged sessions) concatenates its slots' elements in arrival order.
 
 Taking values back is vectorized: in a consistent changelog a retraction
 always removes the earliest element of its (slot, value) still present, and
@@ -34,10 +33,16 @@ from __future__ import annotations
 import numpy as np
 
 from runtime_lib.columns import Column
+from runtime_lib.keys import Dictionary
+
 
 class ListAggState:
-    """The elements of every slot (see the module docstring); the separators
-    of the LISTAGG calls sharing the state are applied when results are read."""
+    """The elements of every slot (see the module docstring), kept in arrival
+    order: appended in that order, and every removal and renumbering keeps
+    it, so an element's position is its arrival rank. Each value also has an
+    integer code (a dictionary of the strings seen), so that taking values
+    back compares numbers. The separators of the LISTAGG calls sharing the
+    state are applied when results are read."""
 
     arrays: tuple[str, ...] = ()  # nothing per slot: elements are kept flat
     fills: tuple = ()
@@ -45,9 +50,10 @@ class ListAggState:
 
     def __init__(self) -> None:
         self.slot = np.zeros(0, np.int64)
-        self.seq = np.zeros(0, np.int64)
         self.value = np.zeros(0, object)
-        self.next_seq = 0
+        self.code = np.zeros(0, np.int64)
+        self._words = Dictionary("O")
+        self._pending: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     # -- adding and taking back -----------------------------------------------------
 
@@ -55,11 +61,18 @@ class ListAggState:
         pass
 
     def _append(self, slots: np.ndarray, values: np.ndarray) -> None:
-        seqs = np.arange(self.next_seq, self.next_seq + len(slots), dtype=np.int64)
-        self.next_seq += len(slots)
-        self.slot = np.concatenate([self.slot, slots])
-        self.seq = np.concatenate([self.seq, seqs])
-        self.value = np.concatenate([self.value, values.astype(object, copy=False)])
+        if len(slots):
+            values = values.astype(object, copy=False)
+            self._pending.append((slots, values, self._words.encode(Column(values))))
+
+    def _flush(self) -> None:
+        """The appended elements joined to the others (once, not per batch)."""
+        if self._pending:
+            slots, values, codes = zip(*self._pending)
+            self.slot = np.concatenate([self.slot, *slots])
+            self.value = np.concatenate([self.value, *values])
+            self.code = np.concatenate([self.code, *codes])
+            self._pending = []
 
     def update(self, slots, cols, seqs) -> None:
         keep = slots >= 0
@@ -76,37 +89,33 @@ class ListAggState:
     def _remove(self, slots: np.ndarray, values: np.ndarray) -> None:
         """Remove, per (slot, value), as many of its earliest elements as it has
         retractions."""
-        touched = np.isin(self.slot, slots)
-        candidates = np.flatnonzero(touched)
+        self._flush()
+        width = len(self._words) + 1  # (slot, code) as one number
+        codes = self._words.encode(Column(values.astype(object, copy=False)))
+        width = max(width, len(self._words) + 1)
+        keys, counts = np.unique(slots * width + codes, return_counts=True)
+        element_key = self.slot * width + self.code
+        candidates = np.flatnonzero(np.isin(element_key, keys))
         if not len(candidates):
             return
-        words, codes = np.unique(np.concatenate([self.value[candidates], values]),
-                                 return_inverse=True)
-        width = len(words)
-        element_key = self.slot[candidates] * width + codes[:len(candidates)]
-        retract_key = slots * width + codes[len(candidates):]
-        keys, counts = np.unique(retract_key, return_counts=True)
-        order = np.lexsort((self.seq[candidates], element_key))
-        sorted_keys = element_key[order]
-        # rank of each element among the elements of its key, in arrival order
+        ranked = candidates[np.argsort(element_key[candidates], kind="stable")]
+        sorted_keys = element_key[ranked]  # by key, then arrival
         first = np.searchsorted(sorted_keys, sorted_keys, side="left")
-        rank = np.arange(len(order)) - first
-        where = np.searchsorted(keys, sorted_keys)
-        found = (where < len(keys)) & (keys[np.minimum(where, len(keys) - 1)] == sorted_keys)
-        allowed = np.where(found, counts[np.minimum(where, len(keys) - 1)], 0)
-        removed = candidates[order[rank < allowed]]
+        rank = np.arange(len(ranked)) - first  # among the key's elements, in arrival order
+        allowed = counts[np.searchsorted(keys, sorted_keys)]
         alive = np.ones(len(self.slot), bool)
-        alive[removed] = False
+        alive[ranked[rank < allowed]] = False
         self._keep_elements(alive)
 
     def _keep_elements(self, alive: np.ndarray) -> None:
-        self.slot, self.seq, self.value = self.slot[alive], self.seq[alive], self.value[alive]
+        self.slot, self.value, self.code = self.slot[alive], self.value[alive], self.code[alive]
 
     # -- results ----------------------------------------------------------------------
 
     def results(self, aggs, idx, offs) -> list[Column]:
         """One column per LISTAGG call: each group's elements joined by its
         separator, in arrival order; NULL for a group without any."""
+        self._flush()
         idx, offs = np.asarray(idx, np.int64), np.asarray(offs, np.int64)
         groups = len(offs) - 1
         per_group = self._elements_of_groups(idx, offs)
@@ -116,17 +125,14 @@ class ListAggState:
             values = np.empty(groups, object)
             valid = np.zeros(groups, bool)
             for g, elements in enumerate(per_group):
-                if len(elements):
-                    values[g] = separator.join(self.value[elements])
-                    valid[g] = True
-                else:
-                    values[g] = ""
+                values[g] = separator.join(self.value[elements]) if len(elements) else ""
+                valid[g] = len(elements) > 0
             out.append(Column(values, None if valid.all() else valid))
         return out
 
     def _elements_of_groups(self, idx: np.ndarray, offs: np.ndarray) -> list[np.ndarray]:
         """Per group of slots, its elements' positions in arrival order."""
-        order = np.lexsort((self.seq, self.slot))  # by slot, then arrival
+        order = np.argsort(self.slot, kind="stable")  # by slot, then arrival
         sorted_slots = self.slot[order]
         starts = np.searchsorted(sorted_slots, idx, side="left")
         stops = np.searchsorted(sorted_slots, idx, side="right")
@@ -137,40 +143,43 @@ class ListAggState:
                 groups.append(order[starts[a]:stops[a]])  # one slot: already in order
                 continue
             parts = [order[s:e] for s, e in zip(starts[a:b], stops[a:b])]
-            elements = np.concatenate(parts) if parts else np.zeros(0, np.int64)
-            groups.append(elements[np.argsort(self.seq[elements], kind="stable")])
+            groups.append(np.sort(np.concatenate(parts)) if parts else np.zeros(0, np.int64))
         return groups
 
     # -- slots kept, merged; checkpoints ------------------------------------------
 
     def _renumber(self, new_slot_of_old: np.ndarray) -> None:
+        self._flush()
         inside = self.slot < len(new_slot_of_old)
         new = np.full(len(self.slot), -1, np.int64)
         new[inside] = new_slot_of_old[self.slot[inside]]
-        alive = new >= 0
         self.slot = new
-        self._keep_elements(alive)
+        self._keep_elements(new >= 0)
 
     def take(self, keep: np.ndarray) -> None:
         keep = np.asarray(keep, np.int64)
+        self._flush()
         size = int(max(keep.max(initial=-1), self.slot.max(initial=-1))) + 1
         remap = np.full(size, -1, np.int64)
         remap[keep] = np.arange(len(keep))
         self._renumber(remap)
 
     def merge(self, idx: np.ndarray, offs: np.ndarray) -> None:
+        self._flush()
         size = int(max(idx.max(initial=-1), self.slot.max(initial=-1))) + 1
         remap = np.full(size, -1, np.int64)
         remap[idx] = np.repeat(np.arange(len(offs) - 1), np.diff(offs))
         self._renumber(remap)
 
     def snapshot(self) -> dict:
-        return {"slot": self.slot.copy(), "seq": self.seq.copy(),
-                "value": self.value.tolist(), "next_seq": np.array([self.next_seq], np.int64)}
+        """The elements in arrival order: their slots and strings."""
+        self._flush()
+        return {"slot": self.slot.copy(), "value": self.value.tolist()}
 
     def restore(self, snap: dict) -> None:
-        self.slot = np.array(snap["slot"], np.int64)
-        self.seq = np.array(snap["seq"], np.int64)
-        self.value = np.empty(len(snap["value"]), object)
-        self.value[:] = list(snap["value"])
-        self.next_seq = int(np.asarray(snap["next_seq"]).reshape(-1)[0])
+        self.__init__()  # type: ignore[misc]
+        slots = np.array(snap["slot"], np.int64)
+        values = np.empty(len(snap["value"]), object)
+        values[:] = list(snap["value"])
+        self._append(slots, values)
+        self._flush()
