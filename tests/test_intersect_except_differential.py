@@ -12,12 +12,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_union_differential import CATALOG, result, run, sample, streams
+from test_union_differential import (  # noqa: F401  (workspace: a fixture)
+    compile_queries,
+    duck_rows,
+    result,
+    run,
+    sample,
+    streams,
+    workspace,
+)
 
 from compiler import logical as lg
 from compiler.driver import compile_source
@@ -36,41 +43,14 @@ QUERIES = {
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("intersect")
-    (path / "catalog.sql").write_text(CATALOG, encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
 def modules(workspace: Path) -> dict[str, Path]:
-    found = {}
-    for name, sql in QUERIES.items():
-        compiled = compile_source(Source(f"{name}.sql", sql + ";"),
-                                  [str(workspace / "catalog.sql")])
-        module = workspace / f"{name}.py"
-        module.write_text(compiled.module or "", encoding="utf-8")
-        found[name] = module
-    return found
-
-
-def duck_expected(name: str, a: list[dict], b: list[dict]):
-    con = duckdb.connect()
-    con.execute("CREATE TABLE a (i BIGINT, k VARCHAR, v INT, ts BIGINT)")
-    con.execute("CREATE TABLE b (i BIGINT, k VARCHAR, w DOUBLE, ts BIGINT)")
-    for table, events, value in (("a", a, "v"), ("b", b, "w")):
-        rows = [(e["i"], e["k"], e[value], e["ts"]) for e in events]
-        if rows:
-            con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", rows)
-    cursor = con.execute(QUERIES[name])
-    names = [d[0] for d in cursor.description]
-    return result([dict(zip(names, row)) for row in cursor.fetchall()], False)
+    return compile_queries(QUERIES, workspace)
 
 
 def check(name: str, modules: dict[str, Path], a: list[dict], b: list[dict],
           workspace: Path, batch: int) -> None:
     actual = result(run(modules[name], {"a": a, "b": b}, workspace, batch), True)
-    assert actual == duck_expected(name, a, b)
+    assert actual == duck_rows(QUERIES[name], a, b)
 
 
 @pytest.mark.parametrize("batch", [1, 7, 500])
