@@ -563,6 +563,7 @@ AGGREGATES = {
     "PERCENTILE_DISC",
     "PERCENTILE",
     "APPROX_PERCENTILE",
+    "LISTAGG",
 }
 
 WINDOW_ONLY = {"ROW_NUMBER", "RANK", "DENSE_RANK", "LAG", "LEAD"}
@@ -615,6 +616,12 @@ def aggregate_type(fn: str, args: list[SqlType]) -> SqlType | str:
     if not args:
         return f"{fn} needs an argument"
     a = args[0]
+    if fn == "LISTAGG":  # Flink's: strings only, joined into a STRING
+        if not (a.is_string or a.is_null) or any(not (b.is_string or b.is_null)
+                                                 for b in args[1:]):
+            return (f"LISTAGG takes a string and a separator string, got "
+                    f"{', '.join(b.sql() for b in args)}; CAST the value AS STRING")
+        return t.VARCHAR.with_nullable(True)
     if fn in ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE"):
         if a.name in ("ARRAY", "MAP", "ROW"):
             return f"{fn} does not take {a.sql()}"

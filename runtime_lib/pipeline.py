@@ -72,6 +72,7 @@ class Source:
     watermark: Watermark | None = None
     computed: Callable[[Batch], Batch] | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    rows: tuple[tuple, ...] | None = None  # a VALUES table's rows (connector 'values')
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,7 @@ def _pinned_now(args: argparse.Namespace) -> int | None:
 
 
 def _inputs(args: argparse.Namespace, query: type[Pipeline]) -> dict[str, str]:
-    known = {s.name.lower(): s.name for s in query.sources}
+    known = {s.name.lower(): s.name for s in query.sources if s.rows is None}
     known.update({t.lower(): t for t in query.tables})
     inputs: dict[str, str] = {}
     for item in args.input:
@@ -265,7 +266,8 @@ def _inputs(args: argparse.Namespace, query: type[Pipeline]) -> dict[str, str]:
         if name.lower() not in known:
             raise PipelineError(
                 f"--input {name}: this query reads no source of that name "
-                f"(it reads {', '.join(known.values())})"
+                + (f"(it reads {', '.join(known.values())})" if known
+                   else "(it reads only VALUES tables)")
             )
         if path.startswith("kafka:"):
             if not path[len("kafka:"):]:
@@ -331,9 +333,11 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace):
     returned unopened (``open()`` connects)."""
     from runtime_lib.env import resolve_properties
     from runtime_lib.io.kafka import KafkaSource
-    from runtime_lib.io.sources import FileSource
+    from runtime_lib.io.sources import FileSource, ValuesReader
 
     batch_size = args.batch_size
+    if source.rows is not None:
+        return ValuesReader(source.fields, source.rows, batch_size)
     if path is not None and not path.startswith("kafka:"):
         fmt = "csv" if path.lower().endswith(".csv") else "json"
         return FileReader(FileSource(path, source.fields, format=fmt, batch_size=batch_size,

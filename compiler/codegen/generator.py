@@ -125,6 +125,9 @@ class Generator:
                     scans.setdefault(e.logical.source, []).append(e)
                 if isinstance(e, SinkExec):
                     sink.output(self, e)
+        # VALUES tables first: the driver reads its sources in this order, so their
+        # rows are in a join's state before the first row of a stream arrives
+        scans = dict(sorted(scans.items(), key=lambda item: item[1][0].logical.rows is None))
         self.scans = scans  # the sources read, by name (lookup tables are not)
         for source_name, execs in scans.items():
             sources.source(self, source_name, execs)

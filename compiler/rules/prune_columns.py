@@ -79,6 +79,8 @@ def _scan(node: lg.Scan, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
         physical=tuple(mapping[i] for i in node.physical if i in mapping),
         computed=tuple((mapping[i], lg.remap(e, mapping)) for i, e in node.computed
                        if i in mapping),
+        rows=None if node.rows is None else tuple(tuple(row[i] for i in kept)
+                                                  for row in node.rows),
         metadata=tuple((mapping[i], k) for i, k in node.metadata if i in mapping),
         watermark=watermark,
     )

@@ -192,14 +192,18 @@ def run_compiled(module: str, page: Page, folder: Path, batch_size: int,
 
     path = folder / "query.py"
     path.write_text(module, encoding="utf-8")
+    query = load_query(path)
+    reads = {s.name.lower() for s in query.sources} | {t.lower() for t in query.tables}
     given = {}
     for name, text in page.inputs.items():
+        if name.lower() not in reads:  # e.g. a query over an inline VALUES table
+            continue
         data = folder / f"{name}.jsonl"
         data.write_text("".join(json.dumps(r) + "\n" for r in input_records(docs_table(text))),
                         encoding="utf-8")
         given[name] = Input(path=data)
     case = Case(page.name, 0, given, {})
-    observed = run_case(load_query(path), case, batch_size, f"{page.name}")
+    observed = run_case(query, case, batch_size, f"{page.name}")
     rows = [{"_op": r.pop("op"), **r} if "op" in r else r for r in observed.changelog]
     if columns:
         rows = [{k: row[k] for k in ["_op", *columns] if k in row} for row in rows]

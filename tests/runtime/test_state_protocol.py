@@ -143,7 +143,8 @@ class Case:
 AGGS = [Agg("count_star"), Agg("count", arg=1, distinct=True), Agg("sum", arg=0), Agg("avg", arg=0, filter=0),
         Agg("min", arg=1), Agg("max", arg=0), Agg("first_value", arg=1), Agg("last_value", arg=0),
         Agg("stddev", arg=0), Agg("percentile_cont", arg=0, param=0.5),
-        Agg("percentile_disc", arg=0, param=0.9, filter=0), Agg("approx_percentile", arg=0, param=0.75)]
+        Agg("percentile_disc", arg=0, param=0.9, filter=0), Agg("approx_percentile", arg=0, param=0.75),
+        Agg("listagg", arg=1, separator=";")]
 RETRACT_AGGS = [a for a in AGGS if a.func in RETRACTABLE and not a.distinct]
 AFTER_WATERMARK = AfterWatermark()
 
@@ -605,7 +606,7 @@ def _stateful_classes() -> dict[str, type]:
 # pieces of an operator's state, in its snapshot: covered through the operator
 PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "KeyIds", "Rows", "RowStore", "_State", "MinMaxState",
           "MinMaxRetractState", "FirstLastState",
-          "DistinctState", "PercentileState"}
+          "DistinctState", "PercentileState", "ListAggState"}
 
 
 def test_every_operator_has_a_case():

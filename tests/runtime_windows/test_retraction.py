@@ -62,7 +62,10 @@ SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[Healt
 
 
 def test_every_retractable_aggregate_is_covered():
-    assert {a.func for a in AGGS} == RETRACTABLE
+    # LISTAGG's result depends on the order of the rows, which a net multiset
+    # does not keep: its retraction is checked against a reference list
+    # (tests/test_listagg_differential.py)
+    assert {a.func for a in AGGS} == RETRACTABLE - {"listagg"}
 
 
 # ---------------------------------------------------------------------------

@@ -98,8 +98,8 @@ def _retraction_problems(e: Exec) -> list[Diagnostic]:
             name = f"{call.fn}(DISTINCT ...)" if call.distinct else call.fn
             problems.append(Diagnostic(
                 "UnsupportedError", f"{name} over an updating input (a regular outer join or "
-                "an aggregation retracts rows) does not run yet; COUNT, SUM, AVG, MIN, MAX "
-                "and STDDEV/VARIANCE do",
+                "an aggregation retracts rows) does not run yet; COUNT, SUM, AVG, MIN, MAX, "
+                "STDDEV/VARIANCE and LISTAGG do",
                 call.span))
     return problems
 
@@ -248,7 +248,7 @@ class _AggregatePlan:
         "VARIANCE": "var_samp", "VAR_SAMP": "var_samp", "VAR_POP": "var_pop",
         "FIRST_VALUE": "first_value", "LAST_VALUE": "last_value", "CORR": "corr",
         "PERCENTILE_CONT": "percentile_cont", "PERCENTILE_DISC": "percentile_disc",
-        "APPROX_PERCENTILE": "approx_percentile",
+        "APPROX_PERCENTILE": "approx_percentile", "LISTAGG": "listagg",
     }
     WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
 
@@ -293,6 +293,10 @@ class _AggregatePlan:
             parts.append(f"arg2={self._index(self.arg_exprs, call.args[1])}")
         if call.param is not None:
             parts.append(f"param={call.param!r}")
+        if call.fn == "LISTAGG" and len(call.args) == 2:
+            separator = call.args[1]
+            assert isinstance(separator, lg.Const)
+            parts.append(f"separator={separator.value!r}")
         if call.filter is not None:
             parts.append(f"filter={self._index(self.filter_exprs, call.filter)}")
         if distinct:

@@ -16,6 +16,7 @@ import numpy as np
 from runtime_lib.columns import FILLERS, Column
 from runtime_lib.keys import Dictionary, PairTable, numeric_bits
 from runtime_lib.operators.aggregates import kernels as K
+from runtime_lib.operators.aggregates.listagg import ListAggState
 from runtime_lib.operators.aggregates import percentile_kernels as PK
 from runtime_lib.aggregate_specs import (
     RETRACTABLE,
@@ -705,6 +706,8 @@ class AggregateStates:
             elif a.func in ("first_value", "last_value"):
                 key = (a.func, a.arg, a.filter)
                 make, inputs = (lambda k=kind, f=a.func == "first_value": FirstLastState(k, f)), (a.arg,)
+            elif a.func == "listagg":  # the separators are the Aggs' own, read at results
+                key, make, inputs = ("listagg", a.arg, a.filter), ListAggState, (a.arg,)
             elif a.func in VARIANCE_FUNCS:
                 key, make, inputs = ("moments", a.arg, a.filter), MomentsState, (a.arg,)
             elif a.func == "corr":

@@ -53,8 +53,6 @@ GROUPED = """
 +-------------+--------+-------+
 """
 
-NO_VALUES = Refusal(UnsupportedError, "VALUES", "FROM (VALUES ...) (branch i13-values)")
-
 PAGE = Page(
     name="group_agg",
     url="https://nightlies.apache.org/flink/flink-docs-stable/docs/dev/table/sql/queries/group-agg/",
@@ -68,13 +66,12 @@ PAGE = Page(
         Doc("count_by_order", "SELECT COUNT(*)\nFROM Orders\nGROUP BY order_id"),
         Doc("count_distinct", "SELECT COUNT(DISTINCT order_id) FROM Orders"),
         Doc("grouping_sets", "SELECT supplier_id, rating, COUNT(*) AS total\n" + VALUES
-            + "\nGROUP BY GROUPING SETS ((supplier_id, rating), (supplier_id), ())", GROUPED,
-            refused=NO_VALUES),
+            + "\nGROUP BY GROUPING SETS ((supplier_id, rating), (supplier_id), ())", GROUPED),
         # "the following query is equivalent to the one above": the same rows
         Doc("rollup", "SELECT supplier_id, rating, COUNT(*)\n" + VALUES
-            + "\nGROUP BY ROLLUP (supplier_id, rating)", GROUPED, refused=NO_VALUES),
+            + "\nGROUP BY ROLLUP (supplier_id, rating)", GROUPED),
         Doc("cube", "SELECT supplier_id, rating, product_id, COUNT(*)\n" + VALUES
-            + "\nGROUP BY CUBE (supplier_id, rating, product_id)", refused=NO_VALUES),
+            + "\nGROUP BY CUBE (supplier_id, rating, product_id)"),
         # the page's spelled-out CUBE says GROUPING SET, which no SQL has
         Doc("cube_as_grouping_sets", "SELECT supplier_id, rating, product_id, COUNT(*)\n"
             + VALUES + """

@@ -5,8 +5,7 @@ NewProducts tables. The page gives no input rows: ours, and DuckDB's result
 for the same SQL. (The page's EXISTS example, ``WHERE product EXISTS
 (...)``, is as FLINK-18781 corrected it; ``user`` is quoted as Flink needs.)"""
 
-from compiler.errors import UnsupportedError
-from tests.flink_docs.corpus import Doc, Page, Refusal
+from tests.flink_docs.corpus import Doc, Page
 
 TABLES = """
 CREATE TABLE Orders (
@@ -25,8 +24,6 @@ CREATE TABLE NewProducts (
     WATERMARK FOR added_time AS added_time - INTERVAL '1' SECOND
 ) WITH ('connector' = 'kafka', 'topic' = 'new_products', 'format' = 'json');
 """
-
-NOT_ON_STREAMS = "INTERSECT, EXCEPT on streams (branch i13-values)"
 
 PAGE = Page(
     name="set_ops",
@@ -56,22 +53,17 @@ PAGE = Page(
     docs=[
         Doc("union", "(SELECT product FROM Orders) UNION (SELECT product FROM NewProducts)"),
         Doc("union_all", "(SELECT product FROM Orders) UNION ALL (SELECT product FROM NewProducts)"),
-        Doc("intersect", "(SELECT product FROM Orders) INTERSECT (SELECT product FROM NewProducts)",
-            refused=Refusal(UnsupportedError, "INTERSECT is not supported on streams yet",
-                            NOT_ON_STREAMS)),
-        Doc("except", "(SELECT product FROM Orders) EXCEPT (SELECT product FROM NewProducts)",
-            refused=Refusal(UnsupportedError, "EXCEPT is not supported on streams yet",
-                            NOT_ON_STREAMS)),
+        Doc("intersect", "(SELECT product FROM Orders) INTERSECT (SELECT product FROM NewProducts)"),
+        Doc("except", "(SELECT product FROM Orders) EXCEPT (SELECT product FROM NewProducts)"),
         Doc("in", "SELECT `user`, amount FROM Orders WHERE product IN (SELECT product FROM "
             "NewProducts)"),
         Doc("exists", "SELECT `user`, amount FROM Orders WHERE EXISTS (SELECT product FROM "
             "NewProducts WHERE Orders.product = NewProducts.product)"),
         Doc("not_exists", "SELECT `user`, amount FROM Orders WHERE NOT EXISTS (SELECT product "
             "FROM NewProducts WHERE Orders.product = NewProducts.product)"),
+        # over a nullable column: Flink's null-aware anti join drops the NULL product
         Doc("not_in", "SELECT `user`, amount FROM Orders WHERE product NOT IN "
-            "(SELECT product FROM NewProducts)", refused=Refusal(
-                UnsupportedError, "NOT IN (subquery) where",
-                "NOT IN over a nullable column: Flink's null-aware anti join (branch i13-values)")),
+            "(SELECT product FROM NewProducts)"),
     ],
 )
 

@@ -142,9 +142,8 @@ PAGE = Page(
         Doc("anti_not_in", semi("L.num NOT IN (\n             SELECT num FROM (   \n"
                                 f"               {R}\n             ) R WHERE L.window_start = "
                                 "R.window_start AND L.window_end = R.window_end)"), ANTI,
-            refused=Refusal(UnsupportedError, "NOT IN (subquery) where 'num'",
-                            "NOT IN over a nullable column: Flink's null-aware anti join "
-                            "(branch i13-values)")),
+            refused=Refusal(UnsupportedError, "a correlated NOT IN (subquery) does not run yet",
+                            "a correlated NOT IN: null-aware NOT IN runs uncorrelated only")),
         Doc("anti_not_exists", semi("NOT EXISTS (\n             SELECT * FROM (\n"
                                     f"               {R}\n             ) R WHERE {ON[3:]})"),
             ANTI),
