@@ -312,7 +312,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_exec(args: argparse.Namespace) -> int:
     from compiler.shell import Shell
 
-    shell = Shell(default_catalogs(args.catalog))
+    shell = Shell(default_catalogs(args.catalog), _shell_inputs(args.input), args.limit)
     source = _read(args.file)
     return shell.execute_source(source)
 
@@ -320,7 +320,22 @@ def cmd_exec(args: argparse.Namespace) -> int:
 def cmd_shell(args: argparse.Namespace) -> int:
     from compiler.shell import Shell
 
-    return Shell(default_catalogs(args.catalog)).interactive()
+    return Shell(default_catalogs(args.catalog), _shell_inputs(args.input),
+                 args.limit).interactive()
+
+
+def _shell_inputs(specs: list[str]) -> dict[str, Path]:
+    """--input NAME=PATH flags as a dict; a missing file or a flag without '='
+    is a usage error (exit 2)."""
+    inputs = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise SqlFileError(f"--input {spec}: write --input NAME=PATH")
+        if not Path(path).is_file():
+            raise SqlFileError(f"--input {spec}: no such file: {path}")
+        inputs[name] = Path(path)
+    return inputs
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -419,13 +434,22 @@ def build_parser() -> argparse.ArgumentParser:
     catalog(p)
     p.set_defaults(handler=cmd_run)
 
+    def shell_inputs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--input", action="append", default=[], metavar="NAME=PATH",
+                       help="run each query on this file for source NAME (JSON lines or "
+                            "CSV, as its format says) and print its first rows")
+        p.add_argument("--limit", type=int, default=20, metavar="N",
+                       help="rows printed per query (default 20)")
+
     p = sub.add_parser("exec", help="execute DDL, SHOW, DESCRIBE and EXPLAIN from a file")
     p.add_argument("file")
     catalog(p)
+    shell_inputs(p)
     p.set_defaults(handler=cmd_exec)
 
     p = sub.add_parser("shell", help="an interactive prompt for DDL, SHOW, DESCRIBE, EXPLAIN")
     catalog(p)
+    shell_inputs(p)
     p.set_defaults(handler=cmd_shell)
 
     p = sub.add_parser("test", help="run the queries' fixture tests (*.test.yaml) offline",
