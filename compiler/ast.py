@@ -126,6 +126,7 @@ class Between:
     low: Expr
     high: Expr
     negated: bool = False
+    symmetric: bool = False  # BETWEEN SYMMETRIC: either bound may be the lower
     span: Span = _span()
 
 
@@ -278,6 +279,18 @@ class Unnest:
 
 
 @dataclass(frozen=True)
+class Values:
+    """``(VALUES (1, 'a'), (2, 'b')) [AS t (c1, c2)]``: an inline bounded table
+    (Flink's Values: insert-only, read once). ``rows`` are the expressions of
+    each row as written; ``columns`` the names the alias gives them."""
+
+    rows: tuple[tuple[Expr, ...], ...]
+    alias: str | None = None
+    columns: tuple[str, ...] = ()
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class SubqueryRef:
     query: Query
     alias: str | None = None
@@ -342,7 +355,7 @@ class MatchRecognize:
     after_variable_span: Span = _span()  # v of AFTER MATCH SKIP TO FIRST|LAST v
 
 
-Relation = Union[TableRef, SubqueryRef, WindowTVF, Join, MatchRecognize, Unnest]
+Relation = Union[TableRef, SubqueryRef, WindowTVF, Join, MatchRecognize, Unnest, Values]
 
 
 # ------------------------------------------------------------------- queries

@@ -12,7 +12,7 @@ from compiler import ast
 from compiler.errors import Diagnostics, Span, did_you_mean
 from compiler.settings import Settings
 from compiler.types import SqlType
-from runtime_lib.io.tables import duration_ms
+from runtime_lib.durations import duration_ms
 
 # connector -> (required properties, {property: allowed values}); any other
 # property is accepted when it starts with one of the prefixes.
@@ -112,7 +112,7 @@ CONNECTORS: dict[str, dict] = {
         "prefixes": ("fields.",),
     },
 }
-# properties that hold a duration (read by runtime_lib.io.tables.duration_ms)
+# properties that hold a duration (read by runtime_lib.durations.duration_ms)
 DURATIONS = ("state.ttl", "lookup.cache.ttl", "scan.watermark.idle-timeout")
 CONNECTORS["filesystem"] = CONNECTORS["file"]
 CONNECTORS["jdbc"] = CONNECTORS["postgres"]

@@ -27,8 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from compiler.errors import SqlcError, SqlFileError
-from compiler.manager.core import ManagerError
+from compiler.errors import ManagerError, SqlcError, SqlFileError, TestFileError
 from compiler.project import (
     configured_entries,
     default_catalogs,
@@ -36,7 +35,6 @@ from compiler.project import (
     project_config,
     run_module,
 )
-from compiler.testing.files import TestFileError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -351,7 +349,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_exec(args: argparse.Namespace) -> int:
     from compiler.shell import Shell
 
-    shell = Shell(default_catalogs(args.catalog))
+    shell = Shell(default_catalogs(args.catalog), _shell_inputs(args.input), args.limit)
     source = _read(args.file)
     return shell.execute_source(source)
 
@@ -359,7 +357,22 @@ def cmd_exec(args: argparse.Namespace) -> int:
 def cmd_shell(args: argparse.Namespace) -> int:
     from compiler.shell import Shell
 
-    return Shell(default_catalogs(args.catalog)).interactive()
+    return Shell(default_catalogs(args.catalog), _shell_inputs(args.input),
+                 args.limit).interactive()
+
+
+def _shell_inputs(specs: list[str]) -> dict[str, Path]:
+    """--input NAME=PATH flags as a dict; a missing file or a flag without '='
+    is a usage error (exit 2)."""
+    inputs = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise SqlFileError(f"--input {spec}: write --input NAME=PATH")
+        if not Path(path).is_file():
+            raise SqlFileError(f"--input {spec}: no such file: {path}")
+        inputs[name] = Path(path)
+    return inputs
 
 
 def cmd_test(args: argparse.Namespace) -> int:
@@ -445,8 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
     catalog(p)
     p.add_argument("--verbose", action="store_true", help="show the plan after each rule")
     p.add_argument("--format", choices=("text", "dot", "mermaid", "svg"), default="text",
-                   help="dot (Graphviz: `| dot -Tsvg`), mermaid or svg (drawn by sqlc, no "
-                        "Graphviz): the physical plan as a graph, changelog modes on the edges")
+                   help="dot (Graphviz: `| dot -Tsvg`), mermaid or svg (laid out by sqlc, "
+                        "as on the `sqlc serve` page): the physical plan as a graph, "
+                        "changelog modes on the edges")
     p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("run", help="compile to a temporary module and run it",
@@ -458,13 +472,22 @@ def build_parser() -> argparse.ArgumentParser:
     catalog(p)
     p.set_defaults(handler=cmd_run)
 
+    def shell_inputs(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--input", action="append", default=[], metavar="NAME=PATH",
+                       help="run each query on this file for source NAME (JSON lines or "
+                            "CSV, as its format says) and print its first rows")
+        p.add_argument("--limit", type=int, default=20, metavar="N",
+                       help="rows printed per query (default 20)")
+
     p = sub.add_parser("exec", help="execute DDL, SHOW, DESCRIBE and EXPLAIN from a file")
     p.add_argument("file")
     catalog(p)
+    shell_inputs(p)
     p.set_defaults(handler=cmd_exec)
 
     p = sub.add_parser("shell", help="an interactive prompt for DDL, SHOW, DESCRIBE, EXPLAIN")
     catalog(p)
+    shell_inputs(p)
     p.set_defaults(handler=cmd_shell)
 
     p = sub.add_parser("test", help="run the queries' fixture tests (*.test.yaml) offline",

@@ -82,7 +82,8 @@ def _source_names(compiled) -> list[str]:
         stack = [root]
         while stack:
             node = stack.pop()
-            if isinstance(node, SourceExec) and node.logical.source not in names:
+            if (isinstance(node, SourceExec) and node.logical.rows is None  # not VALUES
+                    and node.logical.source not in names):
                 names.append(node.logical.source)
             stack.extend(node.inputs)
     return names

@@ -138,6 +138,24 @@ class SqlFileError(Exception):
     directory, not UTF-8. A user error, reported in one line."""
 
 
+class TestFileError(Exception):
+    """A test file that cannot be used (compiler/testing/files.py): message,
+    exit code 2."""
+
+    __test__ = False  # not a pytest class
+
+
+class ManagerError(Exception):
+    """A request the query manager (compiler/manager/) refuses (unknown query,
+    bad name, wrong state): ``status`` is the HTTP status it answers with.
+    (Here, with the other user errors, so that the CLI names them without
+    importing the manager or the test runner.)"""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def did_you_mean(name: str, candidates: list[str] | tuple[str, ...]) -> str | None:
     """A suggestion for a misspelt name, or None."""
     matches = difflib.get_close_matches(name.lower(), [c.lower() for c in candidates], n=1)

@@ -57,6 +57,8 @@ def logical_attrs(node: lg.LogicalNode) -> list[tuple[str, str]]:
             delay = (f"{column} - {format_ms(wm.bound_ms)}" if wm.bound_ms
                      else column if wm.bound_ms == 0 else expr_sql(wm.expr))  # type: ignore[arg-type]
             attrs.append(("watermark", delay))
+        if node.rows is not None:
+            attrs.append(("rows", str(len(node.rows))))
         return attrs
     if isinstance(node, lg.Filter):
         return [("condition", expr_sql(node.predicate))]

@@ -317,7 +317,7 @@ def _truncate(args: list[SqlType]) -> SqlType | str:
 
 def _pattern_literals(name: str, *indexes: int) -> Callable[[list[object]], tuple[int, str] | None]:
     def check(values: list[object]) -> tuple[int, str] | None:
-        from runtime_lib.functions.time import date_pattern_error
+        from runtime_lib.date_patterns import date_pattern_error
 
         for i in indexes:
             if i < len(values) and isinstance(values[i], str):
@@ -563,6 +563,7 @@ AGGREGATES = {
     "PERCENTILE_DISC",
     "PERCENTILE",
     "APPROX_PERCENTILE",
+    "LISTAGG",
 }
 
 WINDOW_ONLY = {"ROW_NUMBER", "RANK", "DENSE_RANK", "LAG", "LEAD"}
@@ -586,6 +587,27 @@ KNOWN_FUNCTIONS = sorted(
     | set(EXTRACT_SHORTHANDS) | {"CAST", "TRY_CAST", "EXTRACT", "IF"}
 )
 
+# Flink's built-in functions (its "System (Built-in) Functions" page), so that
+# one sqlc lacks is named as such rather than as an unknown name, a typo
+FLINK_BUILTINS = frozenset("""
+ABS ACOS ARRAY_CONTAINS ARRAY_DISTINCT ARRAY_POSITION ARRAY_REMOVE ARRAY_REVERSE ASCII ASIN
+ATAN ATAN2 AVG BIN CARDINALITY CEIL CEILING CHAR_LENGTH CHARACTER_LENGTH CHR COALESCE COLLECT
+CONCAT CONCAT_WS CONVERT_TZ COS COSH COT COUNT CUME_DIST CURRENT_DATABASE CURRENT_DATE
+CURRENT_ROW_TIMESTAMP CURRENT_TIME CURRENT_TIMESTAMP CURRENT_WATERMARK DATE_FORMAT DAYOFMONTH
+DAYOFWEEK DAYOFYEAR DECODE DEGREES DENSE_RANK E ELEMENT ENCODE EXP FIRST_VALUE FLOOR
+FROM_BASE64 FROM_UNIXTIME GREATEST GROUP_ID GROUPING GROUPING_ID HEX HOUR IFNULL INITCAP INSTR
+IS_ALPHA IS_DECIMAL IS_DIGIT JSON_ARRAY JSON_ARRAYAGG JSON_EXISTS JSON_OBJECT JSON_OBJECTAGG
+JSON_QUERY JSON_STRING JSON_VALUE LAG LAST_VALUE LEAD LEAST LEFT LISTAGG LN LOCALTIME
+LOCALTIMESTAMP LOCATE LOG LOG10 LOG2 LOWER LPAD LTRIM MAP_FROM_ARRAYS MAP_KEYS MAP_VALUES MAX
+MD5 MIN MINUTE MONTH NOW NTILE NULLIF OVERLAY PARSE_URL PERCENT_RANK PI POSITION POWER QUARTER
+RADIANS RAND RAND_INTEGER RANK REGEXP REGEXP_EXTRACT REGEXP_REPLACE REPEAT REPLACE REVERSE
+RIGHT ROUND ROW_NUMBER RPAD RTRIM SECOND SHA1 SHA2 SHA224 SHA256 SHA384 SHA512 SIGN SIN SINH
+SPLIT_INDEX SQRT STDDEV_POP STDDEV_SAMP STR_TO_MAP SUBSTR SUBSTRING SUM TAN TANH TIMESTAMPADD
+TIMESTAMPDIFF TO_BASE64 TO_DATE TO_TIMESTAMP TO_TIMESTAMP_LTZ TRIM TRUNCATE TYPEOF UNIX_TIMESTAMP
+UPPER UUID VAR_POP VAR_SAMP VARIANCE WEEK YEAR
+""".split())
+NOT_IMPLEMENTED = FLINK_BUILTINS - set(KNOWN_FUNCTIONS)
+
 
 def aggregate_type(fn: str, args: list[SqlType]) -> SqlType | str:
     """Result type of an aggregate (deviations from Flink: docs/differences-from-flink.md)."""
@@ -594,6 +616,12 @@ def aggregate_type(fn: str, args: list[SqlType]) -> SqlType | str:
     if not args:
         return f"{fn} needs an argument"
     a = args[0]
+    if fn == "LISTAGG":  # Flink's: strings only, joined into a STRING
+        if not (a.is_string or a.is_null) or any(not (b.is_string or b.is_null)
+                                                 for b in args[1:]):
+            return (f"LISTAGG takes a string and a separator string, got "
+                    f"{', '.join(b.sql() for b in args)}; CAST the value AS STRING")
+        return t.VARCHAR.with_nullable(True)
     if fn in ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE"):
         if a.name in ("ARRAY", "MAP", "ROW"):
             return f"{fn} does not take {a.sql()}"

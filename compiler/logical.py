@@ -340,6 +340,9 @@ class Scan:
     properties: tuple[tuple[str, str], ...]
     alias: str | None = None
     span: Span = _span()
+    # a VALUES table (connector 'values'): its rows, one expression per column
+    # of the schema (constants once folded); None for a connector's source
+    rows: tuple[tuple[BoundExpr, ...], ...] | None = None
 
     def inputs(self) -> tuple[LogicalNode, ...]:
         return ()
@@ -479,6 +482,9 @@ class Join:
     span: Span = _span()
     # per right-side column, the name its relation has in the query (alias or table)
     right_qualifiers: tuple[str, ...] = ()
+    # IN / EXISTS as an INNER join with the subquery's distinct keys (Flink's
+    # LeftSemiJoin): each left row comes out once, when its first match does
+    semi: bool = False
 
     @property
     def schema(self) -> Schema:
@@ -852,9 +858,14 @@ def changelog(node: LogicalNode) -> str:
         return "I" if node.window or dedup_keep(node) == "first" else "I,UB,UA,D"
     if isinstance(node, Join) and not node.lookup and node.interval is None:
         # a regular inner join of insert-only inputs only inserts; an outer one
-        # retracts its NULL-padded rows when a match arrives
+        # retracts its NULL-padded rows when a match arrives. A semi join
+        # forwards its inputs' changes as Flink's does: its right side, the
+        # subquery's distinct keys, only inserts (each key once) when the
+        # subquery does
+        right = node.right.input if node.semi and isinstance(node.right, Aggregate) \
+            else node.right
         inner_append = node.kind in ("INNER", "CROSS") and all(
-            changelog(i) == "I" for i in node.inputs())
+            changelog(i) == "I" for i in (node.left, right))
         return "I" if inner_append else "I,UB,UA,D"
     if isinstance(node, Limit):
         return changelog(node.input)
@@ -869,7 +880,7 @@ def state_ttl_ms(node: LogicalNode) -> int | None:
     """How long a regular join keeps the rows of this input: the streams'
     ``'state.ttl'`` (Flink's per-table STATE_TTL hint). Every stream the input
     reads must set it (otherwise None: kept for ever); the longest applies."""
-    from runtime_lib.io.tables import duration_ms
+    from runtime_lib.durations import duration_ms
 
     def scans(n: LogicalNode):
         if isinstance(n, Scan):

@@ -226,9 +226,26 @@ def _frame_text(call: lg.OverCall) -> str:
     return f"the rows of the last {format_ms(frame.start)}"
 
 
+def _session_order(node: lg.Over) -> bool:
+    """Ordered by the window_start of a SESSION window aggregate's rows: they
+    enter as their sessions fire (codegen checks the partition)."""
+    tvf = lg.window_below(node.input)
+    order = node.calls[0].order_by
+    return (tvf is not None and tvf.kind == "SESSION" and bool(order)
+            and isinstance(order[0].expr, lg.ColumnRef) and order[0].expr.name == "window_start")
+
+
 def _over_state(node: lg.Over) -> str:
-    frames = list(dict.fromkeys(_frame_text(c) for c in node.calls))
-    return "rows until the watermark passes them, then per key " + ", ".join(frames)
+    frames = ", ".join(dict.fromkeys(_frame_text(c) for c in node.calls))
+    if _session_order(node):
+        return f"per key {frames}"
+    return f"rows until the watermark passes them, then per key {frames}"
+
+
+def _over_fires(node: lg.Over) -> str:
+    if _session_order(node):
+        return "each row as its session fires (a key's sessions fire in start order)"
+    return "each row once the watermark passes its time, in event-time order"
 
 
 def _window_state(agg: lg.Aggregate) -> tuple[str, str]:
@@ -281,11 +298,11 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
                 child = plan_physical(below)
             state, fires = _window_state(node)
             return WindowAggregateExec(node, (child,), state, fires, span)
-        return GroupAggregateExec(
-            node, (plan_physical(node.input),),
-            "per key: accumulators, kept until the key is retracted (no TTL)",
-            "every micro-batch that changes a key", span,
-        )
+        ttl = lg.state_ttl_ms(node.input)
+        kept = ("kept until the key is retracted (no TTL)" if ttl is None
+                else f"a key is forgotten {format_ms(ttl)} after its last row ('state.ttl')")
+        return GroupAggregateExec(node, (plan_physical(node.input),), f"per key: accumulators, {kept}",
+                                  "every micro-batch that changes a key", span)
     if isinstance(node, lg.WindowTVF):
         return WindowTableFunctionExec(node, (plan_physical(node.input),), "", "", span)
     if isinstance(node, lg.Join):
@@ -312,8 +329,7 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
                         span)
     if isinstance(node, lg.Over):
         return OverAggregateExec(node, (plan_physical(node.input),), _over_state(node),
-                                 "each row once the watermark passes its time, in event-time "
-                                 "order", span)
+                                 _over_fires(node), span)
     if isinstance(node, lg.TopN) and lg.dedup_keep(node) is not None:
         ttl = lg.state_ttl_ms(node.input)
         kept = ("no TTL" if ttl is None

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 from compiler import ast
 from compiler.errors import Diagnostics, did_you_mean
-from runtime_lib.recovery import RecoveryError, checkpoint_directory, parse_interval
 
 
 @dataclass(frozen=True)
@@ -147,6 +146,9 @@ def check_option(stmt: ast.Set, diagnostics: Diagnostics) -> bool:
 
 
 def _value_problem(option: Option, value: str) -> str | None:
+    # the runtime's own rules; imported here, as they bring numpy (checkpoints)
+    from runtime_lib.recovery import RecoveryError, checkpoint_directory, parse_interval
+
     if option.kind == "duration":
         try:
             parse_interval(value, option.key)

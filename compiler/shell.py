@@ -1,6 +1,7 @@
 """``sqlc shell`` and ``sqlc exec``: run DDL, SHOW, DESCRIBE, EXPLAIN, SET and
 RESET statements against a catalog and print aligned tables (SET and RESET
-answer as Flink's SQL client does)."""
+answer as Flink's SQL client does). With ``--input NAME=PATH`` files, a query
+runs on them and its first rows are printed (``shell_run``)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
 HELP = """sqlc shell statements (end each with ';'):
   CREATE [TEMPORARY] STREAM|TABLE|VIEW ...   DROP STREAM|TABLE|VIEW name
   SHOW STREAMS|TABLES|VIEWS|FUNCTIONS         DESCRIBE name
-  EXPLAIN <query>                             <query> (type-checked)
+  EXPLAIN <query>                             <query> (runs on the --input files;
+                                              type-checked without them)
   SET ['key' = 'value']                       RESET ['key']
   HELP                                        QUIT | EXIT (or Ctrl-D)"""
 
@@ -107,9 +109,12 @@ def describe(catalog: Catalog, name: str) -> str:
 
 
 class Shell:
-    def __init__(self, catalog_paths: list[str]):
+    def __init__(self, catalog_paths: list[str], inputs: dict[str, Path] | None = None,
+                 limit: int = 20):
         self.catalog = load_catalog(catalog_paths) if catalog_paths else Catalog()
         self.errors = 0
+        self.inputs = inputs or {}  # source name -> a file its query rows come from
+        self.limit = limit
 
     def execute_source(self, source: Source) -> int:
         diagnostics = Diagnostics(source)
@@ -154,10 +159,16 @@ class Shell:
         elif isinstance(stmt, ast.Reset):
             print("[INFO] Execute statement succeeded." if stmt.key else
                   "[INFO] All session properties have been set to their default values.")
+        elif isinstance(result, AnalyzedQuery) and self.inputs:
+            from compiler.shell_run import run_query
+
+            if not run_query(result, source, self.catalog, self.inputs, self.limit):
+                self.errors += 1
         elif isinstance(result, AnalyzedQuery):
             fields = ", ".join(str(f) for f in result.plan.schema)
             print(f"query OK: ({fields})")
-            print("run it with: sqlc run FILE.sql --input NAME=PATH")
+            print("run it here with: sqlc shell --input NAME=PATH (or sqlc run FILE.sql "
+                  "--input NAME=PATH)")
 
     def explain(self, stmt: ast.Explain, analyzer: Analyzer) -> None:
         from compiler.explain import explain_logical

@@ -18,7 +18,8 @@ Physical plan:
     SinkExec: target=[output], fields=[request_id, model_id, latency_ms, moving_avg_100], changelog=[I]
       CalcExec: select=[request_id, model_id, latency_ms, avg_latency_ms_over AS moving_avg_100], changelog=[I]
         OverAggregateExec: over=[AVG(latency_ms) OVER (PARTITION BY model_id ORDER BY event_time ROWS 99 PRECEDING TO 0 PRECEDING) AS avg_latency_ms_over], state=[rows until the watermark passes them, then per key the last 100 rows], fires=[each row once the watermark passes its time, in event-time order], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[request_id, model_id, latency_ms, event_time], changelog=[I]
+            SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, latency_ms, event_time], read=[request_id, model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ STATE_LAYOUT = {
         "over": [
             "AVG(latency_ms) OVER (PARTITION BY model_id ORDER BY event_time ROWS 99 PRECEDING TO 0 PRECEDING)"
         ],
-        "rows": "request_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL, timestamp_ms BIGINT NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        "rows": "request_id VARCHAR NOT NULL, model_id VARCHAR NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
     }
 }
 
@@ -103,9 +104,9 @@ class Query(Pipeline):
         # OverAggregateExec (fr_dql_006_over_window.sql:8:5) PARTITION BY model_id: rows until the watermark passes them, then per key the last 100 rows
         self.over_aggregate = OverAggregate(
             "event_time",
-            names=["request_id", "model_id", "timestamp_ms", "latency_ms", "event_time"],
+            names=["request_id", "model_id", "latency_ms", "event_time"],
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            kinds=["O", "O", "i", "f", "i"],  # one per name
+            kinds=["O", "O", "f", "i"],  # one per name
             key_kinds=["O"],  # model_id
             arg_kinds=["f"],  # latency_ms
             calls=[
@@ -120,6 +121,10 @@ class Query(Pipeline):
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
+        # CalcExec (fr_dql_006_over_window.sql:13:6): SELECT request_id, model_id, latency_ms, event_time
+        batch = batch.project(
+            {name: batch[name] for name in ("request_id", "model_id", "latency_ms", "event_time")}
+        )
         # OverAggregateExec (fr_dql_006_over_window.sql:8:5): held until the watermark passes each row
         late = self.over_aggregate.process(
             batch, keys=[batch["model_id"]], args=[batch["latency_ms"]]

@@ -34,8 +34,9 @@ Physical plan:
     SinkExec: target=[output], fields=[model_id, window_start, current_cost, avg_historical_cost, status], changelog=[I]
       CalcExec: select=[model_id, window_start, current_cost, avg_over AS avg_historical_cost, CASE WHEN (current_cost > (1.5 * avg_over)) THEN 'ANOMALY' ELSE 'NORMAL' END AS status], changelog=[I]
         OverAggregateExec: over=[AVG(current_cost) OVER (PARTITION BY model_id ORDER BY window_start ROWS 23 PRECEDING TO 1 PRECEDING) AS avg_over], state=[rows until the watermark passes them, then per key the last 24 rows], fires=[each row once the watermark passes its time, in event-time order], changelog=[I]
-          WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[SUM(cost) AS current_cost], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-            SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, cost, event_time], read=[model_id, timestamp_ms, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[model_id, window_start, current_cost], changelog=[I]
+            WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[SUM(cost) AS current_cost], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+              SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, cost, event_time], read=[model_id, timestamp_ms, cost], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ STATE_LAYOUT = {
         "over": [
             "AVG(current_cost) OVER (PARTITION BY model_id ORDER BY window_start ROWS 23 PRECEDING TO 1 PRECEDING)"
         ],
-        "rows": "model_id VARCHAR NOT NULL, window_start TIMESTAMP(3) NOT NULL, window_end TIMESTAMP(3) NOT NULL, window_time TIMESTAMP(3) *ROWTIME* NOT NULL, current_cost DOUBLE",
+        "rows": "model_id VARCHAR NOT NULL, window_start TIMESTAMP(3) NOT NULL, current_cost DOUBLE",
     },
 }
 
@@ -154,9 +155,9 @@ class Query(Pipeline):
         # OverAggregateExec (q05_cost_anomaly.sql:13:5) PARTITION BY model_id: rows until the watermark passes them, then per key the last 24 rows
         self.over_aggregate = OverAggregate(
             "window_start",
-            names=["model_id", "window_start", "window_end", "window_time", "current_cost"],
+            names=["model_id", "window_start", "current_cost"],
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            kinds=["O", "i", "i", "i", "f"],  # one per name
+            kinds=["O", "i", "f"],  # one per name
             key_kinds=["O"],  # model_id
             arg_kinds=["f"],  # current_cost
             calls=[
@@ -187,6 +188,10 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
+        # CalcExec (q05_cost_anomaly.sql:9:1): SELECT model_id, window_start, current_cost
+        batch = batch.project(
+            {name: batch[name] for name in ("model_id", "window_start", "current_cost")}
+        )
         # OverAggregateExec (q05_cost_anomaly.sql:13:5): held until no earlier window can come
         self.over_aggregate.process(batch, keys=[batch["model_id"]], args=[batch["current_cost"]])
 

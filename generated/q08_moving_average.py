@@ -25,7 +25,8 @@ Physical plan:
     SinkExec: target=[output], fields=[model_id, event_time, latency_ms, moving_avg_100, time_based_avg], changelog=[I]
       CalcExec: select=[model_id, event_time, latency_ms, avg_latency_ms_over AS moving_avg_100, avg_latency_ms_over_2 AS time_based_avg], changelog=[I]
         OverAggregateExec: over=[AVG(latency_ms) OVER (PARTITION BY model_id ORDER BY event_time ROWS 99 PRECEDING TO 0 PRECEDING) AS avg_latency_ms_over, AVG(latency_ms) OVER (PARTITION BY model_id ORDER BY event_time RANGE 300000 PRECEDING TO 0 PRECEDING) AS avg_latency_ms_over_2], state=[rows until the watermark passes them, then per key the last 100 rows, the rows of the last 5 min], fires=[each row once the watermark passes its time, in event-time order], changelog=[I]
-          SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[model_id, latency_ms, event_time], changelog=[I]
+            SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ STATE_LAYOUT = {
             "AVG(latency_ms) OVER (PARTITION BY model_id ORDER BY event_time ROWS 99 PRECEDING TO 0 PRECEDING)",
             "AVG(latency_ms) OVER (PARTITION BY model_id ORDER BY event_time RANGE 300000 PRECEDING TO 0 PRECEDING)",
         ],
-        "rows": "model_id VARCHAR NOT NULL, timestamp_ms BIGINT NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
+        "rows": "model_id VARCHAR NOT NULL, latency_ms DOUBLE, event_time TIMESTAMP(3) *ROWTIME* NOT NULL",
     }
 }
 
@@ -110,9 +111,9 @@ class Query(Pipeline):
         # OverAggregateExec (q08_moving_average.sql:10:5) PARTITION BY model_id: rows until the watermark passes them, then per key the last 100 rows, the rows of the l...
         self.over_aggregate = OverAggregate(
             "event_time",
-            names=["model_id", "timestamp_ms", "latency_ms", "event_time"],
+            names=["model_id", "latency_ms", "event_time"],
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            kinds=["O", "i", "f", "i"],  # one per name
+            kinds=["O", "f", "i"],  # one per name
             key_kinds=["O"],  # model_id
             arg_kinds=["f"],  # latency_ms
             calls=[
@@ -128,6 +129,10 @@ class Query(Pipeline):
 
     def on_llm_requests(self, batch: Batch) -> None:
         """Rows of llm_requests."""
+        # CalcExec (q08_moving_average.sql:20:6): SELECT model_id, latency_ms, event_time
+        batch = batch.project(
+            {name: batch[name] for name in ("model_id", "latency_ms", "event_time")}
+        )
         # OverAggregateExec (q08_moving_average.sql:10:5): held until the watermark passes each row
         late = self.over_aggregate.process(
             batch, keys=[batch["model_id"]], args=[batch["latency_ms"]]

@@ -258,6 +258,7 @@ class Query(Pipeline):
                 "avg_cost",
                 "sum_case_rating_ge_4",
             ],
+            updating_input=True,  # -U/-D rows take rows back
         )
         # the method each source's rows enter by (the driver calls it)
         self.entries = {

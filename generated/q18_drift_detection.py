@@ -36,8 +36,9 @@ Physical plan:
     SinkExec: target=[output], fields=[model_id, current_window, current_avg_latency, baseline_avg_latency, drift_pct, status], changelog=[I]
       CalcExec: select=[model_id, window_start AS current_window, current_avg_latency, avg_over AS baseline_avg_latency, ((ABS((current_avg_latency - avg_over)) / avg_over) * 100.0) AS drift_pct, CASE WHEN ((ABS((current_avg_latency - avg_over)) / avg_over) > 0.2) THEN 'DRIFT' ELSE 'NORMAL' END AS status], where=[avg_over IS NOT NULL], changelog=[I]
         OverAggregateExec: over=[AVG(current_avg_latency) OVER (PARTITION BY model_id ORDER BY window_start ROWS 167 PRECEDING TO 1 PRECEDING) AS avg_over], state=[rows until the watermark passes them, then per key the last 168 rows], fires=[each row once the watermark passes its time, in event-time order], changelog=[I]
-          WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS current_avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-            SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[model_id, window_start, current_avg_latency], changelog=[I]
+            WindowAggregateExec: window=[TUMBLE(time_col=[event_time], size=[1 h])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS current_avg_latency], emit=[AFTER WATERMARK], state=[per key and window: accumulators; freed when the window fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+              SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ STATE_LAYOUT = {
         "over": [
             "AVG(current_avg_latency) OVER (PARTITION BY model_id ORDER BY window_start ROWS 167 PRECEDING TO 1 PRECEDING)"
         ],
-        "rows": "model_id VARCHAR NOT NULL, window_start TIMESTAMP(3) NOT NULL, window_end TIMESTAMP(3) NOT NULL, window_time TIMESTAMP(3) *ROWTIME* NOT NULL, current_avg_latency DOUBLE",
+        "rows": "model_id VARCHAR NOT NULL, window_start TIMESTAMP(3) NOT NULL, current_avg_latency DOUBLE",
     },
 }
 
@@ -172,9 +173,9 @@ class Query(Pipeline):
         # OverAggregateExec (q18_drift_detection.sql:21:9) PARTITION BY model_id: rows until the watermark passes them, then per key the last 168 rows
         self.over_aggregate = OverAggregate(
             "window_start",
-            names=["model_id", "window_start", "window_end", "window_time", "current_avg_latency"],
+            names=["model_id", "window_start", "current_avg_latency"],
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            kinds=["O", "i", "i", "i", "f"],  # one per name
+            kinds=["O", "i", "f"],  # one per name
             key_kinds=["O"],  # model_id
             arg_kinds=["f"],  # current_avg_latency
             calls=[
@@ -205,6 +206,10 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
+        # CalcExec (q18_drift_detection.sql:17:5): SELECT model_id, window_start, current_avg_latency
+        batch = batch.project(
+            {name: batch[name] for name in ("model_id", "window_start", "current_avg_latency")}
+        )
         # OverAggregateExec (q18_drift_detection.sql:21:9): held until no earlier window can come
         self.over_aggregate.process(
             batch, keys=[batch["model_id"]], args=[batch["current_avg_latency"]]

@@ -31,8 +31,9 @@ Physical plan:
     SinkExec: target=[output], fields=[model_id, window_start, window_end, avg_latency, request_count, prev_avg_latency, trend], changelog=[I]
       CalcExec: select=[model_id, window_start, window_end, avg_latency, request_count, lag_literal_over AS prev_avg_latency, CASE WHEN (avg_latency > (lag_literal_over * 1.2)) THEN 'INCREASING' WHEN (avg_latency < (lag_literal_over * 0.8)) THEN 'DECREASING' ELSE 'STABLE' END AS trend], changelog=[I]
         OverAggregateExec: over=[LAG(avg_latency) OVER (PARTITION BY model_id ORDER BY window_start ROWS 1 PRECEDING TO 1 PRECEDING) AS lag_literal_over], state=[rows until the watermark passes them, then per key the last 2 rows], fires=[each row once the watermark passes its time, in event-time order], changelog=[I]
-          WindowAggregateExec: window=[HOP(time_col=[event_time], slide=[1 min], size=[10 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, COUNT(*) AS request_count], emit=[AFTER WATERMARK], state=[per key and 1 min pane: accumulators, shared by 10 windows; freed when the last window using a pane fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
-            SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
+          CalcExec: select=[model_id, window_start, window_end, avg_latency, request_count], changelog=[I]
+            WindowAggregateExec: window=[HOP(time_col=[event_time], slide=[1 min], size=[10 min])], group=[model_id, window_start, window_end, window_time], aggs=[AVG(latency_ms) AS avg_latency, COUNT(*) AS request_count], emit=[AFTER WATERMARK], state=[per key and 1 min pane: accumulators, shared by 10 windows; freed when the last window using a pane fires], fires=[window_end - 1 ms <= watermark], changelog=[I]
+              SourceExec: source=[llm_requests], connector=[kafka], fields=[model_id, timestamp_ms, latency_ms, event_time], read=[model_id, timestamp_ms, latency_ms], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ STATE_LAYOUT = {
         "over": [
             "LAG(avg_latency) OVER (PARTITION BY model_id ORDER BY window_start ROWS 1 PRECEDING TO 1 PRECEDING)"
         ],
-        "rows": "model_id VARCHAR NOT NULL, window_start TIMESTAMP(3) NOT NULL, window_end TIMESTAMP(3) NOT NULL, window_time TIMESTAMP(3) *ROWTIME* NOT NULL, avg_latency DOUBLE, request_count BIGINT NOT NULL",
+        "rows": "model_id VARCHAR NOT NULL, window_start TIMESTAMP(3) NOT NULL, window_end TIMESTAMP(3) NOT NULL, avg_latency DOUBLE, request_count BIGINT NOT NULL",
     },
 }
 
@@ -164,16 +165,9 @@ class Query(Pipeline):
         # OverAggregateExec (q19_sliding_trend.sql:12:5) PARTITION BY model_id: rows until the watermark passes them, then per key the last 2 rows
         self.over_aggregate = OverAggregate(
             "window_start",
-            names=[
-                "model_id",
-                "window_start",
-                "window_end",
-                "window_time",
-                "avg_latency",
-                "request_count",
-            ],
+            names=["model_id", "window_start", "window_end", "avg_latency", "request_count"],
             # numpy kinds: O object (str), i int64 (timestamps too), f float64, b bool
-            kinds=["O", "i", "i", "i", "f", "i"],  # one per name
+            kinds=["O", "i", "i", "f", "i"],  # one per name
             key_kinds=["O"],  # model_id
             arg_kinds=["f"],  # avg_latency
             calls=[
@@ -204,6 +198,19 @@ class Query(Pipeline):
 
     def on_window_aggregate(self, batch: Batch) -> None:
         """Rows emitted by WindowAggregateExec window_aggregate."""
+        # CalcExec (q19_sliding_trend.sql:6:1): SELECT model_id, window_start, window_end, avg_latency, request_count
+        batch = batch.project(
+            {
+                name: batch[name]
+                for name in (
+                    "model_id",
+                    "window_start",
+                    "window_end",
+                    "avg_latency",
+                    "request_count",
+                )
+            }
+        )
         # OverAggregateExec (q19_sliding_trend.sql:12:5): held until no earlier window can come
         self.over_aggregate.process(batch, keys=[batch["model_id"]], args=[batch["avg_latency"]])
 

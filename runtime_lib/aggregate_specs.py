@@ -13,19 +13,21 @@ from dataclasses import dataclass
 VARIANCE_FUNCS = {"stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"}
 FUNCS = {
     "count_star", "count", "sum", "avg", "min", "max", "first_value", "last_value", "corr",
-    "percentile_cont", "percentile_disc", "approx_percentile",
+    "percentile_cont", "percentile_disc", "approx_percentile", "listagg",
 } | VARIANCE_FUNCS
 NUMERIC = {"i", "f"}
-# aggregates that can take a row back (over a changelog input: -D/-U rows)
+# aggregates that can take a row back (over a changelog input: -D/-U rows;
+# MIN/MAX keep a count per distinct value for it, given ``updating_input``)
 # (not CORR: whether a side is constant, its NULL case, does not survive the
 # rounding of taking rows back)
-RETRACTABLE = {"count_star", "count", "sum", "avg"} | VARIANCE_FUNCS
+RETRACTABLE = {"count_star", "count", "sum", "avg", "min", "max", "listagg"} | VARIANCE_FUNCS
 
 
 @dataclass(frozen=True)
 class Agg:
     """One aggregate call. ``arg``/``arg2`` index the operator's argument
-    columns, ``filter`` its FILTER masks; ``param`` is the percentile fraction."""
+    columns, ``filter`` its FILTER masks; ``param`` is the percentile fraction,
+    ``separator`` LISTAGG's (None: ',')."""
 
     func: str
     arg: int | None = None
@@ -35,6 +37,7 @@ class Agg:
     distinct: bool = False
     alpha: float = 0.01  # approx_percentile relative accuracy
     sketch_buckets: int = 1024  # approx_percentile buckets per sign
+    separator: str | None = None  # listagg only
 
     def __post_init__(self):
         if self.func not in FUNCS:
@@ -50,6 +53,8 @@ class Agg:
             raise ValueError(f"{self.func}: percentile fraction required exactly for percentiles")
         if pct and not 0.0 <= float(self.param) <= 1.0:
             raise ValueError(f"{self.func}: fraction {self.param} not in [0, 1]")
+        if self.separator is not None and self.func != "listagg":
+            raise ValueError(f"{self.func}: only LISTAGG takes a separator")
         if not 0.0 < self.alpha < 1.0:
             raise ValueError("alpha must be in (0, 1)")
 
@@ -129,6 +134,10 @@ def result_kind(agg: Agg, arg_kinds: list[str]) -> str:
     kind = arg_kinds[agg.arg]
     if f in ("min", "max", "first_value", "last_value"):
         return kind
+    if f == "listagg":
+        if kind != "O":
+            raise TypeError(f"LISTAGG needs a string argument, got kind {kind!r}")
+        return "O"
     if kind not in NUMERIC or (f == "corr" and arg_kinds[agg.arg2] not in NUMERIC):
         raise TypeError(f"{f.upper()} needs a numeric argument, got kind {kind!r}")
     if f in ("sum", "percentile_disc"):
@@ -170,6 +179,8 @@ def reference_aggregate(agg: Agg, values: list, values2: list | None = None, mas
         return xs[0]
     if f == "last_value":
         return xs[-1]
+    if f == "listagg":
+        return (agg.separator if agg.separator is not None else ",").join(xs)
     if f in VARIANCE_FUNCS:
         n = len(xs)
         mean = sum(xs) / n

@@ -61,6 +61,11 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+#: JSON values that encode as themselves: a list of only these (the strings of a
+#: key dictionary, a million of them) is taken whole instead of item by item
+_PLAIN = (str, int, bool, type(None))
+
+
 def _encode(value: Any, arrays: list[np.ndarray], where: str) -> Any:
     """``value`` as JSON, its numpy arrays moved into ``arrays``."""
     if value is None or isinstance(value, (bool, str)):
@@ -88,6 +93,8 @@ def _encode(value: Any, arrays: list[np.ndarray], where: str) -> Any:
             out[key] = _encode(item, arrays, f"{where}.{key}")
         return out
     if isinstance(value, list):
+        if all(type(item) in _PLAIN for item in value):  # a key dictionary: as it is
+            return value
         return [_encode(item, arrays, f"{where}[{i}]") for i, item in enumerate(value)]
     raise CheckpointError(f"{where}: a {type(value).__name__} cannot be checkpointed")
 
@@ -100,6 +107,8 @@ def _decode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
             return float(value["$float"])
         return {key: _decode(item, arrays) for key, item in value.items()}
     if isinstance(value, list):
+        if all(type(item) in _PLAIN for item in value):
+            return value
         return [_decode(item, arrays) for item in value]
     return value
 

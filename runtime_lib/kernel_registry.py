@@ -19,12 +19,16 @@ from runtime_lib.keys import table_insert
 from runtime_lib.operators.aggregates.kernels import (
     batch_arg_max,
     batch_arg_min,
+    chain_fill,
+    chain_lengths,
     combine_arg_max,
     combine_arg_min,
     combine_comoments,
     combine_moments,
     combine_sum,
     count_distinct_groups,
+    count_entries,
+    unmatched_retractions,
     update_arg_first,
     update_arg_last,
     update_comoments,
@@ -132,6 +136,24 @@ def _ref_update_count_signed(slots, retract, cnt):
     for s, r in zip(slots, retract):
         if s >= 0:
             cnt[s] += -1 if r else 1
+
+
+def _ref_unmatched_retractions(slots, retract, cnt, out):
+    for i, (s, r) in enumerate(zip(slots, retract)):
+        if s < 0:
+            continue
+        if not r:
+            cnt[s] += 1
+        elif cnt[s] > 0:
+            cnt[s] -= 1
+        else:
+            out[i] = True
+
+
+def _ex_unmatched_retractions(rng):
+    n, k = int(rng.integers(0, 300)), int(rng.integers(1, 20))
+    return (_ex_slots(rng, n, k), rng.random(n) < 0.5, rng.integers(0, 3, k).astype(np.int64),
+            np.zeros(n, np.bool_))
 
 
 def _ref_update_sum_signed(slots, retract, vals, acc, cnt):
@@ -374,6 +396,57 @@ def _ex_batch_arg(rng):
     return (_ex_slots(rng, n, k), rng.integers(0, 50, n).astype(np.int64), np.full(k, -1, np.int64))
 
 
+def _ref_count_entries(eid, retract, cnt):
+    before = int((cnt > 0).sum())
+    for e, r in zip(eid, retract):
+        cnt[e] += -1 if r else 1
+    return int((cnt > 0).sum()) - before
+
+
+def _ex_count_entries(rng):
+    n, k = int(rng.integers(0, 300)), int(rng.integers(1, 20))
+    return (rng.integers(0, k, n).astype(np.int64), rng.random(n) < 0.4,
+            rng.integers(-1, 3, k).astype(np.int64))
+
+
+def _ref_chain_lengths(heads, nxt, out):
+    for j, e in enumerate(heads):
+        n = 0
+        while e >= 0:
+            n, e = n + 1, nxt[e]
+        out[j] = n
+
+
+def _ref_chain_fill(heads, nxt, offs, out):
+    for j, e in enumerate(heads):
+        k = offs[j]
+        while e >= 0:
+            out[k], k, e = e, k + 1, nxt[e]
+
+
+def _ex_chains(rng):
+    """Entries 0..n-1 spread over k chains (each entry in one), some heads of none."""
+    n, k = int(rng.integers(0, 200)), int(rng.integers(1, 20))
+    owner = rng.integers(0, k, n)
+    heads, nxt = np.full(k, -1, np.int64), np.full(n, -1, np.int64)
+    for e in rng.permutation(n).tolist():
+        nxt[e], heads[owner[e]] = heads[owner[e]], e
+    return heads, nxt
+
+
+def _ex_chain_lengths(rng):
+    heads, nxt = _ex_chains(rng)
+    return heads, nxt, np.zeros(len(heads), np.int64)
+
+
+def _ex_chain_fill(rng):
+    heads, nxt = _ex_chains(rng)
+    lengths = np.zeros(len(heads), np.int64)
+    _ref_chain_lengths(heads, nxt, lengths)
+    offs = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return heads, nxt, offs, np.full(int(offs[-1]), -1, np.int64)
+
+
 def _ex_csr(rng, n_slots):
     g = int(rng.integers(0, 10))
     sizes = rng.integers(1, 5, g)
@@ -488,6 +561,8 @@ REGISTRY: dict[str, Kernel] = {
     "update_comoments": Kernel(update_comoments, _ref_update_comoments, _ex_update_comoments),
     "update_count_signed": Kernel(update_count_signed, _ref_update_count_signed,
                                   _ex_signed(_ex_update_count)),
+    "unmatched_retractions": Kernel(unmatched_retractions, _ref_unmatched_retractions,
+                                    _ex_unmatched_retractions),
     "update_sum_signed": Kernel(update_sum_signed, _ref_update_sum_signed, _ex_signed(_ex_update_sum)),
     "update_moments_signed": Kernel(update_moments_signed, _ref_update_moments_signed,
                                     _ex_signed(_ex_update_moments)),
@@ -495,6 +570,9 @@ REGISTRY: dict[str, Kernel] = {
     "update_arg_last": Kernel(update_arg_last, _ref_update_arg_last, _ex_update_arg),
     "batch_arg_min": Kernel(batch_arg_min, _ref_batch_arg_min, _ex_batch_arg),
     "batch_arg_max": Kernel(batch_arg_max, _ref_batch_arg_max, _ex_batch_arg),
+    "count_entries": Kernel(count_entries, _ref_count_entries, _ex_count_entries),
+    "chain_lengths": Kernel(chain_lengths, _ref_chain_lengths, _ex_chain_lengths),
+    "chain_fill": Kernel(chain_fill, _ref_chain_fill, _ex_chain_fill),
     "combine_sum": Kernel(combine_sum, _ref_combine_sum, _ex_combine_sum),
     "combine_arg_min": Kernel(combine_arg_min, _ref_combine_arg_min, _ex_combine_arg),
     "combine_arg_max": Kernel(combine_arg_max, _ref_combine_arg_max, _ex_combine_arg),

@@ -43,6 +43,7 @@ from runtime_lib.watermarks import WM_MAX, WM_MIN
 METRICS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "sqlc_up": ("gauge", ("query",), "1 while the pipeline runs"),
     "sqlc_ready": ("gauge", (), "1 once sources are connected and state is restored"),
+    "sqlc_standby": ("gauge", (), "1 while warm and waiting to take over (--standby)"),
     "sqlc_records_in_total": ("counter", ("source",),
                               "records read from a source (dead letters included)"),
     "sqlc_dead_letters_total": ("counter", ("source",),
@@ -117,6 +118,7 @@ class Metrics:
             buckets=CHECKPOINT_BUCKETS, registry=self.registry)
         self.registry.register(_Collector(self))
         self.ready = False
+        self.standby = False
         self.heartbeat = time.monotonic()
         self.counters = None
         self.current: dict = {}  # the driver's watermark per source
@@ -382,6 +384,7 @@ class _Collector:
 
         put("sqlc_up", 1.0, m.query)
         put("sqlc_ready", 1.0 if m.ready else 0.0)
+        put("sqlc_standby", 1.0 if m.standby else 0.0)
         counters = m.counters
         if counters is not None:
             records, dead = dict(counters.records_in), dict(counters.dead_by_source)

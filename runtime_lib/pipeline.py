@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from runtime_lib import functions as scalar
-from runtime_lib import monitor, stopping
+from runtime_lib import monitor, standby, stopping
 from runtime_lib.columns import Batch, Column
 from runtime_lib.schema import Field
 
@@ -72,6 +72,7 @@ class Source:
     watermark: Watermark | None = None
     computed: Callable[[Batch], Batch] | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    rows: tuple[tuple, ...] | None = None  # a VALUES table's rows (connector 'values')
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,9 @@ def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
     parser.add_argument("--input", action="append", default=[], metavar="NAME=PATH",
                         help="read source NAME from a JSON-lines or CSV file, or from a Kafka "
                              "topic with NAME=kafka:TOPIC")
-    parser.add_argument("--output", metavar="PATH", help="write result rows as JSON lines")
+    parser.add_argument("--output", metavar="PATH",
+                        help="write result rows as JSON lines (also those of an INSERT INTO a "
+                             "blackhole table)")
     parser.add_argument("--sink", metavar="kafka:TOPIC",
                         help="write the query's result (not its INSERT INTOs) to a Kafka topic")
     parser.add_argument("--bootstrap", metavar="HOST:PORT",
@@ -225,6 +228,7 @@ def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
                              "TTLs, idle-source timeouts and state TTL keep the real clock")
     parser.add_argument("--quiet", action="store_true", help="no summary on stderr")
     monitor.add_arguments(parser)  # --metrics-port, --log-format, --no-progress
+    standby.add_arguments(parser)  # --standby
     return parser
 
 
@@ -252,7 +256,7 @@ def _pinned_now(args: argparse.Namespace) -> int | None:
 
 
 def _inputs(args: argparse.Namespace, query: type[Pipeline]) -> dict[str, str]:
-    known = {s.name.lower(): s.name for s in query.sources}
+    known = {s.name.lower(): s.name for s in query.sources if s.rows is None}
     known.update({t.lower(): t for t in query.tables})
     inputs: dict[str, str] = {}
     for item in args.input:
@@ -262,7 +266,8 @@ def _inputs(args: argparse.Namespace, query: type[Pipeline]) -> dict[str, str]:
         if name.lower() not in known:
             raise PipelineError(
                 f"--input {name}: this query reads no source of that name "
-                f"(it reads {', '.join(known.values())})"
+                + (f"(it reads {', '.join(known.values())})" if known
+                   else "(it reads only VALUES tables)")
             )
         if path.startswith("kafka:"):
             if not path[len("kafka:"):]:
@@ -328,9 +333,11 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace):
     returned unopened (``open()`` connects)."""
     from runtime_lib.env import resolve_properties
     from runtime_lib.io.kafka import KafkaSource
-    from runtime_lib.io.sources import FileSource
+    from runtime_lib.io.sources import FileSource, ValuesReader
 
     batch_size = args.batch_size
+    if source.rows is not None:
+        return ValuesReader(source.fields, source.rows, batch_size)
     if path is not None and not path.startswith("kafka:"):
         fmt = "csv" if path.lower().endswith(".csv") else "json"
         return FileReader(FileSource(path, source.fields, format=fmt, batch_size=batch_size,
@@ -370,9 +377,10 @@ def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sour
     from runtime_lib.io import sinks
     from runtime_lib.io.kafka import KafkaSink
 
-    if output.target is not None:
+    connector = dict(output.properties).get("connector", "")
+    if output.target is not None and not (connector == "blackhole" and args.output):
+        # (--output keeps what a blackhole sink would discard, to check a benchmark's rows)
         properties = dict(output.properties)
-        connector = properties.get("connector", "")
         if connector in ("kafka", "upsert-kafka"):
             assert pool is not None
             properties = _kafka_properties(properties, args)
@@ -380,6 +388,8 @@ def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sour
                              properties, pool, f"sink {output.target}")
         if connector in ("print",):
             return sinks.StdoutSink(output.fields, pretty=args.pretty)
+        if connector == "blackhole":
+            return sinks.BlackholeSink(output.fields)
         if connector in ("postgres", "jdbc"):
             from runtime_lib.env import resolve_properties
             from runtime_lib.io.postgres_sink import PostgresSink
@@ -531,6 +541,8 @@ def _run(query: type[Pipeline], argv: list[str] | None, session: monitor.Session
                                 + ", ".join(str(o.target) for o in query.outputs))
         for reader in kafka_sources:
             reader.connect()  # partitions are assigned once the checkpoint is known
+        if args.standby:  # an upgrade: warm, and wait for the old version to have stopped
+            standby.stand_by(args.standby, query, session.metrics)
         _OUTPUT_FILES.clear()
         outputs = [_open_output(args, out, pool, kafka_sources, resume=recovery is not None)
                    for out in query.outputs]
@@ -752,21 +764,6 @@ class LateEventSink:
 
     def close(self) -> None:
         self._handle.close()
-
-
-def identifier(source_name: str) -> str:
-    """The Python identifier of an SQL name (``on_<identifier>`` methods, state
-    attributes): only [a-z0-9_], never a keyword. The code generator uses this
-    same function, so dispatch and generated names cannot drift apart."""
-    import keyword
-    import re
-
-    text = re.sub(r"[^0-9a-zA-Z_]", "_", source_name).lower().strip("_") or "x"
-    if text[0].isdigit():
-        text = "_" + text
-    if keyword.iskeyword(text) or keyword.issoftkeyword(text):
-        text += "_"
-    return text
 
 
 def main(query: type[Pipeline]) -> None:

@@ -188,6 +188,15 @@ class Watermarks:
         self._last_seen = {p: now for p in self._max_ts}
 
 
+def held_back(watermark: int, delay_ms: int) -> int:
+    """The watermark of rows an operator emits ``delay_ms`` after the watermark
+    passes their time (a window aggregate with EMIT ... WITH DELAY): what comes
+    after them is timed at or above it. No watermark and the end of input stay."""
+    if watermark >= WM_MAX or watermark <= WM_MIN:
+        return watermark
+    return watermark - delay_ms
+
+
 def processing_time(watermark: int) -> int:
     """The watermark processing-time windows fire on: the clock (the instant
     ``--now`` pins, else the wall clock) less 1 ms, so that the window holding

@@ -213,6 +213,9 @@ case("names-unknown-star-qualifier",
 case("names-unknown-function",
      "SELECT UPER(model_id) FROM llm_requests;",
      "1:8", B, "unknown function UPER; did you mean UPPER?", at="UPER")
+case("names-flink-function-not-implemented",
+     "SELECT BIN(latency_ms) FROM llm_requests;",
+     "1:8", U, "BIN is a Flink built-in function sqlc does not implement yet", at="BIN")
 case("names-unknown-aggregate",
      "SELECT AVERAGE(latency_ms) FROM llm_requests;",
      "1:8", B, "unknown function AVERAGE; did you mean AVG?", at="AVERAGE")
@@ -748,8 +751,8 @@ case("stream-exists-subquery",
      "SELECT model_id FROM llm_requests WHERE EXISTS (SELECT 1 FROM error_events);",
      "1:41", U, "EXISTS without a correlation", at="EXISTS")
 case("stream-intersect",
-     "SELECT model_id FROM llm_requests\nINTERSECT\nSELECT model_id FROM llm_requests;",
-     "2:1", U, "INTERSECT is not supported on streams yet", at="INTERSECT")
+     "SELECT model_id FROM llm_requests\nINTERSECT ALL\nSELECT model_id FROM llm_requests;",
+     "2:1", U, "INTERSECT ALL is not supported on streams yet", at="INTERSECT")
 case("stream-distinct-order-by-unselected-column",
      "SELECT DISTINCT model_id FROM llm_requests ORDER BY latency_ms LIMIT 3;",
      "1:53", B, "DISTINCT", at="latency_ms")

@@ -47,3 +47,22 @@ def test_black_is_used_when_asked(monkeypatch):
         assert module.format_python("x  =  1\n") == "x = 1\n"
     finally:
         module._ruff.cache_clear()
+
+
+def test_the_compiled_template_cache_gives_the_same_module(monkeypatch, tmp_path):
+    """jinja2's bytecode cache (beside the formatter's) is written on the first
+    compile and read on the next, and the module is the same with and without."""
+    query = read_source(ROOT / "examples" / "fr_dql_003_tumble.sql")
+    catalogs = [str(ROOT / "examples" / "catalog.sql")]
+    monkeypatch.setenv("SQLC_NO_CACHE", "1")
+    module._template.cache_clear()
+    try:
+        uncached = compile_source(query, catalogs).module
+        monkeypatch.delenv("SQLC_NO_CACHE")
+        monkeypatch.setenv("SQLC_CACHE_DIR", str(tmp_path))
+        for _ in range(2):  # written, then read
+            module._template.cache_clear()
+            assert compile_source(query, catalogs).module == uncached
+        assert len(list((tmp_path / "templates").glob("*.cache"))) == 1
+    finally:
+        module._template.cache_clear()

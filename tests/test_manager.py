@@ -142,6 +142,64 @@ def test_lifecycle_with_a_kafka_pipeline(kafka_broker, tmp_path: Path):
     assert ids(out) == [f"r{i}" for i in range(25)]
 
 
+COUNTS = "SELECT request_id, COUNT(*) AS n FROM llm_requests GROUP BY request_id;\n"
+#: a compatible edit: the projection after the aggregate changed, its state did not
+COUNTS_V2 = ("SELECT request_id, COUNT(*) * 10 AS n10, 'v2' AS version FROM llm_requests "
+             "GROUP BY request_id;\n")
+
+
+def changelog(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_upgrade_with_a_compatible_edit_carries_the_state_over(kafka_broker, tmp_path: Path):
+    """The new version stands by, warm, beside the old one; then the old one's
+    final checkpoint goes on in the new one: the counts go on (a key seen
+    before the upgrade is an update after it), nothing is lost, nothing twice
+    (the file sink is cut back to each checkpoint)."""
+    topic = kafka_broker.create_topic(kafka_broker.unique_topic("upgrade"), 1)
+    out = tmp_path / "out.jsonl"
+    (tmp_path / "v1.sql").write_text(COUNTS)
+    (tmp_path / "v2.sql").write_text(COUNTS_V2)
+    feed(kafka_broker, topic, 0, 10)
+    with manager(tmp_path / "state") as url:
+        assert sqlc("submit", "counts", str(tmp_path / "v1.sql"), "--manager", url, "--input",
+                    f"llm_requests=kafka:{topic}", "--bootstrap", kafka_broker.bootstrap,
+                    "--output", str(out)).returncode == 0
+        state_of(url, "counts", "RUNNING")
+        wait_for(lambda: len(changelog(out)) == 10, what="10 rows")
+        # a new version that does not start (a bad flag): refused, the old one runs on
+        pid = call(url, "GET", "/queries/counts")["pid"]
+        refused = sqlc("upgrade", "counts", str(tmp_path / "v2.sql"), "--manager", url,
+                       "--batch-size", "zero")
+        assert refused.returncode == 2 and "nothing was stopped" in refused.stderr
+        assert "--batch-size" in refused.stderr
+        kept = call(url, "GET", "/queries/counts")
+        assert (kept["state"], kept["pid"], kept["upgraded_at"]) == ("RUNNING", pid, None)
+        feed(kafka_broker, topic, 10, 10)  # read by the old version or the new one
+        upgraded = sqlc("upgrade", "counts", str(tmp_path / "v2.sql"), "--manager", url)
+        assert upgraded.returncode == 0, upgraded.stderr
+        answer = json.loads(upgraded.stdout)
+        assert answer["state"] == "RUNNING" and answer["upgraded_at"] is not None
+        assert answer["warmup_s"] > 0 and answer["gap_s"] > 0
+        assert "COUNT(*) * 10" in call(url, "GET", "/queries/counts")["sql"]
+        feed(kafka_broker, topic, 5, 5)  # keys of before the upgrade: counted on
+        feed(kafka_broker, topic, 20, 5)
+        wait_for(lambda: len(changelog(out)) >= 35, what="35 changes")
+        time.sleep(1.5)  # nothing more comes
+        assert sqlc("stop", "counts", "--manager", url).returncode == 0
+        state_of(url, "counts", "CANCELLED")
+    rows = changelog(out)
+    inserted = [r["request_id"] for r in rows if r["_op"] == "+I"]
+    assert sorted(inserted) == sorted(f"r{i}" for i in range(25))  # each key once
+    updates = [(r["_op"], r["request_id"], r["n10"], r["version"]) for r in rows
+               if r["_op"] in ("-U", "+U")]
+    assert sorted(updates) == sorted([("-U", f"r{i}", 10, "v2") for i in range(5, 10)]
+                                     + [("+U", f"r{i}", 20, "v2") for i in range(5, 10)])
+    assert len(rows) == 35
+    assert {r.get("version") for r in rows[-10:]} == {"v2"}  # the new version wrote last
+
+
 def test_bounded_failed_and_bad_sql(tmp_path: Path):
     sql = tmp_path / "q.sql"
     sql.write_text(SQL)

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compiler.driver import compile_source
-from compiler.errors import Source, SqlcError
+from compiler.errors import Source
 from tests.test_over_differential import CATALOG, close, run
 from tests.test_window_differential import event_streams, on_time_pairs, to_ms
 
@@ -132,6 +132,11 @@ def check(case: str, module: Path, events: list[dict], workspace: Path, batch: i
     events = [dict(e, i=i) for i, e in enumerate(events)]
     actual = keyed(run(module, events, workspace, case, batch))
     cursor = aggregated(events, CASES[case][0], DELAY_MS.get(case, 0)).execute(duck_query(case))
+    compare(case, actual, cursor)
+
+
+def compare(case: str, actual: dict[tuple, dict], cursor: duckdb.DuckDBPyConnection) -> None:
+    """The rows by (key, window) equal DuckDB's (``cursor``), calls within rounding."""
     names = [d[0] for d in cursor.description]
     expected = keyed([dict(zip(names, row)) for row in cursor.fetchall()])
     assert sorted(actual) == sorted(expected)
@@ -168,18 +173,3 @@ def test_sample_stream(case: str, batch: int, modules: dict[str, Path], workspac
 def test_generated_streams(case: str, events: list[dict], batch: int,
                            modules: dict[str, Path], workspace: Path) -> None:
     check(case, modules[case], events, workspace, batch)
-
-
-def test_session_window_start_order_is_refused(workspace: Path) -> None:
-    """A session's start does not bound the rows to come (an open session can
-    be arbitrarily old): ordering by it is refused at the OVER, not run wrong."""
-    sql = ("SELECT k, window_start, LAG(COUNT(*)) OVER (PARTITION BY k ORDER BY window_start) AS p\n"
-           "FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(event_time), "
-           "INTERVAL '5' SECOND))\nGROUP BY k, window_start, window_end;")
-    source = Source("q.sql", sql)
-    with pytest.raises(SqlcError) as error:
-        compile_source(source, [str(workspace / "catalog.sql")])
-    [found] = error.value.diagnostics
-    assert found.kind == "UnsupportedError"
-    assert "window_start (not of a SESSION)" in found.message
-    assert source.line_col(found.span.start)[0] == 1

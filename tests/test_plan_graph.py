@@ -1,11 +1,13 @@
-"""``sqlc explain --format dot|mermaid`` (compiler/plan_graph.py): one node
-per physical operator, edges from input to consumer labelled with the
-changelog of the rows on them, labels escaped."""
+"""``sqlc explain --format dot|mermaid|svg`` (compiler/plan_graph.py): one
+node per physical operator, edges from input to consumer labelled with the
+changelog of the rows on them, labels escaped; the SVG laid out with no box
+overlapping another and every input below its consumer."""
 
 from __future__ import annotations
 
 import doctest
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from compiler import plan_graph
@@ -59,41 +61,35 @@ def test_labels_are_escaped(tmp_path: Path, capsys) -> None:
     assert 'say \\"hi\\"' in dot
     mermaid = explain(capsys, query, "mermaid")
     assert "say #quot;hi#quot;" in mermaid
+    svg = ET.fromstring(explain(capsys, query, "svg"))  # well-formed: & < > " escaped
+    texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert any(t and "say \"hi\"" in t for t in texts)
+
+
+def test_svg_lays_the_tree_out_without_overlaps(capsys) -> None:
+    path = EXAMPLES / "q13_ab_test.sql"
+    svg = ET.fromstring(explain(capsys, path, "svg"))
+    ns = "{http://www.w3.org/2000/svg}"
+    boxes = []
+    for group in svg.iter(f"{ns}g"):
+        rect = group.find(f"{ns}rect")
+        x, y, w, h = (float(rect.get(k)) for k in ("x", "y", "width", "height"))
+        boxes.append((group.find(f"{ns}text").text, x, y, w, h))
+    assert sorted(b[0] for b in boxes) == sorted(text_operators(capsys, path))
+    width, height = float(svg.get("width")), float(svg.get("height"))
+    for n, (_, x, y, w, h) in enumerate(boxes):
+        assert 0 <= x and x + w <= width + 0.5 and 0 <= y and y + h <= height + 0.5
+        for _, x2, y2, w2, h2 in boxes[n + 1:]:
+            assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y
+    lines = list(svg.iter(f"{ns}line"))
+    assert len(lines) == len(boxes) - 1
+    for line in lines:  # from an input's top up to its consumer's bottom
+        assert float(line.get("y1")) > float(line.get("y2"))
+    by_name = {b[0]: b for b in boxes}
+    assert by_name["SinkExec"][2] == 0  # the sink on top, the sources at the bottom
+    assert by_name["SourceExec"][2] == max(b[2] for b in boxes)
 
 
 def test_docstring_examples_run() -> None:
     result = doctest.testmod(plan_graph)
     assert result.attempted and not result.failed
-
-
-def test_svg_is_drawn_without_graphviz(capsys) -> None:
-    """``--format svg``: well-formed SVG with a box per operator, an edge per
-    input labelled with its changelog, and no two boxes overlapping."""
-    import xml.etree.ElementTree as ET
-
-    path = EXAMPLES / "q13_ab_test.sql"
-    svg = explain(capsys, path, "svg")
-    root = ET.fromstring(svg)
-    ns = "{http://www.w3.org/2000/svg}"
-    nodes = root.findall(f"{ns}g[@class='node']")
-    edges = root.findall(f"{ns}g[@class='edge']")
-    names = [n.find(f"{ns}text").text for n in nodes]
-    assert sorted(names) == sorted(text_operators(capsys, path))
-    assert len(edges) == len(nodes) - 1
-    assert sorted(e.find(f"{ns}text").text for e in edges) == sorted(
-        re.findall(r'\[label="([A-Z,]+)"\];', explain(capsys, path, "dot")))
-    boxes = [tuple(float(n.find(f"{ns}rect").get(k)) for k in ("x", "y", "width", "height"))
-             for n in nodes]
-    for i, (x, y, w, h) in enumerate(boxes):
-        for x2, y2, w2, h2 in boxes[i + 1:]:
-            assert x + w <= x2 or x2 + w2 <= x or y + h <= y2 or y2 + h2 <= y, (x, y, x2, y2)
-
-
-def test_svg_escapes_labels(tmp_path: Path, capsys) -> None:
-    import xml.etree.ElementTree as ET
-
-    query = tmp_path / "q.sql"
-    query.write_text("SELECT model_id FROM llm_requests WHERE model_id = '<b>&\"x\"';\n")
-    svg = explain(capsys, query, "svg")
-    texts = [t.text for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
-    assert any("<b>&" in (t or "") for t in texts) and "<b>" not in svg

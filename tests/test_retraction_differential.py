@@ -54,11 +54,13 @@ CREATE STREAM feedback (
 JOIN = "FROM requests r LEFT JOIN feedback f ON r.request_id = f.request_id"
 AGGREGATES = """COUNT(*) AS requests, SUM(latency_ms) AS total_latency, AVG(cost) AS avg_cost,
        SUM(CASE WHEN rating >= 4 THEN 1 ELSE 0 END) * 100.0 / COUNT(*) AS satisfaction_rate,
-       COUNT(rating) AS rated, SUM(rating) AS rating_sum, COUNT(*) FILTER (WHERE rating >= 4) AS good"""
+       COUNT(rating) AS rated, SUM(rating) AS rating_sum, COUNT(*) FILTER (WHERE rating >= 4) AS good,
+       MIN(rating) AS low, MAX(rating) AS high, MAX(latency_ms) AS slowest, MIN(user_id) AS first_user"""
 DUCK_AGGREGATES = """COUNT(*) AS requests, SUM(latency_ms) AS total_latency, AVG(cost) AS avg_cost,
        CAST(SUM(CASE WHEN rating >= 4 THEN 1 ELSE 0 END) * 100.0 / COUNT(*) AS DOUBLE) AS satisfaction_rate,
        COUNT(rating) AS rated, CAST(SUM(rating) AS BIGINT) AS rating_sum,
-       COUNT(*) FILTER (WHERE rating >= 4) AS good"""
+       COUNT(*) FILTER (WHERE rating >= 4) AS good,
+       MIN(rating) AS low, MAX(rating) AS high, MAX(latency_ms) AS slowest, MIN(user_id) AS first_user"""
 WINDOWS = {  # the sizes of test_window_differential.windows_of
     "tumble": "TUMBLE(r.event_time, INTERVAL '10' SECOND)",
     "hop": "HOP(r.event_time, INTERVAL '5' SECOND, INTERVAL '15' SECOND)",
@@ -168,13 +170,14 @@ def run(module: Path, requests: list[dict], feedback: list[dict], workspace: Pat
 def duck(requests: list[dict], feedback: list[dict], kind: str | None) -> dict:
     """DuckDB's batch LEFT JOIN + GROUP BY (per window unless ``kind`` is None)."""
     con = duckdb.connect()
-    con.execute("CREATE TABLE r (i BIGINT, request_id VARCHAR, experiment_id VARCHAR, variant VARCHAR, "
-                "latency_ms DOUBLE, cost DOUBLE, ts BIGINT)")
+    con.execute("CREATE TABLE r (i BIGINT, request_id VARCHAR, user_id VARCHAR, experiment_id VARCHAR, "
+                "variant VARCHAR, latency_ms DOUBLE, cost DOUBLE, ts BIGINT)")
     con.execute("CREATE TABLE f (request_id VARCHAR, rating INT, ts BIGINT)")
     con.execute("CREATE TABLE w (i BIGINT, ws BIGINT, we BIGINT)")
     if requests:
-        con.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?)", [
-            (i, e["request_id"], e["experiment_id"], e["variant"], e["latency_ms"], e["cost"], e["ts"])
+        con.executemany("INSERT INTO r VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+            (i, e["request_id"], e.get("user_id"), e["experiment_id"], e["variant"], e["latency_ms"],
+             e["cost"], e["ts"])
             for i, e in enumerate(requests)])
         con.executemany("INSERT INTO w VALUES (?, ?, ?)", [
             (i, start, end) for i, e in enumerate(requests)
@@ -333,17 +336,17 @@ def refusal(workspace: Path, sql: str) -> list[tuple[str, str, str]]:
             for d in error.value.diagnostics]
 
 
-def test_min_and_count_distinct_over_the_left_join_are_refused(workspace: Path) -> None:
+def test_first_value_and_count_distinct_over_the_left_join_are_refused(workspace: Path) -> None:
     found = refusal(workspace, (
         "SELECT experiment_id, window_start, COUNT(*) AS n,\n"
-        "       MIN(latency_ms) AS fastest, COUNT(DISTINCT user_id) AS users\n"
+        "       FIRST_VALUE(latency_ms) AS one, COUNT(DISTINCT user_id) AS users\n"
         f"{JOIN}\n"
         "GROUP BY experiment_id, TUMBLE(r.event_time, INTERVAL '10' SECOND);"))
-    assert [(kind, pos) for kind, pos, _ in found] == [("UnsupportedError", "2:8"), ("UnsupportedError", "2:36")]
-    assert found[0][2].startswith("MIN over an updating input")
+    assert [(kind, pos) for kind, pos, _ in found] == [("UnsupportedError", "2:8"), ("UnsupportedError", "2:40")]
+    assert found[0][2].startswith("FIRST_VALUE over an updating input")
     assert found[1][2].startswith("COUNT(DISTINCT ...) over an updating input")
     for _, _, message in found:
-        assert "COUNT, SUM, AVG and STDDEV/VARIANCE do" in message
+        assert "COUNT, SUM, AVG, MIN, MAX, STDDEV/VARIANCE and LISTAGG do" in message
 
 
 def test_corr_over_the_left_join_is_refused(workspace: Path) -> None:
@@ -354,10 +357,10 @@ def test_corr_over_the_left_join_is_refused(workspace: Path) -> None:
     assert found[0][2].startswith("CORR over an updating input")
 
 
-def test_min_in_a_group_by_over_the_left_join_is_refused(workspace: Path) -> None:
-    found = refusal(workspace, f"SELECT variant, MIN(latency_ms) AS fastest\n{JOIN}\nGROUP BY variant;")
+def test_last_value_in_a_group_by_over_the_left_join_is_refused(workspace: Path) -> None:
+    found = refusal(workspace, f"SELECT variant, LAST_VALUE(latency_ms) AS latest\n{JOIN}\nGROUP BY variant;")
     assert [(kind, pos) for kind, pos, _ in found] == [("UnsupportedError", "1:17")]
-    assert found[0][2].startswith("MIN over an updating input")
+    assert found[0][2].startswith("LAST_VALUE over an updating input")
 
 
 def test_session_over_the_left_join_is_refused_at_the_window(workspace: Path) -> None:

@@ -86,3 +86,44 @@ def test_a_missing_semicolon_is_said(tmp_path: Path) -> None:
     assert "these 2 lines were read as one statement" in result.stderr
     assert "the last statement has no ';' and was not run" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_query_runs_on_the_input_files(tmp_path: Path) -> None:
+    """With --input, a SELECT in the shell runs on the file and prints its
+    first rows (an updating GROUP BY as its final table); a source without a
+    file is read as empty and says so; a bad --input is exit 2."""
+    events = tmp_path / "clicks.jsonl"
+    events.write_text("".join(
+        f'{{"user_id": "{u}", "ts": {t}}}\n' for u, t in
+        [("a", 1000), ("b", 2000), ("a", 3000), ("c", 4000), ("a", 5000)]), encoding="utf-8")
+    script = "\n".join([
+        "CREATE STREAM clicks (user_id VARCHAR, ts BIGINT, t AS TO_TIMESTAMP(ts),",
+        "  WATERMARK FOR t AS t - INTERVAL '5' SECOND",
+        ") WITH ('connector' = 'kafka', 'topic' = 'clicks', 'format' = 'json');",
+        "CREATE STREAM views (user_id VARCHAR) WITH ('connector' = 'kafka', 'topic' = 'v', "
+        "'format' = 'json');",
+        "SELECT user_id, COUNT(*) AS n FROM clicks GROUP BY user_id;",
+        "SELECT user_id FROM clicks WHERE ts > 1000;",
+        "SELECT user_id FROM views;",
+    ]) + "\n"
+    env = {"PYTHONPATH": str(ROOT), "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler.cli", "shell", "--input", f"clicks={events}",
+         "--limit", "2"], input=script, text=True, capture_output=True, cwd=tmp_path,
+        timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    groups = {tuple(cell.strip() for cell in line.strip("|").split("|"))
+              for line in out.splitlines() if line.startswith("| ") and "user_id" not in line}
+    pairs = {row for row in groups if len(row) == 2}
+    assert len(pairs) == 2 and pairs <= {("a", "3"), ("b", "1"), ("c", "1")}
+    assert "2 rows shown of 3 (--limit 2)" in out  # the GROUP BY's final table
+    assert "2 rows shown of 4 (--limit 2)" in out  # the filter's rows
+    assert "note: no --input for views: read as empty" in result.stderr
+    assert "0 rows" in out
+    assert "Traceback" not in result.stderr
+    bad = subprocess.run(
+        [sys.executable, "-m", "compiler.cli", "shell", "--input", "clicks"], input="",
+        text=True, capture_output=True, cwd=tmp_path, timeout=120, env=env)
+    assert bad.returncode == 2
+    assert "write --input NAME=PATH" in bad.stderr and "Traceback" not in bad.stderr

@@ -1,8 +1,11 @@
 """Compiled IN / EXISTS / NOT IN / NOT EXISTS subqueries against DuckDB's.
 
 They run as semi and anti joins of ``a`` with the distinct keys of the
-subquery over ``b`` (the streams of test_union_differential): the output is
-a changelog (an anti join takes a row back when its first match arrives),
+subquery over ``b`` (the streams of test_union_differential), NOT IN of a
+side that can be NULL as a null-aware anti join (three-valued: one NULL in
+the subquery drops every row, a NULL on the left is dropped unless the
+subquery is empty): the output is a changelog (an anti join takes a row
+back when its first match arrives),
 which applied equals DuckDB's result on the same rows, whatever the batch
 size and however the driver interleaves the two inputs.
 """
@@ -29,6 +32,10 @@ QUERIES = {
     "exists": "SELECT i, k FROM a WHERE EXISTS (SELECT * FROM b WHERE b.k = a.k AND b.w >= 1.0)",
     "not_exists": "SELECT i, k, v FROM a WHERE NOT EXISTS (SELECT 1 FROM b WHERE b.k = a.k)",
     "not_in": "SELECT i, k FROM a WHERE i NOT IN (SELECT i - 1000 FROM b) AND i > 2",
+    # correlated IN (Flink's window semi join writes it so): the key and the
+    # correlation equality, as EXISTS
+    "in_correlated": "SELECT i, k FROM a WHERE k IN (SELECT k FROM b WHERE b.i - 1000 = a.i "
+                     "AND w > 0)",
     # two subqueries in one WHERE: a semi join over an anti join
     "both": "SELECT i, k FROM a WHERE k IN (SELECT k FROM b) "
             "AND NOT EXISTS (SELECT * FROM b WHERE b.i - 1000 = a.i)",
@@ -36,6 +43,14 @@ QUERIES = {
     "lookup_in": "SELECT i, k FROM a WHERE k IN (SELECT tk FROM t WHERE tv > 0)",
     "lookup_not_exists": "SELECT i, k, v FROM a WHERE NOT EXISTS (SELECT * FROM t WHERE t.tk = a.k)",
     "lookup_not_in": "SELECT i, k FROM a WHERE COALESCE(k, 'none') NOT IN (SELECT tk FROM t)",
+    # null-aware NOT IN: one NULL k in b drops every row, a NULL k in a is dropped
+    # unless the subquery is empty
+    "not_in_nullable": "SELECT i, k FROM a WHERE k NOT IN (SELECT k FROM b)",
+    "not_in_null_left": "SELECT i, v FROM a WHERE v NOT IN (SELECT i - 1000 FROM b)",
+    "not_in_maybe_empty": "SELECT i, k, v FROM a WHERE v NOT IN (SELECT w FROM b WHERE w > 1)",
+    # a correlated IN: the semi join's keys are the IN pair and the correlation
+    "correlated_in": "SELECT i, k FROM a WHERE v IN (SELECT b.w - 1 FROM b WHERE b.k = a.k "
+                     "AND b.w > 0)",
 }
 # the lookup table, a file the pipeline reads (keys x, y, z: the streams use x, y)
 TABLE = """
@@ -119,14 +134,34 @@ def test_anti_join_takes_a_row_back_when_its_match_arrives(modules: dict[str, Pa
     assert [r["_op"] for r in rows] in (["+I", "-D"], [])  # [] when b's row came first
 
 
+@pytest.mark.parametrize("batch", [1, 500])
+@pytest.mark.parametrize("b_keys, kept", [
+    ([], [1, 2, 3]),  # an empty subquery: TRUE for every row, a NULL k too
+    (["x"], [3]),  # NULL NOT IN ('x') is NULL: dropped
+    (["x", None], []),  # one NULL in the subquery: NULL for every row
+    ([None], []),
+])
+def test_null_aware_not_in_is_three_valued(b_keys, kept, batch: int, modules: dict[str, Path],
+                                           workspace: Path) -> None:
+    base = 1_762_768_800_000
+    a = [{"i": 1, "k": "x", "v": 1, "ts": base}, {"i": 2, "k": None, "v": 2, "ts": base},
+         {"i": 3, "k": "z", "v": 3, "ts": base + 1}]
+    b = [{"i": 1_000 + n, "k": k, "w": 1.0, "ts": base + n} for n, k in enumerate(b_keys)]
+    rows = result(run(modules["not_in_nullable"], {"a": a, "b": b}, workspace, batch), True)
+    assert sorted(dict(key)["i"] for key in rows.elements()) == kept
+    assert rows == duck_expected("not_in_nullable", a, b)
+
+
 @pytest.mark.parametrize("sql, where, words", [
     ("SELECT i FROM a WHERE k IN (SELECT k FROM b) OR v > 1;", "k IN",
      "runs only as a condition of WHERE, ANDed with the others"),
     ("SELECT k IN (SELECT k FROM b) AS found FROM a;", "k IN", "not in SELECT"),
     ("SELECT i FROM a WHERE k IN (SELECT k, w FROM b);", "SELECT k, w",
      "needs a subquery of one column; this one has 2"),
-    ("SELECT i FROM a WHERE k NOT IN (SELECT k FROM b);", "k NOT IN",
-     "NOT IN (subquery) where 'k' of the subquery can be NULL does not run yet"),
+    ("SELECT i FROM a WHERE v NOT IN (SELECT w FROM b WHERE b.k = a.k);", "v NOT IN",
+     "a correlated NOT IN (subquery) does not run yet"),
+    ("SELECT i FROM a WHERE v IN (SELECT w, k FROM b WHERE b.k = a.k);", "SELECT w, k",
+     "needs a subquery of one column; this one has 2"),
     ("SELECT i FROM a WHERE EXISTS (SELECT * FROM b WHERE b.ts > a.ts);", "b.ts > a.ts",
      "a correlated condition of EXISTS other than an equality"),
     ("SELECT i FROM a WHERE i IN (SELECT tn FROM t);", "i IN",
@@ -143,3 +178,20 @@ def test_subquery_errors_are_positioned(sql: str, where: str, words: str,
     text = info.value.render()
     assert words in text
     assert f"q.sql:1:{sql.index(where) + 1}:" in text
+
+
+@pytest.mark.parametrize("sql, mode", [
+    # Flink: a semi join forwards its inputs' changes (insert-only in, insert-only out)
+    ("SELECT i, k FROM a WHERE k IN (SELECT k FROM b)", "I"),
+    ("SELECT i, k FROM a WHERE EXISTS (SELECT * FROM b WHERE b.k = a.k)", "I"),
+    # an anti join takes a row back when its first match arrives
+    ("SELECT i, k FROM a WHERE NOT EXISTS (SELECT * FROM b WHERE b.k = a.k)", "I,UB,UA,D"),
+    # the subquery updates (a key leaves the HAVING): so does the semi join
+    ("SELECT i, k FROM a WHERE k IN (SELECT k FROM b GROUP BY k HAVING COUNT(*) < 3)",
+     "I,UB,UA,D"),
+])
+def test_semi_join_changelog_is_flinks(sql: str, mode: str, workspace: Path) -> None:
+    from compiler import logical as lg
+
+    compiled = compile_source(Source("q.sql", sql + ";"), [str(workspace / "catalog.sql")])
+    assert lg.changelog(compiled.logical[0].input) == mode

@@ -86,16 +86,21 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def modules(workspace: Path) -> dict[str, Path]:
+def compile_queries(queries: dict[str, str], workspace: Path) -> dict[str, Path]:
+    """Each query compiled against the workspace's catalog into a module file."""
     found = {}
-    for name, (sql, _, _) in QUERIES.items():
+    for name, sql in queries.items():
         compiled = compile_source(Source(f"{name}.sql", sql + ";"),
                                   [str(workspace / "catalog.sql")])
         module = workspace / f"{name}.py"
         module.write_text(compiled.module or "", encoding="utf-8")
         found[name] = module
     return found
+
+
+@pytest.fixture(scope="module")
+def modules(workspace: Path) -> dict[str, Path]:
+    return compile_queries({name: sql for name, (sql, _, _) in QUERIES.items()}, workspace)
 
 
 def run(module: Path, inputs: dict[str, list[dict]], workspace: Path, batch: int) -> list[dict]:
@@ -135,7 +140,8 @@ def result(rows: list[dict], changelog: bool) -> Counter:
     return +table
 
 
-def duck_expected(name: str, a: list[dict], b: list[dict]) -> Counter:
+def duck_rows(sql: str, a: list[dict], b: list[dict]) -> Counter:
+    """DuckDB's result of ``sql`` over the rows of a and b, as a multiset."""
     con = duckdb.connect()
     con.execute("CREATE TABLE a (i BIGINT, k VARCHAR, v INT, ts BIGINT)")
     con.execute("CREATE TABLE b (i BIGINT, k VARCHAR, w DOUBLE, ts BIGINT)")
@@ -143,9 +149,13 @@ def duck_expected(name: str, a: list[dict], b: list[dict]) -> Counter:
         rows = [(e["i"], e["k"], e[value], e["ts"]) for e in events]
         if rows:
             con.executemany(f"INSERT INTO {table} VALUES (?, ?, ?, ?)", rows)
-    cursor = con.execute(QUERIES[name][1])
+    cursor = con.execute(sql)
     names = [d[0] for d in cursor.description]
     return result([dict(zip(names, row)) for row in cursor.fetchall()], False)
+
+
+def duck_expected(name: str, a: list[dict], b: list[dict]) -> Counter:
+    return duck_rows(QUERIES[name][1], a, b)
 
 
 def check(name: str, modules: dict[str, Path], a: list[dict], b: list[dict],
@@ -225,7 +235,8 @@ def test_union_schema_widens_and_keeps_the_first_names(workspace: Path) -> None:
     ("SELECT i, k FROM a UNION ALL SELECT i FROM b;", "SELECT i FROM b", "2 and 1 columns"),
     ("SELECT i, k FROM a UNION ALL SELECT i, event_time FROM b;", "event_time",
      "column 'k' is VARCHAR on the left and TIMESTAMP(3) on the right"),
-    ("SELECT k FROM a INTERSECT SELECT k FROM b;", "INTERSECT", "INTERSECT is not supported"),
+    ("SELECT k FROM a INTERSECT ALL SELECT k FROM b;", "INTERSECT",
+     "INTERSECT ALL is not supported"),
 ])
 def test_union_errors_are_positioned(sql: str, where: str, words: str, workspace: Path) -> None:
     with pytest.raises(SqlcError) as info:

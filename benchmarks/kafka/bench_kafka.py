@@ -16,7 +16,11 @@ in the same run:
   INSERT INTO a Kafka topic), ``--until-end``, in its own process; events/s is
   records read / the pipeline's running time (reading, processing, and the
   delivery of every output record);
-- TUMBLE: COUNT/SUM/AVG per model in 1-minute windows, the same way.
+- TUMBLE: COUNT/SUM/AVG per model in 1-minute windows, the same way;
+- each pipeline again with the same events from a JSON-lines file
+  (``--input requests=FILE``, same Kafka sink): the Kafka source's CPU per
+  event against the file source's, next to the client's own cost (the
+  ceiling row's CPU per event).
 
 ``events/cpu-s`` is records read per CPU-second of the reading process while it
 ran (its Python thread plus librdkafka's threads): what one process costs,
@@ -334,6 +338,8 @@ def main() -> None:
         print(f"broker: {broker!r}; {args.events:,} events, {PARTITIONS} partitions")
         values = make_events(args.events)
         size = sum(map(len, values)) / len(values)
+        events_file = work / "events.jsonl"  # the same events, for the file-source runs
+        events_file.write_bytes(b"\n".join(values) + b"\n")
         seconds = produce_all(broker, in_topic, values)
         print(f"produced in {seconds:.1f} s ({args.events / seconds:,.0f} events/s, "
               f"{size:.0f} bytes each)")
@@ -365,6 +371,12 @@ def main() -> None:
             read, out_rows, secs, wall, cpu = run_pipeline(modules[name], env_for(out))
             assert read == args.events, (read, args.events)
             rows.append((label, read / secs, out_rows, wall, read / cpu))
+            out = broker.create_topic(broker.unique_topic(f"bench-{name}-file"), PARTITIONS)
+            read, out_rows, secs, wall, cpu = run_pipeline(
+                modules[name], env_for(out), "--input", f"requests={events_file}")
+            assert read == args.events, (read, args.events)
+            rows.append((label.replace("topic to", "file to"), read / secs, out_rows, wall,
+                         read / cpu))
 
         print()
         print(f"{'run':46} {'events/s':>10} {'x ceiling':>9} {'rows out':>9} {'wall s':>7} "
@@ -374,6 +386,14 @@ def main() -> None:
                   f"{'' if out_rows is None else f'{out_rows:,}':>9} "
                   f"{'' if wall is None else f'{wall:.1f}':>7} "
                   f"{'' if per_cpu is None else f'{per_cpu:,.0f}':>13}")
+
+        per_event = {label: 1e6 / per_cpu for label, _, _, _, per_cpu in rows}
+        client = per_event[rows[0][0]]
+        print(f"\nCPU us per event: the client's own consume {client:.2f}")
+        for name in ("filter pipeline", "TUMBLE 1 min pipeline"):
+            kafka, file = per_event[f"{name}, topic to topic"], per_event[f"{name}, file to topic"]
+            print(f"  {name}: from Kafka {kafka:.2f}, from the file {file:.2f}, "
+                  f"difference {kafka - file:.2f} (the client's cost: {client:.2f})")
 
         if not args.skip_latency:
             lat_in = broker.create_topic(broker.unique_topic("lat-in"), PARTITIONS)

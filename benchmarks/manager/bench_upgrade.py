@@ -5,9 +5,11 @@ broker (tansu, as in tests/services):
 
 The query keeps one row of state per event (GROUP BY a key that is new in
 every event): after ``--events`` events it holds that many groups. The
-upgrade (same SQL, other flags) takes the old version's savepoint and starts
-the new version from it; ``gap_s`` is from the stop request to the new
-version's readiness. Then more events are fed and the output is checked:
+upgrade (same SQL, other flags) starts the new version beside the old one
+(``--standby``: imports, Kafka connection, kernels), then takes the old
+version's final checkpoint and lets the new one restore it; ``gap_s`` is from
+the stop request to the new version's readiness, ``warmup_s`` the start-up
+that ran beside the old version. Then more events are fed and the output is checked:
 every key exactly once (+I), none lost, none twice.
 """
 
@@ -63,7 +65,11 @@ def main() -> None:
         state = manager.describe("big")
         print(f"old version: {args.events:,} groups in state, {state.get('records_in')} read")
         answer = manager.upgrade("big", SQL, [*flags, "--batch-size", "10000"])
-        print(f"upgrade: state {answer['state']}, gap {answer['gap_s']:.2f} s")
+        warm = answer.get("warmup_s")  # (no warm-up before the overlapped upgrade)
+        print(f"upgrade: state {answer['state']}, gap {answer['gap_s']:.2f} s"
+              + (f" (old version's final checkpoint and exit {answer['stop_s']:.2f} s, "
+                 f"new version's restore and start {answer['takeover_s']:.2f} s); new "
+                 f"version warmed up beside the old one in {warm:.2f} s" if warm else ""))
         size = sum(p.stat().st_size for p in (Path(tmp) / "state" / "queries" / "big" / "chk")
                    .rglob("*") if p.is_file())
         print(f"checkpoints on disk: {size / 1e6:.1f} MB")

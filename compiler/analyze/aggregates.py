@@ -32,7 +32,9 @@ def agg_call(binder: ExpressionBinder, call: ast.Call, scope: Scope) -> lg.AggCa
                        call.span)
         args = tuple(binder.expr(a, scope, f"{name}") for a in args_ast)
     expected = {"CORR": 2}.get(name, 1)
-    if name != "COUNT" and len(args) != expected:
+    if name == "LISTAGG":
+        _listagg_separator(diag, args, call)
+    elif name != "COUNT" and len(args) != expected:
         fail(diag, "BindError", f"{name} takes {expected} argument(s)", call.span)
     if name == "COUNT" and len(args) > 1 and not call.distinct:
         fail(diag, "BindError", "COUNT takes one argument", call.span)
@@ -48,6 +50,17 @@ def agg_call(binder: ExpressionBinder, call: ast.Call, scope: Scope) -> lg.AggCa
         fail(diag, "UnsupportedError", f"{name}(DISTINCT ...) is not supported",
                    call.span)
     return lg.AggCall(name, args, result, call.distinct, filter_, param, span=call.span)
+
+
+def _listagg_separator(diag: Diagnostics, args: tuple[lg.BoundExpr, ...], call: ast.Call
+                       ) -> None:
+    """LISTAGG(x [, separator]): the separator, when given, is a string
+    literal (Flink's rule: one separator for the whole group)."""
+    if len(args) not in (1, 2):
+        fail(diag, "BindError", "LISTAGG takes (value [, separator])", call.span)
+    if len(args) == 2 and not (isinstance(args[1], lg.Const) and isinstance(args[1].value, str)):
+        fail(diag, "BindError", "the separator of LISTAGG must be a string literal, e.g. ', '",
+             call.args[1].span)
 
 
 def _percentile_form(diag: Diagnostics, call: ast.Call

@@ -33,7 +33,16 @@ from typing import Any, NoReturn
 from compiler import ast
 from compiler import logical as lg
 from compiler import types as t
-from compiler.analyze import joins, match, select, sources, subqueries, unnest, windows
+from compiler.analyze import (
+    joins,
+    match,
+    select,
+    set_ops,
+    sources,
+    subqueries,
+    unnest,
+    windows,
+)
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.analyze.syntax import column_span, relations
@@ -67,6 +76,7 @@ class Analyzer:
         # streams, tables and views whose definition failed (already reported): a
         # later use of the name is not an "unknown" error of its own
         self.failed_names: set[str] = set()
+        self.values_names: set[str] = set()  # the sources VALUES tables are read as
 
     # ================================================================== statements
 
@@ -284,9 +294,9 @@ class Analyzer:
             self.ctes.pop()
 
     def set_op(self, query: ast.SetOp) -> lg.LogicalNode:
-        if query.op not in ("UNION ALL", "UNION"):
+        if query.op not in ("UNION ALL", "UNION", "INTERSECT", "EXCEPT"):
             fail(self.diag, "UnsupportedError", f"{query.op} is not supported on streams yet",
-                            query.op_span)
+                 query.op_span, hint=f"{query.op.split()[0]} (distinct) runs")
         sides = []
         for side in (query.left, query.right):  # independent: check both
             try:
@@ -315,6 +325,8 @@ class Analyzer:
                 failed = True
         if failed:
             raise Abort
+        if query.op in ("INTERSECT", "EXCEPT"):
+            return set_ops.intersect_except(left, right, query.op, query.span)
         plan: lg.LogicalNode = lg.Union((left, right), query.op == "UNION", span=query.span)
         if query.op == "UNION":
             # distinct over the widened columns: a GroupAggregate without aggregates
@@ -352,6 +364,19 @@ class Analyzer:
     def lone_unnest(self, rel: ast.Unnest) -> Bound:
         fail(self.diag, "UnsupportedError", "UNNEST reads the rows of a table: write FROM t "
              "CROSS JOIN UNNEST(t.arr) AS x (element)", rel.span)
+
+    def values(self, rel: ast.Values) -> Bound:
+        """An inline VALUES table: a bounded source of its own, named after its
+        alias (``values`` without one) unless a source or another VALUES has
+        that name."""
+        base = rel.alias or "values"
+        name, n = base, 1
+        while name.lower() in self.values_names or self.catalog.get(name) is not None:
+            n += 1
+            name = f"{base}_{n}"
+        self.values_names.add(name.lower())
+        plan = sources.values_scan(self.binder, rel, name)
+        return Bound(plan, Scope.of(plan.schema, rel.alias))
 
     def match_recognize(self, rel: ast.MatchRecognize) -> Bound:
         return match.match_recognize(self.binder, rel, self.relation(rel.input))
@@ -440,4 +465,5 @@ _RELATIONS: dict[type, Callable[[Analyzer, Any], Bound]] = {
     ast.Join: Analyzer.join,
     ast.MatchRecognize: Analyzer.match_recognize,
     ast.Unnest: Analyzer.lone_unnest,
+    ast.Values: Analyzer.values,
 }

@@ -152,9 +152,14 @@ class ExpressionBinder:
         low = self.coerce_for_compare(operand, self.expr(node.low, scope, where), node.low)
         high = self.coerce_for_compare(operand, self.expr(node.high, scope, where), node.high)
         nullable = operand.type.nullable or low.type.nullable or high.type.nullable
+        kind = t.BOOLEAN.with_nullable(nullable)
+        if node.symmetric:  # (x BETWEEN a AND b) OR (x BETWEEN b AND a), NULLs as Flink's
+            either = lg.Call("OR", (lg.Call("BETWEEN", (operand, low, high), kind, span=node.span),
+                                    lg.Call("BETWEEN", (operand, high, low), kind, span=node.span)),
+                             kind, span=node.span)
+            return lg.Call("NOT", (either,), kind, span=node.span) if node.negated else either
         fn = "NOT BETWEEN" if node.negated else "BETWEEN"
-        return lg.Call(fn, (operand, low, high), t.BOOLEAN.with_nullable(nullable),
-                       span=node.span)
+        return lg.Call(fn, (operand, low, high), kind, span=node.span)
 
     def like(self, node: ast.Like, scope: Scope, where: str) -> lg.BoundExpr:
         operand = self.expr(node.operand, scope, where)
@@ -341,6 +346,9 @@ class ExpressionBinder:
         return lg.Call(fn, (operand,), target.with_nullable(nullable), span=node.span)
 
     def unknown_function(self, node: ast.Call) -> NoReturn:
+        if node.name.upper() in functions.NOT_IMPLEMENTED:
+            fail(self.diag, "UnsupportedError", f"{node.name} is a Flink built-in function "
+                 "sqlc does not implement yet", node.span)
         suggestion = did_you_mean(node.name, functions.KNOWN_FUNCTIONS)
         fail(self.diag, 
             "BindError",

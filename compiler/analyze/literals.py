@@ -110,7 +110,7 @@ def constant(node: ast.Literal, diag: Diagnostics) -> lg.Const:
 
 def duration_ms(text: str) -> int | None:
     """A property duration ('5 s', '10 min'), read as the runtime reads it."""
-    from runtime_lib.io.tables import duration_ms as read_duration
+    from runtime_lib.durations import duration_ms as read_duration
 
     try:
         return read_duration(text)

@@ -25,7 +25,7 @@ from compiler.catalog import (
     check_changelog_table,
     check_properties,
 )
-from compiler.errors import Diagnostics, did_you_mean
+from compiler.errors import Diagnostics, Span, did_you_mean
 
 KAFKA_METADATA = {
     "timestamp": t.TIMESTAMP_LTZ,
@@ -318,3 +318,75 @@ def scan(binder: ExpressionBinder, source: SourceDef, rel: ast.TableRef) -> lg.S
         alias=rel.alias,
         span=rel.span,
     )
+
+
+def values_scan(binder: ExpressionBinder, rel: ast.Values, name: str) -> lg.Scan:
+    """``(VALUES (...), (...)) AS t(a, b)``: a bounded source of constant rows
+    (Flink's Values, insert-only, read once), named ``name`` in the module.
+
+    Each column has the type all its rows widen to, as in Flink (INT and
+    BIGINT give BIGINT, INT and DOUBLE give DOUBLE, strings of any length
+    VARCHAR), NOT NULL unless a row holds a NULL; every cell is cast to it.
+    Columns without names are ``EXPR$0``, ``EXPR$1``... (Flink's)."""
+    diag = binder.diag
+    width = len(rel.rows[0])
+    for row in rel.rows[1:]:
+        if len(row) != width:
+            fail(diag, "BindError", f"VALUES rows have {width} and {len(row)} values; "
+                 "every row needs the same number", _row_span(row, rel))
+    if rel.columns and len(rel.columns) != width:
+        fail(diag, "BindError", f"{rel.alias} names {len(rel.columns)} columns but its VALUES "
+             f"rows have {width}", rel.span)
+    names = rel.columns or tuple(f"EXPR${i}" for i in range(width))
+    empty = Scope([])
+    failed = False
+    rows: list[list[lg.BoundExpr]] = []
+    for row in rel.rows:
+        bound = []
+        for cell in row:
+            try:
+                bound.append(binder.expr(cell, empty, "VALUES"))
+            except Abort:
+                failed = True
+        rows.append(bound)
+    if failed:
+        raise Abort
+    schema = tuple(lg.Field(n, _column_type(diag, n, [r[i] for r in rows], rel))
+                   for i, n in enumerate(names))
+    cast_rows = tuple(tuple(_cast_to(cell, f.type) for cell, f in zip(row, schema))
+                      for row in rows)
+    return lg.Scan(
+        source=name, kind="TABLE", schema=schema, physical=tuple(range(width)),
+        computed=(), metadata=(), watermark=None, properties=(("connector", "values"),),
+        alias=rel.alias, span=rel.span, rows=cast_rows,
+    )
+
+
+def _row_span(row: tuple[ast.Expr, ...], rel: ast.Values) -> Span:
+    return Span(row[0].span.start, row[-1].span.end) if row else rel.span
+
+
+def _column_type(diag: Diagnostics, name: str, cells: list[lg.BoundExpr], rel: ast.Values
+                 ) -> t.SqlType:
+    common = cells[0].type
+    for cell in cells[1:]:
+        wider = t.common_type(common, cell.type)
+        if wider is None:
+            fail(diag, "BindError", f"VALUES column '{name}' is {common.sql()} in one row and "
+                 f"{cell.type.sql()} in another", cell.span)
+        common = wider
+    if common.is_null:
+        fail(diag, "BindError", f"VALUES column '{name}' is NULL in every row, which gives it "
+             "no type", cells[0].span, hint="write CAST(NULL AS INT) (or the type meant) "
+             "in one row, as Flink requires")
+    if any(c.type.name in ("ARRAY", "MAP", "ROW", "INTERVAL") for c in cells):
+        fail(diag, "UnsupportedError", f"VALUES column '{name}' is {common.sql()}: a VALUES "
+             "table holds numbers, strings, booleans, dates and timestamps only",
+             cells[0].span)
+    return common.plain().with_nullable(any(c.type.nullable for c in cells))
+
+
+def _cast_to(cell: lg.BoundExpr, typ: t.SqlType) -> lg.BoundExpr:
+    if cell.type.sql() == typ.sql() or cell.type.is_null and isinstance(cell, lg.Const):
+        return cell if not cell.type.is_null else lg.Const(None, typ, span=cell.span)
+    return lg.Call("CAST", (cell,), typ.with_nullable(cell.type.nullable), span=cell.span)

@@ -6,14 +6,18 @@ A conjunct of WHERE that is ``x [NOT] IN (SELECT y ...)`` or ``[NOT] EXISTS
 distinct keys of the subquery (a GroupAggregate without aggregates, so each
 outer row matches at most once), then keeps the outer columns only:
 
-* semi (IN, EXISTS): an INNER join; a row comes out when its first match does.
+* semi (IN, EXISTS): an INNER join; a row comes out when its first match
+  does, insert-only when both inputs are (Flink: a semi join forwards its
+  inputs' changes; the distinct keys insert each key once).
 * anti (NOT IN, NOT EXISTS): a LEFT join whose unmatched rows are kept (the
   right key IS NULL); a row comes out at once and is taken back (``-D``) when
   a match arrives, an updating result as Flink's.
 
 ``x NOT IN (SELECT y ...)`` is NULL (the row is dropped) when x is NULL or
-any y is NULL: that is an anti join only where neither can be NULL; otherwise
-it is refused with what to write instead.
+any y is NULL, unless the subquery is empty: that is a plain anti join only
+where neither can be NULL; otherwise a null-aware one
+(``_null_aware_anti_join``). Against a lookup table NOT IN needs a NOT NULL
+left operand (a lookup cannot tell whether the table is empty).
 
     SELECT i, k FROM a WHERE k IN (SELECT k FROM b)
     Project: i, k
@@ -36,7 +40,7 @@ from compiler.analyze import joins
 from compiler.analyze.join_conditions import equi_keys
 from compiler.analyze.joins import ast_conjoin, ast_conjuncts
 from compiler.analyze.scope import Bound, Ref, Scope, fail
-from compiler.analyze.syntax import map_children, unique_names
+from compiler.analyze.syntax import iter_ast, map_children, relations, unique_names
 from compiler.catalog import SourceDef
 
 if TYPE_CHECKING:
@@ -65,11 +69,21 @@ def _semi_join(analyzer: Analyzer, bound: Bound, node: ast.InSubquery | ast.Exis
     table = _lookup_table(analyzer, node.query)
     if table is not None:
         return _lookup_semi_join(analyzer, bound, node, table)
-    if isinstance(node, ast.InSubquery):
+    if isinstance(node, ast.InSubquery) and _correlated(bound, node.query):
+        if node.negated:
+            fail(analyzer.binder.diag, "UnsupportedError", "a correlated NOT IN (subquery) "
+                 "does not run yet", node.span, hint="write NOT EXISTS (SELECT ... WHERE "
+                 "inner.y = outer.x AND ...) where neither side can be NULL")
+        inner, pairs = _correlated_in_keys(analyzer, bound, node)
+    elif isinstance(node, ast.InSubquery):
         inner, pairs = _in_keys(analyzer, bound, node)
     else:
-        inner, pairs = _exists_keys(analyzer, bound, node)
-    return _join(bound, inner, [_widened(a, b) for a, b in pairs], node)
+        inner, pairs, _ = _exists_keys(analyzer, bound, node)
+    pairs = [_widened(a, b) for a, b in pairs]
+    if isinstance(node, ast.InSubquery) and node.negated and (
+            pairs[0][0].type.nullable or pairs[0][1].type.nullable):
+        return _null_aware_anti_join(bound, inner, pairs[0], node)
+    return _join(bound, inner, pairs, node)
 
 
 def _lookup_table(analyzer: Analyzer, query: ast.Query) -> ast.TableRef | None:
@@ -157,20 +171,46 @@ def _in_keys(analyzer: Analyzer, bound: Bound, node: ast.InSubquery
     if t.common_type(operand.type, f.type) is None:
         fail(diag, "BindError", f"IN compares {operand.type.sql()} with the subquery's "
              f"{f.type.sql()} column '{f.name}'", node.span)
-    if node.negated and (operand.type.nullable or f.type.nullable):
-        which = f"'{f.name}' of the subquery" if f.type.nullable else "the left operand"
-        fail(diag, "UnsupportedError",
-             f"NOT IN (subquery) where {which} can be NULL does not run yet: one NULL makes "
-             "NOT IN NULL for every row (Flink's null-aware anti join)", node.span,
-             hint="write NOT EXISTS (SELECT ... WHERE inner.y = outer.x), which ignores "
-             "NULLs, or declare the columns NOT NULL")
     return inner, [(operand, column)]
 
 
-def _exists_keys(analyzer: Analyzer, bound: Bound, node: ast.Exists
-                 ) -> tuple[lg.LogicalNode, list[KeyPair]]:
-    """The subquery's rows filtered by its own conditions, and its correlation
-    equalities ``inner.y = outer.x`` as key pairs."""
+def _correlated(bound: Bound, query: ast.Query) -> bool:
+    """Whether a subquery's WHERE names a relation of the outer query (``WHERE
+    b.k = a.k`` in a subquery over b, a outside) that it does not read itself."""
+    if not isinstance(query, ast.Select) or query.where is None or query.from_ is None:
+        return False
+    inner = {(getattr(r, "alias", None) or getattr(r, "name", "")).split(".")[-1].lower()
+             for r in relations(query)}
+    outer = bound.scope.qualifiers()
+    return any(isinstance(n, ast.Column) and n.table and n.table.lower() in outer - inner
+               for n in iter_ast(query.where))
+
+
+def _correlated_in_keys(analyzer: Analyzer, bound: Bound, node: ast.InSubquery
+                        ) -> tuple[lg.LogicalNode, list[KeyPair]]:
+    """``x IN (SELECT y FROM b WHERE b.k = a.k ...)``: EXISTS (SELECT ... WHERE
+    b.k = a.k ... AND y = x), its correlations and x = y as the keys."""
+    diag = analyzer.binder.diag
+    query = node.query
+    assert isinstance(query, ast.Select)
+    if len(query.items) != 1 or query.distinct:
+        fail(diag, "BindError", "IN (subquery) needs a subquery of one column; this one has "
+             f"{len(query.items)}", query.span)
+    plan, pairs, inner = _exists_keys(analyzer, bound, ast.Exists(query, span=node.span),
+                                      correlated_by=node)
+    operand = analyzer.binder.expr(node.operand, bound.scope, "WHERE")
+    item = analyzer.binder.expr(query.items[0].expr, inner.scope, "SELECT")
+    if t.common_type(operand.type, item.type) is None:
+        fail(diag, "BindError", f"IN compares {operand.type.sql()} with the subquery's "
+             f"{item.type.sql()} column", node.span)
+    return plan, [(operand, item), *pairs]
+
+
+def _exists_keys(analyzer: Analyzer, bound: Bound, node: ast.Exists,
+                 correlated_by: ast.InSubquery | None = None
+                 ) -> tuple[lg.LogicalNode, list[KeyPair], Bound]:
+    """The subquery's rows filtered by its own conditions, its correlation
+    equalities ``inner.y = outer.x`` as key pairs, and its FROM bound."""
     diag = analyzer.binder.diag
     query = node.query
     if not isinstance(query, ast.Select) or query.group_by or query.having or query.from_ is None:
@@ -192,13 +232,13 @@ def _exists_keys(analyzer: Analyzer, bound: Bound, node: ast.Exists
             fail(diag, "UnsupportedError", "a correlated condition of EXISTS other than an "
                  "equality of an inner and an outer expression does not run yet", part.span)
         pairs.append(pair)
-    if not pairs:
+    if not pairs and correlated_by is None:
         fail(diag, "UnsupportedError", "EXISTS without a correlation (inner.y = outer.x in "
              "its WHERE) does not run yet", node.span)
     plan = inner.plan
     if local:
         plan = lg.Filter(plan, lg.conjoin(local), span=query.span)  # type: ignore[arg-type]
-    return plan, pairs
+    return plan, pairs, inner
 
 
 def _correlation(expr: lg.BoundExpr, width: int) -> KeyPair | None:
@@ -228,9 +268,22 @@ def _widened(outer: lg.BoundExpr, inner: lg.BoundExpr) -> KeyPair:
 
 def _join(bound: Bound, inner: lg.LogicalNode, pairs: list[KeyPair],
           node: ast.InSubquery | ast.Exists) -> Bound:
+    """A semi join (INNER) or an anti join (LEFT, the unmatched rows) of the
+    outer rows with the subquery's distinct keys, then the outer columns."""
     outer = bound.plan
-    span = node.span
-    passed = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(outer.schema))
+    join, width = _keys_join(outer, inner, pairs, "LEFT" if node.negated else "INNER", node.span)
+    plan: lg.LogicalNode = join
+    if node.negated:  # the rows no key matched: their right side is NULL-padded
+        plan = lg.Filter(join, _is_null(join, width), span=node.span)
+    return Bound(_outer_columns(plan, outer, node.span), bound.scope, bound.window)
+
+
+def _keys_join(left: lg.LogicalNode, inner: lg.LogicalNode, pairs: list[KeyPair], kind: str,
+               span) -> tuple[lg.Join, int]:
+    """``left`` joined (``kind``) with the distinct keys of ``inner``, each
+    pair's outer key (an expression over ``left``'s first columns) equal to its
+    inner key; and the width of the join's left input (the keys follow it)."""
+    passed = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(left.schema))
     # the subquery's distinct keys: one row each, so an outer row matches once
     names = tuple(unique_names([b.name if isinstance(b, lg.ColumnRef) else f"key{i}"
                                 for i, (_, b) in enumerate(pairs)]))
@@ -239,29 +292,82 @@ def _join(bound: Bound, inner: lg.LogicalNode, pairs: list[KeyPair],
     keys = lg.Aggregate(keys, columns, names, (), (), span=span)
     # outer keys that are expressions are computed before the join
     computed = [a for a, _ in pairs if not isinstance(a, lg.ColumnRef)]
-    left = outer
+    joined = left
     if computed:
-        taken = [f.name for f in outer.schema]
+        taken = [f.name for f in left.schema]
         extra = unique_names(taken + [f"semi_key{i}" for i in range(len(computed))])[len(taken):]
-        left = lg.Project(outer, passed + tuple(computed), tuple(taken) + tuple(extra), span=span)
-    width = len(left.schema)
-    join = lg.Join(left, keys, "LEFT" if node.negated else "INNER", None, span=span,
-                   right_qualifiers=("subquery",) * len(names))
+        joined = lg.Project(left, passed + tuple(computed), tuple(taken) + tuple(extra), span=span)
+    width = len(joined.schema)
+    join = lg.Join(joined, keys, kind, None, span=span,
+                   right_qualifiers=("subquery",) * len(names), semi=kind == "INNER")
     schema = join.schema
     parts, n = [], 0
     for j, (a, _) in enumerate(pairs):
         if not isinstance(a, lg.ColumnRef):
-            a = lg.ColumnRef(len(outer.schema) + n, schema[len(outer.schema) + n].name, a.type)
+            a = lg.ColumnRef(len(left.schema) + n, schema[len(left.schema) + n].name, a.type)
             n += 1
         b = lg.ColumnRef(width + j, schema[width + j].name, schema[width + j].type)
         nullable = a.type.nullable or b.type.nullable
         parts.append(lg.Call("=", (a, b), t.BOOLEAN.with_nullable(nullable), span=span))
     condition = lg.conjoin(parts)
-    join = replace(join, condition=condition, equi_keys=equi_keys(condition, width))
-    plan: lg.LogicalNode = join
-    if node.negated:  # the rows no key matched: their right side is NULL-padded
-        padded = lg.ColumnRef(width, schema[width].name, schema[width].type)
-        plan = lg.Filter(join, lg.Call("IS NULL", (padded,), t.BOOLEAN.with_nullable(False)),
-                         span=span)
-    plan = lg.Project(plan, passed, tuple(f.name for f in outer.schema), span=span)
-    return Bound(plan, bound.scope, bound.window)
+    return replace(join, condition=condition, equi_keys=equi_keys(condition, width)), width
+
+
+def _null_aware_anti_join(bound: Bound, inner: lg.LogicalNode, pair: KeyPair,
+                          node: ast.InSubquery) -> Bound:
+    """``x NOT IN (SELECT y ...)`` where x or y can be NULL, as SQL and Flink's
+    null-aware anti join have it: TRUE for every row while the subquery is
+    empty; else NULL (the row is dropped) when x is NULL or any y is NULL, and
+    TRUE where no y equals x.
+
+    The outer rows are joined (LEFT, on a constant key) with the subquery's
+    row count and non-NULL count (one row, updated as the subquery's rows
+    arrive), then anti-joined with its distinct keys; a row is kept while the
+    count is missing (no row yet), or x is not NULL, every y is not NULL and
+    no key matched. An updating result: a row goes out (-D) when the first y
+    arrives (x NULL), a NULL y arrives (every row) or a y equal to x."""
+    outer, span = bound.plan, node.span
+    x, y = pair
+    zero = lg.Const(0, t.INT.with_nullable(False), span=span)
+    count = t.BIGINT.with_nullable(False)
+    values = lg.Project(inner, (y,), ("value",), span=span)
+    stats = lg.Aggregate(values, (zero,), ("subquery_key",), (
+        lg.AggCall("COUNT", (), count, span=span),
+        lg.AggCall("COUNT", (lg.ColumnRef(0, "value", y.type),), count, span=span),
+    ), ("subquery_rows", "subquery_values"), span=span)
+    width = len(outer.schema)
+    passed = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(outer.schema))
+    taken = [f.name for f in outer.schema]
+    key_name = unique_names(taken + ["subquery_key"])[-1]
+    keyed = lg.Project(outer, passed + (zero,), (*taken, key_name), span=span)
+    counted = lg.Join(keyed, stats, "LEFT", None, span=span,
+                      right_qualifiers=("subquery",) * 3)
+    on = lg.Call("=", (lg.ColumnRef(width, key_name, zero.type),
+                       lg.ColumnRef(width + 1, counted.schema[width + 1].name, zero.type)),
+                 t.BOOLEAN.with_nullable(False), span=span)
+    counted = replace(counted, condition=on, equi_keys=equi_keys(on, width + 1))
+    join, key_at = _keys_join(counted, inner, [pair], "LEFT", span)
+    schema = join.schema
+    rows = lg.ColumnRef(width + 2, schema[width + 2].name, schema[width + 2].type)
+    non_null = lg.ColumnRef(width + 3, schema[width + 3].name, schema[width + 3].type)
+    boolean = t.BOOLEAN
+    keep = lg.Call("OR", (
+        lg.Call("IS NULL", (rows,), boolean.with_nullable(False), span=span),
+        lg.conjoin([lg.Call("IS NOT NULL", (x,), boolean.with_nullable(False), span=span),
+                    lg.Call("=", (rows, non_null), boolean.with_nullable(True), span=span),
+                    _is_null(join, key_at)]),  # type: ignore[list-item]
+    ), boolean.with_nullable(True), span=span)
+    plan = lg.Filter(join, keep, span=span)
+    return Bound(_outer_columns(plan, outer, span), bound.scope, bound.window)
+
+
+def _is_null(plan: lg.LogicalNode, index: int) -> lg.BoundExpr:
+    f = plan.schema[index]
+    return lg.Call("IS NULL", (lg.ColumnRef(index, f.name, f.type),),
+                   t.BOOLEAN.with_nullable(False))
+
+
+def _outer_columns(plan: lg.LogicalNode, outer: lg.LogicalNode, span) -> lg.LogicalNode:
+    """The outer query's columns of ``plan`` (its first ones)."""
+    passed = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(outer.schema))
+    return lg.Project(plan, passed, tuple(f.name for f in outer.schema), span=span)

@@ -23,6 +23,7 @@ from compiler.physical import (
     LookupJoinExec,
     SinkExec,
     SourceExec,
+    WindowAggregateExec,
     walk,
 )
 
@@ -124,6 +125,9 @@ class Generator:
                     scans.setdefault(e.logical.source, []).append(e)
                 if isinstance(e, SinkExec):
                     sink.output(self, e)
+        # VALUES tables first: the driver reads its sources in this order, so their
+        # rows are in a join's state before the first row of a stream arrives
+        scans = dict(sorted(scans.items(), key=lambda item: item[1][0].logical.rows is None))
         self.scans = scans  # the sources read, by name (lookup tables are not)
         for source_name, execs in scans.items():
             sources.source(self, source_name, execs)
@@ -186,6 +190,10 @@ class Generator:
             return f"self.{self.name_of(e)}.output_watermark({inner})"
         if processing_time_window(e):
             return self.fire_watermark(e, latest)
+        if isinstance(e, WindowAggregateExec) and e.logical.emit_delay_ms:
+            # EMIT ... WITH DELAY: its windows' rows come that long after the
+            # watermark passed them, so the watermark after it trails by as much
+            return f"held_back({self.watermark_of(e.inputs[0], latest)}, {e.logical.emit_delay_ms})"
         parts = sorted({self.watermark_of(child, latest) for child in e.inputs})
         return parts[0] if len(parts) == 1 else f"min({', '.join(parts)})"
 

@@ -87,6 +87,7 @@ def _template() -> jinja2.Template:
         loader=jinja2.FunctionLoader(
             lambda name: resources.files("templates").joinpath(name).read_text("utf-8")
         ),
+        bytecode_cache=_template_cache(),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -94,6 +95,20 @@ def _template() -> jinja2.Template:
         autoescape=False,
     )
     return env.get_template("module.py.j2")
+
+
+def _template_cache() -> jinja2.BytecodeCache | None:
+    """jinja2's cache of the compiled template, beside the formatter's (its
+    parse and compile are a twentieth of a compile command; jinja2 checks the
+    template's checksum and the Python version, so a stale entry is unused)."""
+    cache = _cache_dir()
+    if cache is None:
+        return None
+    try:
+        (cache / "templates").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a read-only home: compiled each time, same output
+    return jinja2.FileSystemBytecodeCache(str(cache / "templates"))
 
 
 LINE_LENGTH = 100

@@ -12,7 +12,7 @@ from __future__ import annotations
 # (numba-free) aggregate functions that can take rows back; an aggregate call, and the
 # names its accumulator is checkpointed under (the state layout records them)
 from runtime_lib.aggregate_specs import RETRACTABLE, Agg, accumulator_names
-from runtime_lib.pipeline import identifier  # SQL name -> Python identifier, the runtime's rule
+from runtime_lib.names import identifier  # SQL name -> Python identifier, the runtime's rule
 
 __all__ = ["RETRACTABLE", "Agg", "accumulator_names", "RUNTIME_IMPORTS", "SCALAR_MODULE", "identifier"]
 
@@ -34,7 +34,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.operators.deduplicate": ("Deduplicate",),
     "runtime_lib.operators.match_recognize": ("ACCEPT", "MatchAutomaton", "MatchRecognize",
                                               "MatchValue", "MatchVariable"),
-    "runtime_lib.watermarks": ("WM_MIN", "processing_time"),
+    "runtime_lib.watermarks": ("WM_MIN", "held_back", "processing_time"),
     "runtime_lib.operators.group_aggregate": ("GroupAggregate",),
     "runtime_lib.operators.windows": ("AfterWatermark", "Changes", "Cumulate", "Hop", "Session",
                                       "Tumble", "WindowAggregate"),

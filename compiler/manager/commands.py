@@ -1,6 +1,6 @@
 """The CLI verbs of the query manager:
 
-    sqlc serve [--state-dir DIR] [--host H] [--port P] [--token T] [--project]
+    sqlc serve [--state-dir DIR] [--host H] [--port P] [--token T] [--project]  # API, page at /
     sqlc submit NAME FILE.sql [PIPELINE FLAGS ...]   # compile + start
     sqlc list | describe NAME | pause NAME | resume NAME | stop NAME
     sqlc upgrade NAME [FILE.sql] [PIPELINE FLAGS ...]  # the new version from a savepoint
@@ -22,14 +22,15 @@ import sys
 import threading
 from pathlib import Path
 
-from compiler.manager.core import BACKOFF_S, MAX_RESTARTS, ManagerError
-from compiler.manager.http import DEFAULT_PORT, DEFAULT_URL, ClientError, call
+from compiler.errors import ManagerError
+from compiler.manager.defaults import BACKOFF_S, DEFAULT_PORT, DEFAULT_URL, MAX_RESTARTS
 
 VERBS = ("list", "describe", "pause", "resume", "stop")
 
 
 def add_commands(sub, catalog) -> None:
-    p = sub.add_parser("serve", help="run the query manager: many pipelines, an HTTP API")
+    p = sub.add_parser("serve", help="run the query manager: many pipelines, an HTTP API "
+                                     "and a status page (GET /)")
     p.add_argument("--state-dir", default=".sqlc/serve", metavar="DIR",
                    help="where queries, checkpoints and logs are kept (default .sqlc/serve)")
     p.add_argument("--host", default="127.0.0.1",
@@ -104,7 +105,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         signal.signal(sig, stop)
     threading.Thread(target=server.serve_forever, name="sqlc-api", daemon=True).start()
     print(f"sqlc serve: listening on http://{args.host}:{server.server_address[1]} "
-          f"(state in {args.state_dir})", file=sys.stderr, flush=True)
+          f"(the status page is at /; state in {args.state_dir})", file=sys.stderr, flush=True)
     done.wait()
     print("sqlc serve: stopping: every pipeline takes a savepoint", file=sys.stderr, flush=True)
     server.shutdown()
@@ -162,6 +163,8 @@ def cmd_verb(args: argparse.Namespace) -> int:
 
 def _request(args: argparse.Namespace, method: str, path: str, body: dict | None = None,
              table: bool = False) -> int:
+    from compiler.manager.http import ClientError, call  # urllib, http: not for `sqlc compile`
+
     try:
         answer = call(args.manager, method, path, body, args.token)
     except ClientError as error:

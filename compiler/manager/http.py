@@ -1,8 +1,11 @@
 """The manager's HTTP JSON API (``sqlc serve``) and the client the CLI verbs
 use (``sqlc submit|list|describe|pause|resume|stop``).
 
+    GET  /                     the status page (HTML; it polls the two below and draws plans)
     GET  /queries              every query: state, uptime, events/s, watermark, lag, last error
     GET  /queries/NAME         one query, with its SQL and the end of its stderr
+    GET  /queries/NAME/plan.svg  its physical plan, drawn
+    GET  /history[?since=T]    per query, its recent [time, events/s, Kafka lag, event-time lag]
     POST /queries              {"name": ..., "sql": ..., "args": [...]}: compile and start
     POST /queries/NAME/pause   savepoint and stop consuming (PAUSED)
     POST /queries/NAME/resume  start again from the savepoint
@@ -26,12 +29,23 @@ import json
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from compiler.manager.core import Manager, ManagerError
 
-DEFAULT_PORT = 8765
-DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 MAX_BODY = 4 * 1024 * 1024
+PAGE = Path(__file__).with_name("status.html")
+
+
+class Raw(bytes):
+    """An answer that is not JSON: the bytes and their media type."""
+
+    content_type = "application/octet-stream"
+
+    def __new__(cls, data: bytes, content_type: str):
+        raw = super().__new__(cls, data)
+        raw.content_type = content_type
+        return raw
 
 
 def is_loopback(host: str) -> bool:
@@ -82,9 +96,11 @@ def make_server(manager: Manager, host: str, port: int, token: str | None):
                 self._send(error.status, {"error": str(error)})
 
         def _send(self, status: int, body) -> None:
-            data = json.dumps(body).encode()
+            raw = isinstance(body, Raw)
+            data = body if raw else json.dumps(body).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", body.content_type if raw else "application/json")
+            self.send_header("Cache-Control", "no-store")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -107,11 +123,28 @@ def _get(manager: Manager, path: str):
     parts = _parts(path)
     if parts == ["healthz"]:
         return {"status": "ok"}
+    if not parts:
+        return Raw(PAGE.read_bytes(), "text/html; charset=utf-8")
     if parts == ["queries"]:
         return manager.list()
+    if parts == ["history"]:
+        return manager.history(_since(path))
     if len(parts) == 2 and parts[0] == "queries":
         return manager.details(parts[1])
+    if len(parts) == 3 and parts[0] == "queries" and parts[2] == "plan.svg":
+        return Raw(manager.plan_svg(parts[1]).encode(), "image/svg+xml")
     raise ManagerError(f"no such resource: GET {path}", 404)
+
+
+def _since(path: str) -> float:
+    """``?since=UNIX TIME`` of GET /history (0: everything kept)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    given = parse_qs(urlsplit(path).query).get("since", ["0"])[-1]
+    try:
+        return float(given)
+    except ValueError:
+        raise ManagerError(f"since={given!r}: give a unix time in seconds") from None
 
 
 def _post(manager: Manager, path: str, body: dict):

@@ -313,6 +313,7 @@ class ExpressionConverter:
                 self.expr(node.this),
                 self.expr(node.args["low"]),
                 self.expr(node.args["high"]),
+                symmetric=bool(node.args.get("symmetric")),
                 span=span,
             )
         if isinstance(node, (exp.Like, exp.ILike)):

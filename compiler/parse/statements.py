@@ -38,7 +38,7 @@ class StatementConverter(ExpressionConverter):
                 target_span=self.sp(target.this if isinstance(target, exp.Table) else target),
                 span=self.sp(node),
             )
-        if isinstance(node, exp.Query):
+        if isinstance(node, (exp.Query, exp.Values)):
             return ast.QueryStatement(self.query(node), span=self.sp(node))
         if isinstance(node, exp.Command):
             return self.fail(UnsupportedError, f"Unsupported statement: {node.this}", node)
@@ -65,10 +65,9 @@ class StatementConverter(ExpressionConverter):
         if isinstance(node, exp.SetOperation):
             if isinstance(node, exp.Union):
                 op = "UNION" if node.args.get("distinct") else "UNION ALL"
-            elif isinstance(node, exp.Intersect):
-                op = "INTERSECT"
             else:
-                op = "EXCEPT"
+                op = "INTERSECT" if isinstance(node, exp.Intersect) else "EXCEPT"
+                op += "" if node.args.get("distinct") else " ALL"
             return ast.SetOp(
                 op,
                 self.query(node.this),
@@ -80,6 +79,11 @@ class StatementConverter(ExpressionConverter):
                 op_span=node.meta.get("sqlc_op_span") or self.sp(node),
                 span=self.sp(node),
             )
+        if isinstance(node, exp.Values) and not node.alias:
+            # VALUES (...), (...) as a query (INSERT INTO t VALUES ...): SELECT * of it
+            return ast.Select((ast.SelectItem(ast.Star(span=self.sp(node)), None,
+                                              span=self.sp(node)),),
+                              self.values(node), ctes=ctes, span=self.sp(node))
         if not isinstance(node, exp.Select):
             return self.fail(SqlSyntaxError, f"Expected a SELECT query, found {node.key.upper()}",
                              node)
@@ -179,7 +183,18 @@ class StatementConverter(ExpressionConverter):
             columns = tuple(c.name for c in alias.columns) if alias is not None else ()
             return ast.Unnest(self.expr(node.expressions[0]), node.alias or None, columns,
                               span=self.sp(node))
+        if isinstance(node, exp.Values):
+            return self.values(node)
         return self.fail(UnsupportedError, f"Unsupported FROM item: {node.sql()}", node)
+
+    def values(self, node: exp.Values) -> ast.Values:
+        rows = []
+        for row in node.expressions:
+            cells = row.expressions if isinstance(row, exp.Tuple) else [row]
+            rows.append(tuple(self.expr(c) for c in cells))
+        alias = node.args.get("alias")
+        columns = tuple(c.name for c in alias.columns) if alias is not None else ()
+        return ast.Values(tuple(rows), node.alias or None, columns, span=self.sp(node))
 
     def match_recognize(self, node: exp.MatchRecognize, relation: ast.Relation | None
                         ) -> ast.MatchRecognize:

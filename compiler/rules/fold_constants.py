@@ -179,6 +179,9 @@ def fold_expr(expr: lg.BoundExpr) -> lg.BoundExpr:
 
 
 def _fold_node(node: lg.LogicalNode) -> lg.LogicalNode:
+    if isinstance(node, lg.Scan) and node.rows is not None:  # a VALUES table's cells
+        rows = tuple(tuple(fold_expr(c) for c in row) for row in node.rows)
+        return node if rows == node.rows else replace(node, rows=rows)
     if isinstance(node, lg.Filter):
         predicate = fold_expr(node.predicate)
         if isinstance(predicate, lg.Const) and predicate.value is True:

@@ -16,10 +16,11 @@ The watermark's column is always kept: event time drives every stateful
 operator. Each node is rebuilt over its pruned input with column positions
 renumbered; a node's own output columns are only dropped by projections.
 
-A regular or interval join stores the rows of both inputs, so each input
-carries only the columns the join or what is above it reads: where an input
-keeps more (a scan keeps what its event time is computed from, a join its
-keys), a Calc selects them. Before::
+A regular or interval join stores the rows of both inputs, and an OVER the
+rows of its input, so each input carries only the columns the operator or
+what is above it reads: where an input keeps more (a scan keeps what its
+event time is computed from, a join its keys, a window aggregate its window
+columns), a Calc selects them. Before::
 
     Join: type=[LEFT], condition=[(request_id = f_request_id)]
       ...
@@ -78,6 +79,8 @@ def _scan(node: lg.Scan, required: set[int]) -> tuple[lg.LogicalNode, Mapping]:
         physical=tuple(mapping[i] for i in node.physical if i in mapping),
         computed=tuple((mapping[i], lg.remap(e, mapping)) for i, e in node.computed
                        if i in mapping),
+        rows=None if node.rows is None else tuple(tuple(row[i] for i in kept)
+                                                  for row in node.rows),
         metadata=tuple((mapping[i], k) for i, k in node.metadata if i in mapping),
         watermark=watermark,
     )
@@ -250,6 +253,8 @@ def _prune_over(node: lg.Over, required: set[int]) -> tuple[lg.LogicalNode, Mapp
     for c in node.calls:
         needed |= lg.referenced(c)
     child, child_map = prune(node.input, needed)
+    # it holds its input rows until the watermark passes them: only what is read
+    child, child_map = _narrow(child, child_map, needed)
     new_width = len(child.schema)
 
     def remap_call(c: lg.OverCall) -> lg.OverCall:

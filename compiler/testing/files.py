@@ -4,10 +4,11 @@ positioned message (``file:line: ...``; the CLI exits 2)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from compiler.errors import TestFileError
 
 SUFFIX = ".test.yaml"
 CASE_KEYS = {"name", "given", "expect", "ordered", "tolerance", "batch_sizes", "now"}
@@ -17,27 +18,27 @@ DEFAULT_BATCH_SIZES = (1, 7, 4096)
 CHANGELOG_OPS = ("+I", "-U", "+U", "-D")
 
 
-class TestFileError(Exception):
-    """A test file that cannot be used: message, exit code 2."""
-
-    __test__ = False  # not a pytest class
-
-
 class _Mapping(dict):
     """A YAML mapping that remembers its line (1-based), for messages."""
 
     line = 0
 
 
-class _Loader(yaml.SafeLoader):
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
-        mapping = _Mapping(super().construct_mapping(node, deep=True))
-        mapping.line = node.start_mark.line + 1
-        return mapping
+@functools.cache
+def _loader() -> type:
+    """A YAML loader whose mappings know their line (built on first use: yaml
+    is not imported by the other commands, `sqlc compile` among them)."""
+    import yaml
 
+    class Loader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):  # type: ignore[override]
+            mapping = _Mapping(super().construct_mapping(node, deep=True))
+            mapping.line = node.start_mark.line + 1
+            return mapping
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                        _Loader.construct_mapping)
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                           Loader.construct_mapping)
+    return Loader
 
 
 @dataclass
@@ -93,8 +94,10 @@ def find_test_files(paths: list[Path]) -> list[Path]:
 
 
 def load_test_file(path: Path) -> TestFile:
+    import yaml
+
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except (OSError, UnicodeDecodeError) as error:
         raise TestFileError(f"{path}: cannot read: {error}") from None
     except yaml.MarkedYAMLError as error:

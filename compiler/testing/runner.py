@@ -46,11 +46,14 @@ def run_case(query, case: Case, batch_size: int, where: str) -> Observed:
     from runtime_lib.pipeline import Context, Counters, DeadLetterRouter, LateEventSink
     from runtime_lib.temporal import parse_instant
 
-    sources = {s.name.lower(): s for s in query.sources}
+    from runtime_lib.io.sources import ValuesReader
+
+    # a VALUES table's rows are the module's own: no case gives them
+    sources = {s.name.lower(): s for s in query.sources if s.rows is None}
     tables = {t.lower(): t for t in query.tables}
     for name in case.given:
         if name.lower() not in sources and name.lower() not in tables:
-            known = ", ".join([*(s.name for s in query.sources), *query.tables])
+            known = ", ".join([*(s.name for s in sources.values()), *query.tables])
             raise TestFileError(f"{where}: given.{name}: the query reads no source or "
                                 f"table of that name (it reads {known})")
     given = {name.lower(): value for name, value in case.given.items()}
@@ -60,6 +63,8 @@ def run_case(query, case: Case, batch_size: int, where: str) -> Observed:
                   for key, table in tables.items() if key in given}
         readers = {s.name: _Segments(s, _segments(folder, s, given.get(key), where), batch_size)
                    for key, s in sources.items()}
+        readers.update({s.name: ValuesReader(s.fields, s.rows, batch_size)
+                        for s in query.sources if s.rows is not None})
         outputs = [sinks.JsonLinesFileSink(folder / f"out-{i}.jsonl", out.fields)
                    for i, out in enumerate(query.outputs)]
         dead_letters = DeadLetterRouter(sinks.DeadLetterSink(folder / "dead.jsonl", append=False),

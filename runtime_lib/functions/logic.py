@@ -71,8 +71,18 @@ def ge(a: Arg, b: Arg) -> Column:
 
 
 def between(x: Arg, lo: Arg, hi: Arg) -> Column:
-    """x BETWEEN lo AND hi  =  x >= lo AND x <= hi (3VL)."""
-    return and_(ge(x, lo), le(x, hi))
+    """x BETWEEN lo AND hi  =  x >= lo AND x <= hi (3VL). A half whose
+    arguments are both constants is one row long: it counts for every row."""
+    n = _length((x, lo, hi))
+    return and_(*(_rows(half, n) for half in (ge(x, lo), le(x, hi))))
+
+
+def _rows(column: Column, n: int) -> Column:
+    """``column`` as ``n`` rows (a one-row column repeated)."""
+    if len(column) == n:
+        return column
+    valid = None if column.valid is None else np.repeat(column.valid, n)
+    return Column(np.repeat(column.values, n), valid)
 
 
 def not_between(x: Arg, lo: Arg, hi: Arg) -> Column:

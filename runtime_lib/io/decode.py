@@ -436,8 +436,13 @@ def _temporal_column(
     field: Field, values: list, parse: Callable, allow_int: bool
 ) -> tuple[Column, dict[int, str]]:
     # (np.fromiter would silently parse numeric strings, hence the type test)
-    if allow_int and set(map(type, values)) == {int}:
+    kinds = set(map(type, values))
+    if allow_int and kinds == {int}:
         return Column(np.fromiter(values, dtype=np.int64, count=len(values))), {}
+    if kinds == {str}:  # the usual column of texts: parsed at once when all are good
+        parsed, ok = parse(values)
+        if ok.all():
+            return Column(parsed), {}
     n = len(values)
     out = np.zeros(n, dtype=np.int64)
     valid = np.ones(n, dtype=bool)
@@ -665,8 +670,20 @@ class CsvDecoder:
         self.delimiter = delimiter
         index = {name: i for i, name in enumerate(self.header)}
         self._slots = [index.get(f.name) for f in self.schema]
+        # a first line that names none of the columns is no header (Flink's csv
+        # files have none): each record says so in a dead letter rather than
+        # decoding to a row of NULLs
+        self._no_header = None
+        if self._slots and all(slot is None for slot in self._slots):
+            self._no_header = (
+                f"the file's first line {delimiter.join(self.header)!r} names none of the "
+                f"columns {', '.join(self.schema.names)}: CSV fields are read by the column "
+                "names of a header line"
+            )
 
     def _parse_record(self, raw: bytes) -> tuple[list | None, str | None]:
+        if self._no_header is not None:
+            return None, self._no_header
         data = bytes(raw)
         bad_utf8 = utf8_reason(data)
         if bad_utf8 is not None:
@@ -708,6 +725,8 @@ class CsvDecoder:
         """The batch as one text: split on the delimiter when no field is
         quoted, else parsed by the csv module in one call; converted a column
         at a time; per record only when some record is bad."""
+        if self._no_header is not None:
+            return self.decode_reference(records, positions)
         try:
             text = b"\n".join(records).decode("utf-8")
         except UnicodeDecodeError:

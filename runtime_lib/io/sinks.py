@@ -16,20 +16,25 @@ order:
   passed explicitly (strings, or codes 0..3 in that order).
 
 Encoding is batch-wise: each column is converted once (timestamps through
-numpy, see temporal.py) and one ``orjson.dumps`` call serializes the whole
-batch, which is then cut into lines at row boundaries (safe because orjson
-escapes every quote inside strings; batches with nested ARRAY/MAP/ROW values
-are encoded row by row instead).
+numpy, see temporal.py), and flat rows are written by one msgspec
+``encode_lines`` call over one Struct per row (``_encode_rows``; 3x the
+per-row byte templates on rows with unique strings, see
+benchmarks/decode/RESULTS.md). The format stays orjson's, byte for byte:
+where msgspec would write a number differently (a DOUBLE of 1e16 or more)
+the batch goes through per-column orjson fragments and per-row templates;
+batches with nested ARRAY/MAP/ROW values are encoded row by row with orjson.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import msgspec
 import numpy as np
 import orjson
 
@@ -130,6 +135,10 @@ def encode_json_lines(
         dumps = orjson.dumps
         rows = [dict(zip(keys, row)) for row in zip(*columns)]
         return b"".join(dumps(row) + b"\n" for row in rows)
+    if _msgspec_writes_alike(batch, fields):
+        data = _encode_rows(tuple(keys), columns)
+        if data is not None:
+            return data
     # Flat rows: each column becomes a list of JSON fragments at once, and one
     # bytes template per row joins them (no dict per row).
     kinds = ["O"] + [f.kind for f in fields] if ops is not None else [f.kind for f in fields]
@@ -137,6 +146,53 @@ def encode_json_lines(
     template = (b"{" + b",".join(orjson.dumps(k).replace(b"%", b"%%") + b":%b" for k in keys)
                 + b"}")
     return b"\n".join(map(template.__mod__, zip(*fragments))) + b"\n"
+
+
+#: |x| from which orjson writes a DOUBLE with an exponent, as ``1e+16``, where
+#: msgspec writes ``1e16``; below it (and for every other value) the two agree
+#: byte for byte (tests/runtime/test_sink_encoding.py checks both sides of it).
+_EXPONENT_FROM = 1e16
+
+
+def _msgspec_writes_alike(batch: Batch, fields: Schema) -> bool:
+    """Whether msgspec's encoding of these flat rows is byte-identical to
+    orjson's (the sinks' format): true unless a DOUBLE column holds a finite
+    value of magnitude 1e16 or more (then orjson's ``e+`` exponent is kept)."""
+    for f in fields:
+        if f.kind == "f" and f.base not in TIMESTAMP_TYPES:
+            magnitude = np.abs(batch[f.name].values)
+            if ((magnitude >= _EXPONENT_FROM) & (magnitude != np.inf)).any():
+                return False
+    return True
+
+
+_ROW_ENCODER = msgspec.json.Encoder()
+
+
+@functools.lru_cache(maxsize=256)
+def _row_struct(keys: tuple[str, ...]) -> type | None:
+    """A Struct whose fields encode as ``keys``, in order (None: keys msgspec
+    cannot name: the same key twice, or one holding a quote, a backslash or a
+    control character; those batches keep the template path)."""
+    try:
+        return msgspec.defstruct("Row", [(f"f{i}", object) for i in range(len(keys))],
+                                 rename={f"f{i}": k for i, k in enumerate(keys)})
+    except (TypeError, ValueError):
+        return None
+
+
+def _encode_rows(keys: tuple[str, ...], columns: list[list]) -> bytes | None:
+    """Flat rows as JSON lines in one msgspec call over one Struct per row;
+    None when msgspec
+    refuses a value (a lone surrogate in a string: the caller's orjson path
+    says so as it did before)."""
+    row = _row_struct(keys)
+    if row is None:
+        return None
+    try:
+        return _ROW_ENCODER.encode_lines(map(row, *columns))
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return None
 
 
 def _json_fragments(values: list, kind: str) -> list[bytes]:
@@ -326,6 +382,26 @@ class StdoutSink:
 
     def close(self) -> None:
         self.flush()
+
+
+class BlackholeSink:
+    """Flink's ``blackhole`` connector: rows are counted and discarded (the
+    sink of the Nexmark benchmark queries, which measure the pipeline alone)."""
+
+    def __init__(self, schema: Schema | Iterable[Field] | None = None) -> None:
+        self.schema = None if schema is None else as_schema(schema)
+        self.counters = SinkCounters()
+
+    def write(self, batch: Batch, ops: Sequence | np.ndarray | None = None) -> None:
+        ops = _batch_ops(batch, ops)
+        self.counters.count(batch.num_rows, 0,
+                            None if ops is None else _ops_list(ops, batch.num_rows))
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 class DeadLetterSink:

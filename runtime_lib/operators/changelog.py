@@ -89,6 +89,17 @@ class EmittedRows:
         n = self.table.n
         self.table = PairTable.from_pairs(remap[self.table.keys1[:n]], self.table.keys2[:n])
 
+    def keep_a(self, remap: np.ndarray) -> None:
+        """Forget the rows whose ``a`` maps to -1 (a key whose state expired:
+        nothing is retracted) and renumber the others' ``a`` by ``remap``."""
+        self._compact()
+        n = self.table.n
+        keep = np.flatnonzero(remap[self.table.keys1[:n]] >= 0)
+        self.table = PairTable.from_pairs(remap[self.table.keys1[keep]], self.table.keys2[keep])
+        self.cols = [Column(c.values[keep], c.valid[keep]) for c in self.cols]
+        self.alive = np.ones(len(keep), bool)
+        self._ensure(16)
+
     def remap_b(self, remap: np.ndarray) -> None:
         self._compact()
         n = self.table.n

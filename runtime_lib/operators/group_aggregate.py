@@ -3,8 +3,35 @@
 
 Every micro-batch changes some groups; their new result rows come out as a
 changelog coalesced per group (``+I``, ``-U``/``+U``, ``-D`` with HAVING or
-when every row of a group is taken back). State grows with the number of
-groups (no watermark frees it).
+when every row of a group is taken back). ``SELECT DISTINCT`` is one too, with
+no aggregates. State grows with the number of groups (no watermark frees it),
+unless ``state_ttl_ms`` is given.
+
+State TTL (the streams' ``'state.ttl'``; Flink's idle-state retention,
+``table.exec.state.ttl``): a group that has had no row (added or taken back)
+for ``state_ttl_ms`` of processing time (the same monotonic clock as
+Deduplicate and the regular Join; ``--now`` does not pin it) is forgotten
+at the start of the next micro-batch, without a changelog row: its key, its
+accumulators and the row it emitted last go. A later row of that key starts a
+fresh accumulator and emits ``+I`` again (no ``-U`` of the forgotten row),
+and a row taking back a row of a forgotten group (no row left to take back)
+is ignored, as Flink's GroupAggFunction does. As in Flink, with a TTL a
+group whose result did not change still emits ``-U``/``+U``, so that the
+operators downstream see the key written and keep it as long.
+
+>>> from runtime_lib.columns import column_from_pylist
+>>> g = GroupAggregate(key_kinds=["O"], aggs=[Agg("count_star")], names=["k", "n"],
+...                    state_ttl_ms=100)
+>>> def rows(*ks):
+...     return [column_from_pylist(list(ks), "O")]
+>>> g.process(rows("a", "b"), now_ms=0).to_rows()
+[('+I', 'a', 1), ('+I', 'b', 1)]
+>>> g.process(rows("b"), now_ms=80).to_rows()
+[('-U', 'b', 1), ('+U', 'b', 2)]
+>>> g.process(rows("a"), now_ms=150).to_rows()  # a has had no row for 150 ms
+[('+I', 'a', 1)]
+>>> g.groups, g.expired_keys
+(2, 1)
 """
 
 from __future__ import annotations
@@ -16,7 +43,17 @@ import numpy as np
 from runtime_lib.columns import FILLERS, Batch, Column
 from runtime_lib.keys import KeyEncoder
 from runtime_lib.operators.aggregates import Agg, AggregateStates
+from runtime_lib.operators.aggregates.kernels import unmatched_retractions
 from runtime_lib.operators.changelog import EmittedRows
+from runtime_lib.watermarks import monotonic_ms
+
+
+def _grow(array: np.ndarray, n: int) -> np.ndarray:
+    if n <= len(array):
+        return array
+    grown = np.zeros(max(n, 2 * len(array), 16), array.dtype)
+    grown[: len(array)] = array
+    return grown
 
 
 class GroupAggregate:
@@ -29,8 +66,9 @@ class GroupAggregate:
     as the output, to a boolean mask), a group that stops satisfying it emits
     ``-D`` (its last emitted row) and one that starts emits ``+I``. Late rows
     do not exist here (Flink keeps them). State grows with the number of groups.
-    Over an updating input, ``retract`` marks the rows taken back (-D/-U); a
-    group whose rows are all taken back emits ``-D`` (as Flink does).
+    Over an updating input (``updating_input=True``, which MIN and MAX need),
+    ``retract`` marks the rows taken back (-D/-U); a group whose rows are all
+    taken back emits ``-D`` (as Flink does).
 
     >>> from runtime_lib.columns import column_from_pylist
     >>> g = GroupAggregate(key_kinds=["O"], arg_kinds=["i"], aggs=[Agg("sum", arg=0)],
@@ -43,11 +81,19 @@ class GroupAggregate:
 
     def __init__(self, key_kinds: list[str], aggs: list[Agg], arg_kinds: list[str] = (),
                  names: list[str] | None = None, having: Callable[[Batch], np.ndarray] | None = None,
-                 op_name: str = "op", arg_names: list[str] | None = None,
+                 op_name: str = "op", state_ttl_ms: int | None = None, clock=None,
+                 updating_input: bool = False, arg_names: list[str] | None = None,
                  filter_names: list[str] | None = None):
+        if state_ttl_ms is not None and state_ttl_ms <= 0:
+            raise ValueError("state_ttl_ms must be positive")
+        self.ttl, self.clock = state_ttl_ms, clock or monotonic_ms
+        self._written = np.zeros(16, np.int64)  # per key: when it last had a row
+        self._oldest = 0  # no key was written before this (a lower bound)
+        self.expired_keys = 0
         self.key_kinds, self.arg_kinds, self.aggs = list(key_kinds), list(arg_kinds), list(aggs)
         self.keys = KeyEncoder(self.key_kinds)
-        self.states = AggregateStates(self.aggs, self.arg_kinds, arg_names, filter_names)
+        self.states = AggregateStates(self.aggs, self.arg_kinds, updating_input, arg_names,
+                                      filter_names)
         nk = len(self.key_kinds)
         self.names = list(names) if names is not None else (
             [f"key_{i}" for i in range(nk)] + [f"agg_{i}" for i in range(len(self.aggs))])
@@ -65,21 +111,30 @@ class GroupAggregate:
         return len(self.keys)
 
     def process(self, keys: list[Column], args: list[Column] = (), filters: list = (),
-                num_rows: int | None = None, retract: np.ndarray | None = None) -> Batch:
+                num_rows: int | None = None, retract: np.ndarray | None = None,
+                now_ms: int | None = None) -> Batch:
         n = num_rows if num_rows is not None else (len(keys[0]) if keys else len(args[0]))
+        if self.ttl is not None:
+            now = self.clock() if now_ms is None else int(now_ms)
+            self._expire(now)
         n_before = len(self.keys)
         kid = self.keys.encode_rows(keys, n)
         seqs = np.arange(self._seq, self._seq + n, dtype=np.int64)
         self._seq += n
         n_keys = len(self.keys)
-        if n_keys > len(self._first_seq):
-            self._first_seq = np.concatenate([self._first_seq, np.zeros(max(n_keys, 2 * len(self._first_seq)), np.int64)])
+        self._first_seq = _grow(self._first_seq, n_keys)
         if n_keys > n_before:
             new_ids, first = np.unique(kid[kid >= n_before], return_index=True)
             self._first_seq[new_ids] = seqs[np.flatnonzero(kid >= n_before)[first]]
         self.states.ensure(n_keys)
-        self.states.update(kid, list(args), list(filters), seqs, retract)
         touched = np.unique(kid)
+        if self.ttl is not None:
+            self._written = _grow(self._written, n_keys)
+            self._written[touched] = now
+            self._oldest = min(self._oldest, now)  # an injected clock may step back
+            if retract is not None and retract.any():
+                kid = self._ignore_unmatched(kid, touched, np.asarray(retract, bool))
+        self.states.update(kid, list(args), list(filters), seqs, retract)
         touched = touched[np.argsort(self._first_seq[touched], kind="stable")]
         cols = self.states.results(touched, np.arange(len(touched) + 1, dtype=np.int64))
         zeros = np.zeros(len(touched), np.int64)
@@ -94,6 +149,8 @@ class GroupAggregate:
         alive = self.states.row_counts(touched, np.arange(len(touched) + 1, dtype=np.int64)) > 0
         passes = passes & alive
         rid, had, changed = self._emitted.diff(touched, zeros, cols)
+        if self.ttl is not None:  # Flink: every write is passed on, changed or not
+            changed[:] = True
         old = self._emitted.old(rid)
         # per group: (-U, +U) | +I | -D | nothing
         emit_old = had & (~passes | changed)
@@ -129,16 +186,52 @@ class GroupAggregate:
             out[name] = Column(v, None if ok.all() else ok)
         return Batch(out, total)
 
+    def _ignore_unmatched(self, kid: np.ndarray, touched: np.ndarray, retract: np.ndarray) -> np.ndarray:
+        """``kid`` with -1 for the rows that take back a row of a group holding
+        none (forgotten by the TTL): Flink ignores them."""
+        local = np.searchsorted(touched, kid)
+        held = self.states.row_counts(touched, np.arange(len(touched) + 1, dtype=np.int64)).copy()
+        ignored = np.zeros(len(kid), bool)
+        unmatched_retractions(local, retract, held, ignored)
+        return np.where(ignored, -1, kid) if ignored.any() else kid
+
+    def _expire(self, now: int) -> None:
+        """Forget the groups without a row for the TTL: the key dictionary, the
+        accumulators, the emitted rows and the first-seen order are compacted
+        to the live groups."""
+        n = len(self.keys)
+        horizon = now - int(self.ttl)  # type: ignore[arg-type]
+        if not n or self._oldest > horizon:
+            return
+        live = self._written[:n] > horizon
+        kept = np.flatnonzero(live)
+        if len(kept) < n:
+            self.expired_keys += n - len(kept)
+            remap = self.keys.compact(kept)
+            self.states.take(kept)
+            self._emitted.keep_a(remap)
+            self._first_seq = _grow(self._first_seq[kept], 16)
+            self._written = _grow(self._written[kept], 16)
+        self._oldest = int(self._written[: len(kept)].min()) if len(kept) else now
+
     def snapshot(self) -> dict:
-        return {"seq": self._seq, "first_seq": self._first_seq[: len(self.keys)].copy(),
+        n = len(self.keys)
+        data = {"seq": self._seq, "first_seq": self._first_seq[:n].copy(),
                 "keys": self.keys.snapshot(), "states": self.states.snapshot(),
                 "emitted": self._emitted.snapshot()}
+        if self.ttl is not None:
+            data.update(written=self._written[:n].copy(), expired=self.expired_keys)
+        return data
 
     def restore(self, data: dict) -> None:
         self._seq = int(data["seq"])
-        fs = np.asarray(data["first_seq"], np.int64)
-        self._first_seq = np.zeros(max(16, len(fs)), np.int64)
-        self._first_seq[: len(fs)] = fs
+        self._first_seq = _grow(np.asarray(data["first_seq"], np.int64).copy(), 16)
+        if self.ttl is not None:  # a checkpoint taken without a TTL: every key written now
+            n = len(data["first_seq"])
+            written = data["written"] if "written" in data else np.full(n, self.clock(), np.int64)
+            self._written = _grow(np.asarray(written, np.int64).copy(), 16)
+            self.expired_keys = int(data.get("expired", 0))
+            self._oldest = int(self._written[:n].min()) if n else 0
         self.keys.restore(data["keys"])
         self.states.restore(data["states"])
         self._emitted.restore(data["emitted"])

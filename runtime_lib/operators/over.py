@@ -19,6 +19,12 @@ State: the rows not yet released, those waiting for a LEAD, and per key and call
 can still reach (ROWS n: the last n + 1; RANGE d: those of the last d ms;
 UNBOUNDED: running values only) with their sums and deques.
 
+String arguments (MIN/MAX, FIRST_VALUE/LAST_VALUE, LAG/LEAD of a VARCHAR)
+enter the frames as codes of one ``OrderedCodes`` per operator, which MIN/MAX
+compare by their place in code-point order; the results are decoded as they
+leave. The dictionary is part of the state, and is compacted to the codes the
+frames still hold once it has grown to twice their number (and ``STRINGS_FLOOR``).
+
 >>> import numpy as np
 >>> from runtime_lib.columns import Batch, column_from_pylist
 >>> op = OverAggregate("t", names=["t", "x"], kinds=["i", "i"], key_kinds=[], arg_kinds=["i"],
@@ -40,15 +46,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from runtime_lib.codes import OrderedCodes
 from runtime_lib.columns import DTYPES, Batch, Column, concat_columns, null_column
 from runtime_lib.keys import KeyEncoder
-from runtime_lib.operators.over_kernels import DEQUE, FUNCS, RANGE, ROWS, evict_before, over_frame, regrow
+from runtime_lib.operators.over_kernels import (
+    DEQUE,
+    FUNCS,
+    RANGE,
+    ROWS,
+    evict_before,
+    over_frame,
+    regrow,
+)
 from runtime_lib.state import values_data, values_from_data
 from runtime_lib.watermarks import WM_MAX
 
+_NO_RANK = np.zeros(0, np.int64)  # MIN/MAX of numbers compare the values
+# strings the dictionary may hold before it is compacted (then: twice what the frames hold);
+# compacting sooner makes a stream of many distinct strings place them again and again
+STRINGS_FLOOR = 1 << 16
 # the result's storage kind of each function, given its argument's ('' = the argument's)
 _RESULT_KIND = {"count_star": "i", "count": "i", "avg": "f", "var_pop": "f", "var_samp": "f",
                 "stddev_pop": "f", "stddev_samp": "f"}
+
+
+def _frame_kind(arg_kinds: list[str], arg: int | None) -> str:
+    """The storage of a call's frame: strings as their int codes."""
+    kind = "i" if arg is None else arg_kinds[arg]
+    return "i" if kind == "O" else kind
 
 
 def _as_kind(col: Column, kind: str) -> Column:
@@ -157,15 +182,25 @@ class _FrameState:
                    old["dq_h"], old["dq_t"], self.ring_ts[:old_keys], self.ring_v[:old_keys],
                    self.ring_ok[:old_keys], self.dq[:old_keys])
 
-    def run(self, keys, ts, vals, ok, dflt, dflt_ok, out_kind: str) -> Column:
+    def run(self, keys, ts, vals, ok, dflt, dflt_ok, out_kind: str, rank: np.ndarray) -> Column:
+        """The call's result for released rows; string codes stay codes (``rank``
+        orders them for MIN/MAX)."""
         n = len(keys)
-        out_v = np.zeros(n, DTYPES[out_kind])
+        out_v = np.zeros(n, DTYPES["i" if out_kind == "O" else out_kind])
         out_ok = np.zeros(n, np.bool_)
         over_frame(keys, ts, vals, ok, dflt, dflt_ok, out_v, out_ok, self.code, self.fn.mode,
                    self.fn.start, self.fn.end, self.ring_ts, self.ring_v, self.ring_ok, self.head,
                    self.tail, self.rows, self.cnt, self.tot, self.mean, self.m2, self.dq, self.dq_h,
-                   self.dq_t, self.run_v, self.run_has)
+                   self.dq_t, self.run_v, self.run_has, rank)
         return Column(out_v, None if out_ok.all() else out_ok)
+
+    def codes_held(self) -> np.ndarray:
+        """Every string code the state holds (stale ring slots included)."""
+        return np.concatenate([self.ring_v.ravel(), self.run_v])
+
+    def recode(self, remap: np.ndarray) -> None:
+        self.ring_v[...] = remap[self.ring_v]
+        self.run_v[...] = remap[self.run_v]
 
     def slide(self, watermark: int) -> None:
         """RANGE d: free the rows no row to come can reach (time < watermark + 1 - d)."""
@@ -191,18 +226,24 @@ class _FrameState:
 
 class OverAggregate:
     """``OverAggregate(time_column, names, kinds, key_kinds, arg_kinds, calls,
-    out_names, lag_ms=0)``: ``names``/``kinds`` are the columns of the input
+    out_names, lag_ms=0, arrival_order=False)``: ``names``/``kinds`` are the columns of the input
     batches (given back, in order, before the ``out_names`` of the ``calls``);
     ``process`` takes the PARTITION BY columns as ``keys`` and the calls'
     arguments as ``args``. ``lag_ms``: how far the time column of rows still to
     come trails the watermark (over a window aggregate's rows ordered by
     window_start: they come once the watermark passes their window_time, so
-    their window_start is above ``watermark - (size - 1)``)."""
+    their window_start is above ``watermark - (size - 1)``). ``arrival_order``:
+    each key's rows come in time order (a SESSION window aggregate's rows ordered
+    by window_start, partitioned by the session key), so every row leaves at the
+    next ``advance``; a RANGE frame then frees its rows as its key's later rows
+    come, not by the watermark (an open session's start can be arbitrarily old)."""
 
     def __init__(self, time_column: str, names: list[str], kinds: list[str], key_kinds: list[str],
-                 arg_kinds: list[str], calls: list[OverFn], out_names: list[str], lag_ms: int = 0):
+                 arg_kinds: list[str], calls: list[OverFn], out_names: list[str], lag_ms: int = 0,
+                 arrival_order: bool = False):
         self.time_column = time_column
         self.lag_ms = lag_ms
+        self.arrival_order = arrival_order
         self.names, self.kinds = list(names), list(kinds)
         self.key_kinds, self.arg_kinds = list(key_kinds), list(arg_kinds)
         self.calls, self.out_names = list(calls), list(out_names)
@@ -210,8 +251,12 @@ class OverAggregate:
         self.out_kinds = [_RESULT_KIND.get(c.func) or (arg_kinds[c.arg] if c.arg is not None else "i")
                           for c in self.calls]
         self.frames = [None if c.func == "lead" else
-                       _FrameState(c, self.arg_kinds[c.arg] if c.arg is not None else "i")
-                       for c in self.calls]
+                       _FrameState(c, _frame_kind(self.arg_kinds, c.arg)) for c in self.calls]
+        # the frames of string arguments hold codes of one dictionary
+        self._coded = [f for f, c in zip(self.frames, self.calls)
+                       if f is not None and c.arg is not None and self.arg_kinds[c.arg] == "O"]
+        self.strings = OrderedCodes() if self._coded else None
+        self._strings_after = 0  # the dictionary's size after its last compaction
         # the arguments LEAD reads from the rows that wait (value, default)
         self._lead_args = sorted({i for c in self.calls if c.func == "lead"
                                   for i in (c.arg, c.default) if i is not None})
@@ -263,12 +308,17 @@ class OverAggregate:
     def advance(self, watermark: int) -> Batch:
         """The held rows the watermark has passed, in event-time order, with the
         OVER results; then the frames free what no row to come can reach."""
+        if self.arrival_order:  # every held row is due; the end of input only for LEAD
+            out = self._release(watermark if watermark >= WM_MAX else WM_MAX - 1)
+            self._compact_strings()
+            return out
         if watermark < WM_MAX:
             watermark -= self.lag_ms
         out = self._release(watermark)
         for frame in self.frames:
             if frame is not None:
                 frame.slide(watermark)
+        self._compact_strings()
         return out
 
     def _release(self, watermark: int) -> Batch:
@@ -293,22 +343,20 @@ class OverAggregate:
         n_keys = len(self.keys)
         incoming = np.bincount(k, minlength=n_keys)
         results = []
+        taken: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # argument -> (values, valid)
         for fn, frame, kind in zip(self.calls, self.frames, self.out_kinds):
             if frame is None:  # LEAD: filled in once the following rows are there
                 results.append(null_column(kind, len(order)))
                 continue
             frame.reserve(n_keys, incoming)
-            if fn.arg is not None:
-                a = args[fn.arg].take(order)
-                vals, ok = a.values, a.is_valid()
-            else:
-                vals, ok = np.zeros(len(order), np.int64), np.ones(len(order), np.bool_)
+            vals, ok = self._arg(fn.arg, args, order, taken)
             if fn.default is not None:
-                d = args[fn.default].take(order)
-                dflt, dflt_ok = d.values.astype(vals.dtype), d.is_valid()
+                dflt, dflt_ok = self._arg(fn.default, args, order, taken)
+                dflt = dflt.astype(vals.dtype)
             else:
                 dflt, dflt_ok = np.zeros(len(order), vals.dtype), np.zeros(len(order), np.bool_)
-            results.append(frame.run(k, t, vals, ok, dflt, dflt_ok, kind))
+            rank = self.strings.rank if kind == "O" and fn.func in ("min", "max") else _NO_RANK
+            results.append(self._decoded(frame.run(k, t, vals, ok, dflt, dflt_ok, kind, rank), kind))
         if self._lead_args:
             cols = {n: rows[n].take(order) for n in self.names}
             cols.update(zip(self.out_names, results))
@@ -323,6 +371,37 @@ class OverAggregate:
         for name, col in zip(self.out_names, results):
             cols[name] = col.take(back)
         return Batch(cols, len(order))
+
+    def _arg(self, arg: int | None, args: list[Column], order: np.ndarray,
+             taken: dict[int, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+        """Argument ``arg`` of the released rows in frame order (strings as
+        codes), taken once per release; no argument (COUNT(*)): zeros, valid."""
+        if arg is None:
+            return np.zeros(len(order), np.int64), np.ones(len(order), np.bool_)
+        if arg not in taken:
+            a = args[arg].take(order)
+            ok = a.is_valid()
+            vals = self.strings.encode(a.values, ok) if self.arg_kinds[arg] == "O" else a.values
+            taken[arg] = (vals, ok)
+        return taken[arg]
+
+    def _decoded(self, col: Column, kind: str) -> Column:
+        """A frame's result: string codes back to strings (NULL: None)."""
+        if kind != "O":
+            return col
+        values = self.strings.decode(col.values)
+        if col.valid is not None:
+            values[~col.valid] = None
+        return Column(values, col.valid)
+
+    def _compact_strings(self) -> None:
+        """Forget the strings no frame holds once the dictionary has doubled."""
+        if self.strings is None or len(self.strings) <= max(STRINGS_FLOOR, 2 * self._strings_after):
+            return
+        remap = self.strings.compact(np.concatenate([f.codes_held() for f in self._coded]))
+        for frame in self._coded:
+            frame.recode(remap)
+        self._strings_after = len(self.strings)
 
     def _lead(self, rows: Batch, ids: np.ndarray, seq: np.ndarray, args: list[Column],
               watermark: int) -> Batch:
@@ -353,7 +432,7 @@ class OverAggregate:
             if not end:  # the row waits for the following one of each LEAD call
                 ready &= there
             value = args[self._lead_args.index(fn.arg)]
-            out_v = np.zeros(n, DTYPES[kind])
+            out_v = null_column(kind, n).values
             out_ok = np.zeros(n, bool)
             out_v[there] = value.values[ahead[there]]
             out_ok[there] = value.is_valid()[ahead[there]]
@@ -386,7 +465,7 @@ class OverAggregate:
 
     def snapshot(self) -> dict:
         """Held rows (columns, key ids, arrival numbers, arguments), the key
-        dictionary and each call's frame state."""
+        dictionary, each call's frame state and the strings its codes stand for."""
         if self._held:
             rows, ids, seq, args = self._concat_held()
         else:
@@ -402,6 +481,8 @@ class OverAggregate:
             "arg_valid": [a.is_valid().copy() for a in args],
             "frames": [None if f is None else f.snapshot() for f in self.frames],
             "waiting": None if self._waiting is None else self._waiting_data(),
+            # the frames' string codes: code i is strings[i]
+            "strings": None if self.strings is None else self.strings.strings.tolist(),
         }
 
     def _waiting_data(self) -> dict:
@@ -425,6 +506,9 @@ class OverAggregate:
         for frame, state in zip(self.frames, data["frames"], strict=True):
             if frame is not None:
                 frame.restore(state)
+        if self.strings is not None:
+            self.strings = OrderedCodes(data["strings"])
+            self._strings_after = len(self.strings)
         self._waiting = None
         waiting = data["waiting"]
         if waiting is not None:

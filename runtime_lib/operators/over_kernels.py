@@ -9,6 +9,8 @@ the sums of the rows in the frame (added and removed in O(1): row count,
 non-NULL count, sum, Welford mean and M2) and, for MIN/MAX/FIRST_VALUE/
 LAST_VALUE over a bounded frame, a monotonic deque of sequence numbers in a
 second ring (amortized O(1)). Unbounded frames keep running values only.
+Strings come as int codes (``codes.OrderedCodes``): MIN/MAX compare them by
+``rank[code]``, their place in code-point order; the others only carry them.
 
 Frames (``mode``, ``start``, ``end``):
 
@@ -71,11 +73,20 @@ def _minus(v, ok, rows, cnt, tot, mean, m2):
 
 
 @jit
+def _ord(v, rank):
+    """What MIN/MAX compare: a string code's rank (``rank`` not empty), else the value."""
+    if len(rank):
+        return rank[np.int64(v)]
+    return v
+
+
+@jit
 def over_frame(keys, ts, vals, ok, dflt, dflt_ok, out_v, out_ok, fn, mode, start, end,
                ring_ts, ring_v, ring_ok, head_a, tail_a, rows_a, cnt_a, tot_a, mean_a, m2_a,
-               dq, dq_h_a, dq_t_a, run_v_a, run_has_a):
+               dq, dq_h_a, dq_t_a, run_v_a, run_has_a, rank):
     """One OVER call over the released rows (sorted by key, time, arrival):
     ``out_v``/``out_ok`` get each row's result; the key state goes on.
+    ``rank``: the order of string codes for MIN/MAX, empty for numbers.
 
     Each key's state is loaded into locals for the run of its rows and stored
     back after it (a per-row helper taking the arrays would pay reference
@@ -150,15 +161,17 @@ def over_frame(keys, ts, vals, ok, dflt, dflt_ok, out_v, out_ok, fn, mode, start
                 if valid and policy > 0:
                     if bounded:  # the deque: pop what the new row dominates
                         if policy == 1:
-                            while dq_t > dq_h and ring_v[k, dq[k, (dq_t - 1) % cap] % cap] >= v:
+                            while dq_t > dq_h and (_ord(ring_v[k, dq[k, (dq_t - 1) % cap] % cap], rank)
+                                                   >= _ord(v, rank)):
                                 dq_t -= 1
                         elif policy == 2:
-                            while dq_t > dq_h and ring_v[k, dq[k, (dq_t - 1) % cap] % cap] <= v:
+                            while dq_t > dq_h and (_ord(ring_v[k, dq[k, (dq_t - 1) % cap] % cap], rank)
+                                                   <= _ord(v, rank)):
                                 dq_t -= 1
                         dq[k, dq_t % cap] = added
                         dq_t += 1
-                    elif (not run_has or fn == 7 or (policy == 1 and v < run_v)
-                          or (policy == 2 and v > run_v)):
+                    elif (not run_has or fn == 7 or (policy == 1 and _ord(v, rank) < _ord(run_v, rank))
+                          or (policy == 2 and _ord(v, rank) > _ord(run_v, rank))):
                         run_v = v
                         run_has = True
             for q in range(r, j):  # the result

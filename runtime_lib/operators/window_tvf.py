@@ -37,14 +37,18 @@ __all__ = ["window_rows"]
 
 
 def window_rows(batch: Batch, time_column: str, window: Tumble | Hop | Cumulate,
-                ) -> tuple[Batch, np.ndarray]:
-    """(the rows with their window columns, the indices of late input rows)."""
+                watermarks: np.ndarray | None = None) -> tuple[Batch, np.ndarray]:
+    """(the rows with their window columns, the indices of late input rows).
+    A row is late by the watermark before it (``watermarks``, per row; by
+    default its input's: a window join passes its own, the lower of both
+    inputs')."""
     grid = _Grid(window, 0)
     ts = batch[time_column].values
     pane = grid.pane_of(ts)
     first, last = grid.wlo(pane), grid.whi(pane)
     # the windows that had fired when the row came are not assigned any more
-    fired = grid.w_upto(np.clip(batch.row_watermarks(), -CLAMP, CLAMP))
+    before = batch.row_watermarks() if watermarks is None else watermarks
+    fired = grid.w_upto(np.clip(before, -CLAMP, CLAMP))
     first = np.maximum(first, fired + 1)
     count = np.maximum(last - first + 1, 0)
     late = np.flatnonzero(count == 0)

@@ -297,6 +297,18 @@ CSV_HEADER = ["ts", "user_id", "latency_ms", "tokens", "ok"]
 
 
 @pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "reference"])
+def test_a_csv_file_without_a_header_line_gives_dead_letters_not_null_rows(bulk):
+    """Flink's csv files have no header: read by sqlc, the first record would
+    be taken for one and name no column. Every record says so."""
+    decoder = CsvDecoder([Field("key", "BIGINT"), Field("value", "VARCHAR")], ["0", "0"])
+    decode = decoder.decode if bulk else decoder.decode_reference
+    batch, dead = decode([b"1,1", b"2,2"], positions=[2, 3])
+    assert batch.num_rows == 0
+    assert [d.position for d in dead] == [2, 3]
+    assert "first line '0,0' names none of the columns key, value" in dead[0].reason
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "reference"])
 def test_csv_decoding(bulk):
     decoder = CsvDecoder(CSV_SCHEMA, CSV_HEADER, source="f.csv")
     records = [

@@ -143,7 +143,8 @@ class Case:
 AGGS = [Agg("count_star"), Agg("count", arg=1, distinct=True), Agg("sum", arg=0), Agg("avg", arg=0, filter=0),
         Agg("min", arg=1), Agg("max", arg=0), Agg("first_value", arg=1), Agg("last_value", arg=0),
         Agg("stddev", arg=0), Agg("percentile_cont", arg=0, param=0.5),
-        Agg("percentile_disc", arg=0, param=0.9, filter=0), Agg("approx_percentile", arg=0, param=0.75)]
+        Agg("percentile_disc", arg=0, param=0.9, filter=0), Agg("approx_percentile", arg=0, param=0.75),
+        Agg("listagg", arg=1, separator=";")]
 RETRACT_AGGS = [a for a in AGGS if a.func in RETRACTABLE and not a.distinct]
 AFTER_WATERMARK = AfterWatermark()
 
@@ -179,7 +180,8 @@ def window_case(name: str, window, emit=AFTER_WATERMARK, retract: bool = False) 
     aggs = RETRACT_AGGS if retract else AGGS
 
     def make():
-        return WindowAggregate(window=window, key_kinds=["O"], arg_kinds=["f", "O"], aggs=aggs, emit=emit)
+        return WindowAggregate(window=window, key_kinds=["O"], arg_kinds=["f", "O"], aggs=aggs, emit=emit,
+                               updating_input=retract)
 
     if retract:  # a changelog: some rows take an earlier row back
         steps = st.lists(st.lists(st.tuples(ROW, st.booleans()), max_size=6), max_size=7).map(_changelog)
@@ -196,16 +198,28 @@ def window_case(name: str, window, emit=AFTER_WATERMARK, retract: bool = False) 
     return Case(name, make, steps, step, lambda op: rows_of(op.advance(WM_MAX)))
 
 
-def group_case(name: str, having: bool) -> Case:
+def group_case(name: str, having: bool, ttl: int | None = None, retract: bool = False) -> Case:
+    """With a TTL, keys forgotten (processing time: the batch's largest t);
+    with ``retract``, a changelog whose -D/-U take rows back (MIN/MAX keep a
+    count per value: strings and floats)."""
     def make():
-        return GroupAggregate(key_kinds=["O"], arg_kinds=["f", "O"], aggs=AGGS,
-                              having=(lambda b: b["agg_0"].values % 2 == 1) if having else None)
+        return GroupAggregate(key_kinds=["O"], arg_kinds=["f", "O"], aggs=RETRACT_AGGS if retract else AGGS,
+                              having=(lambda b: b["agg_0"].values % 2 == 1) if having else None,
+                              state_ttl_ms=ttl, updating_input=retract)
 
-    def step(op, rows):
+    def step(op, s):
+        rows, retracted = s
         keys, args, filters = _window_args(rows)
-        return rows_of(op.process(keys, args, filters, num_rows=len(rows)))
+        now = max([r[3] for r in rows], default=0)
+        return rows_of(op.process(keys, args, filters, num_rows=len(rows), now_ms=now,
+                                  retract=retracted))
 
-    return Case(name, make, BATCHES, step)
+    if retract:
+        steps = st.lists(st.lists(st.tuples(ROW, st.booleans()), max_size=6), max_size=7).map(
+            lambda b: [(rows, flags) for rows, _, _, flags in _changelog(b)])
+    else:
+        steps = BATCHES.map(lambda batches: [(rows, None) for rows in batches])
+    return Case(name, make, steps, step)
 
 
 # -- joins --------------------------------------------------------------------
@@ -368,29 +382,36 @@ def temporal_sort_case() -> Case:
     return Case("temporal-sort", make, steps, step, lambda op: rows_of(op.advance(WM_MAX)))
 
 
-def over_case() -> Case:
-    """OVER calls of every frame kind, NULLs and NaN in the argument, late rows."""
+def over_case(arrival_order: bool = False) -> Case:
+    """OVER calls of every frame kind, NULLs and NaN in the argument, late rows;
+    strings (their codes and dictionary) for MIN/MAX, FIRST_VALUE, LAG, LEAD;
+    ``arrival_order``: rows leave as they come (over a SESSION's rows)."""
     calls = [OverFn("count_star"), OverFn("sum", arg=0, rows=2), OverFn("min", arg=0, range_ms=10),
              OverFn("max", arg=0, rows=3, end=1), OverFn("avg", arg=0, unit="ROWS"),
              OverFn("last_value", arg=0, range_ms=5), OverFn("stddev_samp", arg=0, rows=4),
              OverFn("lag", arg=1, rows=1, end=1, default=1), OverFn("count", arg=2, range_ms=20),
-             OverFn("lead", arg=0, lead=2, default=0)]
+             OverFn("lead", arg=0, lead=2, default=0), OverFn("min", arg=3, rows=2),
+             OverFn("max", arg=3), OverFn("first_value", arg=3, range_ms=10),
+             OverFn("lag", arg=3, rows=2, end=2, default=4), OverFn("lead", arg=3, lead=1, default=4)]
 
     def make():
         return OverAggregate("t", names=["t", "s"], kinds=["i", "O"], key_kinds=["O"],
-                             arg_kinds=["f", "i", "i"], calls=calls,
-                             out_names=[f"c{i}" for i in range(len(calls))])
+                             arg_kinds=["f", "i", "i", "O", "O"], calls=calls,
+                             out_names=[f"c{i}" for i in range(len(calls))],
+                             arrival_order=arrival_order)
 
     def step(op, s):
         rows, before, current = s
         batch = Batch({"t": col([r[3] for r in rows], "i"), "s": col([r[2] for r in rows], "O")},
                       len(rows), before)
         args = [col([r[1] for r in rows], "f"), col([r[3] for r in rows], "i"),
-                col([r[2] for r in rows], "O")]
+                col([r[2] for r in rows], "O"), col([r[2] for r in rows], "O"),
+                col(["none"] * len(rows), "O")]
         return (op.process(batch, keys=[col([r[0] for r in rows], "O")], args=args).tolist(),
                 rows_of(op.advance(current)))
 
-    return Case("over-aggregate", make, BATCHES.map(with_watermarks), step,
+    return Case("over-aggregate" + ("-arrival" if arrival_order else ""), make,
+                BATCHES.map(with_watermarks), step,
                 lambda op: rows_of(op.advance(WM_MAX)))
 
 
@@ -519,6 +540,9 @@ CASES = [
     window_case("session-global-changes", Session(8, ()), Changes()),
     group_case("group-aggregate", having=False),
     group_case("group-aggregate-having", having=True),
+    group_case("group-aggregate-ttl", having=True, ttl=20),
+    group_case("group-aggregate-retract", having=False, retract=True),
+    group_case("group-aggregate-retract-ttl", having=False, ttl=20, retract=True),
     interval_join_case("FULL"),
     interval_join_case("INNER"),
     regular_join_case("FULL", ttl=(4, None)),
@@ -527,6 +551,7 @@ CASES = [
     cached_lookup_case(),
     temporal_sort_case(),
     over_case(),
+    over_case(arrival_order=True),
     window_rank_case("row_number"),
     window_rank_case("dense_rank"),
     rank_case(retract=False),
@@ -579,8 +604,9 @@ def _stateful_classes() -> dict[str, type]:
 
 
 # pieces of an operator's state, in its snapshot: covered through the operator
-PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "KeyIds", "Rows", "RowStore", "_State", "MinMaxState", "FirstLastState",
-          "DistinctState", "PercentileState"}
+PIECES = {"AggregateStates", "KeyEncoder", "EmittedRows", "Slots", "KeyIds", "Rows", "RowStore", "_State", "MinMaxState",
+          "MinMaxRetractState", "FirstLastState",
+          "DistinctState", "PercentileState", "ListAggState"}
 
 
 def test_every_operator_has_a_case():

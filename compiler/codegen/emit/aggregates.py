@@ -13,7 +13,6 @@ from compiler.codegen.emit.base import (
     over_aggregation,
     updating_input,
     window_column,
-    window_column_lag,
     with_note,
 )
 from compiler.codegen.expressions import ExprEmitter
@@ -47,17 +46,17 @@ def problems(e: Exec) -> list[Diagnostic]:
 def _cascade_problems(e: WindowAggregateExec) -> list[Diagnostic]:
     """A window aggregate over another one's rows (cascaded windows) runs on
     the inner window_time: the inner windows fire, and their rows arrive,
-    before the watermark that fires the outer windows holding them."""
+    before the watermark that fires the outer windows holding them (an inner
+    EMIT delay holds the watermark after the inner aggregate back by as much)."""
     if not over_aggregation(e):
         return []
     window = e.logical.window
     assert window is not None
     inner = window_column(e.inputs[0], window.time_column)
-    if inner is None or inner[1] != 2 or window_column_lag(*inner) != 0:
+    if inner is None or inner[1] != 2:
         return [Diagnostic(
             "UnsupportedError", "a window over an aggregation's rows runs on the window_time "
-            "of a window aggregate without EMIT delay (cascaded windows); this one does not "
-            "run yet", e.span)]
+            "of a window aggregate (cascaded windows); this one does not run yet", e.span)]
     return []
 
 
@@ -99,8 +98,8 @@ def _retraction_problems(e: Exec) -> list[Diagnostic]:
             name = f"{call.fn}(DISTINCT ...)" if call.distinct else call.fn
             problems.append(Diagnostic(
                 "UnsupportedError", f"{name} over an updating input (a regular outer join or "
-                "an aggregation retracts rows) does not run yet; COUNT, SUM, AVG and "
-                "STDDEV/VARIANCE do",
+                "an aggregation retracts rows) does not run yet; COUNT, SUM, AVG, MIN, MAX, "
+                "STDDEV/VARIANCE and LISTAGG do",
                 call.span))
     return problems
 
@@ -175,6 +174,11 @@ def _operator_state(g: Generator, e: Exec, operator: str, plan: _AggregatePlan) 
                 else f"AfterWatermark(delay_ms={node.emit_delay_ms})")
         lines.append(f"    emit={emit},")
     lines.append(f"    names={plan.runtime_names!r},")
+    if lg.changelog(e.inputs[0].logical) != "I":
+        lines.append("    updating_input=True,  # -U/-D rows take rows back")
+    ttl_ms = lg.state_ttl_ms(node.input) if window is None else None
+    if ttl_ms is not None:
+        lines.append(f"    state_ttl_ms={ttl_ms},  # the streams' 'state.ttl'")
     lines.append(")")
     g.m.state.extend(lines)
 
@@ -254,7 +258,7 @@ class _AggregatePlan:
         "VARIANCE": "var_samp", "VAR_SAMP": "var_samp", "VAR_POP": "var_pop",
         "FIRST_VALUE": "first_value", "LAST_VALUE": "last_value", "CORR": "corr",
         "PERCENTILE_CONT": "percentile_cont", "PERCENTILE_DISC": "percentile_disc",
-        "APPROX_PERCENTILE": "approx_percentile",
+        "APPROX_PERCENTILE": "approx_percentile", "LISTAGG": "listagg",
     }
     WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
 
@@ -302,6 +306,10 @@ class _AggregatePlan:
             fields["arg2"] = self._index(self.arg_exprs, call.args[1])
         if call.param is not None:
             fields["param"] = call.param
+        if call.fn == "LISTAGG" and len(call.args) == 2:
+            separator = call.args[1]
+            assert isinstance(separator, lg.Const)
+            fields["separator"] = separator.value
         if call.filter is not None:
             fields["filter"] = self._index(self.filter_exprs, call.filter)
         if call.distinct and call.fn == "COUNT":  # MIN/MAX(DISTINCT x) = MIN/MAX(x)

@@ -91,10 +91,9 @@ def over_aggregation_problem(e: Exec) -> list[Diagnostic]:
         "UnsupportedError", f"{e.name} over an aggregation does not run yet", e.span)]
 
 
-def window_column(e: Exec, index: int) -> tuple[WindowAggregateExec, int] | None:
+def aggregate_column(e: Exec, index: int) -> tuple[WindowAggregateExec, int] | None:
     """Column ``index`` of ``e``'s output traced down through Calcs: the window
-    aggregate whose ``window_start`` (0), ``window_end`` (1) or ``window_time``
-    (2) it is, if it is one."""
+    aggregate it is an output column of, and its index there, if it is one."""
     while isinstance(e, CalcExec):
         node = e.logical
         if not isinstance(node, lg.Filter):
@@ -103,28 +102,45 @@ def window_column(e: Exec, index: int) -> tuple[WindowAggregateExec, int] | None
                 return None
             index = expr.index
         e = e.inputs[0]
-    if not isinstance(e, WindowAggregateExec) or index >= len(e.logical.keys):
-        return None
+    return (e, index) if isinstance(e, WindowAggregateExec) else None
+
+
+def grouped_column(e: WindowAggregateExec, index: int) -> int | None:
+    """The column of the window TVF's rows (0..) that output column ``index`` of
+    ``e`` groups by, or its window column: window_start is the TVF input's width."""
     node = e.logical
-    key = node.keys[index]
-    assert node.window is not None
-    width = len(node.window.input.schema)
-    if not isinstance(key, lg.ColumnRef) or key.index < width:
+    if index >= len(node.keys) or not isinstance(node.keys[index], lg.ColumnRef):
         return None
-    return e, key.index - width
+    return node.keys[index].index
+
+
+def window_column(e: Exec, index: int) -> tuple[WindowAggregateExec, int] | None:
+    """Column ``index`` of ``e``'s output traced down through Calcs: the window
+    aggregate whose ``window_start`` (0), ``window_end`` (1) or ``window_time``
+    (2) it is, if it is one."""
+    found = aggregate_column(e, index)
+    if found is None:
+        return None
+    agg, index = found
+    column = grouped_column(agg, index)
+    assert agg.logical.window is not None
+    width = len(agg.logical.window.input.schema)
+    if column is None or column < width:
+        return None
+    return agg, column - width
 
 
 def window_column_lag(e: WindowAggregateExec, which: int) -> int | None:
-    """How far a window column of ``e``'s rows trails the watermark: rows still
-    to come from ``e`` have a value above ``watermark - lag`` (a window fires
-    once the watermark reaches window_time + the EMIT delay). None: no such
+    """How far a window column of ``e``'s rows trails the watermark after ``e``:
+    rows still to come from ``e`` have a value above ``watermark - lag`` (a
+    window fires once the watermark reaches window_time; an EMIT delay holds
+    the watermark after ``e`` back by as much, ``held_back``). None: no such
     bound (the start of a session that is still open can be arbitrarily old)."""
-    node = e.logical
-    window = node.window
+    window = e.logical.window
     assert window is not None
     if which == 0:
         if window.kind == "SESSION":
             return None
         assert window.size_ms is not None
-        return window.size_ms - 1 + node.emit_delay_ms
-    return node.emit_delay_ms - (1 if which == 1 else 0)
+        return window.size_ms - 1
+    return -1 if which == 1 else 0

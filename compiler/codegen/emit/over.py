@@ -10,6 +10,8 @@ from compiler import logical as lg
 from compiler.codegen.emit.base import (
     KINDS_NOTE,
     Emitter,
+    aggregate_column,
+    grouped_column,
     over_aggregation,
     over_updating_problem,
     window_column,
@@ -33,6 +35,8 @@ FUNCS = {
 }
 # functions that read only whether their argument is NULL
 _ANY_KIND = ("COUNT",)
+# functions that run on strings too (as codes: ordered for MIN/MAX, carried by the others)
+_STRINGS = ("MIN", "MAX", "FIRST_VALUE", "LAST_VALUE", "LAG", "LEAD")
 
 
 def problems(e: Exec) -> list[Diagnostic]:
@@ -41,11 +45,12 @@ def problems(e: Exec) -> list[Diagnostic]:
     if found:
         return found
     node = e.logical
-    if over_aggregation(e) and order_lag(e) is None:
+    if over_aggregation(e) and order_lag(e) is None and not session_order(e):
         return [Diagnostic(
             "UnsupportedError", "OVER over an aggregation runs when it is ordered by the "
-            "window_start (not of a SESSION), window_end or window_time of a window "
-            "aggregate's rows; this one does not run yet", e.span)]
+            "window_start, window_end or window_time of a window aggregate's rows (by a "
+            "SESSION's window_start: partitioned by the session's PARTITION BY columns); "
+            "this one does not run yet", e.span)]
     first = node.calls[0]
     for call in node.calls:
         if call.fn not in FUNCS:
@@ -65,10 +70,15 @@ def problems(e: Exec) -> list[Diagnostic]:
             found.append(Diagnostic(
                 "UnsupportedError", "a RANGE frame that ends before the current row does not "
                 "run yet", call.span))
-        if call.args and call.fn not in _ANY_KIND and call.args[0].type.storage not in "if":
+        storage = call.args[0].type.storage if call.args else "i"
+        if call.fn not in _ANY_KIND and storage not in "if" and not (
+                storage == "O" and call.fn in _STRINGS and call.args[0].type.name in ("VARCHAR",
+                                                                                      "CHAR")):
+            runs = ("numbers and timestamps do, and strings for " + ", ".join(_STRINGS)
+                    if call.fn in _STRINGS else "numbers and timestamps do")
             found.append(Diagnostic(
                 "UnsupportedError", f"{call.fn}(...) OVER of a {call.args[0].type.sql()} "
-                "does not run yet; numbers and timestamps do", call.span))
+                f"does not run yet; {runs}", call.span))
     return found
 
 
@@ -86,6 +96,33 @@ def order_lag(e: Exec) -> int | None:
     return None if found is None else window_column_lag(*found)
 
 
+def session_order(e: Exec) -> bool:
+    """Ordered by the window_start of a SESSION window aggregate's rows and
+    partitioned by (at least) the session's PARTITION BY columns: each partition's
+    sessions fire in the order of their starts (a row that would open a session
+    before one that fired comes after it, or is late), so the rows can leave as
+    they come, though an open session's start is arbitrarily old."""
+    if not over_aggregation(e):
+        return False
+    first = e.logical.calls[0]
+    time = first.order_by[0].expr if first.order_by else None
+    found = window_column(e.inputs[0], time.index) if isinstance(time, lg.ColumnRef) else None
+    if found is None or found[1] != 0:
+        return False
+    agg = found[0]
+    window = agg.logical.window
+    assert window is not None
+    if window.kind != "SESSION":
+        return False
+    keys = set()
+    for expr in first.partition_by:
+        traced = aggregate_column(e.inputs[0], expr.index) if isinstance(expr, lg.ColumnRef) \
+            else None
+        if traced is not None and traced[0] is agg:
+            keys.add(grouped_column(agg, traced[1]))
+    return set(window.partition_by) <= keys
+
+
 class _OverPlan:
     """How a logical Over maps onto the runtime operator's arguments."""
 
@@ -95,18 +132,25 @@ class _OverPlan:
         self.time = first.order_by[0].expr
         assert isinstance(self.time, lg.ColumnRef)
         self.arg_exprs: list[lg.BoundExpr] = []
+        self._values_read: set[int] = set()  # the arguments whose values a call reads
         self.calls = [self._call(c) for c in node.calls]
-        self.arg_kinds = [self._kind(a) for a in self.arg_exprs]
+        self.arg_kinds = [self._kind(a, i in self._values_read)
+                          for i, a in enumerate(self.arg_exprs)]
 
     @staticmethod
-    def _kind(expr: lg.BoundExpr) -> str:
+    def _kind(expr: lg.BoundExpr, value_read: bool) -> str:
         kind = expr.type.storage
-        return kind if kind in "if" else "i"  # COUNT of a string: its validity only
+        if kind in "if" or (kind == "O" and value_read):
+            return kind
+        return "i"  # COUNT of a string: its validity only
 
-    def _index(self, expr: lg.BoundExpr) -> int:
+    def _index(self, expr: lg.BoundExpr, value_read: bool = True) -> int:
         if expr not in self.arg_exprs:
             self.arg_exprs.append(expr)
-        return self.arg_exprs.index(expr)
+        index = self.arg_exprs.index(expr)
+        if value_read:
+            self._values_read.add(index)
+        return index
 
     def _call(self, call: lg.OverCall) -> str:
         func = FUNCS[call.fn]
@@ -114,7 +158,7 @@ class _OverPlan:
         if call.fn == "COUNT" and not call.args:
             func = "count_star"
         else:
-            parts.append(f"arg={self._index(call.args[0])}")
+            parts.append(f"arg={self._index(call.args[0], call.fn not in _ANY_KIND)}")
         frame = call.frame or lg.FrameSpec("RANGE", None, 0)
         if call.fn == "LEAD":  # the frame is the offset, following
             parts.append(f"lead={frame.start}")
@@ -156,6 +200,8 @@ def declare(g: Generator, e: Exec) -> None:
     if lag:
         what = schema[plan.time.index].name
         lines.append(with_note(f"    lag_ms={lag},", f"{what} of rows to come > watermark - lag"))
+    elif lag is None:  # ordered by a SESSION's window_start
+        lines.append(with_note("    arrival_order=True,", "each key's sessions fire in start order"))
     lines.append(")")
     g.m.state.extend(lines)
     g.stateful_operator(e, name, f"Rows leaving {e.name} {name}, in event-time order.")

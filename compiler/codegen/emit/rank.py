@@ -17,26 +17,18 @@ if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
 
 
-def _emit_delay(node: lg.LogicalNode) -> int:
-    """The WITH DELAY of the window aggregate whose rows reach ``node``, if any:
-    its windows arrive that much after their end, so they close that late here."""
-    while isinstance(node, (lg.Filter, lg.Project, lg.Calc)):
-        node = node.input
-    return int(node.emit_delay_ms or 0) if isinstance(node, lg.Aggregate) else 0
-
-
 def window_end(node: lg.TopN) -> tuple[str, int] | None:
     """(the input column the window's end is read from, what to add to it for
-    the watermark that closes the window)."""
+    the watermark that closes the window). A window aggregate's EMIT delay
+    holds the watermark after it back (``held_back``): nothing to add for it."""
     names = [f.name for f in node.input.schema]
     tvf = lg.window_below(node.input)
-    delay = _emit_delay(node.input)
     if "window_end" in names:
-        return "window_end", delay
+        return "window_end", 0
     if "window_time" in names:
-        return "window_time", 1 + delay
+        return "window_time", 1
     if "window_start" in names and tvf is not None and tvf.kind in ("TUMBLE", "HOP"):
-        return "window_start", int(tvf.size_ms or 0) + delay
+        return "window_start", int(tvf.size_ms or 0)
     return None
 
 
@@ -101,7 +93,7 @@ def declare(g: Generator, e: Exec) -> None:
     end = window_end(node)
     assert end is not None
     offset = [with_note(f"    end_offset_ms={end[1]},", f"added to {end[0]}: when the window "
-                        "closes here (size, WITH DELAY)")] if end[1] else []
+                        "closes")] if end[1] else []
     g.m.state.extend([
         f"# {e.name} ({g.m.where(e.span)}): {comment(e.state)}",
         f"self.{name} = WindowRank(",

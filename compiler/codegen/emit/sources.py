@@ -3,6 +3,7 @@ and its entry method, and the pure function of each fused filter+projection."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from compiler import logical as lg
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.expressions import ExprEmitter
 from compiler.codegen.text import comment, docstring_safe, field_call, identifier
+from compiler.errors import Diagnostic
 from compiler.physical import Exec, SinkExec, SourceExec, selects_only
 
 if TYPE_CHECKING:
@@ -159,12 +161,42 @@ def source(g: Generator, source_name: str, execs: list[SourceExec]) -> None:
         fn, function = _computed_function(g, source_name, columns)
         lines.append(f"    computed={fn},")
         functions.append(function)
+    if first.rows is not None:
+        lines += _rows_lines(first)
     lines.append(")")
     heading = f"# SourceExec: {comment(source_name)} ({m.where(first.span)})"
     m.sources.append(heading + "\n" + "\n\n\n".join([*functions, "\n".join(lines)]))
     m.source_names.append(const)
     m.entries.append(f"{source_name!r}: self.on_{identifier(source_name)}")
     m.methods.append(_entry_method(g, source_name, execs, list(columns.wanted)))
+
+
+def _rows_lines(scan: lg.Scan) -> list[str]:
+    """The ``rows=`` of a VALUES table: its constants in storage form (repr)."""
+    assert scan.rows is not None
+    lines = ["    # the VALUES rows (timestamps as epoch ms, dates as days since 1970-01-01)",
+             "    rows=("]
+    for row in scan.rows:
+        cells = [repr(c.value) for c in row if isinstance(c, lg.Const)]
+        lines.append(f"        ({', '.join(cells)}{',' if len(cells) == 1 else ''}),")
+    lines.append("    ),")
+    return lines
+
+
+def _values_problems(e: Exec) -> list[Diagnostic]:
+    """A VALUES cell that is no constant once folded (or not a finite one)."""
+    rows = e.logical.rows if isinstance(e.logical, lg.Scan) else None
+    problems = []
+    for row in rows or ():
+        for cell in row:
+            value = cell.value if isinstance(cell, lg.Const) else None
+            if not isinstance(cell, lg.Const) or (
+                    isinstance(value, float) and not math.isfinite(value)):
+                problems.append(Diagnostic(
+                    "UnsupportedError", "a VALUES row holds constants only (literals, and "
+                    f"functions of literals sqlc folds at compile time): {lg.expr_sql(cell)} "
+                    "is not one", cell.span))
+    return problems
 
 
 def _calc_function(name: str, node: lg.LogicalNode, doc: str) -> str:
@@ -240,5 +272,5 @@ def _calc_name(g: Generator, e: Exec) -> str:
     return f"calc_{g.name_of(child)}"
 
 
-SOURCE = Emitter("source")
+SOURCE = Emitter("source", problems=_values_problems)
 CALC = Emitter("calc", push=push_calc, inline=True, naming=_calc_name)

@@ -94,8 +94,7 @@ is back, and never emits a LEFT JOIN NULL for a key it could not look up.
 
 from __future__ import annotations
 
-import re
-
+from runtime_lib.durations import duration_ms
 from runtime_lib.env import resolve_properties
 from runtime_lib.io.tables.base import CachedTable, FileTable, LookupStats, LookupUnavailable, Table
 from runtime_lib.io.tables.changelog import ChangelogTable, KafkaTable
@@ -104,21 +103,6 @@ from runtime_lib.schema import Field
 
 __all__ = ["CachedTable", "ChangelogTable", "FileTable", "KafkaTable", "LookupStats", "LookupUnavailable",
            "PostgresTable", "RedisTable", "Table", "duration_ms", "open_lookup_table"]
-
-_UNITS = {"ms": 1, "s": 1000, "sec": 1000, "second": 1000, "seconds": 1000, "min": 60_000, "m": 60_000,
-          "minute": 60_000, "minutes": 60_000, "h": 3_600_000, "hour": 3_600_000,
-          "hours": 3_600_000, "d": 86_400_000, "day": 86_400_000, "days": 86_400_000}
-
-
-def duration_ms(text: str | None) -> int | None:
-    """'60 s', '10min', '500 ms', '2 h' -> milliseconds; None stays None."""
-    if text is None:
-        return None
-    match = re.fullmatch(r"\s*(\d+)\s*([a-z]*)\s*", text.lower())
-    if not match or (match.group(2) and match.group(2) not in _UNITS):
-        raise ValueError(f"cannot read the duration {text!r} (write e.g. '60 s' or '10 min')")
-    return int(match.group(1)) * _UNITS.get(match.group(2) or "ms", 1)
-
 
 def open_lookup_table(name: str, fields: tuple[Field, ...], key: tuple[str, ...],
                       properties: dict[str, str], path: str | None = None):

@@ -45,6 +45,11 @@ sorted in Python, which orders by code point), a kernel picks each slot's
 winning row by rank, and Python compares that winner with the stored one only
 for the slots touched: Python work is per group, not per row.
 
+Over an updating input (``AggregateStates(..., updating_input=True)``) rows
+may be taken back: MIN and MAX then keep, per slot, a count per distinct value
+(``extremes.MinMaxRetractState``, Flink's MinWithRetract); the other
+functions in ``RETRACTABLE`` apply the inverse of their update.
+
 Exact percentiles keep every value: per slot one sorted run in a shared store
 (values are sorted once, when a window that needs them fires, and merged into
 the slot's run); a window made of several panes selects the wanted ranks

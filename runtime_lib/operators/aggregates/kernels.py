@@ -129,6 +129,24 @@ def update_count_signed(slots, retract, cnt):
 
 
 @jit
+def unmatched_retractions(slots, retract, cnt, out):
+    """``out[i]`` = row i retracts from a slot holding no row at that point
+    (its key's state expired or was never there): Flink ignores such a
+    retraction. ``cnt`` (each slot's rows before the batch) is updated in
+    arrival order, without the ignored rows."""
+    for i in range(len(slots)):
+        s = slots[i]
+        if s < 0:
+            continue
+        if not retract[i]:
+            cnt[s] += 1
+        elif cnt[s] > 0:
+            cnt[s] -= 1
+        else:
+            out[i] = True
+
+
+@jit
 def update_sum_signed(slots, retract, vals, acc, cnt):
     for i in range(len(slots)):
         s = slots[i]
@@ -210,6 +228,53 @@ def batch_arg_max(slots, ranks, win_row):
             w = win_row[s]
             if w < 0 or ranks[i] > ranks[w]:
                 win_row[s] = i
+
+
+# ---------------------------------------------------------------------------
+# Chains: per slot a singly linked list of entries (``heads[slot]`` its first
+# entry or -1, ``nxt[entry]`` the next or -1), e.g. the values a retractable
+# MIN/MAX holds for a group. ``chain_lengths`` sizes, ``chain_fill`` lists.
+# ---------------------------------------------------------------------------
+
+
+@jit
+def count_entries(eid, retract, cnt):
+    """``cnt[eid[i]]`` += 1, or -= 1 where row i retracts; returns how many
+    more entries hold rows (count > 0) than before."""
+    live = 0
+    for i in range(len(eid)):
+        e = eid[i]
+        before = cnt[e]
+        cnt[e] = before - 1 if retract[i] else before + 1
+        if before <= 0 < cnt[e]:
+            live += 1
+        elif cnt[e] <= 0 < before:
+            live -= 1
+    return live
+
+
+@jit
+def chain_lengths(heads, nxt, out):
+    """``out[j]`` = the number of entries chained from ``heads[j]``."""
+    for j in range(len(heads)):
+        n = 0
+        e = heads[j]
+        while e >= 0:
+            n += 1
+            e = nxt[e]
+        out[j] = n
+
+
+@jit
+def chain_fill(heads, nxt, offs, out):
+    """The entries chained from ``heads[j]`` into ``out[offs[j]:offs[j + 1]]``."""
+    for j in range(len(heads)):
+        k = offs[j]
+        e = heads[j]
+        while e >= 0:
+            out[k] = e
+            k += 1
+            e = nxt[e]
 
 
 # ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 from runtime_lib.columns import FILLERS, Column
 from runtime_lib.keys import Dictionary, PairTable, numeric_bits
 from runtime_lib.operators.aggregates import kernels as K
+from runtime_lib.operators.aggregates.listagg import ListAggState
 from runtime_lib.operators.aggregates import percentile_kernels as PK
 from runtime_lib.aggregate_specs import (
     RETRACTABLE,
@@ -675,12 +676,15 @@ class AggregateStates:
     (None = all true), ``seqs`` the rows' arrival sequence numbers (for
     FIRST/LAST_VALUE); ``retract`` marks rows that take an earlier row back
     (-D/-U of an updating input): they are applied with the inverse of each
-    aggregate's update, which only ``RETRACTABLE`` functions have."""
+    aggregate's update, which only ``RETRACTABLE`` functions have; MIN and MAX
+    only with ``updating_input`` (they then keep a count per distinct value,
+    ``extremes.MinMaxRetractState``)."""
 
-    def __init__(self, aggs: list[Agg], arg_kinds: list[str], arg_names: list[str] | None = None,
-                 filter_names: list[str] | None = None):
+    def __init__(self, aggs: list[Agg], arg_kinds: list[str], updating_input: bool = False,
+                 arg_names: list[str] | None = None, filter_names: list[str] | None = None):
         self.aggs = list(aggs)
         self.arg_kinds = list(arg_kinds)
+        self.updating_input = updating_input
         self.arg_names, self.filter_names = arg_names, filter_names
         self.output_kinds = [result_kind(a, self.arg_kinds) for a in self.aggs]
         self.rows = CountState()
@@ -710,9 +714,14 @@ class AggregateStates:
         if a.func in ("sum", "avg"):
             return (lambda: SumState(kind)), (a.arg,)
         if a.func in ("min", "max"):
-            return (lambda: MinMaxState(kind, a.func == "min")), (a.arg,)
+            from runtime_lib.operators.aggregates.extremes import MinMaxRetractState
+
+            extreme = MinMaxRetractState if self.updating_input else MinMaxState
+            return (lambda: extreme(kind, a.func == "min")), (a.arg,)
         if a.func in ("first_value", "last_value"):
             return (lambda: FirstLastState(kind, a.func == "first_value")), (a.arg,)
+        if a.func == "listagg":  # the separators are the Aggs' own, read at results
+            return ListAggState, (a.arg,)
         if a.func in VARIANCE_FUNCS:
             return MomentsState, (a.arg,)
         if a.func == "corr":
@@ -740,7 +749,8 @@ class AggregateStates:
         if retract is not None and retract.any():
             if not self.retractable:
                 raise ValueError("these aggregates cannot take rows back (an updating input needs "
-                                 f"{', '.join(sorted(RETRACTABLE))})")
+                                 f"{', '.join(sorted(RETRACTABLE))}; MIN/MAX with "
+                                 "updating_input=True)")
             retract = np.asarray(retract, bool)
         else:
             retract = None
@@ -829,7 +839,7 @@ class AggregateStates:
         (a part the snapshot has not got starts empty in every slot; one it has
         and this operator has not is dropped). A snapshot without names (sqlc
         before 0.x stored parts by position) must have the same parts."""
-        self.__init__(self.aggs, self.arg_kinds, self.arg_names, self.filter_names)
+        self.__init__(self.aggs, self.arg_kinds, self.updating_input, self.arg_names, self.filter_names)
         self.n_slots = int(data["n_slots"])
         self.rows.cnt = np.array(data["rows"], np.int64)
         saved = data["parts"]

@@ -152,6 +152,7 @@ class WindowAggregate:
     (AfterWatermark | Changes), ``names`` (output column names: keys,
     window_start, window_end, window_time, aggregates; defaults key_0..,
     agg_0..), ``op_name`` (name of the changelog column for Changes),
+    ``updating_input`` (rows may be taken back: MIN/MAX keep what that needs),
     ``arg_names``/``filter_names`` (the SQL of the argument columns and FILTER
     masks: accumulators are checkpointed under names made of them, see
     ``aggregate_specs.accumulator_names``)."""
@@ -167,7 +168,8 @@ class WindowAggregate:
 
     def __init__(self, window, key_kinds: list[str], aggs: list[Agg], arg_kinds: list[str] = (),
                  emit=AfterWatermark(), names: list[str] | None = None, op_name: str = "op",
-                 arg_names: list[str] | None = None, filter_names: list[str] | None = None):
+                 updating_input: bool = False, arg_names: list[str] | None = None,
+                 filter_names: list[str] | None = None):
         self.window = window
         self.emit = emit
         self.delay = int(emit.delay_ms)
@@ -177,7 +179,8 @@ class WindowAggregate:
         self.arg_kinds = list(arg_kinds)
         self.aggs = list(aggs)
         self.keys = KeyEncoder(self.key_kinds)
-        self.states = AggregateStates(self.aggs, self.arg_kinds, arg_names, filter_names)
+        self.states = AggregateStates(self.aggs, self.arg_kinds, updating_input, arg_names,
+                                      filter_names)
         nk, na = len(self.key_kinds), len(self.aggs)
         default = [f"key_{i}" for i in range(nk)] + ["window_start", "window_end", "window_time"]
         default += [f"agg_{i}" for i in range(na)]

@@ -1,0 +1,22 @@
+-- Nexmark q3: Local Item Suggestion. The Flink SQL of github.com/nexmark/nexmark
+-- (nexmark-flink/src/main/resources/queries/q3.sql), reading the tables of
+-- ../catalog.sql. The sink keeps Flink's 'blackhole' connector: sqlc discards
+-- its rows, or writes them to the file given with --output.
+-- Unchanged.
+
+CREATE TABLE nexmark_q3 (
+  name  VARCHAR,
+  city  VARCHAR,
+  state  VARCHAR,
+  id  BIGINT
+) WITH (
+  'connector' = 'blackhole'
+);
+
+INSERT INTO nexmark_q3
+SELECT
+    P.name, P.city, P.state, A.id
+FROM
+    auction AS A INNER JOIN person AS P on A.seller = P.id
+WHERE
+    A.category = 10 and (P.state = 'OR' OR P.state = 'ID' OR P.state = 'CA');
