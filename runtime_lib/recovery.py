@@ -333,9 +333,15 @@ class Recovery:
     def _resume_files(outputs: list, dead_letters, late_events, sinks: dict | None) -> None:
         files = [*outputs, dead_letters, late_events]
         names = [*(f"output {i}" for i in range(len(outputs))), "dead letters", "late events"]
+        # a file is found by its path first: an edit that added an output in front
+        # (an INSERT INTO) moves the --output file to another "output N"
+        by_path = {str(where.get("path")): where for where in (sinks or {}).values() if where}
         for name, sink in zip(names, files):
             if sink is not None and hasattr(sink, "resume"):
-                sink.resume(None if sinks is None else sinks.get(name))
+                where = None if sinks is None else sinks.get(name)
+                if sinks is not None and getattr(sink, "path", None) is not None:
+                    where = by_path.get(str(sink.path), where)
+                sink.resume(where)
 
     @staticmethod
     def kafka_positions(chosen: Checkpoint | None, source: str) -> dict | None:

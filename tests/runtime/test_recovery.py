@@ -241,6 +241,28 @@ def test_another_window_size_refuses_the_old_checkpoint(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+# an INSERT INTO a print sink added in front: the --output file becomes "output 1"
+AUDITED = ("CREATE TABLE audit (model_id VARCHAR) WITH ('connector' = 'print');\n"
+           "INSERT INTO audit SELECT model_id FROM llm_requests WHERE model_id = 'none';\n"
+           + COUNTS)
+
+
+def test_an_output_added_in_front_keeps_the_output_file(tmp_path):
+    """The checkpoint recorded the --output file as "output 0"; the edited
+    query writes it as its second output: it is cut back to the recorded
+    length (found by its path), not emptied, and ends as one run's."""
+    old = compiled(tmp_path, "counts", COUNTS)
+    new = compiled(tmp_path, "counts_audited", AUDITED)
+    reference = full_run(old, EVENTS, tmp_path / "reference.jsonl")
+    out = tmp_path / "out.jsonl"
+    checkpoints, _, length = checkpoint_before_the_end(tmp_path, old, out)
+    assert 0 < length < out.stat().st_size
+    done = resume(new, out, checkpoints)
+    assert done.returncode == 0, done.stderr
+    assert "resumed from checkpoint" in done.stderr
+    assert out.read_bytes() == reference.read_bytes()
+
+
 def test_check_state_reports_on_a_checkpoint(tmp_path, capsys):
     from compiler.cli import main
 
