@@ -102,7 +102,7 @@ class GroupAggregate:
         self.op_name = op_name
         self.having = having
         self.kinds = ["O"] + self.key_kinds + self.states.output_kinds
-        self._emitted = EmittedRows(self.states.output_kinds, self.names[nk:])
+        self._emitted = EmittedRows(self.states.output_kinds, self.states.result_names)
         self._first_seq = np.zeros(16, np.int64)
         self._seq = 0
 

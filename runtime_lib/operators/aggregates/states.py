@@ -692,6 +692,13 @@ class AggregateStates:
         self._parts: list[_Part] = []
         self.part_names: list[str] = []  # what a snapshot stores each part under
         names = accumulator_names(self.aggs, arg_names, filter_names)
+        # each aggregate's result by what it computes, not by its column's name (an
+        # edit of the projection renames columns): an operator's emitted rows are
+        # checkpointed under these
+        self.result_names = [
+            " ".join([a.func, *([f"param={a.param}"] if a.param is not None else []),
+                      *([f"separator={a.separator!r}"] if a.separator is not None else []), name])
+            for a, name in zip(self.aggs, names, strict=True)]
         shared: dict[tuple, _Part] = {}
         for pos, a in enumerate(self.aggs):
             key = accumulator_key(a, pos)

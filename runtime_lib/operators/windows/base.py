@@ -188,7 +188,6 @@ class WindowAggregate:
         if len(self.names) != nk + 3 + na:
             raise ValueError(f"expected {nk + 3 + na} output names, got {len(self.names)}")
         self.kinds = self.key_kinds + ["i", "i", "i"] + self.states.output_kinds
-        self.agg_names = self.names[nk + 3:]
         self.changes = isinstance(emit, Changes)
         self.op_name = op_name
         if self.changes:

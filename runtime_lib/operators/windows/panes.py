@@ -102,7 +102,7 @@ class PaneWindowAggregate(WindowAggregate):
         super().__init__(window, **kwargs)
         self.grid = _Grid(window, self.delay)
         if self.changes:
-            self._emitted = EmittedRows(self.states.output_kinds, self.agg_names)
+            self._emitted = EmittedRows(self.states.output_kinds, self.states.result_names)
             self._touched: list[np.ndarray] = []
 
     @property

@@ -29,7 +29,7 @@ class SessionWindowAggregate(WindowAggregate):
         if self.changes:
             # last emitted row per (group key, session node), window bounds included
             self._emitted = EmittedRows(self.states.output_kinds + ["i", "i"],
-                                        [*self.agg_names, "window_start", "window_end"])
+                                        [*self.states.result_names, "window_start", "window_end"])
             self._touched: list[np.ndarray] = []
         if window.gap_ms <= 0:
             raise ValueError("SESSION gap must be positive")
