@@ -43,7 +43,6 @@ from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.joins import Join
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 
-
 # SourceExec: t (s04_model_tiers.sql:17:6)
 T = Source(
     name="t",

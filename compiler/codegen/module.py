@@ -63,6 +63,9 @@ def render_module(source: Source, roots: list[Exec], display_path: str,
         docstring=docstring,
         sql_hash=f"sha256:{_sha(source.text)}",
         imports=_imports(body),
+        # isort, black and ruff: two blank lines after the imports before a def,
+        # one before a constant (a VALUES source's rows)
+        def_after_imports=_starts_with_def(m.sources + m.functions),
         sources=m.sources,
         source_names=m.source_names,
         functions=m.functions,
@@ -79,6 +82,12 @@ def render_module(source: Source, roots: list[Exec], display_path: str,
         state_layout=repr(m.layout),
     )
     return format_python(text)
+
+
+def _starts_with_def(blocks: list[str]) -> bool:
+    code = [line for block in blocks for line in block.splitlines()
+            if line.strip() and not line.startswith("#")]
+    return not code or code[0].startswith(("def ", "class ", "@"))
 
 
 @functools.cache
