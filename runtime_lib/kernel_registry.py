@@ -178,6 +178,8 @@ def _ref_update_moments_signed(slots, retract, vals, n, mean, m2):
             mean[s] += d / n[s]
             m2[s] += d * (x - mean[s])
             continue
+        if n1 <= 0:  # a value of a forgotten group: ignored
+            continue
         n[s] = n1 - 1
         if n1 <= 1:
             mean[s], m2[s] = 0.0, 0.0

@@ -50,6 +50,19 @@ def test_kernel_matches_reference(name, seed):
         np.testing.assert_allclose(a_jit[i], a_ref[i], rtol=1e-9, atol=1e-9, equal_nan=True, err_msg=f"{name} arg {i}")
 
 
+def test_a_retraction_of_a_forgotten_groups_value_is_ignored():
+    """After 'state.ttl' forgot a group, a row taking back one of its old
+    values meets an empty accumulator: it is ignored, so the count never goes
+    below zero (it did, and the next added value divided by a zero count)."""
+    n, mean, m2 = np.zeros(1, np.int64), np.zeros(1), np.zeros(1)
+    slots = np.zeros(1, np.int64)
+    aggregate_kernels.update_moments_signed(slots, np.ones(1, np.bool_), np.array([5.0]),
+                                            n, mean, m2)
+    assert n[0] == 0
+    aggregate_kernels.update_moments(slots, np.array([3.0]), n, mean, m2)
+    assert (n[0], mean[0], m2[0]) == (1, 3.0, 0.0)
+
+
 def test_registry_covers_every_update_and_combine_kernel():
     names = {n for module in (aggregate_kernels, percentile_kernels) for n in dir(module)
              if n.startswith(("update_", "combine_", "batch_arg"))}

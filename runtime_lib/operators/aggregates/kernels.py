@@ -177,6 +177,8 @@ def update_moments_signed(slots, retract, vals, n, mean, m2):
                 m2[s] += d * (x - mean[s])
                 continue
             n1 = n[s]
+            if n1 <= 0:  # nothing to take back: its group was forgotten ('state.ttl')
+                continue
             n[s] = n1 - 1
             if n1 <= 1:
                 mean[s] = 0.0
