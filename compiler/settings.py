@@ -46,6 +46,9 @@ OPTIONS: dict[str, Option] = {
                "(--checkpoint-dir wins); ${VAR} is read when the pipeline starts"),
         Option("state.checkpoints.dir", "path", None,
                "Flink 1.x's name of execution.checkpointing.dir (which wins when both are set)"),
+        Option("state.checkpoints.num-retained", "count", "3",
+               "how many complete checkpoints are kept in the directory, newest first "
+               "(--checkpoints-retained wins)"),
         Option("pipeline.name", "text", None, "the pipeline's name, for metrics"),
     )
 }
@@ -163,4 +166,7 @@ def _value_problem(option: Option, value: str) -> str | None:
                 checkpoint_directory(value, option.key)
             except RecoveryError as error:
                 return str(error)
+    elif option.kind == "count":
+        if not value.strip().isdigit() or int(value) < 1:
+            return f"{option.key} takes a whole number, at least 1, got '{value}'"
     return None

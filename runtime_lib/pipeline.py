@@ -155,6 +155,7 @@ class Pipeline:
 #: The SET options that give the checkpoint flags their defaults (the first set wins).
 CHECKPOINT_DIR_KEYS = ("execution.checkpointing.dir", "state.checkpoints.dir")
 CHECKPOINT_INTERVAL_KEY = "execution.checkpointing.interval"
+CHECKPOINTS_RETAINED_KEY = "state.checkpoints.num-retained"
 
 
 def _from_set(query: type[Pipeline], *keys: str, fallback: str) -> str:
@@ -211,6 +212,9 @@ def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
                         help="how often to checkpoint, e.g. 10s, 500 ms, 1 min (default: "
                              + _from_set(query, CHECKPOINT_INTERVAL_KEY, fallback="10s")
                              + "; SIGTERM and the end of a bounded run always take one)")
+    parser.add_argument("--checkpoints-retained", metavar="N", default=None,
+                        help="how many complete checkpoints to keep, the newest (default: "
+                             + _from_set(query, CHECKPOINTS_RETAINED_KEY, fallback="3") + ")")
     parser.add_argument("--pretty", action="store_true", help="print an aligned table")
     parser.add_argument("--dead-letter", metavar="PATH",
                         help="where bad records go (default: the source's 'dead-letter.topic', "
@@ -657,6 +661,7 @@ def _recovery(args: argparse.Namespace, query: type[Pipeline]):
     from runtime_lib.env import resolve_env
     from runtime_lib.recovery import (
         DEFAULT_INTERVAL_S,
+        KEEP,
         Recovery,
         checkpoint_directory,
         parse_interval,
@@ -669,9 +674,11 @@ def _recovery(args: argparse.Namespace, query: type[Pipeline]):
             directory = checkpoint_directory(resolve_env(query.settings[key], key), where)
             break
     if directory is None:
-        if args.checkpoint_interval is not None:
-            raise PipelineError("--checkpoint-interval needs --checkpoint-dir DIR (where the "
-                                "checkpoints go)")
+        for flag, value in (("--checkpoint-interval", args.checkpoint_interval),
+                            ("--checkpoints-retained", args.checkpoints_retained)):
+            if value is not None:
+                raise PipelineError(f"{flag} needs --checkpoint-dir DIR (where the "
+                                    "checkpoints go)")
         return None
     interval = DEFAULT_INTERVAL_S
     if args.checkpoint_interval is not None:
@@ -679,9 +686,22 @@ def _recovery(args: argparse.Namespace, query: type[Pipeline]):
     elif CHECKPOINT_INTERVAL_KEY in query.settings:
         interval = parse_interval(query.settings[CHECKPOINT_INTERVAL_KEY],
                                   f"SET {CHECKPOINT_INTERVAL_KEY!r}")
+    retained, retained_where = args.checkpoints_retained, "--checkpoints-retained"
+    if retained is None and CHECKPOINTS_RETAINED_KEY in query.settings:
+        retained = query.settings[CHECKPOINTS_RETAINED_KEY]
+        retained_where = f"SET {CHECKPOINTS_RETAINED_KEY!r}"
+    keep = KEEP if retained is None else _retained(retained, retained_where)
     if Path(directory).exists() and not Path(directory).is_dir():
         raise PipelineError(f"{where} {directory}: not a directory")
-    return Recovery(directory, interval)
+    return Recovery(directory, interval, keep=keep)
+
+
+def _retained(text: str, where: str) -> int:
+    """A count of checkpoints to keep: a whole number, at least 1."""
+    text = str(text).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise PipelineError(f"{where} {text!r}: a whole number of checkpoints, at least 1")
+    return int(text)
 
 
 def _close_quietly(readers: dict, outputs: list, dead_letters, late_events,

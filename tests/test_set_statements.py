@@ -95,10 +95,12 @@ def test_unknown_key_has_a_did_you_mean():
 def test_bad_values_name_the_expected_form():
     found = errors_of("SET 'execution.checkpointing.interval' = '10 parsecs';\n"
                       "SET 'execution.checkpointing.interval' = '0s';\n"
-                      "SET 'state.checkpoints.dir' = 's3://bucket/chk';\n" + QUERY)
+                      "SET 'state.checkpoints.dir' = 's3://bucket/chk';\n"
+                      "SET 'state.checkpoints.num-retained' = '0';\n" + QUERY)
     assert [(kind, pos, at) for kind, pos, at, _ in found] == [
         ("BindError", "1:42", "'10 parsecs'"), ("BindError", "2:42", "'0s'"),
-        ("BindError", "3:31", "'s3://bucket/chk'")]
+        ("BindError", "3:31", "'s3://bucket/chk'"), ("BindError", "4:40", "'0'")]
+    assert "takes a whole number, at least 1" in found[3][3]
     assert "takes a positive duration such as '10s', '500 ms' or '1 min'" in found[0][3]
     assert "local directory" in found[2][3]
 
@@ -151,7 +153,7 @@ def test_set_alone_in_a_compiled_file_is_an_error_with_a_hint():
 
 def test_every_option_has_a_kind_and_a_description():
     for option in OPTIONS.values():
-        assert option.kind in ("duration", "path", "text") and option.description
+        assert option.kind in ("duration", "path", "count", "text") and option.description
 
 
 # ----------------------------------------------------------------------- codegen
@@ -241,6 +243,29 @@ def test_interval_from_the_set_and_the_flag_over_it(tmp_path):
         bad = query_with({"execution.checkpointing.dir": str(tmp_path),
                           "execution.checkpointing.interval": "soon"})
         _recovery(_parse_args([], bad), bad)
+
+
+def test_checkpoints_retained_from_the_set_and_the_flag_over_it(tmp_path):
+    query = query_with({"execution.checkpointing.dir": str(tmp_path),
+                        "state.checkpoints.num-retained": "5"})
+    assert _recovery(_parse_args([], query), query).store.keep == 5
+    assert _recovery(_parse_args(["--checkpoints-retained", "1"], query), query).store.keep == 1
+    plain = query_with({"execution.checkpointing.dir": str(tmp_path)})
+    assert _recovery(_parse_args([], plain), plain).store.keep == 3
+    for bad in ("0", "two", "-1"):
+        with pytest.raises(PipelineError, match="--checkpoints-retained"):
+            _recovery(_parse_args(["--checkpoints-retained", bad], plain), plain)
+    with pytest.raises(PipelineError, match="needs --checkpoint-dir"):
+        _recovery(_parse_args(["--checkpoints-retained", "2"], Pipeline), Pipeline)
+
+
+def test_a_run_keeps_as_many_checkpoints_as_retained(tmp_path):
+    path = compiled_module("SET 'state.checkpoints.num-retained' = '2';\n" + QUERY, tmp_path)
+    checkpoints = tmp_path / "chk"
+    run_module(path, "--output", str(tmp_path / "out.jsonl"), "--quiet", "--batch-size", "100",
+               "--checkpoint-dir", str(checkpoints), "--checkpoint-interval", "1ms")
+    kept = sorted(entry.name for entry in checkpoints.iterdir())
+    assert len(kept) == 2 and kept[-1] > "chk-000002", kept  # more were taken, two kept
 
 
 def test_help_names_the_set_defaults(tmp_path):

@@ -191,7 +191,9 @@ def mid_run_checkpoint(tmp_path: Path, module_path: str, out: Path) -> Path:
     checkpoints = tmp_path / "c"
     done = subprocess.run([sys.executable, module_path, "--input", f"llm_requests={EVENTS}",
                            "--output", str(out), "--checkpoint-dir", str(checkpoints),
-                           "--batch-size", "200", "--checkpoint-interval", "1ms", "--quiet"],
+                           "--batch-size", "200", "--checkpoint-interval", "1ms",
+                           # every checkpoint kept: the last few may all be at the end
+                           "--checkpoints-retained", "1000", "--quiet"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     newest = max(checkpoints.iterdir())
