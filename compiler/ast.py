@@ -499,6 +499,8 @@ class CreateSource:
     name_span: Span = _span()
     span: Span = _span()
     like: LikeClause | None = None
+    # PARTITIONED BY (a, b): a filesystem sink's directory per partition (a=../b=..)
+    partitioned_by: tuple[Column, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -60,9 +60,20 @@ CONNECTORS: dict[str, dict] = {
     },
     "file": {
         "required": ("path",),
-        "values": {"format": ("json", "csv")},
+        "values": {"format": ("json", "csv"),
+                   "sink.partition-commit.trigger": ("process-time", "partition-time"),
+                   "partition.time-extractor.kind": ("default",)},
         "known": ("path", "format", "scan.watermark.idle-timeout", "csv.delimiter",
-                  "changelog.op-field", "state.ttl"),
+                  "changelog.op-field", "state.ttl",
+                  # writing (runtime_lib/io/filesystem_sink.py)
+                  "sink.rolling-policy.file-size", "sink.rolling-policy.rollover-interval",
+                  "sink.rolling-policy.check-interval", "sink.rolling-policy.inactivity-interval",
+                  "sink.partition-commit.trigger", "sink.partition-commit.delay",
+                  "sink.partition-commit.policy.kind", "sink.partition-commit.success-file.name",
+                  "sink.partition-commit.watermark-time-zone", "partition.default-name",
+                  "partition.time-extractor.kind", "partition.time-extractor.timestamp-pattern",
+                  "partition.time-extractor.timestamp-formatter",
+                  "sink.shuffle-by-partition.enable"),
         "prefixes": (),
     },
     "postgres": {
@@ -113,7 +124,9 @@ CONNECTORS: dict[str, dict] = {
     },
 }
 # properties that hold a duration (read by runtime_lib.durations.duration_ms)
-DURATIONS = ("state.ttl", "lookup.cache.ttl", "scan.watermark.idle-timeout")
+DURATIONS = ("state.ttl", "lookup.cache.ttl", "scan.watermark.idle-timeout",
+             "sink.rolling-policy.rollover-interval", "sink.rolling-policy.check-interval",
+             "sink.rolling-policy.inactivity-interval", "sink.partition-commit.delay")
 CONNECTORS["filesystem"] = CONNECTORS["file"]
 CONNECTORS["jdbc"] = CONNECTORS["postgres"]
 # connectors a table is looked up in (never read as a stream)
@@ -167,6 +180,8 @@ class SourceDef:
     span: Span
     property_spans: dict[str, Span] = field(default_factory=dict)
     origin: str = ""  # path of the file that defined it
+    # PARTITIONED BY: a filesystem sink writes each partition to a directory of its own
+    partition_keys: tuple[str, ...] = ()
     # the statement as analyzed (LIKE resolved), for CREATE TABLE ... LIKE it
     definition: ast.CreateSource | None = field(default=None, compare=False, repr=False)
     text: str = field(default="", compare=False, repr=False)  # as written, for SHOW CREATE

@@ -759,6 +759,8 @@ class Sink:
     # the target table's declared PRIMARY KEY, which a PostgreSQL sink upserts
     # and deletes rows by (as Flink's JDBC sink); () when it declares none
     primary_key: tuple[str, ...] = ()
+    # the target's PARTITIONED BY columns (a filesystem table's directories)
+    partition_keys: tuple[str, ...] = ()
 
     @property
     def schema(self) -> Schema:

@@ -166,7 +166,6 @@ def _value_problem(option: Option, value: str) -> str | None:
                 checkpoint_directory(value, option.key)
             except RecoveryError as error:
                 return str(error)
-    elif option.kind == "count":
-        if not value.strip().isdigit() or int(value) < 1:
-            return f"{option.key} takes a whole number, at least 1, got '{value}'"
+    elif option.kind == "count" and (not value.strip().isdigit() or int(value) < 1):
+        return f"{option.key} takes a whole number, at least 1, got '{value}'"
     return None

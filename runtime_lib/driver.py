@@ -153,6 +153,13 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
     if monitor is not None:
         monitor.attach(pipeline, readers, marks, current)
 
+    def watermark_sinks(watermark: int) -> None:
+        """The query's watermark to the sinks that commit by it (a partitioned
+        filesystem table's 'partition-time' trigger)."""
+        for out in delivery.outputs if delivery is not None else ():
+            if hasattr(out, "watermark"):
+                out.watermark(watermark)
+
     def checkpoint(watermarks=None) -> None:
         if marks:
             # EMIT CHANGES windows emit what they hold pending at the next advance:
@@ -176,6 +183,7 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
     def commit(final: bool = False) -> None:
         if delivery is None:
             return
+        watermark_sinks(WM_MAX if final else min(current.values(), default=WM_MIN))
         due = {}
         for name, tracker in offsets.items():
             watermark = WM_MAX if final else current.get(name, WM_MAX if not marks else WM_MIN)
@@ -246,6 +254,7 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
         current[name] = m.finish()
     # the end of input, for sources without a watermark too (processing time)
     pipeline.advance({**{s.name: WM_MAX for s in sources}, **current})
+    watermark_sinks(WM_MAX)
     if offsets:
         commit(final=True)
     if recovery is not None:

@@ -81,6 +81,7 @@ class Output:
     fields: tuple[Field, ...]
     key: tuple[str, ...] = ()  # the upsert key of an updating result
     properties: dict[str, str] = field(default_factory=dict)  # the sink's connector
+    partitioned_by: tuple[str, ...] = ()  # a filesystem sink's partition columns
 
 
 @dataclass
@@ -394,6 +395,12 @@ def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sour
             return sinks.StdoutSink(output.fields, pretty=args.pretty)
         if connector == "blackhole":
             return sinks.BlackholeSink(output.fields)
+        if connector in ("filesystem", "file"):
+            from runtime_lib.env import resolve_properties
+            from runtime_lib.io.filesystem_sink import FileSystemSink
+
+            return FileSystemSink(output.fields, output.partitioned_by,
+                                  resolve_properties(properties), f"sink {output.target}")
         if connector in ("postgres", "jdbc"):
             from runtime_lib.env import resolve_properties
             from runtime_lib.io.postgres_sink import PostgresSink

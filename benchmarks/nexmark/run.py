@@ -32,7 +32,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-# every query sqlc runs (q6: Flink does not run it; q10, q14: sqlc cannot compile them yet)
+# every query sqlc measures (q6: Flink does not run it; q10 writes files: see RESULTS.md;
+# q14: sqlc cannot compile it yet)
 QUERIES = [0, 1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 18, 19, 20, 21, 22, 23]
 WARM_UP = 10_000
 

@@ -230,9 +230,16 @@ class Analyzer:
         renamed = lg.Project(plan, exprs, tuple(c.name for c in writable), span=stmt.span)
         properties = tuple(sorted(target.properties.items()))
         sink = lg.Sink(renamed, target.name, properties, span=stmt.span,
-                       primary_key=target.primary_key)
+                       primary_key=target.primary_key, partition_keys=target.partition_keys)
         if target.connector in lg.PRIMARY_KEY_SINKS:
             self.check_keyed_sink(stmt, target, sink)
+        if target.connector in ("filesystem", "file") and lg.changelog(sink.input) != "I":
+            fail(self.diag, "BindError",
+                 f"INSERT INTO {target.name}: the query's result is updating (rows change "
+                 "as new events arrive), and a filesystem table only takes appended rows",
+                 stmt.target_span,
+                 hint="write the result of a window aggregate (final per window), or "
+                      "insert into an upsert-kafka or PostgreSQL table")
         return AnalyzedQuery(sink, stmt, stmt.span)
 
     def check_keyed_sink(self, stmt: ast.Insert, target: SourceDef, sink: lg.Sink) -> None:

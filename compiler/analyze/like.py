@@ -6,8 +6,8 @@ The like options say, per feature, whether ``base``'s part is INCLUDED (a
 clash with the new table's part is an error), EXCLUDED, or OVERWRITTEN by the
 new table's part of the same name: CONSTRAINTS (the primary key), GENERATED
 (computed columns), METADATA (metadata columns), OPTIONS (the WITH
-properties), WATERMARKS, PARTITIONS (sqlc has no partitioned tables: the
-option is accepted and means nothing). ``INCLUDING ALL`` / ``EXCLUDING ALL``
+properties), WATERMARKS, PARTITIONS (the PARTITIONED BY columns of a
+filesystem table). ``INCLUDING ALL`` / ``EXCLUDING ALL``
 set every feature first, the others then change one; without options a LIKE
 is ``INCLUDING ALL OVERWRITING OPTIONS`` (Flink's default).
 
@@ -73,6 +73,15 @@ def merge(catalog: Catalog, stmt: ast.CreateSource, diag: Diagnostics
                       "a WATERMARK", "WATERMARKS", base.name, diag)
     primary_key = _pick(stmt.primary_key, inherited.primary_key, strategies["CONSTRAINTS"],
                         "a PRIMARY KEY", "CONSTRAINTS", base.name, diag)
+    partitioned_by = stmt.partitioned_by
+    if inherited.partitioned_by and strategies["PARTITIONS"] != "EXCLUDING":
+        if stmt.partitioned_by and strategies["PARTITIONS"] == "INCLUDING":
+            diag.error("BindError", f"'{base.name}' is PARTITIONED BY too; with INCLUDING "
+                       "PARTITIONS the new table may not repartition it",
+                       stmt.partitioned_by[0].span,
+                       hint="write OVERWRITING PARTITIONS to replace them")
+        elif not stmt.partitioned_by:
+            partitioned_by = inherited.partitioned_by
     kept: list[ast.Property] = []  # the base's options first, then the new table's
     if strategies["OPTIONS"] != "EXCLUDING":
         mine_keys = {p.key: p for p in stmt.properties}
@@ -88,7 +97,8 @@ def merge(catalog: Catalog, stmt: ast.CreateSource, diag: Diagnostics
     if len(diag.errors) > errors_before:
         return None
     return replace(stmt, columns=tuple(columns), watermark=watermark, primary_key=primary_key,
-                   properties=tuple(kept) + stmt.properties, like=None)
+                   properties=tuple(kept) + stmt.properties, like=None,
+                   partitioned_by=partitioned_by)
 
 
 def _strategies(like: ast.LikeClause, diag: Diagnostics) -> dict[str, str] | None:

@@ -86,6 +86,7 @@ def create_source(binder: ExpressionBinder, catalog: Catalog, stmt: ast.CreateSo
             replace(c, type=c.type.with_nullable(False)) if c.name in primary_key else c
             for c in ordered
         ]
+    partition_keys = _partition_keys(stmt, columns, connector, diag)
     if len(diag.errors) > errors_before:
         return
     definition = SourceDef(
@@ -98,6 +99,7 @@ def create_source(binder: ExpressionBinder, catalog: Catalog, stmt: ast.CreateSo
         span=stmt.span,
         property_spans={p.key: p.span for p in stmt.properties},
         origin=diag.source.path,
+        partition_keys=partition_keys,
         definition=stmt,
         text=diag.source.fragment(stmt.span),
     )
@@ -197,6 +199,39 @@ def _computed_columns(binder: ExpressionBinder, stmt: ast.CreateSource,
             col.name, bound.type, col.computed, None, col.comment, col.span
         )
     return columns
+
+
+def _partition_keys(stmt: ast.CreateSource, columns: dict[str, CatalogColumn],
+                    connector: str, diag: Diagnostics) -> tuple[str, ...]:
+    """The PARTITIONED BY columns, as the columns spell them: physical columns
+    of a filesystem table, each a directory level (``dt=2025-01-01/``)."""
+    if not stmt.partitioned_by:
+        return ()
+    if connector not in ("filesystem", "file"):
+        diag.error("BindError", f"PARTITIONED BY is for the filesystem connector; connector "
+                   f"'{connector}' writes no partition directories", stmt.partitioned_by[0].span)
+        return ()
+    names: list[str] = []
+    for written in stmt.partitioned_by:
+        col = columns.get(written.name.lower())
+        if col is None or col.kind != "physical":
+            diag.error("BindError", f"partition column '{written.name}' is not a physical "
+                       f"column of {stmt.name}", written.span)
+        elif col.name in names:
+            diag.error("BindError", f"partition column '{written.name}' is listed twice",
+                       written.span)
+        elif col.name[:1] in ("_", "."):
+            # a directory '_p=...' or '.p=...' is a hidden file to Flink's and Hive's readers
+            diag.error("BindError", f"partition column '{written.name}' starts with "
+                       f"'{col.name[0]}': readers of the table skip such directories as hidden",
+                       written.span, hint="rename the column")
+        else:
+            names.append(col.name)
+    physical = [c for c in columns.values() if c.kind == "physical"]
+    if names and len(names) == len(physical):
+        diag.error("BindError", f"{stmt.name} is partitioned by all its columns: its files "
+                   "would hold no field", stmt.partitioned_by[0].span)
+    return tuple(names)
 
 
 def _primary_key(stmt: ast.CreateSource, key: ast.PrimaryKey,

@@ -115,6 +115,13 @@ class DdlParser(ParserBase):
         comment = None
         if self._match(TokenType.COMMENT):
             comment = self._parse_sqlc_string()
+        partitioned_by: list[ast.Column] = []
+        if (self._curr and self._curr.token_type == TokenType.PARTITION_BY
+                and self._curr.text.upper().startswith("PARTITIONED")):
+            self._advance()
+            if not self._match(TokenType.L_PAREN, advance=False):
+                self._error_at("Expected '(' and the partition columns after PARTITIONED BY")
+            partitioned_by = self._parse_sqlc_column_list()
         properties = self._parse_sqlc_properties()
         like = self._parse_sqlc_like()
         if like is None and not columns:
@@ -132,6 +139,7 @@ class DdlParser(ParserBase):
             name_span=name_span,
             span=self._span_from(first),
             like=like,
+            partitioned_by=tuple(partitioned_by),
         )
 
     def _parse_sqlc_like(self) -> ast.LikeClause | None:

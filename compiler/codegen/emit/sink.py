@@ -30,6 +30,8 @@ def output(g: Generator, e: SinkExec) -> None:
         extra += f", key={key!r}"
     if node.properties:
         extra += f", properties={dict(node.properties)!r}"
+    if node.partition_keys:
+        extra += f", partitioned_by={node.partition_keys!r}"
     g.m.outputs.append(f"Output({node.target!r}, ({fields},){extra})")
 
 
