@@ -1,10 +1,13 @@
 """Compiled MATCH_RECOGNIZE pipelines against a reference matcher, and Flink's
 documented examples ("Pattern Recognition") with their documented output.
 
-The reference (``reference_matches``) is written apart from the runtime: a
-plain backtracking matcher over the PATTERN's terms and a sorted list of
-rows per partition, trying alternatives in order of preference (greedy: one
-more row first; reluctant: one fewer), each start row in turn, the next start
+The reference (``reference_matches``) is written apart from the runtime: it
+enumerates the ways the PATTERN's terms match a sorted list of rows per
+partition from each start row in turn (alternatives in order of preference:
+greedy one more row first, reluctant one fewer) and keeps Flink's CEP match,
+the first to complete: the shortest, ties to the preferred. A greedy
+quantifier (a loop, or {n,m} with n < m) is left only on a row its variable
+would not take, as Flink's NFACompiler guards the way out; the next start is
 chosen by AFTER MATCH SKIP. Its DEFINEs are Python functions written next to
 the SQL they mirror, with SQL's three-valued logic. Lateness is decided here
 independently too, by Flink's rule: a row is late when its time is at or
@@ -151,49 +154,110 @@ def _term(text: str) -> lg.PatternTerm:
     return parse_pattern(Diagnostics(Source("p.sql", text)), text, Span(0, len(text)))
 
 
-def _match(term, rows, pos, path, defines, k):
-    """Continuation-passing backtracking: the first way (in order of
-    preference) to match ``term`` from ``pos`` for which ``k`` succeeds."""
+def _first_variables(term) -> set[str]:
+    """The variables the first row of ``term`` can be."""
     if isinstance(term, lg.PatternVariable):
-        if pos >= len(rows):
-            return None
+        return {term.name}
+    if isinstance(term, lg.PatternQuantified):
+        return _first_variables(term.term)
+    if isinstance(term, lg.PatternAlternation):
+        return set().union(*(_first_variables(o) for o in term.options))
+    found: set[str] = set()
+    for part in term.terms:
+        found |= _first_variables(part)
+        if not _optional(part):
+            break
+    return found
+
+
+def _optional(term) -> bool:
+    if isinstance(term, lg.PatternVariable):
+        return False
+    if isinstance(term, lg.PatternQuantified):
+        return term.min == 0 or _optional(term.term)
+    if isinstance(term, lg.PatternConcat):
+        return all(_optional(t) for t in term.terms)
+    return any(_optional(o) for o in term.options)
+
+
+def _greedy(term: lg.PatternQuantified) -> bool:
+    """Flink's greedy: loops and {n,m} with n < m; not ? nor {n}."""
+    return term.greedy and term.min != term.max and (term.min, term.max) != (0, 1)
+
+
+def _rejects(defines, path, row, variables) -> bool:
+    """No variable of ``variables`` would take ``row`` after ``path``."""
+    return all((cond := defines.get(v)) is not None and cond(path + [(row, v)]) is not True
+               for v in variables)
+
+
+def _match(term, rows, pos, path, unless, defines, k, shorter=None):
+    """Continuation-passing enumeration of the ways to match ``term`` from
+    ``pos``, in order of preference, each handed to ``k(pos, path, unless)``;
+    ``unless``: the variables the next row must not be (left by a greedy
+    quantifier); ``shorter()``: the length a path must stay below. Returns
+    True to stop."""
+    if isinstance(term, lg.PatternVariable):
+        if pos >= len(rows) or (shorter is not None and len(path) + 1 >= shorter()):
+            return False
+        if not _rejects(defines, path, rows[pos], unless):
+            return False
         candidate = path + [(rows[pos], term.name)]
         cond = defines.get(term.name)
         if cond is not None and cond(candidate) is not True:
-            return None
-        return k(pos + 1, candidate)
+            return False
+        return k(pos + 1, candidate, frozenset())
     if isinstance(term, lg.PatternConcat):
-        def chain(i, p, pa):
+        def chain(i, p, pa, un):
             if i == len(term.terms):
-                return k(p, pa)
-            return _match(term.terms[i], rows, p, pa, defines, lambda p2, pa2: chain(i + 1, p2, pa2))
-        return chain(0, pos, path)
+                return k(p, pa, un)
+            return _match(term.terms[i], rows, p, pa, un, defines,
+                          lambda p2, pa2, un2: chain(i + 1, p2, pa2, un2), shorter)
+        return chain(0, pos, path, unless)
     if isinstance(term, lg.PatternAlternation):
-        for option in term.options:
-            found = _match(option, rows, pos, path, defines, k)
-            if found is not None:
-                return found
-        return None
+        return any(_match(o, rows, pos, path, unless, defines, k, shorter) for o in term.options)
 
-    def repeat(count, p, pa):
+    guard = _first_variables(term.term) if _greedy(term) else set()
+
+    def repeat(count, p, pa, un):
         if count < term.min:
-            return _match(term.term, rows, p, pa, defines, lambda p2, pa2: repeat(count + 1, p2, pa2))
+            return _match(term.term, rows, p, pa, un, defines,
+                          lambda p2, pa2, un2: repeat(count + 1, p2, pa2, un2), shorter)
+
         def more():
             if term.max is not None and count >= term.max:
-                return None
+                return False
             # a repetition must consume a row (no empty loops)
-            return _match(term.term, rows, p, pa, defines,
-                          lambda p2, pa2: repeat(count + 1, p2, pa2) if p2 > p else None)
+            return _match(term.term, rows, p, pa, un, defines,
+                          lambda p2, pa2, un2: p2 > p and repeat(count + 1, p2, pa2, un2), shorter)
 
-        def stop():
-            return k(p, pa)
+        def stop():  # leaving a greedy quantifier: the next row must not be one it takes
+            return k(p, pa, un | guard)
 
-        for attempt in ((more, stop) if term.greedy else (stop, more)):
-            found = attempt()
-            if found is not None:
-                return found
-        return None
-    return repeat(0, pos, path)
+        return any(attempt() for attempt in ((more, stop) if term.greedy else (stop, more)))
+    return repeat(0, pos, path, unless)
+
+
+def reference_match(term, rows, start, defines, within):
+    """Flink's CEP match from row ``start``: the first to complete, i.e. the
+    shortest; of equally short ones the first in order of preference. A
+    match ending where a greedy quantifier was left is decided on its last
+    row: it must not be one the quantifier takes (Flink's end of a match)."""
+    best: list = []
+
+    def complete(pos, path, unless):
+        if best and len(path) >= len(best[0]):
+            return False
+        if not path or (within is not None and path[-1][0]["ts"] - path[0][0]["ts"] > within):
+            return False
+        if unless and not _rejects(defines, path[:-1], path[-1][0], unless):
+            return False
+        best[:] = [path]
+        return len(path) == 1  # nothing is shorter
+
+    _match(term, rows, start, [], frozenset(), defines, complete,
+           lambda: len(best[0]) if best else len(rows) + 1)
+    return best[0] if best else None
 
 
 def reference_matches(rows: list[dict], pattern: str, defines: dict[str, Define], after: str,
@@ -201,14 +265,8 @@ def reference_matches(rows: list[dict], pattern: str, defines: dict[str, Define]
     """The matches of one partition's rows (sorted), each as [(row, variable)]."""
     term = _term(pattern)
     matches, start = [], 0
-
-    def complete(pos, path):
-        if not path or (within is not None and path[-1][0]["ts"] - path[0][0]["ts"] > within):
-            return None
-        return path
-
     while start < len(rows):
-        found = _match(term, rows, start, [], defines, complete)
+        found = reference_match(term, rows, start, defines, within)
         if found is None:
             start += 1
             continue
@@ -354,8 +412,11 @@ def test_alternation_and_groups_in_the_automaton(workspace: Path) -> None:
     from compiler.analyze.match_automaton import build_automaton
 
     auto = build_automaton(_term("(A | B C) D+?"))
-    assert auto.start == (0, 1)
+    assert [s.state for s in auto.start] == [0, 1]
     assert [v for v, _ in auto.states] == ["A", "B", "D", "C"]
+    # a greedy group is left only on a row its first variables would not take
+    (_, loop), *_ = [s for s in build_automaton(_term("(A | B C)+ D")).states if s[0] == "A"]
+    assert [(s.state, s.unless) for s in loop] == [(0, ()), (1, ()), (2, ("A", "B"))]
 
 
 def _grouped(draw, names: list[str], last: bool) -> str:
