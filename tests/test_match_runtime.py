@@ -464,6 +464,53 @@ def test_alternation_and_groups(workspace: Path, pattern: str) -> None:
     check(workspace, "group", case, _stream(VALUES))
 
 
+# Flink's CEP on small cases, worked out by hand from its NFACompiler (a greedy
+# quantifier ANDs NOT(its variable's DEFINE) into every way out of it; ``?`` and
+# ``{n}`` are not greedy there) and its NFA (the first match of a start to
+# complete is the one emitted): (PATTERN, DEFINEs, AFTER MATCH, v per row,
+# (first i, last i) of each match). The reference must agree with them too.
+FLINK_CASES = [
+    # A+ C, SUM(A) < 12: from row 2 (2, 8: SUM 10, then 1: 11) A can take every
+    # row to the end, so C is never tried (a backtracking matcher gives A = 2, 8, C = 1)
+    ("A+ C", {"A": "SUM(A.v) < 12"}, "SKIP TO NEXT ROW", [3, 4, 2, 8, 1], [(0, 3), (1, 3)]),
+    # after its last repetition too: from row 0 (1, 2) C would be 3, which is an A
+    ("A{1,2} C", {"A": "A.v < 5"}, "SKIP PAST LAST ROW", [1, 2, 3, 9, 4, 9], [(1, 3), (4, 5)]),
+    # and on skipping it: from row 0, C = 3 is an A, and after A = 3 the NULL is neither
+    ("X A* C", {"X": "X.v = 0", "A": "A.v < 5", "C": "C.v > 2"}, "SKIP PAST LAST ROW",
+     [0, 3, None, 0, 4, 9], [(3, 5)]),
+    # A? is not greedy in Flink: A C completes on row 1, before A B C could on row 2
+    ("A B? C", {"A": "A.v < 5", "B": "B.v > 2", "C": "C.v > 2"}, "SKIP PAST LAST ROW",
+     [1, 3, 4], [(0, 1)]),
+    # a match cannot end right after a greedy A+ (its last row is an A): A+ B*? needs a B
+    ("A+ B*?", {"A": "A.v < 5"}, "SKIP PAST LAST ROW", [1, 2, 9, 3], [(0, 2)]),
+    # reluctant: no guard, the shortest
+    ("A+? C", {"A": "A.v < 5"}, "SKIP PAST LAST ROW", [1, 2, 3, 9], [(0, 1), (2, 3)]),
+]
+
+
+@pytest.mark.parametrize(("pattern", "defines", "skip", "values", "expected"), FLINK_CASES)
+def test_greedy_as_flink_cep(workspace: Path, pattern: str, defines: dict, skip: str,
+                             values: list, expected: list) -> None:
+    events = [{"i": i, "k": "a", "v": v, "ts": FIXED + i * 1_000} for i, v in enumerate(values)]
+    sql = query(pattern, defines, skip, None).replace(
+        MEASURES, "FIRST(i) AS first_i, LAST(i) AS last_i")
+    module = compile_to(workspace, sql, "flink_case")
+    for batch in (1, 10_000):
+        got = [(r["first_i"], r["last_i"]) for r in run(module, events, workspace, batch)]
+        assert got == expected, batch
+
+    def sql_define(sql: str):
+        var, op, bound = sql.replace("SUM(", "").replace(")", "").replace(".v", "").split()
+        compare = {"<": _lt, ">": _gt, "=": lambda a, b: None if a is None else a == b}[op]
+        if sql.startswith("SUM("):
+            return lambda p: compare(sum(_values(p, var, "v")), int(bound))
+        return lambda p: compare(_last(p, var, "v"), int(bound))
+
+    found = reference_matches(events, pattern, {v: sql_define(d) for v, d in defines.items()},
+                              skip, None)
+    assert [(m[0][0]["i"], m[-1][0]["i"]) for m in found] == expected
+
+
 # ------------------------------------------------- Flink's documented examples
 
 def ticker(symbol: str, start: str, step_s: int, prices: list[int], taxes: list[int]) -> list[dict]:
