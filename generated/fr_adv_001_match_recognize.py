@@ -35,6 +35,7 @@ from runtime_lib.operators.match_recognize import (
     MatchRecognize,
     MatchValue,
     MatchVariable,
+    Unless,
 )
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 
@@ -132,13 +133,14 @@ class Query(Pipeline):
             arg_kinds=["O"],  # request_id
             # PATTERN (A B+ C): state i = the last row matched as its variable;
             # its next steps in order of preference (greedy: one more row first)
+            # Unless(2, "B"): only on a row B's DEFINE rejects (greedy: B keeps every row it can take)
             automaton=MatchAutomaton(
                 start=[0],  # A
                 states=[
                     # A AS (A.latency_ms < 100)
                     ("A", [1]),  # 0 -> B
                     # B AS (B.latency_ms > 1000)
-                    ("B", [1, 2]),  # 1 -> B | C
+                    ("B", [1, Unless(2, "B")]),  # 1 -> B | C unless B
                     # C AS (C.latency_ms < 100)
                     ("C", [ACCEPT]),  # 2 -> ACCEPT
                 ],

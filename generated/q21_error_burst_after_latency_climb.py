@@ -41,6 +41,7 @@ from runtime_lib.operators.match_recognize import (
     MatchRecognize,
     MatchValue,
     MatchVariable,
+    Unless,
 )
 from runtime_lib.pipeline import Context, Field, Output, Pipeline, Source, Watermark, main
 
@@ -148,13 +149,14 @@ class Query(Pipeline):
             arg_kinds=["O", "f", "O"],  # error_code, latency_ms, request_id
             # PATTERN (UP{3,} ERR{2}): state i = the last row matched as its variable;
             # its next steps in order of preference (greedy: one more row first)
+            # Unless(3, "UP"): only on a row UP's DEFINE rejects (greedy: UP keeps every row it can take)
             automaton=MatchAutomaton(
                 start=[0],  # UP
                 states=[
                     # UP AS (UP.error_code IS NULL AND (LAST(UP.latency_ms, 1) IS NULL OR (UP.latency_ms > LAST(UP.latency_ms, 1))))
                     ("UP", [1]),  # 0 -> UP
                     ("UP", [2]),  # 1 -> UP
-                    ("UP", [2, 3]),  # 2 -> UP | ERR
+                    ("UP", [2, Unless(3, "UP")]),  # 2 -> UP | ERR unless UP
                     # ERR AS ERR.error_code IS NOT NULL
                     ("ERR", [4]),  # 3 -> ERR
                     ("ERR", [ACCEPT]),  # 4 -> ACCEPT

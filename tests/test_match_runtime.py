@@ -1,10 +1,13 @@
 """Compiled MATCH_RECOGNIZE pipelines against a reference matcher, and Flink's
 documented examples ("Pattern Recognition") with their documented output.
 
-The reference (``reference_matches``) is written apart from the runtime: a
-plain backtracking matcher over the PATTERN's terms and a sorted list of
-rows per partition, trying alternatives in order of preference (greedy: one
-more row first; reluctant: one fewer), each start row in turn, the next start
+The reference (``reference_matches``) is written apart from the runtime: it
+enumerates the ways the PATTERN's terms match a sorted list of rows per
+partition from each start row in turn (alternatives in order of preference:
+greedy one more row first, reluctant one fewer) and keeps Flink's CEP match,
+the first to complete: the shortest, ties to the preferred. A greedy
+quantifier (a loop, or {n,m} with n < m) is left only on a row its variable
+would not take, as Flink's NFACompiler guards the way out; the next start is
 chosen by AFTER MATCH SKIP. Its DEFINEs are Python functions written next to
 the SQL they mirror, with SQL's three-valued logic. Lateness is decided here
 independently too, by Flink's rule: a row is late when its time is at or
@@ -151,49 +154,110 @@ def _term(text: str) -> lg.PatternTerm:
     return parse_pattern(Diagnostics(Source("p.sql", text)), text, Span(0, len(text)))
 
 
-def _match(term, rows, pos, path, defines, k):
-    """Continuation-passing backtracking: the first way (in order of
-    preference) to match ``term`` from ``pos`` for which ``k`` succeeds."""
+def _first_variables(term) -> set[str]:
+    """The variables the first row of ``term`` can be."""
     if isinstance(term, lg.PatternVariable):
-        if pos >= len(rows):
-            return None
+        return {term.name}
+    if isinstance(term, lg.PatternQuantified):
+        return _first_variables(term.term)
+    if isinstance(term, lg.PatternAlternation):
+        return set().union(*(_first_variables(o) for o in term.options))
+    found: set[str] = set()
+    for part in term.terms:
+        found |= _first_variables(part)
+        if not _optional(part):
+            break
+    return found
+
+
+def _optional(term) -> bool:
+    if isinstance(term, lg.PatternVariable):
+        return False
+    if isinstance(term, lg.PatternQuantified):
+        return term.min == 0 or _optional(term.term)
+    if isinstance(term, lg.PatternConcat):
+        return all(_optional(t) for t in term.terms)
+    return any(_optional(o) for o in term.options)
+
+
+def _greedy(term: lg.PatternQuantified) -> bool:
+    """Flink's greedy: loops and {n,m} with n < m; not ? nor {n}."""
+    return term.greedy and term.min != term.max and (term.min, term.max) != (0, 1)
+
+
+def _rejects(defines, path, row, variables) -> bool:
+    """No variable of ``variables`` would take ``row`` after ``path``."""
+    return all((cond := defines.get(v)) is not None and cond(path + [(row, v)]) is not True
+               for v in variables)
+
+
+def _match(term, rows, pos, path, unless, defines, k, shorter=None):
+    """Continuation-passing enumeration of the ways to match ``term`` from
+    ``pos``, in order of preference, each handed to ``k(pos, path, unless)``;
+    ``unless``: the variables the next row must not be (left by a greedy
+    quantifier); ``shorter()``: the length a path must stay below. Returns
+    True to stop."""
+    if isinstance(term, lg.PatternVariable):
+        if pos >= len(rows) or (shorter is not None and len(path) + 1 >= shorter()):
+            return False
+        if not _rejects(defines, path, rows[pos], unless):
+            return False
         candidate = path + [(rows[pos], term.name)]
         cond = defines.get(term.name)
         if cond is not None and cond(candidate) is not True:
-            return None
-        return k(pos + 1, candidate)
+            return False
+        return k(pos + 1, candidate, frozenset())
     if isinstance(term, lg.PatternConcat):
-        def chain(i, p, pa):
+        def chain(i, p, pa, un):
             if i == len(term.terms):
-                return k(p, pa)
-            return _match(term.terms[i], rows, p, pa, defines, lambda p2, pa2: chain(i + 1, p2, pa2))
-        return chain(0, pos, path)
+                return k(p, pa, un)
+            return _match(term.terms[i], rows, p, pa, un, defines,
+                          lambda p2, pa2, un2: chain(i + 1, p2, pa2, un2), shorter)
+        return chain(0, pos, path, unless)
     if isinstance(term, lg.PatternAlternation):
-        for option in term.options:
-            found = _match(option, rows, pos, path, defines, k)
-            if found is not None:
-                return found
-        return None
+        return any(_match(o, rows, pos, path, unless, defines, k, shorter) for o in term.options)
 
-    def repeat(count, p, pa):
+    guard = _first_variables(term.term) if _greedy(term) else set()
+
+    def repeat(count, p, pa, un):
         if count < term.min:
-            return _match(term.term, rows, p, pa, defines, lambda p2, pa2: repeat(count + 1, p2, pa2))
+            return _match(term.term, rows, p, pa, un, defines,
+                          lambda p2, pa2, un2: repeat(count + 1, p2, pa2, un2), shorter)
+
         def more():
             if term.max is not None and count >= term.max:
-                return None
+                return False
             # a repetition must consume a row (no empty loops)
-            return _match(term.term, rows, p, pa, defines,
-                          lambda p2, pa2: repeat(count + 1, p2, pa2) if p2 > p else None)
+            return _match(term.term, rows, p, pa, un, defines,
+                          lambda p2, pa2, un2: p2 > p and repeat(count + 1, p2, pa2, un2), shorter)
 
-        def stop():
-            return k(p, pa)
+        def stop():  # leaving a greedy quantifier: the next row must not be one it takes
+            return k(p, pa, un | guard)
 
-        for attempt in ((more, stop) if term.greedy else (stop, more)):
-            found = attempt()
-            if found is not None:
-                return found
-        return None
-    return repeat(0, pos, path)
+        return any(attempt() for attempt in ((more, stop) if term.greedy else (stop, more)))
+    return repeat(0, pos, path, unless)
+
+
+def reference_match(term, rows, start, defines, within):
+    """Flink's CEP match from row ``start``: the first to complete, i.e. the
+    shortest; of equally short ones the first in order of preference. A
+    match ending where a greedy quantifier was left is decided on its last
+    row: it must not be one the quantifier takes (Flink's end of a match)."""
+    best: list = []
+
+    def complete(pos, path, unless):
+        if best and len(path) >= len(best[0]):
+            return False
+        if not path or (within is not None and path[-1][0]["ts"] - path[0][0]["ts"] > within):
+            return False
+        if unless and not _rejects(defines, path[:-1], path[-1][0], unless):
+            return False
+        best[:] = [path]
+        return len(path) == 1  # nothing is shorter
+
+    _match(term, rows, start, [], frozenset(), defines, complete,
+           lambda: len(best[0]) if best else len(rows) + 1)
+    return best[0] if best else None
 
 
 def reference_matches(rows: list[dict], pattern: str, defines: dict[str, Define], after: str,
@@ -201,14 +265,8 @@ def reference_matches(rows: list[dict], pattern: str, defines: dict[str, Define]
     """The matches of one partition's rows (sorted), each as [(row, variable)]."""
     term = _term(pattern)
     matches, start = [], 0
-
-    def complete(pos, path):
-        if not path or (within is not None and path[-1][0]["ts"] - path[0][0]["ts"] > within):
-            return None
-        return path
-
     while start < len(rows):
-        found = _match(term, rows, start, [], defines, complete)
+        found = reference_match(term, rows, start, defines, within)
         if found is None:
             start += 1
             continue
@@ -354,8 +412,11 @@ def test_alternation_and_groups_in_the_automaton(workspace: Path) -> None:
     from compiler.analyze.match_automaton import build_automaton
 
     auto = build_automaton(_term("(A | B C) D+?"))
-    assert auto.start == (0, 1)
+    assert [s.state for s in auto.start] == [0, 1]
     assert [v for v, _ in auto.states] == ["A", "B", "D", "C"]
+    # a greedy group is left only on a row its first variables would not take
+    (_, loop), *_ = [s for s in build_automaton(_term("(A | B C)+ D")).states if s[0] == "A"]
+    assert [(s.state, s.unless) for s in loop] == [(0, ()), (1, ()), (2, ("A", "B"))]
 
 
 def _grouped(draw, names: list[str], last: bool) -> str:
@@ -401,6 +462,53 @@ GROUPED = ["(A | B) C", "(B | A C)", "(B C | A)", "A (B C)+?", "(A B)+ C", "(A B
 def test_alternation_and_groups(workspace: Path, pattern: str) -> None:
     case = (pattern, {"A": 0, "B": 1, "C": 0}, "SKIP TO NEXT ROW", None)
     check(workspace, "group", case, _stream(VALUES))
+
+
+# Flink's CEP on small cases, worked out by hand from its NFACompiler (a greedy
+# quantifier ANDs NOT(its variable's DEFINE) into every way out of it; ``?`` and
+# ``{n}`` are not greedy there) and its NFA (the first match of a start to
+# complete is the one emitted): (PATTERN, DEFINEs, AFTER MATCH, v per row,
+# (first i, last i) of each match). The reference must agree with them too.
+FLINK_CASES = [
+    # A+ C, SUM(A) < 12: from row 2 (2, 8: SUM 10, then 1: 11) A can take every
+    # row to the end, so C is never tried (a backtracking matcher gives A = 2, 8, C = 1)
+    ("A+ C", {"A": "SUM(A.v) < 12"}, "SKIP TO NEXT ROW", [3, 4, 2, 8, 1], [(0, 3), (1, 3)]),
+    # after its last repetition too: from row 0 (1, 2) C would be 3, which is an A
+    ("A{1,2} C", {"A": "A.v < 5"}, "SKIP PAST LAST ROW", [1, 2, 3, 9, 4, 9], [(1, 3), (4, 5)]),
+    # and on skipping it: from row 0, C = 3 is an A, and after A = 3 the NULL is neither
+    ("X A* C", {"X": "X.v = 0", "A": "A.v < 5", "C": "C.v > 2"}, "SKIP PAST LAST ROW",
+     [0, 3, None, 0, 4, 9], [(3, 5)]),
+    # A? is not greedy in Flink: A C completes on row 1, before A B C could on row 2
+    ("A B? C", {"A": "A.v < 5", "B": "B.v > 2", "C": "C.v > 2"}, "SKIP PAST LAST ROW",
+     [1, 3, 4], [(0, 1)]),
+    # a match cannot end right after a greedy A+ (its last row is an A): A+ B*? needs a B
+    ("A+ B*?", {"A": "A.v < 5"}, "SKIP PAST LAST ROW", [1, 2, 9, 3], [(0, 2)]),
+    # reluctant: no guard, the shortest
+    ("A+? C", {"A": "A.v < 5"}, "SKIP PAST LAST ROW", [1, 2, 3, 9], [(0, 1), (2, 3)]),
+]
+
+
+@pytest.mark.parametrize(("pattern", "defines", "skip", "values", "expected"), FLINK_CASES)
+def test_greedy_as_flink_cep(workspace: Path, pattern: str, defines: dict, skip: str,
+                             values: list, expected: list) -> None:
+    events = [{"i": i, "k": "a", "v": v, "ts": FIXED + i * 1_000} for i, v in enumerate(values)]
+    sql = query(pattern, defines, skip, None).replace(
+        MEASURES, "FIRST(i) AS first_i, LAST(i) AS last_i")
+    module = compile_to(workspace, sql, "flink_case")
+    for batch in (1, 10_000):
+        got = [(r["first_i"], r["last_i"]) for r in run(module, events, workspace, batch)]
+        assert got == expected, batch
+
+    def sql_define(sql: str):
+        var, op, bound = sql.replace("SUM(", "").replace(")", "").replace(".v", "").split()
+        compare = {"<": _lt, ">": _gt, "=": lambda a, b: None if a is None else a == b}[op]
+        if sql.startswith("SUM("):
+            return lambda p: compare(sum(_values(p, var, "v")), int(bound))
+        return lambda p: compare(_last(p, var, "v"), int(bound))
+
+    found = reference_matches(events, pattern, {v: sql_define(d) for v, d in defines.items()},
+                              skip, None)
+    assert [(m[0][0]["i"], m[-1][0]["i"]) for m in found] == expected
 
 
 # ------------------------------------------------- Flink's documented examples

@@ -33,7 +33,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.operators.rank": ("Rank",),
     "runtime_lib.operators.deduplicate": ("Deduplicate",),
     "runtime_lib.operators.match_recognize": ("ACCEPT", "MatchAutomaton", "MatchRecognize",
-                                              "MatchValue", "MatchVariable"),
+                                              "MatchValue", "MatchVariable", "Unless"),
     "runtime_lib.watermarks": ("WM_MIN", "held_back", "processing_time"),
     "runtime_lib.operators.group_aggregate": ("GroupAggregate",),
     "runtime_lib.operators.windows": ("AfterWatermark", "Changes", "Cumulate", "Hop", "Session",

@@ -7,14 +7,16 @@ cannot be put in order any more: it is late, dropped and counted (``process``
 returns it, for the late-events sink).
 
 The pattern arrives compiled (``MatchAutomaton``: per state, its variable and
-next steps in order of preference, ``ACCEPT`` completing a match). Every row
+next steps in order of preference, ``ACCEPT`` completing a match; a step
+``Unless(state, "B")`` is taken only on a row that B's DEFINE, evaluated as if
+the row were a B, rejects: how a greedy quantifier keeps its rows). Every row
 may start a match (an *attempt*); an attempt follows all its paths at once,
 in preference order, each path a *thread* with the rows it matched and their
-variables. When a thread accepts, the threads it is preferred to are dropped;
-the threads preferred to it go on and may still give a better match; when
-none is left the attempt's match is final (the one a backtracking matcher
-finds first). Attempts resolve in start order, so that AFTER MATCH SKIP (PAST
-LAST ROW, TO NEXT ROW, TO FIRST v, TO LAST v) can drop those a match skips.
+variables. As in Flink's CEP, the first thread to accept completes the
+attempt's match: the shortest one from its first row, threads that accept on
+the same row taken in order of preference. Attempts resolve in start order,
+so that AFTER MATCH SKIP (PAST LAST ROW, TO NEXT ROW, TO FIRST v, TO LAST v)
+can drop those a match skips.
 
 DEFINE conditions that read only the row being matched come precomputed as
 boolean columns (``process(conditions=...)``, vectorized per batch); the
@@ -63,14 +65,38 @@ ACCEPT = -1
 _START = -2  # the state of an attempt that has matched no row yet
 
 
+class Unless:
+    """A step to ``state`` (or ACCEPT) taken only on a row that the DEFINE of
+    none of ``variables`` accepts, each evaluated as if the row were matched
+    as that variable (for ACCEPT: the row just matched)."""
+
+    __slots__ = ("state", "variables")
+
+    def __init__(self, state: int, *variables: str):
+        self.state, self.variables = state, variables
+
+    def __repr__(self) -> str:
+        return f"Unless({', '.join(map(repr, (self.state, *self.variables)))})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Unless) and (self.state, self.variables)
+                == (other.state, other.variables))
+
+    def __hash__(self) -> int:
+        return hash((self.state, self.variables))
+
+
+Step = int | Unless
+
+
 @dataclass(frozen=True)
 class MatchAutomaton:
     """The PATTERN, compiled: ``start`` the steps of a match's first row,
     ``states[i]`` = (variable, steps after a row matched there); a step is a
-    state number or ACCEPT, in order of preference."""
+    state number, ACCEPT or an ``Unless``, in order of preference."""
 
-    start: list[int]
-    states: list[tuple[str, list[int]]]
+    start: list[Step]
+    states: list[tuple[str, list[Step]]]
 
 
 @dataclass(frozen=True)
@@ -103,16 +129,16 @@ class MatchValue:
 
 
 class _Attempt:
-    """A match being looked for from row ``start``: its threads (steps still
-    open, then (position, variable) of each row matched), the best match
-    found so far."""
+    """A match being looked for from row ``start``: its threads (the state of
+    the last row matched, _START before the first; the rows matched), or the
+    match found."""
 
     __slots__ = ("found", "start", "start_time", "threads")
 
     def __init__(self, start: int, start_time: int, threads: list, found: tuple | None = None):
         self.start, self.start_time = start, start_time
-        self.threads = threads  # [(steps, rows matched)], preferred first
-        self.found = found  # the rows of the best match so far
+        self.threads = threads  # [(state, rows matched)], preferred first
+        self.found = found  # the rows of the match, once found (no threads left then)
 
 
 # The rows a thread matched: a linked list from the last, shared by the threads
@@ -188,9 +214,21 @@ class MatchRecognize:
         self.key_names = list(key_names) or [f"key{i}" for i in range(len(key_kinds))]
         self.variables = list(variables)
         self._var_index = {v.name: i for i, v in enumerate(self.variables)}
-        self.start = tuple(automaton.start)
         self.state_var = [self._var_index[name] for name, _ in automaton.states]
-        self.state_steps = [tuple(steps) for _, steps in automaton.states]
+        # per state (and _START): its steps to states as (state, guard variables), the
+        # guards of its ACCEPT steps, and the variables to evaluate for a row taking
+        # a step of the list (its state's DEFINE, the step's guard, its ACCEPT's guards)
+        self._steps: dict[int, tuple[tuple[int, tuple[int, ...]], ...]] = {}
+        self._accepts: dict[int, tuple[tuple[int, ...], ...]] = {}
+        for state, steps in [(_START, automaton.start), *enumerate(s for _, s in automaton.states)]:
+            pairs = [self._pair(step) for step in steps]
+            self._steps[state] = tuple(p for p in pairs if p[0] != ACCEPT)
+            self._accepts[state] = tuple(g for target, g in pairs if target == ACCEPT)
+        self._needs = {state: tuple(dict.fromkeys(
+            v for target, guard in steps
+            for v in (self.state_var[target], *guard, *(g for a in self._accepts[target] for g in a))))
+            for state, steps in self._steps.items()}
+        self.start = tuple(target for target, _ in self._steps[_START])
         self.values = list(values)
         self._value_var = [None if v.variable is None else self._var_index[v.variable]
                            for v in self.values]
@@ -209,6 +247,11 @@ class MatchRecognize:
         self.late_count = 0
         self.timed_out = 0  # attempts WITHIN discarded without a match
         self._matches: list[tuple[int, list, list]] = []  # (key id, measure values, order)
+
+    def _pair(self, step: Step) -> tuple[int, tuple[int, ...]]:
+        if isinstance(step, Unless):
+            return step.state, tuple(self._var_index[v] for v in step.variables)
+        return step, ()
 
     # -- rows in ----------------------------------------------------------------
 
@@ -312,7 +355,7 @@ class MatchRecognize:
         position = part.base + len(part.rows)
         part.rows.append(row)
         if can_start and position >= part.floor:
-            part.attempts.append(_Attempt(position, row[0], [(self.start, None)]))
+            part.attempts.append(_Attempt(position, row[0], [(_START, None)]))
         within = self.within_ms
         live = []
         for attempt in part.attempts:
@@ -328,16 +371,16 @@ class MatchRecognize:
         self._resolve(key, part)
 
     def _evaluate(self, part: _Partition, position: int, row: tuple, attempts: list) -> dict:
-        """The DEFINE of every step the attempts' threads could take with
-        ``row``: {(id of the thread's rows, variable): bool}, tests that read
-        the match evaluated in one batch per variable."""
+        """The DEFINE of every variable the attempts' threads need for ``row``
+        (their steps' variables and guards): {(id of the thread's rows,
+        variable): bool}, tests that read the match evaluated in one batch per
+        variable."""
         verdicts: dict = {}
         wanted: dict[int, list[tuple]] = {}
         cond_base = 1 + len(self.arg_kinds)
         for attempt in attempts:
-            for steps, matched in attempt.threads:
-                for step in steps:
-                    var = self.state_var[step]
+            for state, matched in attempt.threads:
+                for var in self._needs[state]:
                     spec = self.variables[var]
                     if (id(matched), var) in verdicts:
                         continue
@@ -357,24 +400,24 @@ class MatchRecognize:
         return verdicts
 
     def _advance_attempt(self, attempt: _Attempt, position: int, verdicts: dict) -> None:
-        """The attempt's threads after ``row``, preferred first; a thread that
-        accepts ends the list (everything after it is less preferred)."""
+        """The attempt's threads after ``row``, preferred first; the first that
+        accepts is the attempt's match (Flink's CEP: the earliest to complete)."""
         threads = []
-        for steps, matched in attempt.threads:
-            for step in steps:
-                var = self.state_var[step]
-                if not verdicts[(id(matched), var)]:
+        for state, matched in attempt.threads:
+            key = id(matched)
+            taken = []
+            for target, guard in self._steps[state]:
+                var = self.state_var[target]
+                if (target in taken or not verdicts[(key, var)]
+                        or any(verdicts[(key, g)] for g in guard)):
                     continue
+                taken.append(target)  # another way to the same state: the same future
                 now = (matched, position, var)
-                following = self.state_steps[step]
-                if ACCEPT in following:
-                    attempt.found = now
-                    cut = following.index(ACCEPT)
-                    if cut:
-                        threads.append((following[:cut], now))
-                    attempt.threads = threads
+                if any(not any(verdicts[(key, g)] for g in accept) for accept in self._accepts[target]):
+                    attempt.found, attempt.threads = now, []
                     return
-                threads.append((following, now))
+                if self._steps[target]:
+                    threads.append((target, now))
         attempt.threads = threads
 
     def _time_out(self, attempt: _Attempt) -> None:
@@ -538,7 +581,7 @@ def _partition_data(key: int, part: _Partition) -> dict:
         "rows": [list(col) for col in zip(*part.rows)] if part.rows else [],
         "attempts": [{"start": a.start, "start_time": a.start_time,
                       "found": None if a.found is None else thread_data(a.found),
-                      "threads": [[list(steps), *thread_data(m)] for steps, m in a.threads]}
+                      "threads": [[state, *thread_data(m)] for state, m in a.threads]}
                      for a in part.attempts],
     }
 
@@ -552,7 +595,7 @@ def _partition_from_data(data: dict) -> tuple[int, _Partition]:
     part.rows = list(zip(*data["rows"])) if data["rows"] else []
     part.attempts = [
         _Attempt(int(a["start"]), int(a["start_time"]),
-                 [(tuple(int(s) for s in steps), matched(ps, vs)) for steps, ps, vs in a["threads"]],
+                 [(int(state), matched(ps, vs)) for state, ps, vs in a["threads"]],
                  None if a["found"] is None else matched(*a["found"]))
         for a in data["attempts"]]
     return int(data["key"]), part

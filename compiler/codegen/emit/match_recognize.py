@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from compiler import logical as lg
-from compiler.analyze.match_automaton import ACCEPT, build_automaton, steps_sql
+from compiler.analyze.match_automaton import ACCEPT, Step, build_automaton, steps_sql
 from compiler.codegen.emit.base import (
     KINDS_NOTE,
     Emitter,
@@ -188,14 +188,36 @@ def _functions(g: Generator, name: str, plan: MatchPlan) -> dict[str, str]:
     return names
 
 
+def _steps_code(steps: tuple[Step, ...]) -> str:
+    """``[1, Unless(2, 'B')]``: a step is its state (or ACCEPT), guarded by the
+    variables a greedy quantifier keeps its rows for."""
+    def one(step: Step) -> str:
+        target = "ACCEPT" if step.state == ACCEPT else str(step.state)
+        if not step.unless:
+            return target
+        return f"Unless({', '.join([target, *map(repr, step.unless)])})"
+
+    return f"[{', '.join(one(s) for s in steps)}]"
+
+
 def _automaton_lines(plan: MatchPlan) -> list[str]:
     auto = plan.automaton
+    guarded = [s for s in auto.start + tuple(s for _, steps in auto.states for s in steps)
+               if s.unless]
+    example = []
+    if guarded:
+        step = guarded[0]
+        names = " or ".join(step.unless)
+        code = _steps_code((step,))[1:-1].replace("'", '"')
+        example = [f"    # {code}: only on a row {comment(names)}'s DEFINE rejects (greedy: "
+                   f"{comment(names)} keeps every row it can take)"]
     lines = [
         (f"    # PATTERN ({comment(lg.pattern_sql(plan.node.pattern))}): state i = the last row "
          "matched as its variable;"),
         "    # its next steps in order of preference (greedy: one more row first)",
+        *example,
         "    automaton=MatchAutomaton(",
-        with_note(f"        start={list(auto.start)!r},", steps_sql(auto, auto.start)),
+        with_note(f"        start={_steps_code(auto.start)},", steps_sql(auto, auto.start)),
         "        states=[",
     ]
     previous = None
@@ -205,8 +227,7 @@ def _automaton_lines(plan: MatchPlan) -> list[str]:
             what = f"{variable} AS {lg.expr_sql(cond)}" if cond is not None else f"{variable}: any row"
             lines.append(f"            # {comment(what, 200)}")
             previous = variable
-        shown = ", ".join("ACCEPT" if s == ACCEPT else str(s) for s in steps)
-        lines.append(with_note(f"            ({variable!r}, [{shown}]),",
+        lines.append(with_note(f"            ({variable!r}, {_steps_code(steps)}),",
                                f"{i} -> {steps_sql(auto, steps)}"))
     lines += ["        ],", "    ),"]
     return lines
