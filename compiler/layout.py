@@ -19,9 +19,12 @@ from compiler.explain import format_ms, window_text
 from compiler.logical import expr_sql
 
 
-def state_layout(e: ph.Exec, line: int) -> dict:
-    """The layout of one stateful operator (``line``: where it is in the SQL)."""
+def state_layout(e: ph.Exec, line: int, output: str = "") -> dict:
+    """The layout of one stateful operator (``line``: where it is in the SQL;
+    ``output``: the WHERE/HAVING of the stateless steps after it, see
+    ``output_filters``)."""
     from compiler.codegen.emit.aggregates import accumulators  # (codegen imports this module)
+    from compiler.codegen.emit.base import updating_input
 
     layout: dict = {"operator": e.name, "line": line}
     node = e.logical
@@ -34,6 +37,9 @@ def state_layout(e: ph.Exec, line: int) -> dict:
         # what each aggregate's state is checkpointed under (aggregates that stay
         # keep their state when others are added or removed)
         layout["accumulators"] = accumulators(e)
+        # over an updating input MIN/MAX keep a count per distinct value (other state)
+        layout["changes_in"] = "updating (-U/-D take rows back)" if updating_input(e) else (
+            "insert-only")
         if node.window is not None:
             layout["window"] = window_text(node.window)
             layout["emit"] = node.emit + (f" WITH DELAY {format_ms(node.emit_delay_ms)}"
@@ -60,7 +66,33 @@ def state_layout(e: ph.Exec, line: int) -> dict:
     condition = _input_filter(e)
     if condition:
         layout["input"] = condition
+    if output and lg.changelog(node) != "I":
+        layout["output"] = output
     return layout
+
+
+def output_filters(roots: list[ph.Exec]) -> dict[int, str]:
+    """``{id(exec): condition}``: the WHERE/HAVING of the stateless steps
+    between each operator and the next operator or sink above it. Behind an
+    updating operator such a condition decides which of its changes go on,
+    so an edit of it can leave rows emitted before it unretracted."""
+    found: dict[int, str] = {}
+
+    def visit(e: ph.Exec, above: list[str]) -> None:
+        if isinstance(e, ph.CalcExec):
+            condition = getattr(e.logical, "condition", None) or getattr(
+                e.logical, "predicate", None)
+            for child in e.inputs:
+                visit(child, above + ([expr_sql(condition)] if condition is not None else []))
+            return
+        if above:
+            found[id(e)] = " AND ".join(reversed(above))
+        for child in e.inputs:
+            visit(child, [])
+
+    for root in roots:
+        visit(root, [])
+    return found
 
 
 def _columns(schema: lg.Schema) -> str:

@@ -74,6 +74,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)"],
         "agg_names": ["count"],
         "accumulators": ["COUNT(*)"],
+        "changes_in": "insert-only",
     },
     "group_aggregate_2": {
         "operator": "GroupAggregateExec",
@@ -83,6 +84,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)"],
         "agg_names": ["count"],
         "accumulators": ["COUNT(*)"],
+        "changes_in": "insert-only",
     },
     "group_aggregate_3": {
         "operator": "GroupAggregateExec",
@@ -92,6 +94,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)"],
         "agg_names": ["count"],
         "accumulators": ["COUNT(*)"],
+        "changes_in": "insert-only",
     },
 }
 

@@ -79,6 +79,7 @@ STATE_LAYOUT = {
         ],
         "agg_names": ["request_count", "avg_latency", "p95_latency", "total_cost"],
         "accumulators": ["COUNT(*)", "SUM(latency_ms)", "VALUES(latency_ms)", "SUM(cost)"],
+        "changes_in": "insert-only",
     }
 }
 

@@ -75,6 +75,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)", "AVG(latency_ms)"],
         "agg_names": ["request_count", "avg_latency"],
         "accumulators": ["COUNT(*)", "SUM(latency_ms)"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[5 min])",
         "emit": "AFTER WATERMARK",
     }

@@ -77,6 +77,7 @@ STATE_LAYOUT = {
         "aggs": ["AVG(latency_ms)"],
         "agg_names": ["sliding_avg_latency"],
         "accumulators": ["SUM(latency_ms)"],
+        "changes_in": "insert-only",
         "window": "HOP(time_col=[event_time], slide=[1 min], size=[10 min])",
         "emit": "AFTER WATERMARK",
     }

@@ -83,6 +83,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)", "SUM(tokens_used)"],
         "agg_names": ["interactions", "session_tokens"],
         "accumulators": ["COUNT(*)", "SUM(tokens_used)"],
+        "changes_in": "insert-only",
         "window": "SESSION(time_col=[event_time], gap=[30 min])",
         "emit": "AFTER WATERMARK",
     }

@@ -74,6 +74,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)"],
         "agg_names": ["count"],
         "accumulators": ["COUNT(*)"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[5 min])",
         "emit": "AFTER WATERMARK WITH DELAY 2 min",
     }

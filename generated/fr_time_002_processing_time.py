@@ -101,6 +101,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)"],
         "agg_names": ["count"],
         "accumulators": ["COUNT(*)"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[proctime], size=[1 min])",
         "emit": "AFTER WATERMARK",
     }

@@ -90,6 +90,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)"],
         "agg_names": ["request_count"],
         "accumulators": ["COUNT(*)"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[1 min])",
         "emit": "CHANGES",
     }

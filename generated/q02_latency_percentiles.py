@@ -93,6 +93,7 @@ STATE_LAYOUT = {
             "VALUES(latency_ms)",
             "MAX(latency_ms)",
         ],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[5 min])",
         "emit": "AFTER WATERMARK",
     }

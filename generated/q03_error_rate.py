@@ -102,8 +102,10 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)", "SUM(CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END)"],
         "agg_names": ["total_requests", "error_count"],
         "accumulators": ["COUNT(*)", "SUM(CASE WHEN error_code IS NOT NULL THEN 1 ELSE 0 END)"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[5 min])",
         "emit": "CHANGES",
+        "output": "(((error_count * 100.0) / total_requests) > 1.0)",
     }
 }
 

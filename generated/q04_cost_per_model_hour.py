@@ -79,6 +79,7 @@ STATE_LAYOUT = {
         "aggs": ["SUM(cost)", "SUM(tokens_used)", "AVG(cost)"],
         "agg_names": ["total_cost", "total_tokens", "avg_cost_per_request"],
         "accumulators": ["SUM(cost)", "SUM(tokens_used)", "SUM(cost)"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     }

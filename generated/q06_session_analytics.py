@@ -111,6 +111,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)", "SUM(tokens_used)", "AVG(latency_ms)"],
         "agg_names": ["interactions", "total_tokens", "avg_latency"],
         "accumulators": ["COUNT(*)", "SUM(tokens_used)", "SUM(latency_ms)"],
+        "changes_in": "insert-only",
         "window": "SESSION(time_col=[event_time], gap=[30 min])",
         "emit": "AFTER WATERMARK",
     }

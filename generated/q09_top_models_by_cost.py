@@ -101,6 +101,7 @@ STATE_LAYOUT = {
         "aggs": ["SUM(cost)"],
         "agg_names": ["total_cost"],
         "accumulators": ["SUM(cost)"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     },

@@ -93,6 +93,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)", "AVG(TIMESTAMPDIFF('SECOND', event_time, proc_time))"],
         "agg_names": ["event_count", "avg_lag_seconds"],
         "accumulators": ["COUNT(*)", "SUM(TIMESTAMPDIFF('SECOND', event_time, proc_time))"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[proc_time], size=[1 min])",
         "emit": "AFTER WATERMARK",
     }

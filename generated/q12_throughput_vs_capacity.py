@@ -115,6 +115,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)"],
         "agg_names": ["count_star"],
         "accumulators": ["COUNT(*)"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[1 min])",
         "emit": "AFTER WATERMARK",
     },

@@ -196,6 +196,7 @@ STATE_LAYOUT = {
             "SUM(cost)",
             "SUM(CASE WHEN (rating >= 4) THEN 1 ELSE 0 END)",
         ],
+        "changes_in": "updating (-U/-D take rows back)",
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     },

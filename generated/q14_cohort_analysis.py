@@ -152,6 +152,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)"],
         "agg_names": ["daily_requests"],
         "accumulators": ["COUNT(*)"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[1 d])",
         "emit": "AFTER WATERMARK",
     },
@@ -170,6 +171,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(DISTINCT user_id)", "AVG(daily_requests)"],
         "agg_names": ["active_users", "avg_requests_per_user"],
         "accumulators": ["COUNT(DISTINCT user_id)", "SUM(daily_requests)"],
+        "changes_in": "insert-only",
     },
 }
 

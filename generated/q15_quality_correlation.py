@@ -141,6 +141,7 @@ STATE_LAYOUT = {
             "SUM(CAST(rating AS DOUBLE))",
             "CORR(latency_ms, CAST(rating AS DOUBLE))",
         ],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     },

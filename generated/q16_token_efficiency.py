@@ -110,6 +110,7 @@ STATE_LAYOUT = {
             "SUM(cost)",
             "SUM(tokens_used)",
         ],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     }

@@ -132,6 +132,7 @@ STATE_LAYOUT = {
         "aggs": ["AVG(latency_ms)"],
         "agg_names": ["current_avg_latency"],
         "accumulators": ["SUM(latency_ms)"],
+        "changes_in": "insert-only",
         "window": "TUMBLE(time_col=[event_time], size=[1 h])",
         "emit": "AFTER WATERMARK",
     },

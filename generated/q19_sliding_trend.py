@@ -116,6 +116,7 @@ STATE_LAYOUT = {
         "aggs": ["AVG(latency_ms)", "COUNT(*)"],
         "agg_names": ["avg_latency", "request_count"],
         "accumulators": ["SUM(latency_ms)", "COUNT(*)"],
+        "changes_in": "insert-only",
         "window": "HOP(time_col=[event_time], slide=[1 min], size=[10 min])",
         "emit": "AFTER WATERMARK",
     },

@@ -105,6 +105,7 @@ STATE_LAYOUT = {
         "aggs": ["COUNT(*)"],
         "agg_names": ["requests"],
         "accumulators": ["COUNT(*)"],
+        "changes_in": "insert-only",
     },
     "join_t": {
         "operator": "JoinExec",
@@ -124,6 +125,7 @@ STATE_LAYOUT = {
         "aggs": ["LISTAGG(model_id, ' ')", "SUM(requests)"],
         "agg_names": ["models", "requests"],
         "accumulators": ["LISTAGG(model_id)", "SUM(requests)"],
+        "changes_in": "updating (-U/-D take rows back)",
     },
 }
 

@@ -9,11 +9,14 @@ Per operator the verdict is one of
 * ``caveats``: the state is restored, but something changes for what it
   already holds (a new EMIT applies to open windows, a changed WHERE in front
   of it: rows already in state were chosen by the old one; an added
-  aggregate starts empty for the windows or groups already open; an operator
-  new in the query starts empty; a removed one's state is dropped);
+  aggregate starts empty for the windows or groups already open; a changed
+  WHERE/HAVING after an updating operator leaves rows emitted under the old
+  one unretracted; an operator new in the query starts empty; a removed
+  one's state is dropped);
 * ``incompatible``: the state means something else (another group key or key
-  type, window, an aggregate column that now computes something else, join
-  bound or condition, OVER frame, buffered columns): it cannot be restored.
+  type, window, an aggregate column that now computes something else, an
+  input that turned updating, join bound or condition, OVER frame, buffered
+  columns): it cannot be restored.
 
 Aggregates are checkpointed by the name of their accumulator
 (``aggregate_specs.accumulator_names``), so a removed aggregate's state is
@@ -48,8 +51,12 @@ _CAVEAT_FIELDS = {
     "emit": "windows already open fire by the new EMIT",
     "input": "rows already in state were chosen by the old WHERE",
     "ttl": "rows already in state expire by the new 'state.ttl'",
+    "output": "the condition after this updating operator: a row emitted under the old one "
+              "that the new one drops is never taken back downstream",
 }
 _INFO_FIELDS = {"line"}
+#: fields an older sqlc did not record: missing in the old layout, they are not compared
+_RECORDED_SINCE = {"changes_in"}
 
 
 @dataclass
@@ -96,7 +103,8 @@ def compare(old: dict, new: dict) -> list[Verdict]:
 #: what identifies an operator whose generated name changed (an alias renamed, an
 #: operator added in front): everything that shapes its state but the aggregates,
 #: the WHERE in front of it, EMIT and where it is in the SQL
-_IDENTITY_IGNORES = {"line", "input", "emit", "ttl"} | {"aggs", "agg_names", "accumulators"}
+_IDENTITY_IGNORES = ({"line", "input", "emit", "ttl", "output"}
+                     | {"aggs", "agg_names", "accumulators"})
 
 
 def pairs(old: dict, new: dict) -> dict[str, str]:
@@ -132,7 +140,8 @@ def pairs(old: dict, new: dict) -> dict[str, str]:
 
 def _one(name: str, old: dict, new: dict) -> Verdict:
     verdict = Verdict(name, IDENTICAL, new.get("line"))
-    if old == new:
+    unrecorded = {k for k in _RECORDED_SINCE if k not in old}  # (an older sqlc's layout)
+    if old == {k: v for k, v in new.items() if k not in unrecorded}:
         return verdict
     if old.get("operator") != new.get("operator"):
         verdict.level, verdict.reset = INCOMPATIBLE, True
@@ -141,7 +150,8 @@ def _one(name: str, old: dict, new: dict) -> Verdict:
     level = COMPATIBLE
     for key in sorted(set(old) | set(new)):
         before, after = old.get(key), new.get(key)
-        if before == after or key in _INFO_FIELDS or key in _AGGREGATE_FIELDS:
+        if before == after or key in _INFO_FIELDS or key in _AGGREGATE_FIELDS or (
+                key in _RECORDED_SINCE and before is None):
             continue
         if key in _CAVEAT_FIELDS:
             level = max(level, CAVEATS, key=_RANK.get)

@@ -34,8 +34,10 @@ EDITS = {
         "q01_request_rate", "GROUP BY model_id, window_start",
         "GROUP BY model_id, region, window_start", "incompatible", "keys changed"),
     "changed HAVING": (
+        # q03 emits changes (EMIT CHANGES), so its HAVING decides which changes go on
         "q03_error_rate", "HAVING error_rate_pct > 1.0", "HAVING error_rate_pct > 5.0",
-        "identical", "window_aggregate (line 6): identical"),
+        "caveats", "a row emitted under the old one that the new one drops is never taken "
+        "back downstream"),
 }
 
 

@@ -72,6 +72,45 @@ AGGREGATE_EDITS = {
 }
 
 
+GROUPED = """SELECT model_id, COUNT(*) AS n FROM llm_requests GROUP BY model_id
+HAVING COUNT(*) > 1;
+"""
+PER_WINDOW = """SELECT model_id, MIN(n) AS least FROM (
+  SELECT model_id, region, window_start, COUNT(*) AS n
+  FROM TABLE(TUMBLE(TABLE llm_requests, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))
+  GROUP BY model_id, region, window_start)
+GROUP BY model_id;
+"""
+# edits around an updating operator (a GROUP BY: its rows change)
+UPDATING_EDITS = {
+    "having": (GROUPED, GROUPED.replace("> 1", "> 5"), "caveats",
+               "a row emitted under the old one that the new one drops is never taken back"),
+    "projection": (GROUPED, GROUPED.replace("COUNT(*) AS n", "COUNT(*) AS n, 1 AS one"),
+                   "identical", ""),
+    # the inner aggregate emits changes, no longer final per window: MIN now takes
+    # rows back, which needs a count per distinct value the old state has not got
+    "input becomes updating": (
+        PER_WINDOW, PER_WINDOW.replace("region, window_start)", "region, window_start\n"
+                                       "  EMIT CHANGES)"),
+        "incompatible", "changes_in changed: insert-only -> updating (-U/-D take rows back)"),
+}
+
+
+@pytest.mark.parametrize("edit", sorted(UPDATING_EDITS))
+def test_edits_around_an_updating_operator(tmp_path: Path, capsys, edit: str) -> None:
+    base, sql, level, reason = UPDATING_EDITS[edit]
+    assert base != sql
+    query, out = tmp_path / "q.sql", tmp_path / "q.py"
+    query.write_text(base)
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    query.write_text(sql)
+    capsys.readouterr()
+    assert main(["compile", str(query), "-o", str(out), *CATALOG]) == 0
+    err = capsys.readouterr().err
+    assert f"state of {out}: {level}" in err, err
+    assert reason in err, err
+
+
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_compile_reports_what_an_edit_does_to_state(tmp_path: Path, capsys, edit: str) -> None:
     sql, level, reason = EDITS[edit]

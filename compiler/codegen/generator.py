@@ -16,7 +16,7 @@ from compiler.codegen.emit import EMITTERS, NOT_YET, sink, sources
 from compiler.codegen.emit.aggregates import processing_time_window
 from compiler.codegen.text import comment
 from compiler.errors import Diagnostic, Source, Span, UnsupportedError
-from compiler.layout import state_layout
+from compiler.layout import output_filters, state_layout
 from compiler.physical import (
     Exec,
     IntervalJoinExec,
@@ -139,7 +139,9 @@ class Generator:
                 if declare is not None:
                     declare(self, e)
         self.m.operators = [f"{name!r}: self.{name}" for _, name in self.stateful]
-        self.m.layout = {name: state_layout(e, self.m.source.line_col(e.span.start)[0])
+        after = output_filters(self.roots)
+        self.m.layout = {name: state_layout(e, self.m.source.line_col(e.span.start)[0],
+                                            after.get(id(e), ""))
                          for e, name in self.stateful}
         self.advance_method()
 
