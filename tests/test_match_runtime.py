@@ -787,3 +787,14 @@ def test_the_benchmark_runs() -> None:
                           text=True, timeout=300, cwd=root, env={"PYTHONPATH": str(root)})
     assert done.returncode == 0, done.stderr
     assert "| open=1000 | " in done.stdout
+
+
+def test_an_older_checkpoint_of_open_matches_is_refused_clearly() -> None:
+    """Open threads were checkpointed as step lists before Flink's greedy rule;
+    such a checkpoint is refused with a message, not a TypeError mid-restore."""
+    from runtime_lib.operators.match_recognize import _partition_from_data
+
+    old = {"key": 0, "base": 0, "floor": 0, "rows": [],
+           "attempts": [{"start": 0, "start_time": 0, "found": None, "threads": [[[1, 2], [0], [0]]]}]}
+    with pytest.raises(ValueError, match="older sqlc"):
+        _partition_from_data(old)
