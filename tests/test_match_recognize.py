@@ -393,8 +393,6 @@ ERRORS = [
      "greedy quantifier on the last element of a pattern; make it reluctant (B+?)", 4, "B+"),
     ("empty-match", frame(pattern="A* B*?"), "UnsupportedError",
      "can match no rows at all", 4, "A* B*?"),
-    ("variable-twice", frame(pattern="A B A"), "UnsupportedError",
-     "pattern variable A appears twice", 4, "A)"),
     ("quantifier-min-above-max", frame(pattern="A B{3,2} C"), "BindError",
      "the minimum is larger than the maximum", 4, "{3,2}"),
     ("quantifier-zero", frame(pattern="A B{0} C"), "BindError",

@@ -29,7 +29,12 @@ from compiler import ast, functions
 from compiler import logical as lg
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.literals import interval_ms
-from compiler.analyze.match_pattern import flink_refusals, mandatory, parse_pattern
+from compiler.analyze.match_pattern import (
+    flink_refusals,
+    mandatory,
+    parse_pattern,
+    spelled_as_first,
+)
 from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.errors import Diagnostics, Span, did_you_mean
 from compiler.types import SqlType
@@ -59,7 +64,8 @@ def match_recognize(binder: ExpressionBinder, rel: ast.MatchRecognize, inner: Bo
         diag.error("UnsupportedError", f"{rel.rows_per_match} is not supported (nor by Flink): "
                    "MATCH_RECOGNIZE returns ONE ROW PER MATCH", rel.rows_span)
         failed = True
-    pattern = parse_pattern(diag, diag.source.fragment(rel.pattern_span), rel.pattern_span)
+    pattern = spelled_as_first(
+        parse_pattern(diag, diag.source.fragment(rel.pattern_span), rel.pattern_span))
     for message, span in flink_refusals(pattern):
         diag.error("UnsupportedError", message, span)
         failed = True

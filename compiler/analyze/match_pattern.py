@@ -17,6 +17,7 @@ syntax that Flink does not support; they are refused by name.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import NoReturn
 
 from compiler import logical as lg
@@ -206,12 +207,8 @@ def flink_refusals(term: lg.PatternTerm) -> list[tuple[str, Span]]:
                 visit(part)
 
     visit(term)
-    seen: set[str] = set()
-    for v in _variables(term):
-        if v.name.upper() in seen:
-            problems.append((f"pattern variable {v.name} appears twice in PATTERN; Flink needs "
-                             "each variable once", v.span))
-        seen.add(v.name.upper())
+    # a variable written twice (``A B | A C``, ``A B A``) runs, one state per occurrence,
+    # though Flink refuses it ("Pattern variables must be unique"), as it refuses alternation
     if _can_be_empty(term):
         problems.append(("this PATTERN can match no rows at all (every variable is optional); "
                          "Flink needs at least one variable that must match", term.span))
@@ -245,12 +242,21 @@ def _can_be_empty(term: lg.PatternTerm) -> bool:
     return any(_can_be_empty(o) for o in term.options)
 
 
-def _variables(term: lg.PatternTerm) -> list[lg.PatternVariable]:
+def spelled_as_first(term: lg.PatternTerm, names: dict[str, str] | None = None) -> lg.PatternTerm:
+    """``term`` with each variable spelled as where it first appears (``a B A``
+    is ``a B a``): a variable written twice is one variable, whatever its case."""
+    names = {} if names is None else names
     if isinstance(term, lg.PatternVariable):
-        return [term]
-    parts = ((term.term,) if isinstance(term, lg.PatternQuantified)
-             else term.terms if isinstance(term, lg.PatternConcat) else term.options)
-    return [v for p in parts for v in _variables(p)]
+        name = names.setdefault(term.name.upper(), term.name)
+        return term if name == term.name else replace(term, name=name)
+    if isinstance(term, lg.PatternQuantified):
+        inner = spelled_as_first(term.term, names)
+        return term if inner is term.term else replace(term, term=inner)
+    if isinstance(term, lg.PatternConcat):
+        parts = tuple(spelled_as_first(t, names) for t in term.terms)
+        return term if parts == term.terms else replace(term, terms=parts)
+    options = tuple(spelled_as_first(o, names) for o in term.options)
+    return term if options == term.options else replace(term, options=options)
 
 
 def mandatory(term: lg.PatternTerm) -> set[str]:

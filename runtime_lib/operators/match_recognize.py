@@ -590,6 +590,11 @@ def _partition_from_data(data: dict) -> tuple[int, _Partition]:
     def matched(positions: list, variables: list):
         return _linked(zip((int(p) for p in positions), (int(v) for v in variables)))
 
+    if any(isinstance(t[0], list) for a in data["attempts"] for t in a["threads"]):
+        # before Flink's greedy rule a thread was checkpointed with its steps, not its state
+        raise ValueError("this checkpoint holds MATCH_RECOGNIZE partial matches of an older "
+                         "sqlc, whose matcher preferred backtracking to Flink's greedy rule; "
+                         "they cannot be continued: start without it")
     part = _Partition()
     part.base, part.floor = int(data["base"]), int(data["floor"])
     part.rows = list(zip(*data["rows"])) if data["rows"] else []

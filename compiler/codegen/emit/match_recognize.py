@@ -209,8 +209,8 @@ def _automaton_lines(plan: MatchPlan) -> list[str]:
         step = guarded[0]
         names = " or ".join(step.unless)
         code = _steps_code((step,))[1:-1].replace("'", '"')
-        example = [f"    # {code}: only on a row {comment(names)}'s DEFINE rejects (greedy: "
-                   f"{comment(names)} keeps every row it can take)"]
+        example = [(f"    # {code}: only on a row {comment(names)}'s DEFINE rejects (greedy: "
+                    f"{comment(names)} keeps every row it can take)")]
     lines = [
         (f"    # PATTERN ({comment(lg.pattern_sql(plan.node.pattern))}): state i = the last row "
          "matched as its variable;"),
