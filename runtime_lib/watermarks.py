@@ -30,6 +30,7 @@ yet" and ``WM_MAX`` for end of input (+inf).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,9 +41,24 @@ WM_MAX = int(np.iinfo(np.int64).max)
 CLAMP = 1 << 62  # operators clamp watermarks and bounds to +-2^62 before arithmetic (no overflow)
 
 
+#: a test's clock (``sqlc test`` with ``{processing_time: T}`` entries): state
+#: TTLs then expire as the test moves it, not by the time the test takes
+_test_clock: Callable[[], int] | None = None
+
+
 def monotonic_ms() -> int:
     """Processing time for idle timeouts and state TTLs (monotonic, ms)."""
+    if _test_clock is not None:
+        return _test_clock()
     return int(time.monotonic() * 1000)
+
+
+def use_test_clock(clock: Callable[[], int] | None) -> Callable[[], int] | None:
+    """Make state TTLs and idle timeouts read ``clock`` (None: the real
+    monotonic clock again); returns the previous one, for the caller to put back."""
+    global _test_clock
+    previous, _test_clock = _test_clock, clock
+    return previous
 
 
 def watermarks_before(ts: np.ndarray, max_before: int, bound_ms: int) -> tuple[np.ndarray, int]:

@@ -175,6 +175,39 @@ def test_a_bad_test_file_is_a_clear_error(project: Path, capsys, text: str,
     assert "q.test.yaml" in err
 
 
+TTL_QUERY = """CREATE STREAM calls (
+    model_id VARCHAR, ts TIMESTAMP(3), WATERMARK FOR ts AS ts
+) WITH ('connector' = 'file', 'path' = 'calls.jsonl', 'state.ttl' = '1 min');
+SELECT DISTINCT model_id FROM calls;
+"""
+
+
+@pytest.mark.parametrize("advance, changes", [
+    # 2 min later: the TTL forgot 'a', which is new again
+    ("2025-11-10 10:02:00", ["+I", "+I"]),
+    # 30 s later: still in state; with a TTL the repeat is sent on as an update (as
+    # Flink's GroupAggFunction does, so that downstream state is refreshed too)
+    ("2025-11-10 10:00:30", ["+I", "-U", "+U"]),
+])
+def test_processing_time_entries_move_the_state_ttl_clock(tmp_path: Path, capsys,
+                                                          advance: str, changes: list) -> None:
+    (tmp_path / "q.sql").write_text(TTL_QUERY, encoding="utf-8")
+    changelog = "\n".join(f"      - {{op: '{op}', model_id: a}}" for op in changes)
+    write_case(tmp_path, f"""tests:
+  - name: distinct forgets by 'state.ttl'
+    now: 2025-11-10 10:00:00
+    given:
+      calls:
+        - {{model_id: a, ts: 2025-11-10 10:00:00}}
+        - {{processing_time: {advance}}}
+        - {{model_id: a, ts: 2025-11-10 10:00:01}}
+    expect:
+      changelog:
+{changelog}
+""")
+    assert main(["test", str(tmp_path)]) == 0, capsys.readouterr().out
+
+
 def test_the_compare_docstring_examples_run() -> None:
     import doctest
 

@@ -43,7 +43,8 @@ A ``{watermark: T}`` entry moves that source's watermark up to T after the
 rows before it (it never goes back; the rows' own watermark, max event time
 minus the WATERMARK delay, still applies too). A ``{processing_time: T}``
 entry moves the clock (``now:``) to T: the rows after it are processed at T,
-and processing-time windows that T has passed fire first.
+and processing-time windows that T has passed fire first; state TTLs expire by
+the same clock.
 
 The runner compiles the query (with the project's catalogs) and runs it in
 this process with the driver of ``sqlc run``, on temporary files: every

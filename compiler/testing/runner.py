@@ -42,11 +42,12 @@ def run_case(query, case: Case, batch_size: int, where: str) -> Observed:
     (INSERT INTO targets too) into a file: nothing leaves the process."""
     from runtime_lib import functions as scalar
     from runtime_lib.driver import drive
+    from runtime_lib.functions.time import now_ms
     from runtime_lib.io import sinks
+    from runtime_lib.io.sources import ValuesReader
     from runtime_lib.pipeline import Context, Counters, DeadLetterRouter, LateEventSink
     from runtime_lib.temporal import parse_instant
-
-    from runtime_lib.io.sources import ValuesReader
+    from runtime_lib.watermarks import use_test_clock
 
     # a VALUES table's rows are the module's own: no case gives them
     sources = {s.name.lower(): s for s in query.sources if s.rows is None}
@@ -71,9 +72,11 @@ def run_case(query, case: Case, batch_size: int, where: str) -> Observed:
                                         {})
         late = LateEventSink(str(folder / "late.jsonl"))
         counters = Counters()
-        # (the clock: `now:`, moved by {processing_time: T} entries; put back after)
+        # (the clock: `now:`, moved by {processing_time: T} entries; put back after).
+        # State TTLs and idle timeouts read it too, so they expire as the test moves it.
         previous = scalar.pin_now(None)
         scalar.pin_now(previous if case.now is None else parse_instant(case.now))
+        previous_clock = use_test_clock(now_ms)
         try:
             pipeline = query(Context(outputs, dead_letters, late, counters, inputs))
             drive(pipeline, query.sources, readers, counters)
@@ -81,6 +84,7 @@ def run_case(query, case: Case, batch_size: int, where: str) -> Observed:
             raise TestFileError(f"{where}: the pipeline could not run: {error}") from None
         finally:
             scalar.pin_now(previous)
+            use_test_clock(previous_clock)
             for thing in (*outputs, dead_letters, late):
                 thing.close()
         rows = [row for i in range(len(outputs)) for row in _lines(folder / f"out-{i}.jsonl")]
@@ -104,10 +108,9 @@ class _Segments:
 
     @staticmethod
     def _read(source, segments, batch_size):
+        from runtime_lib.functions import pin_now
         from runtime_lib.io.sources import FileSource
         from runtime_lib.pipeline import FileReader
-
-        from runtime_lib.functions import pin_now
 
         for segment in segments:
             if segment.clock is not None:  # its rows are processed at T, T fires the windows

@@ -659,6 +659,11 @@ def pin_now(ms: int | None) -> int | None:
     return previous
 
 
+def now_ms() -> int:
+    """The instant CURRENT_TIMESTAMP reads: the pinned one, else the wall clock."""
+    return _now_ms()
+
+
 def _now_ms() -> int:
     if _pinned_now_ms is not None:
         return _pinned_now_ms
