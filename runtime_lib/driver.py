@@ -104,7 +104,7 @@ def _state_horizon(pipeline: Pipeline) -> int | None:
 def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
            counters: Counters, *, delivery: _Delivery | None = None,
            commit_interval: float = 1.0, stop: stopping.Stop | None = None,
-           recovery=None, restored=None, monitor=None) -> None:
+           recovery=None, restored=None, monitor=None, end_of_input: bool = True) -> None:
     """Round-robin over the sources, one micro-batch at a time, until every
     source is finished (bounded) or a stop is requested.
 
@@ -119,7 +119,10 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
     whose results were delivered are committed (at-least-once).
 
     ``monitor`` (``runtime_lib.monitor``: metrics, progress bar) is told of
-    every micro-batch and checkpoint; None when nothing watches."""
+    every micro-batch and checkpoint; None when nothing watches.
+
+    ``end_of_input=False`` (a replay that rebuilds state) returns once the
+    sources are read, without the end of input that fires every window."""
     specs = {s.name: s for s in sources}
     marks: dict[str, Watermarks] = {}
     for s in sources:
@@ -248,6 +251,8 @@ def drive(pipeline: Pipeline, sources: tuple[Source, ...], readers: dict,
             checkpoint()  # a savepoint: the restart replays nothing
         if monitor is not None:
             monitor.finish()
+        return
+    if not end_of_input:
         return
     before = {name: m.snapshot() for name, m in marks.items()}
     for name, m in marks.items():

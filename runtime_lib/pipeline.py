@@ -213,6 +213,11 @@ def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
                         help="how often to checkpoint, e.g. 10s, 500 ms, 1 min (default: "
                              + _from_set(query, CHECKPOINT_INTERVAL_KEY, fallback="10s")
                              + "; SIGTERM and the end of a bounded run always take one)")
+    parser.add_argument("--rebuild-state", action="store_true",
+                        help="restoring a checkpoint the edited query cannot take: rebuild "
+                             "the incompatible operators by replaying the source files up to "
+                             "the checkpoint (their results are not emitted again) instead of "
+                             "refusing it")
     parser.add_argument("--checkpoints-retained", metavar="N", default=None,
                         help="how many complete checkpoints to keep, the newest (default: "
                              + _from_set(query, CHECKPOINTS_RETAINED_KEY, fallback="3") + ")")
@@ -581,6 +586,8 @@ def _run(query: type[Pipeline], argv: list[str] | None, session: monitor.Session
                 recovery.committers.append(KafkaTransactions(pool, kafka_sinks[0].topic,
                                                              "exactly-once Kafka sinks"))
             restored = recovery.restore(pipeline, readers, outputs, dead_letters, late_events)
+            if restored is not None and recovery.rebuilding:
+                _rebuild(query, pipeline, recovery, restored, inputs, args)
         for reader in kafka_sources:
             reader.open(recovery.kafka_positions(restored, reader.name) if restored else None)
         stop.deferred = True  # from here on a signal ends the run cleanly
@@ -700,7 +707,85 @@ def _recovery(args: argparse.Namespace, query: type[Pipeline]):
     keep = KEEP if retained is None else _retained(retained, retained_where)
     if Path(directory).exists() and not Path(directory).is_dir():
         raise PipelineError(f"{where} {directory}: not a directory")
-    return Recovery(directory, interval, keep=keep)
+    recovery = Recovery(directory, interval, keep=keep)
+    recovery.rebuild = args.rebuild_state
+    return recovery
+
+
+class _Discarded:
+    """Where a replay's dead letters and late rows go: they were written the
+    first time the rows were read."""
+
+    path = None
+
+    def write(self, *_: object) -> None:
+        pass
+
+    def write_rows(self, *_: object) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _rebuild(query: type[Pipeline], pipeline: Pipeline, recovery, restored, inputs: dict,
+             args: argparse.Namespace) -> None:
+    """--rebuild-state: the operators ``recovery.rebuilding`` names get the state
+    a run of this query would have at the checkpoint. A second instance of the
+    query reads each source file up to the line the checkpoint had read, into
+    sinks that discard (what fired before the checkpoint is not emitted again),
+    and without the end of input (open windows stay open); its state of those
+    operators replaces theirs. It costs a read of the files up to the
+    checkpoint, said on stderr."""
+    import tempfile
+    import time
+
+    from runtime_lib.driver import drive
+    from runtime_lib.io import sinks
+    from runtime_lib.recovery import operators_of
+
+    began = time.perf_counter()
+    positions = restored.state["sources"]
+    with tempfile.TemporaryDirectory(prefix="sqlc-rebuild-") as folder:
+        replay_inputs = dict(inputs)
+        for source in query.sources:
+            if source.rows is not None:
+                continue  # a VALUES table: read whole again
+            where = positions.get(source.name) or {}
+            path = inputs.get(source.name) or source.properties.get("path")
+            if "line" not in where or path is None or str(path).startswith("kafka:"):
+                raise PipelineError(f"--rebuild-state replays files: source {source.name} is "
+                                    "read from Kafka, which cannot be replayed yet; start "
+                                    "with a new --checkpoint-dir instead")
+            prefix = Path(folder) / f"{source.name}{Path(str(path)).suffix}"
+            _copy_lines(Path(str(path)), prefix, int(where["line"]))
+            replay_inputs[source.name] = str(prefix)
+        readers = {s.name: _open_source(s, replay_inputs.get(s.name), args)
+                   for s in query.sources}
+        counters = Counters()
+        replay = query(Context([sinks.BlackholeSink(o.fields) for o in query.outputs],
+                               _Discarded(), _Discarded(), counters, inputs))
+        drive(replay, query.sources, readers, counters, end_of_input=False)
+    rebuilt, theirs = operators_of(pipeline), operators_of(replay)
+    for name in recovery.rebuilding:
+        rebuilt[name].restore(theirs[name].snapshot())
+    read = sum(counters.records_in.values())
+    print(f"sqlc: rebuilt operator(s) {', '.join(recovery.rebuilding)} by replaying {read:,} "
+          f"records of the sources up to checkpoint {restored.id} "
+          f"({time.perf_counter() - began:.2f} s)", file=sys.stderr)
+
+
+def _copy_lines(source: Path, target: Path, lines: int) -> None:
+    """The first ``lines`` lines of ``source`` into ``target``."""
+    with source.open("rb") as read, target.open("wb") as write:
+        for _ in range(lines):
+            line = read.readline()
+            if not line:
+                break
+            write.write(line)
 
 
 def _retained(text: str, where: str) -> int:

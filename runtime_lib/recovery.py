@@ -158,6 +158,20 @@ def reset_operators(found: dict, expected: dict) -> dict[str, str]:
             if v.level == INCOMPATIBLE and v.reset and _acknowledges(expected, v.operator)}
 
 
+def incompatible_operators(found: dict, expected: dict) -> list[str]:
+    """The operators whose state from a checkpoint of ``found`` this query
+    cannot take (also those where only an aggregate would restart), and its
+    operators the checkpoint has no state of."""
+    from runtime_lib.layout import INCOMPATIBLE, compare, pairs
+
+    if found.get("layout") is None or expected.get("layout") is None:
+        return []
+    paired = pairs(found["layout"], expected["layout"])
+    return [v.operator for v in compare(found["layout"], expected["layout"])
+            if v.level == INCOMPATIBLE or (v.operator in expected["layout"]
+                                           and v.operator not in paired)]
+
+
 def state_sources(found: dict, expected: dict) -> dict[str, str]:
     """Which operator of the checkpoint's query each operator restores from:
     its own name, or the one it was renamed from (``layout.pairs``)."""
@@ -181,6 +195,8 @@ class Recovery:
         self.durations: list[float] = []
         # the sinks that commit with each checkpoint (recover(), commit(id), close())
         self.committers: list = []
+        self.rebuild = False  # --rebuild-state: replay incompatible operators
+        self.rebuilding: list[str] = []  # the operators the restore left to be replayed
 
     def choose(self, committed: list[int | None]) -> Checkpoint | None:
         """The checkpoint to start from. ``committed`` holds, per committing
@@ -299,6 +315,9 @@ class Recovery:
         committed = [sink.recover(self.id) for sink in self.committers]
         chosen = self.choose(committed)
         expected = identity(query)
+        if self.rebuild:  # every incompatible operator is rebuilt, so none refuses
+            expected = {**expected, "acknowledged": sorted({*expected.get("acknowledged", ()),
+                                                            "all"})}
         if chosen is None:
             self._resume_files(outputs, dead_letters, late_events, None)
             return None
@@ -306,13 +325,18 @@ class Recovery:
         self._say_caveats(chosen, expected)
         state = chosen.state
         reset = reset_operators(chosen.manifest.get("query") or {}, expected)
+        if self.rebuild:
+            self.rebuilding = incompatible_operators(chosen.manifest.get("query") or {},
+                                                     expected)
         for name, why in reset.items():
+            if name in self.rebuilding:
+                continue  # said once rebuilt
             _say(f"restoring checkpoint {chosen.id}: operator {name} starts empty, as the "
                  f"query's '-- sqlc-state: allow-incompatible' line acknowledges ({why})")
         was = state_sources(chosen.manifest.get("query") or {}, expected)
         for name, operator in operators_of(query).items():
             before = was.get(name)
-            if before not in state["operators"] or name in reset:
+            if before not in state["operators"] or name in reset or name in self.rebuilding:
                 continue  # new in this query, or acknowledged (said above): it starts empty
             try:
                 operator.restore(state["operators"][before])
