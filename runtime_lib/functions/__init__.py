@@ -123,10 +123,13 @@ from runtime_lib.functions.logic import (
     or_,
 )
 from runtime_lib.functions.strings import (
+    ascii,
+    chr_,
     char_length,
     character_length,
     concat,
     concat_ws,
+    from_base64,
     initcap,
     length,
     like,
@@ -141,6 +144,7 @@ from runtime_lib.functions.strings import (
     regexp_extract,
     regexp_replace,
     replace,
+    repeat,
     reverse,
     rpad,
     rtrim,
@@ -149,6 +153,7 @@ from runtime_lib.functions.strings import (
     split_index,
     str_to_map,
     substring,
+    to_base64,
     trim,
     upper,
 )
@@ -177,6 +182,11 @@ from runtime_lib.functions.time import (
 __all__ = [
     "CAST_FAILURES",
     "abs",
+    "ascii",
+    "chr_",
+    "from_base64",
+    "repeat",
+    "to_base64",
     "add",
     "and_",
     "between",
