@@ -363,7 +363,7 @@ def repeat(s: Arg, times: Arg) -> Column:
     return _map_valid(lambda v, k: v * max(int(k), 0), (s, times))
 
 
-def ascii(s: Arg) -> Column:  # noqa: A001 (Flink's name)
+def ascii(s: Arg) -> Column:
     """ASCII(s): the code of the first character of s; 0 for ''."""
     return _map_valid(lambda v: ord(v[0]) if v else 0, (s,), np.int64)
 
