@@ -246,6 +246,12 @@ def _may_be_null(rule: Callable[[list[SqlType]], SqlType | str]
     return nullable
 
 
+def _hex(args: list[SqlType]) -> SqlType | str:
+    if not (args[0].is_integer or args[0].is_string or args[0].is_null):
+        return f"HEX takes an integer or a string, got {args[0].sql()}"
+    return t.VARCHAR.with_nullable(_nullable(args))
+
+
 def _pad(name: str) -> Callable[[list[SqlType]], SqlType | str]:
     def rule(args: list[SqlType]) -> SqlType | str:
         result = _string_to(t.VARCHAR, name, 1, (1,))(args)
@@ -429,6 +435,8 @@ SCALARS: dict[str, Scalar] = {
     "TO_BASE64": Scalar("to_base64", 1, 1, _string_to(t.VARCHAR, "TO_BASE64")),
     "FROM_BASE64": Scalar("from_base64", 1, 1,
                           _may_be_null(_string_to(t.VARCHAR, "FROM_BASE64"))),
+    "BIN": Scalar("bin_", 1, 1, _string_to(t.VARCHAR, "BIN", 0, (0,))),
+    "HEX": Scalar("hex_", 1, 1, _hex),
     "PARSE_URL": Scalar("parse_url", 2, 3, _may_be_null(_string_to(t.VARCHAR, "PARSE_URL", 3)),
                            constants=_parse_url_constants),
     "STR_TO_MAP": Scalar("str_to_map", 1, 3, _str_to_map,

@@ -393,6 +393,27 @@ def from_base64(s: Arg) -> Column:
     return _map_valid(_from_base64, (s,))
 
 
+_LONG = (1 << 64) - 1  # Java's Long.toBinaryString/toHexString: two's complement
+
+
+def bin_(n: Arg) -> Column:
+    """BIN(n): n in binary, a negative n as its 64-bit two's complement
+    (Flink: ``Long.toBinaryString``)."""
+    return _map_valid(lambda v: format(int(v) & _LONG, "b"), (n,))
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, str):
+        return value.encode("utf-8").hex().upper()
+    return format(int(value) & _LONG, "X")
+
+
+def hex_(x: Arg) -> Column:
+    """HEX(x): an integer in upper-case hex (64-bit two's complement when
+    negative), or a string's UTF-8 bytes in upper-case hex."""
+    return _map_valid(_hex, (x,))
+
+
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$",
                   re.DOTALL)
 URL_PARTS = ("HOST", "PATH", "QUERY", "REF", "PROTOCOL", "AUTHORITY", "FILE", "USERINFO")

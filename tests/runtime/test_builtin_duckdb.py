@@ -128,3 +128,12 @@ def test_repeat_ascii_base64(duck, data):
 @given(rows(st.one_of(st.none(), st.integers(1, 255))))
 def test_chr(duck, data):
     run(duck, sql.chr_, "chr(a::INT)", ["BIGINT"], data)
+
+
+@SETTINGS
+@given(rows(ints, texts))
+@example(([-1, 0, None, 20], ["hello,world", "", None, "é"]))
+def test_bin_hex(duck, data):
+    run(duck, sql.bin_, "bin(a)", ["BIGINT"], data[:1])
+    run(duck, sql.hex_, "hex(a)", ["BIGINT"], data[:1])
+    run(duck, sql.hex_, "hex(a)", ["VARCHAR"], data[1:])

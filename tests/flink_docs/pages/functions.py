@@ -133,8 +133,6 @@ def _missing(name: str) -> Refusal:
 
 
 REFUSED = {
-    **{n: _missing("BIN") for n in ("bin_4", "bin_12")},
-    **{n: _missing("HEX") for n in ("hex_20", "hex_100", "hex_string")},
     **{n: _missing("OVERLAY") for n in ("overlay", "overlay_for")},
     **{n: _missing("JSON_STRING") for n in ("json_string", "json_string_true",
                                              "json_string_text")},
