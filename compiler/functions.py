@@ -185,6 +185,13 @@ def _split(args: list[SqlType]) -> SqlType | str:
     return SqlType("ARRAY", _nullable(args), children=(t.VARCHAR.with_nullable(False),))
 
 
+def _json_string(args: list[SqlType]) -> SqlType | str:
+    a = args[0]
+    if not (a.is_string or a.is_numeric or a.name == "BOOLEAN" or a.is_null):
+        return f"JSON_STRING takes a string, number or boolean here, got {a.sql()}"
+    return t.VARCHAR.with_nullable(a.nullable)
+
+
 def _json_constructor(name: str, pairs: bool) -> Callable[[list[SqlType]], SqlType | str]:
     """JSON_OBJECT / JSON_ARRAY: the first argument is the NULL ON NULL mode;
     values are strings, numbers or booleans (keys of JSON_OBJECT: strings)."""
@@ -454,6 +461,7 @@ SCALARS: dict[str, Scalar] = {
                           constants=_json_path_literal("JSON_EXISTS")),
     "JSON_OBJECT": Scalar("json_object", 1, None, _json_constructor("JSON_OBJECT", True)),
     "JSON_ARRAY": Scalar("json_array", 1, None, _json_constructor("JSON_ARRAY", False)),
+    "JSON_STRING": Scalar("json_string", 1, 1, _json_string),
     "JSON_QUERY": Scalar("json_query", 2, 2, _may_be_null(_string_to(t.VARCHAR, "JSON_QUERY", 2)),
                          constants=_json_path_literal("JSON_QUERY")),
     "IS JSON": Scalar("is_json", 2, 2, lambda a: "IS JSON takes a string" if not (

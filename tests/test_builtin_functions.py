@@ -85,6 +85,8 @@ STRING_CASES = [
     ("FROM_BASE64(TO_BASE64(s))", "hello world", None),
     ("FROM_BASE64('not base64!')", None, None),
     ("BIN(12)", "1100", "1100"),
+    ("JSON_STRING(s)", '"hello world"', None),
+    ("JSON_STRING(TRUE)", "true", "true"),
     ("HEX(100)", "64", "64"),
     ("HEX(s)", "68656C6C6F20776F726C64", None),
     ("PARSE_URL('http://facebook.com/path1/p.php?k1=v1&k2=v2#Ref1', 'HOST')",

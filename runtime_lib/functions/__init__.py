@@ -90,6 +90,7 @@ from runtime_lib.functions.json import (
     json_exists,
     json_object,
     json_query,
+    json_string,
     json_value,
 )
 from runtime_lib.functions.logic import (
@@ -238,6 +239,7 @@ __all__ = [
     "json_exists",
     "json_object",
     "json_query",
+    "json_string",
     "json_value",
     "le",
     "least",

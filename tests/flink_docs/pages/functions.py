@@ -134,8 +134,6 @@ def _missing(name: str) -> Refusal:
 
 REFUSED = {
     **{n: _missing("OVERLAY") for n in ("overlay", "overlay_for")},
-    **{n: _missing("JSON_STRING") for n in ("json_string", "json_string_true",
-                                             "json_string_text")},
     **{n: Refusal(UnsupportedError, f"{n.split('_')[0].upper()}(TIME TO MINUTE)",
                   "FLOOR/CEIL of a TIME (TIMESTAMP runs)") for n in ("floor_time", "ceil_time")},
     **{n: Refusal(UnsupportedError, "OVERLAPS", "OVERLAPS") for n in ("overlaps", "overlaps_not")},
