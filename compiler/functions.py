@@ -185,6 +185,13 @@ def _split(args: list[SqlType]) -> SqlType | str:
     return SqlType("ARRAY", _nullable(args), children=(t.VARCHAR.with_nullable(False),))
 
 
+def _json_string(args: list[SqlType]) -> SqlType | str:
+    a = args[0]
+    if not (a.is_string or a.is_numeric or a.name == "BOOLEAN" or a.is_null):
+        return f"JSON_STRING takes a string, number or boolean here, got {a.sql()}"
+    return t.VARCHAR.with_nullable(a.nullable)
+
+
 def _json_constructor(name: str, pairs: bool) -> Callable[[list[SqlType]], SqlType | str]:
     """JSON_OBJECT / JSON_ARRAY: the first argument is the NULL ON NULL mode;
     values are strings, numbers or booleans (keys of JSON_OBJECT: strings)."""
@@ -244,6 +251,12 @@ def _may_be_null(rule: Callable[[list[SqlType]], SqlType | str]
         return result if isinstance(result, str) else result.with_nullable(True)
 
     return nullable
+
+
+def _hex(args: list[SqlType]) -> SqlType | str:
+    if not (args[0].is_integer or args[0].is_string or args[0].is_null):
+        return f"HEX takes an integer or a string, got {args[0].sql()}"
+    return t.VARCHAR.with_nullable(_nullable(args))
 
 
 def _pad(name: str) -> Callable[[list[SqlType]], SqlType | str]:
@@ -423,6 +436,14 @@ SCALARS: dict[str, Scalar] = {
     "RPAD": Scalar("rpad", 3, 3, _pad("RPAD")),
     "INITCAP": Scalar("initcap", 1, 1, _string_to(t.VARCHAR, "INITCAP")),
     "REVERSE": Scalar("reverse", 1, 1, _string_to(t.VARCHAR, "REVERSE")),
+    "REPEAT": Scalar("repeat", 2, 2, _string_to(t.VARCHAR, "REPEAT", 1, (1,))),
+    "ASCII": Scalar("ascii", 1, 1, _string_to(t.INT, "ASCII")),
+    "CHR": Scalar("chr_", 1, 1, _string_to(t.VARCHAR, "CHR", 0, (0,))),
+    "TO_BASE64": Scalar("to_base64", 1, 1, _string_to(t.VARCHAR, "TO_BASE64")),
+    "FROM_BASE64": Scalar("from_base64", 1, 1,
+                          _may_be_null(_string_to(t.VARCHAR, "FROM_BASE64"))),
+    "BIN": Scalar("bin_", 1, 1, _string_to(t.VARCHAR, "BIN", 0, (0,))),
+    "HEX": Scalar("hex_", 1, 1, _hex),
     "PARSE_URL": Scalar("parse_url", 2, 3, _may_be_null(_string_to(t.VARCHAR, "PARSE_URL", 3)),
                            constants=_parse_url_constants),
     "STR_TO_MAP": Scalar("str_to_map", 1, 3, _str_to_map,
@@ -440,6 +461,7 @@ SCALARS: dict[str, Scalar] = {
                           constants=_json_path_literal("JSON_EXISTS")),
     "JSON_OBJECT": Scalar("json_object", 1, None, _json_constructor("JSON_OBJECT", True)),
     "JSON_ARRAY": Scalar("json_array", 1, None, _json_constructor("JSON_ARRAY", False)),
+    "JSON_STRING": Scalar("json_string", 1, 1, _json_string),
     "JSON_QUERY": Scalar("json_query", 2, 2, _may_be_null(_string_to(t.VARCHAR, "JSON_QUERY", 2)),
                          constants=_json_path_literal("JSON_QUERY")),
     "IS JSON": Scalar("is_json", 2, 2, lambda a: "IS JSON takes a string" if not (

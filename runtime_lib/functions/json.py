@@ -256,6 +256,12 @@ def _dump(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def json_string(value: Arg) -> Column:
+    """JSON_STRING(v): v as JSON text (``1``, ``true``, ``"a"``), written as
+    JSON_ARRAY writes its values; NULL for NULL."""
+    return _map_valid(_dump, (value,))
+
+
 def json_array(null_mode: str, *values: Arg) -> Column:
     """JSON_ARRAY(v1, ...) [ABSENT ON NULL (the default) | NULL ON NULL]: the
     values as a JSON array text, compact as Flink writes it (``[1,"a"]``)."""

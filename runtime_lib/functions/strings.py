@@ -3,6 +3,7 @@ SIMILAR TO)."""
 
 from __future__ import annotations
 
+import base64
 import operator
 import re
 from collections.abc import Callable
@@ -354,6 +355,63 @@ def initcap(s: Arg) -> Column:
 def reverse(s: Arg) -> Column:
     """REVERSE(s): the characters of s in reverse order."""
     return _map_valid(lambda v: v[::-1], (s,))
+
+
+def repeat(s: Arg, times: Arg) -> Column:
+    """REPEAT(s, n): s repeated n times; '' for n <= 0 (Flink
+    ``EncodingUtils.repeat``)."""
+    return _map_valid(lambda v, k: v * max(int(k), 0), (s, times))
+
+
+def ascii(s: Arg) -> Column:
+    """ASCII(s): the code of the first character of s; 0 for ''."""
+    return _map_valid(lambda v: ord(v[0]) if v else 0, (s,), np.int64)
+
+
+def chr_(code: Arg) -> Column:
+    """CHR(n): the character of code ``n & 0xFF`` (Flink
+    ``SqlFunctionUtils.chr``: CHR(353) is 'a'); '' for a negative n."""
+    return _map_valid(lambda k: "" if int(k) < 0 else chr(int(k) & 0xFF), (code,))
+
+
+def to_base64(s: Arg) -> Column:
+    """TO_BASE64(s): the base64 of s's UTF-8 bytes."""
+    return _map_valid(lambda v: base64.b64encode(v.encode("utf-8")).decode("ascii"), (s,))
+
+
+def _from_base64(text: str) -> str | None:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
+    return raw.decode("utf-8", errors="replace")  # as Java's new String(bytes, UTF_8)
+
+
+def from_base64(s: Arg) -> Column:
+    """FROM_BASE64(s): the string whose UTF-8 bytes s encodes; NULL where s
+    is not base64 (Flink fails the job there)."""
+    return _map_valid(_from_base64, (s,))
+
+
+_LONG = (1 << 64) - 1  # Java's Long.toBinaryString/toHexString: two's complement
+
+
+def bin_(n: Arg) -> Column:
+    """BIN(n): n in binary, a negative n as its 64-bit two's complement
+    (Flink: ``Long.toBinaryString``)."""
+    return _map_valid(lambda v: format(int(v) & _LONG, "b"), (n,))
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, str):
+        return value.encode("utf-8").hex().upper()
+    return format(int(value) & _LONG, "X")
+
+
+def hex_(x: Arg) -> Column:
+    """HEX(x): an integer in upper-case hex (64-bit two's complement when
+    negative), or a string's UTF-8 bytes in upper-case hex."""
+    return _map_valid(_hex, (x,))
 
 
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):(?://([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$",

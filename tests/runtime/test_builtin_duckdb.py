@@ -111,3 +111,29 @@ def test_unix_timestamp_roundtrips_from_unixtime():
     values = [0, 44, -1, 780671655, None]
     text = sql.from_unixtime(col(values, "BIGINT"))
     assert sql.unix_timestamp(text).to_pylist() == values
+
+
+@SETTINGS
+@given(rows(texts, small))
+@example((["ab", "", None, "é"], [3, 0, 2, None]))
+def test_repeat_ascii_base64(duck, data):
+    run(duck, sql.repeat, "repeat(a, b::INT)", ["VARCHAR", "BIGINT"], data)
+    run(duck, sql.ascii, "ascii(a)", ["VARCHAR"], data[:1])
+    run(duck, sql.to_base64, "to_base64(encode(a))", ["VARCHAR"], data[:1])
+    run(duck, lambda a: sql.from_base64(sql.to_base64(a)),
+        "decode(from_base64(to_base64(encode(a))))", ["VARCHAR"], data[:1])
+
+
+@SETTINGS
+@given(rows(st.one_of(st.none(), st.integers(1, 255))))
+def test_chr(duck, data):
+    run(duck, sql.chr_, "chr(a::INT)", ["BIGINT"], data)
+
+
+@SETTINGS
+@given(rows(ints, texts))
+@example(([-1, 0, None, 20], ["hello,world", "", None, "é"]))
+def test_bin_hex(duck, data):
+    run(duck, sql.bin_, "bin(a)", ["BIGINT"], data[:1])
+    run(duck, sql.hex_, "hex(a)", ["BIGINT"], data[:1])
+    run(duck, sql.hex_, "hex(a)", ["VARCHAR"], data[1:])

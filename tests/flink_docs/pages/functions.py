@@ -133,15 +133,7 @@ def _missing(name: str) -> Refusal:
 
 
 REFUSED = {
-    **{n: _missing("BIN") for n in ("bin_4", "bin_12")},
-    **{n: _missing("HEX") for n in ("hex_20", "hex_100", "hex_string")},
-    "repeat": _missing("REPEAT"),
     **{n: _missing("OVERLAY") for n in ("overlay", "overlay_for")},
-    "from_base64": _missing("FROM_BASE64"), "to_base64": _missing("TO_BASE64"),
-    **{n: _missing("ASCII") for n in ("ascii", "ascii_null")},
-    **{n: _missing("CHR") for n in ("chr", "chr_modulus")},
-    **{n: _missing("JSON_STRING") for n in ("json_string", "json_string_true",
-                                             "json_string_text")},
     **{n: Refusal(UnsupportedError, f"{n.split('_')[0].upper()}(TIME TO MINUTE)",
                   "FLOOR/CEIL of a TIME (TIMESTAMP runs)") for n in ("floor_time", "ceil_time")},
     **{n: Refusal(UnsupportedError, "OVERLAPS", "OVERLAPS") for n in ("overlaps", "overlaps_not")},
