@@ -140,7 +140,6 @@ def test_a_checkpoint_round_trip_changes_nothing(events, cut, step) -> None:
     import numpy as np
 
     from runtime_lib.checkpoint import _decode, _encode
-
     from runtime_lib.columns import Batch, column_from_pylist
     from runtime_lib.operators.session_rows import SessionRows
 
