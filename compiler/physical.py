@@ -201,6 +201,15 @@ class WindowTableFunctionExec(Exec):
     implements = (lg.WindowTVF,)
 
 
+@dataclass(frozen=True)
+class SessionWindowRowsExec(Exec):
+    """A SESSION window TVF that no aggregation consumes: rows held in their
+    sessions until the watermark closes them, then given their bounds."""
+
+    logical: lg.WindowTVF
+    implements = (lg.WindowTVF,)
+
+
 def _lookup_state(table: lg.LogicalNode) -> str:
     """What a lookup join keeps of its table: a cache of an external store, or
     the whole table when it is fed by its changes (a Kafka topic, a file of
@@ -303,6 +312,10 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
                 else f"a key is forgotten {format_ms(ttl)} after its last row ('state.ttl')")
         return GroupAggregateExec(node, (plan_physical(node.input),), f"per key: accumulators, {kept}",
                                   "every micro-batch that changes a key", span)
+    if isinstance(node, lg.WindowTVF) and node.kind == "SESSION":
+        return SessionWindowRowsExec(node, (plan_physical(node.input),),
+                                     "rows of each open session, per partition",
+                                     "a session's rows when the watermark passes its end", span)
     if isinstance(node, lg.WindowTVF):
         return WindowTableFunctionExec(node, (plan_physical(node.input),), "", "", span)
     if isinstance(node, lg.Join):

@@ -263,14 +263,6 @@ def test_late_rows_go_to_the_late_events_sink(modules: dict[str, Path], workspac
 def test_what_does_not_run_yet_is_refused(workspace: Path) -> None:
     from compiler.errors import SqlcError
 
-    sql = ("SELECT * FROM TABLE(SESSION(TABLE ev PARTITION BY k, DESCRIPTOR(event_time), "
-           "INTERVAL '5' SECOND));")
-    source = Source("q.sql", sql)
-    with pytest.raises(SqlcError) as error:
-        compile_source(source, [str(workspace / "catalog.sql")])
-    [diagnostic] = error.value.diagnostics
-    assert diagnostic.kind == "UnsupportedError"
-    assert diagnostic.message.startswith("SESSION window rows without an aggregation")
     sql = ("SELECT i, rn FROM (SELECT i, ROW_NUMBER() OVER (PARTITION BY window_start, "
            "window_end ORDER BY v * 2 DESC) AS rn FROM TABLE(" + WINDOWS["tumble"][0] + "))\n"
            "WHERE rn <= 2;")

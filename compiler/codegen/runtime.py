@@ -29,6 +29,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.operators.temporal_sort": ("TemporalSort",),
     "runtime_lib.operators.over": ("OverAggregate", "OverFn"),
     "runtime_lib.operators.window_tvf": ("window_rows",),
+    "runtime_lib.operators.session_rows": ("SessionRows",),
     "runtime_lib.operators.window_rank": ("WindowRank",),
     "runtime_lib.operators.rank": ("Rank",),
     "runtime_lib.operators.deduplicate": ("Deduplicate",),

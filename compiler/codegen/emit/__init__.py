@@ -21,7 +21,7 @@ from compiler.codegen.emit.sink import SINK
 from compiler.codegen.emit.sort import TEMPORAL_SORT
 from compiler.codegen.emit.sources import CALC, SOURCE
 from compiler.codegen.emit.union import UNION
-from compiler.codegen.emit.window_tvf import WINDOW_TABLE_FUNCTION
+from compiler.codegen.emit.window_tvf import SESSION_WINDOW_ROWS, WINDOW_TABLE_FUNCTION
 from compiler.physical import (
     CalcExec,
     CorrelateExec,
@@ -35,6 +35,7 @@ from compiler.physical import (
     MatchExec,
     OverAggregateExec,
     RankExec,
+    SessionWindowRowsExec,
     SinkExec,
     SourceExec,
     TemporalSortExec,
@@ -59,6 +60,7 @@ EMITTERS: dict[type[Exec], Emitter] = {
     UnionExec: UNION,
     SinkExec: SINK,
     WindowTableFunctionExec: WINDOW_TABLE_FUNCTION,
+    SessionWindowRowsExec: SESSION_WINDOW_ROWS,
     WindowRankExec: WINDOW_RANK,
     RankExec: RANK,
     DeduplicateExec: DEDUPLICATE,

@@ -8,25 +8,27 @@ from typing import TYPE_CHECKING
 
 from compiler import logical as lg
 from compiler.codegen.emit.aggregates import pane_window_spec
-from compiler.codegen.emit.base import Emitter, over_updating_problem
+from compiler.codegen.emit.base import KINDS_NOTE, Emitter, over_updating_problem, with_note
 from compiler.codegen.text import comment
 from compiler.errors import Diagnostic
 from compiler.explain import window_text
-from compiler.physical import CalcExec, Exec, IntervalJoinExec, WindowTableFunctionExec
+from compiler.physical import (
+    CalcExec,
+    Exec,
+    IntervalJoinExec,
+    SessionWindowRowsExec,
+    WindowTableFunctionExec,
+)
 
 if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
 
 
 def problems(e: Exec) -> list[Diagnostic]:
-    assert isinstance(e, WindowTableFunctionExec)
+    assert isinstance(e, WindowTableFunctionExec | SessionWindowRowsExec)
     node = e.logical
     found = over_updating_problem(e)
-    if node.kind == "SESSION":
-        found.append(Diagnostic(
-            "UnsupportedError", "SESSION window rows without an aggregation do not run yet "
-            "(TUMBLE, HOP and CUMULATE do)", e.span))
-    elif node.input.schema[node.time_column].type.time_attribute == "PROCTIME":
+    if node.input.schema[node.time_column].type.time_attribute == "PROCTIME":
         found.append(Diagnostic(
             "UnsupportedError", "processing-time windows do not run yet", e.span))
     return found
@@ -72,3 +74,39 @@ def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]
 
 
 WINDOW_TABLE_FUNCTION = Emitter("window_tvf", push=push, problems=problems, inline=True)
+
+
+def declare_session(g: Generator, e: Exec) -> None:
+    m = g.m
+    node = e.logical
+    assert isinstance(node, lg.WindowTVF)
+    name = g.name_of(e)
+    m.span_entry(name, e.span)
+    schema = node.input.schema
+    m.state.extend([
+        f"# {e.name} ({m.where(e.span)}): {comment(window_text(node))}; {comment(e.state)}",
+        f"self.{name} = SessionRows(",
+        f"    {schema[node.time_column].name!r},",
+        f"    partition_by={[schema[i].name for i in node.partition_by]!r},",
+        f"    gap_ms={node.gap_ms},",
+        f"    names={[f.name for f in schema]!r},",
+        f"    {KINDS_NOTE}",
+        with_note(f"    kinds={[f.type.storage for f in schema]!r},", "one per name"),
+        ")",
+    ])
+    g.stateful_operator(e, name, f"Rows leaving {e.name} {name}, with their session's bounds.")
+
+
+def push_session(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
+    name = g.name_of(e)
+    return [
+        (f"{indent}# {e.name} ({g.m.where(e.span)}): held until the watermark closes each "
+         "row's session"),
+        f"{indent}late = self.{name}.process({var})",
+        (f"{indent}self.late({name!r}, {var}.take(late), "
+         "\"its session had already closed\")"),
+    ]
+
+
+SESSION_WINDOW_ROWS = Emitter("session_rows", push=push_session, declare=declare_session,
+                              problems=problems, fires=True)

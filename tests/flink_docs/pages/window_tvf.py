@@ -3,7 +3,7 @@
 TUMBLE, HOP, CUMULATE, the window offset, SESSION (its own Bid rows), each
 as ``SELECT *`` of the TVF, with named parameters, and aggregated."""
 
-from compiler.errors import SqlSyntaxError, UnsupportedError
+from compiler.errors import SqlSyntaxError
 from tests.flink_docs.corpus import Doc, Page, Refusal
 
 # `desc Bid` on the page; the page shows no WITH clause: the rows are read
@@ -211,8 +211,6 @@ GLOBAL = """
 +------------------+-------+------+------------------+------------------+-------------------------+
 """
 
-NO_SESSION_ROWS = Refusal(UnsupportedError, "SESSION window rows without an aggregation",
-                          "SESSION rows without an aggregation (TUMBLE, HOP, CUMULATE run)")
 UNCLOSED = Refusal(SqlSyntaxError, "to close TABLE(", "the page's named-parameter SESSION "
                    "lacks the `)` that closes TABLE(", docs_bug=True)
 
@@ -224,7 +222,7 @@ SESSION_PAGE = Page(
     inputs={"Bid": SESSION_ROWS},
     docs=[
         Doc("session_by_item", "SELECT * FROM TABLE(\n    SESSION(TABLE Bid PARTITION BY item, "
-            "DESCRIPTOR(bidtime), INTERVAL '5' MINUTES))", BY_ITEM, refused=NO_SESSION_ROWS),
+            "DESCRIPTOR(bidtime), INTERVAL '5' MINUTES))", BY_ITEM),
         Doc("session_by_item_named", "SELECT * FROM TABLE(\n    SESSION(\n"
             "      DATA => TABLE Bid PARTITION BY item,\n      TIMECOL => DESCRIPTOR(bidtime),\n"
             "      GAP => INTERVAL '5' MINUTES)", BY_ITEM, refused=UNCLOSED),
@@ -241,7 +239,7 @@ SESSION_PAGE = Page(
 +------------------+------------------+------+-------------+
 """),
         Doc("session", "SELECT * FROM TABLE(\n    SESSION(TABLE Bid, DESCRIPTOR(bidtime), "
-            "INTERVAL '5' MINUTES))", GLOBAL, refused=NO_SESSION_ROWS),
+            "INTERVAL '5' MINUTES))", GLOBAL),
         Doc("session_named", "SELECT * FROM TABLE(\n    SESSION(\n      DATA => TABLE Bid,\n"
             "      TIMECOL => DESCRIPTOR(bidtime),\n      GAP => INTERVAL '5' MINUTES)", GLOBAL,
             refused=UNCLOSED),
