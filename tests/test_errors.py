@@ -214,8 +214,8 @@ case("names-unknown-function",
      "SELECT UPER(model_id) FROM llm_requests;",
      "1:8", B, "unknown function UPER; did you mean UPPER?", at="UPER")
 case("names-flink-function-not-implemented",
-     "SELECT BIN(latency_ms) FROM llm_requests;",
-     "1:8", U, "BIN is a Flink built-in function sqlc does not implement yet", at="BIN")
+     "SELECT COSH(latency_ms) FROM llm_requests;",
+     "1:8", U, "COSH is a Flink built-in function sqlc does not implement yet", at="COSH")
 case("names-unknown-aggregate",
      "SELECT AVERAGE(latency_ms) FROM llm_requests;",
      "1:8", B, "unknown function AVERAGE; did you mean AVG?", at="AVERAGE")
