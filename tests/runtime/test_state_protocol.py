@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 import runtime_lib
 from runtime_lib.columns import Batch, Column, column_from_pylist
 from runtime_lib.io.tables import CachedTable, ChangelogTable
+from runtime_lib.operators.session_rows import SessionRows
 from runtime_lib.operators.aggregates import RETRACTABLE, Agg
 from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.joins import IntervalJoin, Join
@@ -382,6 +383,22 @@ def temporal_sort_case() -> Case:
     return Case("temporal-sort", make, steps, step, lambda op: rows_of(op.advance(WM_MAX)))
 
 
+def session_rows_case(partitioned: bool) -> Case:
+    """SESSION window TVF rows without an aggregation: rows held in their
+    sessions (merging as rows arrive out of order) until the watermark closes them."""
+    def make():
+        return SessionRows("t", ["s"] if partitioned else [], 8, names=["t", "s"], kinds=["i", "O"])
+
+    def step(op, s):
+        rows, before, current = s
+        batch = Batch({"t": col([r[3] for r in rows], "i"), "s": col([r[2] for r in rows], "O")},
+                      len(rows), before)
+        return op.process(batch).tolist(), rows_of(op.advance(current))
+
+    return Case(f"session-rows{'-partitioned' if partitioned else ''}", make,
+                BATCHES.map(with_watermarks), step, lambda op: rows_of(op.advance(WM_MAX)))
+
+
 def over_case(arrival_order: bool = False) -> Case:
     """OVER calls of every frame kind, NULLs and NaN in the argument, late rows;
     strings (their codes and dictionary) for MIN/MAX, FIRST_VALUE, LAG, LEAD;
@@ -550,6 +567,8 @@ CASES = [
     changelog_lookup_case(),
     cached_lookup_case(),
     temporal_sort_case(),
+    session_rows_case(partitioned=True),
+    session_rows_case(partitioned=False),
     over_case(),
     over_case(arrival_order=True),
     window_rank_case("row_number"),
@@ -566,7 +585,7 @@ CASES = [
 
 # the class whose snapshot() each case exercises
 COVERS = {PaneWindowAggregate, SessionWindowAggregate, GroupAggregate, IntervalJoin, Join, LookupJoin,
-          ChangelogTable, CachedTable, TemporalSort, OverAggregate, WindowRank, Rank,
+          ChangelogTable, CachedTable, TemporalSort, SessionRows, OverAggregate, WindowRank, Rank,
           Deduplicate, MatchRecognize, Watermarks}
 
 
