@@ -37,8 +37,8 @@ from hypothesis import strategies as st
 import runtime_lib
 from runtime_lib.columns import Batch, Column, column_from_pylist
 from runtime_lib.io.tables import CachedTable, ChangelogTable
-from runtime_lib.operators.session_rows import SessionRows
 from runtime_lib.operators.aggregates import RETRACTABLE, Agg
+from runtime_lib.operators.deduplicate import Deduplicate
 from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.joins import IntervalJoin, Join
 from runtime_lib.operators.lookup_join import LookupJoin
@@ -50,8 +50,8 @@ from runtime_lib.operators.match_recognize import (
     MatchVariable,
 )
 from runtime_lib.operators.over import OverAggregate, OverFn
-from runtime_lib.operators.deduplicate import Deduplicate
 from runtime_lib.operators.rank import Rank
+from runtime_lib.operators.session_rows import SessionRows
 from runtime_lib.operators.temporal_sort import TemporalSort
 from runtime_lib.operators.window_rank import WindowRank
 from runtime_lib.operators.windows import (
