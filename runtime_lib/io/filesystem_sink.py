@@ -44,6 +44,7 @@ from typing import IO
 
 import numpy as np
 
+from runtime_lib.checkpoint import _fsync  # (a directory too: the renames in it)
 from runtime_lib.columns import Batch, Column
 from runtime_lib.io.sinks import (
     SinkConfigError,
@@ -287,7 +288,7 @@ class FileSystemSink:
                 os.replace(source, self._file(directory, number, in_progress=False))
         for directory in {d for d, _ in self.to_commit}:
             if self.checkpointing:
-                _fsync_directory(self.path / directory)
+                _fsync(self.path / directory)
         self.to_commit = []
 
     def _commit_partitions(self) -> None:
@@ -391,7 +392,7 @@ class FileSystemSink:
         temporary = marker.with_name(marker.name + ".tmp")
         temporary.write_text(json.dumps({"checkpoint": int(checkpoint_id)}), encoding="utf-8")
         os.replace(temporary, marker)
-        _fsync_directory(self.path)
+        _fsync(self.path)
         self._commit_partitions()
 
     def resume(self, position: dict | None) -> None:
@@ -448,10 +449,3 @@ def _local_path(path: str, what: str) -> str:
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
-
-def _fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
