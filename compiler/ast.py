@@ -8,10 +8,11 @@ Names keep the user's spelling; keywords and function names are upper case.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Union
 
 from compiler.errors import NO_SPAN, Span
+from compiler.frozen import frozen_dataclass
 
 
 def _span() -> Span:
@@ -21,7 +22,7 @@ def _span() -> Span:
 # --------------------------------------------------------------------- types
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class TypeName:
     """A SQL type as written: ``DECIMAL(10, 2)``, ``ARRAY<INT>``, ``TIMESTAMP(3)``."""
 
@@ -45,7 +46,7 @@ class TypeName:
 # --------------------------------------------------------------- expressions
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Column:
     name: str
     table: str | None = None
@@ -55,13 +56,13 @@ class Column:
         return f"{self.table}.{self.name}" if self.table else self.name
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Star:
     table: str | None = None
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Literal:
     """``kind`` is one of string, integer, decimal, boolean, null, timestamp, date, time."""
 
@@ -70,7 +71,7 @@ class Literal:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Interval:
     """``INTERVAL '5' MINUTES`` -> Interval('5', 'MINUTE'); units are singular."""
 
@@ -80,14 +81,14 @@ class Interval:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Unary:
     op: str  # '-', '+', 'NOT'
     operand: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Binary:
     op: str  # + - * / % || = <> < <= > >= AND OR
     left: Expr
@@ -95,14 +96,14 @@ class Binary:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class IsNull:
     operand: Expr
     negated: bool = False
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class IsBool:
     """``x IS [NOT] TRUE|FALSE``."""
 
@@ -112,7 +113,7 @@ class IsBool:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class InList:
     operand: Expr
     items: tuple[Expr, ...]
@@ -120,7 +121,7 @@ class InList:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Between:
     operand: Expr
     low: Expr
@@ -130,7 +131,7 @@ class Between:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Like:
     operand: Expr
     pattern: Expr
@@ -139,7 +140,7 @@ class Like:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Case:
     operand: Expr | None
     whens: tuple[tuple[Expr, Expr], ...]
@@ -147,7 +148,7 @@ class Case:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Cast:
     operand: Expr
     to: TypeName
@@ -155,14 +156,14 @@ class Cast:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Extract:
     unit: str
     operand: Expr
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class OrderItem:
     expr: Expr
     descending: bool = False
@@ -170,7 +171,7 @@ class OrderItem:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class FrameBound:
     """kind: UNBOUNDED PRECEDING | PRECEDING | CURRENT ROW | FOLLOWING | UNBOUNDED FOLLOWING."""
 
@@ -179,7 +180,7 @@ class FrameBound:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Frame:
     unit: str  # ROWS | RANGE
     start: FrameBound
@@ -187,7 +188,7 @@ class Frame:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class WindowSpec:
     partition_by: tuple[Expr, ...] = ()
     order_by: tuple[OrderItem, ...] = ()
@@ -195,7 +196,7 @@ class WindowSpec:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Call:
     """A function call, aggregate or not: ``COUNT(DISTINCT x) FILTER (WHERE ...)``,
     ``PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY x)``, ``AVG(x) OVER (...)``."""
@@ -209,13 +210,13 @@ class Call:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ScalarSubquery:
     query: Query
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class InSubquery:
     """``x [NOT] IN (SELECT y ...)``: a semi (anti) join where WHERE ANDs it."""
 
@@ -225,7 +226,7 @@ class InSubquery:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Exists:
     """``[NOT] EXISTS (SELECT ...)``: a semi (anti) join on its correlation."""
 
@@ -259,7 +260,7 @@ Expr = Union[
 # ----------------------------------------------------------------- relations
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class TableRef:
     name: str
     alias: str | None = None
@@ -267,7 +268,7 @@ class TableRef:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Unnest:
     """``UNNEST(expr) [AS t (c1[, c2])]``, the right side of a (lateral) join:
     a row per element of an ARRAY (c1), per entry of a MAP (c1 key, c2 value)."""
@@ -278,7 +279,7 @@ class Unnest:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Values:
     """``(VALUES (1, 'a'), (2, 'b')) [AS t (c1, c2)]``: an inline bounded table
     (Flink's Values: insert-only, read once). ``rows`` are the expressions of
@@ -290,14 +291,14 @@ class Values:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class SubqueryRef:
     query: Query
     alias: str | None = None
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class WindowTVF:
     """``TABLE(TUMBLE|HOP|CUMULATE|SESSION(TABLE t [PARTITION BY k], DESCRIPTOR(c), ...))``.
 
@@ -317,7 +318,7 @@ class WindowTVF:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Join:
     kind: str  # INNER | LEFT | RIGHT | FULL | CROSS
     left: Relation
@@ -327,7 +328,7 @@ class Join:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Define:
     """``DEFINE A AS <condition>`` of MATCH_RECOGNIZE; ``name_span`` covers ``A``."""
 
@@ -337,7 +338,7 @@ class Define:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class MatchRecognize:
     input: Relation
     partition_by: tuple[Expr, ...]
@@ -361,14 +362,14 @@ Relation = Union[TableRef, SubqueryRef, WindowTVF, Join, MatchRecognize, Unnest,
 # ------------------------------------------------------------------- queries
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class SelectItem:
     expr: Expr
     alias: str | None = None
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class GroupingSets:
     """``GROUPING SETS ((a, b), (a), ())``; ROLLUP and CUBE are expanded into sets."""
 
@@ -380,21 +381,21 @@ class GroupingSets:
 GroupItem = Union[Expr, GroupingSets]
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Emit:
     kind: str  # CHANGES | AFTER WATERMARK
     delay: Interval | None = None
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class CTE:
     name: str
     query: Query
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Select:
     items: tuple[SelectItem, ...]
     from_: Relation | None = None
@@ -409,7 +410,7 @@ class Select:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class SetOp:
     op: str  # UNION | UNION ALL | INTERSECT | EXCEPT
     left: Query
@@ -428,7 +429,7 @@ Query = Union[Select, SetOp]
 # ---------------------------------------------------------------- statements
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ColumnDef:
     """A physical column, a computed column (``AS expr``) or a metadata column."""
 
@@ -443,7 +444,7 @@ class ColumnDef:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class WatermarkDef:
     column: Column
     expr: Expr
@@ -451,21 +452,21 @@ class WatermarkDef:
     text: str | None = None  # the expression as written, when inherited (LIKE)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class PrimaryKey:
     columns: tuple[Column, ...]
     enforced: bool = False
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Property:
     key: str
     value: str
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class LikeOption:
     """``INCLUDING ALL``, ``OVERWRITING OPTIONS``, ... of ``CREATE TABLE ... LIKE``."""
 
@@ -474,7 +475,7 @@ class LikeOption:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class LikeClause:
     """``LIKE base [(options)]``: the table is based on ``base`` (Flink)."""
 
@@ -484,7 +485,7 @@ class LikeClause:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class CreateSource:
     """``CREATE STREAM`` or ``CREATE TABLE``."""
 
@@ -503,7 +504,7 @@ class CreateSource:
     partitioned_by: tuple[Column, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class CreateView:
     name: str
     query: Query
@@ -514,7 +515,7 @@ class CreateView:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Drop:
     kind: str  # STREAM | TABLE | VIEW
     name: str
@@ -525,7 +526,7 @@ class Drop:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Insert:
     target: str
     query: Query
@@ -534,13 +535,13 @@ class Insert:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class QueryStatement:
     query: Query
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Show:
     kind: str  # STREAMS | TABLES | VIEWS | FUNCTIONS | CREATE (SHOW CREATE TABLE name)
     span: Span = _span()
@@ -548,21 +549,21 @@ class Show:
     name_span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Describe:
     name: str
     name_span: Span = _span()
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Explain:
     statement: Statement
     verbose: bool = False
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Set:
     """``SET 'key' = 'value'`` (Flink's session options); ``SET`` alone lists them.
     ``key`` and ``value`` are as written, unquoted; None for ``SET;``."""
@@ -574,7 +575,7 @@ class Set:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Reset:
     """``RESET 'key'``; ``RESET`` alone (key None) resets every option."""
 
@@ -588,7 +589,7 @@ Statement = Union[
 ]
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Script:
     """All statements of one SQL file, in order."""
 

@@ -8,9 +8,10 @@ cannot exist; the analyzer reports user errors before it builds them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from compiler.errors import NO_SPAN, Span
+from compiler.frozen import frozen_dataclass
 from compiler.types import SqlType
 
 
@@ -18,7 +19,7 @@ def _span() -> Span:
     return field(default=NO_SPAN, compare=False, repr=False, kw_only=True)  # type: ignore[return-value]
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Field:
     name: str
     type: SqlType
@@ -33,7 +34,7 @@ Schema = tuple[Field, ...]
 # ------------------------------------------------------------ bound expressions
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ColumnRef:
     index: int
     name: str
@@ -41,14 +42,14 @@ class ColumnRef:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Const:
     value: object  # Python value in runtime storage form (timestamps as epoch ms)
     type: SqlType
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Call:
     """A scalar function or operator; ``fn`` is a key of ``compiler.functions.SCALARS``."""
 
@@ -63,7 +64,7 @@ class Call:
 # in MEASURES they are the rows of the completed match.
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class PatternRef:
     """``A.price``: column ``index`` of the last row matched as ``variable``;
     ``variable`` None (``price``) reads the last row matched to any variable.
@@ -76,7 +77,7 @@ class PatternRef:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Navigate:
     """``LAST(A.price, 1)``, ``FIRST(A.price)``: ``arg`` (over one variable) read
     at the row ``offset`` rows from the last (LAST) or the first (FIRST) row
@@ -90,7 +91,7 @@ class Navigate:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class PatternAggregate:
     """``AVG(A.price)``, ``COUNT(A.*)``, ``SUM(price)``: an aggregate over the rows
     matched as ``variable`` (None: all rows matched) so far."""
@@ -102,7 +103,7 @@ class PatternAggregate:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class MatchFunction:
     """``MATCH_ROWTIME()`` (time of the match's last row, a rowtime attribute),
     ``MATCH_PROCTIME()``, ``CLASSIFIER()``."""
@@ -135,7 +136,7 @@ def _with_children(expr, children: tuple):
     return expr
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class AggCall:
     fn: str  # COUNT, SUM, ..., PERCENTILE_CONT
     args: tuple[BoundExpr, ...]
@@ -146,21 +147,21 @@ class AggCall:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class OrderKey:
     expr: BoundExpr
     descending: bool = False
     nulls_first: bool | None = None
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class FrameSpec:
     unit: str  # ROWS | RANGE
     start: int | None  # offset before the current row (rows or ms); None = unbounded
     end: int  # 0 = current row; 1 = 1 PRECEDING
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class OverCall:
     fn: str
     args: tuple[BoundExpr, ...]  # LAG/LEAD: (value[, default]), the offset is the frame
@@ -320,7 +321,7 @@ def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
 # ---------------------------------------------------------------------- nodes
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class WatermarkSpec:
     column: int  # index into the scan's schema
     bound_ms: int | None  # None: a custom expression, see expr
@@ -328,7 +329,7 @@ class WatermarkSpec:
     idle_timeout_ms: int | None = None
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Scan:
     source: str
     kind: str  # STREAM | TABLE | VIEW-expanded scans never exist
@@ -348,7 +349,7 @@ class Scan:
         return ()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Filter:
     input: LogicalNode
     predicate: BoundExpr
@@ -366,7 +367,7 @@ class Filter:
         return (self.input,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Project:
     input: LogicalNode
     exprs: tuple[BoundExpr, ...]
@@ -385,7 +386,7 @@ class Project:
         return (self.input,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Calc:
     """Filter and projection fused (Flink's Calc): rows where ``condition`` holds,
     then ``exprs``; both over the input's columns."""
@@ -404,7 +405,7 @@ class Calc:
         return (self.input,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class WindowTVF:
     """Adds window_start, window_end, window_time to each row of its input."""
 
@@ -439,7 +440,7 @@ class WindowTVF:
         return (self.input,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Aggregate:
     """GROUP BY. With ``window`` set it is a window aggregate: keys include the
     window and results are final once the watermark passes the window's end."""
@@ -470,7 +471,7 @@ class Aggregate:
         return (self.input,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Join:
     left: LogicalNode
     right: LogicalNode
@@ -517,7 +518,7 @@ class Join:
         return (self.left, self.right)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Over:
     input: LogicalNode
     calls: tuple[OverCall, ...]
@@ -532,7 +533,7 @@ class Over:
         return (self.input,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class TopN:
     """ROW_NUMBER() | RANK() | DENSE_RANK() OVER (PARTITION BY p ORDER BY o)
     filtered by rn <= n."""
@@ -561,13 +562,13 @@ class TopN:
 # grouping (a nested term) and quantifiers
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class PatternVariable:
     name: str
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class PatternQuantified:
     """``A+`` = (1, None); ``A*`` (0, None); ``A?`` (0, 1); ``A{2,5}?`` (2, 5, reluctant)."""
 
@@ -582,13 +583,13 @@ class PatternQuantified:
             raise ValueError("a quantifier needs 0 <= min <= max, 0 < max")
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class PatternConcat:
     terms: tuple[PatternTerm, ...]
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class PatternAlternation:
     options: tuple[PatternTerm, ...]
     span: Span = _span()
@@ -630,7 +631,7 @@ def pattern_variables(term: PatternTerm) -> tuple[str, ...]:
     return tuple(seen)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Match:
     """MATCH_RECOGNIZE, ONE ROW PER MATCH: per partition, in ``order_by`` order,
     the matches of ``pattern``; a variable without a DEFINE matches every row.
@@ -663,7 +664,7 @@ class Match:
         return (self.input,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Union:
     inputs_: tuple[LogicalNode, ...]
     distinct: bool = False
@@ -691,7 +692,7 @@ class Union:
         return self.inputs_
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Unnest:
     """Each input row once per element of ``expr`` (an ARRAY: one column; a MAP:
     key and value), the element's columns after the input's (Flink's Correlate
@@ -715,7 +716,7 @@ class Unnest:
         return (self.input,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Sort:
     """ORDER BY a time attribute ascending: rows leave in event-time order."""
 
@@ -731,7 +732,7 @@ class Sort:
         return (self.input,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Limit:
     input: LogicalNode
     count: int
@@ -750,7 +751,7 @@ class Limit:
 PRIMARY_KEY_SINKS = ("postgres", "jdbc")
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Sink:
     input: LogicalNode
     target: str | None  # None: the command line's output (stdout or --output)

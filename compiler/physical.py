@@ -12,15 +12,16 @@ codegen) dispatches on the class, and EXPLAIN names an operator by its class.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import ClassVar
 
 from compiler import logical as lg
 from compiler.errors import NO_SPAN, Span
 from compiler.explain import format_ms, logical_attrs, window_text
+from compiler.frozen import frozen_dataclass
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Exec:
     """One physical operator over the logical node it implements."""
 
@@ -51,7 +52,7 @@ class Exec:
         return lg.changelog(self.logical)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class SourceExec(Exec):
     """Reads a stream (or the rows of a lookup table) and tracks its watermark."""
 
@@ -59,7 +60,7 @@ class SourceExec(Exec):
     implements = (lg.Scan,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class CalcExec(Exec):
     """A filter and a projection fused: stateless, vectorized over a batch."""
 
@@ -67,7 +68,7 @@ class CalcExec(Exec):
     implements = (lg.Calc, lg.Filter, lg.Project)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class WindowAggregateExec(Exec):
     """A GROUP BY over a window TVF, fused with it; fires on the watermark."""
 
@@ -75,7 +76,7 @@ class WindowAggregateExec(Exec):
     implements = (lg.Aggregate,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class GroupAggregateExec(Exec):
     """A GROUP BY without a window: an updating result."""
 
@@ -83,7 +84,7 @@ class GroupAggregateExec(Exec):
     implements = (lg.Aggregate,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class IntervalJoinExec(Exec):
     """A join of two streams with an event-time bound between their rows."""
 
@@ -91,7 +92,7 @@ class IntervalJoinExec(Exec):
     implements = (lg.Join,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class JoinExec(Exec):
     """A regular join of two streams: rows kept for ever, or for 'state.ttl'."""
 
@@ -99,7 +100,7 @@ class JoinExec(Exec):
     implements = (lg.Join,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class LookupJoinExec(Exec):
     """A stream joined with a lookup table (its second input)."""
 
@@ -107,7 +108,7 @@ class LookupJoinExec(Exec):
     implements = (lg.Join,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class TemporalSortExec(Exec):
     """ORDER BY a time attribute: rows held until the watermark passes them."""
 
@@ -115,7 +116,7 @@ class TemporalSortExec(Exec):
     implements = (lg.Sort,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class SinkExec(Exec):
     """Where the result goes: the command line's output, or a catalog sink."""
 
@@ -123,7 +124,7 @@ class SinkExec(Exec):
     implements = (lg.Sink,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class OverAggregateExec(Exec):
     """OVER aggregates sharing PARTITION BY and ORDER BY: each row, once the
     watermark passes it, with an aggregate over its frame."""
@@ -135,7 +136,7 @@ class OverAggregateExec(Exec):
 # -- operators that compile and EXPLAIN but do not run yet ------------------------
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class RankExec(Exec):
     """Top-N per partition (ROW_NUMBER() OVER ... <= n): an updating result."""
 
@@ -143,7 +144,7 @@ class RankExec(Exec):
     implements = (lg.TopN,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class WindowRankExec(Exec):
     """Top-N per window: the rows of each window, ranked once it is complete."""
 
@@ -151,7 +152,7 @@ class WindowRankExec(Exec):
     implements = (lg.TopN,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class DeduplicateExec(Exec):
     """ROW_NUMBER() = 1 per key by event time: the first row (once the
     watermark passes it, insert-only) or the last (an updating result)."""
@@ -160,7 +161,7 @@ class DeduplicateExec(Exec):
     implements = (lg.TopN,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class MatchExec(Exec):
     """MATCH_RECOGNIZE: a pattern over the rows of each partition."""
 
@@ -168,7 +169,7 @@ class MatchExec(Exec):
     implements = (lg.Match,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class CorrelateExec(Exec):
     """UNNEST: each row once per element of an ARRAY or entry of a MAP (Flink's
     Correlate); stateless."""
@@ -177,7 +178,7 @@ class CorrelateExec(Exec):
     implements = (lg.Unnest,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class UnionExec(Exec):
     """UNION ALL of its inputs."""
 
@@ -185,7 +186,7 @@ class UnionExec(Exec):
     implements = (lg.Union,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class LimitExec(Exec):
     """LIMIT on a stream."""
 
@@ -193,7 +194,7 @@ class LimitExec(Exec):
     implements = (lg.Limit,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class WindowTableFunctionExec(Exec):
     """A window TVF that no aggregation consumes: assigns each row its windows."""
 
@@ -201,7 +202,7 @@ class WindowTableFunctionExec(Exec):
     implements = (lg.WindowTVF,)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class SessionWindowRowsExec(Exec):
     """A SESSION window TVF that no aggregation consumes: rows held in their
     sessions until the watermark closes them, then given their bounds."""
