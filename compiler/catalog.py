@@ -6,10 +6,11 @@ object as a whole: unique names, connector properties, and who depends on whom.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from compiler import ast
 from compiler.errors import Diagnostics, Span, did_you_mean
+from compiler.frozen import frozen_dataclass
 from compiler.settings import Settings
 from compiler.types import SqlType
 from runtime_lib.durations import duration_ms
@@ -135,7 +136,7 @@ LOOKUP_STORES = ("postgres", "jdbc", "redis")
 APPEND_ONLY = ("kafka", "file", "filesystem", "datagen")
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class CatalogColumn:
     name: str
     type: SqlType
@@ -153,7 +154,7 @@ class CatalogColumn:
         return "physical"
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Watermark:
     column: str
     expr: ast.Expr
@@ -169,7 +170,7 @@ class Watermark:
         return f"bounded out-of-orderness {self.bound_ms} ms"
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class SourceDef:
     kind: str  # STREAM | TABLE
     name: str
@@ -229,7 +230,7 @@ class SourceDef:
         return "stream" if self.is_stream else "lookup table"
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ViewDef:
     name: str
     query: ast.Query

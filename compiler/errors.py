@@ -17,6 +17,8 @@ import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
+from compiler.frozen import frozen_dataclass
+
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -32,7 +34,7 @@ class Span:
 NO_SPAN = Span(0, 0)
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Source:
     path: str
     text: str
@@ -56,7 +58,7 @@ class Source:
         return self.text[span.start : span.end]
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Diagnostic:
     kind: str  # SqlSyntaxError | BindError | UnsupportedError | InternalCompilerError
     message: str

@@ -18,13 +18,12 @@ error, with a suggestion.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from compiler import ast
 from compiler.errors import Diagnostics, did_you_mean
+from compiler.frozen import frozen_dataclass
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Option:
     """A key sqlc reads: its kind of value (duration | path | text), its default
     and what it does."""

@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from compiler.frozen import frozen_dataclass
 from runtime_lib.schema import KINDS as RUNTIME_KINDS
 
 INTEGERS = ("TINYINT", "SMALLINT", "INT", "BIGINT")
@@ -40,7 +41,7 @@ ALIASES = {
 }
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class SqlType:
     name: str
     nullable: bool = True

@@ -181,7 +181,7 @@ def test_refuses_what_it_does_not_build():
 def describe(cls) -> tuple:
     """What dataclasses records about a class, in comparable form."""
     fields = tuple(
-        (f.name, str(f.type), repr(f.default), getattr(f.default_factory, "__qualname__", None), f.init, f.repr, f.hash,
+        (f.name, str(f.type), shown(f.default), shown(f.default_factory), f.init, f.repr, f.hash,
          f.compare, f.kw_only, dict(f.metadata))
         for f in dataclasses.fields(cls)
     )
@@ -189,8 +189,17 @@ def describe(cls) -> tuple:
             repr(cls.__dataclass_params__), dataclasses.is_dataclass(cls))
 
 
+def shown(default) -> str:
+    """A default as comparable text: a function by its name (the second load of
+    a module has its own function objects)."""
+    return default.__qualname__ if callable(default) else repr(default)
+
+
 COMPILER_MODULES = ["compiler.ast", "compiler.logical", "compiler.physical", "compiler.types",
-                    "compiler.errors", "compiler.catalog", "compiler.analyze.scope"]
+                    "compiler.errors", "compiler.catalog", "compiler.settings",
+                    "compiler.analyze.scope", "compiler.analyze.group_by",
+                    "compiler.analyze.match_automaton", "compiler.codegen.emit.base",
+                    "compiler.codegen.emit.sources"]
 
 
 @pytest.mark.parametrize("module_name", COMPILER_MODULES)
@@ -206,4 +215,4 @@ def test_compiler_classes_match_dataclasses(module_name, monkeypatch):
     for cls in ours:
         assert describe(cls) == describe(getattr(reference, cls.__name__)), cls.__name__
     built_here = [cls for cls in ours if cls.__init__.__code__.co_filename == compiler.frozen.__file__]
-    assert built_here or module_name not in COMPILER_MODULES[:3]
+    assert built_here

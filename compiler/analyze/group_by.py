@@ -6,7 +6,7 @@ aggregates become references to its columns). One aggregate call is bound in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from compiler import ast, functions
 from compiler import logical as lg
@@ -23,11 +23,12 @@ from compiler.analyze.syntax import (
     unique_names,
 )
 from compiler.errors import Diagnostics
+from compiler.frozen import frozen_dataclass
 
 _WINDOW_COLUMNS = ("window_start", "window_end", "window_time")
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class _AggContext:
     """What rewriting an expression over an aggregate's output needs."""
 
@@ -39,7 +40,7 @@ class _AggContext:
     group_failed: bool  # a GROUP BY item failed: grouping is unknown
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class _Windowing:
     """How an aggregation stands to the window TVF below it, if there is one."""
 

@@ -62,10 +62,10 @@ start -> A | B unless A
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from compiler import logical as lg
+from compiler.frozen import frozen_dataclass
 
 ACCEPT = -1
 
@@ -78,7 +78,7 @@ class Step(NamedTuple):
     unless: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Automaton:
     """``start``: the steps of a match's first row; ``states[i]`` = (variable,
     steps after a row matched as it)."""

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 from compiler import logical as lg
 from compiler.errors import Diagnostics, Span
+from compiler.frozen import frozen_dataclass
 from compiler.types import SqlType
 
 
@@ -24,7 +25,7 @@ def fail(diag: Diagnostics, kind: str, message: str, span: Span, hint: str | Non
     raise Abort
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class ScopeField:
     qualifier: str | None
     name: str
@@ -74,7 +75,7 @@ class Bound:
     window: lg.WindowTVF | None = None  # the TVF whose window columns are in scope
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Ref:
     """An expression already computed below: column ``index`` of the current scope."""
 

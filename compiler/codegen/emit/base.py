@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from compiler import logical as lg
 from compiler.codegen.text import comment
 from compiler.errors import Diagnostic
+from compiler.frozen import frozen_dataclass
 from compiler.physical import (
     CalcExec,
     Exec,
@@ -29,7 +29,7 @@ def no_problems(e: Exec) -> list[Diagnostic]:
     return []
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class Emitter:
     """How one physical operator becomes code.
 

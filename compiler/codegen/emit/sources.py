@@ -4,7 +4,6 @@ and its entry method, and the pure function of each fused filter+projection."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from compiler import logical as lg
@@ -12,13 +11,14 @@ from compiler.codegen.emit.base import Emitter
 from compiler.codegen.expressions import ExprEmitter
 from compiler.codegen.text import comment, docstring_safe, field_call, identifier
 from compiler.errors import Diagnostic
+from compiler.frozen import frozen_dataclass
 from compiler.physical import Exec, SinkExec, SourceExec, selects_only
 
 if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
 
 
-@dataclass(frozen=True)
+@frozen_dataclass
 class _Columns:
     """What the queries that read one source need of it."""
 
