@@ -30,8 +30,10 @@ def _sha(text: str) -> str:
 def _imports(body: str) -> list[str]:
     """The import lines of the runtime symbols ``body`` names, from RUNTIME_IMPORTS."""
 
+    words = set(re.findall(r"\w+", body))  # a name is used where \bname\b would match
+
     def used(name: str) -> bool:
-        return re.search(rf"\b{name}\b", body) is not None
+        return name in words
 
     imports = ["import numpy as np", ""] if used("np") else []
     package, _, scalar = SCALAR_MODULE.rpartition(".")
