@@ -4,6 +4,7 @@ every example module's unformatted text."""
 
 from __future__ import annotations
 
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,10 @@ def test_ruff_formats_every_example_as_black_does(monkeypatch):
     assert len(texts) > 20
     for text in texts:
         assert module.ruff_format(text, ruff[0]) == module.black_format(text)
+
+
+def test_the_scripts_directory_is_sysconfigs():
+    assert module._scripts_dir() == Path(sysconfig.get_path("scripts"))
 
 
 def test_black_is_used_when_asked(monkeypatch):

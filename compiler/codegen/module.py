@@ -9,6 +9,7 @@ import hashlib
 import os
 import re
 import subprocess
+import sys
 import sysconfig
 from importlib import resources
 from pathlib import Path
@@ -173,19 +174,30 @@ def ruff_format(text: str, binary: str) -> str | None:
 
 @functools.cache
 def _ruff() -> tuple[str, str] | None:
-    """(the ruff binary, its version) of this environment, unless
-    SQLC_FORMATTER=black or ruff is not installed."""
+    """(the ruff binary of this environment, what identifies its build), unless
+    SQLC_FORMATTER=black or ruff is not installed. The build is the binary's
+    size and modification time, which any install or upgrade changes: asking
+    importlib.metadata for its version parses the package's metadata, a fifth
+    of a compile command."""
     if os.environ.get("SQLC_FORMATTER") == "black":
         return None
-    binary = Path(sysconfig.get_path("scripts")) / "ruff"
+    binary = _scripts_dir() / "ruff"
+    try:
+        stat = binary.stat()
+    except OSError:
+        return None
     if not binary.is_file():
         return None
-    from importlib.metadata import PackageNotFoundError, version
+    return str(binary), f"{stat.st_size}-{stat.st_mtime_ns}"
 
-    try:
-        return str(binary), version("ruff")
-    except PackageNotFoundError:
-        return None
+
+def _scripts_dir() -> Path:
+    """Where this environment's console scripts are: in a virtual environment
+    its ``bin`` (``Scripts``), as ``sysconfig.get_path("scripts")`` says there
+    without loading the build's configuration (tests/test_formatting.py)."""
+    if sys.prefix != sys.base_prefix:
+        return Path(sys.prefix) / ("Scripts" if os.name == "nt" else "bin")
+    return Path(sysconfig.get_path("scripts"))
 
 
 def _black_version() -> str:
