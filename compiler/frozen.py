@@ -4,10 +4,12 @@ dataclasses builds each class's ``__init__``, ``__repr__``, ``__eq__``,
 ``__hash__``, ``__setattr__`` and ``__delattr__`` by generating their source
 and ``exec``-ing it, about half a millisecond a class; the compiler's 110
 syntax-tree and plan nodes made that a fifth of a ``sqlc compile`` command
-before it read any SQL. Here dataclasses itself still collects the fields
-(so ``fields``, ``replace``, ``is_dataclass``, ``asdict`` and ``__match_args__``
-are dataclasses' own), and the six methods are closures over each class's
-field names, built without ``exec``, with the same behaviour:
+before it read any SQL. Here the fields are dataclasses' own ``Field``
+records, collected as dataclasses collects them (by dataclasses itself for a
+class with a ``ClassVar``), so ``fields``, ``replace``, ``is_dataclass``,
+``asdict`` and ``__match_args__`` work unchanged; the six methods are closures
+over each class's field names, built without ``exec``, with the same
+behaviour:
 
 - ``__init__(positional fields..., *, kw_only fields...)`` with the same
   defaults and ``default_factory`` calls, then ``__post_init__`` if the class
@@ -34,8 +36,12 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import itertools
 import operator
+import re
 import reprlib
+import sys
+import typing
 from dataclasses import MISSING, FrozenInstanceError
 from typing import Any, TypeVar
 
@@ -69,15 +75,16 @@ def frozen_dataclass(cls: T) -> T:
     bases = [b for b in cls.__mro__[1:-1] if "__dataclass_params__" in b.__dict__]
     if any(not b.__dict__["__dataclass_params__"].frozen for b in bases):
         raise TypeError("cannot inherit frozen dataclass from a non-frozen one")
-    # dataclasses collects the fields; the frozen bases pass for plain ones
-    # meanwhile (it refuses a non-frozen dataclass over a frozen one)
-    for base in bases:
-        base.__dataclass_params__ = _FIELDS_PARAMS  # type: ignore[attr-defined]
-    try:
-        dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
-    finally:
+    if not _collect_plain_fields(cls):
+        # dataclasses collects the fields; the frozen bases pass for plain ones
+        # meanwhile (it refuses a non-frozen dataclass over a frozen one)
         for base in bases:
-            base.__dataclass_params__ = _FROZEN_PARAMS  # type: ignore[attr-defined]
+            base.__dataclass_params__ = _FIELDS_PARAMS  # type: ignore[attr-defined]
+        try:
+            dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
+        finally:
+            for base in bases:
+                base.__dataclass_params__ = _FROZEN_PARAMS  # type: ignore[attr-defined]
     fields = dataclasses.fields(cls)  # not the ClassVar and InitVar pseudo-fields
     pseudo = cls.__dataclass_fields__.keys() - {f.name for f in fields}  # type: ignore[attr-defined]
     for f in fields + tuple(cls.__dataclass_fields__[n] for n in sorted(pseudo)):  # type: ignore
@@ -97,6 +104,70 @@ def frozen_dataclass(cls: T) -> T:
     if not documented:
         cls.__doc__ = cls.__name__ + _signature(fields)
     return cls
+
+
+_NAME = re.compile(r"^(?:\s*(\w+)\s*\.)?\s*(\w+)")  # dataclasses' reading of a string annotation
+_SPECIAL = (typing.ClassVar, dataclasses.InitVar, dataclasses.KW_ONLY)
+
+
+def _collect_plain_fields(cls: type) -> bool:
+    """What ``@dataclass`` records for a class whose annotations are all plain
+    fields' strings (``from __future__ import annotations``): its fields
+    (inherited ones first), their defaults as class attributes,
+    ``__dataclass_fields__`` and ``__match_args__``. False, having changed
+    nothing, for anything else (ClassVar, InitVar, KW_ONLY or a name that may
+    be one of them; annotations that are not strings; a Python without
+    dataclasses' field marker): dataclasses itself collects those."""
+    marker = getattr(dataclasses, "_FIELD", None)
+    annotations = cls.__dict__.get("__annotations__", {})  # noqa: RUF063 (as dataclasses reads them)
+    module = sys.modules.get(cls.__module__)
+    namespace = module.__dict__ if module is not None else {}
+    for annotation in annotations.values():
+        found = _NAME.match(annotation) if isinstance(annotation, str) else None
+        if found is None or marker is None:
+            return False
+        prefix, name = found.groups()
+        if prefix is not None and namespace.get(prefix) in (typing, dataclasses):
+            return False
+        if prefix is None and (namespace.get(name) in _SPECIAL or name in ("ClassVar", "InitVar",
+                                                                           "KW_ONLY")):
+            return False
+    fields: dict[str, dataclasses.Field] = {}
+    for base in cls.__mro__[-1:0:-1]:
+        fields.update(getattr(base, "__dataclass_fields__", None) or {})
+    own = []
+    for name, annotation in annotations.items():
+        default = getattr(cls, name, MISSING)
+        f = default if isinstance(default, dataclasses.Field) else dataclasses.field(default=default)
+        if f.default is not MISSING and f.default.__class__.__hash__ is None:
+            raise ValueError(f"mutable default {type(f.default)} for field {name} is not allowed: "
+                             "use default_factory")
+        own.append((name, annotation, f))
+    for name, value in cls.__dict__.items():
+        if isinstance(value, dataclasses.Field) and name not in annotations:
+            raise TypeError(f"{name!r} is a field but has no type annotation")
+    for name, annotation, f in own:
+        f.name, f.type, f._field_type = name, annotation, marker  # type: ignore[attr-defined]
+        if f.kw_only is MISSING:
+            f.kw_only = False
+        fields[name] = f
+        if isinstance(cls.__dict__.get(name), dataclasses.Field):
+            if f.default is MISSING:
+                delattr(cls, name)
+            else:
+                setattr(cls, name, f.default)
+    positional = [f for f in fields.values() if f.init and not f.kw_only]
+    for before, after in itertools.pairwise(positional):
+        if _has_default(before) and not _has_default(after):
+            raise TypeError(f"non-default argument {after.name!r} follows default argument")
+    cls.__dataclass_fields__ = fields  # type: ignore[attr-defined]
+    if "__match_args__" not in cls.__dict__:
+        cls.__match_args__ = tuple(f.name for f in positional)  # type: ignore[attr-defined]
+    return True
+
+
+def _has_default(f: dataclasses.Field) -> bool:
+    return f.default is not MISSING or f.default_factory is not MISSING
 
 
 def _method(cls: type, name: str, function: Any) -> Any:

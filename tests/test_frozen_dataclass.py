@@ -185,8 +185,12 @@ def describe(cls) -> tuple:
          f.compare, f.kw_only, dict(f.metadata))
         for f in dataclasses.fields(cls)
     )
+    recorded = {name: (f.name, str(f.type), f.kw_only)
+                for name, f in cls.__dataclass_fields__.items()}  # ClassVars too
+    class_attributes = {name: shown(cls.__dict__[name]) for name in recorded if name in cls.__dict__}
     return (cls.__name__, cls.__qualname__, cls.__doc__, cls.__match_args__, fields,
-            repr(cls.__dataclass_params__), dataclasses.is_dataclass(cls))
+            repr(cls.__dataclass_params__), dataclasses.is_dataclass(cls), recorded,
+            class_attributes)
 
 
 def shown(default) -> str:
