@@ -48,18 +48,26 @@ from typing import Any, TypeVar
 T = TypeVar("T", bound=type)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Params:
-    pass
-
-
-@dataclasses.dataclass(init=False, repr=False, eq=False)
+@dataclasses.dataclass(init=False, repr=False, eq=False)  # generates no method
 class _Fields:
     pass
 
 
-_FROZEN_PARAMS = _Params.__dataclass_params__  # type: ignore[attr-defined]
+def _frozen_params() -> object:
+    """The ``__dataclass_params__`` of ``@dataclass(frozen=True)`` (a copy of
+    ``_Fields``' with init, repr, eq and frozen on: a real frozen dataclass
+    here would exec its six methods)."""
+    plain = _Fields.__dataclass_params__  # type: ignore[attr-defined]
+    params = object.__new__(type(plain))
+    for slot in type(plain).__slots__:
+        setattr(params, slot, getattr(plain, slot))
+    for switch in ("init", "repr", "eq", "frozen"):
+        setattr(params, switch, True)
+    return params
+
+
 _FIELDS_PARAMS = _Fields.__dataclass_params__  # type: ignore[attr-defined]
+_FROZEN_PARAMS = _frozen_params()
 
 
 def frozen_dataclass(cls: T) -> T:
