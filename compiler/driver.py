@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compiler.analyze import AnalyzedScript, Analyzer
+from compiler.ast import Script
 from compiler.catalog import Catalog
 from compiler.errors import Diagnostic, Diagnostics, Source, Span, SqlFileError
 from compiler.parse import parse_script
@@ -45,10 +46,34 @@ def read_source(path: str | Path) -> Source:
 def analyze_source(source: Source, catalog: Catalog) -> tuple[AnalyzedScript, Diagnostics]:
     """Parse and analyze one file against (and into) ``catalog``."""
     diagnostics = Diagnostics(source)
-    script = parse_script(source, diagnostics)
+    script = _parse(source, diagnostics)
     analyzed = Analyzer(catalog, diagnostics).script(script)
     diagnostics.raise_if_errors()
     return analyzed, diagnostics
+
+
+_PARSED: dict[tuple[str, str], Script] = {}  # (path, text) -> tree, the most recent few
+_PARSED_KEPT = 64
+
+
+def _parse(source: Source, diagnostics: Diagnostics) -> Script:
+    """``parse_script``, memoized by the file's path and text: a process that
+    compiles many queries (``sqlc serve``, ``compile`` of a project, tests)
+    reads the same catalog file for each of them, and its parse was about a
+    third of a warm compile. Only a parse that reported nothing is kept: it
+    is then a function of the text alone, and its tree is immutable (frozen
+    nodes over tuples, tests/test_driver_memo.py), so it can be shared."""
+    key = (source.path, source.text)
+    script = _PARSED.get(key)
+    if script is not None:
+        return script
+    reported = len(diagnostics.items)
+    script = parse_script(source, diagnostics)
+    if len(diagnostics.items) == reported:
+        if len(_PARSED) >= _PARSED_KEPT:
+            _PARSED.pop(next(iter(_PARSED)))  # the oldest
+        _PARSED[key] = script
+    return script
 
 
 def load_catalog(paths: list[str | Path], catalog: Catalog | None = None) -> Catalog:
