@@ -22,6 +22,9 @@ def _span() -> Span:
 class Field:
     name: str
     type: SqlType
+    # a Scan's column read from a field of a ROW column: its path (bid, price);
+    # the column's name is the path joined by dots (compiler/analyze/fields.py)
+    path: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.name} {self.type}"

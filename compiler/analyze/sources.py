@@ -174,7 +174,7 @@ def _computed_columns(binder: ExpressionBinder, stmt: ast.CreateSource,
                       ) -> dict[str, CatalogColumn]:
     """The computed columns by lower-case name, each typed over the stored columns
     (a computed column may not use another)."""
-    base_schema = tuple(lg.Field(c.name, c.type) for c in stored.values())
+    base_schema = tuple(f for _, f in scan_fields(tuple(stored.values())))
     scope = Scope.of(base_schema, stmt.name)
     columns: dict[str, CatalogColumn] = {}
     for col in stmt.columns:
@@ -184,7 +184,8 @@ def _computed_columns(binder: ExpressionBinder, stmt: ast.CreateSource,
             for node in iter_ast(col.computed):
                 if isinstance(node, ast.Column) and node.name.lower() in seen and seen[
                     node.name.lower()
-                ].computed is not None:
+                ].computed is not None and (node.table is None
+                                            or node.table.lower() == stmt.name.lower()):
                     fail(binder.diag, 
                         "BindError",
                         f"computed column '{col.name}' refers to computed column "
@@ -284,7 +285,7 @@ def _watermark(binder: ExpressionBinder, stmt: ast.CreateSource, columns: list[C
             hint=f"add a computed column, e.g. event_time AS TO_TIMESTAMP({target.name})",
         )
         return None
-    scope = Scope.of(tuple(lg.Field(c.name, c.type) for c in columns), stmt.name)
+    scope = Scope.of(tuple(f for _, f in scan_fields(tuple(columns))), stmt.name)
     try:
         bound = binder.expr(wm.expr, scope, "a watermark")
     except Abort:
@@ -319,16 +320,18 @@ def _watermark(binder: ExpressionBinder, stmt: ast.CreateSource, columns: list[C
 def scan(binder: ExpressionBinder, source: SourceDef, rel: ast.TableRef) -> lg.Scan:
     """The Scan of a source, its computed columns and watermark bound again over
     its columns."""
-    schema = tuple(lg.Field(c.name, c.type) for c in source.columns)
+    flat = scan_fields(source.columns)
+    schema = tuple(f for _, f in flat)
+    columns = [source.columns[c] for c, _ in flat]  # the catalog column of each field
     scope = Scope.of(schema, source.name)
     computed = []
-    for i, col in enumerate(source.columns):
+    for i, col in enumerate(columns):
         if col.computed is not None:
             computed.append((i, binder.expr(col.computed, scope, "a computed column")))
     watermark = None
     if source.watermark is not None:
         index = next(
-            i for i, c in enumerate(source.columns)
+            i for i, c in enumerate(columns)
             if c.name.lower() == source.watermark.column.lower()
         )
         custom = None
@@ -341,11 +344,11 @@ def scan(binder: ExpressionBinder, source: SourceDef, rel: ast.TableRef) -> lg.S
         source=source.name,
         kind=source.kind,
         schema=schema,
-        physical=tuple(i for i, c in enumerate(source.columns) if c.kind == "physical"),
+        physical=tuple(i for i, c in enumerate(columns) if c.kind == "physical"),
         computed=tuple(computed),
         metadata=tuple(
             (i, c.metadata_key or c.name)
-            for i, c in enumerate(source.columns)
+            for i, c in enumerate(columns)
             if c.kind == "metadata"
         ),
         watermark=watermark,
@@ -353,6 +356,20 @@ def scan(binder: ExpressionBinder, source: SourceDef, rel: ast.TableRef) -> lg.S
         alias=rel.alias,
         span=rel.span,
     )
+
+
+def scan_fields(columns: tuple[CatalogColumn, ...]) -> list[tuple[int, lg.Field]]:
+    """The columns a scan of a source has, each with the index of its catalog
+    column: a physical ROW column is its scalar fields, each a column named by
+    its path (``bid.price``), read from the nested object (analyze/fields.py)."""
+    out: list[tuple[int, lg.Field]] = []
+    for i, c in enumerate(columns):
+        if c.type.is_row and c.kind == "physical":
+            out += [(i, lg.Field(t.leaf_name(path), typ, path))
+                    for path, typ in t.row_leaves(c.name, c.type)]
+        else:
+            out.append((i, lg.Field(c.name, c.type)))
+    return out
 
 
 def values_scan(binder: ExpressionBinder, rel: ast.Values, name: str) -> lg.Scan:
