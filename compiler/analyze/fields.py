@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from compiler import ast
 from compiler.analyze.scope import Scope, ScopeField, fail
-from compiler.errors import Span, did_you_mean
+from compiler.errors import Diagnostics, Span, did_you_mean
 from compiler.types import leaf_name
 
 if TYPE_CHECKING:
@@ -59,7 +59,10 @@ def resolve_path(binder: ExpressionBinder, path: tuple[str, ...], qualifier: str
         prefix = path[:depth]
         fields = row_fields(scope, prefix, qualifier)
         if fields:
-            if len(path) > depth + 1 and path[depth].lower() in (f.lower() for f in fields):
+            if path[depth].lower() in (f.lower() for f in fields):
+                if len(path) == depth + 1:  # bid.address, itself a ROW
+                    refuse_row(binder, leaf_name(path), row_fields(scope, path, qualifier),
+                               span)
                 continue  # the deeper prefix is a ROW: reported there
             wrong = path[depth]
             suggestion = did_you_mean(wrong, fields)
@@ -98,9 +101,24 @@ def whole_row_error(binder: ExpressionBinder, col: ast.Column, scope: Scope) -> 
         refuse_row(binder, col.name, fields, col.span)
 
 
+def star_error(diag: Diagnostics, star: ast.Star, scope: Scope, fields: list[ScopeField]
+               ) -> bool:
+    """``SELECT *`` over a ROW column is refused as ``SELECT bid`` is (reported: True)."""
+    row = next((f for f in fields if f.path), None)
+    if row is None:
+        return False
+    message, hint = _row_message(row.path[0], row_fields(scope, row.path[:1], row.qualifier))
+    diag.error("UnsupportedError", message, star.span, hint=hint)
+    return True
+
+
 def refuse_row(binder: ExpressionBinder, name: str, fields: list[str], span: Span) -> NoReturn:
+    message, hint = _row_message(name, fields)
+    fail(binder.diag, "UnsupportedError", message, span, hint=hint)
+
+
+def _row_message(name: str, fields: list[str]) -> tuple[str, str]:
     listed = ", ".join(f"{name}.{f}" for f in fields)
-    fail(binder.diag, "UnsupportedError",
-         f"{name} is a ROW column: sqlc reads a ROW's fields as columns, not the ROW as one "
-         f"value; select its fields ({listed})", span,
-         hint=f"e.g. SELECT {name}.{fields[0]} AS {fields[0]}")
+    return (f"{name} is a ROW column: sqlc reads a ROW's fields as columns, not the ROW as "
+            f"one value; select its fields ({listed})",
+            f"e.g. SELECT {name}.{fields[0]} AS {fields[0]}")

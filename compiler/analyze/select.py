@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from compiler import ast, functions
 from compiler import logical as lg
+from compiler.analyze import fields as row_fields
 from compiler.analyze import group_by, joins, over, windows
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.join_conditions import LOST_TIME_HINT, has_regular_join
@@ -134,6 +135,9 @@ def expand_stars(diag: Diagnostics, items: tuple[ast.SelectItem, ...], scope: Sc
                 diag.error("BindError", f"unknown table or alias '{q}' in {q}.*",
                            item.span)
                 failed = True
+            if row_fields.star_error(diag, item.expr, scope, fields):
+                failed = True
+                continue
             for f in fields:
                 out.append(ast.SelectItem(ast.Column(f.name, f.qualifier, span=item.span),
                                           None, span=item.span))

@@ -66,6 +66,7 @@ def create_source(binder: ExpressionBinder, catalog: Catalog, stmt: ast.CreateSo
     seen = _column_names(stmt, diag)
     # physical and metadata columns first: computed columns are typed over them
     columns = _stored_columns(stmt, connector, diag)
+    _check_row_columns(stmt, columns, diag)
     columns = {**columns, **_computed_columns(binder, stmt, seen, columns)}
     ordered = [columns[c.name.lower()] for c in stmt.columns if c.name.lower() in columns]
     watermark = None
@@ -148,6 +149,32 @@ def _stored_columns(stmt: ast.CreateSource, connector: str, diag: Diagnostics
             col.comment, col.span,
         )
     return columns
+
+
+def _check_row_columns(stmt: ast.CreateSource, columns: dict[str, CatalogColumn],
+                       diag: Diagnostics) -> None:
+    """ROW columns are read from JSON objects: other formats have none."""
+    props = {p.key: p.value for p in stmt.properties}
+    fmt = props.get("value.format", props.get("format", "json"))
+    for col in stmt.columns:
+        typ = columns.get(col.name.lower())
+        if typ is None or not typ.type.is_row or typ.kind != "physical":
+            continue
+        names = [f for f in typ.type.fields]
+        if fmt != "json":
+            diag.error("UnsupportedError",
+                       f"column {col.name} is a ROW: sqlc reads ROW columns from JSON "
+                       f"objects, and format '{fmt}' has none", col.type.span if col.type
+                       else col.span,
+                       hint=f"declare its fields as columns of their own "
+                       f"({', '.join(names)}), or read the table as 'json'")
+        clash = [t.leaf_name(path) for path, _ in t.row_leaves(col.name, typ.type)
+                 if t.leaf_name(path).lower() in columns]
+        if clash:
+            diag.error("UnsupportedError",
+                       f"the field {clash[0]} of ROW column {col.name} has the name of the "
+                       f"column {clash[0]}: sqlc reads the field into a column of that name",
+                       col.span, hint="rename the column")
 
 
 def _check_metadata_key(col: ast.ColumnDef, connector: str, diag: Diagnostics) -> None:
