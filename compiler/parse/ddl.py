@@ -278,10 +278,17 @@ class DdlParser(ParserBase):
             if child is None:
                 node = self._parse_types(check_func=False, schema=True,
                                          allow_identifiers=False)
-                if not isinstance(node, exp.DataType):
+                if isinstance(node, exp.DataType):
+                    child = StatementConverter().type_name(
+                        node, Span(type_first.start, self._prev.end + 1))
+                elif type_first and type_first.token_type in (TokenType.VAR,
+                                                              TokenType.IDENTIFIER):
+                    # a name sqlglot does not know as a type: the analyzer reports it
+                    self._advance()
+                    child = ast.TypeName(type_first.text.upper(),
+                                         span=Span(type_first.start, type_first.end + 1))
+                else:
                     self._error_at(f"Expected a data type for field {name}", type_first)
-                child = StatementConverter().type_name(
-                    node, Span(type_first.start, self._prev.end + 1))
             names.append(name)
             children.append(child)
             not_null.append(bool(self._match_text_seq("NOT", "NULL")))
