@@ -194,7 +194,8 @@ WITH ('connector' = 'filesystem', 'path' = 't.jsonl', 'format' = 'json');
      "unknown field 'cty' of ROW column bid.addr; did you mean 'city'?", "t.bid.addr.cty"),
     ("SELECT id.x FROM t;", "BindError", "column id is INT, not a ROW: it has no field 'x'",
      "id.x"),
-    ("SELECT nope.x FROM t;", "BindError", "unknown column 'nope'", "nope.x"),
+    ("SELECT nope.x FROM t;", "BindError", "unknown table or alias 'nope' in nope.x", "nope.x"),
+    ("SELECT t.nope.x FROM t;", "BindError", "unknown column 't.nope'", "t.nope.x"),
     ("SELECT bid FROM t;", "UnsupportedError",
      "bid is a ROW column: sqlc reads a ROW's fields as columns, not the ROW as one value; "
      "select its fields (bid.price, bid.addr)", "bid"),

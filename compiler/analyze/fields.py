@@ -75,6 +75,8 @@ def resolve_path(binder: ExpressionBinder, path: tuple[str, ...], qualifier: str
             fail(binder.diag, "BindError",
                  f"column {leaf_name(prefix)} is {plain[0].type.sql()}, not a ROW: it has no "
                  f"field '{path[depth]}'", span)
+    if qualifier is None:  # rr.x: neither a table nor a column is called rr
+        binder.column_error(ast.Column(path[1], path[0], span=span), scope)
     binder.column_error(ast.Column(path[0], qualifier, span=span), scope)
 
 
