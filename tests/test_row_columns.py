@@ -202,6 +202,10 @@ WITH ('connector' = 'filesystem', 'path' = 't.jsonl', 'format' = 'json');
     ("SELECT bid.addr FROM t;", "UnsupportedError",
      "bid.addr is a ROW column", "bid.addr"),
     ("SELECT * FROM t;", "UnsupportedError", "bid is a ROW column", "*"),
+    ("SELECT ROW(id, bid.price) AS r FROM t;", "UnsupportedError",
+     "sqlc cannot build a ROW value", "ROW(id, bid.price)"),
+    ("SELECT (id, bid.price) AS r FROM t;", "UnsupportedError",
+     "sqlc cannot build a ROW value", "(id, bid.price)"),
     ("SELECT id FROM t WHERE bid.price.x = 1;", "BindError",
      "column bid.price is BIGINT, not a ROW", "bid.price.x"),
 ])

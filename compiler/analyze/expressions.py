@@ -374,6 +374,10 @@ class ExpressionBinder:
         """A scalar function call (IF is a CASE)."""
         name = node.name
         self.refuse_non_scalar(node, where)
+        if name == "ROW":  # ROW(a, b) and (a, b)
+            fail(self.diag, "UnsupportedError", "sqlc cannot build a ROW value (ROW(...) or "
+                 "(a, b)) yet: a ROW's fields are columns; select them as columns",
+                 node.span)
         if name == "IF":
             if len(node.args) != 3:
                 fail(self.diag, "BindError", "IF takes (condition, then, else)", node.span)

@@ -236,6 +236,8 @@ class ExpressionConverter:
                     continue
                 args.extend(value if isinstance(value, list) else [value])
             return self.call(node.sql_name(), args, node, span)
+        if isinstance(node, exp.Tuple):  # (a, b): Flink's implicit ROW(a, b)
+            return ast.Call("ROW", tuple(self.expr(e) for e in node.expressions), span=span)
         if isinstance(node, exp.Dot):  # (bid).price, t.bid.address.city
             return ast.FieldAccess(self.expr(node.this), node.expression.name, span=span)
         return self.fail(UnsupportedError, f"Unsupported expression {node.sql()}", node)
