@@ -40,8 +40,8 @@ NESTED = [
 
 def test_missing_or_null_objects_make_their_fields_null() -> None:
     records = [
-        b'{"event_type": 2, "bid": {"price": 5, "url": "u", "at": 1000,'
-        b' "addr": {"city": "Oslo"}}, "person": null}',
+        (b'{"event_type": 2, "bid": {"price": 5, "url": "u", "at": 1000,'
+        b' "addr": {"city": "Oslo"}}, "person": null}'),
         b'{"event_type": 0, "bid": null, "person": {"id": 7}}',
         b'{"event_type": 0}',
         b'{"bid": {"addr": null}}',
@@ -197,8 +197,8 @@ WITH ('connector' = 'filesystem', 'path' = 't.jsonl', 'format' = 'json');
     ("SELECT nope.x FROM t;", "BindError", "unknown table or alias 'nope' in nope.x", "nope.x"),
     ("SELECT t.nope.x FROM t;", "BindError", "unknown column 't.nope'", "t.nope.x"),
     ("SELECT bid FROM t;", "UnsupportedError",
-     "bid is a ROW column: sqlc reads a ROW's fields as columns, not the ROW as one value; "
-     "select its fields (bid.price, bid.addr)", "bid"),
+     ("bid is a ROW column: sqlc reads a ROW's fields as columns, not the ROW as one value; "
+     "select its fields (bid.price, bid.addr)"), "bid"),
     ("SELECT bid.addr FROM t;", "UnsupportedError",
      "bid.addr is a ROW column", "bid.addr"),
     ("SELECT * FROM t;", "UnsupportedError", "bid is a ROW column", "*"),
@@ -219,17 +219,17 @@ def test_errors_are_positioned_and_name_the_fields(sql, kind, message, at) -> No
 
 
 @pytest.mark.parametrize("ddl, message", [
-    ("CREATE TABLE c (r ROW<a INT>) WITH ('connector' = 'filesystem', 'path' = 'c.csv', "
-     "'format' = 'csv');", "column r is a ROW: sqlc reads ROW columns from JSON objects, and "
-     "format 'csv' has none"),
-    ("CREATE TABLE c (r ROW<a INT, A BIGINT>) WITH ('connector' = 'filesystem', "
-     "'path' = 'c.jsonl', 'format' = 'json');", "duplicate field 'A' in a ROW type"),
-    ("CREATE TABLE c (r ROW<a INT, b>) WITH ('connector' = 'filesystem', "
-     "'path' = 'c.jsonl', 'format' = 'json');", "Expected a data type for field b"),
-    ("CREATE TABLE c (r ROW<a INTT>) WITH ('connector' = 'filesystem', "
-     "'path' = 'c.jsonl', 'format' = 'json');", "unknown data type 'INTT'; did you mean INT?"),
-    ("CREATE TABLE c (`r.a` INT, r ROW<a INT>) WITH ('connector' = 'filesystem', "
-     "'path' = 'c.jsonl', 'format' = 'json');", "the field r.a of ROW column r has the name"),
+    (("CREATE TABLE c (r ROW<a INT>) WITH ('connector' = 'filesystem', 'path' = 'c.csv', "
+     "'format' = 'csv');"), ("column r is a ROW: sqlc reads ROW columns from JSON objects, and "
+     "format 'csv' has none")),
+    (("CREATE TABLE c (r ROW<a INT, A BIGINT>) WITH ('connector' = 'filesystem', "
+     "'path' = 'c.jsonl', 'format' = 'json');"), "duplicate field 'A' in a ROW type"),
+    (("CREATE TABLE c (r ROW<a INT, b>) WITH ('connector' = 'filesystem', "
+     "'path' = 'c.jsonl', 'format' = 'json');"), "Expected a data type for field b"),
+    (("CREATE TABLE c (r ROW<a INTT>) WITH ('connector' = 'filesystem', "
+     "'path' = 'c.jsonl', 'format' = 'json');"), "unknown data type 'INTT'; did you mean INT?"),
+    (("CREATE TABLE c (`r.a` INT, r ROW<a INT>) WITH ('connector' = 'filesystem', "
+     "'path' = 'c.jsonl', 'format' = 'json');"), "the field r.a of ROW column r has the name"),
 ])
 def test_ddl_errors(ddl: str, message: str) -> None:
     with pytest.raises(SqlcError) as caught:

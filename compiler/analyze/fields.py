@@ -121,6 +121,6 @@ def refuse_row(binder: ExpressionBinder, name: str, fields: list[str], span: Spa
 
 def _row_message(name: str, fields: list[str]) -> tuple[str, str]:
     listed = ", ".join(f"{name}.{f}" for f in fields)
-    return (f"{name} is a ROW column: sqlc reads a ROW's fields as columns, not the ROW as "
-            f"one value; select its fields ({listed})",
+    return ((f"{name} is a ROW column: sqlc reads a ROW's fields as columns, not the ROW as "
+            f"one value; select its fields ({listed})"),
             f"e.g. SELECT {name}.{fields[0]} AS {fields[0]}")
