@@ -64,7 +64,9 @@ class Layout:
                 required = _required(child)
                 if not required:  # what a missing or null object reads as
                     self._objects[index - 1] = (source, attr, kind())
-            fields.append((attr, kind) if required else (attr, typing.Optional[kind], None)  # noqa: UP045 (kind: any msgspec type))
+            # (typing.Optional: kind may be any msgspec type, Annotated ones too)
+            fields.append((attr, kind) if required
+                          else (attr, typing.Optional[kind], None))  # noqa: UP045
         rename = {f"f{i}": key for i, key in enumerate(node)}
         return msgspec.defstruct(name, fields, rename=rename, kw_only=True, gc=False,
                                  omit_defaults=False)
