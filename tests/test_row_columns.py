@@ -222,6 +222,15 @@ def test_errors_are_positioned_and_name_the_fields(sql, kind, message, at) -> No
     (("CREATE TABLE c (r ROW<a INT>) WITH ('connector' = 'filesystem', 'path' = 'c.csv', "
      "'format' = 'csv');"), ("column r is a ROW: sqlc reads ROW columns from JSON objects, and "
      "format 'csv' has none")),
+    (("CREATE TABLE c (id INT, r ROW<a INT>) WITH ('connector' = 'postgres', "
+      "'table-name' = 'c');"), ("column r is a ROW: sqlc reads ROW columns from JSON "
+                                "objects, and connector 'postgres' has none")),
+    (("CREATE TABLE c (r ROW<a INT>, PRIMARY KEY (r) NOT ENFORCED) WITH ('connector' = "
+      "'filesystem', 'path' = 'c.jsonl', 'format' = 'json');"),
+     "column r is a ROW: it cannot be a key"),
+    (("CREATE TABLE c (id INT, r ROW<a INT>) PARTITIONED BY (r) WITH ('connector' = "
+      "'filesystem', 'path' = 'c.jsonl', 'format' = 'json');"),
+     "column r is a ROW: it cannot be a key"),
     (("CREATE TABLE c (r ROW<a INT, A BIGINT>) WITH ('connector' = 'filesystem', "
      "'path' = 'c.jsonl', 'format' = 'json');"), "duplicate field 'A' in a ROW type"),
     (("CREATE TABLE c (r ROW<a INT, b>) WITH ('connector' = 'filesystem', "

@@ -153,18 +153,30 @@ def _stored_columns(stmt: ast.CreateSource, connector: str, diag: Diagnostics
 
 def _check_row_columns(stmt: ast.CreateSource, columns: dict[str, CatalogColumn],
                        diag: Diagnostics) -> None:
-    """ROW columns are read from JSON objects: other formats have none."""
+    """ROW columns are read from JSON objects: other formats and the lookup
+    stores have none (a sink-only connector may declare them)."""
     props = {p.key: p.value for p in stmt.properties}
+    connector = props.get("connector", "")
     fmt = props.get("value.format", props.get("format", "json"))
+    keys = [*(stmt.primary_key.columns if stmt.primary_key else ()), *stmt.partitioned_by]
+    for key in keys:
+        col = columns.get(key.name.lower())
+        if col is not None and col.type.is_row:
+            diag.error("UnsupportedError", f"column {col.name} is a ROW: it cannot be a key "
+                       "(PRIMARY KEY, PARTITIONED BY)", key.span)
+    if connector in ("print", "blackhole"):
+        return
+    reads = (f"format '{fmt}'" if connector in ("kafka", "upsert-kafka", "file", "filesystem")
+             else f"connector '{connector}'")
     for col in stmt.columns:
         typ = columns.get(col.name.lower())
         if typ is None or not typ.type.is_row or typ.kind != "physical":
             continue
-        names = [f for f in typ.type.fields]
-        if fmt != "json":
+        names = list(typ.type.fields)
+        if fmt != "json" or not reads.startswith("format"):
             diag.error("UnsupportedError",
                        f"column {col.name} is a ROW: sqlc reads ROW columns from JSON "
-                       f"objects, and format '{fmt}' has none", col.type.span if col.type
+                       f"objects, and {reads} has none", col.type.span if col.type
                        else col.span,
                        hint=f"declare its fields as columns of their own "
                        f"({', '.join(names)}), or read the table as 'json'")
