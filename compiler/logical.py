@@ -764,10 +764,16 @@ class Sink:
     primary_key: tuple[str, ...] = ()
     # the target's PARTITIONED BY columns (a filesystem table's directories)
     partition_keys: tuple[str, ...] = ()
+    # output columns that are fields of a selected ROW (``SELECT bid``): name ->
+    # path; a JSON output writes them as nested objects (analyze/fields.py)
+    nested: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def schema(self) -> Schema:
-        return self.input.schema
+        if not self.nested:
+            return self.input.schema
+        paths = dict(self.nested)
+        return tuple(Field(f.name, f.type, paths.get(f.name, ())) for f in self.input.schema)
 
     def inputs(self) -> tuple[LogicalNode, ...]:
         return (self.input,)

@@ -196,12 +196,11 @@ WITH ('connector' = 'filesystem', 'path' = 't.jsonl', 'format' = 'json');
      "id.x"),
     ("SELECT nope.x FROM t;", "BindError", "unknown table or alias 'nope' in nope.x", "nope.x"),
     ("SELECT t.nope.x FROM t;", "BindError", "unknown column 't.nope'", "t.nope.x"),
-    ("SELECT bid FROM t;", "UnsupportedError",
-     ("bid is a ROW column: sqlc reads a ROW's fields as columns, not the ROW as one value; "
-     "select its fields (bid.price, bid.addr)"), "bid"),
-    ("SELECT bid.addr FROM t;", "UnsupportedError",
+    ("SELECT id FROM t WHERE bid IS NULL;", "UnsupportedError",
+     "bid is a ROW column: sqlc reads a ROW's fields as columns, not the ROW as one value; "
+     "select its fields (bid.price, bid.addr)", "bid"),
+    ("SELECT id FROM t WHERE bid.addr = 'x';", "UnsupportedError",
      "bid.addr is a ROW column", "bid.addr"),
-    ("SELECT * FROM t;", "UnsupportedError", "bid is a ROW column", "*"),
     ("SELECT ROW(id, bid.price) AS r FROM t;", "UnsupportedError",
      "sqlc cannot build a ROW value", "ROW(id, bid.price)"),
     ("SELECT (id, bid.price) AS r FROM t;", "UnsupportedError",
@@ -244,3 +243,45 @@ def test_ddl_errors(ddl: str, message: str) -> None:
     with pytest.raises(SqlcError) as caught:
         analyze(Source("ddl.sql", ddl))
     assert message in caught.value.diagnostics[0].message, caught.value.diagnostics
+
+
+# ------------------------------------------------------------------ a whole ROW selected
+
+WHOLE = [
+    {"event_type": 2, "bid": {"price": 5, "url": "u", "at": "2024-01-01 00:00:01",
+                              "addr": {"city": "Oslo", "zip": 3}}},
+    {"event_type": 2, "bid": {"price": 6, "at": 2000, "addr": None}},
+    {"event_type": 1, "bid": {"at": 3000, "addr": {"city": None}}},
+]
+
+
+@pytest.mark.parametrize("query, want", [
+    ("SELECT * FROM kafka;", [
+        {"event_type": 2, "bid": {"price": 5, "url": "u", "at": "2024-01-01 00:00:01.000",
+                                  "addr": {"city": "Oslo", "zip": 3}},
+         "at": "2024-01-01 00:00:01.000"},
+        {"event_type": 2, "bid": {"price": 6, "url": None, "at": "1970-01-01 00:00:02.000",
+                                  "addr": None}, "at": "1970-01-01 00:00:02.000"},
+        {"event_type": 1, "bid": {"price": None, "url": None, "at": "1970-01-01 00:00:03.000",
+                                  "addr": None}, "at": "1970-01-01 00:00:03.000"}]),
+    ("SELECT bid.addr, bid AS b FROM kafka WHERE bid.price > 5;", [
+        {"addr": None, "b": {"price": 6, "url": None, "at": "1970-01-01 00:00:02.000",
+                             "addr": None}}]),
+    ("CREATE VIEW v AS SELECT event_type, k.bid.addr FROM kafka AS k;\n"
+     "SELECT addr.city, * FROM v;", [
+        {"city": "Oslo", "event_type": 2, "addr": {"city": "Oslo", "zip": 3}},
+        {"city": None, "event_type": 2, "addr": None},
+        {"city": None, "event_type": 1, "addr": None}]),
+])
+def test_a_selected_row_is_a_nested_object(tmp_path: Path, query: str, want: list) -> None:
+    """Its fields are columns (``bid.price``...) that the output writes as one
+    object; an object of NULL fields is written null (as a null one reads)."""
+    module = tmp_path / "q.py"
+    module.write_text(compile_source(Source("q.sql", DDL + query)).module or "",
+                      encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in WHOLE), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert run_module(module, ["--input", f"kafka={events}", "--output", str(out),
+                               "--quiet"]) == 0
+    assert [json.loads(line) for line in out.read_text().splitlines()] == want

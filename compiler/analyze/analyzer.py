@@ -43,6 +43,7 @@ from compiler.analyze import (
     unnest,
     windows,
 )
+from compiler.analyze import fields as row_fields
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.analyze.syntax import column_span, relations
@@ -110,7 +111,9 @@ class Analyzer:
             return None
         if isinstance(stmt, ast.QueryStatement):
             plan = self.query(stmt.query)
-            return AnalyzedQuery(lg.Sink(plan, None, span=stmt.span), stmt, stmt.span)
+            nested = row_fields.nested_outputs(self.binder, plan.schema)
+            return AnalyzedQuery(lg.Sink(plan, None, span=stmt.span, nested=nested), stmt,
+                                 stmt.span)
         if isinstance(stmt, ast.Insert):
             return self.insert(stmt)
         if isinstance(stmt, ast.Describe):

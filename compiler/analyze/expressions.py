@@ -32,6 +32,9 @@ from compiler.types import SqlType
 class ExpressionBinder:
     def __init__(self, diagnostics: Diagnostics):
         self.diag = diagnostics
+        # the output columns SELECT made of a whole ROW (bid -> bid.auction, ...):
+        # name -> its path in the ROW (analyze/fields.py)
+        self.row_columns: dict[str, tuple[str, ...]] = {}
 
     def no_aggregates(self, expr: ast.Expr, where: str) -> None:
         for node in iter_ast(expr):

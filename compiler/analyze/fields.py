@@ -103,15 +103,57 @@ def whole_row_error(binder: ExpressionBinder, col: ast.Column, scope: Scope) -> 
         refuse_row(binder, col.name, fields, col.span)
 
 
-def star_error(diag: Diagnostics, star: ast.Star, scope: Scope, fields: list[ScopeField]
-               ) -> bool:
-    """``SELECT *`` over a ROW column is refused as ``SELECT bid`` is (reported: True)."""
-    row = next((f for f in fields if f.path), None)
-    if row is None:
-        return False
-    message, hint = _row_message(row.path[0], row_fields(scope, row.path[:1], row.qualifier))
-    diag.error("UnsupportedError", message, star.span, hint=hint)
-    return True
+def row_items(item: ast.SelectItem, scope: Scope, produced: dict[str, tuple[str, ...]]
+              ) -> list[ast.SelectItem] | None:
+    """A SELECT item that is a whole ROW (``bid``, ``t.bid``, ``bid.address``) as one
+    item per field it holds, each named by its path from the item's name
+    (``bid.auction``, or ``b.auction`` for ``bid AS b``), recorded in
+    ``produced``; None for any other item."""
+    expr = item.expr
+    if isinstance(expr, ast.Column):
+        if scope.find(expr.name, expr.table):
+            return None
+        if expr.table is None or expr.table.lower() in scope.qualifiers():
+            qualifier, path = expr.table, (expr.name,)
+        else:
+            qualifier, path = None, (expr.table, expr.name)
+    elif isinstance(expr, ast.FieldAccess):
+        names = names_of(expr)
+        if names is None:
+            return None
+        if len(names) > 2 and names[0].lower() in scope.qualifiers():
+            qualifier, path = names[0], names[1:]
+        else:
+            qualifier, path = None, names
+    else:
+        return None
+    if not row_fields(scope, path, qualifier):
+        return None
+    lowered = tuple(p.lower() for p in path)
+    out_name = item.alias or path[-1]
+    items = []
+    for f in scope.fields:
+        if not f.path or tuple(p.lower() for p in f.path[:len(path)]) != lowered or (
+                qualifier is not None and (f.qualifier or "").lower() != qualifier.lower()):
+            continue
+        out_path = (out_name, *f.path[len(path):])
+        produced[leaf_name(out_path)] = out_path
+        items.append(ast.SelectItem(ast.Column(f.name, f.qualifier, span=expr.span),
+                                    leaf_name(out_path), span=item.span))
+    return items
+
+
+def star_fields(fields: list[ScopeField], produced: dict[str, tuple[str, ...]]) -> None:
+    """``SELECT *`` keeps a ROW's fields together: they stay nested in the output."""
+    for f in fields:
+        if f.path:
+            produced[f.name] = f.path
+
+
+def nested_outputs(binder: ExpressionBinder, schema) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The output columns of a query that are fields of a selected ROW, with their paths."""
+    return tuple((f.name, binder.row_columns[f.name]) for f in schema
+                 if f.name in binder.row_columns)
 
 
 def refuse_row(binder: ExpressionBinder, name: str, fields: list[str], span: Span) -> NoReturn:

@@ -103,3 +103,29 @@ def locate(obj: dict, field: Field, describe: Callable[[Any], str]
                                   f"got {describe(value)}")
         obj = value
     return obj, path[-1], None
+
+
+def nest_rows(paths: list[tuple[str, ...]], columns: list[list]) -> list[dict]:
+    """Rows as JSON objects, the columns with a path of more than one key written
+    into nested objects (a selected ROW: ``{"bid": {"price": 7}}``). An object
+    whose fields are all NULL is written null, as a null or missing object in
+    the input reads."""
+    groups = sorted({path[:depth] for path in paths for depth in range(1, len(path))},
+                    key=len, reverse=True)
+    rows = []
+    for values in zip(*columns):
+        row: dict = {}
+        for path, value in zip(paths, values):
+            node = row
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = value
+        for group in groups:  # the innermost first: a parent of null objects is null too
+            parent = row
+            for key in group[:-1]:
+                parent = parent[key]
+            child = parent[group[-1]]
+            if child is not None and all(v is None for v in child.values()):
+                parent[group[-1]] = None
+        rows.append(row)
+    return rows
