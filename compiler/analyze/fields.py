@@ -4,7 +4,8 @@ A source reads each field of a ROW column into a column of its own, named by
 the field's path (``bid.price``; ``runtime_lib.io.decode`` finds it in the
 nested JSON object by the path its ``Field`` carries). So downstream a field is
 a column like any other, column pruning keeps only the fields a query reads,
-and no ROW value exists in a plan. Binding a field access is finding that
+and no ROW value exists in a plan (a ROW selected whole is its fields, and
+the Sink nests them: ``nested_outputs``). Binding a field access is finding that
 column; what cannot be found is a positioned error that names the fields that
 exist, or says that the column is no ROW.
 
