@@ -217,6 +217,18 @@ def test_errors_are_positioned_and_name_the_fields(sql, kind, message, at) -> No
     assert text[first.span.start:first.span.end] == at
 
 
+def test_insert_into_a_row_column_is_refused() -> None:
+    sql = SOURCE + ("CREATE TABLE s (id INT, r ROW<price BIGINT>) WITH ('connector' = "
+                    "'filesystem', 'path' = 's', 'format' = 'json');\n"
+                    "INSERT INTO s SELECT id, bid FROM t;")
+    with pytest.raises(SqlcError) as caught:
+        compile_source(Source("q.sql", sql))
+    first = caught.value.diagnostics[0]
+    assert first.message == "s.r is a ROW column: sqlc cannot write the ROW columns of a " \
+                            "table yet"
+    assert sql[first.span.start:first.span.end] == "s"
+
+
 @pytest.mark.parametrize("ddl, message", [
     (("CREATE TABLE c (r ROW<a INT>) WITH ('connector' = 'filesystem', 'path' = 'c.csv', "
      "'format' = 'csv');"), ("column r is a ROW: sqlc reads ROW columns from JSON objects, and "
