@@ -24,11 +24,15 @@ def _span() -> Span:
 
 @frozen_dataclass
 class TypeName:
-    """A SQL type as written: ``DECIMAL(10, 2)``, ``ARRAY<INT>``, ``TIMESTAMP(3)``."""
+    """A SQL type as written: ``DECIMAL(10, 2)``, ``ARRAY<INT>``, ``TIMESTAMP(3)``,
+    ``ROW<id BIGINT, name VARCHAR NOT NULL 'a comment'>`` (its fields' names in
+    ``fields``, their types in ``children``, NOT NULL in ``not_null``)."""
 
     name: str
     params: tuple[int, ...] = ()
     children: tuple[TypeName, ...] = ()
+    fields: tuple[str, ...] = ()
+    not_null: tuple[bool, ...] = ()
     span: Span = _span()
 
     def __str__(self) -> str:
@@ -37,7 +41,9 @@ class TypeName:
         if self.name == "MAP":
             return f"MAP<{self.children[0]}, {self.children[1]}>"
         if self.name == "ROW":
-            return "ROW<" + ", ".join(str(c) for c in self.children) + ">"
+            return "ROW<" + ", ".join(
+                f"{n} {c}" if n else str(c)
+                for n, c in zip(self.fields or ("",) * len(self.children), self.children)) + ">"
         if self.params:
             return f"{self.name}({', '.join(str(p) for p in self.params)})"
         return self.name
@@ -54,6 +60,21 @@ class Column:
 
     def __str__(self) -> str:
         return f"{self.table}.{self.name}" if self.table else self.name
+
+
+@frozen_dataclass
+class FieldAccess:
+    """``base.field``: a field of a ROW value, where the dots cannot be a table
+    qualifier (``t.bid.price``, ``(bid).price``). ``bid.price`` alone parses as
+    a Column qualified by ``bid``; the analyzer reads it as a field of the ROW
+    column ``bid`` when no table or alias is called ``bid``, as Flink does."""
+
+    base: Expr
+    field: str
+    span: Span = _span()
+
+    def __str__(self) -> str:
+        return f"{self.base}.{self.field}"
 
 
 @frozen_dataclass
@@ -237,6 +258,7 @@ class Exists:
 
 Expr = Union[
     Column,
+    FieldAccess,
     Star,
     Literal,
     Interval,

@@ -23,6 +23,9 @@ def _span() -> Span:
 class Field:
     name: str
     type: SqlType
+    # a Scan's column read from a field of a ROW column: its path (bid, price);
+    # the column's name is the path joined by dots (compiler/analyze/fields.py)
+    path: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         return f"{self.name} {self.type}"
@@ -762,10 +765,16 @@ class Sink:
     primary_key: tuple[str, ...] = ()
     # the target's PARTITIONED BY columns (a filesystem table's directories)
     partition_keys: tuple[str, ...] = ()
+    # output columns that are fields of a selected ROW (``SELECT bid``): name ->
+    # path; a JSON output writes them as nested objects (analyze/fields.py)
+    nested: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def schema(self) -> Schema:
-        return self.input.schema
+        if not self.nested:
+            return self.input.schema
+        paths = dict(self.nested)
+        return tuple(Field(f.name, f.type, paths.get(f.name, ())) for f in self.input.schema)
 
     def inputs(self) -> tuple[LogicalNode, ...]:
         return (self.input,)

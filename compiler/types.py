@@ -3,6 +3,7 @@
 ``SqlType`` is immutable; ``nullable`` is part of the type, as in Flink.
 ``time_attribute`` marks an event-time (``ROWTIME``) or processing-time
 (``PROCTIME``) attribute: a TIMESTAMP column windows and OVER may order by.
+A ROW type's ``children`` are its fields' types, ``fields`` their names.
 """
 
 from __future__ import annotations
@@ -48,9 +49,13 @@ class SqlType:
     params: tuple[int, ...] = ()
     children: tuple[SqlType, ...] = ()
     time_attribute: str | None = None  # ROWTIME | PROCTIME
+    fields: tuple[str, ...] = ()  # a ROW's field names, one per child
 
     def __str__(self) -> str:
-        if self.name == "ARRAY":
+        if self.name == "ROW":  # Flink's spelling: ROW<`name` TYPE, ...>
+            text = "ROW<" + ", ".join(f"{quote_name(n)} {c}"
+                                      for n, c in zip(self.fields, self.children)) + ">"
+        elif self.name == "ARRAY":
             text = f"ARRAY<{self.children[0]}>"
         elif self.name == "MAP":
             text = f"MAP<{self.children[0]}, {self.children[1]}>"
@@ -92,6 +97,18 @@ class SqlType:
     def is_null(self) -> bool:
         return self.name == "NULL"
 
+    @property
+    def is_row(self) -> bool:
+        return self.name == "ROW"
+
+    def field(self, name: str) -> tuple[str, SqlType] | None:
+        """A ROW's field by name (case-insensitively, as columns are), as declared."""
+        lowered = name.lower()
+        for field_name, child in zip(self.fields, self.children):
+            if field_name.lower() == lowered:
+                return field_name, child
+        return None
+
     def with_nullable(self, nullable: bool) -> SqlType:
         return self if self.nullable == nullable else replace(self, nullable=nullable)
 
@@ -117,11 +134,36 @@ INTERVAL = SqlType("INTERVAL", nullable=False)
 NULL = SqlType("NULL")
 
 
-def from_name(name: str, params: tuple[int, ...] = (), children: tuple[SqlType, ...] = ()) -> SqlType:
+def from_name(name: str, params: tuple[int, ...] = (), children: tuple[SqlType, ...] = (),
+              fields: tuple[str, ...] = ()) -> SqlType:
     name = ALIASES.get(name, name)
     if name in TIMESTAMPS and not params:
         params = (3,)
-    return SqlType(name, True, params, children)
+    return SqlType(name, True, params, children, fields=fields)
+
+
+def quote_name(name: str) -> str:
+    """A field name as Flink prints it in a ROW type: in backquotes, doubled inside."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def row_leaves(name: str, typ: SqlType) -> list[tuple[tuple[str, ...], SqlType]]:
+    """The scalar fields of a column, each with its path from the column: a ROW
+    column ``bid ROW<price BIGINT, ...>`` has ``(("bid", "price"), BIGINT)``...
+    (nested ROWs in turn), any other column is its own one leaf. A field of a
+    nullable ROW is nullable: a missing or null object makes every field NULL."""
+    if not typ.is_row:
+        return [((name,), typ)]
+    leaves = []
+    for field_name, child in zip(typ.fields, typ.children):
+        for path, leaf in row_leaves(field_name, child):
+            leaves.append(((name, *path), leaf.with_nullable(True) if typ.nullable else leaf))
+    return leaves
+
+
+def leaf_name(path: tuple[str, ...]) -> str:
+    """The column a nested field is read into: its path joined by dots (``bid.price``)."""
+    return ".".join(path)
 
 
 def numeric_rank(t: SqlType) -> int:

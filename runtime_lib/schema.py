@@ -181,6 +181,9 @@ class Field:
     type_name: str
     nullable: bool = True
     note: str = ""  # why the column is required, for dead-letter reasons
+    # a field of a ROW column: its path in the record (("bid", "price") for the
+    # column "bid.price"); () reads the column by its name
+    path: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:

@@ -154,9 +154,9 @@ case("syntax-emit-delay-not-interval",
 case("syntax-limit-not-integer",
      "SELECT model_id FROM llm_requests LIMIT 'a';",
      "1:41", S, "LIMIT takes an integer literal", at="'a'")
-case("syntax-column-with-too-many-parts",
+case("bind-field-of-a-column-that-is-no-row",
      "SELECT model_id FROM llm_requests r WHERE r.model_id.x = 1;",
-     "1:43", S, "Column reference with too many parts: r.model_id.x", at="r.model_id.x")
+     "1:43", B, "column model_id is VARCHAR, not a ROW: it has no field 'x'", at="r.model_id.x")
 case("syntax-unknown-window-function",
      "SELECT window_start, COUNT(*) AS n\n"
      "FROM TABLE(TUMBEL(TABLE llm_requests, DESCRIPTOR(event_time), INTERVAL '5' MINUTES))\n"

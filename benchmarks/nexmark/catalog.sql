@@ -4,11 +4,12 @@
 --
 -- Flink declares one table of all events, with a ROW column per kind
 -- (person ROW<id BIGINT, ...>), and the three views select each kind's
--- fields. sqlc has no ROW<name type> columns yet (nor nested field access),
--- so here each view is a table of its own with the view's columns, the
--- watermark of Flink's table (dateTime - 4 s) and sqlc's file connector in
--- place of 'kafka'. tests/test_nexmark.py keeps Flink's form as a strict xfail.
--- The queries in queries/ read these tables exactly as Flink's read the views.
+-- fields: that is ./catalog_flink.sql. Here each view is a table of its own
+-- with the view's columns, the watermark of Flink's table (dateTime - 4 s)
+-- and sqlc's file connector in place of 'kafka', so that each query reads
+-- only the events of its kinds. The queries in queries/ read these tables
+-- exactly as Flink's read the views; tests/test_nexmark.py checks that both
+-- catalogs give the same rows.
 CREATE TABLE person (
     id  BIGINT,
     name  VARCHAR,

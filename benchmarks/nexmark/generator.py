@@ -4,8 +4,10 @@
         [--seed 0] [--rate 10000] [--out-of-order-ms 0]
 
 writes DIR/person.jsonl, DIR/auction.jsonl, DIR/bid.jsonl (the columns of
-benchmarks/nexmark/catalog.sql) and DIR/side_input.csv (Nexmark q13's side
-input: a header line, then ``i,i`` for i < 10,000).
+benchmarks/nexmark/catalog.sql), DIR/events.jsonl (the same events in one file
+in Flink's nested form, for catalog_flink.sql: ``{"event_type": 2, "person":
+null, "auction": null, "bid": {...}}``) and DIR/side_input.csv (Nexmark q13's
+side input: a header line, then ``i,i`` for i < 10,000).
 
 The model is Nexmark's (github.com/nexmark/nexmark, nexmark-flink's
 generator package, defaults of NexmarkConfiguration), written anew in Python
@@ -52,6 +54,7 @@ FIRST_AUCTION_ID = 1000
 FIRST_CATEGORY_ID = 10
 PERSON_PROPORTION, AUCTION_PROPORTION, BID_PROPORTION = 1, 3, 46
 TOTAL_PROPORTION = PERSON_PROPORTION + AUCTION_PROPORTION + BID_PROPORTION
+KINDS = ("person", "auction", "bid")  # event_type 0, 1, 2 in Flink's nested events
 NUM_CATEGORIES = 5
 HOT_AUCTION_RATIO, HOT_SELLERS_RATIO, HOT_BIDDERS_RATIO = 2, 4, 4
 HOT_RATIO_BATCH = 100  # hot persons/auctions: the first of each batch of 100
@@ -243,12 +246,15 @@ def write(out: Path, count: int, seed: int = 0, rate: float = 10_000.0,
           out_of_order_ms: int = 0, base_ms: int = BASE_MS) -> dict[str, Path]:
     """Generate ``count`` events into ``out``; the path of each table's file."""
     out.mkdir(parents=True, exist_ok=True)
-    paths = {kind: out / f"{kind}.jsonl" for kind in ("person", "auction", "bid")}
+    paths = {kind: out / f"{kind}.jsonl" for kind in ("person", "auction", "bid", "events")}
     files = {kind: path.open("w", encoding="utf-8") for kind, path in paths.items()}
     try:
         gen = Generator(seed, rate, out_of_order_ms, base_ms)
         for kind, record in gen.events(count):
             files[kind].write(json.dumps(record, separators=(",", ":")) + "\n")
+            nested = {"event_type": KINDS.index(kind)} | {k: None for k in KINDS}
+            files["events"].write(json.dumps(nested | {kind: record},
+                                             separators=(",", ":")) + "\n")
     finally:
         for f in files.values():
             f.close()

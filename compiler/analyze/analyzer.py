@@ -43,6 +43,7 @@ from compiler.analyze import (
     unnest,
     windows,
 )
+from compiler.analyze import fields as row_fields
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.scope import Abort, Bound, Scope, fail
 from compiler.analyze.syntax import column_span, relations
@@ -110,7 +111,9 @@ class Analyzer:
             return None
         if isinstance(stmt, ast.QueryStatement):
             plan = self.query(stmt.query)
-            return AnalyzedQuery(lg.Sink(plan, None, span=stmt.span), stmt, stmt.span)
+            nested = row_fields.nested_outputs(self.binder, plan.schema)
+            return AnalyzedQuery(lg.Sink(plan, None, span=stmt.span, nested=nested), stmt,
+                                 stmt.span)
         if isinstance(stmt, ast.Insert):
             return self.insert(stmt)
         if isinstance(stmt, ast.Describe):
@@ -278,6 +281,12 @@ class Analyzer:
         """The target's columns an INSERT writes: those it names, else every
         physical column."""
         writable = [c for c in target.columns if c.kind == "physical"]
+        row = next((c for c in writable if c.type.is_row), None)
+        if row is not None:  # (the query's own output writes a selected ROW nested)
+            fail(self.diag, "UnsupportedError", f"{target.name}.{row.name} is a ROW column: "
+                 "sqlc cannot write the ROW columns of a table yet", stmt.target_span,
+                 hint="declare its fields as columns of their own, or write the query's "
+                 "output (--output), which writes a selected ROW as a nested object")
         if not stmt.columns:
             return writable
         by_name = {c.name.lower(): c for c in writable}

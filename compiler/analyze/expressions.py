@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 from compiler import ast, functions
 from compiler import logical as lg
 from compiler import types as t
+from compiler.analyze import fields
 from compiler.analyze.literals import (
     constant,
     interval_ms,
@@ -31,6 +32,9 @@ from compiler.types import SqlType
 class ExpressionBinder:
     def __init__(self, diagnostics: Diagnostics):
         self.diag = diagnostics
+        # the output columns SELECT made of a whole ROW (bid -> bid.auction, ...):
+        # name -> its path in the ROW (analyze/fields.py)
+        self.row_columns: dict[str, tuple[str, ...]] = {}
 
     def no_aggregates(self, expr: ast.Expr, where: str) -> None:
         for node in iter_ast(expr):
@@ -55,6 +59,9 @@ class ExpressionBinder:
 
     def resolve(self, col: ast.Column, scope: Scope) -> ScopeField:
         found = scope.find(col.name, col.table)
+        if not found and col.table is not None and col.table.lower() not in scope.qualifiers():
+            # bid.price with no table bid: the field price of the ROW column bid
+            return fields.resolve_path(self, (col.table, col.name), None, scope, col.span)
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
@@ -68,6 +75,7 @@ class ExpressionBinder:
                     hint=f"qualify it, e.g. {sorted(distinct)[0] or 't'}.{col.name}",
                 )
             return found[0]
+        fields.whole_row_error(self, col, scope)
         self.column_error(col, scope)
 
     def column_error(self, col: ast.Column, scope: Scope) -> NoReturn:
@@ -102,6 +110,14 @@ class ExpressionBinder:
 
     def column(self, node: ast.Column, scope: Scope, where: str) -> lg.BoundExpr:
         f = self.resolve(node, scope)
+        return lg.ColumnRef(f.index, f.ref_name, f.type, span=node.span)
+
+    def field_access(self, node: ast.FieldAccess, scope: Scope, where: str) -> lg.BoundExpr:
+        names = fields.names_of(node)
+        if names is None:
+            fail(self.diag, "UnsupportedError", "sqlc reads fields of ROW columns only, not "
+                 "of a computed ROW value", node.span)
+        f = fields.resolve_names(self, names, scope, node.span)
         return lg.ColumnRef(f.index, f.ref_name, f.type, span=node.span)
 
     def literal(self, node: ast.Literal, scope: Scope, where: str) -> lg.BoundExpr:
@@ -361,6 +377,10 @@ class ExpressionBinder:
         """A scalar function call (IF is a CASE)."""
         name = node.name
         self.refuse_non_scalar(node, where)
+        if name == "ROW":  # ROW(a, b) and (a, b)
+            fail(self.diag, "UnsupportedError", "sqlc cannot build a ROW value (ROW(...) or "
+                 "(a, b)) yet: a ROW's fields are columns; select them as columns",
+                 node.span)
         if name == "IF":
             if len(node.args) != 3:
                 fail(self.diag, "BindError", "IF takes (condition, then, else)", node.span)
@@ -531,6 +551,7 @@ class ExpressionBinder:
 _BIND: dict[type, Callable[[ExpressionBinder, Any, Scope, str], lg.BoundExpr]] = {
     Ref: ExpressionBinder.ref,
     ast.Column: ExpressionBinder.column,
+    ast.FieldAccess: ExpressionBinder.field_access,
     ast.Literal: ExpressionBinder.literal,
     ast.Interval: ExpressionBinder.interval,
     ast.Star: ExpressionBinder.star,

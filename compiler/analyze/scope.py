@@ -32,6 +32,7 @@ class ScopeField:
     type: SqlType
     index: int
     label: str | None = None  # the plan's (unique) field name, when it differs from name
+    path: tuple[str, ...] = ()  # a ROW column's field read into this column (bid, price)
 
     @property
     def ref_name(self) -> str:
@@ -44,13 +45,15 @@ class Scope:
 
     @staticmethod
     def of(schema: lg.Schema, qualifier: str | None) -> Scope:
-        return Scope([ScopeField(qualifier, f.name, f.type, i) for i, f in enumerate(schema)])
+        return Scope([ScopeField(qualifier, f.name, f.type, i, path=f.path)
+                      for i, f in enumerate(schema)])
 
     def concat(self, other: Scope) -> Scope:
         offset = len(self.fields)
         return Scope(
             self.fields
-            + [ScopeField(f.qualifier, f.name, f.type, f.index + offset, f.label) for f in other.fields]
+            + [ScopeField(f.qualifier, f.name, f.type, f.index + offset, f.label, f.path)
+               for f in other.fields]
         )
 
     def find(self, name: str, qualifier: str | None) -> list[ScopeField]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from compiler import ast, functions
 from compiler import logical as lg
+from compiler.analyze import fields as row_fields
 from compiler.analyze import group_by, joins, over, windows
 from compiler.analyze.expressions import ExpressionBinder
 from compiler.analyze.join_conditions import LOST_TIME_HINT, has_regular_join
@@ -27,7 +28,8 @@ def select(binder: ExpressionBinder, sel: ast.Select, bound: Bound) -> lg.Logica
         failed = group_failed = True
         group_items = [g for g in group_items
                        if not (isinstance(g, ast.Call) and g.name in functions.GROUP_WINDOWS)]
-    items, stars, stars_failed = expand_stars(binder.diag, sel.items, bound.scope)
+    items, stars, stars_failed = expand_stars(binder.diag, sel.items, bound.scope,
+                                              binder.row_columns)
     failed = failed or stars_failed
     aggregating = bool(sel.group_by) or any(
         contains_aggregate(i.expr) for i in items
@@ -118,10 +120,14 @@ def _check_emit(diag: Diagnostics, sel: ast.Select, aggregating: bool) -> None:
         )
 
 
-def expand_stars(diag: Diagnostics, items: tuple[ast.SelectItem, ...], scope: Scope
+def expand_stars(diag: Diagnostics, items: tuple[ast.SelectItem, ...], scope: Scope,
+                 row_columns: dict[str, tuple[str, ...]] | None = None
                  ) -> tuple[list[ast.SelectItem], list[ast.Star | None], bool]:
-    """The SELECT items with every ``*`` expanded; for each, the star it came from
-    (or None); and whether a star failed (it is dropped, its error reported)."""
+    """The SELECT items with every ``*`` expanded, and every whole ROW (``bid``)
+    into its fields (recorded in ``row_columns``: an output writes them nested);
+    for each, the star it came from (or None); and whether a star failed (it is
+    dropped, its error reported)."""
+    produced = row_columns if row_columns is not None else {}
     out: list[ast.SelectItem] = []
     stars: list[ast.Star | None] = []
     failed = False
@@ -134,10 +140,14 @@ def expand_stars(diag: Diagnostics, items: tuple[ast.SelectItem, ...], scope: Sc
                 diag.error("BindError", f"unknown table or alias '{q}' in {q}.*",
                            item.span)
                 failed = True
+            row_fields.star_fields(fields, produced)
             for f in fields:
                 out.append(ast.SelectItem(ast.Column(f.name, f.qualifier, span=item.span),
                                           None, span=item.span))
                 stars.append(item.expr)
+        elif (expanded := row_fields.row_items(item, scope, produced)) is not None:
+            out += expanded
+            stars += [None] * len(expanded)
         else:
             out.append(item)
             stars.append(None)

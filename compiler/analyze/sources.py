@@ -66,6 +66,7 @@ def create_source(binder: ExpressionBinder, catalog: Catalog, stmt: ast.CreateSo
     seen = _column_names(stmt, diag)
     # physical and metadata columns first: computed columns are typed over them
     columns = _stored_columns(stmt, connector, diag)
+    _check_row_columns(stmt, columns, diag)
     columns = {**columns, **_computed_columns(binder, stmt, seen, columns)}
     ordered = [columns[c.name.lower()] for c in stmt.columns if c.name.lower() in columns]
     watermark = None
@@ -150,6 +151,44 @@ def _stored_columns(stmt: ast.CreateSource, connector: str, diag: Diagnostics
     return columns
 
 
+def _check_row_columns(stmt: ast.CreateSource, columns: dict[str, CatalogColumn],
+                       diag: Diagnostics) -> None:
+    """ROW columns are read from JSON objects: other formats and the lookup
+    stores have none (a sink-only connector may declare them)."""
+    props = {p.key: p.value for p in stmt.properties}
+    connector = props.get("connector", "")
+    fmt = props.get("value.format", props.get("format", "json"))
+    keys = [*(stmt.primary_key.columns if stmt.primary_key else ()), *stmt.partitioned_by]
+    for key in keys:
+        col = columns.get(key.name.lower())
+        if col is not None and col.type.is_row:
+            diag.error("UnsupportedError", f"column {col.name} is a ROW: it cannot be a key "
+                       "(PRIMARY KEY, PARTITIONED BY)", key.span)
+    if connector in ("print", "blackhole"):
+        return
+    reads = (f"format '{fmt}'" if connector in ("kafka", "upsert-kafka", "file", "filesystem")
+             else f"connector '{connector}'")
+    for col in stmt.columns:
+        typ = columns.get(col.name.lower())
+        if typ is None or not typ.type.is_row or typ.kind != "physical":
+            continue
+        names = list(typ.type.fields)
+        if fmt != "json" or not reads.startswith("format"):
+            diag.error("UnsupportedError",
+                       f"column {col.name} is a ROW: sqlc reads ROW columns from JSON "
+                       f"objects, and {reads} has none", col.type.span if col.type
+                       else col.span,
+                       hint=f"declare its fields as columns of their own "
+                       f"({', '.join(names)}), or read the table as 'json'")
+        clash = [t.leaf_name(path) for path, _ in t.row_leaves(col.name, typ.type)
+                 if t.leaf_name(path).lower() in columns]
+        if clash:
+            diag.error("UnsupportedError",
+                       f"the field {clash[0]} of ROW column {col.name} has the name of the "
+                       f"column {clash[0]}: sqlc reads the field into a column of that name",
+                       col.span, hint="rename the column")
+
+
 def _check_metadata_key(col: ast.ColumnDef, connector: str, diag: Diagnostics) -> None:
     key = col.metadata_key or col.name
     if connector in ("kafka", "upsert-kafka") and key not in KAFKA_METADATA:
@@ -174,7 +213,7 @@ def _computed_columns(binder: ExpressionBinder, stmt: ast.CreateSource,
                       ) -> dict[str, CatalogColumn]:
     """The computed columns by lower-case name, each typed over the stored columns
     (a computed column may not use another)."""
-    base_schema = tuple(lg.Field(c.name, c.type) for c in stored.values())
+    base_schema = tuple(f for _, f in scan_fields(tuple(stored.values())))
     scope = Scope.of(base_schema, stmt.name)
     columns: dict[str, CatalogColumn] = {}
     for col in stmt.columns:
@@ -184,7 +223,8 @@ def _computed_columns(binder: ExpressionBinder, stmt: ast.CreateSource,
             for node in iter_ast(col.computed):
                 if isinstance(node, ast.Column) and node.name.lower() in seen and seen[
                     node.name.lower()
-                ].computed is not None:
+                ].computed is not None and (node.table is None
+                                            or node.table.lower() == stmt.name.lower()):
                     fail(binder.diag, 
                         "BindError",
                         f"computed column '{col.name}' refers to computed column "
@@ -284,7 +324,7 @@ def _watermark(binder: ExpressionBinder, stmt: ast.CreateSource, columns: list[C
             hint=f"add a computed column, e.g. event_time AS TO_TIMESTAMP({target.name})",
         )
         return None
-    scope = Scope.of(tuple(lg.Field(c.name, c.type) for c in columns), stmt.name)
+    scope = Scope.of(tuple(f for _, f in scan_fields(tuple(columns))), stmt.name)
     try:
         bound = binder.expr(wm.expr, scope, "a watermark")
     except Abort:
@@ -319,16 +359,18 @@ def _watermark(binder: ExpressionBinder, stmt: ast.CreateSource, columns: list[C
 def scan(binder: ExpressionBinder, source: SourceDef, rel: ast.TableRef) -> lg.Scan:
     """The Scan of a source, its computed columns and watermark bound again over
     its columns."""
-    schema = tuple(lg.Field(c.name, c.type) for c in source.columns)
+    flat = scan_fields(source.columns)
+    schema = tuple(f for _, f in flat)
+    columns = [source.columns[c] for c, _ in flat]  # the catalog column of each field
     scope = Scope.of(schema, source.name)
     computed = []
-    for i, col in enumerate(source.columns):
+    for i, col in enumerate(columns):
         if col.computed is not None:
             computed.append((i, binder.expr(col.computed, scope, "a computed column")))
     watermark = None
     if source.watermark is not None:
         index = next(
-            i for i, c in enumerate(source.columns)
+            i for i, c in enumerate(columns)
             if c.name.lower() == source.watermark.column.lower()
         )
         custom = None
@@ -341,11 +383,11 @@ def scan(binder: ExpressionBinder, source: SourceDef, rel: ast.TableRef) -> lg.S
         source=source.name,
         kind=source.kind,
         schema=schema,
-        physical=tuple(i for i, c in enumerate(source.columns) if c.kind == "physical"),
+        physical=tuple(i for i, c in enumerate(columns) if c.kind == "physical"),
         computed=tuple(computed),
         metadata=tuple(
             (i, c.metadata_key or c.name)
-            for i, c in enumerate(source.columns)
+            for i, c in enumerate(columns)
             if c.kind == "metadata"
         ),
         watermark=watermark,
@@ -353,6 +395,20 @@ def scan(binder: ExpressionBinder, source: SourceDef, rel: ast.TableRef) -> lg.S
         alias=rel.alias,
         span=rel.span,
     )
+
+
+def scan_fields(columns: tuple[CatalogColumn, ...]) -> list[tuple[int, lg.Field]]:
+    """The columns a scan of a source has, each with the index of its catalog
+    column: a physical ROW column is its scalar fields, each a column named by
+    its path (``bid.price``), read from the nested object (analyze/fields.py)."""
+    out: list[tuple[int, lg.Field]] = []
+    for i, c in enumerate(columns):
+        if c.type.is_row and c.kind == "physical":
+            out += [(i, lg.Field(t.leaf_name(path), typ, path))
+                    for path, typ in t.row_leaves(c.name, c.type)]
+        else:
+            out.append((i, lg.Field(c.name, c.type)))
+    return out
 
 
 def values_scan(binder: ExpressionBinder, rel: ast.Values, name: str) -> lg.Scan:

@@ -17,6 +17,8 @@ def derive_name(expr: ast.Expr) -> str:
     """A column name for an unaliased SELECT item, from the expression itself."""
     if isinstance(expr, ast.Column):
         return expr.name
+    if isinstance(expr, ast.FieldAccess):  # bid.price is price, as in Flink
+        return expr.field
     if isinstance(expr, ast.Star):
         return "star"
     if isinstance(expr, ast.Call) and expr.name in ("PERCENTILE_CONT", "PERCENTILE_DISC") and (

@@ -22,11 +22,16 @@ def type_of(name: ast.TypeName, diag: Diagnostics) -> SqlType | None:
         )
         return None
     children = []
-    for child in name.children:
+    for i, child in enumerate(name.children):
         typ = type_of(child, diag)
         if typ is None:
             return None
+        if i < len(name.not_null) and name.not_null[i]:
+            typ = typ.with_nullable(False)
         children.append(typ)
+    if base == "ROW" and len(name.fields) != len(children):
+        diag.error("BindError", "a ROW type names its fields: ROW<name TYPE, ...>", name.span)
+        return None
     if base == "DECIMAL" and name.params:
         precision, scale = name.params[0], (name.params[1] if len(name.params) > 1 else 0)
         problems = []
@@ -45,4 +50,4 @@ def type_of(name: ast.TypeName, diag: Diagnostics) -> SqlType | None:
             name.span,
         )
         return None
-    return t.from_name(base, name.params, tuple(children))
+    return t.from_name(base, name.params, tuple(children), name.fields)

@@ -48,4 +48,6 @@ def literal(value: object) -> str:
 def field_call(f: lg.Field, note: str = "") -> str:
     """The runtime's ``Field(name, type, nullable)`` spec of a column."""
     extra = f", {note!r}" if note else ""
+    if f.path:  # a field of a ROW column, read from the nested object
+        extra += f", path={f.path!r}"
     return f"Field({f.name!r}, {f.type.sql()!r}, {f.type.nullable!r}{extra})"

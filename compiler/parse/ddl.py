@@ -196,8 +196,12 @@ class DdlParser(ParserBase):
             return ast.ColumnDef(name, computed=expr, comment=comment,
                                  span=self._span_from(first)), None
         type_first = self._curr
-        type_node = self._parse_types(check_func=False, schema=True, allow_identifiers=False)
-        if isinstance(type_node, exp.DataType):
+        row = self._parse_sqlc_row_type()
+        type_node = row or self._parse_types(check_func=False, schema=True,
+                                             allow_identifiers=False)
+        if isinstance(type_node, ast.TypeName):
+            type_name = type_node
+        elif isinstance(type_node, exp.DataType):
             type_name = StatementConverter().type_name(
                 type_node, Span(type_first.start, self._prev.end + 1)
             )
@@ -246,6 +250,52 @@ class DdlParser(ParserBase):
             span=self._span_from(first),
         )
         return column, inline_pk
+
+    def _parse_sqlc_row_type(self) -> ast.TypeName | None:
+        """Flink's ``ROW<name type, ...>`` or ``ROW(name type, ...)``, each field
+        ``name type [NOT NULL] ['comment']``; None (nothing consumed) if the
+        next tokens are not a ROW type."""
+        first = self._curr
+        if not (first and first.text.upper() == "ROW" and self._next
+                and self._next.token_type in (TokenType.LT, TokenType.L_PAREN)):
+            return None
+        self._advance()
+        close = TokenType.GT if self._curr.token_type == TokenType.LT else TokenType.R_PAREN
+        self._advance()
+        names: list[str] = []
+        children: list[ast.TypeName] = []
+        not_null: list[bool] = []
+        while not self._match(close):
+            if names and not self._match(TokenType.COMMA):
+                self._error_at(f"Expected ',' or '{'>' if close == TokenType.GT else ')'}' "
+                               "between the fields of a ROW type")
+            name = self._parse_sqlc_identifier()
+            if name.lower() in (n.lower() for n in names):
+                self._soft_error(f"duplicate field '{name}' in a ROW type",
+                                 Span(self._prev.start, self._prev.end + 1))
+            type_first = self._curr
+            child = self._parse_sqlc_row_type()
+            if child is None:
+                node = self._parse_types(check_func=False, schema=True,
+                                         allow_identifiers=False)
+                if isinstance(node, exp.DataType):
+                    child = StatementConverter().type_name(
+                        node, Span(type_first.start, self._prev.end + 1))
+                elif type_first and type_first.token_type in (TokenType.VAR,
+                                                              TokenType.IDENTIFIER):
+                    # a name sqlglot does not know as a type: the analyzer reports it
+                    self._advance()
+                    child = ast.TypeName(type_first.text.upper(),
+                                         span=Span(type_first.start, type_first.end + 1))
+                else:
+                    self._error_at(f"Expected a data type for field {name}", type_first)
+            names.append(name)
+            children.append(child)
+            not_null.append(bool(self._match_text_seq("NOT", "NULL")))
+            if self._curr and self._curr.token_type == TokenType.STRING:
+                self._advance()  # the field's comment
+        return ast.TypeName("ROW", (), tuple(children), tuple(names), tuple(not_null),
+                            span=self._span_from(first))
 
     def _parse_sqlc_string(self) -> str:
         token = self._curr

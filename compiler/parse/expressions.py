@@ -236,17 +236,23 @@ class ExpressionConverter:
                     continue
                 args.extend(value if isinstance(value, list) else [value])
             return self.call(node.sql_name(), args, node, span)
-        if isinstance(node, exp.Dot):
-            return self.fail(UnsupportedError, f"Unsupported field access {node.sql()}", node)
+        if isinstance(node, exp.Tuple):  # (a, b): Flink's implicit ROW(a, b)
+            return ast.Call("ROW", tuple(self.expr(e) for e in node.expressions), span=span)
+        if isinstance(node, exp.Dot):  # (bid).price, t.bid.address.city
+            return ast.FieldAccess(self.expr(node.this), node.expression.name, span=span)
         return self.fail(UnsupportedError, f"Unsupported expression {node.sql()}", node)
 
     def column(self, node: exp.Expression, span: Span) -> ast.Expr:
         if isinstance(node, exp.Column):
             if isinstance(node.this, exp.Star):
                 return ast.Star(node.table or None, span=span)
-            if node.args.get("db") or node.args.get("catalog"):
-                return self.fail(SqlSyntaxError,
-                                 f"Column reference with too many parts: {node.sql()}", node)
+            if node.args.get("catalog"):  # t.bid.address.city: nested ROW fields
+                base = ast.FieldAccess(ast.Column(node.db, node.catalog, span=span),
+                                       node.table, span=span)
+                return ast.FieldAccess(base, node.name, span=span)
+            if node.args.get("db"):  # t.bid.price: a field of the ROW column t.bid
+                base = ast.Column(node.table, node.db, span=span)
+                return ast.FieldAccess(base, node.name, span=span)
             if (not node.table and node.name.upper() == "LOCALTIMESTAMP"
                     and not node.this.args.get("quoted")):
                 # Flink writes LOCALTIMESTAMP without parentheses (a reserved word;

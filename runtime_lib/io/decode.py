@@ -113,6 +113,7 @@ import msgspec
 import numpy as np
 
 from runtime_lib.columns import Batch, Column, concat_batches
+from runtime_lib.io import nested
 from runtime_lib.io.text_columns import INT_TEXT, convert_text, text_column
 from runtime_lib.io.text_columns import TIMESTAMP_HINT as _TIMESTAMP_HINT
 from runtime_lib.io.text_columns import BadValue as _Bad
@@ -495,9 +496,14 @@ class JsonDecoder:
         self.schema = as_schema(schema)
         self.source = source
         self._struct = _make_struct(self.schema)
+        self._getters = [attrgetter(f"f{i}") for i in range(len(self.schema))]
+        # fields of ROW columns (Field.path): nested Structs, see nested.py
+        self._nested = nested.Layout(self.schema, _msgspec_type) if nested.has_paths(
+            self.schema) else None
+        if self._nested is not None:
+            self._struct, self._getters = self._nested.struct, self._nested.getters
         self._decode_one = msgspec.json.Decoder(self._struct).decode
         self._decode_any = msgspec.json.Decoder().decode
-        self._getters = [attrgetter(f"f{i}") for i in range(len(self.schema))]
         self._builders = [_builder(f) for f in self.schema]
 
     # -- the bulk path --------------------------------------------------------
@@ -546,8 +552,14 @@ class JsonDecoder:
     def _columns_from_structs(self, rows: list) -> tuple[dict[str, Column], dict[int, str]]:
         columns: dict[str, Column] = {}
         late_bad: dict[int, str] = {}
-        for field, getter, build in zip(self.schema, self._getters, self._builders):
-            column, bad = build(rows, getter)
+        if self._nested is not None:
+            lists = self._nested.expand(rows)
+            sources = [lists[i] for i in self._nested.sources]
+        else:
+            sources = [rows] * len(self._builders)
+        for field, getter, build, source in zip(self.schema, self._getters, self._builders,
+                                                sources):
+            column, bad = build(source, getter)
             columns[field.name] = column
             for row, reason in bad.items():
                 late_bad.setdefault(row, reason)
@@ -585,13 +597,20 @@ class JsonDecoder:
             return None, f"expected a JSON object, got {describe_json_value(obj)}"
         values, problems = [], []
         for field in self.schema:
-            if field.name not in obj:
+            holder, key = obj, field.name
+            if field.path:  # a field of a ROW column
+                holder, key, problem = nested.locate(obj, field, describe_json_value)
+                if problem is not None:
+                    problems += [problem] if problem not in problems else []
+                    values.append(None)
+                    continue
+            if key not in holder:
                 if not field.nullable:
                     why = f" ({field.note})" if field.note else ""
                     problems.append(f"field {field.name!r}: missing, but the column is NOT NULL{why}")
                 values.append(None)
                 continue
-            value = obj[field.name]
+            value = holder[key]
             if value is None:
                 if not field.nullable:
                     why = f" ({field.note})" if field.note else ""

@@ -64,7 +64,9 @@ def _field_lines(physical: list[lg.Field], required: set[str]) -> list[str]:
     # from are dead letters at decoding, with their position and raw text
     lines = ["    fields=("]
     for f in physical:
-        if f.name in required and f.type.nullable:
+        # (a ROW's field may be NULL where the ROW is: rows whose event time is
+        # NULL are dead letters once it is computed)
+        if f.name in required and f.type.nullable and not f.path:
             f = lg.Field(f.name, f.type.with_nullable(False))
             lines.append(f"        # {comment(f.name)}: NOT NULL here, the event time needs it")
             lines.append(f"        {field_call(f, 'the event time is computed from it')},")
