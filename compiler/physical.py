@@ -92,6 +92,16 @@ class IntervalJoinExec(Exec):
 
 
 @dataclass(frozen=True)
+class TemporalJoinExec(Exec):
+    """Flink's event-time temporal join: each stream row (the left input) is
+    held until the watermark passes its time, then joined with the version of
+    the versioned table (the right input) valid at that time."""
+
+    logical: lg.Join
+    implements = (lg.Join,)
+
+
+@dataclass(frozen=True)
 class JoinExec(Exec):
     """A regular join of two streams: rows kept for ever, or for 'state.ttl'."""
 
@@ -323,6 +333,12 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
         if node.lookup:
             return LookupJoinExec(node, children, _lookup_state(node.right), "per input row",
                                   span)
+        if node.temporal is not None:
+            return TemporalJoinExec(
+                node, children,
+                "stream rows until the watermark passes them; per key, the version valid "
+                "at the watermark and newer ones",
+                "each stream row once the watermark passes its time", span)
         if node.interval is not None:
             _, _, lo, hi = node.interval
             return IntervalJoinExec(
