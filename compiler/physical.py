@@ -336,8 +336,7 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
         if node.temporal is not None:
             return TemporalJoinExec(
                 node, children,
-                "stream rows until the watermark passes them; per key, the version valid "
-                "at the watermark and newer ones",
+                "stream rows until the watermark passes them; the versions they can join",
                 "each stream row once the watermark passes its time", span)
         if node.interval is not None:
             _, _, lo, hi = node.interval
