@@ -68,6 +68,9 @@ QUERIES = {
     "inner": f"SELECT {COLUMNS} FROM orders AS o JOIN {JOIN}",
     "left_residual": f"SELECT {COLUMNS} FROM orders AS o LEFT JOIN {JOIN} AND o.x < r.v",
     "inner_residual": f"SELECT {COLUMNS} FROM orders AS o JOIN {JOIN} AND o.x < r.v",
+    # a WHERE on the versions' columns filters the joined rows: pushed below the
+    # join it would make an older version valid
+    "inner_where_version": f"SELECT {COLUMNS} FROM orders AS o JOIN {JOIN} WHERE r.v > 3",
 }
 ASOF = "FROM l AS o ASOF {kind} JOIN r ON o.k = r.k AND o.ot >= r.vt"
 DUCK = {
@@ -77,6 +80,7 @@ DUCK = {
     "left_residual": "SELECT o.oid, o.k, o.x, o.ot, CASE WHEN o.x < r.v THEN r.v END, "
                      "CASE WHEN o.x < r.v THEN r.vt END " + ASOF.format(kind="LEFT"),
     "inner_residual": f"SELECT {COLUMNS} " + ASOF.format(kind="") + " WHERE o.x < r.v",
+    "inner_where_version": f"SELECT {COLUMNS} " + ASOF.format(kind="") + " WHERE r.v > 3",
 }
 
 KEYS = st.sampled_from(["a", "b", "c", None])
@@ -191,3 +195,39 @@ def test_temporal_join_gives_the_version_valid_at_each_rows_time(
     assert set(dropped_ids) <= behind and len(dropped_ids) == len(set(dropped_ids))
     kept = [o for o in orders if o["oid"] not in set(dropped_ids)]
     assert norm(got) == norm(oracle(query, kept, rates))
+
+
+def test_the_stream_rows_event_time_stays_a_time_attribute(tmp_path: Path):
+    """The join's output keeps the stream's event time as its time attribute
+    (Flink): a TUMBLE group window over it fires by the watermark, with the
+    hourly sums of the example's bills at the prices valid then (DuckDB)."""
+    root = Path(__file__).resolve().parent.parent
+    sql = """SELECT TUMBLE_START(j.event_time, INTERVAL '1' HOUR) AS hour_start,
+       SUM(j.billed) AS billed_usd
+FROM (
+    SELECT r.event_time, r.tokens_used * p.usd_per_1k_tokens / 1000 AS billed
+    FROM llm_requests AS r
+    JOIN model_prices FOR SYSTEM_TIME AS OF r.event_time AS p ON r.model_id = p.model_id
+) AS j
+GROUP BY TUMBLE(j.event_time, INTERVAL '1' HOUR);
+"""
+    compiled = compile_source(Source("hourly.sql", sql), [str(root / "examples" / "catalog.sql")])
+    module = tmp_path / "hourly.py"
+    module.write_text(compiled.module or "", encoding="utf-8")
+    data = root / "examples" / "data"
+    out = tmp_path / "out.jsonl"
+    assert run_module(module, ["--output", str(out), "--quiet",
+                               "--input", f"llm_requests={data / 'llm_requests.jsonl'}",
+                               "--input", f"model_prices={data / 'model_prices.jsonl'}"]) == 0
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    expected = duckdb.connect().execute(f"""
+        SELECT strftime(epoch_ms(r.timestamp_ms // 3600000 * 3600000), '%Y-%m-%d %H:%M:%S.%g'),
+               SUM(r.tokens_used * p.usd_per_1k_tokens / 1000)
+        FROM read_json('{data / "llm_requests.jsonl"}') r
+        ASOF JOIN read_json('{data / "model_prices.jsonl"}') p
+        ON r.model_id = p.model_id AND r.timestamp_ms >= p.valid_from_ms
+        GROUP BY 1 ORDER BY 1""").fetchall()
+    assert len(got) == len(expected) == 3
+    for row, (hour, total) in zip(sorted(got, key=lambda r: r["hour_start"]), expected):
+        assert row["hour_start"] == hour
+        assert row["billed_usd"] == pytest.approx(total, rel=1e-9)
