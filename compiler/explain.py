@@ -105,8 +105,8 @@ def logical_attrs(node: lg.LogicalNode) -> list[tuple[str, str]]:
         if node.temporal is not None:
             lt, rt = node.temporal
             schema = node.schema
-            attrs.append(("as_of", f"{schema[lt].name} (versions by "
-                                   f"{schema[len(node.left.schema) + rt].name})"))
+            versions = schema[len(node.left.schema) + rt].name
+            attrs.append(("as_of", f"{schema[lt].name} (versions by {versions})"))
         if node.lookup:
             attrs.append(("lookup", "true"))
         return attrs

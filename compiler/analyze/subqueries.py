@@ -310,7 +310,8 @@ def _keys_join(left: lg.LogicalNode, inner: lg.LogicalNode, pairs: list[KeyPair]
 
 
 def _null_aware_anti_join(bound: Bound, inner: lg.LogicalNode, pair: KeyPair,
-                          node: ast.InSubquery, correlation: list[KeyPair] = ()) -> Bound:
+                          node: ast.InSubquery, correlation: list[KeyPair] | None = None
+                          ) -> Bound:
     """``x NOT IN (SELECT y ...)`` where x or y can be NULL, as SQL and Flink's
     null-aware anti join have it: TRUE for every row while the subquery is
     empty; else NULL (the row is dropped) when x is NULL or any y is NULL, and
@@ -328,6 +329,7 @@ def _null_aware_anti_join(bound: Bound, inner: lg.LogicalNode, pair: KeyPair,
     row) or a y equal to x."""
     outer, span = bound.plan, node.span
     x, y = pair
+    correlation = correlation or []
     zero = lg.Const(0, t.INT.with_nullable(False), span=span)
     count = t.BIGINT.with_nullable(False)
     # the subquery's groups: by the correlation keys, or one group (a constant)

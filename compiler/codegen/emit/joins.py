@@ -210,8 +210,8 @@ def push_temporal_join(g: Generator, e: Exec, child: Exec, var: str, indent: str
         ]
     other_wm = g.watermark_of(e.inputs[1], latest=True)
     return [
-        f"{indent}# {e.name} ({g.m.where(e.span)}): stream rows, held until the watermark "
-        f"passes {comment(time)}",
+        (f"{indent}# {e.name} ({g.m.where(e.span)}): stream rows, held until the watermark "
+         f"passes {comment(time)}"),
         f"{indent}joined, late = self.{name}.process_left(",
         f"{indent}    [{keys}],",
         f"{indent}    {var}[{time!r}].values,",
