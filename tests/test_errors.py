@@ -1022,6 +1022,14 @@ case("temporal-join-changelog-table",
      "JOIN v FOR SYSTEM_TIME AS OF r.event_time ON r.model_id = v.model_id;",
      "5:6", U, "an event-time temporal join with 'v', a table read as a changelog (connector "
                "'upsert-kafka'), does not run yet", at="v FOR SYSTEM_TIME")
+case("temporal-join-versioned-view",
+     "CREATE VIEW latest_prices AS SELECT model_id, usd_per_1k_tokens, valid_from FROM (\n"
+     "SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY valid_from DESC) AS rn\n"
+     "FROM model_prices) WHERE rn = 1;\n"
+     "SELECT r.request_id FROM llm_requests r\n"
+     "JOIN latest_prices FOR SYSTEM_TIME AS OF r.event_time AS p ON r.model_id = p.model_id;",
+     "5:6", U, "an event-time temporal join with view 'latest_prices' (a versioned view",
+     at="latest_prices FOR")
 case("join-both-sides-same-name",
      "SELECT request_id FROM llm_requests\n"
      "JOIN llm_requests ON llm_requests.request_id = llm_requests.request_id;",

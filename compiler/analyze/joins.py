@@ -261,6 +261,17 @@ def _system_time(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRe
     assert table_rel.system_time is not None
     diag = binder.diag
     as_of = table_rel.system_time
+    if not lookup and isinstance(obj, ViewDef) and binder.expr(
+            as_of, left.scope, "FOR SYSTEM_TIME AS OF").type.time_attribute == "ROWTIME":
+        fail(diag, 
+            "UnsupportedError",
+            f"an event-time temporal join with view '{table_rel.name}' (a versioned view: "
+            "the last row per key by ROW_NUMBER() ... ORDER BY its event time DESC) does not "
+            "run yet",
+            table_rel.span,
+            hint="join the table the view reads, declared with the view's key as its PRIMARY "
+            "KEY and a WATERMARK: each of its rows is then a version of its key",
+        )
     if not lookup:
         what = f"a {obj.kind.lower()}" if isinstance(obj, (SourceDef, ViewDef)) else "a query"
         fail(diag, 
