@@ -97,12 +97,11 @@ CREATE TABLE model_configs (
 -- request's event_time joins the price valid when the request was made
 -- (an event-time temporal join).
 CREATE TABLE model_prices (
-    model_id VARCHAR NOT NULL,      -- the priced model (llm_requests.model_id)
+    model_id VARCHAR PRIMARY KEY,   -- the priced model (llm_requests.model_id)
     usd_per_1k_tokens DOUBLE,       -- the list price from valid_from on
     valid_from_ms BIGINT NOT NULL,  -- since when, epoch milliseconds (UTC)
     valid_from AS TO_TIMESTAMP(valid_from_ms),
-    WATERMARK FOR valid_from AS valid_from - INTERVAL '5' SECONDS,
-    PRIMARY KEY (model_id) NOT ENFORCED
+    WATERMARK FOR valid_from AS valid_from - INTERVAL '5' SECONDS
 ) WITH (
     'connector' = 'filesystem',
     'path' = 'examples/data/model_prices.jsonl',
