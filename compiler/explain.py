@@ -102,6 +102,11 @@ def logical_attrs(node: lg.LogicalNode) -> list[tuple[str, str]]:
                 return "" if ms == 0 else f" - {format_ms(-ms)}" if ms < 0 else f" + {format_ms(ms)}"
 
             attrs.append(("interval", f"{left}{plus(lo)} <= {right} <= {left}{plus(hi)}"))
+        if node.temporal is not None:
+            lt, rt = node.temporal
+            schema = node.schema
+            versions = schema[len(node.left.schema) + rt].name
+            attrs.append(("as_of", f"{schema[lt].name} (versions by {versions})"))
         if node.lookup:
             attrs.append(("lookup", "true"))
         return attrs

@@ -50,6 +50,12 @@ def state_layout(e: ph.Exec, line: int, output: str = "") -> dict:
         if node.interval is not None:
             _, _, lo, hi = node.interval
             layout["bounds"] = f"{format_ms(lo)} .. {format_ms(hi)}"
+        if node.temporal is not None:
+            lt, rt = node.temporal
+            layout["keys"] = [f"{node.right.schema[ri].name} {node.right.schema[ri].type}"
+                              for _, ri in node.equi_keys]
+            layout["as_of"] = node.left.schema[lt].name
+            layout["version_time"] = node.right.schema[rt].name
         if not node.lookup:  # a lookup join's state is a cache of the table
             layout["rows"] = [_columns(node.left.schema), _columns(node.right.schema)]
         if isinstance(e, ph.JoinExec):

@@ -489,11 +489,17 @@ class Join:
     # IN / EXISTS as an INNER join with the subquery's distinct keys (Flink's
     # LeftSemiJoin): each left row comes out once, when its first match does
     semi: bool = False
+    # Flink's event-time temporal join (FOR SYSTEM_TIME AS OF l.rowtime on a
+    # versioned table): (left event time, right version time), indices in each
+    # input's schema; each left row joins the right version valid at its time
+    temporal: tuple[int, int] | None = None
 
     @property
     def schema(self) -> Schema:
         left = self.left.schema
         right = self.right.schema
+        if self.temporal is not None:  # the output's time is the left's: versions' time is data
+            right = tuple(Field(f.name, f.type.plain()) for f in right)
         if self.kind in ("RIGHT", "FULL"):
             left = tuple(Field(f.name, f.type.with_nullable(True).plain()) for f in left)
         if self.kind in ("LEFT", "FULL"):
@@ -868,6 +874,10 @@ def changelog(node: LogicalNode) -> str:
         return "I,UB,UA,D"
     if isinstance(node, TopN):
         return "I" if node.window or dedup_keep(node) == "first" else "I,UB,UA,D"
+    if isinstance(node, Join) and node.temporal is not None:
+        # each left row comes out once, joined with the version valid at its
+        # time: the versions' changes are no changes of the output
+        return changelog(node.left)
     if isinstance(node, Join) and not node.lookup and node.interval is None:
         # a regular inner join of insert-only inputs only inserts; an outer one
         # retracts its NULL-padded rows when a match arrives. A semi join

@@ -93,6 +93,16 @@ class IntervalJoinExec(Exec):
 
 
 @frozen_dataclass
+class TemporalJoinExec(Exec):
+    """Flink's event-time temporal join: each stream row (the left input) is
+    held until the watermark passes its time, then joined with the version of
+    the versioned table (the right input) valid at that time."""
+
+    logical: lg.Join
+    implements = (lg.Join,)
+
+
+@frozen_dataclass
 class JoinExec(Exec):
     """A regular join of two streams: rows kept for ever, or for 'state.ttl'."""
 
@@ -324,6 +334,11 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
         if node.lookup:
             return LookupJoinExec(node, children, _lookup_state(node.right), "per input row",
                                   span)
+        if node.temporal is not None:
+            return TemporalJoinExec(
+                node, children,
+                "stream rows until the watermark passes them; the versions they can join",
+                "each stream row once the watermark passes its time", span)
         if node.interval is not None:
             _, _, lo, hi = node.interval
             return IntervalJoinExec(

@@ -58,7 +58,7 @@ RULES = {r.id: r for r in (
 )}
 
 _TIMED = (ph.WindowAggregateExec, ph.IntervalJoinExec, ph.OverAggregateExec,
-          ph.TemporalSortExec)
+          ph.TemporalSortExec, ph.TemporalJoinExec)
 _IGNORE = re.compile(r"--\s*sqlc-vet:\s*ignore\s+([\w\-, ]+)", re.IGNORECASE)
 
 

@@ -89,3 +89,21 @@ CREATE TABLE model_configs (
     'username' = '${POSTGRES_USER}',
     'password' = '${POSTGRES_PASSWORD}'
 );
+
+-- Price of each model over time (file model_prices.jsonl, one row per price
+-- change): a versioned table, as Flink calls it. Its PRIMARY KEY says whose
+-- price a row is, its WATERMARK on valid_from says from when; a row is the
+-- model's price from valid_from until its next row. FOR SYSTEM_TIME AS OF a
+-- request's event_time joins the price valid when the request was made
+-- (an event-time temporal join).
+CREATE TABLE model_prices (
+    model_id VARCHAR PRIMARY KEY,   -- the priced model (llm_requests.model_id)
+    usd_per_1k_tokens DOUBLE,       -- the list price from valid_from on
+    valid_from_ms BIGINT NOT NULL,  -- since when, epoch milliseconds (UTC)
+    valid_from AS TO_TIMESTAMP(valid_from_ms),
+    WATERMARK FOR valid_from AS valid_from - INTERVAL '5' SECONDS
+) WITH (
+    'connector' = 'filesystem',
+    'path' = 'examples/data/model_prices.jsonl',
+    'format' = 'json'
+);

@@ -282,7 +282,7 @@ def test_exec_show_describe_drop(tmp_path: Path) -> None:
     match = POSITIONED.search(result.stderr)
     assert match and (int(match["line"]), int(match["col"])) == (6, 13), result.stderr  # at the name
     assert "slow" in result.stderr and "depend" in result.stderr
-    assert [r[0] for r in _table(out, "table_name")] == ["model_configs"]
+    assert [r[0] for r in _table(out, "table_name")] == ["model_configs", "model_prices"]
 
 
 def test_exec_drop_cascade(tmp_path: Path) -> None:

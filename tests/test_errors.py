@@ -980,6 +980,56 @@ case("join-lookup-right-join",
      "SELECT r.model_id FROM llm_requests r\n"
      "RIGHT JOIN model_configs FOR SYSTEM_TIME AS OF r.proc_time AS c ON r.model_id = c.model_id;",
      "2:1", U, "RIGHT JOIN with lookup table 'model_configs'", at="RIGHT JOIN")
+# event-time temporal joins (FOR SYSTEM_TIME AS OF the stream's event time on
+# model_prices, a versioned table: PRIMARY KEY + WATERMARK)
+case("temporal-join-right-join",
+     "SELECT r.request_id FROM llm_requests r\n"
+     "RIGHT JOIN model_prices FOR SYSTEM_TIME AS OF r.event_time AS p ON r.model_id = p.model_id;",
+     "2:1", U, "RIGHT JOIN with versioned table 'model_prices': an event-time temporal join is "
+               "INNER or LEFT", at="RIGHT JOIN")
+case("temporal-join-full-join",
+     "SELECT r.request_id FROM llm_requests r\n"
+     "FULL OUTER JOIN model_prices FOR SYSTEM_TIME AS OF r.event_time AS p "
+     "ON r.model_id = p.model_id;",
+     "2:1", U, "FULL OUTER JOIN with versioned table 'model_prices'", at="FULL OUTER JOIN")
+case("temporal-join-as-of-not-the-rowtime",
+     "SELECT r.request_id FROM llm_requests r\n"
+     "JOIN model_prices FOR SYSTEM_TIME AS OF r.timestamp_ms AS p ON r.model_id = p.model_id;",
+     "2:41", B, "FOR SYSTEM_TIME AS OF takes a time attribute of the stream, but "
+                "'r.timestamp_ms' is BIGINT", at="r.timestamp_ms")
+case("temporal-join-as-of-an-expression",
+     "SELECT r.request_id FROM llm_requests r\n"
+     "JOIN model_prices FOR SYSTEM_TIME AS OF r.event_time - INTERVAL '1' MINUTE AS p\n"
+     "ON r.model_id = p.model_id;",
+     "2:41", B, "FOR SYSTEM_TIME AS OF takes a time attribute of the stream", at="r.event_time -")
+case("temporal-join-without-the-key",
+     "SELECT r.request_id FROM llm_requests r\n"
+     "JOIN model_prices FOR SYSTEM_TIME AS OF r.event_time AS p ON r.tokens_used > p.usd_per_1k_tokens;",
+     "2:1", B, "an event-time temporal join with 'model_prices' needs an equality on its whole "
+               "primary key (model_id) in ON, e.g. ON r.model_id = p.model_id", at="JOIN")
+case("temporal-join-no-primary-key",
+     "CREATE TABLE v (model_id VARCHAR, price DOUBLE, t TIMESTAMP(3), WATERMARK FOR t AS t)\n"
+     "WITH ('connector' = 'filesystem', 'path' = 'v.jsonl', 'format' = 'json');\n"
+     "SELECT r.request_id FROM llm_requests r\n"
+     "JOIN v FOR SYSTEM_TIME AS OF r.event_time ON r.model_id = v.model_id;",
+     "4:6", B, "an event-time temporal join needs a versioned table, but 'v' has no PRIMARY KEY",
+     at="v FOR SYSTEM_TIME")
+case("temporal-join-changelog-table",
+     "CREATE TABLE v (model_id VARCHAR, price DOUBLE, t TIMESTAMP(3), WATERMARK FOR t AS t,\n"
+     "PRIMARY KEY (model_id) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'v',\n"
+     "'key.format' = 'json', 'value.format' = 'json', " + BOOTSTRAP + ");\n"
+     "SELECT r.request_id FROM llm_requests r\n"
+     "JOIN v FOR SYSTEM_TIME AS OF r.event_time ON r.model_id = v.model_id;",
+     "5:6", U, "an event-time temporal join with 'v', a table read as a changelog (connector "
+               "'upsert-kafka'), does not run yet", at="v FOR SYSTEM_TIME")
+case("temporal-join-versioned-view",
+     "CREATE VIEW latest_prices AS SELECT model_id, usd_per_1k_tokens, valid_from FROM (\n"
+     "SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY valid_from DESC) AS rn\n"
+     "FROM model_prices) WHERE rn = 1;\n"
+     "SELECT r.request_id FROM llm_requests r\n"
+     "JOIN latest_prices FOR SYSTEM_TIME AS OF r.event_time AS p ON r.model_id = p.model_id;",
+     "5:6", U, "an event-time temporal join with view 'latest_prices' (a versioned view",
+     at="latest_prices FOR")
 case("join-both-sides-same-name",
      "SELECT request_id FROM llm_requests\n"
      "JOIN llm_requests ON llm_requests.request_id = llm_requests.request_id;",

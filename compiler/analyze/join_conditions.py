@@ -14,7 +14,8 @@ LOST_TIME_HINT = (
 
 
 def has_regular_join(plan: lg.LogicalNode) -> bool:
-    if isinstance(plan, lg.Join) and plan.interval is None and not plan.lookup:
+    if (isinstance(plan, lg.Join) and plan.interval is None and not plan.lookup
+            and plan.temporal is None):
         return True
     return any(has_regular_join(i) for i in plan.inputs())
 

@@ -21,7 +21,7 @@ from compiler.analyze.join_conditions import (
 )
 from compiler.analyze.scope import Bound, Scope, ScopeField, fail
 from compiler.analyze.syntax import iter_ast
-from compiler.catalog import Catalog, SourceDef, ViewDef
+from compiler.catalog import LOOKUP_STORES, Catalog, SourceDef, ViewDef
 from compiler.errors import Diagnostics, Source, Span
 
 
@@ -49,6 +49,7 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
     ])
     condition = _condition(binder, rel, left.scope, right.scope, scope)
     lookup = False
+    temporal: tuple[int, int] | None = None
     right_rel = rel.right
     if isinstance(right_rel, ast.TableRef):
         obj = catalog.get(right_rel.name)
@@ -56,7 +57,8 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
         lookup = isinstance(obj, SourceDef) and obj.kind == "TABLE" and (
             right_rel.system_time is not None or not obj.is_stream)
         if right_rel.system_time is not None:
-            _system_time(binder, right_rel, obj, lookup, left.scope)
+            temporal = _system_time(binder, rel, right_rel, obj, lookup, left, right)
+            lookup = lookup and temporal is None
     left_plan = left.plan
     if lookup:
         # ON MOD(b.auction, 10000) = s.key: the key computed before the lookup
@@ -66,9 +68,12 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
     if lookup:
         assert isinstance(right_rel, ast.TableRef) and isinstance(obj, SourceDef)
         equi = _lookup_keys(diag, rel, right_rel, obj, left.scope, equi)
+    if temporal is not None:
+        assert isinstance(right_rel, ast.TableRef) and isinstance(obj, SourceDef)
+        equi = _versioned_keys(diag, rel, right_rel, obj, left.scope, right.plan.schema, equi)
     node = lg.Join(left_plan, right.plan, rel.kind, condition, equi, None, lookup,
-                   span=rel.span, right_qualifiers=qualifiers)
-    if not lookup:
+                   span=rel.span, right_qualifiers=qualifiers, temporal=temporal)
+    if not lookup and temporal is None:
         node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node))
                        or window_join_bounds(node))
         _warn_unbounded_state(diag, node, rel)
@@ -246,57 +251,133 @@ def _join_keyword(rel: ast.Join, source: Source) -> str:
     return " ".join(written.group(1).upper().split()) if written else f"{rel.kind} JOIN"
 
 
-def _system_time(binder: ExpressionBinder, rel: ast.TableRef, obj: object, lookup: bool,
-                 left: Scope) -> None:
-    """``JOIN t FOR SYSTEM_TIME AS OF s.proc_time``: t is a lookup table, and the
-    time is a time attribute of the stream."""
-    assert rel.system_time is not None
+def _system_time(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRef, obj: object,
+                 lookup: bool, left: Bound, right: Bound) -> tuple[int, int] | None:
+    """``JOIN t FOR SYSTEM_TIME AS OF s.time``: a lookup join when the time is
+    the stream's processing time or ``t`` a lookup store; Flink's event-time
+    temporal join when ``t`` is a versioned table (a PRIMARY KEY and a
+    WATERMARK) and the time is the stream's event-time attribute. Returns the
+    temporal join's (left event time, right version time), or None."""
+    assert table_rel.system_time is not None
     diag = binder.diag
+    as_of = table_rel.system_time
+    if not lookup and isinstance(obj, ViewDef) and binder.expr(
+            as_of, left.scope, "FOR SYSTEM_TIME AS OF").type.time_attribute == "ROWTIME":
+        fail(diag, 
+            "UnsupportedError",
+            f"an event-time temporal join with view '{table_rel.name}' (a versioned view: "
+            "the last row per key by ROW_NUMBER() ... ORDER BY its event time DESC) does not "
+            "run yet",
+            table_rel.span,
+            hint="join the table the view reads, declared with the view's key as its PRIMARY "
+            "KEY and a WATERMARK: each of its rows is then a version of its key",
+        )
     if not lookup:
         what = f"a {obj.kind.lower()}" if isinstance(obj, (SourceDef, ViewDef)) else "a query"
         fail(diag, 
             "BindError",
-            f"FOR SYSTEM_TIME AS OF reads a lookup table (CREATE TABLE); '{rel.name}' is "
+            f"FOR SYSTEM_TIME AS OF reads a lookup table (CREATE TABLE); '{table_rel.name}' is "
             f"{what}",
-            rel.span,
+            table_rel.span,
             hint="join two streams with a time bound instead, e.g. ON ... AND b.event_time "
             "BETWEEN a.event_time AND a.event_time + INTERVAL '1' MINUTE",
         )
-    time = binder.expr(rel.system_time, left, "FOR SYSTEM_TIME AS OF")
+    time = binder.expr(as_of, left.scope, "FOR SYSTEM_TIME AS OF")
+    written = diag.source.fragment(as_of.span)
     if time.type.time_attribute is None:
         fail(diag, 
             "BindError",
             "FOR SYSTEM_TIME AS OF takes a time attribute of the stream, but "
-            f"'{diag.source.fragment(rel.system_time.span)}' is {time.type.sql()}",
-            rel.system_time.span,
-            hint="use the stream's processing-time column, e.g. proc_time AS PROCTIME()",
+            f"'{written}' is {time.type.sql()}",
+            as_of.span,
+            hint="use the stream's event-time column (the one its WATERMARK is on) for the "
+            "version valid at each row's time, or a processing-time column (proc_time AS "
+            "PROCTIME()) for the current row",
         )
-    if time.type.time_attribute == "ROWTIME" and isinstance(obj, SourceDef) and (
-        obj.watermark is None
-    ):
+    if time.type.time_attribute != "ROWTIME":
+        return None  # a processing-time lookup join: the current row
+    assert isinstance(obj, SourceDef)
+    if obj.watermark is None or obj.connector in LOOKUP_STORES:
         # a lookup store (PostgreSQL, Redis, a file) has only its current rows
         diag.warning(
-            f"'{rel.name}' has no versions (no WATERMARK): the join reads its current "
+            f"'{table_rel.name}' has no versions (no WATERMARK): the join reads its current "
             "row for each stream row, whatever the stream row's event time",
-            rel.system_time.span,
+            as_of.span,
             hint="write FOR SYSTEM_TIME AS OF a processing-time column (proc_time AS "
             "PROCTIME()), as Flink requires for a lookup join",
         )
-    elif time.type.time_attribute == "ROWTIME":
-        # Flink's event-time temporal join returns the version of the row valid
-        # at the stream row's event time; a lookup returns the latest version,
-        # which would be a silently wrong answer for a versioned table.
+        return None
+    # an event-time temporal join: the version valid at the stream row's time
+    if not obj.primary_key:
+        fail(diag, 
+            "BindError",
+            f"an event-time temporal join needs a versioned table, but '{obj.name}' has no "
+            "PRIMARY KEY (the key its rows are versions of)",
+            table_rel.span,
+            hint=f"declare it in CREATE TABLE {obj.name}, e.g. PRIMARY KEY ("
+            f"{obj.columns[0].name if obj.columns else 'id'}) NOT ENFORCED",
+        )
+    if obj.is_changelog:
         fail(diag, 
             "UnsupportedError",
-            "an event-time temporal join (FOR SYSTEM_TIME AS OF an event-time "
-            f"attribute, '{diag.source.fragment(rel.system_time.span)}') is not "
-            "supported yet: sqlc would return the latest version of each row, not the "
-            "version valid at that time",
-            rel.system_time.span,
-            hint="join the latest version with FOR SYSTEM_TIME AS OF a processing-time "
-            "column (proc_time AS PROCTIME()), or join the table's changes as a stream "
-            "with a time bound",
+            f"an event-time temporal join with '{obj.name}', a table read as a changelog "
+            f"(connector '{obj.connector}'), does not run yet",
+            table_rel.span,
+            hint="read its versions from an append-only source: a 'filesystem' table (or "
+            "'kafka' without the changelog format) with the PRIMARY KEY and WATERMARK, "
+            "each row a new version of its key",
         )
+    if rel.kind not in ("INNER", "LEFT"):
+        fail(diag, 
+            "UnsupportedError",
+            f"{_join_keyword(rel, diag.source)} with versioned table '{obj.name}': an "
+            "event-time temporal join is INNER or LEFT (as in Flink)",
+            rel.span,
+            hint="write JOIN or LEFT JOIN: each stream row joins the version valid at its time",
+        )
+    rowtimes = [f.index for f in left.scope.fields if f.type.time_attribute == "ROWTIME"]
+    if not isinstance(time, lg.ColumnRef) or time.index not in rowtimes:
+        fail(diag, 
+            "BindError",
+            f"FOR SYSTEM_TIME AS OF '{written}': an event-time temporal join is AS OF the "
+            "stream's event-time attribute",
+            as_of.span,
+            hint="write AS OF the stream's column its WATERMARK is on, e.g. "
+            + (f"AS OF {left.scope.fields[rowtimes[0]].qualifier or 's'}."
+               f"{left.scope.fields[rowtimes[0]].name}" if rowtimes else "AS OF o.order_time"),
+        )
+    versions = [i for i, f in enumerate(right.plan.schema) if f.type.time_attribute == "ROWTIME"]
+    if len(versions) != 1:
+        fail(diag, 
+            "UnsupportedError",
+            f"versioned table '{obj.name}' has no single event-time attribute for its "
+            "versions' time",
+            table_rel.span,
+        )
+    return time.index, versions[0]
+
+
+def _versioned_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, table: SourceDef,
+                    left: Scope, schema: lg.Schema, equi: tuple[tuple[int, int], ...]
+                    ) -> tuple[tuple[int, int], ...]:
+    """The keys of an event-time temporal join: the versioned table's whole
+    primary key, each compared with a column of the stream (Flink requires
+    it; other equalities are checked on the version found)."""
+    names = [f.name.lower() for f in schema]
+    key_cols = [names.index(k.lower()) for k in table.primary_key if k.lower() in names]
+    found = {ri for _, ri in equi}
+    if len(key_cols) != len(table.primary_key) or not set(key_cols) <= found:
+        alias = table_rel.alias or table.name
+        stream = next((f.qualifier for f in left.fields if f.qualifier), "s")
+        fail(diag, 
+            "BindError",
+            f"an event-time temporal join with '{table.name}' needs an equality on its whole "
+            "primary key (" + ", ".join(table.primary_key) + ") in ON, e.g. ON "
+            + " AND ".join(f"{stream}.{k} = {alias}.{k}" for k in table.primary_key),
+            rel.span,
+            hint="each stream row joins the version of the key it names",
+        )
+    return tuple(next(p for p in equi if p[1] == k) for k in key_cols)
 
 
 def time_bounds_into_join(diag: Diagnostics, bound: Bound, predicate: lg.BoundExpr,
@@ -306,7 +387,8 @@ def time_bounds_into_join(diag: Diagnostics, bound: Bound, predicate: lg.BoundEx
     On an outer join such a WHERE also drops the NULL-padded rows, so the
     join is inner; the user is warned, since that is rarely what they meant."""
     join = bound.plan
-    if not isinstance(join, lg.Join) or join.interval is not None or join.lookup:
+    if (not isinstance(join, lg.Join) or join.interval is not None or join.lookup
+            or join.temporal is not None):
         return bound, predicate
     width = len(join.left.schema)
     rowtimes = rowtime_columns(join)

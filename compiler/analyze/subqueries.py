@@ -16,7 +16,7 @@ outer row matches at most once), then keeps the outer columns only:
 ``x NOT IN (SELECT y ...)`` is NULL (the row is dropped) when x is NULL or
 any y is NULL, unless the subquery is empty: that is a plain anti join only
 where neither can be NULL; otherwise a null-aware one
-(``_null_aware_anti_join``). Against a lookup table NOT IN needs a NOT NULL
+(``_null_aware_anti_join``), correlated (``WHERE b.k = a.k``) or not. Against a lookup table NOT IN needs a NOT NULL
 left operand (a lookup cannot tell whether the table is empty).
 
     SELECT i, k FROM a WHERE k IN (SELECT k FROM b)
@@ -70,10 +70,6 @@ def _semi_join(analyzer: Analyzer, bound: Bound, node: ast.InSubquery | ast.Exis
     if table is not None:
         return _lookup_semi_join(analyzer, bound, node, table)
     if isinstance(node, ast.InSubquery) and _correlated(bound, node.query):
-        if node.negated:
-            fail(analyzer.binder.diag, "UnsupportedError", "a correlated NOT IN (subquery) "
-                 "does not run yet", node.span, hint="write NOT EXISTS (SELECT ... WHERE "
-                 "inner.y = outer.x AND ...) where neither side can be NULL")
         inner, pairs = _correlated_in_keys(analyzer, bound, node)
     elif isinstance(node, ast.InSubquery):
         inner, pairs = _in_keys(analyzer, bound, node)
@@ -82,7 +78,7 @@ def _semi_join(analyzer: Analyzer, bound: Bound, node: ast.InSubquery | ast.Exis
     pairs = [_widened(a, b) for a, b in pairs]
     if isinstance(node, ast.InSubquery) and node.negated and (
             pairs[0][0].type.nullable or pairs[0][1].type.nullable):
-        return _null_aware_anti_join(bound, inner, pairs[0], node)
+        return _null_aware_anti_join(bound, inner, pairs[0], node, pairs[1:])
     return _join(bound, inner, pairs, node)
 
 
@@ -314,42 +310,65 @@ def _keys_join(left: lg.LogicalNode, inner: lg.LogicalNode, pairs: list[KeyPair]
 
 
 def _null_aware_anti_join(bound: Bound, inner: lg.LogicalNode, pair: KeyPair,
-                          node: ast.InSubquery) -> Bound:
+                          node: ast.InSubquery, correlation: list[KeyPair] | None = None
+                          ) -> Bound:
     """``x NOT IN (SELECT y ...)`` where x or y can be NULL, as SQL and Flink's
     null-aware anti join have it: TRUE for every row while the subquery is
     empty; else NULL (the row is dropped) when x is NULL or any y is NULL, and
-    TRUE where no y equals x.
+    TRUE where no y equals x. Correlated (``... WHERE b.k = a.k``), "the
+    subquery" is its rows for the outer row's correlation keys (none when a key
+    is NULL): Flink's anti join on ``(x = y OR x IS NULL OR y IS NULL) AND
+    b.k = a.k``.
 
-    The outer rows are joined (LEFT, on a constant key) with the subquery's
-    row count and non-NULL count (one row, updated as the subquery's rows
-    arrive), then anti-joined with its distinct keys; a row is kept while the
-    count is missing (no row yet), or x is not NULL, every y is not NULL and
-    no key matched. An updating result: a row goes out (-D) when the first y
-    arrives (x NULL), a NULL y arrives (every row) or a y equal to x."""
+    The outer rows are joined (LEFT, on a constant key, or on the correlation
+    keys) with the subquery's row count and non-NULL count (one row per key,
+    updated as the subquery's rows arrive), then anti-joined with its distinct
+    keys; a row is kept while the count is missing (no row yet), or x is not
+    NULL, every y is not NULL and no key matched. An updating result: a row
+    goes out (-D) when the first y arrives (x NULL), a NULL y arrives (every
+    row) or a y equal to x."""
     outer, span = bound.plan, node.span
     x, y = pair
+    correlation = correlation or []
     zero = lg.Const(0, t.INT.with_nullable(False), span=span)
     count = t.BIGINT.with_nullable(False)
-    values = lg.Project(inner, (y,), ("value",), span=span)
-    stats = lg.Aggregate(values, (zero,), ("subquery_key",), (
+    # the subquery's groups: by the correlation keys, or one group (a constant)
+    outer_keys = [a for a, _ in correlation] or [zero]
+    inner_keys = [b for _, b in correlation] or [zero]
+    taken = [f.name for f in outer.schema]
+    key_names = unique_names(taken + [f"subquery_key{i}" if len(inner_keys) > 1 else
+                                      "subquery_key" for i in range(len(inner_keys))])
+    key_names = key_names[len(taken):]
+    nk = len(inner_keys)
+    if correlation:  # grouped by the subquery's correlation keys
+        values = lg.Project(inner, (*inner_keys, y), (*key_names, "value"), span=span)
+        groups: tuple[lg.BoundExpr, ...] = tuple(
+            lg.ColumnRef(i, key_names[i], k.type) for i, k in enumerate(inner_keys))
+    else:
+        values, groups = lg.Project(inner, (y,), ("value",), span=span), (zero,)
+    value = lg.ColumnRef(len(values.schema) - 1, "value", y.type)
+    stats = lg.Aggregate(values, groups, tuple(key_names), (
         lg.AggCall("COUNT", (), count, span=span),
-        lg.AggCall("COUNT", (lg.ColumnRef(0, "value", y.type),), count, span=span),
+        lg.AggCall("COUNT", (value,), count, span=span),
     ), ("subquery_rows", "subquery_values"), span=span)
     width = len(outer.schema)
     passed = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(outer.schema))
-    taken = [f.name for f in outer.schema]
-    key_name = unique_names(taken + ["subquery_key"])[-1]
-    keyed = lg.Project(outer, passed + (zero,), (*taken, key_name), span=span)
+    keyed = lg.Project(outer, passed + tuple(outer_keys), (*taken, *key_names), span=span)
     counted = lg.Join(keyed, stats, "LEFT", None, span=span,
-                      right_qualifiers=("subquery",) * 3)
-    on = lg.Call("=", (lg.ColumnRef(width, key_name, zero.type),
-                       lg.ColumnRef(width + 1, counted.schema[width + 1].name, zero.type)),
-                 t.BOOLEAN.with_nullable(False), span=span)
-    counted = replace(counted, condition=on, equi_keys=equi_keys(on, width + 1))
-    join, key_at = _keys_join(counted, inner, [pair], "LEFT", span)
+                      right_qualifiers=("subquery",) * (nk + 2))
+    on = lg.conjoin([
+        lg.Call("=", (lg.ColumnRef(width + i, key_names[i], outer_keys[i].type),
+                      lg.ColumnRef(width + nk + i, counted.schema[width + nk + i].name,
+                                   inner_keys[i].type)),
+                t.BOOLEAN.with_nullable(outer_keys[i].type.nullable or inner_keys[i].type.nullable),
+                span=span)
+        for i in range(nk)])
+    counted = replace(counted, condition=on, equi_keys=equi_keys(on, width + nk))
+    join, key_at = _keys_join(counted, inner, [pair, *correlation], "LEFT", span)
     schema = join.schema
-    rows = lg.ColumnRef(width + 2, schema[width + 2].name, schema[width + 2].type)
-    non_null = lg.ColumnRef(width + 3, schema[width + 3].name, schema[width + 3].type)
+    rows = lg.ColumnRef(width + 2 * nk, schema[width + 2 * nk].name, schema[width + 2 * nk].type)
+    non_null = lg.ColumnRef(width + 2 * nk + 1, schema[width + 2 * nk + 1].name,
+                            schema[width + 2 * nk + 1].type)
     boolean = t.BOOLEAN
     keep = lg.Call("OR", (
         lg.Call("IS NULL", (rows,), boolean.with_nullable(False), span=span),

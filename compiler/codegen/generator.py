@@ -23,6 +23,7 @@ from compiler.physical import (
     LookupJoinExec,
     SinkExec,
     SourceExec,
+    TemporalJoinExec,
     WindowAggregateExec,
     walk,
 )
@@ -218,7 +219,7 @@ class Generator:
         timed.sort(key=lambda pair: order[id(pair[0])])
         lines = ["    def advance(self, watermarks: dict[str, int]) -> None:",
                  '        """Fire the windows and join bounds the watermarks have passed."""']
-        if any(isinstance(e, IntervalJoinExec) for e, _ in timed):
+        if any(isinstance(e, (IntervalJoinExec, TemporalJoinExec)) for e, _ in timed):
             lines.append("        self.watermarks = watermarks")
         for e, name in timed:
             lines.append(f"        self.on_{name}(self.{name}.advance({self.fire_watermark(e)}))")

@@ -23,7 +23,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.pipeline": ("Context", "Field", "Output", "Pipeline", "Source", "Watermark",
                              "main"),
     "runtime_lib.operators.aggregates": ("Agg",),
-    "runtime_lib.operators.joins": ("IntervalJoin", "Join"),
+    "runtime_lib.operators.joins": ("IntervalJoin", "Join", "TemporalJoin"),
     "runtime_lib.operators.lookup_join": ("LookupJoin",),
     "runtime_lib.io.tables": ("open_lookup_table",),
     "runtime_lib.operators.temporal_sort": ("TemporalSort",),

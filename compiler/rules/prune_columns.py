@@ -220,6 +220,9 @@ def _prune_join(node: lg.Join, required: set[int]) -> tuple[lg.LogicalNode, Mapp
     if node.interval is not None:
         lt, rt, _, _ = node.interval
         needed |= {lt, rt + left_width}
+    if node.temporal is not None:
+        lt, rt = node.temporal
+        needed |= {lt, rt + left_width}
     left_needed = {i for i in needed if i < left_width}
     right_needed = {i - left_width for i in needed if i >= left_width}
     left, left_map = prune(node.left, left_needed)
@@ -235,12 +238,16 @@ def _prune_join(node: lg.Join, required: set[int]) -> tuple[lg.LogicalNode, Mapp
     if interval is not None:
         lt, rt, lo, hi = interval
         interval = (left_map[lt], right_map[rt], lo, hi)
+    temporal = node.temporal
+    if temporal is not None:
+        temporal = (left_map[temporal[0]], right_map[temporal[1]])
     join = replace(
         node,
         left=left,
         right=right,
         equi_keys=tuple((left_map[li], right_map[ri]) for li, ri in node.equi_keys),
         interval=interval,
+        temporal=temporal,
     )
     if node.condition is not None:  # over the join's own (renamed) columns
         join = replace(join, condition=_remap(node.condition, mapping, join.schema))

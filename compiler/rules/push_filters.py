@@ -62,7 +62,8 @@ def _push(node: lg.Filter) -> lg.LogicalNode:
             if refs and max(refs) < width and child.kind in ("INNER", "LEFT", "CROSS"):
                 left_parts.append(p)
             elif refs and min(refs) >= width and child.kind in ("INNER", "RIGHT", "CROSS") \
-                    and not child.lookup:
+                    and not child.lookup and child.temporal is None:
+                # (a filter on a versioned table's rows would make an older version valid)
                 right_parts.append(lg.remap(p, {i: i - width for i in refs}))
             else:
                 keep.append(p)

@@ -40,7 +40,7 @@ from runtime_lib.io.tables import CachedTable, ChangelogTable
 from runtime_lib.operators.aggregates import RETRACTABLE, Agg
 from runtime_lib.operators.deduplicate import Deduplicate
 from runtime_lib.operators.group_aggregate import GroupAggregate
-from runtime_lib.operators.joins import IntervalJoin, Join
+from runtime_lib.operators.joins import IntervalJoin, Join, TemporalJoin
 from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.operators.match_recognize import (
     ACCEPT,
@@ -260,6 +260,33 @@ def interval_join_case(kind: str) -> Case:
         return rows_of(out), late.tolist(), rows_of(op.advance(current))
 
     return Case(f"interval-join-{kind.lower()}", make, SIDE_BATCHES.map(_join_watermarks), step,
+                lambda op: rows_of(op.advance(WM_MAX)))
+
+
+def temporal_join_case(kind: str) -> Case:
+    """Stream rows (side 0) and versions (side 1, with -D and -U among them)."""
+    def make():
+        return TemporalJoin(kind=kind, key_kinds=["O"], left_names=LEFT, right_names=RIGHT,
+                            left_kinds=list("OfOi"), right_kinds=list("OfOi"),
+                            residual=lambda b: ~(b["lx"].values > b["rx"].values + 40))
+
+    steps = SIDE_BATCHES.map(_join_watermarks).flatmap(lambda bs: st.tuples(
+        st.just(bs), st.lists(st.sampled_from(["+I", "+U", "-U", "-D"]), min_size=5 * len(bs),
+                              max_size=5 * len(bs))))
+    steps = steps.map(lambda bo: [(*b, bo[1][5 * i: 5 * i + len(b[1])]) for i, b in enumerate(bo[0])])
+
+    def step(op, s):
+        side, rows, before, current, ops = s
+        batch = _side_batch(side, rows)
+        if side == 0:
+            out, late = op.process_left([batch.columns["lk"]], batch.columns["lt"].values, batch,
+                                        watermark_before=before)
+            return rows_of(out), late.tolist(), op.late_count, rows_of(op.advance(current))
+        batch = Batch(batch.columns, batch.num_rows, None, np.array(ops, object))
+        op.process_right([batch.columns["rk"]], batch.columns["rt"].values, batch)
+        return op.versions, rows_of(op.advance(current))
+
+    return Case(f"temporal-join-{kind.lower()}", make, steps, step,
                 lambda op: rows_of(op.advance(WM_MAX)))
 
 
@@ -562,6 +589,8 @@ CASES = [
     group_case("group-aggregate-retract-ttl", having=False, ttl=20, retract=True),
     interval_join_case("FULL"),
     interval_join_case("INNER"),
+    temporal_join_case("LEFT"),
+    temporal_join_case("INNER"),
     regular_join_case("FULL", ttl=(4, None)),
     regular_join_case("INNER", ttl=None),
     changelog_lookup_case(),
@@ -584,7 +613,8 @@ CASES = [
 ]
 
 # the class whose snapshot() each case exercises
-COVERS = {PaneWindowAggregate, SessionWindowAggregate, GroupAggregate, IntervalJoin, Join, LookupJoin,
+COVERS = {PaneWindowAggregate, SessionWindowAggregate, GroupAggregate, IntervalJoin, Join, TemporalJoin,
+          LookupJoin,
           ChangelogTable, CachedTable, TemporalSort, SessionRows, OverAggregate, WindowRank, Rank,
           Deduplicate, MatchRecognize, Watermarks}
 

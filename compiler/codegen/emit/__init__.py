@@ -1,7 +1,7 @@
 """One emitter per physical operator, by class: the operators that run.
 
 Each family has its module: ``sources`` (sources and Calc), ``aggregates``
-(window and group aggregates), ``joins`` (interval, regular, lookup), ``sort``,
+(window and group aggregates), ``joins`` (interval, regular, temporal, lookup), ``sort``,
 ``over`` (OVER aggregates), ``window_tvf`` (window TVF rows), ``rank`` (Top-N,
 with and without windows), ``match_recognize`` (MATCH_RECOGNIZE), ``union``,
 ``correlate`` (UNNEST) and ``sink``. An operator missing from ``EMITTERS``
@@ -13,7 +13,7 @@ from __future__ import annotations
 from compiler.codegen.emit.aggregates import GROUP_AGGREGATE, WINDOW_AGGREGATE
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.emit.correlate import CORRELATE
-from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN
+from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN, TEMPORAL_JOIN
 from compiler.codegen.emit.match_recognize import MATCH_RECOGNIZE
 from compiler.codegen.emit.over import OVER_AGGREGATE
 from compiler.codegen.emit.rank import DEDUPLICATE, RANK, WINDOW_RANK
@@ -38,6 +38,7 @@ from compiler.physical import (
     SessionWindowRowsExec,
     SinkExec,
     SourceExec,
+    TemporalJoinExec,
     TemporalSortExec,
     UnionExec,
     WindowAggregateExec,
@@ -54,6 +55,7 @@ EMITTERS: dict[type[Exec], Emitter] = {
     IntervalJoinExec: INTERVAL_JOIN,
     JoinExec: JOIN,
     LookupJoinExec: LOOKUP_JOIN,
+    TemporalJoinExec: TEMPORAL_JOIN,
     TemporalSortExec: TEMPORAL_SORT,
     OverAggregateExec: OVER_AGGREGATE,
     MatchExec: MATCH_RECOGNIZE,

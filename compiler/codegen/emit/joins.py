@@ -1,6 +1,8 @@
 """Joins: interval joins (IntervalJoin, bounded in event time), regular joins
-(Join, every row kept or for 'state.ttl') and lookup joins (LookupJoin against
-a table opened in ``__init__``)."""
+(Join, every row kept or for 'state.ttl'), event-time temporal joins
+(TemporalJoin, a stream with the versions of a versioned table, fired by the
+watermark) and lookup joins (LookupJoin against a table opened in
+``__init__``)."""
 
 from __future__ import annotations
 
@@ -19,13 +21,13 @@ from compiler.codegen.emit.base import (
 from compiler.codegen.expressions import ExprEmitter
 from compiler.codegen.text import comment, docstring_safe, field_call, identifier
 from compiler.errors import Diagnostic
-from compiler.physical import Exec, IntervalJoinExec, JoinExec
+from compiler.physical import Exec, IntervalJoinExec, JoinExec, TemporalJoinExec
 
 if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
 
 
-def _key_problems(e: IntervalJoinExec | JoinExec) -> list[Diagnostic]:
+def _key_problems(e: IntervalJoinExec | JoinExec | TemporalJoinExec) -> list[Diagnostic]:
     node = e.logical
     found = []
     if not node.equi_keys:
@@ -144,6 +146,81 @@ def push_join(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list
         f"{indent})",
         (f"{indent}self.late({name!r}, {var}.take(late), \"it came behind the join's "
          "watermark: joined with the rows still buffered only\", dropped=False)"),
+        f"{indent}self.on_{name}(joined)",
+    ]
+
+
+# -- event-time temporal joins ----------------------------------------------------
+
+
+def temporal_join_problems(e: Exec) -> list[Diagnostic]:
+    assert isinstance(e, TemporalJoinExec)
+    return over_updating_problem(e) + _key_problems(e)
+
+
+def declare_temporal_join(g: Generator, e: Exec) -> None:
+    """A TemporalJoin: the stream's rows (left) wait for the watermark, the
+    versioned table's rows (right) are its versions, by key and time."""
+    m = g.m
+    node = e.logical
+    assert isinstance(node, lg.Join) and node.temporal is not None
+    name = g.name_of(e)
+    m.span_entry(name, e.span)
+    schema = node.schema
+    width = len(node.left.schema)
+    residual_fn = _residual_function(g, name, node)
+    key_kinds = [node.left.schema[li].type.storage for li, _ in node.equi_keys]
+    lines = [
+        f"# {e.name} ({m.where(e.span)}): {comment(e.state)}",
+        f"self.{name} = TemporalJoin(",
+        f"    kind={node.kind!r},",
+        f"    {KINDS_NOTE}",
+        with_note(f"    key_kinds={key_kinds!r},", _key_pairs(node)),
+        f"    left_names={[f.name for f in schema[:width]]!r},",
+        f"    right_names={[f.name for f in schema[width:]]!r},",
+        with_note(f"    left_kinds={[f.type.storage for f in node.left.schema]!r},",
+                  "one per left name"),
+        with_note(f"    right_kinds={[f.type.storage for f in node.right.schema]!r},",
+                  "one per right name"),
+    ]
+    if residual_fn:
+        lines.append(f"    residual={residual_fn},")
+    lines.append(")")
+    if not any(line.startswith("self.watermarks") for line in m.state):
+        m.state.append("self.watermarks: dict[str, int] = {}  # the latest, per source")
+    m.state.extend(lines)
+    g.stateful_operator(e, name, f"Rows emitted by {e.name} {name}.")
+
+
+def push_temporal_join(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
+    side = 0 if e.inputs[0] is child else 1
+    node = e.logical
+    assert isinstance(node, lg.Join) and node.temporal is not None
+    name = g.name_of(e)
+    schema = child.schema
+    emitter = ExprEmitter(schema, var)
+    keys = ", ".join(emitter.column(lg.ColumnRef(pair[side], schema[pair[side]].name,
+                                                 schema[pair[side]].type))
+                     for pair in node.equi_keys)
+    time = schema[node.temporal[side]].name
+    if side == 1:
+        return [
+            f"{indent}# {e.name} ({g.m.where(e.span)}): versions, by key and {comment(time)}",
+            f"{indent}self.{name}.process_right([{keys}], {var}[{time!r}].values, {var})",
+        ]
+    other_wm = g.watermark_of(e.inputs[1], latest=True)
+    return [
+        (f"{indent}# {e.name} ({g.m.where(e.span)}): stream rows, held until the watermark "
+         f"passes {comment(time)}"),
+        f"{indent}joined, late = self.{name}.process_left(",
+        f"{indent}    [{keys}],",
+        f"{indent}    {var}[{time!r}].values,",
+        f"{indent}    {var},",
+        f"{indent}    # the join's watermark is the lower of its two inputs'",
+        f"{indent}    watermark_before=np.minimum({var}.row_watermarks(), {other_wm}),",
+        f"{indent})",
+        (f"{indent}self.late({name!r}, {var}.take(late), \"it came behind the join's "
+         "watermark\")"),
         f"{indent}self.on_{name}(joined)",
     ]
 
@@ -273,5 +350,8 @@ INTERVAL_JOIN = Emitter("interval_join", push=push_join, declare=declare_join,
                         naming=_named_after_right("interval_join"))
 JOIN = Emitter("join", push=push_join, declare=declare_join, problems=join_problems,
                naming=_named_after_right("join"))
+TEMPORAL_JOIN = Emitter("temporal_join", push=push_temporal_join, declare=declare_temporal_join,
+                        problems=temporal_join_problems, fires=True,
+                        naming=_named_after_right("temporal_join"))
 LOOKUP_JOIN = Emitter("lookup_join", push=push_lookup_join, declare=declare_lookup_join,
                       problems=lookup_join_problems, naming=_named_after_right("lookup_join"))

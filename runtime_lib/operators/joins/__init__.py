@@ -1,5 +1,7 @@
 """Stream-stream joins: ``IntervalJoin`` (FR-JOIN-003, time-bounded, append-only
-output) and ``Join`` (a regular join without time bounds: an updating result).
+output), ``Join`` (a regular join without time bounds: an updating result) and
+``TemporalJoin`` (a stream joined with the version of a versioned table valid
+at each row's event time; see ``temporal.py``).
 
 A generated module calls them in straight-line code. Each input has its own
 ``Watermarks``; the join's watermark is the minimum of the two, so the
@@ -98,5 +100,6 @@ sorted by merging each batch in (numba): no Python loop per row.
 
 from runtime_lib.operators.joins.interval import IntervalJoin, JoinResult
 from runtime_lib.operators.joins.regular import Join
+from runtime_lib.operators.joins.temporal import TemporalJoin
 
-__all__ = ["IntervalJoin", "Join", "JoinResult"]
+__all__ = ["IntervalJoin", "Join", "JoinResult", "TemporalJoin"]

@@ -167,15 +167,15 @@ TEMPORAL = Page(
         Doc("event_time_as_written", TEMPORAL_AS_WRITTEN, refused=Refusal(
             SqlSyntaxError, "", "the page's SELECT list ends in a comma before FROM",
             docs_bug=True)),
-        Doc("event_time", TEMPORAL_AS_WRITTEN.replace("order_time,\n", "order_time\n"),
-            refused=Refusal(UnsupportedError, "event-time temporal join",
-                            "event-time temporal join (the version valid at the row's time)"),
+        Doc("event_time", TEMPORAL_AS_WRITTEN.replace("order_time,\n", "order_time\n")
+            .replace("     currency,", "     orders.currency,"),
             expected="""
 order_id  price  currency  conversion_rate  order_time
 ========  =====  ========  ===============  =========
 o_001     11.11  EUR       1.14             2024-01-01 12:00:00
 o_002     12.51  EUR       1.10             2024-01-01 12:06:00
-""", note="the page's query without the comma before FROM; the page prints "
+""", note="the page's query without the comma before FROM, and with currency "
+          "qualified (both tables have one: ambiguous, in Flink too); the page prints "
           "order_time as 12:00:00 (our rows are on 2024-01-01)"),
     ],
 )

@@ -3,8 +3,7 @@
 FULL OUTER (the page's one example of INNER/LEFT/RIGHT/FULL), SEMI with IN
 and EXISTS, ANTI with NOT IN and NOT EXISTS, on LeftTable and RightTable."""
 
-from compiler.errors import UnsupportedError
-from tests.flink_docs.corpus import Doc, Page, Refusal
+from tests.flink_docs.corpus import Doc, Page
 
 # `desc LeftTable`, `desc RightTable` on the page; rows from JSON files
 TABLES = """
@@ -141,9 +140,7 @@ PAGE = Page(
                                 f"{R}\n             ) R WHERE {ON[3:]})"), SEMI),
         Doc("anti_not_in", semi("L.num NOT IN (\n             SELECT num FROM (   \n"
                                 f"               {R}\n             ) R WHERE L.window_start = "
-                                "R.window_start AND L.window_end = R.window_end)"), ANTI,
-            refused=Refusal(UnsupportedError, "a correlated NOT IN (subquery) does not run yet",
-                            "a correlated NOT IN: null-aware NOT IN runs uncorrelated only")),
+                                "R.window_start AND L.window_end = R.window_end)"), ANTI),
         Doc("anti_not_exists", semi("NOT EXISTS (\n             SELECT * FROM (\n"
                                     f"               {R}\n             ) R WHERE {ON[3:]})"),
             ANTI),

@@ -1,0 +1,242 @@
+"""TemporalJoin: Flink's event-time temporal join (``JOIN versioned FOR
+SYSTEM_TIME AS OF stream.rowtime``), INNER or LEFT.
+
+The right input is a *versioned table*: a changelog with a primary key and an
+event-time attribute, each row a version of its key valid from its time on
+(a ``-D`` ends the key's versions: from its time on the key has no row). Each
+left (stream) row joins the version of its key valid at the row's event time,
+the one with the highest version time ``<=`` the row's time (of versions with
+the same time, the one that arrived last). The row is held until the join's
+watermark (the lower of its two inputs') passes its time, then emitted with the
+version then valid; a LEFT join gives NULL right columns when no version is
+valid (none yet, a ``-D``, a NULL key, or ``residual`` false for the pair).
+The output is append-only::
+
+    join = TemporalJoin(kind="LEFT", key_kinds=["O"],
+                        left_names=["order_id", "currency", "order_time"],
+                        right_names=["r_currency", "rate", "update_time"],
+                        left_kinds=["O", "O", "i"], right_kinds=["O", "f", "i"])
+    joined, late = join.process_left([orders["currency"]], orders["order_time"].values, orders,
+                                     watermark_before=np.minimum(orders.row_watermarks(), wm_rates))
+    join.process_right([rates["currency"]], rates["update_time"].values, rates)
+    out_sink.write(join.advance(min(wm_orders, wm_rates)))
+
+Runnable:
+
+>>> from runtime_lib.columns import Batch, column_from_pylist
+>>> def rows(**cols):
+...     return Batch({n: column_from_pylist(v, "O" if n.endswith("k") else "i") for n, v in cols.items()},
+...                  len(next(iter(cols.values()))))
+>>> j = TemporalJoin(kind="LEFT", key_kinds=["O"], left_names=["lk", "lt"], right_names=["rk", "rv", "rt"],
+...                  left_kinds=["O", "i"], right_kinds=["O", "i", "i"])
+>>> versions = rows(rk=["a", "a", "b"], rv=[1, 2, 3], rt=[10, 20, 10])
+>>> j.process_right([versions["rk"]], versions["rt"].values, versions)
+>>> left = rows(lk=["a", "a", "b", "c", None], lt=[15, 25, 5, 30, 12])
+>>> out, late = j.process_left([left["lk"]], left["lt"].values, left, watermark_before=0)
+>>> out.to_rows()  # a NULL key joins nothing: NULL-padded at once
+[(None, 12, None, None, None)]
+>>> j.advance(20).to_rows()  # the watermark passed 5 and 15: b has no version at 5 yet
+[('b', 5, None, None, None), ('a', 15, 'a', 1, 10)]
+>>> j.advance(100).to_rows()
+[('a', 25, 'a', 2, 20), ('c', 30, None, None, None)]
+>>> out, late = j.process_left([left["lk"]], left["lt"].values, left, watermark_before=100)
+>>> late.tolist(), j.late_count  # behind the watermark: dropped (and counted)
+([0, 1, 2, 3, 4], 5)
+
+Late rows: a left row whose time is not after the join's watermark when it
+arrives is dropped (its index is returned, for the late-events sink), as
+Flink's temporal join drops it. A version behind the watermark is kept: the
+left rows still to come see it.
+
+State: the left rows not yet emitted, and per key the versions newer than the
+watermark plus the one valid at it (older ones can never be joined again, and
+are dropped at each ``advance``). Both are ``Rows`` buffers with an index sorted
+by (key id, time); the valid version of every emitted row is found by one
+binary search in that index (numba), no Python loop per row. ``snapshot()`` /
+``restore(data)``: numpy arrays and JSON values, never pickle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from runtime_lib.columns import Batch, Column
+from runtime_lib.operators.joins.buffers import (
+    FROM_BATCH,
+    FROM_STATE,
+    NULL,
+    L,
+    R,
+    Sides,
+    _probe_ranges,
+    clamp,
+    empty_batch,
+)
+from runtime_lib.operators.joins.interval import JoinResult
+from runtime_lib.watermarks import CLAMP, WM_MIN, event_times, row_watermarks
+
+# in the versions' buffer, ``hits`` says what a version is
+VERSION, DELETION = 0, 1
+
+
+class TemporalJoin(Sides):
+    """Event-time temporal join of a stream (left) with a versioned table
+    (right); see the module docstring. ``key_kinds`` are the storage kinds of
+    the key columns (the table's primary key), ``*_names`` / ``*_kinds`` the
+    output names and kinds of each side's columns, ``residual`` the rest of the
+    ON condition (a callable from joined rows to a boolean mask)."""
+
+    def __init__(self, kind: str, key_kinds: list[str], left_names: list[str], right_names: list[str],
+                 left_kinds: list[str], right_kinds: list[str],
+                 residual: Callable[[Batch], np.ndarray] | None = None):
+        if kind.upper() not in ("INNER", "LEFT"):
+            raise ValueError(f"a temporal join is INNER or LEFT, not {kind!r}")
+        super().__init__(kind, key_kinds, left_names, right_names, left_kinds, right_kinds, residual)
+        self.late_count = 0
+        self.peak_state_rows = 0
+        self._wm = WM_MIN
+
+    @property
+    def watermark(self) -> int:
+        """The join's input watermark (the highest seen or advanced to)."""
+        return self._wm
+
+    def output_watermark(self, watermark: int) -> int:
+        """The watermark after the join: its input's (rows are emitted before
+        the watermark that passes them is forwarded)."""
+        return int(watermark)
+
+    def process_left(self, keys: list[Column], ts, rows: Batch, watermark_before=None) -> JoinResult:
+        """Buffer a micro-batch of stream rows until the watermark passes them;
+        returns the rows due at once (LEFT: NULL keys, NULL-padded) and the
+        indices of the rows dropped as late."""
+        ts = event_times(ts)
+        n = len(ts)
+        cols = self._input_columns(L, rows)
+        if rows.num_rows != n:
+            raise ValueError("ts and rows differ in length")
+        if n == 0:
+            return JoinResult(empty_batch(self.names, self.kinds, True), np.zeros(0, np.int64))
+        if watermark_before is None:
+            watermark_before = rows.watermarks if rows.watermarks is not None else self._wm
+        eff = row_watermarks(watermark_before, n, self._wm)
+        late = ts <= eff
+        late_idx = np.flatnonzero(late)
+        self.late_count += len(late_idx)
+        kid = self._encode(keys, n)
+        seqs = self._new_seqs(n)
+        now = np.flatnonzero(~late & (kid < 0)) if self.outer[L] else np.zeros(0, np.int64)
+        keep = np.flatnonzero(~late & (kid >= 0))
+        if len(keep):
+            self.state[L].append([c.take(keep) for c in cols], kid[keep], ts[keep], ts[keep], seqs[keep],
+                                 np.zeros(len(keep), np.int64))
+        self._wm = int(eff[-1])
+        self.peak_state_rows = max(self.peak_state_rows, self.state_rows)
+        m = len(now)
+        out = self._assemble(L, cols, np.full(m, FROM_BATCH, np.int8), now, np.full(m, NULL, np.int8),
+                             np.zeros(m, np.int64), watermarks=eff[now])
+        return JoinResult(out, late_idx)
+
+    def process_right(self, keys: list[Column], ts, rows: Batch) -> None:
+        """Take in a micro-batch of versions (``rows.ops``: ``-D`` ends its
+        key's versions; ``-U`` is skipped, the ``+U`` after it is the new
+        version). Rows with a NULL key are no version of any key."""
+        ts = event_times(ts)
+        n = len(ts)
+        cols = self._input_columns(R, rows)
+        if n == 0:
+            return
+        kid = self._encode(keys, n)
+        seqs = self._new_seqs(n)
+        ops = rows.ops
+        flag = np.zeros(n, np.int64) if ops is None else np.where(ops == "-D", DELETION, VERSION)
+        keep = kid >= 0
+        if ops is not None:
+            keep &= ops != "-U"
+        sel = np.flatnonzero(keep)
+        if len(sel):
+            self.state[R].append([c.take(sel) for c in cols], kid[sel], ts[sel], ts[sel], seqs[sel],
+                                 flag[sel])
+        self.peak_state_rows = max(self.peak_state_rows, self.state_rows)
+
+    def valid_versions(self, kid: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """Per query (key id, time): the position of the version valid then in
+        the versions' buffer, or -1 (no version, or a deletion)."""
+        versions = self.state[R]
+        out = np.full(len(kid), -1, np.int64)
+        if len(versions.order) == 0 or len(kid) == 0:
+            return out
+        start = np.empty(len(kid), np.int64)
+        end = np.empty(len(kid), np.int64)
+        _probe_ranges(versions.s_kid, versions.s_ts, kid, np.full(len(kid), -CLAMP - 1, np.int64),
+                      ts, start, end)
+        found = np.flatnonzero(end > start)
+        # the index is sorted by (key, time, arrival): the run's last is the latest
+        pos = versions.order[end[found] - 1]
+        live = versions.hits[pos] == VERSION
+        out[found[live]] = pos[live]
+        return out
+
+    def advance(self, watermark: int) -> Batch:
+        """Move the join's watermark to ``watermark``: the held rows it passes
+        are joined with the versions valid at their times and returned (by
+        time, then arrival); the versions no row can join any more are freed."""
+        w = max(clamp(watermark), self._wm)
+        prev = self._wm
+        left = self.state[L]
+        due = left.due(w)
+        out = empty_batch(self.names, self.kinds, True)
+        if len(due):
+            cols = [Column(*left.column(j, due)) for j in range(len(self.side_kinds[L]))]
+            cols = [c if c.valid is None or not c.valid.all() else Column(c.values) for c in cols]
+            pos = self.valid_versions(left.kid[due], left.ts[due])
+            qi = np.flatnonzero(pos >= 0)
+            mi, mpos = self._apply_residual(L, cols, qi, pos[qi])
+            matched = np.full(len(due), -1, np.int64)
+            matched[mi] = mpos
+            rows = np.arange(len(due), dtype=np.int64) if self.outer[L] else mi
+            rsrc = np.where(matched[rows] >= 0, FROM_STATE, NULL).astype(np.int8)
+            out = self._assemble(L, cols, np.full(len(rows), FROM_BATCH, np.int8), rows, rsrc,
+                                 np.maximum(matched[rows], 0),
+                                 watermarks=np.full(len(rows), prev, np.int64))
+            left.kill(due)
+        self._expire_versions(w)
+        self._wm = w
+        self._compact()
+        return out
+
+    def _expire_versions(self, w: int) -> None:
+        """Free every version older than the one valid at ``w`` (per key)."""
+        versions = self.state[R]
+        if len(versions.order) == 0:
+            return
+        idx = np.flatnonzero((versions.s_ts <= w) & versions.alive[versions.order])
+        if len(idx) < 2:
+            return
+        k = versions.s_kid[idx]
+        older = idx[:-1][k[:-1] == k[1:]]  # a later version of the same key is also <= w
+        versions.kill(versions.order[older])
+
+    @property
+    def versions(self) -> int:
+        """Versions held in state (the one valid at the watermark and newer ones)."""
+        return self.state[R].n_alive
+
+    # -- snapshot ----------------------------------------------------------
+
+    def snapshot(self) -> dict:
+        """State as numpy arrays and JSON-able values (no pickle)."""
+        self._compact(force=True)
+        return {"wm": self._wm, "seq": self._seq, "late_count": self.late_count,
+                "peak_state_rows": self.peak_state_rows, "keys": self.keys.snapshot(),
+                "left": self.state[L].snapshot(), "versions": self.state[R].snapshot()}
+
+    def restore(self, data: dict) -> None:
+        """Bring a freshly constructed join of the same configuration back to ``data``."""
+        self.late_count, self.peak_state_rows = int(data["late_count"]), int(data["peak_state_rows"])
+        self._wm, self._seq = int(data["wm"]), int(data["seq"])
+        self.keys.restore(data["keys"])
+        self.state[L].restore(data["left"])
+        self.state[R].restore(data["versions"])
