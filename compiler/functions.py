@@ -437,6 +437,8 @@ SCALARS: dict[str, Scalar] = {
     "INITCAP": Scalar("initcap", 1, 1, _string_to(t.VARCHAR, "INITCAP")),
     "REVERSE": Scalar("reverse", 1, 1, _string_to(t.VARCHAR, "REVERSE")),
     "REPEAT": Scalar("repeat", 2, 2, _string_to(t.VARCHAR, "REPEAT", 1, (1,))),
+    # OVERLAY(s PLACING r FROM start [FOR length])
+    "OVERLAY": Scalar("overlay", 3, 4, _string_to(t.VARCHAR, "OVERLAY", 2, (2, 3))),
     "ASCII": Scalar("ascii", 1, 1, _string_to(t.INT, "ASCII")),
     "CHR": Scalar("chr_", 1, 1, _string_to(t.VARCHAR, "CHR", 0, (0,))),
     "TO_BASE64": Scalar("to_base64", 1, 1, _string_to(t.VARCHAR, "TO_BASE64")),
@@ -692,6 +694,9 @@ def render_call(fn: str, args: list[str], typ: SqlType) -> str:
             kind = kind.strip(chr(39))
             clauses.append(f"{'DEFAULT ' + default if kind == 'DEFAULT' else kind} ON {on}")
         return f"JSON_VALUE({args[0]}, {args[1]} {' '.join(clauses)})"
+    if fn == "OVERLAY":
+        return (f"OVERLAY({args[0]} PLACING {args[1]} FROM {args[2]}"
+                + (f" FOR {args[3]})" if len(args) > 3 else ")"))
     if fn in ("FLOOR TO", "CEIL TO"):
         return f"{fn.split()[0]}({args[1]} TO {args[0].strip(chr(39))})"
     return f"{fn}({', '.join(args)})"

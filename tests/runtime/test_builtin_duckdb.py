@@ -137,3 +137,15 @@ def test_bin_hex(duck, data):
     run(duck, sql.bin_, "bin(a)", ["BIGINT"], data[:1])
     run(duck, sql.hex_, "hex(a)", ["BIGINT"], data[:1])
     run(duck, sql.hex_, "hex(a)", ["VARCHAR"], data[1:])
+
+
+@SETTINGS
+@given(rows(texts, texts, st.one_of(st.none(), st.integers(1, 12)), small))
+@example((["xxxxxtest", "abc", None], ["xxxx", "XY", "a"], [6, 5, 1], [2, None, 0]))
+def test_overlay(duck, data):
+    # positions from 1 and lengths from 0: DuckDB (PostgreSQL's rule) and
+    # Calcite's substring arithmetic agree there
+    run(duck, sql.overlay, "overlay(a PLACING b FROM c::INT FOR d::INT)",
+        ["VARCHAR", "VARCHAR", "BIGINT", "BIGINT"], data)
+    run(duck, sql.overlay, "overlay(a PLACING b FROM c::INT)",
+        ["VARCHAR", "VARCHAR", "BIGINT"], data[:3])
