@@ -393,9 +393,18 @@ case("fn-timestampadd-unknown-unit",
 case("fn-json-value-error-on-error",
      "SELECT JSON_VALUE(prompt_text, '$.a' ERROR ON ERROR) FROM llm_requests;",
      "1:8", U, ("ERROR ON ERROR is not supported", "DEFAULT <value> ON ERROR"), at="JSON_VALUE")
-case("fn-json-path-wildcard",
-     "SELECT JSON_QUERY(prompt_text, 'lax $.a[*].c') FROM llm_requests;",
-     "1:32", B, ("JSON_QUERY: JSON path", "is not supported"), at="'lax $.a[*].c'")
+case("fn-json-path-filter",
+     "SELECT JSON_QUERY(prompt_text, 'lax $.a[?(@.c)]') FROM llm_requests;",
+     "1:32", B, ("JSON_QUERY: JSON path", "is not supported"), at="'lax $.a[?(@.c)]'")
+case("fn-json-exists-error-on-error",
+     "SELECT JSON_EXISTS(prompt_text, '$.a' ERROR ON ERROR) FROM llm_requests;",
+     "1:39", U, "ERROR ON ERROR is not supported in JSON_EXISTS", at="ERROR ON ERROR")
+case("fn-json-query-error-on-empty",
+     "SELECT JSON_QUERY(prompt_text, '$.a' WITH WRAPPER ERROR ON EMPTY) FROM llm_requests;",
+     "1:51", U, "ERROR ON EMPTY is not supported in JSON_QUERY", at="ERROR ON EMPTY")
+case("fn-json-query-wrapper-misspelled",
+     "SELECT JSON_QUERY(prompt_text, '$.a' WITH ARRAY WRAPPERS) FROM llm_requests;",
+     "1:49", S, "Expected WRAPPER after WITH", at="WRAPPERS")
 case("fn-json-value-returning-timestamp",
      "SELECT JSON_VALUE(prompt_text, '$.t' RETURNING TIMESTAMP) FROM llm_requests;",
      "1:8", B, "JSON_VALUE cannot return TIMESTAMP(3)", at="JSON_VALUE")

@@ -373,6 +373,10 @@ class ExpressionBinder:
             return self.floor_ceil_to(node, scope, where)
         if name == "JSON_VALUE" and len(node.args) == 7:
             return self.json_value(node, scope, where)
+        if name == "JSON_EXISTS" and len(node.args) == 3:
+            return self.json_exists(node, scope, where)
+        if name == "JSON_QUERY" and len(node.args) == 6:
+            return self.json_query(node, scope, where)
         if name == "UNIX_TIMESTAMP" and not node.args:
             now = lg.Call("NOW", (), t.TIMESTAMP_LTZ.with_nullable(False), span=node.span)
             return lg.Call(name, (now,), t.BIGINT.with_nullable(False), span=node.span)
@@ -394,6 +398,8 @@ class ExpressionBinder:
             fail(self.diag, "BindError", f"{name} takes {expected} argument(s), got {count}",
                             node.span)
         args = tuple(self.exprs(args_ast, scope, where))
+        if name in ("JSON_ARRAY", "JSON_OBJECT"):
+            args = json_constructor_values(name, args)
         if name == "TO_TIMESTAMP_LTZ" and len(args) == 2:
             precision = args[1]
             if not (isinstance(precision, lg.Const) and precision.value in (0, 3)):
@@ -499,6 +505,62 @@ class ExpressionBinder:
             args += [lg.Const(kind, t.VARCHAR), default]
         return lg.Call("JSON_VALUE", tuple(args), target.with_nullable(True), span=node.span)
 
+    def json_text_and_path(self, node: ast.Call, scope: Scope, where: str
+                           ) -> tuple[lg.BoundExpr, lg.BoundExpr]:
+        """The JSON text and the path of JSON_EXISTS / JSON_QUERY, checked."""
+        json_ast, path_ast = node.args[:2]
+        json_arg, path = self.exprs((json_ast, path_ast), scope, where)
+        for bound, arg_ast, what in ((json_arg, json_ast, "JSON text (a string)"),
+                                     (path, path_ast, "a JSON path (a string)")):
+            if not (bound.type.is_string or bound.type.is_null):
+                fail(self.diag, "BindError", f"{node.name} takes {what}, got "
+                     f"{bound.type.sql()}", arg_ast.span)
+        problem = functions.SCALARS[node.name].constants(  # type: ignore[misc]
+            [None, path.value if isinstance(path, lg.Const) else functions.NOT_CONSTANT])
+        if problem is not None:
+            fail(self.diag, "BindError", problem[1], path_ast.span)
+        return json_arg, path
+
+    def refuse_error_clause(self, node: ast.Call, kind_ast: ast.Expr, on: str) -> str:
+        """The clause's word; ERROR ON EMPTY/ERROR is refused as JSON_VALUE's is."""
+        kind = str(kind_ast.value)  # type: ignore[attr-defined]
+        if kind == "ERROR":
+            fail(self.diag, "UnsupportedError", f"ERROR ON {on} is not supported in "
+                 f"{node.name}: a sqlc pipeline keeps running on bad input; write another "
+                 f"ON {on} behaviour", kind_ast.span)
+        return kind
+
+    def json_exists(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """JSON_EXISTS(json, path [TRUE | FALSE | UNKNOWN ON ERROR]): FALSE ON
+        ERROR, the default, is left out of the call."""
+        json_arg, path = self.json_text_and_path(node, scope, where)
+        on_error = self.refuse_error_clause(node, node.args[2], "ERROR")
+        args: tuple[lg.BoundExpr, ...] = (json_arg, path)
+        if on_error != "FALSE":
+            args += (lg.Const(on_error, t.VARCHAR),)
+        nullable = json_arg.type.nullable or path.type.nullable or on_error == "UNKNOWN"
+        return lg.Call("JSON_EXISTS", args, t.BOOLEAN.with_nullable(nullable), span=node.span)
+
+    def json_query(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """JSON_QUERY(json, path [RETURNING type] [wrapper] [x ON EMPTY] [y ON
+        ERROR]); the parser gives the clauses in a fixed order, and the
+        defaults at the end (WITHOUT ARRAY, NULL, NULL) are left out of the call."""
+        json_arg, path = self.json_text_and_path(node, scope, where)
+        returning_ast, wrapper_ast, empty_ast, error_ast = node.args[2:]
+        target = type_of(returning_ast.to, self.diag)  # type: ignore[attr-defined]
+        if target is None:
+            raise Abort
+        if not target.is_string:
+            fail(self.diag, "UnsupportedError", f"JSON_QUERY ... RETURNING {target.sql()} is "
+                 "not supported; JSON_QUERY returns the JSON text (STRING)", returning_ast.span)
+        words = [str(wrapper_ast.value),  # type: ignore[attr-defined]
+                 self.refuse_error_clause(node, empty_ast, "EMPTY"),
+                 self.refuse_error_clause(node, error_ast, "ERROR")]
+        while words and words[-1] == ("WITHOUT ARRAY" if len(words) == 1 else "NULL"):
+            words.pop()
+        args = (json_arg, path, *(lg.Const(w, t.VARCHAR) for w in words))
+        return lg.Call("JSON_QUERY", args, t.VARCHAR.with_nullable(True), span=node.span)
+
     def refuse_non_scalar(self, node: ast.Call, where: str) -> None:
         """Window functions, aggregates and group windows are not scalar calls."""
         name = node.name
@@ -524,6 +586,21 @@ class ExpressionBinder:
             fail(self.diag, "BindError", f"{name} needs a group window in GROUP BY", node.span)
         if node.distinct or node.filter is not None or node.within_group:
             fail(self.diag, "BindError", f"{name} is not an aggregate function", node.span)
+
+
+def json_constructor_values(name: str, args: tuple[lg.BoundExpr, ...]
+                            ) -> tuple[lg.BoundExpr, ...]:
+    """JSON_ARRAY's values, JSON_OBJECT's values (not its keys): one that is
+    itself a JSON_ARRAY or JSON_OBJECT call goes in as JSON, not as a string
+    (Flink: ``JSON_ARRAY(JSON_ARRAY(1))`` is ``[[1]]``), marked FORMAT JSON."""
+    first_value = 2 if name == "JSON_OBJECT" else 1  # after the NULL ON NULL mode
+    step = 2 if name == "JSON_OBJECT" else 1
+    marked = list(args)
+    for i in range(first_value, len(args), step):
+        arg = args[i]
+        if isinstance(arg, lg.Call) and arg.fn in ("JSON_ARRAY", "JSON_OBJECT"):
+            marked[i] = lg.Call("FORMAT JSON", (arg,), arg.type, span=arg.span)
+    return tuple(marked)
 
 
 # the binder of each expression class (ExpressionBinder.expr); a class without an

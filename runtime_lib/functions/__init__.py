@@ -85,6 +85,7 @@ from runtime_lib.functions.hashes import (
     uuid,
 )
 from runtime_lib.functions.json import (
+    format_json,
     is_json,
     json_array,
     json_exists,
@@ -274,6 +275,7 @@ __all__ = [
     "regexp",
     "regexp_extract",
     "regexp_replace",
+    "format_json",
     "overlay",
     "repeat",
     "replace",
