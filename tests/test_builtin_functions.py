@@ -112,6 +112,22 @@ def test_string_functions(tmp_path: Path, expr: str, first, second) -> None:
     assert [r["v"] for r in rows] == [first, second]
 
 
+# FLOOR/CEIL of a TIME (the system functions page's examples), rendered as TIME
+TIME_CASES = [
+    ("FLOOR(TIME '12:44:31' TO MINUTE)", "12:44:00"),
+    ("CEIL(TIME '12:44:31' TO MINUTE)", "12:45:00"),
+    ("CEIL(TIME '12:00:00' TO HOUR)", "12:00:00"),
+    ("FLOOR(CAST(TO_TIMESTAMP(ts) AS TIME) TO HOUR)", "13:00:00"),
+    ("CEIL(CAST(TO_TIMESTAMP(ts) AS TIME) TO SECOND)", "13:14:16"),
+]
+
+
+@pytest.mark.parametrize("expr, value", TIME_CASES, ids=[c[0] for c in TIME_CASES])
+def test_floor_ceil_of_a_time(tmp_path: Path, expr: str, value) -> None:
+    rows = run(tmp_path, f"{expr} AS v")
+    assert rows[0]["v"] == value
+
+
 # BETWEEN SYMMETRIC: either bound may be the lower; NULL as Flink's page says
 # (12 BETWEEN SYMMETRIC NULL AND 12 is UNKNOWN)
 BETWEEN_CASES = [

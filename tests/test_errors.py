@@ -393,6 +393,10 @@ case("fn-timestampadd-unknown-unit",
 case("fn-json-value-error-on-error",
      "SELECT JSON_VALUE(prompt_text, '$.a' ERROR ON ERROR) FROM llm_requests;",
      "1:8", U, ("ERROR ON ERROR is not supported", "DEFAULT <value> ON ERROR"), at="JSON_VALUE")
+case("fn-floor-time-to-day",
+     "SELECT FLOOR(CAST(event_time AS TIME) TO DAY) FROM llm_requests;",
+     "1:8", B, "FLOOR(TIME TO DAY): a TIME rounds to MILLISECOND, SECOND, MINUTE, HOUR",
+     at="FLOOR")
 case("fn-json-path-filter",
      "SELECT JSON_QUERY(prompt_text, 'lax $.a[?(@.c)]') FROM llm_requests;",
      "1:32", B, ("JSON_QUERY: JSON path", "is not supported"), at="'lax $.a[?(@.c)]'")

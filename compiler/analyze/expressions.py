@@ -459,8 +459,11 @@ class ExpressionBinder:
                             + ", ".join(functions.FLOOR_CEIL_UNITS) + f"; got {unit_node.value}",
                             unit_node.span)
         operand = self.temporal_operand(node, scope, where)
-        if operand.type.name == "TIME" or (operand.type.name == "DATE" and unit in (
-                "MILLISECOND", "SECOND", "MINUTE", "HOUR")):
+        clock_units = ("MILLISECOND", "SECOND", "MINUTE", "HOUR")
+        if operand.type.name == "TIME" and unit not in clock_units:
+            fail(self.diag, "BindError", f"{node.name}(TIME TO {unit}): a TIME rounds to "
+                 + ", ".join(clock_units), unit_node.span)
+        if operand.type.name == "DATE" and unit in clock_units:
             fail(self.diag, "UnsupportedError", f"{node.name}({operand.type.sql()} TO {unit}) "
                             "is not supported; use a TIMESTAMP", node.span)
         fn = f"{node.name} TO"

@@ -149,3 +149,24 @@ def test_overlay(duck, data):
         ["VARCHAR", "VARCHAR", "BIGINT", "BIGINT"], data)
     run(duck, sql.overlay, "overlay(a PLACING b FROM c::INT)",
         ["VARCHAR", "VARCHAR", "BIGINT"], data[:3])
+
+
+times = st.one_of(st.none(), st.integers(0, 86_399_999))  # TIME: milliseconds of the day
+
+
+@SETTINGS
+@given(rows(times))
+@example(([45_871_000, 0, 86_399_999, 86_340_000, None],))
+def test_floor_ceil_of_a_time(duck, data):
+    # DuckDB has no date_trunc of a TIME: the same time of day 1970-01-01, then the
+    # time of day of the result (CEIL past 23:59 wraps to 00:00)
+    (values,) = data
+    column = col(values, "BIGINT")
+    for unit in ("SECOND", "MINUTE", "HOUR"):
+        floor = duck.eval(f"epoch_ms(date_trunc('{unit.lower()}', a)) % 86400000",
+                          a=("TIMESTAMP", values))
+        assert sql.floor_to(unit, column, "TIME").to_pylist() == floor
+        ceil = duck.eval(f"epoch_ms(CASE WHEN date_trunc('{unit.lower()}', a) = a THEN a "
+                         f"ELSE date_trunc('{unit.lower()}', a) + INTERVAL 1 {unit} END) "
+                         "% 86400000", a=("TIMESTAMP", values))
+        assert sql.ceil_to(unit, column, "TIME").to_pylist() == ceil

@@ -133,8 +133,6 @@ def _missing(name: str) -> Refusal:
 
 
 REFUSED = {
-    **{n: Refusal(UnsupportedError, f"{n.split('_')[0].upper()}(TIME TO MINUTE)",
-                  "FLOOR/CEIL of a TIME (TIMESTAMP runs)") for n in ("floor_time", "ceil_time")},
     **{n: Refusal(UnsupportedError, "OVERLAPS", "OVERLAPS") for n in ("overlaps", "overlaps_not")},
 }
 WRONG: dict[str, str] = {}
