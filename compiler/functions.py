@@ -571,6 +571,8 @@ OPERATORS = {
     # a JSON_ARRAY / JSON_OBJECT value that is a JSON constructor's result
     # (JSON_ARRAY(JSON_ARRAY(1))): inserted as JSON, not as a string
     "FORMAT JSON": "format_json",
+    # (start, end) OVERLAPS (start, end); an INTERVAL end is made start + interval
+    "OVERLAPS": "overlaps",
 }
 
 AGGREGATES = {
@@ -702,6 +704,8 @@ def render_call(fn: str, args: list[str], typ: SqlType) -> str:
     if fn == "OVERLAY":
         return (f"OVERLAY({args[0]} PLACING {args[1]} FROM {args[2]}"
                 + (f" FOR {args[3]})" if len(args) > 3 else ")"))
+    if fn == "OVERLAPS":
+        return f"({args[0]}, {args[1]}) OVERLAPS ({args[2]}, {args[3]})"
     if fn == "FORMAT JSON":
         return f"{args[0]} FORMAT JSON"
     if fn == "JSON_EXISTS" and len(args) == 3:

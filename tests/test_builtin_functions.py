@@ -122,6 +122,30 @@ TIME_CASES = [
 ]
 
 
+# (start, end | interval) OVERLAPS (...): Calcite's rewrite, e0 >= s1 AND e1 >= s0 on
+# sorted ends; the first two are the system functions page's examples
+OVERLAPS_CASES = [
+    ("(TIME '2:55:00', INTERVAL '1' HOUR) OVERLAPS (TIME '3:30:00', INTERVAL '2' HOUR)", True),
+    ("(TIME '9:00:00', TIME '10:00:00') OVERLAPS (TIME '10:15:00', INTERVAL '3' HOUR)", False),
+    ("(TIME '9:00:00', TIME '10:00:00') OVERLAPS (TIME '10:00:00', TIME '11:00:00')", True),
+    ("(TO_TIMESTAMP(ts), INTERVAL '1' HOUR) OVERLAPS (TIMESTAMP '1994-09-27 14:14:15.678', "
+     "TIMESTAMP '1994-09-27 15:00:00')", True),
+    ("(TO_TIMESTAMP(ts), TIMESTAMP '1994-09-27 00:00:00') OVERLAPS "
+     "(TIMESTAMP '1994-09-27 13:14:16', INTERVAL '1' DAY)", False),
+    ("(DATE '2024-01-01', INTERVAL '2' DAY) OVERLAPS (DATE '2024-01-03', DATE '2024-01-09')",
+     True),
+    # a NULL end: the sorting CASE takes it for the start (as Calcite's rewrite does)
+    ("(TIME '9:00:00', CAST(NULL AS TIME)) OVERLAPS (TIME '10:00:00', TIME '11:00:00')", False),
+    ("(TIME '10:30:00', CAST(NULL AS TIME)) OVERLAPS (TIME '10:00:00', TIME '11:00:00')", None),
+]
+
+
+@pytest.mark.parametrize("expr, value", OVERLAPS_CASES, ids=[c[0] for c in OVERLAPS_CASES])
+def test_overlaps(tmp_path: Path, expr: str, value) -> None:
+    rows = run(tmp_path, f"{expr} AS v")
+    assert rows[0]["v"] == value
+
+
 @pytest.mark.parametrize("expr, value", TIME_CASES, ids=[c[0] for c in TIME_CASES])
 def test_floor_ceil_of_a_time(tmp_path: Path, expr: str, value) -> None:
     rows = run(tmp_path, f"{expr} AS v")

@@ -397,6 +397,17 @@ case("fn-floor-time-to-day",
      "SELECT FLOOR(CAST(event_time AS TIME) TO DAY) FROM llm_requests;",
      "1:8", B, "FLOOR(TIME TO DAY): a TIME rounds to MILLISECOND, SECOND, MINUTE, HOUR",
      at="FLOOR")
+case("fn-overlaps-not-a-period",
+     "SELECT (event_time, event_time, event_time) OVERLAPS (event_time, event_time) "
+     "FROM llm_requests;",
+     "1:8", S, "OVERLAPS compares two periods", at="(event_time, event_time, event_time)")
+case("fn-overlaps-of-numbers",
+     "SELECT (latency_ms, 1) OVERLAPS (2, 3) FROM llm_requests;",
+     "1:9", B, "OVERLAPS compares periods of a TIMESTAMP, DATE or TIME, got DOUBLE",
+     at="latency_ms")
+case("fn-time-literal-unreadable",
+     "SELECT TIME '25:00:00' FROM llm_requests;",
+     "1:8", B, "cannot read time '25:00:00'", at="TIME '25:00:00'")
 case("fn-json-path-filter",
      "SELECT JSON_QUERY(prompt_text, 'lax $.a[?(@.c)]') FROM llm_requests;",
      "1:32", B, ("JSON_QUERY: JSON path", "is not supported"), at="'lax $.a[?(@.c)]'")

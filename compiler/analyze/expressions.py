@@ -341,6 +341,9 @@ class ExpressionBinder:
             if target.name == "DATE" and parse_date_literal(text) is None:
                 fail(self.diag, "BindError", f"cannot read date '{text}'; write 'YYYY-MM-DD'",
                                 node.span)
+            if target.name == "TIME" and not _reads_as_time(text):
+                fail(self.diag, "BindError", f"cannot read time '{text}'; write "
+                     "'HH:MM:SS[.fff]'", node.span)
         nullable = source.nullable or node.safe or (source.is_string and not target.is_string)
         fn = "TRY_CAST" if node.safe else "CAST"
         return lg.Call(fn, (operand,), target.with_nullable(nullable), span=node.span)
@@ -373,6 +376,8 @@ class ExpressionBinder:
             return self.floor_ceil_to(node, scope, where)
         if name == "JSON_VALUE" and len(node.args) == 7:
             return self.json_value(node, scope, where)
+        if name == "PERIOD OVERLAPS":
+            return self.overlaps(node, scope, where)
         if name == "JSON_EXISTS" and len(node.args) == 3:
             return self.json_exists(node, scope, where)
         if name == "JSON_QUERY" and len(node.args) == 6:
@@ -508,6 +513,43 @@ class ExpressionBinder:
             args += [lg.Const(kind, t.VARCHAR), default]
         return lg.Call("JSON_VALUE", tuple(args), target.with_nullable(True), span=node.span)
 
+    def overlaps(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """``(r0, r1) OVERLAPS (r2, r3)``, each second value an end or an
+        INTERVAL after the start (made an end here); the runtime's
+        ``overlaps`` is Calcite's rewrite of it."""
+        bound = self.exprs(node.args, scope, where)
+        ends = []
+        for start, end, start_ast, end_ast in ((bound[0], bound[1], *node.args[0:2]),
+                                               (bound[2], bound[3], *node.args[2:4])):
+            if not (start.type.name in t.TEMPORALS or start.type.is_null):
+                fail(self.diag, "BindError", "OVERLAPS compares periods of a TIMESTAMP, DATE "
+                     f"or TIME, got {start.type.sql()}", start_ast.span)
+            if end.type.name == "INTERVAL":
+                end = self.period_end(start, end, end_ast)
+            ends.append((start, end, end_ast))
+        (r0, r1, _), (r2, r3, r3_ast) = ends
+        for a, b, b_ast in ((r0, r1, node.args[1]), (r0, r2, node.args[2]), (r0, r3, r3_ast)):
+            if t.common_type(a.type, b.type) is None and not (a.type.is_null or b.type.is_null):
+                fail(self.diag, "BindError", f"OVERLAPS compares {a.type.sql()} with "
+                     f"{b.type.sql()}", b_ast.span)
+        nullable = any(b.type.nullable for b in (r0, r1, r2, r3))
+        return lg.Call("OVERLAPS", (r0, r1, r2, r3), t.BOOLEAN.with_nullable(nullable),
+                       span=node.span)
+
+    def period_end(self, start: lg.BoundExpr, interval: lg.BoundExpr, node: ast.Expr
+                   ) -> lg.BoundExpr:
+        """The end of an OVERLAPS period given as (start, interval)."""
+        typ = start.type.plain().with_nullable(start.type.nullable or interval.type.nullable)
+        if start.type.name == "DATE":  # days: a whole number of days only
+            if not (isinstance(interval, lg.Const) and isinstance(interval.value, int)
+                    and interval.value % 86_400_000 == 0):
+                fail(self.diag, "BindError", "a DATE period's INTERVAL is a constant number "
+                     "of days", node.span)
+            interval = lg.Const(interval.value // 86_400_000, t.INT.with_nullable(False),
+                                span=interval.span)
+        # a TIME period is not wrapped at midnight (sqlc; Flink's TIME + INTERVAL wraps)
+        return lg.Call("+", (start, interval), typ, span=node.span)
+
     def json_text_and_path(self, node: ast.Call, scope: Scope, where: str
                            ) -> tuple[lg.BoundExpr, lg.BoundExpr]:
         """The JSON text and the path of JSON_EXISTS / JSON_QUERY, checked."""
@@ -589,6 +631,13 @@ class ExpressionBinder:
             fail(self.diag, "BindError", f"{name} needs a group window in GROUP BY", node.span)
         if node.distinct or node.filter is not None or node.within_group:
             fail(self.diag, "BindError", f"{name} is not an aggregate function", node.span)
+
+
+def _reads_as_time(text: str) -> bool:
+    """Whether a TIME literal reads as the runtime reads it."""
+    from runtime_lib.temporal import parse_times
+
+    return bool(parse_times([text.strip()])[1][0])
 
 
 def json_constructor_values(name: str, args: tuple[lg.BoundExpr, ...]

@@ -123,6 +123,7 @@ from runtime_lib.functions.logic import (
     not_in_list,
     nullif,
     or_,
+    overlaps,
 )
 from runtime_lib.functions.strings import (
     ascii,
@@ -276,6 +277,7 @@ __all__ = [
     "regexp_extract",
     "regexp_replace",
     "format_json",
+    "overlaps",
     "overlay",
     "repeat",
     "replace",

@@ -133,7 +133,6 @@ def _missing(name: str) -> Refusal:
 
 
 REFUSED = {
-    **{n: Refusal(UnsupportedError, "OVERLAPS", "OVERLAPS") for n in ("overlaps", "overlaps_not")},
 }
 WRONG: dict[str, str] = {}
 
