@@ -426,6 +426,7 @@ class Select:
     having: Expr | None = None
     order_by: tuple[OrderItem, ...] = ()
     limit: int | None = None
+    offset: int | None = None  # OFFSET m (only with LIMIT n, no ORDER BY, so far)
     distinct: bool = False
     emit: Emit | None = None
     ctes: tuple[CTE, ...] = ()

@@ -437,6 +437,8 @@ SCALARS: dict[str, Scalar] = {
     "INITCAP": Scalar("initcap", 1, 1, _string_to(t.VARCHAR, "INITCAP")),
     "REVERSE": Scalar("reverse", 1, 1, _string_to(t.VARCHAR, "REVERSE")),
     "REPEAT": Scalar("repeat", 2, 2, _string_to(t.VARCHAR, "REPEAT", 1, (1,))),
+    # OVERLAY(s PLACING r FROM start [FOR length])
+    "OVERLAY": Scalar("overlay", 3, 4, _string_to(t.VARCHAR, "OVERLAY", 2, (2, 3))),
     "ASCII": Scalar("ascii", 1, 1, _string_to(t.INT, "ASCII")),
     "CHR": Scalar("chr_", 1, 1, _string_to(t.VARCHAR, "CHR", 0, (0,))),
     "TO_BASE64": Scalar("to_base64", 1, 1, _string_to(t.VARCHAR, "TO_BASE64")),
@@ -457,12 +459,14 @@ SCALARS: dict[str, Scalar] = {
     # JSON; JSON_VALUE's clauses are bound by the analyzer (json, path,
     # returning type name, ON EMPTY kind, default, ON ERROR kind, default)
     "JSON_VALUE": Scalar("json_value", 7, 7, lambda a: t.VARCHAR.with_nullable(True)),
-    "JSON_EXISTS": Scalar("json_exists", 2, 2, _string_to(t.BOOLEAN, "JSON_EXISTS", 2),
+    # JSON_EXISTS(json, path [, ON ERROR word]) and JSON_QUERY(json, path [,
+    # wrapper [, ON EMPTY word [, ON ERROR word]]]): bound by the analyzer
+    "JSON_EXISTS": Scalar("json_exists", 2, 3, _string_to(t.BOOLEAN, "JSON_EXISTS", 2),
                           constants=_json_path_literal("JSON_EXISTS")),
     "JSON_OBJECT": Scalar("json_object", 1, None, _json_constructor("JSON_OBJECT", True)),
     "JSON_ARRAY": Scalar("json_array", 1, None, _json_constructor("JSON_ARRAY", False)),
     "JSON_STRING": Scalar("json_string", 1, 1, _json_string),
-    "JSON_QUERY": Scalar("json_query", 2, 2, _may_be_null(_string_to(t.VARCHAR, "JSON_QUERY", 2)),
+    "JSON_QUERY": Scalar("json_query", 2, 5, _may_be_null(_string_to(t.VARCHAR, "JSON_QUERY", 2)),
                          constants=_json_path_literal("JSON_QUERY")),
     "IS JSON": Scalar("is_json", 2, 2, lambda a: "IS JSON takes a string" if not (
         a[0].is_string or a[0].is_null) else t.BOOLEAN.with_nullable(False)),
@@ -564,6 +568,11 @@ OPERATORS = {
     "CAST": "cast",
     "TRY_CAST": "try_cast",
     "EXTRACT": "extract",
+    # a JSON_ARRAY / JSON_OBJECT value that is a JSON constructor's result
+    # (JSON_ARRAY(JSON_ARRAY(1))): inserted as JSON, not as a string
+    "FORMAT JSON": "format_json",
+    # (start, end) OVERLAPS (start, end); an INTERVAL end is made start + interval
+    "OVERLAPS": "overlaps",
 }
 
 AGGREGATES = {
@@ -692,6 +701,20 @@ def render_call(fn: str, args: list[str], typ: SqlType) -> str:
             kind = kind.strip(chr(39))
             clauses.append(f"{'DEFAULT ' + default if kind == 'DEFAULT' else kind} ON {on}")
         return f"JSON_VALUE({args[0]}, {args[1]} {' '.join(clauses)})"
+    if fn == "OVERLAY":
+        return (f"OVERLAY({args[0]} PLACING {args[1]} FROM {args[2]}"
+                + (f" FOR {args[3]})" if len(args) > 3 else ")"))
+    if fn == "OVERLAPS":
+        return f"({args[0]}, {args[1]}) OVERLAPS ({args[2]}, {args[3]})"
+    if fn == "FORMAT JSON":
+        return f"{args[0]} FORMAT JSON"
+    if fn == "JSON_EXISTS" and len(args) == 3:
+        return f"JSON_EXISTS({args[0]}, {args[1]} {args[2].strip(chr(39))} ON ERROR)"
+    if fn == "JSON_QUERY" and len(args) > 2:
+        words = [w.strip(chr(39)) for w in args[2:]] + ["NULL"] * (5 - len(args))
+        wrapper = "WITHOUT ARRAY" if words[0] == "WITHOUT ARRAY" else f"WITH {words[0]}"
+        return (f"JSON_QUERY({args[0]}, {args[1]} {wrapper} WRAPPER {words[1]} ON EMPTY "
+                f"{words[2]} ON ERROR)")
     if fn in ("FLOOR TO", "CEIL TO"):
         return f"{fn.split()[0]}({args[1]} TO {args[0].strip(chr(39))})"
     return f"{fn}({', '.join(args)})"

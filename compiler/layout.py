@@ -67,6 +67,8 @@ def state_layout(e: ph.Exec, line: int, output: str = "") -> dict:
     elif isinstance(node, lg.Sort):
         layout["order_by"] = [expr_sql(k.expr) for k in node.keys]
         layout["rows"] = _columns(node.input.schema)
+    elif isinstance(node, lg.Limit):  # the state is a count of the rows seen
+        layout["limit"] = str(node.count) + (f" OFFSET {node.offset}" if node.offset else "")
     else:
         layout["state"] = e.state  # an operator this module does not describe yet
     condition = _input_filter(e)

@@ -745,6 +745,7 @@ class Sort:
 class Limit:
     input: LogicalNode
     count: int
+    offset: int = 0  # rows skipped before the first of the count
     span: Span = _span()
 
     @property

@@ -198,7 +198,7 @@ class UnionExec(Exec):
 
 @frozen_dataclass
 class LimitExec(Exec):
-    """LIMIT on a stream."""
+    """LIMIT n on an append-only stream: the first n rows that arrive, then none."""
 
     logical: lg.Limit
     implements = (lg.Limit,)
@@ -393,7 +393,9 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
                                 "rows until the watermark passes their time",
                                 "rows in event-time order", span)
     if isinstance(node, lg.Limit):
-        return LimitExec(node, (plan_physical(node.input),), "row count", "", span)
+        return LimitExec(node, (plan_physical(node.input),),
+                         f"the number of rows seen; the first {node.count} go on"
+                         + (f" after {node.offset}" if node.offset else ""), "", span)
     if isinstance(node, lg.Sink):
         # a sink picks its columns by name: a Calc that only selects them is no step
         below = node.input.input if selects_only(node.input) else node.input  # type: ignore

@@ -53,6 +53,7 @@ _CAVEAT_FIELDS = {
     "ttl": "rows already in state expire by the new 'state.ttl'",
     "output": "the condition after this updating operator: a row emitted under the old one "
               "that the new one drops is never taken back downstream",
+    "limit": "the rows already let through count against the new LIMIT",
 }
 _INFO_FIELDS = {"line"}
 #: fields an older sqlc did not record: missing in the old layout, they are not compared

@@ -34,7 +34,7 @@ _TIMESTAMP_RE = re.compile(
     r"(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2})(:\d{2}(?:\.(\d{1,9}))?)?)?Z?"
 )
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIME_RE = re.compile(r"(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?")
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?")  # Calcite: H:MM too
 
 _MS_SUFFIX = [f".{i:03d}" for i in range(1000)]
 

@@ -75,6 +75,10 @@ STRING_CASES = [
     ("REPEAT('This is a test String.', 2)",
      "This is a test String.This is a test String.", "This is a test String.This is a test String."),
     ("REPEAT(s, 0)", "", None),
+    ("OVERLAY('xxxxxtest' PLACING 'xxxx' FROM 6)", "xxxxxxxxx", "xxxxxxxxx"),
+    ("OVERLAY('xxxxxtest' PLACING 'xxxx' FROM 6 FOR 2)", "xxxxxxxxxst", "xxxxxxxxxst"),
+    ("OVERLAY(s PLACING 'J' FROM 1 FOR CAST(n AS INT) - 39)", "J world", None),
+    ("OVERLAY(s PLACING '!' FROM 50)", "hello world!", None),
     ("ASCII(s)", 104, None),
     ("ASCII('')", 0, 0),
     ("CHR(97)", "a", "a"),
@@ -106,6 +110,46 @@ STRING_CASES = [
 def test_string_functions(tmp_path: Path, expr: str, first, second) -> None:
     rows = run(tmp_path, f"{expr} AS v")
     assert [r["v"] for r in rows] == [first, second]
+
+
+# FLOOR/CEIL of a TIME (the system functions page's examples), rendered as TIME
+TIME_CASES = [
+    ("FLOOR(TIME '12:44:31' TO MINUTE)", "12:44:00"),
+    ("CEIL(TIME '12:44:31' TO MINUTE)", "12:45:00"),
+    ("CEIL(TIME '12:00:00' TO HOUR)", "12:00:00"),
+    ("FLOOR(CAST(TO_TIMESTAMP(ts) AS TIME) TO HOUR)", "13:00:00"),
+    ("CEIL(CAST(TO_TIMESTAMP(ts) AS TIME) TO SECOND)", "13:14:16"),
+]
+
+
+# (start, end | interval) OVERLAPS (...): Calcite's rewrite, e0 >= s1 AND e1 >= s0 on
+# sorted ends; the first two are the system functions page's examples
+OVERLAPS_CASES = [
+    ("(TIME '2:55:00', INTERVAL '1' HOUR) OVERLAPS (TIME '3:30:00', INTERVAL '2' HOUR)", True),
+    ("(TIME '9:00:00', TIME '10:00:00') OVERLAPS (TIME '10:15:00', INTERVAL '3' HOUR)", False),
+    ("(TIME '9:00:00', TIME '10:00:00') OVERLAPS (TIME '10:00:00', TIME '11:00:00')", True),
+    ("(TO_TIMESTAMP(ts), INTERVAL '1' HOUR) OVERLAPS (TIMESTAMP '1994-09-27 14:14:15.678', "
+     "TIMESTAMP '1994-09-27 15:00:00')", True),
+    ("(TO_TIMESTAMP(ts), TIMESTAMP '1994-09-27 00:00:00') OVERLAPS "
+     "(TIMESTAMP '1994-09-27 13:14:16', INTERVAL '1' DAY)", False),
+    ("(DATE '2024-01-01', INTERVAL '2' DAY) OVERLAPS (DATE '2024-01-03', DATE '2024-01-09')",
+     True),
+    # a NULL end: the sorting CASE takes it for the start (as Calcite's rewrite does)
+    ("(TIME '9:00:00', CAST(NULL AS TIME)) OVERLAPS (TIME '10:00:00', TIME '11:00:00')", False),
+    ("(TIME '10:30:00', CAST(NULL AS TIME)) OVERLAPS (TIME '10:00:00', TIME '11:00:00')", None),
+]
+
+
+@pytest.mark.parametrize("expr, value", OVERLAPS_CASES, ids=[c[0] for c in OVERLAPS_CASES])
+def test_overlaps(tmp_path: Path, expr: str, value) -> None:
+    rows = run(tmp_path, f"{expr} AS v")
+    assert rows[0]["v"] == value
+
+
+@pytest.mark.parametrize("expr, value", TIME_CASES, ids=[c[0] for c in TIME_CASES])
+def test_floor_ceil_of_a_time(tmp_path: Path, expr: str, value) -> None:
+    rows = run(tmp_path, f"{expr} AS v")
+    assert rows[0]["v"] == value
 
 
 # BETWEEN SYMMETRIC: either bound may be the lower; NULL as Flink's page says
@@ -202,6 +246,39 @@ JSON_CASES = [
     ("JSON_QUERY('[1, 2]', '$')", "[1,2]"),
     ("JSON_QUERY('1', '$')", None),
     ("JSON_QUERY(j, '$.b.c')", '[1,2.5,"x"]'),
+    # ON ERROR of JSON_EXISTS; a path without a mode is strict (Flink's SqlJsonUtils)
+    ("JSON_EXISTS('{\"a\": true}', 'strict $.b' TRUE ON ERROR)", True),
+    ("JSON_EXISTS('{\"a\": true}', '$.b' TRUE ON ERROR)", True),
+    ("JSON_EXISTS('{\"a\": true}', 'lax $.b' TRUE ON ERROR)", False),
+    ("JSON_EXISTS('not json', '$' UNKNOWN ON ERROR)", None),
+    ("JSON_EXISTS('not json', 'lax $' TRUE ON ERROR)", False),
+    ("JSON_EXISTS(j, '$.n')", False),  # JSON null is not a value (context.obj != null)
+    ("JSON_EXISTS(j, '$.b.c[*]')", True),
+    # the JSON_QUERY examples of Flink's page
+    ("JSON_QUERY('{\"a\":[{\"c\":\"c1\"},{\"c\":\"c2\"}]}', 'lax $.a[*].c')",
+     '["c1","c2"]'),
+    ("JSON_QUERY('{}', '$' WITH CONDITIONAL ARRAY WRAPPER)", "[{}]"),
+    ("JSON_QUERY('[1, 2]', '$' WITH CONDITIONAL ARRAY WRAPPER)", "[1,2]"),
+    ("JSON_QUERY('[1, 2]', '$' WITH UNCONDITIONAL ARRAY WRAPPER)", "[[1,2]]"),
+    ("JSON_QUERY('1', '$' WITH CONDITIONAL ARRAY WRAPPER)", "[1]"),
+    ("JSON_QUERY('{}', 'lax $.invalid' EMPTY OBJECT ON EMPTY)", "{}"),
+    ("JSON_QUERY('{}', 'strict $.invalid' EMPTY ARRAY ON ERROR)", "[]"),
+    ("JSON_QUERY(j, '$.b.c[*]' WITH ARRAY WRAPPER)", '[[1,2.5,"x"]]'),
+    ("JSON_QUERY(j, '$.b.c[-1]' WITHOUT ARRAY WRAPPER NULL ON EMPTY EMPTY OBJECT ON ERROR)",
+     "{}"),
+    ("JSON_QUERY(j, 'lax $.b.c[-1]' WITHOUT WRAPPER EMPTY ARRAY ON EMPTY)", "[]"),
+    ("JSON_QUERY(j, '$.*')", '[true,{"c":[1,2.5,"x"]},"right",null]'),
+    ("JSON_QUERY('{\"b\": 1, \"a\": [2]}', '$')", '{"a":[2],"b":1}'),  # keys ordered
+    # wildcards: JSON_VALUE of a list is empty in lax mode, an error in strict
+    ("JSON_VALUE(j, 'lax $.b.c[*]' DEFAULT 'empty' ON EMPTY)", "empty"),
+    ("JSON_VALUE(j, 'strict $.b.c[*]' DEFAULT 'error' ON ERROR)", "error"),
+    ("JSON_VALUE(j, 'lax $.b' DEFAULT 'empty' ON EMPTY DEFAULT 'error' ON ERROR)", "empty"),
+    ("JSON_VALUE(j, '$.missing' DEFAULT 'empty' ON EMPTY DEFAULT 'error' ON ERROR)", "error"),
+    ("JSON_VALUE(j, '$.b.c[-1]')", "x"),
+    # a JSON constructor inside another goes in as JSON (Flink)
+    ("JSON_ARRAY(JSON_ARRAY(1))", "[[1]]"),
+    ("JSON_ARRAY(JSON_OBJECT('k' VALUE s), s)", '[{"k":"hello world"},"hello world"]'),
+    ("JSON_OBJECT('b' VALUE JSON_ARRAY(1, 2), 'a' VALUE '[3]')", '{"a":"[3]","b":[1,2]}'),
     ("'1' IS JSON", True), ("'[]' IS JSON", True), ("'{}' IS JSON", True),
     ("'\"abc\"' IS JSON", True), ("'abc' IS JSON", False), ("s IS JSON", False),
     ("'1' IS JSON SCALAR", True), ("'1' IS JSON ARRAY", False), ("'1' IS JSON OBJECT", False),

@@ -209,9 +209,9 @@ def test_explain_prints_both_plans() -> None:
 
 
 def test_explain_of_a_query_that_does_not_run_yet(tmp_path: Path) -> None:
-    """EXPLAIN works for what compile refuses (LIMIT on a stream, without ORDER BY)."""
+    """EXPLAIN works for what compile refuses (LIMIT over an updating result)."""
     query = tmp_path / "limit.sql"
-    query.write_text("SELECT model_id FROM llm_requests LIMIT 5;", encoding="utf-8")
+    query.write_text("SELECT COUNT(*) AS n FROM llm_requests LIMIT 5;", encoding="utf-8")
     result = sqlc("explain", str(query), "--catalog", str(CATALOG))
     assert result.returncode == 0, result.stderr
     assert "== Physical Plan ==" in result.stdout

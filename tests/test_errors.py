@@ -151,6 +151,12 @@ case("syntax-emit-delay-not-interval",
      "GROUP BY model_id, window_start, window_end\n"
      "EMIT AFTER WATERMARK WITH DELAY 5;",
      "4:33", S, "Expected an INTERVAL after WITH DELAY", at="5;")
+case("limit-offset-with-order-by",
+     "SELECT model_id FROM llm_requests ORDER BY event_time LIMIT 3 OFFSET 2;",
+     "1:1", U, "OFFSET runs only with LIMIT on a SELECT without ORDER BY", at="SELECT")
+case("offset-without-limit",
+     "SELECT model_id FROM llm_requests OFFSET 2;",
+     "1:1", U, "OFFSET without LIMIT is not supported", at="SELECT")
 case("syntax-limit-not-integer",
      "SELECT model_id FROM llm_requests LIMIT 'a';",
      "1:41", S, "LIMIT takes an integer literal", at="'a'")
@@ -393,9 +399,33 @@ case("fn-timestampadd-unknown-unit",
 case("fn-json-value-error-on-error",
      "SELECT JSON_VALUE(prompt_text, '$.a' ERROR ON ERROR) FROM llm_requests;",
      "1:8", U, ("ERROR ON ERROR is not supported", "DEFAULT <value> ON ERROR"), at="JSON_VALUE")
-case("fn-json-path-wildcard",
-     "SELECT JSON_QUERY(prompt_text, 'lax $.a[*].c') FROM llm_requests;",
-     "1:32", B, ("JSON_QUERY: JSON path", "is not supported"), at="'lax $.a[*].c'")
+case("fn-floor-time-to-day",
+     "SELECT FLOOR(CAST(event_time AS TIME) TO DAY) FROM llm_requests;",
+     "1:8", B, "FLOOR(TIME TO DAY): a TIME rounds to MILLISECOND, SECOND, MINUTE, HOUR",
+     at="FLOOR")
+case("fn-overlaps-not-a-period",
+     "SELECT (event_time, event_time, event_time) OVERLAPS (event_time, event_time) "
+     "FROM llm_requests;",
+     "1:8", S, "OVERLAPS compares two periods", at="(event_time, event_time, event_time)")
+case("fn-overlaps-of-numbers",
+     "SELECT (latency_ms, 1) OVERLAPS (2, 3) FROM llm_requests;",
+     "1:9", B, "OVERLAPS compares periods of a TIMESTAMP, DATE or TIME, got DOUBLE",
+     at="latency_ms")
+case("fn-time-literal-unreadable",
+     "SELECT TIME '25:00:00' FROM llm_requests;",
+     "1:8", B, "cannot read time '25:00:00'", at="TIME '25:00:00'")
+case("fn-json-path-filter",
+     "SELECT JSON_QUERY(prompt_text, 'lax $.a[?(@.c)]') FROM llm_requests;",
+     "1:32", B, ("JSON_QUERY: JSON path", "is not supported"), at="'lax $.a[?(@.c)]'")
+case("fn-json-exists-error-on-error",
+     "SELECT JSON_EXISTS(prompt_text, '$.a' ERROR ON ERROR) FROM llm_requests;",
+     "1:39", U, "ERROR ON ERROR is not supported in JSON_EXISTS", at="ERROR ON ERROR")
+case("fn-json-query-error-on-empty",
+     "SELECT JSON_QUERY(prompt_text, '$.a' WITH WRAPPER ERROR ON EMPTY) FROM llm_requests;",
+     "1:51", U, "ERROR ON EMPTY is not supported in JSON_QUERY", at="ERROR ON EMPTY")
+case("fn-json-query-wrapper-misspelled",
+     "SELECT JSON_QUERY(prompt_text, '$.a' WITH ARRAY WRAPPERS) FROM llm_requests;",
+     "1:49", S, "Expected WRAPPER after WITH", at="WRAPPERS")
 case("fn-json-value-returning-timestamp",
      "SELECT JSON_VALUE(prompt_text, '$.t' RETURNING TIMESTAMP) FROM llm_requests;",
      "1:8", B, "JSON_VALUE cannot return TIMESTAMP(3)", at="JSON_VALUE")

@@ -357,6 +357,9 @@ class ExpressionBinder:
             if target.name == "DATE" and parse_date_literal(text) is None:
                 fail(self.diag, "BindError", f"cannot read date '{text}'; write 'YYYY-MM-DD'",
                                 node.span)
+            if target.name == "TIME" and not _reads_as_time(text):
+                fail(self.diag, "BindError", f"cannot read time '{text}'; write "
+                     "'HH:MM:SS[.fff]'", node.span)
         nullable = source.nullable or node.safe or (source.is_string and not target.is_string)
         fn = "TRY_CAST" if node.safe else "CAST"
         return lg.Call(fn, (operand,), target.with_nullable(nullable), span=node.span)
@@ -393,6 +396,12 @@ class ExpressionBinder:
             return self.floor_ceil_to(node, scope, where)
         if name == "JSON_VALUE" and len(node.args) == 7:
             return self.json_value(node, scope, where)
+        if name == "PERIOD OVERLAPS":
+            return self.overlaps(node, scope, where)
+        if name == "JSON_EXISTS" and len(node.args) == 3:
+            return self.json_exists(node, scope, where)
+        if name == "JSON_QUERY" and len(node.args) == 6:
+            return self.json_query(node, scope, where)
         if name == "UNIX_TIMESTAMP" and not node.args:
             now = lg.Call("NOW", (), t.TIMESTAMP_LTZ.with_nullable(False), span=node.span)
             return lg.Call(name, (now,), t.BIGINT.with_nullable(False), span=node.span)
@@ -414,6 +423,8 @@ class ExpressionBinder:
             fail(self.diag, "BindError", f"{name} takes {expected} argument(s), got {count}",
                             node.span)
         args = tuple(self.exprs(args_ast, scope, where))
+        if name in ("JSON_ARRAY", "JSON_OBJECT"):
+            args = json_constructor_values(name, args)
         if name == "TO_TIMESTAMP_LTZ" and len(args) == 2:
             precision = args[1]
             if not (isinstance(precision, lg.Const) and precision.value in (0, 3)):
@@ -473,8 +484,11 @@ class ExpressionBinder:
                             + ", ".join(functions.FLOOR_CEIL_UNITS) + f"; got {unit_node.value}",
                             unit_node.span)
         operand = self.temporal_operand(node, scope, where)
-        if operand.type.name == "TIME" or (operand.type.name == "DATE" and unit in (
-                "MILLISECOND", "SECOND", "MINUTE", "HOUR")):
+        clock_units = ("MILLISECOND", "SECOND", "MINUTE", "HOUR")
+        if operand.type.name == "TIME" and unit not in clock_units:
+            fail(self.diag, "BindError", f"{node.name}(TIME TO {unit}): a TIME rounds to "
+                 + ", ".join(clock_units), unit_node.span)
+        if operand.type.name == "DATE" and unit in clock_units:
             fail(self.diag, "UnsupportedError", f"{node.name}({operand.type.sql()} TO {unit}) "
                             "is not supported; use a TIMESTAMP", node.span)
         fn = f"{node.name} TO"
@@ -519,6 +533,99 @@ class ExpressionBinder:
             args += [lg.Const(kind, t.VARCHAR), default]
         return lg.Call("JSON_VALUE", tuple(args), target.with_nullable(True), span=node.span)
 
+    def overlaps(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """``(r0, r1) OVERLAPS (r2, r3)``, each second value an end or an
+        INTERVAL after the start (made an end here); the runtime's
+        ``overlaps`` is Calcite's rewrite of it."""
+        bound = self.exprs(node.args, scope, where)
+        ends = []
+        for start, end, start_ast, end_ast in ((bound[0], bound[1], *node.args[0:2]),
+                                               (bound[2], bound[3], *node.args[2:4])):
+            if not (start.type.name in t.TEMPORALS or start.type.is_null):
+                fail(self.diag, "BindError", "OVERLAPS compares periods of a TIMESTAMP, DATE "
+                     f"or TIME, got {start.type.sql()}", start_ast.span)
+            if end.type.name == "INTERVAL":
+                end = self.period_end(start, end, end_ast)
+            ends.append((start, end, end_ast))
+        (r0, r1, _), (r2, r3, r3_ast) = ends
+        for a, b, b_ast in ((r0, r1, node.args[1]), (r0, r2, node.args[2]), (r0, r3, r3_ast)):
+            if t.common_type(a.type, b.type) is None and not (a.type.is_null or b.type.is_null):
+                fail(self.diag, "BindError", f"OVERLAPS compares {a.type.sql()} with "
+                     f"{b.type.sql()}", b_ast.span)
+        nullable = any(b.type.nullable for b in (r0, r1, r2, r3))
+        return lg.Call("OVERLAPS", (r0, r1, r2, r3), t.BOOLEAN.with_nullable(nullable),
+                       span=node.span)
+
+    def period_end(self, start: lg.BoundExpr, interval: lg.BoundExpr, node: ast.Expr
+                   ) -> lg.BoundExpr:
+        """The end of an OVERLAPS period given as (start, interval)."""
+        typ = start.type.plain().with_nullable(start.type.nullable or interval.type.nullable)
+        if start.type.name == "DATE":  # days: a whole number of days only
+            if not (isinstance(interval, lg.Const) and isinstance(interval.value, int)
+                    and interval.value % 86_400_000 == 0):
+                fail(self.diag, "BindError", "a DATE period's INTERVAL is a constant number "
+                     "of days", node.span)
+            interval = lg.Const(interval.value // 86_400_000, t.INT.with_nullable(False),
+                                span=interval.span)
+        # a TIME period is not wrapped at midnight (sqlc; Flink's TIME + INTERVAL wraps)
+        return lg.Call("+", (start, interval), typ, span=node.span)
+
+    def json_text_and_path(self, node: ast.Call, scope: Scope, where: str
+                           ) -> tuple[lg.BoundExpr, lg.BoundExpr]:
+        """The JSON text and the path of JSON_EXISTS / JSON_QUERY, checked."""
+        json_ast, path_ast = node.args[:2]
+        json_arg, path = self.exprs((json_ast, path_ast), scope, where)
+        for bound, arg_ast, what in ((json_arg, json_ast, "JSON text (a string)"),
+                                     (path, path_ast, "a JSON path (a string)")):
+            if not (bound.type.is_string or bound.type.is_null):
+                fail(self.diag, "BindError", f"{node.name} takes {what}, got "
+                     f"{bound.type.sql()}", arg_ast.span)
+        problem = functions.SCALARS[node.name].constants(  # type: ignore[misc]
+            [None, path.value if isinstance(path, lg.Const) else functions.NOT_CONSTANT])
+        if problem is not None:
+            fail(self.diag, "BindError", problem[1], path_ast.span)
+        return json_arg, path
+
+    def refuse_error_clause(self, node: ast.Call, kind_ast: ast.Expr, on: str) -> str:
+        """The clause's word; ERROR ON EMPTY/ERROR is refused as JSON_VALUE's is."""
+        kind = str(kind_ast.value)  # type: ignore[attr-defined]
+        if kind == "ERROR":
+            fail(self.diag, "UnsupportedError", f"ERROR ON {on} is not supported in "
+                 f"{node.name}: a sqlc pipeline keeps running on bad input; write another "
+                 f"ON {on} behaviour", kind_ast.span)
+        return kind
+
+    def json_exists(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """JSON_EXISTS(json, path [TRUE | FALSE | UNKNOWN ON ERROR]): FALSE ON
+        ERROR, the default, is left out of the call."""
+        json_arg, path = self.json_text_and_path(node, scope, where)
+        on_error = self.refuse_error_clause(node, node.args[2], "ERROR")
+        args: tuple[lg.BoundExpr, ...] = (json_arg, path)
+        if on_error != "FALSE":
+            args += (lg.Const(on_error, t.VARCHAR),)
+        nullable = json_arg.type.nullable or path.type.nullable or on_error == "UNKNOWN"
+        return lg.Call("JSON_EXISTS", args, t.BOOLEAN.with_nullable(nullable), span=node.span)
+
+    def json_query(self, node: ast.Call, scope: Scope, where: str) -> lg.BoundExpr:
+        """JSON_QUERY(json, path [RETURNING type] [wrapper] [x ON EMPTY] [y ON
+        ERROR]); the parser gives the clauses in a fixed order, and the
+        defaults at the end (WITHOUT ARRAY, NULL, NULL) are left out of the call."""
+        json_arg, path = self.json_text_and_path(node, scope, where)
+        returning_ast, wrapper_ast, empty_ast, error_ast = node.args[2:]
+        target = type_of(returning_ast.to, self.diag)  # type: ignore[attr-defined]
+        if target is None:
+            raise Abort
+        if not target.is_string:
+            fail(self.diag, "UnsupportedError", f"JSON_QUERY ... RETURNING {target.sql()} is "
+                 "not supported; JSON_QUERY returns the JSON text (STRING)", returning_ast.span)
+        words = [str(wrapper_ast.value),  # type: ignore[attr-defined]
+                 self.refuse_error_clause(node, empty_ast, "EMPTY"),
+                 self.refuse_error_clause(node, error_ast, "ERROR")]
+        while words and words[-1] == ("WITHOUT ARRAY" if len(words) == 1 else "NULL"):
+            words.pop()
+        args = (json_arg, path, *(lg.Const(w, t.VARCHAR) for w in words))
+        return lg.Call("JSON_QUERY", args, t.VARCHAR.with_nullable(True), span=node.span)
+
     def refuse_non_scalar(self, node: ast.Call, where: str) -> None:
         """Window functions, aggregates and group windows are not scalar calls."""
         name = node.name
@@ -544,6 +651,28 @@ class ExpressionBinder:
             fail(self.diag, "BindError", f"{name} needs a group window in GROUP BY", node.span)
         if node.distinct or node.filter is not None or node.within_group:
             fail(self.diag, "BindError", f"{name} is not an aggregate function", node.span)
+
+
+def _reads_as_time(text: str) -> bool:
+    """Whether a TIME literal reads as the runtime reads it."""
+    from runtime_lib.temporal import parse_times
+
+    return bool(parse_times([text.strip()])[1][0])
+
+
+def json_constructor_values(name: str, args: tuple[lg.BoundExpr, ...]
+                            ) -> tuple[lg.BoundExpr, ...]:
+    """JSON_ARRAY's values, JSON_OBJECT's values (not its keys): one that is
+    itself a JSON_ARRAY or JSON_OBJECT call goes in as JSON, not as a string
+    (Flink: ``JSON_ARRAY(JSON_ARRAY(1))`` is ``[[1]]``), marked FORMAT JSON."""
+    first_value = 2 if name == "JSON_OBJECT" else 1  # after the NULL ON NULL mode
+    step = 2 if name == "JSON_OBJECT" else 1
+    marked = list(args)
+    for i in range(first_value, len(args), step):
+        arg = args[i]
+        if isinstance(arg, lg.Call) and arg.fn in ("JSON_ARRAY", "JSON_OBJECT"):
+            marked[i] = lg.Call("FORMAT JSON", (arg,), arg.type, span=arg.span)
+    return tuple(marked)
 
 
 # the binder of each expression class (ExpressionBinder.expr); a class without an

@@ -27,6 +27,7 @@ RUNTIME_IMPORTS = {
     "runtime_lib.operators.lookup_join": ("LookupJoin",),
     "runtime_lib.io.tables": ("open_lookup_table",),
     "runtime_lib.operators.temporal_sort": ("TemporalSort",),
+    "runtime_lib.operators.limit": ("Limit",),
     "runtime_lib.operators.over": ("OverAggregate", "OverFn"),
     "runtime_lib.operators.window_tvf": ("window_rows",),
     "runtime_lib.operators.session_rows": ("SessionRows",),

@@ -78,6 +78,8 @@ class SqlcParser(DdlParser):
     FUNCTION_PARSERS = {
         **_SqlglotParser.FUNCTION_PARSERS,
         "JSON_VALUE": lambda self: self._parse_sqlc_json_value(),
+        "JSON_EXISTS": lambda self: self._parse_sqlc_json_exists(),
+        "JSON_QUERY": lambda self: self._parse_sqlc_json_query(),
     }
     # SESSION is a keyword, but GROUP BY SESSION(ts, gap) is a call (legacy group window)
     FUNC_TOKENS = {*_SqlglotParser.FUNC_TOKENS, TokenType.SESSION}
@@ -116,6 +118,79 @@ class SqlcParser(DdlParser):
         cast = exp.Cast(this=exp.Null(), to=returning)
         return exp.Anonymous(this="JSON_VALUE", expressions=[
             json_arg, path, cast, *behaviour["EMPTY"], *behaviour["ERROR"]])
+
+    def _sqlc_keyword(self, first: Any, text: str) -> exp.Expression:
+        """A clause's words as one keyword argument, spanned from ``first``."""
+        keyword = exp.var(text)
+        keyword.meta[_SPAN] = self._span_from(first)
+        return keyword
+
+    def _parse_sqlc_json_exists(self) -> exp.Expression:
+        """JSON_EXISTS(json, path [TRUE | FALSE | UNKNOWN | ERROR ON ERROR]):
+        (json, path, the ON ERROR word), FALSE when not written."""
+        json_arg = self._parse_bitwise()
+        self._match(TokenType.COMMA)
+        path = self._parse_bitwise()
+        on_error = exp.var("FALSE")
+        first = self._curr
+        if self._match_texts(("TRUE", "FALSE", "UNKNOWN", "ERROR")):
+            kind = self._prev.text.upper()
+            if not self._match_text_seq("ON", "ERROR"):
+                self.raise_error(f"Expected ON ERROR after {kind} in JSON_EXISTS")
+            on_error = self._sqlc_keyword(first, kind)
+        return exp.Anonymous(this="JSON_EXISTS", expressions=[json_arg, path, on_error])
+
+    def _parse_sqlc_json_query(self) -> exp.Expression:
+        """JSON_QUERY(json, path [RETURNING type] [WITHOUT [ARRAY] WRAPPER |
+        WITH [CONDITIONAL | UNCONDITIONAL] [ARRAY] WRAPPER] [NULL | EMPTY ARRAY
+        | EMPTY OBJECT | ERROR ON EMPTY] [... ON ERROR]): (json, path,
+        CAST(NULL AS returning type), the wrapper, the ON EMPTY and ON ERROR
+        words), each word the default where not written."""
+        json_arg = self._parse_bitwise()
+        self._match(TokenType.COMMA)
+        path = self._parse_bitwise()
+        returning: exp.Expression = exp.DataType.build("VARCHAR")
+        if self._match_text_seq("RETURNING"):
+            returning = self._parse_types() or returning
+        wrapper = exp.var("WITHOUT ARRAY")
+        first = self._curr
+        if self._match_text_seq("WITHOUT"):
+            self._match_text_seq("ARRAY")
+            if not self._match_text_seq("WRAPPER"):
+                self.raise_error("Expected WRAPPER after WITHOUT [ARRAY] in JSON_QUERY")
+            wrapper = self._sqlc_keyword(first, "WITHOUT ARRAY")
+        elif self._match(TokenType.WITH):
+            kind = "UNCONDITIONAL"
+            if self._match_texts(("CONDITIONAL", "UNCONDITIONAL")):
+                kind = self._prev.text.upper()
+            self._match_text_seq("ARRAY")
+            if not self._match_text_seq("WRAPPER"):
+                self.raise_error("Expected WRAPPER after WITH [CONDITIONAL | UNCONDITIONAL] "
+                                 "[ARRAY] in JSON_QUERY")
+            wrapper = self._sqlc_keyword(first, f"{kind} ARRAY")
+        behaviour = {"EMPTY": exp.var("NULL"), "ERROR": exp.var("NULL")}
+        while True:
+            first = self._curr
+            if self._match(TokenType.NULL):
+                kind = "NULL"
+            elif self._match_text_seq("ERROR"):
+                kind = "ERROR"
+            elif self._match_text_seq("EMPTY", "ARRAY"):
+                kind = "EMPTY ARRAY"
+            elif self._match_text_seq("EMPTY", "OBJECT"):
+                kind = "EMPTY OBJECT"
+            else:
+                break
+            if self._match_text_seq("ON", "EMPTY"):
+                which = "EMPTY"
+            elif self._match_text_seq("ON", "ERROR"):
+                which = "ERROR"
+            else:
+                self.raise_error(f"Expected ON EMPTY or ON ERROR after {kind} in JSON_QUERY")
+            behaviour[which] = self._sqlc_keyword(first, kind)
+        cast = exp.Cast(this=exp.Null(), to=returning)
+        return exp.Anonymous(this="JSON_QUERY", expressions=[
+            json_arg, path, cast, wrapper, behaviour["EMPTY"], behaviour["ERROR"]])
 
     # -- statements --------------------------------------------------------------
 

@@ -37,6 +37,10 @@ INTERVAL_UNITS = {
 }
 
 
+# the call a `(t1, t2) OVERLAPS (t3, t4)` becomes: a name no SQL call can have
+OVERLAPS = "PERIOD OVERLAPS"
+
+
 class _Node(exp.Expression):
     """Carries an already-built ``compiler.ast`` node through sqlglot's tree."""
 
@@ -173,6 +177,16 @@ class ExpressionConverter:
         op = _BINARY.get(type(node))
         if op is not None:
             return ast.Binary(op, self.expr(node.this), self.expr(node.expression), span=span)
+        if isinstance(node, exp.Overlaps):  # (start, end | interval) OVERLAPS (...)
+            periods = []
+            for side in (node.this, node.expression):
+                if isinstance(side, exp.Paren):
+                    side = side.this
+                if not isinstance(side, exp.Tuple) or len(side.expressions) != 2:
+                    return self.fail(SqlSyntaxError, "OVERLAPS compares two periods, each "
+                                     "(start, end) or (start, interval)", side)
+                periods += [self.expr(e) for e in side.expressions]
+            return ast.Call(OVERLAPS, tuple(periods), span=span)
         if isinstance(node, (exp.Is, exp.In, exp.Between, exp.Like, exp.ILike, exp.NullSafeEQ,
                              exp.NullSafeNEQ, exp.Escape)):
             return self.predicate(node, span)

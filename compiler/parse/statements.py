@@ -62,6 +62,7 @@ class StatementConverter(ExpressionConverter):
         emit = node.meta.get("sqlc_emit")
         order_by = self.order(node.args.get("order"))
         limit = self.limit(node)
+        offset = self.offset(node, limit, order_by)
         if isinstance(node, exp.SetOperation):
             if isinstance(node, exp.Union):
                 op = "UNION" if node.args.get("distinct") else "UNION ALL"
@@ -91,11 +92,11 @@ class StatementConverter(ExpressionConverter):
         outer_windows = getattr(self, "named_windows", {})
         self.named_windows = {w.this.name.lower(): w for w in node.args.get("windows") or []}
         try:
-            return self._select(node, order_by, limit, emit, ctes)
+            return self._select(node, order_by, limit, offset, emit, ctes)
         finally:
             self.named_windows = outer_windows
 
-    def _select(self, node: exp.Select, order_by, limit, emit, ctes) -> ast.Select:
+    def _select(self, node: exp.Select, order_by, limit, offset, emit, ctes) -> ast.Select:
         relation = self.from_clause(node)
         match = node.args.get("match")
         if match is not None:
@@ -109,20 +110,38 @@ class StatementConverter(ExpressionConverter):
             having=self.expr(node.args["having"].this) if node.args.get("having") else None,
             order_by=order_by,
             limit=limit,
+            offset=offset,
             distinct=bool(node.args.get("distinct")),
             emit=emit,
             ctes=ctes,
             span=self.sp(node),
         )
 
-    def limit(self, node: exp.Expression) -> int | None:
-        limit = node.args.get("limit")
+    def limit(self, node: exp.Expression, clause: str = "limit") -> int | None:
+        """LIMIT n (or, with ``clause='offset'``, OFFSET m): an integer literal."""
+        limit = node.args.get(clause)
         if limit is None:
             return None
         value = limit.expression
         if not (isinstance(value, exp.Literal) and not value.is_string and value.is_int):
-            return self.fail(SqlSyntaxError, "LIMIT takes an integer literal", value)
+            return self.fail(SqlSyntaxError, f"{clause.upper()} takes an integer literal",
+                             value)
         return int(value.this)
+
+    def offset(self, node: exp.Expression, limit: int | None, order_by: tuple) -> int | None:
+        """OFFSET m: after LIMIT n on a stream without ORDER BY (the rows that
+        arrive first are skipped); elsewhere refused, never ignored."""
+        offset = self.limit(node, "offset")
+        if offset is None:
+            return None
+        where = node.args["offset"]
+        if limit is None:
+            return self.fail(UnsupportedError, "OFFSET without LIMIT is not supported; write "
+                             "LIMIT n OFFSET m", where)
+        if order_by or not isinstance(node, exp.Select):
+            return self.fail(UnsupportedError, "OFFSET runs only with LIMIT on a SELECT without "
+                             "ORDER BY (the rows that arrive first are skipped)", where)
+        return offset
 
     def select_item(self, node: exp.Expression) -> ast.SelectItem:
         if isinstance(node, exp.Alias):

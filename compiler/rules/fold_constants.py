@@ -32,6 +32,13 @@ _STRICT = {"+", "-", "*", "/", "%", "NEG", "=", "<>", "<", "<=", ">", ">=", "||"
 
 
 def _value(expr: lg.BoundExpr) -> object:
+    if isinstance(expr, lg.Call) and expr.fn == "FORMAT JSON" and isinstance(expr.args[0],
+                                                                             lg.Const):
+        # a constant JSON_ARRAY/JSON_OBJECT value inside another: the runtime's
+        # fragment, so that the outer call folds (it never folds on its own)
+        from runtime_lib.functions import format_json
+
+        return format_json(expr.args[0].value)
     return expr.value if isinstance(expr, lg.Const) else _NULL
 
 
@@ -140,6 +147,8 @@ def _runtime_value(expr: lg.Call, values: list[object]) -> object:
         value = value.item()
     if isinstance(value, float) and value != value:
         return _NULL  # NaN: keep the expression
+    if not isinstance(value, (str, int, float, bool, type(None))):
+        return _NULL  # not a literal of generated code (FORMAT JSON's JSON fragments)
     return value
 
 

@@ -85,6 +85,7 @@ from runtime_lib.functions.hashes import (
     uuid,
 )
 from runtime_lib.functions.json import (
+    format_json,
     is_json,
     json_array,
     json_exists,
@@ -122,6 +123,7 @@ from runtime_lib.functions.logic import (
     not_in_list,
     nullif,
     or_,
+    overlaps,
 )
 from runtime_lib.functions.strings import (
     ascii,
@@ -146,6 +148,7 @@ from runtime_lib.functions.strings import (
     regexp,
     regexp_extract,
     regexp_replace,
+    overlay,
     repeat,
     replace,
     reverse,
@@ -273,6 +276,9 @@ __all__ = [
     "regexp",
     "regexp_extract",
     "regexp_replace",
+    "format_json",
+    "overlaps",
+    "overlay",
     "repeat",
     "replace",
     "reverse",

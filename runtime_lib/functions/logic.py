@@ -326,3 +326,15 @@ def ifnull(a: Arg, replacement: Arg) -> Column:
     """IFNULL(a, replacement): replacement where a is NULL (COALESCE of two;
     Flink types the result NOT NULL when the replacement is)."""
     return coalesce(a, replacement)
+
+
+def overlaps(r0: Arg, r1: Arg, r2: Arg, r3: Arg) -> Column:
+    """(r0, r1) OVERLAPS (r2, r3), the ends already computed for a (start,
+    interval) period: Calcite's rewrite (Flink's planner), each period's ends
+    sorted with ``CASE WHEN r0 <= r1 THEN r0 ELSE r1 END`` (a NULL comparison
+    takes the ELSE branch), then ``e0 >= s1 AND e1 >= s0``: closed periods,
+    so touching periods overlap."""
+    first, second = le(r0, r1), le(r2, r3)
+    s0, e0 = case_when([first], [r0], r1), case_when([first], [r1], r0)
+    s1, e1 = case_when([second], [r2], r3), case_when([second], [r3], r2)
+    return and_(ge(e0, s1), ge(e1, s0))

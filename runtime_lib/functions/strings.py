@@ -357,6 +357,26 @@ def reverse(s: Arg) -> Column:
     return _map_valid(lambda v: v[::-1], (s,))
 
 
+def _overlay(s: str, r: str, start: int, length: int | None) -> str:
+    begin = max(int(start) - 1, 0)
+    end = max(int(start) - 1 + (len(r) if length is None else int(length)), 0)
+    return s[:begin] + r + s[end:]
+
+
+_NO_LENGTH = object()  # OVERLAY without FOR (a NULL length is a NULL result)
+
+
+def overlay(s: Arg, r: Arg, start: Arg, length: Arg = _NO_LENGTH) -> Column:
+    """OVERLAY(s PLACING r FROM start [FOR length]): s with the ``length``
+    characters from position ``start`` (1-based) replaced by r; ``length``
+    defaults to r's length (Calcite ``SqlFunctions.overlay``:
+    ``s.substring(0, start - 1) + r + s.substring(start - 1 + length)``,
+    positions past the end clamped to it). NULL if any argument is NULL."""
+    if length is _NO_LENGTH:
+        return _map_valid(lambda v, w, k: _overlay(v, w, k, None), (s, r, start))
+    return _map_valid(_overlay, (s, r, start, length))
+
+
 def repeat(s: Arg, times: Arg) -> Column:
     """REPEAT(s, n): s repeated n times; '' for n <= 0 (Flink
     ``EncodingUtils.repeat``)."""

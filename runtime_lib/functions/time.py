@@ -473,12 +473,15 @@ def _round_to(unit: str, ts: Arg, from_type: str | None, up: bool) -> Column:
         raise ValueError(f"FLOOR/CEIL unit {unit!r} is not supported")
     if from_type is not None and base_type(from_type) == "DATE":
         out = np.floor_divide(out, MS_PER_DAY)
+    if from_type is not None and base_type(from_type) == "TIME":
+        out = np.mod(out, MS_PER_DAY)  # CEIL(TIME '23:59:31' TO MINUTE) is 00:00:00
     return _result(np.asarray(out, dtype=np.int64), valid, n)
 
 
 def floor_to(unit: str, ts: Arg, from_type: str | None = None) -> Column:
     """FLOOR(ts TO unit): the start of ts's unit (MILLISECOND .. YEAR; WEEK
-    starts on Sunday, as Flink). ``from_type='DATE'`` for a DATE (days)."""
+    starts on Sunday, as Flink). ``from_type='DATE'`` for a DATE (days),
+    ``'TIME'`` for a TIME (milliseconds of the day; MILLISECOND .. HOUR)."""
     return _round_to(unit, ts, from_type, False)
 
 

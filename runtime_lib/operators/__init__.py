@@ -12,6 +12,7 @@ module                      operator (Flink's name)
 ``joins``                   IntervalJoin, Join (regular)
 ``lookup_join``             LookupJoin (the tables are in ``runtime_lib.io``)
 ``temporal_sort``           TemporalSort: ORDER BY event time
+``limit``                   Limit: LIMIT n [OFFSET m] without ORDER BY
 ``over``                    OverAggregate: agg(x) OVER (... ORDER BY event time)
                             (kernels in ``over_kernels``)
 ``match_recognize``         Match: MATCH_RECOGNIZE, ONE ROW PER MATCH

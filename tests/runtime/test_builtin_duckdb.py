@@ -137,3 +137,65 @@ def test_bin_hex(duck, data):
     run(duck, sql.bin_, "bin(a)", ["BIGINT"], data[:1])
     run(duck, sql.hex_, "hex(a)", ["BIGINT"], data[:1])
     run(duck, sql.hex_, "hex(a)", ["VARCHAR"], data[1:])
+
+
+@SETTINGS
+@given(rows(texts, texts, st.one_of(st.none(), st.integers(1, 12)), small))
+@example((["xxxxxtest", "abc", None], ["xxxx", "XY", "a"], [6, 5, 1], [2, None, 0]))
+def test_overlay(duck, data):
+    # positions from 1 and lengths from 0: DuckDB (PostgreSQL's rule) and
+    # Calcite's substring arithmetic agree there
+    run(duck, sql.overlay, "overlay(a PLACING b FROM c::INT FOR d::INT)",
+        ["VARCHAR", "VARCHAR", "BIGINT", "BIGINT"], data)
+    run(duck, sql.overlay, "overlay(a PLACING b FROM c::INT)",
+        ["VARCHAR", "VARCHAR", "BIGINT"], data[:3])
+
+
+times = st.one_of(st.none(), st.integers(0, 86_399_999))  # TIME: milliseconds of the day
+
+
+@SETTINGS
+@given(rows(times))
+@example(([45_871_000, 0, 86_399_999, 86_340_000, None],))
+def test_floor_ceil_of_a_time(duck, data):
+    # DuckDB has no date_trunc of a TIME: the same time of day 1970-01-01, then the
+    # time of day of the result (CEIL past 23:59 wraps to 00:00)
+    (values,) = data
+    column = col(values, "BIGINT")
+    for unit in ("SECOND", "MINUTE", "HOUR"):
+        floor = duck.eval(f"epoch_ms(date_trunc('{unit.lower()}', a)) % 86400000",
+                          a=("TIMESTAMP", values))
+        assert sql.floor_to(unit, column, "TIME").to_pylist() == floor
+        ceil = duck.eval(f"epoch_ms(CASE WHEN date_trunc('{unit.lower()}', a) = a THEN a "
+                         f"ELSE date_trunc('{unit.lower()}', a) + INTERVAL 1 {unit} END) "
+                         "% 86400000", a=("TIMESTAMP", values))
+        assert sql.ceil_to(unit, column, "TIME").to_pylist() == ceil
+
+
+def _overlaps_reference(r0, r1, r2, r3):
+    """Calcite's OVERLAPS rewrite, one row, in three-valued Python (DuckDB has no
+    OVERLAPS): ends sorted by CASE WHEN r0 <= r1 (NULL: the ELSE branch)."""
+    def le(a, b):
+        return None if a is None or b is None else a <= b
+
+    def ge(a, b):
+        return None if a is None or b is None else a >= b
+
+    s0, e0 = (r0, r1) if le(r0, r1) is True else (r1, r0)
+    s1, e1 = (r2, r3) if le(r2, r3) is True else (r3, r2)
+    left, right = ge(e0, s1), ge(e1, s0)
+    if left is False or right is False:
+        return False
+    return None if left is None or right is None else True
+
+
+small_times = st.one_of(st.none(), st.integers(0, 20))
+
+
+@SETTINGS
+@given(rows(small_times, small_times, small_times, small_times))
+@example(([1, 3, None, 9], [2, 1, 2, None], [2, 0, 1, 10], [5, 0, 3, 11]))
+def test_overlaps_against_the_rewrite(duck, data):
+    columns = [col(values, "TIMESTAMP") for values in data]
+    ours = sql.overlaps(*columns).to_pylist()
+    assert ours == [_overlaps_reference(*row) for row in zip(*data)], data

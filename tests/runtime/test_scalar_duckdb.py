@@ -46,7 +46,7 @@ def rows(*strategies, min_size=1, max_size=25):
 def run(duck, fn, expr, types, data, rel=0.0):
     columns = [col(values, t) for values, t in zip(data, types)]
     ours = fn(*columns).to_pylist()
-    names = ["a", "b", "c"][: len(types)]
+    names = ["a", "b", "c", "d"][: len(types)]
     theirs = duck.eval(expr, **{n: (t, v) for n, t, v in zip(names, types, data)})
     assert same(ours, theirs, rel), (data, ours, theirs)
     assert len(ours) == len(data[0]) > 0

@@ -41,6 +41,7 @@ from runtime_lib.operators.aggregates import RETRACTABLE, Agg
 from runtime_lib.operators.deduplicate import Deduplicate
 from runtime_lib.operators.group_aggregate import GroupAggregate
 from runtime_lib.operators.joins import IntervalJoin, Join, TemporalJoin
+from runtime_lib.operators.limit import Limit
 from runtime_lib.operators.lookup_join import LookupJoin
 from runtime_lib.operators.match_recognize import (
     ACCEPT,
@@ -410,6 +411,22 @@ def temporal_sort_case() -> Case:
     return Case("temporal-sort", make, steps, step, lambda op: rows_of(op.advance(WM_MAX)))
 
 
+def limit_case(offset: int) -> Case:
+    """LIMIT 4 [OFFSET 3]: the rows seen so far are the state; a cut inside,
+    before or after the limit is reached."""
+    def make():
+        return Limit(4, offset=offset)
+
+    def step(op, s):
+        rows, before, _ = s
+        batch = Batch({"t": col([r[3] for r in rows], "i"), "s": col([r[2] for r in rows], "O")},
+                      len(rows), before)
+        return rows_of(op.process(batch)), op.done
+
+    return Case(f"limit-offset-{offset}", make, BATCHES.map(with_watermarks), step,
+                lambda op: op.seen)
+
+
 def session_rows_case(partitioned: bool) -> Case:
     """SESSION window TVF rows without an aggregation: rows held in their
     sessions (merging as rows arrive out of order) until the watermark closes them."""
@@ -596,6 +613,8 @@ CASES = [
     changelog_lookup_case(),
     cached_lookup_case(),
     temporal_sort_case(),
+    limit_case(0),
+    limit_case(3),
     session_rows_case(partitioned=True),
     session_rows_case(partitioned=False),
     over_case(),
@@ -615,7 +634,7 @@ CASES = [
 # the class whose snapshot() each case exercises
 COVERS = {PaneWindowAggregate, SessionWindowAggregate, GroupAggregate, IntervalJoin, Join, TemporalJoin,
           LookupJoin,
-          ChangelogTable, CachedTable, TemporalSort, SessionRows, OverAggregate, WindowRank, Rank,
+          ChangelogTable, CachedTable, TemporalSort, Limit, SessionRows, OverAggregate, WindowRank, Rank,
           Deduplicate, MatchRecognize, Watermarks}
 
 

@@ -4,7 +4,7 @@ Each family has its module: ``sources`` (sources and Calc), ``aggregates``
 (window and group aggregates), ``joins`` (interval, regular, temporal, lookup), ``sort``,
 ``over`` (OVER aggregates), ``window_tvf`` (window TVF rows), ``rank`` (Top-N,
 with and without windows), ``match_recognize`` (MATCH_RECOGNIZE), ``union``,
-``correlate`` (UNNEST) and ``sink``. An operator missing from ``EMITTERS``
+``correlate`` (UNNEST), ``limit`` and ``sink``. An operator missing from ``EMITTERS``
 compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
 """
 
@@ -14,6 +14,7 @@ from compiler.codegen.emit.aggregates import GROUP_AGGREGATE, WINDOW_AGGREGATE
 from compiler.codegen.emit.base import Emitter
 from compiler.codegen.emit.correlate import CORRELATE
 from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN, TEMPORAL_JOIN
+from compiler.codegen.emit.limit import LIMIT
 from compiler.codegen.emit.match_recognize import MATCH_RECOGNIZE
 from compiler.codegen.emit.over import OVER_AGGREGATE
 from compiler.codegen.emit.rank import DEDUPLICATE, RANK, WINDOW_RANK
@@ -66,9 +67,8 @@ EMITTERS: dict[type[Exec], Emitter] = {
     WindowRankExec: WINDOW_RANK,
     RankExec: RANK,
     DeduplicateExec: DEDUPLICATE,
+    LimitExec: LIMIT,
 }
 
 # what users are told an operator without an emitter is
-NOT_YET: dict[type[Exec], str] = {
-    LimitExec: "LIMIT on a stream",
-}
+NOT_YET: dict[type[Exec], str] = {}

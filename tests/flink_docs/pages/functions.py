@@ -133,20 +133,8 @@ def _missing(name: str) -> Refusal:
 
 
 REFUSED = {
-    **{n: _missing("OVERLAY") for n in ("overlay", "overlay_for")},
-    **{n: Refusal(UnsupportedError, f"{n.split('_')[0].upper()}(TIME TO MINUTE)",
-                  "FLOOR/CEIL of a TIME (TIMESTAMP runs)") for n in ("floor_time", "ceil_time")},
-    **{n: Refusal(UnsupportedError, "OVERLAPS", "OVERLAPS") for n in ("overlaps", "overlaps_not")},
-    "json_query_wrapper": Refusal(SqlSyntaxError, "Expecting )", "wrong diagnosis: JSON_QUERY's "
-                                  "WITH ... ARRAY WRAPPER is refused as a syntax error"),
-    "json_exists_true_on_error": Refusal(SqlSyntaxError, "Expecting )", "wrong diagnosis: "
-                                         "JSON_EXISTS's ON ERROR clause is refused as a syntax "
-                                         "error"),
 }
-WRONG = {
-    "json_array_nested": "JSON_ARRAY(JSON_ARRAY(1)) gives '[\"[1]\"]': the inner array is "
-                         "inserted as a string, not as JSON",
-}
+WRONG: dict[str, str] = {}
 
 PAGE = Page(
     name="functions",
