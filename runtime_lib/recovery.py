@@ -419,6 +419,32 @@ class Recovery:
         return done
 
 
+def replay_start_ms(window, watermark_ms: int, delay_ms: int = 0) -> int:
+    """The earliest event time a rebuilt window aggregate needs replayed: the
+    start of the earliest window of ``window`` (a ``Tumble``, ``Hop`` or
+    ``Cumulate`` of runtime_lib.operators.windows) that has not fired at the
+    checkpoint's watermark (a window fires once ``window_end - 1 + delay_ms
+    <= watermark``). Rows before it only reach windows that had fired by
+    then, whose results a rebuild must not write again. A building block of
+    the replay-rebuild of an incompatible operator, which does not run yet.
+
+    >>> from runtime_lib.operators.windows.base import Hop, Tumble
+    >>> replay_start_ms(Tumble(size_ms=300_000), 299_999)  # [0, 5 min) has fired
+    300000
+    >>> replay_start_ms(Tumble(size_ms=300_000), 299_998)
+    0
+    >>> replay_start_ms(Hop(slide_ms=60_000, size_ms=300_000), 600_000)
+    360000
+    """
+    size = getattr(window, "size_ms", None) or window.max_size_ms
+    # every CUMULATE window of one period starts where the period does
+    slide = getattr(window, "slide_ms", None) or getattr(window, "max_size_ms", None) or size
+    offset = window.offset_ms
+    # unfired: start + size - 1 + delay > watermark, i.e. start >= watermark + 2 - delay - size
+    lowest = watermark_ms + 2 - delay_ms - size - offset
+    return -(-lowest // slide) * slide + offset
+
+
 def _age(created_ms) -> str:
     if not isinstance(created_ms, int):
         return "at an unknown time"

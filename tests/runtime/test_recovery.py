@@ -496,3 +496,42 @@ def test_an_acknowledged_changed_aggregate_restarts_alone(tmp_path):
                         for r in rows)  # COUNT(*) went on from its state
     assert any((r["tokens"] or 0) < expected[(r["model_id"], r["window_start"])]["tokens"]
                for r in rows)  # the changed SUM started empty
+
+
+def _unfired_starts(window, watermark: int, delay: int) -> list[int]:
+    """By enumeration: the starts of the windows near ``watermark`` that have not
+    fired (end - 1 + delay > watermark), for ``replay_start_ms``'s reference."""
+    from runtime_lib.operators.windows.base import Cumulate, Hop
+
+    if isinstance(window, Cumulate):
+        step, slide, sizes = window.step_ms, window.max_size_ms, None
+        sizes = range(step, window.max_size_ms + 1, step)
+    else:
+        slide = window.slide_ms if isinstance(window, Hop) else window.size_ms
+        sizes = [window.size_ms]
+    first = (watermark - 4 * max(sizes) - delay) // slide * slide + window.offset_ms
+    starts = range(first, watermark + 4 * max(sizes) + slide, slide)
+    return [s for s in starts for size in sizes if s + size - 1 + delay > watermark]
+
+
+@pytest.mark.parametrize("kind", ["tumble", "hop", "cumulate"])
+def test_replay_starts_at_the_earliest_window_not_yet_fired(kind):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from runtime_lib.operators.windows.base import Cumulate, Hop, Tumble
+    from runtime_lib.recovery import replay_start_ms
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(1, 12), st.integers(1, 4), st.integers(0, 30),
+           st.integers(-1_000, 1_000), st.integers(0, 25))
+    def check(unit, times, offset, watermark, delay):
+        size = unit * times
+        window = {"tumble": Tumble(size_ms=size, offset_ms=offset % size),
+                  "hop": Hop(slide_ms=unit, size_ms=size, offset_ms=offset % unit),
+                  "cumulate": Cumulate(step_ms=unit, max_size_ms=size,
+                                       offset_ms=offset % size)}[kind]
+        assert replay_start_ms(window, watermark, delay) == min(
+            _unfired_starts(window, watermark, delay))
+
+    check()
