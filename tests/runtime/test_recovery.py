@@ -504,8 +504,8 @@ def _unfired_starts(window, watermark: int, delay: int) -> list[int]:
     from runtime_lib.operators.windows.base import Cumulate, Hop
 
     if isinstance(window, Cumulate):
-        step, slide, sizes = window.step_ms, window.max_size_ms, None
-        sizes = range(step, window.max_size_ms + 1, step)
+        slide = window.max_size_ms  # the windows of one period share its start
+        sizes = range(window.step_ms, window.max_size_ms + 1, window.step_ms)
     else:
         slide = window.slide_ms if isinstance(window, Hop) else window.size_ms
         sizes = [window.size_ms]
