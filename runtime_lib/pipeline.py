@@ -735,20 +735,26 @@ def _rebuild(query: type[Pipeline], pipeline: Pipeline, recovery, restored, inpu
              args: argparse.Namespace) -> None:
     """--rebuild-state: the operators ``recovery.rebuilding`` names get the state
     a run of this query would have at the checkpoint. A second instance of the
-    query reads each source file up to the line the checkpoint had read, into
-    sinks that discard (what fired before the checkpoint is not emitted again),
-    and without the end of input (open windows stay open); its state of those
-    operators replaces theirs. It costs a read of the files up to the
-    checkpoint, said on stderr."""
+    query reads each source up to the position the checkpoint had read (a
+    file's lines), into sinks that discard (what fired before the checkpoint
+    is not emitted again), and without the end of input (open windows stay
+    open); its state of those operators replaces theirs.
+
+    Where the rebuilt operator is a window aggregate fed by the sources alone
+    (``recovery.replay_start``), its rows before the earliest window that had
+    not fired at the checkpoint are dropped as they are read (a file is still
+    read from its start); otherwise every row is replayed. What it cost is
+    said on stderr."""
     import tempfile
     import time
 
     from runtime_lib.driver import drive
     from runtime_lib.io import sinks
-    from runtime_lib.recovery import operators_of
+    from runtime_lib.recovery import operators_of, replay_start
 
     began = time.perf_counter()
     positions = restored.state["sources"]
+    start_ms = replay_start(pipeline, recovery.rebuilding, restored)
     with tempfile.TemporaryDirectory(prefix="sqlc-rebuild-") as folder:
         replay_inputs = dict(inputs)
         for source in query.sources:
@@ -768,14 +774,61 @@ def _rebuild(query: type[Pipeline], pipeline: Pipeline, recovery, restored, inpu
         counters = Counters()
         replay = query(Context([sinks.BlackholeSink(o.fields) for o in query.outputs],
                                _Discarded(), _Discarded(), counters, inputs))
-        drive(replay, query.sources, readers, counters, end_of_input=False)
+        skipped = _skip_before(replay, query.sources, start_ms) if start_ms is not None else None
+        try:
+            drive(replay, query.sources, readers, counters, end_of_input=False)
+        finally:
+            for reader in readers.values():
+                reader.close()
     rebuilt, theirs = operators_of(pipeline), operators_of(replay)
     for name in recovery.rebuilding:
         rebuilt[name].restore(theirs[name].snapshot())
     read = sum(counters.records_in.values())
+    if skipped is None:
+        how = "from the start of the sources (this state has no bound in event time)"
+    else:
+        how = (f"from event time {_iso_ms(start_ms)}, the earliest window not fired at the "
+               f"checkpoint ({skipped[0]:,} earlier records skipped)")
     print(f"sqlc: rebuilt operator(s) {', '.join(recovery.rebuilding)} by replaying {read:,} "
-          f"records of the sources up to checkpoint {restored.id} "
+          f"records of the sources up to checkpoint {restored.id} {how} "
           f"({time.perf_counter() - began:.2f} s)", file=sys.stderr)
+
+
+def _skip_before(replay: Pipeline, sources, start_ms: int) -> list[int]:
+    """Make each source's rows before ``start_ms`` (its event time) skip the
+    replay's operators; returns a counter of the rows skipped, filled as the
+    replay runs. The watermarks still advance by every row read (the driver
+    computes them before a batch enters), as in the run that is replayed."""
+    import numpy as np
+
+    skipped = [0]
+
+    def skipping(enter, column: str):
+        def entry(batch) -> None:
+            times = batch[column]
+            keep = times.values >= start_ms
+            if times.valid is not None:
+                keep |= ~times.valid  # (a NULL time goes where the operators say)
+            if not keep.all():
+                skipped[0] += int(batch.num_rows - np.count_nonzero(keep))
+                batch = batch.take(keep)
+            if batch.num_rows:
+                enter(batch)
+
+        return entry
+
+    for source in sources:
+        replay.entries[source.name] = skipping(replay.entries[source.name],
+                                               source.watermark.column)
+    return skipped
+
+
+def _iso_ms(ms: int) -> str:
+    """Epoch milliseconds as ISO-8601 UTC, for messages."""
+    from datetime import datetime, timezone
+
+    text = datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
 
 
 def _copy_lines(source: Path, target: Path, lines: int) -> None:

@@ -4,6 +4,7 @@ the kill tests against Kafka are in tests/test_exactly_once.py."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -243,14 +244,23 @@ def test_another_window_size_refuses_the_old_checkpoint(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_rebuild_state_replays_the_files_for_an_incompatible_operator(tmp_path):
-    """1-minute windows edited to 5-minute ones, restored with --rebuild-state:
-    the new window aggregate is rebuilt by replaying the file up to the
-    checkpoint, so every 5-minute window written after the restore holds what
-    a run of the new query from the start holds (also the window open at the
-    checkpoint), and none that closed before it is written."""
+# another window kind: HOP windows of 5 minutes every minute
+COUNTS_HOP = COUNTS.replace("TUMBLE(TABLE llm_requests, DESCRIPTOR(event_time), "
+                            "INTERVAL '1' MINUTE)",
+                            "HOP(TABLE llm_requests, DESCRIPTOR(event_time), "
+                            "INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)")
+
+
+@pytest.mark.parametrize("edit", ["counts_5_min", "counts_hop"])
+def test_rebuild_state_replays_the_files_for_an_incompatible_operator(tmp_path, edit):
+    """1-minute windows edited to 5-minute ones (or to 5-minute HOP windows),
+    restored with --rebuild-state: the new window aggregate is rebuilt by
+    replaying the file up to the checkpoint, its rows from the earliest window
+    not fired at the checkpoint on, so every window written after the restore
+    holds what a run of the new query from the start holds (also the window
+    open at the checkpoint), and none that closed before it is written."""
     old = compiled(tmp_path, "counts", COUNTS)
-    new = compiled(tmp_path, "counts_5_min", COUNTS_5_MIN)
+    new = compiled(tmp_path, edit, {"counts_5_min": COUNTS_5_MIN, "counts_hop": COUNTS_HOP}[edit])
     reference = window_rows(full_run(new, EVENTS, tmp_path / "reference.jsonl"))
     out = tmp_path / "out.jsonl"
     checkpoints, _, length = checkpoint_before_the_end(tmp_path, old, out)
@@ -260,15 +270,63 @@ def test_rebuild_state_replays_the_files_for_an_incompatible_operator(tmp_path):
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert "rebuilt operator(s) window_aggregate by replaying" in done.stderr
+    # the replay skipped the rows that only reach windows fired before the checkpoint
+    skipped = re.search(r"from event time (\S+), the earliest window not fired at the "
+                        r"checkpoint \(([\d,]+) earlier records skipped\)", done.stderr)
+    assert skipped and int(skipped.group(2).replace(",", "")) > 0, done.stderr
     after = out.read_bytes()[length:]
     (tmp_path / "after.jsonl").write_bytes(after)
     rebuilt = window_rows(tmp_path / "after.jsonl")
     assert rebuilt and all(reference[key] == row for key, row in rebuilt.items())
     first = min(start for _, start in rebuilt)
     assert set(rebuilt) == {key for key in reference if key[1] >= first}
+    # the replay started at the first window written after the restore
+    assert skipped.group(1).replace("T", " ").rstrip("Z") == first
     # without --rebuild-state the same edit is refused (test above); acknowledged,
     # the window open at the checkpoint would miss what was read before it
     assert len(rebuilt) < len(reference)
+
+
+TOTALS = """SELECT model_id, COUNT(*) AS requests FROM llm_requests GROUP BY model_id;
+"""
+# another group key: an incompatible non-windowed GROUP BY, whose state has no
+# bound in event time
+TOTALS_BY_REGION = TOTALS.replace("SELECT model_id,", "SELECT model_id, region,").replace(
+    "GROUP BY model_id", "GROUP BY model_id, region")
+
+
+def test_rebuild_state_of_a_group_by_replays_everything(tmp_path):
+    """A non-windowed GROUP BY edited to another key: its replay reads every
+    row (nothing in its state is bounded by event time), and the final result
+    after the restore equals a run of the new query from the start."""
+    old = compiled(tmp_path, "totals", TOTALS)
+    new = compiled(tmp_path, "totals_by_region", TOTALS_BY_REGION)
+    reference = changelog_table(full_run(new, EVENTS, tmp_path / "reference.jsonl"))
+    out = tmp_path / "out.jsonl"
+    checkpoints, _, length = checkpoint_before_the_end(tmp_path, old, out)
+    done = subprocess.run([sys.executable, new, "--input", f"llm_requests={EVENTS}",
+                           "--output", str(out), "--checkpoint-dir", str(checkpoints),
+                           "--batch-size", "200", "--rebuild-state"], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "from the start of the sources" in done.stderr
+    (tmp_path / "after.jsonl").write_bytes(out.read_bytes()[length:])
+    after = changelog_table(tmp_path / "after.jsonl")
+    assert after and all(reference[key] == row for key, row in after.items())
+
+
+def changelog_table(path: Path) -> dict:
+    """The final rows of a changelog file, by (model_id, region)."""
+    rows: dict = {}
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        op = row.pop("_op", "+I")
+        key = (row["model_id"], row.get("region"))
+        if op in ("+I", "+U"):
+            rows[key] = row
+        else:
+            rows.pop(key, None)
+    return rows
 
 
 # an INSERT INTO a print sink added in front: the --output file becomes "output 1"
