@@ -337,12 +337,17 @@ class FileReader:
         pass
 
 
-def _open_source(source: Source, path: str | None, args: argparse.Namespace):
+def _open_source(source: Source, path: str | None, args: argparse.Namespace,
+                 replay: dict | None = None):
     """The reader of one source: a file (--input PATH, or a file connector) or
     Kafka (its connector, or --input NAME=kafka:TOPIC). Kafka readers are
-    returned unopened (``open()`` connects)."""
+    returned unopened (``open()`` connects); with ``replay`` (the ``stop`` and
+    ``rewind_ms`` of a --rebuild-state replay) a Kafka one is a ``KafkaReplay``."""
+    from functools import partial
+
     from runtime_lib.env import resolve_properties
     from runtime_lib.io.kafka import KafkaSource
+    from runtime_lib.io.kafka.replay import KafkaReplay
     from runtime_lib.io.sources import FileSource, ValuesReader
 
     batch_size = args.batch_size
@@ -366,6 +371,11 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace):
                                              "timestamp-type", "leader-epoch")
                                    for k in source.metadata.values()):
             raise PipelineError(f"source {source.name}: unknown metadata key")
+        if replay is not None:
+            return partial(KafkaReplay, **replay)(
+                source.name, source.fields, _kafka_properties(properties, args),
+                metadata=source.metadata, batch_size=batch_size,
+                connect_timeout=args.connect_timeout)
         return KafkaSource(source.name, source.fields, _kafka_properties(properties, args),
                            metadata=source.metadata, batch_size=batch_size,
                            bounded=args.until_end, connect_timeout=args.connect_timeout)
@@ -755,27 +765,18 @@ def _rebuild(query: type[Pipeline], pipeline: Pipeline, recovery, restored, inpu
     began = time.perf_counter()
     positions = restored.state["sources"]
     start_ms = replay_start(pipeline, recovery.rebuilding, restored)
+    readers: dict = {}
     with tempfile.TemporaryDirectory(prefix="sqlc-rebuild-") as folder:
-        replay_inputs = dict(inputs)
-        for source in query.sources:
-            if source.rows is not None:
-                continue  # a VALUES table: read whole again
-            where = positions.get(source.name) or {}
-            path = inputs.get(source.name) or source.properties.get("path")
-            if "line" not in where or path is None or str(path).startswith("kafka:"):
-                raise PipelineError(f"--rebuild-state replays files: source {source.name} is "
-                                    "read from Kafka, which cannot be replayed yet; start "
-                                    "with a new --checkpoint-dir instead")
-            prefix = Path(folder) / f"{source.name}{Path(str(path)).suffix}"
-            _copy_lines(Path(str(path)), prefix, int(where["line"]))
-            replay_inputs[source.name] = str(prefix)
-        readers = {s.name: _open_source(s, replay_inputs.get(s.name), args)
-                   for s in query.sources}
-        counters = Counters()
-        replay = query(Context([sinks.BlackholeSink(o.fields) for o in query.outputs],
-                               _Discarded(), _Discarded(), counters, inputs))
-        skipped = _skip_before(replay, query.sources, start_ms) if start_ms is not None else None
         try:
+            for source in query.sources:
+                readers[source.name] = _replay_reader(source, positions.get(source.name) or {},
+                                                      inputs.get(source.name), Path(folder),
+                                                      start_ms, args)
+            counters = Counters()
+            replay = query(Context([sinks.BlackholeSink(o.fields) for o in query.outputs],
+                                   _Discarded(), _Discarded(), counters, inputs))
+            skipped = (_skip_before(replay, query.sources, start_ms) if start_ms is not None
+                       else None)
             drive(replay, query.sources, readers, counters, end_of_input=False)
         finally:
             for reader in readers.values():
@@ -792,6 +793,51 @@ def _rebuild(query: type[Pipeline], pipeline: Pipeline, recovery, restored, inpu
     print(f"sqlc: rebuilt operator(s) {', '.join(recovery.rebuilding)} by replaying {read:,} "
           f"records of the sources up to checkpoint {restored.id} {how} "
           f"({time.perf_counter() - began:.2f} s)", file=sys.stderr)
+    for name, reader in readers.items():
+        starts = getattr(reader, "starts", None)  # a Kafka replay's
+        if starts:
+            ranges = ", ".join(f"{t}/{p} {o:,}..{reader.stop.get((t, p), 0):,}"
+                               for (t, p), o in sorted(starts.items()))
+            print(f"sqlc: source {name} replayed offsets {ranges}", file=sys.stderr)
+
+
+def _replay_reader(source: Source, where: dict, path: str | None, folder: Path,
+                   start_ms: int | None, args: argparse.Namespace):
+    """The reader of one source for a --rebuild-state replay, opened: a
+    file's lines up to the checkpoint's (copied into ``folder``), or a second
+    Kafka consumer from the rewound offsets up to the checkpoint's
+    (``runtime_lib.io.kafka.replay``): by the record timestamps from
+    ``start_ms`` minus the watermark delay and a margin where the event time is
+    the record timestamp, else from each partition's first record."""
+    from runtime_lib.io.kafka.replay import REWIND_MARGIN_MS
+
+    if source.rows is not None:
+        return _open_source(source, path, args)  # a VALUES table: read whole again
+    if "kafka" in where:
+        stop = {(t, int(p)): int(o) for t, p, o in where["kafka"]}
+        rewind_ms = None
+        watermark = source.watermark
+        if start_ms is not None and watermark is not None and \
+                source.metadata.get(watermark.column) == "timestamp":
+            rewind_ms = start_ms - (watermark.delay_ms or 0) - REWIND_MARGIN_MS
+        mode = source.properties.get("scan.startup.mode", "earliest-offset")
+        if start_ms is None and mode != "earliest-offset":
+            raise PipelineError(
+                f"--rebuild-state: source {source.name} starts at '{mode}', and the state to "
+                "rebuild has no bound in event time: the replay would need the records from "
+                "where the first run began, which the checkpoint does not record. Start with "
+                "a new --checkpoint-dir instead")
+        reader = _open_source(source, path, args,
+                              replay={"stop": stop, "rewind_ms": rewind_ms})
+        return reader.open()
+    path = path or source.properties.get("path")
+    if "line" not in where or path is None:
+        raise PipelineError(f"--rebuild-state: the checkpoint has no position of source "
+                            f"{source.name} to replay up to; start with a new "
+                            "--checkpoint-dir instead")
+    prefix = folder / f"{source.name}{Path(str(path)).suffix}"
+    _copy_lines(Path(str(path)), prefix, int(where["line"]))
+    return _open_source(source, str(prefix), args)
 
 
 def _skip_before(replay: Pipeline, sources, start_ms: int) -> list[int]:
