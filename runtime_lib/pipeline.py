@@ -215,9 +215,10 @@ def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
                              + "; SIGTERM and the end of a bounded run always take one)")
     parser.add_argument("--rebuild-state", action="store_true",
                         help="restoring a checkpoint the edited query cannot take: rebuild "
-                             "the incompatible operators by replaying the source files up to "
-                             "the checkpoint (their results are not emitted again) instead of "
-                             "refusing it")
+                             "the incompatible operators by replaying the sources (files, "
+                             "Kafka partitions) up to the checkpoint, from the earliest event "
+                             "time they need where that is bounded (their results are not "
+                             "emitted again) instead of refusing it")
     parser.add_argument("--checkpoints-retained", metavar="N", default=None,
                         help="how many complete checkpoints to keep, the newest (default: "
                              + _from_set(query, CHECKPOINTS_RETAINED_KEY, fallback="3") + ")")
@@ -871,9 +872,9 @@ def _skip_before(replay: Pipeline, sources, start_ms: int) -> list[int]:
 
 def _iso_ms(ms: int) -> str:
     """Epoch milliseconds as ISO-8601 UTC, for messages."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
-    text = datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+    text = datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
 
 

@@ -669,7 +669,8 @@ def test_rebuild_state_replays_kafka_up_to_the_checkpoint(kafka_broker, tmp_path
     first = subprocess.run([sys.executable, old, "--until-end", "--output", str(out),
                             "--checkpoint-dir", str(checkpoints), "--batch-size", "100",
                             "--checkpoint-interval", "1ms", "--checkpoints-retained", "1000",
-                            "--quiet"], capture_output=True, text=True, timeout=300)
+                            "--quiet"], capture_output=True, text=True, timeout=300,
+                           check=False)
     assert first.returncode == 0, first.stderr
     # the newest checkpoint that had read about half of the topic
     for chosen in sorted(checkpoints.iterdir(), reverse=True):
@@ -684,7 +685,8 @@ def test_rebuild_state_replays_kafka_up_to_the_checkpoint(kafka_broker, tmp_path
     before = out.read_bytes()[:length]
     done = subprocess.run([sys.executable, new, "--until-end", "--output", str(out),
                            "--checkpoint-dir", str(checkpoints), "--batch-size", "100",
-                           "--rebuild-state"], capture_output=True, text=True, timeout=300)
+                           "--rebuild-state"], capture_output=True, text=True, timeout=300,
+                           check=False)
     assert done.returncode == 0, done.stderr
     assert "rebuilt operator(s) window_aggregate by replaying" in done.stderr
     replayed = re.search(r"by replaying ([\d,]+) records .* \(([\d,]+) earlier records "
@@ -710,3 +712,117 @@ def test_rebuild_state_replays_kafka_up_to_the_checkpoint(kafka_broker, tmp_path
     # open at it (rows from before the checkpoint) is complete
     assert first_start + 300_000 - 1 > watermark >= first_start - 300_000
     assert any(start <= watermark for _, start in after)
+
+
+class _Partitions:
+    """A stand-in for the replay's consumer where the broker cannot show the
+    case: tansu neither deletes records (no retention, no DeleteRecords) nor
+    answers ``offsets_for_times`` by time. Partition p holds offsets
+    ``low[p]`` .. 99, the record at offset o stamped ``BASE + o`` seconds."""
+
+    BASE = CLICKS_BASE_MS
+
+    def __init__(self, low: dict[int, int]) -> None:
+        self.low = low
+        self.at = None
+
+    def offsets_for_times(self, query, timeout):
+        from confluent_kafka import TopicPartition
+
+        out = []
+        for tp in query:
+            first = max(self.low[tp.partition], -(-(tp.offset - self.BASE) // 1000))
+            out.append(TopicPartition(tp.topic, tp.partition, first if first < 100 else -1))
+        return out
+
+    def get_watermark_offsets(self, tp, timeout):
+        return self.low[tp.partition], 100
+
+    def assign(self, tps):
+        self.at = tps[0].offset
+
+    def consume(self, n, timeout):
+        from types import SimpleNamespace as NS
+
+        return [NS(error=lambda: None, timestamp=lambda: (1, self.BASE + self.at * 1000))]
+
+    def unassign(self):
+        pass
+
+
+def replay_of(low: dict[int, int], rewind_ms, stop: dict[int, int]):
+    from runtime_lib.io.kafka.replay import KafkaReplay
+    from runtime_lib.schema import Field
+
+    replay = KafkaReplay("clicks", (Field("user_id", "VARCHAR", False),),
+                         {"topic": "clicks", "properties.bootstrap.servers": "localhost:1",
+                          "properties.group.id": "g", "scan.startup.mode": "group-offsets"},
+                         stop={("clicks", p): o for p, o in stop.items()}, rewind_ms=rewind_ms)
+    replay.consumer = _Partitions(low)
+    return replay
+
+
+def test_kafka_replay_rewinds_by_record_time_up_to_the_checkpoint():
+    """Each partition from the first record at or after the rewind time, never
+    past the checkpoint's offset; with no time, from its first record; the
+    replay commits nothing (no group) and starts where the rewind says."""
+    wanted = [("clicks", 0), ("clicks", 1), ("clicks", 2)]
+    replay = replay_of({0: 0, 1: 0, 2: 0}, CLICKS_BASE_MS + 40_500, {0: 80, 1: 30, 2: 0})
+    assert not replay.commits and replay.startup_mode == "earliest-offset"
+    assert replay._starts(wanted) == {("clicks", 0): 41, ("clicks", 1): 30, ("clicks", 2): 0}
+    # a time after every record: nothing of it is needed
+    late = replay_of({0: 0, 1: 0, 2: 0}, CLICKS_BASE_MS + 500_000, {0: 80, 1: 30, 2: 0})
+    assert late._starts(wanted) == {("clicks", 0): 80, ("clicks", 1): 30, ("clicks", 2): 0}
+    whole = replay_of({0: 0, 1: 0, 2: 0}, None, {0: 80, 1: 30, 2: 0})
+    assert whole._starts(wanted) == {("clicks", 0): 0, ("clicks", 1): 0, ("clicks", 2): 0}
+    # retention deleted records, but only ones before the rewind time: fine
+    trimmed = replay_of({0: 10, 1: 0, 2: 0}, CLICKS_BASE_MS + 40_500, {0: 80, 1: 30, 2: 0})
+    assert trimmed._starts(wanted)[("clicks", 0)] == 41
+
+
+@pytest.mark.parametrize("rewind_ms", [CLICKS_BASE_MS + 40_500, None])
+def test_kafka_replay_refuses_what_retention_deleted(rewind_ms):
+    """The earliest record kept is already after the time the replay needs (or
+    the replay needs the partition from offset 0): refused, naming the
+    partition, its earliest offset and time and what was needed."""
+    from runtime_lib.io.kafka import KafkaConfigError
+    from runtime_lib.io.kafka.replay import ReplayUnavailable
+
+    replay = replay_of({0: 0, 1: 60}, rewind_ms, {0: 80, 1: 90})
+    with pytest.raises(ReplayUnavailable) as refused:
+        replay._starts([("clicks", 0), ("clicks", 1)])
+    message = str(refused.value)
+    assert "topic 'clicks' partition 1 holds records from offset 60 " \
+           "(2025-01-01T00:01:00.000Z) on" in message
+    needed = ("its first record (offset 0)" if rewind_ms is None
+              else "the records from 2025-01-01T00:00:40.500Z on")
+    assert f"the replay needs {needed}" in message
+    assert isinstance(refused.value, KafkaConfigError)  # exit 2 (pipeline.run)
+
+
+def test_rebuild_state_from_kafka_without_a_bound_needs_the_first_record(kafka_broker,
+                                                                          tmp_path):
+    """A GROUP BY's state has no bound in event time: its replay needs every
+    record from where the first run began, which a 'latest-offset' start does
+    not record; refused with a message (exit 2), not rebuilt from other rows."""
+    topic = kafka_broker.create_topic(kafka_broker.unique_topic("rebuild-latest"), 1)
+    sql = CLICKS.format(topic=topic, bootstrap=kafka_broker.bootstrap).replace(
+        "'earliest-offset'", "'latest-offset'")
+    ddl = sql.split("SELECT")[0]
+    old = compiled(tmp_path, "totals", ddl + "SELECT user_id, COUNT(*) AS clicks FROM clicks "
+                   "GROUP BY user_id;\n")
+    new = compiled(tmp_path, "totals_sum", ddl + "SELECT amount, COUNT(*) AS clicks FROM "
+                   "clicks GROUP BY amount;\n")
+    checkpoints = tmp_path / "c"
+    first = subprocess.run([sys.executable, old, "--until-end", "--output",
+                            str(tmp_path / "out.jsonl"), "--checkpoint-dir", str(checkpoints),
+                            "--quiet"], capture_output=True, text=True, timeout=300,
+                           check=False)
+    assert first.returncode == 0, first.stderr
+    done = subprocess.run([sys.executable, new, "--until-end", "--output",
+                           str(tmp_path / "out.jsonl"), "--checkpoint-dir", str(checkpoints),
+                           "--rebuild-state"], capture_output=True, text=True, timeout=300,
+                           check=False)
+    assert done.returncode == 2, done.stderr
+    assert "source clicks starts at 'latest-offset'" in done.stderr
+    assert "Traceback" not in done.stderr

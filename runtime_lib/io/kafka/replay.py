@@ -23,7 +23,7 @@ and the time needed): the state would be rebuilt from part of its rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -166,5 +166,5 @@ class KafkaReplay(KafkaSource):
 
 
 def _iso(ms: int) -> str:
-    text = datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds")
+    text = datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
     return text.replace("+00:00", "Z")
