@@ -787,7 +787,7 @@ def _rebuild(query: type[Pipeline], pipeline: Pipeline, recovery, restored, inpu
         rebuilt[name].restore(theirs[name].snapshot())
     read = sum(counters.records_in.values())
     if skipped is None:
-        how = "from the start of the sources (this state has no bound in event time)"
+        how = "from the start of the sources"  # (see recovery.replay_start)
     else:
         how = (f"from event time {_iso_ms(start_ms)}, the earliest window not fired at the "
                f"checkpoint ({skipped[0]:,} earlier records skipped)")
