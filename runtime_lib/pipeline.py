@@ -817,10 +817,8 @@ def _replay_reader(source: Source, where: dict, path: str | None, folder: Path,
     if "kafka" in where:
         stop = {(t, int(p)): int(o) for t, p, o in where["kafka"]}
         rewind_ms = None
-        watermark = source.watermark
-        if start_ms is not None and watermark is not None and \
-                source.metadata.get(watermark.column) == "timestamp":
-            rewind_ms = start_ms - (watermark.delay_ms or 0) - REWIND_MARGIN_MS
+        if start_ms is not None and _rewinds_by_record_time(source):
+            rewind_ms = start_ms - (source.watermark.delay_ms or 0) - REWIND_MARGIN_MS
         mode = source.properties.get("scan.startup.mode", "earliest-offset")
         if start_ms is None and mode != "earliest-offset":
             raise PipelineError(
@@ -839,6 +837,32 @@ def _replay_reader(source: Source, where: dict, path: str | None, folder: Path,
     prefix = folder / f"{source.name}{Path(str(path)).suffix}"
     _copy_lines(Path(str(path)), prefix, int(where["line"]))
     return _open_source(source, str(prefix), args)
+
+
+def _rewinds_by_record_time(source: Source) -> bool:
+    """Whether a Kafka replay of ``source`` may rewind by the record timestamps
+    (``'scan.rebuild.rewind'``): by default where its event time is the record
+    timestamp (``METADATA FROM 'timestamp'``), else only where the property
+    says that the timestamps follow the event time.
+
+    >>> from runtime_lib.pipeline import Source, Watermark
+    >>> stamped = Source("s", (), {}, Watermark("t", 5000), metadata={"t": "timestamp"})
+    >>> payload = Source("s", (), {}, Watermark("t", 5000))
+    >>> said = Source("s", (), {"scan.rebuild.rewind": "record-timestamp"}, Watermark("t"))
+    >>> refused = Source("s", (), {"scan.rebuild.rewind": "earliest"}, Watermark("t"),
+    ...                  metadata={"t": "timestamp"})
+    >>> [_rewinds_by_record_time(s) for s in (stamped, payload, said, refused)]
+    [True, False, True, False]
+    """
+    if source.watermark is None:
+        return False
+    stamped = source.metadata.get(source.watermark.column) == "timestamp"
+    how = source.properties.get("scan.rebuild.rewind",
+                                "record-timestamp" if stamped else "earliest")
+    if how not in ("record-timestamp", "earliest"):
+        raise PipelineError(f"source {source.name}: 'scan.rebuild.rewind' = '{how}' is not "
+                            "one of record-timestamp, earliest")
+    return how == "record-timestamp"
 
 
 def _skip_before(replay: Pipeline, sources, start_ms: int) -> list[int]:
