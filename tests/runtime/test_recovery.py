@@ -609,6 +609,11 @@ FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))
 GROUP BY user_id, window_start, window_end;
 """
 CLICKS_BASE_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
+# the event time in the payload instead, with the record timestamps said to follow it
+# (or not: each partition is then replayed from its first record)
+CLICKS_IN_PAYLOAD = CLICKS.replace(
+    "event_time TIMESTAMP_LTZ(3) METADATA FROM 'timestamp',",
+    "at_ms BIGINT NOT NULL,\n    event_time AS TO_TIMESTAMP(at_ms),")
 
 
 def produce_clicks(broker, topic: str, count: int, seed: int) -> list[tuple[str, int, int]]:
@@ -623,7 +628,8 @@ def produce_clicks(broker, topic: str, count: int, seed: int) -> list[tuple[str,
     for i in range(count):
         at = CLICKS_BASE_MS + i * 2_400_000 // count + rng.randrange(0, 4_000)
         user, amount = f"u{rng.randrange(5)}", rng.randrange(1, 100)
-        producer.produce(topic, json.dumps({"user_id": user, "amount": amount}).encode(),
+        producer.produce(topic, json.dumps({"user_id": user, "amount": amount,
+                                            "at_ms": at}).encode(),
                          partition=int(user[1:]) % 2, timestamp=at)
         rows.append((user, amount, at))
         if i % 500 == 0:
@@ -652,7 +658,9 @@ def window_start_ms(text: str) -> int:
     return int(start.timestamp() * 1000)
 
 
-def test_rebuild_state_replays_kafka_up_to_the_checkpoint(kafka_broker, tmp_path):
+@pytest.mark.parametrize("event_time", ["record timestamp", "payload, record-timestamp",
+                                        "payload"])
+def test_rebuild_state_replays_kafka_up_to_the_checkpoint(kafka_broker, tmp_path, event_time):
     """A TUMBLE query reading Kafka, checkpointed mid-topic, edited to 5-minute
     windows and restarted with --rebuild-state: a second consumer replays each
     partition up to the checkpoint's offset (rows before the replay start
@@ -661,7 +669,11 @@ def test_rebuild_state_replays_kafka_up_to_the_checkpoint(kafka_broker, tmp_path
     had fired at the checkpoint, and what was written before it stays as it was."""
     topic = kafka_broker.create_topic(kafka_broker.unique_topic("rebuild"), 2)
     rows = produce_clicks(kafka_broker, topic, 3_000, seed=17)
-    sql = CLICKS.format(topic=topic, bootstrap=kafka_broker.bootstrap)
+    sql = (CLICKS if event_time == "record timestamp" else CLICKS_IN_PAYLOAD).format(
+        topic=topic, bootstrap=kafka_broker.bootstrap)
+    if event_time == "payload, record-timestamp":
+        sql = sql.replace("'format' = 'json',",
+                          "'format' = 'json', 'scan.rebuild.rewind' = 'record-timestamp',")
     old = compiled(tmp_path, "clicks", sql)
     new = compiled(tmp_path, "clicks_5_min", sql.replace("INTERVAL '1' MINUTE",
                                                          "INTERVAL '5' MINUTE"))
