@@ -31,6 +31,7 @@ CONNECTORS: dict[str, dict] = {
                 "timestamp",
             ),
             "scan.bounded.mode": ("unbounded", "latest-offset"),
+            "scan.rebuild.rewind": ("record-timestamp", "earliest"),
             "sink.delivery-guarantee": ("at-least-once", "exactly-once", "none"),
         },
         "known": (
@@ -42,6 +43,7 @@ CONNECTORS: dict[str, dict] = {
             "scan.startup.mode",
             "scan.startup.timestamp-millis",
             "scan.bounded.mode",
+            "scan.rebuild.rewind",
             "scan.watermark.idle-timeout",
             "dead-letter.topic",
             "late-events.topic",

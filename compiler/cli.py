@@ -2,7 +2,8 @@
 
     sqlc compile [FILE.sql] [--catalog FILE.sql ...] [-o OUT.py] [--check] [--json]
                  [--against REV] [--allow-incompatible-state]   # state layout checks
-    sqlc explain FILE.sql [--catalog ...] [--verbose] [--format text|dot|mermaid|svg]
+    sqlc explain FILE.sql [--catalog ...] [--verbose] [--format text|dot|mermaid|svg|png]
+                          [-o PATH]
     sqlc check-state QUERY.sql CHECKPOINT_DIR  # does the checkpoint's state restore into it?
     sqlc dashboard FILE.sql [--catalog ...] [-o OUT.json]  # Grafana, for --metrics-port
     sqlc run FILE.sql [--catalog ...] --input NAME=PATH ... [--output PATH] [--pretty]
@@ -307,9 +308,24 @@ def cmd_explain(args: argparse.Namespace) -> int:
     _print_warnings(analysis)
     compiled = plan(analysis, verbose=args.verbose)
     if args.format != "text":
-        from compiler.plan_graph import FORMATS
+        from compiler.plan_graph import FORMATS, MissingRenderer
 
-        print(FORMATS[args.format](compiled.physical))
+        try:
+            picture = FORMATS[args.format](compiled.physical)
+        except MissingRenderer as error:
+            raise UsageError(str(error)) from None
+        if args.output:
+            data = picture if isinstance(picture, bytes) else (picture + "\n").encode()
+            Path(args.output).write_bytes(data)
+        elif isinstance(picture, str):
+            print(picture)
+        elif sys.stdout.isatty():
+            raise UsageError("--format png is binary: write it with -o PLAN.png (or redirect "
+                             "the output to a file)")
+        else:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(picture)
+            sys.stdout.flush()
         return EXIT_OK
     for i, (query, logical, physical, trace) in enumerate(
         zip(analysis.script.queries, compiled.logical, compiled.physical, compiled.traces)
@@ -457,10 +473,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     catalog(p)
     p.add_argument("--verbose", action="store_true", help="show the plan after each rule")
-    p.add_argument("--format", choices=("text", "dot", "mermaid", "svg"), default="text",
-                   help="dot (Graphviz: `| dot -Tsvg`), mermaid or svg (laid out by sqlc, "
-                        "as on the `sqlc serve` page): the physical plan as a graph, "
-                        "changelog modes on the edges")
+    p.add_argument("--format", choices=("text", "dot", "mermaid", "svg", "png"),
+                   default="text",
+                   help="dot (Graphviz: `| dot -Tsvg`), mermaid, svg (laid out by sqlc, "
+                        "as on the `sqlc serve` page) or png (that svg rendered by the "
+                        "resvg-py package): the physical plan as a graph, changelog modes on "
+                        "the edges")
+    p.add_argument("-o", "--output", metavar="PATH",
+                   help="write the picture (--format dot|mermaid|svg|png) to PATH instead "
+                        "of stdout")
     p.set_defaults(handler=cmd_explain)
 
     p = sub.add_parser("run", help="compile to a temporary module and run it",

@@ -1,10 +1,12 @@
-"""``sqlc explain --format dot|mermaid``: the physical plan as a graph, rows
+"""``sqlc explain --format dot|mermaid|svg|png``: the physical plan as a graph, rows
 flowing upwards from the sources to the sink. A node is an operator with its
 main attributes and its state; an edge carries the changelog of the rows on it
 (``I`` append-only, ``I,UB,UA,D`` updating). DOT renders with Graphviz
 (``dot -Tsvg``); Mermaid renders in GitHub and GitLab markdown as it is; SVG
 is laid out here (a tree, the sink on top) for the status page of ``sqlc
-serve``, which has no Graphviz and fetches nothing.
+serve``, which has no Graphviz and fetches nothing; PNG is that SVG rendered
+by resvg (the ``resvg-py`` wheel bundles it: no system binary), imported only
+when a PNG is asked for.
 
 >>> print(escape_dot('say "hi"'))
 say \\"hi\\"
@@ -173,4 +175,21 @@ def _subtree(ident: str, inputs: dict) -> list[str]:
     return out
 
 
-FORMATS = {"dot": to_dot, "mermaid": to_mermaid, "svg": to_svg}
+def to_png(roots: list[Exec]) -> bytes:
+    """The SVG of ``to_svg`` rendered to PNG bytes, at the SVG's size in
+    pixels, on white (a transparent plan is unreadable on a dark viewer).
+    Raises ``MissingRenderer`` without the ``resvg-py`` package."""
+    try:
+        import resvg_py
+    except ImportError:
+        raise MissingRenderer("--format png renders with the resvg-py package, which is not "
+                              "installed: pip install 'sqlc-streaming[pictures]' (or use "
+                              "--format svg)") from None
+    return bytes(resvg_py.svg_to_bytes(svg_string=to_svg(roots), background="#ffffff"))
+
+
+class MissingRenderer(Exception):
+    """A picture format whose optional renderer is not installed."""
+
+
+FORMATS = {"dot": to_dot, "mermaid": to_mermaid, "svg": to_svg, "png": to_png}

@@ -215,9 +215,10 @@ def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
                              + "; SIGTERM and the end of a bounded run always take one)")
     parser.add_argument("--rebuild-state", action="store_true",
                         help="restoring a checkpoint the edited query cannot take: rebuild "
-                             "the incompatible operators by replaying the source files up to "
-                             "the checkpoint (their results are not emitted again) instead of "
-                             "refusing it")
+                             "the incompatible operators by replaying the sources (files, "
+                             "Kafka partitions) up to the checkpoint, from the earliest event "
+                             "time they need where that is bounded (their results are not "
+                             "emitted again) instead of refusing it")
     parser.add_argument("--checkpoints-retained", metavar="N", default=None,
                         help="how many complete checkpoints to keep, the newest (default: "
                              + _from_set(query, CHECKPOINTS_RETAINED_KEY, fallback="3") + ")")
@@ -337,12 +338,17 @@ class FileReader:
         pass
 
 
-def _open_source(source: Source, path: str | None, args: argparse.Namespace):
+def _open_source(source: Source, path: str | None, args: argparse.Namespace,
+                 replay: dict | None = None):
     """The reader of one source: a file (--input PATH, or a file connector) or
     Kafka (its connector, or --input NAME=kafka:TOPIC). Kafka readers are
-    returned unopened (``open()`` connects)."""
+    returned unopened (``open()`` connects); with ``replay`` (the ``stop`` and
+    ``rewind_ms`` of a --rebuild-state replay) a Kafka one is a ``KafkaReplay``."""
+    from functools import partial
+
     from runtime_lib.env import resolve_properties
     from runtime_lib.io.kafka import KafkaSource
+    from runtime_lib.io.kafka.replay import KafkaReplay
     from runtime_lib.io.sources import FileSource, ValuesReader
 
     batch_size = args.batch_size
@@ -366,6 +372,11 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace):
                                              "timestamp-type", "leader-epoch")
                                    for k in source.metadata.values()):
             raise PipelineError(f"source {source.name}: unknown metadata key")
+        if replay is not None:
+            return partial(KafkaReplay, **replay)(
+                source.name, source.fields, _kafka_properties(properties, args),
+                metadata=source.metadata, batch_size=batch_size,
+                connect_timeout=args.connect_timeout)
         return KafkaSource(source.name, source.fields, _kafka_properties(properties, args),
                            metadata=source.metadata, batch_size=batch_size,
                            bounded=args.until_end, connect_timeout=args.connect_timeout)
@@ -735,47 +746,160 @@ def _rebuild(query: type[Pipeline], pipeline: Pipeline, recovery, restored, inpu
              args: argparse.Namespace) -> None:
     """--rebuild-state: the operators ``recovery.rebuilding`` names get the state
     a run of this query would have at the checkpoint. A second instance of the
-    query reads each source file up to the line the checkpoint had read, into
-    sinks that discard (what fired before the checkpoint is not emitted again),
-    and without the end of input (open windows stay open); its state of those
-    operators replaces theirs. It costs a read of the files up to the
-    checkpoint, said on stderr."""
+    query reads each source up to the position the checkpoint had read (a
+    file's lines), into sinks that discard (what fired before the checkpoint
+    is not emitted again), and without the end of input (open windows stay
+    open); its state of those operators replaces theirs.
+
+    Where the rebuilt operator is a window aggregate fed by the sources alone
+    (``recovery.replay_start``), its rows before the earliest window that had
+    not fired at the checkpoint are dropped as they are read (a file is still
+    read from its start); otherwise every row is replayed. What it cost is
+    said on stderr."""
     import tempfile
     import time
 
     from runtime_lib.driver import drive
     from runtime_lib.io import sinks
-    from runtime_lib.recovery import operators_of
+    from runtime_lib.recovery import operators_of, replay_start
 
     began = time.perf_counter()
     positions = restored.state["sources"]
+    start_ms = replay_start(pipeline, recovery.rebuilding, restored)
+    readers: dict = {}
     with tempfile.TemporaryDirectory(prefix="sqlc-rebuild-") as folder:
-        replay_inputs = dict(inputs)
-        for source in query.sources:
-            if source.rows is not None:
-                continue  # a VALUES table: read whole again
-            where = positions.get(source.name) or {}
-            path = inputs.get(source.name) or source.properties.get("path")
-            if "line" not in where or path is None or str(path).startswith("kafka:"):
-                raise PipelineError(f"--rebuild-state replays files: source {source.name} is "
-                                    "read from Kafka, which cannot be replayed yet; start "
-                                    "with a new --checkpoint-dir instead")
-            prefix = Path(folder) / f"{source.name}{Path(str(path)).suffix}"
-            _copy_lines(Path(str(path)), prefix, int(where["line"]))
-            replay_inputs[source.name] = str(prefix)
-        readers = {s.name: _open_source(s, replay_inputs.get(s.name), args)
-                   for s in query.sources}
-        counters = Counters()
-        replay = query(Context([sinks.BlackholeSink(o.fields) for o in query.outputs],
-                               _Discarded(), _Discarded(), counters, inputs))
-        drive(replay, query.sources, readers, counters, end_of_input=False)
+        try:
+            for source in query.sources:
+                readers[source.name] = _replay_reader(source, positions.get(source.name) or {},
+                                                      inputs.get(source.name), Path(folder),
+                                                      start_ms, args)
+            counters = Counters()
+            replay = query(Context([sinks.BlackholeSink(o.fields) for o in query.outputs],
+                                   _Discarded(), _Discarded(), counters, inputs))
+            skipped = (_skip_before(replay, query.sources, start_ms) if start_ms is not None
+                       else None)
+            drive(replay, query.sources, readers, counters, end_of_input=False)
+        finally:
+            for reader in readers.values():
+                reader.close()
     rebuilt, theirs = operators_of(pipeline), operators_of(replay)
     for name in recovery.rebuilding:
         rebuilt[name].restore(theirs[name].snapshot())
     read = sum(counters.records_in.values())
+    if skipped is None:
+        how = "from the start of the sources"  # (see recovery.replay_start)
+    else:
+        how = (f"from event time {_iso_ms(start_ms)}, the earliest window not fired at the "
+               f"checkpoint ({skipped[0]:,} earlier records skipped)")
     print(f"sqlc: rebuilt operator(s) {', '.join(recovery.rebuilding)} by replaying {read:,} "
-          f"records of the sources up to checkpoint {restored.id} "
+          f"records of the sources up to checkpoint {restored.id} {how} "
           f"({time.perf_counter() - began:.2f} s)", file=sys.stderr)
+    for name, reader in readers.items():
+        starts = getattr(reader, "starts", None)  # a Kafka replay's
+        if starts:
+            ranges = ", ".join(f"{t}/{p} {o:,}..{reader.stop.get((t, p), 0):,}"
+                               for (t, p), o in sorted(starts.items()))
+            print(f"sqlc: source {name} replayed offsets {ranges}", file=sys.stderr)
+
+
+def _replay_reader(source: Source, where: dict, path: str | None, folder: Path,
+                   start_ms: int | None, args: argparse.Namespace):
+    """The reader of one source for a --rebuild-state replay, opened: a
+    file's lines up to the checkpoint's (copied into ``folder``), or a second
+    Kafka consumer from the rewound offsets up to the checkpoint's
+    (``runtime_lib.io.kafka.replay``): by the record timestamps from
+    ``start_ms`` minus the watermark delay and a margin where the event time is
+    the record timestamp, else from each partition's first record."""
+    from runtime_lib.io.kafka.replay import REWIND_MARGIN_MS
+
+    if source.rows is not None:
+        return _open_source(source, path, args)  # a VALUES table: read whole again
+    if "kafka" in where:
+        stop = {(t, int(p)): int(o) for t, p, o in where["kafka"]}
+        rewind_ms = None
+        if start_ms is not None and _rewinds_by_record_time(source):
+            rewind_ms = start_ms - (source.watermark.delay_ms or 0) - REWIND_MARGIN_MS
+        mode = source.properties.get("scan.startup.mode", "earliest-offset")
+        if start_ms is None and mode != "earliest-offset":
+            raise PipelineError(
+                f"--rebuild-state: source {source.name} starts at '{mode}', and the state to "
+                "rebuild has no bound in event time: the replay would need the records from "
+                "where the first run began, which the checkpoint does not record. Start with "
+                "a new --checkpoint-dir instead")
+        reader = _open_source(source, path, args,
+                              replay={"stop": stop, "rewind_ms": rewind_ms})
+        return reader.open()
+    path = path or source.properties.get("path")
+    if "line" not in where or path is None:
+        raise PipelineError(f"--rebuild-state: the checkpoint has no position of source "
+                            f"{source.name} to replay up to; start with a new "
+                            "--checkpoint-dir instead")
+    prefix = folder / f"{source.name}{Path(str(path)).suffix}"
+    _copy_lines(Path(str(path)), prefix, int(where["line"]))
+    return _open_source(source, str(prefix), args)
+
+
+def _rewinds_by_record_time(source: Source) -> bool:
+    """Whether a Kafka replay of ``source`` may rewind by the record timestamps
+    (``'scan.rebuild.rewind'``): by default where its event time is the record
+    timestamp (``METADATA FROM 'timestamp'``), else only where the property
+    says that the timestamps follow the event time.
+
+    >>> from runtime_lib.pipeline import Source, Watermark
+    >>> stamped = Source("s", (), {}, Watermark("t", 5000), metadata={"t": "timestamp"})
+    >>> payload = Source("s", (), {}, Watermark("t", 5000))
+    >>> said = Source("s", (), {"scan.rebuild.rewind": "record-timestamp"}, Watermark("t"))
+    >>> refused = Source("s", (), {"scan.rebuild.rewind": "earliest"}, Watermark("t"),
+    ...                  metadata={"t": "timestamp"})
+    >>> [_rewinds_by_record_time(s) for s in (stamped, payload, said, refused)]
+    [True, False, True, False]
+    """
+    if source.watermark is None:
+        return False
+    stamped = source.metadata.get(source.watermark.column) == "timestamp"
+    how = source.properties.get("scan.rebuild.rewind",
+                                "record-timestamp" if stamped else "earliest")
+    if how not in ("record-timestamp", "earliest"):
+        raise PipelineError(f"source {source.name}: 'scan.rebuild.rewind' = '{how}' is not "
+                            "one of record-timestamp, earliest")
+    return how == "record-timestamp"
+
+
+def _skip_before(replay: Pipeline, sources, start_ms: int) -> list[int]:
+    """Make each source's rows before ``start_ms`` (its event time) skip the
+    replay's operators; returns a counter of the rows skipped, filled as the
+    replay runs. The watermarks still advance by every row read (the driver
+    computes them before a batch enters), as in the run that is replayed."""
+    import numpy as np
+
+    skipped = [0]
+
+    def skipping(enter, column: str):
+        def entry(batch) -> None:
+            times = batch[column]
+            keep = times.values >= start_ms
+            if times.valid is not None:
+                keep |= ~times.valid  # (a NULL time goes where the operators say)
+            if not keep.all():
+                skipped[0] += int(batch.num_rows - np.count_nonzero(keep))
+                batch = batch.take(keep)
+            if batch.num_rows:
+                enter(batch)
+
+        return entry
+
+    for source in sources:
+        replay.entries[source.name] = skipping(replay.entries[source.name],
+                                               source.watermark.column)
+    return skipped
+
+
+def _iso_ms(ms: int) -> str:
+    """Epoch milliseconds as ISO-8601 UTC, for messages."""
+    from datetime import UTC, datetime
+
+    text = datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
 
 
 def _copy_lines(source: Path, target: Path, lines: int) -> None:

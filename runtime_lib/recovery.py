@@ -419,6 +419,81 @@ class Recovery:
         return done
 
 
+def replay_start_ms(window, watermark_ms: int, delay_ms: int = 0) -> int:
+    """The earliest event time a rebuilt window aggregate needs replayed: the
+    start of the earliest window of ``window`` (a ``Tumble``, ``Hop`` or
+    ``Cumulate`` of runtime_lib.operators.windows) that has not fired at the
+    checkpoint's watermark (a window fires once ``window_end - 1 + delay_ms
+    <= watermark``). Rows before it only reach windows that had fired by
+    then, whose results a rebuild must not write again (``replay_start``
+    decides where it applies).
+
+    >>> from runtime_lib.operators.windows.base import Hop, Tumble
+    >>> replay_start_ms(Tumble(size_ms=300_000), 299_999)  # [0, 5 min) has fired
+    300000
+    >>> replay_start_ms(Tumble(size_ms=300_000), 299_998)
+    0
+    >>> replay_start_ms(Hop(slide_ms=60_000, size_ms=300_000), 600_000)
+    360000
+    """
+    size = getattr(window, "size_ms", None) or window.max_size_ms
+    # every CUMULATE window of one period starts where the period does
+    slide = getattr(window, "slide_ms", None) or getattr(window, "max_size_ms", None) or size
+    offset = window.offset_ms
+    # unfired: start + size - 1 + delay > watermark, i.e. start >= watermark + 2 - delay - size
+    lowest = watermark_ms + 2 - delay_ms - size - offset
+    return -(-lowest // slide) * slide + offset
+
+
+def replay_start(query, rebuilding: list[str], checkpoint: Checkpoint) -> int | None:
+    """Where the replay of a ``--rebuild-state`` may start, in event time
+    (``replay_start_ms`` at the checkpoint's watermark), or None: from the
+    start of the sources.
+
+    It is bounded only when rows before it cannot matter to what is rebuilt:
+    the query's one stateful operator is the rebuilt window aggregate (TUMBLE,
+    HOP or CUMULATE over event time), so its input is the sources' rows
+    through stateless steps only, and every source has a watermark. Anything
+    else (a SESSION window, a non-windowed GROUP BY, a join without TTL, an
+    OVER without bound, a window aggregate behind another stateful operator)
+    replays from the start.
+
+    >>> from types import SimpleNamespace as NS
+    >>> from runtime_lib.operators.windows import WindowAggregate
+    >>> from runtime_lib.operators.windows.base import Session, Tumble
+    >>> class Query:
+    ...     processing_time = False
+    ...     sources = (NS(name="s", watermark=NS(column="ts")),)
+    ...     def __init__(self, window):
+    ...         self.operators = {"w": WindowAggregate(window=window, key_kinds=[], aggs=[])}
+    >>> at = NS(state={"watermarks": {"s": {"current": 130_000}}})
+    >>> replay_start(Query(Tumble(60_000)), ["w"], at)  # [60 s, 120 s) has fired
+    120000
+    >>> replay_start(Query(Session(60_000)), ["w"], at) is None
+    True
+    """
+    from runtime_lib.operators.windows.base import Cumulate, Hop, Tumble, WindowAggregate
+    from runtime_lib.watermarks import WM_MIN
+
+    operators = operators_of(query)
+    if list(operators) != list(rebuilding) or len(operators) != 1 or query.processing_time:
+        return None
+    (operator,) = operators.values()
+    if not (isinstance(operator, WindowAggregate)
+            and isinstance(operator.window, (Tumble, Hop, Cumulate))):
+        return None
+    marks = []
+    for source in type(query).sources:
+        saved = checkpoint.state["watermarks"].get(source.name)
+        if source.watermark is None or saved is None:
+            return None
+        marks.append(int(saved["current"]))
+    watermark = min(marks, default=WM_MIN)
+    if watermark <= WM_MIN:
+        return None  # nothing has fired: every row counts
+    return replay_start_ms(operator.window, watermark, operator.delay)
+
+
 def _age(created_ms) -> str:
     if not isinstance(created_ms, int):
         return "at an unknown time"

@@ -93,3 +93,43 @@ def test_svg_lays_the_tree_out_without_overlaps(capsys) -> None:
 def test_docstring_examples_run() -> None:
     result = doctest.testmod(plan_graph)
     assert result.attempted and not result.failed
+
+
+def test_png_is_the_svg_rendered_at_its_size(tmp_path: Path, capsys) -> None:
+    """--format png: a PNG (magic, IHDR) as wide and as high as the SVG says,
+    written with -o; without -o to a terminal it is refused (exit 2)."""
+    import struct
+
+    path = EXAMPLES / "q13_ab_test.sql"
+    svg = ET.fromstring(explain(capsys, path, "svg"))
+    out = tmp_path / "plan.png"
+    capsys.readouterr()
+    assert main(["explain", str(path), "--format", "png", "-o", str(out), *CATALOG]) == 0
+    png = out.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", png[16:24])
+    assert (width, height) == (int(svg.get("width")), int(svg.get("height")))
+    assert width > 100 and height > 100
+    # not a blank canvas: the boxes' strokes and text are drawn on the white
+    assert len(png) > 5_000
+
+
+def test_png_to_a_terminal_is_refused(monkeypatch, capsys) -> None:
+    import sys
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True, raising=False)
+    code = main(["explain", str(EXAMPLES / "q01_request_rate.sql"), "--format", "png",
+                 *CATALOG])
+    assert code == 2
+    assert "--format png is binary" in capsys.readouterr().err
+
+
+def test_png_without_resvg_says_what_to_install(monkeypatch, capsys) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "resvg_py", None)  # import fails as if not installed
+    code = main(["explain", str(EXAMPLES / "q01_request_rate.sql"), "--format", "png", "-o",
+                 "/dev/null", *CATALOG])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "resvg-py" in err and "Traceback" not in err

@@ -4,6 +4,7 @@ the kill tests against Kafka are in tests/test_exactly_once.py."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -243,14 +244,23 @@ def test_another_window_size_refuses_the_old_checkpoint(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_rebuild_state_replays_the_files_for_an_incompatible_operator(tmp_path):
-    """1-minute windows edited to 5-minute ones, restored with --rebuild-state:
-    the new window aggregate is rebuilt by replaying the file up to the
-    checkpoint, so every 5-minute window written after the restore holds what
-    a run of the new query from the start holds (also the window open at the
-    checkpoint), and none that closed before it is written."""
+# another window kind: HOP windows of 5 minutes every minute
+COUNTS_HOP = COUNTS.replace("TUMBLE(TABLE llm_requests, DESCRIPTOR(event_time), "
+                            "INTERVAL '1' MINUTE)",
+                            "HOP(TABLE llm_requests, DESCRIPTOR(event_time), "
+                            "INTERVAL '1' MINUTE, INTERVAL '5' MINUTE)")
+
+
+@pytest.mark.parametrize("edit", ["counts_5_min", "counts_hop"])
+def test_rebuild_state_replays_the_files_for_an_incompatible_operator(tmp_path, edit):
+    """1-minute windows edited to 5-minute ones (or to 5-minute HOP windows),
+    restored with --rebuild-state: the new window aggregate is rebuilt by
+    replaying the file up to the checkpoint, its rows from the earliest window
+    not fired at the checkpoint on, so every window written after the restore
+    holds what a run of the new query from the start holds (also the window
+    open at the checkpoint), and none that closed before it is written."""
     old = compiled(tmp_path, "counts", COUNTS)
-    new = compiled(tmp_path, "counts_5_min", COUNTS_5_MIN)
+    new = compiled(tmp_path, edit, {"counts_5_min": COUNTS_5_MIN, "counts_hop": COUNTS_HOP}[edit])
     reference = window_rows(full_run(new, EVENTS, tmp_path / "reference.jsonl"))
     out = tmp_path / "out.jsonl"
     checkpoints, _, length = checkpoint_before_the_end(tmp_path, old, out)
@@ -260,15 +270,63 @@ def test_rebuild_state_replays_the_files_for_an_incompatible_operator(tmp_path):
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert "rebuilt operator(s) window_aggregate by replaying" in done.stderr
+    # the replay skipped the rows that only reach windows fired before the checkpoint
+    skipped = re.search(r"from event time (\S+), the earliest window not fired at the "
+                        r"checkpoint \(([\d,]+) earlier records skipped\)", done.stderr)
+    assert skipped and int(skipped.group(2).replace(",", "")) > 0, done.stderr
     after = out.read_bytes()[length:]
     (tmp_path / "after.jsonl").write_bytes(after)
     rebuilt = window_rows(tmp_path / "after.jsonl")
     assert rebuilt and all(reference[key] == row for key, row in rebuilt.items())
     first = min(start for _, start in rebuilt)
     assert set(rebuilt) == {key for key in reference if key[1] >= first}
+    # the replay started at the first window written after the restore
+    assert skipped.group(1).replace("T", " ").rstrip("Z") == first
     # without --rebuild-state the same edit is refused (test above); acknowledged,
     # the window open at the checkpoint would miss what was read before it
     assert len(rebuilt) < len(reference)
+
+
+TOTALS = """SELECT model_id, COUNT(*) AS requests FROM llm_requests GROUP BY model_id;
+"""
+# another group key: an incompatible non-windowed GROUP BY, whose state has no
+# bound in event time
+TOTALS_BY_REGION = TOTALS.replace("SELECT model_id,", "SELECT model_id, region,").replace(
+    "GROUP BY model_id", "GROUP BY model_id, region")
+
+
+def test_rebuild_state_of_a_group_by_replays_everything(tmp_path):
+    """A non-windowed GROUP BY edited to another key: its replay reads every
+    row (nothing in its state is bounded by event time), and the final result
+    after the restore equals a run of the new query from the start."""
+    old = compiled(tmp_path, "totals", TOTALS)
+    new = compiled(tmp_path, "totals_by_region", TOTALS_BY_REGION)
+    reference = changelog_table(full_run(new, EVENTS, tmp_path / "reference.jsonl"))
+    out = tmp_path / "out.jsonl"
+    checkpoints, _, length = checkpoint_before_the_end(tmp_path, old, out)
+    done = subprocess.run([sys.executable, new, "--input", f"llm_requests={EVENTS}",
+                           "--output", str(out), "--checkpoint-dir", str(checkpoints),
+                           "--batch-size", "200", "--rebuild-state"], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "from the start of the sources" in done.stderr
+    (tmp_path / "after.jsonl").write_bytes(out.read_bytes()[length:])
+    after = changelog_table(tmp_path / "after.jsonl")
+    assert after and all(reference[key] == row for key, row in after.items())
+
+
+def changelog_table(path: Path) -> dict:
+    """The final rows of a changelog file, by (model_id, region)."""
+    rows: dict = {}
+    for line in path.read_text().splitlines():
+        row = json.loads(line)
+        op = row.pop("_op", "+I")
+        key = (row["model_id"], row.get("region"))
+        if op in ("+I", "+U"):
+            rows[key] = row
+        else:
+            rows.pop(key, None)
+    return rows
 
 
 # an INSERT INTO a print sink added in front: the --output file becomes "output 1"
@@ -496,3 +554,288 @@ def test_an_acknowledged_changed_aggregate_restarts_alone(tmp_path):
                         for r in rows)  # COUNT(*) went on from its state
     assert any((r["tokens"] or 0) < expected[(r["model_id"], r["window_start"])]["tokens"]
                for r in rows)  # the changed SUM started empty
+
+
+def _unfired_starts(window, watermark: int, delay: int) -> list[int]:
+    """By enumeration: the starts of the windows near ``watermark`` that have not
+    fired (end - 1 + delay > watermark), for ``replay_start_ms``'s reference."""
+    from runtime_lib.operators.windows.base import Cumulate, Hop
+
+    if isinstance(window, Cumulate):
+        slide = window.max_size_ms  # the windows of one period share its start
+        sizes = range(window.step_ms, window.max_size_ms + 1, window.step_ms)
+    else:
+        slide = window.slide_ms if isinstance(window, Hop) else window.size_ms
+        sizes = [window.size_ms]
+    first = (watermark - 4 * max(sizes) - delay) // slide * slide + window.offset_ms
+    starts = range(first, watermark + 4 * max(sizes) + slide, slide)
+    return [s for s in starts for size in sizes if s + size - 1 + delay > watermark]
+
+
+@pytest.mark.parametrize("kind", ["tumble", "hop", "cumulate"])
+def test_replay_starts_at_the_earliest_window_not_yet_fired(kind):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from runtime_lib.operators.windows.base import Cumulate, Hop, Tumble
+    from runtime_lib.recovery import replay_start_ms
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(1, 12), st.integers(1, 4), st.integers(0, 30),
+           st.integers(-1_000, 1_000), st.integers(0, 25))
+    def check(unit, times, offset, watermark, delay):
+        size = unit * times
+        window = {"tumble": Tumble(size_ms=size, offset_ms=offset % size),
+                  "hop": Hop(slide_ms=unit, size_ms=size, offset_ms=offset % unit),
+                  "cumulate": Cumulate(step_ms=unit, max_size_ms=size,
+                                       offset_ms=offset % size)}[kind]
+        assert replay_start_ms(window, watermark, delay) == min(
+            _unfired_starts(window, watermark, delay))
+
+    check()
+
+
+# -- --rebuild-state from Kafka, against the real broker ---------------------------
+
+CLICKS = """CREATE TABLE clicks (
+    user_id VARCHAR NOT NULL,
+    amount BIGINT,
+    event_time TIMESTAMP_LTZ(3) METADATA FROM 'timestamp',
+    WATERMARK FOR event_time AS event_time - INTERVAL '5' SECONDS
+) WITH ('connector' = 'kafka', 'topic' = '{topic}', 'properties.bootstrap.servers' = '{bootstrap}',
+        'format' = 'json', 'scan.startup.mode' = 'earliest-offset');
+SELECT user_id, window_start, window_end, COUNT(*) AS clicks, SUM(amount) AS total
+FROM TABLE(TUMBLE(TABLE clicks, DESCRIPTOR(event_time), INTERVAL '1' MINUTE))
+GROUP BY user_id, window_start, window_end;
+"""
+CLICKS_BASE_MS = 1_735_689_600_000  # 2025-01-01T00:00:00Z
+# the event time in the payload instead, with the record timestamps said to follow it
+# (or not: each partition is then replayed from its first record)
+CLICKS_IN_PAYLOAD = CLICKS.replace(
+    "event_time TIMESTAMP_LTZ(3) METADATA FROM 'timestamp',",
+    "at_ms BIGINT NOT NULL,\n    event_time AS TO_TIMESTAMP(at_ms),")
+
+
+def produce_clicks(broker, topic: str, count: int, seed: int) -> list[tuple[str, int, int]]:
+    """``count`` clicks of five users over about 40 minutes, each a record whose
+    Kafka timestamp is its event time, out of order by up to 4 s (within the
+    watermark's 5 s: none is late), on two partitions by user."""
+    import random
+
+    rng = random.Random(seed)
+    producer = broker.producer()
+    rows = []
+    for i in range(count):
+        at = CLICKS_BASE_MS + i * 2_400_000 // count + rng.randrange(0, 4_000)
+        user, amount = f"u{rng.randrange(5)}", rng.randrange(1, 100)
+        producer.produce(topic, json.dumps({"user_id": user, "amount": amount,
+                                            "at_ms": at}).encode(),
+                         partition=int(user[1:]) % 2, timestamp=at)
+        rows.append((user, amount, at))
+        if i % 500 == 0:
+            producer.poll(0)
+    assert producer.flush(30) == 0
+    return rows
+
+
+def duckdb_windows(rows: list[tuple[str, int, int]], size_ms: int) -> dict:
+    """The TUMBLE windows of ``size_ms`` over ``rows`` as a batch query:
+    (user_id, window_start ms) -> (clicks, total)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE clicks (user_id VARCHAR, amount BIGINT, ts BIGINT)")
+    con.executemany("INSERT INTO clicks VALUES (?, ?, ?)", rows)
+    found = con.execute(f"SELECT user_id, ts - ts % {size_ms} AS start, COUNT(*), SUM(amount) "
+                        "FROM clicks GROUP BY ALL").fetchall()
+    return {(user, start): (n, total) for user, start, n, total in found}
+
+
+def window_start_ms(text: str) -> int:
+    import datetime as dt
+
+    start = dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.UTC)
+    return int(start.timestamp() * 1000)
+
+
+@pytest.mark.parametrize("event_time", ["record timestamp", "payload, record-timestamp",
+                                        "payload"])
+def test_rebuild_state_replays_kafka_up_to_the_checkpoint(kafka_broker, tmp_path, event_time):
+    """A TUMBLE query reading Kafka, checkpointed mid-topic, edited to 5-minute
+    windows and restarted with --rebuild-state: a second consumer replays each
+    partition up to the checkpoint's offset (rows before the replay start
+    skipped), the run goes on from the checkpoint's offsets, and every window
+    written after the restore equals DuckDB's on the same rows; none of them
+    had fired at the checkpoint, and what was written before it stays as it was."""
+    topic = kafka_broker.create_topic(kafka_broker.unique_topic("rebuild"), 2)
+    rows = produce_clicks(kafka_broker, topic, 3_000, seed=17)
+    sql = (CLICKS if event_time == "record timestamp" else CLICKS_IN_PAYLOAD).format(
+        topic=topic, bootstrap=kafka_broker.bootstrap)
+    if event_time == "payload, record-timestamp":
+        sql = sql.replace("'format' = 'json',",
+                          "'format' = 'json', 'scan.rebuild.rewind' = 'record-timestamp',")
+    old = compiled(tmp_path, "clicks", sql)
+    new = compiled(tmp_path, "clicks_5_min", sql.replace("INTERVAL '1' MINUTE",
+                                                         "INTERVAL '5' MINUTE"))
+    out, checkpoints = tmp_path / "out.jsonl", tmp_path / "c"
+    first = subprocess.run([sys.executable, old, "--until-end", "--output", str(out),
+                            "--checkpoint-dir", str(checkpoints), "--batch-size", "100",
+                            "--checkpoint-interval", "1ms", "--checkpoints-retained", "1000",
+                            "--quiet"], capture_output=True, text=True, timeout=300,
+                           check=False)
+    assert first.returncode == 0, first.stderr
+    # the newest checkpoint before the last quarter of the topic, at a watermark
+    # (both partitions read: the consumer may read one before the other)
+    for chosen in sorted(checkpoints.iterdir(), reverse=True):
+        state = json.loads((chosen / "state.json").read_text())
+        read = sum(o for _, _, o in state["sources"]["clicks"]["kafka"])
+        watermark = state["watermarks"]["clicks"]["current"]
+        if read <= len(rows) * 3 // 4 and watermark > CLICKS_BASE_MS:
+            break
+        subprocess.run(["rm", "-r", str(chosen)], check=True)
+    assert 0 < read <= len(rows) * 3 // 4 and watermark > CLICKS_BASE_MS
+    length = state["sinks"]["output 0"]["length"]
+    before = out.read_bytes()[:length]
+    done = subprocess.run([sys.executable, new, "--until-end", "--output", str(out),
+                           "--checkpoint-dir", str(checkpoints), "--batch-size", "100",
+                           "--rebuild-state"], capture_output=True, text=True, timeout=300,
+                           check=False)
+    assert done.returncode == 0, done.stderr
+    assert "rebuilt operator(s) window_aggregate by replaying" in done.stderr
+    replayed = re.search(r"by replaying ([\d,]+) records .* \(([\d,]+) earlier records "
+                         r"skipped\)", done.stderr)
+    assert replayed, done.stderr
+    # the replay read at most what the checkpoint had read, and skipped the rows
+    # that only reach windows fired before it
+    assert int(replayed.group(1).replace(",", "")) <= read
+    assert int(replayed.group(2).replace(",", "")) > 0
+    ranges = re.findall(rf"{topic}/(\d) ([\d,]+)\.\.([\d,]+)", done.stderr)
+    assert sorted(int(p) for p, _, _ in ranges) == [0, 1]  # a consumer per partition
+    stops = {int(p): int(o) for _, p, o in state["sources"]["clicks"]["kafka"]}
+    assert all(int(stop.replace(",", "")) == stops[int(p)] for p, _, stop in ranges)
+    assert out.read_bytes()[:length] == before
+    written = [json.loads(line) for line in out.read_bytes()[length:].decode().splitlines()]
+    after = {(r["user_id"], window_start_ms(r["window_start"])): (r["clicks"], r["total"])
+             for r in written}
+    assert len(after) == len(written)  # no window twice
+    expected = duckdb_windows(rows, 300_000)
+    first_start = min(start for _, start in after)
+    assert after == {k: v for k, v in expected.items() if k[1] >= first_start}
+    # nothing written after the restore had fired at the checkpoint; the window
+    # open at it (rows from before the checkpoint) is complete
+    assert first_start + 300_000 - 1 > watermark >= first_start - 300_000
+    assert any(start <= watermark for _, start in after)
+
+
+class _Partitions:
+    """A stand-in for the replay's consumer where the broker cannot show the
+    case: tansu neither deletes records (no retention, no DeleteRecords) nor
+    answers ``offsets_for_times`` by time. Partition p holds offsets
+    ``low[p]`` .. 99, the record at offset o stamped ``BASE + o`` seconds."""
+
+    BASE = CLICKS_BASE_MS
+
+    def __init__(self, low: dict[int, int]) -> None:
+        self.low = low
+        self.at = None
+
+    def offsets_for_times(self, query, timeout):
+        from confluent_kafka import TopicPartition
+
+        out = []
+        for tp in query:
+            first = max(self.low[tp.partition], -(-(tp.offset - self.BASE) // 1000))
+            out.append(TopicPartition(tp.topic, tp.partition, first if first < 100 else -1))
+        return out
+
+    def get_watermark_offsets(self, tp, timeout):
+        return self.low[tp.partition], 100
+
+    def assign(self, tps):
+        self.at = tps[0].offset
+
+    def consume(self, n, timeout):
+        from types import SimpleNamespace as NS
+
+        return [NS(error=lambda: None, timestamp=lambda: (1, self.BASE + self.at * 1000))]
+
+    def unassign(self):
+        pass
+
+
+def replay_of(low: dict[int, int], rewind_ms, stop: dict[int, int]):
+    from runtime_lib.io.kafka.replay import KafkaReplay
+    from runtime_lib.schema import Field
+
+    replay = KafkaReplay("clicks", (Field("user_id", "VARCHAR", False),),
+                         {"topic": "clicks", "properties.bootstrap.servers": "localhost:1",
+                          "properties.group.id": "g", "scan.startup.mode": "group-offsets"},
+                         stop={("clicks", p): o for p, o in stop.items()}, rewind_ms=rewind_ms)
+    replay.consumer = _Partitions(low)
+    return replay
+
+
+def test_kafka_replay_rewinds_by_record_time_up_to_the_checkpoint():
+    """Each partition from the first record at or after the rewind time, never
+    past the checkpoint's offset; with no time, from its first record; the
+    replay commits nothing (no group) and starts where the rewind says."""
+    wanted = [("clicks", 0), ("clicks", 1), ("clicks", 2)]
+    replay = replay_of({0: 0, 1: 0, 2: 0}, CLICKS_BASE_MS + 40_500, {0: 80, 1: 30, 2: 0})
+    assert not replay.commits and replay.startup_mode == "earliest-offset"
+    assert replay._starts(wanted) == {("clicks", 0): 41, ("clicks", 1): 30, ("clicks", 2): 0}
+    # a time after every record: nothing of it is needed
+    late = replay_of({0: 0, 1: 0, 2: 0}, CLICKS_BASE_MS + 500_000, {0: 80, 1: 30, 2: 0})
+    assert late._starts(wanted) == {("clicks", 0): 80, ("clicks", 1): 30, ("clicks", 2): 0}
+    whole = replay_of({0: 0, 1: 0, 2: 0}, None, {0: 80, 1: 30, 2: 0})
+    assert whole._starts(wanted) == {("clicks", 0): 0, ("clicks", 1): 0, ("clicks", 2): 0}
+    # retention deleted records, but only ones before the rewind time: fine
+    trimmed = replay_of({0: 10, 1: 0, 2: 0}, CLICKS_BASE_MS + 40_500, {0: 80, 1: 30, 2: 0})
+    assert trimmed._starts(wanted)[("clicks", 0)] == 41
+
+
+@pytest.mark.parametrize("rewind_ms", [CLICKS_BASE_MS + 40_500, None])
+def test_kafka_replay_refuses_what_retention_deleted(rewind_ms):
+    """The earliest record kept is already after the time the replay needs (or
+    the replay needs the partition from offset 0): refused, naming the
+    partition, its earliest offset and time and what was needed."""
+    from runtime_lib.io.kafka import KafkaConfigError
+    from runtime_lib.io.kafka.replay import ReplayUnavailable
+
+    replay = replay_of({0: 0, 1: 60}, rewind_ms, {0: 80, 1: 90})
+    with pytest.raises(ReplayUnavailable) as refused:
+        replay._starts([("clicks", 0), ("clicks", 1)])
+    message = str(refused.value)
+    assert "topic 'clicks' partition 1 holds records from offset 60 " \
+           "(2025-01-01T00:01:00.000Z) on" in message
+    needed = ("its first record (offset 0)" if rewind_ms is None
+              else "the records from 2025-01-01T00:00:40.500Z on")
+    assert f"the replay needs {needed}" in message
+    assert isinstance(refused.value, KafkaConfigError)  # exit 2 (pipeline.run)
+
+
+def test_rebuild_state_from_kafka_without_a_bound_needs_the_first_record(kafka_broker,
+                                                                          tmp_path):
+    """A GROUP BY's state has no bound in event time: its replay needs every
+    record from where the first run began, which a 'latest-offset' start does
+    not record; refused with a message (exit 2), not rebuilt from other rows."""
+    topic = kafka_broker.create_topic(kafka_broker.unique_topic("rebuild-latest"), 1)
+    sql = CLICKS.format(topic=topic, bootstrap=kafka_broker.bootstrap).replace(
+        "'earliest-offset'", "'latest-offset'")
+    ddl = sql.split("SELECT")[0]
+    old = compiled(tmp_path, "totals", ddl + "SELECT user_id, COUNT(*) AS clicks FROM clicks "
+                   "GROUP BY user_id;\n")
+    new = compiled(tmp_path, "totals_sum", ddl + "SELECT amount, COUNT(*) AS clicks FROM "
+                   "clicks GROUP BY amount;\n")
+    checkpoints = tmp_path / "c"
+    first = subprocess.run([sys.executable, old, "--until-end", "--output",
+                            str(tmp_path / "out.jsonl"), "--checkpoint-dir", str(checkpoints),
+                            "--quiet"], capture_output=True, text=True, timeout=300,
+                           check=False)
+    assert first.returncode == 0, first.stderr
+    done = subprocess.run([sys.executable, new, "--until-end", "--output",
+                           str(tmp_path / "out.jsonl"), "--checkpoint-dir", str(checkpoints),
+                           "--rebuild-state"], capture_output=True, text=True, timeout=300,
+                           check=False)
+    assert done.returncode == 2, done.stderr
+    assert "source clicks starts at 'latest-offset'" in done.stderr
+    assert "Traceback" not in done.stderr
