@@ -9,6 +9,9 @@ Positions in dead letters are 1-based line numbers. Blank lines are not
 records (skipped without a dead letter). A CSV record may span lines inside a
 quoted field; its position is the line it starts on. Line endings ``\\n`` and
 ``\\r\\n`` are both accepted.
+
+JSON lines are decoded in pieces of whole lines (``JsonDecoder.decode_lines``);
+a piece with a blank or bad line is split and decoded record by record.
 """
 
 from __future__ import annotations
@@ -23,28 +26,6 @@ from runtime_lib.schema import Field, Schema, as_schema
 DEFAULT_BATCH_SIZE = 65_536
 _READ_SIZE = 1 << 22  # bytes per read() call
 _PIECE = 1 << 16  # bytes of JSON lines decoded in one call (their structs stay in the CPU cache)
-
-
-def _lines(path: Path, start_line: int) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, line without terminator) for every line after
-    ``start_line``, read in large blocks."""
-    number = 0
-    with open(path, "rb") as handle:
-        tail = b""
-        while True:
-            block = handle.read(_READ_SIZE)
-            if not block:
-                break
-            pieces = (tail + block).split(b"\n")
-            tail = pieces.pop()
-            for piece in pieces:
-                number += 1
-                if number > start_line:
-                    yield number, piece[:-1] if piece.endswith(b"\r") else piece
-        if tail:
-            number += 1
-            if number > start_line:
-                yield number, tail[:-1] if tail.endswith(b"\r") else tail
 
 
 def _line_blocks(
