@@ -9,6 +9,9 @@ Positions in dead letters are 1-based line numbers. Blank lines are not
 records (skipped without a dead letter). A CSV record may span lines inside a
 quoted field; its position is the line it starts on. Line endings ``\\n`` and
 ``\\r\\n`` are both accepted.
+
+JSON lines are decoded in pieces of whole lines (``JsonDecoder.decode_lines``);
+a piece with a blank or bad line is split and decoded record by record.
 """
 
 from __future__ import annotations
@@ -16,34 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from runtime_lib.columns import Batch
+from runtime_lib.columns import Batch, Column, concat_batches
 from runtime_lib.io.decode import CsvDecoder, DeadLetter, JsonDecoder
 from runtime_lib.schema import Field, Schema, as_schema
 
 DEFAULT_BATCH_SIZE = 65_536
 _READ_SIZE = 1 << 22  # bytes per read() call
-
-
-def _lines(path: Path, start_line: int) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, line without terminator) for every line after
-    ``start_line``, read in large blocks."""
-    number = 0
-    with open(path, "rb") as handle:
-        tail = b""
-        while True:
-            block = handle.read(_READ_SIZE)
-            if not block:
-                break
-            pieces = (tail + block).split(b"\n")
-            tail = pieces.pop()
-            for piece in pieces:
-                number += 1
-                if number > start_line:
-                    yield number, piece[:-1] if piece.endswith(b"\r") else piece
-        if tail:
-            number += 1
-            if number > start_line:
-                yield number, tail[:-1] if tail.endswith(b"\r") else tail
+_PIECE = 1 << 16  # bytes of JSON lines decoded in one call (their structs stay in the CPU cache)
 
 
 def _line_blocks(
@@ -74,6 +56,109 @@ def _line_blocks(
             number += 1
             if number > start_line:
                 yield number, [tail[:-1] if tail.endswith(b"\r") else tail], b'"' in tail
+
+
+def _json_pieces(path: Path) -> Iterator[bytes | memoryview]:
+    """The file's lines in pieces of about ``_PIECE`` bytes: each piece whole
+    lines joined by their line breaks (without the break after its last
+    line), every line in exactly one piece, in order. Read in blocks of
+    ``_READ_SIZE``; a piece is a view of its block, except the first of a
+    block, which is joined to the line the previous block cut."""
+    with open(path, "rb") as handle:
+        carry = b""
+        while True:
+            block = handle.read(_READ_SIZE)
+            if not block:
+                break
+            end = block.rfind(b"\n")
+            if end < 0:  # no line ends in this block
+                carry += block
+                continue
+            view = memoryview(block)
+            pos = 0
+            while pos <= end:
+                cut = block.find(b"\n", min(pos + _PIECE, end))
+                if carry:
+                    yield carry + view[pos:cut]
+                    carry = b""
+                else:
+                    yield view[pos:cut]
+                pos = cut + 1
+            carry = bytes(view[end + 1 :])
+        if carry:
+            yield carry
+
+
+class _JsonRecords:
+    """JSON-lines records on their way into batches: runs already decoded by
+    ``decode_lines`` (a batch of consecutive lines, each a record) and runs of
+    raw records with their line numbers, decoded by ``decode`` when their
+    batch is cut. ``count`` records in all, bad ones included."""
+
+    def __init__(self, decoder: JsonDecoder) -> None:
+        self.decoder = decoder
+        self.runs: list[tuple] = []  # ("rows", batch, dead, count, first) | ("raw", records, positions)
+        self.count = 0
+
+    def add_decoded(self, batch: Batch, dead: list[DeadLetter], count: int, first: int) -> None:
+        if count:
+            self.runs.append(("rows", batch, dead, count, first))
+            self.count += count
+
+    def add_records(self, records: list[bytes], positions: list[int] | range) -> None:
+        if not records:
+            return
+        self.count += len(records)
+        if self.runs and self.runs[-1][0] == "raw":
+            _, before, where = self.runs.pop()
+            records, positions = before + records, _concat_positions(where, positions)
+        self.runs.append(("raw", records, positions))
+
+    def take(self, size: int) -> tuple[Batch, list[DeadLetter], int, int]:
+        """The first ``size`` records: (their batch, their dead letters,
+        ``size``, the line of the last one)."""
+        batches, dead, wanted, last = [], [], size, 0
+        while wanted:
+            run = self.runs.pop(0)
+            if run[0] == "raw":
+                _, records, positions = run
+                if len(records) > wanted:
+                    self.runs.insert(0, ("raw", records[wanted:], positions[wanted:]))
+                    records, positions = records[:wanted], positions[:wanted]
+                batch, bad = self.decoder.decode(records, positions)
+                wanted -= len(records)
+                last = positions[-1]
+            else:
+                _, batch, bad, count, first = run
+                if count > wanted:
+                    head, tail = _split_run(batch, bad, first, wanted)
+                    self.runs.insert(0, ("rows", *tail, count - wanted, first + wanted))
+                    batch, bad, count = *head, wanted
+                wanted -= count
+                last = first + count - 1
+            batches.append(batch)
+            dead.extend(bad)
+        self.count -= size
+        return concat_batches(batches), dead, size, last
+
+
+def _split_run(batch: Batch, dead: list[DeadLetter], first: int, k: int):
+    """A decoded run of lines ``first``... cut after its first ``k`` lines:
+    ((batch, dead letters) of those, (batch, dead letters) of the rest)."""
+    head_dead = [d for d in dead if int(d.position) < first + k]
+    rows = k - len(head_dead)
+    head = {name: Column(c.values[:rows], None if c.valid is None else c.valid[:rows])
+            for name, c in batch.columns.items()}
+    tail = {name: Column(c.values[rows:], None if c.valid is None else c.valid[rows:])
+            for name, c in batch.columns.items()}
+    return ((Batch(_normalized(head), rows), head_dead),
+            (Batch(_normalized(tail), batch.num_rows - rows), dead[len(head_dead):]))
+
+
+def _normalized(columns: dict[str, Column]) -> dict[str, Column]:
+    """Columns whose mask says no NULL have none (as the decoder builds them)."""
+    return {name: Column(c.values) if c.valid is not None and c.valid.all() else c
+            for name, c in columns.items()}
 
 
 def _non_blank(first: int, lines: list[bytes]) -> tuple[list[bytes], list[int] | range]:
@@ -137,34 +222,48 @@ class FileSource:
         else:
             yield from self._csv_batches()
 
-    def _emit(self, decoder, records, positions, last_line):
-        batch, dead = decoder.decode(records, positions)
+    def _json_batches(self) -> Iterator[tuple[Batch, list[DeadLetter]]]:
+        """Pieces of about ``_PIECE`` bytes of whole lines, each decoded in one
+        call (``JsonDecoder.decode_lines``: no ``bytes`` object per line, no
+        Python work per record); a piece with a blank or bad line, or one
+        before ``start_line``, is split into lines and goes the way of
+        ``decode``, which names the bad records. Batches are cut at exactly
+        ``batch_size`` records whichever way their pieces went."""
+        decoder = JsonDecoder(self.schema, self.source_name)
+        pending = _JsonRecords(decoder)
+        number = 0  # lines before the piece
+        for piece in _json_pieces(self.path):
+            decoded = decoder.decode_lines(piece, number + 1) if number >= self.start_line else None
+            if decoded is not None:
+                batch, dead, count = decoded
+                pending.add_decoded(batch, dead, count, number + 1)
+            else:
+                data = bytes(piece)
+                count = data.count(b"\n") + 1
+                if number + count > self.start_line:  # (else only counted)
+                    lines = data.split(b"\n")
+                    if b"\r" in data:
+                        lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+                    skip = max(0, self.start_line - number)
+                    kept, where = _non_blank(number + 1 + skip, lines[skip:] if skip else lines)
+                    pending.add_records(kept, where)
+            number += count
+            while pending.count >= self.batch_size:
+                yield self._emit(*pending.take(self.batch_size))
+        if pending.count:
+            batch, dead, records, _ = pending.take(pending.count)
+            yield self._emit(batch, dead, records, number)
+        self.offset = max(self.offset, number)
+
+    def _emit(self, batch, dead, records, last_line):
         self.offset = last_line
-        self.records_read += len(records)
+        self.records_read += records
         self.dead_letters += len(dead)
         return batch, dead
 
-    def _json_batches(self) -> Iterator[tuple[Batch, list[DeadLetter]]]:
-        """Whole blocks are split into lines at once; positions are computed only
-        as a ``range`` unless blank lines had to be removed (no Python work per
-        record on this path)."""
-        decoder = JsonDecoder(self.schema, self.source_name)
-        records: list[bytes] = []
-        positions: list[int] | range = range(0)
-        last = self.start_line
-        for first, lines, _ in _line_blocks(self.path, self.start_line):
-            last = first + len(lines) - 1
-            kept, where = _non_blank(first, lines)
-            records.extend(kept)
-            positions = _concat_positions(positions, where)
-            while len(records) >= self.batch_size:
-                size = self.batch_size
-                yield self._emit(decoder, records[:size], positions[:size],
-                                 positions[size - 1] if size else last)
-                records, positions = records[size:], positions[size:]
-        if records:
-            yield self._emit(decoder, records, positions, last)
-        self.offset = max(self.offset, last)
+    def _decode_emit(self, decoder, records, positions, last_line):
+        batch, dead = decoder.decode(records, positions)
+        return self._emit(batch, dead, len(records), last_line)
 
     def _csv_batches(self) -> Iterator[tuple[Batch, list[DeadLetter]]]:
         """Blocks without a '"' are records line for line (as JSON lines are);
@@ -184,7 +283,7 @@ class FileSource:
             records.add(first + skip, lines[skip:], quoted)
             while len(records.records) >= self.batch_size:
                 batch, positions, end = records.take(self.batch_size)
-                yield self._emit(decoder, batch, positions, end)
+                yield self._decode_emit(decoder, batch, positions, end)
             try:
                 first, lines, quoted = next(blocks)
             except StopIteration:
@@ -192,7 +291,7 @@ class FileSource:
         records.finish()
         if records.records:
             batch, positions, _ = records.take(len(records.records))
-            yield self._emit(decoder, batch, positions, last)
+            yield self._decode_emit(decoder, batch, positions, last)
         self.offset = max(self.offset, last)
 
 
