@@ -83,8 +83,16 @@ def load_catalog(paths: list[str | Path], catalog: Catalog | None = None) -> Cat
     return catalog
 
 
+def _same_file(path: str | Path, other: str) -> bool:
+    try:
+        return Path(path).resolve() == Path(other).resolve()
+    except OSError:
+        return False
+
+
 def analyze(source: Source, catalog_paths: list[str | Path] = ()) -> Analysis:  # type: ignore[assignment]
-    catalog = load_catalog(list(catalog_paths))
+    # a catalog file given as the query (`sqlc vet examples/*.sql`) is read once
+    catalog = load_catalog([p for p in catalog_paths if not _same_file(p, source.path)])
     script, diagnostics = analyze_source(source, catalog)
     return Analysis(source, script, catalog, diagnostics.warnings)
 

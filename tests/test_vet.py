@@ -47,6 +47,16 @@ def test_rules_that_do_not_apply_stay_quiet(capsys) -> None:
     assert not [f for f in found if f[0] == "s01_latency_classes.sql"]  # stateless: no SV006
 
 
+def test_the_catalog_among_the_files_is_read_once(capsys) -> None:
+    """`sqlc vet examples/*.sql` names the catalog too: its DDL is not defined twice."""
+    code, found = vet(capsys, str(EXAMPLES / "catalog.sql"), str(EXAMPLES / "q01_request_rate.sql"))
+    assert code == 1 and ("q01_request_rate.sql", "SV006", 11) in found
+    assert not [f for f in found if f[0] == "catalog.sql"]
+    capsys.readouterr()
+    assert main(["vet", str(EXAMPLES / "catalog.sql"), *CATALOG]) == 0
+    assert "already exists" not in capsys.readouterr().err
+
+
 def test_insert_select_star_and_opt_outs(tmp_path: Path, capsys) -> None:
     catalog = tmp_path / "catalog.sql"
     catalog.write_text((EXAMPLES / "catalog.sql").read_text() + """
