@@ -59,10 +59,32 @@ CREATE TABLE rates (
     WATERMARK FOR update_time AS update_time - INTERVAL '1' SECOND,
     PRIMARY KEY (k) NOT ENFORCED
 ) WITH ('connector' = 'filesystem', 'path' = '{dir}/rates.jsonl', 'format' = 'json');
+
+-- the same versions as an append-only history and Flink's versioned view over it
+CREATE TABLE rates_history (
+    k VARCHAR,
+    v BIGINT,
+    vt BIGINT NOT NULL,
+    update_time AS TO_TIMESTAMP(vt),
+    WATERMARK FOR update_time AS update_time - INTERVAL '1' SECOND
+) WITH ('connector' = 'filesystem', 'path' = '{dir}/rates.jsonl', 'format' = 'json');
+
+CREATE VIEW versioned_rates AS
+SELECT k, v, vt, update_time FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY update_time DESC) AS rn
+    FROM rates_history)
+WHERE rn = 1;
+
+CREATE VIEW versioned_rates_star AS
+SELECT * FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY update_time DESC) AS rn
+    FROM rates_history)
+WHERE rn = 1;
 """
 
 COLUMNS = "o.oid, o.k, o.x, o.ot, r.v, r.vt"
 JOIN = "rates FOR SYSTEM_TIME AS OF o.order_time AS r ON o.k = r.k"
+VIEW_JOIN = "versioned_rates FOR SYSTEM_TIME AS OF o.order_time AS r ON o.k = r.k"
 QUERIES = {
     "left": f"SELECT {COLUMNS} FROM orders AS o LEFT JOIN {JOIN}",
     "inner": f"SELECT {COLUMNS} FROM orders AS o JOIN {JOIN}",
@@ -71,6 +93,12 @@ QUERIES = {
     # a WHERE on the versions' columns filters the joined rows: pushed below the
     # join it would make an older version valid
     "inner_where_version": f"SELECT {COLUMNS} FROM orders AS o JOIN {JOIN} WHERE r.v > 3",
+    # the versioned view: its versions are the history's rows
+    "view_left": f"SELECT {COLUMNS} FROM orders AS o LEFT JOIN {VIEW_JOIN}",
+    "view_inner_residual": f"SELECT {COLUMNS} FROM orders AS o JOIN {VIEW_JOIN} AND o.x < r.v",
+    # SELECT * keeps the row number, 1 on every version
+    "view_star_left": f"SELECT {COLUMNS}, r.rn FROM orders AS o LEFT JOIN "
+                      + VIEW_JOIN.replace("versioned_rates", "versioned_rates_star"),
 }
 ASOF = "FROM l AS o ASOF {kind} JOIN r ON o.k = r.k AND o.ot >= r.vt"
 DUCK = {
@@ -81,6 +109,10 @@ DUCK = {
                      "CASE WHEN o.x < r.v THEN r.vt END " + ASOF.format(kind="LEFT"),
     "inner_residual": f"SELECT {COLUMNS} " + ASOF.format(kind="") + " WHERE o.x < r.v",
     "inner_where_version": f"SELECT {COLUMNS} " + ASOF.format(kind="") + " WHERE r.v > 3",
+    "view_left": f"SELECT {COLUMNS} " + ASOF.format(kind="LEFT"),
+    "view_inner_residual": f"SELECT {COLUMNS} " + ASOF.format(kind="") + " WHERE o.x < r.v",
+    "view_star_left": f"SELECT {COLUMNS}, CASE WHEN r.k IS NOT NULL THEN 1 END "
+                      + ASOF.format(kind="LEFT"),
 }
 
 KEYS = st.sampled_from(["a", "b", "c", None])
@@ -136,6 +168,11 @@ def modules(workdir: Path) -> dict[str, Path]:
     return out
 
 
+def versions_source(query: str) -> str:
+    """The source the versions are read from: the versioned view's history."""
+    return "rates_history" if query.startswith("view") else "rates"
+
+
 def own_watermark_before(rows: list[dict], time: str, delay_ms: int) -> list[int]:
     """Each row's own source's watermark before it (the highest time so far
     minus the delay)."""
@@ -182,7 +219,7 @@ def test_temporal_join_gives_the_version_valid_at_each_rows_time(
         f.unlink(missing_ok=True)
     argv = ["--output", str(out), "--late-events", str(late), "--quiet",
             "--batch-size", str(batch_size), "--input", f"orders={workdir / 'orders.jsonl'}",
-            "--input", f"rates={workdir / 'rates.jsonl'}"]
+            "--input", f"{versions_source(query)}={workdir / 'rates.jsonl'}"]
     assert run_module(modules[query], argv) == 0
     got = [tuple(json.loads(line).values()) for line in out.read_text().splitlines()] \
         if out.exists() else []
