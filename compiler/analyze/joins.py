@@ -89,7 +89,8 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
         equi = _versioned_keys(diag, rel, right_rel, obj.name, key_names, view_keys, left.scope,
                                equi)
     node = lg.Join(left_plan, right.plan, rel.kind, condition, equi, None, lookup,
-                   span=rel.span, right_qualifiers=qualifiers, temporal=temporal)
+                   span=rel.span, right_qualifiers=qualifiers, temporal=temporal,
+                   latest_only=isinstance(obj, ViewDef) and temporal is not None)
     if not lookup and temporal is None:
         node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node))
                        or window_join_bounds(node))
