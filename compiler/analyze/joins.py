@@ -52,6 +52,7 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
     temporal: tuple[int, int] | None = None
     view_keys: tuple[int, ...] = ()  # a versioned view's key columns (its PARTITION BY)
     right_rel = rel.right
+    obj: object = None
     if isinstance(right_rel, ast.TableRef):
         obj = catalog.get(right_rel.name)
         # a lookup join where the query says so, or the table is no stream (Flink)
