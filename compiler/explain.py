@@ -106,7 +106,8 @@ def logical_attrs(node: lg.LogicalNode) -> list[tuple[str, str]]:
             lt, rt = node.temporal
             schema = node.schema
             versions = schema[len(node.left.schema) + rt].name
-            attrs.append(("as_of", f"{schema[lt].name} (versions by {versions})"))
+            latest = ", each key's latest" if node.latest_only else ""
+            attrs.append(("as_of", f"{schema[lt].name} (versions by {versions}{latest})"))
         if node.lookup:
             attrs.append(("lookup", "true"))
         return attrs

@@ -493,6 +493,10 @@ class Join:
     # versioned table): (left event time, right version time), indices in each
     # input's schema; each left row joins the right version valid at its time
     temporal: tuple[int, int] | None = None
+    # the right side is a versioned view's history: as its keep-last dedup
+    # (Flink's, row by row), a row older than an earlier row of its key is no
+    # version
+    latest_only: bool = False
 
     @property
     def schema(self) -> Schema:

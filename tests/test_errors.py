@@ -1052,14 +1052,42 @@ case("temporal-join-changelog-table",
      "JOIN v FOR SYSTEM_TIME AS OF r.event_time ON r.model_id = v.model_id;",
      "5:6", U, "an event-time temporal join with 'v', a table read as a changelog (connector "
                "'upsert-kafka'), does not run yet", at="v FOR SYSTEM_TIME")
-case("temporal-join-versioned-view",
+# a versioned view (the last row per key by ROW_NUMBER ... DESC, as in Flink)
+# runs; the first row per key, a filter after the dedup, or a view without the
+# versions' time is no versioned view
+case("temporal-join-view-keeps-first-row",
+     "CREATE VIEW first_prices AS SELECT model_id, usd_per_1k_tokens, valid_from FROM (\n"
+     "SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY valid_from ASC) AS rn\n"
+     "FROM model_prices) WHERE rn = 1;\n"
+     "SELECT r.request_id FROM llm_requests r\n"
+     "JOIN first_prices FOR SYSTEM_TIME AS OF r.event_time AS p ON r.model_id = p.model_id;",
+     "5:6", U, "an event-time temporal join with view 'first_prices': only a versioned view",
+     at="first_prices FOR")
+case("temporal-join-view-filtered-after-dedup",
+     "CREATE VIEW cheap_prices AS SELECT model_id, usd_per_1k_tokens, valid_from FROM (\n"
+     "SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY valid_from DESC) AS rn\n"
+     "FROM model_prices) WHERE rn = 1 AND usd_per_1k_tokens < 1;\n"
+     "SELECT r.request_id FROM llm_requests r\n"
+     "JOIN cheap_prices FOR SYSTEM_TIME AS OF r.event_time AS p ON r.model_id = p.model_id;",
+     "5:6", U, "an event-time temporal join with view 'cheap_prices': only a versioned view",
+     at="cheap_prices FOR")
+case("temporal-join-view-without-version-time",
+     "CREATE VIEW price_now AS SELECT model_id, usd_per_1k_tokens FROM (\n"
+     "SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY valid_from DESC) AS rn\n"
+     "FROM model_prices) WHERE rn = 1;\n"
+     "SELECT r.request_id FROM llm_requests r\n"
+     "JOIN price_now FOR SYSTEM_TIME AS OF r.event_time AS p ON r.model_id = p.model_id;",
+     "5:6", U, "an event-time temporal join with view 'price_now': only a versioned view",
+     at="price_now FOR")
+case("temporal-join-view-not-on-its-key",
      "CREATE VIEW latest_prices AS SELECT model_id, usd_per_1k_tokens, valid_from FROM (\n"
      "SELECT *, ROW_NUMBER() OVER (PARTITION BY model_id ORDER BY valid_from DESC) AS rn\n"
      "FROM model_prices) WHERE rn = 1;\n"
      "SELECT r.request_id FROM llm_requests r\n"
-     "JOIN latest_prices FOR SYSTEM_TIME AS OF r.event_time AS p ON r.model_id = p.model_id;",
-     "5:6", U, "an event-time temporal join with view 'latest_prices' (a versioned view",
-     at="latest_prices FOR")
+     "JOIN latest_prices FOR SYSTEM_TIME AS OF r.event_time AS p\n"
+     "ON r.tokens_used = p.usd_per_1k_tokens;",
+     "5:1", B, "an event-time temporal join with 'latest_prices' needs an equality on its "
+               "whole primary key (model_id) in ON", at="JOIN latest_prices")
 case("join-both-sides-same-name",
      "SELECT request_id FROM llm_requests\n"
      "JOIN llm_requests ON llm_requests.request_id = llm_requests.request_id;",

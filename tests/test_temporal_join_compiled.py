@@ -19,9 +19,13 @@ on how far the other source has got; the late-events file says which were,
 each must be behind its own source's watermark, the orders never behind it
 must all come out, and the dropped ones are left out of the oracle's input.
 
+The versioned view's versions are the rows its keep-last deduplication emits
+(Flink's, row by row): a history row older than an earlier row of its key is
+no version; the oracle leaves those out (``keep_last``).
+
 Inputs from hypothesis: keys from a small set with NULLs and keys missing from
 the versions, ties in time (whole seconds), several versions of a key at the
-same time, orders out of order; batch sizes 1, 7 and 65536.
+same time, orders and versions out of order; batch sizes 1, 7 and 65536.
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from compiler.driver import compile_source
 from compiler.errors import Source
 
 BASE = 1_700_000_000_000
-ORDERS_DELAY_MS, RATES_DELAY_MS = 3_000, 1_000
+ORDERS_DELAY_MS, RATES_DELAY_MS = 3_000, 3_000
 
 CATALOG = """
 CREATE TABLE orders (
@@ -56,13 +60,35 @@ CREATE TABLE rates (
     v BIGINT,
     vt BIGINT NOT NULL,
     update_time AS TO_TIMESTAMP(vt),
-    WATERMARK FOR update_time AS update_time - INTERVAL '1' SECOND,
+    WATERMARK FOR update_time AS update_time - INTERVAL '3' SECOND,
     PRIMARY KEY (k) NOT ENFORCED
 ) WITH ('connector' = 'filesystem', 'path' = '{dir}/rates.jsonl', 'format' = 'json');
+
+-- the same versions as an append-only history and Flink's versioned view over it
+CREATE TABLE rates_history (
+    k VARCHAR,
+    v BIGINT,
+    vt BIGINT NOT NULL,
+    update_time AS TO_TIMESTAMP(vt),
+    WATERMARK FOR update_time AS update_time - INTERVAL '3' SECOND
+) WITH ('connector' = 'filesystem', 'path' = '{dir}/rates.jsonl', 'format' = 'json');
+
+CREATE VIEW versioned_rates AS
+SELECT k, v, vt, update_time FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY update_time DESC) AS rn
+    FROM rates_history)
+WHERE rn = 1;
+
+CREATE VIEW versioned_rates_star AS
+SELECT * FROM (
+    SELECT *, ROW_NUMBER() OVER (PARTITION BY k ORDER BY update_time DESC) AS rn
+    FROM rates_history)
+WHERE rn = 1;
 """
 
 COLUMNS = "o.oid, o.k, o.x, o.ot, r.v, r.vt"
 JOIN = "rates FOR SYSTEM_TIME AS OF o.order_time AS r ON o.k = r.k"
+VIEW_JOIN = "versioned_rates FOR SYSTEM_TIME AS OF o.order_time AS r ON o.k = r.k"
 QUERIES = {
     "left": f"SELECT {COLUMNS} FROM orders AS o LEFT JOIN {JOIN}",
     "inner": f"SELECT {COLUMNS} FROM orders AS o JOIN {JOIN}",
@@ -71,6 +97,12 @@ QUERIES = {
     # a WHERE on the versions' columns filters the joined rows: pushed below the
     # join it would make an older version valid
     "inner_where_version": f"SELECT {COLUMNS} FROM orders AS o JOIN {JOIN} WHERE r.v > 3",
+    # the versioned view: its versions are the history's rows
+    "view_left": f"SELECT {COLUMNS} FROM orders AS o LEFT JOIN {VIEW_JOIN}",
+    "view_inner_residual": f"SELECT {COLUMNS} FROM orders AS o JOIN {VIEW_JOIN} AND o.x < r.v",
+    # SELECT * keeps the row number, 1 on every version
+    "view_star_left": f"SELECT {COLUMNS}, r.rn FROM orders AS o LEFT JOIN "
+                      + VIEW_JOIN.replace("versioned_rates", "versioned_rates_star"),
 }
 ASOF = "FROM l AS o ASOF {kind} JOIN r ON o.k = r.k AND o.ot >= r.vt"
 DUCK = {
@@ -81,6 +113,10 @@ DUCK = {
                      "CASE WHEN o.x < r.v THEN r.vt END " + ASOF.format(kind="LEFT"),
     "inner_residual": f"SELECT {COLUMNS} " + ASOF.format(kind="") + " WHERE o.x < r.v",
     "inner_where_version": f"SELECT {COLUMNS} " + ASOF.format(kind="") + " WHERE r.v > 3",
+    "view_left": f"SELECT {COLUMNS} " + ASOF.format(kind="LEFT"),
+    "view_inner_residual": f"SELECT {COLUMNS} " + ASOF.format(kind="") + " WHERE o.x < r.v",
+    "view_star_left": f"SELECT {COLUMNS}, CASE WHEN r.k IS NOT NULL THEN 1 END "
+                      + ASOF.format(kind="LEFT"),
 }
 
 KEYS = st.sampled_from(["a", "b", "c", None])
@@ -136,6 +172,11 @@ def modules(workdir: Path) -> dict[str, Path]:
     return out
 
 
+def versions_source(query: str) -> str:
+    """The source the versions are read from: the versioned view's history."""
+    return "rates_history" if query.startswith("view") else "rates"
+
+
 def own_watermark_before(rows: list[dict], time: str, delay_ms: int) -> list[int]:
     """Each row's own source's watermark before it (the highest time so far
     minus the delay)."""
@@ -146,6 +187,19 @@ def own_watermark_before(rows: list[dict], time: str, delay_ms: int) -> list[int
     return out
 
 
+def keep_last(rates: list[dict]) -> list[dict]:
+    """The rows a versioned view's keep-last dedup emits (Flink's rowtime
+    deduplication, row by row): a row whose time is not older than every
+    earlier row of its key; an older one that arrives later is no version."""
+    latest: dict = {}
+    out = []
+    for r in rates:
+        if r["k"] not in latest or r["vt"] >= latest[r["k"]]:
+            latest[r["k"]] = r["vt"]
+            out.append(r)
+    return out
+
+
 def oracle(query: str, orders: list[dict], rates: list[dict]) -> list[tuple]:
     con = duckdb.connect()
     con.execute("CREATE TABLE l (oid BIGINT, k VARCHAR, x BIGINT, ot BIGINT)")
@@ -153,6 +207,8 @@ def oracle(query: str, orders: list[dict], rates: list[dict]) -> list[tuple]:
     if orders:
         con.executemany("INSERT INTO l VALUES (?, ?, ?, ?)",
                         [(o["oid"], o["k"], o["x"], o["ot"]) for o in orders])
+    if query.startswith("view"):
+        rates = keep_last(rates)
     versions: dict[tuple, dict] = {}
     for r in rates:  # of versions of a key at the same time, the last to arrive
         if r["k"] is not None:
@@ -182,7 +238,7 @@ def test_temporal_join_gives_the_version_valid_at_each_rows_time(
         f.unlink(missing_ok=True)
     argv = ["--output", str(out), "--late-events", str(late), "--quiet",
             "--batch-size", str(batch_size), "--input", f"orders={workdir / 'orders.jsonl'}",
-            "--input", f"rates={workdir / 'rates.jsonl'}"]
+            "--input", f"{versions_source(query)}={workdir / 'rates.jsonl'}"]
     assert run_module(modules[query], argv) == 0
     got = [tuple(json.loads(line).values()) for line in out.read_text().splitlines()] \
         if out.exists() else []

@@ -50,13 +50,22 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
     condition = _condition(binder, rel, left.scope, right.scope, scope)
     lookup = False
     temporal: tuple[int, int] | None = None
+    view_keys: tuple[int, ...] = ()  # a versioned view's key columns (its PARTITION BY)
     right_rel = rel.right
+    obj: object = None
     if isinstance(right_rel, ast.TableRef):
         obj = catalog.get(right_rel.name)
         # a lookup join where the query says so, or the table is no stream (Flink)
         lookup = isinstance(obj, SourceDef) and obj.kind == "TABLE" and (
             right_rel.system_time is not None or not obj.is_stream)
-        if right_rel.system_time is not None:
+        if right_rel.system_time is not None and isinstance(obj, ViewDef) and binder.expr(
+                right_rel.system_time, left.scope, "FOR SYSTEM_TIME AS OF"
+        ).type.time_attribute == "ROWTIME":
+            # a versioned view: its versions are the rows of the history it dedups
+            history, view_keys = _versioned_view(diag, right_rel, obj, right.plan)
+            right = Bound(history, right.scope, right.window)
+            temporal = _event_time_join(binder, rel, right_rel, obj.name, left, right)
+        elif right_rel.system_time is not None:
             temporal = _system_time(binder, rel, right_rel, obj, lookup, left, right)
             lookup = lookup and temporal is None
     left_plan = left.plan
@@ -69,10 +78,20 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
         assert isinstance(right_rel, ast.TableRef) and isinstance(obj, SourceDef)
         equi = _lookup_keys(diag, rel, right_rel, obj, left.scope, equi)
     if temporal is not None:
-        assert isinstance(right_rel, ast.TableRef) and isinstance(obj, SourceDef)
-        equi = _versioned_keys(diag, rel, right_rel, obj, left.scope, right.plan.schema, equi)
+        assert isinstance(right_rel, ast.TableRef) and isinstance(obj, (SourceDef, ViewDef))
+        if isinstance(obj, SourceDef):
+            names = [f.name.lower() for f in right.plan.schema]
+            view_keys = tuple(names.index(k.lower()) for k in obj.primary_key
+                              if k.lower() in names)
+            if len(view_keys) != len(obj.primary_key):
+                view_keys = ()
+        key_names = obj.primary_key if isinstance(obj, SourceDef) else tuple(
+            right.plan.schema[i].name for i in view_keys)
+        equi = _versioned_keys(diag, rel, right_rel, obj.name, key_names, view_keys, left.scope,
+                               equi)
     node = lg.Join(left_plan, right.plan, rel.kind, condition, equi, None, lookup,
-                   span=rel.span, right_qualifiers=qualifiers, temporal=temporal)
+                   span=rel.span, right_qualifiers=qualifiers, temporal=temporal,
+                   latest_only=isinstance(obj, ViewDef) and temporal is not None)
     if not lookup and temporal is None:
         node = replace(node, interval=interval_bounds(condition, width, rowtime_columns(node))
                        or window_join_bounds(node))
@@ -261,17 +280,6 @@ def _system_time(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRe
     assert table_rel.system_time is not None
     diag = binder.diag
     as_of = table_rel.system_time
-    if not lookup and isinstance(obj, ViewDef) and binder.expr(
-            as_of, left.scope, "FOR SYSTEM_TIME AS OF").type.time_attribute == "ROWTIME":
-        fail(diag, 
-            "UnsupportedError",
-            f"an event-time temporal join with view '{table_rel.name}' (a versioned view: "
-            "the last row per key by ROW_NUMBER() ... ORDER BY its event time DESC) does not "
-            "run yet",
-            table_rel.span,
-            hint="join the table the view reads, declared with the view's key as its PRIMARY "
-            "KEY and a WATERMARK: each of its rows is then a version of its key",
-        )
     if not lookup:
         what = f"a {obj.kind.lower()}" if isinstance(obj, (SourceDef, ViewDef)) else "a query"
         fail(diag, 
@@ -327,10 +335,24 @@ def _system_time(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRe
             "'kafka' without the changelog format) with the PRIMARY KEY and WATERMARK, "
             "each row a new version of its key",
         )
+    return _event_time_join(binder, rel, table_rel, obj.name, left, right)
+
+
+def _event_time_join(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRef,
+                     name: str, left: Bound, right: Bound) -> tuple[int, int]:
+    """Flink's event-time temporal join with the versioned table (or view)
+    ``name``: INNER or LEFT, AS OF the stream's event-time attribute, the
+    versions' time their one event-time attribute. Returns (left event time,
+    right version time)."""
+    assert table_rel.system_time is not None
+    diag = binder.diag
+    as_of = table_rel.system_time
+    time = binder.expr(as_of, left.scope, "FOR SYSTEM_TIME AS OF")
+    written = diag.source.fragment(as_of.span)
     if rel.kind not in ("INNER", "LEFT"):
         fail(diag, 
             "UnsupportedError",
-            f"{_join_keyword(rel, diag.source)} with versioned table '{obj.name}': an "
+            f"{_join_keyword(rel, diag.source)} with versioned table '{name}': an "
             "event-time temporal join is INNER or LEFT (as in Flink)",
             rel.span,
             hint="write JOIN or LEFT JOIN: each stream row joins the version valid at its time",
@@ -350,34 +372,135 @@ def _system_time(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRe
     if len(versions) != 1:
         fail(diag, 
             "UnsupportedError",
-            f"versioned table '{obj.name}' has no single event-time attribute for its "
+            f"versioned table '{name}' has no single event-time attribute for its "
             "versions' time",
             table_rel.span,
         )
     return time.index, versions[0]
 
 
-def _versioned_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, table: SourceDef,
-                    left: Scope, schema: lg.Schema, equi: tuple[tuple[int, int], ...]
-                    ) -> tuple[tuple[int, int], ...]:
+def _versioned_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, name: str,
+                    key_names: tuple[str, ...], key_cols: tuple[int, ...], left: Scope,
+                    equi: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
     """The keys of an event-time temporal join: the versioned table's whole
-    primary key, each compared with a column of the stream (Flink requires
-    it; other equalities are checked on the version found)."""
-    names = [f.name.lower() for f in schema]
-    key_cols = [names.index(k.lower()) for k in table.primary_key if k.lower() in names]
+    primary key (``key_cols`` of the right input; a versioned view's PARTITION
+    BY), each compared with a column of the stream (Flink requires it; other
+    equalities are checked on the version found)."""
     found = {ri for _, ri in equi}
-    if len(key_cols) != len(table.primary_key) or not set(key_cols) <= found:
-        alias = table_rel.alias or table.name
+    if not key_cols or not set(key_cols) <= found:
+        alias = table_rel.alias or name
         stream = next((f.qualifier for f in left.fields if f.qualifier), "s")
         fail(diag, 
             "BindError",
-            f"an event-time temporal join with '{table.name}' needs an equality on its whole "
-            "primary key (" + ", ".join(table.primary_key) + ") in ON, e.g. ON "
-            + " AND ".join(f"{stream}.{k} = {alias}.{k}" for k in table.primary_key),
+            f"an event-time temporal join with '{name}' needs an equality on its whole "
+            "primary key (" + ", ".join(key_names) + ") in ON, e.g. ON "
+            + " AND ".join(f"{stream}.{k} = {alias}.{k}" for k in key_names),
             rel.span,
             hint="each stream row joins the version of the key it names",
         )
     return tuple(next(p for p in equi if p[1] == k) for k in key_cols)
+
+
+def _versioned_view(diag: Diagnostics, table_rel: ast.TableRef, view: ViewDef,
+                    plan: lg.LogicalNode) -> tuple[lg.LogicalNode, tuple[int, ...]]:
+    """A versioned view (Flink's "Versioned Tables"): the last row per key of an
+    append-only history, ``SELECT ... FROM (SELECT *, ROW_NUMBER() OVER
+    (PARTITION BY k ORDER BY rowtime DESC) AS rn FROM history) WHERE rn = 1``.
+    Its primary key is the PARTITION BY, its versions' time the ORDER BY: each
+    row of the history is a version of its key, so the temporal join reads the
+    history itself (the view's plan with the ROW_NUMBER filter taken out, rn
+    the constant 1) and keeps the version valid at each stream row's time.
+    Returns that plan (the view's schema) and the key columns in it; anything
+    else is refused."""
+    found = _history(plan)
+    if found is not None:
+        history, roles = found
+        columns = {i: r for i, r in roles.items() if isinstance(i, int)}
+        keys = sorted((r, i) for i, r in columns.items() if isinstance(r, int))
+        times = [i for i, r in columns.items() if r == "time"]
+        if (roles.get("filtered") and times and len({r for r, _ in keys}) == roles["partitions"][0]
+                and history.schema[times[0]].type.time_attribute == "ROWTIME"):
+            first = {r: i for r, i in reversed(keys)}  # a key column kept twice: the first
+            return history, tuple(first[r] for r in sorted(first))
+    fail(diag, 
+        "UnsupportedError",
+        f"an event-time temporal join with view '{view.name}': only a versioned view joins "
+        "AS OF an event time, the last row per key of an append-only stream, with its key and "
+        "event time among its columns",
+        table_rel.span,
+        hint="define it as Flink does: SELECT ... FROM (SELECT *, ROW_NUMBER() OVER (PARTITION "
+        "BY key ORDER BY event_time DESC) AS rn FROM history) WHERE rn = 1",
+    )
+
+
+# the roles of a column on the way up from the dedup: its position in the
+# PARTITION BY (an int), "time" (the ORDER BY), "rn" (the row number); and
+# under the key "filtered" whether ``rn = 1`` was passed, under "partitions"
+# the PARTITION BY's length (as a 1-tuple)
+_Roles = dict
+
+
+def _history(node: lg.LogicalNode) -> tuple[lg.LogicalNode, _Roles] | None:
+    """``node`` (Projects over ``rn = 1`` over Projects over the ROW_NUMBER Over)
+    with the Over and its filter replaced by the Over's input and a constant
+    rn, and each output column's role; None for any other shape."""
+    if isinstance(node, lg.Over):
+        if len(node.calls) != 1 or lg.changelog(node.input) != "I":
+            return None
+        call = node.calls[0]
+        if (call.fn != "ROW_NUMBER" or not call.partition_by or len(call.order_by) != 1
+                or not all(isinstance(p, lg.ColumnRef) for p in call.partition_by)):
+            return None
+        order = call.order_by[0]
+        if (not order.descending or not isinstance(order.expr, lg.ColumnRef)
+                or order.expr.type.time_attribute != "ROWTIME"):
+            return None
+        width = len(node.input.schema)
+        history = lg.Project(
+            node.input,
+            tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(node.input.schema))
+            + (lg.Const(1, call.type),),
+            tuple(f.name for f in node.input.schema) + (node.names[0],),
+            span=node.span,
+        )
+        roles: _Roles = {order.expr.index: "time", width: "rn",
+                         "partitions": (len(call.partition_by),)}
+        for pos, p in enumerate(call.partition_by):
+            assert isinstance(p, lg.ColumnRef)
+            if p.index in roles:
+                return None
+            roles[p.index] = pos
+        return history, roles
+    if isinstance(node, lg.Project):
+        found = _history(node.input)
+        if found is None:
+            return None
+        below, roles = found
+        rn = next((i for i, r in roles.items() if r == "rn"), None)
+        out: _Roles = {k: v for k, v in roles.items() if isinstance(k, str)}
+        for i, e in enumerate(node.exprs):
+            if isinstance(e, lg.ColumnRef) and e.index in roles:
+                out[i] = roles[e.index]
+            elif rn is not None and rn in lg.referenced(e):
+                return None  # a value computed from the row number
+        return replace(node, input=below), out
+    if isinstance(node, lg.Filter):
+        found = _history(node.input)
+        if found is None:
+            return None
+        below, roles = found
+        rn = next((i for i, r in roles.items() if r == "rn"), None)
+        pred = node.predicate
+        if roles.get("filtered") or rn is None or not (
+                isinstance(pred, lg.Call) and pred.fn == "=" and len(pred.args) == 2
+                and {type(a) for a in pred.args} == {lg.ColumnRef, lg.Const}):
+            return None  # a filter after the dedup drops versions, not history rows
+        col = next(a for a in pred.args if isinstance(a, lg.ColumnRef))
+        const = next(a for a in pred.args if isinstance(a, lg.Const))
+        if col.index != rn or type(const.value) is not int or const.value != 1:
+            return None
+        return below, {**roles, "filtered": True}
+    return None
 
 
 def time_bounds_into_join(diag: Diagnostics, bound: Bound, predicate: lg.BoundExpr,

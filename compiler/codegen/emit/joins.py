@@ -185,6 +185,8 @@ def declare_temporal_join(g: Generator, e: Exec) -> None:
     ]
     if residual_fn:
         lines.append(f"    residual={residual_fn},")
+    if node.latest_only:
+        lines.append(with_note("    latest_only=True,", "a versioned view: each key's latest row"))
     lines.append(")")
     if not any(line.startswith("self.watermarks") for line in m.state):
         m.state.append("self.watermarks: dict[str, int] = {}  # the latest, per source")

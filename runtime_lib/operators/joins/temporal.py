@@ -43,6 +43,21 @@ Runnable:
 >>> late.tolist(), j.late_count  # behind the watermark: dropped (and counted)
 ([0, 1, 2, 3, 4], 5)
 
+``latest_only=True`` reads the history under a versioned view (the last row
+per key by ``ROW_NUMBER() ... ORDER BY rowtime DESC``): as that view's
+keep-last deduplication does row by row in Flink, a row older than an earlier
+row of its key is no version:
+
+>>> v = TemporalJoin(kind="LEFT", key_kinds=["O"], left_names=["lk", "lt"],
+...                  right_names=["rk", "rv", "rt"], left_kinds=["O", "i"],
+...                  right_kinds=["O", "i", "i"], latest_only=True)
+>>> history = rows(rk=["a", "a", "a"], rv=[1, 2, 3], rt=[10, 5, 10])
+>>> v.process_right([history["rk"]], history["rt"].values, history)
+>>> left = rows(lk=["a", "a"], lt=[7, 12])
+>>> _ = v.process_left([left["lk"]], left["lt"].values, left, watermark_before=0)
+>>> v.advance(100).to_rows()  # 5 came after 10: no version; of the two at 10, the last
+[('a', 7, None, None, None), ('a', 12, 'a', 3, 10)]
+
 Late rows: a left row whose time is not after the join's watermark when it
 arrives is dropped (its index is returned, for the late-events sink), as
 Flink's temporal join drops it. A version behind the watermark is kept: the
@@ -90,13 +105,18 @@ class TemporalJoin(Sides):
 
     def __init__(self, kind: str, key_kinds: list[str], left_names: list[str], right_names: list[str],
                  left_kinds: list[str], right_kinds: list[str],
-                 residual: Callable[[Batch], np.ndarray] | None = None):
+                 residual: Callable[[Batch], np.ndarray] | None = None,
+                 latest_only: bool = False):
         if kind.upper() not in ("INNER", "LEFT"):
             raise ValueError(f"a temporal join is INNER or LEFT, not {kind!r}")
         super().__init__(kind, key_kinds, left_names, right_names, left_kinds, right_kinds, residual)
         self.late_count = 0
         self.peak_state_rows = 0
         self._wm = WM_MIN
+        # a versioned view's versions: only a row not older than its key's
+        # latest (by key id: the latest version time seen)
+        self.latest_only = latest_only
+        self._latest = np.zeros(0, np.int64)
 
     @property
     def watermark(self) -> int:
@@ -155,11 +175,39 @@ class TemporalJoin(Sides):
         keep = kid >= 0
         if ops is not None:
             keep &= ops != "-U"
+        if self.latest_only:
+            keep &= self._not_older(kid, ts, keep)
         sel = np.flatnonzero(keep)
         if len(sel):
             self.state[R].append([c.take(sel) for c in cols], kid[sel], ts[sel], ts[sel], seqs[sel],
                                  flag[sel])
         self.peak_state_rows = max(self.peak_state_rows, self.state_rows)
+
+    def _not_older(self, kid: np.ndarray, ts: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """Per row, whether its time is not older than its key's latest so far,
+        rows of the batch before it included (as Flink's keep-last rowtime
+        deduplication, row by row: ties are newer); records the new latest."""
+        out = np.zeros(len(kid), bool)
+        sel = np.flatnonzero(keep)
+        if not len(sel):
+            return out
+        k, t = kid[sel], ts[sel]
+        top = int(k.max()) + 1
+        if len(self._latest) < top:
+            self._latest = np.concatenate(
+                (self._latest, np.full(top - len(self._latest), WM_MIN, np.int64)))
+        # a running maximum per key, in arrival order: by key, the times' ranks
+        # offset by the key's position, so one accumulate serves all keys
+        order = np.argsort(k, kind="stable")
+        ks, rank = k[order], np.unique(t, return_inverse=True)[1].reshape(-1)[order]
+        group = np.concatenate(([0], np.cumsum(ks[1:] != ks[:-1])))
+        stride = len(t) + 1
+        running = np.maximum.accumulate(group * stride + rank) - group * stride
+        ok = np.empty(len(sel), bool)
+        ok[order] = (rank == running) & (t[order] >= self._latest[ks])
+        out[sel] = ok
+        np.maximum.at(self._latest, k[ok], t[ok])
+        return out
 
     def valid_versions(self, kid: np.ndarray, ts: np.ndarray) -> np.ndarray:
         """Per query (key id, time): the position of the version valid then in
@@ -231,7 +279,8 @@ class TemporalJoin(Sides):
         self._compact(force=True)
         return {"wm": self._wm, "seq": self._seq, "late_count": self.late_count,
                 "peak_state_rows": self.peak_state_rows, "keys": self.keys.snapshot(),
-                "left": self.state[L].snapshot(), "versions": self.state[R].snapshot()}
+                "left": self.state[L].snapshot(), "versions": self.state[R].snapshot(),
+                "latest": self._latest.copy()}
 
     def restore(self, data: dict) -> None:
         """Bring a freshly constructed join of the same configuration back to ``data``."""
@@ -240,3 +289,4 @@ class TemporalJoin(Sides):
         self.keys.restore(data["keys"])
         self.state[L].restore(data["left"])
         self.state[R].restore(data["versions"])
+        self._latest = np.asarray(data.get("latest", np.zeros(0, np.int64)), np.int64)

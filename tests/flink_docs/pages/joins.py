@@ -180,6 +180,77 @@ o_002     12.51  EUR       1.10             2024-01-01 12:06:00
     ],
 )
 
+# Concepts > Versioned Tables, "Versioned Table Views": the page's RatesHistory
+# (an append-only history, WITH (...) a file) and its versioned view, as written
+VERSIONED_VIEW_DDL = """
+CREATE TABLE RatesHistory (
+    currency_time TIMESTAMP(3),
+    currency      STRING,
+    rate          DECIMAL(38, 10),
+    WATERMARK FOR currency_time AS currency_time   -- defines event time
+) WITH ('connector' = 'filesystem', 'path' = 'rates.jsonl', 'format' = 'json');
+CREATE TABLE orders (
+    order_time TIMESTAMP(3),
+    amount     INT,
+    currency   STRING,
+    WATERMARK FOR order_time AS order_time
+) WITH ('connector' = 'filesystem', 'path' = 'orders.jsonl', 'format' = 'json');
+CREATE VIEW versioned_rates AS
+SELECT currency, rate, currency_time            -- (1) `currency_time` keeps the event time
+  FROM (
+      SELECT *,
+      ROW_NUMBER() OVER (PARTITION BY currency  -- (2) the inferred unique key `currency` can be a primary key
+         ORDER BY currency_time DESC) AS rowNum
+      FROM RatesHistory )
+WHERE rowNum = 1;
+"""
+
+VERSIONED_VIEW = Page(
+    name="joins_temporal_versioned_view",
+    url="https://nightlies.apache.org/flink/flink-docs-stable/docs/dev/table/concepts/"
+        "versioned_tables/#versioned-table-views",
+    ddl=VERSIONED_VIEW_DDL,
+    inputs_from="the RatesHistory and orders rows of Flink's temporal-table examples, on "
+                "2024-01-01",
+    inputs={"RatesHistory": """
+currency_time        currency   rate
+=================== ========== ====
+2024-01-01 09:00:00 US Dollar  102
+2024-01-01 09:00:00 Euro       114
+2024-01-01 09:00:00 Yen        1
+2024-01-01 10:45:00 Euro       116
+2024-01-01 11:15:00 Euro       119
+2024-01-01 11:49:00 Pounds     108
+""", "orders": """
+order_time          amount currency
+=================== ====== =========
+2024-01-01 10:15:00 2      Euro
+2024-01-01 10:30:00 1      US Dollar
+2024-01-01 10:32:00 50     Yen
+2024-01-01 10:52:00 3      Euro
+2024-01-01 11:04:00 5      US Dollar
+"""},
+    docs=[
+        Doc("versioned_view", """SELECT
+  o.order_time,
+  o.amount,
+  o.currency,
+  r.rate,
+  o.amount * r.rate AS converted
+FROM orders AS o
+JOIN versioned_rates FOR SYSTEM_TIME AS OF o.order_time AS r
+ON o.currency = r.currency""", hand=[
+            ("2024-01-01 10:15:00", 2, "Euro", 114, 228),
+            ("2024-01-01 10:30:00", 1, "US Dollar", 102, 102),
+            ("2024-01-01 10:32:00", 50, "Yen", 1, 50),
+            ("2024-01-01 10:52:00", 3, "Euro", 116, 348),
+            ("2024-01-01 11:04:00", 5, "US Dollar", 102, 510),
+        ], note="the page's view as written; the join is ours, in the joins page's "
+                "event-time temporal join form: each order gets the rate of its currency "
+                "valid at its time (Euro 114 until 10:45, 116 until 11:15)"),
+    ],
+)
+
 PROCTIME_DDL = """
 CREATE TABLE Orders (
   amount INT,
@@ -312,4 +383,4 @@ TABLE_FUNCTION = Page(
     ],
 )
 
-PAGES = [REGULAR, INTERVAL, TEMPORAL, PROCTIME, LOOKUP, UNNEST, TABLE_FUNCTION]
+PAGES = [REGULAR, INTERVAL, TEMPORAL, VERSIONED_VIEW, PROCTIME, LOOKUP, UNNEST, TABLE_FUNCTION]
