@@ -379,7 +379,7 @@ def run_benchmark(events: int, repeat: int) -> None:
     base = min(times[jobs[0][0]])
     print(f"CPU seconds, best and worst of {repeat} rounds (alternating); "
           "'of DuckDB' = DuckDB's whole filter query time / this step's time")
-    print(f"{"candidate":70} {'best s':>7} {'worst s':>7} {'M ev/s':>7} {'of DuckDB':>9}")
+    print(f"{'candidate':70} {'best s':>7} {'worst s':>7} {'M ev/s':>7} {'of DuckDB':>9}")
     for name, _ in jobs:
         best, worst = min(times[name]), max(times[name])
         print(f"{name:70} {best:7.2f} {worst:7.2f} {events / best / 1e6:7.2f} "
