@@ -431,8 +431,8 @@ def _probe_one(fn, data: bytes) -> str:
     row = {}
     for name in NAMES:
         values, valid = cols[name]
-        if len(values) < 3:
-            return f"{len(values)} rows (row dropped?)"
+        if len(values) != 3:
+            return f"{len(values)} rows, not 3 (a record dropped or split)"
         ok = True if valid is None else bool(valid[1])
         row[name] = values[1].item() if hasattr(values[1], "item") and ok else (
             values[1] if ok else None)
@@ -451,7 +451,7 @@ def run_probe() -> None:
     probes = [("runtime", _runtime_probe), ("polars", polars_read), ("pyarrow", pyarrow_read),
               ("duckdb", duckdb_read)]
     for case, line in BAD:
-        print(f"== {case}: {line.decode()}")
+        print(f"== {case}: {line.decode(errors='backslashreplace')}")
         data = b"\n".join([GOOD, line, GOOD]) + b"\n"
         for lib, fn in probes:
             if (lib == "polars" and pl is None) or (lib == "pyarrow" and pa is None):
