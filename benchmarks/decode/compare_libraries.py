@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 import os
 import sys
 import tempfile
@@ -45,11 +44,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import msgspec  # noqa: E402
-import numpy as np  # noqa: E402
+import msgspec
+import numpy as np
 
-from runtime_lib.io.sources import FileSource  # noqa: E402
-from runtime_lib.schema import Field  # noqa: E402
+from runtime_lib.io.sources import FileSource
+from runtime_lib.schema import Field
 
 try:
     import polars as pl
@@ -61,7 +60,7 @@ try:
     import pyarrow.json as pa_json
 except ImportError:
     pa = None
-import duckdb  # noqa: E402
+import duckdb
 
 FIELDS = [
     Field("model_id", "VARCHAR", False),
@@ -138,7 +137,7 @@ def msgspec_whole(path: Path, dictionary: bool = False) -> dict:
             out[name] = (np.fromiter(map(get, rows), np.int64, n), None)
         else:
             values = np.array(list(map(get, rows)), dtype=object)
-            null = values == None  # noqa: E711
+            null = values == None
             out[name] = _masked(values, null)
             if dictionary:
                 out[name] = _codes_from_objects(*out[name])
@@ -232,7 +231,7 @@ def duckdb_read(path: Path, dictionary: bool = False) -> dict:
             values = v.filled(fill) if name not in STRINGS else np.where(null, None, v.data)
             out[name] = _masked(np.asarray(values, dtype=v.dtype), null)
         elif name in STRINGS:
-            out[name] = _masked(v, v == None)  # noqa: E711
+            out[name] = _masked(v, v == None)
         else:
             out[name] = (v, None)
         if name in ("latency_ms", "cost") and out[name][1] is None:
@@ -296,7 +295,7 @@ def _decoded(columns: dict) -> dict:
         if isinstance(b, list):
             lookup = np.array(b + [None], dtype=object)
             values = lookup[a]  # -1 -> the None at the end
-            out[name] = _masked(values, values == None)  # noqa: E711
+            out[name] = _masked(values, values == None)
         else:
             out[name] = (a, b)
     return out
@@ -404,8 +403,9 @@ def run_benchmark(events: int, repeat: int) -> None:
     for lib, available in (("polars", pl is not None), ("pyarrow", pa is not None),
                            ("duckdb", pa is not None)):
         if available:
+            reader = parse_only(lib)
             jobs.append((f"    {lib} reader alone (Arrow/DataFrame, no numpy)",
-                         lambda f=parse_only(lib): f(path)))
+                         lambda reader=reader: reader(path)))
     out = path.parent / "duck_filter.jsonl"
     jobs.insert(0, ("DuckDB 1 thread: the whole filter query (baseline)",
                     lambda: duckdb_filter_query(path, out)))
