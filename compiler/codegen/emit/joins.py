@@ -71,43 +71,75 @@ def declare_join(g: Generator, e: Exec) -> None:
     m = g.m
     node = e.logical
     assert isinstance(node, lg.Join)
-    name = g.name_of(e)
-    m.span_entry(name, e.span)
     regular = node.interval is None
-    lower, upper = (0, 0) if regular else node.interval[2:]  # type: ignore[index]
-    schema = node.schema
-    width = len(node.left.schema)
-    residual_fn = _residual_function(g, name, node)
-    key_kinds = [node.left.schema[li].type.storage for li, _ in node.equi_keys]
-    lines = [
-        f"# {e.name} ({m.where(e.span)}): {comment(e.state)}",
-        f"self.{name} = {'Join' if regular else 'IntervalJoin'}(",
-        f"    kind={node.kind!r},",
-        f"    {KINDS_NOTE}",
-        with_note(f"    key_kinds={key_kinds!r},", _key_pairs(node)),
-    ]
+    name, lines = _declaration_start(g, e, "Join" if regular else "IntervalJoin")
     if not regular:
+        lower, upper = node.interval[2:]  # type: ignore[index]
         lines += [f"    lower_ms={lower},", f"    upper_ms={upper},"]
-    lines += [
-        f"    left_names={[f.name for f in schema[:width]]!r},",
-        f"    right_names={[f.name for f in schema[width:]]!r},",
-        with_note(f"    left_kinds={[f.type.storage for f in node.left.schema]!r},",
-                  "one per left name"),
-        with_note(f"    right_kinds={[f.type.storage for f in node.right.schema]!r},",
-                  "one per right name"),
-    ]
-    if residual_fn:
-        lines.append(f"    residual={residual_fn},")
+    lines += _columns_and_residual(g, name, node)
     if regular and lg.changelog(node) == "I":
         lines.append("    insert_only=True,  # an INNER join of insert-only inputs")
     ttl = (lg.state_ttl_ms(node.left), lg.state_ttl_ms(node.right)) if regular else (None, None)
     if ttl != (None, None):
         lines.append(f"    state_ttl_ms={ttl!r},  # (left, right): the streams' 'state.ttl'")
     lines.append(")")
-    if not regular and not any(line.startswith("self.watermarks") for line in m.state):
-        m.state.append("self.watermarks: dict[str, int] = {}  # the latest, per source")
+    if not regular:
+        _keep_watermarks(g)
     m.state.extend(lines)
     g.stateful_operator(e, name, f"Rows emitted by {e.name} {name}.")
+
+
+def _declaration_start(g: Generator, e: Exec, cls: str) -> tuple[str, list[str]]:
+    """A join's name, and the first lines of its constructor: kind and key kinds."""
+    node = e.logical
+    assert isinstance(node, lg.Join)
+    name = g.name_of(e)
+    g.m.span_entry(name, e.span)
+    key_kinds = [node.left.schema[li].type.storage for li, _ in node.equi_keys]
+    return name, [
+        f"# {e.name} ({g.m.where(e.span)}): {comment(e.state)}",
+        f"self.{name} = {cls}(",
+        f"    kind={node.kind!r},",
+        f"    {KINDS_NOTE}",
+        with_note(f"    key_kinds={key_kinds!r},", _key_pairs(node)),
+    ]
+
+
+def _columns_and_residual(g: Generator, name: str, node: lg.Join) -> list[str]:
+    """The constructor's names and storage kinds of both sides' columns, and the
+    residual condition's function if the ON has more than the key equalities."""
+    width = len(node.left.schema)
+    lines = [
+        f"    left_names={[f.name for f in node.schema[:width]]!r},",
+        f"    right_names={[f.name for f in node.schema[width:]]!r},",
+        with_note(f"    left_kinds={[f.type.storage for f in node.left.schema]!r},",
+                  "one per left name"),
+        with_note(f"    right_kinds={[f.type.storage for f in node.right.schema]!r},",
+                  "one per right name"),
+    ]
+    residual_fn = _residual_function(g, name, node)
+    if residual_fn:
+        lines.append(f"    residual={residual_fn},")
+    return lines
+
+
+def _keep_watermarks(g: Generator) -> None:
+    """The latest watermark per source, which a watermark-fired join reads."""
+    if not any(line.startswith("self.watermarks") for line in g.m.state):
+        g.m.state.append("self.watermarks: dict[str, int] = {}  # the latest, per source")
+
+
+def _side_keys(e: Exec, child: Exec, var: str) -> tuple[int, str]:
+    """Which side ``child`` is (0 left, 1 right), and its key columns as code."""
+    node = e.logical
+    assert isinstance(node, lg.Join)
+    side = 0 if e.inputs[0] is child else 1
+    schema = child.schema
+    emitter = ExprEmitter(schema, var)
+    keys = ", ".join(emitter.column(lg.ColumnRef(pair[side], schema[pair[side]].name,
+                                                 schema[pair[side]].type))
+                     for pair in node.equi_keys)
+    return side, keys
 
 
 def _key_pairs(join: lg.Join) -> str:
@@ -118,15 +150,11 @@ def _key_pairs(join: lg.Join) -> str:
 
 
 def push_join(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
-    side = 0 if e.inputs[0] is child else 1
     node = e.logical
     assert isinstance(node, lg.Join)
     name = g.name_of(e)
     schema = child.schema
-    emitter = ExprEmitter(schema, var)
-    keys = ", ".join(emitter.column(lg.ColumnRef(pair[side], schema[pair[side]].name,
-                                                 schema[pair[side]].type))
-                     for pair in node.equi_keys)
+    side, keys = _side_keys(e, child, var)
     which = ("left", "right")[side]
     if node.interval is None:
         return [
@@ -161,49 +189,24 @@ def temporal_join_problems(e: Exec) -> list[Diagnostic]:
 def declare_temporal_join(g: Generator, e: Exec) -> None:
     """A TemporalJoin: the stream's rows (left) wait for the watermark, the
     versioned table's rows (right) are its versions, by key and time."""
-    m = g.m
     node = e.logical
     assert isinstance(node, lg.Join) and node.temporal is not None
-    name = g.name_of(e)
-    m.span_entry(name, e.span)
-    schema = node.schema
-    width = len(node.left.schema)
-    residual_fn = _residual_function(g, name, node)
-    key_kinds = [node.left.schema[li].type.storage for li, _ in node.equi_keys]
-    lines = [
-        f"# {e.name} ({m.where(e.span)}): {comment(e.state)}",
-        f"self.{name} = TemporalJoin(",
-        f"    kind={node.kind!r},",
-        f"    {KINDS_NOTE}",
-        with_note(f"    key_kinds={key_kinds!r},", _key_pairs(node)),
-        f"    left_names={[f.name for f in schema[:width]]!r},",
-        f"    right_names={[f.name for f in schema[width:]]!r},",
-        with_note(f"    left_kinds={[f.type.storage for f in node.left.schema]!r},",
-                  "one per left name"),
-        with_note(f"    right_kinds={[f.type.storage for f in node.right.schema]!r},",
-                  "one per right name"),
-    ]
-    if residual_fn:
-        lines.append(f"    residual={residual_fn},")
+    name, lines = _declaration_start(g, e, "TemporalJoin")
+    lines += _columns_and_residual(g, name, node)
     if node.latest_only:
         lines.append(with_note("    latest_only=True,", "a versioned view: each key's latest row"))
     lines.append(")")
-    if not any(line.startswith("self.watermarks") for line in m.state):
-        m.state.append("self.watermarks: dict[str, int] = {}  # the latest, per source")
-    m.state.extend(lines)
+    _keep_watermarks(g)
+    g.m.state.extend(lines)
     g.stateful_operator(e, name, f"Rows emitted by {e.name} {name}.")
 
 
 def push_temporal_join(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
-    side = 0 if e.inputs[0] is child else 1
     node = e.logical
     assert isinstance(node, lg.Join) and node.temporal is not None
     name = g.name_of(e)
     schema = child.schema
-    emitter = ExprEmitter(schema, var)
-    keys = ", ".join(emitter.column(lg.ColumnRef(pair[side], schema[pair[side]].name,
-                                                 schema[pair[side]].type))
-                     for pair in node.equi_keys)
+    side, keys = _side_keys(e, child, var)
     time = schema[node.temporal[side]].name
     if side == 1:
         return [
