@@ -70,6 +70,7 @@ _FIELDS_PARAMS = _Fields.__dataclass_params__  # type: ignore[attr-defined]
 _FROZEN_PARAMS = _frozen_params()
 
 
+@typing.dataclass_transform(frozen_default=True)  # type checkers see @dataclass(frozen=True)
 def frozen_dataclass(cls: T) -> T:
     """``@dataclass(frozen=True)``, without generating code."""
     if "__slots__" in cls.__dict__:
