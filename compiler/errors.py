@@ -41,7 +41,10 @@ class Source:
     _line_starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
+        starts, newline = [0], self.text.find("\n")
+        while newline >= 0:  # str.find, not a look at each character: a catalog is read per compile
+            starts.append(newline + 1)
+            newline = self.text.find("\n", newline + 1)
         object.__setattr__(self, "_line_starts", tuple(starts))
 
     def line_col(self, offset: int) -> tuple[int, int]:
