@@ -13,7 +13,6 @@ a user sees every problem in the file at once.
 from __future__ import annotations
 
 import difflib
-import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -115,6 +114,8 @@ class SqlcError(Exception):
 
     def to_json(self) -> str:
         assert self.source is not None
+        import json  # only for --json: a compile that succeeds does not need it
+
         return json.dumps([d.to_json(self.source) for d in self.diagnostics], indent=2)
 
 
