@@ -255,6 +255,14 @@ class Catalog:
         # catalog file's SETs hold for the queries compiled against it
         self.settings = Settings()
 
+    def copy(self) -> Catalog:
+        """Another catalog with the same objects and options, changed apart from
+        this one (the objects are frozen: they are shared)."""
+        other = Catalog()
+        other._objects = dict(self._objects)
+        other.settings = self.settings.copy()
+        return other
+
     # -- lookup ------------------------------------------------------------------
 
     def get(self, name: str) -> CatalogObject | None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from compiler.errors import ManagerError, SqlcError, SqlFileError, TestFileError
@@ -350,6 +349,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import tempfile
+
     from compiler.driver import compile_source
 
     source = _read(args.file)
@@ -426,7 +427,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- main
 
 
-def build_parser() -> argparse.ArgumentParser:
+# the subcommands defined here (the query manager's are in compiler/manager/commands.py)
+OWN_COMMANDS = ("compile", "check-state", "dashboard", "explain", "run", "exec", "shell", "test",
+                "vet", "init", "demo")
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser: every subcommand, or only ``command`` when it
+    is one of OWN_COMMANDS (a fifth of what `sqlc compile one.sql` does before
+    compiling is building the other twenty subcommands' parsers; the help and
+    the errors of the command given are the same)."""
+
+    if command not in OWN_COMMANDS:
+        command = None  # every subcommand, for the help or the error that lists them
+
+    def wanted(name: str) -> bool:
+        return command is None or name == command
+
     parser = argparse.ArgumentParser(prog="sqlc", description="Compile streaming SQL to Python.")
     json_help = "print errors as JSON (for editors and CI)"
     parser.add_argument("--json", action="store_true", help=json_help)
@@ -439,59 +456,65 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--catalog", action="append", metavar="FILE.sql",
                        help="DDL files defining streams and tables (default: [tool.sqlc])")
 
-    p = sub.add_parser("compile", help="compile SQL to a Python module")
-    p.add_argument("file", nargs="?", help="the SQL file (default: every [tool.sqlc] entry)")
-    catalog(p)
-    p.add_argument("-o", "--output", help="where to write the module")
-    p.add_argument("--check", action="store_true",
-                   help="exit 1 if a checked-in module differs from a fresh compile, or its "
-                        "operators' state would not carry over (see --against)")
-    p.add_argument("--against", metavar="REV",
-                   help="compare the state layouts with the modules at this git revision "
-                        "(e.g. origin/main; default: the modules as they are on disk)")
-    p.add_argument("--allow-incompatible-state", action="store_true",
-                   help="acknowledge a change after which state cannot be restored (or, per "
-                        "operator, a line '-- sqlc-state: allow-incompatible NAME' in the query)")
-    p.add_argument("--dashboard", metavar="PATH",
-                   help="also write a Grafana dashboard JSON for the pipeline's operators")
-    p.set_defaults(handler=cmd_compile)
+    if wanted("compile"):
+        p = sub.add_parser("compile", help="compile SQL to a Python module")
+        p.add_argument("file", nargs="?", help="the SQL file (default: every [tool.sqlc] entry)")
+        catalog(p)
+        p.add_argument("-o", "--output", help="where to write the module")
+        p.add_argument("--check", action="store_true",
+                       help="exit 1 if a checked-in module differs from a fresh compile, or its "
+                            "operators' state would not carry over (see --against)")
+        p.add_argument("--against", metavar="REV",
+                       help="compare the state layouts with the modules at this git revision "
+                            "(e.g. origin/main; default: the modules as they are on disk)")
+        p.add_argument("--allow-incompatible-state", action="store_true",
+                       help="acknowledge a change after which state cannot be restored (or, "
+                            "per operator, a line '-- sqlc-state: allow-incompatible NAME' in "
+                            "the query)")
+        p.add_argument("--dashboard", metavar="PATH",
+                       help="also write a Grafana dashboard JSON for the pipeline's operators")
+        p.set_defaults(handler=cmd_compile)
 
-    p = sub.add_parser("check-state", help="whether a checkpoint's state restores into the "
-                       "query as it is now (exit 1 if not)")
-    p.add_argument("file", metavar="QUERY.sql")
-    p.add_argument("checkpoint_dir", metavar="CHECKPOINT_DIR")
-    catalog(p)
-    p.set_defaults(handler=cmd_check_state)
+    if wanted("check-state"):
+        p = sub.add_parser("check-state", help="whether a checkpoint's state restores into the "
+                           "query as it is now (exit 1 if not)")
+        p.add_argument("file", metavar="QUERY.sql")
+        p.add_argument("checkpoint_dir", metavar="CHECKPOINT_DIR")
+        catalog(p)
+        p.set_defaults(handler=cmd_check_state)
 
-    p = sub.add_parser("dashboard", help="write a Grafana dashboard JSON for a query's metrics")
-    p.add_argument("file")
-    catalog(p)
-    p.add_argument("-o", "--output", metavar="PATH", help="where to write it (default stdout)")
-    p.set_defaults(handler=cmd_dashboard)
+    if wanted("dashboard"):
+        p = sub.add_parser("dashboard", help="write a Grafana dashboard JSON for a query's metrics")
+        p.add_argument("file")
+        catalog(p)
+        p.add_argument("-o", "--output", metavar="PATH", help="where to write it (default stdout)")
+        p.set_defaults(handler=cmd_dashboard)
 
-    p = sub.add_parser("explain", help="print the logical and physical plans")
-    p.add_argument("file")
-    catalog(p)
-    p.add_argument("--verbose", action="store_true", help="show the plan after each rule")
-    p.add_argument("--format", choices=("text", "dot", "mermaid", "svg", "png"),
-                   default="text",
-                   help="dot (Graphviz: `| dot -Tsvg`), mermaid, svg (laid out by sqlc, "
-                        "as on the `sqlc serve` page) or png (that svg rendered by the "
-                        "resvg-py package): the physical plan as a graph, changelog modes on "
-                        "the edges")
-    p.add_argument("-o", "--output", metavar="PATH",
-                   help="write the picture (--format dot|mermaid|svg|png) to PATH instead "
-                        "of stdout")
-    p.set_defaults(handler=cmd_explain)
+    if wanted("explain"):
+        p = sub.add_parser("explain", help="print the logical and physical plans")
+        p.add_argument("file")
+        catalog(p)
+        p.add_argument("--verbose", action="store_true", help="show the plan after each rule")
+        p.add_argument("--format", choices=("text", "dot", "mermaid", "svg", "png"),
+                       default="text",
+                       help="dot (Graphviz: `| dot -Tsvg`), mermaid, svg (laid out by sqlc, "
+                            "as on the `sqlc serve` page) or png (that svg rendered by the "
+                            "resvg-py package): the physical plan as a graph, changelog modes on "
+                            "the edges")
+        p.add_argument("-o", "--output", metavar="PATH",
+                       help="write the picture (--format dot|mermaid|svg|png) to PATH instead "
+                            "of stdout")
+        p.set_defaults(handler=cmd_explain)
 
-    p = sub.add_parser("run", help="compile to a temporary module and run it",
-                       description="Arguments after the file go to the pipeline: "
-                       "--input NAME=PATH, --output PATH, --pretty, --dead-letter PATH, "
-                       "--late-events PATH, --batch-size N, --now TIMESTAMP (CURRENT_TIMESTAMP "
-                       "and the other clock functions read this instant; default $SQLC_NOW)")
-    p.add_argument("file")
-    catalog(p)
-    p.set_defaults(handler=cmd_run)
+    if wanted("run"):
+        p = sub.add_parser("run", help="compile to a temporary module and run it",
+                           description="Arguments after the file go to the pipeline: "
+                           "--input NAME=PATH, --output PATH, --pretty, --dead-letter PATH, "
+                           "--late-events PATH, --batch-size N, --now TIMESTAMP (CURRENT_TIMESTAMP "
+                           "and the other clock functions read this instant; default $SQLC_NOW)")
+        p.add_argument("file")
+        catalog(p)
+        p.set_defaults(handler=cmd_run)
 
     def shell_inputs(p: argparse.ArgumentParser) -> None:
         p.add_argument("--input", action="append", default=[], metavar="NAME=PATH",
@@ -500,47 +523,54 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--limit", type=int, default=20, metavar="N",
                        help="rows printed per query (default 20)")
 
-    p = sub.add_parser("exec", help="execute DDL, SHOW, DESCRIBE and EXPLAIN from a file")
-    p.add_argument("file")
-    catalog(p)
-    shell_inputs(p)
-    p.set_defaults(handler=cmd_exec)
+    if wanted("exec"):
+        p = sub.add_parser("exec", help="execute DDL, SHOW, DESCRIBE and EXPLAIN from a file")
+        p.add_argument("file")
+        catalog(p)
+        shell_inputs(p)
+        p.set_defaults(handler=cmd_exec)
 
-    p = sub.add_parser("shell", help="an interactive prompt for DDL, SHOW, DESCRIBE, EXPLAIN")
-    catalog(p)
-    shell_inputs(p)
-    p.set_defaults(handler=cmd_shell)
+    if wanted("shell"):
+        p = sub.add_parser("shell", help="an interactive prompt for DDL, SHOW, DESCRIBE, EXPLAIN")
+        catalog(p)
+        shell_inputs(p)
+        p.set_defaults(handler=cmd_shell)
 
-    p = sub.add_parser("test", help="run the queries' fixture tests (*.test.yaml) offline",
-                       description="Each QUERY.test.yaml beside QUERY.sql gives the query "
-                       "rows per source and the rows it must produce (see compiler/testing). "
-                       "Exit codes: 0 all passed, 1 a test failed, 2 a bad test file or query.")
-    p.add_argument("paths", nargs="*", metavar="PATH",
-                   help="test files, .sql files or directories (default: the folders of the "
-                        "[tool.sqlc] sources)")
-    p.add_argument("--update", action="store_true",
-                   help="record the current results as the expectations")
-    p.set_defaults(handler=cmd_test)
+    if wanted("test"):
+        p = sub.add_parser("test", help="run the queries' fixture tests (*.test.yaml) offline",
+                           description="Each QUERY.test.yaml beside QUERY.sql gives the query "
+                           "rows per source and the rows it must produce (see compiler/testing). "
+                           "Exit codes: 0 all passed, 1 a test failed, 2 a bad test file or query.")
+        p.add_argument("paths", nargs="*", metavar="PATH",
+                       help="test files, .sql files or directories (default: the folders of the "
+                            "[tool.sqlc] sources)")
+        p.add_argument("--update", action="store_true",
+                       help="record the current results as the expectations")
+        p.set_defaults(handler=cmd_test)
 
-    p = sub.add_parser("vet", help="lint the queries for streaming mistakes (exit 1 if any)",
-                       description="Rules SV001-SV006 (compiler/vet.py); a query file opts out "
-                       "with a line '-- sqlc-vet: ignore SV001'.")
-    p.add_argument("files", nargs="*", metavar="FILE.sql",
-                   help="default: every [tool.sqlc] entry")
-    catalog(p)
-    p.set_defaults(handler=cmd_vet)
+    if wanted("vet"):
+        p = sub.add_parser("vet", help="lint the queries for streaming mistakes (exit 1 if any)",
+                           description="Rules SV001-SV006 (compiler/vet.py); a query file opts out "
+                           "with a line '-- sqlc-vet: ignore SV001'.")
+        p.add_argument("files", nargs="*", metavar="FILE.sql",
+                       help="default: every [tool.sqlc] entry")
+        catalog(p)
+        p.set_defaults(handler=cmd_vet)
 
-    p = sub.add_parser("init", help="create a new project: [tool.sqlc], a catalog, a query "
-                       "and its test, a CI workflow")
-    p.add_argument("directory", metavar="DIR", help="where (absent or empty)")
-    p.set_defaults(handler=cmd_init)
+    if wanted("init"):
+        p = sub.add_parser("init", help="create a new project: [tool.sqlc], a catalog, a query "
+                           "and its test, a CI workflow")
+        p.add_argument("directory", metavar="DIR", help="where (absent or empty)")
+        p.set_defaults(handler=cmd_init)
 
-    p = sub.add_parser("demo", help="compile the examples and run them on the sample events")
-    p.add_argument("--limit", type=int, default=8, help="rows to print per query")
-    p.set_defaults(handler=cmd_demo)
-    from compiler.manager.commands import add_commands
+    if wanted("demo"):
+        p = sub.add_parser("demo", help="compile the examples and run them on the sample events")
+        p.add_argument("--limit", type=int, default=8, help="rows to print per query")
+        p.set_defaults(handler=cmd_demo)
+    if command is None:
+        from compiler.manager.commands import add_commands
 
-    add_commands(sub, catalog)
+        add_commands(sub, catalog)
     for p in sub.choices.values():
         # `sqlc compile FILE --json` as well as `sqlc --json compile FILE`; SUPPRESS
         # keeps a flag given before the subcommand from being reset to False
@@ -548,11 +578,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_word(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names: its first word that is not an option (the
+    options before a subcommand, --json and --version, take no value)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     # known before parsing, so that errors raised while parsing are JSON too
     json_errors = "--json" in argv
-    parser = build_parser()
+    parser = build_parser(_command_word(argv))
     args = None
     try:
         # `sqlc run` passes the flags it does not know (--input, --output, ...) to
@@ -560,8 +596,8 @@ def main(argv: list[str] | None = None) -> int:
         args, extra = parser.parse_known_args(argv)
         if args.command in ("run", "submit", "upgrade"):
             args.run_args = extra
-        elif extra:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        elif extra:  # the usage line of every subcommand, as for any other error here
+            build_parser().error(f"unrecognized arguments: {' '.join(extra)}")
         return args.handler(args)
     except SqlcError as error:
         if json_errors and error.source is not None:

@@ -77,10 +77,31 @@ def _parse(source: Source, diagnostics: Diagnostics) -> Script:
 
 
 def load_catalog(paths: list[str | Path], catalog: Catalog | None = None) -> Catalog:
-    catalog = catalog or Catalog()
-    for path in paths:
-        analyze_source(read_source(path), catalog)
-    return catalog
+    if catalog is not None:
+        for path in paths:
+            analyze_source(read_source(path), catalog)
+        return catalog
+    sources = [read_source(path) for path in paths]
+    key = tuple((source.path, source.text) for source in sources)
+    loaded = _CATALOGS.get(key)
+    if loaded is None:
+        loaded = Catalog()
+        for source in sources:
+            analyze_source(source, loaded)
+        if len(_CATALOGS) >= _CATALOGS_KEPT:
+            _CATALOGS.pop(next(iter(_CATALOGS)))  # the oldest
+        _CATALOGS[key] = loaded
+    return loaded.copy()
+
+
+# (path, text) of each catalog file -> the catalog they make, the most recent few:
+# a process compiling many queries (sqlc serve, a project's compile, tests)
+# analyzed the same catalog files for each of them, a third of a warm compile.
+# Each caller gets a copy (the query's own CREATE and SET statements change it);
+# a catalog whose analysis failed raised and is not kept. The analysis of a
+# catalog file is a function of the texts alone (tests/test_driver_memo.py).
+_CATALOGS: dict[tuple[tuple[str, str], ...], Catalog] = {}
+_CATALOGS_KEPT = 16
 
 
 def _same_file(path: str | Path, other: str) -> bool:

@@ -13,7 +13,6 @@ a user sees every problem in the file at once.
 from __future__ import annotations
 
 import difflib
-import json
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -41,7 +40,10 @@ class Source:
     _line_starts: tuple[int, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        starts = [0] + [i + 1 for i, ch in enumerate(self.text) if ch == "\n"]
+        starts, newline = [0], self.text.find("\n")
+        while newline >= 0:  # str.find, not a look at each character: a catalog is read per compile
+            starts.append(newline + 1)
+            newline = self.text.find("\n", newline + 1)
         object.__setattr__(self, "_line_starts", tuple(starts))
 
     def line_col(self, offset: int) -> tuple[int, int]:
@@ -112,6 +114,8 @@ class SqlcError(Exception):
 
     def to_json(self) -> str:
         assert self.source is not None
+        import json  # only for --json: a compile that succeeds does not need it
+
         return json.dumps([d.to_json(self.source) for d in self.diagnostics], indent=2)
 
 

@@ -82,6 +82,11 @@ class Settings:
     def __init__(self) -> None:
         self._values: dict[str, str] = {}
 
+    def copy(self) -> Settings:
+        other = Settings()
+        other._values = dict(self._values)
+        return other
+
     def items(self) -> list[tuple[str, str]]:
         """Every option set, ignored ones too (what ``SET;`` lists), in key order."""
         return sorted(self._values.items())

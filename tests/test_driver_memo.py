@@ -33,6 +33,7 @@ def parses(monkeypatch):
 
     monkeypatch.setattr(driver, "parse_script", counting)
     monkeypatch.setattr(driver, "_PARSED", {})
+    monkeypatch.setattr(driver, "_CATALOGS", {})  # the analyzed catalogs' memo, below
     return seen
 
 
@@ -86,3 +87,65 @@ def immutable(value) -> bool:
 def test_parsed_trees_are_immutable(sql):
     script = driver.parse_script(read_source(sql), Diagnostics(read_source(sql)))
     assert script.statements and immutable(script)
+
+
+# the memo of analyzed catalogs (``compiler.driver.load_catalog``)
+
+
+@pytest.fixture
+def catalog_analyses(monkeypatch):
+    """The catalog files really analyzed, in order, from an empty memo."""
+    seen: list[str] = []
+    real = driver.analyze_source
+
+    def counting(source, catalog):
+        seen.append(Path(source.path).name)
+        return real(source, catalog)
+
+    monkeypatch.setattr(driver, "analyze_source", counting)
+    monkeypatch.setattr(driver, "_CATALOGS", {})
+    return seen
+
+
+def test_a_catalog_is_analyzed_once_and_each_compile_gets_its_own_copy(catalog_analyses):
+    view = read_source(ROOT / "examples" / "fr_ddl_003_create_view.sql")
+    first = compile_source(view, CATALOG)
+    assert first.analysis.catalog.get("high_cost_requests") is not None  # the query's CREATE VIEW
+    second = compile_source(view, CATALOG)  # would be "already exists" in a shared catalog
+    assert second.module == first.module
+    assert catalog_analyses.count("catalog.sql") == 1
+    fresh = driver.load_catalog(CATALOG)
+    assert fresh.get("high_cost_requests") is None and fresh is not driver.load_catalog(CATALOG)
+    assert [o.name for o in fresh.objects()] == [o.name for o in first.analysis.catalog.objects()
+                                                if o.name != "high_cost_requests"]
+
+
+def test_a_changed_catalog_is_analyzed_again(catalog_analyses, tmp_path):
+    catalog = tmp_path / "catalog.sql"
+    text = (ROOT / "examples" / "catalog.sql").read_text(encoding="utf-8")
+    catalog.write_text(text, encoding="utf-8")
+    query = read_source(QUERY)
+    before = compile_source(query, [str(catalog)]).module
+    catalog.write_text(text + "\nSET 'pipeline.name' = 'renamed';\n", encoding="utf-8")
+    after = compile_source(query, [str(catalog)])
+    assert catalog_analyses.count("catalog.sql") == 2
+    assert after.analysis.catalog.settings.items() != driver.Catalog().settings.items()
+    assert after.module != before
+
+
+def test_a_catalog_with_an_error_is_not_kept(catalog_analyses, tmp_path):
+    catalog = tmp_path / "catalog.sql"
+    catalog.write_text("CREATE STREAM s (a INT) WITH ('connector' = 'nope');\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(SqlcError):
+            driver.load_catalog([str(catalog)])
+    assert catalog_analyses.count("catalog.sql") == 2 and not driver._CATALOGS
+
+
+def test_the_copy_of_a_catalog_keeps_its_set_options_apart():
+    catalog = driver.load_catalog(CATALOG)
+    copy = catalog.copy()
+    query = Source("q.sql", "SET 'pipeline.name' = 'mine';")
+    driver.analyze_source(query, copy)
+    assert copy.settings.items() != catalog.settings.items()
+    assert catalog.settings.items() == driver.load_catalog(CATALOG).settings.items()

@@ -55,7 +55,8 @@ def main() -> None:
         cpu = [c for c, _ in runs]
         wall = [w for _, w in runs]
         print(f"{tree!s:30} cpu median {statistics.median(cpu) * 1000:5.0f} ms "
-              f"(min {min(cpu) * 1000:.0f})   wall median {statistics.median(wall) * 1000:5.0f} ms")
+              f"(min {min(cpu) * 1000:.0f}, max {max(cpu) * 1000:.0f})   "
+              f"wall median {statistics.median(wall) * 1000:5.0f} ms")
 
 
 if __name__ == "__main__":

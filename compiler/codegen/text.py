@@ -20,6 +20,11 @@ def identifier(name: str) -> str:
 def _printable(text: str, keep: str = "") -> str:
     """Control characters (NUL, CR, ...) written as escapes: a module may not
     contain them raw, and a CR would end a comment line."""
+    plain = text
+    for allowed in keep:
+        plain = plain.replace(allowed, "")
+    if plain.isprintable():  # nearly always: the text as it is, without a look at each char
+        return text
     return "".join(c if c.isprintable() or c in keep else repr(c)[1:-1] for c in text)
 
 

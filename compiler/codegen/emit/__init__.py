@@ -10,19 +10,10 @@ compiles and EXPLAINs but is refused by codegen with the words of ``NOT_YET``.
 
 from __future__ import annotations
 
-from compiler.codegen.emit.aggregates import GROUP_AGGREGATE, WINDOW_AGGREGATE
+import importlib
+from collections.abc import Iterator, Mapping
+
 from compiler.codegen.emit.base import Emitter
-from compiler.codegen.emit.correlate import CORRELATE
-from compiler.codegen.emit.joins import INTERVAL_JOIN, JOIN, LOOKUP_JOIN, TEMPORAL_JOIN
-from compiler.codegen.emit.limit import LIMIT
-from compiler.codegen.emit.match_recognize import MATCH_RECOGNIZE
-from compiler.codegen.emit.over import OVER_AGGREGATE
-from compiler.codegen.emit.rank import DEDUPLICATE, RANK, WINDOW_RANK
-from compiler.codegen.emit.sink import SINK
-from compiler.codegen.emit.sort import TEMPORAL_SORT
-from compiler.codegen.emit.sources import CALC, SOURCE
-from compiler.codegen.emit.union import UNION
-from compiler.codegen.emit.window_tvf import SESSION_WINDOW_ROWS, WINDOW_TABLE_FUNCTION
 from compiler.physical import (
     CalcExec,
     CorrelateExec,
@@ -47,28 +38,53 @@ from compiler.physical import (
     WindowTableFunctionExec,
 )
 
-EMITTERS: dict[type[Exec], Emitter] = {
-    SourceExec: SOURCE,
-    CalcExec: CALC,
-    CorrelateExec: CORRELATE,
-    WindowAggregateExec: WINDOW_AGGREGATE,
-    GroupAggregateExec: GROUP_AGGREGATE,
-    IntervalJoinExec: INTERVAL_JOIN,
-    JoinExec: JOIN,
-    LookupJoinExec: LOOKUP_JOIN,
-    TemporalJoinExec: TEMPORAL_JOIN,
-    TemporalSortExec: TEMPORAL_SORT,
-    OverAggregateExec: OVER_AGGREGATE,
-    MatchExec: MATCH_RECOGNIZE,
-    UnionExec: UNION,
-    SinkExec: SINK,
-    WindowTableFunctionExec: WINDOW_TABLE_FUNCTION,
-    SessionWindowRowsExec: SESSION_WINDOW_ROWS,
-    WindowRankExec: WINDOW_RANK,
-    RankExec: RANK,
-    DeduplicateExec: DEDUPLICATE,
-    LimitExec: LIMIT,
-}
+
+class _Emitters(Mapping[type[Exec], Emitter]):
+    """The emitter of each operator class, its family's module imported when a
+    plan first has one of its operators (a query without joins, MATCH_RECOGNIZE
+    or OVER does not load their emitters: `sqlc compile one.sql` is a build step)."""
+
+    def __init__(self, where: dict[type[Exec], tuple[str, str]]) -> None:
+        self._where = where  # class -> (module in compiler/codegen/emit, its emitter's name)
+        self._loaded: dict[type[Exec], Emitter] = {}
+
+    def __getitem__(self, cls: type[Exec]) -> Emitter:
+        emitter = self._loaded.get(cls)
+        if emitter is None:
+            module, name = self._where[cls]  # KeyError: an operator without an emitter
+            emitter = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+            self._loaded[cls] = emitter
+        return emitter
+
+    def __iter__(self) -> Iterator[type[Exec]]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+
+EMITTERS: Mapping[type[Exec], Emitter] = _Emitters({
+    SourceExec: ("sources", "SOURCE"),
+    CalcExec: ("sources", "CALC"),
+    CorrelateExec: ("correlate", "CORRELATE"),
+    WindowAggregateExec: ("aggregates", "WINDOW_AGGREGATE"),
+    GroupAggregateExec: ("aggregates", "GROUP_AGGREGATE"),
+    IntervalJoinExec: ("joins", "INTERVAL_JOIN"),
+    JoinExec: ("joins", "JOIN"),
+    LookupJoinExec: ("joins", "LOOKUP_JOIN"),
+    TemporalJoinExec: ("joins", "TEMPORAL_JOIN"),
+    TemporalSortExec: ("sort", "TEMPORAL_SORT"),
+    OverAggregateExec: ("over", "OVER_AGGREGATE"),
+    MatchExec: ("match_recognize", "MATCH_RECOGNIZE"),
+    UnionExec: ("union", "UNION"),
+    SinkExec: ("sink", "SINK"),
+    WindowTableFunctionExec: ("window_tvf", "WINDOW_TABLE_FUNCTION"),
+    SessionWindowRowsExec: ("window_tvf", "SESSION_WINDOW_ROWS"),
+    WindowRankExec: ("rank", "WINDOW_RANK"),
+    RankExec: ("rank", "RANK"),
+    DeduplicateExec: ("rank", "DEDUPLICATE"),
+    LimitExec: ("limit", "LIMIT"),
+})
 
 # what users are told an operator without an emitter is
 NOT_YET: dict[type[Exec], str] = {}
