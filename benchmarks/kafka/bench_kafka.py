@@ -232,7 +232,49 @@ def run_pipeline(module: Path, env: dict, *extra: str) -> tuple[int, int, float,
     return int(match[1]), int(match[2]), float(match[3]), wall, float(match[4])
 
 
-def latency(broker, module: Path, env: dict, rate: int, seconds: float) -> dict:
+# The latency run's load producer and output reader. linger.ms 5 (librdkafka's
+# default): at 10,000 events/s, 1 ms batches flood tansu (p50 ~1 s produce ->
+# consume even without a pipeline). The reader's fetch.wait.max.ms is the
+# runtime's (tansu answers an idle fetch only when it expires).
+LOAD_PRODUCER = {"linger.ms": 5, "socket.nagle.disable": True}
+READER = {"fetch.wait.max.ms": 10, "enable.auto.commit": False, "socket.nagle.disable": True}
+
+
+def produce_at_rate(producer, topic: str, base: list[dict], rate: int,
+                    seconds: float, sticky: bool = False) -> tuple[int, float]:
+    """Send ``rate`` events/s for ``seconds``, each with its send time in
+    ``sent_us`` (and as its event time): (events sent, seconds taken).
+
+    ``sticky``: no partition given, so librdkafka's sticky partitioner puts the
+    keyless events of each 2 x linger.ms in one partition (as the Java client
+    does): one batch per linger instead of one per partition. Otherwise
+    round-robin over the partitions, which on tansu piles up small batches
+    that make every fetch slower as the run goes on (RESULTS.md)."""
+    started = time.time()
+    sent = 0
+    total = int(rate * seconds)
+    i = 0
+    while sent < total:
+        due = min(total, int((time.time() - started) * rate))
+        while sent < due:
+            event = dict(base[i % len(base)])
+            now_us = time.time_ns() // 1000
+            event["request_id"] = f"lat-{i}"
+            event["sent_us"] = now_us
+            event["timestamp_ms"] = now_us // 1000
+            if sticky:
+                producer.produce(topic, orjson.dumps(event))
+            else:
+                producer.produce(topic, orjson.dumps(event), partition=i % PARTITIONS)
+            sent += 1
+            i += 1
+        producer.poll(0)
+        time.sleep(0.0005)
+    return sent, time.time() - started
+
+
+def latency(broker, module: Path, env: dict, rate: int, seconds: float,
+            sticky: bool = True) -> dict:
     """Produce -> output consumed latency of the unbounded filter pipeline."""
     from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
@@ -241,17 +283,13 @@ def latency(broker, module: Path, env: dict, rate: int, seconds: float) -> dict:
     proc = subprocess.Popen([sys.executable, str(module)], env=env, stderr=log)
     base = base_events()
     slow = [e for e in base if (e.get("latency_ms") or 0) > 1000]
-    # linger.ms 5 (librdkafka's default): at 10,000 events/s, 1 ms batches flood
-    # tansu (p50 ~1 s produce -> consume even without a pipeline)
-    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5,
-                         "socket.nagle.disable": True})
+    producer = Producer(LOAD_PRODUCER | {"bootstrap.servers": broker.bootstrap})
     samples: list[tuple[float, float]] = []  # (send time, latency ms)
     stop = threading.Event()
 
     def consume() -> None:
-        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "bench-lat",
-                            "fetch.wait.max.ms": 10, "enable.auto.commit": False,
-                            "socket.nagle.disable": True})
+        consumer = Consumer(READER | {"bootstrap.servers": broker.bootstrap,
+                                      "group.id": "bench-lat"})
         consumer.assign([TopicPartition(out_topic, p, 0) for p in range(PARTITIONS)])
         while not stop.is_set():
             # consume(n, timeout) waits the whole timeout unless n arrive: wait
@@ -259,12 +297,12 @@ def latency(broker, module: Path, env: dict, rate: int, seconds: float) -> dict:
             messages = consumer.consume(1, 0.05)
             if messages:
                 messages += consumer.consume(10_000, 0)
+            now = time.time_ns() // 1000  # when they reached the reader
             for m in messages:
                 if m.error() is not None:
                     if m.error().code() != KafkaError._PARTITION_EOF:
                         print("consumer:", m.error(), file=sys.stderr)
                     continue
-                now = time.time_ns() // 1000
                 sent = orjson.loads(m.value())["sent_us"]
                 samples.append((sent / 1e6, (now - sent) / 1000.0))
         consumer.close()
@@ -283,23 +321,8 @@ def latency(broker, module: Path, env: dict, rate: int, seconds: float) -> dict:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("the pipeline did not answer")
         started = time.time()
-        sent = 0
-        total = int(rate * seconds)
-        i = 0
-        while sent < total:
-            due = min(total, int((time.time() - started) * rate))
-            while sent < due:
-                event = dict(base[i % len(base)])
-                now_us = time.time_ns() // 1000
-                event["request_id"] = f"lat-{i}"
-                event["sent_us"] = now_us
-                event["timestamp_ms"] = now_us // 1000
-                producer.produce(in_topic, orjson.dumps(event), partition=i % PARTITIONS)
-                sent += 1
-                i += 1
-            producer.poll(0)
-            time.sleep(0.0005)
-        produce_seconds = time.time() - started
+        sent, produce_seconds = produce_at_rate(producer, in_topic, base, rate, seconds,
+                                                sticky)
         producer.flush(10)
         time.sleep(1.0)
     finally:
@@ -325,6 +348,10 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10_000, help="latency run: events/s")
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--round-robin", action="store_true",
+                        help="latency run: the load producer picks the partitions round-robin "
+                             "(4 small batches per linger; tansu slows down as they pile up) "
+                             "instead of librdkafka's sticky partitioner")
     args = parser.parse_args()
 
     from runtime_lib.schema import Field
@@ -399,7 +426,8 @@ def main() -> None:
             lat_in = broker.create_topic(broker.unique_topic("lat-in"), PARTITIONS)
             lat_out = broker.create_topic(broker.unique_topic("lat-out"), PARTITIONS)
             env = dict(env_for(lat_out), BENCH_IN=lat_in)
-            result = latency(broker, modules["filter"], env, args.rate, args.latency_seconds)
+            result = latency(broker, modules["filter"], env, args.rate, args.latency_seconds,
+                             not args.round_robin)
             print()
             print(f"end-to-end latency, filter pipeline, {result['rate']:,.0f} events/s "
                   f"for {args.latency_seconds:g} s ({result['rows']:,} output rows measured):")

@@ -1,0 +1,85 @@
+"""Run a generated pipeline module with timing probes, for latency_breakdown.py:
+
+    SQLC_TRACE_FILE=trace.json python benchmarks/kafka/trace_run.py MODULE.py [ARGS...]
+
+The runtime is not changed: the probes wrap ``KafkaSource.read`` (when each
+``consume`` returned, how many records, their oldest and newest CreateTime),
+``KafkaSink.write`` (when each batch was handed to the producer) and add a
+``gc.callbacks`` hook (each collection's generation and pause). At exit the
+records go to ``SQLC_TRACE_FILE`` as JSON (times: ``time.time()`` seconds, so
+that they compare with the producer's and the consumer's clocks).
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import json
+import os
+import runpy
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from runtime_lib.io.kafka import sink as kafka_sink  # noqa: E402
+from runtime_lib.io.kafka import source as kafka_source  # noqa: E402
+
+reads: list[tuple[float, float, int, int, int]] = []  # (entered, returned, n, ts min, ts max)
+writes: list[tuple[float, float, int]] = []  # (entered, returned, rows)
+collections: list[tuple[int, float, float]] = []  # (generation, started, seconds)
+_gc_started = [0.0]
+
+
+def _on_gc(phase: str, info: dict) -> None:
+    if phase == "start":
+        _gc_started[0] = time.perf_counter()
+    else:
+        collections.append((info["generation"], time.time(),
+                            time.perf_counter() - _gc_started[0]))
+
+
+_chunk = kafka_source.KafkaSource._chunk
+_read = kafka_source.KafkaSource.read
+_write = kafka_sink.KafkaSink.write
+_entered = [0.0]
+
+
+def traced_chunk(self, messages):
+    returned = time.time()
+    stamps = [m.timestamp()[1] for m in messages if m.error() is None]
+    if stamps:
+        reads.append((_entered[0], returned, len(stamps), min(stamps), max(stamps)))
+    return _chunk(self, messages)
+
+
+def traced_read(self, timeout=0.1):
+    _entered[0] = time.time()
+    return _read(self, timeout)
+
+
+def traced_write(self, batch, ops=None):
+    entered = time.time()
+    _write(self, batch, ops)
+    writes.append((entered, time.time(), batch.num_rows))
+
+
+def dump() -> None:
+    target = os.environ.get("SQLC_TRACE_FILE")
+    if target:
+        Path(target).write_text(json.dumps({"reads": reads, "writes": writes,
+                                            "gc": collections}))
+
+
+kafka_source.KafkaSource._chunk = traced_chunk
+kafka_source.KafkaSource.read = traced_read
+kafka_sink.KafkaSink.write = traced_write
+gc.callbacks.append(_on_gc)
+atexit.register(dump)
+
+if __name__ == "__main__":
+    module = sys.argv[1]
+    sys.argv = sys.argv[1:]
+    runpy.run_path(module, run_name="__main__")
