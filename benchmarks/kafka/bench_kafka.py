@@ -352,6 +352,10 @@ def main() -> None:
                         help="latency run: the load producer picks the partitions round-robin "
                              "(4 small batches per linger; tansu slows down as they pile up) "
                              "instead of librdkafka's sticky partitioner")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                        help="also run the topic-to-topic pipelines and the latency run with "
+                             "the runtime_lib of DIR (another checkout), in the same run, "
+                             "alternating with this tree's")
     args = parser.parse_args()
 
     from runtime_lib.schema import Field
@@ -372,9 +376,14 @@ def main() -> None:
               f"{size:.0f} bytes each)")
         del values
 
-        def env_for(out: str) -> dict:
-            return dict(os.environ, PYTHONPATH=str(ROOT), KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
+        def env_for(out: str, runtime: Path = ROOT) -> dict:
+            return dict(os.environ, PYTHONPATH=str(runtime),
+                        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
                         BENCH_IN=in_topic, BENCH_OUT=out, BENCH_WORK=str(work))
+
+        # (label suffix, runtime): this tree's, and --baseline's
+        runtimes = [("", ROOT)] + ([(" [baseline]", args.baseline.resolve())]
+                                   if args.baseline else [])
 
         # warm the numba cache of the TUMBLE kernels (a tiny topic)
         warm = broker.create_topic(broker.unique_topic("bench-warm"), PARTITIONS)
@@ -394,10 +403,12 @@ def main() -> None:
                      args.events / cpu))
         for name, label in (("filter", "filter pipeline, topic to topic"),
                             ("tumble", "TUMBLE 1 min pipeline, topic to topic")):
-            out = broker.create_topic(broker.unique_topic(f"bench-{name}"), PARTITIONS)
-            read, out_rows, secs, wall, cpu = run_pipeline(modules[name], env_for(out))
-            assert read == args.events, (read, args.events)
-            rows.append((label, read / secs, out_rows, wall, read / cpu))
+            for suffix, runtime in (runtimes[::-1] if name == "tumble" else runtimes):
+                out = broker.create_topic(broker.unique_topic(f"bench-{name}"), PARTITIONS)
+                read, out_rows, secs, wall, cpu = run_pipeline(modules[name],
+                                                               env_for(out, runtime))
+                assert read == args.events, (read, args.events)
+                rows.append((label + suffix, read / secs, out_rows, wall, read / cpu))
             out = broker.create_topic(broker.unique_topic(f"bench-{name}-file"), PARTITIONS)
             read, out_rows, secs, wall, cpu = run_pipeline(
                 modules[name], env_for(out), "--input", f"requests={events_file}")
@@ -422,15 +433,17 @@ def main() -> None:
             print(f"  {name}: from Kafka {kafka:.2f}, from the file {file:.2f}, "
                   f"difference {kafka - file:.2f} (the client's cost: {client:.2f})")
 
-        if not args.skip_latency:
+        for suffix, runtime in runtimes if not args.skip_latency else ():
+            # fresh topics: tansu's fetches get slower as a topic's batches pile up
             lat_in = broker.create_topic(broker.unique_topic("lat-in"), PARTITIONS)
             lat_out = broker.create_topic(broker.unique_topic("lat-out"), PARTITIONS)
-            env = dict(env_for(lat_out), BENCH_IN=lat_in)
+            env = dict(env_for(lat_out, runtime), BENCH_IN=lat_in)
             result = latency(broker, modules["filter"], env, args.rate, args.latency_seconds,
                              not args.round_robin)
             print()
-            print(f"end-to-end latency, filter pipeline, {result['rate']:,.0f} events/s "
-                  f"for {args.latency_seconds:g} s ({result['rows']:,} output rows measured):")
+            print(f"end-to-end latency{suffix}, filter pipeline, {result['rate']:,.0f} events/s "
+                  f"for {args.latency_seconds:g} s ({result['rows']:,} output rows measured, "
+                  f"load producer {'round-robin' if args.round_robin else 'sticky'}):")
             print(f"  p50 {result['p50']:.1f} ms   p95 {result['p95']:.1f} ms   "
                   f"p99 {result['p99']:.1f} ms   max {result['max']:.1f} ms")
         print(f"\nload average: {os.getloadavg()[0]:.1f} (2 cores)")

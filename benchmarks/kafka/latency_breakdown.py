@@ -104,6 +104,53 @@ def pct(values, label: str) -> str:
             f"p99 {np.percentile(a, 99):7.1f}  max {a.max():7.1f}")
 
 
+def pipeline_run(broker, work: Path, module: Path, runtime: Path, suffix: str, args) -> None:
+    lat_in = broker.create_topic(broker.unique_topic("lat-in"), PARTITIONS)
+    lat_out = broker.create_topic(broker.unique_topic("lat-out"), PARTITIONS)
+    trace = work / "trace.json"
+    env = dict(os.environ, PYTHONPATH=str(runtime), KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
+               BENCH_IN=lat_in, BENCH_OUT=lat_out, SQLC_TRACE_FILE=str(trace))
+    log = open(work / "pipeline.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, str(HERE / "trace_run.py"), str(module),
+                             *args.pipeline_args.split()], env=env, stderr=log)
+    load_before = os.getloadavg()[0]
+    try:
+        samples = load(broker, lat_in, lat_out, args.rate, args.seconds, proc,
+                       not args.round_robin)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        log.close()
+    sent = np.array([s for s, _, _ in samples], dtype=np.int64)
+    out_ts = np.array([t for _, t, _ in samples], dtype=np.int64)
+    received = np.array([r for _, _, r in samples], dtype=np.int64)
+    data = json.loads(trace.read_text())
+    lo = sent.min() / 1e6
+    reads = np.array([r for r in data["reads"] if r[1] >= lo])
+    writes = np.array([w for w in data["writes"] if w[0] >= lo])
+    print(f"\npipeline{suffix} (filter, topic -> topic), {len(samples):,} output records, "
+          f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}, ms:")
+    print(pct((received - sent) / 1000, "  end to end"))
+    print(pct(out_ts - sent / 1000, "  sent -> sink's produce"))
+    print(pct(received / 1000 - out_ts, "  sink's produce -> read"))
+    # per micro-batch, from the pipeline's trace
+    print(f"the pipeline's micro-batches ({len(reads):,} reads, {len(writes):,} writes):")
+    print(pct(reads[:, 2], "  records per consume()"))
+    print(pct(reads[:, 1] * 1000 - reads[:, 3], "  oldest record's age at consume()"))
+    print(pct((reads[:, 1] - reads[:, 0]) * 1000, "  time inside read() (waiting)"))
+    # each write belongs to the read before it
+    index = np.searchsorted(reads[:, 1], writes[:, 0]) - 1
+    ok = index >= 0
+    print(pct((writes[ok, 1] - reads[index[ok], 1]) * 1000, "  consume() returned -> produced"))
+    print(pct((writes[:, 1] - writes[:, 0]) * 1000, "  sink write (encode + produce)"))
+    pauses = [c for c in data["gc"] if c[1] >= lo]
+    for gen in (0, 1, 2):
+        mine = [c[2] * 1000 for c in pauses if c[0] == gen]
+        if mine:
+            print(f"  gc generation {gen}: {len(mine)} collections, "
+                  f"max {max(mine):.1f} ms, total {sum(mine):.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rate", type=int, default=10_000)
@@ -112,6 +159,9 @@ def main() -> None:
     parser.add_argument("--round-robin", action="store_true",
                         help="the load producer picks partitions round-robin (see bench_kafka)")
     parser.add_argument("--pipeline-args", default="", help="extra flags for the pipeline")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                        help="also run the pipeline with the runtime_lib of DIR, alternating")
+    parser.add_argument("--repeat", type=int, default=1, help="pipeline runs (of each runtime)")
     args = parser.parse_args()
 
     from tests.services.kafka_service import KafkaBroker
@@ -130,51 +180,11 @@ def main() -> None:
             print(pct(total, "  produce -> read"))
 
         modules = bench_kafka.compile_modules(work)
-        lat_in = broker.create_topic(broker.unique_topic("lat-in"), PARTITIONS)
-        lat_out = broker.create_topic(broker.unique_topic("lat-out"), PARTITIONS)
-        trace = work / "trace.json"
-        env = dict(os.environ, PYTHONPATH=str(bench_kafka.ROOT),
-                   KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap, BENCH_IN=lat_in,
-                   BENCH_OUT=lat_out, SQLC_TRACE_FILE=str(trace))
-        log = open(work / "pipeline.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([sys.executable, str(HERE / "trace_run.py"),
-                                 str(modules["filter"]), *args.pipeline_args.split()],
-                                env=env, stderr=log)
-        try:
-            samples = load(broker, lat_in, lat_out, args.rate, args.seconds, proc,
-                           not args.round_robin)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
-            log.close()
-        sent = np.array([s for s, _, _ in samples], dtype=np.int64)
-        out_ts = np.array([t for _, t, _ in samples], dtype=np.int64)
-        received = np.array([r for _, _, r in samples], dtype=np.int64)
-        data = json.loads(trace.read_text())
-        lo = sent.min() / 1e6
-        reads = np.array([r for r in data["reads"] if r[1] >= lo])
-        writes = np.array([w for w in data["writes"] if w[0] >= lo])
-        print(f"\npipeline (filter, topic -> topic), {len(samples):,} output records, ms:")
-        print(pct((received - sent) / 1000, "  end to end"))
-        print(pct(out_ts - sent / 1000, "  sent -> sink's produce"))
-        print(pct(received / 1000 - out_ts, "  sink's produce -> read"))
-        # per micro-batch, from the pipeline's trace
-        print(f"\nthe pipeline's micro-batches ({len(reads):,} reads, {len(writes):,} writes):")
-        print(pct(reads[:, 2], "  records per consume()"))
-        print(pct(reads[:, 1] * 1000 - reads[:, 3], "  oldest record's age at consume()"))
-        print(pct((reads[:, 1] - reads[:, 0]) * 1000, "  time inside read() (waiting)"))
-        # each write belongs to the read before it
-        index = np.searchsorted(reads[:, 1], writes[:, 0]) - 1
-        ok = index >= 0
-        print(pct((writes[ok, 1] - reads[index[ok], 1]) * 1000,
-                  "  consume() returned -> produced"))
-        print(pct((writes[:, 1] - writes[:, 0]) * 1000, "  sink write (encode + produce)"))
-        pauses = [c for c in data["gc"] if c[1] >= lo]
-        for gen in (0, 1, 2):
-            mine = [c[2] * 1000 for c in pauses if c[0] == gen]
-            if mine:
-                print(f"  gc generation {gen}: {len(mine)} collections, "
-                      f"max {max(mine):.1f} ms, total {sum(mine):.0f} ms")
+        runtimes = [("", bench_kafka.ROOT)] + ([(" [baseline]", args.baseline.resolve())]
+                                               if args.baseline else [])
+        for _ in range(args.repeat):
+            for suffix, runtime in runtimes:
+                pipeline_run(broker, work, modules["filter"], runtime, suffix, args)
         print(f"\nload average: {os.getloadavg()[0]:.1f} (2 cores)")
     finally:
         broker.close()

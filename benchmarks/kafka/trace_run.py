@@ -5,7 +5,10 @@
 The runtime is not changed: the probes wrap ``KafkaSource.read`` (when each
 ``consume`` returned, how many records, their oldest and newest CreateTime),
 ``KafkaSink.write`` (when each batch was handed to the producer) and add a
-``gc.callbacks`` hook (each collection's generation and pause). At exit the
+``gc.callbacks`` hook (each collection's generation and pause).
+``SQLC_TRACE_PRODUCER`` / ``SQLC_TRACE_CONSUMER`` (JSON objects) change the
+runtime's client defaults for the run; ``SQLC_TRACE_PROFILE=FILE`` writes a
+cProfile of it. At exit the
 records go to ``SQLC_TRACE_FILE`` as JSON (times: ``time.time()`` seconds, so
 that they compare with the producer's and the consumer's clocks).
 """
@@ -21,9 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
-
+# the runtime comes from PYTHONPATH (latency_breakdown.py --runtime compares two)
 from runtime_lib.io.kafka import sink as kafka_sink  # noqa: E402
 from runtime_lib.io.kafka import source as kafka_source  # noqa: E402
 
@@ -73,6 +74,12 @@ def dump() -> None:
                                             "gc": collections}))
 
 
+# client settings to try, merged into the runtime's defaults (JSON objects)
+from runtime_lib.io.kafka import client as kafka_client  # noqa: E402
+
+kafka_client.PRODUCER_DEFAULTS.update(json.loads(os.environ.get("SQLC_TRACE_PRODUCER", "{}")))
+kafka_client.CONSUMER_DEFAULTS.update(json.loads(os.environ.get("SQLC_TRACE_CONSUMER", "{}")))
+
 kafka_source.KafkaSource._chunk = traced_chunk
 kafka_source.KafkaSource.read = traced_read
 kafka_sink.KafkaSink.write = traced_write
@@ -82,4 +89,11 @@ atexit.register(dump)
 if __name__ == "__main__":
     module = sys.argv[1]
     sys.argv = sys.argv[1:]
+    profile = os.environ.get("SQLC_TRACE_PROFILE")  # a cProfile of the whole run, to this file
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        atexit.register(lambda: profiler.dump_stats(profile))
+        profiler.enable()
     runpy.run_path(module, run_name="__main__")
