@@ -27,13 +27,16 @@ ran (its Python thread plus librdkafka's threads): what one process costs,
 whatever the broker's speed. On this machine the broker, not the pipeline, is
 the limit: a pipeline cannot read faster than the ceiling row.
 
-Latency: the filter pipeline runs unbounded; a producer thread sends 10,000
-events/s (``--rate``) for ``--latency-seconds``, each carrying its send time
-(``sent_us``; producer ``linger.ms`` 5); a consumer thread reads the output
-topic and takes receive time minus send time for each output row (produce ->
-pipeline -> output consumed). The first second is warm-up and not counted. The
-broker alone (producer -> consumer, no pipeline) at this rate measured p50
-10 ms, p99 44 ms on tansu here.
+Latency: the filter pipeline runs unbounded, on fresh topics; a producer
+thread sends 10,000 events/s (``--rate``) for ``--latency-seconds``, each
+carrying its send time (``sent_us``; producer ``linger.ms`` 5, librdkafka's
+sticky partitioner, or ``--round-robin``); a consumer thread reads the output
+topic (``read_committed``, librdkafka's default; the pipeline does not
+checkpoint, so its output is committed as it is written) and takes the time
+``consume`` returned minus the send time for each output row (produce ->
+pipeline -> output consumed). The first second is warm-up and not counted.
+``latency_breakdown.py`` splits that time by hop and measures the broker
+alone (the floor).
 
 The machine is 2 cores shared by the broker, the pipeline, this process and
 other work: run twice, trust the ratios more than the absolute numbers.

@@ -178,6 +178,11 @@ def main() -> None:
             total = [(r - s) / 1000 for s, _, r in samples]
             print(f"\nfloor (producer -> tansu -> reader, no pipeline), {len(samples):,} records, ms:")
             print(pct(total, "  produce -> read"))
+            sent = np.array([s for s, _, _ in samples]) / 1e6
+            for start in range(0, int(args.seconds), 5):  # does the broker slow down?
+                window = (sent >= sent.min() + start) & (sent < sent.min() + start + 5)
+                if window.any():
+                    print(pct(np.asarray(total)[window], f"    seconds {start + 1}-{start + 6}"))
 
         modules = bench_kafka.compile_modules(work)
         runtimes = [("", bench_kafka.ROOT)] + ([(" [baseline]", args.baseline.resolve())]
