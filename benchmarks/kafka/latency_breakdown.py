@@ -1,20 +1,24 @@
 """Where the end-to-end latency of bench_kafka.py's latency run goes:
 
     .venv/bin/python benchmarks/kafka/latency_breakdown.py [--rate 10000] [--seconds 20]
+        [--round-robin] [--baseline DIR] [--repeat N] [--skip-floor] [--pipeline-args "..."]
 
-Two runs on one local tansu broker (or SQLC_TEST_KAFKA_BOOTSTRAP), with the
-load producer and the output reader of bench_kafka.py (same settings):
+Runs on one local tansu broker (or SQLC_TEST_KAFKA_BOOTSTRAP), each on fresh
+topics, with the load producer and the output reader of bench_kafka.py (same
+settings):
 
-- floor: the producer writes the input topic and the reader reads that same
-  topic, no pipeline: one Kafka hop (producer linger + broker + fetch wait);
+- floor: the producer writes a topic and the reader reads that same topic, no
+  pipeline: one Kafka hop (producer linger + broker + fetch wait), also per
+  5 seconds (tansu slows down as small batches pile up in a topic);
 - pipeline: the filter pipeline in between, run through trace_run.py, so that
-  each output record's latency splits into
-    to pipeline   : sent -> the pipeline's consume() returned it (hop 1),
-    in pipeline   : consume() returned -> the sink handed it to the producer
-                    (decode, filter, encode: the micro-batch's own time),
-    to reader     : the sink's produce -> the reader got it (hop 2: the sink's
-                    linger + broker + fetch wait);
-  plus the pipeline's GC pauses.
+  each output record's latency splits at the sink's produce (the output
+  record's CreateTime) into
+    sent -> sink's produce : hop 1 and the micro-batch's own time,
+    sink's produce -> read : hop 2 (the sink's linger + broker + fetch wait);
+  and, per micro-batch, the records' age when consume() returned them, the
+  wait inside read(), consume() -> produced, plus the pipeline's GC pauses;
+  with ``--baseline DIR`` again with the runtime_lib of DIR, alternating,
+  ``--repeat`` times.
 
 Times are wall clock (``time.time``) in each process; all run on this host.
 """
@@ -39,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
-import bench_kafka  # noqa: E402
+import bench_kafka
 
 PARTITIONS = bench_kafka.PARTITIONS
 

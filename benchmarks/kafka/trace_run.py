@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 
 # the runtime comes from PYTHONPATH (latency_breakdown.py --runtime compares two)
-from runtime_lib.io.kafka import sink as kafka_sink  # noqa: E402
-from runtime_lib.io.kafka import source as kafka_source  # noqa: E402
+from runtime_lib.io.kafka import sink as kafka_sink
+from runtime_lib.io.kafka import source as kafka_source
 
 reads: list[tuple[float, float, int, int, int]] = []  # (entered, returned, n, ts min, ts max)
 writes: list[tuple[float, float, int]] = []  # (entered, returned, rows)
@@ -75,7 +75,7 @@ def dump() -> None:
 
 
 # client settings to try, merged into the runtime's defaults (JSON objects)
-from runtime_lib.io.kafka import client as kafka_client  # noqa: E402
+from runtime_lib.io.kafka import client as kafka_client
 
 kafka_client.PRODUCER_DEFAULTS.update(json.loads(os.environ.get("SQLC_TRACE_PRODUCER", "{}")))
 kafka_client.CONSUMER_DEFAULTS.update(json.loads(os.environ.get("SQLC_TRACE_CONSUMER", "{}")))
