@@ -27,13 +27,16 @@ ran (its Python thread plus librdkafka's threads): what one process costs,
 whatever the broker's speed. On this machine the broker, not the pipeline, is
 the limit: a pipeline cannot read faster than the ceiling row.
 
-Latency: the filter pipeline runs unbounded; a producer thread sends 10,000
-events/s (``--rate``) for ``--latency-seconds``, each carrying its send time
-(``sent_us``; producer ``linger.ms`` 5); a consumer thread reads the output
-topic and takes receive time minus send time for each output row (produce ->
-pipeline -> output consumed). The first second is warm-up and not counted. The
-broker alone (producer -> consumer, no pipeline) at this rate measured p50
-10 ms, p99 44 ms on tansu here.
+Latency: the filter pipeline runs unbounded, on fresh topics; a producer
+thread sends 10,000 events/s (``--rate``) for ``--latency-seconds``, each
+carrying its send time (``sent_us``; producer ``linger.ms`` 5, librdkafka's
+sticky partitioner, or ``--round-robin``); a consumer thread reads the output
+topic (``read_committed``, librdkafka's default; the pipeline does not
+checkpoint, so its output is committed as it is written) and takes the time
+``consume`` returned minus the send time for each output row (produce ->
+pipeline -> output consumed). The first second is warm-up and not counted.
+``latency_breakdown.py`` splits that time by hop and measures the broker
+alone (the floor).
 
 The machine is 2 cores shared by the broker, the pipeline, this process and
 other work: run twice, trust the ratios more than the absolute numbers.
@@ -232,7 +235,49 @@ def run_pipeline(module: Path, env: dict, *extra: str) -> tuple[int, int, float,
     return int(match[1]), int(match[2]), float(match[3]), wall, float(match[4])
 
 
-def latency(broker, module: Path, env: dict, rate: int, seconds: float) -> dict:
+# The latency run's load producer and output reader. linger.ms 5 (librdkafka's
+# default): at 10,000 events/s, 1 ms batches flood tansu (p50 ~1 s produce ->
+# consume even without a pipeline). The reader's fetch.wait.max.ms is the
+# runtime's (tansu answers an idle fetch only when it expires).
+LOAD_PRODUCER = {"linger.ms": 5, "socket.nagle.disable": True}
+READER = {"fetch.wait.max.ms": 10, "enable.auto.commit": False, "socket.nagle.disable": True}
+
+
+def produce_at_rate(producer, topic: str, base: list[dict], rate: int,
+                    seconds: float, sticky: bool = False) -> tuple[int, float]:
+    """Send ``rate`` events/s for ``seconds``, each with its send time in
+    ``sent_us`` (and as its event time): (events sent, seconds taken).
+
+    ``sticky``: no partition given, so librdkafka's sticky partitioner puts the
+    keyless events of each 2 x linger.ms in one partition (as the Java client
+    does): one batch per linger instead of one per partition. Otherwise
+    round-robin over the partitions, which on tansu piles up small batches
+    that make every fetch slower as the run goes on (RESULTS.md)."""
+    started = time.time()
+    sent = 0
+    total = int(rate * seconds)
+    i = 0
+    while sent < total:
+        due = min(total, int((time.time() - started) * rate))
+        while sent < due:
+            event = dict(base[i % len(base)])
+            now_us = time.time_ns() // 1000
+            event["request_id"] = f"lat-{i}"
+            event["sent_us"] = now_us
+            event["timestamp_ms"] = now_us // 1000
+            if sticky:
+                producer.produce(topic, orjson.dumps(event))
+            else:
+                producer.produce(topic, orjson.dumps(event), partition=i % PARTITIONS)
+            sent += 1
+            i += 1
+        producer.poll(0)
+        time.sleep(0.0005)
+    return sent, time.time() - started
+
+
+def latency(broker, module: Path, env: dict, rate: int, seconds: float,
+            sticky: bool = True) -> dict:
     """Produce -> output consumed latency of the unbounded filter pipeline."""
     from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 
@@ -241,17 +286,13 @@ def latency(broker, module: Path, env: dict, rate: int, seconds: float) -> dict:
     proc = subprocess.Popen([sys.executable, str(module)], env=env, stderr=log)
     base = base_events()
     slow = [e for e in base if (e.get("latency_ms") or 0) > 1000]
-    # linger.ms 5 (librdkafka's default): at 10,000 events/s, 1 ms batches flood
-    # tansu (p50 ~1 s produce -> consume even without a pipeline)
-    producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5,
-                         "socket.nagle.disable": True})
+    producer = Producer(LOAD_PRODUCER | {"bootstrap.servers": broker.bootstrap})
     samples: list[tuple[float, float]] = []  # (send time, latency ms)
     stop = threading.Event()
 
     def consume() -> None:
-        consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "bench-lat",
-                            "fetch.wait.max.ms": 10, "enable.auto.commit": False,
-                            "socket.nagle.disable": True})
+        consumer = Consumer(READER | {"bootstrap.servers": broker.bootstrap,
+                                      "group.id": "bench-lat"})
         consumer.assign([TopicPartition(out_topic, p, 0) for p in range(PARTITIONS)])
         while not stop.is_set():
             # consume(n, timeout) waits the whole timeout unless n arrive: wait
@@ -259,12 +300,12 @@ def latency(broker, module: Path, env: dict, rate: int, seconds: float) -> dict:
             messages = consumer.consume(1, 0.05)
             if messages:
                 messages += consumer.consume(10_000, 0)
+            now = time.time_ns() // 1000  # when they reached the reader
             for m in messages:
                 if m.error() is not None:
                     if m.error().code() != KafkaError._PARTITION_EOF:
                         print("consumer:", m.error(), file=sys.stderr)
                     continue
-                now = time.time_ns() // 1000
                 sent = orjson.loads(m.value())["sent_us"]
                 samples.append((sent / 1e6, (now - sent) / 1000.0))
         consumer.close()
@@ -283,23 +324,8 @@ def latency(broker, module: Path, env: dict, rate: int, seconds: float) -> dict:
             if time.monotonic() > deadline or proc.poll() is not None:
                 raise RuntimeError("the pipeline did not answer")
         started = time.time()
-        sent = 0
-        total = int(rate * seconds)
-        i = 0
-        while sent < total:
-            due = min(total, int((time.time() - started) * rate))
-            while sent < due:
-                event = dict(base[i % len(base)])
-                now_us = time.time_ns() // 1000
-                event["request_id"] = f"lat-{i}"
-                event["sent_us"] = now_us
-                event["timestamp_ms"] = now_us // 1000
-                producer.produce(in_topic, orjson.dumps(event), partition=i % PARTITIONS)
-                sent += 1
-                i += 1
-            producer.poll(0)
-            time.sleep(0.0005)
-        produce_seconds = time.time() - started
+        sent, produce_seconds = produce_at_rate(producer, in_topic, base, rate, seconds,
+                                                sticky)
         producer.flush(10)
         time.sleep(1.0)
     finally:
@@ -325,6 +351,14 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10_000, help="latency run: events/s")
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--round-robin", action="store_true",
+                        help="latency run: the load producer picks the partitions round-robin "
+                             "(4 small batches per linger; tansu slows down as they pile up) "
+                             "instead of librdkafka's sticky partitioner")
+    parser.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                        help="also run the topic-to-topic pipelines and the latency run with "
+                             "the runtime_lib of DIR (another checkout), in the same run, "
+                             "alternating with this tree's")
     args = parser.parse_args()
 
     from runtime_lib.schema import Field
@@ -345,9 +379,14 @@ def main() -> None:
               f"{size:.0f} bytes each)")
         del values
 
-        def env_for(out: str) -> dict:
-            return dict(os.environ, PYTHONPATH=str(ROOT), KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
+        def env_for(out: str, runtime: Path = ROOT) -> dict:
+            return dict(os.environ, PYTHONPATH=str(runtime),
+                        KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
                         BENCH_IN=in_topic, BENCH_OUT=out, BENCH_WORK=str(work))
+
+        # (label suffix, runtime): this tree's, and --baseline's
+        runtimes = [("", ROOT)] + ([(" [baseline]", args.baseline.resolve())]
+                                   if args.baseline else [])
 
         # warm the numba cache of the TUMBLE kernels (a tiny topic)
         warm = broker.create_topic(broker.unique_topic("bench-warm"), PARTITIONS)
@@ -367,10 +406,12 @@ def main() -> None:
                      args.events / cpu))
         for name, label in (("filter", "filter pipeline, topic to topic"),
                             ("tumble", "TUMBLE 1 min pipeline, topic to topic")):
-            out = broker.create_topic(broker.unique_topic(f"bench-{name}"), PARTITIONS)
-            read, out_rows, secs, wall, cpu = run_pipeline(modules[name], env_for(out))
-            assert read == args.events, (read, args.events)
-            rows.append((label, read / secs, out_rows, wall, read / cpu))
+            for suffix, runtime in (runtimes[::-1] if name == "tumble" else runtimes):
+                out = broker.create_topic(broker.unique_topic(f"bench-{name}"), PARTITIONS)
+                read, out_rows, secs, wall, cpu = run_pipeline(modules[name],
+                                                               env_for(out, runtime))
+                assert read == args.events, (read, args.events)
+                rows.append((label + suffix, read / secs, out_rows, wall, read / cpu))
             out = broker.create_topic(broker.unique_topic(f"bench-{name}-file"), PARTITIONS)
             read, out_rows, secs, wall, cpu = run_pipeline(
                 modules[name], env_for(out), "--input", f"requests={events_file}")
@@ -395,14 +436,17 @@ def main() -> None:
             print(f"  {name}: from Kafka {kafka:.2f}, from the file {file:.2f}, "
                   f"difference {kafka - file:.2f} (the client's cost: {client:.2f})")
 
-        if not args.skip_latency:
+        for suffix, runtime in runtimes if not args.skip_latency else ():
+            # fresh topics: tansu's fetches get slower as a topic's batches pile up
             lat_in = broker.create_topic(broker.unique_topic("lat-in"), PARTITIONS)
             lat_out = broker.create_topic(broker.unique_topic("lat-out"), PARTITIONS)
-            env = dict(env_for(lat_out), BENCH_IN=lat_in)
-            result = latency(broker, modules["filter"], env, args.rate, args.latency_seconds)
+            env = dict(env_for(lat_out, runtime), BENCH_IN=lat_in)
+            result = latency(broker, modules["filter"], env, args.rate, args.latency_seconds,
+                             not args.round_robin)
             print()
-            print(f"end-to-end latency, filter pipeline, {result['rate']:,.0f} events/s "
-                  f"for {args.latency_seconds:g} s ({result['rows']:,} output rows measured):")
+            print(f"end-to-end latency{suffix}, filter pipeline, {result['rate']:,.0f} events/s "
+                  f"for {args.latency_seconds:g} s ({result['rows']:,} output rows measured, "
+                  f"load producer {'round-robin' if args.round_robin else 'sticky'}):")
             print(f"  p50 {result['p50']:.1f} ms   p95 {result['p95']:.1f} ms   "
                   f"p99 {result['p99']:.1f} ms   max {result['max']:.1f} ms")
         print(f"\nload average: {os.getloadavg()[0]:.1f} (2 cores)")

@@ -31,7 +31,16 @@ CONSUMER_DEFAULTS: dict[str, Any] = {
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "acks": "all",
     "enable.idempotence": True,
-    "linger.ms": 5,
+    # A sink gets its records a micro-batch at a time (produce_batch): waiting
+    # for more than the batch hardly makes bigger requests, it only adds
+    # latency. 1 ms still lets the whole micro-batch join one request (0 sends
+    # its first record alone and the rest in a few more, and tansu slows down
+    # with every small batch it stores); keyless records of 10 ms go to one
+    # partition (the sticky partitioner; its default is 2 x linger.ms), so
+    # the batches do not multiply by the partitions. At 10,000 events/s this
+    # took the sink -> consumer hop from p50 9.5 to 6 ms (benchmarks/kafka/RESULTS.md).
+    "linger.ms": 1,
+    "sticky.partitioning.linger.ms": 10,
     "queue.buffering.max.messages": 1_000_000,
     "queue.buffering.max.kbytes": 1_048_576,
     "batch.num.messages": 10_000,
