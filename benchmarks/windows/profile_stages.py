@@ -60,7 +60,7 @@ def _wrap(owner, name: str, stage: str) -> None:
 def instrument() -> None:
     """Wrap the functions of each stage (by the module attribute the callers use)."""
     from runtime_lib import driver, functions, pipeline
-    from runtime_lib.io import decode, sinks
+    from runtime_lib.io import decode, sinks, sources
     from runtime_lib.keys import KeyEncoder
     from runtime_lib.operators.aggregates import states
     from runtime_lib.operators.windows import base, panes
@@ -68,6 +68,7 @@ def instrument() -> None:
     _wrap(pipeline.FileReader, "read", "source: read file, cut pieces and batches")
     _wrap(decode.JsonDecoder, "_parse_lines", "decode: msgspec decode_lines")
     _wrap(decode, "_line_breaks", "decode: one-object-per-line check")
+    _wrap(sources, "between_objects", "source: one-object-per-line check of a block")
     _wrap(decode.JsonDecoder, "_columns_from_structs", "decode: columns from structs")
     _wrap(functions, "to_timestamp", "computed column (TO_TIMESTAMP)")
     _wrap(driver, "_event_time", "event time and watermarks")

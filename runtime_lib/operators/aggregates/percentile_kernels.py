@@ -266,7 +266,7 @@ def ranks_from_groups(counts, buf, presorted_from, q_cont, q_disc, out_cont, out
             out_disc[g, t] = seg[max(r, 0)]
 
 
-SORT_BELOW = 24  # a group this small is sorted (insertion sort beats selecting)
+SORT_BELOW = 64  # a group this small is sorted in numba, as before the selection kernel (sessions of a few dozen values)
 
 
 @jit
