@@ -25,9 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_stateless import QUERY as FILTER_QUERY  # noqa: E402
-from bench_stateless import make_events  # noqa: E402
-from bench_window_jsonl import HOP, TUMBLE  # noqa: E402
+from bench_stateless import QUERY as FILTER_QUERY
+from bench_stateless import make_events
+from bench_window_jsonl import HOP, TUMBLE
 
 _STACK: list[list] = []  # [stage, time of the callees]
 TOTALS: dict[str, float] = {}

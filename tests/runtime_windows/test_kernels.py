@@ -4,6 +4,7 @@ under two processes compiling at once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -250,9 +251,9 @@ def test_partition_groups_places_the_read_ranks_as_a_sort_would(shape, n, nan_sh
     out = [np.full((3, len(qc)), np.nan), np.zeros((3, len(qd)), dtype)]
     percentile_kernels.ranks_from_groups(counts, selected, 0, qc, qd, *out)
     want = [np.full((3, len(qc)), np.nan), np.zeros((3, len(qd)), dtype)]
-    ordered = np.concatenate([np.sort(vals[a:b]) for a, b in zip(counts[:-1], counts[1:])])
+    ordered = np.concatenate([np.sort(vals[a:b]) for a, b in itertools.pairwise(counts)])
     percentile_kernels.ranks_from_groups(counts, ordered, 1 << 62, qc, qd, *want)
     for got, expected in zip(out, want):
         np.testing.assert_array_equal(got, expected)
-    for a, b in zip(counts[:-1], counts[1:]):  # a permutation of the group
+    for a, b in itertools.pairwise(counts):  # a permutation of the group
         np.testing.assert_array_equal(np.sort(selected[a:b]), np.sort(vals[a:b]))

@@ -307,7 +307,7 @@ def _select_rank(seg, lo, hi, r):
         c = seg[hi - 1]
         if a > b:
             a, b = b, a
-        pivot = b if b <= c else (c if a <= c else a)
+        pivot = b if b <= c else max(a, c)
         lt = lo
         i = lo
         gt = hi
