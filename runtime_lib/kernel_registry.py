@@ -504,8 +504,10 @@ def _ex_seal_runs(rng):
 
 def _ex_select_percentiles(rng):
     g = int(rng.integers(1, 6))
-    m = int(rng.integers(0, 500))  # long groups take numpy's partition, short ones numba's sort
-    vals = rng.integers(0, 50, m).astype(np.float64)
+    m = int(rng.integers(0, 500))
+    # few distinct values (runs of equal ones) or all distinct; groups small
+    # (sorted) and large (selected)
+    vals = rng.integers(0, 50, m).astype(np.float64) if rng.random() < 0.5 else rng.normal(0, 1, m)
     vals[rng.random(m) < 0.05] = np.nan
     qc = np.array([0.0, 0.25, 0.5, 0.95, 1.0])
     qd = np.array([0.0, 0.3, 0.5, 0.99, 1.0])

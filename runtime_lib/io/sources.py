@@ -19,13 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from runtime_lib.columns import Batch, Column, concat_batches
-from runtime_lib.io.decode import CsvDecoder, DeadLetter, JsonDecoder
+from runtime_lib.io.decode import CsvDecoder, DeadLetter, JsonDecoder, between_objects
 from runtime_lib.schema import Field, Schema, as_schema
 
 DEFAULT_BATCH_SIZE = 65_536
 _READ_SIZE = 1 << 22  # bytes per read() call
 _PIECE = 1 << 16  # bytes of JSON lines decoded in one call (their structs stay in the CPU cache)
+_NEWLINE = ord("\n")
 
 
 def _line_blocks(
@@ -58,35 +61,52 @@ def _line_blocks(
                 yield number, [tail[:-1] if tail.endswith(b"\r") else tail], b'"' in tail
 
 
-def _json_pieces(path: Path) -> Iterator[bytes | memoryview]:
+def _json_pieces(path: Path) -> Iterator[tuple[bytes | memoryview, int | None]]:
     """The file's lines in pieces of about ``_PIECE`` bytes: each piece whole
     lines joined by their line breaks (without the break after its last
     line), every line in exactly one piece, in order. Read in blocks of
     ``_READ_SIZE``; a piece is a view of its block, except the first of a
-    block, which is joined to the line the previous block cut."""
+    block, which is joined to the line the previous block cut.
+
+    With each piece comes its number of lines when every line break inside it
+    stands between two objects (``decode.between_objects``, looked at once
+    per block: one numpy pass instead of one per piece), 0 when some break
+    does not (a blank line, a bad line, two objects on a line: the piece is
+    split), None for the first piece of a block (checked by the decoder)."""
     with open(path, "rb") as handle:
         carry = b""
         while True:
             block = handle.read(_READ_SIZE)
             if not block:
                 break
-            end = block.rfind(b"\n")
-            if end < 0:  # no line ends in this block
+            data = np.frombuffer(block, dtype=np.uint8)
+            breaks = np.flatnonzero(data == _NEWLINE)
+            if not len(breaks):  # no line ends in this block
                 carry += block
                 continue
-            view = memoryview(block)
+            end = int(breaks[-1])
+            cuts = []  # the break after each piece
             pos = 0
             while pos <= end:
                 cut = block.find(b"\n", min(pos + _PIECE, end))
-                if carry:
-                    yield carry + view[pos:cut]
-                    carry = b""
+                cuts.append(cut)
+                pos = cut + 1
+            # per piece: its lines, and whether a break inside it is not between objects
+            at = np.searchsorted(breaks, cuts)
+            lines = np.diff(at, prepend=-1).tolist()
+            dirty = np.concatenate(([0], np.cumsum(~between_objects(data, breaks))))
+            inside = (dirty[at] - dirty[np.concatenate(([0], at[:-1] + 1))]).tolist()
+            view = memoryview(block)
+            pos = 0
+            for i, cut in enumerate(cuts):
+                if i == 0:
+                    yield (carry + view[pos:cut] if carry else view[pos:cut]), None
                 else:
-                    yield view[pos:cut]
+                    yield view[pos:cut], 0 if inside[i] else lines[i]
                 pos = cut + 1
             carry = bytes(view[end + 1 :])
         if carry:
-            yield carry
+            yield carry, None
 
 
 class _JsonRecords:
@@ -232,8 +252,10 @@ class FileSource:
         decoder = JsonDecoder(self.schema, self.source_name)
         pending = _JsonRecords(decoder)
         number = 0  # lines before the piece
-        for piece in _json_pieces(self.path):
-            decoded = decoder.decode_lines(piece, number + 1) if number >= self.start_line else None
+        for piece, checked in _json_pieces(self.path):
+            decoded = None
+            if number >= self.start_line and checked != 0:
+                decoded = decoder.decode_lines(piece, number + 1, checked)
             if decoded is not None:
                 batch, dead, count = decoded
                 pending.add_decoded(batch, dead, count, number + 1)

@@ -179,7 +179,7 @@ def _reference_batches(data: bytes, decoder: JsonDecoder, batch_size: int, start
 
 @settings(max_examples=150, deadline=None)
 @given(_lines, st.sampled_from([b"\n", b"\r\n"]), st.sampled_from([1, 3, 7, 1000]),
-       st.integers(0, 12), st.sampled_from([5, 64, 1 << 22]), st.sampled_from([1, 40, 1 << 16]),
+       st.integers(0, 12), st.sampled_from([5, 64, 1 << 22]), st.sampled_from([1, 40, 150, 400, 1 << 16]),
        st.booleans())
 def test_file_source_equals_the_line_by_line_contract(
     tmp_path_factory, lines, newline, batch_size, start_line, read_size, piece, final_newline
@@ -219,3 +219,38 @@ def test_a_good_file_never_goes_record_by_record(tmp_path, monkeypatch):
     source = FileSource(path, SCHEMA, "json", batch_size=4096)
     rows = sum(batch.num_rows for batch, dead in source)
     assert rows == 20_000 and source.offset == 20_000
+
+
+_NOT_ONE_EACH = [  # as in test_lines_that_are_not_one_object_each_are_declined
+    [b'{"id": "a", "ts":', b'1} {"id": "c", "ts": 3}'],
+    [b'{"id": "a", "ts": 1} {"id": "b", "ts": 2}', b""],
+    [b'{"id": "a", "ts": [{"x": 1}', b'{"x": 2}], "more": 1}', b'{"id": "b", "ts": 2}'],
+    [b'{"id": "a", "ts": 1}', b"", b'{"id": "b", "ts": 2}'],
+    [b'{"id": "a", "ts": 1}\r', b"\r", b'{"id": "b", "ts": 2}'],
+]
+
+
+@pytest.mark.parametrize("tricky", _NOT_ONE_EACH, ids=["split-and-joined", "two-then-blank",
+                                                       "object-across-lines", "blank", "cr-only"])
+@pytest.mark.parametrize("piece", [1, 60, 130, 300, 1 << 16])
+@pytest.mark.parametrize("before", [0, 1, 3, 7])
+def test_pieces_inside_a_block_are_checked(tmp_path, tricky, piece, before):
+    """Lines that are not one object each, in the middle of a block cut into
+    pieces of several lines: the source's block-wide check of the line breaks
+    (not the decoder's own, which sees only the first piece of a block) must
+    send their piece record by record."""
+    good = [orjson.dumps({"id": f"r{i}", "ts": i, "note": "n" * (i % 5)}) for i in range(12)]
+    data = b"\n".join(good[:before] + tricky + good[before:]) + b"\n"
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(data)
+    saved = sources._PIECE
+    sources._PIECE = piece
+    try:
+        source = FileSource(path, SCHEMA, "json", batch_size=1000, source_name="f")
+        got = [(batch, dead, source.offset) for batch, dead in source]
+    finally:
+        sources._PIECE = saved
+    expected = _reference_batches(data, JsonDecoder(SCHEMA, "f"), 1000, 0)
+    assert len(got) == len(expected) == 1
+    assert_identical(got[0][0], expected[0][0])
+    assert got[0][1] == expected[0][1]

@@ -4,6 +4,7 @@ under two processes compiling at once."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -221,3 +222,38 @@ def test_cache_survives_import_under_another_name(tmp_path):
     p = _spawn(tmp_path)
     _, err = p.communicate(timeout=600)
     assert p.returncode == 0, err
+
+
+_shapes = st.sampled_from(["random", "few", "sorted", "reversed", "equal", "organ"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(shape=_shapes, n=st.integers(0, 3000), nan_share=st.sampled_from([0.0, 0.0, 0.1, 1.0]),
+       seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float64, np.int64]))
+def test_partition_groups_places_the_read_ranks_as_a_sort_would(shape, n, nan_share, seed, dtype):
+    """``partition_groups`` (quickselect, NaN last) puts every rank that
+    ``ranks_from_groups`` reads where a full sort puts it, on inputs that
+    defeat naive pivots (sorted, reversed, all equal, organ pipe) and for
+    groups of every size, so the percentiles equal those of sorted groups."""
+    rng = np.random.default_rng(seed)
+    base = {"random": rng.normal(0, 1, n), "few": rng.integers(0, 4, n).astype(np.float64),
+            "sorted": np.arange(n, dtype=np.float64), "reversed": -np.arange(n, dtype=np.float64),
+            "equal": np.ones(n), "organ": -np.abs(np.arange(n) - n / 2)}[shape]
+    if dtype is np.float64:
+        base[rng.random(n) < nan_share] = np.nan
+    vals = base.astype(dtype)
+    sizes = rng.multinomial(n, [0.6, 0.3, 0.1]) if n else np.zeros(3, np.int64)
+    counts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    qc = np.array([0.0, 0.05, 0.5, 0.95, 0.999, 1.0])
+    qd = np.array([0.0, 0.3, 0.99, 1.0])
+    selected = vals.copy()
+    percentile_kernels.partition_groups(counts, selected, qc, qd)
+    out = [np.full((3, len(qc)), np.nan), np.zeros((3, len(qd)), dtype)]
+    percentile_kernels.ranks_from_groups(counts, selected, 0, qc, qd, *out)
+    want = [np.full((3, len(qc)), np.nan), np.zeros((3, len(qd)), dtype)]
+    ordered = np.concatenate([np.sort(vals[a:b]) for a, b in itertools.pairwise(counts)])
+    percentile_kernels.ranks_from_groups(counts, ordered, 1 << 62, qc, qd, *want)
+    for got, expected in zip(out, want):
+        np.testing.assert_array_equal(got, expected)
+    for a, b in itertools.pairwise(counts):  # a permutation of the group
+        np.testing.assert_array_equal(np.sort(selected[a:b]), np.sort(vals[a:b]))

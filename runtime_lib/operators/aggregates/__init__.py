@@ -55,8 +55,8 @@ Exact percentiles keep every value: per slot one sorted run in a shared store
 the slot's run); a window made of several panes selects the wanted ranks
 across the runs of its panes without re-sorting
 (``percentile_kernels.percentiles_from_runs``). A slot read once and freed (a TUMBLE
-window, a session) skips the sort: numpy's partition selects the ranks
-(``percentile_kernels.select_percentiles``). Several PERCENTILE_CONT/DISC of one column
+window, a session) skips the sort: one kernel partitions each group at the
+ranks it needs (``percentile_kernels.select_percentiles``, a quickselect). Several PERCENTILE_CONT/DISC of one column
 and FILTER share one store and one selection pass.
 
 APPROX_PERCENTILE(x, p) uses a fixed-size log-bucket histogram per slot

@@ -266,30 +266,122 @@ def ranks_from_groups(counts, buf, presorted_from, q_cont, q_disc, out_cont, out
             out_disc[g, t] = seg[max(r, 0)]
 
 
-def needed_ranks(n: int, q_cont, q_disc) -> list[int]:
-    """The order statistics ``ranks_from_groups`` reads for a group of n values."""
-    ranks = set()
-    for q in q_cont:
-        pos = q * (n - 1)
-        ranks.update((math.floor(pos), math.ceil(pos)))
-    for q in q_disc:
-        ranks.add(max(math.ceil(q * n) - 1, 0))
-    return sorted(ranks)
+SORT_BELOW = 64  # a group this small is sorted in numba, as before the selection kernel (sessions of a few dozen values)
+
+
+@jit
+def _nan_last(seg):
+    """Move the NaNs of ``seg`` to its end; returns the number of other values."""
+    m = len(seg)
+    i = 0
+    while i < m:
+        v = seg[i]
+        if v != v:
+            m -= 1
+            seg[i] = seg[m]
+            seg[m] = v
+        else:
+            i += 1
+    return m
+
+
+@jit
+def _select_rank(seg, lo, hi, r):
+    """Reorder ``seg[lo:hi]`` (no NaN) so that ``seg[r]`` is the value of
+    rank r there, the values before it no larger and those after it no
+    smaller (a quickselect with a median-of-three pivot and a three-way
+    split, so runs of equal values end it early; after 2 log2(n) + 8 rounds
+    the rest is sorted, which bounds the worst case)."""
+    rounds = 8
+    n = hi - lo
+    while n > 1:
+        rounds += 2
+        n //= 2
+    while hi - lo > SORT_BELOW:
+        rounds -= 1
+        if rounds == 0:
+            break
+        mid = (lo + hi - 1) // 2
+        a = seg[lo]
+        b = seg[mid]
+        c = seg[hi - 1]
+        if a > b:
+            a, b = b, a
+        pivot = b if b <= c else max(a, c)
+        lt = lo
+        i = lo
+        gt = hi
+        while i < gt:
+            v = seg[i]
+            if v < pivot:
+                seg[i] = seg[lt]
+                seg[lt] = v
+                lt += 1
+                i += 1
+            elif v > pivot:
+                gt -= 1
+                seg[i] = seg[gt]
+                seg[gt] = v
+            else:
+                i += 1
+        if r < lt:
+            hi = lt
+        elif r >= gt:
+            lo = gt
+        else:
+            return
+    seg[lo:hi].sort()
+
+
+@jit
+def partition_groups(counts, buf, q_cont, q_disc):
+    """Group g is ``buf[counts[g]:counts[g + 1]]``: put the values of the
+    ranks ``ranks_from_groups`` reads in their sorted places (NaN last), as
+    numpy's partition would, without sorting the group; small groups are
+    sorted. One kernel call for all groups (no Python per group)."""
+    n_ranks = 2 * len(q_cont) + len(q_disc)
+    ranks = np.empty(n_ranks, np.int64)
+    for g in range(len(counts) - 1):
+        lo = counts[g]
+        n = counts[g + 1] - lo
+        if n == 0:
+            continue
+        seg = buf[lo: lo + n]
+        if n < SORT_BELOW:
+            seg.sort()
+            continue
+        m = _nan_last(seg)
+        k = 0
+        for t in range(len(q_cont)):
+            pos = q_cont[t] * (n - 1)
+            ranks[k] = math.floor(pos)
+            ranks[k + 1] = math.ceil(pos)
+            k += 2
+        for t in range(len(q_disc)):
+            ranks[k] = max(math.ceil(q_disc[t] * n) - 1, 0)
+            k += 1
+        ranks.sort()
+        done = 0  # seg[:done] holds the ranks below it in place
+        for j in range(n_ranks):
+            r = ranks[j]
+            if r >= m:  # a NaN's place: they are all last already
+                break
+            if r < done:
+                continue
+            _select_rank(seg, done, m, r)
+            done = r + 1
 
 
 def select_percentiles(groups, vals, n_groups, q_cont, q_disc, out_cont, out_disc, out_n):
     """Percentiles per group of values given as (group[i], vals[i]), without
-    keeping them: counting sort by group, numpy's partition for large groups,
-    numba's sort for small ones."""
+    keeping them: counting sort by group, then each group partitioned at the
+    ranks needed (``partition_groups``, no full sort)."""
     counts = np.zeros(n_groups + 1, np.int64)
     buf = np.empty(len(vals), vals.dtype)
     group_by_slot(groups, vals, counts, buf)
-    sizes = np.diff(counts)
-    out_n[:] = sizes
-    for g in np.flatnonzero(sizes >= NUMPY_SORT_FROM).tolist():
-        seg = buf[counts[g]: counts[g + 1]]
-        seg.partition(needed_ranks(len(seg), q_cont, q_disc))
-    ranks_from_groups(counts, buf, NUMPY_SORT_FROM, q_cont, q_disc, out_cont, out_disc)
+    out_n[:] = np.diff(counts)
+    partition_groups(counts, buf, q_cont, q_disc)
+    ranks_from_groups(counts, buf, 0, q_cont, q_disc, out_cont, out_disc)
 
 
 @jit
