@@ -41,6 +41,7 @@ from collections.abc import Callable
 import numpy as np
 
 from runtime_lib.columns import FILLERS, Batch, Column
+from runtime_lib.keygroups import keeps_counters, owned_keys
 from runtime_lib.keys import KeyEncoder
 from runtime_lib.operators.aggregates import Agg, AggregateStates
 from runtime_lib.operators.aggregates.kernels import unmatched_retractions
@@ -213,6 +214,27 @@ class GroupAggregate:
             self._first_seq = _grow(self._first_seq[kept], 16)
             self._written = _grow(self._written[kept], 16)
         self._oldest = int(self._written[: len(kept)].min()) if len(kept) else now
+
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def unsplittable(self) -> str | None:
+        return None if self.key_kinds else ("a global aggregate (no GROUP BY key) holds one "
+                                            "group that every process would count into")
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the groups whose key is in the key groups ``owned`` (after
+        a restore from a checkpoint of more of them); nothing is emitted for
+        the others, whose rows now go to another process."""
+        kept = owned_keys(self.keys, owned)
+        remap = self.keys.compact(kept)
+        self.states.take(kept)
+        self._emitted.keep_a(remap)
+        self._first_seq = _grow(self._first_seq[kept], 16)
+        if self.ttl is not None:
+            self._written = _grow(self._written[kept], 16)
+            self._oldest = int(self._written[: len(kept)].min()) if len(kept) else 0
+            if not keeps_counters(owned):
+                self.expired_keys = 0
 
     def snapshot(self) -> dict:
         n = len(self.keys)

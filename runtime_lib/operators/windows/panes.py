@@ -310,6 +310,28 @@ class PaneWindowAggregate(WindowAggregate):
             if self.changes:
                 self._emitted.remap_a(np.concatenate([remap, [-1]]))
 
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def unsplittable(self) -> str | None:
+        return None if self.key_kinds else ("a window aggregate without a GROUP BY key holds "
+                                            "each window whole")
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the (key, pane) slots whose key is in the key groups
+        ``owned`` (after a restore from a checkpoint of more of them)."""
+        from runtime_lib.keygroups import keeps_counters, owned_keys
+
+        kept = owned_keys(self.keys, owned)
+        n = self.slots.n
+        self._free(np.flatnonzero(np.isin(self.slots.a[:n], kept)))
+        remap = self.keys.compact(kept)
+        n = self.slots.n
+        self.slots.rebuild(remap[self.slots.a[:n]], self.slots.b[:n].copy(), self.slots.seq[:n].copy())
+        if self.changes:
+            self._emitted.keep_a(np.concatenate([remap, [-1]]))
+        if not keeps_counters(owned):
+            self.late_count = 0
+
     # -- snapshot ----------------------------------------------------------
 
     def snapshot(self) -> dict:

@@ -1,0 +1,231 @@
+"""Keyed state split by key group (``runtime_lib.keygroups``).
+
+The hash is pinned (a change would move keys between processes and make the
+checkpoints of running jobs unsplittable) and checked against a plain
+Python FNV-1a written from its definition. Then, for every keyed operator
+of the state-protocol registry (``test_state_protocol.CASES``), hypothesis
+draws an input, a checkpoint cut and a key-group split point; the test
+
+1. runs the operator over the whole input (the uninterrupted run);
+2. runs another to the cut and snapshots it (through ``roundtrip``: what a
+   checkpoint gives back);
+3. restores the snapshot into two new operators, the first keeping the key
+   groups below the split point, the second the rest
+   (``retain_key_groups``), and feeds each only the rows whose key is in its
+   key groups (co-partitioned input, as a topic partitioned by the key gives);
+
+and asserts, step by step, that the union of the two outputs is the
+uninterrupted run's (the rows as a multiset; per input row, the late flags),
+and that their counters add up to its counters.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runtime_lib.columns import column_from_pylist
+from runtime_lib.keygroups import (
+    DEFAULT_MAX_PARALLELISM,
+    KeyGroupError,
+    KeyGroups,
+    key_group,
+    key_hash,
+    retain,
+    split_evenly,
+)
+from tests.runtime.test_state_protocol import CASES
+from tests.state_roundtrip import roundtrip
+
+M = DEFAULT_MAX_PARALLELISM
+
+
+# -- the hash -------------------------------------------------------------------
+
+def _fnv(data: bytes) -> int:
+    h = 0xCBF29CE484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001B3) % 2**64
+    return h
+
+
+def _fmix(h: int) -> int:
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) % 2**64
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) % 2**64
+    return h ^ (h >> 33)
+
+
+def _reference(row: tuple, kinds: str) -> int:
+    """The hash of one key, from the encoding the module docstring states."""
+    data = b""
+    for value, kind in zip(row, kinds):
+        if value is None:
+            data += b"\x00"
+        elif kind == "O":
+            text = value.encode("utf-8")
+            data += b"\x03" + struct.pack("<I", len(text)) + text
+        elif kind == "f":
+            value = 0.0 if value == 0 else value
+            data += b"\x02" + (struct.pack("<Q", 0x7FF8000000000000) if math.isnan(value)
+                               else struct.pack("<d", value))
+        else:
+            data += b"\x01" + struct.pack("<q", int(value))
+    return _fmix(_fnv(data))
+
+
+KEY_VALUES = {"O": st.one_of(st.none(), st.text(max_size=12)),
+              "i": st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.booleans().map(int)),
+              "f": st.one_of(st.none(), st.floats(allow_nan=True))}
+
+
+@settings(max_examples=60, deadline=None)
+@given(kinds=st.text("Oif", min_size=1, max_size=3), data=st.data())
+def test_hash_is_fnv1a_of_the_documented_encoding(kinds, data):
+    rows = data.draw(st.lists(st.tuples(*(KEY_VALUES[k] for k in kinds)), min_size=1, max_size=8))
+    columns = [column_from_pylist([r[j] for r in rows], k) for j, k in enumerate(kinds)]
+    assert key_hash(columns).tolist() == [_reference(r, kinds) for r in rows]
+
+
+def test_hash_values_are_pinned():
+    """These must never change: a running job's checkpoints are split by them."""
+    keys = [column_from_pylist(["gpt-4", "claude", None, ""], "O"),
+            column_from_pylist([1, 2, None, -1], "i")]
+    assert key_hash(keys).tolist() == [_reference(r, "Oi") for r in
+                                       [("gpt-4", 1), ("claude", 2), (None, None), ("", -1)]]
+    assert key_group(keys, 128).tolist() == [47, 48, 109, 24]
+    assert key_group([column_from_pylist([0.0, -0.0, float("nan")], "f")], 128).tolist() == [50, 50, 22]
+
+
+def test_ranges():
+    assert KeyGroups.parse("0-63").covers_all is False
+    assert KeyGroups.parse("0-127").covers_all
+    assert [(g.start, g.end) for g in split_evenly(2)] == [(0, 63), (64, 127)]
+    for text in ("64-200", "7-3", "x"):
+        with pytest.raises(KeyGroupError):
+            KeyGroups.parse(text)
+
+
+# -- splitting operators --------------------------------------------------------
+
+def _key_groups(rows, key=lambda r: r[0]) -> np.ndarray:
+    return key_group([column_from_pylist([key(r) for r in rows], "O")], M)
+
+
+def _window_step(s, mask):
+    rows, before, current, retracted = s
+    keep = np.flatnonzero(mask)
+    return ([rows[i] for i in keep], np.asarray(before)[keep], current,
+            None if retracted is None else retracted[keep])
+
+
+def _group_step(s, mask):
+    rows, retracted = s
+    keep = np.flatnonzero(mask)
+    return [rows[i] for i in keep], None if retracted is None else retracted[keep]
+
+
+#: case name -> (the step's rows, the step cut to the rows of a mask)
+SPLITTERS = {
+    **{name: (lambda s: s[0], _window_step) for name in
+       ("tumble", "tumble-changes", "tumble-retract", "hop", "hop-changes", "hop-retract-changes",
+        "cumulate", "session")},
+    **{name: (lambda s: s[0], _group_step) for name in
+       ("group-aggregate", "group-aggregate-having", "group-aggregate-retract")},
+    # (not the TTL cases: their processing time is the largest t of a step's rows, which
+    # differs between the parts; the TTL's counter of expired keys is split as the others)
+}
+UNSPLITTABLE = {"session-global-changes", "limit-offset-0", "limit-offset-3", "temporal-sort"}
+
+
+def _is_flags(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, bool) for v in value)
+
+
+def _combine(outs: list, masks: list[np.ndarray]):
+    """The outputs of one step of each part, as one: rows as a multiset, late
+    flags back in input order, counts summed, counters summed (but peaks)."""
+    first = outs[0]
+    if first is None:
+        return None
+    if isinstance(first, dict):
+        return {k: sum(o[k] for o in outs) for k in first if not k.startswith("peak")}
+    if isinstance(first, tuple):
+        return tuple(_combine([o[i] for o in outs], masks) for i in range(len(first)))
+    if all(isinstance(o, list) and not o for o in outs):
+        return []
+    if any(isinstance(o, list) and o and isinstance(o[0], tuple) for o in outs):
+        return Counter(row for o in outs for row in o)
+    if all(isinstance(o, list) for o in outs) and any(
+            o and not isinstance(o[0], (bool, np.bool_)) for o in outs):  # indices of late rows
+        return sorted(int(np.flatnonzero(m)[i]) for o, m in zip(outs, masks) for i in o)
+    if _is_flags(first):
+        flags = [None] * sum(int(m.sum()) for m in masks)
+        for o, m in zip(outs, masks):
+            for i, flag in zip(np.flatnonzero(m), o):
+                flags[i] = flag
+        return flags
+    if isinstance(first, (int, np.integer)):
+        return sum(outs)
+    raise AssertionError(f"cannot combine {first!r}")
+
+
+def _normal(out):
+    if isinstance(out, dict):
+        return {k: v for k, v in out.items() if not k.startswith("peak")}
+    if isinstance(out, tuple):
+        return tuple(_normal(o) for o in out)
+    if isinstance(out, list) and out and isinstance(out[0], tuple):
+        return Counter(out)
+    return out
+
+
+SPLIT_CASES = [c for c in CASES if c.name in SPLITTERS]
+
+
+@pytest.mark.parametrize("case", SPLIT_CASES, ids=repr)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.data_too_large])
+@given(data=st.data())
+def test_split_restore_equals_the_uninterrupted_run(case, data):
+    rows_of_step, cut_step = SPLITTERS[case.name]
+    steps = data.draw(case.steps, label="steps")
+    cut = data.draw(st.integers(0, len(steps)), label="cut")
+    split = data.draw(st.integers(1, M - 1), label="split point")
+    whole = case.make()
+    expected = [case.step(whole, s) for s in steps] + [case.end(whole)]
+
+    first = case.make()
+    for s in steps[:cut]:
+        case.step(first, s)
+    snap = first.snapshot()
+    owners = [KeyGroups(0, split - 1, M), KeyGroups(split, M - 1, M)]
+    parts = []
+    for owned in owners:
+        part = case.make()
+        part.restore(roundtrip(snap))
+        retain(part, case.name, owned)
+        parts.append(part)
+    for s, want in zip(steps[cut:], expected[cut:]):
+        groups = _key_groups(rows_of_step(s))
+        masks = [owned.contains(groups) for owned in owners]
+        outs = [case.step(part, cut_step(s, m)) for part, m in zip(parts, masks)]
+        assert _combine(outs, masks) == _normal(want)
+    ends = [case.end(part) for part in parts]
+    assert _combine(ends, [np.zeros(0, bool)] * 2) == _normal(expected[-1])
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.name in UNSPLITTABLE], ids=repr)
+def test_state_not_split_by_key_is_refused(case):
+    op = case.make()
+    retain(op, case.name, KeyGroups.all(M))  # one process owning every group: fine
+    with pytest.raises(KeyGroupError, match=f"operator {case.name} .* cannot be restored into a "
+                                            "process owning key groups 0-63 of 128"):
+        retain(op, case.name, KeyGroups(0, 63, M))
