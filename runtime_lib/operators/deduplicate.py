@@ -164,6 +164,11 @@ class Deduplicate:
         if live.all():
             return
         self.expired_keys += int((~live).sum())
+        self._keep_keys(live)
+
+    def _keep_keys(self, live: np.ndarray) -> None:
+        """Forget the keys not ``live`` (a mask over key ids): the dictionary,
+        flags and rows are compacted to the others."""
         remap = self.keys.compact(np.flatnonzero(live))
         keep_rows = remap[self._kid] >= 0
         self._rows, self._kid = self._rows.take(keep_rows), remap[self._kid[keep_rows]]
@@ -222,6 +227,22 @@ class Deduplicate:
             return rows
         return Batch({**rows.columns, self.rank_name: Column(np.ones(rows.num_rows, np.int64))},
                      rows.num_rows, rows.watermarks, rows.ops)
+
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def unsplittable(self) -> str | None:
+        return None if self.partition_by else "deduplication without PARTITION BY keeps one row"
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the keys (and their rows) in the key groups ``owned``."""
+        from runtime_lib.keygroups import keeps_counters, owned_keys
+
+        live = np.zeros(len(self.keys), bool)
+        live[owned_keys(self.keys, owned)] = True
+        if len(live):
+            self._keep_keys(live)
+        if not keeps_counters(owned):
+            self.late_count = self.expired_keys = 0
 
     def snapshot(self) -> dict:
         n = len(self.keys)

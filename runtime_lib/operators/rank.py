@@ -155,6 +155,23 @@ class Rank:
             columns[self.rank_name] = Column(ranks.astype(np.int64))
         return Batch(columns, len(rows), None, ops)
 
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def unsplittable(self) -> str | None:
+        return None if self.partition_by else "a Top-N without PARTITION BY ranks every row"
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the held rows of the partitions in the key groups ``owned``."""
+        from runtime_lib.keygroups import keeps_counters, owned_keys
+
+        mine = np.zeros(len(self.keys), bool)
+        mine[owned_keys(self.keys, owned)] = True
+        keep = mine[self._pid] if len(self._pid) else np.zeros(0, bool)
+        self._held, self._pid = self._held.take(keep), self._pid[keep]
+        self._seq, self._shown = self._seq[keep], self._shown[keep]
+        if not keeps_counters(owned):
+            self.retracted_missing = 0
+
     def snapshot(self) -> dict:
         held = self._held
         return {"next": self._next, "updating": self._updating,

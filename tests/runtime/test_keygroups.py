@@ -132,6 +132,24 @@ def _group_step(s, mask):
     return [rows[i] for i in keep], None if retracted is None else retracted[keep]
 
 
+def _side_step(s, mask):
+    """A join input's step: (side, rows, per-row values..., the rest), rows cut."""
+    side, rows, *rest = s
+    keep = np.flatnonzero(mask)
+    return (side, [rows[i] for i in keep],
+            *(np.asarray(v)[keep] if isinstance(v, (list, np.ndarray)) else v for v in rest))
+
+
+def _timed_step(s, mask):
+    rows, before, current = s
+    keep = np.flatnonzero(mask)
+    return [rows[i] for i in keep], np.asarray(before)[keep], current
+
+
+def _rows_step(s, mask):
+    return [s[i] for i in np.flatnonzero(mask)]
+
+
 #: case name -> (the step's rows, the step cut to the rows of a mask)
 SPLITTERS = {
     **{name: (lambda s: s[0], _window_step) for name in
@@ -139,6 +157,13 @@ SPLITTERS = {
         "cumulate", "session")},
     **{name: (lambda s: s[0], _group_step) for name in
        ("group-aggregate", "group-aggregate-having", "group-aggregate-retract")},
+    **{name: (lambda s: s[1], _side_step) for name in
+       ("interval-join-full", "interval-join-inner", "temporal-join-left", "temporal-join-inner",
+        "join-full-ttl-(4, None)", "join-inner-ttl-None")},
+    **{name: (lambda s: s[0], _timed_step) for name in
+       ("deduplicate-first", "deduplicate-last")},
+    "rank": (lambda s: s, _rows_step),
+    "rank-retract": (lambda s: s, _rows_step),
     # (not the TTL cases: their processing time is the largest t of a step's rows, which
     # differs between the parts; the TTL's counter of expired keys is split as the others)
 }

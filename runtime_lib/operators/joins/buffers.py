@@ -177,6 +177,18 @@ class KeyIds:
                 out.append(table.keys2[codes].copy())
         return out
 
+    def columns(self) -> list[Column]:
+        """The key of every id, as columns of the key's kinds (for its key group)."""
+        out = []
+        for kind, material in zip(self.kinds, self._material_of(np.arange(len(self), dtype=np.int64))):
+            if kind == "O":
+                out.append(Column(material))
+            elif kind == "f":
+                out.append(Column(material.view(np.float64)))
+            else:
+                out.append(Column(material.astype(DTYPES[kind])))
+        return out
+
     def compact(self, live: np.ndarray) -> np.ndarray:
         """Keep the ids in ``live`` (sorted, distinct) as 0..len(live)-1, in order;
         returns ``remap`` with remap[old] = new or -1."""
@@ -493,6 +505,27 @@ class Sides:
             remap = self.keys.compact(live)
             for st in self.state:
                 st.remap_keys(remap)
+
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the buffered rows of both inputs whose join key is in the
+        key groups ``owned`` (after a restore from a checkpoint of more of
+        them); the others are dropped without output (an outer join's
+        unmatched rows are another process's to emit). Rows with a NULL key
+        are never buffered."""
+        from runtime_lib.keygroups import keeps_counters, key_group
+
+        groups = key_group(self.keys.columns(), owned.max_parallelism)
+        mine = owned.contains(groups)
+        for st in self.state:
+            n = st.n
+            st.kill(np.flatnonzero(st.alive[:n] & ~mine[st.kid[:n]]))
+            st.compact()
+        if not keeps_counters(owned):
+            for name in ("late_count", "late_left", "late_right", "expired_rows"):
+                if hasattr(self, name):
+                    setattr(self, name, 0)
 
     @property
     def state_rows(self) -> int:
