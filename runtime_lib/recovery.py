@@ -197,6 +197,12 @@ class Recovery:
         self.committers: list = []
         self.rebuild = False  # --rebuild-state: replay incompatible operators
         self.rebuilding: list[str] = []  # the operators the restore left to be replayed
+        # --key-groups / --max-parallelism as given (None: what the checkpoint has, or
+        # every key group of DEFAULT_MAX_PARALLELISM), and the key groups this process
+        # owns once restored (written into each of its checkpoints' manifests)
+        self.key_groups_text: str | None = None
+        self.max_parallelism: int | None = None
+        self.owned = None
 
     def choose(self, committed: list[int | None]) -> Checkpoint | None:
         """The checkpoint to start from. ``committed`` holds, per committing
@@ -291,9 +297,11 @@ class Recovery:
         """Write one checkpoint (state already taken); return it once durable.
         ``pending``: per committing sink, the records its commit will make visible."""
         began = time.monotonic()
+        owned = self.owned if self.owned is not None else self._owned(None)
         try:
             done = self.store.write(state, {"query": query_identity, "positions": positions,
                                             "pending": pending or [],
+                                            "key_groups": owned.as_data(),
                                             "created_ms": int(time.time() * 1000)})
         except (CheckpointError, OSError, TypeError) as error:
             raise RecoveryError(f"cannot write a checkpoint to {self.store.directory}: "
@@ -319,9 +327,12 @@ class Recovery:
             expected = {**expected, "acknowledged": sorted({*expected.get("acknowledged", ()),
                                                             "all"})}
         if chosen is None:
+            self.owned = self._owned(None)
+            self._retain(query, self.owned, "starting")
             self._resume_files(outputs, dead_letters, late_events, None)
             return None
         self.check(chosen, expected)
+        self.owned = self._owned(chosen)
         self._say_caveats(chosen, expected)
         state = chosen.state
         reset = reset_operators(chosen.manifest.get("query") or {}, expected)
@@ -344,6 +355,7 @@ class Recovery:
                 raise RecoveryError(f"checkpoint {chosen.path}: the state of operator {name} "
                                     f"cannot be restored ({type(error).__name__}: {error})"
                                     ) from None
+        self._retain(query, self.owned, f"restoring checkpoint {chosen.id}")
         for name, reader in readers.items():
             where = state["sources"].get(name)
             if where and "line" in where and hasattr(reader, "resume"):
@@ -352,6 +364,59 @@ class Recovery:
         _say(f"resumed from checkpoint {chosen.id} ({chosen.path}), taken "
              f"{_age(chosen.manifest.get('created_ms'))}")
         return chosen
+
+    def _owned(self, chosen: Checkpoint | None):
+        """The key groups this process owns: ``--key-groups`` of the job's max
+        parallelism (the checkpoint's: fixed for the life of the job), else
+        the checkpoint's own (every key group of a checkpoint that records none:
+        an older sqlc, one process)."""
+        from runtime_lib.keygroups import DEFAULT_MAX_PARALLELISM, KeyGroupError, KeyGroups
+
+        found = None if chosen is None else chosen.manifest.get("key_groups")
+        try:
+            held = KeyGroups.from_data(found) if found else None
+        except (KeyError, TypeError, ValueError, KeyGroupError):
+            raise RecoveryError(f"checkpoint {chosen.path}: its manifest's key_groups "
+                                f"{found!r} are not a range of key groups") from None
+        job = held.max_parallelism if held is not None else None
+        if job is None and chosen is not None:
+            job = DEFAULT_MAX_PARALLELISM  # an older sqlc's checkpoint: the default
+        if self.max_parallelism is not None and job is not None and self.max_parallelism != job:
+            raise RecoveryError(
+                f"--max-parallelism {self.max_parallelism}: the checkpoints in "
+                f"{self.store.directory} split keyed state into {job} key groups, which is "
+                "fixed for the life of the job (every key would move to another group). Keep "
+                f"--max-parallelism {job}, or start with a new --checkpoint-dir")
+        job = job or self.max_parallelism or DEFAULT_MAX_PARALLELISM
+        if held is None:
+            held = KeyGroups.all(job)
+        if self.key_groups_text is None:
+            return held
+        try:
+            owned = KeyGroups.parse(self.key_groups_text, job)
+        except KeyGroupError as error:
+            raise RecoveryError(str(error)) from None
+        if not (held.start <= owned.start and owned.end <= held.end):
+            raise RecoveryError(
+                f"--key-groups {owned.start}-{owned.end}: checkpoint {chosen.path} holds the "
+                f"state of key groups {held}, written by a process that owned only those; "
+                "merge the checkpoints of the processes that owned the others first "
+                "(runtime_lib.recovery.merge_checkpoints)")
+        return owned
+
+    @staticmethod
+    def _retain(query, owned, doing: str) -> None:
+        """Keep each operator's state of the key groups ``owned`` only; refuse
+        operators whose state is not split by key when it is not every group."""
+        from runtime_lib.keygroups import KeyGroupError, retain
+
+        if owned.covers_all:
+            return
+        for name, operator in operators_of(query).items():
+            try:
+                retain(operator, name, owned)
+            except KeyGroupError as error:
+                raise RecoveryError(f"{doing}: {error}") from None
 
     @staticmethod
     def _resume_files(outputs: list, dead_letters, late_events, sinks: dict | None) -> None:
