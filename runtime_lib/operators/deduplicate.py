@@ -237,8 +237,11 @@ class Deduplicate:
         """Keep only the keys (and their rows) in the key groups ``owned``."""
         from runtime_lib.keygroups import keeps_counters, owned_keys
 
-        live = np.zeros(len(self.keys), bool)
+        n = len(self.keys)
+        live = np.zeros(n, bool)
         live[owned_keys(self.keys, owned)] = True
+        # (the per-key arrays grow only where their mode uses them)
+        self._done, self._written = _grow(self._done, n, False), _grow(self._written, n, 0)
         if len(live):
             self._keep_keys(live)
         if not keeps_counters(owned):
