@@ -164,10 +164,9 @@ class Rank:
         """Keep only the held rows of the partitions in the key groups ``owned``."""
         from runtime_lib.keygroups import keeps_counters, owned_keys
 
-        mine = np.zeros(len(self.keys), bool)
-        mine[owned_keys(self.keys, owned)] = True
-        keep = mine[self._pid] if len(self._pid) else np.zeros(0, bool)
-        self._held, self._pid = self._held.take(keep), self._pid[keep]
+        remap = self.keys.compact(owned_keys(self.keys, owned))  # -1: another's key
+        keep = remap[self._pid] >= 0 if len(self._pid) else np.zeros(0, bool)
+        self._held, self._pid = self._held.take(keep), remap[self._pid[keep]]
         self._seq, self._shown = self._seq[keep], self._shown[keep]
         if not keeps_counters(owned):
             self.retracted_missing = 0

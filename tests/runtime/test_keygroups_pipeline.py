@@ -114,9 +114,18 @@ class Prepared(tuple):
         return "prepared"
 
 
-def _groups(lines: list[str]) -> list[int]:
-    users = [json.loads(line)["user_id"] for line in lines]
+def _groups_of(users: list) -> list[int]:
     return key_group([column_from_pylist(users, "O")], 128).tolist()
+
+
+def _groups(lines: list[str]) -> list[int]:
+    return _groups_of([json.loads(line)["user_id"] for line in lines])
+
+
+def _held_keys(state: dict) -> list[list]:
+    """The keys (``user_id``) of each operator's key dictionary in a checkpoint."""
+    return [op["keys"]["values_0"] for op in state["operators"].values()
+            if isinstance(op.get("keys"), dict) and "values_0" in op["keys"]]
 
 
 @pytest.mark.parametrize("name", list(QUERIES))
@@ -143,6 +152,12 @@ def test_two_processes_restored_from_one_checkpoint_give_its_output(prepared, na
         run(module, events, output, "--checkpoint-dir", str(part), "--key-groups",
             f"{first}-{last}")
         outputs.append(output)
+        # its own checkpoints say which key groups they hold, and hold only their keys
+        final = max(part.iterdir())
+        manifest = json.loads((final / "MANIFEST.json").read_text())
+        assert manifest["key_groups"] == {"start": first, "end": last, "max_parallelism": 128}
+        for held in _held_keys(json.loads((final / "state.json").read_text())):
+            assert all(first <= g <= last for g in _groups_of(held))
     prefix = work / "prefix.jsonl"  # the output as of the checkpoint, in both files
     state = json.loads((max(checkpoints.iterdir()) / "state.json").read_text())
     prefix.write_bytes(out.read_bytes()[: state["sinks"]["output 0"]["length"]])

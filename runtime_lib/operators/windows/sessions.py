@@ -316,6 +316,17 @@ class SessionWindowAggregate(WindowAggregate):
             self._emitted.keep_a(gone)
         self.slots.take(keep)
         self.n_open[:u] &= owned.contains(node_groups)
+        # the key dictionary down to the keys still held (as the periodic compaction does)
+        ns = self.slots.n
+        live_keys = np.unique(self.slots.a[:ns])
+        if self._part_is_key:
+            live_keys = np.union1d(live_keys, self.n_part[:u][self.n_open[:u]])
+        remap = self.keys.compact(live_keys)
+        self.slots.rebuild(remap[self.slots.a[:ns]], self.slots.b[:ns].copy(), self.slots.seq[:ns].copy())
+        if self.changes:
+            self._emitted.remap_a(remap)
+        if self._part_is_key:
+            self.n_part[:u] = np.where(self.n_open[:u], remap[self.n_part[:u]], 0)
         self._relink()
         if not keeps_counters(owned):
             self.late_count = 0
