@@ -179,8 +179,7 @@ def test_two_processes_restored_from_one_checkpoint_give_its_output(prepared, na
 GLOBAL = "SELECT COUNT(*) AS requests FROM llm_requests;\n"
 
 
-def test_a_global_aggregate_refuses_a_key_group_range(prepared, tmp_path):
-    root, _, _ = prepared
+def test_a_global_aggregate_refuses_a_key_group_range(tmp_path):
     module = compiled(tmp_path, "global", GLOBAL)
     done = subprocess.run([sys.executable, module, "--input", f"llm_requests={EVENTS}",
                            "--output", str(tmp_path / "o.jsonl"), "--checkpoint-dir",
@@ -193,15 +192,14 @@ def test_a_global_aggregate_refuses_a_key_group_range(prepared, tmp_path):
 
 
 def test_key_groups_of_another_max_parallelism_are_refused(prepared, tmp_path):
-    root, lines, found = prepared
-    module, _, checkpoints, _, out = found["tumble"]
+    module, _, checkpoints, _, _ = prepared[2]["tumble"]
     copy = tmp_path / "c"
     shutil.copytree(checkpoints, copy)
     args = [sys.executable, module, "--input", f"llm_requests={EVENTS}", "--output",
             str(tmp_path / "o.jsonl"), "--checkpoint-dir", str(copy)]
     for extra, message in (
-            (["--max-parallelism", "256"], "split keyed state into 128 key groups, which is "
-                                           "fixed for the life of the job"),
+            (["--max-parallelism", "256"], ("split keyed state into 128 key groups, which is "
+                                            "fixed for the life of the job")),
             (["--key-groups", "0-200"], "key groups 0-200 are not within 0-127"),
             (["--key-groups", "a-b"], "'a-b' is not a range of key groups")):
         done = subprocess.run(args + extra, capture_output=True, text=True, timeout=300,
