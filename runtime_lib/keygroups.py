@@ -211,9 +211,9 @@ def retain(operator, name: str, owned: KeyGroups) -> None:
     why = why() if callable(why) else None
     if method is None or why:
         raise KeyGroupError(
-            f"operator {name} ({type(operator).__name__}) cannot be restored into a process "
-            f"owning key groups {owned}: {why or 'its state is not split by key'}. Run it as one "
-            "process (--key-groups omitted, or 0-" f"{owned.max_parallelism - 1})")
+            f"operator {name} ({type(operator).__name__}) cannot run in a process owning "
+            f"only key groups {owned}: {why or 'its state is not split by key'}. Run it as one "
+            f"process (--key-groups omitted, or 0-{owned.max_parallelism - 1})")
     method(owned)
 
 

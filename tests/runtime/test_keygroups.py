@@ -251,6 +251,6 @@ def test_split_restore_equals_the_uninterrupted_run(case, data):
 def test_state_not_split_by_key_is_refused(case):
     op = case.make()
     retain(op, case.name, KeyGroups.all(M))  # one process owning every group: fine
-    with pytest.raises(KeyGroupError, match=f"operator {case.name} .* cannot be restored into a "
-                                            "process owning key groups 0-63 of 128"):
+    with pytest.raises(KeyGroupError, match=f"operator {case.name} .* cannot run in a "
+                                            "process owning only key groups 0-63 of 128"):
         retain(op, case.name, KeyGroups(0, 63, M))

@@ -187,7 +187,7 @@ def test_a_global_aggregate_refuses_a_key_group_range(tmp_path):
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert "cannot be restored into a process owning key groups 0-63 of 128: a global " \
+    assert "cannot run in a process owning only key groups 0-63 of 128: a global " \
            "aggregate (no GROUP BY key)" in done.stderr
 
 
