@@ -233,3 +233,99 @@ def keeps_counters(owned: KeyGroups) -> bool:
     group 0 does, the others start them at 0, so that their sum over the
     processes is the count of the process they came from (and merging sums)."""
     return owned.start == 0
+
+
+# -- merging the snapshots of disjoint key groups ------------------------------------
+#
+# The pieces come from processes that owned disjoint key groups, so their keys are
+# disjoint: a merged key dictionary is theirs one after the other (ids of the second
+# piece shifted by the first's count), and so are the arrays per key or per slot.
+
+#: what an accumulator's snapshot (``aggregates.states``) holds other than one entry
+#: per slot: slot numbers (shifted), value codes into its dictionary, flat buffers
+_SLOT_REFERENCES = {"slot", "ent_slot"}
+_ENTRIES = {"code", "value", "ent_val", "ent_cnt", "store"}
+
+
+def _concat(a, b):
+    if isinstance(a, list) or isinstance(b, list):
+        return list(a) + list(b)
+    return np.concatenate([np.asarray(a), np.asarray(b)])
+
+
+def _concat_part(a: dict, b: dict, slots_a: int) -> dict:
+    out = {}
+    if "dictionary" in a:  # COUNT(DISTINCT) of strings: codes into a dictionary each
+        merged = list(a["dictionary"])
+        where = {v: i for i, v in enumerate(merged)}
+        for v in b["dictionary"]:
+            if v not in where:
+                where[v] = len(merged)
+                merged.append(v)
+        out["dictionary"] = merged
+        recode = np.array([where[v] for v in b["dictionary"]], np.int64)
+        codes_b = recode[np.asarray(b["code"], np.int64)] if len(recode) else np.asarray(
+            b["code"], np.int64)
+        out["code"] = np.concatenate([np.asarray(a["code"], np.int64), codes_b])
+    for key in a:
+        if key in out:
+            continue
+        if key in _SLOT_REFERENCES:
+            out[key] = np.concatenate([np.asarray(a[key], np.int64),
+                                       np.asarray(b[key], np.int64) + slots_a])
+        elif key == "neg" and (len(a[key]) == 0) != (len(b[key]) == 0):
+            # a sketch allocates its negative histograms on its first negative value
+            out[key] = np.concatenate([
+                np.asarray(p[key]) if len(p[key]) else np.zeros(np.shape(p["pos"]), np.int32)
+                for p in (a, b)])
+        else:
+            out[key] = _concat(a[key], b[key])
+    return out
+
+
+def merge_aggregate_states(a: dict, b: dict) -> dict:
+    """Two ``AggregateStates`` snapshots of disjoint slots as one (``a``'s slots first)."""
+    if a.get("names") != b.get("names"):
+        raise KeyGroupError("the pieces hold other aggregates")
+    n_a = int(a["n_slots"])
+    return {"n_slots": n_a + int(b["n_slots"]), "rows": _concat(a["rows"], b["rows"]),
+            "parts": [_concat_part(pa, pb, n_a) for pa, pb in zip(a["parts"], b["parts"],
+                                                                              strict=True)],
+            **({"names": a["names"]} if "names" in a else {})}
+
+
+def merge_key_dictionaries(a: dict, b: dict) -> dict:
+    """Two ``KeyEncoder`` snapshots of disjoint keys as one (``a``'s ids first)."""
+    out = {"n": int(a["n"]) + int(b["n"])}
+    for key in a:
+        if key != "n":
+            out[key] = _concat(a[key], b[key])
+    return out
+
+
+def merge_emitted(a: dict, b: dict, keys_a: int) -> dict:
+    """Two ``EmittedRows`` snapshots whose ``a`` is a key id, as one."""
+    out = {"a": np.concatenate([np.asarray(a["a"], np.int64),
+                                np.asarray(b["a"], np.int64) + keys_a]),
+           "b": _concat(a["b"], b["b"]),
+           "values": [_concat(x, y) for x, y in zip(a["values"], b["values"], strict=True)],
+           "valid": [_concat(x, y) for x, y in zip(a["valid"], b["valid"], strict=True)]}
+    if "names" in a:
+        out["names"] = a["names"]
+    return out
+
+
+def merge(operator, name: str, pieces: list[dict]) -> dict:
+    """The snapshots ``pieces`` of ``operator``'s kind, taken by processes that
+    owned disjoint key groups, as one snapshot of all their keys (restored
+    with ``operator.restore``). Counters add up, watermarks take the minimum,
+    arrival numbers the maximum. ``KeyGroupError`` for an operator that does
+    not merge (yet)."""
+    method = getattr(type(operator), "merge_snapshots", None)
+    if method is None:
+        raise KeyGroupError(f"operator {name} ({type(operator).__name__}): merging the "
+                            "checkpoints of several processes is not supported for it yet")
+    merged = pieces[0]
+    for piece in pieces[1:]:
+        merged = method(merged, piece)
+    return merged

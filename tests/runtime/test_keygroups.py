@@ -37,6 +37,7 @@ from runtime_lib.keygroups import (
     KeyGroups,
     key_group,
     key_hash,
+    merge,
     retain,
     split_evenly,
 )
@@ -254,3 +255,55 @@ def test_state_not_split_by_key_is_refused(case):
     with pytest.raises(KeyGroupError, match=f"operator {case.name} .* cannot run in a "
                                             "process owning only key groups 0-63 of 128"):
         retain(op, case.name, KeyGroups(0, 63, M))
+
+
+# -- merging operators ----------------------------------------------------------
+
+MERGE_CASES = [c for c in SPLIT_CASES if c.name in
+               ("tumble", "tumble-changes", "tumble-retract", "hop", "hop-changes",
+                "hop-retract-changes", "cumulate", "group-aggregate", "group-aggregate-having",
+                "group-aggregate-retract")]
+
+
+@pytest.mark.parametrize("case", MERGE_CASES, ids=repr)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                 HealthCheck.data_too_large])
+@given(data=st.data())
+def test_split_then_merged_equals_the_uninterrupted_run(case, data):
+    """One operator split in two at one cut, the two merged back into one at a
+    later cut (``keygroups.merge``), that one fed every row: the outputs
+    equal the uninterrupted run's, and the merged operator's counters too."""
+    rows_of_step, cut_step = SPLITTERS[case.name]
+    steps = data.draw(case.steps, label="steps")
+    cut = data.draw(st.integers(0, len(steps)), label="split at")
+    back = data.draw(st.integers(cut, len(steps)), label="merged at")
+    split = data.draw(st.integers(1, M - 1), label="split point")
+    whole = case.make()
+    expected = [case.step(whole, s) for s in steps] + [case.end(whole)]
+
+    first = case.make()
+    for s in steps[:cut]:
+        case.step(first, s)
+    snap = roundtrip(first.snapshot())
+    owners = [KeyGroups(0, split - 1, M), KeyGroups(split, M - 1, M)]
+    parts = []
+    for owned in owners:
+        part = case.make()
+        part.restore(snap)
+        retain(part, case.name, owned)
+        parts.append(part)
+    for s in steps[cut:back]:
+        masks = [owned.contains(_key_groups(rows_of_step(s))) for owned in owners]
+        for part, m in zip(parts, masks):
+            case.step(part, cut_step(s, m))
+    merged = case.make()
+    merged.restore(roundtrip(merge(merged, case.name, [roundtrip(p.snapshot()) for p in parts])))
+    got = [case.step(merged, s) for s in steps[back:]] + [case.end(merged)]
+    assert [_normal(g) for g in got] == [_normal(e) for e in expected[back:]]
+
+
+def test_operators_that_do_not_merge_say_so():
+    op = next(c for c in CASES if c.name == "join-inner-ttl-None").make()
+    with pytest.raises(KeyGroupError, match="operator j .Join.: merging the checkpoints of "
+                                            "several processes is not supported for it yet"):
+        merge(op, "j", [op.snapshot(), op.snapshot()])

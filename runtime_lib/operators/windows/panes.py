@@ -332,6 +332,30 @@ class PaneWindowAggregate(WindowAggregate):
         if not keeps_counters(owned):
             self.late_count = 0
 
+    @staticmethod
+    def merge_snapshots(a: dict, b: dict) -> dict:
+        """Two snapshots of disjoint key groups as one (``keygroups.merge``): the
+        fired watermark is the lower one, late rows add up."""
+        from runtime_lib.keygroups import (
+            merge_aggregate_states,
+            merge_emitted,
+            merge_key_dictionaries,
+        )
+
+        keys_a = int(a["keys"]["n"])
+        sa, sb = a["slots"], b["slots"]
+        data = {"kind": a["kind"], "late_count": int(a["late_count"]) + int(b["late_count"]),
+                "seq": max(int(a["seq"]), int(b["seq"])),
+                "fired_wm": min(int(a["fired_wm"]), int(b["fired_wm"])),
+                "slots": {"a": np.concatenate([sa["a"], np.asarray(sb["a"], np.int64) + keys_a]),
+                          "b": np.concatenate([sa["b"], sb["b"]]),
+                          "seq": np.concatenate([sa["seq"], sb["seq"]])},
+                "keys": merge_key_dictionaries(a["keys"], b["keys"]),
+                "states": merge_aggregate_states(a["states"], b["states"])}
+        if "emitted" in a:
+            data["emitted"] = merge_emitted(a["emitted"], b["emitted"], keys_a)
+        return data
+
     # -- snapshot ----------------------------------------------------------
 
     def snapshot(self) -> dict:
