@@ -244,7 +244,6 @@ def keeps_counters(owned: KeyGroups) -> bool:
 #: what an accumulator's snapshot (``aggregates.states``) holds other than one entry
 #: per slot: slot numbers (shifted), value codes into its dictionary, flat buffers
 _SLOT_REFERENCES = {"slot", "ent_slot"}
-_ENTRIES = {"code", "value", "ent_val", "ent_cnt", "store"}
 
 
 def _concat(a, b):
@@ -267,19 +266,19 @@ def _concat_part(a: dict, b: dict, slots_a: int) -> dict:
         codes_b = recode[np.asarray(b["code"], np.int64)] if len(recode) else np.asarray(
             b["code"], np.int64)
         out["code"] = np.concatenate([np.asarray(a["code"], np.int64), codes_b])
-    for key in a:
+    for key, mine in a.items():
         if key in out:
             continue
         if key in _SLOT_REFERENCES:
-            out[key] = np.concatenate([np.asarray(a[key], np.int64),
+            out[key] = np.concatenate([np.asarray(mine, np.int64),
                                        np.asarray(b[key], np.int64) + slots_a])
-        elif key == "neg" and (len(a[key]) == 0) != (len(b[key]) == 0):
+        elif key == "neg" and (len(mine) == 0) != (len(b[key]) == 0):
             # a sketch allocates its negative histograms on its first negative value
             out[key] = np.concatenate([
                 np.asarray(p[key]) if len(p[key]) else np.zeros(np.shape(p["pos"]), np.int32)
                 for p in (a, b)])
         else:
-            out[key] = _concat(a[key], b[key])
+            out[key] = _concat(mine, b[key])
     return out
 
 
@@ -297,9 +296,9 @@ def merge_aggregate_states(a: dict, b: dict) -> dict:
 def merge_key_dictionaries(a: dict, b: dict) -> dict:
     """Two ``KeyEncoder`` snapshots of disjoint keys as one (``a``'s ids first)."""
     out = {"n": int(a["n"]) + int(b["n"])}
-    for key in a:
+    for key, mine in a.items():
         if key != "n":
-            out[key] = _concat(a[key], b[key])
+            out[key] = _concat(mine, b[key])
     return out
 
 
