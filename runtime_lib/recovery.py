@@ -31,6 +31,7 @@ the sinks which checkpoint they committed last (``recover``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import sys
@@ -588,3 +589,99 @@ def file_length(handle) -> int:
 
 def _say(message: str) -> None:
     print(f"sqlc: {message}", file=sys.stderr)
+
+
+def _mergeable() -> dict[str, type]:
+    """The operator classes whose snapshots of disjoint key groups merge, by name."""
+    from runtime_lib.operators.group_aggregate import GroupAggregate
+    from runtime_lib.operators.windows.panes import PaneWindowAggregate
+
+    return {cls.__name__: cls for cls in (GroupAggregate, PaneWindowAggregate)}
+
+
+def _merge_watermarks(pieces: list[dict]) -> dict:
+    """Per source: the lowest watermark; per partition the highest event time
+    seen (the partition's owner read furthest)."""
+    out = {}
+    for name in pieces[0]:
+        marks = [p[name] for p in pieces if name in p]
+        furthest: dict = {}
+        for mark in marks:
+            for partition, seen in mark.get("partitions", []):
+                key = repr(partition)
+                if key not in furthest or seen > furthest[key][1]:
+                    furthest[key] = (partition, seen)
+        out[name] = {**marks[0], "current": min(int(m["current"]) for m in marks),
+                     "partitions": [[p, seen] for p, seen in furthest.values()]}
+    return out
+
+
+def merge_checkpoints(sources: list[str | Path], target: str | Path) -> Checkpoint:
+    """The newest checkpoints of several processes that owned disjoint,
+    adjacent key-group ranges of one job (``--key-groups``), as one checkpoint
+    in ``target`` that a process owning all of them restores (N into 1).
+
+    Per operator the snapshots are merged (``keygroups.merge``: key
+    dictionaries and state one after the other, counters summed, fired
+    watermarks the minimum); the sources' watermarks take the lowest watermark
+    and each partition's highest event time; Kafka offsets each partition's
+    highest (its owner's). Refused (``RecoveryError``): pieces of different
+    queries or max parallelism, overlapping or non-adjacent ranges, an operator
+    that does not merge yet, file sources (each process read its own file:
+    their line counts do not add up to one position). The merged checkpoint
+    records no sink positions: the merged process starts its output files."""
+    from runtime_lib.keygroups import DEFAULT_MAX_PARALLELISM, KeyGroupError, KeyGroups
+
+    chosen = []
+    for source in sources:
+        found = CheckpointStore(source).latest()
+        if found is None:
+            raise RecoveryError(f"{source}: no readable checkpoint to merge")
+        chosen.append(found)
+    groups = [KeyGroups.from_data(c.manifest.get("key_groups"))
+              or KeyGroups.all(DEFAULT_MAX_PARALLELISM) for c in chosen]
+    order = sorted(range(len(chosen)), key=lambda i: groups[i].start)
+    chosen, groups = [chosen[i] for i in order], [groups[i] for i in order]
+    if len({g.max_parallelism for g in groups}) > 1:
+        raise RecoveryError("the checkpoints split state into different numbers of key groups: "
+                            + ", ".join(f"{c.path}: {g}" for c, g in zip(chosen, groups)))
+    for (c1, g1), (c2, g2) in itertools.pairwise(zip(chosen, groups)):
+        if g2.start != g1.end + 1:
+            raise RecoveryError(f"{c1.path} holds key groups {g1} and {c2.path} {g2}: merged "
+                                "checkpoints must hold adjacent ranges, none twice")
+    queries = [c.manifest.get("query") or {} for c in chosen]
+    if any(q.get("layout") != queries[0].get("layout") or q.get("sql") != queries[0].get("sql")
+           for q in queries):
+        raise RecoveryError("the checkpoints were written by different queries")
+    classes = _mergeable()
+    operators = {}
+    for name, kind in (queries[0].get("operators") or {}).items():
+        if kind not in classes:
+            raise RecoveryError(f"operator {name} ({kind}): merging the checkpoints of several "
+                                "processes is not supported for it yet")
+        merged = chosen[0].state["operators"][name]
+        try:
+            for piece in chosen[1:]:
+                merged = classes[kind].merge_snapshots(merged, piece.state["operators"][name])
+        except (KeyError, ValueError, KeyGroupError) as error:
+            raise RecoveryError(f"operator {name}: the pieces do not merge ({error})") from None
+        operators[name] = merged
+    sources_state: dict = {}
+    for name in chosen[0].state["sources"]:
+        where = [c.state["sources"].get(name) or {} for c in chosen]
+        if any("kafka" not in w for w in where):
+            raise RecoveryError(f"source {name}: only Kafka positions merge (each process read "
+                                "its own file)")
+        furthest: dict = {}
+        for w in where:
+            for topic, partition, offset in w["kafka"]:
+                furthest[(topic, partition)] = max(offset, furthest.get((topic, partition), 0))
+        sources_state[name] = {"kafka": [[t, p, o] for (t, p), o in sorted(furthest.items())]}
+    state = {"operators": operators,
+             "watermarks": _merge_watermarks([c.state["watermarks"] for c in chosen]),
+             "sources": sources_state, "sinks": {}}
+    whole = KeyGroups(groups[0].start, groups[-1].end, groups[0].max_parallelism)
+    manifest = {"query": queries[0], "positions": sources_state, "pending": [],
+                "key_groups": whole.as_data(), "created_ms": int(time.time() * 1000),
+                "merged_from": [str(c.path) for c in chosen]}
+    return CheckpointStore(target).write(state, manifest)

@@ -307,3 +307,57 @@ def test_operators_that_do_not_merge_say_so():
     with pytest.raises(KeyGroupError, match="operator j .Join.: merging the checkpoints of "
                                             "several processes is not supported for it yet"):
         merge(op, "j", [op.snapshot(), op.snapshot()])
+
+
+@pytest.mark.parametrize("name", ["tumble", "group-aggregate"])
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                HealthCheck.data_too_large,
+                                                                HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_merge_checkpoints_of_two_processes(tmp_path_factory, name, data):
+    """``recovery.merge_checkpoints``: the checkpoints (on disk) of two
+    processes split at a key group merge into one whose operator state goes on
+    as the uninterrupted run, whose Kafka offsets are each partition's
+    furthest, whose watermark is the lower one and whose key groups are all."""
+    from runtime_lib.checkpoint import CheckpointStore
+    from runtime_lib.recovery import RecoveryError, merge_checkpoints
+
+    case = next(c for c in CASES if c.name == name)
+    rows_of_step, cut_step = SPLITTERS[name]
+    steps = data.draw(case.steps, label="steps")
+    back = data.draw(st.integers(0, len(steps)), label="merged at")
+    split = data.draw(st.integers(1, M - 1), label="split point")
+    whole = case.make()
+    expected = [case.step(whole, s) for s in steps] + [case.end(whole)]
+    owners = [KeyGroups(0, split - 1, M), KeyGroups(split, M - 1, M)]
+    root = tmp_path_factory.mktemp("merge")
+    dirs = []
+    for i, owned in enumerate(owners):
+        part = case.make()
+        for s in steps[:back]:
+            case.step(part, cut_step(s, owned.contains(_key_groups(rows_of_step(s)))))
+        state = {"operators": {"agg": part.snapshot()},
+                 "watermarks": {"s": {"bound_ms": 5, "current": 100 + i,
+                                      "partitions": [[["t", i], 200 + i]]}},
+                 "sources": {"s": {"kafka": [["t", 0, 10 if i == 0 else 3],
+                                             ["t", 1, 2 if i == 0 else 7]]}},
+                 "sinks": {"output 0": {"path": f"out-{i}", "length": 9}}}
+        query = {"sql": "q", "layout": {"agg": {"operator": type(part).__name__}},
+                 "operators": {"agg": type(part).__name__}}
+        CheckpointStore(root / f"p{i}").write(state, {"query": query, "positions": {},
+                                                       "key_groups": owned.as_data()})
+        dirs.append(root / f"p{i}")
+    done = merge_checkpoints(list(reversed(dirs)), root / "merged")
+    read = CheckpointStore(root / "merged").latest()
+    assert read.manifest["key_groups"] == {"start": 0, "end": M - 1, "max_parallelism": M}
+    assert read.state["sources"]["s"]["kafka"] == [["t", 0, 10], ["t", 1, 7]]
+    assert read.state["watermarks"]["s"]["current"] == 100
+    assert sorted(map(tuple, (tuple(p) for p, _ in read.state["watermarks"]["s"]["partitions"]))) \
+        == [("t", 0), ("t", 1)]
+    assert read.state["sinks"] == {} and done.id == 1
+    merged = case.make()
+    merged.restore(read.state["operators"]["agg"])
+    got = [case.step(merged, s) for s in steps[back:]] + [case.end(merged)]
+    assert [_normal(g) for g in got] == [_normal(e) for e in expected[back:]]
+    with pytest.raises(RecoveryError, match="must hold adjacent ranges"):
+        merge_checkpoints([dirs[0], dirs[0]], root / "twice")
