@@ -262,7 +262,9 @@ def test_state_not_split_by_key_is_refused(case):
 MERGE_CASES = [c for c in SPLIT_CASES if c.name in
                ("tumble", "tumble-changes", "tumble-retract", "hop", "hop-changes",
                 "hop-retract-changes", "cumulate", "group-aggregate", "group-aggregate-having",
-                "group-aggregate-retract")]
+                "group-aggregate-retract", "interval-join-full", "interval-join-inner",
+                "temporal-join-left", "temporal-join-inner", "join-full-ttl-(4, None)",
+                "join-inner-ttl-None")]
 
 
 @pytest.mark.parametrize("case", MERGE_CASES, ids=repr)
@@ -303,8 +305,8 @@ def test_split_then_merged_equals_the_uninterrupted_run(case, data):
 
 
 def test_operators_that_do_not_merge_say_so():
-    op = next(c for c in CASES if c.name == "join-inner-ttl-None").make()
-    with pytest.raises(KeyGroupError, match="operator j .Join.: merging the checkpoints of "
+    op = next(c for c in CASES if c.name == "deduplicate-first").make()
+    with pytest.raises(KeyGroupError, match="operator j .Deduplicate.: merging the checkpoints of "
                                             "several processes is not supported for it yet"):
         merge(op, "j", [op.snapshot(), op.snapshot()])
 
