@@ -314,6 +314,21 @@ def merge_emitted(a: dict, b: dict, keys_a: int) -> dict:
     return out
 
 
+def merge_rows(a: list, b: list) -> list:
+    """Two lists of checkpointed columns (``state.values_data``: a list of
+    values or an array each) as one, ``a``'s rows first."""
+    return [_concat(x, y) for x, y in zip(a, b, strict=True)]
+
+
+def padded(values, n: int, fill) -> np.ndarray:
+    """A per-key array cut or grown to ``n`` keys (arrays an operator grows
+    only where its mode uses them)."""
+    values = np.asarray(values)
+    out = np.full(n, fill, values.dtype if values.size else np.asarray(fill).dtype)
+    out[: min(n, len(values))] = values[:n]
+    return out
+
+
 def merge(operator, name: str, pieces: list[dict]) -> dict:
     """The snapshots ``pieces`` of ``operator``'s kind, taken by processes that
     owned disjoint key groups, as one snapshot of all their keys (restored

@@ -593,12 +593,14 @@ def _say(message: str) -> None:
 
 def _mergeable() -> dict[str, type]:
     """The operator classes whose snapshots of disjoint key groups merge, by name."""
+    from runtime_lib.operators.deduplicate import Deduplicate
     from runtime_lib.operators.group_aggregate import GroupAggregate
     from runtime_lib.operators.joins import IntervalJoin, Join, TemporalJoin
+    from runtime_lib.operators.rank import Rank
     from runtime_lib.operators.windows.panes import PaneWindowAggregate
 
     return {cls.__name__: cls for cls in (GroupAggregate, PaneWindowAggregate, Join,
-                                          IntervalJoin, TemporalJoin)}
+                                          IntervalJoin, TemporalJoin, Deduplicate, Rank)}
 
 
 def _merge_watermarks(pieces: list[dict]) -> dict:

@@ -247,6 +247,30 @@ class Deduplicate:
         if not keeps_counters(owned):
             self.late_count = self.expired_keys = 0
 
+    @staticmethod
+    def merge_snapshots(a: dict, b: dict) -> dict:
+        """Two snapshots of disjoint key groups as one (``keygroups.merge``)."""
+        from runtime_lib.keygroups import merge_key_dictionaries, merge_rows, padded
+
+        keys_a, keys_b, rows_a = int(a["keys"]["n"]), int(b["keys"]["n"]), len(a["kid"])
+        slot_b = padded(b["slot"], keys_b, -1).astype(np.int64)
+        return {"next": max(int(a["next"]), int(b["next"])),
+                "late_count": int(a["late_count"]) + int(b["late_count"]),
+                "keys": merge_key_dictionaries(a["keys"], b["keys"]),
+                "written": np.concatenate([padded(a["written"], keys_a, 0),
+                                           padded(b["written"], keys_b, 0)]).astype(np.int64),
+                "expired": int(a["expired"]) + int(b["expired"]),
+                "kid": np.concatenate([np.asarray(a["kid"], np.int64),
+                                       np.asarray(b["kid"], np.int64) + keys_a]),
+                "seq": np.concatenate([np.asarray(a["seq"], np.int64),
+                                       np.asarray(b["seq"], np.int64)]),
+                "done": np.concatenate([padded(a["done"], keys_a, False),
+                                        padded(b["done"], keys_b, False)]).astype(bool),
+                "slot": np.concatenate([padded(a["slot"], keys_a, -1).astype(np.int64),
+                                        np.where(slot_b >= 0, slot_b + rows_a, -1)]),
+                "values": merge_rows(a["values"], b["values"]),
+                "valid": merge_rows(a["valid"], b["valid"])}
+
     def snapshot(self) -> dict:
         n = len(self.keys)
         return {"next": self._next, "late_count": self.late_count, "keys": self.keys.snapshot(),

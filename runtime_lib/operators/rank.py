@@ -171,6 +171,24 @@ class Rank:
         if not keeps_counters(owned):
             self.retracted_missing = 0
 
+    @staticmethod
+    def merge_snapshots(a: dict, b: dict) -> dict:
+        """Two snapshots of disjoint key groups as one (``keygroups.merge``)."""
+        from runtime_lib.keygroups import merge_key_dictionaries, merge_rows
+
+        keys_a = int(a["keys"]["n"])
+        return {"next": max(int(a["next"]), int(b["next"])),
+                "updating": bool(a["updating"]) or bool(b["updating"]),
+                "missing": int(a["missing"]) + int(b["missing"]),
+                "keys": merge_key_dictionaries(a["keys"], b["keys"]),
+                "pid": np.concatenate([np.asarray(a["pid"], np.int64),
+                                       np.asarray(b["pid"], np.int64) + keys_a]),
+                "seq": np.concatenate([np.asarray(a["seq"], np.int64), np.asarray(b["seq"], np.int64)]),
+                "shown": np.concatenate([np.asarray(a["shown"], np.int64),
+                                         np.asarray(b["shown"], np.int64)]),
+                "values": merge_rows(a["values"], b["values"]),
+                "valid": merge_rows(a["valid"], b["valid"])}
+
     def snapshot(self) -> dict:
         held = self._held
         return {"next": self._next, "updating": self._updating,
