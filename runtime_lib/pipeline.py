@@ -220,6 +220,17 @@ def build_parser(query: type[Pipeline]) -> argparse.ArgumentParser:
                              "Kafka partitions) up to the checkpoint, from the earliest event "
                              "time they need where that is bounded (their results are not "
                              "emitted again) instead of refusing it")
+    parser.add_argument("--key-groups", metavar="FIRST-LAST", default=None,
+                        help="run as one of several processes: restore and keep only the "
+                             "keyed state of key groups FIRST-LAST (of the job's max "
+                             "parallelism, e.g. 0-63 of 128), and feed it only the rows of "
+                             "those keys; refused for a query with state that is not split "
+                             "by key (a global aggregate, LIMIT, a Top-N without PARTITION "
+                             "BY) (default: every key group of the checkpoint)")
+    parser.add_argument("--max-parallelism", metavar="N", type=int, default=None,
+                        help="the number of key groups keyed state is split into, fixed for "
+                             "the life of the job: the first checkpoint records it (default: "
+                             "the checkpoint's, else 128)")
     parser.add_argument("--checkpoints-retained", metavar="N", default=None,
                         help="how many complete checkpoints to keep, the newest (default: "
                              + _from_set(query, CHECKPOINTS_RETAINED_KEY, fallback="3") + ")")
@@ -707,7 +718,9 @@ def _recovery(args: argparse.Namespace, query: type[Pipeline]):
             break
     if directory is None:
         for flag, value in (("--checkpoint-interval", args.checkpoint_interval),
-                            ("--checkpoints-retained", args.checkpoints_retained)):
+                            ("--checkpoints-retained", args.checkpoints_retained),
+                            ("--key-groups", args.key_groups),
+                            ("--max-parallelism", args.max_parallelism)):
             if value is not None:
                 raise PipelineError(f"{flag} needs --checkpoint-dir DIR (where the "
                                     "checkpoints go)")
@@ -727,6 +740,11 @@ def _recovery(args: argparse.Namespace, query: type[Pipeline]):
         raise PipelineError(f"{where} {directory}: not a directory")
     recovery = Recovery(directory, interval, keep=keep)
     recovery.rebuild = args.rebuild_state
+    recovery.key_groups_text = args.key_groups
+    if args.max_parallelism is not None and args.max_parallelism < 1:
+        raise PipelineError(f"--max-parallelism takes a positive number, got "
+                            f"{args.max_parallelism}")
+    recovery.max_parallelism = args.max_parallelism
     return recovery
 
 

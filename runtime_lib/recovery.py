@@ -31,6 +31,7 @@ the sinks which checkpoint they committed last (``recover``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
 import sys
@@ -197,6 +198,12 @@ class Recovery:
         self.committers: list = []
         self.rebuild = False  # --rebuild-state: replay incompatible operators
         self.rebuilding: list[str] = []  # the operators the restore left to be replayed
+        # --key-groups / --max-parallelism as given (None: what the checkpoint has, or
+        # every key group of DEFAULT_MAX_PARALLELISM), and the key groups this process
+        # owns once restored (written into each of its checkpoints' manifests)
+        self.key_groups_text: str | None = None
+        self.max_parallelism: int | None = None
+        self.owned = None
 
     def choose(self, committed: list[int | None]) -> Checkpoint | None:
         """The checkpoint to start from. ``committed`` holds, per committing
@@ -291,9 +298,11 @@ class Recovery:
         """Write one checkpoint (state already taken); return it once durable.
         ``pending``: per committing sink, the records its commit will make visible."""
         began = time.monotonic()
+        owned = self.owned if self.owned is not None else self._owned(None)
         try:
             done = self.store.write(state, {"query": query_identity, "positions": positions,
                                             "pending": pending or [],
+                                            "key_groups": owned.as_data(),
                                             "created_ms": int(time.time() * 1000)})
         except (CheckpointError, OSError, TypeError) as error:
             raise RecoveryError(f"cannot write a checkpoint to {self.store.directory}: "
@@ -319,9 +328,12 @@ class Recovery:
             expected = {**expected, "acknowledged": sorted({*expected.get("acknowledged", ()),
                                                             "all"})}
         if chosen is None:
+            self.owned = self._owned(None)
+            self._retain(query, self.owned, "starting")
             self._resume_files(outputs, dead_letters, late_events, None)
             return None
         self.check(chosen, expected)
+        self.owned = self._owned(chosen)
         self._say_caveats(chosen, expected)
         state = chosen.state
         reset = reset_operators(chosen.manifest.get("query") or {}, expected)
@@ -344,6 +356,7 @@ class Recovery:
                 raise RecoveryError(f"checkpoint {chosen.path}: the state of operator {name} "
                                     f"cannot be restored ({type(error).__name__}: {error})"
                                     ) from None
+        self._retain(query, self.owned, f"restoring checkpoint {chosen.id}")
         for name, reader in readers.items():
             where = state["sources"].get(name)
             if where and "line" in where and hasattr(reader, "resume"):
@@ -352,6 +365,59 @@ class Recovery:
         _say(f"resumed from checkpoint {chosen.id} ({chosen.path}), taken "
              f"{_age(chosen.manifest.get('created_ms'))}")
         return chosen
+
+    def _owned(self, chosen: Checkpoint | None):
+        """The key groups this process owns: ``--key-groups`` of the job's max
+        parallelism (the checkpoint's: fixed for the life of the job), else
+        the checkpoint's own (every key group of a checkpoint that records none:
+        an older sqlc, one process)."""
+        from runtime_lib.keygroups import DEFAULT_MAX_PARALLELISM, KeyGroupError, KeyGroups
+
+        found = None if chosen is None else chosen.manifest.get("key_groups")
+        try:
+            held = KeyGroups.from_data(found) if found else None
+        except (KeyError, TypeError, ValueError, KeyGroupError):
+            raise RecoveryError(f"checkpoint {chosen.path}: its manifest's key_groups "
+                                f"{found!r} are not a range of key groups") from None
+        job = held.max_parallelism if held is not None else None
+        if job is None and chosen is not None:
+            job = DEFAULT_MAX_PARALLELISM  # an older sqlc's checkpoint: the default
+        if self.max_parallelism is not None and job is not None and self.max_parallelism != job:
+            raise RecoveryError(
+                f"--max-parallelism {self.max_parallelism}: the checkpoints in "
+                f"{self.store.directory} split keyed state into {job} key groups, which is "
+                "fixed for the life of the job (every key would move to another group). Keep "
+                f"--max-parallelism {job}, or start with a new --checkpoint-dir")
+        job = job or self.max_parallelism or DEFAULT_MAX_PARALLELISM
+        if held is None:
+            held = KeyGroups.all(job)
+        if self.key_groups_text is None:
+            return held
+        try:
+            owned = KeyGroups.parse(self.key_groups_text, job)
+        except KeyGroupError as error:
+            raise RecoveryError(str(error)) from None
+        if not (held.start <= owned.start and owned.end <= held.end):
+            raise RecoveryError(
+                f"--key-groups {owned.start}-{owned.end}: checkpoint {chosen.path} holds the "
+                f"state of key groups {held}, written by a process that owned only those; "
+                "merge the checkpoints of the processes that owned the others first "
+                "(runtime_lib.recovery.merge_checkpoints)")
+        return owned
+
+    @staticmethod
+    def _retain(query, owned, doing: str) -> None:
+        """Keep each operator's state of the key groups ``owned`` only; refuse
+        operators whose state is not split by key when it is not every group."""
+        from runtime_lib.keygroups import KeyGroupError, retain
+
+        if owned.covers_all:
+            return
+        for name, operator in operators_of(query).items():
+            try:
+                retain(operator, name, owned)
+            except KeyGroupError as error:
+                raise RecoveryError(f"{doing}: {error}") from None
 
     @staticmethod
     def _resume_files(outputs: list, dead_letters, late_events, sinks: dict | None) -> None:
@@ -523,3 +589,103 @@ def file_length(handle) -> int:
 
 def _say(message: str) -> None:
     print(f"sqlc: {message}", file=sys.stderr)
+
+
+def _mergeable() -> dict[str, type]:
+    """The operator classes whose snapshots of disjoint key groups merge, by name."""
+    from runtime_lib.operators.deduplicate import Deduplicate
+    from runtime_lib.operators.group_aggregate import GroupAggregate
+    from runtime_lib.operators.joins import IntervalJoin, Join, TemporalJoin
+    from runtime_lib.operators.rank import Rank
+    from runtime_lib.operators.windows.panes import PaneWindowAggregate
+
+    return {cls.__name__: cls for cls in (GroupAggregate, PaneWindowAggregate, Join,
+                                          IntervalJoin, TemporalJoin, Deduplicate, Rank)}
+
+
+def _merge_watermarks(pieces: list[dict]) -> dict:
+    """Per source: the lowest watermark; per partition the highest event time
+    seen (the partition's owner read furthest)."""
+    out = {}
+    for name in pieces[0]:
+        marks = [p[name] for p in pieces if name in p]
+        furthest: dict = {}
+        for mark in marks:
+            for partition, seen in mark.get("partitions", []):
+                key = repr(partition)
+                if key not in furthest or seen > furthest[key][1]:
+                    furthest[key] = (partition, seen)
+        out[name] = {**marks[0], "current": min(int(m["current"]) for m in marks),
+                     "partitions": [[p, seen] for p, seen in furthest.values()]}
+    return out
+
+
+def merge_checkpoints(sources: list[str | Path], target: str | Path) -> Checkpoint:
+    """The newest checkpoints of several processes that owned disjoint,
+    adjacent key-group ranges of one job (``--key-groups``), as one checkpoint
+    in ``target`` that a process owning all of them restores (N into 1).
+
+    Per operator the snapshots are merged (``keygroups.merge``: key
+    dictionaries and state one after the other, counters summed, fired
+    watermarks the minimum); the sources' watermarks take the lowest watermark
+    and each partition's highest event time; Kafka offsets each partition's
+    highest (its owner's). Refused (``RecoveryError``): pieces of different
+    queries or max parallelism, overlapping or non-adjacent ranges, an operator
+    that does not merge yet, file sources (each process read its own file:
+    their line counts do not add up to one position). The merged checkpoint
+    records no sink positions: the merged process starts its output files."""
+    from runtime_lib.keygroups import DEFAULT_MAX_PARALLELISM, KeyGroupError, KeyGroups
+
+    chosen = []
+    for source in sources:
+        found = CheckpointStore(source).latest()
+        if found is None:
+            raise RecoveryError(f"{source}: no readable checkpoint to merge")
+        chosen.append(found)
+    groups = [KeyGroups.from_data(c.manifest.get("key_groups"))
+              or KeyGroups.all(DEFAULT_MAX_PARALLELISM) for c in chosen]
+    order = sorted(range(len(chosen)), key=lambda i: groups[i].start)
+    chosen, groups = [chosen[i] for i in order], [groups[i] for i in order]
+    if len({g.max_parallelism for g in groups}) > 1:
+        raise RecoveryError("the checkpoints split state into different numbers of key groups: "
+                            + ", ".join(f"{c.path}: {g}" for c, g in zip(chosen, groups)))
+    for (c1, g1), (c2, g2) in itertools.pairwise(zip(chosen, groups)):
+        if g2.start != g1.end + 1:
+            raise RecoveryError(f"{c1.path} holds key groups {g1} and {c2.path} {g2}: merged "
+                                "checkpoints must hold adjacent ranges, none twice")
+    queries = [c.manifest.get("query") or {} for c in chosen]
+    if any(q.get("layout") != queries[0].get("layout") or q.get("sql") != queries[0].get("sql")
+           for q in queries):
+        raise RecoveryError("the checkpoints were written by different queries")
+    classes = _mergeable()
+    operators = {}
+    for name, kind in (queries[0].get("operators") or {}).items():
+        if kind not in classes:
+            raise RecoveryError(f"operator {name} ({kind}): merging the checkpoints of several "
+                                "processes is not supported for it yet")
+        merged = chosen[0].state["operators"][name]
+        try:
+            for piece in chosen[1:]:
+                merged = classes[kind].merge_snapshots(merged, piece.state["operators"][name])
+        except (KeyError, ValueError, KeyGroupError) as error:
+            raise RecoveryError(f"operator {name}: the pieces do not merge ({error})") from None
+        operators[name] = merged
+    sources_state: dict = {}
+    for name in chosen[0].state["sources"]:
+        where = [c.state["sources"].get(name) or {} for c in chosen]
+        if any("kafka" not in w for w in where):
+            raise RecoveryError(f"source {name}: only Kafka positions merge (each process read "
+                                "its own file)")
+        furthest: dict = {}
+        for w in where:
+            for topic, partition, offset in w["kafka"]:
+                furthest[(topic, partition)] = max(offset, furthest.get((topic, partition), 0))
+        sources_state[name] = {"kafka": [[t, p, o] for (t, p), o in sorted(furthest.items())]}
+    state = {"operators": operators,
+             "watermarks": _merge_watermarks([c.state["watermarks"] for c in chosen]),
+             "sources": sources_state, "sinks": {}}
+    whole = KeyGroups(groups[0].start, groups[-1].end, groups[0].max_parallelism)
+    manifest = {"query": queries[0], "positions": sources_state, "pending": [],
+                "key_groups": whole.as_data(), "created_ms": int(time.time() * 1000),
+                "merged_from": [str(c.path) for c in chosen]}
+    return CheckpointStore(target).write(state, manifest)

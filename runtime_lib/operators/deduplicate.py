@@ -164,6 +164,11 @@ class Deduplicate:
         if live.all():
             return
         self.expired_keys += int((~live).sum())
+        self._keep_keys(live)
+
+    def _keep_keys(self, live: np.ndarray) -> None:
+        """Forget the keys not ``live`` (a mask over key ids): the dictionary,
+        flags and rows are compacted to the others."""
         remap = self.keys.compact(np.flatnonzero(live))
         keep_rows = remap[self._kid] >= 0
         self._rows, self._kid = self._rows.take(keep_rows), remap[self._kid[keep_rows]]
@@ -222,6 +227,49 @@ class Deduplicate:
             return rows
         return Batch({**rows.columns, self.rank_name: Column(np.ones(rows.num_rows, np.int64))},
                      rows.num_rows, rows.watermarks, rows.ops)
+
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def unsplittable(self) -> str | None:
+        return None if self.partition_by else "deduplication without PARTITION BY keeps one row"
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the keys (and their rows) in the key groups ``owned``."""
+        from runtime_lib.keygroups import keeps_counters, owned_keys
+
+        n = len(self.keys)
+        live = np.zeros(n, bool)
+        live[owned_keys(self.keys, owned)] = True
+        # (the per-key arrays grow only where their mode uses them)
+        self._done, self._written = _grow(self._done, n, False), _grow(self._written, n, 0)
+        if len(live):
+            self._keep_keys(live)
+        if not keeps_counters(owned):
+            self.late_count = self.expired_keys = 0
+
+    @staticmethod
+    def merge_snapshots(a: dict, b: dict) -> dict:
+        """Two snapshots of disjoint key groups as one (``keygroups.merge``)."""
+        from runtime_lib.keygroups import merge_key_dictionaries, merge_rows, padded
+
+        keys_a, keys_b, rows_a = int(a["keys"]["n"]), int(b["keys"]["n"]), len(a["kid"])
+        slot_b = padded(b["slot"], keys_b, -1).astype(np.int64)
+        return {"next": max(int(a["next"]), int(b["next"])),
+                "late_count": int(a["late_count"]) + int(b["late_count"]),
+                "keys": merge_key_dictionaries(a["keys"], b["keys"]),
+                "written": np.concatenate([padded(a["written"], keys_a, 0),
+                                           padded(b["written"], keys_b, 0)]).astype(np.int64),
+                "expired": int(a["expired"]) + int(b["expired"]),
+                "kid": np.concatenate([np.asarray(a["kid"], np.int64),
+                                       np.asarray(b["kid"], np.int64) + keys_a]),
+                "seq": np.concatenate([np.asarray(a["seq"], np.int64),
+                                       np.asarray(b["seq"], np.int64)]),
+                "done": np.concatenate([padded(a["done"], keys_a, False),
+                                        padded(b["done"], keys_b, False)]).astype(bool),
+                "slot": np.concatenate([padded(a["slot"], keys_a, -1).astype(np.int64),
+                                        np.where(slot_b >= 0, slot_b + rows_a, -1)]),
+                "values": merge_rows(a["values"], b["values"]),
+                "valid": merge_rows(a["valid"], b["valid"])}
 
     def snapshot(self) -> dict:
         n = len(self.keys)

@@ -41,6 +41,13 @@ from collections.abc import Callable
 import numpy as np
 
 from runtime_lib.columns import FILLERS, Batch, Column
+from runtime_lib.keygroups import (
+    keeps_counters,
+    merge_aggregate_states,
+    merge_emitted,
+    merge_key_dictionaries,
+    owned_keys,
+)
 from runtime_lib.keys import KeyEncoder
 from runtime_lib.operators.aggregates import Agg, AggregateStates
 from runtime_lib.operators.aggregates.kernels import unmatched_retractions
@@ -213,6 +220,41 @@ class GroupAggregate:
             self._first_seq = _grow(self._first_seq[kept], 16)
             self._written = _grow(self._written[kept], 16)
         self._oldest = int(self._written[: len(kept)].min()) if len(kept) else now
+
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def unsplittable(self) -> str | None:
+        return None if self.key_kinds else ("a global aggregate (no GROUP BY key) holds one "
+                                            "group that every process would count into")
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the groups whose key is in the key groups ``owned`` (after
+        a restore from a checkpoint of more of them); nothing is emitted for
+        the others, whose rows now go to another process."""
+        kept = owned_keys(self.keys, owned)
+        remap = self.keys.compact(kept)
+        self.states.take(kept)
+        self._emitted.keep_a(remap)
+        self._first_seq = _grow(self._first_seq[kept], 16)
+        if self.ttl is not None:
+            self._written = _grow(self._written[kept], 16)
+            self._oldest = int(self._written[: len(kept)].min()) if len(kept) else 0
+            if not keeps_counters(owned):
+                self.expired_keys = 0
+
+    @staticmethod
+    def merge_snapshots(a: dict, b: dict) -> dict:
+        """Two snapshots of disjoint key groups as one (``keygroups.merge``)."""
+        keys_a = int(a["keys"]["n"])
+        data = {"seq": max(int(a["seq"]), int(b["seq"])),
+                "first_seq": np.concatenate([a["first_seq"], b["first_seq"]]),
+                "keys": merge_key_dictionaries(a["keys"], b["keys"]),
+                "states": merge_aggregate_states(a["states"], b["states"]),
+                "emitted": merge_emitted(a["emitted"], b["emitted"], keys_a)}
+        if "written" in a:
+            data.update(written=np.concatenate([a["written"], b["written"]]),
+                        expired=int(a["expired"]) + int(b["expired"]))
+        return data
 
     def snapshot(self) -> dict:
         n = len(self.keys)

@@ -155,6 +155,40 @@ class Rank:
             columns[self.rank_name] = Column(ranks.astype(np.int64))
         return Batch(columns, len(rows), None, ops)
 
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def unsplittable(self) -> str | None:
+        return None if self.partition_by else "a Top-N without PARTITION BY ranks every row"
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the held rows of the partitions in the key groups ``owned``."""
+        from runtime_lib.keygroups import keeps_counters, owned_keys
+
+        remap = self.keys.compact(owned_keys(self.keys, owned))  # -1: another's key
+        keep = remap[self._pid] >= 0 if len(self._pid) else np.zeros(0, bool)
+        self._held, self._pid = self._held.take(keep), remap[self._pid[keep]]
+        self._seq, self._shown = self._seq[keep], self._shown[keep]
+        if not keeps_counters(owned):
+            self.retracted_missing = 0
+
+    @staticmethod
+    def merge_snapshots(a: dict, b: dict) -> dict:
+        """Two snapshots of disjoint key groups as one (``keygroups.merge``)."""
+        from runtime_lib.keygroups import merge_key_dictionaries, merge_rows
+
+        keys_a = int(a["keys"]["n"])
+        return {"next": max(int(a["next"]), int(b["next"])),
+                "updating": bool(a["updating"]) or bool(b["updating"]),
+                "missing": int(a["missing"]) + int(b["missing"]),
+                "keys": merge_key_dictionaries(a["keys"], b["keys"]),
+                "pid": np.concatenate([np.asarray(a["pid"], np.int64),
+                                       np.asarray(b["pid"], np.int64) + keys_a]),
+                "seq": np.concatenate([np.asarray(a["seq"], np.int64), np.asarray(b["seq"], np.int64)]),
+                "shown": np.concatenate([np.asarray(a["shown"], np.int64),
+                                         np.asarray(b["shown"], np.int64)]),
+                "values": merge_rows(a["values"], b["values"]),
+                "valid": merge_rows(a["valid"], b["valid"])}
+
     def snapshot(self) -> dict:
         held = self._held
         return {"next": self._next, "updating": self._updating,

@@ -177,6 +177,18 @@ class KeyIds:
                 out.append(table.keys2[codes].copy())
         return out
 
+    def columns(self) -> list[Column]:
+        """The key of every id, as columns of the key's kinds (for its key group)."""
+        out = []
+        for kind, material in zip(self.kinds, self._material_of(np.arange(len(self), dtype=np.int64))):
+            if kind == "O":
+                out.append(Column(material))
+            elif kind == "f":
+                out.append(Column(material.view(np.float64)))
+            else:
+                out.append(Column(material.astype(DTYPES[kind])))
+        return out
+
     def compact(self, live: np.ndarray) -> np.ndarray:
         """Keep the ids in ``live`` (sorted, distinct) as 0..len(live)-1, in order;
         returns ``remap`` with remap[old] = new or -1."""
@@ -353,6 +365,18 @@ class Rows:
     def live_keys(self) -> np.ndarray:
         return self.kid[: self.n][self.alive[: self.n]]
 
+    @staticmethod
+    def merge_snapshots(a: dict, b: dict, keys_a: int) -> dict:
+        """Two inputs' snapshots as one, ``b``'s key ids shifted by ``keys_a``."""
+        out = {name: np.concatenate([np.asarray(a[name], np.int64), np.asarray(b[name], np.int64)])
+               for name in Rows._INT_FIELDS}
+        out["kid"] = np.concatenate([np.asarray(a["kid"], np.int64),
+                                     np.asarray(b["kid"], np.int64) + keys_a])
+        out["values"] = [list(x) + list(y) if isinstance(x, list) or isinstance(y, list)
+                         else np.concatenate([x, y]) for x, y in zip(a["values"], b["values"])]
+        out["valid"] = [np.concatenate([x, y]) for x, y in zip(a["valid"], b["valid"])]
+        return out
+
     def snapshot(self) -> dict:
         self.compact()
         n = self.n
@@ -493,6 +517,54 @@ class Sides:
             remap = self.keys.compact(live)
             for st in self.state:
                 st.remap_keys(remap)
+
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the buffered rows of both inputs whose join key is in the
+        key groups ``owned`` (after a restore from a checkpoint of more of
+        them); the others are dropped without output (an outer join's
+        unmatched rows are another process's to emit). Rows with a NULL key
+        are never buffered."""
+        from runtime_lib.keygroups import keeps_counters, key_group
+
+        groups = key_group(self.keys.columns(), owned.max_parallelism)
+        mine = owned.contains(groups)
+        for st in self.state:
+            n = st.n
+            st.kill(np.flatnonzero(st.alive[:n] & ~mine[st.kid[:n]]))
+            st.compact()
+        if not keeps_counters(owned):
+            for name in ("late_count", "late_left", "late_right", "expired_rows"):
+                if hasattr(self, name):
+                    setattr(self, name, 0)
+
+    @staticmethod
+    def merge_snapshots(a: dict, b: dict) -> dict:
+        """Two snapshots of disjoint key groups as one (``keygroups.merge``): the
+        keys and each input's rows one after the other, counters summed, the
+        watermark the lower one, the peak of held rows the sum (an upper bound)."""
+        from runtime_lib.keygroups import merge_key_dictionaries
+
+        keys_a = int(a["keys"]["n"])
+        out = dict(a)
+        out["keys"] = merge_key_dictionaries(a["keys"], b["keys"])
+        for side in ("left", "right", "versions"):
+            if side in a:
+                out[side] = Rows.merge_snapshots(a[side], b[side], keys_a)
+        for name in ("late_count", "late_left", "late_right", "expired_rows", "peak_state_rows"):
+            if name in a:
+                out[name] = int(a[name]) + int(b[name])
+        out["seq"] = max(int(a["seq"]), int(b["seq"]))
+        if "wm" in a:
+            out["wm"] = min(int(a["wm"]), int(b["wm"]))
+        if "latest" in a:  # a temporal join's newest version time per key
+            from runtime_lib.watermarks import WM_MIN
+
+            latest_a = np.full(keys_a, WM_MIN, np.int64)
+            latest_a[: min(keys_a, len(a["latest"]))] = np.asarray(a["latest"], np.int64)[:keys_a]
+            out["latest"] = np.concatenate([latest_a, np.asarray(b["latest"], np.int64)])
+        return out
 
     @property
     def state_rows(self) -> int:

@@ -310,6 +310,52 @@ class PaneWindowAggregate(WindowAggregate):
             if self.changes:
                 self._emitted.remap_a(np.concatenate([remap, [-1]]))
 
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def unsplittable(self) -> str | None:
+        return None if self.key_kinds else ("a window aggregate without a GROUP BY key holds "
+                                            "each window whole")
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the (key, pane) slots whose key is in the key groups
+        ``owned`` (after a restore from a checkpoint of more of them)."""
+        from runtime_lib.keygroups import keeps_counters, owned_keys
+
+        kept = owned_keys(self.keys, owned)
+        n = self.slots.n
+        self._free(np.flatnonzero(np.isin(self.slots.a[:n], kept)))
+        remap = self.keys.compact(kept)
+        n = self.slots.n
+        self.slots.rebuild(remap[self.slots.a[:n]], self.slots.b[:n].copy(), self.slots.seq[:n].copy())
+        if self.changes:
+            self._emitted.keep_a(np.concatenate([remap, [-1]]))
+        if not keeps_counters(owned):
+            self.late_count = 0
+
+    @staticmethod
+    def merge_snapshots(a: dict, b: dict) -> dict:
+        """Two snapshots of disjoint key groups as one (``keygroups.merge``): the
+        fired watermark is the lower one, late rows add up."""
+        from runtime_lib.keygroups import (
+            merge_aggregate_states,
+            merge_emitted,
+            merge_key_dictionaries,
+        )
+
+        keys_a = int(a["keys"]["n"])
+        sa, sb = a["slots"], b["slots"]
+        data = {"kind": a["kind"], "late_count": int(a["late_count"]) + int(b["late_count"]),
+                "seq": max(int(a["seq"]), int(b["seq"])),
+                "fired_wm": min(int(a["fired_wm"]), int(b["fired_wm"])),
+                "slots": {"a": np.concatenate([sa["a"], np.asarray(sb["a"], np.int64) + keys_a]),
+                          "b": np.concatenate([sa["b"], sb["b"]]),
+                          "seq": np.concatenate([sa["seq"], sb["seq"]])},
+                "keys": merge_key_dictionaries(a["keys"], b["keys"]),
+                "states": merge_aggregate_states(a["states"], b["states"])}
+        if "emitted" in a:
+            data["emitted"] = merge_emitted(a["emitted"], b["emitted"], keys_a)
+        return data
+
     # -- snapshot ----------------------------------------------------------
 
     def snapshot(self) -> dict:

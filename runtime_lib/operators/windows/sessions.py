@@ -285,6 +285,52 @@ class SessionWindowAggregate(WindowAggregate):
             self.nxt[node] = self.head[p]
             self.head[p] = node
 
+    # -- key groups (runtime_lib.keygroups) -----------------------------------
+
+    def unsplittable(self) -> str | None:
+        return None if self.partition_by else ("a SESSION window without PARTITION BY has one "
+                                               "session for every row")
+
+    def retain_key_groups(self, owned) -> None:
+        """Keep only the sessions whose partition (the SESSION's PARTITION BY
+        columns, which the key group is computed from: a session spans the
+        group keys of its partition) is in the key groups ``owned``."""
+        from runtime_lib.keygroups import keeps_counters, key_group
+
+        def groups_of(encoder, ids, columns):
+            cols = encoder.decode(ids)
+            return key_group([cols[i] for i in columns], owned.max_parallelism)
+
+        ns, u = self.slots.n, self.n_used
+        slot_groups = groups_of(self.keys, self.slots.a[:ns], self.partition_by)
+        if self._part_is_key:
+            node_groups = groups_of(self.keys, self.n_part[:u], self.partition_by)
+        else:
+            node_groups = groups_of(self.parts, self.n_part[:u], range(len(self.partition_by)))
+        keep = np.flatnonzero(owned.contains(slot_groups))
+        self.states.take(keep)
+        if self.changes:
+            gone = np.full(len(self.keys) + 1, -1, np.int64)
+            kept_keys = np.unique(self.slots.a[keep])
+            gone[kept_keys] = kept_keys
+            self._emitted.keep_a(gone)
+        self.slots.take(keep)
+        self.n_open[:u] &= owned.contains(node_groups)
+        # the key dictionary down to the keys still held (as the periodic compaction does)
+        ns = self.slots.n
+        live_keys = np.unique(self.slots.a[:ns])
+        if self._part_is_key:
+            live_keys = np.union1d(live_keys, self.n_part[:u][self.n_open[:u]])
+        remap = self.keys.compact(live_keys)
+        self.slots.rebuild(remap[self.slots.a[:ns]], self.slots.b[:ns].copy(), self.slots.seq[:ns].copy())
+        if self.changes:
+            self._emitted.remap_a(remap)
+        if self._part_is_key:
+            self.n_part[:u] = np.where(self.n_open[:u], remap[self.n_part[:u]], 0)
+        self._relink()
+        if not keeps_counters(owned):
+            self.late_count = 0
+
     def snapshot(self) -> dict:
         self._check_pending()
         if self.changes and self._touched and any(len(t) for t in self._touched):
