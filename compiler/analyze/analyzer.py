@@ -364,7 +364,8 @@ class Analyzer:
 
     def subquery(self, rel: ast.SubqueryRef) -> Bound:
         plan = self.query(rel.query)
-        return Bound(plan, Scope.of(plan.schema, rel.alias), None)
+        return Bound(plan, row_fields.with_paths(Scope.of(plan.schema, rel.alias),
+                                                 self.binder.row_columns), None)
 
     def window_tvf(self, rel: ast.WindowTVF) -> Bound:
         inner = self.table_ref(ast.TableRef(rel.input.name, span=rel.input.span))
@@ -411,7 +412,8 @@ class Analyzer:
             else:
                 assert isinstance(obj, SourceDef)
                 plan = sources.scan(self.binder, obj, rel)
-        return Bound(plan, Scope.of(plan.schema, qualifier))
+        return Bound(plan, row_fields.with_paths(Scope.of(plan.schema, qualifier),
+                                                 self.binder.row_columns))
 
     def cte(self, name: str) -> lg.LogicalNode | None:
         """The plan of the CTE ``name`` in scope, or None."""

@@ -114,9 +114,8 @@ class ExpressionBinder:
 
     def field_access(self, node: ast.FieldAccess, scope: Scope, where: str) -> lg.BoundExpr:
         names = fields.names_of(node)
-        if names is None:
-            fail(self.diag, "UnsupportedError", "sqlc reads fields of ROW columns only, not "
-                 "of a computed ROW value", node.span)
+        if names is None:  # CAST(ROW(a, b) AS ROW<x INT, y INT>).x: the field's expression
+            return self.expr(fields.built_field(self, node, scope), scope, where)
         f = fields.resolve_names(self, names, scope, node.span)
         return lg.ColumnRef(f.index, f.ref_name, f.type, span=node.span)
 
@@ -380,10 +379,8 @@ class ExpressionBinder:
         """A scalar function call (IF is a CASE)."""
         name = node.name
         self.refuse_non_scalar(node, where)
-        if name == "ROW":  # ROW(a, b) and (a, b)
-            fail(self.diag, "UnsupportedError", "sqlc cannot build a ROW value (ROW(...) or "
-                 "(a, b)) yet: a ROW's fields are columns; select them as columns",
-                 node.span)
+        if name == "ROW":  # ROW(a, b) and (a, b), where a ROW is no SELECT item
+            fields.refuse_built_row(self, node, where)
         if name == "IF":
             if len(node.args) != 3:
                 fail(self.diag, "BindError", "IF takes (condition, then, else)", node.span)

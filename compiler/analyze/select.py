@@ -28,8 +28,7 @@ def select(binder: ExpressionBinder, sel: ast.Select, bound: Bound) -> lg.Logica
         failed = group_failed = True
         group_items = [g for g in group_items
                        if not (isinstance(g, ast.Call) and g.name in functions.GROUP_WINDOWS)]
-    items, stars, stars_failed = expand_stars(binder.diag, sel.items, bound.scope,
-                                              binder.row_columns)
+    items, stars, stars_failed = expand_stars(binder, sel.items, bound.scope)
     failed = failed or stars_failed
     aggregating = bool(sel.group_by) or any(
         contains_aggregate(i.expr) for i in items
@@ -120,14 +119,13 @@ def _check_emit(diag: Diagnostics, sel: ast.Select, aggregating: bool) -> None:
         )
 
 
-def expand_stars(diag: Diagnostics, items: tuple[ast.SelectItem, ...], scope: Scope,
-                 row_columns: dict[str, tuple[str, ...]] | None = None
+def expand_stars(binder: ExpressionBinder, items: tuple[ast.SelectItem, ...], scope: Scope
                  ) -> tuple[list[ast.SelectItem], list[ast.Star | None], bool]:
     """The SELECT items with every ``*`` expanded, and every whole ROW (``bid``)
     into its fields (recorded in ``row_columns``: an output writes them nested);
     for each, the star it came from (or None); and whether a star failed (it is
     dropped, its error reported)."""
-    produced = row_columns if row_columns is not None else {}
+    diag, produced = binder.diag, binder.row_columns
     out: list[ast.SelectItem] = []
     stars: list[ast.Star | None] = []
     failed = False
@@ -145,12 +143,18 @@ def expand_stars(diag: Diagnostics, items: tuple[ast.SelectItem, ...], scope: Sc
                 out.append(ast.SelectItem(ast.Column(f.name, f.qualifier, span=item.span),
                                           None, span=item.span))
                 stars.append(item.expr)
-        elif (expanded := row_fields.row_items(item, scope, produced)) is not None:
+        else:
+            try:
+                expanded = row_fields.row_items(binder, item, scope, produced)
+            except Abort:  # reported
+                failed = True
+                continue
+            if expanded is None:
+                out.append(item)
+                stars.append(None)
+                continue
             out += expanded
             stars += [None] * len(expanded)
-        else:
-            out.append(item)
-            stars.append(None)
     return out, stars, failed
 
 
