@@ -66,7 +66,8 @@ def select(binder: ExpressionBinder, sel: ast.Select, bound: Bound) -> lg.Logica
         schema = plan.schema
         keys = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(schema))
         plan = lg.Aggregate(plan, keys, tuple(names), (), (), span=sel.span)
-    if sel.limit is not None and not (sel.order_by and isinstance(plan.input, lg.TopN)):
+    if (sel.limit is not None or sel.offset) and not (sel.order_by
+                                                      and isinstance(plan.input, lg.TopN)):
         plan = lg.Limit(plan, sel.limit, sel.offset or 0, span=sel.span)
     _check_emit(binder.diag, sel, aggregating)
     return plan
