@@ -23,7 +23,7 @@ from hypothesis import given, settings
 
 from compiler.cli import run_module
 from compiler.driver import compile_source
-from compiler.errors import Source
+from compiler.errors import Source, SqlcError
 from runtime_lib.io.nested import encode_nested_lines, nest_rows
 
 DDL = """CREATE TABLE t (id INT, name STRING, bid ROW<price BIGINT, addr ROW<city VARCHAR>>)
@@ -118,3 +118,54 @@ def test_encode_nested_lines_equals_its_reference(paths, n, data) -> None:
     assert [json.loads(line) for line in encoded.splitlines()] == \
         [json.loads(line) for line in reference.splitlines()]
     assert encoded.count(b"\n") == n
+
+
+# ------------------------------------------------------------------ ROW columns of a sink table
+
+SINK = """CREATE TABLE s (id INT, r ROW<a BIGINT, b STRING>, n ROW<p BIGINT, q ROW<c STRING>>)
+WITH ('connector' = 'filesystem', 'path' = '{path}', 'format' = 'json');
+"""
+
+
+def test_insert_writes_row_columns_as_nested_json(tmp_path: Path) -> None:
+    """A ROW is written into a ROW column by position, each field cast to the
+    column's field type and named as the table names it."""
+    out_dir = tmp_path / "s"
+    sql = DDL + SINK.format(path=out_dir) + "INSERT INTO s SELECT id, (id, name), bid FROM t;"
+    module = tmp_path / "q.py"
+    module.write_text(compile_source(Source("q.sql", sql)).module or "", encoding="utf-8")
+    events = tmp_path / "t.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in _events(300)), encoding="utf-8")
+    assert run_module(module, ["--input", f"t={events}", "--quiet", "--batch-size", "50"]) == 0
+    got = [json.loads(line) for part in sorted(out_dir.rglob("part-*"))
+           for line in part.read_text().splitlines()]
+    result = duckdb.sql("SELECT id, {'a': id::BIGINT, 'b': name} AS r, "
+                        "{'p': bid.price, 'q': {'c': bid.addr.city}} AS n FROM "
+                        + DUCK_TABLE.format(path=events))
+    want = [dict(zip([c[0] for c in result.description], row)) for row in result.fetchall()]
+    assert len(want) == 300 and sorted(got, key=repr) == sorted(want, key=repr)
+
+
+@pytest.mark.parametrize("select, message, at", [
+    ("SELECT id, id, bid FROM t", "column 'id_2' is INT but s.r is ROW<`a` BIGINT, `b` VARCHAR>",
+     "id"),
+    ("SELECT id, (id, name, name), bid FROM t",
+     "column 'row_id_name' is ROW<`EXPR$0` INT, `EXPR$1` VARCHAR, `EXPR$2` VARCHAR> but s.r is "
+     "ROW<`a` BIGINT, `b` VARCHAR>", "(id, name, name)"),
+    ("SELECT id, (name, name), bid FROM t",
+     "column 'row_name_name' is ROW<`EXPR$0` VARCHAR, `EXPR$1` VARCHAR> but s.r is ROW<`a` BIGINT",
+     "(name, name)"),
+    ("SELECT id, (id, name), (id, name) FROM t",
+     "column 'row_id_name_2' is ROW<`EXPR$0` INT, `EXPR$1` VARCHAR> but s.n is ROW<`p` BIGINT, "
+     "`q` ROW<`c` VARCHAR>>", "(id, name)"),
+    ("SELECT (id, name), (id, name), bid FROM t", "column 'row_id_name' is ROW", "(id, name)"),
+    ("SELECT id, (id, name) FROM t", "INSERT INTO s writes 3 columns but the query returns 2",
+     "SELECT id, (id, name) FROM t"),
+])
+def test_insert_into_a_row_column_checks_the_row(select: str, message: str, at: str) -> None:
+    sql = DDL + SINK.format(path="s") + f"INSERT INTO s {select};"
+    with pytest.raises(SqlcError) as caught:
+        compile_source(Source("q.sql", sql))
+    first = caught.value.diagnostics[0]
+    assert first.message.startswith(message), first.message
+    assert sql[first.span.start:first.span.end] == at

@@ -24,7 +24,9 @@ from compiler import ast
 from compiler.analyze.scope import Scope, ScopeField, fail
 from compiler.analyze.syntax import derive_name
 from compiler.errors import Diagnostics, Span, did_you_mean
-from compiler.types import leaf_name
+from compiler import types as t
+from compiler.frozen import frozen_dataclass
+from compiler.types import SqlType, leaf_name
 
 if TYPE_CHECKING:
     from compiler.analyze.expressions import ExpressionBinder
@@ -108,13 +110,15 @@ def whole_row_error(binder: ExpressionBinder, col: ast.Column, scope: Scope) -> 
 
 
 def row_items(binder: ExpressionBinder, item: ast.SelectItem, scope: Scope,
-              produced: dict[str, tuple[str, ...]]) -> list[ast.SelectItem] | None:
+              produced: dict[str, tuple[str, ...]], taken: set[str] | None = None
+              ) -> list[ast.SelectItem] | None:
     """A SELECT item that is a whole ROW (``bid``, ``t.bid``, ``bid.address``, a
     built ``ROW(a, b)`` / ``(a, b)`` / ``CAST(ROW(..) AS ROW<x INT, ..>)``) as one
     item per leaf field it holds, each named by its path from the item's name
     (``bid.auction``, or ``b.auction`` for ``bid AS b``; ``r.EXPR$0`` for
     ``ROW(a, b) AS r``, Flink's names of a ROW constructor's fields), recorded in
-    ``produced``; None for any other item."""
+    ``produced``; None for any other item. A name in ``taken`` (an earlier ROW
+    item's, lower case) gets a suffix, as ``unique_names`` gives one."""
     fields = row_value_fields(binder, item.expr, scope)
     if fields is None:
         return None
@@ -130,6 +134,12 @@ def row_items(binder: ExpressionBinder, item: ast.SelectItem, scope: Scope,
             expand(field_expr, (*out_path, name))
 
     name = item.alias or _row_item_name(item.expr)
+    if taken is not None:
+        base, n = name, 1
+        while name.lower() in taken:
+            n += 1
+            name = f"{base}_{n}"
+        taken.add(name.lower())
     for field_name, field_expr in fields:
         expand(field_expr, (name, field_name))
     return items
@@ -245,6 +255,84 @@ def nested_outputs(binder: ExpressionBinder, schema) -> tuple[tuple[str, tuple[s
     """The output columns of a query that are fields of a selected ROW, with their paths."""
     return tuple((f.name, binder.row_columns[f.name]) for f in schema
                  if f.name in binder.row_columns)
+
+
+@frozen_dataclass
+class OutputItem:
+    """A column of a query's result as an INSERT sees it: a plain column, or a
+    selected ROW, whose fields are the result's columns ``columns`` (each with
+    its path from the ROW: ``("EXPR$1", "EXPR$0")``)."""
+
+    name: str
+    columns: tuple[tuple[int, tuple[str, ...]], ...]  # (index in the schema, path)
+    types: tuple[SqlType, ...]
+
+    @property
+    def is_row(self) -> bool:
+        return bool(self.columns[0][1])
+
+    def type(self) -> SqlType:
+        """Its type: a ROW's rebuilt from its fields' paths and types."""
+        if not self.is_row:
+            return self.types[0]
+        return _row_type([path for _, path in self.columns], list(self.types))
+
+
+def output_items(schema, produced: dict[str, tuple[str, ...]]) -> list[OutputItem]:
+    """The result's columns, a selected ROW's fields (consecutive, recorded in
+    ``produced``) together as one item."""
+    items: list[OutputItem] = []
+    for i, f in enumerate(schema):
+        path = produced.get(f.name, ())
+        if len(path) > 1 and items and items[-1].is_row and items[-1].name == path[0]:
+            last = items[-1]
+            items[-1] = OutputItem(last.name, (*last.columns, (i, path[1:])),
+                                   (*last.types, f.type))
+        elif len(path) > 1:
+            items.append(OutputItem(path[0], ((i, path[1:]),), (f.type,)))
+        else:
+            items.append(OutputItem(f.name, ((i, ()),), (f.type,)))
+    return items
+
+
+def same_shape(a: list[tuple[str, ...]], b: list[tuple[str, ...]]) -> bool:
+    """Whether two ROWs' leaf paths nest alike, field by field in order (a ROW is
+    written into a ROW by position, as Flink casts one)."""
+    return _positions(a) == _positions(b)
+
+
+def _positions(paths: list[tuple[str, ...]]) -> list[tuple[int, ...]]:
+    seen: dict[tuple[str, ...], list[str]] = {}
+    out = []
+    for path in paths:
+        position = []
+        for depth, key in enumerate(path):
+            keys = seen.setdefault(path[:depth], [])
+            if key not in keys:
+                keys.append(key)
+            position.append(keys.index(key))
+        out.append(tuple(position))
+    return out
+
+
+def _row_type(paths: list[tuple[str, ...]], types: list[SqlType]) -> SqlType:
+    names: list[str] = []
+    children: list[SqlType] = []
+    groups: dict[str, tuple[list, list]] = {}
+    for path, typ in zip(paths, types):
+        if len(path) == 1:
+            names.append(path[0])
+            children.append(typ)
+        else:
+            if path[0] not in groups:
+                groups[path[0]] = ([], [])
+                names.append(path[0])
+                children.append(None)  # type: ignore[arg-type]
+            groups[path[0]][0].append(path[1:])
+            groups[path[0]][1].append(typ)
+    children = [child if child is not None else _row_type(*groups[name])
+                for name, child in zip(names, children)]
+    return t.from_name("ROW", (), tuple(children), tuple(names))
 
 
 def refuse_row(binder: ExpressionBinder, name: str, fields: list[str], span: Span) -> NoReturn:

@@ -130,6 +130,7 @@ def expand_stars(binder: ExpressionBinder, items: tuple[ast.SelectItem, ...], sc
     out: list[ast.SelectItem] = []
     stars: list[ast.Star | None] = []
     failed = False
+    row_names: set[str] = set()  # two ROW items of one name: the second gets a suffix
     for item in items:
         if isinstance(item.expr, ast.Star):
             q = item.expr.table
@@ -146,7 +147,7 @@ def expand_stars(binder: ExpressionBinder, items: tuple[ast.SelectItem, ...], sc
                 stars.append(item.expr)
         else:
             try:
-                expanded = row_fields.row_items(binder, item, scope, produced)
+                expanded = row_fields.row_items(binder, item, scope, produced, row_names)
             except Abort:  # reported
                 failed = True
                 continue
