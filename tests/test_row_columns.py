@@ -199,7 +199,9 @@ WITH ('connector' = 'filesystem', 'path' = 't.jsonl', 'format' = 'json');
     ("SELECT id FROM t WHERE bid IS NULL;", "UnsupportedError",
      "bid is a ROW column: sqlc reads a ROW's fields as columns, not the ROW as one value; "
      "select its fields (bid.price, bid.addr)", "bid"),
-    ("SELECT id FROM t WHERE bid.addr = 'x';", "UnsupportedError",
+    ("SELECT id FROM t WHERE bid.addr = 'x';", "BindError",
+     "= compares a ROW of 1 field(s) with a value that is no ROW", "bid.addr = 'x'"),
+    ("SELECT id FROM t WHERE bid.addr < bid.addr;", "UnsupportedError",
      "bid.addr is a ROW column", "bid.addr"),
     ("SELECT id FROM t WHERE ROW(id, bid.price) IS NULL;", "UnsupportedError",
      "sqlc builds a ROW value only as a SELECT item (written as a nested object), not "

@@ -169,3 +169,91 @@ def test_insert_into_a_row_column_checks_the_row(select: str, message: str, at: 
     first = caught.value.diagnostics[0]
     assert first.message.startswith(message), first.message
     assert sql[first.span.start:first.span.end] == at
+
+
+# ------------------------------------------------------------------ comparing and grouping ROWs
+
+def _eq(a, b):
+    return None if a is None or b is None else a == b
+
+
+def _and(*values):  # three-valued
+    return False if False in values else None if None in values else True
+
+
+def _not(v):
+    return None if v is None else not v
+
+
+def test_comparing_rows_field_by_field(tmp_path: Path) -> None:
+    """The SQL standard's row comparison: ``(a, b) = (c, d)`` is ``a = c AND b = d``
+    (three-valued), ``<>`` its negation; IS [NOT] DISTINCT FROM pairs NULLs.
+    Checked against a reference in Python on the same rows."""
+    query = ("SELECT (id, name) = (2, 'a') AS e, ROW(id, bid) <> ROW(2, bid) AS ne, "
+             "bid IS NOT DISTINCT FROM (3, ROW('c0')) AS nd, "
+             "(name, id) IS DISTINCT FROM ('a', 2) AS d FROM t "
+             "WHERE (id, bid.price) = (id, bid.price) OR bid.price IS NULL;")
+    module = tmp_path / "q.py"
+    module.write_text(compile_source(Source("q.sql", DDL + query)).module or "",
+                      encoding="utf-8")
+    rows = _events(300)
+    events = tmp_path / "t.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in rows), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert run_module(module, ["--input", f"t={events}", "--output", str(out), "--quiet"]) == 0
+    got = [json.loads(line) for line in out.read_text().splitlines()]
+    want = []
+    for r in rows:
+        i, name = r.get("id"), r.get("name")
+        bid = r.get("bid") or {}
+        price, city = bid.get("price"), (bid.get("addr") or {}).get("city")
+        if not (_and(_eq(i, i), _eq(price, price)) or price is None):
+            continue
+        want.append({"e": _and(_eq(i, 2), _eq(name, "a")),
+                     "ne": _not(_and(_eq(i, 2), _eq(price, price), _eq(city, city))),
+                     "nd": price == 3 and city == "c0",
+                     "d": not (name == "a" and i == 2)})
+    assert len(want) > 100 and got == want
+
+
+def test_group_by_a_whole_row_equals_duckdb(tmp_path: Path) -> None:
+    query = ("SELECT bid, (name, bid.addr) AS k, COUNT(*) AS c FROM t "
+             "GROUP BY bid, (name, bid.addr);")
+    module = tmp_path / "q.py"
+    module.write_text(compile_source(Source("q.sql", DDL + query)).module or "",
+                      encoding="utf-8")
+    events = tmp_path / "t.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in _events(300)), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert run_module(module, ["--input", f"t={events}", "--output", str(out), "--quiet"]) == 0
+    final: dict = {}  # the updating result's last row per group
+    for line in out.read_text().splitlines():
+        row = json.loads(line)
+        key = json.dumps([row["bid"], row["k"]])
+        if row.pop("_op") in ("+I", "+U"):
+            final[key] = row
+        else:
+            final.pop(key, None)
+    duck = duckdb.sql(
+        "SELECT {'price': bid.price, 'addr': {'city': bid.addr.city}} AS bid, "
+        "{'EXPR$0': name, 'EXPR$1': {'city': bid.addr.city}} AS k, COUNT(*) AS c FROM "
+        + DUCK_TABLE.format(path=events) + " GROUP BY ALL")
+    want = [dict(zip(["bid", "k", "c"], row)) for row in duck.fetchall()]
+    assert len(want) > 5 and sorted(final.values(), key=repr) == sorted(want, key=repr)
+
+
+@pytest.mark.parametrize("query, message, at", [
+    ("SELECT (id, name) = id AS x FROM t;",
+     "= compares a ROW of 2 field(s) with a value that is no ROW", "(id, name) = id"),
+    ("SELECT (id, name) <> (id, name, id) AS x FROM t;",
+     "<> compares a ROW of 2 field(s) with a ROW of 3 field(s)", "(id, name) <> (id, name, id)"),
+    ("SELECT (id, name) = (name, name) AS x FROM t;", "cannot compare INT with VARCHAR",
+     "name"),
+])
+def test_row_comparison_errors(query: str, message: str, at: str) -> None:
+    sql = DDL + query
+    with pytest.raises(SqlcError) as caught:
+        compile_source(Source("q.sql", sql))
+    first = caught.value.diagnostics[0]
+    assert first.message.startswith(message), first.message
+    assert sql[first.span.start:first.span.end] == at

@@ -247,6 +247,9 @@ class ExpressionBinder:
         return bound
 
     def binary(self, node: ast.Binary, scope: Scope, where: str) -> lg.BoundExpr:
+        rows = fields.row_comparison(self, node.op, node.left, node.right, scope, node.span)
+        if rows is not None:  # (a, b) = (c, d): a = c AND b = d
+            return self.expr(rows, scope, where)
         left, right = self.exprs((node.left, node.right), scope, where)
         op, span = node.op, node.span
         lt, rt = left.type, right.type
@@ -379,6 +382,9 @@ class ExpressionBinder:
         """A scalar function call (IF is a CASE)."""
         name = node.name
         self.refuse_non_scalar(node, where)
+        if len(node.args) == 2 and (rows := fields.row_comparison(
+                self, name, node.args[0], node.args[1], scope, node.span)) is not None:
+            return self.expr(rows, scope, where)  # ROWs IS [NOT] DISTINCT FROM each other
         if name == "ROW":  # ROW(a, b) and (a, b), where a ROW is no SELECT item
             fields.refuse_built_row(self, node, where)
         if name == "IF":

@@ -186,6 +186,55 @@ def row_value_fields(binder: ExpressionBinder, expr: ast.Expr, scope: Scope
             for name in row_fields(scope, path, qualifier)]
 
 
+_ROW_COMPARISONS = {  # op -> (the fields' comparison, how the fields' results combine)
+    "=": ("=", "AND"), "<>": ("<>", "OR"),
+    "IS NOT DISTINCT FROM": ("IS NOT DISTINCT FROM", "AND"),
+    "IS DISTINCT FROM": ("IS DISTINCT FROM", "OR"),
+}
+
+
+def row_comparison(binder: ExpressionBinder, op: str, left: ast.Expr, right: ast.Expr,
+                   scope: Scope, span: Span) -> ast.Expr | None:
+    """``=``, ``<>``, ``IS [NOT] DISTINCT FROM`` of two ROWs as the SQL standard
+    defines them, field by field in order: ``(a, b) = (c, d)`` is ``a = c AND
+    b = d`` (three-valued: NULL when no pair is FALSE and one is NULL), ``<>``
+    its negation ``a <> c OR b <> d``; nested ROWs in turn. None when neither
+    side is a ROW."""
+    if op not in _ROW_COMPARISONS:
+        return None
+    lf, rf = row_value_fields(binder, left, scope), row_value_fields(binder, right, scope)
+    if lf is None and rf is None:
+        return None
+    if lf is None or rf is None or len(lf) != len(rf):
+        def what(fields):
+            return "a value that is no ROW" if fields is None else f"a ROW of {len(fields)} field(s)"
+        fail(binder.diag, "BindError", f"{op} compares {what(lf)} with {what(rf)}", span)
+    field_op, combine = _ROW_COMPARISONS[op]
+    terms: list[ast.Expr] = [
+        ast.Binary(field_op, a, b, span=span) if field_op in ("=", "<>")
+        else ast.Call(field_op, (a, b), span=span)
+        for (_, a), (_, b) in zip(lf, rf)]
+    out = terms[0]
+    for term in terms[1:]:
+        out = ast.Binary(combine, out, term, span=span)
+    return out
+
+
+def group_keys(binder: ExpressionBinder, items: list[ast.Expr], scope: Scope
+               ) -> list[ast.Expr]:
+    """GROUP BY items with a whole ROW (``GROUP BY bid``, ``GROUP BY (a, b)``) as
+    its fields, nested ROWs in turn: rows are one group when every field is."""
+    out: list[ast.Expr] = []
+    for item in items:
+        fields = None if isinstance(item, ast.GroupingSets) else row_value_fields(
+            binder, item, scope)
+        if fields is None:
+            out.append(item)
+        else:
+            out += group_keys(binder, [expr for _, expr in fields], scope)
+    return out
+
+
 def built_field(binder: ExpressionBinder, node: ast.FieldAccess, scope: Scope) -> ast.Expr:
     """The expression of a field of a ROW value that is no column
     (``CAST(ROW(a, b) AS ROW<x INT, y INT>).x``, ``ROW(a, b).EXPR$1``)."""

@@ -28,6 +28,10 @@ def select(binder: ExpressionBinder, sel: ast.Select, bound: Bound) -> lg.Logica
         failed = group_failed = True
         group_items = [g for g in group_items
                        if not (isinstance(g, ast.Call) and g.name in functions.GROUP_WINDOWS)]
+    try:  # GROUP BY a whole ROW: by its fields
+        group_items = row_fields.group_keys(binder, group_items, bound.scope)
+    except Abort:
+        failed = group_failed = True
     items, stars, stars_failed = expand_stars(binder, sel.items, bound.scope)
     failed = failed or stars_failed
     aggregating = bool(sel.group_by) or any(
