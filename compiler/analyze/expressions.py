@@ -618,16 +618,24 @@ class ExpressionBinder:
         target = type_of(returning_ast.to, self.diag)  # type: ignore[attr-defined]
         if target is None:
             raise Abort
-        if not target.is_string:
+        as_array = target.name == "ARRAY" and target.children[0].is_string
+        if not (target.is_string or as_array):
             fail(self.diag, "UnsupportedError", f"JSON_QUERY ... RETURNING {target.sql()} is "
-                 "not supported; JSON_QUERY returns the JSON text (STRING)", returning_ast.span)
+                 "not supported; JSON_QUERY returns the JSON text (STRING) or its array's "
+                 "elements (ARRAY<STRING>), as in Flink", returning_ast.span)
         words = [str(wrapper_ast.value),  # type: ignore[attr-defined]
                  self.refuse_error_clause(node, empty_ast, "EMPTY"),
-                 self.refuse_error_clause(node, error_ast, "ERROR")]
-        while words and words[-1] == ("WITHOUT ARRAY" if len(words) == 1 else "NULL"):
+                 self.refuse_error_clause(node, error_ast, "ERROR"),
+                 "ARRAY" if as_array else "STRING"]
+        if as_array and "EMPTY OBJECT" in words[1:3]:
+            fail(self.diag, "BindError", "EMPTY OBJECT ON EMPTY/ERROR is no ARRAY<STRING>; "
+                 "write NULL or EMPTY ARRAY", node.span)
+        defaults = ("WITHOUT ARRAY", "NULL", "NULL", "STRING")
+        while words and words[-1] == defaults[len(words) - 1]:
             words.pop()
         args = (json_arg, path, *(lg.Const(w, t.VARCHAR) for w in words))
-        return lg.Call("JSON_QUERY", args, t.VARCHAR.with_nullable(True), span=node.span)
+        typ = target if as_array else t.VARCHAR
+        return lg.Call("JSON_QUERY", args, typ.with_nullable(True), span=node.span)
 
     def refuse_non_scalar(self, node: ast.Call, where: str) -> None:
         """Window functions, aggregates and group windows are not scalar calls."""
