@@ -50,25 +50,25 @@ def _events(n: int) -> list[dict]:
 CASES = [
     # the explicit and the implicit constructor, nested, a ROW column inside
     ("SELECT id, ROW(id, name) AS r, (name, (id, bid.price)) AS n FROM t;",
-     "SELECT id, {{'EXPR$0': id, 'EXPR$1': name}} AS r, "
-     "{{'EXPR$0': name, 'EXPR$1': {{'EXPR$0': id, 'EXPR$1': bid.price}}}} AS n FROM {t}"),
+     ("SELECT id, {{'EXPR$0': id, 'EXPR$1': name}} AS r, "
+     "{{'EXPR$0': name, 'EXPR$1': {{'EXPR$0': id, 'EXPR$1': bid.price}}}} AS n FROM {t}")),
     ("SELECT ROW(id) AS one, ROW(bid.addr, name) AS w FROM t;",
-     "SELECT {{'EXPR$0': id}} AS one, {{'EXPR$0': {{'city': bid.addr.city}}, 'EXPR$1': name}} "
-     "AS w FROM {t}"),
+     ("SELECT {{'EXPR$0': id}} AS one, {{'EXPR$0': {{'city': bid.addr.city}}, 'EXPR$1': name}} "
+     "AS w FROM {t}")),
     # CAST names the fields and casts each to its declared type, by position
-    ("SELECT CAST(ROW(id, name, bid) AS ROW<x BIGINT, y STRING, "
-     "b ROW<p INT, a ROW<c STRING>>>) AS c FROM t;",
-     "SELECT {{'x': id::BIGINT, 'y': name, 'b': {{'p': bid.price::INT, "
-     "'a': {{'c': bid.addr.city}}}}}} AS c FROM {t}"),
+    (("SELECT CAST(ROW(id, name, bid) AS ROW<x BIGINT, y STRING, "
+     "b ROW<p INT, a ROW<c STRING>>>) AS c FROM t;"),
+     ("SELECT {{'x': id::BIGINT, 'y': name, 'b': {{'p': bid.price::INT, "
+     "'a': {{'c': bid.addr.city}}}}}} AS c FROM {t}")),
     # a field of a built ROW, directly and through a subquery
-    ("SELECT CAST(ROW(id, name) AS ROW<x BIGINT, y STRING>).y AS y, "
-     "ROW(id + 1, name).`EXPR$0` AS e FROM t;",
+    (("SELECT CAST(ROW(id, name) AS ROW<x BIGINT, y STRING>).y AS y, "
+     "ROW(id + 1, name).`EXPR$0` AS e FROM t;"),
      "SELECT name AS y, id + 1 AS e FROM {t}"),
-    ("SELECT c.x + 1 AS x1, c FROM (SELECT CAST((id, name) AS ROW<x BIGINT, y STRING>) AS c "
-     "FROM t) WHERE c.x > 2;",
+    (("SELECT c.x + 1 AS x1, c FROM (SELECT CAST((id, name) AS ROW<x BIGINT, y STRING>) AS c "
+     "FROM t) WHERE c.x > 2;"),
      "SELECT id::BIGINT + 1 AS x1, {{'x': id::BIGINT, 'y': name}} AS c FROM {t} WHERE id > 2"),
-    ("CREATE VIEW v AS SELECT id, (name, id) AS p FROM t;\n"
-     "SELECT p.`EXPR$1` AS i, p AS q FROM v;",
+    (("CREATE VIEW v AS SELECT id, (name, id) AS p FROM t;\n"
+     "SELECT p.`EXPR$1` AS i, p AS q FROM v;"),
      "SELECT id AS i, {{'EXPR$0': name, 'EXPR$1': id}} AS q FROM {t}"),
 ]
 
@@ -150,14 +150,14 @@ def test_insert_writes_row_columns_as_nested_json(tmp_path: Path) -> None:
     ("SELECT id, id, bid FROM t", "column 'id_2' is INT but s.r is ROW<`a` BIGINT, `b` VARCHAR>",
      "id"),
     ("SELECT id, (id, name, name), bid FROM t",
-     "column 'row_id_name' is ROW<`EXPR$0` INT, `EXPR$1` VARCHAR, `EXPR$2` VARCHAR> but s.r is "
-     "ROW<`a` BIGINT, `b` VARCHAR>", "(id, name, name)"),
+     ("column 'row_id_name' is ROW<`EXPR$0` INT, `EXPR$1` VARCHAR, `EXPR$2` VARCHAR> but s.r is "
+     "ROW<`a` BIGINT, `b` VARCHAR>"), "(id, name, name)"),
     ("SELECT id, (name, name), bid FROM t",
      "column 'row_name_name' is ROW<`EXPR$0` VARCHAR, `EXPR$1` VARCHAR> but s.r is ROW<`a` BIGINT",
      "(name, name)"),
     ("SELECT id, (id, name), (id, name) FROM t",
-     "column 'row_id_name_2' is ROW<`EXPR$0` INT, `EXPR$1` VARCHAR> but s.n is ROW<`p` BIGINT, "
-     "`q` ROW<`c` VARCHAR>>", "(id, name)"),
+     ("column 'row_id_name_2' is ROW<`EXPR$0` INT, `EXPR$1` VARCHAR> but s.n is ROW<`p` BIGINT, "
+     "`q` ROW<`c` VARCHAR>>"), "(id, name)"),
     ("SELECT (id, name), (id, name), bid FROM t", "column 'row_id_name' is ROW", "(id, name)"),
     ("SELECT id, (id, name) FROM t", "INSERT INTO s writes 3 columns but the query returns 2",
      "SELECT id, (id, name) FROM t"),

@@ -21,10 +21,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, NoReturn
 
 from compiler import ast
+from compiler import types as t
 from compiler.analyze.scope import Scope, ScopeField, fail
 from compiler.analyze.syntax import derive_name
 from compiler.errors import Diagnostics, Span, did_you_mean
-from compiler import types as t
 from compiler.frozen import frozen_dataclass
 from compiler.types import SqlType, leaf_name
 
