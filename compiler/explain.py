@@ -148,7 +148,7 @@ def logical_attrs(node: lg.LogicalNode) -> list[tuple[str, str]]:
         return [("order_by", ", ".join(
             expr_sql(k.expr) + (" DESC" if k.descending else "") for k in node.keys))]
     if isinstance(node, lg.Limit):
-        return [("limit", str(node.count))] + (
+        return [("limit", "unlimited" if node.count is None else str(node.count))] + (
             [("offset", str(node.offset))] if node.offset else [])
     if isinstance(node, lg.Sink):
         attrs = [("target", node.target or "output"),

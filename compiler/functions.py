@@ -466,7 +466,7 @@ SCALARS: dict[str, Scalar] = {
     "JSON_OBJECT": Scalar("json_object", 1, None, _json_constructor("JSON_OBJECT", True)),
     "JSON_ARRAY": Scalar("json_array", 1, None, _json_constructor("JSON_ARRAY", False)),
     "JSON_STRING": Scalar("json_string", 1, 1, _json_string),
-    "JSON_QUERY": Scalar("json_query", 2, 5, _may_be_null(_string_to(t.VARCHAR, "JSON_QUERY", 2)),
+    "JSON_QUERY": Scalar("json_query", 2, 6, _may_be_null(_string_to(t.VARCHAR, "JSON_QUERY", 2)),
                          constants=_json_path_literal("JSON_QUERY")),
     "IS JSON": Scalar("is_json", 2, 2, lambda a: "IS JSON takes a string" if not (
         a[0].is_string or a[0].is_null) else t.BOOLEAN.with_nullable(False)),
@@ -711,10 +711,11 @@ def render_call(fn: str, args: list[str], typ: SqlType) -> str:
     if fn == "JSON_EXISTS" and len(args) == 3:
         return f"JSON_EXISTS({args[0]}, {args[1]} {args[2].strip(chr(39))} ON ERROR)"
     if fn == "JSON_QUERY" and len(args) > 2:
-        words = [w.strip(chr(39)) for w in args[2:]] + ["NULL"] * (5 - len(args))
+        words = [w.strip(chr(39)) for w in args[2:]] + ["NULL"] * max(5 - len(args), 0)
         wrapper = "WITHOUT ARRAY" if words[0] == "WITHOUT ARRAY" else f"WITH {words[0]}"
-        return (f"JSON_QUERY({args[0]}, {args[1]} {wrapper} WRAPPER {words[1]} ON EMPTY "
-                f"{words[2]} ON ERROR)")
+        returning = " RETURNING ARRAY<STRING>" if len(words) > 3 else ""
+        return (f"JSON_QUERY({args[0]}, {args[1]}{returning} {wrapper} WRAPPER {words[1]} "
+                f"ON EMPTY {words[2]} ON ERROR)")
     if fn in ("FLOOR TO", "CEIL TO"):
         return f"{fn.split()[0]}({args[1]} TO {args[0].strip(chr(39))})"
     return f"{fn}({', '.join(args)})"

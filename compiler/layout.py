@@ -68,7 +68,7 @@ def state_layout(e: ph.Exec, line: int, output: str = "") -> dict:
         layout["order_by"] = [expr_sql(k.expr) for k in node.keys]
         layout["rows"] = _columns(node.input.schema)
     elif isinstance(node, lg.Limit):  # the state is a count of the rows seen
-        layout["limit"] = str(node.count) + (f" OFFSET {node.offset}" if node.offset else "")
+        layout["limit"] = ("unlimited" if node.count is None else str(node.count)) + (f" OFFSET {node.offset}" if node.offset else "")
     else:
         layout["state"] = e.state  # an operator this module does not describe yet
     condition = _input_filter(e)

@@ -748,7 +748,7 @@ class Sort:
 @frozen_dataclass
 class Limit:
     input: LogicalNode
-    count: int
+    count: int | None  # None: no LIMIT (OFFSET alone), every row after the offset
     offset: int = 0  # rows skipped before the first of the count
     span: Span = _span()
 

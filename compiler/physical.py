@@ -394,7 +394,8 @@ def plan_physical(node: lg.LogicalNode) -> Exec:
                                 "rows in event-time order", span)
     if isinstance(node, lg.Limit):
         return LimitExec(node, (plan_physical(node.input),),
-                         f"the number of rows seen; the first {node.count} go on"
+                         (f"the number of rows seen; the first {node.count} go on"
+                          if node.count is not None else "the number of rows seen; all go on")
                          + (f" after {node.offset}" if node.offset else ""), "", span)
     if isinstance(node, lg.Sink):
         # a sink picks its columns by name: a Calc that only selects them is no step

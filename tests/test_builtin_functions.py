@@ -269,6 +269,16 @@ JSON_CASES = [
     ("JSON_QUERY(j, 'lax $.b.c[-1]' WITHOUT WRAPPER EMPTY ARRAY ON EMPTY)", "[]"),
     ("JSON_QUERY(j, '$.*')", '[true,{"c":[1,2.5,"x"]},"right",null]'),
     ("JSON_QUERY('{\"b\": 1, \"a\": [2]}', '$')", '{"a":[2],"b":1}'),  # keys ordered
+    # RETURNING ARRAY<STRING> (Flink's SqlJsonUtils.jsonQuery): the elements as strings
+    ("JSON_QUERY('{\"a\":[{\"c\":\"c1\"},{\"c\":\"c2\"}]}', 'lax $.a[*].c' "
+     "RETURNING ARRAY<STRING>)", ["c1", "c2"]),
+    ("JSON_QUERY('[1, true, null, 2.5, 1e20, \"x\", {\"b\": [1], \"a\": 2}]', '$' "
+     "RETURNING ARRAY<STRING>)", ["1", "true", None, "2.5", "1.0E20", "x", '{"a":2,"b":[1]}']),
+    ("JSON_QUERY('{\"a\": 1}', '$' RETURNING ARRAY<STRING>)", None),  # no array: an error
+    ("JSON_QUERY('{\"a\": 1}', '$' RETURNING ARRAY<STRING> EMPTY ARRAY ON ERROR)", []),
+    ("JSON_QUERY('{}', 'lax $.x' RETURNING ARRAY<STRING> EMPTY ARRAY ON EMPTY)", []),
+    ("JSON_QUERY('{\"a\": 1}', '$.a' RETURNING ARRAY<STRING> WITH ARRAY WRAPPER)", ["1"]),
+    ("CARDINALITY(JSON_QUERY(j, '$.b.c' RETURNING ARRAY<STRING>))", 3),
     # wildcards: JSON_VALUE of a list is empty in lax mode, an error in strict
     ("JSON_VALUE(j, 'lax $.b.c[*]' DEFAULT 'empty' ON EMPTY)", "empty"),
     ("JSON_VALUE(j, 'strict $.b.c[*]' DEFAULT 'error' ON ERROR)", "error"),

@@ -153,10 +153,10 @@ case("syntax-emit-delay-not-interval",
      "4:33", S, "Expected an INTERVAL after WITH DELAY", at="5;")
 case("limit-offset-with-order-by",
      "SELECT model_id FROM llm_requests ORDER BY event_time LIMIT 3 OFFSET 2;",
-     "1:1", U, "OFFSET runs only with LIMIT on a SELECT without ORDER BY", at="SELECT")
-case("offset-without-limit",
-     "SELECT model_id FROM llm_requests OFFSET 2;",
-     "1:1", U, "OFFSET without LIMIT is not supported", at="SELECT")
+     "1:1", U, "OFFSET runs only on a SELECT without ORDER BY", at="SELECT")
+case("offset-with-order-by",
+     "SELECT model_id FROM llm_requests ORDER BY event_time OFFSET 2;",
+     "1:1", U, "OFFSET runs only on a SELECT without ORDER BY", at="SELECT")
 case("syntax-limit-not-integer",
      "SELECT model_id FROM llm_requests LIMIT 'a';",
      "1:41", S, "LIMIT takes an integer literal", at="'a'")

@@ -41,6 +41,12 @@ QUERIES = {
                                   if r["v"] is not None and r["v"] > 10][:4]),
     "offset": ("SELECT i FROM t LIMIT 2 OFFSET 3", "SELECT i FROM t LIMIT 2 OFFSET 3",
                lambda rows: [(r["i"],) for r in rows][3:5]),
+    # OFFSET alone (Flink's Limit without a fetch): every row after the first m
+    "offset-only": ("SELECT i FROM t OFFSET 3 ROWS", "SELECT i FROM t OFFSET 3",
+                    lambda rows: [(r["i"],) for r in rows][3:]),
+    "where-offset": ("SELECT i, k FROM t WHERE k = 'a' OFFSET 1",
+                     "SELECT i, k FROM t WHERE k = 'a' OFFSET 1",
+                     lambda rows: [(r["i"], r["k"]) for r in rows if r["k"] == "a"][1:]),
     "zero": ("SELECT i FROM t LIMIT 0", "SELECT i FROM t LIMIT 0", lambda rows: []),
 }
 

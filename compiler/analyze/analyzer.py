@@ -204,36 +204,49 @@ class Analyzer:
                             stmt.target_span)
         plan = self.query(stmt.query)
         writable = self.insert_columns(stmt, target)
-        schema = plan.schema
-        if len(schema) != len(writable):
+        items = row_fields.output_items(plan.schema, self.binder.row_columns)
+        if len(items) != len(writable):
             fail(self.diag, 
                 "BindError",
                 f"INSERT INTO {target.name} writes {len(writable)} columns but the query "
-                f"returns {len(schema)}",
+                f"returns {len(items)}",
                 stmt.query.span,
             )
         failed = False
-        for i, (out, col) in enumerate(zip(schema, writable)):
-            if t.common_type(out.type, col.type) is None and not col.type.is_string:
+        exprs: list[lg.BoundExpr] = []
+        names: list[str] = []
+        nested: list[tuple[str, tuple[str, ...]]] = []
+        for i, (item, col) in enumerate(zip(items, writable)):
+            # a ROW column takes a ROW of as many fields, nested alike, by position
+            leaves = t.row_leaves(col.name, col.type)
+            fits = (item.is_row == col.type.is_row and len(leaves) == len(item.columns)
+                    and (not col.type.is_row or row_fields.same_shape(
+                        [p for _, p in item.columns], [p[1:] for p, _ in leaves]))
+                    and all(t.common_type(typ, leaf) is not None or leaf.is_string
+                            for typ, (_, leaf) in zip(item.types, leaves)))
+            if not fits:
                 self.diag.error(
                     "BindError",
-                    f"column '{out.name}' is {out.type.sql()} but {target.name}.{col.name} is "
-                    f"{col.type.sql()}",
+                    f"column '{item.name}' is {item.type().sql()} but {target.name}.{col.name} "
+                    f"is {col.type.sql()}",
                     column_span(stmt.query, i),
                 )
                 failed = True
+                continue
+            for (index, _), typ, (path, leaf) in zip(item.columns, item.types, leaves):
+                ref = lg.ColumnRef(index, plan.schema[index].name, typ)
+                exprs.append(ref if typ.name == leaf.name or typ.is_null else
+                             lg.Call("CAST", (ref,), leaf.with_nullable(typ.nullable)))
+                names.append(t.leaf_name(path))
+                if col.type.is_row:
+                    nested.append((t.leaf_name(path), path))
         if failed:
             raise Abort
-        exprs = tuple(
-            lg.ColumnRef(i, f.name, f.type) if f.type.name == col.type.name or f.type.is_null
-            else lg.Call("CAST", (lg.ColumnRef(i, f.name, f.type),),
-                         col.type.with_nullable(f.type.nullable))
-            for i, (f, col) in enumerate(zip(schema, writable))
-        )
-        renamed = lg.Project(plan, exprs, tuple(c.name for c in writable), span=stmt.span)
+        renamed = lg.Project(plan, tuple(exprs), tuple(names), span=stmt.span)
         properties = tuple(sorted(target.properties.items()))
         sink = lg.Sink(renamed, target.name, properties, span=stmt.span,
-                       primary_key=target.primary_key, partition_keys=target.partition_keys)
+                       primary_key=target.primary_key, partition_keys=target.partition_keys,
+                       nested=tuple(nested))
         if target.connector in lg.PRIMARY_KEY_SINKS:
             self.check_keyed_sink(stmt, target, sink)
         if target.connector in ("filesystem", "file") and lg.changelog(sink.input) != "I":
@@ -281,12 +294,6 @@ class Analyzer:
         """The target's columns an INSERT writes: those it names, else every
         physical column."""
         writable = [c for c in target.columns if c.kind == "physical"]
-        row = next((c for c in writable if c.type.is_row), None)
-        if row is not None:  # (the query's own output writes a selected ROW nested)
-            fail(self.diag, "UnsupportedError", f"{target.name}.{row.name} is a ROW column: "
-                 "sqlc cannot write the ROW columns of a table yet", stmt.target_span,
-                 hint="declare its fields as columns of their own, or write the query's "
-                 "output (--output), which writes a selected ROW as a nested object")
         if not stmt.columns:
             return writable
         by_name = {c.name.lower(): c for c in writable}
@@ -364,7 +371,8 @@ class Analyzer:
 
     def subquery(self, rel: ast.SubqueryRef) -> Bound:
         plan = self.query(rel.query)
-        return Bound(plan, Scope.of(plan.schema, rel.alias), None)
+        return Bound(plan, row_fields.with_paths(Scope.of(plan.schema, rel.alias),
+                                                 self.binder.row_columns), None)
 
     def window_tvf(self, rel: ast.WindowTVF) -> Bound:
         inner = self.table_ref(ast.TableRef(rel.input.name, span=rel.input.span))
@@ -411,7 +419,8 @@ class Analyzer:
             else:
                 assert isinstance(obj, SourceDef)
                 plan = sources.scan(self.binder, obj, rel)
-        return Bound(plan, Scope.of(plan.schema, qualifier))
+        return Bound(plan, row_fields.with_paths(Scope.of(plan.schema, qualifier),
+                                                 self.binder.row_columns))
 
     def cte(self, name: str) -> lg.LogicalNode | None:
         """The plan of the CTE ``name`` in scope, or None."""

@@ -114,9 +114,8 @@ class ExpressionBinder:
 
     def field_access(self, node: ast.FieldAccess, scope: Scope, where: str) -> lg.BoundExpr:
         names = fields.names_of(node)
-        if names is None:
-            fail(self.diag, "UnsupportedError", "sqlc reads fields of ROW columns only, not "
-                 "of a computed ROW value", node.span)
+        if names is None:  # CAST(ROW(a, b) AS ROW<x INT, y INT>).x: the field's expression
+            return self.expr(fields.built_field(self, node, scope), scope, where)
         f = fields.resolve_names(self, names, scope, node.span)
         return lg.ColumnRef(f.index, f.ref_name, f.type, span=node.span)
 
@@ -248,6 +247,9 @@ class ExpressionBinder:
         return bound
 
     def binary(self, node: ast.Binary, scope: Scope, where: str) -> lg.BoundExpr:
+        rows = fields.row_comparison(self, node.op, node.left, node.right, scope, node.span)
+        if rows is not None:  # (a, b) = (c, d): a = c AND b = d
+            return self.expr(rows, scope, where)
         left, right = self.exprs((node.left, node.right), scope, where)
         op, span = node.op, node.span
         lt, rt = left.type, right.type
@@ -380,10 +382,11 @@ class ExpressionBinder:
         """A scalar function call (IF is a CASE)."""
         name = node.name
         self.refuse_non_scalar(node, where)
-        if name == "ROW":  # ROW(a, b) and (a, b)
-            fail(self.diag, "UnsupportedError", "sqlc cannot build a ROW value (ROW(...) or "
-                 "(a, b)) yet: a ROW's fields are columns; select them as columns",
-                 node.span)
+        if len(node.args) == 2 and (rows := fields.row_comparison(
+                self, name, node.args[0], node.args[1], scope, node.span)) is not None:
+            return self.expr(rows, scope, where)  # ROWs IS [NOT] DISTINCT FROM each other
+        if name == "ROW":  # ROW(a, b) and (a, b), where a ROW is no SELECT item
+            fields.refuse_built_row(self, node, where)
         if name == "IF":
             if len(node.args) != 3:
                 fail(self.diag, "BindError", "IF takes (condition, then, else)", node.span)
@@ -615,16 +618,24 @@ class ExpressionBinder:
         target = type_of(returning_ast.to, self.diag)  # type: ignore[attr-defined]
         if target is None:
             raise Abort
-        if not target.is_string:
+        as_array = target.name == "ARRAY" and target.children[0].is_string
+        if not (target.is_string or as_array):
             fail(self.diag, "UnsupportedError", f"JSON_QUERY ... RETURNING {target.sql()} is "
-                 "not supported; JSON_QUERY returns the JSON text (STRING)", returning_ast.span)
+                 "not supported; JSON_QUERY returns the JSON text (STRING) or its array's "
+                 "elements (ARRAY<STRING>), as in Flink", returning_ast.span)
         words = [str(wrapper_ast.value),  # type: ignore[attr-defined]
                  self.refuse_error_clause(node, empty_ast, "EMPTY"),
-                 self.refuse_error_clause(node, error_ast, "ERROR")]
-        while words and words[-1] == ("WITHOUT ARRAY" if len(words) == 1 else "NULL"):
+                 self.refuse_error_clause(node, error_ast, "ERROR"),
+                 "ARRAY" if as_array else "STRING"]
+        if as_array and "EMPTY OBJECT" in words[1:3]:
+            fail(self.diag, "BindError", "EMPTY OBJECT ON EMPTY/ERROR is no ARRAY<STRING>; "
+                 "write NULL or EMPTY ARRAY", node.span)
+        defaults = ("WITHOUT ARRAY", "NULL", "NULL", "STRING")
+        while words and words[-1] == defaults[len(words) - 1]:
             words.pop()
         args = (json_arg, path, *(lg.Const(w, t.VARCHAR) for w in words))
-        return lg.Call("JSON_QUERY", args, t.VARCHAR.with_nullable(True), span=node.span)
+        typ = target if as_array else t.VARCHAR
+        return lg.Call("JSON_QUERY", args, typ.with_nullable(True), span=node.span)
 
     def refuse_non_scalar(self, node: ast.Call, where: str) -> None:
         """Window functions, aggregates and group windows are not scalar calls."""

@@ -28,8 +28,11 @@ def select(binder: ExpressionBinder, sel: ast.Select, bound: Bound) -> lg.Logica
         failed = group_failed = True
         group_items = [g for g in group_items
                        if not (isinstance(g, ast.Call) and g.name in functions.GROUP_WINDOWS)]
-    items, stars, stars_failed = expand_stars(binder.diag, sel.items, bound.scope,
-                                              binder.row_columns)
+    try:  # GROUP BY a whole ROW: by its fields
+        group_items = row_fields.group_keys(binder, group_items, bound.scope)
+    except Abort:
+        failed = group_failed = True
+    items, stars, stars_failed = expand_stars(binder, sel.items, bound.scope)
     failed = failed or stars_failed
     aggregating = bool(sel.group_by) or any(
         contains_aggregate(i.expr) for i in items
@@ -67,7 +70,8 @@ def select(binder: ExpressionBinder, sel: ast.Select, bound: Bound) -> lg.Logica
         schema = plan.schema
         keys = tuple(lg.ColumnRef(i, f.name, f.type) for i, f in enumerate(schema))
         plan = lg.Aggregate(plan, keys, tuple(names), (), (), span=sel.span)
-    if sel.limit is not None and not (sel.order_by and isinstance(plan.input, lg.TopN)):
+    if (sel.limit is not None or sel.offset) and not (sel.order_by
+                                                      and isinstance(plan.input, lg.TopN)):
         plan = lg.Limit(plan, sel.limit, sel.offset or 0, span=sel.span)
     _check_emit(binder.diag, sel, aggregating)
     return plan
@@ -120,17 +124,17 @@ def _check_emit(diag: Diagnostics, sel: ast.Select, aggregating: bool) -> None:
         )
 
 
-def expand_stars(diag: Diagnostics, items: tuple[ast.SelectItem, ...], scope: Scope,
-                 row_columns: dict[str, tuple[str, ...]] | None = None
+def expand_stars(binder: ExpressionBinder, items: tuple[ast.SelectItem, ...], scope: Scope
                  ) -> tuple[list[ast.SelectItem], list[ast.Star | None], bool]:
     """The SELECT items with every ``*`` expanded, and every whole ROW (``bid``)
     into its fields (recorded in ``row_columns``: an output writes them nested);
     for each, the star it came from (or None); and whether a star failed (it is
     dropped, its error reported)."""
-    produced = row_columns if row_columns is not None else {}
+    diag, produced = binder.diag, binder.row_columns
     out: list[ast.SelectItem] = []
     stars: list[ast.Star | None] = []
     failed = False
+    row_names: set[str] = set()  # two ROW items of one name: the second gets a suffix
     for item in items:
         if isinstance(item.expr, ast.Star):
             q = item.expr.table
@@ -145,12 +149,18 @@ def expand_stars(diag: Diagnostics, items: tuple[ast.SelectItem, ...], scope: Sc
                 out.append(ast.SelectItem(ast.Column(f.name, f.qualifier, span=item.span),
                                           None, span=item.span))
                 stars.append(item.expr)
-        elif (expanded := row_fields.row_items(item, scope, produced)) is not None:
+        else:
+            try:
+                expanded = row_fields.row_items(binder, item, scope, produced, row_names)
+            except Abort:  # reported
+                failed = True
+                continue
+            if expanded is None:
+                out.append(item)
+                stars.append(None)
+                continue
             out += expanded
             stars += [None] * len(expanded)
-        else:
-            out.append(item)
-            stars.append(None)
     return out, stars, failed
 
 

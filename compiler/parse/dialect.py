@@ -528,6 +528,18 @@ class SqlcParser(DdlParser):
 
     # -- EMIT ------------------------------------------------------------------------
 
+    def _parse_types(self, *args: Any, **kwargs: Any) -> Any:
+        """Flink's ROW types (``CAST(x AS ROW<a INT, b STRING>)``) as the DDL reads
+        them: a DataType carrying the type name built (``type_name`` takes it).
+        Only after AS: elsewhere ``ROW(a, b)`` is a value."""
+        after_as = self._prev is not None and self._prev.token_type == TokenType.ALIAS
+        row = self._parse_sqlc_row_type() if after_as else None
+        if row is None:
+            return super()._parse_types(*args, **kwargs)
+        node = exp.DataType(this=exp.DataType.Type.STRUCT)
+        node.meta["sqlc_type"] = row
+        return node
+
     def _parse_table_alias(self, *args: Any, **kwargs: Any) -> Any:
         if self._curr and self._curr.text.upper() == "EMIT":  # `FROM t EMIT CHANGES`
             return None

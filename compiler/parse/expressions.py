@@ -106,6 +106,8 @@ class ExpressionConverter:
     # -- types -----------------------------------------------------------------------
 
     def type_name(self, node: exp.DataType, span: Span | None = None) -> ast.TypeName:
+        if "sqlc_type" in node.meta:  # a ROW type, read as the DDL reads it
+            return node.meta["sqlc_type"]
         span = span or self.sp(node)
         this = node.this
         name = this.name if isinstance(this, exp.DataType.Type) else str(this)

@@ -129,18 +129,16 @@ class StatementConverter(ExpressionConverter):
         return int(value.this)
 
     def offset(self, node: exp.Expression, limit: int | None, order_by: tuple) -> int | None:
-        """OFFSET m: after LIMIT n on a stream without ORDER BY (the rows that
-        arrive first are skipped); elsewhere refused, never ignored."""
+        """OFFSET m, with or without LIMIT n, on a stream without ORDER BY (the m
+        rows that arrive first are skipped; without LIMIT every later row goes
+        on, as Flink's Limit with no fetch); elsewhere refused, never ignored."""
         offset = self.limit(node, "offset")
         if offset is None:
             return None
         where = node.args["offset"]
-        if limit is None:
-            return self.fail(UnsupportedError, "OFFSET without LIMIT is not supported; write "
-                             "LIMIT n OFFSET m", where)
         if order_by or not isinstance(node, exp.Select):
-            return self.fail(UnsupportedError, "OFFSET runs only with LIMIT on a SELECT without "
-                             "ORDER BY (the rows that arrive first are skipped)", where)
+            return self.fail(UnsupportedError, "OFFSET runs only on a SELECT without ORDER BY "
+                             "(the rows that arrive first are skipped)", where)
         return offset
 
     def select_item(self, node: exp.Expression) -> ast.SelectItem:

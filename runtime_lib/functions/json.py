@@ -296,16 +296,25 @@ QUERY_WRAPPERS = ("WITHOUT ARRAY", "CONDITIONAL ARRAY", "UNCONDITIONAL ARRAY")
 
 
 def json_query(j: Arg, path: str, wrapper: str = "WITHOUT ARRAY", on_empty: str = "NULL",
-               on_error: str = "NULL") -> Column:
+               on_error: str = "NULL", returning: str = "STRING") -> Column:
     """JSON_QUERY(j, path [WITHOUT | WITH [CONDITIONAL | UNCONDITIONAL] ARRAY
     WRAPPER] [NULL | EMPTY ARRAY | EMPTY OBJECT ON EMPTY] [... ON ERROR]):
     the object or array at the path as compact JSON text (members ordered by
     key, as Flink writes them). WITH UNCONDITIONAL ARRAY WRAPPER wraps the
     value in an array, CONDITIONAL only a value that is not an array. Empty:
     nothing (JSON null), and in lax mode a scalar; error: in strict mode a
-    missing path, invalid JSON or a scalar. NULL j is NULL."""
+    missing path, invalid JSON or a scalar. NULL j is NULL.
+
+    RETURNING ARRAY<STRING> (``returning`` "ARRAY"): the array's elements as
+    strings, as Flink's SqlJsonUtils gives them: a string itself, another
+    scalar as Java's String.valueOf writes it, an object or array as JSON
+    text, null as NULL; a value that is no array is an error (EMPTY ARRAY
+    gives an empty array)."""
     parsed = json_path(path)
     if_empty, if_error = QUERY_ON[on_empty], QUERY_ON[on_error]
+    if returning == "ARRAY":
+        if_empty = None if if_empty is None else []
+        if_error = None if if_error is None else []
 
     def query(text: str) -> str | None:
         value = _context(_parse(text), parsed)
@@ -318,9 +327,37 @@ def json_query(j: Arg, path: str, wrapper: str = "WITHOUT ARRAY", on_empty: str 
             return if_empty
         if _is_scalar(value):
             return if_error
+        if returning == "ARRAY":
+            if not isinstance(value, list):
+                return if_error
+            return [None if e is None else _java_string(e) if _is_scalar(e) else _dumps(e)
+                    for e in value]
         return _dumps(value)
 
     return _map_valid(query, (j,))
+
+
+def _java_string(value: Any) -> str:
+    """A JSON scalar as Java's String.valueOf writes the value Jackson read:
+    ``true``, ``7``, ``1.5``, ``1.0E20`` (a double in [1e-3, 1e7) plainly,
+    else with an exponent)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        text = repr(float(value))
+        return text if "e" not in text else f"{value:.17g}"
+    mantissa, exponent = f"{value!r}".replace("e+", "e").split("e") if "e" in repr(value) \
+        else (repr(value), "0")
+    digits = mantissa.replace("-", "").replace(".", "").rstrip("0") or "0"
+    sign = "-" if value < 0 else ""
+    lead = len(mantissa.replace("-", "").split(".")[0])
+    exp = int(exponent) + lead - 1
+    frac = digits[1:] or "0"
+    return f"{sign}{digits[0]}.{frac}E{exp}"
 
 
 def is_json(j: Arg, kind: str = "VALUE") -> Column:

@@ -12,8 +12,10 @@ field's path (``field 'bid.price': expected BIGINT, got string 'x'``).
 
 from __future__ import annotations
 
+import functools
 import typing
 from collections.abc import Callable
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
@@ -107,25 +109,55 @@ def locate(obj: dict, field: Field, describe: Callable[[Any], str]
 
 def nest_rows(paths: list[tuple[str, ...]], columns: list[list]) -> list[dict]:
     """Rows as JSON objects, the columns with a path of more than one key written
-    into nested objects (a selected ROW: ``{"bid": {"price": 7}}``). An object
-    whose fields are all NULL is written null, as a null or missing object in
-    the input reads."""
-    groups = sorted({path[:depth] for path in paths for depth in range(1, len(path))},
-                    key=len, reverse=True)
-    rows = []
-    for values in zip(*columns):
-        row: dict = {}
-        for path, value in zip(paths, values):
-            node = row
-            for key in path[:-1]:
-                node = node.setdefault(key, {})
-            node[path[-1]] = value
-        for group in groups:  # the innermost first: a parent of null objects is null too
-            parent = row
-            for key in group[:-1]:
-                parent = parent[key]
-            child = parent[group[-1]]
-            if child is not None and all(v is None for v in child.values()):
-                parent[group[-1]] = None
-        rows.append(row)
-    return rows
+    into nested objects (a selected ROW: ``{"bid": {"price": 7}}``). An object is
+    written with all its fields, NULL ones too: a ROW whose fields are all NULL
+    is a ROW of NULLs, as Flink writes ``ROW(NULL, NULL)``. (The reference of
+    ``encode_nested_lines``, and what a sink writes where msgspec cannot.)"""
+    return _dicts(_tree(paths), columns)
+
+
+def encode_nested_lines(paths: list[tuple[str, ...]], columns: list[list]) -> bytes | None:
+    """``nest_rows`` as JSON lines in one msgspec call: each object level is built
+    the innermost first, as one Struct per row from its columns
+    (``map(struct, *columns)``, in C and untracked by the garbage collector);
+    None when msgspec cannot name a key or refuses a value (the caller then
+    encodes ``nest_rows`` with orjson)."""
+    try:
+        return _ENCODER.encode_lines(_structs(_tree(paths), columns))
+    except (TypeError, ValueError, UnicodeEncodeError):
+        return None
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def _tree(paths: list[tuple[str, ...]]) -> dict:
+    """key -> the column's index, or the tree of a nested object, in path order."""
+    root: dict = {}
+    for index, path in enumerate(paths):
+        node = root
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = index
+    return root
+
+
+def _dicts(node: dict, columns: list[list]) -> list[dict]:
+    values = [columns[child] if isinstance(child, int) else _dicts(child, columns)
+              for child in node.values()]
+    return list(map(dict, map(zip, repeat(list(node)), zip(*values))))
+
+
+def _structs(node: dict, columns: list[list]) -> list:
+    struct = _object_struct(tuple(node))
+    values = [columns[child] if isinstance(child, int) else _structs(child, columns)
+              for child in node.values()]
+    return list(map(struct, *values))
+
+
+@functools.lru_cache(maxsize=256)
+def _object_struct(keys: tuple[str, ...]) -> type:
+    """A Struct encoding as an object of ``keys`` in order (ValueError/TypeError for
+    keys msgspec cannot name: a quote, a backslash or a control character)."""
+    return msgspec.defstruct("Object", [(f"f{i}", object) for i in range(len(keys))],
+                             rename={f"f{i}": k for i, k in enumerate(keys)}, gc=False)

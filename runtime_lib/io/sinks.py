@@ -40,7 +40,7 @@ import orjson
 
 from runtime_lib.columns import Batch, Column
 from runtime_lib.io.decode import DeadLetter
-from runtime_lib.io.nested import nest_rows
+from runtime_lib.io.nested import encode_nested_lines, nest_rows
 from runtime_lib.schema import STRING_TYPES, TIMESTAMP_TYPES, Field, Schema, as_schema, base_type
 from runtime_lib.temporal import format_dates, format_times, format_timestamps
 
@@ -135,7 +135,11 @@ def encode_json_lines(
     if any(f.path for f in fields):  # the fields of a selected ROW, as nested objects
         paths = [(key,) for key in keys[: len(keys) - len(fields)]]
         paths += [f.path or (f.name,) for f in fields]
-        return b"".join(orjson.dumps(row) + b"\n" for row in nest_rows(paths, columns))
+        if _msgspec_writes_alike(batch, fields):
+            data = encode_nested_lines(paths, columns)
+            if data is not None:
+                return data
+        return b"\n".join(map(orjson.dumps, nest_rows(paths, columns))) + b"\n"
     if any(f.base in _NESTED or f.base not in STRING_TYPES and f.kind == "O" for f in fields):
         dumps = orjson.dumps
         rows = [dict(zip(keys, row)) for row in zip(*columns)]

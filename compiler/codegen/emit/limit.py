@@ -1,6 +1,6 @@
 """LIMIT n [OFFSET m] on an append-only stream without ORDER BY (Flink's
 Limit): the first n rows that arrive (after m skipped) go on up the plan,
-then nothing. Its state, the
+then nothing; OFFSET m alone: every row after the first m. Its state, the
 number of rows seen, is checkpointed; its rows go on in the same batch."""
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ def declare(g: Generator, e: Exec) -> None:
 
 def push(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list[str]:
     name = g.name_of(e)
-    return [f"{indent}# {e.name} ({g.m.where(e.span)}): the first rows that arrive, then none",
+    what = ("the first rows that arrive, then none" if e.logical.count is not None
+            else f"every row after the first {e.logical.offset}")
+    return [f"{indent}# {e.name} ({g.m.where(e.span)}): {what}",
             f"{indent}{var} = self.{name}.process({var})"]
 
 
