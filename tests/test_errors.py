@@ -1044,14 +1044,6 @@ case("temporal-join-no-primary-key",
      "JOIN v FOR SYSTEM_TIME AS OF r.event_time ON r.model_id = v.model_id;",
      "4:6", B, "an event-time temporal join needs a versioned table, but 'v' has no PRIMARY KEY",
      at="v FOR SYSTEM_TIME")
-case("temporal-join-changelog-table",
-     "CREATE TABLE v (model_id VARCHAR, price DOUBLE, t TIMESTAMP(3), WATERMARK FOR t AS t,\n"
-     "PRIMARY KEY (model_id) NOT ENFORCED) WITH ('connector' = 'upsert-kafka', 'topic' = 'v',\n"
-     "'key.format' = 'json', 'value.format' = 'json', " + BOOTSTRAP + ");\n"
-     "SELECT r.request_id FROM llm_requests r\n"
-     "JOIN v FOR SYSTEM_TIME AS OF r.event_time ON r.model_id = v.model_id;",
-     "5:6", U, "an event-time temporal join with 'v', a table read as a changelog (connector "
-               "'upsert-kafka'), does not run yet", at="v FOR SYSTEM_TIME")
 # a versioned view (the last row per key by ROW_NUMBER ... DESC, as in Flink)
 # runs; the first row per key, a filter after the dedup, or a view without the
 # versions' time is no versioned view

@@ -68,6 +68,9 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
         elif right_rel.system_time is not None:
             temporal = _system_time(binder, rel, right_rel, obj, lookup, left, right)
             lookup = lookup and temporal is None
+            if temporal is not None and isinstance(obj, SourceDef):
+                right = Bound(_changelog_versions(diag, right_rel, obj, right.plan),
+                              right.scope, right.window)
     left_plan = left.plan
     if lookup:
         # ON MOD(b.auction, 10000) = s.key: the key computed before the lookup
@@ -325,17 +328,26 @@ def _system_time(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRe
             hint=f"declare it in CREATE TABLE {obj.name}, e.g. PRIMARY KEY ("
             f"{obj.columns[0].name if obj.columns else 'id'}) NOT ENFORCED",
         )
-    if obj.is_changelog:
-        fail(diag, 
-            "UnsupportedError",
-            f"an event-time temporal join with '{obj.name}', a table read as a changelog "
-            f"(connector '{obj.connector}'), does not run yet",
-            table_rel.span,
-            hint="read its versions from an append-only source: a 'filesystem' table (or "
-            "'kafka' without the changelog format) with the PRIMARY KEY and WATERMARK, "
-            "each row a new version of its key",
-        )
     return _event_time_join(binder, rel, table_rel, obj.name, left, right)
+
+
+def _changelog_versions(diag: Diagnostics, table_rel: ast.TableRef, table: SourceDef,
+                        plan: lg.LogicalNode) -> lg.LogicalNode:
+    """The versions of an event-time temporal join with a changelog table
+    (upsert-kafka, a keyed Kafka topic, 'changelog.op-field'): its scan read
+    as a stream of changes by its primary key, each upsert a version of its
+    key from its time on, each delete (a tombstone) the end of the key's
+    versions. Other tables' scans are returned unchanged."""
+    if not table.is_changelog or not isinstance(plan, lg.Scan):
+        return plan
+    if table.connector not in ("kafka", "upsert-kafka", "file", "filesystem"):
+        fail(diag, "UnsupportedError",
+             f"an event-time temporal join with '{table.name}', a changelog table of connector "
+             f"'{table.connector}': only Kafka topics (upsert-kafka, or kafka with a PRIMARY "
+             "KEY) and files with 'changelog.op-field' are read as a stream of changes",
+             table_rel.span)
+    return replace(plan, changelog_key=table.primary_key,
+                   op_field=table.properties.get("changelog.op-field"))
 
 
 def _event_time_join(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRef,

@@ -165,6 +165,11 @@ def source(g: Generator, source_name: str, execs: list[SourceExec]) -> None:
         functions.append(function)
     if first.rows is not None:
         lines += _rows_lines(first)
+    if first.changelog_key:
+        lines.append("    # read as a stream of changes by its primary key (a tombstone: a -D)")
+        lines.append(f"    changelog_key={first.changelog_key!r},")
+        if first.op_field is not None:
+            lines.append(f"    op_field={first.op_field!r},  # each change's kind: +I, +U, -U, -D")
     lines.append(")")
     heading = f"# SourceExec: {comment(source_name)} ({m.where(first.span)})"
     m.sources.append(heading + "\n" + "\n\n\n".join([*functions, "\n".join(lines)]))
