@@ -346,4 +346,4 @@ def _event_time(batch: Batch, spec: Source, marks: Watermarks, parts, keys):
         stops = [*bounds.tolist(), len(times)]
         for a, b in zip(starts, stops):
             before[a:b], _ = marks.observe(keys[int(parts[a])], times[a:b])
-    return Batch(batch.columns, batch.num_rows, before), dead, parts, times
+    return Batch(batch.columns, batch.num_rows, before, batch.ops), dead, parts, times

@@ -145,7 +145,10 @@ def source(g: Generator, source_name: str, execs: list[SourceExec]) -> None:
     const = m.unique(identifier(source_name).upper())
     functions: list[str] = []
     lines = [f"{const} = Source(", f"    name={source_name!r},"]
-    lines += _field_lines(columns.physical, _event_time_inputs(first))
+    # (a changelog's deletes may lack the event time: the driver keeps them, and
+    # dead-letters an upsert without it)
+    lines += _field_lines(columns.physical,
+                          set() if first.changelog_key else _event_time_inputs(first))
     if columns.metadata:
         lines.append("    metadata={")
         for name, key in columns.metadata.items():

@@ -1,0 +1,296 @@
+"""The event-time temporal join with a changelog table as the versioned side,
+compiled and run against the real tansu broker, and from a file of changes.
+
+``JOIN rates FOR SYSTEM_TIME AS OF o.order_time AS r ON o.k = r.k`` where
+``rates`` is an upsert-kafka table (PRIMARY KEY + WATERMARK): each message is
+an upsert of its key (the message key), a version valid from its event time
+on; a tombstone (a null value) deletes the key. The delete's time is the
+record's timestamp when the event time is ``METADATA FROM 'timestamp'``, else
+(the tombstone has no value to read a time from) the time of the key's
+previous row, as Flink's ChangelogNormalize emits the previous row as the
+delete. A tombstone after a delete, or of a key never seen, deletes nothing.
+
+The reference (``expected``) is a small Python model of that: per key, the
+changes in arrival order become versions and deletions at their times; an
+order joins the entry of its key with the highest (time, arrival) <= its time,
+NULL when that is a deletion or there is none (LEFT JOIN). It is exact
+whatever order the driver interleaves the topics in, because no row is behind
+its own source's watermark (see test_temporal_join_compiled.py).
+
+A run stopped mid-way (SIGTERM: a checkpoint) and restarted from its
+checkpoint on the rest of the topics, writing to a Kafka sink in transactions,
+gives the same rows as the reference, each once.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from compiler.cli import run_module
+from compiler.driver import compile_source
+from compiler.errors import Source
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = 1_700_000_000_000
+DELAY_MS = 3_000
+KEYS = ["a", "b", "c"]
+
+ORDERS = """
+CREATE TABLE orders (
+    oid BIGINT NOT NULL,
+    k VARCHAR,
+    ot BIGINT NOT NULL,
+    order_time AS TO_TIMESTAMP(ot),
+    WATERMARK FOR order_time AS order_time - INTERVAL '3' SECOND
+) WITH ('connector' = 'kafka', 'topic' = '{orders}', 'format' = 'json',
+        'scan.startup.mode' = 'earliest-offset',
+        'properties.bootstrap.servers' = '${{KAFKA_BOOTSTRAP_SERVERS}}');
+"""
+# the versions' time: a value field (a tombstone has none), or the record timestamp
+RATES = {
+    "payload": """
+CREATE TABLE rates (
+    k VARCHAR NOT NULL,
+    v BIGINT,
+    vt BIGINT,
+    update_time AS TO_TIMESTAMP(vt),
+    WATERMARK FOR update_time AS update_time - INTERVAL '3' SECOND,
+    PRIMARY KEY (k) NOT ENFORCED
+) WITH ('connector' = 'upsert-kafka', 'topic' = '{rates}', 'key.format' = 'json',
+        'value.format' = 'json', 'properties.bootstrap.servers' = '${{KAFKA_BOOTSTRAP_SERVERS}}');
+""",
+    "record-timestamp": """
+CREATE TABLE rates (
+    k VARCHAR NOT NULL,
+    v BIGINT,
+    update_time TIMESTAMP(3) METADATA FROM 'timestamp',
+    WATERMARK FOR update_time AS update_time - INTERVAL '3' SECOND,
+    PRIMARY KEY (k) NOT ENFORCED
+) WITH ('connector' = 'upsert-kafka', 'topic' = '{rates}', 'key.format' = 'json',
+        'value.format' = 'json', 'properties.bootstrap.servers' = '${{KAFKA_BOOTSTRAP_SERVERS}}');
+""",
+}
+QUERY = ("SELECT o.oid, o.k, o.ot, r.v FROM orders AS o "
+         "LEFT JOIN rates FOR SYSTEM_TIME AS OF o.order_time AS r ON o.k = r.k;\n")
+
+
+def times(rng: random.Random, n: int) -> list[int]:
+    """Event times in arrival order, each within the delay of the highest
+    before it (never behind its source's watermark), ties included."""
+    out, high = [], BASE
+    for _ in range(n):
+        t = high - DELAY_MS + 1000 * rng.randint(1, 5)
+        high = max(high, t)
+        out.append(t)
+    return out
+
+
+def make_rates(rng: random.Random, n: int) -> list[dict]:
+    """Changes: {"k", "t", "v"} upserts and {"k", "t", "v": None} tombstones
+    (``v`` is a version's id, so that the output names the version joined)."""
+    return [{"k": rng.choice(KEYS), "t": t, "v": None if rng.random() < 0.25 else i}
+            for i, t in enumerate(times(rng, n))]
+
+
+def make_orders(rng: random.Random, n: int) -> list[dict]:
+    return [{"oid": i, "k": rng.choice(KEYS + ["d", None]), "ot": t}
+            for i, t in enumerate(times(rng, n))]
+
+
+def expected(rates: list[dict], orders: list[dict], own_time: bool) -> list[tuple]:
+    """The rows of the LEFT temporal join (see the module docstring)."""
+    entries: dict[str, list[tuple[int, int, int | None]]] = {}  # key -> (time, arrival, v)
+    last: dict[str, tuple[int, int | None]] = {}  # key -> its last change (time, v)
+    for arrival, change in enumerate(rates):
+        k, t, v = change["k"], change["t"], change["v"]
+        if v is None:  # a tombstone
+            prev = last.get(k)
+            if prev is None or prev[1] is None:
+                continue  # deletes nothing: the key has no row
+            t = t if own_time else prev[0]
+        entries.setdefault(k, []).append((t, arrival, v))
+        last[k] = (t, v)
+    out = []
+    for o in orders:
+        found = [e for e in entries.get(o["k"], []) if e[0] <= o["ot"]]
+        v = max(found)[2] if found else None
+        out.append((o["oid"], o["k"], o["ot"], v))
+    return sorted(out, key=lambda r: r[0])
+
+
+def produce_rates(kafka, topic: str, rates: list[dict], own_time: bool) -> None:
+    for r in rates:
+        value = None if r["v"] is None else (
+            {"k": r["k"], "v": r["v"]} if own_time else {"k": r["k"], "v": r["v"], "vt": r["t"]})
+        kafka.produce(topic, [value], key=json.dumps({"k": r["k"]}), partition=0,
+                      timestamp=r["t"])
+
+
+def compiled(tmp_path: Path, variant: str, orders_topic: str, rates_topic: str) -> Path:
+    sql = ORDERS.format(orders=orders_topic) + RATES[variant].format(rates=rates_topic) + QUERY
+    result = compile_source(Source("q.sql", sql), [])
+    assert result.module, result
+    assert 'changelog_key=("k",)' in result.module
+    path = tmp_path / "q.py"
+    path.write_text(result.module, encoding="utf-8")
+    return path
+
+
+def rows_of(records) -> list[tuple]:
+    out = [json.loads(r.value) for r in records]
+    return sorted(((r["oid"], r["k"], _ms(r["ot"]), r["v"]) for r in out), key=lambda r: r[0])
+
+
+def _ms(value) -> int:
+    return value if isinstance(value, int) else int(value)
+
+
+@pytest.mark.parametrize("variant", ["payload", "record-timestamp"])
+def test_upsert_kafka_versions_with_tombstones(kafka_broker, tmp_path, variant):
+    """One bounded run over both topics gives the reference's rows."""
+    own_time = variant == "record-timestamp"
+    rng = random.Random(13 + own_time)
+    rates, orders = make_rates(rng, 80), make_orders(rng, 80)
+    rates_topic = kafka_broker.create_topic(kafka_broker.unique_topic("rates"), 1)
+    orders_topic = kafka_broker.create_topic(kafka_broker.unique_topic("orders"), 1)
+    produce_rates(kafka_broker, rates_topic, rates, own_time)
+    kafka_broker.produce(orders_topic, orders, partition=0)
+    module = compiled(tmp_path, variant, orders_topic, rates_topic)
+    out = tmp_path / "out.jsonl"
+    assert run_module(module, ["--until-end", "--quiet", "--bootstrap", kafka_broker.bootstrap,
+                               "--output", str(out)]) == 0
+    got = sorted(((r["oid"], r["k"], r["ot"], r["v"]) for r in map(
+        json.loads, out.read_text().splitlines())), key=lambda r: r[0])
+    want = expected(rates, orders, own_time)
+    assert [g[0] for g in got] == [w[0] for w in want]
+    assert [(g[0], g[3]) for g in got] == [(w[0], w[3]) for w in want]
+    assert sum(1 for r in rates if r["v"] is None) >= 10  # the tombstones were exercised
+    assert any(w[3] is None and w[1] in KEYS for w in want)  # some order sees a deletion
+
+
+def test_restart_from_a_checkpoint_gives_the_same_rows(kafka_broker, tmp_path):
+    """Stopped mid-way (SIGTERM takes a checkpoint) and restarted from it on the
+    rest of the topics, into a Kafka sink in transactions: each row once, the
+    reference's."""
+    rng = random.Random(29)
+    rates, orders = make_rates(rng, 120), make_orders(rng, 120)
+    rates_topic = kafka_broker.create_topic(kafka_broker.unique_topic("rates"), 1)
+    orders_topic = kafka_broker.create_topic(kafka_broker.unique_topic("orders"), 1)
+    out_topic = kafka_broker.create_topic(kafka_broker.unique_topic("joined"), 1)
+    module = compiled(tmp_path, "payload", orders_topic, rates_topic)
+    checkpoints = tmp_path / "checkpoints"
+    args = ["--quiet", "--bootstrap", kafka_broker.bootstrap, "--sink", f"kafka:{out_topic}",
+            "--checkpoint-dir", str(checkpoints), "--checkpoint-interval", "0.2s"]
+    produce_rates(kafka_broker, rates_topic, rates[:60], False)
+    kafka_broker.produce(orders_topic, orders[:60], partition=0)
+    log = tmp_path / "first.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen([sys.executable, str(module), *args], stdout=subprocess.DEVNULL,
+                                stderr=err, env=_env())
+        try:
+            deadline = time.monotonic() + 60
+            while len(kafka_broker.consume_all(out_topic, isolation_level="read_committed",
+                                               timeout=1)) < 10:
+                assert proc.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(60) == 0, log.read_text()
+    first = rows_of(kafka_broker.consume_all(out_topic, isolation_level="read_committed"))
+    assert 10 <= len(first) < 60  # stopped mid-way: rows still held
+    produce_rates(kafka_broker, rates_topic, rates[60:], False)
+    kafka_broker.produce(orders_topic, orders[60:], partition=0)
+    assert run_module(module, [*args, "--until-end"]) == 0
+    got = rows_of(kafka_broker.consume_all(out_topic, isolation_level="read_committed"))
+    want = expected(rates, orders, False)
+    assert [g[0] for g in got] == [w[0] for w in want]  # each order once
+    assert [(g[0], g[3]) for g in got] == [(w[0], w[3]) for w in want]
+
+
+def _env() -> dict:
+    import os
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(ROOT) + (":" + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+# -- a file of changes ('changelog.op-field') -------------------------------------------
+
+FILE_SQL = """
+CREATE TABLE orders (
+    oid BIGINT NOT NULL, k VARCHAR, ot BIGINT NOT NULL,
+    order_time AS TO_TIMESTAMP(ot),
+    WATERMARK FOR order_time AS order_time - INTERVAL '3' SECOND
+) WITH ('connector' = 'filesystem', 'path' = '{dir}/orders.jsonl', 'format' = 'json');
+CREATE TABLE rates (
+    k VARCHAR NOT NULL, v BIGINT, vt BIGINT,
+    update_time AS TO_TIMESTAMP(vt),
+    WATERMARK FOR update_time AS update_time - INTERVAL '3' SECOND,
+    PRIMARY KEY (k) NOT ENFORCED
+) WITH ('connector' = 'filesystem', 'path' = '{dir}/rates.jsonl', 'format' = 'json',
+        'changelog.op-field' = 'op');
+""" + QUERY
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 65536])
+def test_file_of_changes_as_versions(tmp_path, batch_size):
+    """A -D line with its own time deletes from that time; one without a time
+    takes its key's previous row's; -U lines are skipped (the +U after is the
+    version)."""
+    rng = random.Random(7)
+    rates = make_rates(rng, 60)
+    lines = []
+    for r in rates:
+        if r["v"] is None:  # half the deletes carry a time, half do not
+            own = rng.random() < 0.5
+            lines.append({"op": "-D", "k": r["k"], **({"vt": r["t"]} if own else {})})
+            r["own"] = own
+        else:
+            if rng.random() < 0.3:
+                lines.append({"op": "-U", "k": r["k"], "v": -1, "vt": r["t"]})
+            lines.append({"op": "+U" if rng.random() < 0.5 else "+I", "k": r["k"], "v": r["v"],
+                          "vt": r["t"]})
+    orders = make_orders(rng, 60)
+    (tmp_path / "rates.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (tmp_path / "orders.jsonl").write_text("".join(json.dumps(x) + "\n" for x in orders))
+    result = compile_source(Source("q.sql", FILE_SQL.format(dir=tmp_path)), [])
+    assert result.module and 'op_field="op"' in result.module
+    module = tmp_path / "q.py"
+    module.write_text(result.module, encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert run_module(module, ["--quiet", "--output", str(out),
+                               "--batch-size", str(batch_size)]) == 0
+    got = sorted(((r["oid"], r["v"]) for r in map(json.loads, out.read_text().splitlines())))
+    want = [(w[0], w[3]) for w in expected_mixed(rates, orders)]
+    assert got == want
+
+
+def expected_mixed(rates: list[dict], orders: list[dict]) -> list[tuple]:
+    """``expected`` where each delete says whether it has its own time."""
+    entries: dict[str, list[tuple[int, int, int | None]]] = {}
+    last: dict[str, tuple[int, int | None]] = {}
+    for arrival, change in enumerate(rates):
+        k, t, v = change["k"], change["t"], change["v"]
+        if v is None:
+            prev = last.get(k)
+            if not change["own"]:
+                if prev is None or prev[1] is None:
+                    continue
+                t = prev[0]
+        entries.setdefault(k, []).append((t, arrival, v))
+        last[k] = (t, v)
+    out = []
+    for o in orders:
+        found = [e for e in entries.get(o["k"], []) if e[0] <= o["ot"]]
+        out.append((o["oid"], o["k"], o["ot"], max(found)[2] if found else None))
+    return sorted(out)
