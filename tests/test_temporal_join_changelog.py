@@ -188,7 +188,7 @@ def test_restart_from_a_checkpoint_gives_the_same_rows(kafka_broker, tmp_path):
     module = compiled(tmp_path, "payload", orders_topic, rates_topic)
     checkpoints = tmp_path / "checkpoints"
     args = ["--quiet", "--bootstrap", kafka_broker.bootstrap, "--sink", f"kafka:{out_topic}",
-            "--checkpoint-dir", str(checkpoints), "--checkpoint-interval", "0.2s"]
+            "--checkpoint-dir", str(checkpoints), "--checkpoint-interval", "200 ms"]
     produce_rates(kafka_broker, rates_topic, rates[:60], False)
     kafka_broker.produce(orders_topic, orders[:60], partition=0)
     log = tmp_path / "first.log"
