@@ -58,6 +58,25 @@ row of its key is no version:
 >>> v.advance(100).to_rows()  # 5 came after 10: no version; of the two at 10, the last
 [('a', 7, None, None, None), ('a', 12, 'a', 3, 10)]
 
+``changelog=True`` reads the changes of a changelog table (an upsert-kafka
+topic): a tombstone (``-D``) whose time is NULL takes the time of its key's
+previous row, as Flink's ChangelogNormalize emits the previous row as the
+delete, and so replaces that version; one of a key without a row deletes
+nothing:
+
+>>> c = TemporalJoin(kind="LEFT", key_kinds=["O"], left_names=["lk", "lt"],
+...                  right_names=["rk", "rv", "rt"], left_kinds=["O", "i"],
+...                  right_kinds=["O", "i", "i"], changelog=True)
+>>> changes = Batch({"rk": column_from_pylist(["a", "a", "a", "b"], "O"),
+...                  "rv": column_from_pylist([1, 2, None, None], "i"),
+...                  "rt": column_from_pylist([10, 20, None, None], "i")}, 4,
+...                 ops=np.array(["+U", "+U", "-D", "-D"], object))
+>>> c.process_right([changes["rk"]], changes["rt"], changes)
+>>> left = rows(lk=["a", "a", "b"], lt=[15, 25, 30])
+>>> _ = c.process_left([left["lk"]], left["lt"].values, left, watermark_before=0)
+>>> c.advance(100).to_rows()  # a's delete took 20, the time of its version 2
+[('a', 15, 'a', 1, 10), ('a', 25, None, None, None), ('b', 30, None, None, None)]
+
 Late rows: a left row whose time is not after the join's watermark when it
 arrives is dropped (its index is returned, for the late-events sink), as
 Flink's temporal join drops it. A version behind the watermark is kept: the
