@@ -407,12 +407,18 @@ def _open_changelog_source(source: Source, path: str | None, args: argparse.Name
         raise PipelineError(f"--rebuild-state: source {source.name} is a changelog (connector "
                             f"'{source.properties.get('connector')}'), which a replay does not "
                             "read yet; start with a new --checkpoint-dir instead")
-    properties = _kafka_properties(dict(source.properties), args)
+    from runtime_lib.env import resolve_properties
+
+    properties = dict(source.properties)
     connector = properties.get("connector", "")
+    if path is not None and not path.startswith("kafka:"):  # --input NAME=FILE
+        properties = {k: v for k, v in properties.items() if k in ("connector", "format")}
     if connector in ("file", "filesystem") or (path is not None and not path.startswith("kafka:")):
-        reader = changelog_stream(source.name, source.fields, properties, source.changelog_key,
-                                  source.op_field, path, batch_size=args.batch_size)
+        reader = changelog_stream(source.name, source.fields, resolve_properties(properties),
+                                  source.changelog_key, source.op_field, path,
+                                  batch_size=args.batch_size)
         return FileReader(reader)
+    properties = _kafka_properties(properties, args)
     return changelog_stream(source.name, source.fields, properties, source.changelog_key,
                             source.op_field, path, metadata=source.metadata,
                             batch_size=args.batch_size, bounded=args.until_end,
