@@ -903,6 +903,8 @@ def changelog(node: LogicalNode) -> str:
         return changelog(node.input)
     if isinstance(node, Scan) and node.changelog_key:
         return "I,UB,UA,D" if node.op_field else "I,UA,D"  # upserts by key
+    if isinstance(node, (Project, Filter, Calc)):
+        return changelog(node.input)  # (an upsert stream stays one)
     inputs = node.inputs()
     if not inputs:
         return "I"

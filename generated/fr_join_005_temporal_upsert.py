@@ -39,7 +39,7 @@ Physical plan:
         TemporalJoinExec: type=[LEFT], condition=[(model_id = p_model_id)], as_of=[event_time (versions by changed_at)], state=[stream rows until the watermark passes them; the versions they can join], fires=[each stream row once the watermark passes its time], changelog=[I]
           CalcExec: select=[request_id, model_id, tokens_used, event_time], changelog=[I]
             SourceExec: source=[llm_requests], connector=[kafka], fields=[request_id, model_id, timestamp_ms, tokens_used, event_time], read=[request_id, model_id, timestamp_ms, tokens_used], watermark=[event_time - 30 s], state=[watermark per partition], changelog=[I]
-          CalcExec: select=[model_id, usd_per_1k_tokens, changed_at], changelog=[I,UB,UA,D]
+          CalcExec: select=[model_id, usd_per_1k_tokens, changed_at], changelog=[I,UA,D]
             SourceExec: source=[model_price_updates], connector=[upsert-kafka], fields=[model_id, usd_per_1k_tokens, changed_at_ms, changed_at], read=[model_id, usd_per_1k_tokens, changed_at_ms], watermark=[changed_at - 5 s], state=[watermark per partition], changelog=[I,UA,D]
 """
 
