@@ -77,6 +77,18 @@ CREATE TABLE rates (
 ) WITH ('connector' = 'upsert-kafka', 'topic' = '{rates}', 'key.format' = 'json',
         'value.format' = 'json', 'properties.bootstrap.servers' = '${{KAFKA_BOOTSTRAP_SERVERS}}');
 """,
+    # a 'kafka' table with a PRIMARY KEY is read the same way (its key in 'key.fields')
+    "kafka-keyed": """
+CREATE TABLE rates (
+    k VARCHAR NOT NULL,
+    v BIGINT,
+    vt BIGINT,
+    update_time AS TO_TIMESTAMP(vt),
+    WATERMARK FOR update_time AS update_time - INTERVAL '3' SECOND,
+    PRIMARY KEY (k) NOT ENFORCED
+) WITH ('connector' = 'kafka', 'topic' = '{rates}', 'format' = 'json', 'key.format' = 'json',
+        'key.fields' = 'k', 'properties.bootstrap.servers' = '${{KAFKA_BOOTSTRAP_SERVERS}}');
+""",
 }
 QUERY = ("SELECT o.oid, o.k, o.ot, r.v FROM orders AS o "
          "LEFT JOIN rates FOR SYSTEM_TIME AS OF o.order_time AS r ON o.k = r.k;\n")
@@ -153,7 +165,7 @@ def _ms(value) -> int:
     return value if isinstance(value, int) else int(value)
 
 
-@pytest.mark.parametrize("variant", ["payload", "record-timestamp"])
+@pytest.mark.parametrize("variant", ["payload", "record-timestamp", "kafka-keyed"])
 def test_upsert_kafka_versions_with_tombstones(kafka_broker, tmp_path, variant):
     """One bounded run over both topics gives the reference's rows."""
     own_time = variant == "record-timestamp"

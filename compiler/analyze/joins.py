@@ -69,7 +69,7 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
             temporal = _system_time(binder, rel, right_rel, obj, lookup, left, right)
             lookup = lookup and temporal is None
             if temporal is not None and isinstance(obj, SourceDef):
-                right = Bound(_changelog_versions(diag, right_rel, obj, right.plan),
+                right = Bound(_changelog_versions(obj, right.plan),
                               right.scope, right.window)
     left_plan = left.plan
     if lookup:
@@ -331,8 +331,7 @@ def _system_time(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRe
     return _event_time_join(binder, rel, table_rel, obj.name, left, right)
 
 
-def _changelog_versions(diag: Diagnostics, table_rel: ast.TableRef, table: SourceDef,
-                        plan: lg.LogicalNode) -> lg.LogicalNode:
+def _changelog_versions(table: SourceDef, plan: lg.LogicalNode) -> lg.LogicalNode:
     """The versions of an event-time temporal join with a changelog table
     (upsert-kafka, a keyed Kafka topic, 'changelog.op-field'): its scan read
     as a stream of changes by its primary key, each upsert a version of its
@@ -340,12 +339,8 @@ def _changelog_versions(diag: Diagnostics, table_rel: ast.TableRef, table: Sourc
     versions. Other tables' scans are returned unchanged."""
     if not table.is_changelog or not isinstance(plan, lg.Scan):
         return plan
-    if table.connector not in ("kafka", "upsert-kafka", "file", "filesystem"):
-        fail(diag, "UnsupportedError",
-             f"an event-time temporal join with '{table.name}', a changelog table of connector "
-             f"'{table.connector}': only Kafka topics (upsert-kafka, or kafka with a PRIMARY "
-             "KEY) and files with 'changelog.op-field' are read as a stream of changes",
-             table_rel.span)
+    # (only Kafka and file connectors know 'changelog.op-field', the catalog checks)
+    assert table.connector in ("kafka", "upsert-kafka", "file", "filesystem"), table.connector
     return replace(plan, changelog_key=table.primary_key,
                    op_field=table.properties.get("changelog.op-field"))
 
