@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compiler.cli import run_module
 from compiler.driver import compile_source
@@ -303,3 +305,97 @@ def test_file_of_changes_as_versions(tmp_path, batch_size):
     got = sorted(((r["oid"], r["v"]) for r in map(json.loads, out.read_text().splitlines())))
     want = [(w[0], w[3]) for w in expected(rates, orders)]
     assert got == want
+
+
+# -- the operator alone: any interleaving and batching --------------------------------
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), own_time=st.sampled_from([0.0, 0.5, 1.0]),
+       sizes=st.lists(st.integers(1, 9), min_size=1, max_size=6))
+def test_operator_matches_the_reference_whatever_the_batches(seed, own_time, sizes):
+    """The TemporalJoin fed the changes and orders interleaved at random, in
+    batches of the drawn sizes, advanced to the join's watermark after each
+    batch (so versions are freed and tombstones find their key's previous
+    row in state), gives the reference's rows."""
+    import numpy as np
+
+    from runtime_lib.columns import Batch, Column, column_from_pylist
+    from runtime_lib.operators.joins import TemporalJoin
+    from runtime_lib.watermarks import WM_MAX, WM_MIN
+
+    rng = random.Random(seed)
+    rates, orders = make_rates(rng, 40, own_time), make_orders(rng, 40)
+    join = TemporalJoin(kind="LEFT", key_kinds=["O"], left_names=["oid", "k", "ot"],
+                        right_names=["r_k", "v", "t"], left_kinds=["i", "O", "i"],
+                        right_kinds=["O", "i", "i"], changelog=True)
+    out: list[tuple] = []
+    high = {"r": WM_MIN, "o": WM_MIN}
+
+    def join_watermark() -> int:
+        if WM_MIN in high.values():
+            return WM_MIN
+        return min(high.values()) - DELAY_MS
+
+    queues = {"r": list(rates), "o": list(orders)}
+    step = 0
+    while queues["r"] or queues["o"]:
+        side = rng.choice([s for s in queues if queues[s]])
+        take, queues[side] = (queues[side][:sizes[step % len(sizes)]],
+                              queues[side][sizes[step % len(sizes)]:])
+        step += 1
+        if side == "r":
+            timed = [c["v"] is not None or c["own"] for c in take]
+            t = Column(np.array([c["t"] if ok else 0 for c, ok in zip(take, timed)], np.int64),
+                       np.array(timed))
+            batch = Batch({"r_k": column_from_pylist([c["k"] for c in take], "O"),
+                           "v": column_from_pylist([c["v"] for c in take], "i"), "t": t},
+                          len(take), ops=np.array(["+U" if c["v"] is not None else "-D"
+                                                   for c in take], object))
+            join.process_right([batch["r_k"]], batch["t"], batch)
+            high["r"] = max([high["r"], *(c["t"] for c, ok in zip(take, timed) if ok)])
+        else:
+            batch = Batch({"oid": column_from_pylist([o["oid"] for o in take], "i"),
+                           "k": column_from_pylist([o["k"] for o in take], "O"),
+                           "ot": column_from_pylist([o["ot"] for o in take], "i")}, len(take))
+            joined, late = join.process_left([batch["k"]], batch["ot"].values, batch,
+                                             watermark_before=join_watermark())
+            assert not len(late)
+            out += joined.to_rows()
+            high["o"] = max([high["o"], *(o["ot"] for o in take)])
+        out += join.advance(join_watermark()).to_rows()
+    out += join.advance(WM_MAX).to_rows()
+    got = sorted((row[0], row[4]) for row in out)
+    assert got == [(w[0], w[3]) for w in expected(rates, orders)]
+
+
+def test_a_tombstone_after_an_older_version_arrived_last_deletes_from_that_ones_time():
+    """Of a key's versions at 20 (arrived first) and 15 (arrived last), once the
+    watermark is past both, a tombstone's previous row is the one at 15: the
+    delete covers [15, 20), and a row at 30 still joins the version at 20 (the
+    join keeps each key's last change to arrive for this, though the version
+    at 15 can no longer be valid for any row)."""
+    import numpy as np
+
+    from runtime_lib.columns import Batch, Column, column_from_pylist
+    from runtime_lib.operators.joins import TemporalJoin
+
+    join = TemporalJoin(kind="LEFT", key_kinds=["O"], left_names=["k", "ot"],
+                        right_names=["r_k", "v", "t"], left_kinds=["O", "i"],
+                        right_kinds=["O", "i", "i"], changelog=True)
+
+    def changes(vs, ts, ops):
+        valid = np.array([t is not None for t in ts])
+        return Batch({"r_k": column_from_pylist(["a"] * len(vs), "O"),
+                      "v": column_from_pylist(vs, "i"),
+                      "t": Column(np.array([t or 0 for t in ts], np.int64), valid)},
+                     len(vs), ops=np.array(ops, object))
+
+    first = changes([1, 2], [20, 15], ["+U", "+U"])
+    join.process_right([first["r_k"]], first["t"], first)
+    join.advance(25)
+    tombstone = changes([None], [None], ["-D"])
+    join.process_right([tombstone["r_k"]], tombstone["t"], tombstone)
+    left = Batch({"k": column_from_pylist(["a"], "O"), "ot": column_from_pylist([30], "i")}, 1)
+    join.process_left([left["k"]], left["ot"].values, left, watermark_before=25)
+    assert join.advance(100).to_rows() == [("a", 30, "a", 1, 20)]
