@@ -231,9 +231,9 @@ class TemporalJoin(Sides):
         Its time being the previous version's, and arriving after it, the
         delete replaces that version from its time on (as the later of two
         rows at one time does, and as Flink's temporal join keeps one right
-        row per time). Should that version have been freed, its time is
-        behind the watermark and a newer version is valid for every row still
-        to come: the delete would change nothing, and is dropped."""
+        row per time). For this the join keeps each key's last change to
+        arrive in state (``changelog=True``), even one no row can join any
+        more (an older version that arrived after a newer one)."""
         ts = ts.copy()
         known = np.ones(len(ts), bool)
         change = np.flatnonzero(keep)  # the changes of keys, in arrival order
