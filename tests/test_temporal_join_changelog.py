@@ -302,7 +302,7 @@ def test_file_of_changes_as_versions(tmp_path, batch_size):
     out = tmp_path / "out.jsonl"
     assert run_module(module, ["--quiet", "--output", str(out),
                                "--batch-size", str(batch_size)]) == 0
-    got = sorted(((r["oid"], r["v"]) for r in map(json.loads, out.read_text().splitlines())))
+    got = sorted((r["oid"], r["v"]) for r in map(json.loads, out.read_text().splitlines()))
     want = [(w[0], w[3]) for w in expected(rates, orders)]
     assert got == want
 
