@@ -9,7 +9,6 @@ cannot exist; the analyzer reports user errors before it builds them.
 from __future__ import annotations
 
 from dataclasses import field, replace
-from datetime import UTC
 
 from compiler.errors import NO_SPAN, Span
 from compiler.frozen import frozen_dataclass
@@ -271,9 +270,9 @@ def expr_sql(expr: BoundExpr | AggCall | OverCall) -> str:
                     return f"INTERVAL '{ms // size}' {unit}"
             return f"INTERVAL '{ms}' MILLISECOND"
         if expr.type.is_timestamp:
-            from datetime import datetime
+            from datetime import datetime, timezone
 
-            moment = datetime.fromtimestamp(expr.value / 1000, tz=UTC)  # type: ignore[operator]
+            moment = datetime.fromtimestamp(expr.value / 1000, tz=timezone.utc)  # type: ignore[operator]
             return f"TIMESTAMP '{moment.strftime('%Y-%m-%d %H:%M:%S.%f')[:-3]}'"
         if isinstance(expr.value, str):
             return "'" + expr.value.replace("'", "''") + "'"
