@@ -246,17 +246,15 @@ class TemporalJoin(Sides):
         prev_ts = np.zeros(len(order), np.int64)
         prev_version = np.zeros(len(order), bool)
         prev_ts[first], prev_version[first] = last_ts, last_is_version
-        # in arrival order per key: a tombstone's previous change is the row
-        # before it, whose own kind depends on its previous (a tombstone after a
-        # delete deletes nothing), so the batch's changes are walked per key
-        for j in np.flatnonzero(missing[order]).tolist():
-            if not first[j]:
-                prev = int(order[j - 1])
-                prev_version[j] = flag[prev] == VERSION
-                prev_ts[j] = ts[prev]
-            i = int(order[j])
-            known[i] = bool(prev_version[j])
-            ts[i] = prev_ts[j]
+        # otherwise a tombstone's previous change is the row before it of its
+        # key (a delete, whether or not it deletes anything: then this one
+        # deletes nothing)
+        sel = np.flatnonzero(missing[order])
+        later = sel[~first[sel]]
+        prev_version[later] = flag[order[later - 1]] == VERSION
+        prev_ts[later] = ts[order[later - 1]]
+        known[order[sel]] = prev_version[sel]
+        ts[order[sel]] = prev_ts[sel]
         return ts, known
 
     def _last_in_state(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
