@@ -399,3 +399,15 @@ def test_a_tombstone_after_an_older_version_arrived_last_deletes_from_that_ones_
     left = Batch({"k": column_from_pylist(["a"], "O"), "ot": column_from_pylist([30], "i")}, 1)
     join.process_left([left["k"]], left["ot"].values, left, watermark_before=25)
     assert join.advance(100).to_rows() == [("a", 30, "a", 1, 20)]
+
+
+def test_state_ttl_on_changelog_versions_warns_at_its_property():
+    """'state.ttl' keeps a lookup table's entries; a temporal join's versions
+    are freed by the watermark, so the property is said not to apply, at it."""
+    sql = (ORDERS.format(orders="o") + RATES["payload"].format(rates="r").replace(
+        "'value.format' = 'json',", "'value.format' = 'json', 'state.ttl' = '1 h',") + QUERY)
+    result = compile_source(Source("q.sql", sql), [])
+    assert result.module
+    warnings = [d for d in result.analysis.warnings if "'state.ttl'" in d.message]
+    assert len(warnings) == 1, result.analysis.warnings
+    assert Source("q.sql", sql).fragment(warnings[0].span) == "'state.ttl' = '1 h'"

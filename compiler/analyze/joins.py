@@ -69,7 +69,7 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
             temporal = _system_time(binder, rel, right_rel, obj, lookup, left, right)
             lookup = lookup and temporal is None
             if temporal is not None and isinstance(obj, SourceDef):
-                right = Bound(_changelog_versions(obj, right.plan),
+                right = Bound(_changelog_versions(diag, obj, right.plan),
                               right.scope, right.window)
     left_plan = left.plan
     if lookup:
@@ -331,7 +331,8 @@ def _system_time(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRe
     return _event_time_join(binder, rel, table_rel, obj.name, left, right)
 
 
-def _changelog_versions(table: SourceDef, plan: lg.LogicalNode) -> lg.LogicalNode:
+def _changelog_versions(diag: Diagnostics, table: SourceDef, plan: lg.LogicalNode
+                        ) -> lg.LogicalNode:
     """The versions of an event-time temporal join with a changelog table
     (upsert-kafka, a keyed Kafka topic, 'changelog.op-field'): its scan read
     as a stream of changes by its primary key, each upsert a version of its
@@ -341,6 +342,13 @@ def _changelog_versions(table: SourceDef, plan: lg.LogicalNode) -> lg.LogicalNod
         return plan
     # (only Kafka and file connectors know 'changelog.op-field', the catalog checks)
     assert table.connector in ("kafka", "upsert-kafka", "file", "filesystem"), table.connector
+    if "state.ttl" in table.properties:
+        diag.warning(
+            f"'state.ttl' of '{table.name}' does not apply here: an event-time temporal join "
+            "frees its versions by the watermark (each key keeps the version valid at it)",
+            table.property_spans.get("state.ttl", table.span),
+            hint="remove 'state.ttl', or keep it for the lookup joins that read the table",
+        )
     return replace(plan, changelog_key=table.primary_key,
                    op_field=table.properties.get("changelog.op-field"))
 
