@@ -62,6 +62,7 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
                 right_rel.system_time, left.scope, "FOR SYSTEM_TIME AS OF"
         ).type.time_attribute == "ROWTIME":
             # a versioned view: its versions are the rows of the history it dedups
+            _no_changelog_history(diag, catalog, right_rel, obj, right.plan)
             history, view_keys = _versioned_view(diag, right_rel, obj, right.plan)
             right = Bound(history, right.scope, right.window)
             temporal = _event_time_join(binder, rel, right_rel, obj.name, left, right)
@@ -414,6 +415,26 @@ def _versioned_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, n
             hint="each stream row joins the version of the key it names",
         )
     return tuple(next(p for p in equi if p[1] == k) for k in key_cols)
+
+
+def _no_changelog_history(diag: Diagnostics, catalog: Catalog, table_rel: ast.TableRef,
+                          view: ViewDef, plan: lg.LogicalNode) -> None:
+    """A versioned view reads an append-only history: one over a table read as
+    a changelog (its rows upserts and deletes of their key, not versions) is
+    refused; the table itself is the versioned table."""
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.inputs())
+        table = catalog.get(node.source) if isinstance(node, lg.Scan) else None
+        if isinstance(table, SourceDef) and table.is_changelog:
+            fail(diag, "UnsupportedError",
+                 f"an event-time temporal join with view '{view.name}' over '{table.name}', a "
+                 f"table read as a changelog (connector '{table.connector}'), does not run: "
+                 "its rows are upserts and deletes of their key, not an append-only history",
+                 table_rel.span,
+                 hint=f"join '{table.name}' itself FOR SYSTEM_TIME AS OF: with its PRIMARY KEY "
+                      "and WATERMARK it is a versioned table")
 
 
 def _versioned_view(diag: Diagnostics, table_rel: ast.TableRef, view: ViewDef,
