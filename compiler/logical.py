@@ -347,6 +347,11 @@ class Scan:
     # a VALUES table (connector 'values'): its rows, one expression per column
     # of the schema (constants once folded); None for a connector's source
     rows: tuple[tuple[BoundExpr, ...], ...] | None = None
+    # a changelog table (upsert-kafka, a keyed Kafka topic, 'changelog.op-field')
+    # scanned as a stream of changes, the versions of an event-time temporal join:
+    # its primary key (rows are upserts and deletes of it) and the op field; () else
+    changelog_key: tuple[str, ...] = ()
+    op_field: str | None = None
 
     def inputs(self) -> tuple[LogicalNode, ...]:
         return ()
@@ -896,6 +901,10 @@ def changelog(node: LogicalNode) -> str:
         return "I" if inner_append else "I,UB,UA,D"
     if isinstance(node, Limit):
         return changelog(node.input)
+    if isinstance(node, Scan) and node.changelog_key:
+        return "I,UB,UA,D" if node.op_field else "I,UA,D"  # upserts by key
+    if isinstance(node, (Project, Filter, Calc)):
+        return changelog(node.input)  # (an upsert stream stays one)
     inputs = node.inputs()
     if not inputs:
         return "I"

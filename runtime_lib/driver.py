@@ -320,17 +320,23 @@ def _event_time(batch: Batch, spec: Source, marks: Watermarks, parts, keys):
     column = batch[spec.watermark.column]
     dead: list = []
     if column.valid is not None and not column.valid.all():
-        missing = np.flatnonzero(~column.valid)
+        # a retraction without a time (an upsert-kafka tombstone) is kept: the
+        # operator gives it its key's previous row's time; it moves no watermark
+        retracted = batch.retracted()
+        ok = column.valid if retracted is None else column.valid | retracted
+        missing = np.flatnonzero(~ok)
         for i in missing.tolist():
             dead.append(DeadLetter(b"", f"event time column '{spec.watermark.column}' is NULL",
                                    spec.name, i))
         if parts is not None:
-            parts = parts[column.valid]
-        batch = batch.take(column.valid)
+            parts = parts[ok]
+        batch = batch.take(ok) if len(missing) else batch
         column = batch[spec.watermark.column]
     times = column.values
     if spec.watermark.expression is not None:  # a custom watermark: its own value per row
         times = spec.watermark.expression(batch).values
+    if column.valid is not None and not column.valid.all():  # (tombstones: no time)
+        times = np.where(column.valid, times, WM_MIN)
     if parts is None:
         before, _ = marks.observe(keys[0], times)
     else:
@@ -340,4 +346,4 @@ def _event_time(batch: Batch, spec: Source, marks: Watermarks, parts, keys):
         stops = [*bounds.tolist(), len(times)]
         for a, b in zip(starts, stops):
             before[a:b], _ = marks.observe(keys[int(parts[a])], times[a:b])
-    return Batch(batch.columns, batch.num_rows, before), dead, parts, times
+    return Batch(batch.columns, batch.num_rows, before, batch.ops), dead, parts, times

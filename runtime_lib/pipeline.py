@@ -74,6 +74,10 @@ class Source:
     computed: Callable[[Batch], Batch] | None = None
     metadata: dict[str, str] = field(default_factory=dict)
     rows: tuple[tuple, ...] | None = None  # a VALUES table's rows (connector 'values')
+    # a changelog table read as a stream of changes (the versions of an event-time
+    # temporal join): its primary key, and the field naming each change's kind
+    changelog_key: tuple[str, ...] = ()
+    op_field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -366,6 +370,8 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace,
     batch_size = args.batch_size
     if source.rows is not None:
         return ValuesReader(source.fields, source.rows, batch_size)
+    if source.changelog_key:
+        return _open_changelog_source(source, path, args, replay)
     if path is not None and not path.startswith("kafka:"):
         fmt = "csv" if path.lower().endswith(".csv") else "json"
         return FileReader(FileSource(path, source.fields, format=fmt, batch_size=batch_size,
@@ -401,6 +407,34 @@ def _open_source(source: Source, path: str | None, args: argparse.Namespace,
         f"source {source.name} uses connector '{connector}', which this runtime cannot open "
         f"yet; pass --input {source.name}=FILE to read a file instead"
     )
+
+
+def _open_changelog_source(source: Source, path: str | None, args: argparse.Namespace,
+                           replay: dict | None):
+    """The reader of a changelog table scanned as a stream (rows with ops):
+    an upsert-kafka or keyed Kafka topic, or a file of changes."""
+    from runtime_lib.io.tables.changelog import changelog_stream
+
+    if replay is not None:
+        raise PipelineError(f"--rebuild-state: source {source.name} is a changelog (connector "
+                            f"'{source.properties.get('connector')}'), which a replay does not "
+                            "read yet; start with a new --checkpoint-dir instead")
+    from runtime_lib.env import resolve_properties
+
+    properties = dict(source.properties)
+    connector = properties.get("connector", "")
+    if path is not None and not path.startswith("kafka:"):  # --input NAME=FILE
+        properties = {k: v for k, v in properties.items() if k in ("connector", "format")}
+    if connector in ("file", "filesystem") or (path is not None and not path.startswith("kafka:")):
+        reader = changelog_stream(source.name, source.fields, resolve_properties(properties),
+                                  source.changelog_key, source.op_field, path,
+                                  batch_size=args.batch_size)
+        return FileReader(reader)
+    properties = _kafka_properties(properties, args)
+    return changelog_stream(source.name, source.fields, properties, source.changelog_key,
+                            source.op_field, path, metadata=source.metadata,
+                            batch_size=args.batch_size, bounded=args.until_end,
+                            connect_timeout=args.connect_timeout)
 
 
 def _open_output(args: argparse.Namespace, output: Output, pool=None, kafka_sources=(),

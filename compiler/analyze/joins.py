@@ -62,12 +62,16 @@ def join(binder: ExpressionBinder, catalog: Catalog, rel: ast.Join, left: Bound,
                 right_rel.system_time, left.scope, "FOR SYSTEM_TIME AS OF"
         ).type.time_attribute == "ROWTIME":
             # a versioned view: its versions are the rows of the history it dedups
+            _no_changelog_history(diag, catalog, right_rel, obj, right.plan)
             history, view_keys = _versioned_view(diag, right_rel, obj, right.plan)
             right = Bound(history, right.scope, right.window)
             temporal = _event_time_join(binder, rel, right_rel, obj.name, left, right)
         elif right_rel.system_time is not None:
             temporal = _system_time(binder, rel, right_rel, obj, lookup, left, right)
             lookup = lookup and temporal is None
+            if temporal is not None and isinstance(obj, SourceDef):
+                right = Bound(_changelog_versions(diag, obj, right.plan),
+                              right.scope, right.window)
     left_plan = left.plan
     if lookup:
         # ON MOD(b.auction, 10000) = s.key: the key computed before the lookup
@@ -325,17 +329,29 @@ def _system_time(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRe
             hint=f"declare it in CREATE TABLE {obj.name}, e.g. PRIMARY KEY ("
             f"{obj.columns[0].name if obj.columns else 'id'}) NOT ENFORCED",
         )
-    if obj.is_changelog:
-        fail(diag, 
-            "UnsupportedError",
-            f"an event-time temporal join with '{obj.name}', a table read as a changelog "
-            f"(connector '{obj.connector}'), does not run yet",
-            table_rel.span,
-            hint="read its versions from an append-only source: a 'filesystem' table (or "
-            "'kafka' without the changelog format) with the PRIMARY KEY and WATERMARK, "
-            "each row a new version of its key",
-        )
     return _event_time_join(binder, rel, table_rel, obj.name, left, right)
+
+
+def _changelog_versions(diag: Diagnostics, table: SourceDef, plan: lg.LogicalNode
+                        ) -> lg.LogicalNode:
+    """The versions of an event-time temporal join with a changelog table
+    (upsert-kafka, a keyed Kafka topic, 'changelog.op-field'): its scan read
+    as a stream of changes by its primary key, each upsert a version of its
+    key from its time on, each delete (a tombstone) the end of the key's
+    versions. Other tables' scans are returned unchanged."""
+    if not table.is_changelog or not isinstance(plan, lg.Scan):
+        return plan
+    # (only Kafka and file connectors know 'changelog.op-field', the catalog checks)
+    assert table.connector in ("kafka", "upsert-kafka", "file", "filesystem"), table.connector
+    if "state.ttl" in table.properties:
+        diag.warning(
+            f"'state.ttl' of '{table.name}' does not apply here: an event-time temporal join "
+            "frees its versions by the watermark (each key keeps the version valid at it)",
+            table.property_spans.get("state.ttl", table.span),
+            hint="remove 'state.ttl', or keep it for the lookup joins that read the table",
+        )
+    return replace(plan, changelog_key=table.primary_key,
+                   op_field=table.properties.get("changelog.op-field"))
 
 
 def _event_time_join(binder: ExpressionBinder, rel: ast.Join, table_rel: ast.TableRef,
@@ -399,6 +415,26 @@ def _versioned_keys(diag: Diagnostics, rel: ast.Join, table_rel: ast.TableRef, n
             hint="each stream row joins the version of the key it names",
         )
     return tuple(next(p for p in equi if p[1] == k) for k in key_cols)
+
+
+def _no_changelog_history(diag: Diagnostics, catalog: Catalog, table_rel: ast.TableRef,
+                          view: ViewDef, plan: lg.LogicalNode) -> None:
+    """A versioned view reads an append-only history: one over a table read as
+    a changelog (its rows upserts and deletes of their key, not versions) is
+    refused; the table itself is the versioned table."""
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        stack.extend(node.inputs())
+        table = catalog.get(node.source) if isinstance(node, lg.Scan) else None
+        if isinstance(table, SourceDef) and table.is_changelog:
+            fail(diag, "UnsupportedError",
+                 f"an event-time temporal join with view '{view.name}' over '{table.name}', a "
+                 f"table read as a changelog (connector '{table.connector}'), does not run: "
+                 "its rows are upserts and deletes of their key, not an append-only history",
+                 table_rel.span,
+                 hint=f"join '{table.name}' itself FOR SYSTEM_TIME AS OF: with its PRIMARY KEY "
+                      "and WATERMARK it is a versioned table")
 
 
 def _versioned_view(diag: Diagnostics, table_rel: ast.TableRef, view: ViewDef,

@@ -181,8 +181,21 @@ def push_join(g: Generator, e: Exec, child: Exec, var: str, indent: str) -> list
 # -- event-time temporal joins ----------------------------------------------------
 
 
+def changelog_versions(join: lg.Join) -> bool:
+    """Whether the temporal join's versions are a changelog table's changes
+    (upserts and tombstones by key), not an append-only stream of versions."""
+    node = join.right
+    while not isinstance(node, lg.Scan) and len(node.inputs()) == 1:
+        node = node.inputs()[0]
+    return isinstance(node, lg.Scan) and bool(node.changelog_key)
+
+
 def temporal_join_problems(e: Exec) -> list[Diagnostic]:
     assert isinstance(e, TemporalJoinExec)
+    node = e.logical
+    assert isinstance(node, lg.Join)
+    if changelog_versions(node) and lg.changelog(e.inputs[0].logical) == "I":
+        return _key_problems(e)  # the versions' changes are what the join reads
     return over_updating_problem(e) + _key_problems(e)
 
 
@@ -195,6 +208,8 @@ def declare_temporal_join(g: Generator, e: Exec) -> None:
     lines += _columns_and_residual(g, name, node)
     if node.latest_only:
         lines.append(with_note("    latest_only=True,", "a versioned view: each key's latest row"))
+    if changelog_versions(node):
+        lines.append(with_note("    changelog=True,", "versions from a changelog: upserts, tombstones"))
     lines.append(")")
     _keep_watermarks(g)
     g.m.state.extend(lines)
@@ -208,6 +223,12 @@ def push_temporal_join(g: Generator, e: Exec, child: Exec, var: str, indent: str
     schema = child.schema
     side, keys = _side_keys(e, child, var)
     time = schema[node.temporal[side]].name
+    if side == 1 and changelog_versions(node):
+        return [
+            f"{indent}# {e.name} ({g.m.where(e.span)}): changes, by key and {comment(time)}; a",
+            f"{indent}# tombstone without its own {comment(time)} takes its key's previous row's",
+            f"{indent}self.{name}.process_right([{keys}], {var}[{time!r}], {var})",
+        ]
     if side == 1:
         return [
             f"{indent}# {e.name} ({g.m.where(e.span)}): versions, by key and {comment(time)}",

@@ -145,7 +145,10 @@ def source(g: Generator, source_name: str, execs: list[SourceExec]) -> None:
     const = m.unique(identifier(source_name).upper())
     functions: list[str] = []
     lines = [f"{const} = Source(", f"    name={source_name!r},"]
-    lines += _field_lines(columns.physical, _event_time_inputs(first))
+    # (a changelog's deletes may lack the event time: the driver keeps them, and
+    # dead-letters an upsert without it)
+    lines += _field_lines(columns.physical,
+                          set() if first.changelog_key else _event_time_inputs(first))
     if columns.metadata:
         lines.append("    metadata={")
         for name, key in columns.metadata.items():
@@ -165,6 +168,11 @@ def source(g: Generator, source_name: str, execs: list[SourceExec]) -> None:
         functions.append(function)
     if first.rows is not None:
         lines += _rows_lines(first)
+    if first.changelog_key:
+        lines.append("    # read as a stream of changes by its primary key (a tombstone: a -D)")
+        lines.append(f"    changelog_key={first.changelog_key!r},")
+        if first.op_field is not None:
+            lines.append(f"    op_field={first.op_field!r},  # each change's kind: +I, +U, -U, -D")
     lines.append(")")
     heading = f"# SourceExec: {comment(source_name)} ({m.where(first.span)})"
     m.sources.append(heading + "\n" + "\n\n\n".join([*functions, "\n".join(lines)]))

@@ -224,3 +224,75 @@ class KafkaTable(ChangelogTable):
         self.source.close()
         if self._pool is not None:
             self._pool.close()
+
+
+# -- a changelog table read as a stream ------------------------------------------
+
+
+class ChangelogFile:
+    """A file of changes read as a stream: the versions of an event-time
+    temporal join from a 'filesystem' table with 'changelog.op-field'. Each
+    line's ``op_field`` (+I, +U, -U, -D) becomes the batch's ``ops`` (None:
+    every line an upsert, +U). Iterates as ``FileSource`` does, ``offset`` its
+    lines consumed (checkpointed)."""
+
+    def __init__(self, source, op_field: str | None) -> None:
+        self.source = source
+        self.op_field = op_field
+
+    @property
+    def offset(self) -> int:
+        return self.source.offset
+
+    def __iter__(self):
+        for batch, dead in self.source:
+            if self.op_field is not None:
+                yield _checked_ops(batch.split_ops(self.op_field), dead, self.source), dead
+            else:
+                yield Batch(batch.columns, batch.num_rows, batch.watermarks,
+                            np.full(batch.num_rows, "+U", dtype=object)), dead
+
+
+def _checked_ops(batch: Batch, dead: list, source) -> Batch:
+    """The rows whose kind is one of +I, +U, -U, -D; the others become dead
+    letters (appended to ``dead``)."""
+    from runtime_lib.io.decode import DeadLetter
+
+    ops = batch.ops
+    ok = np.isin(ops, ("+I", "+U", "-U", "-D"))
+    if ok.all():
+        return batch
+    name = getattr(source, "source_name", "") or ""
+    for i in np.flatnonzero(~ok).tolist():
+        dead.append(DeadLetter(b"", f"the change kind is {ops[i]!r}, not one of +I, +U, -U, -D",
+                               name, i))
+    return batch.take(ok)
+
+
+def changelog_stream(name: str, fields, properties: dict[str, str], key, op_field: str | None,
+                     path: str | None = None, **kafka):
+    """The reader of a changelog table scanned as a stream of changes, rows
+    with ``ops`` (the versions of an event-time temporal join): an
+    upsert-kafka topic (the message key is the primary key, a tombstone a
+    ``-D`` of it), a Kafka topic with a PRIMARY KEY or 'changelog.op-field',
+    or a file with 'changelog.op-field' (``path``: --input's, else the
+    table's). Kafka readers are returned unopened, their offsets checkpointed
+    as any Kafka source's; ``kafka`` are KafkaSource's keyword arguments."""
+    from runtime_lib.io.kafka import KafkaSource
+    from runtime_lib.io.sources import FileSource
+
+    fields = list(fields) + ([Field(op_field, "VARCHAR")] if op_field else [])
+    connector = properties.get("connector", "")
+    if path is not None and not path.startswith("kafka:") or connector in ("file", "filesystem"):
+        path = path if path is not None else properties["path"]
+        fmt = ("csv" if str(path).lower().endswith(".csv") else "json") if path != properties.get(
+            "path") else properties.get("format", "json")
+        return ChangelogFile(FileSource(path, fields, format=fmt,
+                                        batch_size=kafka.get("batch_size", 65_536),
+                                        source_name=name), op_field)
+    props = dict(properties)
+    if path is not None:  # --input NAME=kafka:TOPIC
+        props["topic"] = path[len("kafka:"):]
+    if connector == "upsert-kafka":  # the message key is the primary key
+        props.setdefault("key.fields", ";".join(key))
+    return KafkaSource(name, fields, props, changelog_key=list(key), op_field=op_field, **kafka)

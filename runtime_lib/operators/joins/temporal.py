@@ -58,6 +58,25 @@ row of its key is no version:
 >>> v.advance(100).to_rows()  # 5 came after 10: no version; of the two at 10, the last
 [('a', 7, None, None, None), ('a', 12, 'a', 3, 10)]
 
+``changelog=True`` reads the changes of a changelog table (an upsert-kafka
+topic): a tombstone (``-D``) whose time is NULL takes the time of its key's
+previous row, as Flink's ChangelogNormalize emits the previous row as the
+delete, and so replaces that version; one of a key without a row deletes
+nothing:
+
+>>> c = TemporalJoin(kind="LEFT", key_kinds=["O"], left_names=["lk", "lt"],
+...                  right_names=["rk", "rv", "rt"], left_kinds=["O", "i"],
+...                  right_kinds=["O", "i", "i"], changelog=True)
+>>> changes = Batch({"rk": column_from_pylist(["a", "a", "a", "b"], "O"),
+...                  "rv": column_from_pylist([1, 2, None, None], "i"),
+...                  "rt": column_from_pylist([10, 20, None, None], "i")}, 4,
+...                 ops=np.array(["+U", "+U", "-D", "-D"], object))
+>>> c.process_right([changes["rk"]], changes["rt"], changes)
+>>> left = rows(lk=["a", "a", "b"], lt=[15, 25, 30])
+>>> _ = c.process_left([left["lk"]], left["lt"].values, left, watermark_before=0)
+>>> c.advance(100).to_rows()  # a's delete took 20, the time of its version 2
+[('a', 15, 'a', 1, 10), ('a', 25, None, None, None), ('b', 30, None, None, None)]
+
 Late rows: a left row whose time is not after the join's watermark when it
 arrives is dropped (its index is returned, for the late-events sink), as
 Flink's temporal join drops it. A version behind the watermark is kept: the
@@ -106,7 +125,7 @@ class TemporalJoin(Sides):
     def __init__(self, kind: str, key_kinds: list[str], left_names: list[str], right_names: list[str],
                  left_kinds: list[str], right_kinds: list[str],
                  residual: Callable[[Batch], np.ndarray] | None = None,
-                 latest_only: bool = False):
+                 latest_only: bool = False, changelog: bool = False):
         if kind.upper() not in ("INNER", "LEFT"):
             raise ValueError(f"a temporal join is INNER or LEFT, not {kind!r}")
         super().__init__(kind, key_kinds, left_names, right_names, left_kinds, right_kinds, residual)
@@ -117,6 +136,9 @@ class TemporalJoin(Sides):
         # latest (by key id: the latest version time seen)
         self.latest_only = latest_only
         self._latest = np.zeros(0, np.int64)
+        # versions from a changelog (an upsert-kafka table): a tombstone takes
+        # its key's last change's time, so that change is kept in state
+        self.changelog = changelog
 
     @property
     def watermark(self) -> int:
@@ -162,7 +184,19 @@ class TemporalJoin(Sides):
     def process_right(self, keys: list[Column], ts, rows: Batch) -> None:
         """Take in a micro-batch of versions (``rows.ops``: ``-D`` ends its
         key's versions; ``-U`` is skipped, the ``+U`` after it is the new
-        version). Rows with a NULL key are no version of any key."""
+        version). Rows with a NULL key are no version of any key.
+
+        ``ts`` may be a Column with NULLs on ``-D`` rows: a tombstone of an
+        upsert-kafka table carries only its key, and then takes the time of
+        its key's previous row, as Flink's ChangelogNormalize emits the
+        previous row as the delete (``_tombstone_times``)."""
+        ops = rows.ops
+        missing = None
+        if isinstance(ts, Column) and ts.valid is not None and not ts.valid.all():
+            missing = ~ts.valid
+            if ops is None or not np.isin(ops[missing], ("-D", "-U")).all():
+                raise ValueError("event time must not be NULL but on a -D (a tombstone)")
+            ts = np.where(missing, 0, ts.values)
         ts = event_times(ts)
         n = len(ts)
         cols = self._input_columns(R, rows)
@@ -170,11 +204,13 @@ class TemporalJoin(Sides):
             return
         kid = self._encode(keys, n)
         seqs = self._new_seqs(n)
-        ops = rows.ops
         flag = np.zeros(n, np.int64) if ops is None else np.where(ops == "-D", DELETION, VERSION)
         keep = kid >= 0
         if ops is not None:
             keep &= ops != "-U"
+        if missing is not None:
+            ts, known = self._tombstone_times(kid, ts, flag, keep, missing)
+            keep &= known
         if self.latest_only:
             keep &= self._not_older(kid, ts, keep)
         sel = np.flatnonzero(keep)
@@ -182,6 +218,67 @@ class TemporalJoin(Sides):
             self.state[R].append([c.take(sel) for c in cols], kid[sel], ts[sel], ts[sel], seqs[sel],
                                  flag[sel])
         self.peak_state_rows = max(self.peak_state_rows, self.state_rows)
+
+    def _tombstone_times(self, kid: np.ndarray, ts: np.ndarray, flag: np.ndarray,
+                         keep: np.ndarray, missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The times of the ``-D`` rows without one (``missing``): the time of
+        the key's previous change when it is a version (the row before it in
+        the batch, else the key's last version to arrive in state), as Flink's
+        ChangelogNormalize turns a tombstone into the delete of the previous
+        row. A tombstone after a delete, or of a key never seen, deletes
+        nothing (``known`` False: dropped, as ChangelogNormalize drops it).
+
+        Its time being the previous version's, and arriving after it, the
+        delete replaces that version from its time on (as the later of two
+        rows at one time does, and as Flink's temporal join keeps one right
+        row per time). For this the join keeps each key's last change to
+        arrive in state (``changelog=True``), even one no row can join any
+        more (an older version that arrived after a newer one)."""
+        ts = ts.copy()
+        known = np.ones(len(ts), bool)
+        change = np.flatnonzero(keep)  # the changes of keys, in arrival order
+        order = change[np.argsort(kid[change], kind="stable")]  # by key, then arrival
+        ks = kid[order]
+        first = np.ones(len(order), bool)  # the key's first change in this batch
+        first[1:] = ks[1:] != ks[:-1]
+        # the time and kind of the key's last change in state, for first changes
+        last_ts, last_is_version = self._last_in_state(ks[first])
+        prev_ts = np.zeros(len(order), np.int64)
+        prev_version = np.zeros(len(order), bool)
+        prev_ts[first], prev_version[first] = last_ts, last_is_version
+        # otherwise a tombstone's previous change is the row before it of its
+        # key (a delete, whether or not it deletes anything: then this one
+        # deletes nothing)
+        sel = np.flatnonzero(missing[order])
+        later = sel[~first[sel]]
+        prev_version[later] = flag[order[later - 1]] == VERSION
+        prev_ts[later] = ts[order[later - 1]]
+        known[order[sel]] = prev_version[sel]
+        ts[order[sel]] = prev_ts[sel]
+        return ts, known
+
+    def _last_in_state(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per key id: the time of its last change to arrive in state, and
+        whether it is a version (False: a delete, or no change)."""
+        times = np.zeros(len(keys), np.int64)
+        is_version = np.zeros(len(keys), bool)
+        versions = self.state[R]
+        n = versions.n
+        if not len(keys) or not n:
+            return times, is_version
+        mine = np.flatnonzero(versions.alive[:n] & np.isin(versions.kid[:n], keys))
+        if not len(mine):
+            return times, is_version
+        # the last to arrive per key: sorted by (key, seq), each key's last
+        mine = mine[np.lexsort((versions.seq[mine], versions.kid[mine]))]
+        k = versions.kid[mine]
+        last = mine[np.r_[k[1:] != k[:-1], True]]
+        last_keys = versions.kid[last]  # sorted, unique
+        pos = np.minimum(np.searchsorted(last_keys, keys), len(last) - 1)
+        hit = last_keys[pos] == keys
+        times[hit] = versions.ts[last[pos[hit]]]
+        is_version[hit] = versions.hits[last[pos[hit]]] == VERSION
+        return times, is_version
 
     def _not_older(self, kid: np.ndarray, ts: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """Per row, whether its time is not older than its key's latest so far,
@@ -264,8 +361,15 @@ class TemporalJoin(Sides):
         if len(idx) < 2:
             return
         k = versions.s_kid[idx]
-        older = idx[:-1][k[:-1] == k[1:]]  # a later version of the same key is also <= w
-        versions.kill(versions.order[older])
+        older = versions.order[idx[:-1][k[:-1] == k[1:]]]  # a later one of the key is also <= w
+        if self.changelog and len(older):
+            # each key's last change to arrive stays: a tombstone takes its time
+            n = versions.n
+            live = np.flatnonzero(versions.alive[:n])
+            live = live[np.lexsort((versions.seq[live], versions.kid[live]))]
+            kk = versions.kid[live]
+            older = older[~np.isin(older, live[np.r_[kk[1:] != kk[:-1], True]])]
+        versions.kill(older)
 
     @property
     def versions(self) -> int:
