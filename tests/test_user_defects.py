@@ -202,7 +202,7 @@ GROUP BY model_id, window_start, window_end;
 # ------------------------------------------------------------- wrong answers
 
 
-def test_an_event_time_temporal_join_is_refused_not_answered_wrong() -> None:
+def test_an_event_time_temporal_join_on_upsert_kafka_joins_versions_not_latest_rows() -> None:
     """FOR SYSTEM_TIME AS OF an event-time attribute must give the version valid at
     that time (Flink); sqlc returned the latest version without a word."""
     ddl = """
@@ -225,9 +225,9 @@ CREATE TABLE currency_rates (
 FROM orders AS o
 JOIN currency_rates FOR SYSTEM_TIME AS OF o.order_time AS r
 ON o.currency = r.currency;"""
-    # the temporal join runs on a versioned table read as an append-only source;
-    # an upsert-kafka table's versions (with its deletes) are refused, not joined
-    # as a lookup table's latest rows
-    [(line, col, kind, message)] = errors_of(ddl + query)
-    assert (line - ddl.count("\n"), col, kind) == (3, 6, "UnsupportedError")
-    assert "event-time temporal join" in message and "changelog" in message
+    # first refused (it was answered with the latest rows), now joined as Flink does:
+    # the upsert-kafka topic is read as a stream of versions and their deletes
+    # (tests/test_temporal_join_changelog.py checks the rows against tansu)
+    module = compile_source(Source("q.sql", ddl + query), [CATALOG]).module or ""
+    assert "TemporalJoin(" in module and "LookupJoin" not in module
+    assert "changelog=[I,UA,D]" in module
