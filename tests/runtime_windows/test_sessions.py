@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from window_helpers import (
     AGG_CASES,
@@ -22,6 +22,7 @@ from window_helpers import (
     reference_sessions,
     reference_watermarks,
     result_dict,
+    values_equal,
     run,
     streams,
 )
@@ -140,9 +141,26 @@ def test_session_snapshot_restore(ev, every, global_, changes):
 
 @settings(max_examples=20, deadline=None)
 @given(ev=streams(max_events=150), gap=st.sampled_from([4, 30]))
+# found by hypothesis (shrunk): corr of key 'b' differs in the last bit between batch size 1 and 7/10000
+@example(ev=Stream(part=[1, 1, 0, 0, 1, 1, 0, 0, 0],
+                   ts=[BASE + d for d in (155, 167, 188, 215, 240, 259, 275, 330, 305)],
+                   k=["b"] * 9, g=[-7, -7, 2, 2, None, 1, -7, 2, None],
+                   x=[396.75, -221.75, None, None, None, 360.25, -662.75, -796.25, -14.5],
+                   i=[-324, None, -578, None, 253, -23, None, -419, None],
+                   s=["xy", "", "x", None, "é", "\U0001f600", "y", "xy", "x"],
+                   f=[False, False, True, False, None, True, True, True, None], bound=60, n_parts=2), gap=30)
 def test_session_batch_size_does_not_change_output(ev, gap):
+    """Same rows in the same order and the same late rows at every batch size.
+    Floats are compared to 1e-9: the batch size decides when sessions merge and
+    so the order in which partial states are combined (corr, stddev, ... are
+    not associative in floating point and may differ in the last bit)."""
     outs = [run(ev, session_op(gap, (0,)), bs)[:2] for bs in (1, 7, 10_000)]
-    assert outs[0] == outs[1] == outs[2]
+    (rows, late), others = outs[0], outs[1:]
+    for other_rows, other_late in others:
+        assert other_late == late
+        assert len(other_rows) == len(rows)
+        for r, o in zip(rows, other_rows):
+            assert len(r) == len(o) and all(values_equal(a, b) for a, b in zip(r, o)), (r, o)
 
 
 def _apply(rows):
