@@ -148,3 +148,16 @@ def test_a_row_entering_the_top_updates_the_ranks(modules: dict[str, Path],
     records = run(modules["row_number_desc"], events, workspace, "shift", 1)
     assert [(r["_op"], r["i"], r["rn"]) for r in records] == [
         ("+I", 0, 1), ("-U", 0, 1), ("+U", 1, 1), ("+I", 0, 2)]
+
+
+def test_a_group_below_the_top_comes_back_when_a_top_group_falls(modules: dict[str, Path],
+                                                                 workspace: Path) -> None:
+    """Over a GROUP BY, a row below the top N must be kept from the start: c (sum 1)
+    arrives third, below the top 2, before any retraction; when a's sum falls to -2,
+    c is second (Flink's RetractableTopNFunction). It was dropped before the fix."""
+    events = [{"i": i, "k": k, "v": None, "n": n, "ts": BASE + i}
+              for i, (k, n) in enumerate([("a", 3), ("b", 2), ("c", 1), ("a", -5)])]
+    assert sorted(duck_expected("over_group_by", events)) == [
+        (("rn", "1"), ("s", "2")), (("rn", "2"), ("s", "1"))]
+    for batch in (1, 3):
+        check("over_group_by", modules["over_group_by"], events, workspace, batch)

@@ -50,7 +50,8 @@ class Rank:
 
     def __init__(self, names: list[str], kinds: list[str], partition_by: list[str],
                  order_by: list[tuple[str, bool, bool | None]], limit: int,
-                 fn: str = "row_number", rank_name: str | None = None):
+                 fn: str = "row_number", rank_name: str | None = None,
+                 updating_input: bool = False):
         if fn not in RANKINGS:
             raise ValueError(f"unknown ranking {fn!r}")
         self.names, self.kinds = list(names), list(kinds)
@@ -64,7 +65,11 @@ class Rank:
         self._shown = np.zeros(0, np.int64)  # the rank it was last emitted with; 0: not shown
         self._next = 0
         self.retracted_missing = 0  # retractions of rows it does not hold
-        self._updating = False  # a retraction came: rows out of the top N are kept
+        # over an updating input (the compiler knows) every row is kept from the start,
+        # as Flink's RetractableTopNFunction does: a row below the top N comes back
+        # up when a top row is taken back. Without the flag, the first retraction
+        # turns it on (rows dropped before it are gone).
+        self._updating = bool(updating_input)
 
     @property
     def held_rows(self) -> int:

@@ -502,7 +502,8 @@ def rank_case(retract: bool) -> Case:
 
     def make():
         return Rank(names=["k", "x"], kinds=["O", "f"], partition_by=["k"],
-                    order_by=[("x", True, None)], limit=2, fn="row_number", rank_name="rn")
+                    order_by=[("x", True, None)], limit=2, fn="row_number", rank_name="rn",
+                    updating_input=retract)
 
     steps = st.lists(st.lists(st.tuples(st.sampled_from(["a", "b", None]),
                                         st.sampled_from([1.0, 2.0, None, 3.5]),

@@ -8,10 +8,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from compiler import logical as lg
-from compiler.codegen.emit.base import KINDS_NOTE, Emitter, over_updating_problem, with_note
+from compiler.codegen.emit.base import (
+    KINDS_NOTE,
+    Emitter,
+    over_updating_problem,
+    updating_input,
+    with_note,
+)
 from compiler.codegen.text import comment
 from compiler.errors import Diagnostic
-from compiler.physical import DeduplicateExec, Exec, RankExec, WindowRankExec
+from compiler.physical import Exec, RankExec, WindowRankExec
 
 if TYPE_CHECKING:
     from compiler.codegen.generator import Generator
@@ -110,8 +116,9 @@ def declare_rank(g: Generator, e: Exec) -> None:
     assert isinstance(node, lg.TopN)
     name = g.name_of(e)
     g.m.span_entry(name, e.span)
+    updating = ["    updating_input=True,  # -U/-D rows take rows back"] if updating_input(e) else []
     g.m.state.extend([f"# {e.name} ({g.m.where(e.span)}): {comment(e.state)}",
-                      f"self.{name} = Rank(", *_arguments(node), ")"])
+                      f"self.{name} = Rank(", *_arguments(node), *updating, ")"])
     g.stateful_operator(e, name, f"Changes of the top rows of {e.name} {name}.")
 
 
