@@ -276,6 +276,21 @@ def produce_at_rate(producer, topic: str, base: list[dict], rate: int,
     return sent, time.time() - started
 
 
+def wait_for_answer(producer, topic: str, event: dict, samples: list,
+                    proc: subprocess.Popen | None = None) -> None:
+    """Warm-up: send ``event``, stamped now, every 0.2 s until the reader has
+    put a sample in ``samples`` (the pipeline answers); at most a minute."""
+    deadline = time.monotonic() + 60
+    while not samples:
+        stamped = dict(event, sent_us=time.time_ns() // 1000,
+                       timestamp_ms=time.time_ns() // 1_000_000)
+        producer.produce(topic, orjson.dumps(stamped))
+        producer.flush(1)
+        time.sleep(0.2)
+        if time.monotonic() > deadline or (proc is not None and proc.poll() is not None):
+            raise RuntimeError("the pipeline did not answer")
+
+
 def latency(broker, module: Path, env: dict, rate: int, seconds: float,
             sticky: bool = True) -> dict:
     """Produce -> output consumed latency of the unbounded filter pipeline."""
@@ -313,16 +328,7 @@ def latency(broker, module: Path, env: dict, rate: int, seconds: float,
     reader = threading.Thread(target=consume, daemon=True)
     reader.start()
     try:
-        # warm-up: wait until the pipeline answers
-        deadline = time.monotonic() + 60
-        while not samples:
-            event = dict(slow[0], sent_us=time.time_ns() // 1000,
-                         timestamp_ms=time.time_ns() // 1_000_000)
-            producer.produce(in_topic, orjson.dumps(event))
-            producer.flush(1)
-            time.sleep(0.2)
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("the pipeline did not answer")
+        wait_for_answer(producer, in_topic, slow[0], samples, proc)
         started = time.time()
         sent, produce_seconds = produce_at_rate(producer, in_topic, base, rate, seconds,
                                                 sticky)

@@ -82,15 +82,7 @@ def load(broker, in_topic: str, out_topic: str, rate: int, seconds: float,
     reader = threading.Thread(target=consume, daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 60
-        while not samples:
-            event = dict(slow[0], sent_us=time.time_ns() // 1000,
-                         timestamp_ms=time.time_ns() // 1_000_000)
-            producer.produce(in_topic, orjson.dumps(event))
-            producer.flush(1)
-            time.sleep(0.2)
-            if time.monotonic() > deadline or (proc is not None and proc.poll() is not None):
-                raise RuntimeError("the pipeline did not answer")
+        bench_kafka.wait_for_answer(producer, in_topic, slow[0], samples, proc)
         started = time.time()
         bench_kafka.produce_at_rate(producer, in_topic, base, rate, seconds, sticky)
         producer.flush(10)

@@ -13,7 +13,7 @@ from runtime_lib.columns import DTYPES, FILLERS, Batch, Column, truth_mask
 from runtime_lib.jit import kernel_jit
 from runtime_lib.keys import PairTable, numeric_bits
 from runtime_lib.state import values_data, values_from_data
-from runtime_lib.watermarks import CLAMP
+from runtime_lib.watermarks import CLAMP, event_times, row_watermarks
 
 jit = kernel_jit(__name__)
 
@@ -451,6 +451,21 @@ class Sides:
             raise ValueError(f"{side} rows have {len(cols)} columns, the join expects "
                              f"{len(self.side_names[s])} ({self.side_names[s]})")
         return cols
+
+    def _arrival(self, s: int, ts, rows: Batch,
+                 watermark_before) -> tuple[np.ndarray, list[Column], np.ndarray | None]:
+        """A side's micro-batch as the event-time joins take it: its event times,
+        its input columns and the watermark before each row (the given one, else
+        the batch's, else the join's ``_wm``); None for an empty batch's."""
+        ts = event_times(ts)
+        cols = self._input_columns(s, rows)
+        if rows.num_rows != len(ts):
+            raise ValueError("ts and rows differ in length")
+        if len(ts) == 0:
+            return ts, cols, None
+        if watermark_before is None:
+            watermark_before = rows.watermarks if rows.watermarks is not None else self._wm
+        return ts, cols, row_watermarks(watermark_before, len(ts), self._wm)
 
     def _encode(self, keys: list[Column], n: int) -> np.ndarray:
         """Key id per row; -1 where a key column is NULL (never matches)."""

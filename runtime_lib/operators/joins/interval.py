@@ -20,7 +20,7 @@ from runtime_lib.operators.joins.buffers import (
     clamp,
     empty_batch,
 )
-from runtime_lib.watermarks import CLAMP, WM_MAX, WM_MIN, event_times, row_watermarks
+from runtime_lib.watermarks import CLAMP, WM_MAX, WM_MIN
 
 
 class JoinResult(NamedTuple):
@@ -89,17 +89,11 @@ class IntervalJoin(Sides):
 
     def _process(self, s: int, keys, ts, rows: Batch, watermark_before) -> JoinResult:
         o = 1 - s
-        ts = event_times(ts)
-        n = len(ts)
-        cols = self._input_columns(s, rows)
-        if rows.num_rows != n:
-            raise ValueError("ts and rows differ in length")
-        if n == 0:
+        ts, cols, eff = self._arrival(s, ts, rows, watermark_before)
+        if eff is None:
             return JoinResult(empty_batch(self.names, self.kinds, True), np.zeros(0, np.int64))
-        if watermark_before is None:
-            watermark_before = rows.watermarks if rows.watermarks is not None else self._wm
+        n = len(ts)
         wm0 = self._wm
-        eff = row_watermarks(watermark_before, n, wm0)
         late_idx = np.flatnonzero(ts <= eff)  # behind the watermark: joined all the same
         self.late_count += len(late_idx)
         if s == L:

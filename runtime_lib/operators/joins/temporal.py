@@ -109,7 +109,7 @@ from runtime_lib.operators.joins.buffers import (
     empty_batch,
 )
 from runtime_lib.operators.joins.interval import JoinResult
-from runtime_lib.watermarks import CLAMP, WM_MIN, event_times, row_watermarks
+from runtime_lib.watermarks import CLAMP, WM_MIN, event_times
 
 # in the versions' buffer, ``hits`` says what a version is
 VERSION, DELETION = 0, 1
@@ -154,16 +154,10 @@ class TemporalJoin(Sides):
         """Buffer a micro-batch of stream rows until the watermark passes them;
         returns the rows due at once (LEFT: NULL keys, NULL-padded) and the
         indices of the rows dropped as late."""
-        ts = event_times(ts)
-        n = len(ts)
-        cols = self._input_columns(L, rows)
-        if rows.num_rows != n:
-            raise ValueError("ts and rows differ in length")
-        if n == 0:
+        ts, cols, eff = self._arrival(L, ts, rows, watermark_before)
+        if eff is None:
             return JoinResult(empty_batch(self.names, self.kinds, True), np.zeros(0, np.int64))
-        if watermark_before is None:
-            watermark_before = rows.watermarks if rows.watermarks is not None else self._wm
-        eff = row_watermarks(watermark_before, n, self._wm)
+        n = len(ts)
         late = ts <= eff
         late_idx = np.flatnonzero(late)
         self.late_count += len(late_idx)
